@@ -1,0 +1,105 @@
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import type { AppConfig } from '../config/config.ts';
+import { describeStoreError, openStore } from '../store/open-store.ts';
+
+export interface Finding {
+  ok: boolean;
+  what: string;
+  /** Plain words: what is wrong and what to do. */
+  detail?: string;
+}
+
+function portFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
+/** Checks what sparsam needs to run and says in plain words what is wrong. Changes nothing. */
+export async function runDoctor(config: AppConfig): Promise<Finding[]> {
+  const findings: Finding[] = [{ ok: true, what: 'configuration is valid' }];
+
+  const usesSqlite = !config.databaseUrl || !config.keystoreUrl;
+  if (usesSqlite) {
+    if (existsSync(config.dataDir)) {
+      try {
+        accessSync(config.dataDir, constants.W_OK);
+        const mode = statSync(config.dataDir).mode & 0o777;
+        findings.push({
+          ok: (mode & 0o077) === 0,
+          what: `data dir ${config.dataDir}`,
+          ...((mode & 0o077) !== 0
+            ? { detail: `others can read it (mode ${mode.toString(8)}); run: chmod 700 ${config.dataDir}` }
+            : {}),
+        });
+      } catch {
+        findings.push({ ok: false, what: `data dir ${config.dataDir}`, detail: 'not writable by this user' });
+      }
+    } else {
+      findings.push({ ok: true, what: `data dir ${config.dataDir}`, detail: 'will be created on first start' });
+    }
+  }
+
+  if (config.databaseUrl || existsSync(path.join(config.dataDir, 'sparsam.db'))) {
+    try {
+      const store = await openStore({
+        dataDir: config.dataDir,
+        databaseUrl: config.databaseUrl,
+        keystoreUrl: config.keystoreUrl,
+        migrate: false,
+      });
+      try {
+        await store.ping();
+        findings.push({ ok: true, what: `main store (${store.dialect}) answers` });
+        findings.push({ ok: true, what: `key store (${store.keysDialect}) answers` });
+      } finally {
+        await store.close();
+      }
+    } catch (error) {
+      findings.push({ ok: false, what: 'store', detail: describeStoreError((error as Error).cause ?? error) });
+    }
+  } else {
+    findings.push({ ok: true, what: 'store', detail: 'SQLite files will be created on first start' });
+  }
+
+  if (config.databaseUrl && !config.keystoreUrl) {
+    findings.push({
+      ok: false,
+      what: 'key store placement',
+      detail:
+        'the main store is PostgreSQL but the key store is a SQLite file on this machine; several instances need ' +
+        'one shared key store: set SPARSAM_KEYSTORE_URL (example: postgres://sparsam@db/sparsam_keys)',
+    });
+  }
+  if (config.databaseUrl && config.keystoreUrl && config.databaseUrl === config.keystoreUrl) {
+    findings.push({
+      ok: true,
+      what: 'key store placement',
+      detail:
+        'same PostgreSQL database, own schema sparsam_keys: exclude it from main-data backups (pg_dump -N sparsam_keys)',
+    });
+  }
+
+  const free = await portFree(config.port, config.host);
+  findings.push({
+    ok: free,
+    what: `port ${config.port}`,
+    ...(free ? {} : { detail: 'already in use: stop the other program or set SPARSAM_PORT (example: 8081)' }),
+  });
+
+  if (!config.baseUrl.startsWith('https://')) {
+    findings.push({
+      ok: true,
+      what: 'public URL',
+      detail: `${config.baseUrl} is not https; Meta and Telegram only call https webhooks: set SPARSAM_BASE_URL`,
+    });
+  }
+  if (config.channels.length === 0) {
+    findings.push({ ok: true, what: 'channels', detail: 'none configured yet (SPARSAM_CONFIG or the admin screens)' });
+  }
+  return findings;
+}

@@ -1,0 +1,209 @@
+import { z } from 'zod';
+
+/**
+ * The YAML configuration file (`SPARSAM_CONFIG`) and the environment, as zod schemas. Secrets may be inline or
+ * `env:NAME`; they are resolved before validation so that a missing variable is reported under its key.
+ */
+
+const id = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes, at most 63 characters');
+
+const secret = z.string().min(1, 'must not be empty');
+
+const retentionSchema = z
+  .object({
+    consentTimeoutHours: z.number().nonnegative().default(24),
+    autoCloseAfterDays: z.number().nonnegative().default(14),
+    eraseAfterCloseDays: z.number().nonnegative().default(0),
+    auditRetentionDays: z
+      .number()
+      .int()
+      .positive()
+      .default(365 * 3),
+  })
+  .strict();
+
+export const inboxSchema = z
+  .object({
+    id,
+    labelPrefix: z.string().min(1).max(40).optional(),
+    language: z.enum(['de', 'en']).default('de'),
+    retention: retentionSchema.default({
+      consentTimeoutHours: 24,
+      autoCloseAfterDays: 14,
+      eraseAfterCloseDays: 0,
+      auditRetentionDays: 365 * 3,
+    }),
+    media: z.enum(['strip', 'reject', 'allow']).default('strip'),
+    /** Overrides for the privacy notice sent to new contacts, by language. */
+    notice: z
+      .object({ de: z.string().min(1).optional(), en: z.string().min(1).optional() })
+      .strict()
+      .optional(),
+    /** Keywords that withdraw consent at any time (case-insensitive, whole message). */
+    stopKeywords: z.array(z.string().min(1)).default(['STOP', 'WIDERRUF', 'ABMELDEN']),
+  })
+  .strict();
+
+const url = z.url({ message: 'must be an absolute URL' });
+
+const channelBase = { id, inbox: id, enabled: z.boolean().default(true) };
+
+export const channelSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      ...channelBase,
+      kind: z.literal('whatsapp-cloud'),
+      phoneNumberId: z.string().regex(/^\d{5,20}$/, 'must be the numeric phone number id from Meta, in quotes'),
+      accessToken: secret,
+      appSecret: secret,
+      verifyToken: secret,
+      graphBaseUrl: url.default('https://graph.facebook.com'),
+      graphApiVersion: z
+        .string()
+        .regex(/^v\d+\.\d+$/)
+        .default('v23.0'),
+      messagesPerSecond: z.number().int().min(1).max(1000).default(80),
+    })
+    .strict(),
+  z
+    .object({
+      ...channelBase,
+      kind: z.literal('dialog360'),
+      phoneNumberId: z
+        .string()
+        .regex(/^\d{5,20}$/, 'must be the numeric phone number id, in quotes')
+        .optional(),
+      apiKey: secret,
+      /** 360dialog does not sign webhooks: a secret header value (or URL token) set with the webhook URL. */
+      webhookSecret: secret.min(16, 'must be at least 16 characters'),
+      apiBaseUrl: url.default('https://waba-v2.360dialog.io'),
+      messagesPerSecond: z.number().int().min(1).max(1000).default(80),
+    })
+    .strict(),
+  z
+    .object({
+      ...channelBase,
+      kind: z.literal('telegram'),
+      botToken: secret,
+      secretToken: z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'must be 1-256 characters of A-Z a-z 0-9 _ -'),
+      apiBaseUrl: url.default('https://api.telegram.org'),
+    })
+    .strict(),
+  z
+    .object({
+      ...channelBase,
+      kind: z.literal('messenger'),
+      pageId: z.string().regex(/^\d{5,25}$/, 'must be the numeric page id, in quotes'),
+      pageAccessToken: secret,
+      appSecret: secret,
+      verifyToken: secret,
+      graphBaseUrl: url.default('https://graph.facebook.com'),
+      graphApiVersion: z
+        .string()
+        .regex(/^v\d+\.\d+$/)
+        .default('v23.0'),
+    })
+    .strict(),
+  z
+    .object({
+      ...channelBase,
+      kind: z.literal('sms'),
+      provider: z.literal('twilio').default('twilio'),
+      accountSid: secret,
+      authToken: secret,
+      fromNumber: z.string().regex(/^\+\d{6,15}$/, 'must be an E.164 number such as "+4915112345678"'),
+      apiBaseUrl: url.default('https://api.twilio.com'),
+    })
+    .strict(),
+]);
+
+export const fileSchema = z
+  .object({
+    organisation: z
+      .object({
+        name: z.string().min(1).default('sparsam'),
+        contact: z.string().min(3, 'must be an e-mail address, phone number or web page where people can reach you'),
+        address: z.string().optional(),
+        dpo: z.string().optional(),
+      })
+      .strict()
+      .default({ name: 'sparsam', contact: 'datenschutz@example.org' }),
+    inboxes: z.array(inboxSchema).default([]),
+    channels: z.array(channelSchema).default([]),
+  })
+  .strict();
+
+const port = z.coerce
+  .number({ error: 'must be a whole number between 0 and 65535' })
+  .int('must be a whole number between 0 and 65535')
+  .min(0, 'must be a whole number between 0 and 65535')
+  .max(65535, 'must be a whole number between 0 and 65535');
+
+export const envSchema = z.object({
+  SPARSAM_PORT: port.default(8080),
+  SPARSAM_HOST: z.string().min(1).default('0.0.0.0'),
+  SPARSAM_DATA_DIR: z.string().min(1).default('./data'),
+  SPARSAM_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/.+/, 'must be a postgres:// URL')
+    .optional(),
+  SPARSAM_KEYSTORE_URL: z
+    .string()
+    .regex(/^(postgres(ql)?:\/\/.+|sqlite:.+)/, 'must be a postgres:// URL or sqlite:/path/to/keys.db')
+    .optional(),
+  SPARSAM_MASTER_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32 && /^[A-Za-z0-9+/=_-]+$/.test(v), {
+      message: 'must be 32 random bytes in base64 (44 characters)',
+    })
+    .optional(),
+  SPARSAM_CONFIG: z.string().min(1).optional(),
+  SPARSAM_BASE_URL: url.optional(),
+  SPARSAM_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SPARSAM_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(50 * 1024 * 1024)
+    .default(3 * 1024 * 1024),
+});
+
+export type InboxConfig = z.infer<typeof inboxSchema>;
+export type ChannelConfig = z.infer<typeof channelSchema>;
+export type ChannelKind = ChannelConfig['kind'];
+export type FileConfig = z.infer<typeof fileSchema>;
+export type EnvConfig = z.infer<typeof envSchema>;
+
+/** Examples of good values, quoted in error messages so that the fix is in the message. */
+export const EXAMPLES: Record<string, string> = {
+  SPARSAM_PORT: '8080',
+  SPARSAM_DATA_DIR: './data',
+  SPARSAM_DATABASE_URL: 'postgres://sparsam:secret@127.0.0.1:5432/sparsam',
+  SPARSAM_KEYSTORE_URL: 'sqlite:/var/lib/sparsam-keys/keys.db',
+  SPARSAM_MASTER_KEY: '(output of: openssl rand -base64 32)',
+  SPARSAM_BASE_URL: 'https://inbox.example.org',
+  SPARSAM_LOG_LEVEL: 'info',
+  SPARSAM_BODY_LIMIT_BYTES: '3145728',
+  id: 'service',
+  inbox: 'service',
+  phoneNumberId: '"106540352242922"',
+  pageId: '"1234567890"',
+  accessToken: 'env:WA_TOKEN',
+  appSecret: 'env:WA_APP_SECRET',
+  verifyToken: 'env:WA_VERIFY_TOKEN',
+  graphBaseUrl: 'https://graph.facebook.com',
+  apiBaseUrl: 'https://waba-v2.360dialog.io',
+  secretToken: 'env:TG_SECRET',
+  webhookSecret: 'env:D360_WEBHOOK_SECRET',
+  fromNumber: '"+4915112345678"',
+  kind: 'whatsapp-cloud',
+  language: 'de',
+  media: 'strip',
+  contact: 'datenschutz@example.org',
+  consentTimeoutHours: '24',
+  autoCloseAfterDays: '14',
+  eraseAfterCloseDays: '0',
+  messagesPerSecond: '80',
+};

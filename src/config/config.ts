@@ -1,0 +1,204 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { AppError } from '../shared/app-error.ts';
+import {
+  EXAMPLES,
+  envSchema,
+  fileSchema,
+  type ChannelConfig,
+  type EnvConfig,
+  type FileConfig,
+  type InboxConfig,
+} from './config.schema.ts';
+
+export type { ChannelConfig, InboxConfig, ChannelKind } from './config.schema.ts';
+
+/** A resolved inbox: defaults filled in, label prefix chosen by language when not given. */
+export type Inbox = InboxConfig & { labelPrefix: string };
+
+/** sparsam's whole configuration, validated and deeply frozen. Nothing else reads process.env. */
+export interface AppConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly databaseUrl: string | undefined;
+  readonly keystoreUrl: string | undefined;
+  readonly masterKey: string | undefined;
+  readonly configFile: string | undefined;
+  readonly baseUrl: string;
+  readonly logLevel: EnvConfig['SPARSAM_LOG_LEVEL'];
+  readonly bodyLimitBytes: number;
+  readonly organisation: FileConfig['organisation'];
+  readonly inboxes: readonly Inbox[];
+  readonly channels: readonly ChannelConfig[];
+}
+
+/** Thrown when configuration is wrong; `problems` lists one line per key, each with the fix. */
+export class ConfigError extends AppError {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super('CONFIG', `sparsam cannot start, the configuration is wrong:\n  - ${problems.join('\n  - ')}`);
+    this.problems = problems;
+  }
+}
+
+const SECRET_KEYS = new Set([
+  'accessToken',
+  'appSecret',
+  'verifyToken',
+  'apiKey',
+  'webhookSecret',
+  'botToken',
+  'secretToken',
+  'pageAccessToken',
+  'authToken',
+  'SPARSAM_MASTER_KEY',
+  'SPARSAM_DATABASE_URL',
+  'SPARSAM_KEYSTORE_URL',
+]);
+
+function formatPath(segments: readonly PropertyKey[]): string {
+  return segments.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? String(s) : `.${String(s)}`)).join('');
+}
+
+function describeIssues(issues: readonly z.core.$ZodIssue[], prefix: string[] = []): string[] {
+  return issues.map((issue) => {
+    const segments = [...prefix, ...issue.path];
+    const key = formatPath(segments) || '(file)';
+    const last = [...segments].reverse().find((s) => typeof s === 'string') as string | undefined;
+    const example = last ? EXAMPLES[last] : undefined;
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys') message = `unknown key(s) ${issue.keys.join(', ')}: check the spelling`;
+    if (issue.code === 'invalid_union' && last === 'kind') {
+      message = 'must be one of whatsapp-cloud, dialog360, telegram, messenger, sms';
+    }
+    return `${key}: ${message}${example ? ` (example: ${example})` : ''}`;
+  });
+}
+
+/** Replaces `env:NAME` strings by the variable's value; collects a problem for each one that is unset. */
+function resolveEnvRefs(value: unknown, env: NodeJS.ProcessEnv, at: PropertyKey[], problems: string[]): unknown {
+  if (typeof value === 'string' && value.startsWith('env:')) {
+    const name = value.slice(4);
+    const resolved = env[name];
+    if (resolved === undefined || resolved === '') {
+      problems.push(`${formatPath(at)}: refers to environment variable ${name}, which is not set (example: ${value})`);
+      return undefined;
+    }
+    return resolved;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => resolveEnvRefs(v, env, [...at, i], problems));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveEnvRefs(v, env, [...at, k], problems)]));
+  }
+  return value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+export interface LoadConfigOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Reads the YAML file; replaceable in tests. */
+  readFile?: (file: string) => string;
+}
+
+/**
+ * Loads, validates and freezes the configuration. Reads the environment and, when `SPARSAM_CONFIG` is set, the YAML
+ * file. Never writes anything: a broken configuration leaves the disk untouched.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
+  const env = options.env ?? process.env;
+  const readFile = options.readFile ?? ((file: string) => readFileSync(file, 'utf8'));
+  const problems: string[] = [];
+
+  const envInput = Object.fromEntries(Object.keys(envSchema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
+  const envResult = envSchema.safeParse(envInput);
+  if (!envResult.success) problems.push(...describeIssues(envResult.error.issues));
+
+  let file: FileConfig | undefined;
+  const configPath = env.SPARSAM_CONFIG;
+  if (configPath) {
+    let raw: unknown;
+    try {
+      raw = parseYaml(readFile(configPath));
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
+      problems.push(`SPARSAM_CONFIG: cannot read ${configPath}: ${reason} (example: ./sparsam.yaml)`);
+    }
+    if (raw !== undefined || problems.length === 0) {
+      const resolved = resolveEnvRefs(raw ?? {}, env, [], problems);
+      const fileResult = fileSchema.safeParse(resolved ?? {});
+      if (fileResult.success) file = fileResult.data;
+      else problems.push(...describeIssues(fileResult.error.issues).filter((p) => !problems.includes(p)));
+    }
+  } else {
+    file = fileSchema.parse({});
+  }
+
+  if (file) problems.push(...crossCheck(file));
+  if (problems.length > 0 || !envResult.success || !file) throw new ConfigError(dedupe(problems));
+
+  const e = envResult.data;
+  const inboxes: Inbox[] = (file.inboxes.length > 0 ? file.inboxes : [defaultInbox()]).map((inbox) => ({
+    ...inbox,
+    labelPrefix: inbox.labelPrefix ?? (inbox.language === 'de' ? 'Anfrage' : 'Request'),
+  }));
+  const dataDir = path.resolve(e.SPARSAM_DATA_DIR);
+  return deepFreeze({
+    port: e.SPARSAM_PORT,
+    host: e.SPARSAM_HOST,
+    dataDir,
+    databaseUrl: e.SPARSAM_DATABASE_URL,
+    keystoreUrl: e.SPARSAM_KEYSTORE_URL,
+    masterKey: e.SPARSAM_MASTER_KEY,
+    configFile: configPath,
+    baseUrl: (e.SPARSAM_BASE_URL ?? `http://localhost:${e.SPARSAM_PORT}`).replace(/\/+$/, ''),
+    logLevel: e.SPARSAM_LOG_LEVEL,
+    bodyLimitBytes: e.SPARSAM_BODY_LIMIT_BYTES,
+    organisation: file.organisation,
+    inboxes,
+    channels: file.channels,
+  });
+}
+
+function defaultInbox(): InboxConfig {
+  return fileSchema.shape.inboxes.unwrap().element.parse({ id: 'service' });
+}
+
+function crossCheck(file: FileConfig): string[] {
+  const problems: string[] = [];
+  const inboxIds = new Set<string>(file.inboxes.length > 0 ? [] : ['service']);
+  file.inboxes.forEach((inbox, i) => {
+    if (inboxIds.has(inbox.id)) problems.push(`inboxes[${i}].id: "${inbox.id}" is used twice (example: sales)`);
+    inboxIds.add(inbox.id);
+  });
+  const channelIds = new Set<string>();
+  file.channels.forEach((channel, i) => {
+    if (channelIds.has(channel.id))
+      problems.push(`channels[${i}].id: "${channel.id}" is used twice (example: wa-main)`);
+    channelIds.add(channel.id);
+    if (!inboxIds.has(channel.inbox)) {
+      problems.push(
+        `channels[${i}].inbox: no inbox with id "${channel.inbox}" (declared: ${[...inboxIds].join(', ') || 'none'})`,
+      );
+    }
+  });
+  return problems;
+}
+
+function dedupe(lines: string[]): string[] {
+  return [...new Set(lines)];
+}
+
+/** True for configuration keys whose values are secrets and must never be printed. */
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEYS.has(key);
+}

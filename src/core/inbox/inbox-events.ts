@@ -1,0 +1,39 @@
+/**
+ * Live events for the inbox. Content-free by design: ids and states only, so they can cross process boundaries
+ * (PostgreSQL NOTIFY) and reach browsers over SSE without carrying personal data; clients fetch what changed
+ * through the authenticated API.
+ */
+export type InboxEvent =
+  | { type: 'conversation.created'; inboxId: string; conversationId: string }
+  | { type: 'conversation.updated'; inboxId: string; conversationId: string }
+  | { type: 'conversation.erased'; inboxId: string; conversationId: string }
+  | { type: 'message.created'; inboxId: string; conversationId: string; messageId: string }
+  | { type: 'message.updated'; inboxId: string; conversationId: string; messageId: string; status: string };
+
+export type InboxEventListener = (event: InboxEvent) => void;
+
+/** Publishes inbox events to every subscriber of this process (and, on PostgreSQL, of other instances). */
+export interface InboxEventBus {
+  publish(event: InboxEvent): void;
+  subscribe(listener: InboxEventListener): () => void;
+}
+
+/** In-process event bus; the PostgreSQL implementation wraps it and relays through LISTEN/NOTIFY. */
+export class LocalInboxEventBus implements InboxEventBus {
+  readonly #listeners = new Set<InboxEventListener>();
+
+  publish(event: InboxEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A failing subscriber (a closed SSE stream) must not stop delivery to the others.
+      }
+    }
+  }
+
+  subscribe(listener: InboxEventListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+}

@@ -1,0 +1,45 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from '../shared/logger.ts';
+import { registerErrorHandler } from './error-handler.ts';
+import { healthRoutes } from './health.routes.ts';
+import type { Metrics } from './metrics.ts';
+import { registerRawJsonParser } from './raw-body.ts';
+
+export interface HttpDeps {
+  logger: Logger;
+  metrics: Metrics;
+  bodyLimitBytes: number;
+  ping(): Promise<void>;
+}
+
+/** Plugins that add routes (webhooks, api, web); the composition root passes them in. */
+export type RouteModule = (app: FastifyInstance) => Promise<void> | void;
+
+/**
+ * Builds the Fastify app: raw-body JSON, size limit, error mapping, request metrics, health routes, then every route
+ * module given. No route here touches SQL: they call core services handed in by the composition root.
+ */
+export async function buildHttpApp(deps: HttpDeps, modules: readonly RouteModule[] = []): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: deps.bodyLimitBytes,
+    trustProxy: true,
+    return503OnClosing: true,
+    requestIdHeader: false,
+  });
+  registerRawJsonParser(app);
+  registerErrorHandler(app);
+  app.addHook('onResponse', async (request, reply) => {
+    deps.metrics.httpRequests
+      .labels(request.method, request.routeOptions.url ?? 'unmatched', String(reply.statusCode))
+      .observe(reply.elapsedTime / 1000);
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    return payload;
+  });
+  await app.register(async (scope) => healthRoutes(scope, { ping: deps.ping, metrics: deps.metrics.registry }));
+  for (const module of modules) await app.register(async (scope) => module(scope));
+  return app;
+}

@@ -1,0 +1,87 @@
+import { mkdirSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { AppConfig } from './config/config.ts';
+import { AccountService } from './core/accounts/account.service.ts';
+import { buildHttpApp, type RouteModule } from './http/app.ts';
+import { createMetrics, type Metrics } from './http/metrics.ts';
+import { systemClock, type Clock } from './shared/clock.ts';
+import { createLogger, type Logger } from './shared/logger.ts';
+import { openStore } from './store/open-store.ts';
+import type { Store } from './store/store.ts';
+import { InboxStore } from './store/sql/inbox.store.ts';
+import { UserStore } from './store/sql/user.store.ts';
+
+/** Everything a running sparsam holds; built once by {@link createSparsam}, the composition root. */
+export interface Sparsam {
+  config: AppConfig;
+  logger: Logger;
+  clock: Clock;
+  store: Store;
+  metrics: Metrics;
+  users: UserStore;
+  inboxes: InboxStore;
+  accounts: AccountService;
+  http: FastifyInstance;
+  /** Stops background work, closes the HTTP server and the store. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export interface CreateOptions {
+  logger?: Logger;
+  clock?: Clock;
+}
+
+/**
+ * The composition root: the one place that picks and wires concrete stores, services, channels and routes. Opens the
+ * data dir only after the configuration has been validated (a broken configuration writes nothing).
+ */
+export async function createSparsam(config: AppConfig, options: CreateOptions = {}): Promise<Sparsam> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const clock = options.clock ?? systemClock;
+  if (!config.databaseUrl || !config.keystoreUrl) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const store = await openStore({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    keystoreUrl: config.keystoreUrl,
+  });
+  const metrics = createMetrics();
+  const users = new UserStore(store.db);
+  const inboxes = new InboxStore(store.db);
+  await inboxes.syncConfigured(config.inboxes, config.channels, clock.now().getTime());
+  const accounts = new AccountService(users, clock);
+
+  const modules: RouteModule[] = [];
+  const http = await buildHttpApp(
+    { logger, metrics, bodyLimitBytes: config.bodyLimitBytes, ping: () => store.ping() },
+    modules,
+  );
+
+  let closed = false;
+  return {
+    config,
+    logger,
+    clock,
+    store,
+    metrics,
+    users,
+    inboxes,
+    accounts,
+    http,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await http.close();
+      await store.close();
+    },
+  };
+}
+
+/** Starts sparsam and listens; resolves with the running instance and the address it listens on. */
+export async function startSparsam(
+  config: AppConfig,
+  options: CreateOptions = {},
+): Promise<{ sparsam: Sparsam; address: string }> {
+  const sparsam = await createSparsam(config, options);
+  const address = await sparsam.http.listen({ port: config.port, host: config.host });
+  return { sparsam, address };
+}

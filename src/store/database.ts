@@ -1,0 +1,225 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/**
+ * Row types of the main database. Times are Unix epoch milliseconds (bigint in PostgreSQL, parsed to number);
+ * booleans are 0/1 integers on both dialects. Every `*_enc` column holds AES-256-GCM ciphertext made by
+ * core/privacy; nothing personal is stored in a plain column.
+ */
+export type Millis = number;
+export type Flag = 0 | 1;
+
+export interface InboxRow {
+  id: string;
+  label_prefix: string;
+  language: string;
+  next_seq: number;
+  /** JSON: retention, media policy, notice overrides, stop keywords (no personal data). */
+  settings: string;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface ChannelRow {
+  id: string;
+  kind: string;
+  inbox_id: string;
+  enabled: Flag;
+  /** JSON of non-secret settings. */
+  settings: string;
+  /** Encrypted JSON of secrets for channels created in the UI; null for channels declared in the config file. */
+  secrets_enc: Uint8Array | null;
+  source: 'config' | 'ui';
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface ContactRow {
+  id: string;
+  channel_id: string;
+  inbox_id: string;
+  /** HMAC-SHA256(pepper, channel kind + ":" + address), hex. The only way to find a contact by address. */
+  lookup_hash: string;
+  label_seq: number;
+  address_enc: Uint8Array;
+  profile_name_enc: Uint8Array | null;
+  created_at: Millis;
+  last_inbound_at: Millis | null;
+}
+
+export type ConversationState = 'pending_consent' | 'open' | 'closed';
+
+export interface ConversationRow {
+  id: string;
+  inbox_id: string;
+  channel_id: string;
+  contact_id: string;
+  label_seq: number;
+  state: ConversationState;
+  assignee_id: string | null;
+  /** JSON array of label names chosen by staff (not personal data by policy). */
+  labels: string;
+  unread: number;
+  created_at: Millis;
+  last_activity_at: Millis;
+  last_inbound_at: Millis | null;
+  consent_requested_at: Millis | null;
+  closed_at: Millis | null;
+  erase_at: Millis | null;
+}
+
+export type MessageDirection = 'in' | 'out' | 'note' | 'system';
+export type MessageStatus = 'held' | 'received' | 'queued' | 'sent' | 'delivered' | 'read' | 'failed';
+
+export interface MessageRow {
+  id: string;
+  conversation_id: string;
+  channel_id: string;
+  direction: MessageDirection;
+  kind: string;
+  provider_message_id: string | null;
+  status: MessageStatus;
+  body_enc: Uint8Array | null;
+  media_id: string | null;
+  author_id: string | null;
+  error_code: string | null;
+  error_reason: string | null;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface MediaRow {
+  id: string;
+  conversation_id: string;
+  message_id: string | null;
+  mime_type: string;
+  size: number;
+  data_enc: Uint8Array | null;
+  state: 'pending' | 'stored' | 'rejected' | 'failed';
+  created_at: Millis;
+}
+
+export interface ConsentEventRow {
+  id: string;
+  contact_id: string;
+  channel_id: string;
+  purpose: 'service' | 'marketing';
+  action: 'grant' | 'withdraw';
+  notice_version: string | null;
+  method: string;
+  evidence_message_id: string | null;
+  /** Encrypted evidence for API imports (who collected the consent, where); null otherwise. */
+  evidence_enc: Uint8Array | null;
+  at: Millis;
+}
+
+export interface AuditRow {
+  seq: number;
+  at: Millis;
+  actor: string;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  result: string;
+  /** Content-free JSON (ids, pseudonyms, counts). */
+  details: string;
+  prev_hash: string;
+  hash: string;
+  mac: string;
+}
+
+export type Role = 'admin' | 'agent' | 'dpo';
+
+export interface UserRow {
+  id: string;
+  email: string;
+  password_hash: string;
+  role: Role;
+  display_name: string;
+  language: string;
+  totp_secret_enc: Uint8Array | null;
+  totp_enabled: Flag;
+  recovery_codes: string | null;
+  failed_logins: number;
+  locked_until: Millis | null;
+  disabled: Flag;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface SessionRow {
+  /** SHA-256 of the session token; the token itself is only in the browser's cookie. */
+  id_hash: string;
+  user_id: string;
+  second_factor_done: Flag;
+  created_at: Millis;
+  expires_at: Millis;
+  last_seen_at: Millis;
+}
+
+export interface ApiTokenRow {
+  id: string;
+  name: string;
+  role: Role;
+  token_hash: string;
+  created_at: Millis;
+  last_used_at: Millis | null;
+  revoked_at: Millis | null;
+}
+
+export type JobStatus = 'pending' | 'running' | 'done' | 'failed';
+
+export interface JobRow {
+  id: string;
+  queue: string;
+  /** JSON of ids only; never personal data. */
+  payload: string;
+  dedupe_key: string | null;
+  status: JobStatus;
+  run_at: Millis;
+  attempts: number;
+  max_attempts: number;
+  locked_by: string | null;
+  locked_until: Millis | null;
+  last_error: string | null;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface Database {
+  inboxes: InboxRow;
+  channels: ChannelRow;
+  contacts: ContactRow;
+  conversations: ConversationRow;
+  messages: MessageRow;
+  media: MediaRow;
+  consent_events: ConsentEventRow;
+  audit_log: AuditRow;
+  users: UserRow;
+  sessions: SessionRow;
+  api_tokens: ApiTokenRow;
+  jobs: JobRow;
+}
+
+/** The separate key store: wrapped data keys only. */
+export interface DataKeyRow {
+  id: string;
+  owner_type: 'conversation' | 'contact' | 'system';
+  owner_id: string;
+  wrapped: Uint8Array;
+  kek_id: string;
+  created_at: Millis;
+}
+
+export interface KeystoreMetaRow {
+  key: string;
+  value: string;
+}
+
+export interface KeystoreDatabase {
+  data_keys: DataKeyRow;
+  keystore_meta: KeystoreMetaRow;
+}
+
+/** Marker for generated columns where a table needs one later. */
+export type Auto<T> = Generated<T>;
+export type ReadOnly<T> = ColumnType<T, never, never>;

@@ -1,0 +1,39 @@
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+
+// int8 columns hold epoch milliseconds and sequence numbers, all far below 2^53: parse them as numbers.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
+
+export interface PostgresOptions {
+  url: string;
+  /** Schema for every table (created if missing); used by the key store to live apart from the main tables. */
+  schema?: string;
+  max?: number;
+}
+
+/** Opens a PostgreSQL pool. With `schema`, every connection's search_path points at it. */
+export async function openPostgres<DB>(options: PostgresOptions): Promise<{ db: Kysely<DB>; pool: pg.Pool }> {
+  if (options.schema) {
+    // Create the schema once through a plain connection before the pool pins search_path to it.
+    const setup = new pg.Client({ connectionString: options.url });
+    await setup.connect();
+    try {
+      await setup.query(`CREATE SCHEMA IF NOT EXISTS "${options.schema.replace(/"/g, '')}"`);
+    } finally {
+      await setup.end();
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.max ?? 10,
+    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+  });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return { db, pool };
+}
+
+export async function pingPostgres(db: Kysely<unknown>): Promise<void> {
+  await sql`select 1`.execute(db);
+}
