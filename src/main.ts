@@ -3,6 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import type { AppConfig } from './config/config.ts';
 import { AccountService } from './core/accounts/account.service.ts';
 import { buildHttpApp, type RouteModule } from './http/app.ts';
+import { bearerAuthenticator } from './http/auth/bearer.ts';
+import type { Authenticator } from './http/auth/principal.ts';
+import { LocalInboxEventBus, type InboxEventBus } from './core/inbox/inbox-events.ts';
 import { createMetrics, type Metrics } from './http/metrics.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
@@ -21,6 +24,9 @@ export interface Sparsam {
   users: UserStore;
   inboxes: InboxStore;
   accounts: AccountService;
+  events: InboxEventBus;
+  /** Resolves the caller of an /api/v1 request (API token; session cookie once the web inbox adds it). */
+  authenticate: Authenticator;
   http: FastifyInstance;
   /** Stops background work, closes the HTTP server and the store. Safe to call twice. */
   close(): Promise<void>;
@@ -49,7 +55,11 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   const inboxes = new InboxStore(store.db);
   await inboxes.syncConfigured(config.inboxes, config.channels, clock.now().getTime());
   const accounts = new AccountService(users, clock);
+  const events: InboxEventBus = new LocalInboxEventBus();
+  const bearer = bearerAuthenticator(users, clock);
+  const authenticate: Authenticator = async (request) => bearer(request);
 
+  // Route modules, each a thin Fastify plugin calling core services built above.
   const modules: RouteModule[] = [];
   const http = await buildHttpApp(
     { logger, metrics, bodyLimitBytes: config.bodyLimitBytes, ping: () => store.ping() },
@@ -66,6 +76,8 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     users,
     inboxes,
     accounts,
+    events,
+    authenticate,
     http,
     async close() {
       if (closed) return;
