@@ -1,0 +1,197 @@
+import type { FastifyRequest } from 'fastify';
+import type { ChannelConfig, ChannelKind } from '../config/config.ts';
+
+/**
+ * The port every messenger implements. A channel knows one provider and nothing else: it verifies the provider's
+ * requests, turns the provider's payload into {@link InboundEvent}s, and turns {@link OutboundCommand}s into provider
+ * API calls. Core reads only these types and the capability flags; a provider's raw payload never crosses into core.
+ */
+
+/** What a channel can do; core decides by these flags, never by the channel's kind. */
+export interface ChannelCapabilities {
+  /** Free-form messages are allowed only this many hours after the customer's last message (WhatsApp, Messenger: 24); null = no window. */
+  messagingWindowHours: number | null;
+  /** Interactive reply buttons (used for the consent notice); without them the notice asks for a keyword reply. */
+  supportsButtons: boolean;
+  /** Pre-approved templates, the only thing allowed outside the window. */
+  supportsTemplates: boolean;
+  /** Read receipts can be sent to the customer. */
+  supportsReadReceipts: boolean;
+  /** Outbound messages per second allowed by the provider for one sender. */
+  messagesPerSecond: number;
+  /** Largest media file accepted from the provider, in bytes. */
+  maxMediaBytes: number;
+}
+
+export type InboundKind =
+  | 'text'
+  | 'image'
+  | 'video'
+  | 'audio'
+  | 'voice'
+  | 'document'
+  | 'sticker'
+  | 'location'
+  | 'contacts'
+  | 'button'
+  | 'reaction'
+  | 'order'
+  | 'unsupported';
+
+/** A media attachment announced by the provider; fetched later by a job (the payload holds no bytes). */
+export interface InboundMediaRef {
+  /** Provider's media id (WhatsApp media id, Telegram file_id). */
+  providerMediaId: string;
+  mimeType: string | undefined;
+  fileName: string | undefined;
+  /** Provider's checksum as given (opaque). */
+  sha256: string | undefined;
+  size: number | undefined;
+}
+
+/** A message a customer sent. `address` is the provider's address of the customer (wa_id, chat id): personal data. */
+export interface InboundMessage {
+  type: 'message';
+  channelId: string;
+  providerMessageId: string;
+  address: string;
+  profileName: string | undefined;
+  /** When the customer sent it (provider's timestamp), epoch ms. */
+  sentAt: number;
+  kind: InboundKind;
+  /** Human-readable text: the body, caption, button title, location description, contact card summary… */
+  text: string | undefined;
+  /** Id of a button or list row the customer tapped (consent buttons), or a template quick-reply payload. */
+  buttonId: string | undefined;
+  media: InboundMediaRef | undefined;
+  /** The provider message id this one replies or reacts to. */
+  replyToProviderMessageId: string | undefined;
+  /** Structured, still personal, details kept encrypted with the message (location, contact cards, order items). */
+  extra: Record<string, unknown> | undefined;
+}
+
+/** The customer edited an earlier message. */
+export interface InboundEdit {
+  type: 'edit';
+  channelId: string;
+  providerMessageId: string;
+  originalProviderMessageId: string;
+  address: string;
+  sentAt: number;
+  text: string | undefined;
+}
+
+/** The customer deleted (revoked) an earlier message. */
+export interface InboundRevoke {
+  type: 'revoke';
+  channelId: string;
+  providerMessageId: string;
+  originalProviderMessageId: string;
+  address: string;
+  sentAt: number;
+}
+
+export type DeliveryStatus = 'sent' | 'delivered' | 'read' | 'failed';
+
+/** A delivery status of a message sparsam sent. */
+export interface InboundStatus {
+  type: 'status';
+  channelId: string;
+  providerMessageId: string;
+  status: DeliveryStatus;
+  at: number;
+  /** For failed: the provider's code and reason, shown to the agent on the message. */
+  error: { code: string; reason: string } | undefined;
+  /** Pricing category when the provider reports one (old and new shapes normalised). */
+  pricingCategory: string | undefined;
+}
+
+/** A system notice about the customer (changed number, identity changed); content-free apart from the type. */
+export interface InboundSystem {
+  type: 'system';
+  channelId: string;
+  providerMessageId: string | undefined;
+  address: string | undefined;
+  sentAt: number;
+  systemType: string;
+  /** The new address when the customer changed number (personal data). */
+  newAddress: string | undefined;
+}
+
+/** An out-of-band error reported by the provider (not tied to one of our messages). */
+export interface InboundError {
+  type: 'error';
+  channelId: string;
+  code: string;
+  reason: string;
+}
+
+export type InboundEvent = InboundMessage | InboundEdit | InboundRevoke | InboundStatus | InboundSystem | InboundError;
+
+/** Something sparsam asks the channel to send. `address` is decrypted just before the call and never stored. */
+export type OutboundCommand =
+  | { type: 'text'; address: string; text: string; replyToProviderMessageId?: string }
+  | {
+      type: 'buttons';
+      address: string;
+      text: string;
+      /** At most 3, titles at most 20 characters (WhatsApp's limits; other channels accept these too). */
+      buttons: { id: string; title: string }[];
+      footer?: string;
+    }
+  | {
+      type: 'template';
+      address: string;
+      name: string;
+      language: string;
+      parameters: string[];
+    }
+  | {
+      type: 'media';
+      address: string;
+      mediaType: 'image' | 'document' | 'audio' | 'video';
+      data: Buffer;
+      mimeType: string;
+      fileName?: string;
+      caption?: string;
+    }
+  | { type: 'read'; providerMessageId: string };
+
+export interface SendResult {
+  providerMessageId: string | undefined;
+}
+
+/** The result of verifying and parsing one webhook request. */
+export type WebhookResult =
+  | { kind: 'events'; events: InboundEvent[] }
+  /** A verification handshake (Meta's GET hub.challenge): answer with this body and status. */
+  | { kind: 'handshake'; status: number; body: string };
+
+/** Downloaded media, still untrusted: core checks magic bytes and strips metadata before storing. */
+export interface DownloadedMedia {
+  data: Buffer;
+  mimeType: string | undefined;
+}
+
+/**
+ * One configured channel. Throws `AppError('SIGNATURE_INVALID')` from `verifyAndParse` for forged or unsigned
+ * requests, `AppError('VALIDATION')` for payloads that are not the provider's shape or belong to another number;
+ * throws `ChannelApiError` / `ChannelNetworkError` (channels/channel-errors.ts) from `send` and `downloadMedia`.
+ */
+export interface Channel {
+  readonly id: string;
+  readonly kind: ChannelKind;
+  readonly inboxId: string;
+  readonly capabilities: ChannelCapabilities;
+  verifyAndParse(request: FastifyRequest): Promise<WebhookResult> | WebhookResult;
+  send(command: OutboundCommand): Promise<SendResult>;
+  downloadMedia(ref: InboundMediaRef): Promise<DownloadedMedia>;
+}
+
+/** Builds a channel from its configuration; one factory per kind, registered in channels/registry.ts. */
+export type ChannelFactory<C extends ChannelConfig = ChannelConfig> = (config: C, deps: ChannelDeps) => Channel;
+
+export interface ChannelDeps {
+  /** fetch, replaceable in tests; real runs use globalThis.fetch. */
+  fetch: typeof fetch;
+}
