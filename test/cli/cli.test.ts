@@ -1,0 +1,121 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const BIN = path.resolve('bin/sparsam.js');
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sparsam-cli-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function run(args: string[], env: Record<string, string>, stdin?: string) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    if (stdin !== undefined) child.stdin.end(stdin);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('sparsam command line', () => {
+  it('refuses a broken configuration with exit code 2, a clear message, and writes nothing', async () => {
+    const parent = tempDir();
+    const dataDir = path.join(parent, 'data');
+    const result = await run(['start'], {
+      SPARSAM_DATA_DIR: dataDir,
+      SPARSAM_PORT: 'eighty',
+      SPARSAM_LOG_LEVEL: 'loud',
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('SPARSAM_PORT: must be a whole number between 0 and 65535 (example: 8080)');
+    expect(result.stderr).toContain('SPARSAM_LOG_LEVEL:');
+    expect(existsSync(dataDir)).toBe(false);
+    expect(readdirSync(parent)).toEqual([]);
+  });
+
+  it('starts on a new SQLite data dir and answers /healthz within seconds', async () => {
+    const dataDir = path.join(tempDir(), 'data');
+    const port = await freePort();
+    const child = spawn(process.execPath, [BIN, 'start'], {
+      env: { ...process.env, SPARSAM_DATA_DIR: dataDir, SPARSAM_PORT: String(port), SPARSAM_HOST: '127.0.0.1' },
+      stdio: 'ignore',
+    });
+    try {
+      const started = Date.now();
+      let status = 0;
+      while (Date.now() - started < 20_000) {
+        status = await fetch(`http://127.0.0.1:${port}/healthz`)
+          .then((r) => r.status)
+          .catch(() => 0);
+        if (status === 200) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+      expect(existsSync(path.join(dataDir, 'sparsam.db'))).toBe(true);
+      expect(existsSync(path.join(dataDir, 'keys.db'))).toBe(true);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  });
+
+  it('creates an admin from a password on stdin and refuses a short one', async () => {
+    const dataDir = path.join(tempDir(), 'data');
+    const ok = await run(
+      ['admin', 'create', '--email', 'Admin@Example.org'],
+      { SPARSAM_DATA_DIR: dataDir },
+      'a long enough passphrase\n',
+    );
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('created admin admin@example.org');
+    const again = await run(
+      ['admin', 'create', '--email', 'admin@example.org'],
+      { SPARSAM_DATA_DIR: dataDir },
+      'another long passphrase\n',
+    );
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('exists already');
+    const short = await run(['admin', 'create', '--email', 'b@example.org'], { SPARSAM_DATA_DIR: dataDir }, 'short\n');
+    expect(short.code).toBe(1);
+    expect(short.stderr).toContain('at least 12 characters');
+  });
+
+  it('doctor reports a port in use in plain words and exits non-zero', async () => {
+    const port = await freePort();
+    const blocker = createServer().listen(port, '127.0.0.1');
+    try {
+      const result = await run(['doctor'], {
+        SPARSAM_DATA_DIR: path.join(tempDir(), 'data'),
+        SPARSAM_PORT: String(port),
+        SPARSAM_HOST: '127.0.0.1',
+      });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain('ok   configuration is valid');
+      expect(result.stdout).toContain(`FAIL port ${port}: already in use`);
+    } finally {
+      blocker.close();
+    }
+  });
+});
