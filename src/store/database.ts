@@ -185,6 +185,35 @@ export interface JobRow {
   updated_at: Millis;
 }
 
+/** A quick reply (Textbaustein) staff insert with `/shortcut`; written by staff, not personal data. */
+export interface QuickReplyRow {
+  id: string;
+  shortcut: string;
+  title: string;
+  text: string;
+  created_by: string | null;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+/** A one-time invitation to set a password; only the SHA-256 of the token is stored. */
+export interface InvitationRow {
+  id: string;
+  user_id: string;
+  token_hash: string;
+  created_by: string | null;
+  created_at: Millis;
+  expires_at: Millis;
+  used_at: Millis | null;
+}
+
+/** Installation-wide settings (key → JSON value), e.g. the 2FA requirement and inbox overrides from the admin UI. */
+export interface SettingRow {
+  key: string;
+  value: string;
+  updated_at: Millis;
+}
+
 export interface Database {
   inboxes: InboxRow;
   channels: ChannelRow;
@@ -198,6 +227,9 @@ export interface Database {
   sessions: SessionRow;
   api_tokens: ApiTokenRow;
   jobs: JobRow;
+  quick_replies: QuickReplyRow;
+  invitations: InvitationRow;
+  settings: SettingRow;
 }
 
 /** The separate key store: wrapped data keys only. */

@@ -1,12 +1,13 @@
 import type { SparsamMigration } from './migration.ts';
 import { foundation } from './main.001-foundation.ts';
 import { keystore } from './keys.001-keystore.ts';
+import { web } from './main.005-web.ts';
 
 /**
  * Migrations of the main database, in order. Names are numbered and never change once released; a new table or
  * column is a new file, run on both dialects by test/store/migrations.test.ts.
  */
-export const mainMigrations: readonly SparsamMigration[] = [foundation];
+export const mainMigrations: readonly SparsamMigration[] = [foundation, web];
 
 /** Migrations of the key store. */
 export const keystoreMigrations: readonly SparsamMigration[] = [keystore];
