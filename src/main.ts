@@ -13,6 +13,7 @@ import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
 import { InboxStore } from './store/sql/inbox.store.ts';
 import { UserStore } from './store/sql/user.store.ts';
+import { PgInboxEventBus } from './store/postgres/pg-event-bus.ts';
 
 /** Everything a running sparsam holds; built once by {@link createSparsam}, the composition root. */
 export interface Sparsam {
@@ -55,7 +56,10 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   const inboxes = new InboxStore(store.db);
   await inboxes.syncConfigured(config.inboxes, config.channels, clock.now().getTime());
   const accounts = new AccountService(users, clock);
-  const events: InboxEventBus = new LocalInboxEventBus();
+  // Live updates: in-process on SQLite; fanned out to every instance through LISTEN/NOTIFY on PostgreSQL.
+  const pgEvents = config.databaseUrl ? new PgInboxEventBus(config.databaseUrl, logger) : undefined;
+  await pgEvents?.start();
+  const events: InboxEventBus = pgEvents ?? new LocalInboxEventBus();
   const bearer = bearerAuthenticator(users, clock);
   const authenticate: Authenticator = async (request) => bearer(request);
 
@@ -83,6 +87,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
       if (closed) return;
       closed = true;
       await http.close();
+      await pgEvents?.close();
       await store.close();
     },
   };
