@@ -65,6 +65,8 @@ export interface ConversationRow {
   consent_requested_at: Millis | null;
   closed_at: Millis | null;
   erase_at: Millis | null;
+  /** SHA-256 of the exact privacy notice text sent to this conversation (migration 003). */
+  notice_version: string | null;
 }
 
 export type MessageDirection = 'in' | 'out' | 'note' | 'system';
@@ -85,6 +87,12 @@ export interface MessageRow {
   error_reason: string | null;
   created_at: Millis;
   updated_at: Millis;
+  /** The customer edited the message (migration 003). */
+  edited: Flag;
+  /** The customer revoked the message; its content is gone (migration 003). */
+  deleted: Flag;
+  /** 0 while an inbound message's follow-up steps (consent, erasure) are unfinished (migration 003). */
+  handled: Flag;
 }
 
 export interface MediaRow {

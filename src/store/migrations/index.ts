@@ -1,5 +1,6 @@
 import type { SparsamMigration } from './migration.ts';
 import { foundation } from './main.001-foundation.ts';
+import { inbox } from './main.003-inbox.ts';
 import { keystore } from './keys.001-keystore.ts';
 import { web } from './main.005-web.ts';
 
@@ -7,7 +8,7 @@ import { web } from './main.005-web.ts';
  * Migrations of the main database, in order. Names are numbered and never change once released; a new table or
  * column is a new file, run on both dialects by test/store/migrations.test.ts.
  */
-export const mainMigrations: readonly SparsamMigration[] = [foundation, web];
+export const mainMigrations: readonly SparsamMigration[] = [foundation, inbox, web];
 
 /** Migrations of the key store. */
 export const keystoreMigrations: readonly SparsamMigration[] = [keystore];
