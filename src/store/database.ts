@@ -135,6 +135,15 @@ export interface AuditRow {
   mac: string;
 }
 
+/** The audit chain's 'head' (last appended entry) and 'anchor' (last pruned entry), each with its MAC. */
+export interface AuditChainRow {
+  name: 'head' | 'anchor';
+  seq: number;
+  hash: string;
+  mac: string;
+  at: Millis;
+}
+
 export type Role = 'admin' | 'agent' | 'dpo';
 
 export interface UserRow {
@@ -231,6 +240,7 @@ export interface Database {
   media: MediaRow;
   consent_events: ConsentEventRow;
   audit_log: AuditRow;
+  audit_chain: AuditChainRow;
   users: UserRow;
   sessions: SessionRow;
   api_tokens: ApiTokenRow;

@@ -1,0 +1,27 @@
+import type { DataKeyRow } from '../database.ts';
+
+export type DataKeyOwnerType = DataKeyRow['owner_type'];
+
+/**
+ * The separate key store (wrapped data keys and a little metadata). Only core/privacy/keys uses it; no other part
+ * of sparsam ever reads a wrapped key.
+ */
+export interface KeyPort {
+  findDataKey(ownerType: DataKeyOwnerType, ownerId: string): Promise<DataKeyRow | undefined>;
+  /** Inserts the key unless the owner already has one (unique per owner); true when this row was inserted. */
+  insertDataKeyIfAbsent(row: DataKeyRow): Promise<boolean>;
+  /** Deletes every key of the owner; returns how many rows were deleted. */
+  deleteDataKeys(ownerType: DataKeyOwnerType, ownerId: string): Promise<number>;
+  getMeta(key: string): Promise<string | undefined>;
+  /** Sets several metadata values at once unless `key` of the first entry exists; true when written. */
+  initMeta(values: Record<string, string>): Promise<boolean>;
+  countDataKeys(): Promise<number>;
+  /**
+   * Re-wraps every data key and replaces metadata in ONE transaction: either all keys move to the new master key or
+   * none does. `rewrap` receives each row and returns its new wrapped bytes and key-encryption-key id.
+   */
+  rewrapAll(
+    rewrap: (row: DataKeyRow) => { wrapped: Uint8Array; kekId: string },
+    meta: Record<string, string>,
+  ): Promise<number>;
+}

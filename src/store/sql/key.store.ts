@@ -1,0 +1,111 @@
+import type { Kysely } from 'kysely';
+import type { DataKeyRow, KeystoreDatabase } from '../database.ts';
+import type { DataKeyOwnerType, KeyPort } from '../ports/key.port.ts';
+
+const REWRAP_PAGE = 1000;
+
+/** KeyPort over the key store database (`store.keys`): its own SQLite file or the `sparsam_keys` schema. */
+export class KeyStore implements KeyPort {
+  constructor(private readonly db: Kysely<KeystoreDatabase>) {}
+
+  findDataKey(ownerType: DataKeyOwnerType, ownerId: string): Promise<DataKeyRow | undefined> {
+    return this.db
+      .selectFrom('data_keys')
+      .selectAll()
+      .where('owner_type', '=', ownerType)
+      .where('owner_id', '=', ownerId)
+      .orderBy('created_at')
+      .orderBy('id')
+      .executeTakeFirst();
+  }
+
+  async insertDataKeyIfAbsent(row: DataKeyRow): Promise<boolean> {
+    const result = await this.db
+      .insertInto('data_keys')
+      .values(row)
+      .onConflict((oc) => oc.columns(['owner_type', 'owner_id']).doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+  }
+
+  async deleteDataKeys(ownerType: DataKeyOwnerType, ownerId: string): Promise<number> {
+    const result = await this.db
+      .deleteFrom('data_keys')
+      .where('owner_type', '=', ownerType)
+      .where('owner_id', '=', ownerId)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('keystore_meta').select('value').where('key', '=', key).executeTakeFirst();
+    return row?.value;
+  }
+
+  async initMeta(values: Record<string, string>): Promise<boolean> {
+    const entries = Object.entries(values);
+    if (entries.length === 0) return false;
+    return this.db.transaction().execute(async (tx) => {
+      const first = await tx
+        .insertInto('keystore_meta')
+        .values({ key: entries[0]![0], value: entries[0]![1] })
+        .onConflict((oc) => oc.column('key').doNothing())
+        .executeTakeFirst();
+      if (Number(first.numInsertedOrUpdatedRows ?? 0n) === 0) return false;
+      for (const [key, value] of entries.slice(1)) {
+        await tx
+          .insertInto('keystore_meta')
+          .values({ key, value })
+          .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+          .execute();
+      }
+      return true;
+    });
+  }
+
+  async countDataKeys(): Promise<number> {
+    const row = await this.db
+      .selectFrom('data_keys')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  rewrapAll(
+    rewrap: (row: DataKeyRow) => { wrapped: Uint8Array; kekId: string },
+    meta: Record<string, string>,
+  ): Promise<number> {
+    return this.db.transaction().execute(async (tx) => {
+      let count = 0;
+      let after = '';
+      for (;;) {
+        const page = await tx
+          .selectFrom('data_keys')
+          .selectAll()
+          .where('id', '>', after)
+          .orderBy('id')
+          .limit(REWRAP_PAGE)
+          .execute();
+        for (const row of page) {
+          const next = rewrap(row);
+          await tx
+            .updateTable('data_keys')
+            .set({ wrapped: next.wrapped, kek_id: next.kekId })
+            .where('id', '=', row.id)
+            .execute();
+          count++;
+        }
+        if (page.length < REWRAP_PAGE) break;
+        after = page[page.length - 1]!.id;
+      }
+      for (const [key, value] of Object.entries(meta)) {
+        await tx
+          .insertInto('keystore_meta')
+          .values({ key, value })
+          .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+          .execute();
+      }
+      return count;
+    });
+  }
+}
