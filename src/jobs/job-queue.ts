@@ -1,0 +1,433 @@
+import { hostname } from 'node:os';
+import type { Kysely } from 'kysely';
+import { systemClock, type Clock, DAY_MS } from '../shared/clock.ts';
+import { newId } from '../shared/ids.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { Database, JobRow } from '../store/database.ts';
+import type { JobPort } from '../store/ports/job.port.ts';
+import { PermanentFailure, RetryLater } from './job-errors.ts';
+
+/** Job payloads hold ids and flags only, never personal data: they sit in plain columns and in logs. */
+export type JobPayload = Record<string, string | number | boolean | null>;
+
+/** What a handler receives. `attempts` counts this run (1 on the first run). */
+export interface Job<P extends JobPayload = JobPayload> {
+  id: string;
+  queue: string;
+  payload: P;
+  attempts: number;
+  maxAttempts: number;
+}
+
+export type JobHandler<P extends JobPayload = JobPayload> = (job: Job<P>) => Promise<void>;
+
+export interface RegisterOptions<P extends JobPayload = JobPayload> {
+  /** Jobs of this queue run at once in this process (default 1). */
+  concurrency?: number;
+  /**
+   * Called once when a job of this queue is marked failed for good: a PermanentFailure, the retry budget spent, or
+   * a worker that died on the last attempt. Lets the owner of the work show the failure where users look.
+   */
+  onFailed?: (job: Job<P>, reason: string) => Promise<void>;
+}
+
+export interface EnqueueOptions {
+  /** Epoch ms when the job becomes due (default now). */
+  runAt?: number;
+  /** Unique across all jobs: enqueueing a second job with the same key is a no-op that returns the first job's id. */
+  dedupeKey?: string;
+  maxAttempts?: number;
+  /** A caller's transaction: the job commits or rolls back with the caller's writes. */
+  db?: Kysely<Database>;
+}
+
+export interface JobQueueOptions {
+  store: JobPort;
+  clock?: Clock;
+  logger?: Logger;
+  /** Written to jobs.locked_by; unique per process (default hostname:pid:random). */
+  instanceId?: string;
+  /** How often an idle worker looks for due jobs (default 250 ms). Local enqueues wake it at once. */
+  pollIntervalMs?: number;
+  /** A claimed job is this worker's for this long; extended every third of it while the handler runs (30 s). */
+  leaseMs?: number;
+  /** Exponential backoff for failed attempts: base * 2^(attempt-1), capped, with ±25 % jitter (1 s, 5 min). */
+  backoff?: { baseMs?: number; maxMs?: number };
+  /** Attempts when enqueue does not say (default 8). */
+  defaultMaxAttempts?: number;
+  /** Done jobs are kept this long (their dedupe key blocks a re-enqueue meanwhile), then deleted (24 h). */
+  doneRetentionMs?: number;
+  /** Failed jobs are kept this long for diagnosis, then deleted (7 days). They hold ids and error codes only. */
+  failedRetentionMs?: number;
+  /** How often done/failed jobs are pruned and abandoned jobs are failed (60 s). */
+  maintenanceIntervalMs?: number;
+}
+
+interface QueueState {
+  name: string;
+  handler: JobHandler;
+  concurrency: number;
+  running: number;
+  onFailed: ((job: Job, reason: string) => Promise<void>) | undefined;
+}
+
+interface Periodic {
+  queue: string;
+  intervalMs: number;
+  payload: JobPayload;
+  maxAttempts: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** The delay before attempt `attempts + 1`: exponential with ±25 % jitter, so that retries of many jobs spread out. */
+export function backoffDelay(attempts: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+  const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1));
+  return Math.max(0, Math.round(exp * (0.75 + random() * 0.5)));
+}
+
+/** A content-free description of an error for jobs.last_error: its class, code and (content-free) message. */
+export function describeJobError(error: unknown): string {
+  if (error instanceof PermanentFailure || error instanceof RetryLater) return error.reason.slice(0, 300);
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    const codePart = typeof code === 'string' || typeof code === 'number' ? ` (${code})` : '';
+    return `${error.name}${codePart}: ${error.message}`.slice(0, 300);
+  }
+  return 'non-error thrown';
+}
+
+/**
+ * A durable job queue over the `jobs` table, shared by every sparsam instance that uses the same database.
+ *
+ * - enqueue() inserts a row (optionally in the caller's transaction, optionally deduplicated by key);
+ * - a worker loop polls each registered queue (and is woken at once by local enqueues and finished jobs), claims due
+ *   jobs with a lease (`locked_by` = this instance, `locked_until`), runs the handler with the queue's concurrency and
+ *   extends the lease while it runs;
+ * - a job whose lease runs out (its worker crashed) is claimed again by any instance;
+ * - RetryLater(ms) reschedules, PermanentFailure fails at once, any other error retries with exponential backoff and
+ *   jitter until `max_attempts`, then the job is 'failed' with a content-free `last_error`;
+ * - done jobs are kept for a while (their dedupe key still counts) and then pruned.
+ *
+ * Delivery is at least once: a handler must be idempotent or guard its side effect itself (outbound-send does).
+ * No library fits: pg-boss and graphile-worker are PostgreSQL-only, BullMQ needs Redis; sparsam must run the same
+ * queue on embedded SQLite.
+ */
+export class JobQueue {
+  readonly instanceId: string;
+  readonly #store: JobPort;
+  readonly #clock: Clock;
+  readonly #logger: Logger | undefined;
+  readonly #pollIntervalMs: number;
+  readonly #leaseMs: number;
+  readonly #backoffBaseMs: number;
+  readonly #backoffMaxMs: number;
+  readonly #defaultMaxAttempts: number;
+  readonly #doneRetentionMs: number;
+  readonly #failedRetentionMs: number;
+  readonly #maintenanceIntervalMs: number;
+
+  readonly #queues = new Map<string, QueueState>();
+  readonly #active = new Map<string, Promise<void>>();
+  readonly #periodics: Periodic[] = [];
+  #started = false;
+  #pollTimer: NodeJS.Timeout | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #maintenance: NodeJS.Timeout | undefined;
+  #filling: Promise<number> | undefined;
+  #fillAgain = false;
+
+  constructor(options: JobQueueOptions) {
+    this.#store = options.store;
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger;
+    this.instanceId = options.instanceId ?? `${hostname()}:${process.pid}:${newId().slice(0, 8)}`;
+    this.#pollIntervalMs = options.pollIntervalMs ?? 250;
+    this.#leaseMs = options.leaseMs ?? 30_000;
+    this.#backoffBaseMs = options.backoff?.baseMs ?? 1_000;
+    this.#backoffMaxMs = options.backoff?.maxMs ?? 5 * 60_000;
+    this.#defaultMaxAttempts = options.defaultMaxAttempts ?? 8;
+    this.#doneRetentionMs = options.doneRetentionMs ?? DAY_MS;
+    this.#failedRetentionMs = options.failedRetentionMs ?? 7 * DAY_MS;
+    this.#maintenanceIntervalMs = options.maintenanceIntervalMs ?? 60_000;
+    for (const [name, value] of Object.entries({
+      pollIntervalMs: this.#pollIntervalMs,
+      leaseMs: this.#leaseMs,
+      defaultMaxAttempts: this.#defaultMaxAttempts,
+    })) {
+      if (!Number.isFinite(value) || value <= 0) throw new Error(`JobQueue: ${name} must be a positive number, e.g. 250`);
+    }
+  }
+
+  /**
+   * Adds a job and returns its id (or, when `dedupeKey` is taken, the id of the job holding it; nothing is added).
+   * Wakes this instance's worker; other instances find the job at their next poll.
+   */
+  async enqueue(queue: string, payload: JobPayload, options: EnqueueOptions = {}): Promise<string> {
+    const now = this.#now();
+    const maxAttempts = options.maxAttempts ?? this.#defaultMaxAttempts;
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
+      throw new Error(`JobQueue.enqueue: maxAttempts must be a whole number of at least 1, e.g. 8`);
+    }
+    const { id, inserted } = await this.#store.insert(
+      {
+        id: newId(),
+        queue,
+        payload: JSON.stringify(payload),
+        dedupeKey: options.dedupeKey ?? null,
+        runAt: options.runAt ?? now,
+        maxAttempts,
+        now,
+      },
+      options.db,
+    );
+    if (inserted && this.#started && this.#queues.has(queue)) {
+      this.#wake();
+      // Inside a caller's transaction the row is visible only after its commit: look again shortly.
+      if (options.db) setTimeout(() => this.#wake(), 50).unref();
+    }
+    return id;
+  }
+
+  /** Registers the handler of `queue`. Register before start(); one handler per queue. */
+  register<P extends JobPayload = JobPayload>(
+    queue: string,
+    handler: JobHandler<P>,
+    options: RegisterOptions<P> = {},
+  ): void {
+    if (this.#queues.has(queue)) throw new Error(`JobQueue.register: queue "${queue}" already has a handler`);
+    const concurrency = options.concurrency ?? 1;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new Error(`JobQueue.register: concurrency of "${queue}" must be a whole number of at least 1, e.g. 4`);
+    }
+    this.#queues.set(queue, {
+      name: queue,
+      handler: handler as JobHandler,
+      concurrency,
+      running: 0,
+      onFailed: options.onFailed as QueueState['onFailed'],
+    });
+    if (this.#started) this.#wake();
+  }
+
+  /**
+   * Enqueues `queue` once per time slot of `intervalMs` (slot = floor(now / intervalMs)), with the dedupe key
+   * `<queue>@<intervalMs>:<slot>`: every instance schedules it, exactly one job per slot exists, so exactly one
+   * instance runs it. The payload gets `slot` added. Starts with start(), stops with stop().
+   */
+  every(queue: string, intervalMs: number, payload: JobPayload = {}, options: { maxAttempts?: number } = {}): void {
+    if (!Number.isFinite(intervalMs) || intervalMs < 10) {
+      throw new Error(`JobQueue.every: intervalMs of "${queue}" must be at least 10, e.g. 60000`);
+    }
+    const periodic: Periodic = { queue, intervalMs, payload, maxAttempts: options.maxAttempts ?? 1, timer: undefined };
+    this.#periodics.push(periodic);
+    if (this.#started) this.#schedulePeriodic(periodic);
+  }
+
+  /** Starts the worker loop, lease heartbeats, maintenance and periodic schedules. Idempotent. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#wake();
+    this.#maintenance = setInterval(() => void this.#maintain(), this.#maintenanceIntervalMs);
+    this.#maintenance.unref();
+    for (const periodic of this.#periodics) this.#schedulePeriodic(periodic);
+  }
+
+  /** Stops taking new jobs and waits for the running handlers to finish (their outcome is recorded). */
+  async stop(): Promise<void> {
+    this.#started = false;
+    clearTimeout(this.#pollTimer);
+    clearInterval(this.#maintenance);
+    for (const periodic of this.#periodics) clearTimeout(periodic.timer);
+    await this.#filling?.catch(() => undefined);
+    while (this.#active.size > 0) await Promise.allSettled([...this.#active.values()]);
+  }
+
+  /**
+   * Runs due jobs of the registered queues until none is due and none is running (for tests and one-shot CLI
+   * commands). Jobs rescheduled into the future are left for later.
+   */
+  async drain(): Promise<void> {
+    for (;;) {
+      const claimed = await this.#fill();
+      if (claimed === 0 && this.#active.size === 0) return;
+      if (this.#active.size > 0) await Promise.race([...this.#active.values()]);
+    }
+  }
+
+  /** Prunes old done/failed jobs and fails jobs abandoned on their last attempt. Runs every maintenance interval. */
+  async maintain(): Promise<void> {
+    const now = this.#now();
+    await this.#store.prune(now - this.#doneRetentionMs, now - this.#failedRetentionMs);
+    for (const state of this.#queues.values()) {
+      const abandoned = await this.#store.failAbandoned(state.name, now, 'worker stopped during the last attempt');
+      for (const row of abandoned) await this.#notifyFailed(state, this.#toJob(row), row.last_error ?? 'abandoned');
+    }
+  }
+
+  #now(): number {
+    return this.#clock.now().getTime();
+  }
+
+  async #maintain(): Promise<void> {
+    try {
+      await this.maintain();
+    } catch (error) {
+      this.#logger?.warn({ err: describeJobError(error) }, 'job maintenance failed');
+    }
+  }
+
+  #wake(): void {
+    if (!this.#started) return;
+    clearTimeout(this.#pollTimer);
+    this.#pollTimer = setTimeout(() => void this.#tick(), 0);
+    this.#pollTimer.unref();
+  }
+
+  async #tick(): Promise<void> {
+    if (!this.#started) return;
+    let claimed = 0;
+    try {
+      claimed = await this.#fill();
+    } catch (error) {
+      this.#logger?.warn({ err: describeJobError(error) }, 'claiming jobs failed; retrying at the next poll');
+    }
+    if (!this.#started) return;
+    clearTimeout(this.#pollTimer);
+    // A full batch suggests more are due: look again at once; otherwise wait for the poll interval or a wake-up.
+    this.#pollTimer = setTimeout(() => void this.#tick(), claimed > 0 ? 0 : this.#pollIntervalMs);
+    this.#pollTimer.unref();
+  }
+
+  /** Claims as many due jobs as there are free slots and starts them; serialised, so slots are never over-filled. */
+  #fill(): Promise<number> {
+    if (this.#filling) {
+      this.#fillAgain = true;
+      return this.#filling;
+    }
+    this.#filling = (async () => {
+      let total = 0;
+      do {
+        this.#fillAgain = false;
+        for (const state of this.#queues.values()) {
+          const free = state.concurrency - state.running;
+          if (free <= 0) continue;
+          const now = this.#now();
+          const rows = await this.#store.claim(state.name, free, this.instanceId, now, now + this.#leaseMs);
+          total += rows.length;
+          for (const row of rows) this.#run(state, row);
+        }
+      } while (this.#fillAgain);
+      return total;
+    })().finally(() => {
+      this.#filling = undefined;
+    });
+    return this.#filling;
+  }
+
+  #toJob(row: JobRow): Job {
+    let payload: JobPayload = {};
+    try {
+      payload = JSON.parse(row.payload) as JobPayload;
+    } catch {
+      // A payload that is not JSON cannot come from enqueue(); the handler sees an empty payload and fails it.
+    }
+    return { id: row.id, queue: row.queue, payload, attempts: row.attempts, maxAttempts: row.max_attempts };
+  }
+
+  #run(state: QueueState, row: JobRow): void {
+    state.running += 1;
+    const job = this.#toJob(row);
+    const run = (async () => {
+      try {
+        await state.handler(job);
+        const held = await this.#store.complete(job.id, this.instanceId, this.#now());
+        if (!held) this.#logger?.warn({ jobId: job.id, queue: job.queue }, 'job finished after its lease was lost');
+      } catch (error) {
+        await this.#afterError(state, job, error);
+      }
+    })()
+      .catch((error: unknown) => {
+        // Recording the outcome failed (store down): the lease runs out and another attempt follows.
+        this.#logger?.error({ jobId: job.id, queue: job.queue, err: describeJobError(error) }, 'job outcome not recorded');
+      })
+      .finally(() => {
+        state.running -= 1;
+        this.#active.delete(job.id);
+        if (this.#active.size === 0) {
+          clearInterval(this.#heartbeat);
+          this.#heartbeat = undefined;
+        }
+        this.#wake();
+      });
+    this.#active.set(job.id, run);
+    if (!this.#heartbeat) {
+      this.#heartbeat = setInterval(() => void this.#extendLeases(), Math.max(10, Math.floor(this.#leaseMs / 3)));
+      this.#heartbeat.unref();
+    }
+  }
+
+  async #afterError(state: QueueState, job: Job, error: unknown): Promise<void> {
+    const reason = describeJobError(error);
+    const now = this.#now();
+    const finalAttempt = job.attempts >= job.maxAttempts;
+    if (error instanceof PermanentFailure || finalAttempt) {
+      const failed = await this.#store.fail(job.id, this.instanceId, reason, now);
+      this.#logger?.warn({ jobId: job.id, queue: job.queue, attempts: job.attempts, reason }, 'job failed');
+      if (failed) await this.#notifyFailed(state, job, reason);
+      return;
+    }
+    const delay =
+      error instanceof RetryLater
+        ? Math.max(0, error.delayMs)
+        : backoffDelay(job.attempts, this.#backoffBaseMs, this.#backoffMaxMs);
+    await this.#store.reschedule(job.id, this.instanceId, now + delay, reason, now);
+    this.#logger?.info({ jobId: job.id, queue: job.queue, attempts: job.attempts, delay, reason }, 'job retry scheduled');
+  }
+
+  async #notifyFailed(state: QueueState, job: Job, reason: string): Promise<void> {
+    if (!state.onFailed) return;
+    try {
+      await state.onFailed(job, reason);
+    } catch (error) {
+      this.#logger?.error({ jobId: job.id, queue: job.queue, err: describeJobError(error) }, 'onFailed hook failed');
+    }
+  }
+
+  async #extendLeases(): Promise<void> {
+    const ids = [...this.#active.keys()];
+    if (ids.length === 0) return;
+    try {
+      const now = this.#now();
+      const held = await this.#store.extendLeases(ids, this.instanceId, now + this.#leaseMs, now);
+      if (held < ids.length) this.#logger?.warn({ lost: ids.length - held }, 'job leases lost to another worker');
+    } catch (error) {
+      this.#logger?.warn({ err: describeJobError(error) }, 'extending job leases failed');
+    }
+  }
+
+  #schedulePeriodic(periodic: Periodic): void {
+    const tick = async (): Promise<void> => {
+      const now = this.#now();
+      const slot = Math.floor(now / periodic.intervalMs);
+      try {
+        await this.enqueue(
+          periodic.queue,
+          { ...periodic.payload, slot },
+          {
+            dedupeKey: `${periodic.queue}@${periodic.intervalMs}:${slot}`,
+            runAt: slot * periodic.intervalMs,
+            maxAttempts: periodic.maxAttempts,
+          },
+        );
+      } catch (error) {
+        this.#logger?.warn({ queue: periodic.queue, err: describeJobError(error) }, 'scheduling a periodic job failed');
+      }
+      if (!this.#started) return;
+      const wait = (slot + 1) * periodic.intervalMs - this.#now();
+      periodic.timer = setTimeout(() => void tick(), Math.max(1, wait));
+      periodic.timer.unref();
+    };
+    void tick();
+  }
+}

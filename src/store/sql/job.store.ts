@@ -1,0 +1,191 @@
+import type { ExpressionBuilder, Kysely } from 'kysely';
+import type { Database, JobRow } from '../database.ts';
+import type { JobPort, NewJobRow } from '../ports/job.port.ts';
+
+/**
+ * The job table on both dialects. Claiming differs by capability, not by scattered ifs: with `skipLocked`
+ * (PostgreSQL) the due rows are picked in a CTE with `FOR UPDATE SKIP LOCKED`, so that instances sharing the
+ * database take disjoint jobs without waiting on each other; without it (SQLite) the same UPDATE … WHERE id IN
+ * (SELECT …) RETURNING is a single statement under SQLite's one-writer lock, which is just as exclusive.
+ */
+export class JobStore implements JobPort {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly options: { skipLocked: boolean },
+  ) {}
+
+  async insert(job: NewJobRow, db: Kysely<Database> = this.db): Promise<{ id: string; inserted: boolean }> {
+    const row = await db
+      .insertInto('jobs')
+      .values({
+        id: job.id,
+        queue: job.queue,
+        payload: job.payload,
+        dedupe_key: job.dedupeKey,
+        status: 'pending',
+        run_at: job.runAt,
+        attempts: 0,
+        max_attempts: job.maxAttempts,
+        locked_by: null,
+        locked_until: null,
+        last_error: null,
+        created_at: job.now,
+        updated_at: job.now,
+      })
+      .onConflict((oc) => oc.column('dedupe_key').doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (row) return { id: row.id, inserted: true };
+    const existing = await db
+      .selectFrom('jobs')
+      .select('id')
+      .where('dedupe_key', '=', job.dedupeKey)
+      .executeTakeFirstOrThrow();
+    return { id: existing.id, inserted: false };
+  }
+
+  async claim(queue: string, limit: number, owner: string, now: number, leaseUntil: number): Promise<JobRow[]> {
+    if (limit <= 0) return [];
+    const due = (eb: ExpressionBuilder<Database, 'jobs'>) =>
+      eb.and([
+        eb('queue', '=', queue),
+        eb.or([
+          eb.and([eb('status', '=', 'pending'), eb('run_at', '<=', now)]),
+          // A lease that ran out: the worker that held it crashed or hung. Retry it if attempts remain.
+          eb.and([
+            eb('status', '=', 'running'),
+            eb('locked_until', '<', now),
+            eb('attempts', '<', eb.ref('max_attempts')),
+          ]),
+        ]),
+      ]);
+    const set = {
+      status: 'running' as const,
+      locked_by: owner,
+      locked_until: leaseUntil,
+      updated_at: now,
+    };
+    if (this.options.skipLocked) {
+      return await this.db
+        .with(
+          (cte) => cte('next').materialized(),
+          (qb) =>
+            qb
+              .selectFrom('jobs')
+              .select('id')
+              .where(due)
+              .orderBy('run_at')
+              .limit(limit)
+              .forUpdate()
+              .skipLocked(),
+        )
+        .updateTable('jobs')
+        .set((eb) => ({ ...set, attempts: eb('attempts', '+', 1) }))
+        .where('id', 'in', (eb) => eb.selectFrom('next').select('next.id'))
+        .returningAll()
+        .execute();
+    }
+    return await this.db
+      .updateTable('jobs')
+      .set((eb) => ({ ...set, attempts: eb('attempts', '+', 1) }))
+      .where('id', 'in', (eb) => eb.selectFrom('jobs').select('id').where(due).orderBy('run_at').limit(limit))
+      .returningAll()
+      .execute();
+  }
+
+  async extendLeases(ids: readonly string[], owner: string, leaseUntil: number, now: number): Promise<number> {
+    if (ids.length === 0) return 0;
+    const result = await this.db
+      .updateTable('jobs')
+      .set({ locked_until: leaseUntil, updated_at: now })
+      .where('id', 'in', ids)
+      .where('locked_by', '=', owner)
+      .where('status', '=', 'running')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  async complete(id: string, owner: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('jobs')
+      .set({ status: 'done', locked_by: null, locked_until: null, last_error: null, updated_at: now })
+      .where('id', '=', id)
+      .where('locked_by', '=', owner)
+      .where('status', '=', 'running')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async reschedule(id: string, owner: string, runAt: number, lastError: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('jobs')
+      .set({ status: 'pending', run_at: runAt, locked_by: null, locked_until: null, last_error: lastError, updated_at: now })
+      .where('id', '=', id)
+      .where('locked_by', '=', owner)
+      .where('status', '=', 'running')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async fail(id: string, owner: string | null, lastError: string, now: number): Promise<boolean> {
+    let query = this.db
+      .updateTable('jobs')
+      .set({ status: 'failed', locked_by: null, locked_until: null, last_error: lastError, updated_at: now })
+      .where('id', '=', id)
+      .where('status', 'in', ['pending', 'running']);
+    if (owner !== null) query = query.where('locked_by', '=', owner);
+    const result = await query.executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async failAbandoned(queue: string, now: number, lastError: string): Promise<JobRow[]> {
+    return await this.db
+      .updateTable('jobs')
+      .set({ status: 'failed', locked_by: null, locked_until: null, last_error: lastError, updated_at: now })
+      .where('queue', '=', queue)
+      .where('status', '=', 'running')
+      .where('locked_until', '<', now)
+      .where((eb) => eb('attempts', '>=', eb.ref('max_attempts')))
+      .returningAll()
+      .execute();
+  }
+
+  async nextRunAt(queues: readonly string[]): Promise<number | undefined> {
+    if (queues.length === 0) return undefined;
+    const row = await this.db
+      .selectFrom('jobs')
+      .select((eb) => eb.fn.min('run_at').as('next'))
+      .where('queue', 'in', queues)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    return row?.next == null ? undefined : Number(row.next);
+  }
+
+  async prune(doneBefore: number, failedBefore: number): Promise<number> {
+    const result = await this.db
+      .deleteFrom('jobs')
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('status', '=', 'done'), eb('updated_at', '<', doneBefore)]),
+          eb.and([eb('status', '=', 'failed'), eb('updated_at', '<', failedBefore)]),
+        ]),
+      )
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  async get(id: string): Promise<JobRow | undefined> {
+    return await this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async findByDedupeKey(key: string): Promise<JobRow | undefined> {
+    return await this.db.selectFrom('jobs').selectAll().where('dedupe_key', '=', key).executeTakeFirst();
+  }
+
+  async list(filter: { queue?: string; status?: JobRow['status'] } = {}): Promise<JobRow[]> {
+    let query = this.db.selectFrom('jobs').selectAll().orderBy('created_at').orderBy('id');
+    if (filter.queue) query = query.where('queue', '=', filter.queue);
+    if (filter.status) query = query.where('status', '=', filter.status);
+    return await query.execute();
+  }
+}
