@@ -70,7 +70,8 @@ export interface ConversationRow {
 }
 
 export type MessageDirection = 'in' | 'out' | 'note' | 'system';
-export type MessageStatus = 'held' | 'received' | 'queued' | 'sent' | 'delivered' | 'read' | 'failed';
+/** 'sending': outbound-send is calling the provider right now (or stopped during the call; see src/jobs/outbound-send.job.ts). */
+export type MessageStatus = 'held' | 'received' | 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed';
 
 export interface MessageRow {
   id: string;
