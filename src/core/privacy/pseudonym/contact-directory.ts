@@ -1,0 +1,162 @@
+import { createHmac } from 'node:crypto';
+import { AppError } from '../../../shared/app-error.ts';
+import type { Clock } from '../../../shared/clock.ts';
+import { newId } from '../../../shared/ids.ts';
+import type { ContactRow } from '../../../store/database.ts';
+import type { ContactPort } from '../../../store/ports/contact.port.ts';
+import { openFieldText, sealField } from '../keys/field-cipher.ts';
+import type { KeyService } from '../keys/key.service.ts';
+
+/** Channel kinds whose addresses are phone numbers: spaces, dashes, dots, brackets and a leading + are ignored. */
+const PHONE_KINDS = new Set(['whatsapp-cloud', 'dialog360', 'sms', 'whatsapp']);
+
+/**
+ * The form of an address used for the lookup hash, so that "+49 170 1234567" (typed by the DPO) and "491701234567"
+ * (a wa_id from a webhook) find the same contact. Other kinds (chat ids, page-scoped ids) are only trimmed.
+ */
+export function normalizeAddress(channelKind: string, address: string): string {
+  const trimmed = address.trim();
+  if (PHONE_KINDS.has(channelKind)) {
+    const compact = trimmed.replace(/[\s\-().]/g, '').replace(/^\+/, '');
+    if (/^\d{3,20}$/.test(compact)) return compact;
+  }
+  return trimmed;
+}
+
+/** "Anfrage 42" / "Request 42": what staff see instead of a phone number. */
+export function formatLabel(prefix: string, seq: number): string {
+  return `${prefix} ${seq}`;
+}
+
+export interface FindOrCreateContact {
+  inboxId: string;
+  channelId: string;
+  channelKind: string;
+  address: string;
+  profileName?: string | undefined;
+}
+
+const ADDRESS_AAD = (id: string) => ({ table: 'contacts', rowId: id, column: 'address_enc' });
+const NAME_AAD = (id: string) => ({ table: 'contacts', rowId: id, column: 'profile_name_enc' });
+
+/**
+ * Pseudonymous contacts. A contact is found only by `HMAC-SHA256(pepper, channelKind + ":" + address)`; its address
+ * and profile name are stored sealed with the contact's own data key (so erasing the contact shreds them), and staff
+ * see a per-inbox label number instead.
+ */
+export class ContactDirectory {
+  constructor(
+    private readonly port: ContactPort,
+    private readonly keys: KeyService,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The lookup hash (hex) of an address on a channel kind. */
+  async lookupHash(channelKind: string, address: string): Promise<string> {
+    if (!channelKind) throw new AppError('VALIDATION', 'channel kind is required');
+    const normalized = normalizeAddress(channelKind, address);
+    if (!normalized) throw new AppError('VALIDATION', 'address must not be empty');
+    await this.keys.init();
+    return createHmac('sha256', this.keys.pepper).update(`${channelKind}:${normalized}`, 'utf8').digest('hex');
+  }
+
+  /**
+   * The contact of an address on a channel, created with the inbox's next label number when new. Safe when two
+   * webhooks for the same new address arrive at once (one contact, one label). A changed profile name is updated.
+   */
+  async findOrCreate(input: FindOrCreateContact): Promise<{ contact: ContactRow; created: boolean }> {
+    const hash = await this.lookupHash(input.channelKind, input.address);
+    const existing = await this.port.findByLookup(input.channelId, hash);
+    if (existing) return { contact: await this.#refreshName(existing, input.profileName), created: false };
+    const id = newId();
+    const key = await this.keys.dataKeyFor('contact', id);
+    const result = await this.port
+      .createWithLabel({
+        id,
+        channel_id: input.channelId,
+        inbox_id: input.inboxId,
+        lookup_hash: hash,
+        address_enc: sealField(key, input.address.trim(), ADDRESS_AAD(id)),
+        profile_name_enc: input.profileName ? sealField(key, input.profileName, NAME_AAD(id)) : null,
+        created_at: this.clock.now().getTime(),
+        last_inbound_at: null,
+      })
+      .catch(async (error: unknown) => {
+        await this.keys.destroy('contact', id);
+        throw error;
+      });
+    if (!result.created) {
+      // Another request created it first: our key is not needed.
+      await this.keys.destroy('contact', id);
+      return { contact: await this.#refreshName(result.contact, input.profileName), created: false };
+    }
+    return result;
+  }
+
+  async #refreshName(contact: ContactRow, profileName: string | undefined): Promise<ContactRow> {
+    if (!profileName || (await this.profileName(contact)) === profileName) return contact;
+    const key = await this.keys.dataKeyFor('contact', contact.id);
+    const profile_name_enc = sealField(key, profileName, NAME_AAD(contact.id));
+    await this.port.updateContact(contact.id, { profile_name_enc });
+    return { ...contact, profile_name_enc };
+  }
+
+  /** The contact of an address, or undefined; never creates anything (used by subject access requests). */
+  async findByAddress(channelId: string, channelKind: string, address: string): Promise<ContactRow | undefined> {
+    return this.port.findByLookup(channelId, await this.lookupHash(channelKind, address));
+  }
+
+  findById(id: string): Promise<ContactRow | undefined> {
+    return this.port.findById(id);
+  }
+
+  /** The contact's address in clear, for sending a reply. Throws when the contact's key was destroyed. */
+  async address(contact: ContactRow): Promise<string> {
+    const key = await this.#existingKey(contact.id);
+    return openFieldText(key, contact.address_enc, ADDRESS_AAD(contact.id));
+  }
+
+  /** The profile name the customer set in the messenger, if the channel sent one. */
+  async profileName(contact: ContactRow): Promise<string | undefined> {
+    if (!contact.profile_name_enc) return undefined;
+    const key = await this.#existingKey(contact.id);
+    return openFieldText(key, contact.profile_name_enc, NAME_AAD(contact.id));
+  }
+
+  /** Changes the stored address (the customer changed their number); refused when another contact has it. */
+  async updateAddress(contact: ContactRow, newAddress: string, channelKind?: string): Promise<ContactRow> {
+    const kind = channelKind ?? (await this.#kindOf(contact));
+    const hash = await this.lookupHash(kind, newAddress);
+    const other = await this.port.findByLookup(contact.channel_id, hash);
+    if (other && other.id !== contact.id) {
+      throw new AppError('CONFLICT', 'another contact on this channel already has that address');
+    }
+    const key = await this.keys.dataKeyFor('contact', contact.id);
+    const address_enc = sealField(key, newAddress.trim(), ADDRESS_AAD(contact.id));
+    await this.port.updateContact(contact.id, { lookup_hash: hash, address_enc });
+    return { ...contact, lookup_hash: hash, address_enc };
+  }
+
+  /** Takes the inbox's next label number (for a new conversation of an existing contact). */
+  nextLabelSeq(inboxId: string): Promise<number> {
+    return this.port.nextLabelSeq(inboxId);
+  }
+
+  /** The pseudonym label of a contact ("Anfrage 42"). */
+  async label(contact: Pick<ContactRow, 'inbox_id' | 'label_seq'>): Promise<string> {
+    const prefix = (await this.port.labelPrefix(contact.inbox_id)) ?? '#';
+    return formatLabel(prefix, contact.label_seq);
+  }
+
+  async #existingKey(contactId: string) {
+    const key = await this.keys.existingDataKey('contact', contactId);
+    if (!key) throw new AppError('NOT_FOUND', 'the contact has been erased');
+    return key;
+  }
+
+  async #kindOf(contact: ContactRow): Promise<string> {
+    const kind = await this.port.channelKind(contact.channel_id);
+    if (!kind) throw new AppError('NOT_FOUND', `channel ${contact.channel_id} does not exist`);
+    return kind;
+  }
+}

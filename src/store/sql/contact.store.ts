@@ -1,0 +1,87 @@
+import type { Kysely, Transaction } from 'kysely';
+import { AppError } from '../../shared/app-error.ts';
+import type { ContactRow, Database } from '../database.ts';
+import type { ContactPort } from '../ports/contact.port.ts';
+
+class AlreadyExists extends Error {}
+
+async function takeSeq(db: Kysely<Database> | Transaction<Database>, inboxId: string): Promise<number> {
+  // One UPDATE … RETURNING: atomic on SQLite (single writer) and PostgreSQL (row lock), no read-modify-write race.
+  const row = await db
+    .updateTable('inboxes')
+    .set((eb) => ({ next_seq: eb('next_seq', '+', 1) }))
+    .where('id', '=', inboxId)
+    .returning('next_seq')
+    .executeTakeFirst();
+  if (!row) throw new AppError('NOT_FOUND', `inbox ${inboxId} does not exist`);
+  return Number(row.next_seq) - 1;
+}
+
+/** ContactPort over the main database. */
+export class ContactStore implements ContactPort {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  findByLookup(channelId: string, lookupHash: string): Promise<ContactRow | undefined> {
+    return this.db
+      .selectFrom('contacts')
+      .selectAll()
+      .where('channel_id', '=', channelId)
+      .where('lookup_hash', '=', lookupHash)
+      .executeTakeFirst();
+  }
+
+  findById(id: string): Promise<ContactRow | undefined> {
+    return this.db.selectFrom('contacts').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async createWithLabel(row: Omit<ContactRow, 'label_seq'>): Promise<{ contact: ContactRow; created: boolean }> {
+    try {
+      const contact = await this.db.transaction().execute(async (tx) => {
+        const existing = await tx
+          .selectFrom('contacts')
+          .select('id')
+          .where('channel_id', '=', row.channel_id)
+          .where('lookup_hash', '=', row.lookup_hash)
+          .executeTakeFirst();
+        if (existing) throw new AlreadyExists();
+        const full: ContactRow = { ...row, label_seq: await takeSeq(tx, row.inbox_id) };
+        const inserted = await tx
+          .insertInto('contacts')
+          .values(full)
+          .onConflict((oc) => oc.columns(['channel_id', 'lookup_hash']).doNothing())
+          .executeTakeFirst();
+        // Lost a race with another instance: roll back (the label number is not used up) and read the winner.
+        if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) throw new AlreadyExists();
+        return full;
+      });
+      return { contact, created: true };
+    } catch (error) {
+      if (!(error instanceof AlreadyExists)) throw error;
+      const contact = await this.findByLookup(row.channel_id, row.lookup_hash);
+      if (!contact) throw new AppError('CONFLICT', 'the contact was erased while it was being created; try again');
+      return { contact, created: false };
+    }
+  }
+
+  nextLabelSeq(inboxId: string): Promise<number> {
+    return takeSeq(this.db, inboxId);
+  }
+
+  async labelPrefix(inboxId: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('inboxes').select('label_prefix').where('id', '=', inboxId).executeTakeFirst();
+    return row?.label_prefix;
+  }
+
+  async channelKind(channelId: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('channels').select('kind').where('id', '=', channelId).executeTakeFirst();
+    return row?.kind;
+  }
+
+  async updateContact(
+    id: string,
+    patch: Partial<Pick<ContactRow, 'lookup_hash' | 'address_enc' | 'profile_name_enc' | 'last_inbound_at'>>,
+  ): Promise<void> {
+    if (Object.keys(patch).length === 0) return;
+    await this.db.updateTable('contacts').set(patch).where('id', '=', id).execute();
+  }
+}

@@ -1,0 +1,116 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { formatLabel, normalizeAddress } from '../../src/core/privacy/pseudonym/contact-directory.ts';
+import { ManualClock } from '../../src/shared/clock.ts';
+import { describeEachStore, openTestStore, type TestStore } from '../support/stores.ts';
+import { addInbox, directoryFor, keyServiceFor } from './fixtures.ts';
+
+describe('labels and addresses', () => {
+  it('formats the label staff see', () => {
+    expect(formatLabel('Anfrage', 42)).toBe('Anfrage 42');
+    expect(formatLabel('Request', 7)).toBe('Request 7');
+  });
+  it('treats the spellings of one phone number alike, but not other kinds of address', () => {
+    expect(normalizeAddress('whatsapp-cloud', '+49 170 123-4567')).toBe('491701234567');
+    expect(normalizeAddress('telegram', ' 12345 ')).toBe('12345');
+  });
+});
+
+describeEachStore('ContactDirectory', (dialect) => {
+  let t: TestStore;
+  const clock = new ManualClock();
+  beforeEach(async () => {
+    t = await openTestStore(dialect);
+  });
+  afterEach(async () => t.cleanup());
+
+  it('finds a contact by its address only through the keyed hash; the address is stored sealed', async () => {
+    const { inboxId, channelId } = await addInbox(t.store);
+    const keys = keyServiceFor(t.store, clock);
+    const directory = directoryFor(t.store, keys, clock);
+    const first = await directory.findOrCreate({
+      inboxId,
+      channelId,
+      channelKind: 'whatsapp-cloud',
+      address: '491701234567',
+      profileName: 'Erika Mustermann',
+    });
+    expect(first.created).toBe(true);
+    expect(first.contact.lookup_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(Buffer.from(first.contact.address_enc).includes(Buffer.from('491701234567'))).toBe(false);
+    const again = await directory.findOrCreate({
+      inboxId,
+      channelId,
+      channelKind: 'whatsapp-cloud',
+      address: '+49 170 1234567',
+    });
+    expect(again).toMatchObject({ created: false, contact: { id: first.contact.id } });
+    expect(await directory.address(again.contact)).toBe('491701234567');
+    expect(await directory.profileName(again.contact)).toBe('Erika Mustermann');
+    expect((await directory.findByAddress(channelId, 'whatsapp-cloud', '491701234567'))?.id).toBe(first.contact.id);
+    expect(await directory.findByAddress(channelId, 'whatsapp-cloud', '491709999999')).toBeUndefined();
+    // The same number on another channel kind is another pseudonym.
+    expect(await directory.lookupHash('sms', '491701234567')).not.toBe(first.contact.lookup_hash);
+  });
+
+  it('numbers contacts per inbox, once each, also when the same new address arrives twice at once', async () => {
+    const de = await addInbox(t.store, { id: 'service', language: 'de' });
+    const en = await addInbox(t.store, { id: 'support', language: 'en' });
+    const keys = keyServiceFor(t.store, clock);
+    const directory = directoryFor(t.store, keys, clock);
+    const same = { inboxId: de.inboxId, channelId: de.channelId, channelKind: 'whatsapp-cloud', address: '4915111' };
+    const raced = await Promise.all([directory.findOrCreate(same), directory.findOrCreate(same)]);
+    expect(new Set(raced.map((r) => r.contact.id)).size).toBe(1);
+    const many = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => directory.findOrCreate({ ...same, address: `49151${100 + i}` })),
+    );
+    const seqs = [raced[0]!.contact.label_seq, ...many.map((m) => m.contact.label_seq)].sort((a, b) => a - b);
+    expect(seqs).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const english = await directory.findOrCreate({
+      inboxId: en.inboxId,
+      channelId: en.channelId,
+      channelKind: 'whatsapp-cloud',
+      address: '4915111',
+    });
+    expect(english.contact.label_seq).toBe(1);
+    expect(await directory.label(english.contact)).toBe('Request 1');
+    expect(await directory.label(raced[0]!.contact)).toBe('Anfrage 1');
+    expect(await directory.nextLabelSeq(de.inboxId)).toBe(10);
+    // Only one contact key exists for the raced address; the loser's key was destroyed.
+    const contactKeys = await t.store.keys
+      .selectFrom('data_keys')
+      .selectAll()
+      .where('owner_type', '=', 'contact')
+      .execute();
+    expect(contactKeys).toHaveLength(10);
+  });
+
+  it('updates the address and refuses an address another contact already has', async () => {
+    const { inboxId, channelId } = await addInbox(t.store);
+    const keys = keyServiceFor(t.store, clock);
+    const directory = directoryFor(t.store, keys, clock);
+    const base = { inboxId, channelId, channelKind: 'whatsapp-cloud' };
+    const a = await directory.findOrCreate({ ...base, address: '4917011' });
+    await directory.findOrCreate({ ...base, address: '4917022' });
+    const moved = await directory.updateAddress(a.contact, '4917033');
+    expect(await directory.address(moved)).toBe('4917033');
+    expect((await directory.findByAddress(channelId, 'whatsapp-cloud', '4917033'))?.id).toBe(a.contact.id);
+    expect(await directory.findByAddress(channelId, 'whatsapp-cloud', '4917011')).toBeUndefined();
+    await expect(directory.updateAddress(moved, '4917022')).rejects.toThrow(/already has that address/);
+  });
+
+  it('refuses a contact for an inbox that does not exist and leaves nothing behind', async () => {
+    await addInbox(t.store);
+    const keys = keyServiceFor(t.store, clock);
+    const directory = directoryFor(t.store, keys, clock);
+    await expect(
+      directory.findOrCreate({
+        inboxId: 'nope',
+        channelId: 'wa-service',
+        channelKind: 'whatsapp-cloud',
+        address: '49' + '1'.repeat(9),
+      }),
+    ).rejects.toThrow(/inbox nope does not exist/);
+    expect(await t.store.db.selectFrom('contacts').selectAll().execute()).toHaveLength(0);
+    expect(await t.store.keys.selectFrom('data_keys').selectAll().execute()).toHaveLength(0);
+  });
+});
