@@ -1,0 +1,35 @@
+import { sql, type Kysely } from 'kysely';
+import type { ConsentEventRow, Database } from '../database.ts';
+import type { ConsentPort } from '../ports/consent.port.ts';
+
+/** ConsentPort over the main database. */
+export class ConsentStore implements ConsentPort {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insertEvent(row: ConsentEventRow): Promise<void> {
+    await this.db.insertInto('consent_events').values(row).execute();
+  }
+
+  listEvents(contactId: string, purpose?: ConsentEventRow['purpose']): Promise<ConsentEventRow[]> {
+    let q = this.db.selectFrom('consent_events').selectAll().where('contact_id', '=', contactId);
+    if (purpose) q = q.where('purpose', '=', purpose);
+    return q
+      .orderBy('at')
+      .orderBy(sql`case when action = 'withdraw' then 1 else 0 end`)
+      .orderBy('id')
+      .execute();
+  }
+
+  latestEvent(contactId: string, purpose: ConsentEventRow['purpose']): Promise<ConsentEventRow | undefined> {
+    return this.db
+      .selectFrom('consent_events')
+      .selectAll()
+      .where('contact_id', '=', contactId)
+      .where('purpose', '=', purpose)
+      .orderBy('at', 'desc')
+      .orderBy(sql`case when action = 'withdraw' then 0 else 1 end`)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+  }
+}
