@@ -14,6 +14,11 @@ import type { Store } from './store/store.ts';
 import { InboxStore } from './store/sql/inbox.store.ts';
 import { UserStore } from './store/sql/user.store.ts';
 import { PgInboxEventBus } from './store/postgres/pg-event-bus.ts';
+import { loadOrCreateMasterKey } from './core/privacy/keys/master-key.ts';
+import { KeyService } from './core/privacy/keys/key.service.ts';
+import { sealField } from './core/privacy/keys/field-cipher.ts';
+import { KeyStore } from './store/sql/key.store.ts';
+import { createWebInbox } from './http/auth/web-inbox.ts';
 
 /** Everything a running sparsam holds; built once by {@link createSparsam}, the composition root. */
 export interface Sparsam {
@@ -61,10 +66,33 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   await pgEvents?.start();
   const events: InboxEventBus = pgEvents ?? new LocalInboxEventBus();
   const bearer = bearerAuthenticator(users, clock);
-  const authenticate: Authenticator = async (request) => bearer(request);
+  const masterKey = await loadOrCreateMasterKey({ masterKey: config.masterKey, dataDir: config.dataDir });
+  const keys = new KeyService(new KeyStore(store.keys), masterKey, clock);
+  await keys.init();
+  // The browser inbox: session login (TOTP), staff, team features, live events, admin screens, static SPA.
+  const webInbox = await createWebInbox({
+    config,
+    clock,
+    store,
+    users,
+    inboxes,
+    accounts,
+    events,
+    bearer,
+    accountSecret: keys.pepper,
+    sealNote: async (conversationId, messageId, content) =>
+      sealField(await keys.dataKeyFor('conversation', conversationId), JSON.stringify(content), {
+        table: 'messages',
+        rowId: messageId,
+        column: 'body_enc',
+      }),
+  });
+  const authenticate: Authenticator = webInbox.authenticate;
 
   // Route modules, each a thin Fastify plugin calling core services built above.
   const modules: RouteModule[] = [];
+  // The web inbox's modules go last: its SPA fallback answers any GET the other modules leave unmatched.
+  modules.push(...webInbox.modules);
   const http = await buildHttpApp(
     { logger, metrics, bodyLimitBytes: config.bodyLimitBytes, ping: () => store.ping() },
     modules,

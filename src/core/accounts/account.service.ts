@@ -78,6 +78,22 @@ export class AccountService {
     return ok && user && !user.disabled ? user : undefined;
   }
 
+  /** Checks the password of a known user (password change, re-authentication). */
+  async checkPassword(user: UserRow, password: string): Promise<boolean> {
+    return argonVerify(user.password_hash, password).catch(() => false);
+  }
+
+  /** Replaces a user's password (strength-checked, argon2id) and clears the lock-out. */
+  async setPassword(userId: string, password: string): Promise<void> {
+    assertPasswordStrength(password);
+    await this.users.updateUser(userId, {
+      password_hash: await argonHash(password, ARGON2_OPTIONS),
+      failed_logins: 0,
+      locked_until: null,
+      updated_at: this.clock.now().getTime(),
+    });
+  }
+
   async createApiToken(name: string, role: Role): Promise<CreatedToken> {
     if (!name.trim()) throw new AppError('VALIDATION', 'the token needs a name (example: crm-import)');
     if (!ROLES.includes(role)) throw new AppError('VALIDATION', `role must be one of ${ROLES.join(', ')}`);

@@ -1,8 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Database, InvitationRow, QuickReplyRow } from '../database.ts';
+import type { WebPort } from '../ports/web.port.ts';
 
 /** Quick replies, invitations and installation settings for the browser inbox (migration 005). */
-export class WebStore {
+export class WebStore implements WebPort {
   constructor(private readonly db: Kysely<Database>) {}
 
   listQuickReplies(): Promise<QuickReplyRow[]> {
@@ -59,11 +60,7 @@ export class WebStore {
     return row?.value;
   }
   async listSettings(prefix: string): Promise<{ key: string; value: string }[]> {
-    return this.db
-      .selectFrom('settings')
-      .select(['key', 'value'])
-      .where('key', 'like', `${prefix}%`)
-      .execute();
+    return this.db.selectFrom('settings').select(['key', 'value']).where('key', 'like', `${prefix}%`).execute();
   }
   async putSetting(key: string, value: string, at: number): Promise<void> {
     await this.db

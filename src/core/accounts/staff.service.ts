@@ -1,0 +1,186 @@
+import { AppError } from '../../shared/app-error.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { newId, newToken } from '../../shared/ids.ts';
+import type { Role, UserRow } from '../../store/database.ts';
+import type { UserPort } from '../../store/ports/user.port.ts';
+import type { WebPort } from '../../store/ports/web.port.ts';
+import { assertPasswordStrength, hashSecret, ROLES, type AccountService } from './account.service.ts';
+import type { AccountAudit } from './auth.service.ts';
+
+export const INVITATION_TTL_MS = 7 * 24 * 3_600_000;
+
+/** A staff member as admins and the inbox see them: no hashes, no secrets. */
+export interface StaffMember {
+  id: string;
+  email: string;
+  displayName: string;
+  role: Role;
+  language: string;
+  totpEnabled: boolean;
+  disabled: boolean;
+  locked: boolean;
+  invitationPending: boolean;
+  createdAt: number;
+}
+
+/**
+ * Admin management of staff accounts: invitations (a one-time token to set the password, stored as SHA-256),
+ * role changes, disabling, second-factor reset. Keeps at least one active admin. No HTTP.
+ */
+export class StaffService {
+  constructor(
+    private readonly users: UserPort,
+    private readonly web: WebPort,
+    private readonly accounts: AccountService,
+    private readonly clock: Clock,
+    private readonly audit?: AccountAudit,
+  ) {}
+
+  private now(): number {
+    return this.clock.now().getTime();
+  }
+
+  async list(): Promise<StaffMember[]> {
+    const [users, open] = await Promise.all([this.users.listUsers(), this.web.listOpenInvitations(this.now())]);
+    const invited = new Set(open.map((i) => i.user_id));
+    return users.map((u) => this.toMember(u, invited.has(u.id)));
+  }
+
+  toMember(u: UserRow, invitationPending = false): StaffMember {
+    return {
+      id: u.id,
+      email: u.email,
+      displayName: u.display_name,
+      role: u.role,
+      language: u.language,
+      totpEnabled: u.totp_enabled === 1,
+      disabled: u.disabled === 1,
+      locked: (u.locked_until ?? 0) > this.now(),
+      invitationPending,
+      createdAt: u.created_at,
+    };
+  }
+
+  /** Creates the account with an unknowable password and returns a one-time invitation token (shown once). */
+  async invite(
+    input: { email: string; role: Role; displayName?: string; language?: string },
+    actor: string,
+  ): Promise<{ user: StaffMember; token: string; expiresAt: number }> {
+    const user = await this.accounts.createUser({ ...input, password: newToken(32) });
+    const { token, expiresAt } = await this.newInvitation(user.id, actor);
+    await this.audit?.append({
+      actor,
+      action: 'user.invited',
+      targetType: 'user',
+      targetId: user.id,
+      details: { role: user.role },
+    });
+    return { user: this.toMember(user, true), token, expiresAt };
+  }
+
+  /** A fresh invitation for an existing account (the old ones stop working). */
+  async reinvite(userId: string, actor: string): Promise<{ token: string; expiresAt: number }> {
+    const user = await this.users.findUserById(userId);
+    if (!user) throw new AppError('NOT_FOUND', 'no such user');
+    const result = await this.newInvitation(user.id, actor);
+    await this.audit?.append({ actor, action: 'user.reinvited', targetType: 'user', targetId: user.id });
+    return result;
+  }
+
+  private async newInvitation(userId: string, actor: string): Promise<{ token: string; expiresAt: number }> {
+    await this.web.deleteInvitationsOfUser(userId);
+    const token = `inv_${newToken(32)}`;
+    const now = this.now();
+    const expiresAt = now + INVITATION_TTL_MS;
+    await this.web.insertInvitation({
+      id: newId(),
+      user_id: userId,
+      token_hash: hashSecret(token),
+      created_by: actor,
+      created_at: now,
+      expires_at: expiresAt,
+      used_at: null,
+    });
+    return { token, expiresAt };
+  }
+
+  /** Who an invitation is for (to greet them on the page); refuses used or expired tokens. */
+  async describeInvitation(token: string): Promise<{ email: string; displayName: string }> {
+    const inv = await this.web.findInvitationByHash(hashSecret(token));
+    if (!inv || inv.used_at !== null || inv.expires_at <= this.now()) {
+      throw new AppError('NOT_FOUND', 'this invitation link is unknown, used or expired; ask an admin for a new one');
+    }
+    const user = await this.users.findUserById(inv.user_id);
+    if (!user || user.disabled) throw new AppError('NOT_FOUND', 'this invitation link is no longer valid');
+    return { email: user.email, displayName: user.display_name };
+  }
+
+  /** Sets the password with a one-time invitation token; a second use is refused. */
+  async acceptInvitation(token: string, password: string): Promise<UserRow> {
+    const inv = await this.web.findInvitationByHash(hashSecret(token));
+    if (!inv || inv.used_at !== null || inv.expires_at <= this.now()) {
+      throw new AppError('NOT_FOUND', 'this invitation link is unknown, used or expired; ask an admin for a new one');
+    }
+    const user = await this.users.findUserById(inv.user_id);
+    if (!user || user.disabled) throw new AppError('NOT_FOUND', 'this invitation link is no longer valid');
+    // Check the strength before using the token up, so a too-short password does not burn the link.
+    assertPasswordStrength(password);
+    if (!(await this.web.useInvitation(inv.id, this.now()))) {
+      throw new AppError('NOT_FOUND', 'this invitation link was used already');
+    }
+    await this.accounts.setPassword(user.id, password);
+    await this.audit?.append({
+      actor: `user:${user.id}`,
+      action: 'user.invitation-accepted',
+      targetType: 'user',
+      targetId: user.id,
+    });
+    return user;
+  }
+
+  /** Changes role, display name, language or the disabled flag; keeps at least one active admin. */
+  async update(
+    userId: string,
+    patch: { role?: Role; displayName?: string; language?: string; disabled?: boolean },
+    actor: { userId?: string; name: string },
+  ): Promise<StaffMember> {
+    const user = await this.users.findUserById(userId);
+    if (!user) throw new AppError('NOT_FOUND', 'no such user');
+    if (patch.role && !ROLES.includes(patch.role)) {
+      throw new AppError('VALIDATION', `role must be one of ${ROLES.join(', ')}`, { field: 'role' });
+    }
+    const losesAdmin =
+      user.role === 'admin' && !user.disabled && ((patch.role && patch.role !== 'admin') || patch.disabled);
+    if (losesAdmin && (await this.users.countAdmins()) <= 1) {
+      throw new AppError('CONFLICT', 'sparsam needs at least one active admin; make someone else admin first');
+    }
+    if (patch.disabled && actor.userId === userId) {
+      throw new AppError('CONFLICT', 'you cannot disable your own account');
+    }
+    const row: Partial<UserRow> = { updated_at: this.now() };
+    if (patch.role) row.role = patch.role;
+    if (patch.displayName !== undefined) {
+      if (!patch.displayName.trim())
+        throw new AppError('VALIDATION', 'the name must not be empty', { field: 'displayName' });
+      row.display_name = patch.displayName.trim().slice(0, 80);
+    }
+    if (patch.language !== undefined) {
+      if (!['de', 'en'].includes(patch.language))
+        throw new AppError('VALIDATION', 'language must be de or en', { field: 'language' });
+      row.language = patch.language;
+    }
+    if (patch.disabled !== undefined) row.disabled = patch.disabled ? 1 : 0;
+    await this.users.updateUser(userId, row);
+    if (patch.disabled) await this.users.deleteSessionsOfUser(userId);
+    if (patch.role && patch.role !== user.role) await this.users.deleteSessionsOfUser(userId);
+    await this.audit?.append({
+      actor: actor.name,
+      action: 'user.updated',
+      targetType: 'user',
+      targetId: userId,
+      details: { role: patch.role ?? null, disabled: patch.disabled ?? null },
+    });
+    const updated = await this.users.findUserById(userId);
+    return this.toMember(updated!);
+  }
+}

@@ -1,0 +1,193 @@
+import { AppError } from '../../shared/app-error.ts';
+import type { Clock } from '../../shared/clock.ts';
+import type { InboxRow } from '../../store/database.ts';
+import type { WebPort } from '../../store/ports/web.port.ts';
+
+/** The privacy settings of an inbox an admin may change in the UI (the YAML-declared values are the defaults). */
+export interface InboxPrivacySettings {
+  retention: {
+    consentTimeoutHours: number;
+    autoCloseAfterDays: number;
+    eraseAfterCloseDays: number;
+    auditRetentionDays: number;
+  };
+  media: 'strip' | 'reject' | 'allow';
+  notice: { de?: string; en?: string } | null;
+  stopKeywords: string[];
+}
+
+export type InboxPrivacyOverride = Partial<{
+  retention: Partial<InboxPrivacySettings['retention']>;
+  media: InboxPrivacySettings['media'];
+  notice: { de?: string | null; en?: string | null };
+}>;
+
+export interface InboxDefaults {
+  id: string;
+  retention: InboxPrivacySettings['retention'];
+  media: InboxPrivacySettings['media'];
+  notice?: { de?: string; en?: string } | undefined;
+  stopKeywords: readonly string[];
+}
+
+export interface InboxSettingsView {
+  id: string;
+  labelPrefix: string;
+  language: string;
+  settings: InboxPrivacySettings;
+  defaults: InboxPrivacySettings;
+  overridden: boolean;
+}
+
+interface InboxRows {
+  listInboxes(): Promise<InboxRow[]>;
+}
+
+const overrideKey = (inboxId: string) => `inbox-override:${inboxId}`;
+const MAX_NOTICE = 1024; // WhatsApp interactive body limit
+
+function defaultsOf(d: InboxDefaults): InboxPrivacySettings {
+  return {
+    retention: { ...d.retention },
+    media: d.media,
+    notice: d.notice ? { ...d.notice } : null,
+    stopKeywords: [...d.stopKeywords],
+  };
+}
+
+function merge(base: InboxPrivacySettings, o: InboxPrivacyOverride): InboxPrivacySettings {
+  const notice: { de?: string; en?: string } = { ...(base.notice ?? {}) };
+  for (const lang of ['de', 'en'] as const) {
+    const v = o.notice?.[lang];
+    if (v === null) delete notice[lang];
+    else if (typeof v === 'string') notice[lang] = v;
+  }
+  return {
+    retention: { ...base.retention, ...(o.retention ?? {}) },
+    media: o.media ?? base.media,
+    notice: Object.keys(notice).length > 0 ? notice : null,
+    stopKeywords: base.stopKeywords,
+  };
+}
+
+/**
+ * Inbox privacy settings changed in the admin UI. The override is kept apart (settings table) and the effective
+ * result written to `inboxes.settings`, which the consent gate and the retention sweeper read; on start
+ * {@link applyOverrides} re-applies them after the configuration file was mirrored.
+ */
+export class TeamSettingsService {
+  constructor(
+    private readonly web: WebPort,
+    private readonly inboxes: InboxRows,
+    private readonly defaults: readonly InboxDefaults[],
+    private readonly clock: Clock,
+    private readonly audit?: {
+      append(e: {
+        actor: string;
+        action: string;
+        targetType?: string;
+        targetId?: string;
+        details?: Record<string, string | number | boolean | null>;
+      }): Promise<unknown>;
+    },
+  ) {}
+
+  private async override(inboxId: string): Promise<InboxPrivacyOverride | undefined> {
+    const raw = await this.web.getSetting(overrideKey(inboxId));
+    return raw ? (JSON.parse(raw) as InboxPrivacyOverride) : undefined;
+  }
+
+  private defaultsFor(inboxId: string): InboxPrivacySettings | undefined {
+    const d = this.defaults.find((x) => x.id === inboxId);
+    return d ? defaultsOf(d) : undefined;
+  }
+
+  async applyOverrides(): Promise<void> {
+    const now = this.clock.now().getTime();
+    for (const d of this.defaults) {
+      const o = await this.override(d.id);
+      if (o) await this.web.setInboxSettings(d.id, JSON.stringify(merge(defaultsOf(d), o)), now);
+    }
+  }
+
+  async list(): Promise<InboxSettingsView[]> {
+    const rows = await this.inboxes.listInboxes();
+    const out: InboxSettingsView[] = [];
+    for (const row of rows) {
+      const settings = JSON.parse(row.settings) as InboxPrivacySettings;
+      const defaults = this.defaultsFor(row.id) ?? settings;
+      out.push({
+        id: row.id,
+        labelPrefix: row.label_prefix,
+        language: row.language,
+        settings,
+        defaults,
+        overridden: (await this.override(row.id)) !== undefined,
+      });
+    }
+    return out;
+  }
+
+  /** Validates and stores an override, then writes the effective settings. `reset` returns to the defaults. */
+  async update(inboxId: string, input: InboxPrivacyOverride | 'reset', actor: string): Promise<InboxSettingsView> {
+    const base = this.defaultsFor(inboxId);
+    if (!base) throw new AppError('NOT_FOUND', 'no such inbox');
+    const now = this.clock.now().getTime();
+    let next: InboxPrivacyOverride = {};
+    if (input !== 'reset') {
+      next = { ...((await this.override(inboxId)) ?? {}) };
+      if (input.retention) {
+        const r = input.retention;
+        const checks: [keyof InboxPrivacySettings['retention'], number, number][] = [
+          ['consentTimeoutHours', 0, 24 * 30],
+          ['autoCloseAfterDays', 0, 3650],
+          ['eraseAfterCloseDays', 0, 3650],
+          ['auditRetentionDays', 1, 3650 * 3],
+        ];
+        for (const [key, min, max] of checks) {
+          const v = r[key];
+          if (v === undefined) continue;
+          if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+            throw new AppError('VALIDATION', `${key} must be a number from ${min} to ${max}`, { field: key });
+          }
+        }
+        next.retention = { ...(next.retention ?? {}), ...r };
+      }
+      if (input.media !== undefined) {
+        if (!['strip', 'reject', 'allow'].includes(input.media)) {
+          throw new AppError('VALIDATION', 'media must be strip, reject or allow', { field: 'media' });
+        }
+        next.media = input.media;
+      }
+      if (input.notice) {
+        for (const lang of ['de', 'en'] as const) {
+          const v = input.notice[lang];
+          if (typeof v === 'string' && (v.trim().length < 20 || v.length > MAX_NOTICE)) {
+            throw new AppError('VALIDATION', `the notice text has 20-${MAX_NOTICE} characters`, {
+              field: `notice.${lang}`,
+            });
+          }
+        }
+        next.notice = { ...(next.notice ?? {}), ...input.notice };
+      }
+    }
+    const effective = merge(base, next);
+    await this.web.putSetting(overrideKey(inboxId), input === 'reset' ? '' : JSON.stringify(next), now);
+    await this.web.setInboxSettings(inboxId, JSON.stringify(effective), now);
+    await this.audit?.append({
+      actor,
+      action: 'inbox.settings-changed',
+      targetType: 'inbox',
+      targetId: inboxId,
+      details: {
+        media: effective.media,
+        eraseAfterCloseDays: effective.retention.eraseAfterCloseDays,
+        consentTimeoutHours: effective.retention.consentTimeoutHours,
+        autoCloseAfterDays: effective.retention.autoCloseAfterDays,
+        reset: input === 'reset',
+      },
+    });
+    const view = (await this.list()).find((v) => v.id === inboxId);
+    return view!;
+  }
+}

@@ -1,0 +1,230 @@
+import { AppError } from '../../shared/app-error.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { newId } from '../../shared/ids.ts';
+import type { QuickReplyRow, Role } from '../../store/database.ts';
+import type { TeamPort } from '../../store/ports/team.port.ts';
+import type { UserPort } from '../../store/ports/user.port.ts';
+import type { WebPort } from '../../store/ports/web.port.ts';
+import type { InboxEventBus } from './inbox-events.ts';
+
+/** Who acts: the staff member (or token) behind a request. */
+export interface TeamActor {
+  /** 'user:<id>' or 'token:<id>', as written to the audit log. */
+  name: string;
+  userId?: string;
+  role: Role;
+}
+
+/** Seals a note's content with the conversation's data key (the privacy core's KeyService + sealField). */
+export type NoteSealer = (conversationId: string, messageId: string, content: { text: string }) => Promise<Uint8Array>;
+
+export interface TeamAudit {
+  append(entry: {
+    actor: string;
+    action: string;
+    targetType?: string;
+    targetId?: string;
+    details?: Record<string, string | number | boolean | null>;
+  }): Promise<unknown>;
+}
+
+export interface QuickReply {
+  id: string;
+  shortcut: string;
+  title: string;
+  text: string;
+  updatedAt: number;
+}
+
+const MAX_LABELS = 20;
+const LABEL_RE = /^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,39}$/u;
+const SHORTCUT_RE = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+export const MAX_NOTE_LENGTH = 4096;
+export const MAX_QUICK_REPLY_LENGTH = 1024;
+
+/**
+ * Team work on conversations: assign, labels, mark read, internal notes (sealed like messages, direction 'note'),
+ * and the quick replies (Textbausteine). Publishes content-free inbox events. Only admins and agents act here;
+ * the routes check the role, and this service checks it again so a new caller cannot forget.
+ */
+export class TeamService {
+  constructor(
+    private readonly team: TeamPort,
+    private readonly users: UserPort,
+    private readonly web: WebPort,
+    private readonly events: InboxEventBus,
+    private readonly clock: Clock,
+    private readonly sealNote: NoteSealer | undefined,
+    private readonly audit?: TeamAudit,
+  ) {}
+
+  private assertStaff(actor: TeamActor): void {
+    if (actor.role !== 'admin' && actor.role !== 'agent') {
+      throw new AppError('FORBIDDEN', 'only admins and agents work on conversations');
+    }
+  }
+
+  private async conversation(id: string) {
+    const c = await this.team.findConversation(id);
+    // Conversations waiting for consent are invisible to staff, exactly like unknown ones.
+    if (!c || c.state === 'pending_consent') throw new AppError('NOT_FOUND', 'no such conversation');
+    return c;
+  }
+
+  private updated(c: { id: string; inbox_id: string }): void {
+    this.events.publish({ type: 'conversation.updated', inboxId: c.inbox_id, conversationId: c.id });
+  }
+
+  /** Assigns to an active admin or agent, or unassigns with null. */
+  async assign(actor: TeamActor, conversationId: string, assigneeId: string | null): Promise<void> {
+    this.assertStaff(actor);
+    const c = await this.conversation(conversationId);
+    if (assigneeId !== null) {
+      const user = await this.users.findUserById(assigneeId);
+      if (!user || user.disabled || user.role === 'dpo') {
+        throw new AppError('VALIDATION', 'assign to an active admin or agent', { field: 'userId' });
+      }
+    }
+    await this.team.updateConversation(c.id, { assignee_id: assigneeId });
+    await this.audit?.append({
+      actor: actor.name,
+      action: 'conversation.assigned',
+      targetType: 'conversation',
+      targetId: c.id,
+      details: { assignee: assigneeId },
+    });
+    this.updated(c);
+  }
+
+  /** Replaces the labels (trimmed, de-duplicated, at most 20 of up to 40 characters). */
+  async setLabels(actor: TeamActor, conversationId: string, labels: string[]): Promise<string[]> {
+    this.assertStaff(actor);
+    const clean = [...new Set(labels.map((l) => l.trim()).filter((l) => l.length > 0))];
+    if (clean.length > MAX_LABELS)
+      throw new AppError('VALIDATION', `at most ${MAX_LABELS} labels`, { field: 'labels' });
+    for (const l of clean) {
+      if (!LABEL_RE.test(l)) {
+        throw new AppError('VALIDATION', 'a label has 1-40 letters, digits, spaces, dots, dashes or underscores', {
+          field: 'labels',
+        });
+      }
+    }
+    const c = await this.conversation(conversationId);
+    await this.team.updateConversation(c.id, { labels: JSON.stringify(clean) });
+    this.updated(c);
+    return clean;
+  }
+
+  async markRead(actor: TeamActor, conversationId: string): Promise<void> {
+    this.assertStaff(actor);
+    const c = await this.conversation(conversationId);
+    if (c.unread === 0) return;
+    await this.team.updateConversation(c.id, { unread: 0 });
+    this.updated(c);
+  }
+
+  /** Adds an internal note, sealed with the conversation's key; never sent to the customer. */
+  async addNote(actor: TeamActor, conversationId: string, text: string): Promise<{ id: string; createdAt: number }> {
+    this.assertStaff(actor);
+    const trimmed = text.trim();
+    if (!trimmed) throw new AppError('VALIDATION', 'the note is empty', { field: 'text' });
+    if (trimmed.length > MAX_NOTE_LENGTH) {
+      throw new AppError('VALIDATION', `a note has at most ${MAX_NOTE_LENGTH} characters`, { field: 'text' });
+    }
+    if (!this.sealNote) throw new AppError('INTERNAL', 'notes need the key service, which is not configured');
+    const c = await this.conversation(conversationId);
+    if (c.state === 'closed') throw new AppError('CONFLICT', 'the conversation is closed');
+    const id = newId();
+    const now = this.clock.now().getTime();
+    const body = await this.sealNote(c.id, id, { text: trimmed });
+    await this.team.insertNote({
+      id,
+      conversation_id: c.id,
+      channel_id: c.channel_id,
+      direction: 'note',
+      kind: 'text',
+      provider_message_id: null,
+      status: 'received',
+      body_enc: body,
+      media_id: null,
+      author_id: actor.userId ?? null,
+      error_code: null,
+      error_reason: null,
+      created_at: now,
+      updated_at: now,
+      edited: 0,
+      deleted: 0,
+      handled: 1,
+    });
+    this.events.publish({ type: 'message.created', inboxId: c.inbox_id, conversationId: c.id, messageId: id });
+    return { id, createdAt: now };
+  }
+
+  /** Labels in use, for the filter and the label picker. */
+  knownLabels(): Promise<string[]> {
+    return this.team.knownLabels();
+  }
+
+  // Quick replies (Textbausteine).
+
+  private toQuickReply(r: QuickReplyRow): QuickReply {
+    return { id: r.id, shortcut: r.shortcut, title: r.title, text: r.text, updatedAt: r.updated_at };
+  }
+
+  private validateQuickReply(input: { shortcut: string; title: string; text: string }) {
+    const shortcut = input.shortcut.trim().replace(/^\//, '').toLowerCase();
+    if (!SHORTCUT_RE.test(shortcut)) {
+      throw new AppError('VALIDATION', 'the shortcut has 1-32 lower-case letters, digits, - or _ (example: hours)', {
+        field: 'shortcut',
+      });
+    }
+    const title = input.title.trim();
+    if (!title || title.length > 80) {
+      throw new AppError('VALIDATION', 'the title has 1-80 characters', { field: 'title' });
+    }
+    const text = input.text.trim();
+    if (!text || text.length > MAX_QUICK_REPLY_LENGTH) {
+      throw new AppError('VALIDATION', `the text has 1-${MAX_QUICK_REPLY_LENGTH} characters`, { field: 'text' });
+    }
+    return { shortcut, title, text };
+  }
+
+  async listQuickReplies(): Promise<QuickReply[]> {
+    return (await this.web.listQuickReplies()).map((r) => this.toQuickReply(r));
+  }
+
+  async createQuickReply(
+    actor: TeamActor,
+    input: { shortcut: string; title: string; text: string },
+  ): Promise<QuickReply> {
+    const v = this.validateQuickReply(input);
+    if (await this.web.findQuickReplyByShortcut(v.shortcut)) {
+      throw new AppError('CONFLICT', `the shortcut /${v.shortcut} exists already`, { field: 'shortcut' });
+    }
+    const now = this.clock.now().getTime();
+    const row: QuickReplyRow = { id: newId(), ...v, created_by: actor.name, created_at: now, updated_at: now };
+    await this.web.insertQuickReply(row);
+    return this.toQuickReply(row);
+  }
+
+  async updateQuickReply(
+    _actor: TeamActor,
+    id: string,
+    input: { shortcut: string; title: string; text: string },
+  ): Promise<QuickReply> {
+    const existing = await this.web.findQuickReply(id);
+    if (!existing) throw new AppError('NOT_FOUND', 'no such quick reply');
+    const v = this.validateQuickReply(input);
+    const clash = await this.web.findQuickReplyByShortcut(v.shortcut);
+    if (clash && clash.id !== id) {
+      throw new AppError('CONFLICT', `the shortcut /${v.shortcut} exists already`, { field: 'shortcut' });
+    }
+    const now = this.clock.now().getTime();
+    await this.web.updateQuickReply(id, { ...v, updated_at: now });
+    return this.toQuickReply({ ...existing, ...v, updated_at: now });
+  }
+
+  async deleteQuickReply(_actor: TeamActor, id: string): Promise<void> {
+    if (!(await this.web.deleteQuickReply(id))) throw new AppError('NOT_FOUND', 'no such quick reply');
+  }
+}

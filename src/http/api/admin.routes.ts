@@ -1,0 +1,88 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { AppError } from '../../shared/app-error.ts';
+import type { RouteModule } from '../app.ts';
+import { requireRole } from '../auth/principal.ts';
+import { actorOf } from '../auth/session.ts';
+import { parseWith, type WebDeps } from '../auth/web-deps.ts';
+
+const retention = z
+  .object({
+    consentTimeoutHours: z.number(),
+    autoCloseAfterDays: z.number(),
+    eraseAfterCloseDays: z.number(),
+    auditRetentionDays: z.number(),
+  })
+  .partial();
+const inboxBody = z.union([
+  z.object({ reset: z.literal(true) }),
+  z.object({
+    retention: retention.optional(),
+    media: z.enum(['strip', 'reject', 'allow']).optional(),
+    notice: z
+      .object({ de: z.string().max(4096).nullable().optional(), en: z.string().max(4096).nullable().optional() })
+      .optional(),
+  }),
+]);
+const enabledBody = z.object({ enabled: z.boolean() });
+
+/** A hint that lets an admin recognise a secret without showing it: its length and last two characters. */
+function secretHint(value: unknown): string | null {
+  if (typeof value !== 'string' || value.length === 0) return null;
+  return value.length >= 16 ? `…${value.slice(-2)} (${value.length})` : `(${value.length})`;
+}
+
+/** Admin screens: channels (webhook URL, verify-token hint, test connection, on/off) and inbox privacy settings. */
+export function adminRoutes(deps: WebDeps): RouteModule {
+  return async (app: FastifyInstance) => {
+    app.addHook('preHandler', requireRole(deps.authenticate, 'admin'));
+    const base = deps.config.baseUrl.replace(/\/$/, '');
+
+    app.get('/api/v1/admin/channels', async () => {
+      const rows = await deps.inboxes.listChannels();
+      return {
+        items: rows.map((row) => {
+          const configured = deps.config.channels.find((c) => c.id === row.id) as Record<string, unknown> | undefined;
+          const settings = JSON.parse(row.settings) as Record<string, unknown>;
+          const webhookKind = row.kind === 'whatsapp-cloud' || row.kind === 'dialog360' ? 'whatsapp' : row.kind;
+          return {
+            id: row.id,
+            kind: row.kind,
+            inboxId: row.inbox_id,
+            enabled: row.enabled === 1,
+            source: row.source,
+            webhookUrl: `${base}/webhooks/${webhookKind}/${row.id}`,
+            verifyTokenHint: secretHint(
+              configured?.verifyToken ?? configured?.secretToken ?? configured?.webhookSecret,
+            ),
+            phoneNumberId: typeof settings.phoneNumberId === 'string' ? settings.phoneNumberId : null,
+            apiBaseUrl: (settings.graphBaseUrl ?? settings.apiBaseUrl ?? null) as string | null,
+          };
+        }),
+      };
+    });
+
+    app.post<{ Params: { id: string } }>('/api/v1/admin/channels/:id/test', async (request) => {
+      const row = await deps.inboxes.findChannel(request.params.id);
+      if (!row) throw new AppError('NOT_FOUND', 'no such channel');
+      if (!deps.testChannel) return { ok: false, detail: 'connection checks are not available' };
+      return deps.testChannel(row.id);
+    });
+
+    app.put<{ Params: { id: string } }>('/api/v1/admin/channels/:id/enabled', async (request) => {
+      const body = parseWith(enabledBody, request.body);
+      const row = await deps.inboxes.findChannel(request.params.id);
+      if (!row) throw new AppError('NOT_FOUND', 'no such channel');
+      await deps.inboxes.setChannelEnabled(row.id, body.enabled, deps.now());
+      return { id: row.id, enabled: body.enabled };
+    });
+
+    app.get('/api/v1/admin/inboxes', async () => ({ items: await deps.settings.list() }));
+
+    app.put<{ Params: { id: string } }>('/api/v1/admin/inboxes/:id', async (request) => {
+      const body = parseWith(inboxBody, request.body);
+      const input = 'reset' in body ? 'reset' : body;
+      return { item: await deps.settings.update(request.params.id, input, actorOf(request.principal!)) };
+    });
+  };
+}

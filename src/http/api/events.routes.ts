@@ -1,0 +1,61 @@
+import type { FastifyInstance } from 'fastify';
+import type { InboxEvent } from '../../core/inbox/inbox-events.ts';
+import type { RouteModule } from '../app.ts';
+import { requireRole } from '../auth/principal.ts';
+import type { WebDeps } from '../auth/web-deps.ts';
+
+export const KEEP_ALIVE_MS = 20_000;
+
+/**
+ * GET /api/v1/events: the content-free inbox events as server-sent events, for admins and agents. A comment line
+ * every 20 s keeps proxies from closing the stream and re-checks the session; logging out ends the stream at once.
+ */
+export function eventsRoutes(deps: WebDeps, keepAliveMs = KEEP_ALIVE_MS): RouteModule {
+  return async (app: FastifyInstance) => {
+    app.get(
+      '/api/v1/events',
+      { preHandler: requireRole(deps.authenticate, 'admin', 'agent') },
+      async (request, reply) => {
+        const principal = request.principal!;
+        reply.hijack();
+        const res = reply.raw;
+        res.writeHead(200, {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-store, private',
+          connection: 'keep-alive',
+          'x-accel-buffering': 'no',
+          'x-content-type-options': 'nosniff',
+        });
+        res.write(`retry: 3000\n: connected\n\n`);
+        let closed = false;
+        const send = (event: InboxEvent) => {
+          if (closed) return;
+          res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+        };
+        const unsubscribe = deps.events.subscribe(send);
+        const close = () => {
+          if (closed) return;
+          closed = true;
+          clearInterval(timer);
+          unsubscribe();
+          removeStream?.();
+          res.end();
+        };
+        const session = request.sessionAuth;
+        const removeStream = session ? deps.streams.add(session.idHash, principal.id, close) : undefined;
+        const timer = setInterval(() => {
+          void (async () => {
+            if (session) {
+              const found = await deps.auth.resolve(session.token).catch(() => undefined);
+              if (!found || found.step !== 'done') return close();
+            }
+            if (!closed) res.write(`: keep-alive\n\n`);
+          })();
+        }, keepAliveMs);
+        timer.unref();
+        request.raw.on('close', close);
+        app.server.once('close', close);
+      },
+    );
+  };
+}

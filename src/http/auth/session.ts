@@ -1,0 +1,120 @@
+import { fastifyCookie } from '@fastify/cookie';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import {
+  csrfTokenMatches,
+  sessionIdHash,
+  type AuthenticatedSession,
+  type AuthService,
+} from '../../core/accounts/auth.service.ts';
+import { AppError } from '../../shared/app-error.ts';
+import type { Authenticator, Principal } from './principal.ts';
+
+export const SESSION_COOKIE = 'sparsam_session';
+export const CSRF_HEADER = 'x-csrf-token';
+const parseCookies = fastifyCookie.parse;
+const serializeCookie = fastifyCookie.serialize;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set when the request was authenticated by a session cookie. */
+    sessionAuth?: { token: string; idHash: string };
+  }
+}
+
+/** The session token from the cookie header, if any. */
+export function sessionTokenOf(request: FastifyRequest): string | undefined {
+  const header = request.headers.cookie;
+  if (!header) return undefined;
+  const value = parseCookies(header)[SESSION_COOKIE];
+  return value && /^[A-Za-z0-9_-]{20,100}$/.test(value) ? value : undefined;
+}
+
+function isHttps(request: FastifyRequest, baseUrl: string): boolean {
+  return request.protocol === 'https' || baseUrl.startsWith('https:');
+}
+
+/** Sets the session cookie: HttpOnly, SameSite=Strict, Secure when served over https, path /. */
+export function setSessionCookie(reply: FastifyReply, request: FastifyRequest, token: string, baseUrl: string): void {
+  reply.header(
+    'set-cookie',
+    serializeCookie(SESSION_COOKIE, token, {
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: isHttps(request, baseUrl),
+      path: '/',
+    }),
+  );
+}
+
+export function clearSessionCookie(reply: FastifyReply, request: FastifyRequest, baseUrl: string): void {
+  reply.header(
+    'set-cookie',
+    serializeCookie(SESSION_COOKIE, '', {
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: isHttps(request, baseUrl),
+      path: '/',
+      maxAge: 0,
+    }),
+  );
+}
+
+/**
+ * Refuses cross-site writes made with the session cookie: an unsafe method must carry the session's CSRF token in
+ * the X-CSRF-Token header, and an Origin header, when sent, must be this server's origin.
+ */
+export function assertCsrf(request: FastifyRequest, token: string): void {
+  if (SAFE_METHODS.has(request.method)) return;
+  const origin = request.headers.origin;
+  if (origin && origin !== 'null') {
+    let host: string | undefined;
+    try {
+      host = new URL(origin).host;
+    } catch {
+      host = undefined;
+    }
+    if (host !== request.headers.host) throw new AppError('FORBIDDEN', 'cross-site request refused');
+  }
+  const presented = request.headers[CSRF_HEADER];
+  if (!csrfTokenMatches(token, typeof presented === 'string' ? presented : undefined)) {
+    throw new AppError('FORBIDDEN', 'the CSRF token is missing or wrong; reload the page', { reason: 'csrf' });
+  }
+}
+
+/** Resolves the session behind the cookie in any state (pending second factor included), without CSRF checks. */
+export async function sessionOf(
+  request: FastifyRequest,
+  auth: AuthService,
+): Promise<(AuthenticatedSession & { token: string }) | undefined> {
+  const token = sessionTokenOf(request);
+  if (!token) return undefined;
+  const found = await auth.resolve(token);
+  return found ? { ...found, token } : undefined;
+}
+
+/**
+ * Bearer-or-session authentication for /api/v1. An Authorization header decides alone (no fallback to the cookie);
+ * otherwise a complete session (second factor done where needed) authenticates, with the CSRF check on writes.
+ */
+export function bearerOrSessionAuthenticator(bearer: Authenticator, auth: AuthService): Authenticator {
+  return async function authenticate(request: FastifyRequest): Promise<Principal | undefined> {
+    if (request.headers.authorization) return bearer(request);
+    const found = await sessionOf(request, auth);
+    if (!found || found.step !== 'done') return undefined;
+    assertCsrf(request, found.token);
+    request.sessionAuth = { token: found.token, idHash: sessionIdHash(found.token) };
+    return {
+      kind: 'session',
+      id: found.user.id,
+      userId: found.user.id,
+      role: found.user.role,
+      language: found.user.language,
+    };
+  };
+}
+
+/** The audit actor name of a principal. */
+export function actorOf(principal: Principal): string {
+  return principal.kind === 'session' ? `user:${principal.id}` : `token:${principal.id}`;
+}

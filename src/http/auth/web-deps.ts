@@ -1,0 +1,55 @@
+import type { z } from 'zod';
+import type { AppConfig } from '../../config/config.ts';
+import type { AuthService } from '../../core/accounts/auth.service.ts';
+import type { StaffService } from '../../core/accounts/staff.service.ts';
+import type { InboxEventBus } from '../../core/inbox/inbox-events.ts';
+import type { TeamSettingsService } from '../../core/inbox/team-settings.service.ts';
+import type { TeamActor, TeamService } from '../../core/inbox/team.service.ts';
+import { AppError } from '../../shared/app-error.ts';
+import type { ChannelRow, InboxRow } from '../../store/database.ts';
+import type { UserPort } from '../../store/ports/user.port.ts';
+import { actorOf } from './session.ts';
+import type { Authenticator, Principal } from './principal.ts';
+import type { SessionStreams } from './session-streams.ts';
+
+/** Result of a channel's "test connection" check; `detail` is content-free (a provider code or a name). */
+export interface ChannelCheck {
+  ok: boolean;
+  detail: string;
+}
+
+/** What the web inbox's route modules need; built once by the composition root. */
+export interface WebDeps {
+  config: AppConfig;
+  authenticate: Authenticator;
+  auth: AuthService;
+  staff: StaffService;
+  team: TeamService;
+  settings: TeamSettingsService;
+  users: UserPort;
+  inboxes: {
+    listChannels(): Promise<ChannelRow[]>;
+    findChannel(id: string): Promise<ChannelRow | undefined>;
+    listInboxes(): Promise<InboxRow[]>;
+    setChannelEnabled(id: string, enabled: boolean, now: number): Promise<void>;
+  };
+  events: InboxEventBus;
+  streams: SessionStreams;
+  now(): number;
+  /** Calls the channel's provider with its credentials (e.g. GET the phone number); absent when not wired. */
+  testChannel?: (channelId: string) => Promise<ChannelCheck>;
+}
+
+/** Parses a request body or query with zod; a failure is a 400 naming the fields, echoing no values. */
+export function parseWith<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+  const result = schema.safeParse(value ?? {});
+  if (!result.success) {
+    const fields = [...new Set(result.error.issues.map((i) => i.path.join('.') || '(body)'))];
+    throw new AppError('VALIDATION', `the request is not valid: check ${fields.join(', ')}`, { fields });
+  }
+  return result.data;
+}
+
+export function teamActor(principal: Principal): TeamActor {
+  return { name: actorOf(principal), userId: principal.userId, role: principal.role };
+}

@@ -1,0 +1,58 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
+import type { RouteModule } from './app.ts';
+
+/** Content security policy of the inbox: own scripts only, images from self and data: URLs (the 2FA QR code). */
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "media-src 'self' blob:",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+].join('; ');
+
+/**
+ * Serves the built web inbox from web/dist: hashed assets (/assets/*) cached for a year as immutable, everything
+ * else revalidated; any GET that is not an API, webhook or health path falls back to index.html (the SPA routes).
+ */
+export function webRoutes(distDir: string): RouteModule {
+  return async (app: FastifyInstance) => {
+    const index = path.join(distDir, 'index.html');
+    if (!existsSync(index)) {
+      app.log.warn({ distDir }, 'the web inbox is not built; run  npm run build:web');
+      return;
+    }
+    await app.register(fastifyStatic, {
+      root: distDir,
+      prefix: '/',
+      wildcard: false,
+      index: false,
+      cacheControl: false,
+      setHeaders(res, filePath) {
+        const hashed = filePath.includes(`${path.sep}assets${path.sep}`);
+        res.setHeader('cache-control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache');
+      },
+    });
+    const sendIndex = (reply: import('fastify').FastifyReply) =>
+      reply
+        .header('cache-control', 'no-cache')
+        .header('content-security-policy', CSP)
+        .header('x-frame-options', 'DENY')
+        .type('text/html; charset=utf-8')
+        .sendFile('index.html');
+    app.get('/', (_request, reply) => sendIndex(reply));
+    app.get('/*', (request, reply) => {
+      const url = request.url.split('?')[0]!;
+      if (/^\/(api|webhooks|healthz|readyz|metrics)(\/|$)/.test(url) || /^\/assets\//.test(url)) {
+        return reply.status(404).send({ error: { code: 'NOT_FOUND', message: 'no such route' } });
+      }
+      return sendIndex(reply);
+    });
+  };
+}
