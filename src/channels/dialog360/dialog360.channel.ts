@@ -1,0 +1,69 @@
+import type { FastifyRequest } from 'fastify';
+import type { ChannelConfig } from '../../config/config.ts';
+import { AppError } from '../../shared/app-error.ts';
+import type {
+  Channel,
+  ChannelCapabilities,
+  ChannelDeps,
+  DownloadedMedia,
+  InboundMediaRef,
+  OutboundCommand,
+  SendResult,
+  WebhookResult,
+} from '../channel.ts';
+import { sendWhatsAppCommand, whatsAppCapabilities } from '../whatsapp-cloud/whatsapp-cloud.channel.ts';
+import { WhatsAppClient } from '../whatsapp-cloud/whatsapp-cloud.client.ts';
+import { mapWhatsAppWebhook } from '../whatsapp-cloud/whatsapp-cloud.mapper.ts';
+import { parseWhatsAppWebhook } from '../whatsapp-cloud/whatsapp-cloud.parser.ts';
+import { dialog360Endpoints } from './dialog360.client.ts';
+import { DIALOG360_SECRET_HEADER, verifyDialog360Secret } from './dialog360.signature.ts';
+
+export type Dialog360ChannelConfig = Extract<ChannelConfig, { kind: 'dialog360' }>;
+
+/**
+ * A WhatsApp number hosted by the BSP 360dialog. Payloads in both directions are the Cloud API's, so the Cloud API
+ * parser, mapper and client are reused; only the endpoints, the API key header and the webhook authentication (a
+ * shared secret, see dialog360.signature.ts) differ. When `phoneNumberId` is configured, webhooks for another number
+ * are refused like on the Cloud API.
+ */
+export class Dialog360Channel implements Channel {
+  readonly kind = 'dialog360' as const;
+  readonly id: string;
+  readonly inboxId: string;
+  readonly capabilities: ChannelCapabilities;
+  readonly client: WhatsAppClient;
+
+  constructor(
+    private readonly config: Dialog360ChannelConfig,
+    deps: ChannelDeps,
+  ) {
+    this.id = config.id;
+    this.inboxId = config.inbox;
+    this.capabilities = whatsAppCapabilities(config.messagesPerSecond);
+    this.client = new WhatsAppClient({ endpoints: dialog360Endpoints(config), fetch: deps.fetch });
+  }
+
+  verifyAndParse(request: FastifyRequest): WebhookResult {
+    // 360dialog sets the webhook by API call: there is no GET handshake; a GET is refused like any unsigned call.
+    verifyDialog360Secret(request.headers[DIALOG360_SECRET_HEADER], request.query, this.config.webhookSecret);
+    if (request.method !== 'POST') throw new AppError('VALIDATION', '360dialog webhooks are POST requests');
+    const mapping = mapWhatsAppWebhook(parseWhatsAppWebhook(request.body, this.config.phoneNumberId), this.id);
+    if (mapping.ignored.length > 0) {
+      request.log.info({ channelId: this.id, ignored: mapping.ignored }, '360dialog webhook parts left out');
+    }
+    return { kind: 'events', events: mapping.events };
+  }
+
+  send(command: OutboundCommand): Promise<SendResult> {
+    return sendWhatsAppCommand(this.client, command);
+  }
+
+  downloadMedia(ref: InboundMediaRef): Promise<DownloadedMedia> {
+    return this.client.downloadMedia(ref.providerMediaId, this.capabilities.maxMediaBytes);
+  }
+}
+
+/** The factory registered for kind `dialog360` in channels/registry.ts. */
+export function createDialog360Channel(config: Dialog360ChannelConfig, deps: ChannelDeps): Dialog360Channel {
+  return new Dialog360Channel(config, deps);
+}

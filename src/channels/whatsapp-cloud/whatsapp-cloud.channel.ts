@@ -1,0 +1,129 @@
+import type { FastifyRequest } from 'fastify';
+import type { ChannelConfig } from '../../config/config.ts';
+import { AppError } from '../../shared/app-error.ts';
+import type {
+  Channel,
+  ChannelCapabilities,
+  ChannelDeps,
+  DownloadedMedia,
+  InboundMediaRef,
+  OutboundCommand,
+  SendResult,
+  WebhookResult,
+} from '../channel.ts';
+import { WhatsAppClient, type WhatsAppEndpoints } from './whatsapp-cloud.client.ts';
+import { answerWhatsAppHandshake } from './whatsapp-cloud.handshake.ts';
+import { mapWhatsAppWebhook } from './whatsapp-cloud.mapper.ts';
+import { parseWhatsAppWebhook } from './whatsapp-cloud.parser.ts';
+import { WHATSAPP_SIGNATURE_HEADER, verifyWhatsAppSignature } from './whatsapp-cloud.signature.ts';
+
+export type WhatsAppCloudChannelConfig = Extract<ChannelConfig, { kind: 'whatsapp-cloud' }>;
+
+/** The Cloud API's media limit (100 MB; larger inbound files arrive as an error webhook instead). */
+export const WHATSAPP_MAX_MEDIA_BYTES = 100 * 1024 * 1024;
+
+/** Capabilities shared by every WhatsApp channel; only the throughput comes from configuration. */
+export function whatsAppCapabilities(messagesPerSecond: number): ChannelCapabilities {
+  return Object.freeze({
+    // The customer-service window: free text only within 24 h of the customer's last message; templates after.
+    messagingWindowHours: 24,
+    supportsButtons: true,
+    supportsTemplates: true,
+    supportsReadReceipts: true,
+    messagesPerSecond,
+    maxMediaBytes: WHATSAPP_MAX_MEDIA_BYTES,
+  });
+}
+
+/** The Graph API endpoints of one phone number. */
+export function graphEndpoints(config: {
+  graphBaseUrl: string;
+  graphApiVersion: string;
+  phoneNumberId: string;
+  accessToken: string;
+}): WhatsAppEndpoints {
+  const root = `${config.graphBaseUrl.replace(/\/+$/, '')}/${config.graphApiVersion}`;
+  return {
+    messagesUrl: `${root}/${config.phoneNumberId}/messages`,
+    mediaUploadUrl: `${root}/${config.phoneNumberId}/media`,
+    mediaInfoUrl: (mediaId) => `${root}/${encodeURIComponent(mediaId)}?phone_number_id=${config.phoneNumberId}`,
+    authHeaders: { authorization: `Bearer ${config.accessToken}` },
+    providerName: 'WhatsApp Cloud API',
+  };
+}
+
+/**
+ * Sends an {@link OutboundCommand} through a WhatsApp client; shared by the Cloud API and 360dialog channels.
+ * Media is uploaded first and then sent by its id (no public link to sparsam's media is ever handed out).
+ */
+export async function sendWhatsAppCommand(client: WhatsAppClient, command: OutboundCommand): Promise<SendResult> {
+  switch (command.type) {
+    case 'text':
+      return { providerMessageId: await client.sendText(command.address, command.text, command.replyToProviderMessageId) };
+    case 'buttons':
+      return {
+        providerMessageId: await client.sendButtons(command.address, command.text, command.buttons, command.footer),
+      };
+    case 'template':
+      return {
+        providerMessageId: await client.sendTemplate(command.address, command.name, command.language, command.parameters),
+      };
+    case 'media': {
+      const mediaId = await client.uploadMedia(command.data, command.mimeType, command.fileName);
+      const options: { caption?: string; fileName?: string } = {};
+      if (command.caption !== undefined) options.caption = command.caption;
+      if (command.fileName !== undefined) options.fileName = command.fileName;
+      return { providerMessageId: await client.sendMedia(command.address, command.mediaType, mediaId, options) };
+    }
+    case 'read':
+      await client.markRead(command.providerMessageId);
+      return { providerMessageId: undefined };
+  }
+}
+
+/**
+ * A phone number on the WhatsApp Cloud API as a sparsam channel. Webhooks: GET is Meta's subscription handshake,
+ * POST must carry a valid `X-Hub-Signature-256` over the raw body and be for this channel's phone number id; every
+ * entry, change, message, status and error of a batch becomes an event.
+ */
+export class WhatsAppCloudChannel implements Channel {
+  readonly kind = 'whatsapp-cloud' as const;
+  readonly id: string;
+  readonly inboxId: string;
+  readonly capabilities: ChannelCapabilities;
+  readonly client: WhatsAppClient;
+
+  constructor(
+    private readonly config: WhatsAppCloudChannelConfig,
+    deps: ChannelDeps,
+  ) {
+    this.id = config.id;
+    this.inboxId = config.inbox;
+    this.capabilities = whatsAppCapabilities(config.messagesPerSecond);
+    this.client = new WhatsAppClient({ endpoints: graphEndpoints(config), fetch: deps.fetch });
+  }
+
+  verifyAndParse(request: FastifyRequest): WebhookResult {
+    if (request.method === 'GET') return answerWhatsAppHandshake(request.query, this.config.verifyToken);
+    if (request.method !== 'POST') throw new AppError('VALIDATION', 'WhatsApp webhooks are GET or POST requests');
+    verifyWhatsAppSignature(request.headers[WHATSAPP_SIGNATURE_HEADER], request.rawBody, this.config.appSecret);
+    const mapping = mapWhatsAppWebhook(parseWhatsAppWebhook(request.body, this.config.phoneNumberId), this.id);
+    if (mapping.ignored.length > 0) {
+      request.log.info({ channelId: this.id, ignored: mapping.ignored }, 'whatsapp webhook parts left out');
+    }
+    return { kind: 'events', events: mapping.events };
+  }
+
+  send(command: OutboundCommand): Promise<SendResult> {
+    return sendWhatsAppCommand(this.client, command);
+  }
+
+  downloadMedia(ref: InboundMediaRef): Promise<DownloadedMedia> {
+    return this.client.downloadMedia(ref.providerMediaId, this.capabilities.maxMediaBytes);
+  }
+}
+
+/** The factory registered for kind `whatsapp-cloud` in channels/registry.ts. */
+export function createWhatsAppCloudChannel(config: WhatsAppCloudChannelConfig, deps: ChannelDeps): WhatsAppCloudChannel {
+  return new WhatsAppCloudChannel(config, deps);
+}
