@@ -1,0 +1,152 @@
+import type { Channel } from '../../channels/channel.ts';
+import type { Clock } from '../../shared/clock.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { ContactRow, Role } from '../../store/database.ts';
+import type { ConversationPort, InboxTransactions } from '../../store/ports/conversation.port.ts';
+import type { MediaPort } from '../../store/ports/media.port.ts';
+import type { MessagePort } from '../../store/ports/message.port.ts';
+import type { InboxEventBus } from './inbox-events.ts';
+import type { ConversationKey } from './message-content.ts';
+import type { NoticeLanguage } from './notices.ts';
+
+/**
+ * The few things the inbox core needs from the privacy core, the channels and the stores, as narrow structural
+ * interfaces: the privacy core's classes (ContactDirectory, ConsentService, ErasureService, AuditLog, KeyService)
+ * and B1's ChannelRegistry and MediaSanitizer satisfy them as they are.
+ */
+
+/** Who is calling from the staff side (the http layer's Principal has this shape). */
+export interface StaffPrincipal {
+  kind: 'session' | 'token';
+  id: string;
+  role: Role;
+  userId?: string;
+}
+
+export interface ContactDirectoryPort {
+  findOrCreate(input: {
+    inboxId: string;
+    channelId: string;
+    channelKind: string;
+    address: string;
+    profileName?: string;
+  }): Promise<{ contact: ContactRow; created: boolean }>;
+  findByAddress(channelId: string, channelKind: string, address: string): Promise<ContactRow | undefined>;
+  updateAddress(contact: ContactRow, newAddress: string): Promise<unknown>;
+}
+
+export interface ConsentPort {
+  grant(input: {
+    contactId: string;
+    channelId: string;
+    purpose: 'service' | 'marketing';
+    noticeVersion: string | null;
+    method: string;
+    evidenceMessageId?: string;
+  }): Promise<unknown>;
+  withdraw(input: {
+    contactId: string;
+    channelId: string;
+    purpose: 'service' | 'marketing';
+    method: string;
+    evidenceMessageId?: string;
+  }): Promise<unknown>;
+  status(contactId: string, purpose: 'service' | 'marketing'): Promise<{ allowed: boolean; reason: string }>;
+}
+
+export interface ErasurePort {
+  eraseConversation(id: string, by: { actor: string; reason: string }): Promise<unknown>;
+  eraseContact(id: string, by: { actor: string; reason: string }): Promise<unknown>;
+}
+
+export interface AuditPort {
+  append(entry: {
+    actor: string;
+    action: string;
+    targetType?: string;
+    targetId?: string;
+    result?: 'ok' | 'denied' | 'failed';
+    details?: Record<string, string | number | boolean | null>;
+  }): Promise<unknown>;
+}
+
+export interface ConversationKeyPort {
+  dataKeyFor(ownerType: 'conversation', ownerId: string): Promise<ConversationKey>;
+  existingDataKey(ownerType: 'conversation', ownerId: string): Promise<ConversationKey | undefined>;
+}
+
+export interface ChannelLookup {
+  get(channelId: string): Channel | undefined;
+}
+
+/** The kill switch state of channels (channels.enabled). */
+export interface ChannelStatePort {
+  isEnabled(channelId: string): Promise<boolean>;
+}
+
+export interface StaffDirectoryPort {
+  findUserById(id: string): Promise<{ id: string; display_name: string } | undefined>;
+}
+
+export type MediaPolicy = 'strip' | 'reject' | 'allow';
+
+/** B1's MediaSanitizer: re-encodes images without metadata, checks other types by magic bytes. */
+export interface MediaSanitizerPort {
+  sanitize(
+    data: Buffer,
+    options: { policy: MediaPolicy; claimedMime: string | undefined; maxBytes: number },
+  ): Promise<{ data: Buffer; mimeType: string; kind: string } | { refused: true; reason: string } | object>;
+}
+
+/** An inbox's policies as configured (a subset of config's Inbox). */
+export interface InboxSettings {
+  id: string;
+  labelPrefix: string;
+  language: NoticeLanguage;
+  retention: { consentTimeoutHours: number; autoCloseAfterDays: number; eraseAfterCloseDays: number };
+  media: MediaPolicy;
+  notice?: { de?: string | undefined; en?: string | undefined } | undefined;
+  stopKeywords: readonly string[];
+}
+
+/** A pre-approved WhatsApp template declared for a channel in the configuration. */
+export interface TemplateSpec {
+  name: string;
+  language: string;
+  category: string;
+  body: string;
+}
+
+export interface InboxDeps {
+  clock: Clock;
+  logger: Logger;
+  transactions: InboxTransactions;
+  conversations: ConversationPort;
+  messages: MessagePort;
+  media: MediaPort;
+  contacts: ContactDirectoryPort;
+  consent: ConsentPort;
+  erasure: ErasurePort;
+  audit: AuditPort;
+  keys: ConversationKeyPort;
+  channels: ChannelLookup;
+  channelState: ChannelStatePort;
+  staff: StaffDirectoryPort;
+  sanitizer: MediaSanitizerPort;
+  events: InboxEventBus;
+  inboxes: readonly InboxSettings[];
+  organisation: { name: string; contact: string };
+  /** Templates per channel id (from the configuration). */
+  templates: (channelId: string) => readonly TemplateSpec[];
+  /** The notice version of a text (the privacy core's noticeVersion: SHA-256 hex of the exact text). */
+  noticeVersion: (text: string) => string;
+  /** "Anfrage 42" from the inbox's prefix and the sequence number (the privacy core's formatLabel). */
+  formatLabel: (prefix: string, seq: number) => string;
+  /** How long a direct reply (decline, STOP) may take before erasure goes ahead without it. */
+  directSendTimeoutMs?: number;
+}
+
+/** The audit actor of a staff member or API token. */
+export function actorOf(principal: StaffPrincipal): string {
+  return principal.kind === 'session' ? `user:${principal.userId ?? principal.id}` : `token:${principal.id}`;
+}

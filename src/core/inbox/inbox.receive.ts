@@ -1,0 +1,526 @@
+import type {
+  Channel,
+  InboundEdit,
+  InboundEvent,
+  InboundMessage,
+  InboundRevoke,
+  InboundStatus,
+  InboundSystem,
+} from '../../channels/channel.ts';
+import { newId } from '../../shared/ids.ts';
+import type { ContactRow, ConversationRow, MessageRow } from '../../store/database.ts';
+import type { InboxTx } from '../../store/ports/conversation.port.ts';
+import type { InboxEvent } from './inbox-events.ts';
+import type { InboxDeps, InboxSettings } from './inbox.ports.ts';
+import { openMessageContent, sealMessageContent, type MessageContent } from './message-content.ts';
+import {
+  AGREE_KEYWORDS,
+  CONSENT_AGREE_ID,
+  CONSENT_DECLINE_ID,
+  DECLINE_KEYWORDS,
+  declineReply,
+  isKeyword,
+  keywordOf,
+  mediaRejectedReply,
+  privacyNotice,
+  stopConfirmation,
+} from './notices.ts';
+
+/** What the customer's message means for the consent gate. */
+type Intent =
+  { kind: 'stop' } | { kind: 'agree'; method: string } | { kind: 'decline'; method: string } | { kind: 'plain' };
+
+interface PreparedMessage {
+  event: InboundMessage;
+  channel: Channel;
+  inbox: InboxSettings;
+  contact: ContactRow;
+  consentAllowed: boolean;
+  intent: Intent;
+}
+
+/** A follow-up step that runs after the transaction committed (it calls services outside the inbox's store). */
+type FollowUp =
+  | { kind: 'agree'; prepared: PreparedMessage; conversationId: string; messageId: string }
+  | { kind: 'decline'; prepared: PreparedMessage; conversationId: string; messageId: string }
+  | { kind: 'stop'; prepared: PreparedMessage };
+
+const DEFAULT_DIRECT_SEND_TIMEOUT_MS = 4000;
+
+/**
+ * Turns a webhook's inbound events into rows: contacts, conversations, sealed messages, media rows, queued replies
+ * and jobs. Everything a webhook carried is written in one transaction; the consent follow-ups (grant, decline,
+ * STOP) run after it, each idempotent, and mark their message handled at the end, so a provider's retry after a
+ * crash finishes them and never stores a second message or queues a second notice.
+ */
+export class InboundProcessor {
+  constructor(private readonly deps: InboxDeps) {}
+
+  async receive(events: readonly InboundEvent[]): Promise<void> {
+    const prepared: PreparedMessage[] = [];
+    const others: InboundEvent[] = [];
+    for (const event of events) {
+      if (event.type === 'message') {
+        const p = await this.#prepare(event);
+        if (p) prepared.push(p);
+      } else if (event.type === 'system') {
+        await this.#system(event);
+      } else if (event.type === 'error') {
+        this.deps.logger.warn({ channelId: event.channelId, providerCode: event.code }, 'provider reported an error');
+      } else {
+        others.push(event);
+      }
+    }
+
+    let published: InboxEvent[] = [];
+    let followUps: FollowUp[] = [];
+    await this.deps.transactions.run(async (tx) => {
+      published = [];
+      followUps = [];
+      for (const p of prepared) {
+        if (p.intent.kind === 'stop') {
+          followUps.push({ kind: 'stop', prepared: p });
+          continue;
+        }
+        await this.#storeMessage(tx, p, published, followUps);
+      }
+      for (const event of others) {
+        if (event.type === 'status') await this.#status(tx, event, published);
+        else if (event.type === 'edit') await this.#edit(tx, event, published);
+        else if (event.type === 'revoke') await this.#revoke(tx, event, published);
+      }
+    });
+    for (const e of published) this.deps.events.publish(e);
+    for (const step of followUps) {
+      if (step.kind === 'agree') await this.#agree(step);
+      else if (step.kind === 'decline') await this.#decline(step);
+      else await this.#stop(step.prepared);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------- messages
+
+  async #prepare(event: InboundMessage): Promise<PreparedMessage | undefined> {
+    const channel = this.deps.channels.get(event.channelId);
+    if (!channel) {
+      this.deps.logger.warn({ channelId: event.channelId }, 'inbound message for an unknown channel dropped');
+      return undefined;
+    }
+    const inbox = this.#inbox(channel.inboxId);
+    const { contact } = await this.deps.contacts.findOrCreate({
+      inboxId: inbox.id,
+      channelId: channel.id,
+      channelKind: channel.kind,
+      address: event.address,
+      ...(event.profileName ? { profileName: event.profileName } : {}),
+    });
+    const consent = await this.deps.consent.status(contact.id, 'service');
+    return { event, channel, inbox, contact, consentAllowed: consent.allowed, intent: intentOf(event, inbox) };
+  }
+
+  async #storeMessage(tx: InboxTx, p: PreparedMessage, published: InboxEvent[], followUps: FollowUp[]): Promise<void> {
+    const { event, channel, inbox, contact } = p;
+    const now = this.#now();
+    const existing = await tx.messages.findByProviderId(channel.id, event.providerMessageId);
+    if (existing) {
+      // A provider's retry: nothing new is stored; unfinished follow-ups are finished.
+      if (existing.handled === 0) this.#pushFollowUp(p, existing.conversation_id, existing.id, followUps);
+      return;
+    }
+
+    let conversation = await tx.conversations.findCurrentForContact(contact.id);
+    let created = false;
+    if (!conversation) {
+      conversation = this.#newConversation(p, now);
+      await tx.conversations.insert(conversation);
+      created = true;
+    }
+    const pending = conversation.state === 'pending_consent';
+    const key = await this.deps.keys.dataKeyFor('conversation', conversation.id);
+    // Only an answer to a notice already sent counts: a first message "JA" is a message, not a consent.
+    const needsFollowUp =
+      pending &&
+      !created &&
+      conversation.consent_requested_at !== null &&
+      (p.intent.kind === 'agree' || p.intent.kind === 'decline');
+
+    const messageId = newId();
+    let mediaId: string | null = null;
+    let rejectMedia = false;
+    if (event.media) {
+      mediaId = newId();
+      rejectMedia = inbox.media === 'reject';
+      await tx.media.insert({
+        id: mediaId,
+        conversation_id: conversation.id,
+        message_id: messageId,
+        mime_type: event.media.mimeType ?? 'application/octet-stream',
+        size: event.media.size ?? 0,
+        data_enc: null,
+        state: rejectMedia ? 'rejected' : 'pending',
+        created_at: now,
+      });
+    }
+    const content: MessageContent = {
+      ...(event.text !== undefined ? { text: event.text } : {}),
+      ...(event.buttonId || event.media || event.extra || event.replyToProviderMessageId
+        ? {
+            extra: {
+              ...(event.extra ?? {}),
+              ...(event.buttonId ? { buttonId: event.buttonId } : {}),
+              ...(event.replyToProviderMessageId ? { replyTo: event.replyToProviderMessageId } : {}),
+              ...(event.media
+                ? {
+                    media: {
+                      providerMediaId: event.media.providerMediaId,
+                      mimeType: event.media.mimeType ?? null,
+                      fileName: event.media.fileName ?? null,
+                      sha256: event.media.sha256 ?? null,
+                      size: event.media.size ?? null,
+                    },
+                  }
+                : {}),
+            },
+          }
+        : {}),
+    };
+    const row: MessageRow = {
+      id: messageId,
+      conversation_id: conversation.id,
+      channel_id: channel.id,
+      direction: 'in',
+      kind: event.kind,
+      provider_message_id: event.providerMessageId,
+      status: pending ? 'held' : 'received',
+      body_enc: sealMessageContent(key, messageId, content),
+      media_id: mediaId,
+      author_id: null,
+      error_code: null,
+      error_reason: null,
+      created_at: now,
+      updated_at: now,
+      edited: 0,
+      deleted: 0,
+      handled: needsFollowUp ? 0 : 1,
+    };
+    if (!(await tx.messages.insertUnlessDuplicate(row))) return;
+    const inboundAt = Math.min(event.sentAt, now);
+    await tx.conversations.touchInbound(conversation.id, inboundAt, pending ? 0 : 1);
+
+    if (mediaId && !rejectMedia) {
+      await tx.enqueue('media-fetch', { mediaId }, { dedupeKey: `media-fetch:${mediaId}` });
+    }
+    if (mediaId && rejectMedia && (await tx.media.countByState(conversation.id, 'rejected')) === 1) {
+      // The first refused attachment of this conversation gets the polite text-only reply; later ones do not.
+      const reply = await this.#queueOutbound(tx, conversation, channel.id, 'text', {
+        text: mediaRejectedReply(inbox.language),
+      });
+      if (!pending) published.push(this.#messageCreated(conversation, reply));
+    }
+    if (pending && conversation.consent_requested_at === null) {
+      await this.#queueNotice(tx, conversation, p, now);
+    }
+    if (created && !pending)
+      published.push({ type: 'conversation.created', inboxId: inbox.id, conversationId: conversation.id });
+    if (!pending) {
+      published.push(this.#messageCreated(conversation, messageId));
+      if (!created)
+        published.push({ type: 'conversation.updated', inboxId: inbox.id, conversationId: conversation.id });
+    }
+    if (needsFollowUp) this.#pushFollowUp(p, conversation.id, messageId, followUps);
+  }
+
+  #pushFollowUp(p: PreparedMessage, conversationId: string, messageId: string, followUps: FollowUp[]): void {
+    if (p.intent.kind === 'agree') followUps.push({ kind: 'agree', prepared: p, conversationId, messageId });
+    else if (p.intent.kind === 'decline') followUps.push({ kind: 'decline', prepared: p, conversationId, messageId });
+  }
+
+  #newConversation(p: PreparedMessage, now: number): ConversationRow {
+    return {
+      id: newId(),
+      inbox_id: p.inbox.id,
+      channel_id: p.channel.id,
+      contact_id: p.contact.id,
+      label_seq: p.contact.label_seq,
+      state: p.consentAllowed ? 'open' : 'pending_consent',
+      assignee_id: null,
+      labels: '[]',
+      unread: 0,
+      created_at: now,
+      last_activity_at: now,
+      last_inbound_at: null,
+      consent_requested_at: null,
+      closed_at: null,
+      erase_at: null,
+      notice_version: null,
+    };
+  }
+
+  /** Queues the privacy notice once per conversation and records which text was sent. */
+  async #queueNotice(tx: InboxTx, conversation: ConversationRow, p: PreparedMessage, now: number): Promise<void> {
+    const notice = privacyNotice(p.inbox, this.deps.organisation, p.channel.capabilities.supportsButtons);
+    const version = this.deps.noticeVersion(notice.text);
+    await this.#queueOutbound(
+      tx,
+      conversation,
+      p.channel.id,
+      notice.buttons ? 'buttons' : 'text',
+      { text: notice.text, ...(notice.buttons ? { buttons: notice.buttons } : {}), extra: { notice: true } },
+      `notice:${conversation.id}`,
+    );
+    await tx.conversations.update(conversation.id, { consent_requested_at: now, notice_version: version });
+    conversation.consent_requested_at = now;
+    conversation.notice_version = version;
+  }
+
+  /** An outbound message row ('queued') and its 'outbound-send' job, in the caller's transaction. */
+  async #queueOutbound(
+    tx: InboxTx,
+    conversation: ConversationRow,
+    channelId: string,
+    kind: string,
+    content: MessageContent,
+    dedupeKey?: string,
+  ): Promise<string> {
+    const now = this.#now();
+    const id = newId();
+    const key = await this.deps.keys.dataKeyFor('conversation', conversation.id);
+    await tx.messages.insert({
+      id,
+      conversation_id: conversation.id,
+      channel_id: channelId,
+      direction: 'out',
+      kind,
+      provider_message_id: null,
+      status: 'queued',
+      body_enc: sealMessageContent(key, id, content),
+      media_id: null,
+      author_id: null,
+      error_code: null,
+      error_reason: null,
+      created_at: now,
+      updated_at: now,
+      edited: 0,
+      deleted: 0,
+      handled: 1,
+    });
+    await tx.enqueue('outbound-send', { messageId: id }, { dedupeKey: dedupeKey ?? `send:${id}` });
+    return id;
+  }
+
+  #messageCreated(conversation: ConversationRow, messageId: string): InboxEvent {
+    return { type: 'message.created', inboxId: conversation.inbox_id, conversationId: conversation.id, messageId };
+  }
+
+  // --------------------------------------------------------------------------------------------- follow-ups
+
+  async #agree(step: Extract<FollowUp, { kind: 'agree' }>): Promise<void> {
+    const { prepared: p, conversationId, messageId } = step;
+    const conversation = await this.deps.conversations.findById(conversationId);
+    if (!conversation) return;
+    if (conversation.state === 'pending_consent') {
+      const status = await this.deps.consent.status(p.contact.id, 'service');
+      if (!status.allowed) {
+        await this.deps.consent.grant({
+          contactId: p.contact.id,
+          channelId: p.channel.id,
+          purpose: 'service',
+          noticeVersion: conversation.notice_version,
+          method: p.intent.kind === 'agree' ? p.intent.method : 'button',
+          evidenceMessageId: messageId,
+        });
+      }
+      const now = this.#now();
+      await this.deps.transactions.run(async (tx) => {
+        const current = await tx.conversations.findById(conversationId);
+        if (current?.state !== 'pending_consent') return;
+        const released = await tx.messages.releaseHeld(conversationId, now);
+        await tx.conversations.update(conversationId, { state: 'open', unread: released, last_activity_at: now });
+      });
+      await this.deps.audit.append({
+        actor: `webhook:${p.channel.id}`,
+        action: 'conversation.consented',
+        targetType: 'conversation',
+        targetId: conversationId,
+        details: {
+          label: this.deps.formatLabel(p.inbox.labelPrefix, conversation.label_seq),
+          method: p.intent.kind === 'agree' ? p.intent.method : 'button',
+          noticeVersion: conversation.notice_version,
+        },
+      });
+      this.deps.events.publish({ type: 'conversation.created', inboxId: conversation.inbox_id, conversationId });
+    }
+    await this.deps.messages.update(messageId, { handled: 1 });
+  }
+
+  async #decline(step: Extract<FollowUp, { kind: 'decline' }>): Promise<void> {
+    const { prepared: p, conversationId } = step;
+    const conversation = await this.deps.conversations.findById(conversationId);
+    if (!conversation || conversation.state !== 'pending_consent') {
+      if (conversation) await this.deps.messages.update(step.messageId, { handled: 1 });
+      return;
+    }
+    // The reply goes out before the keys are destroyed: sent directly, best effort, since a queued job could not
+    // read the address or the text any more once the conversation is erased.
+    await this.#sendDirect(p.channel, p.event.address, declineReply(p.inbox.language, this.deps.organisation));
+    const actor = `webhook:${p.channel.id}`;
+    await this.deps.erasure.eraseConversation(conversationId, { actor, reason: 'consent-declined' });
+    this.deps.events.publish({ type: 'conversation.erased', inboxId: conversation.inbox_id, conversationId });
+    await this.#eraseContactIfUnused(p.contact, actor, 'consent-declined');
+  }
+
+  async #stop(p: PreparedMessage): Promise<void> {
+    const actor = `webhook:${p.channel.id}`;
+    const status = await this.deps.consent.status(p.contact.id, 'service');
+    if (status.allowed) {
+      await this.deps.consent.withdraw({
+        contactId: p.contact.id,
+        channelId: p.channel.id,
+        purpose: 'service',
+        method: `keyword:${keywordOf(p.event.text) ?? 'STOP'}`,
+      });
+    }
+    await this.#sendDirect(p.channel, p.event.address, stopConfirmation(p.inbox.language, this.deps.organisation));
+    const conversations = await this.deps.conversations.listForContact(p.contact.id);
+    for (const conversation of conversations) {
+      await this.deps.erasure.eraseConversation(conversation.id, { actor, reason: 'consent-withdrawn' });
+      this.deps.events.publish({
+        type: 'conversation.erased',
+        inboxId: conversation.inbox_id,
+        conversationId: conversation.id,
+      });
+    }
+    await this.#eraseContactIfUnused(p.contact, actor, 'consent-withdrawn');
+    await this.deps.audit.append({
+      actor,
+      action: 'consent.stop_keyword',
+      targetType: 'contact',
+      targetId: p.contact.id,
+      details: { conversationsErased: conversations.length, wasGranted: status.allowed },
+    });
+  }
+
+  /** A contact without any conversation left is erased too: its address and profile name serve nothing. */
+  async #eraseContactIfUnused(contact: ContactRow, actor: string, reason: string): Promise<void> {
+    const left = await this.deps.conversations.listForContact(contact.id);
+    if (left.length === 0) await this.deps.erasure.eraseContact(contact.id, { actor, reason });
+  }
+
+  async #sendDirect(channel: Channel, address: string, text: string): Promise<void> {
+    const timeoutMs = this.deps.directSendTimeoutMs ?? DEFAULT_DIRECT_SEND_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        channel.send({ type: 'text', address, text }),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
+        }),
+      ]);
+    } catch (error) {
+      const code = (error as { providerCode?: string }).providerCode ?? (error as Error).name;
+      this.deps.logger.warn({ channelId: channel.id, code }, 'direct reply before erasure was not sent');
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------ status, edit, system
+
+  async #status(tx: InboxTx, event: InboundStatus, published: InboxEvent[]): Promise<void> {
+    const row = await tx.messages.advanceStatus(
+      event.channelId,
+      event.providerMessageId,
+      event.status,
+      event.error,
+      this.#now(),
+    );
+    if (!row) return;
+    const conversation = await tx.conversations.findById(row.conversation_id);
+    if (!conversation || conversation.state === 'pending_consent') return;
+    published.push({
+      type: 'message.updated',
+      inboxId: conversation.inbox_id,
+      conversationId: conversation.id,
+      messageId: row.id,
+      status: row.status,
+    });
+  }
+
+  async #edit(tx: InboxTx, event: InboundEdit, published: InboxEvent[]): Promise<void> {
+    const row = await tx.messages.findByProviderId(event.channelId, event.originalProviderMessageId);
+    if (!row || row.direction !== 'in' || row.deleted === 1) return;
+    const key = await this.deps.keys.existingDataKey('conversation', row.conversation_id);
+    if (!key) return;
+    const content = row.body_enc ? openMessageContent(key, row.id, row.body_enc) : {};
+    const next: MessageContent = { ...content };
+    if (event.text !== undefined) next.text = event.text;
+    else delete next.text;
+    await tx.messages.update(row.id, {
+      body_enc: sealMessageContent(key, row.id, next),
+      edited: 1,
+      updated_at: this.#now(),
+    });
+    await this.#publishUpdated(tx, row, published);
+  }
+
+  async #revoke(tx: InboxTx, event: InboundRevoke, published: InboxEvent[]): Promise<void> {
+    const row = await tx.messages.findByProviderId(event.channelId, event.originalProviderMessageId);
+    if (!row || row.direction !== 'in' || row.deleted === 1) return;
+    await tx.messages.update(row.id, { body_enc: null, deleted: 1, media_id: null, updated_at: this.#now() });
+    if (row.media_id) await tx.media.delete(row.media_id);
+    await this.#publishUpdated(tx, row, published);
+  }
+
+  async #publishUpdated(tx: InboxTx, row: MessageRow, published: InboxEvent[]): Promise<void> {
+    const conversation = await tx.conversations.findById(row.conversation_id);
+    if (!conversation || conversation.state === 'pending_consent') return;
+    published.push({
+      type: 'message.updated',
+      inboxId: conversation.inbox_id,
+      conversationId: conversation.id,
+      messageId: row.id,
+      status: row.status,
+    });
+  }
+
+  async #system(event: InboundSystem): Promise<void> {
+    if (event.systemType !== 'user_changed_number' || !event.address || !event.newAddress) return;
+    const channel = this.deps.channels.get(event.channelId);
+    if (!channel) return;
+    const contact = await this.deps.contacts.findByAddress(channel.id, channel.kind, event.address);
+    if (!contact) return;
+    await this.deps.contacts.updateAddress(contact, event.newAddress);
+    await this.deps.audit.append({
+      actor: `webhook:${channel.id}`,
+      action: 'contact.address_changed',
+      targetType: 'contact',
+      targetId: contact.id,
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------------ helpers
+
+  #inbox(inboxId: string): InboxSettings {
+    const inbox = this.deps.inboxes.find((i) => i.id === inboxId);
+    if (!inbox) throw new Error(`channel refers to inbox ${inboxId}, which is not configured`);
+    return inbox;
+  }
+
+  #now(): number {
+    return this.deps.clock.now().getTime();
+  }
+}
+
+/** Reads the customer's message as a consent answer, a STOP, or a plain message. */
+export function intentOf(event: InboundMessage, inbox: Pick<InboxSettings, 'stopKeywords'>): Intent {
+  if (event.kind === 'text' && isKeyword(event.text, inbox.stopKeywords)) return { kind: 'stop' };
+  if (event.buttonId === CONSENT_AGREE_ID) return { kind: 'agree', method: `button:${CONSENT_AGREE_ID}` };
+  if (event.buttonId === CONSENT_DECLINE_ID) return { kind: 'decline', method: `button:${CONSENT_DECLINE_ID}` };
+  if (event.kind === 'text' && isKeyword(event.text, AGREE_KEYWORDS)) {
+    return { kind: 'agree', method: `keyword:${keywordOf(event.text)}` };
+  }
+  if (event.kind === 'text' && isKeyword(event.text, DECLINE_KEYWORDS)) {
+    return { kind: 'decline', method: `keyword:${keywordOf(event.text)}` };
+  }
+  return { kind: 'plain' };
+}

@@ -1,0 +1,459 @@
+import type { InboundEvent } from '../../channels/channel.ts';
+import { AppError } from '../../shared/app-error.ts';
+import { HOUR_MS, DAY_MS } from '../../shared/clock.ts';
+import { newId } from '../../shared/ids.ts';
+import type { ConversationRow, MessageRow } from '../../store/database.ts';
+import { InboundProcessor } from './inbox.receive.ts';
+import { actorOf, type InboxDeps, type InboxSettings, type StaffPrincipal, type TemplateSpec } from './inbox.ports.ts';
+import { MediaFetcher, type MediaFetchResult } from './media-fetch.ts';
+import { openMediaBytes, openMessageContent, sealMessageContent, type MessageContent } from './message-content.ts';
+import { channelPausedReply } from './notices.ts';
+
+export type ConversationView = 'mine' | 'unassigned' | 'all' | 'closed';
+
+export interface ConversationListFilter {
+  view?: ConversationView;
+  label?: string;
+  channel?: string;
+  /** A label ("Anfrage 42") or its number ("42"). */
+  q?: string;
+  limit?: number;
+}
+
+/** A conversation as staff see it: a pseudonym label, never an address. Times are ISO strings. */
+export interface ConversationSummary {
+  id: string;
+  label: string;
+  inboxId: string;
+  channelId: string;
+  channelKind: string;
+  state: 'open' | 'closed';
+  assignee: { id: string; name: string } | null;
+  labels: string[];
+  unread: number;
+  lastActivityAt: string;
+  windowClosesAt: string | null;
+  eraseAt: string | null;
+}
+
+export interface MessageView {
+  id: string;
+  direction: 'in' | 'out' | 'note' | 'system';
+  kind: string;
+  text: string | null;
+  status: string;
+  error: { code: string; reason: string } | null;
+  media: { id: string; mimeType: string; size: number; state: string; url: string } | null;
+  author: { id: string; name: string } | null;
+  createdAt: string;
+  edited: boolean;
+  deleted: boolean;
+  buttons?: { id: string; title: string }[];
+  template?: { name: string; language: string; parameters: string[] };
+}
+
+export interface ConversationDetail {
+  conversation: ConversationSummary & { eraseAfterCloseDays: number };
+  messages: MessageView[];
+}
+
+export type ReplyInput = { text: string } | { template: { name: string; language: string; parameters: string[] } };
+
+/** Largest free-text reply (WhatsApp's limit on text bodies). */
+export const MAX_REPLY_CHARS = 4096;
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/**
+ * The inbox use cases: receive what channels parse, and let staff list, read, answer and close conversations.
+ * Conversations waiting for consent are invisible to staff; every read of a conversation or a file is audited.
+ */
+export class InboxService {
+  readonly #inbound: InboundProcessor;
+  readonly #media: MediaFetcher;
+
+  constructor(private readonly deps: InboxDeps) {
+    this.#inbound = new InboundProcessor(deps);
+    this.#media = new MediaFetcher(deps);
+  }
+
+  /** Stores everything the events carry (one transaction) and runs the consent follow-ups; resolves after commit. */
+  receive(events: readonly InboundEvent[]): Promise<void> {
+    return this.#inbound.receive(events);
+  }
+
+  /** The 'media-fetch' job: download, sanitise, seal and store one attachment. */
+  fetchMedia(mediaId: string): Promise<MediaFetchResult> {
+    return this.#media.fetch(mediaId);
+  }
+
+  /** Called when the 'media-fetch' job gave up: the file shows as failed. */
+  mediaFetchFailed(mediaId: string): Promise<void> {
+    return this.#media.markFailed(mediaId);
+  }
+
+  /** False while an admin has paused the channel (kill switch). */
+  isChannelEnabled(channelId: string): Promise<boolean> {
+    return this.deps.channelState.isEnabled(channelId);
+  }
+
+  /**
+   * A paused channel stores nothing; each customer who wrote gets the configured alternative contact, best effort
+   * (directly through the channel, since nothing may be written for a job).
+   */
+  async answerPaused(events: readonly InboundEvent[]): Promise<number> {
+    const seen = new Set<string>();
+    let sent = 0;
+    for (const event of events) {
+      if (event.type !== 'message' || seen.has(`${event.channelId}\0${event.address}`)) continue;
+      seen.add(`${event.channelId}\0${event.address}`);
+      const channel = this.deps.channels.get(event.channelId);
+      if (!channel) continue;
+      const inbox = this.#inbox(channel.inboxId);
+      try {
+        await channel.send({
+          type: 'text',
+          address: event.address,
+          text: channelPausedReply(inbox.language, this.deps.organisation),
+        });
+        sent += 1;
+      } catch (error) {
+        const code = (error as { providerCode?: string }).providerCode ?? (error as Error).name;
+        this.deps.logger.warn({ channelId: channel.id, code }, 'paused-channel reply not sent');
+      }
+    }
+    return sent;
+  }
+
+  // ----------------------------------------------------------------------------------------------- staff
+
+  async listConversations(
+    principal: StaffPrincipal,
+    filter: ConversationListFilter = {},
+  ): Promise<ConversationSummary[]> {
+    const view = filter.view ?? 'all';
+    const userId = principal.kind === 'session' ? (principal.userId ?? principal.id) : undefined;
+    if (view === 'mine' && !userId) return [];
+    const qSeq = filter.q?.match(/(\d+)\s*$/)?.[1];
+    const rows = await this.deps.conversations.list({
+      states: view === 'closed' ? ['closed'] : ['open'],
+      ...(view === 'mine' ? { assigneeId: userId! } : view === 'unassigned' ? { assigneeId: null } : {}),
+      ...(filter.label ? { label: filter.label } : {}),
+      ...(filter.channel ? { channelId: filter.channel } : {}),
+      ...(qSeq ? { labelSeq: Number(qSeq) } : {}),
+      limit: Math.min(Math.max(filter.limit ?? 200, 1), 500),
+    });
+    const summaries = await Promise.all(rows.map((row) => this.#summary(row)));
+    const q = filter.q?.trim().toLocaleLowerCase();
+    if (q && !qSeq) {
+      return summaries.filter(
+        (s) => s.label.toLocaleLowerCase().includes(q) || s.labels.some((l) => l.toLocaleLowerCase().includes(q)),
+      );
+    }
+    return summaries;
+  }
+
+  async getConversation(principal: StaffPrincipal, id: string): Promise<ConversationDetail> {
+    const row = await this.#visible(id);
+    const key = await this.deps.keys.existingDataKey('conversation', row.id);
+    const messages = await this.deps.messages.listForConversation(row.id);
+    const media = new Map(
+      (await this.deps.media.describe(messages.flatMap((m) => (m.media_id ? [m.media_id] : [])))).map((m) => [m.id, m]),
+    );
+    const authors = new Map<string, { id: string; name: string } | null>();
+    const views: MessageView[] = [];
+    for (const m of messages) {
+      if (m.status === 'held') continue;
+      let content: MessageContent = {};
+      if (m.body_enc && key) content = openMessageContent(key, m.id, m.body_enc);
+      const mediaRow = m.media_id ? media.get(m.media_id) : undefined;
+      views.push({
+        id: m.id,
+        direction: m.direction,
+        kind: m.kind,
+        text: content.text ?? null,
+        status: m.status,
+        error: m.error_code ? { code: m.error_code, reason: m.error_reason ?? '' } : null,
+        media: mediaRow
+          ? {
+              id: mediaRow.id,
+              mimeType: mediaRow.mime_type,
+              size: mediaRow.size,
+              state: mediaRow.state,
+              url: `/api/v1/media/${mediaRow.id}`,
+            }
+          : null,
+        author: m.author_id ? await this.#author(m.author_id, authors) : null,
+        createdAt: iso(m.created_at)!,
+        edited: m.edited === 1,
+        deleted: m.deleted === 1,
+        ...(content.buttons ? { buttons: content.buttons } : {}),
+        ...(content.template ? { template: content.template } : {}),
+      });
+    }
+    await this.deps.audit.append({
+      actor: actorOf(principal),
+      action: 'conversation.view',
+      targetType: 'conversation',
+      targetId: row.id,
+      details: { label: this.#label(row) },
+    });
+    const summary = await this.#summary(row);
+    return {
+      conversation: { ...summary, eraseAfterCloseDays: this.#inbox(row.inbox_id).retention.eraseAfterCloseDays },
+      messages: views,
+    };
+  }
+
+  /**
+   * Queues a reply: free text only inside the channel's messaging window (else WINDOW_CLOSED before any provider
+   * call), a template where the channel supports them. The message row ('queued') and its 'outbound-send' job are
+   * written in one transaction.
+   */
+  async sendReply(principal: StaffPrincipal, id: string, input: ReplyInput): Promise<MessageView> {
+    const row = await this.#visible(id);
+    if (row.state !== 'open') throw new AppError('CONFLICT', 'this conversation is closed; it cannot be answered');
+    const channel = this.deps.channels.get(row.channel_id);
+    if (!channel) throw new AppError('CONFLICT', 'the channel of this conversation is no longer configured');
+    if (!(await this.deps.channelState.isEnabled(channel.id))) {
+      throw new AppError('CHANNEL_DISABLED', 'this channel is paused by an admin; nothing can be sent through it');
+    }
+    const now = this.#now();
+    let content: MessageContent;
+    let kind: string;
+    if ('text' in input) {
+      const text = input.text.trim();
+      if (!text) throw new AppError('VALIDATION', 'the reply is empty', { field: 'text' });
+      if (text.length > MAX_REPLY_CHARS) {
+        throw new AppError('VALIDATION', `a reply may have at most ${MAX_REPLY_CHARS} characters`, { field: 'text' });
+      }
+      const closesAt = this.#windowClosesAt(row);
+      if (closesAt !== null && now >= closesAt) {
+        const hours = channel.capabilities.messagingWindowHours;
+        throw new AppError(
+          'WINDOW_CLOSED',
+          `free text can only be sent within ${hours} hours of the customer's last message; send an approved template instead`,
+          { windowHours: hours, lastInboundAt: iso(row.last_inbound_at) },
+        );
+      }
+      content = { text: input.text };
+      kind = 'text';
+    } else {
+      if (!channel.capabilities.supportsTemplates) {
+        throw new AppError('VALIDATION', 'this channel does not support templates', { field: 'template' });
+      }
+      const spec = this.#template(row.channel_id, input.template.name, input.template.language);
+      const expected = placeholderCount(spec.body);
+      if (input.template.parameters.length !== expected) {
+        throw new AppError(
+          'VALIDATION',
+          `template ${spec.name} needs ${expected} parameter(s), got ${input.template.parameters.length}`,
+          { field: 'template.parameters', expected },
+        );
+      }
+      content = {
+        text: renderTemplate(spec.body, input.template.parameters),
+        template: { name: spec.name, language: spec.language, parameters: [...input.template.parameters] },
+      };
+      kind = 'template';
+    }
+    const authorId = principal.kind === 'session' ? (principal.userId ?? principal.id) : null;
+    const messageId = newId();
+    const key = await this.deps.keys.dataKeyFor('conversation', row.id);
+    const message: MessageRow = {
+      id: messageId,
+      conversation_id: row.id,
+      channel_id: row.channel_id,
+      direction: 'out',
+      kind,
+      provider_message_id: null,
+      status: 'queued',
+      body_enc: sealMessageContent(key, messageId, content),
+      media_id: null,
+      author_id: authorId,
+      error_code: null,
+      error_reason: null,
+      created_at: now,
+      updated_at: now,
+      edited: 0,
+      deleted: 0,
+      handled: 1,
+    };
+    await this.deps.transactions.run(async (tx) => {
+      const current = await tx.conversations.findById(row.id);
+      if (current?.state !== 'open') throw new AppError('CONFLICT', 'this conversation was closed meanwhile');
+      await tx.messages.insert(message);
+      await tx.conversations.update(row.id, { last_activity_at: now, unread: 0 });
+      await tx.enqueue('outbound-send', { messageId }, { dedupeKey: `send:${messageId}` });
+    });
+    this.deps.events.publish({ type: 'message.created', inboxId: row.inbox_id, conversationId: row.id, messageId });
+    return {
+      id: messageId,
+      direction: 'out',
+      kind,
+      text: content.text ?? null,
+      status: 'queued',
+      error: null,
+      media: null,
+      author: authorId ? await this.#author(authorId, new Map()) : null,
+      createdAt: iso(now)!,
+      edited: false,
+      deleted: false,
+      ...(content.template ? { template: content.template } : {}),
+    };
+  }
+
+  /**
+   * Closes a conversation and starts its retention clock: erase_at = now + the inbox's eraseAfterCloseDays; with 0
+   * days it is erased at once (crypto-shredding by the privacy core).
+   */
+  async close(principal: StaffPrincipal, id: string): Promise<ConversationSummary & { erased: boolean }> {
+    const row = await this.#visible(id);
+    if (row.state === 'closed') return { ...(await this.#summary(row)), erased: false };
+    const now = this.#now();
+    const days = this.#inbox(row.inbox_id).retention.eraseAfterCloseDays;
+    const eraseAt = now + days * DAY_MS;
+    await this.deps.conversations.update(row.id, { state: 'closed', closed_at: now, erase_at: eraseAt, unread: 0 });
+    const closed: ConversationRow = { ...row, state: 'closed', closed_at: now, erase_at: eraseAt, unread: 0 };
+    const summary = await this.#summary(closed);
+    const actor = actorOf(principal);
+    await this.deps.audit.append({
+      actor,
+      action: 'conversation.close',
+      targetType: 'conversation',
+      targetId: row.id,
+      details: { label: summary.label, eraseAfterCloseDays: days },
+    });
+    if (days <= 0) {
+      await this.deps.erasure.eraseConversation(row.id, { actor, reason: 'closed' });
+      this.deps.events.publish({ type: 'conversation.erased', inboxId: row.inbox_id, conversationId: row.id });
+      return { ...summary, erased: true };
+    }
+    this.deps.events.publish({ type: 'conversation.updated', inboxId: row.inbox_id, conversationId: row.id });
+    return { ...summary, erased: false };
+  }
+
+  /** The decrypted bytes of a stored attachment, for staff; the read is audited. */
+  async mediaFor(principal: StaffPrincipal, mediaId: string): Promise<{ data: Buffer; mimeType: string }> {
+    const media = await this.deps.media.findById(mediaId);
+    if (!media) throw new AppError('NOT_FOUND', 'no such file');
+    const conversation = await this.#visible(media.conversation_id, 'no such file');
+    if (media.state !== 'stored' || !media.data_enc) {
+      throw new AppError(
+        'NOT_FOUND',
+        media.state === 'pending' ? 'the file is still being fetched' : 'the file was not stored',
+      );
+    }
+    const key = await this.deps.keys.existingDataKey('conversation', conversation.id);
+    if (!key) throw new AppError('NOT_FOUND', 'no such file');
+    const data = openMediaBytes(key, media.id, media.data_enc);
+    await this.deps.audit.append({
+      actor: actorOf(principal),
+      action: 'media.view',
+      targetType: 'media',
+      targetId: media.id,
+      details: { conversationId: conversation.id, label: this.#label(conversation) },
+    });
+    return { data, mimeType: media.mime_type };
+  }
+
+  /** The templates configured for a channel (empty where the channel does not support templates). */
+  templates(channelId: string): TemplateSpec[] {
+    const channel = this.deps.channels.get(channelId);
+    if (!channel) throw new AppError('NOT_FOUND', 'no such channel');
+    if (!channel.capabilities.supportsTemplates) return [];
+    return this.deps.templates(channelId).map((t) => ({ ...t }));
+  }
+
+  // -------------------------------------------------------------------------------------------- helpers
+
+  async #visible(id: string, notFound = 'no such conversation'): Promise<ConversationRow> {
+    const row = await this.deps.conversations.findById(id);
+    // A conversation waiting for consent does not exist for staff.
+    if (!row || row.state === 'pending_consent') throw new AppError('NOT_FOUND', notFound);
+    return row;
+  }
+
+  #template(channelId: string, name: string, language: string): TemplateSpec {
+    const spec = this.deps.templates(channelId).find((t) => t.name === name && t.language === language);
+    if (!spec) {
+      throw new AppError(
+        'VALIDATION',
+        `no template "${name}" in language "${language}" is configured for this channel`,
+        {
+          field: 'template',
+        },
+      );
+    }
+    return spec;
+  }
+
+  #windowClosesAt(row: ConversationRow): number | null {
+    const hours = this.deps.channels.get(row.channel_id)?.capabilities.messagingWindowHours ?? null;
+    if (hours === null) return null;
+    if (row.last_inbound_at === null) return row.created_at;
+    return row.last_inbound_at + hours * HOUR_MS;
+  }
+
+  async #summary(row: ConversationRow): Promise<ConversationSummary> {
+    const channel = this.deps.channels.get(row.channel_id);
+    const closes = this.#windowClosesAt(row);
+    return {
+      id: row.id,
+      label: this.#label(row),
+      inboxId: row.inbox_id,
+      channelId: row.channel_id,
+      channelKind: channel?.kind ?? 'unknown',
+      state: row.state === 'closed' ? 'closed' : 'open',
+      assignee: row.assignee_id ? await this.#author(row.assignee_id, new Map()) : null,
+      labels: parseLabels(row.labels),
+      unread: row.unread,
+      lastActivityAt: iso(row.last_activity_at)!,
+      windowClosesAt: iso(closes),
+      eraseAt: iso(row.erase_at),
+    };
+  }
+
+  async #author(id: string, cache: Map<string, { id: string; name: string } | null>) {
+    if (cache.has(id)) return cache.get(id) ?? null;
+    const user = await this.deps.staff.findUserById(id);
+    const author = user ? { id: user.id, name: user.display_name } : { id, name: '' };
+    cache.set(id, author);
+    return author;
+  }
+
+  #label(row: ConversationRow): string {
+    return this.deps.formatLabel(this.#inbox(row.inbox_id).labelPrefix, row.label_seq);
+  }
+
+  #inbox(inboxId: string): InboxSettings {
+    const inbox = this.deps.inboxes.find((i) => i.id === inboxId);
+    if (!inbox) throw new AppError('CONFIG', `inbox ${inboxId} is not configured`);
+    return inbox;
+  }
+
+  #now(): number {
+    return this.deps.clock.now().getTime();
+  }
+}
+
+function parseLabels(json: string): string[] {
+  try {
+    const value: unknown = JSON.parse(json);
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** How many {{n}} placeholders a template body has (the highest n). */
+export function placeholderCount(body: string): number {
+  let max = 0;
+  for (const m of body.matchAll(/\{\{(\d+)\}\}/g)) max = Math.max(max, Number(m[1]));
+  return max;
+}
+
+/** The template's text with its parameters filled in, as the customer will read it (kept for the agent's view). */
+export function renderTemplate(body: string, parameters: readonly string[]): string {
+  return body.replace(/\{\{(\d+)\}\}/g, (whole, n: string) => parameters[Number(n) - 1] ?? whole);
+}

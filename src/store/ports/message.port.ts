@@ -1,0 +1,27 @@
+import type { DeliveryStatus } from '../../channels/channel.ts';
+import type { MessageRow } from '../database.ts';
+
+/** Messages of conversations; content is sealed by core before it gets here. */
+export interface MessagePort {
+  /** Inserts unless a message with the same (channel_id, provider_message_id) exists; false = it was a duplicate. */
+  insertUnlessDuplicate(row: MessageRow): Promise<boolean>;
+  insert(row: MessageRow): Promise<void>;
+  findById(id: string): Promise<MessageRow | undefined>;
+  findByProviderId(channelId: string, providerMessageId: string): Promise<MessageRow | undefined>;
+  listForConversation(conversationId: string): Promise<MessageRow[]>;
+  update(id: string, patch: Partial<Omit<MessageRow, 'id'>>): Promise<void>;
+  /** Makes the held messages of a conversation visible; returns how many there were. */
+  releaseHeld(conversationId: string, at: number): Promise<number>;
+  /**
+   * Moves an outbound message's status forward only (queued < sending < sent < delivered < read; failed is
+   * terminal and replaces anything before read). Returns the updated row, or undefined when nothing changed (unknown
+   * message, a repeated status, or a status that would go backwards).
+   */
+  advanceStatus(
+    channelId: string,
+    providerMessageId: string,
+    status: DeliveryStatus,
+    error: { code: string; reason: string } | undefined,
+    at: number,
+  ): Promise<MessageRow | undefined>;
+}

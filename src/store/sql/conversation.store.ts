@@ -1,0 +1,119 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { ConversationRow, Database } from '../database.ts';
+import type {
+  ConversationFilter,
+  ConversationPort,
+  InboxTransactions,
+  InboxTx,
+  JobPayload,
+} from '../ports/conversation.port.ts';
+import { MediaStore } from './media.store.ts';
+import { MessageStore } from './message.store.ts';
+
+/** Kysely implementation of {@link ConversationPort}, shared by SQLite and PostgreSQL. */
+export class ConversationStore implements ConversationPort {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(row: ConversationRow): Promise<void> {
+    await this.db.insertInto('conversations').values(row).execute();
+  }
+  findById(id: string): Promise<ConversationRow | undefined> {
+    return this.db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+  findCurrentForContact(contactId: string): Promise<ConversationRow | undefined> {
+    return this.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('contact_id', '=', contactId)
+      .where('state', 'in', ['open', 'pending_consent'])
+      .executeTakeFirst();
+  }
+  listForContact(contactId: string): Promise<ConversationRow[]> {
+    return this.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('contact_id', '=', contactId)
+      .orderBy('created_at')
+      .execute();
+  }
+  async update(id: string, patch: Partial<Omit<ConversationRow, 'id'>>): Promise<void> {
+    await this.db.updateTable('conversations').set(patch).where('id', '=', id).execute();
+  }
+  async touchInbound(id: string, at: number, unreadDelta: number): Promise<void> {
+    await this.db
+      .updateTable('conversations')
+      .set((eb) => ({
+        unread: eb('unread', '+', unreadDelta),
+        last_activity_at: eb.case().when('last_activity_at', '<', at).then(at).else(eb.ref('last_activity_at')).end(),
+        last_inbound_at: eb
+          .case()
+          .when(eb.or([eb('last_inbound_at', 'is', null), eb('last_inbound_at', '<', at)]))
+          .then(at)
+          .else(eb.ref('last_inbound_at'))
+          .end(),
+      }))
+      .where('id', '=', id)
+      .execute();
+  }
+  list(filter: ConversationFilter): Promise<ConversationRow[]> {
+    let q = this.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('state', 'in', filter.states.length > 0 ? [...filter.states] : ['open']);
+    if (filter.inboxIds) q = q.where('inbox_id', 'in', filter.inboxIds.length > 0 ? [...filter.inboxIds] : ['']);
+    if (filter.assigneeId === null) q = q.where('assignee_id', 'is', null);
+    else if (filter.assigneeId !== undefined) q = q.where('assignee_id', '=', filter.assigneeId);
+    if (filter.channelId) q = q.where('channel_id', '=', filter.channelId);
+    if (filter.labelSeq !== undefined) q = q.where('label_seq', '=', filter.labelSeq);
+    // Labels are a JSON array of names; match the quoted name so that "vip" does not match "vip-old".
+    if (filter.label) q = q.where('labels', 'like', `%${JSON.stringify(filter.label).replace(/[%_]/g, '')}%`);
+    return q.orderBy('last_activity_at', 'desc').orderBy('id').limit(filter.limit).execute();
+  }
+}
+
+/** The job queue's enqueue, as team B3's JobQueue offers it (a transaction may be passed as `db`). */
+export interface JobEnqueuer {
+  enqueue(
+    queue: string,
+    payload: JobPayload,
+    opts?: { runAt?: number; dedupeKey?: string; maxAttempts?: number; db?: Kysely<Database> },
+  ): Promise<string>;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/**
+ * {@link InboxTransactions} over Kysely: one database transaction per call, jobs enqueued inside it. On SQLite the
+ * transaction holds the only connection, so the callback must use the ports it is given and nothing else of the
+ * main database.
+ */
+export class SqlInboxTransactions implements InboxTransactions {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly jobs: JobEnqueuer,
+  ) {}
+
+  async run<T>(fn: (tx: InboxTx) => Promise<T>): Promise<T> {
+    try {
+      return await this.#once(fn);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      // Lost a race with a concurrent webhook of the same customer: the second attempt finds its rows.
+      return this.#once(fn);
+    }
+  }
+
+  #once<T>(fn: (tx: InboxTx) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((trx: Transaction<Database>) =>
+      fn({
+        conversations: new ConversationStore(trx),
+        messages: new MessageStore(trx),
+        media: new MediaStore(trx),
+        enqueue: (queue, payload, opts) => this.jobs.enqueue(queue, payload, { ...opts, db: trx }),
+      }),
+    );
+  }
+}

@@ -1,0 +1,84 @@
+import type { Kysely } from 'kysely';
+import type { DeliveryStatus } from '../../channels/channel.ts';
+import type { Database, MessageRow, MessageStatus } from '../database.ts';
+import type { MessagePort } from '../ports/message.port.ts';
+
+/** Statuses a delivery status may replace: forward only, failed terminal. */
+const REPLACES: Record<DeliveryStatus, MessageStatus[]> = {
+  sent: ['queued', 'sending'],
+  delivered: ['queued', 'sending', 'sent'],
+  read: ['queued', 'sending', 'sent', 'delivered'],
+  failed: ['queued', 'sending', 'sent', 'delivered'],
+};
+
+/** Kysely implementation of {@link MessagePort}, shared by SQLite and PostgreSQL. */
+export class MessageStore implements MessagePort {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insertUnlessDuplicate(row: MessageRow): Promise<boolean> {
+    const result = await this.db
+      .insertInto('messages')
+      .values(row)
+      .onConflict((oc) => oc.columns(['channel_id', 'provider_message_id']).doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+  }
+  async insert(row: MessageRow): Promise<void> {
+    await this.db.insertInto('messages').values(row).execute();
+  }
+  findById(id: string): Promise<MessageRow | undefined> {
+    return this.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+  findByProviderId(channelId: string, providerMessageId: string): Promise<MessageRow | undefined> {
+    return this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('channel_id', '=', channelId)
+      .where('provider_message_id', '=', providerMessageId)
+      .executeTakeFirst();
+  }
+  listForConversation(conversationId: string): Promise<MessageRow[]> {
+    return this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+  }
+  async update(id: string, patch: Partial<Omit<MessageRow, 'id'>>): Promise<void> {
+    await this.db.updateTable('messages').set(patch).where('id', '=', id).execute();
+  }
+  async releaseHeld(conversationId: string, at: number): Promise<number> {
+    const result = await this.db
+      .updateTable('messages')
+      .set({ status: 'received', updated_at: at })
+      .where('conversation_id', '=', conversationId)
+      .where('status', '=', 'held')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+  advanceStatus(
+    channelId: string,
+    providerMessageId: string,
+    status: DeliveryStatus,
+    error: { code: string; reason: string } | undefined,
+    at: number,
+  ): Promise<MessageRow | undefined> {
+    return this.db
+      .updateTable('messages')
+      .set({
+        status,
+        updated_at: at,
+        ...(status === 'failed'
+          ? { error_code: error?.code ?? 'unknown', error_reason: error?.reason ?? 'the provider reported a failure' }
+          : {}),
+      })
+      .where('channel_id', '=', channelId)
+      .where('provider_message_id', '=', providerMessageId)
+      .where('direction', '=', 'out')
+      .where('status', 'in', REPLACES[status])
+      .returningAll()
+      .executeTakeFirst();
+  }
+}
