@@ -1,0 +1,231 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { AppError } from '../../../shared/app-error.ts';
+import type { Clock } from '../../../shared/clock.ts';
+import type { AuditRow } from '../../../store/database.ts';
+import type { AuditFilter, AuditPort, ChainPoint } from '../../../store/ports/audit.port.ts';
+import type { KeyService } from '../keys/key.service.ts';
+
+export type { AuditRow } from '../../../store/database.ts';
+export type { AuditFilter } from '../../../store/ports/audit.port.ts';
+
+/** Hash that the first entry links to. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+export type AuditDetails = Record<string, string | number | boolean | null>;
+
+export interface AuditInput {
+  /** 'user:<id>', 'token:<id>', 'system', 'webhook:<channelId>' (also 'cli:<verb>', 'job:<queue>'). */
+  actor: string;
+  /** Dotted verb, e.g. 'conversation.erased', 'contact.revealed', 'auth.login', 'webhook.forged'. */
+  action: string;
+  targetType?: string | undefined;
+  targetId?: string | undefined;
+  result?: 'ok' | 'denied' | 'failed';
+  /** Content-free: ids, pseudonym labels, counts, codes. Never text, addresses, tokens. */
+  details?: AuditDetails | undefined;
+}
+
+export interface AuditVerification {
+  ok: boolean;
+  /** Entries checked (from the anchor to the head). */
+  checked: number;
+  firstBroken?: { seq: number; reason: string };
+}
+
+const ACTOR = /^(system|(user|token|webhook|cli|job):[A-Za-z0-9._:@-]{1,128})$/;
+const ACTION = /^[a-z][a-z0-9_.-]{0,63}$/;
+const DETAIL_KEY = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+const PAGE = 1000;
+
+/** Detail values that look like personal data are refused, so that a careless caller cannot leak into the log. */
+function checkDetails(details: AuditDetails): void {
+  for (const [key, value] of Object.entries(details)) {
+    if (!DETAIL_KEY.test(key))
+      throw new AppError('VALIDATION', `audit detail key "${key.slice(0, 40)}" is not allowed`);
+    if (value === null || typeof value === 'boolean') continue;
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) throw new AppError('VALIDATION', `audit detail ${key} must be a finite number`);
+      continue;
+    }
+    if (typeof value !== 'string')
+      throw new AppError('VALIDATION', `audit detail ${key} must be a string, number, boolean or null`);
+    const digits = value.replace(/\D/g, '').length;
+    const looksLikePhone = /^[+\d\s()./-]+$/.test(value) && digits >= 8;
+    if (value.length > 200 || looksLikePhone || /[^\s@]+@[^\s@]+\.[^\s@]+/.test(value)) {
+      throw new AppError('VALIDATION', `audit detail ${key} must be content-free (ids, labels, counts, codes)`);
+    }
+  }
+}
+
+function canonicalDetails(details: AuditDetails): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(details).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+}
+
+/** SHA-256 over a canonical serialisation of every field of the entry, including the previous entry's hash. */
+export function entryHash(row: Omit<AuditRow, 'hash' | 'mac'>): string {
+  const canonical = JSON.stringify([
+    'sparsam.audit.v1',
+    row.seq,
+    row.at,
+    row.actor,
+    row.action,
+    row.target_type,
+    row.target_id,
+    row.result,
+    row.details,
+    row.prev_hash,
+  ]);
+  return createHash('sha256').update(canonical, 'utf8').digest('hex');
+}
+
+function macHex(key: Buffer, message: string): string {
+  return createHmac('sha256', key).update(message, 'utf8').digest('hex');
+}
+
+function sameHex(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
+}
+
+/**
+ * The tamper-evident audit log. Append-only; every entry carries the SHA-256 of the previous entry (a hash chain)
+ * and an HMAC under the audit MAC key, so that editing, deleting or reordering an entry is found by {@link verify},
+ * and rewriting the chain needs the key. The chain's head (last entry) and anchor (last pruned entry) are kept with
+ * their own MACs: deleting the newest entries and audit retention are both handled.
+ */
+export class AuditLog {
+  constructor(
+    private readonly port: AuditPort,
+    private readonly keys: KeyService,
+    private readonly clock: Clock,
+  ) {}
+
+  async append(input: AuditInput): Promise<AuditRow> {
+    if (!ACTOR.test(input.actor)) {
+      throw new AppError(
+        'VALIDATION',
+        'audit actor must be system, user:<id>, token:<id>, webhook:<channelId>, cli:<verb> or job:<queue>',
+      );
+    }
+    if (!ACTION.test(input.action)) throw new AppError('VALIDATION', 'audit action must be a dotted lower-case verb');
+    const details = input.details ?? {};
+    checkDetails(details);
+    for (const [name, v] of [
+      ['targetType', input.targetType],
+      ['targetId', input.targetId],
+    ] as const) {
+      if (v !== undefined && (v.length > 128 || /[\s@]/.test(v))) {
+        throw new AppError('VALIDATION', `audit ${name} must be an id`);
+      }
+    }
+    await this.keys.init();
+    const macKey = this.keys.auditMacKey;
+    const at = this.clock.now().getTime();
+    return this.port.append((head) => {
+      const base = {
+        seq: head.seq + 1,
+        at,
+        actor: input.actor,
+        action: input.action,
+        target_type: input.targetType ?? null,
+        target_id: input.targetId ?? null,
+        result: input.result ?? 'ok',
+        details: canonicalDetails(details),
+        prev_hash: head.hash,
+      };
+      const hash = entryHash(base);
+      const row: AuditRow = { ...base, hash, mac: macHex(macKey, `entry|${hash}`) };
+      return { row, head: this.#point('head', row) };
+    });
+  }
+
+  #point(name: 'head' | 'anchor', row: AuditRow): ChainPoint {
+    return {
+      seq: row.seq,
+      hash: row.hash,
+      at: row.at,
+      mac: macHex(this.keys.auditMacKey, `${name}|${row.seq}|${row.hash}`),
+    };
+  }
+
+  #pointValid(name: 'head' | 'anchor', p: ChainPoint): boolean {
+    if (p.seq === 0) return p.hash === GENESIS_HASH;
+    return sameHex(p.mac, macHex(this.keys.auditMacKey, `${name}|${p.seq}|${p.hash}`));
+  }
+
+  /**
+   * Walks the chain from the anchor (or the genesis) to the head and reports the first broken link: a missing
+   * entry, an entry whose content no longer matches its hash, a MAC that does not match, a link to a previous hash
+   * that is not the previous entry's, or entries missing before the head.
+   */
+  async verify(): Promise<AuditVerification> {
+    await this.keys.init();
+    const macKey = this.keys.auditMacKey;
+    const anchor = await this.port.readAnchor();
+    const head = await this.port.readHead();
+    if (!this.#pointValid('anchor', anchor)) {
+      return {
+        ok: false,
+        checked: 0,
+        firstBroken: { seq: anchor.seq, reason: 'the retention anchor was altered (MAC invalid)' },
+      };
+    }
+    if (!this.#pointValid('head', head)) {
+      return {
+        ok: false,
+        checked: 0,
+        firstBroken: { seq: head.seq, reason: 'the chain head was altered (MAC invalid)' },
+      };
+    }
+    let expectedSeq = anchor.seq + 1;
+    let prevHash = anchor.hash;
+    let checked = 0;
+    const broken = (seq: number, reason: string): AuditVerification => ({
+      ok: false,
+      checked,
+      firstBroken: { seq, reason },
+    });
+    for (;;) {
+      const rows = await this.port.range(expectedSeq - 1, head.seq, PAGE);
+      for (const row of rows) {
+        if (row.seq !== expectedSeq) return broken(expectedSeq, `entry ${expectedSeq} is missing (deleted)`);
+        if (entryHash(row) !== row.hash)
+          return broken(row.seq, 'the entry was altered (its content does not match its hash)');
+        if (!sameHex(row.mac, macHex(macKey, `entry|${row.hash}`))) {
+          return broken(row.seq, 'the entry MAC does not match (rewritten without the audit key)');
+        }
+        if (row.prev_hash !== prevHash) {
+          return broken(
+            row.seq,
+            'the entry does not link to the previous entry (an entry was deleted, replaced or reordered)',
+          );
+        }
+        prevHash = row.hash;
+        expectedSeq++;
+        checked++;
+      }
+      if (rows.length < PAGE) break;
+    }
+    if (expectedSeq - 1 !== head.seq) {
+      return broken(expectedSeq, `entries ${expectedSeq} to ${head.seq} are missing (deleted)`);
+    }
+    if (prevHash !== head.hash) return broken(head.seq, 'the last entry does not match the chain head');
+    return { ok: true, checked };
+  }
+
+  /** Entries newest first, filtered. */
+  list(filter: AuditFilter = {}): Promise<AuditRow[]> {
+    const limit = Math.min(Math.max(filter.limit ?? 100, 1), 1000);
+    return this.port.list({ ...filter, limit, offset: Math.max(filter.offset ?? 0, 0) });
+  }
+
+  /**
+   * Audit retention: deletes up to `limit` of the oldest entries older than `before` and moves the anchor to the
+   * last one deleted, so that {@link verify} keeps working from there. Returns how many entries were pruned.
+   */
+  async prune(before: number, limit = 10_000): Promise<number> {
+    await this.keys.init();
+    return this.port.prune(before, limit, (row) => this.#point('anchor', row));
+  }
+}

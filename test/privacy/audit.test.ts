@@ -1,0 +1,132 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { AuditLog } from '../../src/core/privacy/audit/audit-log.ts';
+import { DAY_MS, ManualClock } from '../../src/shared/clock.ts';
+import { AuditStore } from '../../src/store/sql/audit.store.ts';
+import { describeEachStore, openTestStore, type TestStore } from '../support/stores.ts';
+import { keyServiceFor } from './fixtures.ts';
+
+describeEachStore('AuditLog', (dialect) => {
+  let t: TestStore;
+  let clock: ManualClock;
+  let audit: AuditLog;
+  const master = randomBytes(32);
+  beforeEach(async () => {
+    t = await openTestStore(dialect);
+    clock = new ManualClock();
+    audit = new AuditLog(new AuditStore(t.store.db), keyServiceFor(t.store, clock, master), clock);
+  });
+  afterEach(async () => t.cleanup());
+
+  async function fill(n: number) {
+    for (let i = 0; i < n; i++) {
+      clock.advance(1000);
+      await audit.append({
+        actor: 'user:u1',
+        action: 'conversation.viewed',
+        targetType: 'conversation',
+        targetId: `c${i}`,
+        details: { label: `Anfrage ${i}` },
+      });
+    }
+  }
+
+  it('chains entries and verifies them; an empty log verifies too', async () => {
+    expect(await audit.verify()).toEqual({ ok: true, checked: 0 });
+    await fill(5);
+    const rows = await audit.list();
+    expect(rows.map((r) => r.seq)).toEqual([5, 4, 3, 2, 1]);
+    expect(rows[0]!.prev_hash).toBe(rows[1]!.hash);
+    expect(await audit.verify()).toEqual({ ok: true, checked: 5 });
+    expect((await audit.list({ targetId: 'c2' })).map((r) => r.seq)).toEqual([3]);
+  });
+
+  it('stays one unbroken chain with many concurrent appenders from two instances', async () => {
+    const other = new AuditLog(new AuditStore(t.store.db), keyServiceFor(t.store, clock, master), clock);
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        (i % 2 ? audit : other).append({ actor: 'system', action: 'test.concurrent', details: { i } }),
+      ),
+    );
+    expect(await audit.verify()).toEqual({ ok: true, checked: 40 });
+  });
+
+  it('detects an edited entry', async () => {
+    await fill(5);
+    await t.store.db.updateTable('audit_log').set({ actor: 'user:someone-else' }).where('seq', '=', 3).execute();
+    expect(await audit.verify()).toMatchObject({
+      ok: false,
+      checked: 2,
+      firstBroken: { seq: 3, reason: expect.stringMatching(/altered/) },
+    });
+  });
+
+  it('detects an entry rewritten with a recomputed hash but without the MAC key', async () => {
+    await fill(5);
+    const { entryHash } = await import('../../src/core/privacy/audit/audit-log.ts');
+    const row = (await audit.list({ targetId: 'c1' }))[0]!;
+    const forged = { ...row, action: 'conversation.ignored' };
+    await t.store.db
+      .updateTable('audit_log')
+      .set({ action: forged.action, hash: entryHash(forged) })
+      .where('seq', '=', row.seq)
+      .execute();
+    expect((await audit.verify()).firstBroken).toMatchObject({ seq: 2, reason: expect.stringMatching(/MAC/) });
+  });
+
+  it('detects a deleted entry in the middle', async () => {
+    await fill(5);
+    await t.store.db.deleteFrom('audit_log').where('seq', '=', 2).execute();
+    expect((await audit.verify()).firstBroken).toEqual({ seq: 2, reason: 'entry 2 is missing (deleted)' });
+  });
+
+  it('detects the newest entries deleted', async () => {
+    await fill(5);
+    await t.store.db.deleteFrom('audit_log').where('seq', '>=', 4).execute();
+    expect(await audit.verify()).toEqual({
+      ok: false,
+      checked: 3,
+      firstBroken: { seq: 4, reason: 'entries 4 to 5 are missing (deleted)' },
+    });
+  });
+
+  it('detects two entries swapped', async () => {
+    await fill(5);
+    const [a, b] = [(await audit.list({ targetId: 'c1' }))[0]!, (await audit.list({ targetId: 'c2' }))[0]!];
+    await t.store.db.deleteFrom('audit_log').where('seq', 'in', [a.seq, b.seq]).execute();
+    await t.store.db
+      .insertInto('audit_log')
+      .values([
+        { ...a, seq: b.seq },
+        { ...b, seq: a.seq },
+      ])
+      .execute();
+    expect(await audit.verify()).toMatchObject({ ok: false, firstBroken: { seq: 2 } });
+  });
+
+  it('refuses details that carry content and writes nothing', async () => {
+    await expect(
+      audit.append({ actor: 'system', action: 'x.y', details: { phone: '+49 170 1234567' } }),
+    ).rejects.toThrow(/content-free/);
+    await expect(
+      audit.append({ actor: 'system', action: 'x.y', details: { who: 'erika@example.org' } }),
+    ).rejects.toThrow(/content-free/);
+    await expect(audit.append({ actor: 'somebody', action: 'x.y' })).rejects.toThrow(/audit actor/);
+    expect(await audit.list()).toHaveLength(0);
+  });
+
+  it('prunes old entries behind an anchor and still verifies, and still detects tampering after pruning', async () => {
+    await fill(10);
+    clock.advance(30 * DAY_MS);
+    await fill(3);
+    const cutoff = clock.now().getTime() - 10 * DAY_MS;
+    expect(await audit.prune(cutoff, 4)).toBe(4);
+    expect(await audit.prune(cutoff)).toBe(6);
+    expect(await audit.prune(cutoff)).toBe(0);
+    expect(await audit.verify()).toEqual({ ok: true, checked: 3 });
+    await audit.append({ actor: 'system', action: 'audit.pruned', details: { pruned: 10 } });
+    expect(await audit.verify()).toEqual({ ok: true, checked: 4 });
+    await t.store.db.updateTable('audit_chain').set({ seq: 5 }).where('name', '=', 'anchor').execute();
+    expect((await audit.verify()).firstBroken?.reason).toMatch(/anchor/);
+  });
+});
