@@ -50,6 +50,21 @@ const url = z.url({ message: 'must be an absolute URL' });
 
 const channelBase = { id, inbox: id, enabled: z.boolean().default(true) };
 
+/**
+ * Pre-approved WhatsApp message templates of a channel (the only messages allowed outside the 24-hour window), as
+ * approved in Meta's WhatsApp Manager: name, language code, category and the body with {{1}}, {{2}} … placeholders.
+ */
+export const templateSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[a-z0-9_]{1,512}$/, 'must be the template name as approved: lower-case letters, digits and _'),
+    language: z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, 'must be a language code such as de or en_US'),
+    category: z.enum(['MARKETING', 'UTILITY', 'AUTHENTICATION']).default('UTILITY'),
+    body: z.string().min(1).max(1024),
+  })
+  .strict();
+
 export const channelSchema = z.discriminatedUnion('kind', [
   z
     .object({
@@ -65,6 +80,7 @@ export const channelSchema = z.discriminatedUnion('kind', [
         .regex(/^v\d+\.\d+$/)
         .default('v23.0'),
       messagesPerSecond: z.number().int().min(1).max(1000).default(80),
+      templates: z.array(templateSchema).optional(),
     })
     .strict(),
   z
@@ -80,6 +96,7 @@ export const channelSchema = z.discriminatedUnion('kind', [
       webhookSecret: secret.min(16, 'must be at least 16 characters'),
       apiBaseUrl: url.default('https://waba-v2.360dialog.io'),
       messagesPerSecond: z.number().int().min(1).max(1000).default(80),
+      templates: z.array(templateSchema).optional(),
     })
     .strict(),
   z
@@ -171,6 +188,7 @@ export const envSchema = z.object({
 });
 
 export type InboxConfig = z.infer<typeof inboxSchema>;
+export type TemplateConfig = z.infer<typeof templateSchema>;
 export type ChannelConfig = z.infer<typeof channelSchema>;
 export type ChannelKind = ChannelConfig['kind'];
 export type FileConfig = z.infer<typeof fileSchema>;

@@ -304,7 +304,7 @@ export class InboundProcessor {
       deleted: 0,
       handled: 1,
     });
-    await tx.enqueue('outbound-send', { messageId: id }, { dedupeKey: dedupeKey ?? `send:${id}` });
+    await tx.enqueue('outbound-send', { messageId: id }, { dedupeKey: dedupeKey ?? `outbound-send:${id}` });
     return id;
   }
 
@@ -339,7 +339,7 @@ export class InboundProcessor {
       });
       await this.deps.audit.append({
         actor: `webhook:${p.channel.id}`,
-        action: 'conversation.consented',
+        action: 'consent.grant',
         targetType: 'conversation',
         targetId: conversationId,
         details: {
@@ -364,6 +364,16 @@ export class InboundProcessor {
     // read the address or the text any more once the conversation is erased.
     await this.#sendDirect(p.channel, p.event.address, declineReply(p.inbox.language, this.deps.organisation));
     const actor = `webhook:${p.channel.id}`;
+    await this.deps.audit.append({
+      actor,
+      action: 'consent.decline',
+      targetType: 'conversation',
+      targetId: conversationId,
+      details: {
+        label: this.deps.formatLabel(p.inbox.labelPrefix, conversation.label_seq),
+        method: p.intent.kind === 'decline' ? p.intent.method : 'button',
+      },
+    });
     await this.deps.erasure.eraseConversation(conversationId, { actor, reason: 'consent-declined' });
     this.deps.events.publish({ type: 'conversation.erased', inboxId: conversation.inbox_id, conversationId });
     await this.#eraseContactIfUnused(p.contact, actor, 'consent-declined');
@@ -377,7 +387,7 @@ export class InboundProcessor {
         contactId: p.contact.id,
         channelId: p.channel.id,
         purpose: 'service',
-        method: `keyword:${keywordOf(p.event.text) ?? 'STOP'}`,
+        method: `keyword:${(keywordOf(p.event.text) ?? 'STOP').replace(/\s+/g, '-')}`,
       });
     }
     await this.#sendDirect(p.channel, p.event.address, stopConfirmation(p.inbox.language, this.deps.organisation));
@@ -393,7 +403,7 @@ export class InboundProcessor {
     await this.#eraseContactIfUnused(p.contact, actor, 'consent-withdrawn');
     await this.deps.audit.append({
       actor,
-      action: 'consent.stop_keyword',
+      action: 'consent.withdraw',
       targetType: 'contact',
       targetId: p.contact.id,
       details: { conversationsErased: conversations.length, wasGranted: status.allowed },
@@ -517,10 +527,10 @@ export function intentOf(event: InboundMessage, inbox: Pick<InboxSettings, 'stop
   if (event.buttonId === CONSENT_AGREE_ID) return { kind: 'agree', method: `button:${CONSENT_AGREE_ID}` };
   if (event.buttonId === CONSENT_DECLINE_ID) return { kind: 'decline', method: `button:${CONSENT_DECLINE_ID}` };
   if (event.kind === 'text' && isKeyword(event.text, AGREE_KEYWORDS)) {
-    return { kind: 'agree', method: `keyword:${keywordOf(event.text)}` };
+    return { kind: 'agree', method: `keyword:${keywordOf(event.text)!.replace(/\s+/g, '-')}` };
   }
   if (event.kind === 'text' && isKeyword(event.text, DECLINE_KEYWORDS)) {
-    return { kind: 'decline', method: `keyword:${keywordOf(event.text)}` };
+    return { kind: 'decline', method: `keyword:${keywordOf(event.text)!.replace(/\s+/g, '-')}` };
   }
   return { kind: 'plain' };
 }

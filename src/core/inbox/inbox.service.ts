@@ -284,7 +284,7 @@ export class InboxService {
       if (current?.state !== 'open') throw new AppError('CONFLICT', 'this conversation was closed meanwhile');
       await tx.messages.insert(message);
       await tx.conversations.update(row.id, { last_activity_at: now, unread: 0 });
-      await tx.enqueue('outbound-send', { messageId }, { dedupeKey: `send:${messageId}` });
+      await tx.enqueue('outbound-send', { messageId }, { dedupeKey: `outbound-send:${messageId}` });
     });
     this.deps.events.publish({ type: 'message.created', inboxId: row.inbox_id, conversationId: row.id, messageId });
     return {
