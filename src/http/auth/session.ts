@@ -1,4 +1,3 @@
-import { fastifyCookie } from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   csrfTokenMatches,
@@ -11,8 +10,6 @@ import type { Authenticator, Principal } from './principal.ts';
 
 export const SESSION_COOKIE = 'sparsam_session';
 export const CSRF_HEADER = 'x-csrf-token';
-const parseCookies = fastifyCookie.parse;
-const serializeCookie = fastifyCookie.serialize;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 declare module 'fastify' {
@@ -22,42 +19,41 @@ declare module 'fastify' {
   }
 }
 
-/** The session token from the cookie header, if any. */
+/** The session token from the cookie header, if any (our tokens are base64url: no decoding needed). */
 export function sessionTokenOf(request: FastifyRequest): string | undefined {
   const header = request.headers.cookie;
   if (!header) return undefined;
-  const value = parseCookies(header)[SESSION_COOKIE];
-  return value && /^[A-Za-z0-9_-]{20,100}$/.test(value) ? value : undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0 || part.slice(0, eq).trim() !== SESSION_COOKIE) continue;
+    const value = part.slice(eq + 1).trim();
+    return /^[A-Za-z0-9_-]{20,100}$/.test(value) ? value : undefined;
+  }
+  return undefined;
 }
 
 function isHttps(request: FastifyRequest, baseUrl: string): boolean {
   return request.protocol === 'https' || baseUrl.startsWith('https:');
 }
 
-/** Sets the session cookie: HttpOnly, SameSite=Strict, Secure when served over https, path /. */
+function cookieLine(value: string, secure: boolean, clear: boolean): string {
+  return [
+    `${SESSION_COOKIE}=${value}`,
+    'Path=/',
+    'HttpOnly',
+    'SameSite=Strict',
+    ...(secure ? ['Secure'] : []),
+    ...(clear ? ['Max-Age=0'] : []),
+  ].join('; ');
+}
+
+/** Sets the session cookie: HttpOnly, SameSite=Strict, Secure when served over https, path /, ends with the browser. */
 export function setSessionCookie(reply: FastifyReply, request: FastifyRequest, token: string, baseUrl: string): void {
-  reply.header(
-    'set-cookie',
-    serializeCookie(SESSION_COOKIE, token, {
-      httpOnly: true,
-      sameSite: 'strict',
-      secure: isHttps(request, baseUrl),
-      path: '/',
-    }),
-  );
+  reply.header('set-cookie', cookieLine(token, isHttps(request, baseUrl), false));
 }
 
 export function clearSessionCookie(reply: FastifyReply, request: FastifyRequest, baseUrl: string): void {
-  reply.header(
-    'set-cookie',
-    serializeCookie(SESSION_COOKIE, '', {
-      httpOnly: true,
-      sameSite: 'strict',
-      secure: isHttps(request, baseUrl),
-      path: '/',
-      maxAge: 0,
-    }),
-  );
+  reply.header('set-cookie', cookieLine('', isHttps(request, baseUrl), true));
 }
 
 /**
@@ -68,13 +64,15 @@ export function assertCsrf(request: FastifyRequest, token: string): void {
   if (SAFE_METHODS.has(request.method)) return;
   const origin = request.headers.origin;
   if (origin && origin !== 'null') {
-    let host: string | undefined;
+    let same = false;
     try {
-      host = new URL(origin).host;
+      const from = new URL(origin);
+      // Normalise the Host header the same way (default ports dropped) before comparing.
+      same = from.host === new URL(`${from.protocol}//${request.headers.host ?? ''}`).host;
     } catch {
-      host = undefined;
+      same = false;
     }
-    if (host !== request.headers.host) throw new AppError('FORBIDDEN', 'cross-site request refused');
+    if (!same) throw new AppError('FORBIDDEN', 'cross-site request refused');
   }
   const presented = request.headers[CSRF_HEADER];
   if (!csrfTokenMatches(token, typeof presented === 'string' ? presented : undefined)) {

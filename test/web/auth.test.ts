@@ -1,0 +1,267 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Sparsam } from '../../src/main.ts';
+import type { ManualClock } from '../../src/shared/clock.ts';
+import { describeEachStore } from '../support/stores.ts';
+import { Browser, createUser, loginEnrolledAdmin, PASSWORD, startWebApp, totpCode } from './web-support.ts';
+
+describeEachStore('staff login and sessions', (dialect) => {
+  let app: Awaited<ReturnType<typeof startWebApp>>;
+  let sparsam: Sparsam;
+  let clock: ManualClock;
+
+  beforeAll(async () => {
+    app = await startWebApp(dialect);
+    sparsam = app.sparsam;
+    clock = app.clock;
+    await createUser(sparsam, 'admin@example.org', 'admin');
+    await createUser(sparsam, 'agent@example.org', 'agent');
+    await createUser(sparsam, 'dpo@example.org', 'dpo');
+    await createUser(sparsam, 'lock@example.org', 'agent');
+    await createUser(sparsam, 'twice@example.org', 'agent');
+  });
+  afterAll(async () => app?.close());
+
+  it('logs an agent in with a Strict HttpOnly cookie and stores only the SHA-256 of the session token', async () => {
+    const b = new Browser(sparsam);
+    const res = await b.login('Agent@Example.org');
+    expect(res.statusCode).toBe(200);
+    expect(res.json().step).toBe('done');
+    expect(res.json().user.email).toBe('agent@example.org');
+    const cookie = String(res.headers['set-cookie']);
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/SameSite=Strict/i);
+    expect(cookie).not.toMatch(/Secure/i);
+    const rows = await sparsam.store.db.selectFrom('sessions').select('id_hash').execute();
+    const expected = createHash('sha256').update(b.cookie!).digest('hex');
+    expect(rows.map((r) => r.id_hash)).toContain(expected);
+    expect(rows.map((r) => r.id_hash)).not.toContain(b.cookie);
+    const me = await b.get('/api/v1/me');
+    expect(me.statusCode).toBe(200);
+    expect(me.json().user.role).toBe('agent');
+  });
+
+  it('marks the cookie Secure behind an https proxy', async () => {
+    const b = new Browser(sparsam);
+    const res = await b.post(
+      '/api/v1/auth/login',
+      { email: 'agent@example.org', password: PASSWORD },
+      {
+        headers: { 'x-forwarded-proto': 'https' },
+      },
+    );
+    expect(String(res.headers['set-cookie'])).toMatch(/Secure/);
+  });
+
+  it('refuses a wrong password with one message for unknown and known users', async () => {
+    const b = new Browser(sparsam);
+    const wrong = await b.login('agent@example.org', 'not the password at all');
+    const unknown = await b.login('nobody@example.org', 'not the password at all');
+    expect(wrong.statusCode).toBe(401);
+    expect(unknown.statusCode).toBe(401);
+    expect(wrong.json().error.message).toBe(unknown.json().error.message);
+    expect(b.cookie).toBeUndefined();
+  });
+
+  it('locks the account after five failures, even for the right password, until the lock expires', async () => {
+    const b = new Browser(sparsam);
+    for (let i = 0; i < 5; i += 1)
+      expect((await b.login('lock@example.org', `wrong password ${i}`)).statusCode).toBe(401);
+    const locked = await b.login('lock@example.org');
+    expect(locked.statusCode).toBe(429);
+    expect(locked.json().error.message).toMatch(/locked/);
+    clock.advance(16 * 60_000);
+    expect((await b.login('lock@example.org')).statusCode).toBe(200);
+  });
+
+  it('limits login attempts per client address', async () => {
+    const b = new Browser(sparsam);
+    const codes: number[] = [];
+    for (let i = 0; i < 22; i += 1) codes.push((await b.login(`nobody${i}@example.org`, 'x')).statusCode);
+    expect(codes.slice(0, 20).every((c) => c === 401)).toBe(true);
+    expect(codes.at(-1)).toBe(429);
+  });
+
+  it('makes an admin enrol TOTP with a QR code before anything else, then asks for the code at each login', async () => {
+    const b = new Browser(sparsam);
+    const login = await b.login('admin@example.org');
+    expect(login.json().step).toBe('enrol');
+    expect((await b.get('/api/v1/me')).statusCode).toBe(401);
+    expect((await b.get('/api/v1/users')).statusCode).toBe(401);
+    const start = await b.post('/api/v1/auth/enrol/start');
+    expect(start.statusCode).toBe(200);
+    expect(start.json().qrDataUrl).toMatch(/^data:image\/png;base64,/);
+    expect(start.json().uri).toMatch(/^otpauth:\/\/totp\/sparsam:/);
+    const secret = start.json().secret as string;
+    const bad = await b.post('/api/v1/auth/enrol/confirm', {
+      code: '000000' === totpCode(secret, clock) ? '111111' : '000000',
+    });
+    expect(bad.statusCode).toBe(400);
+    const confirm = await b.post('/api/v1/auth/enrol/confirm', { code: totpCode(secret, clock) });
+    expect(confirm.statusCode).toBe(200);
+    const codes = confirm.json().recoveryCodes as string[];
+    expect(codes).toHaveLength(10);
+    expect((await b.get('/api/v1/users')).statusCode).toBe(200);
+    // Recovery codes and the TOTP seed are not stored in plain text.
+    const row = await sparsam.store.db
+      .selectFrom('users')
+      .selectAll()
+      .where('email', '=', 'admin@example.org')
+      .executeTakeFirstOrThrow();
+    expect(row.recovery_codes).not.toContain(codes[0]);
+    expect(Buffer.from(row.totp_secret_enc!).toString('latin1')).not.toContain(secret);
+
+    // Next login: password, then the code.
+    const c = new Browser(sparsam);
+    expect((await c.login('admin@example.org')).json().step).toBe('totp');
+    expect((await c.get('/api/v1/users')).statusCode).toBe(401);
+    clock.advance(30_000);
+    const wrong = await c.post('/api/v1/auth/totp', {
+      code: '123456' === totpCode(secret, clock) ? '654321' : '123456',
+    });
+    expect(wrong.statusCode).toBe(401);
+    const ok = await c.post('/api/v1/auth/totp', { code: totpCode(secret, clock) });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().user.role).toBe('admin');
+    expect((await c.get('/api/v1/users')).statusCode).toBe(200);
+    // The same code cannot be replayed for another login.
+    const d = new Browser(sparsam);
+    await d.login('admin@example.org');
+    expect((await d.post('/api/v1/auth/totp', { code: totpCode(secret, clock) })).statusCode).toBe(401);
+
+    // A recovery code works once.
+    const e = new Browser(sparsam);
+    await e.login('admin@example.org');
+    const rec = await e.post('/api/v1/auth/recovery', { code: codes[3]!.toUpperCase() });
+    expect(rec.statusCode).toBe(200);
+    expect(rec.json().remainingRecoveryCodes).toBe(9);
+    const f = new Browser(sparsam);
+    await f.login('admin@example.org');
+    expect((await f.post('/api/v1/auth/recovery', { code: codes[3]! })).statusCode).toBe(401);
+  });
+
+  it('refuses cookie-authenticated writes without the CSRF token or from another origin', async () => {
+    const { browser: admin } = await loginEnrolledAdmin(sparsam, clock, 'csrf-admin@example.org').catch(async () => {
+      await createUser(sparsam, 'csrf-admin@example.org', 'admin');
+      return loginEnrolledAdmin(sparsam, clock, 'csrf-admin@example.org');
+    });
+    const body = { shortcut: 'hours', title: 'Hours', text: 'We are open Monday to Friday, 8 to 17.' };
+    const noToken = await admin.post('/api/v1/quick-replies', body, { csrf: false });
+    expect(noToken.statusCode).toBe(403);
+    expect(noToken.json().error.message).toMatch(/CSRF/);
+    const wrongToken = await admin.post('/api/v1/quick-replies', body, {
+      csrf: false,
+      headers: { 'x-csrf-token': 'x'.repeat(43) },
+    });
+    expect(wrongToken.statusCode).toBe(403);
+    const foreign = await admin.post('/api/v1/quick-replies', body, { headers: { origin: 'https://evil.example' } });
+    expect(foreign.statusCode).toBe(403);
+    expect((await admin.get('/api/v1/quick-replies')).json().items).toHaveLength(0);
+    const ok = await admin.post('/api/v1/quick-replies', body, { headers: { origin: 'http://localhost:80' } });
+    expect(ok.statusCode).toBe(201);
+    expect((await admin.get('/api/v1/quick-replies')).json().items).toHaveLength(1);
+  });
+
+  it('checks roles on the server: agents may not manage users, the DPO may not read conversations', async () => {
+    const agent = new Browser(sparsam);
+    await agent.login('agent@example.org');
+    expect((await agent.get('/api/v1/users')).statusCode).toBe(403);
+    expect((await agent.post('/api/v1/users', { email: 'x@example.org', role: 'admin' })).statusCode).toBe(403);
+    expect((await agent.get('/api/v1/admin/channels')).statusCode).toBe(403);
+    expect((await agent.post('/api/v1/quick-replies', { shortcut: 'a', title: 'a', text: 'a' })).statusCode).toBe(403);
+    expect((await agent.get('/api/v1/quick-replies')).statusCode).toBe(200);
+    expect(await sparsam.users.findUserByEmail('x@example.org')).toBeUndefined();
+
+    const dpo = new Browser(sparsam);
+    await dpo.login('dpo@example.org');
+    expect((await dpo.get('/api/v1/events')).statusCode).toBe(403);
+    expect((await dpo.post('/api/v1/conversations/c1/notes', { text: 'hello' })).statusCode).toBe(403);
+    expect((await dpo.post('/api/v1/conversations/c1/read')).statusCode).toBe(403);
+    expect((await dpo.get('/api/v1/team/members')).statusCode).toBe(403);
+    expect((await dpo.get('/api/v1/me')).statusCode).toBe(200);
+    if (sparsam.http.hasRoute({ method: 'GET', url: '/api/v1/conversations' })) {
+      expect((await dpo.get('/api/v1/conversations')).statusCode).toBe(403);
+      expect((await agent.get('/api/v1/conversations')).statusCode).toBe(200);
+    }
+  });
+
+  it('logs out one session, or every session of the user at once', async () => {
+    const one = new Browser(sparsam);
+    const two = new Browser(sparsam);
+    await one.login('twice@example.org');
+    await two.login('twice@example.org');
+    const three = new Browser(sparsam);
+    await three.login('twice@example.org');
+    const out = await three.post('/api/v1/auth/logout');
+    expect(out.statusCode).toBe(204);
+    expect((await three.get('/api/v1/me')).statusCode).toBe(401);
+    expect((await one.get('/api/v1/me')).statusCode).toBe(200);
+    const all = await one.post('/api/v1/auth/logout-everywhere');
+    expect(all.statusCode).toBe(200);
+    expect(all.json().ended).toBe(2);
+    expect((await one.get('/api/v1/me')).statusCode).toBe(401);
+    expect((await two.get('/api/v1/me')).statusCode).toBe(401);
+  });
+
+  it('changes the password: the old one stops working, other sessions end, this one stays', async () => {
+    await createUser(sparsam, 'pw@example.org', 'agent');
+    const a = new Browser(sparsam);
+    const b = new Browser(sparsam);
+    await a.login('pw@example.org');
+    await b.login('pw@example.org');
+    const short = await a.post('/api/v1/me/password', { currentPassword: PASSWORD, newPassword: 'short' });
+    expect(short.statusCode).toBe(400);
+    const wrongCurrent = await a.post('/api/v1/me/password', {
+      currentPassword: 'nope nope nope',
+      newPassword: 'a brand new passphrase',
+    });
+    expect(wrongCurrent.statusCode).toBe(400);
+    const ok = await a.post('/api/v1/me/password', {
+      currentPassword: PASSWORD,
+      newPassword: 'a brand new passphrase',
+    });
+    expect(ok.statusCode).toBe(200);
+    expect((await a.get('/api/v1/me')).statusCode).toBe(200);
+    expect((await b.get('/api/v1/me')).statusCode).toBe(401);
+    expect((await new Browser(sparsam).login('pw@example.org')).statusCode).toBe(401);
+    expect((await new Browser(sparsam).login('pw@example.org', 'a brand new passphrase')).statusCode).toBe(200);
+  });
+
+  it('invites a user with a one-time link to set the password', async () => {
+    const { browser: admin } = await (async () => {
+      await createUser(sparsam, 'inviter@example.org', 'admin');
+      return loginEnrolledAdmin(sparsam, clock, 'inviter@example.org');
+    })();
+    const res = await admin.post('/api/v1/users', { email: 'new@example.org', role: 'agent', displayName: 'Neu' });
+    expect(res.statusCode).toBe(201);
+    const { token, url } = res.json().invitation;
+    expect(url).toBe(`http://inbox.test/invite#${token}`);
+    const stored = JSON.stringify(await sparsam.store.db.selectFrom('invitations').selectAll().execute());
+    expect(stored).not.toContain(token);
+    const anon = new Browser(sparsam);
+    expect((await anon.get(`/api/v1/auth/invitations/${token}`)).json().email).toBe('new@example.org');
+    expect((await anon.post('/api/v1/auth/invitations/accept', { token, password: 'short' })).statusCode).toBe(400);
+    const accept = await anon.post('/api/v1/auth/invitations/accept', { token, password: 'my own new passphrase' });
+    expect(accept.statusCode).toBe(200);
+    const again = await anon.post('/api/v1/auth/invitations/accept', { token, password: 'another passphrase!' });
+    expect(again.statusCode).toBe(404);
+    expect((await anon.login('new@example.org', 'my own new passphrase')).json().step).toBe('done');
+    expect((await new Browser(sparsam).login('new@example.org', 'another passphrase!')).statusCode).toBe(401);
+    const list = await admin.get('/api/v1/users');
+    expect(list.json().items.find((u: { email: string }) => u.email === 'new@example.org').invitationPending).toBe(
+      false,
+    );
+  });
+
+  it('requires 2FA for everyone once the inbox-wide setting is on', async () => {
+    await createUser(sparsam, 'setting-admin@example.org', 'admin');
+    const { browser: admin } = await loginEnrolledAdmin(sparsam, clock, 'setting-admin@example.org');
+    expect((await admin.request('PUT', '/api/v1/admin/security', { require2fa: true })).statusCode).toBe(200);
+    await createUser(sparsam, 'agent2@example.org', 'agent');
+    const agent = new Browser(sparsam);
+    expect((await agent.login('agent2@example.org')).json().step).toBe('enrol');
+    expect((await agent.get('/api/v1/quick-replies')).statusCode).toBe(401);
+    expect((await admin.request('PUT', '/api/v1/admin/security', { require2fa: false })).statusCode).toBe(200);
+    expect((await new Browser(sparsam).login('agent2@example.org')).json().step).toBe('done');
+  });
+});

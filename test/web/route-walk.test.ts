@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Sparsam } from '../../src/main.ts';
+import { describeEachStore } from '../support/stores.ts';
+import { nextIp, startWebApp } from './web-support.ts';
+
+/** The only /api/v1 routes open without credentials: the login page's calls. */
+const PUBLIC_ROUTES = new Set([
+  'POST /api/v1/auth/login',
+  'GET /api/v1/auth/invitations/:token',
+  'HEAD /api/v1/auth/invitations/:token',
+  'POST /api/v1/auth/invitations/accept',
+]);
+
+/** Every registered route as "METHOD /path", read from Fastify's route tree (printRoutes without prefix merging). */
+export function registeredRoutes(sparsam: Sparsam): string[] {
+  const tree = sparsam.http.printRoutes({ commonPrefix: false });
+  const stack: string[] = [];
+  const out: string[] = [];
+  for (const line of tree.split('\n')) {
+    const m = /^([│ ]*)(?:├── |└── )(.*?)(?: \(([A-Z, ]+)\))?$/.exec(line.replace(/\u00a0/g, ' '));
+    if (!m) continue;
+    const depth = m[1]!.length / 4;
+    stack.length = depth;
+    stack.push(m[2]!);
+    if (m[3]) for (const method of m[3].split(',').map((s) => s.trim())) out.push(`${method} ${stack.join('')}`);
+  }
+  return out;
+}
+
+describeEachStore('every /api/v1 route needs credentials', (dialect) => {
+  let app: Awaited<ReturnType<typeof startWebApp>>;
+  beforeAll(async () => {
+    app = await startWebApp(dialect);
+  });
+  afterAll(async () => app?.close());
+
+  it('answers 401 without a session or token on every route but login and invitation acceptance', async () => {
+    const routes = registeredRoutes(app.sparsam).filter((r) => r.split(' ')[1]!.startsWith('/api/v1/'));
+    // The walk must see the routes it guards, or it proves nothing.
+    for (const known of [
+      'GET /api/v1/users',
+      'POST /api/v1/auth/login',
+      'GET /api/v1/events',
+      'POST /api/v1/conversations/:id/notes',
+    ]) {
+      expect(routes).toContain(known);
+    }
+    expect(routes.length).toBeGreaterThan(25);
+    const open: string[] = [];
+    for (const route of routes) {
+      const [method, path] = route.split(' ') as [string, string];
+      if (PUBLIC_ROUTES.has(route) || method === 'OPTIONS') continue;
+      const url = path.replace(/:[A-Za-z0-9_]+/g, '00000000-0000-4000-8000-000000000000').replace(/\*$/, 'x');
+      const res = await app.sparsam.http.inject({
+        method: method as 'GET',
+        url,
+        remoteAddress: nextIp(),
+        ...(['POST', 'PUT', 'PATCH'].includes(method) ? { payload: {} } : {}),
+      });
+      if (res.statusCode !== 401) open.push(`${route} -> ${res.statusCode}`);
+    }
+    expect(open).toEqual([]);
+  });
+
+  it('also refuses a forged cookie and a wrong bearer token', async () => {
+    const forged = await app.sparsam.http.inject({
+      url: '/api/v1/me',
+      headers: { cookie: 'sparsam_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' },
+    });
+    expect(forged.statusCode).toBe(401);
+    const bearer = await app.sparsam.http.inject({
+      url: '/api/v1/users',
+      headers: { authorization: 'Bearer spt_nope' },
+    });
+    expect(bearer.statusCode).toBe(401);
+  });
+});
