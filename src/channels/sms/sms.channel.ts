@@ -1,0 +1,147 @@
+import type { FastifyRequest } from 'fastify';
+import type { ChannelConfig } from '../../config/config.ts';
+import { AppError } from '../../shared/app-error.ts';
+import type {
+  Channel,
+  ChannelCapabilities,
+  ChannelDeps,
+  DownloadedMedia,
+  InboundMediaRef,
+  OutboundCommand,
+  SendResult,
+  WebhookResult,
+} from '../channel.ts';
+import { ChannelApiError } from '../channel-errors.ts';
+import { TwilioClient } from './sms.client.ts';
+import { mapTwilioWebhook } from './sms.mapper.ts';
+import { parseForm, parseTwilioWebhook } from './sms.parser.ts';
+import { TWILIO_SIGNATURE_HEADER, verifyTwilioSignature } from './sms.signature.ts';
+
+export type SmsChannelConfig = Extract<ChannelConfig, { kind: 'sms' }>;
+
+/** MMS files are at most 5 MB at Twilio (https://www.twilio.com/docs/messaging/guides/accepted-mime-types). */
+export const SMS_MAX_MEDIA_BYTES = 5 * 1024 * 1024;
+
+/**
+ * SMS has no window and no templates, and no buttons: the consent notice asks for a keyword reply instead (core's
+ * fallback). One message per second is the safe rate for a long code (Twilio queues above it).
+ */
+export const SMS_CAPABILITIES: ChannelCapabilities = Object.freeze({
+  messagingWindowHours: null,
+  supportsButtons: false,
+  supportsTemplates: false,
+  supportsReadReceipts: false,
+  messagesPerSecond: 1,
+  maxMediaBytes: SMS_MAX_MEDIA_BYTES,
+});
+
+export interface SmsChannelDeps extends ChannelDeps {
+  /**
+   * sparsam's public base URL (config `baseUrl`, from SPARSAM_BASE_URL): Twilio signs the URL it calls, so the
+   * signature is checked over `<baseUrl><path>`, and sends carry `<baseUrl>/webhooks/sms/<id>` as StatusCallback.
+   * Without it the URL is rebuilt from the request's protocol and host (trustProxy honours X-Forwarded-*).
+   */
+  baseUrl?: string;
+  now?: () => number;
+}
+
+/** An SMS number at Twilio as a sparsam channel (see {@link createSmsChannel}). */
+export class SmsChannel implements Channel {
+  readonly kind = 'sms' as const;
+  readonly id: string;
+  readonly inboxId: string;
+  readonly capabilities = SMS_CAPABILITIES;
+  readonly client: TwilioClient;
+  private readonly now: () => number;
+  private readonly baseUrl: string | undefined;
+
+  constructor(
+    private readonly config: SmsChannelConfig,
+    deps: SmsChannelDeps,
+  ) {
+    this.id = config.id;
+    this.inboxId = config.inbox;
+    this.now = deps.now ?? Date.now;
+    this.baseUrl = deps.baseUrl?.replace(/\/+$/, '');
+    this.client = new TwilioClient({
+      accountSid: config.accountSid,
+      authToken: config.authToken,
+      fromNumber: config.fromNumber,
+      apiBaseUrl: config.apiBaseUrl,
+      fetch: deps.fetch,
+    });
+  }
+
+  /**
+   * Verifies `X-Twilio-Signature` over the public URL and every form parameter (from the raw bytes), then maps the
+   * inbound message or status callback. The route answers Twilio with an empty TwiML `<Response/>`.
+   */
+  verifyAndParse(request: FastifyRequest): WebhookResult {
+    if (request.method !== 'POST') throw new AppError('VALIDATION', 'Twilio webhooks are POST requests');
+    const type = String(request.headers['content-type'] ?? '');
+    if (!type.startsWith('application/x-www-form-urlencoded')) {
+      throw new AppError('SIGNATURE_INVALID', 'Twilio webhooks are form posts; this request is not one');
+    }
+    const params = parseForm(request.rawBody);
+    verifyTwilioSignature(
+      request.headers[TWILIO_SIGNATURE_HEADER],
+      this.config.authToken,
+      this.publicUrl(request),
+      params,
+    );
+    const webhook = parseTwilioWebhook(params, { accountSid: this.config.accountSid, number: this.config.fromNumber });
+    const mapping = mapTwilioWebhook(webhook, this.id, this.now());
+    if (mapping.ignored.length > 0) {
+      request.log.info({ channelId: this.id, ignored: mapping.ignored }, 'twilio webhook left out');
+    }
+    return { kind: 'events', events: mapping.events };
+  }
+
+  async send(command: OutboundCommand): Promise<SendResult> {
+    switch (command.type) {
+      case 'text':
+        return {
+          providerMessageId: await this.client.sendMessage(command.address, command.text, this.statusCallback()),
+        };
+      case 'buttons': {
+        // capabilities.supportsButtons is false, so core sends keyword prompts as text; should buttons arrive
+        // anyway, their titles are listed so that the customer can still answer with one of them.
+        const lines = [command.text, '', ...command.buttons.map((b) => `- ${b.title}`)];
+        if (command.footer) lines.push('', command.footer);
+        return {
+          providerMessageId: await this.client.sendMessage(command.address, lines.join('\n'), this.statusCallback()),
+        };
+      }
+      case 'media':
+        // Twilio fetches MMS media from a public URL; sparsam never publishes media, so files are not sent by SMS.
+        throw new ChannelApiError('unsupported', 'files cannot be sent by SMS from sparsam', 400, false);
+      case 'template':
+        throw new ChannelApiError('unsupported', 'SMS has no message templates', 400, false);
+      case 'read':
+        return { providerMessageId: undefined };
+    }
+  }
+
+  downloadMedia(ref: InboundMediaRef): Promise<DownloadedMedia> {
+    return this.client.downloadMedia(ref.providerMediaId, this.capabilities.maxMediaBytes);
+  }
+
+  private publicUrl(request: FastifyRequest): string {
+    const base = this.baseUrl ?? `${request.protocol}://${request.host}`;
+    return `${base}${request.url}`;
+  }
+
+  private statusCallback(): string | undefined {
+    return this.baseUrl ? smsWebhookUrl(this.baseUrl, this.id) : undefined;
+  }
+}
+
+/** The URL to paste into Twilio's number configuration ("A message comes in", HTTP POST). */
+export function smsWebhookUrl(baseUrl: string, channelId: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}/webhooks/sms/${encodeURIComponent(channelId)}`;
+}
+
+/** The factory registered for kind `sms` in channels/registry.ts. */
+export function createSmsChannel(config: SmsChannelConfig, deps: SmsChannelDeps): SmsChannel {
+  return new SmsChannel(config, deps);
+}
