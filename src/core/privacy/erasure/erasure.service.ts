@@ -1,0 +1,144 @@
+import { AppError } from '../../../shared/app-error.ts';
+import type { Clock } from '../../../shared/clock.ts';
+import type { ErasedRowCounts, ErasurePort } from '../../../store/ports/erasure.port.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { KeyService } from '../keys/key.service.ts';
+import { formatLabel } from '../pseudonym/contact-directory.ts';
+
+export interface ErasureRequest {
+  /** Who asked: 'user:<id>', 'token:<id>', 'system', … (as in the audit log). */
+  actor: string;
+  /** A short code: 'consent-timeout', 'consent-declined', 'consent-withdrawn', 'retention', 'dsar', 'staff'. */
+  reason: string;
+}
+
+/** Content-free proof of an erasure, also written to the audit log. */
+export interface ErasureReceipt {
+  targetType: 'conversation' | 'contact';
+  targetId: string;
+  /** Pseudonym label ("Anfrage 42"), or null when the target was already gone. */
+  label: string | null;
+  /** True when there was nothing left to erase (a repeat): a no-op with a receipt saying so. */
+  alreadyErased: boolean;
+  counts: ErasedRowCounts & { keysDestroyed: number };
+  reason: string;
+  actor: string;
+  at: number;
+  /** Seq of the audit entry holding this receipt. */
+  auditSeq: number;
+}
+
+export interface EraseOptions {
+  /**
+   * Skip the store scrub (SQLite WAL checkpoint) for this call; the caller promises to call {@link
+   * ErasureService.scrub} after a batch. Used by the retention sweeper.
+   */
+  deferScrub?: boolean;
+}
+
+const REASON = /^[a-z][a-z0-9-]{0,47}$/;
+
+/**
+ * Erasure by crypto-shredding plus row deletion (Art. 17 GDPR). First the data keys are destroyed in the key store,
+ * so that every copy of the ciphertext (backups of the main database included) becomes unreadable; then the rows are
+ * deleted (SQLite overwrites them: secure_delete) and the WAL is checkpointed; last, a content-free receipt goes to
+ * the audit log. Each step is idempotent, so a run interrupted anywhere is finished by running it again; erasing
+ * something already erased is a no-op with a receipt saying so. Publishing 'conversation.erased' is the caller's job.
+ */
+export class ErasureService {
+  constructor(
+    private readonly port: ErasurePort,
+    private readonly keys: KeyService,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+  ) {}
+
+  async eraseConversation(id: string, request: ErasureRequest, options: EraseOptions = {}): Promise<ErasureReceipt> {
+    this.#check(request);
+    const conversation = await this.port.findConversation(id);
+    const keysDestroyed = await this.keys.destroy('conversation', id);
+    const counts = await this.port.deleteConversation(id);
+    if (!options.deferScrub) await this.port.scrub();
+    const label = conversation ? formatLabel(conversation.label_prefix ?? '#', conversation.label_seq) : null;
+    return this.#receipt(
+      'conversation',
+      id,
+      label,
+      { ...counts, keysDestroyed },
+      request,
+      !conversation && !keysDestroyed,
+    );
+  }
+
+  async eraseContact(id: string, request: ErasureRequest, options: EraseOptions = {}): Promise<ErasureReceipt> {
+    this.#check(request);
+    const contact = await this.port.findContact(id);
+    let keysDestroyed = 0;
+    for (const conversationId of await this.port.conversationIdsOfContact(id)) {
+      keysDestroyed += await this.keys.destroy('conversation', conversationId);
+    }
+    keysDestroyed += await this.keys.destroy('contact', id);
+    const counts = await this.port.deleteContact(id);
+    if (!options.deferScrub) await this.port.scrub();
+    const label = contact ? formatLabel(contact.label_prefix ?? '#', contact.label_seq) : null;
+    return this.#receipt('contact', id, label, { ...counts, keysDestroyed }, request, !contact && !keysDestroyed);
+  }
+
+  /** Erases the contact as well when nothing refers to it any more (no conversation, no consent entry). */
+  async eraseContactIfOrphan(contactId: string, request: ErasureRequest, options: EraseOptions = {}) {
+    if (!(await this.port.contactIsOrphan(contactId))) return undefined;
+    if (!(await this.port.findContact(contactId))) return undefined;
+    return this.eraseContact(contactId, request, options);
+  }
+
+  /** The store's scrub after a batch of erasures made with `deferScrub`. */
+  scrub(): Promise<void> {
+    return this.port.scrub();
+  }
+
+  #check(request: ErasureRequest): void {
+    if (!REASON.test(request.reason)) {
+      throw new AppError(
+        'VALIDATION',
+        'erasure reason must be a short code like "retention", "dsar" or "consent-timeout"',
+      );
+    }
+  }
+
+  async #receipt(
+    targetType: 'conversation' | 'contact',
+    targetId: string,
+    label: string | null,
+    counts: ErasureReceipt['counts'],
+    request: ErasureRequest,
+    alreadyErased: boolean,
+  ): Promise<ErasureReceipt> {
+    const entry = await this.audit.append({
+      actor: request.actor,
+      action: `${targetType}.erased`,
+      targetType,
+      targetId,
+      details: {
+        label,
+        reason: request.reason,
+        alreadyErased,
+        conversations: counts.conversations,
+        messages: counts.messages,
+        media: counts.media,
+        consentEvents: counts.consentEvents,
+        keysDestroyed: counts.keysDestroyed,
+      },
+    });
+    return {
+      targetType,
+      targetId,
+      label,
+      alreadyErased,
+      counts,
+      reason: request.reason,
+      actor: request.actor,
+      at: entry.at,
+      auditSeq: entry.seq,
+    };
+  }
+}

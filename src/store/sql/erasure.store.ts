@@ -1,0 +1,92 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { ContactRow, ConversationRow, Database } from '../database.ts';
+import type { ErasedRowCounts, ErasurePort } from '../ports/erasure.port.ts';
+
+const none = (): ErasedRowCounts => ({ conversations: 0, messages: 0, media: 0, consentEvents: 0, contacts: 0 });
+
+async function deleteConversations(tx: Transaction<Database>, ids: string[], counts: ErasedRowCounts): Promise<void> {
+  if (ids.length === 0) return;
+  const m = await tx.deleteFrom('messages').where('conversation_id', 'in', ids).executeTakeFirst();
+  const media = await tx.deleteFrom('media').where('conversation_id', 'in', ids).executeTakeFirst();
+  const c = await tx.deleteFrom('conversations').where('id', 'in', ids).executeTakeFirst();
+  counts.messages += Number(m.numDeletedRows);
+  counts.media += Number(media.numDeletedRows);
+  counts.conversations += Number(c.numDeletedRows);
+}
+
+/** ErasurePort over the main database; `scrub` is the store's (SQLite checkpoint, PostgreSQL no-op). */
+export class ErasureStore implements ErasurePort {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly scrubFn: () => Promise<void>,
+  ) {}
+
+  findConversation(id: string): Promise<(ConversationRow & { label_prefix: string | null }) | undefined> {
+    return this.db
+      .selectFrom('conversations')
+      .leftJoin('inboxes', 'inboxes.id', 'conversations.inbox_id')
+      .selectAll('conversations')
+      .select('inboxes.label_prefix')
+      .where('conversations.id', '=', id)
+      .executeTakeFirst();
+  }
+
+  findContact(id: string): Promise<(ContactRow & { label_prefix: string | null }) | undefined> {
+    return this.db
+      .selectFrom('contacts')
+      .leftJoin('inboxes', 'inboxes.id', 'contacts.inbox_id')
+      .selectAll('contacts')
+      .select('inboxes.label_prefix')
+      .where('contacts.id', '=', id)
+      .executeTakeFirst();
+  }
+
+  async conversationIdsOfContact(contactId: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('conversations').select('id').where('contact_id', '=', contactId).execute();
+    return rows.map((r) => r.id);
+  }
+
+  deleteConversation(id: string): Promise<ErasedRowCounts> {
+    return this.db.transaction().execute(async (tx) => {
+      const counts = none();
+      await deleteConversations(tx, [id], counts);
+      return counts;
+    });
+  }
+
+  deleteContact(id: string): Promise<ErasedRowCounts> {
+    return this.db.transaction().execute(async (tx) => {
+      const counts = none();
+      const ids = (await tx.selectFrom('conversations').select('id').where('contact_id', '=', id).execute()).map(
+        (r) => r.id,
+      );
+      for (let i = 0; i < ids.length; i += 500) await deleteConversations(tx, ids.slice(i, i + 500), counts);
+      const consent = await tx.deleteFrom('consent_events').where('contact_id', '=', id).executeTakeFirst();
+      const contacts = await tx.deleteFrom('contacts').where('id', '=', id).executeTakeFirst();
+      counts.consentEvents = Number(consent.numDeletedRows);
+      counts.contacts = Number(contacts.numDeletedRows);
+      return counts;
+    });
+  }
+
+  async contactIsOrphan(contactId: string): Promise<boolean> {
+    const conv = await this.db
+      .selectFrom('conversations')
+      .select('id')
+      .where('contact_id', '=', contactId)
+      .limit(1)
+      .executeTakeFirst();
+    if (conv) return false;
+    const consent = await this.db
+      .selectFrom('consent_events')
+      .select('id')
+      .where('contact_id', '=', contactId)
+      .limit(1)
+      .executeTakeFirst();
+    return !consent;
+  }
+
+  scrub(): Promise<void> {
+    return this.scrubFn();
+  }
+}
