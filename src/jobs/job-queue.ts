@@ -80,7 +80,12 @@ interface Periodic {
 }
 
 /** The delay before attempt `attempts + 1`: exponential with ±25 % jitter, so that retries of many jobs spread out. */
-export function backoffDelay(attempts: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempts: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
   const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1));
   return Math.max(0, Math.round(exp * (0.75 + random() * 0.5)));
 }
@@ -154,7 +159,8 @@ export class JobQueue {
       leaseMs: this.#leaseMs,
       defaultMaxAttempts: this.#defaultMaxAttempts,
     })) {
-      if (!Number.isFinite(value) || value <= 0) throw new Error(`JobQueue: ${name} must be a positive number, e.g. 250`);
+      if (!Number.isFinite(value) || value <= 0)
+        throw new Error(`JobQueue: ${name} must be a positive number, e.g. 250`);
     }
   }
 
@@ -349,7 +355,10 @@ export class JobQueue {
     })()
       .catch((error: unknown) => {
         // Recording the outcome failed (store down): the lease runs out and another attempt follows.
-        this.#logger?.error({ jobId: job.id, queue: job.queue, err: describeJobError(error) }, 'job outcome not recorded');
+        this.#logger?.error(
+          { jobId: job.id, queue: job.queue, err: describeJobError(error) },
+          'job outcome not recorded',
+        );
       })
       .finally(() => {
         state.running -= 1;
@@ -382,7 +391,10 @@ export class JobQueue {
         ? Math.max(0, error.delayMs)
         : backoffDelay(job.attempts, this.#backoffBaseMs, this.#backoffMaxMs);
     await this.#store.reschedule(job.id, this.instanceId, now + delay, reason, now);
-    this.#logger?.info({ jobId: job.id, queue: job.queue, attempts: job.attempts, delay, reason }, 'job retry scheduled');
+    this.#logger?.info(
+      { jobId: job.id, queue: job.queue, attempts: job.attempts, delay, reason },
+      'job retry scheduled',
+    );
   }
 
   async #notifyFailed(state: QueueState, job: Job, reason: string): Promise<void> {

@@ -65,7 +65,10 @@ describeEachStore('JobQueue', (dialect) => {
       await q.enqueue('work', { messageId: 'm2', flag: true, n: 3, none: null }),
     ];
     await q.drain();
-    expect(seen.map((j) => j.payload)).toEqual([{ messageId: 'm1' }, { messageId: 'm2', flag: true, n: 3, none: null }]);
+    expect(seen.map((j) => j.payload)).toEqual([
+      { messageId: 'm1' },
+      { messageId: 'm2', flag: true, n: 3, none: null },
+    ]);
     expect(seen.every((j) => j.attempts === 1)).toBe(true);
     for (const id of ids) expect((await jobs.get(id))?.status).toBe('done');
     await q.drain();

@@ -69,15 +69,7 @@ export class JobStore implements JobPort {
       return await this.db
         .with(
           (cte) => cte('next').materialized(),
-          (qb) =>
-            qb
-              .selectFrom('jobs')
-              .select('id')
-              .where(due)
-              .orderBy('run_at')
-              .limit(limit)
-              .forUpdate()
-              .skipLocked(),
+          (qb) => qb.selectFrom('jobs').select('id').where(due).orderBy('run_at').limit(limit).forUpdate().skipLocked(),
         )
         .updateTable('jobs')
         .set((eb) => ({ ...set, attempts: eb('attempts', '+', 1) }))
@@ -119,7 +111,14 @@ export class JobStore implements JobPort {
   async reschedule(id: string, owner: string, runAt: number, lastError: string, now: number): Promise<boolean> {
     const result = await this.db
       .updateTable('jobs')
-      .set({ status: 'pending', run_at: runAt, locked_by: null, locked_until: null, last_error: lastError, updated_at: now })
+      .set({
+        status: 'pending',
+        run_at: runAt,
+        locked_by: null,
+        locked_until: null,
+        last_error: lastError,
+        updated_at: now,
+      })
       .where('id', '=', id)
       .where('locked_by', '=', owner)
       .where('status', '=', 'running')

@@ -1,0 +1,295 @@
+import type { Kysely } from 'kysely';
+import type { Channel, OutboundCommand } from '../channels/channel.ts';
+import { ChannelApiError, ChannelNetworkError } from '../channels/channel-errors.ts';
+import type { InboxEventBus } from '../core/inbox/inbox-events.ts';
+import { openMessageContent, type ConversationKey, type MessageContent } from '../core/inbox/message-content.ts';
+import { AppError } from '../shared/app-error.ts';
+import { systemClock, type Clock } from '../shared/clock.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { ContactRow, Database, MessageRow } from '../store/database.ts';
+import type { OutboundPort } from '../store/ports/outbound.port.ts';
+import { SEND_UNCONFIRMED } from '../store/sql/outbound.store.ts';
+import { PermanentFailure, RetryLater } from './job-errors.ts';
+import { backoffDelay, describeJobError, type Job, type JobQueue } from './job-queue.ts';
+import { SendPacer } from './send-pacer.ts';
+
+/** Queue name of outbound sends. Payload: `{ messageId }`, or `{ messageId, action: 'read' }` for a read receipt. */
+export const OUTBOUND_SEND = 'outbound-send';
+
+export type OutboundSendPayload = { messageId: string; action?: 'read' } & Record<string, string>;
+
+/** Default retry budget of a send: with the backoff below about 20 minutes of provider trouble. */
+export const OUTBOUND_MAX_ATTEMPTS = 12;
+
+/** The dedupe key of a message's send job: enqueueing the same message twice creates one job. */
+export function outboundDedupeKey(messageId: string, action?: 'read'): string {
+  return action === 'read' ? `${OUTBOUND_SEND}:read:${messageId}` : `${OUTBOUND_SEND}:${messageId}`;
+}
+
+/** What the handler needs; the privacy core's KeyService and ContactDirectory and B1's ChannelRegistry fit as is. */
+export interface OutboundSendDeps {
+  store: OutboundPort;
+  /** The conversation's data key if it still exists (never creates one: a missing key means the conversation is being erased). */
+  keys: { existingDataKey(ownerType: 'conversation', ownerId: string): Promise<ConversationKey | undefined> };
+  /** Decrypts a contact's address (ContactDirectory.address). */
+  contacts: { address(contact: ContactRow): Promise<string> };
+  channels: { get(channelId: string): Channel | undefined };
+  events: InboxEventBus;
+  /** Shared by every worker of the process; one bucket per channel. */
+  pacer?: SendPacer;
+  clock?: Clock;
+  logger?: Logger;
+  /** Backoff of retryable provider errors without a Retry-After (default 1 s doubling to 2 min). */
+  backoff?: { baseMs?: number; maxMs?: number };
+}
+
+/** Codes and reasons shown to the agent on a failed message (content-free). */
+const REASONS = {
+  unavailable: 'provider unavailable',
+  unconfirmed: 'sparsam stopped during the send; the message may not have been delivered, send it again if needed',
+  disabled: 'the channel was stopped by an administrator',
+  unknownChannel: 'the channel is not configured any more',
+  noContent: 'the message has no content to send',
+};
+
+/**
+ * The 'outbound-send' handler. For one queued message it:
+ * 1. loads the message, its conversation and contact; a message, conversation or contact erased meanwhile ends the
+ *    job quietly (nothing to send, nothing to tell);
+ * 2. opens the content with the conversation's data key and builds the OutboundCommand (template, buttons or text);
+ * 3. waits for the channel's pacing slot, decrypts the address just before the call, marks the message 'sending'
+ *    (compare-and-set from 'queued', so only one worker ever gets past this point) and calls the channel;
+ * 4. success: 'sent' with the provider's message id; retryable provider errors (429, 130429, 5xx, network) put the
+ *    message back to 'queued' and retry after the provider's Retry-After or a backoff; non-retryable errors and a
+ *    spent retry budget mark it 'failed' with the provider's code and reason. Every change publishes
+ *    'message.updated'.
+ *
+ * Never twice: a message with a provider id or a status other than 'queued' is not sent. The one window left: the
+ * process dies after the provider accepted the message and before 'sent' is committed. The provider has no
+ * idempotency key, so the next attempt cannot ask; it finds 'sending' and marks the message failed with
+ * SEND_UNCONFIRMED, so that the agent decides, instead of risking a duplicate to the customer.
+ */
+export function outboundSendHandler(deps: OutboundSendDeps): (job: Job) => Promise<void> {
+  const clock = deps.clock ?? systemClock;
+  const pacer = deps.pacer ?? new SendPacer();
+  const baseMs = deps.backoff?.baseMs ?? 1_000;
+  const maxMs = deps.backoff?.maxMs ?? 120_000;
+  const now = () => clock.now().getTime();
+
+  const fail = async (message: MessageRow, inboxId: string, code: string, reason: string): Promise<void> => {
+    const row = await deps.store.markFailed(message.id, code, reason, now());
+    if (row) publish(deps.events, inboxId, row);
+  };
+
+  return async (job) => {
+    const messageId = job.payload.messageId;
+    if (typeof messageId !== 'string' || messageId === '') throw new PermanentFailure('payload without messageId');
+    const target = await deps.store.load(messageId);
+    // Erased before the job ran (conversation erasure deletes its messages): nothing to do.
+    if (!target?.conversation || !target.contact) return;
+    const { message, conversation, contact } = target;
+    const inboxId = conversation.inbox_id;
+
+    if (job.payload.action === 'read') {
+      await sendReadReceipt(deps, pacer, message);
+      return;
+    }
+
+    if (message.direction !== 'out' && message.direction !== 'system') {
+      throw new PermanentFailure(`message ${message.id} is not outbound (${message.direction})`);
+    }
+    if (message.status === 'sending') {
+      // A previous attempt stopped during the provider call (crash, or its lease ran out): it may have gone out.
+      await fail(message, inboxId, SEND_UNCONFIRMED, REASONS.unconfirmed);
+      return;
+    }
+    if (message.status !== 'queued' || message.provider_message_id !== null) return;
+
+    if (!target.channelEnabled) {
+      await fail(message, inboxId, 'CHANNEL_DISABLED', REASONS.disabled);
+      return;
+    }
+    const channel = deps.channels.get(message.channel_id);
+    if (!channel) {
+      await fail(message, inboxId, 'CHANNEL_UNKNOWN', REASONS.unknownChannel);
+      return;
+    }
+    const key = await deps.keys.existingDataKey('conversation', conversation.id);
+    if (!key) return; // the conversation is being erased right now
+    if (!message.body_enc) {
+      await fail(message, inboxId, 'NO_CONTENT', REASONS.noContent);
+      return;
+    }
+    const content = openMessageContent(key, message.id, message.body_enc);
+
+    const sender = channel.id;
+    await pacer.acquire(sender, channel.capabilities.messagesPerSecond);
+    const address = await deps.contacts.address(contact);
+    const command = buildCommand(content, address);
+    if (!command) {
+      await fail(message, inboxId, 'NO_CONTENT', REASONS.noContent);
+      return;
+    }
+    if (!(await deps.store.markSending(message.id, now()))) return; // another worker has it, or it changed
+
+    let providerMessageId: string | null;
+    try {
+      providerMessageId = (await channel.send(command)).providerMessageId ?? null;
+    } catch (error) {
+      await onSendError(error);
+      return;
+    }
+    const sent = await retryWrite(() => deps.store.markSent(message.id, providerMessageId, now()));
+    if (sent) publish(deps.events, inboxId, sent);
+    deps.logger?.debug({ messageId: message.id, channelId: channel.id }, 'message sent');
+
+    async function onSendError(error: unknown): Promise<void> {
+      const lastAttempt = job.attempts >= job.maxAttempts;
+      if (error instanceof ChannelApiError && error.providerCode === 'unexpected_answer') {
+        // The provider answered the send, but not in its documented shape: it may have taken the message.
+        await fail(message, inboxId, SEND_UNCONFIRMED, REASONS.unconfirmed);
+        throw new PermanentFailure(`provider ${error.providerCode}: ${error.reason}`);
+      }
+      if (error instanceof ChannelApiError && !error.retryable) {
+        await fail(message, inboxId, error.providerCode, error.reason);
+        throw new PermanentFailure(`provider ${error.providerCode}: ${error.reason}`);
+      }
+      if (error instanceof ChannelApiError || error instanceof ChannelNetworkError) {
+        // The provider answered with a retryable error (it did not take the message), or could not be reached.
+        // A network error after the request left (a timeout) is the one case where a retry may duplicate.
+        if (error instanceof ChannelApiError && (error.httpStatus === 429 || error.providerCode === '130429')) {
+          pacer.holdOff(sender, error.retryAfterMs ?? 1_000);
+        }
+        const reason =
+          error instanceof ChannelApiError
+            ? `provider ${error.providerCode}: ${error.reason}`
+            : `network: ${error.message}`;
+        if (lastAttempt) {
+          const shown =
+            error instanceof ChannelApiError ? `${REASONS.unavailable} (${error.reason})` : REASONS.unavailable;
+          const code = error instanceof ChannelApiError ? error.providerCode : 'NETWORK';
+          await fail(message, inboxId, code, shown);
+          throw new PermanentFailure(reason);
+        }
+        await deps.store.releaseSending(message.id, now());
+        const retryAfter = error instanceof ChannelApiError ? error.retryAfterMs : undefined;
+        throw new RetryLater(retryAfter ?? backoffDelay(job.attempts, baseMs, maxMs), reason);
+      }
+      if (error instanceof AppError) {
+        // The channel refused the command before calling the provider (e.g. too many buttons).
+        await fail(message, inboxId, error.code, error.message);
+        throw new PermanentFailure(`${error.code}: ${error.message}`);
+      }
+      // Unknown error: the request may have left. Never guess: the agent sees it unconfirmed and decides.
+      await fail(message, inboxId, SEND_UNCONFIRMED, REASONS.unconfirmed);
+      throw new PermanentFailure(`send interrupted: ${describeJobError(error)}`);
+    }
+  };
+}
+
+/**
+ * When the queue gives up on a send (its worker died on the last attempt, or an unexpected error used the budget
+ * up), the message must not stay 'queued' or 'sending' for ever: the agent sees it failed.
+ */
+export function outboundSendOnFailed(deps: Pick<OutboundSendDeps, 'store' | 'events' | 'clock'>) {
+  const clock = deps.clock ?? systemClock;
+  return async (job: Job, _reason: string): Promise<void> => {
+    const messageId = job.payload.messageId;
+    if (typeof messageId !== 'string' || job.payload.action === 'read') return;
+    const target = await deps.store.load(messageId);
+    if (!target?.conversation) return;
+    const wasSending = target.message.status === 'sending';
+    const row = await deps.store.markFailed(
+      messageId,
+      wasSending ? SEND_UNCONFIRMED : 'SEND_FAILED',
+      wasSending ? REASONS.unconfirmed : REASONS.unavailable,
+      clock.now().getTime(),
+    );
+    if (row) publish(deps.events, target.conversation.inbox_id, row);
+  };
+}
+
+/** Registers the handler on `queue` (concurrency: sends in flight per process; needs rate × provider latency). */
+export function registerOutboundSend(
+  queue: JobQueue,
+  deps: OutboundSendDeps,
+  options: { concurrency?: number } = {},
+): void {
+  queue.register(OUTBOUND_SEND, outboundSendHandler(deps), {
+    concurrency: options.concurrency ?? 64,
+    onFailed: outboundSendOnFailed(deps),
+  });
+}
+
+/** Queues the send of a message (in the caller's transaction when `db` is given); twice is a no-op. */
+export function enqueueOutboundSend(
+  queue: Pick<JobQueue, 'enqueue'>,
+  messageId: string,
+  options: { db?: Kysely<Database>; action?: 'read'; runAt?: number } = {},
+): Promise<string> {
+  const payload: Record<string, string> = { messageId };
+  if (options.action) payload.action = options.action;
+  return queue.enqueue(OUTBOUND_SEND, payload, {
+    dedupeKey: outboundDedupeKey(messageId, options.action),
+    maxAttempts: OUTBOUND_MAX_ATTEMPTS,
+    ...(options.db ? { db: options.db } : {}),
+    ...(options.runAt !== undefined ? { runAt: options.runAt } : {}),
+  });
+}
+
+/** The provider command for a message's content: a template, text with buttons, or plain text. */
+export function buildCommand(content: MessageContent, address: string): OutboundCommand | undefined {
+  if (content.template) {
+    return {
+      type: 'template',
+      address,
+      name: content.template.name,
+      language: content.template.language,
+      parameters: [...content.template.parameters],
+    };
+  }
+  if (content.buttons && content.buttons.length > 0 && content.text) {
+    return { type: 'buttons', address, text: content.text, buttons: content.buttons.map((b) => ({ ...b })) };
+  }
+  if (content.text) return { type: 'text', address, text: content.text };
+  return undefined;
+}
+
+async function sendReadReceipt(deps: OutboundSendDeps, pacer: SendPacer, message: MessageRow): Promise<void> {
+  const channel = deps.channels.get(message.channel_id);
+  if (!channel?.capabilities.supportsReadReceipts || message.direction !== 'in' || !message.provider_message_id) return;
+  await pacer.acquire(channel.id, channel.capabilities.messagesPerSecond);
+  try {
+    await channel.send({ type: 'read', providerMessageId: message.provider_message_id });
+  } catch (error) {
+    if (error instanceof ChannelApiError && !error.retryable) {
+      throw new PermanentFailure(`provider ${error.providerCode}: ${error.reason}`);
+    }
+    if (error instanceof ChannelApiError) {
+      throw new RetryLater(error.retryAfterMs ?? 2_000, `provider ${error.providerCode}: ${error.reason}`);
+    }
+    throw error;
+  }
+}
+
+function publish(events: InboxEventBus, inboxId: string, row: MessageRow): void {
+  events.publish({
+    type: 'message.updated',
+    inboxId,
+    conversationId: row.conversation_id,
+    messageId: row.id,
+    status: row.status,
+  });
+}
+
+/** A write right after a successful send is retried a few times: losing it would leave a sent message 'sending'. */
+async function retryWrite<T>(write: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await write();
+    } catch (error) {
+      if (attempt >= 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+}

@@ -1,0 +1,32 @@
+import type { ContactRow, ConversationRow, MessageRow } from '../database.ts';
+
+/** What outbound-send needs to send one message: the message, its conversation and contact, the kill switch. */
+export interface OutboundTarget {
+  message: MessageRow;
+  /** Undefined when the conversation was erased after the message was queued. */
+  conversation: ConversationRow | undefined;
+  /** Undefined when the contact was erased. */
+  contact: ContactRow | undefined;
+  /** false when an admin stopped the channel (kill switch) or the channel row is gone. */
+  channelEnabled: boolean;
+}
+
+/**
+ * The outbound side of the messages table, as src/jobs/outbound-send.job.ts uses it. Each status change is a
+ * compare-and-set on the current status, so that two workers (or a stale one) can never both send a message or
+ * overwrite each other's outcome.
+ */
+export interface OutboundPort {
+  load(messageId: string): Promise<OutboundTarget | undefined>;
+  /** queued (without provider id) → sending. False when the message is not queued any more: do not send. */
+  markSending(messageId: string, now: number): Promise<boolean>;
+  /** sending → queued: the provider certainly did not take the message (it answered with an error). */
+  releaseSending(messageId: string, now: number): Promise<boolean>;
+  /**
+   * sending → sent with the provider's message id (also repairs a message that a lease takeover marked
+   * SEND_UNCONFIRMED while this worker was still in the call). Returns the updated row.
+   */
+  markSent(messageId: string, providerMessageId: string | null, now: number): Promise<MessageRow | undefined>;
+  /** queued|sending → failed with the provider's code and reason (content-free). Returns the updated row. */
+  markFailed(messageId: string, code: string, reason: string, now: number): Promise<MessageRow | undefined>;
+}

@@ -1,0 +1,82 @@
+import type { Kysely } from 'kysely';
+import type { Database, MessageRow } from '../database.ts';
+import type { OutboundPort, OutboundTarget } from '../ports/outbound.port.ts';
+
+/** Error code of a message whose send was interrupted (sparsam stopped during the provider call). */
+export const SEND_UNCONFIRMED = 'SEND_UNCONFIRMED';
+
+/** {@link OutboundPort} over Kysely, on both dialects. */
+export class OutboundStore implements OutboundPort {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async load(messageId: string): Promise<OutboundTarget | undefined> {
+    const message = await this.db.selectFrom('messages').selectAll().where('id', '=', messageId).executeTakeFirst();
+    if (!message) return undefined;
+    const conversation = await this.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('id', '=', message.conversation_id)
+      .executeTakeFirst();
+    const contact = conversation
+      ? await this.db.selectFrom('contacts').selectAll().where('id', '=', conversation.contact_id).executeTakeFirst()
+      : undefined;
+    const channel = await this.db
+      .selectFrom('channels')
+      .select('enabled')
+      .where('id', '=', message.channel_id)
+      .executeTakeFirst();
+    return { message, conversation, contact, channelEnabled: channel?.enabled === 1 };
+  }
+
+  async markSending(messageId: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('messages')
+      .set({ status: 'sending', updated_at: now })
+      .where('id', '=', messageId)
+      .where('status', '=', 'queued')
+      .where('provider_message_id', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async releaseSending(messageId: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('messages')
+      .set({ status: 'queued', updated_at: now })
+      .where('id', '=', messageId)
+      .where('status', '=', 'sending')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async markSent(messageId: string, providerMessageId: string | null, now: number): Promise<MessageRow | undefined> {
+    return await this.db
+      .updateTable('messages')
+      .set({
+        status: 'sent',
+        provider_message_id: providerMessageId,
+        error_code: null,
+        error_reason: null,
+        updated_at: now,
+      })
+      .where('id', '=', messageId)
+      .where((eb) =>
+        eb.or([
+          eb('status', '=', 'sending'),
+          eb.and([eb('status', '=', 'failed'), eb('error_code', '=', SEND_UNCONFIRMED)]),
+        ]),
+      )
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  async markFailed(messageId: string, code: string, reason: string, now: number): Promise<MessageRow | undefined> {
+    return await this.db
+      .updateTable('messages')
+      .set({ status: 'failed', error_code: code, error_reason: reason, updated_at: now })
+      .where('id', '=', messageId)
+      .where('status', 'in', ['queued', 'sending'])
+      .returningAll()
+      .executeTakeFirst();
+  }
+}

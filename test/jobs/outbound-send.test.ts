@@ -1,0 +1,279 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { SendPacer } from '../../src/jobs/send-pacer.ts';
+import { openStore } from '../../src/store/open-store.ts';
+import type { Store } from '../../src/store/store.ts';
+import { describeEachStore, openTestStore, type TestStore } from '../support/stores.ts';
+import {
+  CUSTOMER,
+  graphError,
+  outboundWorld,
+  startGraphStub,
+  waitFor,
+  type GraphAnswer,
+  type OutboundWorld,
+} from './outbound-fixture.ts';
+
+describeEachStore('outbound-send', (dialect) => {
+  let t: TestStore;
+  let stub: Awaited<ReturnType<typeof startGraphStub>>;
+  let script: (n: number) => GraphAnswer | undefined;
+  const worlds: OutboundWorld[] = [];
+  const extraStores: Store[] = [];
+
+  async function world(options: Parameters<typeof outboundWorld>[2] = {}): Promise<OutboundWorld> {
+    const w = await outboundWorld(t.store, stub.url, options);
+    worlds.push(w);
+    return w;
+  }
+
+  async function settled(w: OutboundWorld, id: string): Promise<void> {
+    await waitFor(async () => ['sent', 'failed'].includes((await w.message(id))?.status ?? ''), 15_000);
+  }
+
+  beforeEach(async () => {
+    t = await openTestStore(dialect);
+    script = () => undefined;
+    stub = await startGraphStub((n) => script(n));
+  });
+  afterEach(async () => {
+    for (const w of worlds.splice(0)) await w.queue.stop();
+    for (const s of extraStores.splice(0)) await s.close();
+    await stub.close();
+    await t.cleanup();
+  });
+
+  it('sends a queued text to the decrypted address and stores the provider id', async () => {
+    const w = await world();
+    const id = await w.queueMessage({ text: 'Ihr Auto ist fertig.' });
+    await w.queue.drain();
+    expect(stub.calls).toHaveLength(1);
+    expect(stub.calls[0]?.body).toMatchObject({
+      messaging_product: 'whatsapp',
+      to: CUSTOMER,
+      type: 'text',
+      text: { body: 'Ihr Auto ist fertig.' },
+    });
+    const row = await w.message(id);
+    expect(row?.status).toBe('sent');
+    expect(row?.provider_message_id).toMatch(/^wamid\./);
+    expect(w.events).toContainEqual({
+      type: 'message.updated',
+      inboxId: w.inboxId,
+      conversationId: w.conversation.id,
+      messageId: id,
+      status: 'sent',
+    });
+  });
+
+  it('sends templates and reply buttons in their provider shape', async () => {
+    const w = await world();
+    await w.queueMessage({ template: { name: 'termin_erinnerung', language: 'de', parameters: ['Montag'] } });
+    await w.queueMessage({ text: 'Einverstanden?', buttons: [{ id: 'consent:yes', title: 'Ja' }] });
+    await w.queue.drain();
+    const bodies = stub.calls.map((c) => c.body);
+    expect(bodies).toContainEqual(
+      expect.objectContaining({
+        type: 'template',
+        template: {
+          name: 'termin_erinnerung',
+          language: { code: 'de' },
+          components: [{ type: 'body', parameters: [{ type: 'text', text: 'Montag' }] }],
+        },
+      }),
+    );
+    expect(bodies).toContainEqual(
+      expect.objectContaining({
+        type: 'interactive',
+        interactive: expect.objectContaining({
+          type: 'button',
+          body: { text: 'Einverstanden?' },
+          action: { buttons: [{ type: 'reply', reply: { id: 'consent:yes', title: 'Ja' } }] },
+        }),
+      }),
+    );
+  });
+
+  it('after a 429 with Retry-After it sends again and the customer gets the message exactly once', async () => {
+    script = (n) =>
+      n === 1 ? { ...graphError(130429, 'Rate limit hit', 429), headers: { 'retry-after': '0.2' } } : undefined;
+    const w = await world();
+    const id = await w.queueMessage({ text: 'Hallo' });
+    const started = Date.now();
+    w.queue.start();
+    await settled(w, id);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(180);
+    expect(stub.calls.map((c) => c.status)).toEqual([429, 200]);
+    expect(stub.accepted()).toHaveLength(1);
+    const row = await w.message(id);
+    expect(row).toMatchObject({ status: 'sent', error_code: null });
+    expect((await w.jobs.list())[0]).toMatchObject({ status: 'done', attempts: 2 });
+  });
+
+  it('keeps retrying through provider 500s and delivers once when the provider is back', async () => {
+    script = (n) => (n <= 3 ? { status: 500, body: { error: { message: 'internal', code: 131000 } } } : undefined);
+    const w = await world();
+    const id = await w.queueMessage({ text: 'Hallo' });
+    w.queue.start();
+    await settled(w, id);
+    expect(stub.calls.map((c) => c.status)).toEqual([500, 500, 500, 200]);
+    expect((await w.message(id))?.status).toBe('sent');
+    // 'queued' again between the attempts: an agent sees it waiting, not failed.
+    expect(w.events.filter((e) => e.type === 'message.updated').map((e) => (e as { status: string }).status)).toEqual([
+      'sent',
+    ]);
+  });
+
+  it('marks the message failed with the provider reason on a non-retryable error (131047), without retrying', async () => {
+    const reason =
+      'Message failed to send because more than 24 hours have passed since the customer last replied to this number.';
+    script = () => graphError(131047, reason);
+    const w = await world();
+    const id = await w.queueMessage({ text: 'Hallo' });
+    w.queue.start();
+    await settled(w, id);
+    await w.queue.stop();
+    expect(stub.calls).toHaveLength(1);
+    expect(await w.message(id)).toMatchObject({ status: 'failed', error_code: '131047', error_reason: reason });
+    expect(w.events).toContainEqual(
+      expect.objectContaining({ type: 'message.updated', messageId: id, status: 'failed' }),
+    );
+    const [job] = await w.jobs.list();
+    expect(job?.status).toBe('failed');
+    expect(job?.last_error).toContain('131047');
+    expect(job?.last_error).not.toContain(CUSTOMER);
+  });
+
+  it('gives up after the retry budget with "provider unavailable" and the last reason', async () => {
+    script = () => ({ status: 503, body: { error: { message: 'Service temporarily unavailable', code: 2 } } });
+    const w = await world();
+    const id = await w.queueMessage({ text: 'Hallo', extra: {} }, { enqueue: false });
+    await w.queue.enqueue('outbound-send', { messageId: id }, { maxAttempts: 3 });
+    w.queue.start();
+    await settled(w, id);
+    expect(stub.calls).toHaveLength(3);
+    expect(await w.message(id)).toMatchObject({
+      status: 'failed',
+      error_code: '2',
+      error_reason: 'provider unavailable (Service temporarily unavailable)',
+    });
+  });
+
+  it('never sends a message twice: duplicate jobs, an already sent message, an interrupted send', async () => {
+    const w = await world();
+    const id = await w.queueMessage({ text: 'eins' });
+    await w
+      .queueMessage({ text: 'eins' }, { enqueue: false })
+      .then((other) => w.queue.enqueue('outbound-send', { messageId: other }));
+    // A second job for the first message, without the dedupe key (another code path enqueueing again).
+    await w.queue.enqueue('outbound-send', { messageId: id });
+    await w.queue.drain();
+    expect(stub.calls).toHaveLength(2);
+    expect((await w.message(id))?.status).toBe('sent');
+
+    // The worker died during the provider call: the message stayed 'sending'. The retry must not send it again.
+    const interrupted = await w.queueMessage({ text: 'zwei' }, { enqueue: false });
+    await t.store.db.updateTable('messages').set({ status: 'sending' }).where('id', '=', interrupted).execute();
+    await w.queue.enqueue('outbound-send', { messageId: interrupted });
+    await w.queue.drain();
+    expect(stub.calls).toHaveLength(2);
+    expect(await w.message(interrupted)).toMatchObject({ status: 'failed', error_code: 'SEND_UNCONFIRMED' });
+  });
+
+  it('ends quietly when the conversation was erased before the job ran', async () => {
+    const w = await world();
+    const id = await w.queueMessage({ text: 'weg' }, { enqueue: false });
+    await t.store.db.deleteFrom('messages').where('conversation_id', '=', w.conversation.id).execute();
+    await t.store.db.deleteFrom('conversations').where('id', '=', w.conversation.id).execute();
+    await w.keys.destroy('conversation', w.conversation.id);
+    const job = await w.queue.enqueue('outbound-send', { messageId: id });
+    await w.queue.drain();
+    expect(stub.calls).toHaveLength(0);
+    expect((await w.jobs.get(job))?.status).toBe('done');
+  });
+
+  it('does not send on a channel an admin stopped (kill switch): the message shows failed', async () => {
+    const w = await world();
+    await t.store.db.updateTable('channels').set({ enabled: 0 }).where('id', '=', w.channelId).execute();
+    const id = await w.queueMessage({ text: 'Hallo' });
+    await w.queue.drain();
+    expect(stub.calls).toHaveLength(0);
+    expect(await w.message(id)).toMatchObject({ status: 'failed', error_code: 'CHANNEL_DISABLED' });
+  });
+
+  it('paces sends per channel: N messages at R msg/s take at least (N-1)/R seconds', async () => {
+    const w = await world({ messagesPerSecond: 25, concurrency: 16 });
+    const n = 30;
+    for (let i = 0; i < n; i += 1) await w.queueMessage({ text: `Nachricht ${i}` });
+    const started = performance.now();
+    await w.queue.drain();
+    const elapsed = performance.now() - started;
+    expect(stub.accepted()).toHaveLength(n);
+    expect(elapsed).toBeGreaterThanOrEqual(((n - 1) / 25) * 1000 * 0.95);
+    // Never more than R+1 requests in any one-second window at the provider.
+    const at = stub.calls.map((c) => c.at).sort((a, b) => a - b);
+    for (let i = 0; i < at.length; i += 1) {
+      expect(at.filter((x) => x >= at[i]! && x < at[i]! + 1000).length).toBeLessThanOrEqual(26);
+    }
+  });
+
+  it('two instances sharing the database send every message exactly once', async () => {
+    const a = await world({ instanceId: 'a', concurrency: 8 });
+    const other = await openStore({
+      dataDir: t.dataDir,
+      databaseUrl: t.env.SPARSAM_DATABASE_URL,
+      keystoreUrl: t.env.SPARSAM_KEYSTORE_URL,
+    });
+    extraStores.push(other);
+    const b = await outboundWorld(other, stub.url, {
+      instanceId: 'b',
+      concurrency: 8,
+      keys: a.keys,
+      reuse: { inboxId: a.inboxId, channelId: a.channelId, contact: a.contact, conversation: a.conversation },
+    });
+    worlds.push(b);
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i += 1) ids.push(await a.queueMessage({ text: `Nachricht ${i}` }));
+    a.queue.start();
+    b.queue.start();
+    for (const id of ids) await settled(a, id);
+    const texts = stub.calls.map((c) => (c.body.text as { body: string }).body);
+    expect(texts).toHaveLength(40);
+    expect(new Set(texts).size).toBe(40);
+  });
+});
+
+it('outbound-send [sqlite] writes neither the number nor the text in plain text to the database files', async () => {
+  // SQLite only: its files are what an application-level reader (or a backup) sees; PostgreSQL's are not ours to read.
+  const t = await openTestStore('sqlite');
+  const stub = await startGraphStub();
+  const w = await outboundWorld(t.store, stub.url);
+  await w.queueMessage({ text: 'Geheimer Reparaturtext' });
+  await w.queue.drain();
+  await t.store.scrub();
+  for (const file of t.store.files.filter((f) => existsSync(f))) {
+    const raw = readFileSync(file);
+    expect(raw.includes(Buffer.from(CUSTOMER))).toBe(false);
+    expect(raw.includes(Buffer.from('Geheimer Reparaturtext'))).toBe(false);
+  }
+  expect(stub.accepted()).toHaveLength(1);
+  await stub.close();
+  await t.cleanup();
+});
+
+it('SendPacer: a hold-off after 429 delays every sender slot; other senders are unaffected', async () => {
+  let now = 0;
+  const pacer = new SendPacer(() => now);
+  await pacer.acquire('a', 10);
+  pacer.holdOff('a', 1_000);
+  const started = Date.now();
+  const waiting = pacer.acquire('a', 10);
+  await pacer.acquire('b', 10);
+  expect(Date.now() - started).toBeLessThan(50);
+  await waiting;
+  expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+  now = 5_000;
+  const t0 = Date.now();
+  await pacer.acquire('a', 10);
+  expect(Date.now() - t0).toBeLessThan(50);
+});
