@@ -3,6 +3,8 @@ import { AppError } from '../shared/app-error.ts';
 import type { Channel, ChannelDeps, ChannelFactory } from './channel.ts';
 import { createDialog360Channel } from './dialog360/dialog360.channel.ts';
 import { createWhatsAppCloudChannel } from './whatsapp-cloud/whatsapp-cloud.channel.ts';
+import { createTelegramChannel } from './telegram/telegram.channel.ts';
+import { createSmsChannel } from './sms/sms.channel.ts';
 
 type FactoryTable = { [K in ChannelKind]?: ChannelFactory<Extract<ChannelConfig, { kind: K }>> };
 
@@ -13,6 +15,8 @@ type FactoryTable = { [K in ChannelKind]?: ChannelFactory<Extract<ChannelConfig,
 export const CHANNEL_FACTORIES: Readonly<FactoryTable> = Object.freeze({
   'whatsapp-cloud': createWhatsAppCloudChannel,
   dialog360: createDialog360Channel,
+  telegram: createTelegramChannel,
+  sms: createSmsChannel,
 });
 
 /** Builds one channel from its configuration. @throws AppError('CONFIG') for a kind without a factory. */

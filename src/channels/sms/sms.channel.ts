@@ -98,6 +98,7 @@ export class SmsChannel implements Channel {
   }
 
   async send(command: OutboundCommand): Promise<SendResult> {
+    if ('address' in command) command = { ...command, address: e164(command.address) };
     switch (command.type) {
       case 'text':
         return {
@@ -134,6 +135,12 @@ export class SmsChannel implements Channel {
   private statusCallback(): string | undefined {
     return this.baseUrl ? smsWebhookUrl(this.baseUrl, this.id) : undefined;
   }
+}
+
+/** Twilio wants E.164 with the plus; the contact directory may keep phone numbers as digits only. */
+function e164(address: string): string {
+  const trimmed = address.trim();
+  return /^\d{6,15}$/.test(trimmed) ? `+${trimmed}` : trimmed;
 }
 
 /** The URL to paste into Twilio's number configuration ("A message comes in", HTTP POST). */

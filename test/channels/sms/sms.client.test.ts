@@ -121,6 +121,11 @@ describe('sms channel: Twilio REST API', () => {
     ]);
   });
 
+  it('adds the plus to an address kept as digits only', async () => {
+    await channel.send({ type: 'text', address: '4917600000001', text: 'Hallo' });
+    expect(twilio.requests[0]?.form.To).toBe('+4917600000001');
+  });
+
   it('lists button titles in the text when buttons are asked for anyway', async () => {
     await channel.send({
       type: 'buttons',
