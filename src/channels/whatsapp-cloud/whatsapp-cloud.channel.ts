@@ -59,14 +59,21 @@ export function graphEndpoints(config: {
 export async function sendWhatsAppCommand(client: WhatsAppClient, command: OutboundCommand): Promise<SendResult> {
   switch (command.type) {
     case 'text':
-      return { providerMessageId: await client.sendText(command.address, command.text, command.replyToProviderMessageId) };
+      return {
+        providerMessageId: await client.sendText(command.address, command.text, command.replyToProviderMessageId),
+      };
     case 'buttons':
       return {
         providerMessageId: await client.sendButtons(command.address, command.text, command.buttons, command.footer),
       };
     case 'template':
       return {
-        providerMessageId: await client.sendTemplate(command.address, command.name, command.language, command.parameters),
+        providerMessageId: await client.sendTemplate(
+          command.address,
+          command.name,
+          command.language,
+          command.parameters,
+        ),
       };
     case 'media': {
       const mediaId = await client.uploadMedia(command.data, command.mimeType, command.fileName);
@@ -124,6 +131,9 @@ export class WhatsAppCloudChannel implements Channel {
 }
 
 /** The factory registered for kind `whatsapp-cloud` in channels/registry.ts. */
-export function createWhatsAppCloudChannel(config: WhatsAppCloudChannelConfig, deps: ChannelDeps): WhatsAppCloudChannel {
+export function createWhatsAppCloudChannel(
+  config: WhatsAppCloudChannelConfig,
+  deps: ChannelDeps,
+): WhatsAppCloudChannel {
   return new WhatsAppCloudChannel(config, deps);
 }
