@@ -1,0 +1,189 @@
+import type { Clock } from '../../../shared/clock.ts';
+import { DAY_MS } from '../../../shared/clock.ts';
+import type { ConversationRow } from '../../../store/database.ts';
+import type { RetentionPort } from '../../../store/ports/retention.port.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { ErasureService } from '../erasure/erasure.service.ts';
+import { autoCloseMs, consentTimeoutMs, eraseAtFor, parseRetentionPolicy } from './retention-policy.ts';
+
+export type EraseCause = 'consent-timeout' | 'retention';
+
+/**
+ * Called before the sweeper erases a conversation, so that the inbox can tell the customer (e.g. "we did not hear
+ * back, your message has been deleted"). A hook that throws does not stop the erasure.
+ */
+export type BeforeEraseHook = (conversation: ConversationRow, cause: EraseCause) => Promise<void>;
+
+export interface SweepReport {
+  at: number;
+  /** Conversations erased because consent was not given in time. */
+  consentTimeouts: number;
+  /** Open conversations closed for inactivity. */
+  autoClosed: number;
+  /** Closed conversations erased because their retention ran out. */
+  retentionErased: number;
+  /** Contacts erased with their last conversation after a consent timeout (nothing else referred to them). */
+  contactsErased: number;
+  auditPruned: number;
+  hookFailures: number;
+  /** Conversations the sweep could not finish (retried by the next sweep); ids and error codes only. */
+  failures: { conversationId: string; error: string }[];
+}
+
+export interface RetentionSweeperOptions {
+  beforeErase?: BeforeEraseHook;
+  /** Rows fetched per query and erased between two scrubs. */
+  batchSize?: number;
+}
+
+/**
+ * Enforces each inbox's retention policy: consent timeout → erase; inactivity → close with `erase_at`; closed past
+ * `erase_at` → erase; audit entries past retention → pruned behind an anchor. Every step is idempotent and looks
+ * only at the current state of the rows, so a sweep interrupted anywhere (even between key destruction and row
+ * deletion) is finished by the next one, and running it twice changes nothing more. Time comes from the Clock.
+ */
+export class RetentionSweeper {
+  #beforeErase: BeforeEraseHook | undefined;
+  readonly #batch: number;
+  #running: Promise<SweepReport> | undefined;
+
+  constructor(
+    private readonly port: RetentionPort,
+    private readonly erasure: ErasureService,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+    options: RetentionSweeperOptions = {},
+  ) {
+    this.#beforeErase = options.beforeErase;
+    this.#batch = Math.max(1, options.batchSize ?? 200);
+  }
+
+  /** Sets the hook called before each erasure (the inbox registers its customer notice here). */
+  onBeforeErase(hook: BeforeEraseHook | undefined): void {
+    this.#beforeErase = hook;
+  }
+
+  /** One sweep over every inbox. Concurrent calls in one process share the running sweep. */
+  sweep(): Promise<SweepReport> {
+    this.#running ??= this.#sweep().finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  async #sweep(): Promise<SweepReport> {
+    const now = this.clock.now().getTime();
+    const report: SweepReport = {
+      at: now,
+      consentTimeouts: 0,
+      autoClosed: 0,
+      retentionErased: 0,
+      contactsErased: 0,
+      auditPruned: 0,
+      hookFailures: 0,
+      failures: [],
+    };
+    const failed = new Set<string>();
+    let auditDays = 0;
+    for (const inbox of await this.port.listInboxes()) {
+      const policy = parseRetentionPolicy(inbox.settings);
+      auditDays = Math.max(auditDays, policy.auditRetentionDays);
+
+      if (policy.consentTimeoutHours > 0) {
+        const cutoff = now - consentTimeoutMs(policy);
+        await this.#eraseAll(
+          (limit) => this.port.dueConsentTimeouts(inbox.id, cutoff, limit, [...failed]),
+          'consent-timeout',
+          failed,
+          report,
+        );
+      }
+
+      if (policy.autoCloseAfterDays > 0) {
+        const cutoff = now - autoCloseMs(policy);
+        for (;;) {
+          const due = await this.port.dueInactive(inbox.id, cutoff, this.#batch, [...failed]);
+          for (const conversation of due) {
+            if (await this.port.closeInactive(conversation.id, cutoff, now, eraseAtFor(policy, now))) {
+              report.autoClosed++;
+              await this.audit.append({
+                actor: 'system',
+                action: 'conversation.closed',
+                targetType: 'conversation',
+                targetId: conversation.id,
+                details: { reason: 'inactivity', eraseAfterCloseDays: policy.eraseAfterCloseDays },
+              });
+            }
+          }
+          if (due.length < this.#batch) break;
+        }
+      }
+
+      await this.#eraseAll(
+        (limit) => this.port.dueErasures(inbox.id, now, policy.eraseAfterCloseDays * DAY_MS, limit, [...failed]),
+        'retention',
+        failed,
+        report,
+      );
+    }
+
+    if (auditDays > 0) {
+      const before = now - auditDays * DAY_MS;
+      let pruned = 0;
+      for (;;) {
+        const n = await this.audit.prune(before, 10_000);
+        pruned += n;
+        if (n < 10_000) break;
+      }
+      report.auditPruned = pruned;
+      if (pruned > 0) {
+        await this.audit.append({
+          actor: 'system',
+          action: 'audit.pruned',
+          details: { pruned, retentionDays: auditDays },
+        });
+      }
+    }
+    return report;
+  }
+
+  async #eraseAll(
+    fetch: (limit: number) => Promise<ConversationRow[]>,
+    cause: EraseCause,
+    failed: Set<string>,
+    report: SweepReport,
+  ): Promise<void> {
+    for (;;) {
+      const due = await fetch(this.#batch);
+      for (const conversation of due) {
+        if (this.#beforeErase) {
+          try {
+            await this.#beforeErase(conversation, cause);
+          } catch {
+            report.hookFailures++;
+          }
+        }
+        try {
+          const request = { actor: 'system', reason: cause };
+          await this.erasure.eraseConversation(conversation.id, request, { deferScrub: true });
+          if (cause === 'consent-timeout') {
+            report.consentTimeouts++;
+            // Never agreed, nothing else refers to the contact: its pseudonym and sealed address go as well.
+            const contact = await this.erasure.eraseContactIfOrphan(conversation.contact_id, request, {
+              deferScrub: true,
+            });
+            if (contact && !contact.alreadyErased) report.contactsErased++;
+          } else {
+            report.retentionErased++;
+          }
+        } catch (error) {
+          failed.add(conversation.id);
+          const code = (error as { code?: unknown }).code;
+          report.failures.push({ conversationId: conversation.id, error: typeof code === 'string' ? code : 'ERROR' });
+        }
+      }
+      if (due.length > 0) await this.erasure.scrub();
+      if (due.length < this.#batch) break;
+    }
+  }
+}

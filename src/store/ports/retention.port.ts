@@ -1,0 +1,36 @@
+import type { ConversationRow } from '../database.ts';
+
+export interface InboxRetentionRow {
+  id: string;
+  /** inboxes.settings JSON (holds `retention`). */
+  settings: string;
+}
+
+/** Queries of the retention sweeper; every "due" query returns at most `limit` rows, oldest first. */
+export interface RetentionPort {
+  listInboxes(): Promise<InboxRetentionRow[]>;
+  /** Conversations waiting for consent since before `cutoff` (consent_requested_at, else created_at). */
+  dueConsentTimeouts(
+    inboxId: string,
+    cutoff: number,
+    limit: number,
+    exclude: readonly string[],
+  ): Promise<ConversationRow[]>;
+  /** Open conversations whose last activity is before `cutoff`. */
+  dueInactive(inboxId: string, cutoff: number, limit: number, exclude: readonly string[]): Promise<ConversationRow[]>;
+  /**
+   * Closes one conversation if it is still open and still inactive since before `cutoff` (a message arriving
+   * meanwhile keeps it open). True when closed.
+   */
+  closeInactive(id: string, cutoff: number, closedAt: number, eraseAt: number): Promise<boolean>;
+  /**
+   * Closed conversations due for erasure: erase_at <= now, or (no erase_at) closed_at <= now - eraseAfterMs.
+   */
+  dueErasures(
+    inboxId: string,
+    now: number,
+    eraseAfterMs: number,
+    limit: number,
+    exclude: readonly string[],
+  ): Promise<ConversationRow[]>;
+}

@@ -1,0 +1,72 @@
+import type { Kysely } from 'kysely';
+import type { ConversationRow, Database } from '../database.ts';
+import type { InboxRetentionRow, RetentionPort } from '../ports/retention.port.ts';
+
+/** RetentionPort over the main database. */
+export class RetentionStore implements RetentionPort {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  listInboxes(): Promise<InboxRetentionRow[]> {
+    return this.db.selectFrom('inboxes').select(['id', 'settings']).orderBy('id').execute();
+  }
+
+  dueConsentTimeouts(
+    inboxId: string,
+    cutoff: number,
+    limit: number,
+    exclude: readonly string[],
+  ): Promise<ConversationRow[]> {
+    let q = this.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('inbox_id', '=', inboxId)
+      .where('state', '=', 'pending_consent')
+      .where((eb) => eb(eb.fn.coalesce('consent_requested_at', 'created_at'), '<', cutoff));
+    if (exclude.length) q = q.where('id', 'not in', [...exclude]);
+    return q.orderBy('created_at').limit(limit).execute();
+  }
+
+  dueInactive(inboxId: string, cutoff: number, limit: number, exclude: readonly string[]): Promise<ConversationRow[]> {
+    let q = this.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('inbox_id', '=', inboxId)
+      .where('state', '=', 'open')
+      .where('last_activity_at', '<', cutoff);
+    if (exclude.length) q = q.where('id', 'not in', [...exclude]);
+    return q.orderBy('last_activity_at').limit(limit).execute();
+  }
+
+  async closeInactive(id: string, cutoff: number, closedAt: number, eraseAt: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('conversations')
+      .set({ state: 'closed', closed_at: closedAt, erase_at: eraseAt })
+      .where('id', '=', id)
+      .where('state', '=', 'open')
+      .where('last_activity_at', '<', cutoff)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  dueErasures(
+    inboxId: string,
+    now: number,
+    eraseAfterMs: number,
+    limit: number,
+    exclude: readonly string[],
+  ): Promise<ConversationRow[]> {
+    let q = this.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('inbox_id', '=', inboxId)
+      .where('state', '=', 'closed')
+      .where((eb) =>
+        eb.or([
+          eb('erase_at', '<=', now),
+          eb.and([eb('erase_at', 'is', null), eb('closed_at', '<=', now - eraseAfterMs)]),
+        ]),
+      );
+    if (exclude.length) q = q.where('id', 'not in', [...exclude]);
+    return q.orderBy('closed_at').limit(limit).execute();
+  }
+}
