@@ -5,6 +5,7 @@ import { createDialog360Channel } from './dialog360/dialog360.channel.ts';
 import { createWhatsAppCloudChannel } from './whatsapp-cloud/whatsapp-cloud.channel.ts';
 import { createTelegramChannel } from './telegram/telegram.channel.ts';
 import { createSmsChannel } from './sms/sms.channel.ts';
+import { createMessengerChannel } from './messenger/messenger.channel.ts';
 
 type FactoryTable = { [K in ChannelKind]?: ChannelFactory<Extract<ChannelConfig, { kind: K }>> };
 
@@ -17,6 +18,7 @@ export const CHANNEL_FACTORIES: Readonly<FactoryTable> = Object.freeze({
   dialog360: createDialog360Channel,
   telegram: createTelegramChannel,
   sms: createSmsChannel,
+  messenger: createMessengerChannel,
 });
 
 /** Builds one channel from its configuration. @throws AppError('CONFIG') for a kind without a factory. */

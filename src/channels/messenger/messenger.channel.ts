@@ -1,0 +1,119 @@
+import type { FastifyRequest } from 'fastify';
+import type { ChannelConfig } from '../../config/config.ts';
+import { AppError } from '../../shared/app-error.ts';
+import type {
+  Channel,
+  ChannelCapabilities,
+  ChannelDeps,
+  DownloadedMedia,
+  InboundMediaRef,
+  OutboundCommand,
+  SendResult,
+  WebhookResult,
+} from '../channel.ts';
+import { ChannelApiError } from '../channel-errors.ts';
+import { MESSENGER_LIMITS, MessengerClient } from './messenger.client.ts';
+import { mapMessengerWebhook } from './messenger.mapper.ts';
+import { parseMessengerWebhook } from './messenger.parser.ts';
+import {
+  MESSENGER_SIGNATURE_HEADER,
+  answerMessengerHandshake,
+  verifyMessengerSignature,
+} from './messenger.signature.ts';
+
+export type MessengerChannelConfig = Extract<ChannelConfig, { kind: 'messenger' }>;
+
+/**
+ * Messenger has the 24-hour standard messaging window like WhatsApp, but no templates: core allows free text within
+ * 24 h of the customer's last message; the client falls back to the HUMAN_AGENT tag when Meta's clock disagrees.
+ * Button templates carry the consent buttons. Attachments up to 25 MB.
+ */
+export const MESSENGER_CAPABILITIES: ChannelCapabilities = Object.freeze({
+  messagingWindowHours: 24,
+  supportsButtons: true,
+  supportsTemplates: false,
+  supportsReadReceipts: false,
+  messagesPerSecond: 10,
+  maxMediaBytes: MESSENGER_LIMITS.maxAttachmentBytes,
+});
+
+/** A Facebook page's Messenger inbox as a sparsam channel (see {@link createMessengerChannel}). */
+export class MessengerChannel implements Channel {
+  readonly kind = 'messenger' as const;
+  readonly id: string;
+  readonly inboxId: string;
+  readonly capabilities = MESSENGER_CAPABILITIES;
+  readonly client: MessengerClient;
+
+  constructor(
+    private readonly config: MessengerChannelConfig,
+    deps: ChannelDeps,
+  ) {
+    this.id = config.id;
+    this.inboxId = config.inbox;
+    this.client = new MessengerClient({
+      graphBaseUrl: config.graphBaseUrl,
+      graphApiVersion: config.graphApiVersion,
+      pageId: config.pageId,
+      pageAccessToken: config.pageAccessToken,
+      fetch: deps.fetch,
+    });
+  }
+
+  /**
+   * GET: Meta's subscription handshake (verify token). POST: `X-Hub-Signature-256` over the raw body, then every
+   * entry must be for this page; messages, postbacks, quick replies, reactions, edits, echoes and deliveries become
+   * events, standby and read watermarks are logged as left out.
+   */
+  verifyAndParse(request: FastifyRequest): WebhookResult {
+    if (request.method === 'GET') return answerMessengerHandshake(request.query, this.config.verifyToken);
+    if (request.method !== 'POST') throw new AppError('VALIDATION', 'Messenger webhooks are GET or POST requests');
+    verifyMessengerSignature(request.headers[MESSENGER_SIGNATURE_HEADER], request.rawBody, this.config.appSecret);
+    const mapping = mapMessengerWebhook(parseMessengerWebhook(request.body, this.config.pageId), this.id);
+    if (mapping.ignored.length > 0) {
+      request.log.info({ channelId: this.id, ignored: mapping.ignored }, 'messenger webhook parts left out');
+    }
+    return { kind: 'events', events: mapping.events };
+  }
+
+  async send(command: OutboundCommand): Promise<SendResult> {
+    switch (command.type) {
+      case 'text':
+        // Messenger's Send API has no reply reference for pages: the reply is sent as a plain message.
+        return { providerMessageId: await this.client.sendText(command.address, command.text) };
+      case 'buttons': {
+        const text = command.footer ? `${command.text}\n\n${command.footer}` : command.text;
+        return { providerMessageId: await this.client.sendButtons(command.address, text, command.buttons) };
+      }
+      case 'media':
+        return {
+          providerMessageId: await this.client.sendMedia(
+            command.address,
+            command.mediaType,
+            command.data,
+            command.mimeType,
+            command.fileName,
+          ),
+        };
+      case 'template':
+        throw new ChannelApiError('unsupported', 'Messenger has no message templates', 400, false);
+      case 'read':
+        // mark_seen needs the customer's id, which a read command does not carry (supportsReadReceipts is false).
+        return { providerMessageId: undefined };
+    }
+  }
+
+  downloadMedia(ref: InboundMediaRef): Promise<DownloadedMedia> {
+    return this.client.download(ref.providerMediaId, this.capabilities.maxMediaBytes);
+  }
+}
+
+/** The callback URL to paste into the Meta app's Messenger webhook settings. */
+export function messengerWebhookUrl(baseUrl: string, channelId: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}/webhooks/messenger/${encodeURIComponent(channelId)}`;
+}
+
+/** The factory registered for kind `messenger` in channels/registry.ts. */
+export function createMessengerChannel(config: MessengerChannelConfig, deps: ChannelDeps): MessengerChannel {
+  return new MessengerChannel(config, deps);
+}
