@@ -7,6 +7,7 @@ import { createLogger } from '../shared/logger.ts';
 import type { Role } from '../store/database.ts';
 import { runDoctor } from './doctor.ts';
 import { readSecretLine } from './read-secret.ts';
+import { registerPrivacyCommands } from './privacy.commands.ts';
 
 /** Exit codes: 0 ok, 1 the command failed, 2 the configuration is wrong. */
 export const EXIT_FAILED = 1;
@@ -98,6 +99,7 @@ export function buildCli(): Command {
       });
     });
 
+  registerPrivacyCommands(program);
   return program;
 }
 
