@@ -232,6 +232,24 @@ export interface SettingRow {
   updated_at: Millis;
 }
 
+/** An entry of the breach register (Art. 33 GDPR); migration 007. */
+export interface BreachRow {
+  id: string;
+  /** Internal staff text, sealed (SecretBox under the key service's pepper). */
+  description_enc: Uint8Array;
+  /** 'none' | 'risk' | 'high' (high: data subjects must be told, Art. 34). */
+  risk: string;
+  /** JSON { conversationIds: string[], labels: string[] }: pseudonyms and ids only. */
+  affected: string;
+  discovered_at: Millis;
+  /** When the supervisory authority was notified. */
+  notified_at: Millis | null;
+  subjects_notified_at: Millis | null;
+  created_by: string;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
 export interface Database {
   inboxes: InboxRow;
   channels: ChannelRow;
@@ -249,6 +267,7 @@ export interface Database {
   quick_replies: QuickReplyRow;
   invitations: InvitationRow;
   settings: SettingRow;
+  breaches: BreachRow;
 }
 
 /** The separate key store: wrapped data keys only. */

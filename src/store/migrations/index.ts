@@ -5,12 +5,13 @@ import { inbox } from './main.003-inbox.ts';
 import { keystore } from './keys.001-keystore.ts';
 import { keystorePrivacy } from './keys.002-privacy.ts';
 import { web } from './main.005-web.ts';
+import { compliance } from './main.007-compliance.ts';
 
 /**
  * Migrations of the main database, in order. Names are numbered and never change once released; a new table or
  * column is a new file, run on both dialects by test/store/migrations.test.ts.
  */
-export const mainMigrations: readonly SparsamMigration[] = [foundation, privacy, inbox, web];
+export const mainMigrations: readonly SparsamMigration[] = [foundation, privacy, inbox, web, compliance];
 
 /** Migrations of the key store. */
 export const keystoreMigrations: readonly SparsamMigration[] = [keystore, keystorePrivacy];
