@@ -4,5 +4,10 @@
 import { register } from 'tsx/esm/api';
 
 register();
+if (process.argv[2] === 'start') {
+  // Serve a built web inbox on a fresh checkout: builds web/dist once when it is missing.
+  const { ensureWebBuilt } = await import('../web/build.mjs');
+  await ensureWebBuilt();
+}
 const { runCli } = await import('../src/cli/main.ts');
 await runCli(process.argv);

@@ -1,0 +1,140 @@
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import {
+  get,
+  post,
+  setCsrfToken,
+  setUnauthenticatedHandler,
+  type Lang,
+  type SessionInfo,
+  type SessionUser,
+} from './api.ts';
+import { I18nContext, translator, useI18n as useI18nShell, type I18n } from './i18n.ts';
+import { linkHandler, navigate, usePath } from './router.ts';
+import { Account } from './screens/Account.tsx';
+import { Admin } from './screens/Admin.tsx';
+import { Inbox } from './screens/Inbox.tsx';
+import { Invite } from './screens/Invite.tsx';
+import { Login } from './screens/Login.tsx';
+import { LiveEventsProvider } from './live.tsx';
+
+type AuthState =
+  | { kind: 'loading' }
+  | { kind: 'anonymous' }
+  | { kind: 'step'; step: 'totp' | 'enrol' }
+  | { kind: 'in'; user: SessionUser };
+
+function initialLang(): Lang {
+  const stored = window.localStorage.getItem('sparsam.lang');
+  return stored === 'en' ? 'en' : 'de';
+}
+
+export function App() {
+  const [lang, setLangState] = useState<Lang>(initialLang);
+  const [auth, setAuth] = useState<AuthState>({ kind: 'loading' });
+  const path = usePath();
+
+  const setLang = useCallback((l: Lang) => {
+    setLangState(l);
+    window.localStorage.setItem('sparsam.lang', l);
+  }, []);
+  const i18n: I18n = useMemo(() => ({ lang, t: translator(lang), setLang }), [lang, setLang]);
+
+  useEffect(() => {
+    document.documentElement.lang = lang;
+  }, [lang]);
+
+  const applySession = useCallback(
+    (info: SessionInfo) => {
+      setCsrfToken(info.csrfToken);
+      if (info.user.language === 'de' || info.user.language === 'en') setLang(info.user.language);
+      if (info.step === 'done') setAuth({ kind: 'in', user: info.user as SessionUser });
+      else setAuth({ kind: 'step', step: info.step });
+    },
+    [setLang],
+  );
+
+  useEffect(() => {
+    setUnauthenticatedHandler(() => setAuth({ kind: 'anonymous' }));
+    get<SessionInfo>('/auth/session', { quiet401: true })
+      .then(applySession)
+      .catch(() => setAuth({ kind: 'anonymous' }));
+  }, [applySession]);
+
+  const logout = useCallback(async () => {
+    await post('/auth/logout').catch(() => undefined);
+    setCsrfToken(undefined);
+    setAuth({ kind: 'anonymous' });
+    navigate('/', true);
+  }, []);
+
+  let content: React.ReactNode;
+  if (path.startsWith('/invite')) {
+    content = <Invite />;
+  } else if (auth.kind === 'loading') {
+    content = <p className="centered muted">{i18n.t('loading')}</p>;
+  } else if (auth.kind !== 'in') {
+    content = <Login step={auth.kind === 'step' ? auth.step : 'password'} onSession={applySession} />;
+  } else {
+    content = (
+      <LiveEventsProvider>
+        <Shell user={auth.user} path={path} onLogout={logout} onUser={(user) => setAuth({ kind: 'in', user })} />
+      </LiveEventsProvider>
+    );
+  }
+  return <I18nContext.Provider value={i18n}>{content}</I18nContext.Provider>;
+}
+
+function Shell(props: { user: SessionUser; path: string; onLogout(): void; onUser(user: SessionUser): void }) {
+  const { t } = useI18nShell();
+  const { user, path } = props;
+  const canInbox = user.role !== 'dpo';
+  const section = path.startsWith('/admin') ? 'admin' : path.startsWith('/account') ? 'account' : 'inbox';
+  useEffect(() => {
+    if (section === 'inbox' && !canInbox) navigate('/account', true);
+  }, [section, canInbox]);
+  const nav = [
+    ...(canInbox ? [{ key: 'inbox', href: '/inbox', label: t('navInbox') }] : []),
+    ...(user.role === 'admin' ? [{ key: 'admin', href: '/admin/users', label: t('navAdmin') }] : []),
+    { key: 'account', href: '/account', label: t('navAccount') },
+  ];
+  return (
+    <div className="shell">
+      <a className="skip-link" href="#main">
+        {t('skipToContent')}
+      </a>
+      <header className="topbar">
+        <span className="brand" aria-label="sparsam">
+          <span className="brand-mark" aria-hidden="true" />
+          sparsam
+        </span>
+        <nav aria-label={t('mainNav')} className="topnav">
+          {nav.map((n) => (
+            <a
+              key={n.key}
+              href={n.href}
+              onClick={linkHandler(n.href)}
+              aria-current={section === n.key ? 'page' : undefined}
+            >
+              {n.label}
+            </a>
+          ))}
+        </nav>
+        <span className="topbar-user">
+          <span className="muted">{user.displayName}</span>
+          <button type="button" className="btn btn-ghost" onClick={props.onLogout}>
+            {t('logout')}
+          </button>
+        </span>
+      </header>
+      <main id="main" className="main" tabIndex={-1}>
+        {section === 'admin' && user.role === 'admin' ? (
+          <Admin path={path} self={user} />
+        ) : section === 'account' ? (
+          <Account user={user} onUser={props.onUser} onLoggedOut={props.onLogout} />
+        ) : canInbox ? (
+          <Inbox user={user} path={path} />
+        ) : null}
+      </main>
+    </div>
+  );
+}

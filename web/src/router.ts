@@ -1,0 +1,28 @@
+import { useEffect, useState } from 'react';
+
+/** A minimal history router: the server answers every non-API path with index.html. */
+export function navigate(path: string, replace = false): void {
+  if (path === window.location.pathname) return;
+  if (replace) window.history.replaceState(null, '', path);
+  else window.history.pushState(null, '', path);
+  window.dispatchEvent(new PopStateEvent('popstate'));
+}
+
+export function usePath(): string {
+  const [path, setPath] = useState(window.location.pathname);
+  useEffect(() => {
+    const on = () => setPath(window.location.pathname);
+    window.addEventListener('popstate', on);
+    return () => window.removeEventListener('popstate', on);
+  }, []);
+  return path;
+}
+
+/** A link that navigates without reloading; keeps real hrefs for middle-click and screen readers. */
+export function linkHandler(path: string) {
+  return (e: { preventDefault(): void; ctrlKey?: boolean; metaKey?: boolean; button?: number }) => {
+    if (e.ctrlKey || e.metaKey || (e.button ?? 0) !== 0) return;
+    e.preventDefault();
+    navigate(path);
+  };
+}
