@@ -19,6 +19,30 @@ import { KeyService } from './core/privacy/keys/key.service.ts';
 import { sealField } from './core/privacy/keys/field-cipher.ts';
 import { KeyStore } from './store/sql/key.store.ts';
 import { createWebInbox } from './http/auth/web-inbox.ts';
+import { ChannelRegistry } from './channels/registry.ts';
+import { CachedInboxSettings } from './core/inbox/inbox-settings.ts';
+import { InboxService } from './core/inbox/inbox.service.ts';
+import { AuditLog } from './core/privacy/audit/audit-log.ts';
+import { ConsentService, noticeVersion } from './core/privacy/consent/consent.service.ts';
+import { ErasureService } from './core/privacy/erasure/erasure.service.ts';
+import { MediaSanitizer } from './core/privacy/media/media-sanitizer.ts';
+import { ContactDirectory, formatLabel } from './core/privacy/pseudonym/contact-directory.ts';
+import { conversationRoutes } from './http/api/conversations.routes.ts';
+import { OpenApiRegistry, openApiRoutes } from './http/api/openapi.ts';
+import { whatsappWebhookRoutes } from './http/webhooks/whatsapp.routes.ts';
+import { JobQueue } from './jobs/job-queue.ts';
+import { registerOutboundSend } from './jobs/outbound-send.job.ts';
+import { AuditStore } from './store/sql/audit.store.ts';
+import { ConsentStore } from './store/sql/consent.store.ts';
+import { ContactStore } from './store/sql/contact.store.ts';
+import { ConversationStore, SqlInboxTransactions } from './store/sql/conversation.store.ts';
+import { ErasureStore } from './store/sql/erasure.store.ts';
+import { RetentionSweeper } from './core/privacy/retention/retention-sweeper.ts';
+import { RetentionStore } from './store/sql/retention.store.ts';
+import { JobStore } from './store/sql/job.store.ts';
+import { MediaStore } from './store/sql/media.store.ts';
+import { MessageStore } from './store/sql/message.store.ts';
+import { OutboundStore } from './store/sql/outbound.store.ts';
 
 /** Everything a running sparsam holds; built once by {@link createSparsam}, the composition root. */
 export interface Sparsam {
@@ -34,6 +58,19 @@ export interface Sparsam {
   /** Resolves the caller of an /api/v1 request (API token; session cookie once the web inbox adds it). */
   authenticate: Authenticator;
   http: FastifyInstance;
+  /** Background jobs (outbound sends, media fetches); started by createSparsam, stopped by close(). */
+  jobs: JobQueue;
+  channels: ChannelRegistry;
+  audit: AuditLog;
+  inbox: InboxService;
+  /** Privacy core: keys (envelope encryption), pseudonymous contacts, consent ledger, erasure, retention. */
+  keys: KeyService;
+  directory: ContactDirectory;
+  consent: ConsentService;
+  erasure: ErasureService;
+  retention: RetentionSweeper;
+  /** The OpenAPI document of /api/v1; route modules add their operations. */
+  docs: OpenApiRegistry;
   /** Stops background work, closes the HTTP server and the store. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -89,14 +126,74 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   });
   const authenticate: Authenticator = webInbox.authenticate;
 
+  // Inbox core: channels, privacy services, the job queue and the InboxService that ties them together.
+  const channels = new ChannelRegistry(config.channels, { fetch: globalThis.fetch });
+  const audit = new AuditLog(new AuditStore(store.db), keys, clock);
+  const contacts = new ContactDirectory(new ContactStore(store.db), keys, clock);
+  const consent = new ConsentService(new ConsentStore(store.db), keys, clock);
+  const erasure = new ErasureService(new ErasureStore(store.db, () => store.scrub()), keys, audit, clock);
+  // Retention: consent timeout, auto-close, erase after close, audit pruning (run by the 'retention-sweep' job).
+  const retention = new RetentionSweeper(new RetentionStore(store.db), erasure, audit, clock, { logger });
+  const jobs = new JobQueue({
+    store: new JobStore(store.db, { skipLocked: store.capabilities.skipLocked }),
+    clock,
+    logger,
+  });
+  const inbox = new InboxService({
+    clock,
+    logger,
+    transactions: new SqlInboxTransactions(store.db, jobs),
+    conversations: new ConversationStore(store.db),
+    messages: new MessageStore(store.db),
+    media: new MediaStore(store.db),
+    contacts,
+    consent,
+    erasure,
+    audit,
+    keys,
+    channels,
+    channelState: { isEnabled: async (id) => (await inboxes.findChannel(id))?.enabled === 1 },
+    staff: users,
+    sanitizer: new MediaSanitizer(),
+    events,
+    inboxes: new CachedInboxSettings(inboxes, clock),
+    organisation: config.organisation,
+    templates: (channelId) => {
+      const channel = config.channels.find((c) => c.id === channelId);
+      return channel && 'templates' in channel ? (channel.templates ?? []) : [];
+    },
+    noticeVersion,
+    formatLabel,
+  });
+  registerOutboundSend(jobs, { store: new OutboundStore(store.db), keys, contacts, channels, events, clock, logger });
+  jobs.register(
+    'media-fetch',
+    async (job) => {
+      if (typeof job.payload.mediaId === 'string') await inbox.fetchMedia(job.payload.mediaId);
+    },
+    {
+      concurrency: 4,
+      onFailed: async (job) => {
+        if (typeof job.payload.mediaId === 'string') await inbox.mediaFetchFailed(job.payload.mediaId);
+      },
+    },
+  );
+  const docs = new OpenApiRegistry();
+
   // Route modules, each a thin Fastify plugin calling core services built above.
   const modules: RouteModule[] = [];
+  modules.push(
+    whatsappWebhookRoutes({ channels, inbox, audit, metrics }),
+    conversationRoutes({ inbox, authenticate: (request) => authenticate(request), docs }),
+    openApiRoutes({ docs, authenticate: (request) => authenticate(request) }),
+  );
   // The web inbox's modules go last: its SPA fallback answers any GET the other modules leave unmatched.
   modules.push(...webInbox.modules);
   const http = await buildHttpApp(
     { logger, metrics, bodyLimitBytes: config.bodyLimitBytes, ping: () => store.ping() },
     modules,
   );
+  jobs.start();
 
   let closed = false;
   return {
@@ -111,10 +208,21 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     events,
     authenticate,
     http,
+    jobs,
+    channels,
+    audit,
+    inbox,
+    docs,
+    keys,
+    directory: contacts,
+    consent,
+    erasure,
+    retention,
     async close() {
       if (closed) return;
       closed = true;
       await http.close();
+      await jobs.stop();
       await pgEvents?.close();
       await store.close();
     },

@@ -57,6 +57,8 @@ export interface ConsentPort {
 export interface ErasurePort {
   eraseConversation(id: string, by: { actor: string; reason: string }): Promise<unknown>;
   eraseContact(id: string, by: { actor: string; reason: string }): Promise<unknown>;
+  /** Erases the contact when nothing refers to it any more (no conversation, no consent entry). */
+  eraseContactIfOrphan(id: string, by: { actor: string; reason: string }): Promise<unknown>;
 }
 
 export interface AuditPort {
@@ -94,8 +96,8 @@ export type MediaPolicy = 'strip' | 'reject' | 'allow';
 export interface MediaSanitizerPort {
   sanitize(
     data: Buffer,
-    options: { policy: MediaPolicy; claimedMime: string | undefined; maxBytes: number },
-  ): Promise<{ data: Buffer; mimeType: string; kind: string } | { refused: true; reason: string } | object>;
+    options: { policy: MediaPolicy; claimedMime: string | undefined; maxBytes: number; sticker?: boolean },
+  ): Promise<{ ok: true; data: Buffer; mimeType: string; kind: string } | { ok: false; reason: string }>;
 }
 
 /** An inbox's policies as configured (a subset of config's Inbox). */
@@ -107,6 +109,11 @@ export interface InboxSettings {
   media: MediaPolicy;
   notice?: { de?: string | undefined; en?: string | undefined } | undefined;
   stopKeywords: readonly string[];
+}
+
+/** Reads an inbox's effective settings (implementations may cache for a few seconds). */
+export interface InboxSettingsPort {
+  get(inboxId: string): Promise<InboxSettings | undefined>;
 }
 
 /** A pre-approved WhatsApp template declared for a channel in the configuration. */
@@ -134,7 +141,8 @@ export interface InboxDeps {
   staff: StaffDirectoryPort;
   sanitizer: MediaSanitizerPort;
   events: InboxEventBus;
-  inboxes: readonly InboxSettings[];
+  /** The effective settings of an inbox (configuration defaults with the admin's changes from the UI). */
+  inboxes: InboxSettingsPort;
   organisation: { name: string; contact: string };
   /** Templates per channel id (from the configuration). */
   templates: (channelId: string) => readonly TemplateSpec[];
@@ -144,6 +152,20 @@ export interface InboxDeps {
   formatLabel: (prefix: string, seq: number) => string;
   /** How long a direct reply (decline, STOP) may take before erasure goes ahead without it. */
   directSendTimeoutMs?: number;
+}
+
+/** Retry budget of an 'outbound-send' job (the outbound queue's own default for sends: about 20 min of trouble). */
+export const OUTBOUND_ATTEMPTS = 12;
+
+let lastStamp = 0;
+
+/**
+ * A message's `created_at`: the clock's time, but strictly after the previous stamp of this process, so that the
+ * messages of one webhook and the replies queued with them keep their order (the list is ordered by this).
+ */
+export function messageStamp(now: number): number {
+  lastStamp = Math.max(now, lastStamp + 1);
+  return lastStamp;
 }
 
 /** The audit actor of a staff member or API token. */

@@ -11,7 +11,7 @@ import { newId } from '../../shared/ids.ts';
 import type { ContactRow, ConversationRow, MessageRow } from '../../store/database.ts';
 import type { InboxTx } from '../../store/ports/conversation.port.ts';
 import type { InboxEvent } from './inbox-events.ts';
-import type { InboxDeps, InboxSettings } from './inbox.ports.ts';
+import { messageStamp, OUTBOUND_ATTEMPTS, type InboxDeps, type InboxSettings } from './inbox.ports.ts';
 import { openMessageContent, sealMessageContent, type MessageContent } from './message-content.ts';
 import {
   AGREE_KEYWORDS,
@@ -106,7 +106,7 @@ export class InboundProcessor {
       this.deps.logger.warn({ channelId: event.channelId }, 'inbound message for an unknown channel dropped');
       return undefined;
     }
-    const inbox = this.#inbox(channel.inboxId);
+    const inbox = await this.#inbox(channel.inboxId);
     const { contact } = await this.deps.contacts.findOrCreate({
       inboxId: inbox.id,
       channelId: channel.id,
@@ -197,7 +197,7 @@ export class InboundProcessor {
       author_id: null,
       error_code: null,
       error_reason: null,
-      created_at: now,
+      created_at: messageStamp(now),
       updated_at: now,
       edited: 0,
       deleted: 0,
@@ -298,13 +298,17 @@ export class InboundProcessor {
       author_id: null,
       error_code: null,
       error_reason: null,
-      created_at: now,
+      created_at: messageStamp(now),
       updated_at: now,
       edited: 0,
       deleted: 0,
       handled: 1,
     });
-    await tx.enqueue('outbound-send', { messageId: id }, { dedupeKey: dedupeKey ?? `outbound-send:${id}` });
+    await tx.enqueue(
+      'outbound-send',
+      { messageId: id },
+      { dedupeKey: dedupeKey ?? `outbound-send:${id}`, maxAttempts: OUTBOUND_ATTEMPTS },
+    );
     return id;
   }
 
@@ -376,7 +380,8 @@ export class InboundProcessor {
     });
     await this.deps.erasure.eraseConversation(conversationId, { actor, reason: 'consent-declined' });
     this.deps.events.publish({ type: 'conversation.erased', inboxId: conversation.inbox_id, conversationId });
-    await this.#eraseContactIfUnused(p.contact, actor, 'consent-declined');
+    // Nothing refers to the contact any more (it never consented): its sealed address goes too.
+    await this.deps.erasure.eraseContactIfOrphan(p.contact.id, { actor, reason: 'consent-declined' });
   }
 
   async #stop(p: PreparedMessage): Promise<void> {
@@ -391,16 +396,16 @@ export class InboundProcessor {
       });
     }
     await this.#sendDirect(p.channel, p.event.address, stopConfirmation(p.inbox.language, this.deps.organisation));
+    // Erase now: the contact with every conversation, message, file and consent entry (crypto-shredded).
     const conversations = await this.deps.conversations.listForContact(p.contact.id);
+    await this.deps.erasure.eraseContact(p.contact.id, { actor, reason: 'consent-withdrawn' });
     for (const conversation of conversations) {
-      await this.deps.erasure.eraseConversation(conversation.id, { actor, reason: 'consent-withdrawn' });
       this.deps.events.publish({
         type: 'conversation.erased',
         inboxId: conversation.inbox_id,
         conversationId: conversation.id,
       });
     }
-    await this.#eraseContactIfUnused(p.contact, actor, 'consent-withdrawn');
     await this.deps.audit.append({
       actor,
       action: 'consent.withdraw',
@@ -408,12 +413,6 @@ export class InboundProcessor {
       targetId: p.contact.id,
       details: { conversationsErased: conversations.length, wasGranted: status.allowed },
     });
-  }
-
-  /** A contact without any conversation left is erased too: its address and profile name serve nothing. */
-  async #eraseContactIfUnused(contact: ContactRow, actor: string, reason: string): Promise<void> {
-    const left = await this.deps.conversations.listForContact(contact.id);
-    if (left.length === 0) await this.deps.erasure.eraseContact(contact.id, { actor, reason });
   }
 
   async #sendDirect(channel: Channel, address: string, text: string): Promise<void> {
@@ -510,8 +509,8 @@ export class InboundProcessor {
 
   // ------------------------------------------------------------------------------------------------ helpers
 
-  #inbox(inboxId: string): InboxSettings {
-    const inbox = this.deps.inboxes.find((i) => i.id === inboxId);
+  async #inbox(inboxId: string): Promise<InboxSettings> {
+    const inbox = await this.deps.inboxes.get(inboxId);
     if (!inbox) throw new Error(`channel refers to inbox ${inboxId}, which is not configured`);
     return inbox;
   }

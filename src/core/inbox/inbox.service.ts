@@ -4,7 +4,15 @@ import { HOUR_MS, DAY_MS } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
 import type { ConversationRow, MessageRow } from '../../store/database.ts';
 import { InboundProcessor } from './inbox.receive.ts';
-import { actorOf, type InboxDeps, type InboxSettings, type StaffPrincipal, type TemplateSpec } from './inbox.ports.ts';
+import {
+  actorOf,
+  messageStamp,
+  OUTBOUND_ATTEMPTS,
+  type InboxDeps,
+  type InboxSettings,
+  type StaffPrincipal,
+  type TemplateSpec,
+} from './inbox.ports.ts';
 import { MediaFetcher, type MediaFetchResult } from './media-fetch.ts';
 import { openMediaBytes, openMessageContent, sealMessageContent, type MessageContent } from './message-content.ts';
 import { channelPausedReply } from './notices.ts';
@@ -109,7 +117,7 @@ export class InboxService {
       seen.add(`${event.channelId}\0${event.address}`);
       const channel = this.deps.channels.get(event.channelId);
       if (!channel) continue;
-      const inbox = this.#inbox(channel.inboxId);
+      const inbox = await this.#inbox(channel.inboxId);
       try {
         await channel.send({
           type: 'text',
@@ -196,11 +204,14 @@ export class InboxService {
       action: 'conversation.view',
       targetType: 'conversation',
       targetId: row.id,
-      details: { label: this.#label(row) },
+      details: { label: await this.#label(row) },
     });
     const summary = await this.#summary(row);
     return {
-      conversation: { ...summary, eraseAfterCloseDays: this.#inbox(row.inbox_id).retention.eraseAfterCloseDays },
+      conversation: {
+        ...summary,
+        eraseAfterCloseDays: (await this.#inbox(row.inbox_id)).retention.eraseAfterCloseDays,
+      },
       messages: views,
     };
   }
@@ -273,7 +284,7 @@ export class InboxService {
       author_id: authorId,
       error_code: null,
       error_reason: null,
-      created_at: now,
+      created_at: messageStamp(now),
       updated_at: now,
       edited: 0,
       deleted: 0,
@@ -284,7 +295,11 @@ export class InboxService {
       if (current?.state !== 'open') throw new AppError('CONFLICT', 'this conversation was closed meanwhile');
       await tx.messages.insert(message);
       await tx.conversations.update(row.id, { last_activity_at: now, unread: 0 });
-      await tx.enqueue('outbound-send', { messageId }, { dedupeKey: `outbound-send:${messageId}` });
+      await tx.enqueue(
+        'outbound-send',
+        { messageId },
+        { dedupeKey: `outbound-send:${messageId}`, maxAttempts: OUTBOUND_ATTEMPTS },
+      );
     });
     this.deps.events.publish({ type: 'message.created', inboxId: row.inbox_id, conversationId: row.id, messageId });
     return {
@@ -311,7 +326,7 @@ export class InboxService {
     const row = await this.#visible(id);
     if (row.state === 'closed') return { ...(await this.#summary(row)), erased: false };
     const now = this.#now();
-    const days = this.#inbox(row.inbox_id).retention.eraseAfterCloseDays;
+    const days = (await this.#inbox(row.inbox_id)).retention.eraseAfterCloseDays;
     const eraseAt = now + days * DAY_MS;
     await this.deps.conversations.update(row.id, { state: 'closed', closed_at: now, erase_at: eraseAt, unread: 0 });
     const closed: ConversationRow = { ...row, state: 'closed', closed_at: now, erase_at: eraseAt, unread: 0 };
@@ -352,7 +367,7 @@ export class InboxService {
       action: 'media.view',
       targetType: 'media',
       targetId: media.id,
-      details: { conversationId: conversation.id, label: this.#label(conversation) },
+      details: { conversationId: conversation.id, label: await this.#label(conversation) },
     });
     return { data, mimeType: media.mime_type };
   }
@@ -400,7 +415,7 @@ export class InboxService {
     const closes = this.#windowClosesAt(row);
     return {
       id: row.id,
-      label: this.#label(row),
+      label: await this.#label(row),
       inboxId: row.inbox_id,
       channelId: row.channel_id,
       channelKind: channel?.kind ?? 'unknown',
@@ -422,12 +437,12 @@ export class InboxService {
     return author;
   }
 
-  #label(row: ConversationRow): string {
-    return this.deps.formatLabel(this.#inbox(row.inbox_id).labelPrefix, row.label_seq);
+  async #label(row: ConversationRow): Promise<string> {
+    return this.deps.formatLabel((await this.#inbox(row.inbox_id)).labelPrefix, row.label_seq);
   }
 
-  #inbox(inboxId: string): InboxSettings {
-    const inbox = this.deps.inboxes.find((i) => i.id === inboxId);
+  async #inbox(inboxId: string): Promise<InboxSettings> {
+    const inbox = await this.deps.inboxes.get(inboxId);
     if (!inbox) throw new AppError('CONFIG', `inbox ${inboxId} is not configured`);
     return inbox;
   }

@@ -1,7 +1,7 @@
 import { ChannelApiError } from '../../channels/channel-errors.ts';
 import type { InboundMediaRef } from '../../channels/channel.ts';
 import { newId } from '../../shared/ids.ts';
-import type { InboxDeps } from './inbox.ports.ts';
+import { messageStamp, OUTBOUND_ATTEMPTS, type InboxDeps } from './inbox.ports.ts';
 import { openMessageContent, sealMediaBytes, sealMessageContent } from './message-content.ts';
 import { mediaRejectedReply } from './notices.ts';
 
@@ -25,7 +25,7 @@ export class MediaFetcher {
     const key = await this.deps.keys.existingDataKey('conversation', media.conversation_id);
     if (!conversation || !message?.body_enc || !key) return 'skipped';
     const channel = this.deps.channels.get(conversation.channel_id);
-    const inbox = this.deps.inboxes.find((i) => i.id === conversation.inbox_id);
+    const inbox = await this.deps.inboxes.get(conversation.inbox_id);
     if (!channel || !inbox) return 'skipped';
     const content = openMessageContent(key, message.id, message.body_enc);
     const ref = toRef(content.extra?.media);
@@ -52,10 +52,11 @@ export class MediaFetcher {
       policy: inbox.media,
       claimedMime: downloaded.mimeType ?? ref.mimeType,
       maxBytes: channel.capabilities.maxMediaBytes,
+      sticker: message.kind === 'sticker',
     });
-    if (!isSanitized(result)) {
-      await this.#reject(media.id, conversation.id, false);
-      this.deps.logger.info({ mediaId, reason: refusalReason(result) }, 'media refused by the sanitizer');
+    if (!result.ok) {
+      await this.#reject(media.id, conversation.id, result.reason === 'rejected-by-policy');
+      this.deps.logger.info({ mediaId, reason: result.reason }, 'media refused by the sanitizer');
       return 'rejected';
     }
     await this.deps.media.update(media.id, {
@@ -87,7 +88,7 @@ export class MediaFetcher {
       await tx.media.update(mediaId, { state: 'rejected', data_enc: null, size: 0 });
       if (!politeReply || (await tx.media.countByState(conversationId, 'rejected')) !== 1) return;
       const conversation = await tx.conversations.findById(conversationId);
-      const inbox = this.deps.inboxes.find((i) => i.id === conversation?.inbox_id);
+      const inbox = conversation ? await this.deps.inboxes.get(conversation.inbox_id) : undefined;
       if (!conversation || !inbox) return;
       const now = this.deps.clock.now().getTime();
       const id = newId();
@@ -105,13 +106,17 @@ export class MediaFetcher {
         author_id: null,
         error_code: null,
         error_reason: null,
-        created_at: now,
+        created_at: messageStamp(now),
         updated_at: now,
         edited: 0,
         deleted: 0,
         handled: 1,
       });
-      await tx.enqueue('outbound-send', { messageId: id }, { dedupeKey: `media-reject:${conversationId}` });
+      await tx.enqueue(
+        'outbound-send',
+        { messageId: id },
+        { dedupeKey: `media-reject:${conversationId}`, maxAttempts: OUTBOUND_ATTEMPTS },
+      );
     });
   }
 }
@@ -128,14 +133,4 @@ function toRef(value: unknown): InboundMediaRef | undefined {
     sha256: str(v.sha256),
     size: typeof v.size === 'number' ? v.size : undefined,
   };
-}
-
-function isSanitized(value: object): value is { data: Buffer; mimeType: string; kind: string } {
-  const v = value as { data?: unknown; mimeType?: unknown };
-  return Buffer.isBuffer(v.data) && typeof v.mimeType === 'string';
-}
-
-function refusalReason(value: object): string {
-  const v = value as { reason?: unknown; code?: unknown };
-  return typeof v.code === 'string' ? v.code : typeof v.reason === 'string' ? v.reason.slice(0, 80) : 'refused';
 }

@@ -36,7 +36,11 @@ export interface InboxTx {
   messages: MessagePort;
   media: MediaPort;
   /** Enqueues a job in the same transaction: the job exists exactly when the rows it refers to do. */
-  enqueue(queue: string, payload: JobPayload, opts?: { runAt?: number; dedupeKey?: string }): Promise<string>;
+  enqueue(
+    queue: string,
+    payload: JobPayload,
+    opts?: { runAt?: number; dedupeKey?: string; maxAttempts?: number },
+  ): Promise<string>;
 }
 
 /**
