@@ -4,14 +4,18 @@ import { AppError } from '../../shared/app-error.ts';
 import type {
   Channel,
   ChannelCapabilities,
-  ChannelDeps,
   DownloadedMedia,
   InboundMediaRef,
   OutboundCommand,
   SendResult,
   WebhookResult,
 } from '../channel.ts';
-import { sendWhatsAppCommand, whatsAppCapabilities } from '../whatsapp-cloud/whatsapp-cloud.channel.ts';
+import {
+  clientTimeouts,
+  sendWhatsAppCommand,
+  whatsAppCapabilities,
+  type WhatsAppChannelDeps,
+} from '../whatsapp-cloud/whatsapp-cloud.channel.ts';
 import { WhatsAppClient } from '../whatsapp-cloud/whatsapp-cloud.client.ts';
 import { mapWhatsAppWebhook } from '../whatsapp-cloud/whatsapp-cloud.mapper.ts';
 import { parseWhatsAppWebhook } from '../whatsapp-cloud/whatsapp-cloud.parser.ts';
@@ -35,12 +39,16 @@ export class Dialog360Channel implements Channel {
 
   constructor(
     private readonly config: Dialog360ChannelConfig,
-    deps: ChannelDeps,
+    deps: WhatsAppChannelDeps,
   ) {
     this.id = config.id;
     this.inboxId = config.inbox;
     this.capabilities = whatsAppCapabilities(config.messagesPerSecond);
-    this.client = new WhatsAppClient({ endpoints: dialog360Endpoints(config), fetch: deps.fetch });
+    this.client = new WhatsAppClient({
+      endpoints: dialog360Endpoints(config),
+      fetch: deps.fetch,
+      ...clientTimeouts(deps),
+    });
   }
 
   verifyAndParse(request: FastifyRequest): WebhookResult {
@@ -64,6 +72,6 @@ export class Dialog360Channel implements Channel {
 }
 
 /** The factory registered for kind `dialog360` in channels/registry.ts. */
-export function createDialog360Channel(config: Dialog360ChannelConfig, deps: ChannelDeps): Dialog360Channel {
+export function createDialog360Channel(config: Dialog360ChannelConfig, deps: WhatsAppChannelDeps): Dialog360Channel {
   return new Dialog360Channel(config, deps);
 }

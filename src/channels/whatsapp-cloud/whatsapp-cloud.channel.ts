@@ -35,6 +35,22 @@ export function whatsAppCapabilities(messagesPerSecond: number): ChannelCapabili
   });
 }
 
+/** Dependencies of the WhatsApp channels; the timeouts are for tests and slow links. */
+export interface WhatsAppChannelDeps extends ChannelDeps {
+  /** Per API call, ms (default 15 s). */
+  timeoutMs?: number;
+  /** Per media download, ms (default 120 s). */
+  downloadTimeoutMs?: number;
+}
+
+/** Client options from the channel dependencies. */
+export function clientTimeouts(deps: WhatsAppChannelDeps): { timeoutMs?: number; downloadTimeoutMs?: number } {
+  const options: { timeoutMs?: number; downloadTimeoutMs?: number } = {};
+  if (deps.timeoutMs !== undefined) options.timeoutMs = deps.timeoutMs;
+  if (deps.downloadTimeoutMs !== undefined) options.downloadTimeoutMs = deps.downloadTimeoutMs;
+  return options;
+}
+
 /** The Graph API endpoints of one phone number. */
 export function graphEndpoints(config: {
   graphBaseUrl: string;
@@ -102,12 +118,12 @@ export class WhatsAppCloudChannel implements Channel {
 
   constructor(
     private readonly config: WhatsAppCloudChannelConfig,
-    deps: ChannelDeps,
+    deps: WhatsAppChannelDeps,
   ) {
     this.id = config.id;
     this.inboxId = config.inbox;
     this.capabilities = whatsAppCapabilities(config.messagesPerSecond);
-    this.client = new WhatsAppClient({ endpoints: graphEndpoints(config), fetch: deps.fetch });
+    this.client = new WhatsAppClient({ endpoints: graphEndpoints(config), fetch: deps.fetch, ...clientTimeouts(deps) });
   }
 
   verifyAndParse(request: FastifyRequest): WebhookResult {
