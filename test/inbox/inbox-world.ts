@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import { signWhatsAppBody } from '../../src/channels/whatsapp-cloud/whatsapp-cloud.signature.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createSparsam, type Sparsam } from '../../src/main.ts';
@@ -97,11 +97,8 @@ export interface World {
   agentToken: string;
   dpoToken: string;
   /** POSTs a signed webhook with the exact bytes given. */
-  webhook(
-    body: unknown,
-    options?: { signature?: string | null; channel?: string },
-  ): ReturnType<FastifyInstance['inject']>;
-  api(method: 'GET' | 'POST', url: string, body?: unknown, token?: string): ReturnType<FastifyInstance['inject']>;
+  webhook(body: unknown, options?: { signature?: string | null; channel?: string }): Promise<LightMyRequestResponse>;
+  api(method: 'GET' | 'POST', url: string, body?: unknown, token?: string): Promise<LightMyRequestResponse>;
   /** Runs the job queue until nothing is due. */
   drain(): Promise<void>;
   close(): Promise<void>;
