@@ -5,6 +5,7 @@ import { createSparsam, startSparsam, type Sparsam } from '../main.ts';
 import { isAppError } from '../shared/app-error.ts';
 import { createLogger } from '../shared/logger.ts';
 import type { Role } from '../store/database.ts';
+import { registerChannelCommands } from './channel.commands.ts';
 import { runDoctor } from './doctor.ts';
 import { readSecretLine } from './read-secret.ts';
 import { registerPrivacyCommands } from './privacy.commands.ts';
@@ -100,6 +101,8 @@ export function buildCli(): Command {
     });
 
   registerPrivacyCommands(program);
+  registerChannelCommands(program, config);
+
   return program;
 }
 
