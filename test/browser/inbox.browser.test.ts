@@ -1,0 +1,206 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Secret, TOTP } from 'otpauth';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureWebBuilt } from '../../web/build.mjs';
+import { launchChromium, startStack, type Stack } from './browser-support.ts';
+
+/**
+ * The web inbox end to end in Debian Chromium: an admin logs in with TOTP enrolment, a customer writes over WhatsApp
+ * (signed webhooks), the conversation appears live, the admin replies with a quick reply, the reply reaches the
+ * customer's phone and its ticks follow the delivery statuses, a note stays internal, and closing erases at once.
+ * Screenshots go to SPARSAM_SCREENSHOTS (docs/screenshots when refreshing the documentation) or a temp dir.
+ */
+const SHOTS = process.env.SPARSAM_SCREENSHOTS ?? path.join(process.env.TMPDIR ?? '/tmp', 'sparsam-shots');
+const CUSTOMER = '4915112345678';
+const PASSWORD = 'werkstatt-admin-passwort';
+
+function totpNow(secret: string): string {
+  return new TOTP({ secret: Secret.fromBase32(secret.replace(/\s/g, '')), digits: 6, period: 30 }).generate();
+}
+
+describe('web inbox in Chromium', () => {
+  let stack: Stack;
+  let browser: Browser;
+  let page: Page;
+  const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+
+  beforeAll(async () => {
+    await ensureWebBuilt();
+    mkdirSync(SHOTS, { recursive: true });
+    stack = await startStack();
+    await stack.sparsam.accounts.createUser({
+      email: 'anna@autohaus-beispiel.de',
+      password: PASSWORD,
+      role: 'admin',
+      displayName: 'Anna Schmidt',
+    });
+    await stack.sparsam.accounts.createUser({
+      email: 'ben@autohaus-beispiel.de',
+      password: PASSWORD,
+      role: 'agent',
+      displayName: 'Ben Weber',
+    });
+    browser = await launchChromium();
+    page = await (await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'de-DE' })).newPage();
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+
+  it('logs in an admin with TOTP enrolment and recovery codes', async () => {
+    await page.goto(stack.baseUrl);
+    await page.getByLabel('E-Mail-Adresse').waitFor();
+    await shot('01-login');
+    await page.getByLabel('E-Mail-Adresse').fill('anna@autohaus-beispiel.de');
+    await page.getByLabel('Passwort').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Anmelden' }).click();
+    await page.getByRole('heading', { name: 'Zwei-Faktor-Anmeldung einrichten' }).waitFor();
+    await page.locator('img.qr').waitFor();
+    await shot('02-totp-enrolment');
+    const secret = (await page.locator('code.secret').textContent())!;
+    await page.getByLabel('Code').fill(totpNow(secret));
+    await page.getByRole('button', { name: 'Bestätigen' }).click();
+    await page.getByRole('heading', { name: 'Ihre Wiederherstellungscodes' }).waitFor();
+    expect(await page.locator('ul.codes li').count()).toBe(10);
+    await page.getByRole('button', { name: 'Ich habe die Codes gesichert' }).click();
+    await page.getByRole('navigation', { name: 'Hauptnavigation' }).waitFor();
+    expect(await page.getByText('Keine Unterhaltungen in dieser Ansicht.').isVisible()).toBe(true);
+  });
+
+  it('shows a new customer conversation live after consent, without a reload', async () => {
+    const res = await stack.sparsam.http.inject({ method: 'GET', url: '/healthz' });
+    expect(res.statusCode).toBe(200);
+    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+    expect(await stack.phone.sendText(CUSTOMER, 'Guten Tag, mein Auto macht beim Bremsen Geräusche.')).toBe(200);
+    const notice = await stack.phone.waitFor((m) => m.to === CUSTOMER && m.type === 'interactive');
+    // Nothing is visible before the customer agrees.
+    expect(await page.locator('.conv-item').count()).toBe(0);
+    const agree = notice.buttons!.find((b) => b.id.includes('agree'))!;
+    expect(await stack.phone.tapButton(CUSTOMER, agree.id, agree.title)).toBe(200);
+    await page.locator('.conv-item', { hasText: 'Anfrage 1' }).waitFor({ timeout: 15_000 });
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+    expect(await page.locator('.conv-item').first().textContent()).not.toContain(CUSTOMER);
+    await shot('03-conversation-list');
+  });
+
+  it('replies with a quick reply; the phone receives it and the ticks follow the statuses', async () => {
+    const created = await page.evaluate(async () => {
+      const csrf = (await (await fetch('/api/v1/auth/session')).json()).csrfToken as string;
+      const res = await fetch('/api/v1/quick-replies', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+        body: JSON.stringify({
+          shortcut: 'termin',
+          title: 'Termin anbieten',
+          text: 'Gern schauen wir uns das an. Passt Ihnen Donnerstag um 9 Uhr?',
+        }),
+      });
+      return res.status;
+    });
+    expect(created).toBe(201);
+    await page.reload();
+    await page.locator('.conv-item', { hasText: 'Anfrage 1' }).click();
+    await page.getByText('mein Auto macht beim Bremsen Geräusche').waitFor();
+    await page.locator('#composer-text').fill('/ter');
+    await page.getByRole('option', { name: /\/termin/ }).waitFor();
+    await page.keyboard.press('Enter');
+    expect(await page.locator('#composer-text').inputValue()).toContain('Donnerstag um 9 Uhr');
+    await page.getByRole('button', { name: 'Senden', exact: true }).click();
+    const reply = await stack.phone.waitFor(
+      (m) => m.to === CUSTOMER && m.type === 'text' && /Donnerstag/.test(m.text ?? ''),
+    );
+    const bubble = page.locator('.msg-out', { hasText: 'Donnerstag um 9 Uhr' });
+    await bubble.locator('.ticks-sent').waitFor({ timeout: 15_000 });
+    expect(await stack.phone.status(CUSTOMER, reply.id, 'delivered')).toBe(200);
+    await bubble.locator('.ticks-delivered').waitFor();
+    expect(await bubble.locator('.ticks').textContent()).toBe('✓✓');
+    expect(await stack.phone.status(CUSTOMER, reply.id, 'read')).toBe(200);
+    await bubble.locator('.ticks-read').waitFor();
+    const color = await bubble.locator('.ticks').evaluate((el) => getComputedStyle(el).color);
+    expect(color).toBe('rgb(26, 115, 232)');
+    // The customer answers; it appears live.
+    await stack.phone.sendText(CUSTOMER, 'Donnerstag passt, danke!');
+    await page.locator('.msg-in', { hasText: 'Donnerstag passt' }).waitFor();
+  });
+
+  it('keeps internal notes internal and shows them apart', async () => {
+    const before = stack.phone.outbound.length;
+    await page.getByRole('tab', { name: 'Interne Notiz' }).click();
+    await page.locator('#composer-text').fill('Bremsbeläge vorne prüfen, Kunde ist Stammkunde.');
+    await page.getByRole('button', { name: 'Notiz speichern' }).click();
+    const note = page.locator('.msg-note', { hasText: 'Bremsbeläge vorne prüfen' });
+    await note.waitFor();
+    expect(await note.locator('.note-tag').textContent()).toBe('Interne Notiz');
+    await page.getByRole('tab', { name: 'Antwort' }).click();
+    await page.locator('#label-add').fill('Werkstatt');
+    await page.locator('#label-add').press('Enter');
+    await page.locator('.label-editor .chip-label', { hasText: 'Werkstatt' }).waitFor();
+    await page.getByLabel('Zuweisen an').selectOption({ label: 'Anna Schmidt (Sie)' });
+    await page.locator('.conv-item', { hasText: 'Anna Schmidt' }).waitFor();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(stack.phone.outbound.length).toBe(before);
+    await shot('04-conversation');
+    // Tablet portrait: one column with a back button.
+    await page.setViewportSize({ width: 768, height: 1024 });
+    await shot('09-conversation-tablet-portrait');
+    await page.setViewportSize({ width: 1366, height: 768 });
+  });
+
+  it('closes with a clear retention hint and the conversation is erased at once', async () => {
+    await page.getByRole('button', { name: 'Abschließen' }).click();
+    const dialog = page.getByRole('alertdialog');
+    await dialog.waitFor();
+    expect(await dialog.textContent()).toContain('Wird sofort gelöscht.');
+    await shot('05-close-confirm');
+    await dialog.getByRole('button', { name: 'Abschließen' }).click();
+    await page.getByText('Diese Unterhaltung wurde gelöscht.').waitFor({ timeout: 15_000 });
+    await page.locator('.conv-item').first().waitFor({ state: 'detached' });
+    const rows = await stack.sparsam.store.db.selectFrom('conversations').select('id').execute();
+    expect(rows).toEqual([]);
+    const messages = await stack.sparsam.store.db.selectFrom('messages').select('id').execute();
+    expect(messages).toEqual([]);
+  });
+
+  it('shows the admin screens: channels with webhook URL and test connection, privacy settings, team', async () => {
+    await page.getByRole('link', { name: 'Verwaltung' }).click();
+    await page.getByRole('heading', { name: 'Team' }).waitFor();
+    await page.getByLabel('E-Mail-Adresse').fill('clara@autohaus-beispiel.de');
+    await page.getByLabel('Name', { exact: true }).fill('Clara Neumann');
+    await page.getByRole('button', { name: 'Einladen' }).click();
+    await page.locator('.invite-link').waitFor();
+    expect(await page.locator('.invite-link code').textContent()).toMatch(
+      /^https:\/\/inbox\.autohaus-beispiel\.de\/invite#inv_/,
+    );
+    await shot('06-admin-team');
+    await page.getByRole('link', { name: 'Kanäle' }).click();
+    await page.getByText('https://inbox.autohaus-beispiel.de/webhooks/whatsapp/wa-main').waitFor();
+    await page.getByRole('button', { name: 'Verbindung testen' }).click();
+    await page.getByText('connected: Autohaus Beispiel').waitFor();
+    expect(await page.content()).not.toContain('browser-test-verify-token-xyz');
+    await shot('07-admin-channels');
+    await page.getByRole('link', { name: 'Datenschutz' }).click();
+    await page.getByLabel('Löschen nach Abschluss (Tage, 0 = sofort)').fill('7');
+    await page.getByRole('button', { name: 'Speichern' }).click();
+    await page.getByText('Gespeichert.').waitFor();
+    const settings = JSON.parse((await stack.sparsam.inboxes.findInbox('service'))!.settings);
+    expect(settings.retention.eraseAfterCloseDays).toBe(7);
+    await page.setViewportSize({ width: 1024, height: 768 });
+    await shot('08-admin-privacy-settings');
+  });
+
+  it('switches to English and logs out everywhere', async () => {
+    await page.setViewportSize({ width: 1366, height: 768 });
+    await page.getByRole('link', { name: 'Mein Konto' }).click();
+    await page.getByLabel('Sprache').selectOption('en');
+    await page.getByRole('button', { name: 'Speichern' }).first().click();
+    await page.getByRole('heading', { name: 'My account' }).waitFor();
+    await shot('10-account-en');
+    await page.getByRole('button', { name: 'Log out everywhere' }).click();
+    await page.getByRole('heading', { name: 'Log in' }).waitFor();
+    const res = await page.evaluate(async () => (await fetch('/api/v1/me')).status);
+    expect(res).toBe(401);
+  });
+});

@@ -1,0 +1,3 @@
+export declare const distIndex: string;
+export declare function buildWeb(options?: { quiet?: boolean }): Promise<void>;
+export declare function ensureWebBuilt(options?: { quiet?: boolean }): Promise<boolean>;
