@@ -30,6 +30,10 @@ import { ContactDirectory, formatLabel } from './core/privacy/pseudonym/contact-
 import { conversationRoutes } from './http/api/conversations.routes.ts';
 import { OpenApiRegistry, openApiRoutes } from './http/api/openapi.ts';
 import { whatsappWebhookRoutes } from './http/webhooks/whatsapp.routes.ts';
+import { telegramWebhookRoutes } from './http/webhooks/telegram.routes.ts';
+import { messengerWebhookRoutes } from './http/webhooks/messenger.routes.ts';
+import { smsWebhookRoutes } from './http/webhooks/sms.routes.ts';
+import type { SmsChannelDeps } from './channels/sms/sms.channel.ts';
 import { JobQueue } from './jobs/job-queue.ts';
 import { registerOutboundSend } from './jobs/outbound-send.job.ts';
 import { AuditStore } from './store/sql/audit.store.ts';
@@ -127,7 +131,13 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   const authenticate: Authenticator = webInbox.authenticate;
 
   // Inbox core: channels, privacy services, the job queue and the InboxService that ties them together.
-  const channels = new ChannelRegistry(config.channels, { fetch: globalThis.fetch });
+  // SMS checks Twilio's signature over the public URL and sets it as status callback; Telegram stamps button taps.
+  const channelDeps: SmsChannelDeps = {
+    fetch: globalThis.fetch,
+    baseUrl: config.baseUrl,
+    now: () => clock.now().getTime(),
+  };
+  const channels = new ChannelRegistry(config.channels, channelDeps);
   const audit = new AuditLog(new AuditStore(store.db), keys, clock);
   const contacts = new ContactDirectory(new ContactStore(store.db), keys, clock);
   const consent = new ConsentService(new ConsentStore(store.db), keys, clock);
@@ -184,6 +194,9 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   const modules: RouteModule[] = [];
   modules.push(
     whatsappWebhookRoutes({ channels, inbox, audit, metrics }),
+    telegramWebhookRoutes({ channels, inbox, audit, metrics }),
+    messengerWebhookRoutes({ channels, inbox, audit, metrics }),
+    smsWebhookRoutes({ channels, inbox, audit, metrics }),
     conversationRoutes({ inbox, authenticate: (request) => authenticate(request), docs }),
     openApiRoutes({ docs, authenticate: (request) => authenticate(request) }),
   );

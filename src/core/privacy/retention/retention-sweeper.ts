@@ -1,4 +1,5 @@
 import type { Clock } from '../../../shared/clock.ts';
+import type { Logger } from '../../../shared/logger.ts';
 import { DAY_MS } from '../../../shared/clock.ts';
 import type { ConversationRow } from '../../../store/database.ts';
 import type { RetentionPort } from '../../../store/ports/retention.port.ts';
@@ -34,6 +35,8 @@ export interface RetentionSweeperOptions {
   beforeErase?: BeforeEraseHook;
   /** Rows fetched per query and erased between two scrubs. */
   batchSize?: number;
+  /** Receives a content-free summary of each sweep that did something, and each failure (ids and codes only). */
+  logger?: Pick<Logger, 'info' | 'warn'>;
 }
 
 /**
@@ -45,6 +48,7 @@ export interface RetentionSweeperOptions {
 export class RetentionSweeper {
   #beforeErase: BeforeEraseHook | undefined;
   readonly #batch: number;
+  readonly #logger: Pick<Logger, 'info' | 'warn'> | undefined;
   #running: Promise<SweepReport> | undefined;
 
   constructor(
@@ -56,6 +60,7 @@ export class RetentionSweeper {
   ) {
     this.#beforeErase = options.beforeErase;
     this.#batch = Math.max(1, options.batchSize ?? 200);
+    this.#logger = options.logger;
   }
 
   /** Sets the hook called before each erasure (the inbox registers its customer notice here). */
@@ -144,6 +149,12 @@ export class RetentionSweeper {
         });
       }
     }
+    const { failures, at: _at, ...counts } = report;
+    if (Object.values(counts).some((n) => n > 0) || failures.length > 0) {
+      this.#logger?.info({ ...counts, failures: failures.length }, 'retention sweep');
+    }
+    for (const f of failures)
+      this.#logger?.warn(f, 'retention sweep could not erase a conversation; retried next sweep');
     return report;
   }
 
