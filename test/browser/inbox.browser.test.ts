@@ -73,7 +73,7 @@ describe('web inbox in Chromium', () => {
   it('shows a new customer conversation live after consent, without a reload', async () => {
     const res = await stack.sparsam.http.inject({ method: 'GET', url: '/healthz' });
     expect(res.statusCode).toBe(200);
-    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+    await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 42));
     expect(await stack.phone.sendText(CUSTOMER, 'Guten Tag, mein Auto macht beim Bremsen Geräusche.')).toBe(200);
     const notice = await stack.phone.waitFor((m) => m.to === CUSTOMER && m.type === 'interactive');
     // Nothing is visible before the customer agrees.
@@ -81,14 +81,14 @@ describe('web inbox in Chromium', () => {
     const agree = notice.buttons!.find((b) => b.id.includes('agree'))!;
     expect(await stack.phone.tapButton(CUSTOMER, agree.id, agree.title)).toBe(200);
     await page.locator('.conv-item', { hasText: 'Anfrage 1' }).waitFor({ timeout: 15_000 });
-    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(42);
     expect(await page.locator('.conv-item').first().textContent()).not.toContain(CUSTOMER);
     await shot('03-conversation-list');
   });
 
   it('replies with a quick reply; the phone receives it and the ticks follow the statuses', async () => {
     const created = await page.evaluate(async () => {
-      const csrf = (await (await fetch('/api/v1/auth/session')).json()).csrfToken as string;
+      const csrf = ((await (await fetch('/api/v1/auth/session')).json()) as { csrfToken: string }).csrfToken;
       const res = await fetch('/api/v1/quick-replies', {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
@@ -119,7 +119,12 @@ describe('web inbox in Chromium', () => {
     expect(await bubble.locator('.ticks').textContent()).toBe('✓✓');
     expect(await stack.phone.status(CUSTOMER, reply.id, 'read')).toBe(200);
     await bubble.locator('.ticks-read').waitFor();
-    const color = await bubble.locator('.ticks').evaluate((el) => getComputedStyle(el).color);
+    const color = await bubble
+      .locator('.ticks')
+      .evaluate(
+        (el) =>
+          (globalThis as unknown as { getComputedStyle(e: unknown): { color: string } }).getComputedStyle(el).color,
+      );
     expect(color).toBe('rgb(26, 115, 232)');
     // The customer answers; it appears live.
     await stack.phone.sendText(CUSTOMER, 'Donnerstag passt, danke!');
