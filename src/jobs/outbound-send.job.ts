@@ -41,6 +41,11 @@ export interface OutboundSendDeps {
   logger?: Logger;
   /** Backoff of retryable provider errors without a Retry-After (default 1 s doubling to 2 min). */
   backoff?: { baseMs?: number; maxMs?: number };
+  /**
+   * After a 429/130429 without Retry-After, no send of that channel starts for this long (default 250 ms): long
+   * enough for the provider's one-second window to move on, short enough not to waste much of the throughput.
+   */
+  rateLimitHoldOffMs?: number;
 }
 
 /** Codes and reasons shown to the agent on a failed message (content-free). */
@@ -74,6 +79,7 @@ export function outboundSendHandler(deps: OutboundSendDeps): (job: Job) => Promi
   const pacer = deps.pacer ?? new SendPacer();
   const baseMs = deps.backoff?.baseMs ?? 1_000;
   const maxMs = deps.backoff?.maxMs ?? 120_000;
+  const holdOffMs = deps.rateLimitHoldOffMs ?? 250;
   const now = () => clock.now().getTime();
 
   const fail = async (message: MessageRow, inboxId: string, code: string, reason: string): Promise<void> => {
@@ -158,7 +164,7 @@ export function outboundSendHandler(deps: OutboundSendDeps): (job: Job) => Promi
         // The provider answered with a retryable error (it did not take the message), or could not be reached.
         // A network error after the request left (a timeout) is the one case where a retry may duplicate.
         if (error instanceof ChannelApiError && (error.httpStatus === 429 || error.providerCode === '130429')) {
-          pacer.holdOff(sender, error.retryAfterMs ?? 1_000);
+          pacer.holdOff(sender, error.retryAfterMs ?? holdOffMs);
         }
         const reason =
           error instanceof ChannelApiError

@@ -12,14 +12,23 @@
 export class SendPacer {
   readonly #next = new Map<string, number>();
   readonly #now: () => number;
+  readonly #headroom: number;
 
-  constructor(now: () => number = () => performance.now()) {
-    this.#now = now;
+  /**
+   * `headroom` (default 0.98): the share of the provider's limit actually used. Requests reach the provider with a
+   * few milliseconds of jitter; pacing exactly at the limit lets two of them fall into the same one-second window
+   * now and then, which the provider answers with 130429.
+   */
+  constructor(options: { now?: () => number; headroom?: number } = {}) {
+    this.#now = options.now ?? (() => performance.now());
+    this.#headroom = options.headroom ?? 0.98;
+    if (!(this.#headroom > 0 && this.#headroom <= 1))
+      throw new Error('SendPacer: headroom must be in (0, 1], e.g. 0.98');
   }
 
-  /** Resolves when the caller may send one message as `sender`, at most `perSecond` per second. */
+  /** Resolves when the caller may send one message as `sender`, at most `perSecond` × headroom per second. */
   acquire(sender: string, perSecond: number): Promise<void> {
-    const rate = Number.isFinite(perSecond) && perSecond > 0 ? perSecond : 1;
+    const rate = (Number.isFinite(perSecond) && perSecond > 0 ? perSecond : 1) * this.#headroom;
     const now = this.#now();
     const slot = Math.max(now, this.#next.get(sender) ?? now);
     this.#next.set(sender, slot + 1000 / rate);

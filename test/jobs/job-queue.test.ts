@@ -3,7 +3,7 @@ import { JobQueue, type Job } from '../../src/jobs/job-queue.ts';
 import { PermanentFailure, RetryLater } from '../../src/jobs/job-errors.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { openStore } from '../../src/store/open-store.ts';
-import { JobStore } from '../../src/store/sql/job.store.ts';
+import { groupCommitFor, JobStore } from '../../src/store/sql/job.store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { describeEachStore, openTestStore, type TestStore } from '../support/stores.ts';
 
@@ -345,4 +345,49 @@ describeEachStore('JobQueue', (dialect) => {
     await q.maintain();
     expect(await jobs.get(bad)).toBeUndefined();
   });
+  it('group commit: concurrent outcome writes commit together, and a failing write fails alone', async () => {
+    const q = queueOn(t.store);
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i += 1) ids.push(await q.enqueue('work', { n: i }));
+    const group = groupCommitFor(t.store.db);
+    const outcomes = await Promise.allSettled(
+      ids.map((id, i) =>
+        group.run((db) =>
+          i === 7
+            ? db
+                .insertInto('jobs')
+                .values({ ...rowLike(id), id: ids[0]! })
+                .execute()
+            : db.updateTable('jobs').set({ status: 'done' }).where('id', '=', id).execute(),
+        ),
+      ),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(ids.map((_, i) => (i === 7 ? 'rejected' : 'fulfilled')));
+    const rows = await jobs.list();
+    expect(
+      rows
+        .filter((r) => r.status === 'done')
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual(ids.filter((_, i) => i !== 7).sort());
+    expect((await jobs.get(ids[7]!))?.status).toBe('pending');
+  });
 });
+
+function rowLike(id: string) {
+  return {
+    id,
+    queue: 'work',
+    payload: '{}',
+    dedupe_key: null,
+    status: 'pending' as const,
+    run_at: 0,
+    attempts: 0,
+    max_attempts: 1,
+    locked_by: null,
+    locked_until: null,
+    last_error: null,
+    created_at: 0,
+    updated_at: 0,
+  };
+}

@@ -263,7 +263,7 @@ it('outbound-send [sqlite] writes neither the number nor the text in plain text 
 
 it('SendPacer: a hold-off after 429 delays every sender slot; other senders are unaffected', async () => {
   let now = 0;
-  const pacer = new SendPacer(() => now);
+  const pacer = new SendPacer({ now: () => now, headroom: 1 });
   await pacer.acquire('a', 10);
   pacer.holdOff('a', 1_000);
   const started = Date.now();

@@ -2,6 +2,84 @@ import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { Database, JobRow } from '../database.ts';
 import type { JobPort, NewJobRow } from '../ports/job.port.ts';
 
+interface PendingWrite {
+  op: (db: Kysely<Database>) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit for small independent writes (job outcomes, message status changes): writes that arrive while a
+ * commit is running are committed together in the next transaction, so that N concurrent sends cost a few fsyncs
+ * instead of N (SQLite with synchronous=FULL manages about a thousand commits a second). A write alone runs at
+ * once, without waiting for company. Each caller's promise settles after its write is durable; if a batch fails,
+ * its writes are retried one by one so that only the failing write reports the error.
+ *
+ * One instance per database handle ({@link groupCommitFor}), shared by the job and outbound stores. Never await it
+ * from inside a transaction on the same SQLite database: the transaction holds the only connection.
+ */
+export class GroupCommit {
+  readonly #pending: PendingWrite[] = [];
+  #flushing = false;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly maxBatch = 256,
+  ) {}
+
+  run<T>(op: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({ op, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.#flushing) void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    try {
+      while (this.#pending.length > 0) {
+        const batch = this.#pending.splice(0, this.maxBatch);
+        if (batch.length === 1) {
+          await settle(batch[0]!, this.db);
+          continue;
+        }
+        try {
+          const results = await this.db.transaction().execute(async (tx) => {
+            const out: unknown[] = [];
+            for (const write of batch) out.push(await write.op(tx));
+            return out;
+          });
+          batch.forEach((write, i) => write.resolve(results[i]));
+        } catch {
+          for (const write of batch) await settle(write, this.db);
+        }
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+}
+
+async function settle(write: PendingWrite, db: Kysely<Database>): Promise<void> {
+  try {
+    write.resolve(await write.op(db));
+  } catch (error) {
+    write.reject(error);
+  }
+}
+
+const groupCommits = new WeakMap<Kysely<Database>, GroupCommit>();
+
+/** The group-commit writer of a database handle (one per handle, so that all stores on it batch together). */
+export function groupCommitFor(db: Kysely<Database>): GroupCommit {
+  let group = groupCommits.get(db);
+  if (!group) {
+    group = new GroupCommit(db);
+    groupCommits.set(db, group);
+  }
+  return group;
+}
+
 /**
  * The job table on both dialects. Claiming differs by capability, not by scattered ifs: with `skipLocked`
  * (PostgreSQL) the due rows are picked in a CTE with `FOR UPDATE SKIP LOCKED`, so that instances sharing the
@@ -9,10 +87,14 @@ import type { JobPort, NewJobRow } from '../ports/job.port.ts';
  * (SELECT …) RETURNING is a single statement under SQLite's one-writer lock, which is just as exclusive.
  */
 export class JobStore implements JobPort {
+  readonly #writes: GroupCommit;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly options: { skipLocked: boolean },
-  ) {}
+  ) {
+    this.#writes = groupCommitFor(db);
+  }
 
   async insert(job: NewJobRow, db: Kysely<Database> = this.db): Promise<{ id: string; inserted: boolean }> {
     const row = await db
@@ -98,42 +180,48 @@ export class JobStore implements JobPort {
   }
 
   async complete(id: string, owner: string, now: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable('jobs')
-      .set({ status: 'done', locked_by: null, locked_until: null, last_error: null, updated_at: now })
-      .where('id', '=', id)
-      .where('locked_by', '=', owner)
-      .where('status', '=', 'running')
-      .executeTakeFirst();
+    const result = await this.#writes.run((db) =>
+      db
+        .updateTable('jobs')
+        .set({ status: 'done', locked_by: null, locked_until: null, last_error: null, updated_at: now })
+        .where('id', '=', id)
+        .where('locked_by', '=', owner)
+        .where('status', '=', 'running')
+        .executeTakeFirst(),
+    );
     return Number(result.numUpdatedRows) > 0;
   }
 
   async reschedule(id: string, owner: string, runAt: number, lastError: string, now: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable('jobs')
-      .set({
-        status: 'pending',
-        run_at: runAt,
-        locked_by: null,
-        locked_until: null,
-        last_error: lastError,
-        updated_at: now,
-      })
-      .where('id', '=', id)
-      .where('locked_by', '=', owner)
-      .where('status', '=', 'running')
-      .executeTakeFirst();
+    const result = await this.#writes.run((db) =>
+      db
+        .updateTable('jobs')
+        .set({
+          status: 'pending',
+          run_at: runAt,
+          locked_by: null,
+          locked_until: null,
+          last_error: lastError,
+          updated_at: now,
+        })
+        .where('id', '=', id)
+        .where('locked_by', '=', owner)
+        .where('status', '=', 'running')
+        .executeTakeFirst(),
+    );
     return Number(result.numUpdatedRows) > 0;
   }
 
   async fail(id: string, owner: string | null, lastError: string, now: number): Promise<boolean> {
-    let query = this.db
-      .updateTable('jobs')
-      .set({ status: 'failed', locked_by: null, locked_until: null, last_error: lastError, updated_at: now })
-      .where('id', '=', id)
-      .where('status', 'in', ['pending', 'running']);
-    if (owner !== null) query = query.where('locked_by', '=', owner);
-    const result = await query.executeTakeFirst();
+    const result = await this.#writes.run((db) => {
+      let query = db
+        .updateTable('jobs')
+        .set({ status: 'failed', locked_by: null, locked_until: null, last_error: lastError, updated_at: now })
+        .where('id', '=', id)
+        .where('status', 'in', ['pending', 'running']);
+      if (owner !== null) query = query.where('locked_by', '=', owner);
+      return query.executeTakeFirst();
+    });
     return Number(result.numUpdatedRows) > 0;
   }
 

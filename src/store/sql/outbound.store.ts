@@ -1,13 +1,18 @@
 import type { Kysely } from 'kysely';
 import type { Database, MessageRow } from '../database.ts';
 import type { OutboundPort, OutboundTarget } from '../ports/outbound.port.ts';
+import { groupCommitFor, type GroupCommit } from './job.store.ts';
 
 /** Error code of a message whose send was interrupted (sparsam stopped during the provider call). */
 export const SEND_UNCONFIRMED = 'SEND_UNCONFIRMED';
 
 /** {@link OutboundPort} over Kysely, on both dialects. */
 export class OutboundStore implements OutboundPort {
-  constructor(private readonly db: Kysely<Database>) {}
+  readonly #writes: GroupCommit;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.#writes = groupCommitFor(db);
+  }
 
   async load(messageId: string): Promise<OutboundTarget | undefined> {
     const message = await this.db.selectFrom('messages').selectAll().where('id', '=', messageId).executeTakeFirst();
@@ -29,54 +34,62 @@ export class OutboundStore implements OutboundPort {
   }
 
   async markSending(messageId: string, now: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable('messages')
-      .set({ status: 'sending', updated_at: now })
-      .where('id', '=', messageId)
-      .where('status', '=', 'queued')
-      .where('provider_message_id', 'is', null)
-      .executeTakeFirst();
+    const result = await this.#writes.run((db) =>
+      db
+        .updateTable('messages')
+        .set({ status: 'sending', updated_at: now })
+        .where('id', '=', messageId)
+        .where('status', '=', 'queued')
+        .where('provider_message_id', 'is', null)
+        .executeTakeFirst(),
+    );
     return Number(result.numUpdatedRows) > 0;
   }
 
   async releaseSending(messageId: string, now: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable('messages')
-      .set({ status: 'queued', updated_at: now })
-      .where('id', '=', messageId)
-      .where('status', '=', 'sending')
-      .executeTakeFirst();
+    const result = await this.#writes.run((db) =>
+      db
+        .updateTable('messages')
+        .set({ status: 'queued', updated_at: now })
+        .where('id', '=', messageId)
+        .where('status', '=', 'sending')
+        .executeTakeFirst(),
+    );
     return Number(result.numUpdatedRows) > 0;
   }
 
   async markSent(messageId: string, providerMessageId: string | null, now: number): Promise<MessageRow | undefined> {
-    return await this.db
-      .updateTable('messages')
-      .set({
-        status: 'sent',
-        provider_message_id: providerMessageId,
-        error_code: null,
-        error_reason: null,
-        updated_at: now,
-      })
-      .where('id', '=', messageId)
-      .where((eb) =>
-        eb.or([
-          eb('status', '=', 'sending'),
-          eb.and([eb('status', '=', 'failed'), eb('error_code', '=', SEND_UNCONFIRMED)]),
-        ]),
-      )
-      .returningAll()
-      .executeTakeFirst();
+    return await this.#writes.run((db) =>
+      db
+        .updateTable('messages')
+        .set({
+          status: 'sent',
+          provider_message_id: providerMessageId,
+          error_code: null,
+          error_reason: null,
+          updated_at: now,
+        })
+        .where('id', '=', messageId)
+        .where((eb) =>
+          eb.or([
+            eb('status', '=', 'sending'),
+            eb.and([eb('status', '=', 'failed'), eb('error_code', '=', SEND_UNCONFIRMED)]),
+          ]),
+        )
+        .returningAll()
+        .executeTakeFirst(),
+    );
   }
 
   async markFailed(messageId: string, code: string, reason: string, now: number): Promise<MessageRow | undefined> {
-    return await this.db
-      .updateTable('messages')
-      .set({ status: 'failed', error_code: code, error_reason: reason, updated_at: now })
-      .where('id', '=', messageId)
-      .where('status', 'in', ['queued', 'sending'])
-      .returningAll()
-      .executeTakeFirst();
+    return await this.#writes.run((db) =>
+      db
+        .updateTable('messages')
+        .set({ status: 'failed', error_code: code, error_reason: reason, updated_at: now })
+        .where('id', '=', messageId)
+        .where('status', 'in', ['queued', 'sending'])
+        .returningAll()
+        .executeTakeFirst(),
+    );
   }
 }
