@@ -1,0 +1,142 @@
+import type { Clock } from '../../shared/clock.ts';
+import type { CompliancePort, SubjectRightsPort } from '../../store/ports/compliance.port.ts';
+import type { AuditFilter, AuditLog, AuditRow } from '../privacy/audit/audit-log.ts';
+import type { ConsentService } from '../privacy/consent/consent.service.ts';
+import type { ErasureService } from '../privacy/erasure/erasure.service.ts';
+import type { KeyService } from '../privacy/keys/key.service.ts';
+import type { ContactDirectory } from '../privacy/pseudonym/contact-directory.ts';
+import { auditCsv } from './audit-csv.ts';
+import { BreachRegister } from './breach.service.ts';
+import { renderHtml, renderMarkdown, type ComplianceDocument } from './document.ts';
+import { htmlToPdf } from './pdf.ts';
+import { ChannelKillSwitch } from './kill-switch.service.ts';
+import { privacyNotice, recordOfProcessing, type ProcessingContext, type RopaInbox } from './ropa.ts';
+import { SubjectRightsService } from './subject-rights.service.ts';
+
+/** Installation-wide setting written by the web inbox: every staff member must use TOTP. */
+const REQUIRE_2FA_SETTING = 'security.require2fa';
+
+export interface ComplianceDeps {
+  port: CompliancePort;
+  subjectRightsPort: SubjectRightsPort;
+  contacts: ContactDirectory;
+  consent: ConsentService;
+  audit: AuditLog;
+  erasure: ErasureService;
+  keys: KeyService;
+  clock: Clock;
+  organisation: { name: string; contact: string; address?: string | undefined; dpo?: string | undefined };
+  /** From the configuration: is the key store a separate database, is the master key from the environment? */
+  keyStoreUrl: string | undefined;
+  masterKeyFromEnv: boolean;
+}
+
+export type DocumentKind = 'ropa' | 'notice';
+export type DocumentFormat = 'md' | 'html' | 'pdf';
+
+/**
+ * The data protection officer's tools: data subject requests, reveals, the kill switch, the breach register, the
+ * audit viewer and the documents generated from the live configuration.
+ */
+export class ComplianceTools {
+  readonly subjectRights: SubjectRightsService;
+  readonly killSwitch: ChannelKillSwitch;
+  readonly breaches: BreachRegister;
+
+  constructor(private readonly deps: ComplianceDeps) {
+    this.subjectRights = new SubjectRightsService({
+      port: deps.subjectRightsPort,
+      contacts: deps.contacts,
+      consent: deps.consent,
+      audit: deps.audit,
+      erasure: deps.erasure,
+      keys: deps.keys,
+      clock: deps.clock,
+      organisation: deps.organisation,
+    });
+    this.killSwitch = new ChannelKillSwitch(deps.port, deps.audit, deps.clock);
+    this.breaches = new BreachRegister(deps.port, deps.audit, deps.clock, deps.keys.pepper);
+  }
+
+  /** The live configuration: inboxes with their effective settings, channels with their kill-switch state. */
+  async processingContext(): Promise<ProcessingContext> {
+    const [inboxes, channels, require2fa] = await Promise.all([
+      this.deps.port.listInboxes(),
+      this.deps.port.listChannels(),
+      this.deps.port.getSetting(REQUIRE_2FA_SETTING),
+    ]);
+    return {
+      organisation: this.deps.organisation,
+      inboxes: inboxes.map((row) => {
+        const s = JSON.parse(row.settings) as Partial<RopaInbox>;
+        return {
+          id: row.id,
+          labelPrefix: row.label_prefix,
+          language: row.language,
+          retention: {
+            consentTimeoutHours: s.retention?.consentTimeoutHours ?? 24,
+            autoCloseAfterDays: s.retention?.autoCloseAfterDays ?? 14,
+            eraseAfterCloseDays: s.retention?.eraseAfterCloseDays ?? 0,
+            auditRetentionDays: s.retention?.auditRetentionDays ?? 365 * 3,
+          },
+          media: s.media ?? 'strip',
+          stopKeywords: s.stopKeywords ?? [],
+        };
+      }),
+      channels: channels.map((c) => ({ id: c.id, kind: c.kind, inboxId: c.inbox_id, enabled: c.enabled === 1 })),
+      measures: {
+        require2fa: require2fa === 'true',
+        keyStore: this.deps.keyStoreUrl ? 'separate-database' : 'separate-file',
+        masterKey: this.deps.masterKeyFromEnv ? 'environment' : 'file',
+      },
+      generatedAt: this.deps.clock.now(),
+    };
+  }
+
+  async document(kind: DocumentKind, lang: 'de' | 'en'): Promise<ComplianceDocument> {
+    const ctx = await this.processingContext();
+    return kind === 'ropa' ? recordOfProcessing(ctx, lang) : privacyNotice(ctx, lang);
+  }
+
+  /** The document rendered: Markdown, HTML, or PDF (printed from the HTML by Chromium where installed). */
+  async renderDocument(
+    kind: DocumentKind,
+    lang: 'de' | 'en',
+    format: DocumentFormat,
+  ): Promise<{ contentType: string; body: string | Buffer }> {
+    const doc = await this.document(kind, lang);
+    if (format === 'md') return { contentType: 'text/markdown; charset=utf-8', body: renderMarkdown(doc) };
+    const html = renderHtml(doc);
+    if (format === 'html') return { contentType: 'text/html; charset=utf-8', body: html };
+    return { contentType: 'application/pdf', body: await htmlToPdf(html) };
+  }
+
+  /** Audit entries, newest first (at most 1000 per page). */
+  auditEntries(filter: AuditFilter): Promise<AuditRow[]> {
+    return this.deps.audit.list(filter);
+  }
+
+  verifyAudit() {
+    return this.deps.audit.verify();
+  }
+
+  /** All entries matching the filter (paged internally, newest first) as CSV; at most `max` rows. */
+  async auditCsv(
+    filter: Omit<AuditFilter, 'limit' | 'offset'>,
+    max = 100_000,
+  ): Promise<{ text: string; rows: number }> {
+    const rows: AuditRow[] = [];
+    for (let offset = 0; rows.length < max; offset += 1000) {
+      const page = await this.deps.audit.list({ ...filter, limit: 1000, offset });
+      rows.push(...page);
+      if (page.length < 1000) break;
+    }
+    const kept = rows.slice(0, max);
+    return { text: auditCsv(kept), rows: kept.length };
+  }
+
+  /** Records who exported the audit log (content-free). */
+  async auditExported(actor: string, rows: number): Promise<void> {
+    await this.deps.audit.append({ actor, action: 'audit.exported', details: { format: 'csv', rows } });
+  }
+}

@@ -1,0 +1,407 @@
+import type { ComplianceDocument, DocBlock } from './document.ts';
+
+/** One inbox as configured now (config file plus the admin's overrides). */
+export interface RopaInbox {
+  id: string;
+  labelPrefix: string;
+  language: string;
+  retention: {
+    consentTimeoutHours: number;
+    autoCloseAfterDays: number;
+    eraseAfterCloseDays: number;
+    auditRetentionDays: number;
+  };
+  media: string;
+  stopKeywords: string[];
+}
+
+export interface RopaChannel {
+  id: string;
+  kind: string;
+  inboxId: string;
+  enabled: boolean;
+}
+
+/** The live configuration the record of processing activities and the privacy notice are generated from. */
+export interface ProcessingContext {
+  organisation: { name: string; contact: string; address?: string | undefined; dpo?: string | undefined };
+  inboxes: RopaInbox[];
+  channels: RopaChannel[];
+  measures: {
+    /** Every staff member must use TOTP (admins always must). */
+    require2fa: boolean;
+    /** Where the wrapped data keys live: a separate database, or a separate SQLite file beside the main one. */
+    keyStore: 'separate-database' | 'separate-file';
+    /** The master key comes from the environment or from the key file (mode 0600). */
+    masterKey: 'environment' | 'file';
+  };
+  generatedAt: Date;
+}
+
+/** A provider sparsam hands messages to, per channel kind. */
+export interface Processor {
+  name: string;
+  role: { de: string; en: string };
+  transfer: { de: string; en: string } | null;
+}
+
+const META_IRELAND = 'Meta Platforms Ireland Limited, Merrion Road, Dublin 4, Irland / Ireland';
+const META_TRANSFER = {
+  de: 'USA (Meta Platforms, Inc.): Angemessenheitsbeschluss EU-US Data Privacy Framework; ergänzend Standardvertragsklauseln (Art. 46 Abs. 2 lit. c DSGVO)',
+  en: 'USA (Meta Platforms, Inc.): EU-US Data Privacy Framework adequacy decision; in addition standard contractual clauses (Art. 46(2)(c) GDPR)',
+};
+
+/**
+ * Processors by channel kind. Names and transfer mechanisms as the providers publish them; the DPO checks them
+ * against the contracts actually signed (the documents say so).
+ */
+export const PROCESSORS: Record<string, Processor[]> = {
+  'whatsapp-cloud': [
+    {
+      name: META_IRELAND,
+      role: { de: 'WhatsApp Business Plattform (Cloud API)', en: 'WhatsApp Business Platform (Cloud API)' },
+      transfer: META_TRANSFER,
+    },
+  ],
+  dialog360: [
+    {
+      name: '360dialog GmbH, Berlin, Deutschland / Germany',
+      role: {
+        de: 'WhatsApp Business Solution Provider (API-Zugang)',
+        en: 'WhatsApp Business Solution Provider (API access)',
+      },
+      transfer: null,
+    },
+    {
+      name: META_IRELAND,
+      role: {
+        de: 'WhatsApp Business Plattform (Unterauftragsverarbeiter)',
+        en: 'WhatsApp Business Platform (sub-processor)',
+      },
+      transfer: META_TRANSFER,
+    },
+  ],
+  messenger: [
+    { name: META_IRELAND, role: { de: 'Messenger-Plattform', en: 'Messenger Platform' }, transfer: META_TRANSFER },
+  ],
+  telegram: [
+    {
+      name: 'Telegram Messenger Inc. / Telegram FZ-LLC, Dubai, Vereinigte Arabische Emirate / United Arab Emirates',
+      role: { de: 'Telegram Bot API', en: 'Telegram Bot API' },
+      transfer: {
+        de: 'Drittland ohne Angemessenheitsbeschluss; Telegram bietet keinen Auftragsverarbeitungsvertrag an: Übermittlung nur, weil die betroffene Person selbst über Telegram schreibt (Art. 49 Abs. 1 lit. b DSGVO); vom DSB zu prüfen',
+        en: 'third country without an adequacy decision; Telegram offers no processing agreement: transfer only because the data subject chose to write via Telegram (Art. 49(1)(b) GDPR); to be assessed by the DPO',
+      },
+    },
+  ],
+  sms: [
+    {
+      name: 'Twilio Ireland Limited, Dublin, Irland / Ireland (Twilio Inc., San Francisco, USA)',
+      role: { de: 'SMS-Versand und -Empfang (Messages API)', en: 'sending and receiving SMS (Messages API)' },
+      transfer: {
+        de: 'USA (Twilio Inc.): EU-US Data Privacy Framework; Standardvertragsklauseln und verbindliche interne Datenschutzvorschriften (BCR)',
+        en: 'USA (Twilio Inc.): EU-US Data Privacy Framework; standard contractual clauses and binding corporate rules',
+      },
+    },
+  ],
+};
+
+export function processorsOf(kind: string): Processor[] {
+  return (
+    PROCESSORS[kind] ?? [
+      {
+        name: `(${kind})`,
+        role: { de: 'Anbieter des Kanals – bitte ergänzen', en: 'channel provider – please complete' },
+        transfer: null,
+      },
+    ]
+  );
+}
+
+const KIND_NAMES: Record<string, string> = {
+  'whatsapp-cloud': 'WhatsApp (Cloud API)',
+  dialog360: 'WhatsApp (360dialog)',
+  messenger: 'Facebook Messenger',
+  telegram: 'Telegram',
+  sms: 'SMS (Twilio)',
+};
+export const kindName = (kind: string) => KIND_NAMES[kind] ?? kind;
+
+function retentionText(inbox: RopaInbox, lang: 'de' | 'en'): string {
+  const r = inbox.retention;
+  const afterClose =
+    r.eraseAfterCloseDays === 0
+      ? lang === 'de'
+        ? 'sofort beim Schließen'
+        : 'immediately when closed'
+      : lang === 'de'
+        ? `${r.eraseAfterCloseDays} Tage nach dem Schließen`
+        : `${r.eraseAfterCloseDays} days after closing`;
+  return lang === 'de'
+    ? `ohne Einwilligung nach ${r.consentTimeoutHours} Stunden gelöscht; nach ${r.autoCloseAfterDays} Tagen ohne Aktivität geschlossen; gelöscht ${afterClose}; Prüfprotokoll ${r.auditRetentionDays} Tage`
+    : `erased after ${r.consentTimeoutHours} hours without consent; closed after ${r.autoCloseAfterDays} days without activity; erased ${afterClose}; audit log ${r.auditRetentionDays} days`;
+}
+
+function mediaText(policy: string, lang: 'de' | 'en'): string {
+  const de: Record<string, string> = {
+    strip: 'Dateien werden angenommen; Bilder neu kodiert, Metadaten (GPS, EXIF, XMP) entfernt',
+    reject: 'nur Text; Dateien werden abgelehnt und nicht gespeichert',
+    allow: 'Dateien werden unverändert angenommen (nur erlaubte Typen)',
+  };
+  const en: Record<string, string> = {
+    strip: 'files accepted; images re-encoded, metadata (GPS, EXIF, XMP) removed',
+    reject: 'text only; files are refused and not stored',
+    allow: 'files accepted unchanged (allowed types only)',
+  };
+  return (lang === 'de' ? de : en)[policy] ?? policy;
+}
+
+/** The technical and organisational measures actually in force (Art. 32), from the live configuration. */
+function measures(ctx: ProcessingContext, lang: 'de' | 'en'): string[] {
+  const m = ctx.measures;
+  const de = [
+    'Verschlüsselung: Nachrichteninhalte, Dateien und Notizen mit AES-256-GCM unter einem eigenen Schlüssel je Unterhaltung; Adresse und Profilname je Kontakt eigens verschlüsselt',
+    `Schlüsseltrennung: die Datenschlüssel liegen verpackt unter dem Hauptschlüssel in einem ${m.keyStore === 'separate-database' ? 'getrennten Schlüsselspeicher (eigene Datenbank)' : 'getrennten Schlüsselspeicher (eigene Datei)'}; der Hauptschlüssel kommt ${m.masterKey === 'environment' ? 'aus der Umgebung' : 'aus einer Schlüsseldatei (Rechte 0600)'}`,
+    'Pseudonymisierung: Mitarbeitende sehen Bezeichnungen wie „Anfrage 42“ statt Telefonnummern; Kontakte werden nur über einen HMAC-SHA-256-Wert gefunden',
+    'Löschung durch Vernichtung der Schlüssel (Crypto-Shredding) und der Zeilen, nach den Fristen je Posteingang und auf Antrag; Sicherungskopien werden dadurch unlesbar',
+    'Manipulationssicheres Prüfprotokoll: Hash-Kette mit HMAC, prüfbar mit „sparsam audit verify“; inhaltsfrei',
+    m.require2fa
+      ? 'Zwei-Faktor-Anmeldung (TOTP) für alle Mitarbeitenden'
+      : 'Zwei-Faktor-Anmeldung (TOTP) für Administratoren; für übrige Mitarbeitende freiwillig',
+    'Rollen (Agent, Admin, Datenschutzbeauftragte:r); Offenlegung einer echten Adresse nur mit Begründung und protokolliert',
+    'Webhooks nur mit gültiger Signatur des Anbieters; Sitzungen als Hash gespeichert, CSRF-Schutz, Sperre nach Fehlversuchen',
+    'Protokolldateien ohne Telefonnummern, Texte und Geheimnisse (Schwärzung)',
+    'Notabschaltung je Kanal (Kill-Switch): eingehende Nachrichten werden dann nicht gespeichert, ausgehende nicht gesendet',
+  ];
+  const en = [
+    'Encryption: message contents, files and notes with AES-256-GCM under a key of their own per conversation; address and profile name sealed per contact',
+    `Key separation: data keys are stored wrapped under the master key in a ${m.keyStore === 'separate-database' ? 'separate key store (its own database)' : 'separate key store (its own file)'}; the master key comes ${m.masterKey === 'environment' ? 'from the environment' : 'from a key file (mode 0600)'}`,
+    'Pseudonymisation: staff see references such as "Request 42" instead of phone numbers; contacts are found only by an HMAC-SHA-256 value',
+    'Erasure by destroying the keys (crypto-shredding) and the rows, after the periods of each inbox and on request; backups become unreadable',
+    'Tamper-evident audit log: hash chain with HMAC, checked with "sparsam audit verify"; content-free',
+    m.require2fa
+      ? 'Two-factor login (TOTP) for all staff'
+      : 'Two-factor login (TOTP) for administrators; optional for other staff',
+    'Roles (agent, admin, data protection officer); revealing a real address only with a reason, and logged',
+    'Webhooks only with a valid provider signature; sessions stored as hashes, CSRF protection, lock-out after failed logins',
+    'Log files without phone numbers, texts or secrets (redaction)',
+    'Emergency stop per channel (kill switch): inbound messages are then not stored, outbound not sent',
+  ];
+  return lang === 'de' ? de : en;
+}
+
+function channelRows(ctx: ProcessingContext, lang: 'de' | 'en'): string[][] {
+  const rows: string[][] = [];
+  for (const c of ctx.channels) {
+    for (const p of processorsOf(c.kind)) {
+      rows.push([
+        `${kindName(c.kind)} (${c.id}${c.enabled ? '' : lang === 'de' ? ', abgeschaltet' : ', switched off'})`,
+        p.name,
+        p.role[lang],
+        p.transfer ? p.transfer[lang] : lang === 'de' ? 'keine (EU/EWR)' : 'none (EU/EEA)',
+      ]);
+    }
+  }
+  return rows;
+}
+
+function inboxRows(ctx: ProcessingContext, lang: 'de' | 'en'): string[][] {
+  return ctx.inboxes.map((i) => [
+    i.id,
+    ctx.channels
+      .filter((c) => c.inboxId === i.id)
+      .map((c) => c.id)
+      .join(', ') || '–',
+    retentionText(i, lang),
+    mediaText(i.media, lang),
+  ]);
+}
+
+const dateOf = (d: Date, lang: 'de' | 'en') =>
+  d.toLocaleDateString(lang === 'de' ? 'de-DE' : 'en-GB', {
+    timeZone: 'UTC',
+    year: 'numeric',
+    month: 'long',
+    day: 'numeric',
+  });
+
+/** The record of processing activities (Art. 30(1) GDPR) of this installation, generated from its configuration. */
+export function recordOfProcessing(ctx: ProcessingContext, lang: 'de' | 'en'): ComplianceDocument {
+  const o = ctx.organisation;
+  const de = lang === 'de';
+  const blocks: DocBlock[] = [
+    {
+      type: 'h1',
+      text: de
+        ? 'Verzeichnis von Verarbeitungstätigkeiten (Art. 30 Abs. 1 DSGVO)'
+        : 'Record of processing activities (Art. 30(1) GDPR)',
+    },
+    {
+      type: 'p',
+      text: de
+        ? `Erzeugt von sparsam am ${dateOf(ctx.generatedAt, lang)} aus der laufenden Konfiguration. Angaben zu Anbietern bitte mit den abgeschlossenen Verträgen abgleichen.`
+        : `Generated by sparsam on ${dateOf(ctx.generatedAt, lang)} from the running configuration. Check the provider details against the contracts signed.`,
+    },
+    { type: 'h2', text: de ? '1. Verantwortlicher' : '1. Controller' },
+    {
+      type: 'ul',
+      items: [
+        `${de ? 'Name' : 'Name'}: ${o.name}`,
+        ...(o.address ? [`${de ? 'Anschrift' : 'Address'}: ${o.address}`] : []),
+        `${de ? 'Kontakt' : 'Contact'}: ${o.contact}`,
+        `${de ? 'Datenschutzbeauftragte:r' : 'Data protection officer'}: ${o.dpo ?? (de ? 'nicht angegeben' : 'not stated')}`,
+      ],
+    },
+    {
+      type: 'h2',
+      text: de
+        ? '2. Verarbeitungstätigkeit: Kundenkommunikation über Messenger'
+        : '2. Processing activity: customer communication via messengers',
+    },
+    { type: 'h3', text: de ? 'Zwecke und Rechtsgrundlagen' : 'Purposes and legal bases' },
+    {
+      type: 'table',
+      head: de ? ['Zweck', 'Rechtsgrundlage'] : ['Purpose', 'Legal basis'],
+      rows: de
+        ? [
+            [
+              'Beantwortung von Anfragen, Terminabsprachen, Vertragsanbahnung und -durchführung',
+              'Art. 6 Abs. 1 lit. b DSGVO (Vertrag/vorvertragliche Maßnahmen) bzw. lit. f (berechtigtes Interesse an der Beantwortung); vor jeder Bearbeitung wird mit dem Datenschutzhinweis die Einwilligung eingeholt (Art. 6 Abs. 1 lit. a, Art. 7)',
+            ],
+            [
+              'Werbliche Nachrichten',
+              'Art. 6 Abs. 1 lit. a DSGVO (gesonderte Einwilligung „marketing“, jederzeit widerruflich)',
+            ],
+            [
+              'Nachweis von Einwilligungen und Löschungen, Prüfprotokoll',
+              'Art. 6 Abs. 1 lit. c i. V. m. Art. 5 Abs. 2, Art. 7 Abs. 1 DSGVO',
+            ],
+          ]
+        : [
+            [
+              'Answering requests, appointments, preparing and performing contracts',
+              'Art. 6(1)(b) GDPR (contract / pre-contractual steps) or (f) (legitimate interest in answering); consent is asked with the privacy notice before any processing by staff (Art. 6(1)(a), Art. 7)',
+            ],
+            ['Marketing messages', 'Art. 6(1)(a) GDPR (separate "marketing" consent, withdrawable at any time)'],
+            ['Proof of consent and erasure, audit log', 'Art. 6(1)(c) with Art. 5(2) and Art. 7(1) GDPR'],
+          ],
+    },
+    { type: 'h3', text: de ? 'Betroffene und Datenkategorien' : 'Data subjects and categories of data' },
+    {
+      type: 'ul',
+      items: de
+        ? [
+            'Betroffene: Kundinnen und Kunden sowie Interessenten, die über einen Kanal schreiben; Mitarbeitende (Konten)',
+            'Daten: Telefonnummer bzw. Chat-ID, Profilname, Nachrichteninhalte, Dateien, Zeitpunkte und Zustellstatus, Einwilligungen und Widerrufe; bei Mitarbeitenden Name, E-Mail, Passwort-Hash, TOTP-Geheimnis',
+            'Keine besonderen Kategorien (Art. 9) beabsichtigt; Kundinnen und Kunden werden gebeten, keine Gesundheitsdaten zu senden',
+          ]
+        : [
+            'Data subjects: customers and prospects writing via a channel; staff (accounts)',
+            'Data: phone number or chat id, profile name, message contents, files, times and delivery statuses, consents and withdrawals; for staff name, e-mail, password hash, TOTP secret',
+            'No special categories (Art. 9) intended; customers are asked not to send health data',
+          ],
+    },
+    { type: 'h3', text: de ? 'Empfänger und Auftragsverarbeiter je Kanal' : 'Recipients and processors per channel' },
+    {
+      type: 'p',
+      text: de
+        ? 'Interne Empfänger: Mitarbeitende mit den Rollen Agent und Admin (nur Pseudonyme), Datenschutzbeauftragte:r (Auskunft, Löschung). sparsam selbst läuft auf dem eigenen Server des Verantwortlichen.'
+        : "Internal recipients: staff with the roles agent and admin (pseudonyms only), the data protection officer (access, erasure). sparsam itself runs on the controller's own server.",
+    },
+    ctx.channels.length > 0
+      ? {
+          type: 'table',
+          head: de
+            ? ['Kanal', 'Auftragsverarbeiter', 'Leistung', 'Drittlandübermittlung und Garantien']
+            : ['Channel', 'Processor', 'Service', 'Third-country transfer and safeguards'],
+          rows: channelRows(ctx, lang),
+        }
+      : { type: 'p', text: de ? 'Keine Kanäle eingerichtet.' : 'No channels configured.' },
+    { type: 'h3', text: de ? 'Löschfristen je Posteingang' : 'Erasure periods per inbox' },
+    ctx.inboxes.length > 0
+      ? {
+          type: 'table',
+          head: de ? ['Posteingang', 'Kanäle', 'Fristen', 'Dateien'] : ['Inbox', 'Channels', 'Periods', 'Files'],
+          rows: inboxRows(ctx, lang),
+        }
+      : { type: 'p', text: de ? 'Keine Posteingänge eingerichtet.' : 'No inboxes configured.' },
+    {
+      type: 'h2',
+      text: de
+        ? '3. Technische und organisatorische Maßnahmen (Art. 32 DSGVO)'
+        : '3. Technical and organisational measures (Art. 32 GDPR)',
+    },
+    { type: 'ul', items: measures(ctx, lang) },
+  ];
+  return {
+    title: de ? 'Verzeichnis von Verarbeitungstätigkeiten' : 'Record of processing activities',
+    language: lang,
+    blocks,
+  };
+}
+
+/** The privacy notice (Art. 13 GDPR) for customers who write to this installation's channels. */
+export function privacyNotice(ctx: ProcessingContext, lang: 'de' | 'en'): ComplianceDocument {
+  const o = ctx.organisation;
+  const de = lang === 'de';
+  const stop = [...new Set(ctx.inboxes.flatMap((i) => i.stopKeywords))];
+  const processors = new Map<string, Processor>();
+  for (const c of ctx.channels) for (const p of processorsOf(c.kind)) processors.set(p.name, p);
+  const blocks: DocBlock[] = [
+    {
+      type: 'h1',
+      text: de
+        ? 'Datenschutzhinweise für die Kommunikation über Messenger'
+        : 'Privacy notice for communication via messengers',
+    },
+    { type: 'h2', text: de ? 'Verantwortlicher' : 'Controller' },
+    {
+      type: 'p',
+      text:
+        [o.name, o.address, o.contact].filter(Boolean).join(', ') +
+        (o.dpo ? (de ? `. Datenschutzbeauftragte:r: ${o.dpo}` : `. Data protection officer: ${o.dpo}`) : ''),
+    },
+    { type: 'h2', text: de ? 'Zwecke und Rechtsgrundlagen' : 'Purposes and legal bases' },
+    {
+      type: 'p',
+      text: de
+        ? 'Wir verarbeiten Ihre Telefonnummer bzw. Chat-ID, Ihren Profilnamen und den Inhalt Ihrer Nachrichten, um Ihre Anfrage zu beantworten (Art. 6 Abs. 1 lit. b DSGVO, bei allgemeinen Anfragen lit. f). Bevor jemand Ihre Nachricht liest, bitten wir Sie um Ihre Einwilligung (Art. 6 Abs. 1 lit. a DSGVO). Werbung senden wir nur mit Ihrer gesonderten Einwilligung (Art. 6 Abs. 1 lit. a DSGVO).'
+        : 'We process your phone number or chat id, your profile name and the content of your messages to answer your request (Art. 6(1)(b) GDPR, for general requests (f)). Before anyone reads your message we ask for your consent (Art. 6(1)(a) GDPR). We send marketing only with your separate consent (Art. 6(1)(a) GDPR).',
+    },
+    { type: 'h2', text: de ? 'Empfänger' : 'Recipients' },
+    {
+      type: 'ul',
+      items: [...processors.values()].map((p) => `${p.name}: ${p.role[lang]}`),
+    },
+    { type: 'h2', text: de ? 'Übermittlung in Drittländer' : 'Transfers to third countries' },
+    {
+      type: 'ul',
+      items: (() => {
+        const items = [...processors.values()].filter((p) => p.transfer).map((p) => `${p.name}: ${p.transfer![lang]}`);
+        return items.length > 0 ? items : [de ? 'Keine.' : 'None.'];
+      })(),
+    },
+    { type: 'h2', text: de ? 'Speicherdauer' : 'Storage period' },
+    { type: 'ul', items: ctx.inboxes.map((i) => `${i.labelPrefix} (${i.id}): ${retentionText(i, lang)}`) },
+    { type: 'h2', text: de ? 'Ihre Rechte' : 'Your rights' },
+    {
+      type: 'p',
+      text: de
+        ? `Sie haben das Recht auf Auskunft (Art. 15), Berichtigung (Art. 16), Löschung (Art. 17), Einschränkung (Art. 18), Datenübertragbarkeit (Art. 20) und Widerspruch (Art. 21 DSGVO). Ihre Einwilligung können Sie jederzeit widerrufen (Art. 7 Abs. 3 DSGVO), indem Sie ${stop.map((s) => `„${s}“`).join(', ') || '„STOP“'} senden oder uns unter ${o.contact} schreiben; die bis dahin erfolgte Verarbeitung bleibt rechtmäßig. Sie können sich bei einer Datenschutz-Aufsichtsbehörde beschweren (Art. 77 DSGVO).`
+        : `You have the right of access (Art. 15), rectification (Art. 16), erasure (Art. 17), restriction (Art. 18), portability (Art. 20) and to object (Art. 21 GDPR). You may withdraw your consent at any time (Art. 7(3) GDPR) by sending ${stop.map((s) => `"${s}"`).join(', ') || '"STOP"'} or writing to ${o.contact}; processing before the withdrawal remains lawful. You may lodge a complaint with a supervisory authority (Art. 77 GDPR).`,
+    },
+    {
+      type: 'h2',
+      text: de
+        ? 'Pflicht zur Bereitstellung, automatisierte Entscheidungen'
+        : 'Obligation to provide data, automated decisions',
+    },
+    {
+      type: 'p',
+      text: de
+        ? `Die Nutzung des Messengers ist freiwillig; Sie erreichen uns auch unter ${o.contact}. Eine automatisierte Entscheidungsfindung einschließlich Profiling findet nicht statt.`
+        : `Using the messenger is voluntary; you can also reach us at ${o.contact}. There is no automated decision-making, including profiling.`,
+    },
+  ];
+  return { title: de ? 'Datenschutzhinweise' : 'Privacy notice', language: lang, blocks };
+}

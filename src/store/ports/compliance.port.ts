@@ -1,0 +1,42 @@
+import type { BreachRow, ChannelRow, ConversationRow, InboxRow, MediaRow, MessageRow } from '../database.ts';
+
+/**
+ * What the data subject rights (export, rectification, reveal) read beyond the privacy core's own ports: everything
+ * stored for one contact, found by the contact id (the contact itself is found only by its lookup hash).
+ */
+export interface SubjectRightsPort {
+  channel(id: string): Promise<Pick<ChannelRow, 'id' | 'kind' | 'inbox_id'> | undefined>;
+  labelPrefix(inboxId: string): Promise<string | undefined>;
+  /** Every conversation of the contact (pending, open and closed), oldest first. */
+  conversationsOfContact(contactId: string): Promise<ConversationRow[]>;
+  findConversation(id: string): Promise<ConversationRow | undefined>;
+  /** Every message of a conversation (held ones, notes and system messages included), oldest first. */
+  messagesOfConversation(conversationId: string): Promise<MessageRow[]>;
+  /** Every media row of a conversation with its sealed bytes, oldest first. */
+  mediaOfConversation(conversationId: string): Promise<MediaRow[]>;
+  findMessage(id: string): Promise<MessageRow | undefined>;
+  /** Replaces a message's sealed content (rectification of a note). */
+  updateMessageBody(id: string, bodyEnc: Uint8Array, updatedAt: number): Promise<void>;
+  /** Display names of staff, by id (for authors of notes and replies). */
+  staffNames(ids: readonly string[]): Promise<Map<string, string>>;
+}
+
+export interface BreachFilter {
+  limit: number;
+  offset: number;
+}
+
+/** Channels and inboxes as the compliance tools see them, installation settings, and the breach register. */
+export interface CompliancePort {
+  listInboxes(): Promise<InboxRow[]>;
+  listChannels(): Promise<ChannelRow[]>;
+  findChannel(id: string): Promise<ChannelRow | undefined>;
+  setChannelEnabled(id: string, enabled: boolean, now: number): Promise<void>;
+  getSetting(key: string): Promise<string | undefined>;
+  insertBreach(row: BreachRow): Promise<void>;
+  updateBreach(id: string, patch: Partial<Omit<BreachRow, 'id' | 'created_at' | 'created_by'>>): Promise<void>;
+  findBreach(id: string): Promise<BreachRow | undefined>;
+  /** Newest discovery first. */
+  listBreaches(filter: BreachFilter): Promise<BreachRow[]>;
+  deleteBreach(id: string): Promise<boolean>;
+}

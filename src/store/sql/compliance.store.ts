@@ -1,0 +1,52 @@
+import type { Kysely } from 'kysely';
+import type { BreachRow, ChannelRow, Database, InboxRow } from '../database.ts';
+import type { BreachFilter, CompliancePort } from '../ports/compliance.port.ts';
+
+/** Channels, inboxes, settings and the breach register for the compliance tools, shared by both dialects. */
+export class ComplianceStore implements CompliancePort {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  listInboxes(): Promise<InboxRow[]> {
+    return this.db.selectFrom('inboxes').selectAll().orderBy('id').execute();
+  }
+  listChannels(): Promise<ChannelRow[]> {
+    return this.db.selectFrom('channels').selectAll().orderBy('id').execute();
+  }
+  findChannel(id: string): Promise<ChannelRow | undefined> {
+    return this.db.selectFrom('channels').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+  async setChannelEnabled(id: string, enabled: boolean, now: number): Promise<void> {
+    await this.db
+      .updateTable('channels')
+      .set({ enabled: enabled ? 1 : 0, updated_at: now })
+      .where('id', '=', id)
+      .execute();
+  }
+  async getSetting(key: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
+    return row?.value;
+  }
+  async insertBreach(row: BreachRow): Promise<void> {
+    await this.db.insertInto('breaches').values(row).execute();
+  }
+  async updateBreach(id: string, patch: Partial<Omit<BreachRow, 'id' | 'created_at' | 'created_by'>>): Promise<void> {
+    await this.db.updateTable('breaches').set(patch).where('id', '=', id).execute();
+  }
+  findBreach(id: string): Promise<BreachRow | undefined> {
+    return this.db.selectFrom('breaches').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+  listBreaches(filter: BreachFilter): Promise<BreachRow[]> {
+    return this.db
+      .selectFrom('breaches')
+      .selectAll()
+      .orderBy('discovered_at', 'desc')
+      .orderBy('id')
+      .limit(filter.limit)
+      .offset(filter.offset)
+      .execute();
+  }
+  async deleteBreach(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('breaches').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+}

@@ -1,0 +1,204 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { describeEachStore } from '../support/stores.ts';
+import { CUSTOMER, imageMessage, startWorld, type World } from '../inbox/inbox-world.ts';
+import { consentedConversation } from './compliance-world.ts';
+
+const GPS_PHOTO = '/work/shared/fixtures/images/jpg_gps_DSCN0010.jpg';
+const OTHER = '491700009999';
+
+interface Bundle {
+  format: string;
+  subject: { contactId: string; address: string; profileName: string | null; label: string; channelId: string };
+  conversations: {
+    id: string;
+    label: string;
+    state: string;
+    labels: string[];
+    messages: { id: string; direction: string; text: string | null; status: string; mediaId: string | null }[];
+    media: { id: string; mimeType: string; size: number; dataBase64: string | null }[];
+  }[];
+  consent: { purpose: string; action: string; method: string }[];
+  audit: { action: string; targetId: string | null; details: Record<string, unknown> }[];
+}
+
+describeEachStore('data subject requests over the API', (dialect) => {
+  let w: World;
+  let mine: string;
+  let theirs: string;
+  beforeEach(async () => {
+    w = await startWorld(dialect);
+    mine = await consentedConversation(w, CUSTOMER, 'Mein Auto macht Geräusche', 'A');
+    w.graph.media.set('media-photo-1', { data: readFileSync(GPS_PHOTO), mime: 'image/jpeg' });
+    expect((await w.webhook(imageMessage(w.clock, 'wamid.A3', 'media-photo-1'))).statusCode).toBe(200);
+    await w.drain();
+    expect(
+      (await w.api('POST', `/api/v1/conversations/${mine}/messages`, { text: 'Kommen Sie Dienstag vorbei' }))
+        .statusCode,
+    ).toBe(202);
+    expect(
+      (await w.api('POST', `/api/v1/conversations/${mine}/labels`, { labels: ['Werkstatt'] }, w.adminToken)).statusCode,
+    ).toBe(200);
+    await w.drain();
+    theirs = await consentedConversation(w, OTHER, 'Frage zur Rechnung von Herrn Fremd', 'B');
+  });
+  afterEach(async () => {
+    await w.close();
+  });
+
+  const exportFor = (address: string, token = w.dpoToken, extra: Record<string, unknown> = {}) =>
+    w.api('POST', '/api/v1/compliance/dsar/export', { channelId: 'wa-main', address, ...extra }, token);
+
+  it("exports exactly that person's data, decrypted, as valid JSON, and audits the export", async () => {
+    const res = await exportFor('+49 151 1234 5678');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['cache-control']).toContain('no-store');
+    const bundle = JSON.parse(res.body) as Bundle;
+    expect(bundle.format).toBe('sparsam.dsar.v1');
+    expect(bundle.subject.address).toBe(CUSTOMER);
+    expect(bundle.subject.profileName).toBe('Erika Mustermann');
+    expect(bundle.subject.label).toBe('Anfrage 1');
+
+    expect(bundle.conversations.map((c) => c.id)).toEqual([mine]);
+    const conv = bundle.conversations[0]!;
+    expect(conv.labels).toEqual(['Werkstatt']);
+    expect(conv.state).toBe('open');
+    const texts = conv.messages.map((m) => [m.direction, m.text]);
+    expect(texts).toContainEqual(['in', 'Mein Auto macht Geräusche']);
+    expect(texts).toContainEqual(['in', 'Kratzer an der Tür']);
+    expect(texts).toContainEqual(['out', 'Kommen Sie Dienstag vorbei']);
+    // The other customer's conversation and words are absent.
+    expect(res.body).not.toContain('Herrn Fremd');
+    expect(res.body).not.toContain(OTHER);
+    expect(res.body).not.toContain(theirs);
+
+    // The photo, as stored: a JPEG without its GPS position.
+    expect(conv.media).toHaveLength(1);
+    const photo = Buffer.from(conv.media[0]!.dataBase64!, 'base64');
+    expect(photo.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+    expect(photo.length).toBe(conv.media[0]!.size);
+    expect(photo.includes(Buffer.from('GPS'))).toBe(false);
+    expect(conv.messages.find((m) => m.mediaId === conv.media[0]!.id)?.text).toBe('Kratzer an der Tür');
+
+    expect(bundle.consent).toEqual([expect.objectContaining({ purpose: 'service', action: 'grant' })]);
+    // Audit entries about the contact or its conversation (reads by staff, consent) are included.
+    expect(bundle.audit.length).toBeGreaterThan(0);
+    expect(bundle.audit.every((a) => a.targetId === mine || a.targetId === bundle.subject.contactId)).toBe(true);
+
+    const audit = (await w.api('GET', '/api/v1/compliance/audit?action=dsar.export', undefined, w.dpoToken)).json()
+      .items as { targetId: string; details: Record<string, unknown> }[];
+    expect(audit).toHaveLength(1);
+    expect(audit[0]!.targetId).toBe(bundle.subject.contactId);
+    expect(audit[0]!.details).toMatchObject({ conversations: 1, media: 1, consentEvents: 1 });
+    expect(JSON.stringify(audit)).not.toContain(CUSTOMER);
+  });
+
+  it('gives a readable HTML summary in German and in English', async () => {
+    const de = await exportFor(CUSTOMER, w.dpoToken, { format: 'html', lang: 'de' });
+    expect(de.statusCode).toBe(200);
+    expect(de.headers['content-type']).toContain('text/html');
+    expect(de.body).toContain('Auskunft nach Art. 15 DSGVO');
+    expect(de.body).toContain('Mein Auto macht Geräusche');
+    expect(de.body).not.toContain('Herrn Fremd');
+    const en = await exportFor(CUSTOMER, w.dpoToken, { format: 'html', lang: 'en' });
+    expect(en.body).toContain('Subject access (Art. 15 GDPR)');
+    expect(en.body).toContain('from you');
+  });
+
+  it('admits only the dpo, and says clearly when nothing is held', async () => {
+    expect((await exportFor(CUSTOMER, w.agentToken)).statusCode).toBe(403);
+    expect((await exportFor(CUSTOMER, w.adminToken)).statusCode).toBe(403);
+    expect((await exportFor(CUSTOMER, '')).statusCode).toBe(401);
+    const unknown = await exportFor('491709999999');
+    expect(unknown.statusCode).toBe(404);
+    const missing = await w.api('POST', '/api/v1/compliance/dsar/export', { channelId: 'wa-main' }, w.dpoToken);
+    expect(missing.statusCode).toBe(400);
+  });
+
+  it('erases the person completely, leaves a receipt, and the other customer untouched', async () => {
+    const before = await exportFor(CUSTOMER);
+    const contactId = (JSON.parse(before.body) as Bundle).subject.contactId;
+    const noReason = await w.api(
+      'POST',
+      '/api/v1/compliance/dsar/erase',
+      { channelId: 'wa-main', address: CUSTOMER, reason: '' },
+      w.dpoToken,
+    );
+    expect(noReason.statusCode).toBe(400);
+
+    const res = await w.api(
+      'POST',
+      '/api/v1/compliance/dsar/erase',
+      { channelId: 'wa-main', address: CUSTOMER, reason: 'Art. 17 request by letter, case 2026-17' },
+      w.dpoToken,
+    );
+    expect(res.statusCode).toBe(200);
+    const receipt = res.json().receipt as {
+      targetId: string;
+      alreadyErased: boolean;
+      counts: Record<string, number>;
+      auditSeq: number;
+    };
+    expect(receipt.targetId).toBe(contactId);
+    expect(receipt.alreadyErased).toBe(false);
+    expect(receipt.counts.conversations).toBe(1);
+    expect(receipt.counts.media).toBe(1);
+    expect(receipt.counts.keysDestroyed).toBeGreaterThanOrEqual(2);
+
+    // Nothing findable any more: not by address, not in any table.
+    expect((await exportFor(CUSTOMER)).statusCode).toBe(404);
+    const db = w.sparsam.store.db;
+    expect(await db.selectFrom('contacts').select('id').where('id', '=', contactId).execute()).toEqual([]);
+    expect(await db.selectFrom('conversations').select('id').where('contact_id', '=', contactId).execute()).toEqual([]);
+    expect(await db.selectFrom('messages').select('id').where('conversation_id', '=', mine).execute()).toEqual([]);
+    expect(await db.selectFrom('media').select('id').where('conversation_id', '=', mine).execute()).toEqual([]);
+    expect(await db.selectFrom('consent_events').select('id').where('contact_id', '=', contactId).execute()).toEqual(
+      [],
+    );
+    expect(await w.sparsam.keys.existingDataKey('conversation', mine)).toBeUndefined();
+    expect(await w.sparsam.keys.existingDataKey('contact', contactId)).toBeUndefined();
+
+    const audit = (await w.api('GET', `/api/v1/compliance/audit?targetId=${contactId}`, undefined, w.dpoToken)).json()
+      .items as { seq: number; action: string; details: Record<string, unknown> }[];
+    expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(['dsar.erase', 'contact.erased']));
+    expect(audit.find((a) => a.action === 'contact.erased')!.seq).toBe(receipt.auditSeq);
+    expect(JSON.stringify(audit)).not.toContain(CUSTOMER);
+
+    // The other customer is still there.
+    const other = await exportFor(OTHER);
+    expect(other.statusCode).toBe(200);
+    expect(other.body).toContain('Herrn Fremd');
+    expect((await w.api('POST', '/api/v1/compliance/audit/verify', undefined, w.dpoToken)).json().ok).toBe(true);
+  });
+
+  it('lets the dpo correct an internal note, audited without the text', async () => {
+    const note = await w.api(
+      'POST',
+      `/api/v1/conversations/${mine}/notes`,
+      { text: 'Kunde wirkt verärgert' },
+      w.agentToken,
+    );
+    expect(note.statusCode).toBe(201);
+    const noteId = note.json().note.id as string;
+    expect(
+      (await w.api('PUT', `/api/v1/compliance/notes/${noteId}`, { text: 'Korrigiert' }, w.agentToken)).statusCode,
+    ).toBe(403);
+    const res = await w.api(
+      'PUT',
+      `/api/v1/compliance/notes/${noteId}`,
+      { text: 'Kunde bittet um Rückruf' },
+      w.dpoToken,
+    );
+    expect(res.statusCode).toBe(200);
+    const detail = (await w.api('GET', `/api/v1/conversations/${mine}`)).json() as {
+      messages: { id: string; text: string }[];
+    };
+    expect(detail.messages.find((m) => m.id === noteId)?.text).toBe('Kunde bittet um Rückruf');
+    expect(JSON.stringify(detail)).not.toContain('verärgert');
+    const audit = (await w.api('GET', '/api/v1/compliance/audit?action=note.rectified', undefined, w.dpoToken)).json()
+      .items;
+    expect(audit).toHaveLength(1);
+    expect(JSON.stringify(audit)).not.toContain('Rückruf');
+    expect((await w.api('PUT', `/api/v1/compliance/notes/${mine}`, { text: 'x' }, w.dpoToken)).statusCode).toBe(404);
+  });
+});
