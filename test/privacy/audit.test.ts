@@ -111,7 +111,7 @@ describeEachStore('AuditLog', (dialect) => {
     await expect(
       audit.append({ actor: 'system', action: 'x.y', details: { who: 'erika@example.org' } }),
     ).rejects.toThrow(/content-free/);
-    await expect(audit.append({ actor: 'somebody', action: 'x.y' })).rejects.toThrow(/audit actor/);
+    await expect(audit.append({ actor: 'Erika Mustermann', action: 'x.y' })).rejects.toThrow(/audit actor/);
     expect(await audit.list()).toHaveLength(0);
   });
 

@@ -32,7 +32,8 @@ export interface AuditVerification {
   firstBroken?: { seq: number; reason: string };
 }
 
-const ACTOR = /^(system|(user|token|webhook|cli|job):[A-Za-z0-9._:@-]{1,128})$/;
+/** 'system', or '<kind>:<id>' (user, token, webhook, cli, job, …): ids only, no addresses or names. */
+const ACTOR = /^[a-z][a-z0-9-]{0,31}(:[A-Za-z0-9._:-]{1,128})?$/;
 const ACTION = /^[a-z][a-z0-9_.-]{0,63}$/;
 const DETAIL_KEY = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 const PAGE = 1000;
@@ -102,7 +103,7 @@ export class AuditLog {
   ) {}
 
   async append(input: AuditInput): Promise<AuditRow> {
-    if (!ACTOR.test(input.actor)) {
+    if (!ACTOR.test(input.actor) || /:\d{8,}$/.test(input.actor)) {
       throw new AppError(
         'VALIDATION',
         'audit actor must be system, user:<id>, token:<id>, webhook:<channelId>, cli:<verb> or job:<queue>',
