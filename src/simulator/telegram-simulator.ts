@@ -134,7 +134,8 @@ export class TelegramSimulator {
     return {
       update_id: this.nextUpdateId++,
       callback_query: {
-        id: `${customer.chatId}${this.nextUpdateId}`,
+        // Opaque, like Telegram's own callback query ids.
+        id: String(2_177_964_812_370_000_000n + BigInt(this.nextUpdateId)),
         from: { id: customer.chatId, is_bot: false, first_name: customer.firstName },
         chat_instance: `ci-${customer.chatId}`,
         data: buttonData,

@@ -13,7 +13,7 @@ import type {
 } from '../channel.ts';
 import { ChannelApiError } from '../channel-errors.ts';
 import { MESSENGER_LIMITS, MessengerClient } from './messenger.client.ts';
-import { mapMessengerWebhook } from './messenger.mapper.ts';
+import { mapMessengerWebhook, messengerSenderKey, type SenderKey } from './messenger.mapper.ts';
 import { parseMessengerWebhook } from './messenger.parser.ts';
 import {
   MESSENGER_SIGNATURE_HEADER,
@@ -44,6 +44,7 @@ export class MessengerChannel implements Channel {
   readonly inboxId: string;
   readonly capabilities = MESSENGER_CAPABILITIES;
   readonly client: MessengerClient;
+  private readonly senderKey: SenderKey;
 
   constructor(
     private readonly config: MessengerChannelConfig,
@@ -51,6 +52,7 @@ export class MessengerChannel implements Channel {
   ) {
     this.id = config.id;
     this.inboxId = config.inbox;
+    this.senderKey = messengerSenderKey(config.appSecret);
     this.client = new MessengerClient({
       graphBaseUrl: config.graphBaseUrl,
       graphApiVersion: config.graphApiVersion,
@@ -69,7 +71,11 @@ export class MessengerChannel implements Channel {
     if (request.method === 'GET') return answerMessengerHandshake(request.query, this.config.verifyToken);
     if (request.method !== 'POST') throw new AppError('VALIDATION', 'Messenger webhooks are GET or POST requests');
     verifyMessengerSignature(request.headers[MESSENGER_SIGNATURE_HEADER], request.rawBody, this.config.appSecret);
-    const mapping = mapMessengerWebhook(parseMessengerWebhook(request.body, this.config.pageId), this.id);
+    const mapping = mapMessengerWebhook(
+      parseMessengerWebhook(request.body, this.config.pageId),
+      this.id,
+      this.senderKey,
+    );
     if (mapping.ignored.length > 0) {
       request.log.info({ channelId: this.id, ignored: mapping.ignored }, 'messenger webhook parts left out');
     }

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { InboundEvent, InboundKind, InboundMessage } from '../channel.ts';
 import type { MessengerAttachment, MessengerMessaging, MessengerWebhook } from './messenger.parser.ts';
 
@@ -5,6 +6,18 @@ import type { MessengerAttachment, MessengerMessaging, MessengerWebhook } from '
 export interface MessengerMapping {
   events: InboundEvent[];
   ignored: string[];
+}
+
+/**
+ * Where Messenger gives no id of its own (older postbacks, reactions), sparsam builds one from the sender and the
+ * time. The sender's PSID is the customer's address and provider ids are stored in plain text, so the sender part is
+ * a keyed hash: HMAC-SHA256(app secret, PSID), 96 bits in base64url.
+ */
+export type SenderKey = (psid: string) => string;
+
+export function messengerSenderKey(appSecret: string): SenderKey {
+  return (psid) =>
+    createHmac('sha256', appSecret).update(`sparsam:messenger-sender:${psid}`).digest('base64url').slice(0, 16);
 }
 
 /**
@@ -21,18 +34,22 @@ export interface MessengerMapping {
  *   and is left out, as are delivery watermarks without ids;
  * - standby (another app owns the thread, e.g. Meta's Page Inbox) and anything else → left out with a reason.
  */
-export function mapMessengerWebhook(webhook: MessengerWebhook, channelId: string): MessengerMapping {
+export function mapMessengerWebhook(
+  webhook: MessengerWebhook,
+  channelId: string,
+  senderKey: SenderKey,
+): MessengerMapping {
   const mapping: MessengerMapping = { events: [], ignored: [] };
   for (const entry of webhook.entry) {
     if (entry.standby && entry.standby.length > 0) {
       mapping.ignored.push(`${entry.standby.length} standby event(s): another app owns the thread`);
     }
-    for (const item of entry.messaging ?? []) mapItem(item, channelId, mapping);
+    for (const item of entry.messaging ?? []) mapItem(item, channelId, senderKey, mapping);
   }
   return mapping;
 }
 
-function mapItem(item: MessengerMessaging, channelId: string, mapping: MessengerMapping): void {
+function mapItem(item: MessengerMessaging, channelId: string, senderKey: SenderKey, mapping: MessengerMapping): void {
   const address = item.sender.id;
   const at = item.timestamp;
   if (item.message?.is_echo) {
@@ -96,7 +113,7 @@ function mapItem(item: MessengerMessaging, channelId: string, mapping: Messenger
     mapping.events.push({
       ...base,
       // Newer payloads carry a mid on postbacks; older ones do not: sender and time are unique per tap.
-      providerMessageId: item.postback.mid ?? `postback:${address}:${at}`,
+      providerMessageId: item.postback.mid ?? `postback:${senderKey(address)}:${at}`,
       kind: 'button',
       text: item.postback.title,
       buttonId: item.postback.payload,
@@ -107,7 +124,7 @@ function mapItem(item: MessengerMessaging, channelId: string, mapping: Messenger
     const r = item.reaction;
     mapping.events.push({
       ...base,
-      providerMessageId: `${r.mid}:reaction:${address}:${at}`,
+      providerMessageId: `${r.mid}:reaction:${senderKey(address)}:${at}`,
       kind: 'reaction',
       // An empty text is a removed reaction, as on WhatsApp.
       text: r.action === 'unreact' ? '' : (r.emoji ?? r.reaction ?? ''),

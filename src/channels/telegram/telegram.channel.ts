@@ -13,7 +13,13 @@ import type {
 } from '../channel.ts';
 import { ChannelApiError } from '../channel-errors.ts';
 import { TELEGRAM_MAX_DOWNLOAD_BYTES, TelegramClient } from './telegram.client.ts';
-import { mapTelegramUpdate, splitTelegramMessageId, telegramMessageId } from './telegram.mapper.ts';
+import {
+  mapTelegramUpdate,
+  splitTelegramMessageId,
+  telegramChatKey,
+  telegramMessageId,
+  type ChatKey,
+} from './telegram.mapper.ts';
 import { parseTelegramUpdate } from './telegram.parser.ts';
 import { TELEGRAM_SECRET_HEADER, verifyTelegramSecretToken } from './telegram.signature.ts';
 
@@ -46,6 +52,7 @@ export class TelegramChannel implements Channel {
   readonly capabilities = TELEGRAM_CAPABILITIES;
   readonly client: TelegramClient;
   private readonly now: () => number;
+  private readonly chatKey: ChatKey;
 
   constructor(
     private readonly config: TelegramChannelConfig,
@@ -54,6 +61,7 @@ export class TelegramChannel implements Channel {
     this.id = config.id;
     this.inboxId = config.inbox;
     this.now = deps.now ?? Date.now;
+    this.chatKey = telegramChatKey(config.botToken);
     this.client = new TelegramClient({ botToken: config.botToken, apiBaseUrl: config.apiBaseUrl, fetch: deps.fetch });
   }
 
@@ -67,7 +75,7 @@ export class TelegramChannel implements Channel {
     verifyTelegramSecretToken(request.headers[TELEGRAM_SECRET_HEADER], this.config.secretToken);
     if (request.method !== 'POST') throw new AppError('VALIDATION', 'Telegram webhooks are POST requests');
     const update = parseTelegramUpdate(request.body);
-    const mapping = mapTelegramUpdate(update, this.id, this.now());
+    const mapping = mapTelegramUpdate(update, this.id, this.now(), this.chatKey);
     if (mapping.ignored.length > 0) {
       request.log.info(
         { channelId: this.id, updateId: update.update_id, ignored: mapping.ignored },
@@ -93,13 +101,13 @@ export class TelegramChannel implements Channel {
           ? splitTelegramMessageId(command.replyToProviderMessageId)
           : undefined;
         const sent = await this.client.sendText(command.address, command.text, reply?.messageId);
-        return { providerMessageId: telegramMessageId(sent.chat.id, sent.message_id) };
+        return { providerMessageId: telegramMessageId(this.chatKey(sent.chat.id), sent.message_id) };
       }
       case 'buttons': {
         // Telegram has no footer on a message: it is appended as a last paragraph.
         const text = command.footer ? `${command.text}\n\n${command.footer}` : command.text;
         const sent = await this.client.sendButtons(command.address, text, command.buttons);
-        return { providerMessageId: telegramMessageId(sent.chat.id, sent.message_id) };
+        return { providerMessageId: telegramMessageId(this.chatKey(sent.chat.id), sent.message_id) };
       }
       case 'media': {
         const sent = await this.client.sendMedia(
@@ -109,7 +117,7 @@ export class TelegramChannel implements Channel {
           command.fileName,
           command.caption,
         );
-        return { providerMessageId: telegramMessageId(sent.chat.id, sent.message_id) };
+        return { providerMessageId: telegramMessageId(this.chatKey(sent.chat.id), sent.message_id) };
       }
       case 'template':
         // capabilities.supportsTemplates is false: core never asks; refusing keeps a wrong call visible.

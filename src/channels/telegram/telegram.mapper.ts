@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { CallbackQuery, Chat, Message, Update, User } from 'grammy/types';
 import type { InboundEvent, InboundKind, InboundMediaRef, InboundMessage } from '../channel.ts';
 
@@ -11,17 +12,28 @@ export interface TelegramMapping {
 }
 
 /**
- * The provider message id of a Telegram message. Telegram's `message_id` is unique only within one chat, so the
- * chat id is part of it: `<chat id>:<message id>` is unique per bot, i.e. per channel.
+ * Turns a chat id into the chat part of provider message ids. Telegram's `message_id` is unique only within one
+ * chat, so the chat must be part of the id; but the chat id of a private chat is the customer's Telegram user id
+ * (the address, personal data), and provider message ids are stored in plain text for deduplication. The chat part
+ * is therefore a keyed hash: HMAC-SHA256(bot token, chat id), 96 bits in base64url. Stable for the bot, unique per
+ * chat, and not reversible without the bot token.
  */
-export function telegramMessageId(chatId: number | string, messageId: number): string {
-  return `${chatId}:${messageId}`;
+export type ChatKey = (chatId: number | string) => string;
+
+export function telegramChatKey(botToken: string): ChatKey {
+  return (chatId) =>
+    createHmac('sha256', botToken).update(`sparsam:telegram-chat:${chatId}`).digest('base64url').slice(0, 16);
 }
 
-/** Splits a provider message id made by {@link telegramMessageId}; undefined when it is not one. */
-export function splitTelegramMessageId(id: string): { chatId: string; messageId: number } | undefined {
-  const match = /^(-?\d+):(\d+)$/.exec(id);
-  return match ? { chatId: match[1]!, messageId: Number(match[2]) } : undefined;
+/** The provider message id of a Telegram message: `<chat key>:<message id>`, unique per bot, i.e. per channel. */
+export function telegramMessageId(chatKey: string, messageId: number): string {
+  return `${chatKey}:${messageId}`;
+}
+
+/** The Telegram message id inside a provider message id made by {@link telegramMessageId}. */
+export function splitTelegramMessageId(id: string): { chatKey: string; messageId: number } | undefined {
+  const match = /^([A-Za-z0-9_-]{16}):(\d+)$/.exec(id);
+  return match ? { chatKey: match[1]!, messageId: Number(match[2]) } : undefined;
 }
 
 const GROUP_REASON = 'chat is not private: sparsam talks to customers one to one, group messages are not stored';
@@ -39,16 +51,16 @@ const GROUP_REASON = 'chat is not private: sparsam talks to customers one to one
  *
  * @param now epoch ms; callback queries carry no time of their own.
  */
-export function mapTelegramUpdate(update: Update, channelId: string, now: number): TelegramMapping {
+export function mapTelegramUpdate(update: Update, channelId: string, now: number, chatKey: ChatKey): TelegramMapping {
   const mapping: TelegramMapping = { events: [], ignored: [], callbackQueryId: undefined };
   if (update.message) {
     const message = update.message;
     if (!isCustomerChat(message.chat, message.from, mapping)) return mapping;
-    mapping.events.push(mapMessage(message, channelId));
+    mapping.events.push(mapMessage(message, channelId, chatKey));
   } else if (update.edited_message) {
     const message = update.edited_message;
     if (!isCustomerChat(message.chat, message.from, mapping)) return mapping;
-    const original = telegramMessageId(message.chat.id, message.message_id);
+    const original = telegramMessageId(chatKey(message.chat.id), message.message_id);
     mapping.events.push({
       type: 'edit',
       channelId,
@@ -60,7 +72,7 @@ export function mapTelegramUpdate(update: Update, channelId: string, now: number
       text: message.text ?? message.caption,
     });
   } else if (update.callback_query) {
-    mapCallbackQuery(update.callback_query, channelId, now, mapping);
+    mapCallbackQuery(update.callback_query, channelId, now, chatKey, mapping);
   } else if (update.my_chat_member) {
     const member = update.my_chat_member;
     if (member.chat.type !== 'private') {
@@ -69,7 +81,7 @@ export function mapTelegramUpdate(update: Update, channelId: string, now: number
       mapping.events.push({
         type: 'system',
         channelId,
-        providerMessageId: `${member.chat.id}:blocked:${member.date}`,
+        providerMessageId: `${chatKey(member.chat.id)}:blocked:${member.date}`,
         address: String(member.chat.id),
         sentAt: member.date * 1000,
         systemType: 'user_blocked',
@@ -104,11 +116,12 @@ function profileName(user: User | undefined, chat: Chat): string | undefined {
   return name || undefined;
 }
 
-function mapMessage(message: Message, channelId: string): InboundMessage {
+function mapMessage(message: Message, channelId: string, chatKey: ChatKey): InboundMessage {
+  const key = chatKey(message.chat.id);
   const base: InboundMessage = {
     type: 'message',
     channelId,
-    providerMessageId: telegramMessageId(message.chat.id, message.message_id),
+    providerMessageId: telegramMessageId(key, message.message_id),
     address: String(message.chat.id),
     profileName: profileName(message.from, message.chat),
     sentAt: message.date * 1000,
@@ -117,7 +130,7 @@ function mapMessage(message: Message, channelId: string): InboundMessage {
     buttonId: undefined,
     media: undefined,
     replyToProviderMessageId: message.reply_to_message
-      ? telegramMessageId(message.chat.id, message.reply_to_message.message_id)
+      ? telegramMessageId(key, message.reply_to_message.message_id)
       : undefined,
     extra: undefined,
   };
@@ -238,7 +251,13 @@ function fileRef(
   };
 }
 
-function mapCallbackQuery(query: CallbackQuery, channelId: string, now: number, mapping: TelegramMapping): void {
+function mapCallbackQuery(
+  query: CallbackQuery,
+  channelId: string,
+  now: number,
+  chatKey: ChatKey,
+  mapping: TelegramMapping,
+): void {
   const message = query.message;
   const chat = message?.chat;
   if (chat && chat.type !== 'private') {
@@ -264,7 +283,7 @@ function mapCallbackQuery(query: CallbackQuery, channelId: string, now: number, 
     type: 'message',
     channelId,
     // Callback query ids are unique per bot; a redelivered update carries the same id.
-    providerMessageId: `${chatId}:cb:${query.id}`,
+    providerMessageId: `${chatKey(chatId)}:cb:${query.id}`,
     address: String(chatId),
     profileName: profileName(query.from, chat ?? ({ id: chatId, type: 'private', first_name: '' } as Chat)),
     sentAt: now,
@@ -272,7 +291,7 @@ function mapCallbackQuery(query: CallbackQuery, channelId: string, now: number, 
     text: title,
     buttonId: query.data,
     media: undefined,
-    replyToProviderMessageId: message ? telegramMessageId(chatId, message.message_id) : undefined,
+    replyToProviderMessageId: message ? telegramMessageId(chatKey(chatId), message.message_id) : undefined,
     extra: undefined,
   });
 }

@@ -5,6 +5,7 @@ import {
   createMessengerChannel,
   type MessengerChannelConfig,
 } from '../../../src/channels/messenger/messenger.channel.ts';
+import { messengerSenderKey } from '../../../src/channels/messenger/messenger.mapper.ts';
 import { signMessengerBody } from '../../../src/channels/messenger/messenger.signature.ts';
 import { channelHarness, type ChannelHarness } from '../telegram/webhook-harness.ts';
 
@@ -128,7 +129,8 @@ describe('messenger channel: webhooks', () => {
     expect(legacy).toMatchObject({
       kind: 'button',
       buttonId: 'consent:decline',
-      providerMessageId: 'postback:6543210987654321:1763894610500',
+      // No mid: sender (as a keyed hash, never the PSID itself) and time.
+      providerMessageId: `postback:${messengerSenderKey(APP_SECRET)('6543210987654321')}:1763894610500`,
     });
   });
 
@@ -147,6 +149,7 @@ describe('messenger channel: webhooks', () => {
     expect(reply?.replyToProviderMessageId).toBe('m_page0001');
     const [reaction] = (await events('reaction')) as InboundMessage[];
     expect(reaction).toMatchObject({ kind: 'reaction', text: '❤️', replyToProviderMessageId: 'm_page0002' });
+    expect(reaction?.providerMessageId).not.toContain('6543210987654321');
     expect(await events('edit')).toEqual([
       {
         type: 'edit',

@@ -2,12 +2,15 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InboundEvent, InboundMessage, WebhookResult } from '../../../src/channels/channel.ts';
 import { createTelegramChannel, type TelegramChannel } from '../../../src/channels/telegram/telegram.channel.ts';
+import { telegramChatKey } from '../../../src/channels/telegram/telegram.mapper.ts';
 import { TelegramSimulator } from '../../../src/simulator/telegram-simulator.ts';
 import { channelHarness, type ChannelHarness } from './webhook-harness.ts';
 
 const SECRET = 'tg_secret-0123456789abcdef';
 const TOKEN = '7000000001:AAH-test-token-for-sparsam';
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
+/** The chat part of provider ids: a keyed hash of the chat id, never the chat id itself. */
+const CHAT = telegramChatKey(TOKEN)(5071234567);
 
 function fixture(name: string): Buffer {
   return readFileSync(new URL(`../../fixtures/telegram/${name}.json`, import.meta.url));
@@ -93,11 +96,18 @@ describe('telegram channel: webhook', () => {
     expect(res.body).not.toContain('Hallo');
   });
 
-  it('maps a text message: chat id as address, chat:message as provider id, ms timestamp, profile name', async () => {
+  it('keeps the chat id out of provider ids (they are stored in plain text) but unique per chat', () => {
+    expect(CHAT).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    expect(CHAT).not.toContain('5071234567');
+    expect(telegramChatKey(TOKEN)(5071234568)).not.toBe(CHAT);
+    expect(telegramChatKey('7000000001:another-bot')(5071234567)).not.toBe(CHAT);
+  });
+
+  it('maps a text message: chat id as address, chat key:message as provider id, ms timestamp, profile name', async () => {
     const m = await single('text');
     expect(m).toMatchObject({
       channelId: 'tg-main',
-      providerMessageId: '5071234567:1365',
+      providerMessageId: `${CHAT}:1365`,
       address: '5071234567',
       profileName: 'Jana Müller',
       sentAt: 1763894520 * 1000,
@@ -110,7 +120,7 @@ describe('telegram channel: webhook', () => {
 
   it('maps a reply to the provider id of the message replied to', async () => {
     const m = await single('reply');
-    expect(m.replyToProviderMessageId).toBe('5071234567:1366');
+    expect(m.replyToProviderMessageId).toBe(`${CHAT}:1366`);
     expect(m.text).toBe('Danke!');
   });
 
@@ -166,8 +176,8 @@ describe('telegram channel: webhook', () => {
       {
         type: 'edit',
         channelId: 'tg-main',
-        providerMessageId: '5071234567:1365:edit:1763894801',
-        originalProviderMessageId: '5071234567:1365',
+        providerMessageId: `${CHAT}:1365:edit:1763894801`,
+        originalProviderMessageId: `${CHAT}:1365`,
         address: '5071234567',
         sentAt: 1763894801 * 1000,
         text: 'Hallo, ist mein Auto (B-XY 123) schon fertig?',
@@ -183,8 +193,8 @@ describe('telegram channel: webhook', () => {
       buttonId: 'consent:agree',
       text: 'Einverstanden',
       address: '5071234567',
-      providerMessageId: '5071234567:cb:2177964812370184521',
-      replyToProviderMessageId: '5071234567:1366',
+      providerMessageId: `${CHAT}:cb:2177964812370184521`,
+      replyToProviderMessageId: `${CHAT}:1366`,
       sentAt: NOW,
     });
     await expect.poll(() => simulator.calls.filter((c) => c.method === 'answerCallbackQuery').length).toBe(before + 1);

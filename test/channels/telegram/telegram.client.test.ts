@@ -5,10 +5,12 @@ import {
   type TelegramChannel,
   type TelegramChannelConfig,
 } from '../../../src/channels/telegram/telegram.channel.ts';
+import { telegramChatKey } from '../../../src/channels/telegram/telegram.mapper.ts';
 import { TelegramSimulator } from '../../../src/simulator/telegram-simulator.ts';
 
 const TOKEN = '7000000002:AAH-client-test-token';
 const SECRET = 'client-secret_token';
+const CHAT = telegramChatKey(TOKEN)(5071234567);
 
 function config(apiBaseUrl: string): TelegramChannelConfig {
   return {
@@ -58,7 +60,7 @@ describe('telegram channel: sending and media through the Bot API', () => {
 
   it('sends text with sendMessage and returns chat:message as provider id', async () => {
     const result = await channel.send({ type: 'text', address: '5071234567', text: 'Ihr Auto ist fertig.' });
-    expect(result.providerMessageId).toMatch(/^5071234567:\d+$/);
+    expect(result.providerMessageId).toMatch(new RegExp(`^${CHAT}:\\d+$`));
     expect(simulator.calls).toHaveLength(1);
     expect(simulator.calls[0]).toMatchObject({
       method: 'sendMessage',
@@ -71,7 +73,7 @@ describe('telegram channel: sending and media through the Bot API', () => {
       type: 'text',
       address: '5071234567',
       text: 'Gern.',
-      replyToProviderMessageId: '5071234567:1367',
+      replyToProviderMessageId: `${CHAT}:1367`,
     });
     expect(simulator.calls[0]?.params.reply_parameters).toEqual({
       message_id: 1367,
