@@ -47,6 +47,10 @@ import { JobStore } from './store/sql/job.store.ts';
 import { MediaStore } from './store/sql/media.store.ts';
 import { MessageStore } from './store/sql/message.store.ts';
 import { OutboundStore } from './store/sql/outbound.store.ts';
+import { ComplianceTools } from './core/compliance/compliance.ts';
+import { complianceRoutes } from './http/api/compliance.routes.ts';
+import { ComplianceStore } from './store/sql/compliance.store.ts';
+import { SubjectRightsStore } from './store/sql/subject-rights.store.ts';
 
 /** Everything a running sparsam holds; built once by {@link createSparsam}, the composition root. */
 export interface Sparsam {
@@ -73,6 +77,8 @@ export interface Sparsam {
   consent: ConsentService;
   erasure: ErasureService;
   retention: RetentionSweeper;
+  /** The data protection officer's tools: subject requests, reveals, documents, kill switch, breach register. */
+  compliance: ComplianceTools;
   /** The OpenAPI document of /api/v1; route modules add their operations. */
   docs: OpenApiRegistry;
   /** Stops background work, closes the HTTP server and the store. Safe to call twice. */
@@ -189,6 +195,19 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     },
   );
   const docs = new OpenApiRegistry();
+  const compliance = new ComplianceTools({
+    port: new ComplianceStore(store.db),
+    subjectRightsPort: new SubjectRightsStore(store.db),
+    contacts,
+    consent,
+    audit,
+    erasure,
+    keys,
+    clock,
+    organisation: config.organisation,
+    keyStoreUrl: config.keystoreUrl,
+    masterKeyFromEnv: Boolean(config.masterKey),
+  });
 
   // Route modules, each a thin Fastify plugin calling core services built above.
   const modules: RouteModule[] = [];
@@ -199,6 +218,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     smsWebhookRoutes({ channels, inbox, audit, metrics }),
     conversationRoutes({ inbox, authenticate: (request) => authenticate(request), docs }),
     openApiRoutes({ docs, authenticate: (request) => authenticate(request) }),
+    complianceRoutes({ compliance, authenticate: (request) => authenticate(request), docs }),
   );
   // The web inbox's modules go last: its SPA fallback answers any GET the other modules leave unmatched.
   modules.push(...webInbox.modules);
@@ -235,6 +255,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     consent,
     erasure,
     retention,
+    compliance,
     async close() {
       if (closed) return;
       closed = true;
