@@ -22,3 +22,22 @@ export async function consentedConversation(w: World, from: string, text: string
   }
   throw new Error('the conversation did not open');
 }
+
+/** Any method with a bearer token (the inbox world's `api` speaks GET and POST only). */
+export function call(
+  w: World,
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+  url: string,
+  body?: unknown,
+  token?: string,
+) {
+  return w.sparsam.http.inject({
+    method,
+    url,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
+  });
+}

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { describeEachStore } from '../support/stores.ts';
 import { CUSTOMER, imageMessage, startWorld, type World } from '../inbox/inbox-world.ts';
-import { consentedConversation } from './compliance-world.ts';
+import { call, consentedConversation } from './compliance-world.ts';
 
 const GPS_PHOTO = '/work/shared/fixtures/images/jpg_gps_DSCN0010.jpg';
 const OTHER = '491700009999';
@@ -181,9 +181,10 @@ describeEachStore('data subject requests over the API', (dialect) => {
     expect(note.statusCode).toBe(201);
     const noteId = note.json().note.id as string;
     expect(
-      (await w.api('PUT', `/api/v1/compliance/notes/${noteId}`, { text: 'Korrigiert' }, w.agentToken)).statusCode,
+      (await call(w, 'PUT', `/api/v1/compliance/notes/${noteId}`, { text: 'Korrigiert' }, w.agentToken)).statusCode,
     ).toBe(403);
-    const res = await w.api(
+    const res = await call(
+      w,
       'PUT',
       `/api/v1/compliance/notes/${noteId}`,
       { text: 'Kunde bittet um Rückruf' },
@@ -199,6 +200,6 @@ describeEachStore('data subject requests over the API', (dialect) => {
       .items;
     expect(audit).toHaveLength(1);
     expect(JSON.stringify(audit)).not.toContain('Rückruf');
-    expect((await w.api('PUT', `/api/v1/compliance/notes/${mine}`, { text: 'x' }, w.dpoToken)).statusCode).toBe(404);
+    expect((await call(w, 'PUT', `/api/v1/compliance/notes/${mine}`, { text: 'x' }, w.dpoToken)).statusCode).toBe(404);
   });
 });
