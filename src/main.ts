@@ -19,6 +19,7 @@ import { KeyService } from './core/privacy/keys/key.service.ts';
 import { sealField } from './core/privacy/keys/field-cipher.ts';
 import { KeyStore } from './store/sql/key.store.ts';
 import { createWebInbox } from './http/auth/web-inbox.ts';
+import { documentWebRoutes } from './http/auth/web-openapi.ts';
 import { ChannelRegistry } from './channels/registry.ts';
 import { CachedInboxSettings } from './core/inbox/inbox-settings.ts';
 import { InboxService } from './core/inbox/inbox.service.ts';
@@ -133,6 +134,8 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
         rowId: messageId,
         column: 'body_enc',
       }),
+    // Logins, 2FA changes, invitations, assignments and settings changes go to the audit log (built below).
+    audit: { append: (entry) => audit.append(entry) },
   });
   const authenticate: Authenticator = webInbox.authenticate;
 
@@ -195,6 +198,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     },
   );
   const docs = new OpenApiRegistry();
+  documentWebRoutes(docs);
   const compliance = new ComplianceTools({
     port: new ComplianceStore(store.db),
     subjectRightsPort: new SubjectRightsStore(store.db),

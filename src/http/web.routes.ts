@@ -4,6 +4,9 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import type { RouteModule } from './app.ts';
 
+/** The client-side routes of the inbox (web/src/App.tsx); each answers with index.html. */
+export const SPA_PATHS = ['/', '/login', '/invite', '/inbox', '/inbox/:id', '/account', '/admin', '/admin/:section'];
+
 /** Content security policy of the inbox: own scripts only, images from self and data: URLs (the 2FA QR code). */
 const CSP = [
   "default-src 'self'",
@@ -19,7 +22,7 @@ const CSP = [
 
 /**
  * Serves the built web inbox from web/dist: hashed assets (/assets/*) cached for a year as immutable, everything
- * else revalidated; any GET that is not an API, webhook or health path falls back to index.html (the SPA routes).
+ * else revalidated; the inbox's client-side paths (SPA_PATHS) answer with index.html.
  */
 export function webRoutes(distDir: string): RouteModule {
   return async (app: FastifyInstance) => {
@@ -46,13 +49,7 @@ export function webRoutes(distDir: string): RouteModule {
         .header('x-frame-options', 'DENY')
         .type('text/html; charset=utf-8')
         .sendFile('index.html');
-    app.get('/', (_request, reply) => sendIndex(reply));
-    app.get('/*', (request, reply) => {
-      const url = request.url.split('?')[0]!;
-      if (/^\/(api|webhooks|healthz|readyz|metrics)(\/|$)/.test(url) || /^\/assets\//.test(url)) {
-        return reply.status(404).send({ error: { code: 'NOT_FOUND', message: 'no such route' } });
-      }
-      return sendIndex(reply);
-    });
+    // The inbox's own client-side paths get index.html; anything else stays a 404 (no page for typos or probes).
+    for (const url of SPA_PATHS) app.get(url, (_request, reply) => sendIndex(reply));
   };
 }

@@ -24,7 +24,10 @@ describe('web inbox in Chromium', () => {
   let stack: Stack;
   let browser: Browser;
   let page: Page;
-  const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+  const shot = async (name: string, top = false) => {
+    if (top) await page.locator('main').evaluate((el) => el.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+  };
 
   beforeAll(async () => {
     await ensureWebBuilt();
@@ -179,11 +182,11 @@ describe('web inbox in Chromium', () => {
     expect(await page.locator('.invite-link code').textContent()).toMatch(
       /^https:\/\/inbox\.autohaus-beispiel\.de\/invite#inv_/,
     );
-    await shot('06-admin-team');
+    await shot('06-admin-team', true);
     await page.getByRole('link', { name: 'Kanäle' }).click();
     await page.getByText('https://inbox.autohaus-beispiel.de/webhooks/whatsapp/wa-main').waitFor();
     await page.getByRole('button', { name: 'Verbindung testen' }).click();
-    await page.getByText('connected: Autohaus Beispiel').waitFor();
+    await page.getByText('Verbindung steht: Autohaus Beispiel').waitFor();
     expect(await page.content()).not.toContain('browser-test-verify-token-xyz');
     await shot('07-admin-channels');
     await page.getByRole('link', { name: 'Datenschutz' }).click();
@@ -193,7 +196,7 @@ describe('web inbox in Chromium', () => {
     const settings = JSON.parse((await stack.sparsam.inboxes.findInbox('service'))!.settings);
     expect(settings.retention.eraseAfterCloseDays).toBe(7);
     await page.setViewportSize({ width: 1024, height: 768 });
-    await shot('08-admin-privacy-settings');
+    await shot('08-admin-privacy-settings', true);
   });
 
   it('switches to English and logs out everywhere', async () => {
@@ -202,7 +205,8 @@ describe('web inbox in Chromium', () => {
     await page.getByLabel('Sprache').selectOption('en');
     await page.getByRole('button', { name: 'Speichern' }).first().click();
     await page.getByRole('heading', { name: 'My account' }).waitFor();
-    await shot('10-account-en');
+    await page.getByText('Saved.').waitFor();
+    await shot('10-account-en', true);
     await page.getByRole('button', { name: 'Log out everywhere' }).click();
     await page.getByRole('heading', { name: 'Log in' }).waitFor();
     const res = await page.evaluate(async () => (await fetch('/api/v1/me')).status);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Sparsam } from '../../src/main.ts';
 import { describeEachStore } from '../support/stores.ts';
+import { ensureWebBuilt } from '../../web/build.mjs';
 import { nextIp, startWebApp } from './web-support.ts';
 
 /** The only /api/v1 routes open without credentials: the login page's calls. */
@@ -73,5 +74,32 @@ describeEachStore('every /api/v1 route needs credentials', (dialect) => {
       headers: { authorization: 'Bearer spt_nope' },
     });
     expect(bearer.statusCode).toBe(401);
+  });
+});
+
+describeEachStore('the web inbox is served from web/dist', (dialect) => {
+  let app: Awaited<ReturnType<typeof startWebApp>>;
+  beforeAll(async () => {
+    await ensureWebBuilt();
+    app = await startWebApp(dialect);
+  });
+  afterAll(async () => app?.close());
+
+  it('answers the inbox paths with index.html, hashed assets as immutable, and unknown paths with 404', async () => {
+    for (const url of ['/', '/inbox', '/inbox/8f1c', '/admin/channels', '/account', '/invite']) {
+      const res = await app.sparsam.http.inject({ url });
+      expect(res.statusCode, url).toBe(200);
+      expect(res.headers['content-type']).toContain('text/html');
+      expect(res.headers['cache-control']).toBe('no-cache');
+      expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+    }
+    const index = (await app.sparsam.http.inject({ url: '/' })).body;
+    const asset = /src="(\/assets\/[^"]+\.js)"/.exec(index)?.[1];
+    expect(asset).toBeDefined();
+    const js = await app.sparsam.http.inject({ url: asset! });
+    expect(js.statusCode).toBe(200);
+    expect(js.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    expect((await app.sparsam.http.inject({ url: '/nope' })).statusCode).toBe(404);
+    expect((await app.sparsam.http.inject({ url: '/api/v1/nope' })).statusCode).toBe(404);
   });
 });

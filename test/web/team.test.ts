@@ -201,7 +201,12 @@ describeEachStore('team features and admin screens', (dialect) => {
     for (const secret of [ACCESS_TOKEN, 'app-secret-value-123456', 'verify-token-value-abcdef'])
       expect(res.body).not.toContain(secret);
     const test = await admin.post('/api/v1/admin/channels/wa-main/test');
-    expect(test.json()).toEqual({ ok: true, detail: 'connected: Autohaus Beispiel' });
+    expect(test.json()).toEqual({
+      ok: true,
+      reason: 'connected',
+      name: 'Autohaus Beispiel',
+      detail: 'connected: Autohaus Beispiel',
+    });
     expect(graphCalls.at(-1)).toEqual({
       url: '/v23.0/106540352242922?fields=verified_name,quality_rating',
       auth: `Bearer ${ACCESS_TOKEN}`,

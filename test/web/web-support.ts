@@ -68,7 +68,9 @@ export class Browser {
       const value = line.slice('sparsam_session='.length).split(';')[0]!;
       this.cookie = value || undefined;
     }
-    const json = String(res.headers['content-type'] ?? '').includes('json') ? (res.json() as { csrfToken?: string }) : undefined;
+    const json = String(res.headers['content-type'] ?? '').includes('json')
+      ? (res.json() as { csrfToken?: string })
+      : undefined;
     if (json?.csrfToken) this.csrf = json.csrfToken;
     return res;
   }

@@ -31,7 +31,7 @@ export async function checkChannelConnection(
       headers = { authorization: `Bearer ${channel.pageAccessToken}` };
       break;
     default:
-      return { ok: false, detail: 'no connection check for this kind of channel yet' };
+      return { ok: false, reason: 'unsupported', detail: 'no connection check for this kind of channel yet' };
   }
   try {
     const res = await fetchImpl(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
@@ -44,7 +44,12 @@ export async function checkChannelConnection(
     if (!res.ok) {
       const err = (body.error ?? {}) as { code?: unknown };
       const code = typeof err.code === 'number' || typeof err.code === 'string' ? ` (code ${err.code})` : '';
-      return { ok: false, detail: `the provider answered HTTP ${res.status}${code}` };
+      return {
+        ok: false,
+        reason: 'refused',
+        httpStatus: res.status,
+        detail: `the provider answered HTTP ${res.status}${code}`,
+      };
     }
     const name =
       typeof body.verified_name === 'string'
@@ -54,9 +59,17 @@ export async function checkChannelConnection(
           : typeof (body.result as { username?: unknown } | undefined)?.username === 'string'
             ? `@${(body.result as { username: string }).username}`
             : undefined;
-    return { ok: true, detail: name ? `connected: ${name.slice(0, 80)}` : `connected (HTTP ${res.status})` };
+    const short = name?.slice(0, 80);
+    return {
+      ok: true,
+      reason: 'connected',
+      ...(short ? { name: short } : {}),
+      detail: short ? `connected: ${short}` : `connected (HTTP ${res.status})`,
+    };
   } catch (error) {
     const timeout = (error as Error).name === 'TimeoutError';
-    return { ok: false, detail: timeout ? 'the provider did not answer in time' : 'the provider could not be reached' };
+    return timeout
+      ? { ok: false, reason: 'timeout', detail: 'the provider did not answer in time' }
+      : { ok: false, reason: 'unreachable', detail: 'the provider could not be reached' };
   }
 }

@@ -14,7 +14,7 @@ const retention = z
     auditRetentionDays: z.number(),
   })
   .partial();
-const inboxBody = z.union([
+export const InboxSettingsBody = z.union([
   z.object({ reset: z.literal(true) }),
   z.object({
     retention: retention.optional(),
@@ -24,7 +24,7 @@ const inboxBody = z.union([
       .optional(),
   }),
 ]);
-const enabledBody = z.object({ enabled: z.boolean() });
+export const ChannelEnabledBody = z.object({ enabled: z.boolean() });
 
 /** A hint that lets an admin recognise a secret without showing it: its length and last two characters. */
 function secretHint(value: unknown): string | null {
@@ -70,7 +70,7 @@ export function adminRoutes(deps: WebDeps): RouteModule {
     });
 
     app.put<{ Params: { id: string } }>('/api/v1/admin/channels/:id/enabled', async (request) => {
-      const body = parseWith(enabledBody, request.body);
+      const body = parseWith(ChannelEnabledBody, request.body);
       const row = await deps.inboxes.findChannel(request.params.id);
       if (!row) throw new AppError('NOT_FOUND', 'no such channel');
       await deps.inboxes.setChannelEnabled(row.id, body.enabled, deps.now());
@@ -80,7 +80,7 @@ export function adminRoutes(deps: WebDeps): RouteModule {
     app.get('/api/v1/admin/inboxes', async () => ({ items: await deps.settings.list() }));
 
     app.put<{ Params: { id: string } }>('/api/v1/admin/inboxes/:id', async (request) => {
-      const body = parseWith(inboxBody, request.body);
+      const body = parseWith(InboxSettingsBody, request.body);
       const input = 'reset' in body ? 'reset' : body;
       return { item: await deps.settings.update(request.params.id, input, actorOf(request.principal!)) };
     });

@@ -8,9 +8,12 @@ import type { RouteModule } from '../app.ts';
 import { assertCsrf, clearSessionCookie, sessionOf, setSessionCookie } from '../auth/session.ts';
 import { parseWith, type WebDeps } from '../auth/web-deps.ts';
 
-const loginBody = z.object({ email: z.string().min(3).max(254), password: z.string().min(1).max(1024) });
-const codeBody = z.object({ code: z.string().min(6).max(32) });
-const acceptBody = z.object({ token: z.string().min(10).max(200), password: z.string().min(1).max(1024) });
+export const LoginBody = z.object({ email: z.string().min(3).max(254), password: z.string().min(1).max(1024) });
+export const CodeBody = z.object({ code: z.string().min(6).max(32) });
+export const AcceptInvitationBody = z.object({
+  token: z.string().min(10).max(200),
+  password: z.string().min(1).max(1024),
+});
 
 /** The signed-in user as the browser sees it. */
 export function sessionUser(u: UserRow) {
@@ -56,7 +59,7 @@ export function authRoutes(deps: WebDeps): RouteModule {
     }
 
     app.post('/api/v1/auth/login', { config: limited }, async (request, reply) => {
-      const body = parseWith(loginBody, request.body);
+      const body = parseWith(LoginBody, request.body);
       const { token, step, user } = await deps.auth.login(body.email, body.password);
       setSessionCookie(reply, request, token, deps.config.baseUrl);
       return {
@@ -78,14 +81,14 @@ export function authRoutes(deps: WebDeps): RouteModule {
 
     app.post('/api/v1/auth/totp', { config: secondFactorLimited }, async (request) => {
       const found = await stepSession(request, ['totp']);
-      const body = parseWith(codeBody, request.body);
+      const body = parseWith(CodeBody, request.body);
       const user = await deps.auth.completeTotp(found.token, body.code);
       return { step: 'done', csrfToken: csrfTokenFor(found.token), user: sessionUser(user) };
     });
 
     app.post('/api/v1/auth/recovery', { config: secondFactorLimited }, async (request) => {
       const found = await stepSession(request, ['totp']);
-      const body = parseWith(codeBody, request.body);
+      const body = parseWith(CodeBody, request.body);
       const { user, remaining } = await deps.auth.completeRecovery(found.token, body.code);
       return {
         step: 'done',
@@ -103,7 +106,7 @@ export function authRoutes(deps: WebDeps): RouteModule {
 
     app.post('/api/v1/auth/enrol/confirm', { config: secondFactorLimited }, async (request) => {
       const found = await stepSession(request, ['enrol', 'done']);
-      const body = parseWith(codeBody, request.body);
+      const body = parseWith(CodeBody, request.body);
       const fresh = (await deps.users.findUserById(found.user.id))!;
       const codes = await deps.auth.confirmEnrolment(fresh, body.code, sessionIdHash(found.token));
       const user = (await deps.users.findUserById(found.user.id))!;
@@ -135,7 +138,7 @@ export function authRoutes(deps: WebDeps): RouteModule {
     });
 
     app.post('/api/v1/auth/invitations/accept', { config: limited }, async (request) => {
-      const body = parseWith(acceptBody, request.body);
+      const body = parseWith(AcceptInvitationBody, request.body);
       const user = await deps.staff.acceptInvitation(body.token, body.password);
       return { email: user.email };
     });

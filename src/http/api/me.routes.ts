@@ -6,15 +6,15 @@ import { requireRole } from '../auth/principal.ts';
 import { parseWith, type WebDeps } from '../auth/web-deps.ts';
 import { sessionUser } from './auth.routes.ts';
 
-const patchBody = z.object({
+export const MePatchBody = z.object({
   displayName: z.string().min(1).max(80).optional(),
   language: z.enum(['de', 'en']).optional(),
 });
-const passwordBody = z.object({
+export const PasswordChangeBody = z.object({
   currentPassword: z.string().min(1).max(1024),
   newPassword: z.string().min(1).max(1024),
 });
-const disableBody = z.object({ password: z.string().min(1).max(1024) });
+export const TotpDisableBody = z.object({ password: z.string().min(1).max(1024) });
 
 /** The signed-in staff member's own account: profile, language, password, second factor. Sessions only. */
 export function meRoutes(deps: WebDeps): RouteModule {
@@ -42,7 +42,7 @@ export function meRoutes(deps: WebDeps): RouteModule {
     });
 
     app.patch('/api/v1/me', async (request) => {
-      const body = parseWith(patchBody, request.body);
+      const body = parseWith(MePatchBody, request.body);
       await deps.staff.update(
         request.principal!.id,
         { displayName: body.displayName, language: body.language },
@@ -52,7 +52,7 @@ export function meRoutes(deps: WebDeps): RouteModule {
     });
 
     app.post('/api/v1/me/password', async (request) => {
-      const body = parseWith(passwordBody, request.body);
+      const body = parseWith(PasswordChangeBody, request.body);
       const user = await me(request.principal!.id);
       await deps.auth.changePassword(user, body.currentPassword, body.newPassword, request.sessionAuth?.idHash);
       deps.streams.closeUser(user.id);
@@ -60,7 +60,7 @@ export function meRoutes(deps: WebDeps): RouteModule {
     });
 
     app.post('/api/v1/me/totp/disable', async (request) => {
-      const body = parseWith(disableBody, request.body);
+      const body = parseWith(TotpDisableBody, request.body);
       const user = await me(request.principal!.id);
       await deps.auth.confirmPassword(user, body.password);
       await deps.auth.disableTotp(user, `user:${user.id}`);

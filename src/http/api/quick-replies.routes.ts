@@ -4,7 +4,7 @@ import type { RouteModule } from '../app.ts';
 import { requireRole } from '../auth/principal.ts';
 import { parseWith, teamActor, type WebDeps } from '../auth/web-deps.ts';
 
-const body = z.object({
+export const QuickReplyBody = z.object({
   shortcut: z.string().min(1).max(40),
   title: z.string().min(1).max(120),
   text: z.string().min(1).max(2048),
@@ -21,12 +21,12 @@ export function quickRepliesRoutes(deps: WebDeps): RouteModule {
     }));
 
     app.post('/api/v1/quick-replies', { preHandler: admin }, async (request, reply) => {
-      const input = parseWith(body, request.body);
+      const input = parseWith(QuickReplyBody, request.body);
       return reply.status(201).send({ item: await deps.team.createQuickReply(teamActor(request.principal!), input) });
     });
 
     app.put<{ Params: { id: string } }>('/api/v1/quick-replies/:id', { preHandler: admin }, async (request) => {
-      const input = parseWith(body, request.body);
+      const input = parseWith(QuickReplyBody, request.body);
       return { item: await deps.team.updateQuickReply(teamActor(request.principal!), request.params.id, input) };
     });
 

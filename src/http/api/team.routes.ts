@@ -4,9 +4,9 @@ import type { RouteModule } from '../app.ts';
 import { requireRole } from '../auth/principal.ts';
 import { parseWith, teamActor, type WebDeps } from '../auth/web-deps.ts';
 
-const assignBody = z.object({ userId: z.string().min(1).max(64).nullable() });
-const labelsBody = z.object({ labels: z.array(z.string().max(80)).max(50) });
-const noteBody = z.object({ text: z.string().min(1).max(8192) });
+export const AssignBody = z.object({ userId: z.string().min(1).max(64).nullable() });
+export const LabelsBody = z.object({ labels: z.array(z.string().max(80)).max(50) });
+export const NoteBody = z.object({ text: z.string().min(1).max(8192) });
 
 /** Team work on conversations (assign, labels, notes, read) and the team directory; admins and agents only. */
 export function teamRoutes(deps: WebDeps): RouteModule {
@@ -14,18 +14,18 @@ export function teamRoutes(deps: WebDeps): RouteModule {
     app.addHook('preHandler', requireRole(deps.authenticate, 'admin', 'agent'));
 
     app.post<{ Params: { id: string } }>('/api/v1/conversations/:id/assign', async (request) => {
-      const body = parseWith(assignBody, request.body);
+      const body = parseWith(AssignBody, request.body);
       await deps.team.assign(teamActor(request.principal!), request.params.id, body.userId);
       return { ok: true };
     });
 
     app.post<{ Params: { id: string } }>('/api/v1/conversations/:id/labels', async (request) => {
-      const body = parseWith(labelsBody, request.body);
+      const body = parseWith(LabelsBody, request.body);
       return { labels: await deps.team.setLabels(teamActor(request.principal!), request.params.id, body.labels) };
     });
 
     app.post<{ Params: { id: string } }>('/api/v1/conversations/:id/notes', async (request, reply) => {
-      const body = parseWith(noteBody, request.body);
+      const body = parseWith(NoteBody, request.body);
       const note = await deps.team.addNote(teamActor(request.principal!), request.params.id, body.text);
       return reply.status(201).send({ note: { id: note.id, createdAt: new Date(note.createdAt).toISOString() } });
     });

@@ -7,19 +7,19 @@ import { actorOf } from '../auth/session.ts';
 import { parseWith, type WebDeps } from '../auth/web-deps.ts';
 
 const role = z.enum(['admin', 'agent', 'dpo']);
-const inviteBody = z.object({
+export const InviteBody = z.object({
   email: z.string().min(3).max(254),
   role,
   displayName: z.string().min(1).max(80).optional(),
   language: z.enum(['de', 'en']).optional(),
 });
-const patchBody = z.object({
+export const UserPatchBody = z.object({
   role: role.optional(),
   displayName: z.string().min(1).max(80).optional(),
   language: z.enum(['de', 'en']).optional(),
   disabled: z.boolean().optional(),
 });
-const securityBody = z.object({ require2fa: z.boolean() });
+export const SecurityBody = z.object({ require2fa: z.boolean() });
 
 /** Staff management for admins: list, invite (one-time link), change role, disable, reset 2FA, end sessions. */
 export function usersRoutes(deps: WebDeps): RouteModule {
@@ -30,7 +30,7 @@ export function usersRoutes(deps: WebDeps): RouteModule {
     app.get('/api/v1/users', async () => ({ items: await deps.staff.list() }));
 
     app.post('/api/v1/users', async (request, reply) => {
-      const body = parseWith(inviteBody, request.body);
+      const body = parseWith(InviteBody, request.body);
       const { user, token, expiresAt } = await deps.staff.invite(body, actorOf(request.principal!));
       return reply.status(201).send({
         user,
@@ -39,7 +39,7 @@ export function usersRoutes(deps: WebDeps): RouteModule {
     });
 
     app.patch<{ Params: { id: string } }>('/api/v1/users/:id', async (request) => {
-      const body = parseWith(patchBody, request.body);
+      const body = parseWith(UserPatchBody, request.body);
       const user = await deps.staff.update(request.params.id, body, {
         userId: request.principal!.userId,
         name: actorOf(request.principal!),
@@ -72,7 +72,7 @@ export function usersRoutes(deps: WebDeps): RouteModule {
 
     app.get('/api/v1/admin/security', async () => ({ require2fa: await deps.auth.require2fa() }));
     app.put('/api/v1/admin/security', async (request) => {
-      const body = parseWith(securityBody, request.body);
+      const body = parseWith(SecurityBody, request.body);
       await deps.auth.setRequire2fa(body.require2fa, actorOf(request.principal!));
       return { require2fa: body.require2fa };
     });

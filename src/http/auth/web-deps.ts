@@ -16,6 +16,11 @@ import type { SessionStreams } from './session-streams.ts';
 export interface ChannelCheck {
   ok: boolean;
   detail: string;
+  /** Machine-readable outcome, for the UI's own wording. */
+  reason?: 'connected' | 'refused' | 'timeout' | 'unreachable' | 'unsupported';
+  /** The provider's name of the account (verified business name, page name, bot username). */
+  name?: string;
+  httpStatus?: number;
 }
 
 /** What the web inbox's route modules need; built once by the composition root. */

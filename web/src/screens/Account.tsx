@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { patch, get, post, type Lang, type SessionUser } from '../api.ts';
-import { useI18n } from '../i18n.ts';
+import { useI18n, type MessageKey } from '../i18n.ts';
 import { Enrolment, ErrorText } from './Login.tsx';
 import { Notice } from './parts.tsx';
 
@@ -16,7 +16,7 @@ export function Account(props: { user: SessionUser; onUser(user: SessionUser): v
   const [me, setMe] = useState<MeInfo | null>(null);
   const [name, setName] = useState(props.user.displayName);
   const [lang, setLangField] = useState<Lang>(props.user.language);
-  const [profileMsg, setProfileMsg] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
+  const [profileMsg, setProfileMsg] = useState<{ kind: 'ok' | 'error'; text?: string; key?: MessageKey } | null>(null);
   const [pw, setPw] = useState({ current: '', next: '', repeat: '' });
   const [pwMsg, setPwMsg] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
   const [enrolling, setEnrolling] = useState(false);
@@ -34,7 +34,7 @@ export function Account(props: { user: SessionUser; onUser(user: SessionUser): v
       const res = await patch<{ user: SessionUser }>('/me', { displayName: name, language: lang });
       props.onUser(res.user);
       setLang(res.user.language);
-      setProfileMsg({ kind: 'ok', text: t('saved') });
+      setProfileMsg({ kind: 'ok', key: 'saved' });
     } catch (err) {
       setProfileMsg({ kind: 'error', text: (err as Error).message });
     }
@@ -76,7 +76,7 @@ export function Account(props: { user: SessionUser; onUser(user: SessionUser): v
             <option value="en">{t('english')}</option>
           </select>
         </div>
-        {profileMsg && <Notice kind={profileMsg.kind}>{profileMsg.text}</Notice>}
+        {profileMsg && <Notice kind={profileMsg.kind}>{profileMsg.key ? t(profileMsg.key) : profileMsg.text}</Notice>}
         <div className="form-actions">
           <button type="submit" className="btn btn-primary">
             {t('save')}

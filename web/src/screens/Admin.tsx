@@ -77,6 +77,31 @@ function useAction() {
   return { run, view };
 }
 
+interface ChannelCheck {
+  ok: boolean;
+  detail: string;
+  reason?: 'connected' | 'refused' | 'timeout' | 'unreachable' | 'unsupported';
+  name?: string;
+  httpStatus?: number;
+}
+
+function checkText(r: ChannelCheck, t: ReturnType<typeof useI18n>['t']): string {
+  switch (r.reason) {
+    case 'connected':
+      return r.name ? t('checkConnectedAs', { name: r.name }) : t('checkConnected');
+    case 'refused':
+      return t('checkRefused', { status: r.httpStatus ?? '?' });
+    case 'timeout':
+      return t('checkTimeout');
+    case 'unreachable':
+      return t('checkUnreachable');
+    case 'unsupported':
+      return t('checkUnsupported');
+    default:
+      return r.detail;
+  }
+}
+
 const ROLE_KEYS: Record<Role, MessageKey> = { admin: 'roleAdmin', agent: 'roleAgent', dpo: 'roleDpo' };
 
 function Users({ self }: { self: SessionUser }) {
@@ -142,8 +167,8 @@ function Users({ self }: { self: SessionUser }) {
           <tbody>
             {users.map((u) => (
               <tr key={u.id}>
-                <td>{u.displayName}</td>
-                <td className="break">{u.email}</td>
+                <td className="name">{u.displayName}</td>
+                <td className="email">{u.email}</td>
                 <td>
                   <select
                     aria-label={`${t('role')}: ${u.displayName}`}
@@ -261,7 +286,7 @@ function Users({ self }: { self: SessionUser }) {
 function Channels() {
   const { t } = useI18n();
   const [items, setItems] = useState<ChannelInfo[]>([]);
-  const [results, setResults] = useState<Record<string, { ok: boolean; detail: string } | 'busy'>>({});
+  const [results, setResults] = useState<Record<string, ChannelCheck | 'busy'>>({});
   const { run, view } = useAction();
   const load = useCallback(async () => setItems((await get<{ items: ChannelInfo[] }>('/admin/channels')).items), []);
   useEffect(() => void load(), [load]);
@@ -321,7 +346,7 @@ function Channels() {
               <button type="button" className="btn" onClick={() => void test(c.id)} disabled={r === 'busy'}>
                 {r === 'busy' ? t('testing') : t('testConnection')}
               </button>
-              {r && r !== 'busy' && <Notice kind={r.ok ? 'ok' : 'error'}>{r.detail}</Notice>}
+              {r && r !== 'busy' && <Notice kind={r.ok ? 'ok' : 'error'}>{checkText(r, t)}</Notice>}
             </div>
           </section>
         );
@@ -384,7 +409,6 @@ function InboxPrivacyForm({ inbox, onSaved }: { inbox: InboxSettingsView; onSave
       <h2 id={`inbox-${inbox.id}`}>
         {t('inbox')}: {inbox.id} <span className="muted small">({inbox.labelPrefix} 1, 2, …)</span>
       </h2>
-      {view}
       <fieldset>
         <legend>{t('retention')}</legend>
         {RETENTION_FIELDS.map((f) => (
@@ -444,6 +468,7 @@ function InboxPrivacyForm({ inbox, onSaved }: { inbox: InboxSettingsView; onSave
           {t('noticeDefault')}
         </span>
       </div>
+      {view}
       <div className="form-actions">
         <button type="submit" className="btn btn-primary">
           {t('save')}

@@ -32,7 +32,7 @@ export function Conversation(props: {
   const [erased, setErased] = useState(false);
   const [members, setMembers] = useState<Member[]>([]);
   const [confirmClose, setConfirmClose] = useState(false);
-  const listEnd = useRef<HTMLDivElement>(null);
+  const listRef = useRef<HTMLOListElement>(null);
   const { id } = props;
 
   const load = useCallback(async () => {
@@ -69,7 +69,8 @@ export function Conversation(props: {
 
   const count = data?.messages.length ?? 0;
   useEffect(() => {
-    listEnd.current?.scrollIntoView({ block: 'end' });
+    const list = listRef.current;
+    if (list) list.scrollTop = list.scrollHeight;
   }, [count]);
 
   async function act(fn: () => Promise<unknown>) {
@@ -184,12 +185,11 @@ export function Conversation(props: {
           {t('errorGeneric', { m: error })}
         </p>
       )}
-      <ol className="messages" aria-label={t('messages')} aria-live="polite">
+      <ol ref={listRef} className="messages" aria-label={t('messages')} aria-live="polite">
         {data.messages.map((m) => (
           <MessageItem key={m.id} m={m} />
         ))}
       </ol>
-      <div ref={listEnd} />
       {c.state === 'closed' ? (
         <p className="banner" role="status">
           {t('closedBanner')} {c.eraseAt ? t('eraseAt', { d: formatDate(c.eraseAt, lang) }) : ''}
@@ -457,7 +457,7 @@ function Composer(props: {
           <textarea
             id="composer-text"
             ref={area}
-            rows={3}
+            rows={2}
             value={text}
             placeholder={mode === 'note' ? t('notePlaceholder') : t('replyPlaceholder')}
             onChange={(e) => setText(e.target.value)}
