@@ -6,6 +6,7 @@ import { isAppError } from '../shared/app-error.ts';
 import { createLogger } from '../shared/logger.ts';
 import type { Role } from '../store/database.ts';
 import { registerChannelCommands } from './channel.commands.ts';
+import { registerDemoCommand } from './demo.command.ts';
 import { runDoctor } from './doctor.ts';
 import { readSecretLine } from './read-secret.ts';
 import { registerPrivacyCommands } from './privacy.commands.ts';
@@ -102,6 +103,7 @@ export function buildCli(): Command {
 
   registerPrivacyCommands(program);
   registerChannelCommands(program, config);
+  registerDemoCommand(program);
 
   return program;
 }

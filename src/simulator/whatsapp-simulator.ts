@@ -136,6 +136,8 @@ export interface WhatsAppSimulator {
   failureMode(mode: FailureMode | null): void;
   /** Meta's GET handshake against sparsam's webhook URL; resolves with sparsam's answer. */
   verifyWebhook(token?: string): Promise<{ status: number; body: string; challenge: string }>;
+  /** Points the webhooks at another URL (when sparsam's port is known only after the simulator started). */
+  setWebhookUrl(url: string): void;
   /** Resolves when every scheduled status webhook has been delivered (or given up). */
   settle(): Promise<void>;
   close(): Promise<void>;
@@ -215,8 +217,10 @@ class Simulator implements WhatsAppSimulator {
   private seq = 0;
   private readonly now: () => number;
   private readonly retryDelaysMs: number[];
+  private webhookUrl: string;
 
   constructor(private readonly options: SimulatorOptions) {
+    this.webhookUrl = options.webhookUrl;
     this.now = options.now ?? Date.now;
     this.retryDelaysMs = options.retryDelaysMs ?? [200, 1000, 3000];
   }
@@ -244,6 +248,10 @@ class Simulator implements WhatsAppSimulator {
 
   sentMessages(): SentMessage[] {
     return [...this.sent];
+  }
+
+  setWebhookUrl(url: string): void {
+    this.webhookUrl = new URL(url).toString();
   }
 
   failureMode(mode: FailureMode | null): void {
@@ -282,7 +290,7 @@ class Simulator implements WhatsAppSimulator {
 
   async verifyWebhook(token = this.options.verifyToken): Promise<{ status: number; body: string; challenge: string }> {
     const challenge = String(1_000_000_000 + Math.floor(Math.random() * 1_000_000_000));
-    const url = new URL(this.options.webhookUrl);
+    const url = new URL(this.webhookUrl);
     url.searchParams.set('hub.mode', 'subscribe');
     url.searchParams.set('hub.verify_token', token);
     url.searchParams.set('hub.challenge', challenge);
@@ -399,7 +407,7 @@ class Simulator implements WhatsAppSimulator {
         if (attempt > 0) await this.sleep(this.retryDelaysMs[attempt - 1]!);
         if (this.closed) break;
         try {
-          const response = await fetch(this.options.webhookUrl, {
+          const response = await fetch(this.webhookUrl, {
             method: 'POST',
             headers: {
               'content-type': 'application/json',

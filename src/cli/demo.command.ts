@@ -1,0 +1,169 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { stringify as toYaml } from 'yaml';
+import { loadConfig } from '../config/config.ts';
+import { startSparsam, type Sparsam } from '../main.ts';
+import { createLogger } from '../shared/logger.ts';
+import { startSimulator, type WhatsAppSimulator } from '../simulator/whatsapp-simulator.ts';
+
+/** The demo channel's id: its webhook is `/webhooks/whatsapp/demo`. */
+export const DEMO_CHANNEL_ID = 'demo';
+const DEMO_PHONE_NUMBER_ID = '100000000000001';
+const DEMO_ADMIN_EMAIL = 'demo@sparsam.invalid';
+
+export interface DemoOptions {
+  /** sparsam's port (0: any free port). */
+  port: number;
+  /** The simulator's port (0: any free port). */
+  simulatorPort: number;
+  /** Keep data here; default a new temporary directory that is deleted when the demo stops. */
+  dataDir?: string;
+  logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export interface RunningDemo {
+  sparsam: Sparsam;
+  simulator: WhatsAppSimulator;
+  inboxUrl: string;
+  phoneUrl: string;
+  webhookUrl: string;
+  admin: { email: string; password: string } | undefined;
+  /** Meta's GET handshake against sparsam, run once at start: 200 when the webhook route is wired. */
+  handshakeStatus: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the offline demo: the Cloud API simulator, then sparsam (SQLite in a temporary data dir) with one inbox and
+ * one `whatsapp-cloud` channel whose Graph API is the simulator, then points the simulator's webhooks at sparsam.
+ * Secrets are random per run and live only in memory. An admin account is created with a random password, printed
+ * once, so that a person can log in to the inbox and answer what they write on the simulator's customer phone.
+ */
+export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
+  const secrets = {
+    accessToken: randomBytes(24).toString('base64url'),
+    appSecret: randomBytes(24).toString('base64url'),
+    verifyToken: randomBytes(12).toString('base64url'),
+  };
+  const ownDataDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'sparsam-demo-'));
+  const simulator = await startSimulator({
+    port: options.simulatorPort,
+    phoneNumberId: DEMO_PHONE_NUMBER_ID,
+    // Replaced below once sparsam listens and its port is known.
+    webhookUrl: 'http://127.0.0.1:9/webhooks/whatsapp/demo',
+    ...secrets,
+  });
+  try {
+    const file = {
+      organisation: { name: 'sparsam Demo', contact: 'datenschutz@example.org' },
+      inboxes: [{ id: 'demo', language: 'de' }],
+      channels: [
+        {
+          id: DEMO_CHANNEL_ID,
+          inbox: 'demo',
+          kind: 'whatsapp-cloud',
+          phoneNumberId: DEMO_PHONE_NUMBER_ID,
+          graphBaseUrl: simulator.url,
+          graphApiVersion: 'v23.0',
+          ...secrets,
+        },
+      ],
+    };
+    const config = loadConfig({
+      env: {
+        SPARSAM_PORT: String(options.port),
+        SPARSAM_HOST: '127.0.0.1',
+        SPARSAM_DATA_DIR: dataDir,
+        SPARSAM_CONFIG: 'demo.yaml',
+        SPARSAM_BASE_URL: `http://127.0.0.1:${options.port || 8080}`,
+        SPARSAM_LOG_LEVEL: options.logLevel ?? 'warn',
+      },
+      readFile: () => toYaml(file),
+    });
+    const { sparsam, address } = await startSparsam(config, {
+      logger: createLogger({ level: options.logLevel ?? 'warn' }),
+    });
+    const inboxUrl = address.replace('://0.0.0.0', '://127.0.0.1');
+    const webhookUrl = `${inboxUrl}/webhooks/whatsapp/${DEMO_CHANNEL_ID}`;
+    simulator.setWebhookUrl(webhookUrl);
+
+    let admin: RunningDemo['admin'];
+    if ((await sparsam.users.countAdmins()) === 0) {
+      const password = randomBytes(12).toString('base64url');
+      await sparsam.accounts.createUser({
+        email: DEMO_ADMIN_EMAIL,
+        password,
+        role: 'admin',
+        displayName: 'Demo Admin',
+      });
+      admin = { email: DEMO_ADMIN_EMAIL, password };
+    }
+    const handshake = await simulator.verifyWebhook().catch(() => ({ status: 0 }));
+    let closed = false;
+    return {
+      sparsam,
+      simulator,
+      inboxUrl,
+      phoneUrl: `${simulator.url}/`,
+      webhookUrl,
+      admin,
+      handshakeStatus: handshake.status,
+      async close() {
+        if (closed) return;
+        closed = true;
+        await simulator.close();
+        await sparsam.close();
+        if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await simulator.close();
+    if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('a port between 0 and 65535');
+  return port;
+}
+
+/** `sparsam demo` (`npm run demo`): sparsam and the WhatsApp simulator side by side, offline. */
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('run sparsam offline with a simulated WhatsApp customer phone (nothing leaves this machine)')
+    .option('--port <port>', 'port for sparsam', parsePort, 8080)
+    .option('--simulator-port <port>', 'port for the WhatsApp simulator', parsePort, 8090)
+    .option('--data-dir <dir>', 'keep the demo data here (default: a temporary directory deleted on exit)')
+    .action(async (opts: { port: number; simulatorPort: number; dataDir?: string }) => {
+      const demoOptions: DemoOptions = { port: opts.port, simulatorPort: opts.simulatorPort };
+      if (opts.dataDir) demoOptions.dataDir = opts.dataDir;
+      const demo = await startDemo(demoOptions);
+      const lines = [
+        '',
+        'sparsam demo is running (offline; stop with Ctrl-C)',
+        '',
+        `  Team inbox:      ${demo.inboxUrl}/`,
+        demo.admin
+          ? `  Log in as:       ${demo.admin.email}  password ${demo.admin.password}  (shown once)`
+          : '  Log in with the admin account of this data directory.',
+        `  Customer phone:  ${demo.phoneUrl}   (write as a WhatsApp customer, tap the buttons)`,
+        `  Graph API:       ${demo.simulator.url}  (simulated Cloud API for channel "${DEMO_CHANNEL_ID}")`,
+        `  Webhook:         ${demo.webhookUrl}  (handshake answered ${demo.handshakeStatus})`,
+        '',
+      ];
+      console.log(lines.join('\n'));
+      const stop = async () => {
+        await demo.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void stop());
+      process.once('SIGTERM', () => void stop());
+    });
+}

@@ -1,0 +1,59 @@
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemo, type RunningDemo } from '../../src/cli/demo.command.ts';
+
+let demo: RunningDemo;
+beforeAll(async () => {
+  demo = await startDemo({ port: 0, simulatorPort: 0, logLevel: 'silent' });
+});
+afterAll(async () => {
+  await demo?.close();
+});
+
+async function eventually<T>(read: () => T | undefined, timeoutMs = 15_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = read();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('npm run demo: sparsam wired to the simulator', () => {
+  it('answers Meta’s handshake, takes a customer’s message and answers through the simulated Graph API', async () => {
+    expect(demo.handshakeStatus).toBe(200);
+    expect(demo.admin?.email).toBeTruthy();
+    const delivery = await demo.simulator.sendCustomerMessage({ from: '4915112345678', name: 'Eva', text: 'Hallo!' });
+    expect(delivery.attempts.map((a) => a.status)).toEqual([200]);
+    // sparsam's first answer to a new contact is the privacy notice with consent buttons, sent by its queue.
+    const notice = await eventually(() => demo.simulator.sentMessages().find((m) => m.to === '4915112345678'));
+    expect(notice.buttons?.length).toBeGreaterThanOrEqual(2);
+    const agree = notice.buttons![0]!;
+    const tap = await demo.simulator.sendCustomerMessage({ from: '4915112345678', buttonReply: agree });
+    expect(tap.delivered).toBe(true);
+    // A redelivered message (same wamid), as Meta sends after a lost answer, is answered 200 again.
+    const again = await demo.simulator.sendCustomerMessage({
+      from: '4915112345678',
+      text: 'Hallo!',
+      id: delivery.messageId,
+    });
+    expect(again.delivered).toBe(true);
+  });
+
+  it('a forged webhook is refused with 401', async () => {
+    const response = await fetch(demo.webhookUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` },
+      body: JSON.stringify({ object: 'whatsapp_business_account', entry: [] }),
+    });
+    expect(response.status).toBe(401);
+  });
+
+  it('close() stops both and deletes the temporary data directory', async () => {
+    const dataDir = demo.sparsam.config.dataDir;
+    expect(existsSync(dataDir)).toBe(true);
+    await demo.close();
+    expect(existsSync(dataDir)).toBe(false);
+  });
+});
