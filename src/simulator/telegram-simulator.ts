@@ -160,6 +160,7 @@ export class TelegramSimulator {
   }
 
   async customerSays(customer: SimulatedCustomer, text: string): Promise<number> {
+    this.transcript.push({ chatId: customer.chatId, from: 'customer', text, buttons: [] });
     return this.deliver(this.textUpdate(customer, text));
   }
 
@@ -173,8 +174,59 @@ export class TelegramSimulator {
     return next;
   }
 
+  /** Registers the webhook directly (what `sparsam channel set-webhook` does through the Bot API). */
+  setWebhook(url: string, secretToken: string | undefined): void {
+    this.webhook = { url, secretToken };
+  }
+
+  /** The conversation of one chat as the customer's phone shows it: what they wrote and what the bot sent. */
+  chat(chatId: number): { from: 'customer' | 'bot'; text: string; buttons: { title: string; data: string }[] }[] {
+    return this.transcript
+      .filter((line) => line.chatId === chatId)
+      .map(({ from, text, buttons }) => ({ from, text, buttons }));
+  }
+
+  private readonly transcript: {
+    chatId: number;
+    from: 'customer' | 'bot';
+    text: string;
+    buttons: { title: string; data: string }[];
+  }[] = [];
+
+  /** The customer page of the demo: GET / (HTML), GET /_customer/chat, POST /_customer/say and /_customer/tap. */
+  private async handleCustomer(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    if (req.method === 'GET' && url.pathname === '/') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(CUSTOMER_PAGE);
+      return true;
+    }
+    if (req.method === 'GET' && url.pathname === '/_customer/chat') {
+      json(res, 200, { messages: this.chat(Number(url.searchParams.get('chatId'))) });
+      return true;
+    }
+    if (req.method === 'POST' && (url.pathname === '/_customer/say' || url.pathname === '/_customer/tap')) {
+      const { params } = await readParams(req);
+      const customer: SimulatedCustomer = {
+        chatId: Number(params.chatId),
+        firstName: String(params.firstName ?? 'Kundin'),
+      };
+      if (!Number.isSafeInteger(customer.chatId) || customer.chatId <= 0) {
+        json(res, 400, { error: 'chatId must be a positive number' });
+        return true;
+      }
+      const status =
+        url.pathname === '/_customer/say'
+          ? await this.customerSays(customer, String(params.text ?? ''))
+          : await this.customerTaps(customer, String(params.data ?? ''));
+      json(res, 200, { webhookStatus: status });
+      return true;
+    }
+    return false;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (await this.handleCustomer(req, res, url)) return;
     const filePrefix = `/file/bot${this.botToken}/`;
     if (req.method === 'GET' && url.pathname.startsWith(filePrefix)) {
       const path = url.pathname.slice(filePrefix.length);
@@ -191,6 +243,7 @@ export class TelegramSimulator {
     const call: SimulatedCall = { method, params, files };
     this.calls.push(call);
 
+    const chatId = Number(params.chat_id);
     const failure = this.failures.get(method)?.shift();
     if (failure) {
       return json(res, failure.error_code, {
@@ -206,6 +259,16 @@ export class TelegramSimulator {
     }
     if (result instanceof Error) return json(res, 400, { ok: false, error_code: 400, description: result.message });
     call.result = result;
+    if (method.startsWith('send')) {
+      const markup = params.reply_markup as
+        { inline_keyboard?: { text: string; callback_data?: string }[][] } | undefined;
+      this.transcript.push({
+        chatId,
+        from: 'bot',
+        text: String(params.text ?? params.caption ?? `[${method.slice(4).toLowerCase()}]`),
+        buttons: (markup?.inline_keyboard ?? []).flat().map((b) => ({ title: b.text, data: b.callback_data ?? '' })),
+      });
+    }
     return json(res, 200, { ok: true, result });
   }
 
@@ -349,6 +412,57 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
+
+/** The demo's customer view of a Telegram chat; talks only to the simulator's own /_customer endpoints. */
+const CUSTOMER_PAGE = `<!doctype html>
+<html lang="de"><head><meta charset="utf-8"><title>Telegram (simuliert)</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{font-family:system-ui,sans-serif;max-width:28rem;margin:1rem auto;background:#e7ebf0}
+header{background:#2aabee;color:#fff;padding:.6rem 1rem;border-radius:.5rem .5rem 0 0}
+#log{background:#fff;min-height:20rem;padding:.5rem;display:flex;flex-direction:column;gap:.4rem}
+.m{padding:.4rem .6rem;border-radius:.6rem;max-width:80%;white-space:pre-wrap}
+.customer{align-self:flex-end;background:#effdde}.bot{align-self:flex-start;background:#f1f1f4}
+.m button{display:block;width:100%;margin-top:.3rem;background:#fff;border:1px solid #2aabee;border-radius:.4rem;padding:.3rem}
+form{display:flex;gap:.4rem;margin-top:.5rem}input[name=text]{flex:1}
+</style></head><body>
+<header>Telegram-Bot (simuliert) &middot; Chat <input id="chat" value="5071234567" size="11" aria-label="Chat-ID">
+<input id="name" value="Jana" size="8" aria-label="Vorname"></header>
+<div id="log" aria-live="polite"></div>
+<form id="f"><input name="text" autocomplete="off" placeholder="Nachricht" aria-label="Nachricht"><button>Senden</button></form>
+<script>
+const log = document.getElementById('log');
+const chat = () => document.getElementById('chat').value;
+const name = () => document.getElementById('name').value;
+async function post(path, body) {
+  await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  await refresh();
+}
+async function refresh() {
+  const res = await fetch('/_customer/chat?chatId=' + encodeURIComponent(chat()));
+  const { messages } = await res.json();
+  log.replaceChildren(...messages.map((m) => {
+    const div = document.createElement('div');
+    div.className = 'm ' + m.from;
+    div.textContent = m.text;
+    for (const b of m.buttons) {
+      const button = document.createElement('button');
+      button.textContent = b.title;
+      button.onclick = () => post('/_customer/tap', { chatId: chat(), firstName: name(), data: b.data });
+      div.append(button);
+    }
+    return div;
+  }));
+}
+document.getElementById('f').onsubmit = (e) => {
+  e.preventDefault();
+  const input = e.target.elements.text;
+  if (input.value.trim()) post('/_customer/say', { chatId: chat(), firstName: name(), text: input.value });
+  input.value = '';
+};
+setInterval(refresh, 1500);
+refresh();
+</script></body></html>`;
 
 /** Starts a simulator for one bot token (demo helper). */
 export async function startTelegramSimulator(botToken: string, port = 0): Promise<TelegramSimulator> {
