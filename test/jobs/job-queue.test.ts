@@ -352,7 +352,7 @@ describeEachStore('JobQueue', (dialect) => {
     const group = groupCommitFor(t.store.db);
     const outcomes = await Promise.allSettled(
       ids.map((id, i) =>
-        group.run((db) =>
+        group.run<unknown>((db) =>
           i === 7
             ? db
                 .insertInto('jobs')

@@ -107,6 +107,7 @@ describeEachStore('outbound-send', (dialect) => {
     expect(stub.accepted()).toHaveLength(1);
     const row = await w.message(id);
     expect(row).toMatchObject({ status: 'sent', error_code: null });
+    await waitFor(async () => (await w.jobs.list())[0]?.status === 'done');
     expect((await w.jobs.list())[0]).toMatchObject({ status: 'done', attempts: 2 });
   });
 

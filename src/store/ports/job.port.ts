@@ -33,6 +33,8 @@ export interface JobPort {
   extendLeases(ids: readonly string[], owner: string, leaseUntil: number, now: number): Promise<number>;
   /** Marks the job done; false when the owner no longer holds it. */
   complete(id: string, owner: string, now: number): Promise<boolean>;
+  /** Marks several jobs done in one statement; returns the ids the owner still held. */
+  completeMany(ids: readonly string[], owner: string, now: number): Promise<string[]>;
   /** Puts the job back to pending, due at `runAt`, remembering the (content-free) error. */
   reschedule(id: string, owner: string, runAt: number, lastError: string, now: number): Promise<boolean>;
   /** Marks the job failed for good. */

@@ -192,6 +192,21 @@ export class JobStore implements JobPort {
     return Number(result.numUpdatedRows) > 0;
   }
 
+  async completeMany(ids: readonly string[], owner: string, now: number): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.#writes.run((db) =>
+      db
+        .updateTable('jobs')
+        .set({ status: 'done', locked_by: null, locked_until: null, last_error: null, updated_at: now })
+        .where('id', 'in', ids)
+        .where('locked_by', '=', owner)
+        .where('status', '=', 'running')
+        .returning('id')
+        .execute(),
+    );
+    return rows.map((r) => r.id);
+  }
+
   async reschedule(id: string, owner: string, runAt: number, lastError: string, now: number): Promise<boolean> {
     const result = await this.#writes.run((db) =>
       db
