@@ -6,6 +6,7 @@ import { isAppError } from '../shared/app-error.ts';
 import { createLogger } from '../shared/logger.ts';
 import type { Role } from '../store/database.ts';
 import { registerChannelCommands } from './channel.commands.ts';
+import { registerComplianceCommands } from './compliance.commands.ts';
 import { registerDemoCommand } from './demo.command.ts';
 import { runDoctor } from './doctor.ts';
 import { readSecretLine } from './read-secret.ts';
@@ -103,6 +104,7 @@ export function buildCli(): Command {
 
   registerPrivacyCommands(program);
   registerChannelCommands(program, config);
+  registerComplianceCommands(program);
   registerDemoCommand(program);
 
   return program;
