@@ -6,6 +6,7 @@ import { deflateRawSync } from 'node:zlib';
 import exifr from 'exifr';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
+import { HeifDecoder } from '../../src/core/privacy/media/heif-decoder.ts';
 import { MediaSanitizer } from '../../src/core/privacy/media/media-sanitizer.ts';
 
 const FIXTURES = path.join(import.meta.dirname, '../fixtures/images');
@@ -130,6 +131,43 @@ describe('MediaSanitizer: camera photos keep no metadata', () => {
     expect(tags['File:ImageWidth']).toBeTypeOf('number');
     expect([meta.width, meta.height]).toEqual([tags['File:ImageWidth'], tags['File:ImageHeight']]);
     expect(meta.height!).toBeGreaterThan(meta.width!); // a portrait photo stays portrait
+  });
+});
+
+describe('MediaSanitizer: HEIC is decoded off the event loop', () => {
+  it('other work keeps running while an iPhone photo is decoded', async () => {
+    let ticks = 0;
+    const interval = setInterval(() => ticks++, 10);
+    const started = performance.now();
+    const result = await sanitizer.sanitize(fixture('heic_IMG_5195.HEIC'), { policy: 'strip', maxBytes: 100 * MB });
+    const elapsed = performance.now() - started;
+    clearInterval(interval);
+    expect(result.ok).toBe(true);
+    // A blocked event loop would tick (almost) never during the decode, which takes seconds.
+    expect(ticks).toBeGreaterThan((elapsed / 10) * 0.3);
+  });
+
+  it('a decode that runs past the timeout is refused, and the next file gets a fresh decoder thread', async () => {
+    const decoder = new HeifDecoder(300);
+    try {
+      const heic = fixture('heic_IMG_5195.HEIC');
+      // Decoding 8.5 MP of HEVC in WebAssembly takes far longer than 300 ms: refused, the thread is replaced.
+      expect(await decoder.decode(heic, 50_000_000)).toEqual({ ok: false, reason: 'corrupt' });
+      // The new thread answers: the header-only size check refuses quickly and says why.
+      expect(await decoder.decode(heic, 1000)).toEqual({ ok: false, reason: 'too-many-pixels' });
+    } finally {
+      await decoder.close();
+    }
+  });
+
+  it('a file with a HEIC header and garbage inside is refused as corrupt', async () => {
+    const fake = Buffer.concat([
+      Buffer.from([0, 0, 0, 0x18]),
+      Buffer.from('ftypheic'),
+      Buffer.alloc(12),
+      Buffer.alloc(4000, 0x55),
+    ]);
+    expect(await sanitizer.sanitize(fake, { policy: 'strip', maxBytes: MB })).toEqual({ ok: false, reason: 'corrupt' });
   });
 });
 

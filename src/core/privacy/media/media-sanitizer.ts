@@ -1,7 +1,7 @@
 import { fileTypeFromBuffer } from 'file-type';
-import heicDecode from 'heic-decode';
 import sharp from 'sharp';
 import { neutralizeIsoBmffMetadata, stripId3 } from './container-metadata.ts';
+import { HeifDecoder } from './heif-decoder.ts';
 
 /** What an inbox does with media customers send (config `inboxes[].media`). */
 export type MediaPolicy = 'strip' | 'reject' | 'allow';
@@ -38,9 +38,9 @@ export type SanitizeResult = SanitizedMedia | { ok: false; reason: MediaRefusal 
 export interface MediaSanitizerOptions {
   /** Largest image accepted, in pixels (width × height); default 50 MP (a 48 MP phone photo passes). */
   maxPixels?: number;
-  /** Longest time sharp may spend on one image; default 20 s. */
+  /** Longest time sharp (or the HEIF decoder thread) may spend on one image; default 20 s. */
   timeoutSeconds?: number;
-  /** Largest HEIC/HEIF input decoded (its decoder has no timeout), bytes; default 40 MB. */
+  /** Largest HEIC/HEIF input decoded (libheif in a worker thread), bytes; default 40 MB. */
   maxHeifBytes?: number;
 }
 
@@ -117,11 +117,13 @@ export class MediaSanitizer {
   private readonly maxPixels: number;
   private readonly timeoutSeconds: number;
   private readonly maxHeifBytes: number;
+  private readonly heif: HeifDecoder;
 
   constructor(options: MediaSanitizerOptions = {}) {
     this.maxPixels = options.maxPixels ?? 50_000_000;
     this.timeoutSeconds = options.timeoutSeconds ?? 20;
     this.maxHeifBytes = options.maxHeifBytes ?? 40 * 1024 * 1024;
+    this.heif = new HeifDecoder(this.timeoutSeconds * 1000);
   }
 
   async sanitize(data: Buffer, options: SanitizeOptions): Promise<SanitizeResult> {
@@ -160,7 +162,7 @@ export class MediaSanitizer {
     let pipeline: sharp.Sharp;
     if (ext === 'heic') {
       if (data.length > this.maxHeifBytes) return refuse('too-large');
-      const decoded = await this.decodeHeif(data);
+      const decoded = await this.heif.decode(data, this.maxPixels);
       if (!decoded.ok) return decoded;
       pipeline = sharp(decoded.pixels, {
         raw: { width: decoded.width, height: decoded.height, channels: 4 },
@@ -226,34 +228,6 @@ export class MediaSanitizer {
       width: output.info.width,
       height: format.animated ? (output.info.pageHeight ?? output.info.height) : output.info.height,
     };
-  }
-
-  /** HEIC/HEIF through libheif (heic-decode): dimensions are checked before the pixels are decoded. */
-  private async decodeHeif(
-    data: Buffer,
-  ): Promise<{ ok: true; pixels: Buffer; width: number; height: number } | { ok: false; reason: MediaRefusal }> {
-    let images: Awaited<ReturnType<typeof heicDecode.all>>;
-    try {
-      images = await heicDecode.all({ buffer: data });
-    } catch {
-      return refuse('corrupt');
-    }
-    try {
-      const first = images[0];
-      if (!first) return refuse('corrupt');
-      if (first.width * first.height > this.maxPixels) return refuse('too-many-pixels');
-      const decoded = await first.decode();
-      return {
-        ok: true,
-        pixels: Buffer.from(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength),
-        width: decoded.width,
-        height: decoded.height,
-      };
-    } catch {
-      return refuse('corrupt');
-    } finally {
-      images.dispose();
-    }
   }
 }
 
