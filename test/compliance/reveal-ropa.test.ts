@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { pdfAvailable } from '../../src/core/compliance/pdf.ts';
 import { describeEachStore } from '../support/stores.ts';
 import { CUSTOMER, startWorld, type World } from '../inbox/inbox-world.ts';
 import { call, consentedConversation } from './compliance-world.ts';
@@ -125,4 +126,26 @@ describeEachStore('record of processing and privacy notice from the live configu
     expect((await doc('ropa', 'lang=fr')).statusCode).toBe(400);
     expect((await doc('ropa', 'format=docx')).statusCode).toBe(400);
   });
+});
+
+describeEachStore('documents as PDF', (dialect) => {
+  let w: World;
+  beforeEach(async () => {
+    w = await startWorld(dialect);
+  });
+  afterEach(async () => {
+    await w.close();
+  });
+
+  it('prints the record of processing to PDF with Chromium where installed, and says so where not', async () => {
+    const res = await w.api('GET', '/api/v1/compliance/ropa?lang=en&format=pdf', undefined, w.dpoToken);
+    if (pdfAvailable()) {
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toBe('application/pdf');
+      expect(res.rawPayload.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    } else {
+      expect(res.statusCode).toBe(415);
+      expect(res.json().error.message).toContain('chromium');
+    }
+  }, 120_000);
 });

@@ -16,6 +16,8 @@ import { Inbox } from './screens/Inbox.tsx';
 import { Invite } from './screens/Invite.tsx';
 import { Login } from './screens/Login.tsx';
 import { LiveEventsProvider } from './live.tsx';
+import { Compliance } from './compliance/Compliance.tsx';
+import { complianceNavLabel } from './compliance/compliance-i18n.ts';
 
 type AuthState =
   | { kind: 'loading' }
@@ -85,16 +87,24 @@ export function App() {
 }
 
 function Shell(props: { user: SessionUser; path: string; onLogout(): void; onUser(user: SessionUser): void }) {
-  const { t } = useI18nShell();
+  const { t, lang } = useI18nShell();
   const { user, path } = props;
   const canInbox = user.role !== 'dpo';
-  const section = path.startsWith('/admin') ? 'admin' : path.startsWith('/account') ? 'account' : 'inbox';
+  const canCompliance = user.role === 'dpo' || user.role === 'admin';
+  const section = path.startsWith('/admin')
+    ? 'admin'
+    : path.startsWith('/account')
+      ? 'account'
+      : path.startsWith('/compliance')
+        ? 'compliance'
+        : 'inbox';
   useEffect(() => {
-    if (section === 'inbox' && !canInbox) navigate('/account', true);
-  }, [section, canInbox]);
+    if (section === 'inbox' && !canInbox) navigate(canCompliance ? '/compliance/audit' : '/account', true);
+  }, [section, canInbox, canCompliance]);
   const nav = [
     ...(canInbox ? [{ key: 'inbox', href: '/inbox', label: t('navInbox') }] : []),
     ...(user.role === 'admin' ? [{ key: 'admin', href: '/admin/users', label: t('navAdmin') }] : []),
+    ...(canCompliance ? [{ key: 'compliance', href: '/compliance/audit', label: complianceNavLabel(lang) }] : []),
     { key: 'account', href: '/account', label: t('navAccount') },
   ];
   return (
@@ -129,6 +139,8 @@ function Shell(props: { user: SessionUser; path: string; onLogout(): void; onUse
       <main id="main" className="main" tabIndex={-1}>
         {section === 'admin' && user.role === 'admin' ? (
           <Admin path={path} self={user} />
+        ) : section === 'compliance' && canCompliance ? (
+          <Compliance path={path} />
         ) : section === 'account' ? (
           <Account user={user} onUser={props.onUser} onLoggedOut={props.onLogout} />
         ) : canInbox ? (

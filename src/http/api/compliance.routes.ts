@@ -206,6 +206,21 @@ function document(docs: OpenApiRegistry, revealRoles: readonly Role[]): void {
   });
   docs.add({
     method: 'get',
+    path: '/api/v1/compliance/channels',
+    summary: 'Channels (id, kind, inbox, on/off) for the subject request form',
+    tags,
+    roles: DPO_ADMIN,
+    responses: {
+      200: {
+        description: 'the channels',
+        schema: z.object({
+          items: z.array(z.object({ id: z.string(), kind: z.string(), inboxId: z.string(), enabled: z.boolean() })),
+        }),
+      },
+    },
+  });
+  docs.add({
+    method: 'get',
     path: '/api/v1/compliance/reveals',
     summary: 'Reveals of real addresses so far, newest first',
     tags,
@@ -395,6 +410,10 @@ export function complianceRoutes(deps: ComplianceRouteDeps): RouteModule {
       const revealed = await c.subjectRights.reveal(id, body.reason, who(request));
       return reply.header('cache-control', 'no-store, private').send(revealed);
     });
+
+    app.get('/api/v1/compliance/channels', dpoAdmin, async () => ({
+      items: (await c.processingContext()).channels,
+    }));
 
     app.get('/api/v1/compliance/reveals', dpoAdmin, async (request) => {
       const q = parse(Paging, request.query, 'query');
