@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import exifr from 'exifr';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/config.ts';
@@ -131,6 +132,55 @@ channels:
         expect(raw).not.toContain('Müller'.replace('ü', '\u00c3\u00bc'));
       }
     }
+  });
+
+  it('fetches a photo through getFile and stores it without its GPS position; applies an edit', async () => {
+    await deliver(simulator.textUpdate(CUSTOMER, FIRST_TEXT));
+    await sparsam.jobs.drain();
+    await deliver(simulator.tapUpdate(CUSTOMER, CONSENT_AGREE_ID));
+    const [conversation] = (await api('GET', '/api/v1/conversations?view=all')).json().items as { id: string }[];
+
+    const original = readFileSync(new URL('../../fixtures/images/jpg_gps_DSCN0010.jpg', import.meta.url));
+    const fileId = simulator.addFile(original, 'image/jpeg');
+    const photo = simulator.textUpdate(CUSTOMER, '') as { message: Record<string, unknown> };
+    delete photo.message.text;
+    photo.message.caption = 'Kratzer hinten links';
+    photo.message.photo = [
+      { file_id: 'thumb-not-downloaded', file_unique_id: 't', width: 90, height: 67, file_size: 1000 },
+      { file_id: fileId, file_unique_id: 'l', width: 640, height: 480, file_size: original.length },
+    ];
+    expect((await deliver(photo)).statusCode).toBe(200);
+    await sparsam.jobs.drain();
+    expect(simulator.calls.filter((c) => c.method === 'getFile').map((c) => c.params.file_id)).toEqual([fileId]);
+
+    const messages = (await api('GET', `/api/v1/conversations/${conversation!.id}`)).json().messages as {
+      id: string;
+      text: string | null;
+      edited?: boolean;
+      media: { url: string; mimeType: string } | null;
+    }[];
+    const withPhoto = messages.find((m) => m.media)!;
+    expect(withPhoto.text).toBe('Kratzer hinten links');
+    const file = await api('GET', withPhoto.media!.url);
+    expect(file.statusCode).toBe(200);
+    expect((await exifr.gps(original))?.latitude).toEqual(expect.any(Number));
+    expect(await exifr.gps(file.rawPayload)).toBeUndefined();
+
+    // The customer edits the first message: the inbox shows the new text on the same message.
+    const first = messages.find((m) => m.text === FIRST_TEXT)!;
+    const edit = simulator.textUpdate(CUSTOMER, 'Reifenwechsel am Montag?') as {
+      message: Record<string, unknown>;
+      edited_message?: Record<string, unknown>;
+    };
+    edit.edited_message = { ...edit.message, message_id: 1, edit_date: Math.floor(clock.now().getTime() / 1000) + 60 };
+    delete (edit as { message?: unknown }).message;
+    expect((await deliver(edit)).statusCode).toBe(200);
+    const after = (await api('GET', `/api/v1/conversations/${conversation!.id}`)).json().messages as {
+      id: string;
+      text: string | null;
+      edited?: boolean;
+    }[];
+    expect(after.find((m) => m.id === first.id)).toMatchObject({ text: 'Reifenwechsel am Montag?', edited: true });
   });
 
   it('refuses a forged update with 401, records it in the audit log, and stores nothing', async () => {
