@@ -72,7 +72,9 @@ const REASONS = {
  * Never twice: a message with a provider id or a status other than 'queued' is not sent. The one window left: the
  * process dies after the provider accepted the message and before 'sent' is committed. The provider has no
  * idempotency key, so the next attempt cannot ask; it finds 'sending' and marks the message failed with
- * SEND_UNCONFIRMED, so that the agent decides, instead of risking a duplicate to the customer.
+ * SEND_UNCONFIRMED, so that the agent decides, instead of risking a duplicate to the customer. The same holds
+ * for a timeout or a connection lost mid-request; only failures where no connection was made (refused, DNS) and
+ * provider error answers (429, 5xx) are retried automatically.
  */
 export function outboundSendHandler(deps: OutboundSendDeps): (job: Job) => Promise<void> {
   const clock = deps.clock ?? systemClock;
@@ -160,9 +162,14 @@ export function outboundSendHandler(deps: OutboundSendDeps): (job: Job) => Promi
         await fail(message, inboxId, error.providerCode, error.reason);
         throw new PermanentFailure(`provider ${error.providerCode}: ${error.reason}`);
       }
+      if (error instanceof ChannelNetworkError && !requestNeverLeft(error)) {
+        // A timeout or a connection lost mid-request: the provider may have taken the message, and it has no
+        // idempotency key to ask with. Never guess: no automatic retry, the agent sees it unconfirmed and decides.
+        await fail(message, inboxId, SEND_UNCONFIRMED, REASONS.unconfirmed);
+        throw new PermanentFailure(`send unconfirmed: ${error.message}`);
+      }
       if (error instanceof ChannelApiError || error instanceof ChannelNetworkError) {
-        // The provider answered with a retryable error (it did not take the message), or could not be reached.
-        // A network error after the request left (a timeout) is the one case where a retry may duplicate.
+        // The provider answered with a retryable error, or could not be reached at all: it did not take it.
         if (error instanceof ChannelApiError && (error.httpStatus === 429 || error.providerCode === '130429')) {
           pacer.holdOff(sender, error.retryAfterMs ?? holdOffMs);
         }
@@ -276,6 +283,25 @@ async function sendReadReceipt(deps: OutboundSendDeps, pacer: SendPacer, message
     }
     throw error;
   }
+}
+
+/**
+ * Network failures that happen before a request can have reached the provider (no connection was made), so a
+ * retry cannot duplicate the message. The channel clients name the system error code in the message, e.g.
+ * "WhatsApp Cloud API did not answer (ECONNREFUSED)"; a timeout or a reset is not in this list.
+ */
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+export function requestNeverLeft(error: ChannelNetworkError): boolean {
+  const texts = [error.message, error.cause instanceof Error ? error.cause.message : ''];
+  return texts.some((text) => [...text.matchAll(/\(([A-Z_]+)\)/g)].some((m) => NOT_SENT_CODES.has(m[1]!)));
 }
 
 function publish(events: InboxEventBus, inboxId: string, row: MessageRow): void {
