@@ -69,6 +69,7 @@ console.log(
 console.log(`  eraseContact (keys + rows + scrub + audit receipt): ${e.toFixed(1)} ms`);
 console.log(`  plain DELETE FROM messages WHERE conversation_id:  ${p.toFixed(1)} ms`);
 console.log(
-  `  ratio erase / plain delete: ${(e / p).toFixed(2)}x   goal ≤ 50 ms on SQLite: ${e <= 50 ? 'met' : 'NOT met'}`,
+  `  ratio erase / plain delete: ${(e / p).toFixed(2)}x` +
+    (values.dialect === 'sqlite' ? `   goal ≤ 50 ms on SQLite: ${e <= 50 ? 'met' : 'NOT met'}` : ''),
 );
 await w.close();
