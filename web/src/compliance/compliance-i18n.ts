@@ -1,3 +1,4 @@
+import { useCallback } from 'react';
 import type { Lang } from '../api.ts';
 import { useI18n } from '../i18n.ts';
 
@@ -124,14 +125,17 @@ const en: Dictionary = {
 
 const dictionaries: Record<Lang, Dictionary> = { de, en };
 
+/** The translate function of the current language; stable while the language stays (safe in effect deps). */
 export function useComplianceText() {
   const { lang } = useI18n();
-  const dict = dictionaries[lang] ?? de;
-  return (key: ComplianceKey, vars?: Record<string, string | number>) => {
-    let s = dict[key];
-    if (vars) for (const [k, v] of Object.entries(vars)) s = s.replaceAll(`{${k}}`, String(v));
-    return s;
-  };
+  return useCallback(
+    (key: ComplianceKey, vars?: Record<string, string | number>) => {
+      let s = (dictionaries[lang] ?? de)[key];
+      if (vars) for (const [k, v] of Object.entries(vars)) s = s.replaceAll(`{${k}}`, String(v));
+      return s;
+    },
+    [lang],
+  );
 }
 
 /** The navigation label, for the shell's top bar. */

@@ -1,0 +1,125 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildWeb } from '../../web/build.mjs';
+import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
+import { launchChromium, startStack, type Stack } from '../browser/browser-support.ts';
+
+const PASSWORD = 'datenschutz-passwort-1';
+const CUSTOMER = '4915112345678';
+
+/** True when web/dist is older than a source file of the web inbox (then it is rebuilt, as `npm run build:web`). */
+function distIsStale(): boolean {
+  const dist = path.resolve('web/dist/index.html');
+  if (!existsSync(dist)) return true;
+  const built = statSync(dist).mtimeMs;
+  const newest = (dir: string): number =>
+    Math.max(
+      0,
+      ...readdirSync(dir, { withFileTypes: true }).map((e) =>
+        e.isDirectory() ? newest(path.join(dir, e.name)) : statSync(path.join(dir, e.name)).mtimeMs,
+      ),
+    );
+  return newest(path.resolve('web/src')) > built;
+}
+
+/**
+ * The data protection officer's screens in Debian Chromium: a DPO logs in, sees the audit log and verifies it, exports
+ * a customer's data, records a breach with its countdown, and reads the record of processing, in German and English.
+ */
+describe('data protection screens in Chromium', () => {
+  let stack: Stack;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    if (distIsStale()) await buildWeb({ quiet: true });
+    stack = await startStack();
+    await stack.sparsam.accounts.createUser({
+      email: 'dora@autohaus-beispiel.de',
+      password: PASSWORD,
+      role: 'dpo',
+      displayName: 'Dora Datenschutz',
+    });
+    // A customer writes and agrees, so that there is something to export.
+    const first = await stack.phone.sendCustomerMessage({
+      from: CUSTOMER,
+      text: 'Ich möchte einen Termin für die Inspektion',
+    });
+    expect(first.delivered).toBe(true);
+    const end = Date.now() + 30_000;
+    while (!stack.phone.sentMessages().some((m) => m.to === CUSTOMER && (m.buttons?.length ?? 0) > 0)) {
+      if (Date.now() > end) throw new Error('the privacy notice did not reach the phone');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const agreed = await stack.phone.sendCustomerMessage({
+      from: CUSTOMER,
+      buttonReply: { id: CONSENT_AGREE_ID, title: 'Zustimmen' },
+    });
+    expect(agreed.delivered).toBe(true);
+    browser = await launchChromium();
+    const context = await browser.newContext({
+      viewport: { width: 1366, height: 900 },
+      locale: 'de-DE',
+      acceptDownloads: true,
+    });
+    page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+  }, 240_000);
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+
+  it('lands the DPO on the audit log, verifies the chain and offers the CSV', async () => {
+    await page.goto(stack.baseUrl);
+    await page.getByLabel('E-Mail-Adresse').fill('dora@autohaus-beispiel.de');
+    await page.getByLabel('Passwort').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Anmelden' }).click();
+    await page.getByRole('heading', { name: 'Prüfprotokoll' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/compliance/audit');
+    await page.getByRole('cell', { name: 'consent.grant' }).first().waitFor();
+    await page.getByRole('button', { name: 'Kette prüfen' }).click();
+    await page.getByText(/Prüfprotokoll unversehrt: \d+ Einträge geprüft/).waitFor();
+    const csv = await page.getByRole('link', { name: 'CSV herunterladen' }).getAttribute('href');
+    expect(csv).toMatch(/^\/api\/v1\/compliance\/audit\.csv/);
+  }, 60_000);
+
+  it('exports one customer as JSON, with the decrypted text', async () => {
+    await page.getByRole('link', { name: 'Auskunft & Löschung' }).click();
+    await page.getByLabel('Telefonnummer bzw. Chat-ID').fill(`+${CUSTOMER}`);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export (JSON) herunterladen' }).click(),
+    ]);
+    const file = await download.path();
+    const bundle = JSON.parse(readFileSync(file, 'utf8'));
+    expect(bundle.subject.address).toBe(CUSTOMER);
+    expect(JSON.stringify(bundle.conversations)).toContain('Ich möchte einen Termin für die Inspektion');
+  }, 60_000);
+
+  it('records a breach and shows the 72-hour countdown', async () => {
+    await page.getByRole('link', { name: 'Datenpannen' }).click();
+    await page.getByLabel('Beschreibung (intern)').fill('USB-Stick mit Exporten verloren');
+    await page.getByLabel('Betroffene Pseudonyme (durch Komma getrennt)').fill('Anfrage 1');
+    await page.getByRole('button', { name: 'Erfassen' }).click();
+    await page.getByRole('cell', { name: /USB-Stick mit Exporten verloren/ }).waitFor();
+    await page.getByText(/noch (71|72) Std\./).waitFor();
+    await page.getByRole('button', { name: 'Als gemeldet markieren' }).click();
+    await page.getByText(/gemeldet am/).waitFor();
+  }, 60_000);
+
+  it('shows the record of processing with the configured processor, also in English', async () => {
+    await page.getByRole('link', { name: 'Verzeichnis & Hinweise' }).click();
+    await page
+      .getByText(/Meta Platforms Ireland Limited/)
+      .first()
+      .waitFor();
+    await page.getByText('# Verzeichnis von Verarbeitungstätigkeiten', { exact: false }).waitFor();
+    await page.getByRole('combobox', { name: 'Sprache' }).last().selectOption('en');
+    await page.getByText('# Record of processing activities', { exact: false }).waitFor();
+    const href = await page.getByRole('link', { name: 'Herunterladen' }).getAttribute('href');
+    expect(href).toBe('/api/v1/compliance/ropa?lang=en&format=md');
+  }, 60_000);
+});
