@@ -8,6 +8,7 @@ import type {
   InboundStatus,
 } from '../channel.ts';
 import {
+  hasValidContent,
   isKnownMessageType,
   messageContent,
   type WhatsAppError,
@@ -53,8 +54,9 @@ function mapMessage(message: WhatsAppMessage, value: WhatsAppMessagesValue, chan
   const sentAt = Number(message.timestamp) * 1000;
   const address = message.from ?? '';
   const type = message.type;
+  const malformed = isKnownMessageType(type) && !hasValidContent(message);
 
-  if (type === 'system') {
+  if (type === 'system' && !malformed) {
     const system = messageContent(message, 'system');
     const systemType = system.type ?? 'unknown';
     return {
@@ -68,7 +70,7 @@ function mapMessage(message: WhatsAppMessage, value: WhatsAppMessagesValue, chan
       newAddress: systemType === 'user_changed_number' ? (system.wa_id ?? system.new_wa_id) : undefined,
     };
   }
-  if (type === 'revoke') {
+  if (type === 'revoke' && !malformed) {
     const revoke = messageContent(message, 'revoke');
     return {
       type: 'revoke',
@@ -79,7 +81,7 @@ function mapMessage(message: WhatsAppMessage, value: WhatsAppMessagesValue, chan
       sentAt,
     };
   }
-  if (type === 'edit') {
+  if (type === 'edit' && !malformed) {
     const edit = messageContent(message, 'edit');
     const inner = edit.message as (Record<string, unknown> & { type: string }) | undefined;
     return {
@@ -119,8 +121,11 @@ function mapMessage(message: WhatsAppMessage, value: WhatsAppMessagesValue, chan
     return { ...base, ...fields, extra: Object.keys(merged).length > 0 ? merged : undefined };
   };
 
-  if (!isKnownMessageType(type)) {
-    return done({ kind: 'unsupported', extra: { providerType: type, errors: errorSummaries(message.errors) } });
+  if (!isKnownMessageType(type) || malformed) {
+    return done({
+      kind: 'unsupported',
+      extra: { providerType: type, errors: errorSummaries(message.errors), ...(malformed ? { malformed: true } : {}) },
+    });
   }
   switch (type) {
     case 'text':

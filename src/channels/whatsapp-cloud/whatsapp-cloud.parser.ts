@@ -11,8 +11,9 @@ import { AppError } from '../../shared/app-error.ts';
  * - a message `type` sparsam does not know is accepted with its common fields and mapped to kind `unsupported`;
  * - changes whose `field` is not `"messages"` (account_update, template status …) are kept as `ignored`;
  * - a status value sparsam does not know (`played`, `deleted` …) is kept and left out by the mapper.
- * Strictness where it matters: ids, senders and timestamps of the types sparsam reads must be there, or the request
- * is refused with AppError('VALIDATION') and nothing of it is committed.
+ * - a known type whose object is not the documented shape becomes `unsupported` too (see {@link hasValidContent}).
+ * Strictness where it matters: the envelope, the phone number id, and every message's id, sender and timestamp must
+ * be there, or the request is refused with AppError('VALIDATION') and nothing of it is committed.
  */
 
 const digits = z.string().regex(/^\d{1,12}$/, 'must be Unix seconds as a string');
@@ -262,22 +263,29 @@ export function messageContent<T extends KnownMessageType>(
 }
 
 function checkMessageContent(message: WhatsAppMessage, at: (string | number)[]): void {
+  if (message.type !== 'system' && (message.from === undefined || message.from.length === 0)) {
+    throw new AppError('VALIDATION', 'a message has no sender', { path: pathOf([...at, 'from']) });
+  }
+}
+
+/**
+ * True when the type object of a known message type has the documented shape (for `edit`, the edited message's
+ * too). A signed message that fails this is still Meta's: the mapper keeps it as kind `unsupported` (flagged
+ * `malformed`) instead of refusing the batch, which Meta would redeliver for days and then drop with every other
+ * message in it.
+ */
+export function hasValidContent(message: WhatsAppMessage): boolean {
   const type = message.type;
-  if (!isKnownMessageType(type)) return;
+  if (!isKnownMessageType(type)) return false;
   const result = messageContentSchemas[type].safeParse(message[type]);
-  if (!result.success) throw invalid(`a ${type} message is not the Cloud API shape`, result.error, [...at, type]);
+  if (!result.success) return false;
   if (type === 'edit') {
     const inner = (result.data as { message?: Record<string, unknown> & { type: string } }).message;
     if (inner && isKnownMessageType(inner.type) && inner.type !== 'edit') {
-      const innerResult = messageContentSchemas[inner.type].safeParse(inner[inner.type]);
-      if (!innerResult.success) {
-        throw invalid('an edited message is not the Cloud API shape', innerResult.error, [...at, 'edit', 'message']);
-      }
+      return messageContentSchemas[inner.type].safeParse(inner[inner.type]).success;
     }
   }
-  if (type !== 'system' && (message.from === undefined || message.from.length === 0)) {
-    throw new AppError('VALIDATION', 'a message has no sender', { path: pathOf([...at, 'from']) });
-  }
+  return true;
 }
 
 function invalid(message: string, error: z.ZodError, prefix: (string | number)[] = []): AppError {

@@ -413,17 +413,33 @@ describe('WhatsApp Cloud webhook: malformed payloads', () => {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- payload surgery on a recorded body
   const base = () => JSON.parse(whatsappFixture('text.json').toString('utf8')) as Record<string, any>;
 
-  it('another object type, a message without id or timestamp, a text without body → 400, no value echoed', async () => {
+  it('a known type whose object is not the documented shape is kept as unsupported (malformed), not refused', async () => {
+    const noBody = base();
+    noBody.entry[0].changes[0].value.messages[0].text = {};
+    const badEdit = base();
+    badEdit.entry[0].changes[0].value.messages[0] = {
+      ...badEdit.entry[0].changes[0].value.messages[0],
+      type: 'edit',
+      edit: { original_message_id: 'wamid.X', message: { type: 'text', text: { body: 42 } } },
+    };
+    for (const payload of [noBody, badEdit]) {
+      const response = await signedPost(payload);
+      expect(response.statusCode).toBe(200);
+      expect(hook.received.at(-1)).toMatchObject([
+        { type: 'message', kind: 'unsupported', address: '4915112345678', extra: { malformed: true } },
+      ]);
+    }
+  });
+
+  it('another object type, a message without id, timestamp or sender → 400, no value echoed', async () => {
     const wrongObject = { ...base(), object: 'page' };
     const noId = base();
     delete noId.entry[0].changes[0].value.messages[0].id;
     const badTimestamp = base();
     badTimestamp.entry[0].changes[0].value.messages[0].timestamp = 'yesterday';
-    const noBody = base();
-    noBody.entry[0].changes[0].value.messages[0].text = {};
     const noSender = base();
     delete noSender.entry[0].changes[0].value.messages[0].from;
-    for (const payload of [wrongObject, noId, badTimestamp, noBody, noSender, [], 'text']) {
+    for (const payload of [wrongObject, noId, badTimestamp, noSender, [], 'text']) {
       const response = await signedPost(payload);
       expect(response.statusCode).toBe(400);
       expect(response.json()).toMatchObject({ error: { code: 'VALIDATION' } });
