@@ -211,6 +211,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     organisation: config.organisation,
     keyStoreUrl: config.keystoreUrl,
     masterKeyFromEnv: Boolean(config.masterKey),
+    events,
   });
 
   // Route modules, each a thin Fastify plugin calling core services built above.

@@ -111,6 +111,16 @@ describeEachStore('data subject requests over the API', (dialect) => {
     expect((await exportFor(CUSTOMER, '')).statusCode).toBe(401);
     const unknown = await exportFor('491709999999');
     expect(unknown.statusCode).toBe(404);
+    const failed = (await w.api('GET', '/api/v1/compliance/audit?action=dsar.export', undefined, w.dpoToken)).json()
+      .items;
+    expect(failed).toMatchObject([{ result: 'failed', targetId: 'wa-main', details: { found: false } }]);
+    const noChannel = await w.api(
+      'POST',
+      '/api/v1/compliance/dsar/export',
+      { channelId: 'no such', address: CUSTOMER },
+      w.dpoToken,
+    );
+    expect(noChannel.statusCode).toBe(404);
     const missing = await w.api('POST', '/api/v1/compliance/dsar/export', { channelId: 'wa-main' }, w.dpoToken);
     expect(missing.statusCode).toBe(400);
   });
@@ -126,6 +136,8 @@ describeEachStore('data subject requests over the API', (dialect) => {
     );
     expect(noReason.statusCode).toBe(400);
 
+    const events: unknown[] = [];
+    const unsubscribe = w.sparsam.events.subscribe((e) => events.push(e));
     const res = await w.api(
       'POST',
       '/api/v1/compliance/dsar/erase',
@@ -144,6 +156,9 @@ describeEachStore('data subject requests over the API', (dialect) => {
     expect(receipt.counts.conversations).toBe(1);
     expect(receipt.counts.media).toBe(1);
     expect(receipt.counts.keysDestroyed).toBeGreaterThanOrEqual(2);
+    // Open inbox screens are told, so that the conversation disappears live.
+    unsubscribe();
+    expect(events).toContainEqual({ type: 'conversation.erased', inboxId: 'service', conversationId: mine });
 
     // Nothing findable any more: not by address, not in any table.
     expect((await exportFor(CUSTOMER)).statusCode).toBe(404);

@@ -1,4 +1,5 @@
 import type { Clock } from '../../shared/clock.ts';
+import type { InboxEventBus } from '../inbox/inbox-events.ts';
 import type { CompliancePort, SubjectRightsPort } from '../../store/ports/compliance.port.ts';
 import type { AuditFilter, AuditLog, AuditRow } from '../privacy/audit/audit-log.ts';
 import type { ConsentService } from '../privacy/consent/consent.service.ts';
@@ -29,6 +30,8 @@ export interface ComplianceDeps {
   /** From the configuration: is the key store a separate database, is the master key from the environment? */
   keyStoreUrl: string | undefined;
   masterKeyFromEnv: boolean;
+  /** Live inbox events (erasures are announced so that open screens drop the conversations). */
+  events?: Pick<InboxEventBus, 'publish'> | undefined;
 }
 
 export type DocumentKind = 'ropa' | 'notice';
@@ -53,6 +56,7 @@ export class ComplianceTools {
       keys: deps.keys,
       clock: deps.clock,
       organisation: deps.organisation,
+      events: deps.events,
     });
     this.killSwitch = new ChannelKillSwitch(deps.port, deps.audit, deps.clock);
     this.breaches = new BreachRegister(deps.port, deps.audit, deps.clock, deps.keys.pepper);

@@ -1,6 +1,7 @@
 import { AppError } from '../../shared/app-error.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { ContactRow, ConversationRow, MessageRow } from '../../store/database.ts';
+import type { InboxEventBus } from '../inbox/inbox-events.ts';
 import type { SubjectRightsPort } from '../../store/ports/compliance.port.ts';
 import {
   openMediaBytes,
@@ -117,6 +118,8 @@ export interface SubjectRightsDeps {
   keys: KeyService;
   clock: Clock;
   organisation: { name: string; contact: string; dpo?: string | undefined };
+  /** Tells open inbox screens that the person's conversations are gone (the CLI has none to tell). */
+  events?: Pick<InboxEventBus, 'publish'> | undefined;
 }
 
 /** A reveal of a real address: what was revealed to whom, from the audit log (no address in it). */
@@ -190,7 +193,8 @@ export class SubjectRightsService {
     try {
       found = await this.findSubject(ref);
     } catch (error) {
-      if (error instanceof AppError && error.code === 'NOT_FOUND') {
+      // A search for an unknown person on a known channel is recorded too; an unknown channel id is just refused.
+      if (error instanceof AppError && error.code === 'NOT_FOUND' && error.details?.field === 'address') {
         await this.deps.audit.append({
           actor: who.actor,
           action: 'dsar.export',
@@ -362,10 +366,15 @@ export class SubjectRightsService {
       targetId: contact.id,
       details: { label, reason: why },
     });
-    return this.deps.erasure.eraseContact(contact.id, {
+    const conversations = await this.deps.port.conversationsOfContact(contact.id);
+    const receipt = await this.deps.erasure.eraseContact(contact.id, {
       actor: who.actor,
       reason: ERASE_CODE.test(why) ? why : 'dsar',
     });
+    for (const c of conversations) {
+      this.deps.events?.publish({ type: 'conversation.erased', inboxId: c.inbox_id, conversationId: c.id });
+    }
+    return receipt;
   }
 
   /**
