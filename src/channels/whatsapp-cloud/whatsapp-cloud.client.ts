@@ -299,8 +299,8 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   return Math.max(0, at - now);
 }
 
-/** At most 200 characters; digit runs that could be a phone number are masked. */
-function shortReason(text: string): string {
+/** At most 200 characters; digit runs that could be a phone number are masked. Used for every provider reason. */
+export function shortReason(text: string): string {
   const masked = text.replace(/\+?\d[\d ()-]{6,}\d/g, '…');
   return masked.length > 200 ? `${masked.slice(0, 197)}...` : masked;
 }

@@ -7,6 +7,7 @@ import type {
   InboundMessage,
   InboundStatus,
 } from '../channel.ts';
+import { shortReason } from './whatsapp-cloud.client.ts';
 import {
   hasValidContent,
   isKnownMessageType,
@@ -278,10 +279,9 @@ function mapError(error: WhatsAppError, channelId: string): InboundError {
   return { type: 'error', channelId, code: String(error.code), reason: errorReason(error) };
 }
 
-/** The most useful short text Meta gives: details, else message, else title. */
+/** The most useful short text Meta gives: details, else message, else title; shortened, phone numbers masked. */
 export function errorReason(error: WhatsAppError): string {
-  const text = error.error_data?.details || error.message || error.title || 'unknown error';
-  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+  return shortReason(error.error_data?.details || error.message || error.title || 'unknown error');
 }
 
 function errorSummaries(errors: WhatsAppError[] | undefined): { code: string; reason: string }[] | undefined {
