@@ -1,23 +1,32 @@
+interface Sender {
+  /** When the last send was released (ms, monotonic clock). */
+  last: number;
+  /** No release before this (a provider hold-off after 429). */
+  notBefore: number;
+  interval: number;
+  waiters: (() => void)[];
+  timer: NodeJS.Timeout | undefined;
+}
+
 /**
  * Paces outbound sends per sender (a channel, i.e. one business phone number) to the provider's throughput, shared
- * by every worker of this process. A token bucket without burst credit (the generic cell rate algorithm): each
- * send reserves the next free slot `1000 / perSecond` ms after the previous one and waits for it. Slots are computed
- * on ideal times, so late timers do not lower the achieved rate, and an idle sender does not bank credit for a
- * burst that the provider would answer with 130429.
+ * by every worker of this process. Waiters are released one at a time, at least `1000 / rate` ms apart by the clock
+ * of the release itself; a timer that fires late may catch up by one interval at most. So an event loop that
+ * stalls for a moment (a slow disk write, garbage collection) never turns into a burst that the provider counts in
+ * one second and answers with 130429, and an idle sender banks no credit for a burst either.
  *
- * Two processes each keep their own slots: see bench/README.md (outbound pacing) for what that means and what a
- * shared limit needs. No library: bottleneck/limiter would do the spacing but not the provider's hold-off after a 429
- * for every waiting worker, and this is 30 lines.
+ * Two processes each keep their own pacing: see bench/README.md (outbound pacing) for what that means and what a
+ * shared limit needs. No library: bottleneck/limiter space calls too, but not with a hold-off after a 429 that
+ * every waiting worker of the channel respects; this is small.
  */
 export class SendPacer {
-  readonly #next = new Map<string, number>();
+  readonly #senders = new Map<string, Sender>();
   readonly #now: () => number;
   readonly #headroom: number;
 
   /**
-   * `headroom` (default 0.98): the share of the provider's limit actually used. Requests reach the provider with a
-   * few milliseconds of jitter; pacing exactly at the limit lets two of them fall into the same one-second window
-   * now and then, which the provider answers with 130429.
+   * `headroom` (default 0.98): the share of the provider's limit actually used, leaving room for the jitter between
+   * our release and the request's arrival at the provider.
    */
   constructor(options: { now?: () => number; headroom?: number } = {}) {
     this.#now = options.now ?? (() => performance.now());
@@ -29,17 +38,52 @@ export class SendPacer {
   /** Resolves when the caller may send one message as `sender`, at most `perSecond` × headroom per second. */
   acquire(sender: string, perSecond: number): Promise<void> {
     const rate = (Number.isFinite(perSecond) && perSecond > 0 ? perSecond : 1) * this.#headroom;
-    const now = this.#now();
-    const slot = Math.max(now, this.#next.get(sender) ?? now);
-    this.#next.set(sender, slot + 1000 / rate);
-    const wait = slot - now;
-    if (wait < 0.5) return Promise.resolve();
-    return new Promise((resolve) => setTimeout(resolve, wait));
+    const state = this.#sender(sender);
+    state.interval = 1000 / rate;
+    // An idle sender starts afresh: no catch-up for the time nobody was waiting.
+    if (state.waiters.length === 0 && state.timer === undefined) {
+      state.last = Math.max(state.last, this.#now() - state.interval);
+    }
+    return new Promise<void>((resolve) => {
+      state.waiters.push(resolve);
+      this.#dispatch(state);
+    });
   }
 
   /** The provider said "too many" (429/130429): no send of `sender` starts for `ms` from now. */
   holdOff(sender: string, ms: number): void {
-    const until = this.#now() + Math.max(0, ms);
-    if ((this.#next.get(sender) ?? 0) < until) this.#next.set(sender, until);
+    const state = this.#sender(sender);
+    state.notBefore = Math.max(state.notBefore, this.#now() + Math.max(0, ms));
+    clearTimeout(state.timer);
+    state.timer = undefined;
+    this.#dispatch(state);
+  }
+
+  #sender(sender: string): Sender {
+    let state = this.#senders.get(sender);
+    if (!state) {
+      state = { last: -Infinity, notBefore: -Infinity, interval: 1, waiters: [], timer: undefined };
+      this.#senders.set(sender, state);
+    }
+    return state;
+  }
+
+  #dispatch(state: Sender): void {
+    if (state.timer !== undefined) return;
+    for (;;) {
+      if (state.waiters.length === 0) return;
+      const now = this.#now();
+      const due = Math.max(state.last + state.interval, state.notBefore);
+      if (now < due) {
+        state.timer = setTimeout(() => {
+          state.timer = undefined;
+          this.#dispatch(state);
+        }, due - now);
+        return;
+      }
+      // Released late? Catch up by at most one interval, never by a burst.
+      state.last = Math.max(due, now - state.interval);
+      state.waiters.shift()!();
+    }
   }
 }
