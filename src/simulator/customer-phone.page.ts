@@ -41,7 +41,7 @@ export function customerPhonePage(): string {
   <div id="failure" class="warn" hidden></div>
   <div id="thread" aria-live="polite"></div>
   <form id="compose">
-    <label title="Foto senden" style="cursor:pointer">📷<input id="photo" type="file" accept="image/*" hidden></label>
+    <label title="Foto senden" style="cursor:pointer;font-size:13px;color:#027eb5">Foto<input id="photo" type="file" accept="image/*" hidden></label>
     <input id="text" type="text" placeholder="Nachricht" autocomplete="off" aria-label="Nachricht">
     <button type="submit">Senden</button>
   </form>

@@ -383,7 +383,10 @@ class Simulator implements WhatsAppSimulator {
     };
     const delivery = await this.deliver('message', id, value);
     this.deliveries.push(delivery);
-    entry.status = delivery.delivered ? 'delivered' : `not accepted (${delivery.attempts.at(-1)?.status ?? '?'})`;
+    // Shown on the phone page under the customer's own message.
+    entry.status = delivery.delivered
+      ? 'von sparsam angenommen'
+      : `von sparsam nicht angenommen (${delivery.attempts.at(-1)?.status ?? '?'})`;
     return delivery;
   }
 
