@@ -48,7 +48,8 @@ async function prepare() {
   return { dataDir, sealed };
 }
 
-describe('sparsam audit verify / keys rotate', () => {
+// Each case starts the CLI several times (tsx start-up is seconds on a loaded machine): allow 120 s per case.
+describe('sparsam audit verify / keys rotate', { timeout: 120_000 }, () => {
   it('prints the checked count, and after an edited row names the broken seq and exits 1', async () => {
     const { dataDir } = await prepare();
     const ok = await run(['audit', 'verify'], { SPARSAM_DATA_DIR: dataDir });
