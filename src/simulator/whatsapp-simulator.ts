@@ -134,6 +134,11 @@ export interface WhatsAppSimulator {
   readonly readReceipts: string[];
   /** Graph calls answer with this error until `forMs` has passed; `null` ends it now. */
   failureMode(mode: FailureMode | null): void;
+  /**
+   * The next accepted message is answered 200 as usual but then reported `failed` by status webhook (after `sent`),
+   * as Meta does for undeliverable messages; default 131026 "Message undeliverable".
+   */
+  failNextDelivery(error?: { code: number; title: string; details: string }): void;
   /** Meta's GET handshake against sparsam's webhook URL; resolves with sparsam's answer. */
   verifyWebhook(token?: string): Promise<{ status: number; body: string; challenge: string }>;
   /** Points the webhooks at another URL (when sparsam's port is known only after the simulator started). */
@@ -218,6 +223,7 @@ class Simulator implements WhatsAppSimulator {
   private readonly now: () => number;
   private readonly retryDelaysMs: number[];
   private webhookUrl: string;
+  private nextDeliveryFailure: { code: number; title: string; details: string } | undefined;
 
   constructor(private readonly options: SimulatorOptions) {
     this.webhookUrl = options.webhookUrl;
@@ -248,6 +254,14 @@ class Simulator implements WhatsAppSimulator {
 
   sentMessages(): SentMessage[] {
     return [...this.sent];
+  }
+
+  failNextDelivery(error?: { code: number; title: string; details: string }): void {
+    this.nextDeliveryFailure = error ?? {
+      code: 131026,
+      title: 'Message undeliverable',
+      details: 'Message Undeliverable.',
+    };
   }
 
   setWebhookUrl(url: string): void {
@@ -656,7 +670,11 @@ class Simulator implements WhatsAppSimulator {
 
   private scheduleStatuses(sent: SentMessage, entry: PhoneEntry): void {
     const delay = this.options.statusDelayMs ?? 100;
-    const steps: ('sent' | 'delivered' | 'read')[] = ['sent', 'delivered', 'read'];
+    const failure = this.nextDeliveryFailure;
+    this.nextDeliveryFailure = undefined;
+    const steps: ('sent' | 'delivered' | 'read' | 'failed')[] = failure
+      ? ['sent', 'failed']
+      : ['sent', 'delivered', 'read'];
     const run = async () => {
       for (const status of steps) {
         await this.sleep(delay);
@@ -676,6 +694,19 @@ class Simulator implements WhatsAppSimulator {
                       id: randomBytes(16).toString('hex'),
                       origin: { type: sent.type === 'template' ? 'utility' : 'service' },
                     },
+                  }
+                : {}),
+              ...(status === 'failed' && failure
+                ? {
+                    errors: [
+                      {
+                        code: failure.code,
+                        title: failure.title,
+                        message: failure.title,
+                        error_data: { details: failure.details },
+                        href: 'https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/',
+                      },
+                    ],
                   }
                 : {}),
               pricing: {

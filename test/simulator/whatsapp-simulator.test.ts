@@ -169,6 +169,25 @@ describe('sparsam → simulator: Graph API', () => {
     ]);
   });
 
+  it('failNextDelivery: the send is accepted, then a failed status webhook carries the provider error', async () => {
+    await sim.sendCustomerMessage({ from: CUSTOMER, text: 'Hallo' });
+    sim.failNextDelivery();
+    const result = await channel.send({ type: 'text', address: CUSTOMER, text: 'kommt nicht an' });
+    await sim.settle();
+    expect(received.filter((e) => e.type === 'status')).toMatchObject([
+      { providerMessageId: result.providerMessageId, status: 'sent' },
+      {
+        providerMessageId: result.providerMessageId,
+        status: 'failed',
+        error: { code: '131026', reason: 'Message Undeliverable.' },
+      },
+    ]);
+    // Only the next message fails.
+    await channel.send({ type: 'text', address: CUSTOMER, text: 'kommt an' });
+    await sim.settle();
+    expect(sim.statuses.map((s) => s.status)).toEqual(['sent', 'failed', 'sent', 'delivered', 'read']);
+  });
+
   it('free text to a customer who never wrote is refused with 131047; a template is accepted', async () => {
     const error = await failure(channel.send({ type: 'text', address: CUSTOMER, text: 'Hallo?' }));
     expect(error).toBeInstanceOf(ChannelApiError);
