@@ -168,17 +168,15 @@ describe('360dialog API calls', () => {
 
   it('a 360dialog error body becomes a ChannelApiError with its code', async () => {
     handler = (_req, res) =>
-      res
-        .writeHead(400, { 'content-type': 'application/json' })
-        .end(
-          JSON.stringify({
-            error: {
-              code: 131047,
-              message: '(#131047) Re-engagement message',
-              error_data: { details: 'more than 24 hours' },
-            },
-          }),
-        );
+      res.writeHead(400, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          error: {
+            code: 131047,
+            message: '(#131047) Re-engagement message',
+            error_data: { details: 'more than 24 hours' },
+          },
+        }),
+      );
     await expect(channel().send({ type: 'text', address: '491', text: 'x' })).rejects.toMatchObject({
       providerCode: '131047',
       reason: 'more than 24 hours',
