@@ -45,23 +45,110 @@ type FollowUp =
   | { kind: 'decline'; prepared: PreparedMessage; conversationId: string; messageId: string }
   | { kind: 'stop'; prepared: PreparedMessage };
 
+/** A message row built in the transaction, with what to do once it is known to be new. */
+interface Staged {
+  prepared: PreparedMessage;
+  row: MessageRow;
+  conversation: ConversationRow;
+  created: boolean;
+  pending: boolean;
+  needsFollowUp: boolean;
+}
+
+/** What one group transaction collects while it runs. */
+interface GroupState {
+  published: InboxEvent[];
+  followUps: FollowUp[];
+  staged: Staged[];
+  existing: Map<string, Pick<MessageRow, 'id' | 'conversation_id' | 'handled'>>;
+  current: Map<string, ConversationRow>;
+  created: Set<string>;
+}
+
+/** One webhook's events waiting for the next group commit. */
+interface Submission {
+  events: readonly InboundEvent[];
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
 const DEFAULT_DIRECT_SEND_TIMEOUT_MS = 4000;
+/** Largest number of events committed together (several webhooks that arrived while the previous group ran). */
+const MAX_GROUP_EVENTS = 1000;
 
 /**
- * Turns a webhook's inbound events into rows: contacts, conversations, sealed messages, media rows, queued replies
- * and jobs. Everything a webhook carried is written in one transaction; the consent follow-ups (grant, decline,
- * STOP) run after it, each idempotent, and mark their message handled at the end, so a provider's retry after a
- * crash finishes them and never stores a second message or queues a second notice.
+ * Turns webhooks' inbound events into rows: contacts, conversations, sealed messages, media rows, queued replies
+ * and jobs, and answers each webhook only after its rows are committed.
+ *
+ * Group commit: webhooks arriving while a transaction runs wait and are written together in the next one (one
+ * durable commit for many messages, which is what lets a synced SQLite file take thousands of messages a second);
+ * if a group fails, each of its webhooks is retried alone so that one bad request cannot fail the others. The
+ * consent follow-ups (grant, decline, STOP) run after the commit, each idempotent, and mark their message handled
+ * at the end, so a provider's retry after a crash finishes them and never stores a second message or notice.
  */
 export class InboundProcessor {
+  readonly #queue: Submission[] = [];
+  #running = false;
+
   constructor(private readonly deps: InboxDeps) {}
 
-  async receive(events: readonly InboundEvent[]): Promise<void> {
+  receive(events: readonly InboundEvent[]): Promise<void> {
+    if (events.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ events, resolve, reject });
+      if (!this.#running) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#running = true;
+    try {
+      for (;;) {
+        // Let the event loop read the requests that arrived meanwhile before the group is formed: with SQLite the
+        // work below runs without yielding (its calls are synchronous), so without this turn every group would
+        // hold one webhook.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.#queue.length === 0) break;
+        const group: Submission[] = [];
+        let size = 0;
+        while (
+          this.#queue.length > 0 &&
+          (group.length === 0 || size + this.#queue[0]!.events.length <= MAX_GROUP_EVENTS)
+        ) {
+          const next = this.#queue.shift()!;
+          group.push(next);
+          size += next.events.length;
+        }
+        try {
+          await this.#process(group.flatMap((g) => g.events));
+          for (const g of group) g.resolve();
+        } catch (error) {
+          if (group.length === 1) {
+            group[0]!.reject(error);
+            continue;
+          }
+          for (const g of group) {
+            try {
+              await this.#process(g.events);
+              g.resolve();
+            } catch (alone) {
+              g.reject(alone);
+            }
+          }
+        }
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #process(events: readonly InboundEvent[]): Promise<void> {
     const prepared: PreparedMessage[] = [];
     const others: InboundEvent[] = [];
+    const contacts = new Map<string, ContactRow>();
     for (const event of events) {
       if (event.type === 'message') {
-        const p = await this.#prepare(event);
+        const p = await this.#prepare(event, contacts);
         if (p) prepared.push(p);
       } else if (event.type === 'system') {
         await this.#system(event);
@@ -71,27 +158,50 @@ export class InboundProcessor {
         others.push(event);
       }
     }
+    // Consent matters only where a new conversation may be opened: contacts without a current one.
+    const contactIds = [...new Set(prepared.map((p) => p.contact.id))];
+    const withCurrent = new Set(
+      (await this.deps.conversations.findCurrentForContacts(contactIds)).map((c) => c.contact_id),
+    );
+    const allowed = new Map<string, boolean>();
+    for (const id of contactIds) {
+      if (!withCurrent.has(id)) allowed.set(id, (await this.deps.consent.status(id, 'service')).allowed);
+    }
+    for (const p of prepared) p.consentAllowed = allowed.get(p.contact.id) ?? false;
 
-    let published: InboxEvent[] = [];
-    let followUps: FollowUp[] = [];
+    let state: GroupState | undefined;
     await this.deps.transactions.run(async (tx) => {
-      published = [];
-      followUps = [];
-      for (const p of prepared) {
-        if (p.intent.kind === 'stop') {
-          followUps.push({ kind: 'stop', prepared: p });
-          continue;
+      state = {
+        published: [],
+        followUps: [],
+        staged: [],
+        existing: new Map(),
+        current: new Map(),
+        created: new Set(),
+      };
+      const byChannel = new Map<string, string[]>();
+      for (const p of prepared)
+        byChannel.set(p.channel.id, [...(byChannel.get(p.channel.id) ?? []), p.event.providerMessageId]);
+      for (const [channelId, ids] of byChannel) {
+        for (const m of await tx.messages.findByProviderIds(channelId, ids)) {
+          state.existing.set(`${channelId}\0${m.provider_message_id}`, m);
         }
-        await this.#storeMessage(tx, p, published, followUps);
       }
+      for (const c of await tx.conversations.findCurrentForContacts(contactIds)) state.current.set(c.contact_id, c);
+      for (const p of prepared) {
+        if (p.intent.kind === 'stop') state.followUps.push({ kind: 'stop', prepared: p });
+        else await this.#stageMessage(tx, p, state);
+      }
+      await this.#commitStaged(tx, state);
       for (const event of others) {
-        if (event.type === 'status') await this.#status(tx, event, published);
-        else if (event.type === 'edit') await this.#edit(tx, event, published);
-        else if (event.type === 'revoke') await this.#revoke(tx, event, published);
+        if (event.type === 'status') await this.#status(tx, event, state.published);
+        else if (event.type === 'edit') await this.#edit(tx, event, state.published);
+        else if (event.type === 'revoke') await this.#revoke(tx, event, state.published);
       }
     });
-    for (const e of published) this.deps.events.publish(e);
-    for (const step of followUps) {
+    if (!state) return;
+    for (const e of state.published) this.deps.events.publish(e);
+    for (const step of state.followUps) {
       if (step.kind === 'agree') await this.#agree(step);
       else if (step.kind === 'decline') await this.#decline(step);
       else await this.#stop(step.prepared);
@@ -100,41 +210,54 @@ export class InboundProcessor {
 
   // ---------------------------------------------------------------------------------------------- messages
 
-  async #prepare(event: InboundMessage): Promise<PreparedMessage | undefined> {
+  async #prepare(event: InboundMessage, contacts: Map<string, ContactRow>): Promise<PreparedMessage | undefined> {
     const channel = this.deps.channels.get(event.channelId);
     if (!channel) {
       this.deps.logger.warn({ channelId: event.channelId }, 'inbound message for an unknown channel dropped');
       return undefined;
     }
     const inbox = await this.#inbox(channel.inboxId);
-    const { contact } = await this.deps.contacts.findOrCreate({
-      inboxId: inbox.id,
-      channelId: channel.id,
-      channelKind: channel.kind,
-      address: event.address,
-      ...(event.profileName ? { profileName: event.profileName } : {}),
-    });
-    const consent = await this.deps.consent.status(contact.id, 'service');
-    return { event, channel, inbox, contact, consentAllowed: consent.allowed, intent: intentOf(event, inbox) };
+    const cacheKey = `${channel.id}\0${event.address}`;
+    let contact = contacts.get(cacheKey);
+    if (!contact) {
+      contact = (
+        await this.deps.contacts.findOrCreate({
+          inboxId: inbox.id,
+          channelId: channel.id,
+          channelKind: channel.kind,
+          address: event.address,
+          ...(event.profileName ? { profileName: event.profileName } : {}),
+        })
+      ).contact;
+      contacts.set(cacheKey, contact);
+    }
+    return { event, channel, inbox, contact, consentAllowed: false, intent: intentOf(event, inbox) };
   }
 
-  async #storeMessage(tx: InboxTx, p: PreparedMessage, published: InboxEvent[], followUps: FollowUp[]): Promise<void> {
+  /** Builds the message row (and opens a conversation, queues the notice, registers media) inside the transaction. */
+  async #stageMessage(tx: InboxTx, p: PreparedMessage, state: GroupState): Promise<void> {
     const { event, channel, inbox, contact } = p;
     const now = this.#now();
-    const existing = await tx.messages.findByProviderId(channel.id, event.providerMessageId);
+    const existing = state.existing.get(`${channel.id}\0${event.providerMessageId}`);
     if (existing) {
       // A provider's retry: nothing new is stored; unfinished follow-ups are finished.
-      if (existing.handled === 0) this.#pushFollowUp(p, existing.conversation_id, existing.id, followUps);
+      if (existing.handled === 0) this.#pushFollowUp(p, existing.conversation_id, existing.id, state.followUps);
       return;
     }
+    if (
+      state.staged.some((s) => s.row.channel_id === channel.id && s.row.provider_message_id === event.providerMessageId)
+    ) {
+      return; // the same message twice in one group (a retry that arrived while the first was waiting)
+    }
 
-    let conversation = await tx.conversations.findCurrentForContact(contact.id);
-    let created = false;
+    let conversation = state.current.get(contact.id);
     if (!conversation) {
       conversation = this.#newConversation(p, now);
       await tx.conversations.insert(conversation);
-      created = true;
+      state.current.set(contact.id, conversation);
+      state.created.add(conversation.id);
     }
+    const created = state.created.has(conversation.id);
     const pending = conversation.state === 'pending_consent';
     const key = await this.deps.keys.dataKeyFor('conversation', conversation.id);
     // Only an answer to a notice already sent counts: a first message "JA" is a message, not a consent.
@@ -150,16 +273,6 @@ export class InboundProcessor {
     if (event.media) {
       mediaId = newId();
       rejectMedia = inbox.media === 'reject';
-      await tx.media.insert({
-        id: mediaId,
-        conversation_id: conversation.id,
-        message_id: messageId,
-        mime_type: event.media.mimeType ?? 'application/octet-stream',
-        size: event.media.size ?? 0,
-        data_enc: null,
-        state: rejectMedia ? 'rejected' : 'pending',
-        created_at: now,
-      });
     }
     const content: MessageContent = {
       ...(event.text !== undefined ? { text: event.text } : {}),
@@ -203,31 +316,70 @@ export class InboundProcessor {
       deleted: 0,
       handled: needsFollowUp ? 0 : 1,
     };
-    if (!(await tx.messages.insertUnlessDuplicate(row))) return;
-    const inboundAt = Math.min(event.sentAt, now);
-    await tx.conversations.touchInbound(conversation.id, inboundAt, pending ? 0 : 1);
 
-    if (mediaId && !rejectMedia) {
-      await tx.enqueue('media-fetch', { mediaId }, { dedupeKey: `media-fetch:${mediaId}` });
-    }
-    if (mediaId && rejectMedia && (await tx.media.countByState(conversation.id, 'rejected')) === 1) {
-      // The first refused attachment of this conversation gets the polite text-only reply; later ones do not.
-      const reply = await this.#queueOutbound(tx, conversation, channel.id, 'text', {
-        text: mediaRejectedReply(inbox.language),
+    if (mediaId) {
+      // A message with an attachment is written at once: its media row and fetch job refer to it.
+      if (!(await tx.messages.insertUnlessDuplicate(row))) return;
+      await tx.media.insert({
+        id: mediaId,
+        conversation_id: conversation.id,
+        message_id: messageId,
+        mime_type: event.media?.mimeType ?? 'application/octet-stream',
+        size: event.media?.size ?? 0,
+        data_enc: null,
+        state: rejectMedia ? 'rejected' : 'pending',
+        created_at: now,
       });
-      if (!pending) published.push(this.#messageCreated(conversation, reply));
+      if (!rejectMedia) {
+        await tx.enqueue('media-fetch', { mediaId }, { dedupeKey: `media-fetch:${mediaId}` });
+      } else if ((await tx.media.countByState(conversation.id, 'rejected')) === 1) {
+        // The first refused attachment of this conversation gets the polite text-only reply; later ones do not.
+        const reply = await this.#queueOutbound(tx, conversation, channel.id, 'text', {
+          text: mediaRejectedReply(inbox.language),
+        });
+        if (!pending) state.published.push(this.#messageCreated(conversation, reply));
+      }
     }
     if (pending && conversation.consent_requested_at === null) {
       await this.#queueNotice(tx, conversation, p, now);
     }
-    if (created && !pending)
-      published.push({ type: 'conversation.created', inboxId: inbox.id, conversationId: conversation.id });
-    if (!pending) {
-      published.push(this.#messageCreated(conversation, messageId));
-      if (!created)
-        published.push({ type: 'conversation.updated', inboxId: inbox.id, conversationId: conversation.id });
+    state.staged.push({ prepared: p, row, conversation, created, pending, needsFollowUp });
+  }
+
+  /** Inserts the staged rows in one statement and applies their effects for those that were new. */
+  async #commitStaged(tx: InboxTx, state: GroupState): Promise<void> {
+    const batch = state.staged.filter((s) => s.row.media_id === null);
+    const inserted =
+      batch.length > 0 ? await tx.messages.insertManyUnlessDuplicate(batch.map((s) => s.row)) : new Set();
+    const touches = new Map<string, { at: number; unread: number; conversation: ConversationRow }>();
+    const announced = new Set<string>();
+    for (const s of state.staged) {
+      if (s.row.media_id === null && !inserted.has(s.row.id)) continue;
+      const { conversation, prepared: p } = s;
+      const inboundAt = Math.min(p.event.sentAt, s.row.updated_at);
+      const t = touches.get(conversation.id) ?? { at: 0, unread: 0, conversation };
+      t.at = Math.max(t.at, inboundAt);
+      t.unread += s.pending ? 0 : 1;
+      touches.set(conversation.id, t);
+      if (!s.pending) {
+        if (s.created && !announced.has(conversation.id)) {
+          state.published.push({
+            type: 'conversation.created',
+            inboxId: conversation.inbox_id,
+            conversationId: conversation.id,
+          });
+          announced.add(conversation.id);
+        }
+        state.published.push(this.#messageCreated(conversation, s.row.id));
+      }
+      if (s.needsFollowUp) this.#pushFollowUp(p, conversation.id, s.row.id, state.followUps);
     }
-    if (needsFollowUp) this.#pushFollowUp(p, conversation.id, messageId, followUps);
+    for (const [id, t] of touches) {
+      await tx.conversations.touchInbound(id, t.at, t.unread);
+      if (!state.created.has(id) && t.conversation.state !== 'pending_consent') {
+        state.published.push({ type: 'conversation.updated', inboxId: t.conversation.inbox_id, conversationId: id });
+      }
+    }
   }
 
   #pushFollowUp(p: PreparedMessage, conversationId: string, messageId: string, followUps: FollowUp[]): void {

@@ -67,7 +67,7 @@ export function whatsappWebhookRoutes(deps: WebhookRouteDeps): RouteModule {
           targetId: channel.id,
           details: { messages },
         });
-        request.log.info({ channelId: channel.id, messages }, 'channel paused: webhook answered, nothing stored');
+        request.log.warn({ channelId: channel.id, messages }, 'channel paused: webhook answered, nothing stored');
         // Best effort and after the answer: a paused channel must not keep the provider waiting.
         if (messages > 0) {
           void deps.inbox.answerPaused(result.events).catch(() => undefined);
@@ -84,7 +84,10 @@ export function whatsappWebhookRoutes(deps: WebhookRouteDeps): RouteModule {
       return reply.status(200).send({ ok: true });
     };
 
-    app.get('/webhooks/whatsapp/:channelId', handler);
-    app.post('/webhooks/whatsapp/:channelId', handler);
+    // Providers post thousands of webhooks a minute: no per-request info lines (each passes the logger's redaction);
+    // refusals and failures are still logged at warn and error, and counted in sparsam_webhooks_total.
+    const options = { logLevel: 'warn' as const };
+    app.get('/webhooks/whatsapp/:channelId', options, handler);
+    app.post('/webhooks/whatsapp/:channelId', options, handler);
   };
 }

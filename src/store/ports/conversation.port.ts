@@ -21,6 +21,8 @@ export interface ConversationPort {
   /** The contact's open or pending_consent conversation (at most one exists). */
   findCurrentForContact(contactId: string): Promise<ConversationRow | undefined>;
   listForContact(contactId: string): Promise<ConversationRow[]>;
+  /** The current (open or pending_consent) conversations of several contacts, in one query. */
+  findCurrentForContacts(contactIds: readonly string[]): Promise<ConversationRow[]>;
   update(id: string, patch: Partial<Omit<ConversationRow, 'id'>>): Promise<void>;
   /** Adds to `unread`, moves last_activity_at (and last_inbound_at when given) forward, never back. */
   touchInbound(id: string, at: number, unreadDelta: number): Promise<void>;

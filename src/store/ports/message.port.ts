@@ -6,6 +6,16 @@ export interface MessagePort {
   /** Inserts unless a message with the same (channel_id, provider_message_id) exists; false = it was a duplicate. */
   insertUnlessDuplicate(row: MessageRow): Promise<boolean>;
   insert(row: MessageRow): Promise<void>;
+  /**
+   * Inserts several messages in one statement, leaving out those whose (channel_id, provider_message_id) exists;
+   * returns the ids of the rows inserted.
+   */
+  insertManyUnlessDuplicate(rows: readonly MessageRow[]): Promise<Set<string>>;
+  /** The messages of a channel with these provider ids (to recognise a provider's retry). */
+  findByProviderIds(
+    channelId: string,
+    providerMessageIds: readonly string[],
+  ): Promise<Pick<MessageRow, 'id' | 'conversation_id' | 'provider_message_id' | 'handled'>[]>;
   findById(id: string): Promise<MessageRow | undefined>;
   findByProviderId(channelId: string, providerMessageId: string): Promise<MessageRow | undefined>;
   listForConversation(conversationId: string): Promise<MessageRow[]>;

@@ -28,6 +28,20 @@ export class ConversationStore implements ConversationPort {
       .where('state', 'in', ['open', 'pending_consent'])
       .executeTakeFirst();
   }
+  async findCurrentForContacts(contactIds: readonly string[]): Promise<ConversationRow[]> {
+    const out: ConversationRow[] = [];
+    for (let i = 0; i < contactIds.length; i += 500) {
+      out.push(
+        ...(await this.db
+          .selectFrom('conversations')
+          .selectAll()
+          .where('contact_id', 'in', contactIds.slice(i, i + 500))
+          .where('state', 'in', ['open', 'pending_consent'])
+          .execute()),
+      );
+    }
+    return out;
+  }
   listForContact(contactId: string): Promise<ConversationRow[]> {
     return this.db
       .selectFrom('conversations')

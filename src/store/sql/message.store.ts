@@ -23,6 +23,37 @@ export class MessageStore implements MessagePort {
       .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
   }
+  async insertManyUnlessDuplicate(rows: readonly MessageRow[]): Promise<Set<string>> {
+    const inserted = new Set<string>();
+    // 18 columns a row: 200 rows stay far below both dialects' limits on bound parameters.
+    for (let i = 0; i < rows.length; i += 200) {
+      const result = await this.db
+        .insertInto('messages')
+        .values(rows.slice(i, i + 200))
+        .onConflict((oc) => oc.columns(['channel_id', 'provider_message_id']).doNothing())
+        .returning('id')
+        .execute();
+      for (const r of result) inserted.add(r.id);
+    }
+    return inserted;
+  }
+  async findByProviderIds(
+    channelId: string,
+    providerMessageIds: readonly string[],
+  ): Promise<Pick<MessageRow, 'id' | 'conversation_id' | 'provider_message_id' | 'handled'>[]> {
+    const out: Pick<MessageRow, 'id' | 'conversation_id' | 'provider_message_id' | 'handled'>[] = [];
+    for (let i = 0; i < providerMessageIds.length; i += 500) {
+      out.push(
+        ...(await this.db
+          .selectFrom('messages')
+          .select(['id', 'conversation_id', 'provider_message_id', 'handled'])
+          .where('channel_id', '=', channelId)
+          .where('provider_message_id', 'in', providerMessageIds.slice(i, i + 500))
+          .execute()),
+      );
+    }
+    return out;
+  }
   async insert(row: MessageRow): Promise<void> {
     await this.db.insertInto('messages').values(row).execute();
   }
