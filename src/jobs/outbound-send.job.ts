@@ -62,8 +62,8 @@ const REASONS = {
  * 1. loads the message, its conversation and contact; a message, conversation or contact erased meanwhile ends the
  *    job quietly (nothing to send, nothing to tell);
  * 2. opens the content with the conversation's data key and builds the OutboundCommand (template, buttons or text);
- * 3. waits for the channel's pacing slot, decrypts the address just before the call, marks the message 'sending'
- *    (compare-and-set from 'queued', so only one worker ever gets past this point) and calls the channel;
+ * 3. decrypts the address just before the call, marks the message 'sending' (compare-and-set from 'queued', so
+ *    only one worker ever gets past this point), waits for the channel's pacing slot and calls the channel;
  * 4. success: 'sent' with the provider's message id; retryable provider errors (429, 130429, 5xx, network) put the
  *    message back to 'queued' and retry after the provider's Retry-After or a backoff; non-retryable errors and a
  *    spent retry budget mark it 'failed' with the provider's code and reason. Every change publishes
@@ -131,7 +131,6 @@ export function outboundSendHandler(deps: OutboundSendDeps): (job: Job) => Promi
     const content = openMessageContent(key, message.id, message.body_enc);
 
     const sender = channel.id;
-    await pacer.acquire(sender, channel.capabilities.messagesPerSecond);
     const address = await deps.contacts.address(contact);
     const command = buildCommand(content, address);
     if (!command) {
@@ -142,6 +141,9 @@ export function outboundSendHandler(deps: OutboundSendDeps): (job: Job) => Promi
 
     let providerMessageId: string | null;
     try {
+      // Paced last, right before the request: commits before it (grouped, of varying duration) would otherwise
+      // bunch paced requests together on their way to the provider.
+      await pacer.acquire(sender, channel.capabilities.messagesPerSecond);
       providerMessageId = (await channel.send(command)).providerMessageId ?? null;
     } catch (error) {
       await onSendError(error);
