@@ -6,6 +6,7 @@ import { DAY_MS } from '../../src/shared/clock.ts';
 import { describeEachStore } from '../support/stores.ts';
 import {
   buttonReply,
+  changedNumber,
   editMessage,
   imageMessage,
   revokeMessage,
@@ -190,6 +191,19 @@ describeEachStore('inbox messages and media', (dialect) => {
     expect(m.status).toBe('failed');
     expect(m.error?.code).toBe('131047');
     expect(m.error?.reason).toMatch(/24 hours/);
+  });
+
+  it('follows a customer who changed their number: replies go to the new number, same conversation', async () => {
+    const id = await openConversation('491700000006', 'N');
+    const res = await w.webhook(changedNumber(w.clock, 'wamid.N3', '491700000006', '491700000099'));
+    expect(res.statusCode).toBe(200);
+    await w.webhook(textMessage(w.clock, 'wamid.N4', 'Neue Nummer, gleiche Frage', '491700000099'));
+    const texts = (await messages(id)).map((m) => m.text);
+    expect(texts).toContain('Neue Nummer, gleiche Frage');
+    await w.api('POST', `/api/v1/conversations/${id}/messages`, { text: 'Angekommen.' });
+    await w.drain();
+    expect(w.graph.sends.at(-1)!.to).toBe('491700000099');
+    expect(await w.sparsam.audit.list({ action: 'contact.address_changed' })).toHaveLength(1);
   });
 
   it('refuses a template with the wrong number of parameters or an unknown name', async () => {

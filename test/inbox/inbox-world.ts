@@ -332,6 +332,24 @@ export function revokeMessage(clock: Clock, id: string, originalId: string, from
   });
 }
 
+export function changedNumber(clock: Clock, id: string, from: string, newNumber: string) {
+  return envelope({
+    messages: [
+      {
+        from,
+        id,
+        timestamp: seconds(clock),
+        type: 'system',
+        system: {
+          body: `User ${from} changed from ${from} to ${newNumber}`,
+          wa_id: newNumber,
+          type: 'user_changed_number',
+        },
+      },
+    ],
+  });
+}
+
 /** A temp dir for tests that need one; removed by the returned function. */
 export function tempDir(): { dir: string; remove(): void } {
   const dir = mkdtempSync(path.join(tmpdir(), 'sparsam-inbox-'));
