@@ -220,6 +220,48 @@ describeEachStore('ErasureService', (dialect) => {
     expect(await t.store.db.selectFrom('messages').selectAll().execute()).toHaveLength(0);
   });
 
+  it('erases a batch in one go with one receipt each, in one unbroken audit chain', async () => {
+    const { inboxId, channelId } = await addInbox(t.store);
+    const s = services();
+    const a = await addConversation(t.store, s.keys, s.directory, clock, {
+      inboxId,
+      channelId,
+      phone: '491706660006',
+      texts: ['a', 'b'],
+    });
+    const b = await addConversation(t.store, s.keys, s.directory, clock, {
+      inboxId,
+      channelId,
+      phone: '491706660007',
+      texts: ['c'],
+      withMedia: true,
+    });
+    const keep = await addConversation(t.store, s.keys, s.directory, clock, {
+      inboxId,
+      channelId,
+      phone: '491706660008',
+      texts: ['d'],
+    });
+    const receipts = await s.erasure.eraseConversations([a.conversation.id, b.conversation.id, 'gone'], {
+      actor: 'system',
+      reason: 'retention',
+    });
+    expect(
+      receipts.map((r) => [r.label, r.alreadyErased, r.counts.messages, r.counts.media, r.counts.keysDestroyed]),
+    ).toEqual([
+      ['Anfrage 1', false, 2, 0, 1],
+      ['Anfrage 2', false, 1, 1, 1],
+      [null, true, 0, 0, 0],
+    ]);
+    expect(receipts.map((r) => r.auditSeq)).toEqual([1, 2, 3]);
+    expect(
+      (await t.store.db.selectFrom('messages').select('conversation_id').execute()).map((r) => r.conversation_id),
+    ).toEqual([keep.conversation.id]);
+    expect(await s.keys.existingDataKey('conversation', a.conversation.id)).toBeUndefined();
+    expect(await s.keys.existingDataKey('conversation', keep.conversation.id)).toBeDefined();
+    expect(await s.audit.verify()).toEqual({ ok: true, checked: 3 });
+  });
+
   it('refuses a reason that is not a short code, changing nothing', async () => {
     const { inboxId, channelId } = await addInbox(t.store);
     const s = services();

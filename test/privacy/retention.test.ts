@@ -47,6 +47,7 @@ describeEachStore('RetentionSweeper', (dialect) => {
     const port = new ErasureStore(t.store.db, () => t.store.scrub());
     let crashes = opts.crashOnce ? 1 : 0;
     // Simulates a crash after the key destruction and before the row deletion, once.
+    let batchCrashes = crashes;
     const erasurePort = Object.assign(Object.create(port) as ErasureStore, {
       deleteConversation: async (id: string) => {
         if (crashes > 0) {
@@ -54,6 +55,13 @@ describeEachStore('RetentionSweeper', (dialect) => {
           throw Object.assign(new Error('simulated crash'), { code: 'STORE_UNAVAILABLE' });
         }
         return port.deleteConversation(id);
+      },
+      deleteConversations: async (ids: readonly string[]) => {
+        if (batchCrashes > 0) {
+          batchCrashes--;
+          throw Object.assign(new Error('simulated crash'), { code: 'STORE_UNAVAILABLE' });
+        }
+        return port.deleteConversations(ids);
       },
     });
     const erasure = new ErasureService(erasurePort, keys, audit, clock);

@@ -25,6 +25,8 @@ export interface AuditPort {
    * `build` make the row from the head, inserts it and moves the head, in one transaction.
    */
   append(build: (head: ChainPoint) => { row: AuditRow; head: ChainPoint }): Promise<AuditRow>;
+  /** {@link append} for several entries in one transaction (consecutive seqs). */
+  appendMany(build: (head: ChainPoint) => { rows: AuditRow[]; head: ChainPoint }): Promise<AuditRow[]>;
   readHead(): Promise<ChainPoint>;
   readAnchor(): Promise<ChainPoint>;
   /** Entries with afterSeq < seq <= uptoSeq, in seq order, at most `limit`. */

@@ -15,6 +15,8 @@ export interface ErasurePort {
   conversationIdsOfContact(contactId: string): Promise<string[]>;
   /** Deletes a conversation with its messages and media, in one transaction. */
   deleteConversation(id: string): Promise<ErasedRowCounts>;
+  /** Deletes several conversations with their messages and media in one transaction; counts per conversation id. */
+  deleteConversations(ids: readonly string[]): Promise<Map<string, ErasedRowCounts>>;
   /** Deletes a contact with all its conversations, messages, media and consent events, in one transaction. */
   deleteContact(id: string): Promise<ErasedRowCounts>;
   /** True when the contact has no conversation left and no consent entry (nothing that needs its pseudonym). */

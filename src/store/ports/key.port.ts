@@ -12,6 +12,8 @@ export interface KeyPort {
   insertDataKeyIfAbsent(row: DataKeyRow): Promise<boolean>;
   /** Deletes every key of the owner; returns how many rows were deleted. */
   deleteDataKeys(ownerType: DataKeyOwnerType, ownerId: string): Promise<number>;
+  /** Deletes every key of several owners of one type in one statement; returns how many rows were deleted. */
+  deleteDataKeysMany(ownerType: DataKeyOwnerType, ownerIds: readonly string[]): Promise<number>;
   getMeta(key: string): Promise<string | undefined>;
   /** Sets several metadata values at once unless `key` of the first entry exists; true when written. */
   initMeta(values: Record<string, string>): Promise<boolean>;

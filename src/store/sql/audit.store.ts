@@ -41,6 +41,25 @@ export class AuditStore implements AuditPort {
     });
   }
 
+  appendMany(build: (head: ChainPoint) => { rows: AuditRow[]; head: ChainPoint }): Promise<AuditRow[]> {
+    return this.db.transaction().execute(async (tx) => {
+      await lockChain(tx);
+      const { rows, head } = build(await readPoint(tx, 'head'));
+      if (rows.length === 0) return rows;
+      for (let i = 0; i < rows.length; i += 200)
+        await tx
+          .insertInto('audit_log')
+          .values(rows.slice(i, i + 200))
+          .execute();
+      await tx
+        .updateTable('audit_chain')
+        .set({ seq: head.seq, hash: head.hash, mac: head.mac, at: head.at })
+        .where('name', '=', 'head')
+        .execute();
+      return rows;
+    });
+  }
+
   readHead(): Promise<ChainPoint> {
     return readPoint(this.db, 'head');
   }

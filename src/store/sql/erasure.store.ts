@@ -54,6 +54,30 @@ export class ErasureStore implements ErasurePort {
     });
   }
 
+  deleteConversations(ids: readonly string[]): Promise<Map<string, ErasedRowCounts>> {
+    return this.db.transaction().execute(async (tx) => {
+      const result = new Map<string, ErasedRowCounts>();
+      if (ids.length === 0) return result;
+      const list = [...ids];
+      const existing = await tx.selectFrom('conversations').select('id').where('id', 'in', list).execute();
+      for (const id of list) result.set(id, none());
+      for (const row of existing) result.get(row.id)!.conversations = 1;
+      for (const table of ['messages', 'media'] as const) {
+        const counts = await tx
+          .selectFrom(table)
+          .select(['conversation_id', (eb) => eb.fn.countAll<number | string>().as('n')])
+          .where('conversation_id', 'in', list)
+          .groupBy('conversation_id')
+          .execute();
+        for (const c of counts) result.get(c.conversation_id)![table] = Number(c.n);
+      }
+      await tx.deleteFrom('messages').where('conversation_id', 'in', list).execute();
+      await tx.deleteFrom('media').where('conversation_id', 'in', list).execute();
+      await tx.deleteFrom('conversations').where('id', 'in', list).execute();
+      return result;
+    });
+  }
+
   deleteContact(id: string): Promise<ErasedRowCounts> {
     return this.db.transaction().execute(async (tx) => {
       const counts = none();

@@ -37,6 +37,16 @@ export class KeyStore implements KeyPort {
     return Number(result.numDeletedRows);
   }
 
+  async deleteDataKeysMany(ownerType: DataKeyOwnerType, ownerIds: readonly string[]): Promise<number> {
+    if (ownerIds.length === 0) return 0;
+    const result = await this.db
+      .deleteFrom('data_keys')
+      .where('owner_type', '=', ownerType)
+      .where('owner_id', 'in', [...ownerIds])
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   async getMeta(key: string): Promise<string | undefined> {
     const row = await this.db.selectFrom('keystore_meta').select('value').where('key', '=', key).executeTakeFirst();
     return row?.value;

@@ -103,6 +103,34 @@ export class AuditLog {
   ) {}
 
   async append(input: AuditInput): Promise<AuditRow> {
+    this.#check(input);
+    await this.keys.init();
+    const at = this.clock.now().getTime();
+    return this.port.append((head) => {
+      const row = this.#row(input, head.seq + 1, head.hash, at);
+      return { row, head: this.#point('head', row) };
+    });
+  }
+
+  /** Appends several entries in one transaction, in order (used for batches of erasure receipts). */
+  async appendMany(inputs: readonly AuditInput[]): Promise<AuditRow[]> {
+    inputs.forEach((input) => this.#check(input));
+    if (inputs.length === 0) return [];
+    await this.keys.init();
+    const at = this.clock.now().getTime();
+    return this.port.appendMany((head) => {
+      const rows: AuditRow[] = [];
+      let prev = head;
+      for (const input of inputs) {
+        const row = this.#row(input, prev.seq + 1, prev.hash, at);
+        rows.push(row);
+        prev = { seq: row.seq, hash: row.hash, mac: '', at };
+      }
+      return { rows, head: this.#point('head', rows[rows.length - 1]!) };
+    });
+  }
+
+  #check(input: AuditInput): void {
     if (!ACTOR.test(input.actor) || /:\d{8,}$/.test(input.actor)) {
       throw new AppError(
         'VALIDATION',
@@ -110,8 +138,7 @@ export class AuditLog {
       );
     }
     if (!ACTION.test(input.action)) throw new AppError('VALIDATION', 'audit action must be a dotted lower-case verb');
-    const details = input.details ?? {};
-    checkDetails(details);
+    checkDetails(input.details ?? {});
     for (const [name, v] of [
       ['targetType', input.targetType],
       ['targetId', input.targetId],
@@ -120,25 +147,22 @@ export class AuditLog {
         throw new AppError('VALIDATION', `audit ${name} must be an id`);
       }
     }
-    await this.keys.init();
-    const macKey = this.keys.auditMacKey;
-    const at = this.clock.now().getTime();
-    return this.port.append((head) => {
-      const base = {
-        seq: head.seq + 1,
-        at,
-        actor: input.actor,
-        action: input.action,
-        target_type: input.targetType ?? null,
-        target_id: input.targetId ?? null,
-        result: input.result ?? 'ok',
-        details: canonicalDetails(details),
-        prev_hash: head.hash,
-      };
-      const hash = entryHash(base);
-      const row: AuditRow = { ...base, hash, mac: macHex(macKey, `entry|${hash}`) };
-      return { row, head: this.#point('head', row) };
-    });
+  }
+
+  #row(input: AuditInput, seq: number, prevHash: string, at: number): AuditRow {
+    const base = {
+      seq,
+      at,
+      actor: input.actor,
+      action: input.action,
+      target_type: input.targetType ?? null,
+      target_id: input.targetId ?? null,
+      result: input.result ?? 'ok',
+      details: canonicalDetails(input.details ?? {}),
+      prev_hash: prevHash,
+    };
+    const hash = entryHash(base);
+    return { ...base, hash, mac: macHex(this.keys.auditMacKey, `entry|${hash}`) };
   }
 
   #point(name: 'head' | 'anchor', row: AuditRow): ChainPoint {

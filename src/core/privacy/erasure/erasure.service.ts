@@ -70,6 +70,43 @@ export class ErasureService {
     );
   }
 
+  /**
+   * {@link eraseConversation} for a batch: keys destroyed with one key-store statement, rows deleted in one
+   * transaction, receipts appended in one transaction. Same guarantees (idempotent, resumable); used by the sweeper,
+   * where committing per conversation would dominate the time.
+   */
+  async eraseConversations(
+    ids: readonly string[],
+    request: ErasureRequest,
+    options: EraseOptions = {},
+  ): Promise<ErasureReceipt[]> {
+    this.#check(request);
+    if (ids.length === 0) return [];
+    const found = new Map<string, string>();
+    const hadKey = new Set<string>();
+    for (const id of ids) {
+      const conversation = await this.port.findConversation(id);
+      if (conversation) found.set(id, formatLabel(conversation.label_prefix ?? '#', conversation.label_seq));
+      if (await this.keys.existingDataKey('conversation', id)) hadKey.add(id);
+    }
+    await this.keys.destroyMany('conversation', ids);
+    const counts = await this.port.deleteConversations(ids);
+    if (!options.deferScrub) await this.port.scrub();
+    const drafts: ReceiptDraft[] = ids.map((id) => {
+      const c = counts.get(id) ?? { conversations: 0, messages: 0, media: 0, consentEvents: 0, contacts: 0 };
+      return {
+        targetType: 'conversation',
+        targetId: id,
+        label: found.get(id) ?? null,
+        counts: { ...c, keysDestroyed: hadKey.has(id) ? 1 : 0 },
+        request,
+        alreadyErased: !found.has(id) && !hadKey.has(id),
+      };
+    });
+    const entries = await this.audit.appendMany(drafts.map(receiptEntry));
+    return drafts.map((d, i) => receiptOf(d, entries[i]!));
+  }
+
   async eraseContact(id: string, request: ErasureRequest, options: EraseOptions = {}): Promise<ErasureReceipt> {
     this.#check(request);
     const contact = await this.port.findContact(id);
@@ -113,32 +150,50 @@ export class ErasureService {
     request: ErasureRequest,
     alreadyErased: boolean,
   ): Promise<ErasureReceipt> {
-    const entry = await this.audit.append({
-      actor: request.actor,
-      action: `${targetType}.erased`,
-      targetType,
-      targetId,
-      details: {
-        label,
-        reason: request.reason,
-        alreadyErased,
-        conversations: counts.conversations,
-        messages: counts.messages,
-        media: counts.media,
-        consentEvents: counts.consentEvents,
-        keysDestroyed: counts.keysDestroyed,
-      },
-    });
-    return {
-      targetType,
-      targetId,
-      label,
-      alreadyErased,
-      counts,
-      reason: request.reason,
-      actor: request.actor,
-      at: entry.at,
-      auditSeq: entry.seq,
-    };
+    const draft = { targetType, targetId, label, counts, request, alreadyErased };
+    const entry = await this.audit.append(receiptEntry(draft));
+    return receiptOf(draft, entry);
   }
+}
+
+interface ReceiptDraft {
+  targetType: 'conversation' | 'contact';
+  targetId: string;
+  label: string | null;
+  counts: ErasureReceipt['counts'];
+  request: ErasureRequest;
+  alreadyErased: boolean;
+}
+
+function receiptEntry(d: ReceiptDraft) {
+  return {
+    actor: d.request.actor,
+    action: `${d.targetType}.erased`,
+    targetType: d.targetType,
+    targetId: d.targetId,
+    details: {
+      label: d.label,
+      reason: d.request.reason,
+      alreadyErased: d.alreadyErased,
+      conversations: d.counts.conversations,
+      messages: d.counts.messages,
+      media: d.counts.media,
+      consentEvents: d.counts.consentEvents,
+      keysDestroyed: d.counts.keysDestroyed,
+    },
+  };
+}
+
+function receiptOf(d: ReceiptDraft, entry: { at: number; seq: number }): ErasureReceipt {
+  return {
+    targetType: d.targetType,
+    targetId: d.targetId,
+    label: d.label,
+    alreadyErased: d.alreadyErased,
+    counts: d.counts,
+    reason: d.request.reason,
+    actor: d.request.actor,
+    at: entry.at,
+    auditSeq: entry.seq,
+  };
 }

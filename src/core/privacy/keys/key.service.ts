@@ -238,6 +238,17 @@ export class KeyService {
     return this.port.deleteDataKeys(ownerType, ownerId);
   }
 
+  /** {@link destroy} for several owners of one type at once (one key-store statement); returns keys destroyed. */
+  async destroyMany(ownerType: 'conversation' | 'contact', ownerIds: readonly string[]): Promise<number> {
+    for (const id of ownerIds) {
+      const cacheKey = `${ownerType}:${id}`;
+      this.#cache.delete(cacheKey);
+      await this.#pending.get(cacheKey)?.catch(() => undefined);
+      this.#cache.delete(cacheKey);
+    }
+    return this.port.deleteDataKeysMany(ownerType, ownerIds);
+  }
+
   /** Drops every unwrapped key from memory (they are re-read from the key store on demand). */
   forgetCache(): void {
     this.#cache.clear();

@@ -164,31 +164,51 @@ export class RetentionSweeper {
     failed: Set<string>,
     report: SweepReport,
   ): Promise<void> {
+    const request = { actor: 'system', reason: cause };
     for (;;) {
       const due = await fetch(this.#batch);
       for (const conversation of due) {
-        if (this.#beforeErase) {
+        if (!this.#beforeErase) break;
+        try {
+          await this.#beforeErase(conversation, cause);
+        } catch {
+          report.hookFailures++;
+        }
+      }
+      // The whole batch in three commits; when that fails, one by one, so that one bad row does not hold up the rest.
+      let erased: ConversationRow[] = [];
+      try {
+        await this.erasure.eraseConversations(
+          due.map((c) => c.id),
+          request,
+          { deferScrub: true },
+        );
+        erased = due;
+      } catch {
+        for (const conversation of due) {
           try {
-            await this.#beforeErase(conversation, cause);
-          } catch {
-            report.hookFailures++;
+            await this.erasure.eraseConversation(conversation.id, request, { deferScrub: true });
+            erased.push(conversation);
+          } catch (error) {
+            failed.add(conversation.id);
+            const code = (error as { code?: unknown }).code;
+            report.failures.push({ conversationId: conversation.id, error: typeof code === 'string' ? code : 'ERROR' });
           }
         }
+      }
+      for (const conversation of erased) {
+        if (cause !== 'consent-timeout') {
+          report.retentionErased++;
+          continue;
+        }
+        report.consentTimeouts++;
         try {
-          const request = { actor: 'system', reason: cause };
-          await this.erasure.eraseConversation(conversation.id, request, { deferScrub: true });
-          if (cause === 'consent-timeout') {
-            report.consentTimeouts++;
-            // Never agreed, nothing else refers to the contact: its pseudonym and sealed address go as well.
-            const contact = await this.erasure.eraseContactIfOrphan(conversation.contact_id, request, {
-              deferScrub: true,
-            });
-            if (contact && !contact.alreadyErased) report.contactsErased++;
-          } else {
-            report.retentionErased++;
-          }
+          // Never agreed, nothing else refers to the contact: its pseudonym and sealed address go as well.
+          const contact = await this.erasure.eraseContactIfOrphan(conversation.contact_id, request, {
+            deferScrub: true,
+          });
+          if (contact && !contact.alreadyErased) report.contactsErased++;
         } catch (error) {
-          failed.add(conversation.id);
           const code = (error as { code?: unknown }).code;
           report.failures.push({ conversationId: conversation.id, error: typeof code === 'string' ? code : 'ERROR' });
         }
