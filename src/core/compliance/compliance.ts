@@ -1,4 +1,4 @@
-import type { Clock } from '../../shared/clock.ts';
+import { DAY_MS, type Clock } from '../../shared/clock.ts';
 import type { InboxEventBus } from '../inbox/inbox-events.ts';
 import type { CompliancePort, SubjectRightsPort } from '../../store/ports/compliance.port.ts';
 import type { AuditFilter, AuditLog, AuditRow } from '../privacy/audit/audit-log.ts';
@@ -12,6 +12,7 @@ import { renderHtml, renderMarkdown, type ComplianceDocument } from './document.
 import { htmlToPdf } from './pdf.ts';
 import { ChannelKillSwitch } from './kill-switch.service.ts';
 import { privacyNotice, recordOfProcessing, type ProcessingContext, type RopaInbox } from './ropa.ts';
+import { checkPeriod, computeStatistics, STATS_AUDIT_ACTIONS, type InboxStatistics } from './statistics.ts';
 import { SubjectRightsService } from './subject-rights.service.ts';
 
 /** Installation-wide setting written by the web inbox: every staff member must use TOTP. */
@@ -137,6 +138,14 @@ export class ComplianceTools {
     }
     const kept = rows.slice(0, max);
     return { text: auditCsv(kept), rows: kept.length };
+  }
+
+  /** Content-free inbox statistics for [from, to); by default the 30 days up to now. */
+  async statistics(fromMs?: number, toMs?: number): Promise<InboxStatistics> {
+    const to = toMs ?? this.deps.clock.now().getTime();
+    const from = fromMs ?? to - 30 * DAY_MS;
+    checkPeriod(from, to);
+    return computeStatistics(await this.deps.port.activity(from, to, STATS_AUDIT_ACTIONS), from, to);
   }
 
   /** Records who exported the audit log (content-free). */

@@ -14,6 +14,7 @@ const DPO: readonly Role[] = ['dpo'];
 const DPO_ADMIN: readonly Role[] = ['dpo', 'admin'];
 const ADMIN: readonly Role[] = ['admin'];
 export const DEFAULT_REVEAL_ROLES: readonly Role[] = ['admin', 'dpo'];
+const ADMIN_DPO_STATS: readonly Role[] = ['admin', 'dpo'];
 
 // ------------------------------------------------------------------------------------------------ schemas
 
@@ -48,6 +49,7 @@ const AuditQuery = z
   })
   .strict();
 const AuditCsvQuery = AuditQuery.omit({ limit: true, offset: true });
+const StatsQuery = z.object({ from: Time.optional(), to: Time.optional() }).strict();
 const Risk = z.enum(['none', 'risk', 'high']);
 const BreachBody = z
   .object({
@@ -203,6 +205,16 @@ function document(docs: OpenApiRegistry, revealRoles: readonly Role[]): void {
       200: { description: 'the address', schema: RevealSchema },
       404: { description: 'no such conversation' },
     },
+  });
+  docs.add({
+    method: 'get',
+    path: '/api/v1/statistics',
+    summary:
+      'Content-free inbox statistics for a period (default the last 30 days): volumes, states, first response times, consent and erasure counts, per day',
+    tags: ['statistics'],
+    roles: ADMIN_DPO_STATS,
+    query: StatsQuery,
+    responses: { 200: { description: 'the statistics', contentType: 'application/json' } },
   });
   docs.add({
     method: 'get',
@@ -409,6 +421,11 @@ export function complianceRoutes(deps: ComplianceRouteDeps): RouteModule {
       const body = parse(RevealBody, request.body, 'body');
       const revealed = await c.subjectRights.reveal(id, body.reason, who(request));
       return reply.header('cache-control', 'no-store, private').send(revealed);
+    });
+
+    app.get('/api/v1/statistics', dpoAdmin, async (request) => {
+      const q = parse(StatsQuery, request.query, 'query');
+      return c.statistics(millis(q.from), millis(q.to));
     });
 
     app.get('/api/v1/compliance/channels', dpoAdmin, async () => ({

@@ -21,6 +21,15 @@ export interface SubjectRightsPort {
   staffNames(ids: readonly string[]): Promise<Map<string, string>>;
 }
 
+/** Content-free rows for the statistics: times, directions and ids, never contents or addresses. */
+export interface ActivityRows {
+  conversations: { id: string; state: string; created_at: number; closed_at: number | null }[];
+  messages: { conversation_id: string; direction: string; author_id: string | null; created_at: number }[];
+  consent: { action: string; purpose: string; at: number }[];
+  /** Audit actions counted in the period (e.g. 'conversation.erased'). */
+  auditCounts: Record<string, number>;
+}
+
 export interface BreachFilter {
   limit: number;
   offset: number;
@@ -33,6 +42,8 @@ export interface CompliancePort {
   findChannel(id: string): Promise<ChannelRow | undefined>;
   setChannelEnabled(id: string, enabled: boolean, now: number): Promise<void>;
   getSetting(key: string): Promise<string | undefined>;
+  /** Activity in [from, to): conversations created, messages, consent events, and counts of the given audit actions. */
+  activity(from: number, to: number, auditActions: readonly string[]): Promise<ActivityRows>;
   insertBreach(row: BreachRow): Promise<void>;
   updateBreach(id: string, patch: Partial<Omit<BreachRow, 'id' | 'created_at' | 'created_by'>>): Promise<void>;
   findBreach(id: string): Promise<BreachRow | undefined>;

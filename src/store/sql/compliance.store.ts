@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { BreachRow, ChannelRow, Database, InboxRow } from '../database.ts';
-import type { BreachFilter, CompliancePort } from '../ports/compliance.port.ts';
+import type { ActivityRows, BreachFilter, CompliancePort } from '../ports/compliance.port.ts';
 
 /** Channels, inboxes, settings and the breach register for the compliance tools, shared by both dialects. */
 export class ComplianceStore implements CompliancePort {
@@ -25,6 +25,39 @@ export class ComplianceStore implements CompliancePort {
   async getSetting(key: string): Promise<string | undefined> {
     const row = await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
     return row?.value;
+  }
+  async activity(from: number, to: number, auditActions: readonly string[]): Promise<ActivityRows> {
+    const conversations = await this.db
+      .selectFrom('conversations')
+      .select(['id', 'state', 'created_at', 'closed_at'])
+      .where('created_at', '>=', from)
+      .where('created_at', '<', to)
+      .execute();
+    const messages = await this.db
+      .selectFrom('messages')
+      .select(['conversation_id', 'direction', 'author_id', 'created_at'])
+      .where('created_at', '>=', from)
+      .where('created_at', '<', to)
+      .execute();
+    const consent = await this.db
+      .selectFrom('consent_events')
+      .select(['action', 'purpose', 'at'])
+      .where('at', '>=', from)
+      .where('at', '<', to)
+      .execute();
+    const auditCounts: Record<string, number> = Object.fromEntries(auditActions.map((a) => [a, 0]));
+    if (auditActions.length > 0) {
+      const rows = await this.db
+        .selectFrom('audit_log')
+        .select(['action', (eb) => eb.fn.countAll<string | number>().as('n')])
+        .where('action', 'in', [...auditActions])
+        .where('at', '>=', from)
+        .where('at', '<', to)
+        .groupBy('action')
+        .execute();
+      for (const r of rows) auditCounts[r.action] = Number(r.n);
+    }
+    return { conversations, messages, consent, auditCounts };
   }
   async insertBreach(row: BreachRow): Promise<void> {
     await this.db.insertInto('breaches').values(row).execute();
