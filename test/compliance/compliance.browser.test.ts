@@ -122,4 +122,13 @@ describe('data protection screens in Chromium', () => {
     const href = await page.getByRole('link', { name: 'Herunterladen' }).getAttribute('href');
     expect(href).toBe('/api/v1/compliance/ropa?lang=en&format=md');
   }, 60_000);
+
+  it('shows content-free statistics of the period', async () => {
+    await page.getByRole('link', { name: 'Statistik' }).click();
+    await page.getByText('Neue Unterhaltungen').first().waitFor();
+    const facts = await page.locator('dl.facts').textContent();
+    expect(facts).toContain('Eingegangene Nachrichten');
+    expect(facts).not.toContain(CUSTOMER);
+    expect(facts).not.toContain('Inspektion');
+  }, 60_000);
 });

@@ -51,6 +51,7 @@ const SECTIONS: [string, ComplianceKey][] = [
   ['documents', 'documents'],
   ['breaches', 'breaches'],
   ['reveals', 'reveals'],
+  ['statistics', 'statistics'],
 ];
 
 export function Compliance({ path }: { path: string }) {
@@ -79,6 +80,8 @@ export function Compliance({ path }: { path: string }) {
           <Breaches />
         ) : section === 'reveals' ? (
           <Reveals />
+        ) : section === 'statistics' ? (
+          <Statistics />
         ) : (
           <AuditLog />
         )}
@@ -584,6 +587,112 @@ function Reveals() {
           </table>
         </div>
       )}
+    </div>
+  );
+}
+
+interface Stats {
+  conversations: { started: number; waitingForConsent: number; open: number; closed: number };
+  messages: { inbound: number; staffReplies: number; otherOutbound: number; notes: number };
+  firstResponseMinutes: { conversations: number; median: number | null; p90: number | null };
+  consent: { serviceGranted: number; serviceWithdrawn: number };
+  erasures: { conversations: number; contacts: number };
+  days: { day: string; conversations: number; inbound: number }[];
+}
+
+function Statistics() {
+  const ct = useComplianceText();
+  const [days, setDays] = useState(30);
+  const [stats, setStats] = useState<Stats | null>(null);
+  const { run, view } = useAction();
+  useEffect(
+    () =>
+      void run(async () => {
+        const to = new Date();
+        const from = new Date(to.getTime() - days * 86_400_000);
+        setStats(await get<Stats>(`/statistics?${query({ from: from.toISOString(), to: to.toISOString() })}`));
+      }),
+    [days, run],
+  );
+  const minutes = (m: number | null) => (m === null ? '–' : ct('statsMinutes', { m }));
+  const max = Math.max(1, ...(stats?.days.map((d) => d.inbound) ?? [1]));
+  return (
+    <div className="stack">
+      <h1>{ct('statistics')}</h1>
+      <p className="muted">{ct('statsIntro')}</p>
+      {view}
+      <label className="form-row">
+        <span>{ct('statsDay')}</span>
+        <select value={days} onChange={(e) => setDays(Number(e.target.value))}>
+          {[7, 30, 90, 365].map((n) => (
+            <option key={n} value={n}>
+              {ct('statsPeriod', { n })}
+            </option>
+          ))}
+        </select>
+      </label>
+      {stats ? (
+        <>
+          <dl className="facts">
+            <dt>{ct('statsStarted')}</dt>
+            <dd>
+              {stats.conversations.started} ({ct('statsOpen')} {stats.conversations.open}, {ct('statsWaiting')}{' '}
+              {stats.conversations.waitingForConsent})
+            </dd>
+            <dt>{ct('statsInbound')}</dt>
+            <dd>{stats.messages.inbound}</dd>
+            <dt>{ct('statsReplies')}</dt>
+            <dd>{stats.messages.staffReplies}</dd>
+            <dt>{ct('statsOther')}</dt>
+            <dd>{stats.messages.otherOutbound}</dd>
+            <dt>{ct('statsFirstResponse')}</dt>
+            <dd>
+              {minutes(stats.firstResponseMinutes.median)} / {minutes(stats.firstResponseMinutes.p90)}
+            </dd>
+            <dt>{ct('statsConsent')}</dt>
+            <dd>
+              {stats.consent.serviceGranted} / {stats.consent.serviceWithdrawn}
+            </dd>
+            <dt>{ct('statsErased')}</dt>
+            <dd>{stats.erasures.conversations}</dd>
+          </dl>
+          <div className="table-wrap">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th scope="col">{ct('statsDay')}</th>
+                  <th scope="col">{ct('statsStarted')}</th>
+                  <th scope="col">{ct('statsInbound')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {stats.days
+                  .filter((d) => d.inbound > 0 || d.conversations > 0)
+                  .map((d) => (
+                    <tr key={d.day}>
+                      <td>{d.day}</td>
+                      <td>{d.conversations}</td>
+                      <td>
+                        <span
+                          aria-hidden="true"
+                          style={{
+                            display: 'inline-block',
+                            width: `${Math.round((d.inbound / max) * 120)}px`,
+                            height: '0.7em',
+                            background: 'currentColor',
+                            opacity: 0.35,
+                            marginRight: '0.5em',
+                          }}
+                        />
+                        {d.inbound}
+                      </td>
+                    </tr>
+                  ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      ) : null}
     </div>
   );
 }

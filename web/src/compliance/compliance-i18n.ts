@@ -60,6 +60,20 @@ const de = {
   saved: 'Gespeichert.',
   failed: 'Das hat nicht geklappt: {m}',
   reasonCol: 'Begründung',
+  statistics: 'Statistik',
+  statsPeriod: 'Letzte {n} Tage',
+  statsStarted: 'Neue Unterhaltungen',
+  statsOpen: 'davon offen',
+  statsWaiting: 'warten auf Einwilligung',
+  statsInbound: 'Eingegangene Nachrichten',
+  statsReplies: 'Antworten aus dem Posteingang',
+  statsOther: 'Sonstige ausgehende (Hinweise, API)',
+  statsFirstResponse: 'Erste Antwort (Median / 90 %)',
+  statsMinutes: '{m} Min.',
+  statsConsent: 'Einwilligungen erteilt / widerrufen',
+  statsErased: 'Gelöschte Unterhaltungen',
+  statsDay: 'Tag',
+  statsIntro: 'Ohne Inhalte, Nummern oder Pseudonyme; gelöschte Unterhaltungen zählen nur noch als Löschungen.',
 };
 export type ComplianceKey = keyof typeof de;
 type Dictionary = Record<ComplianceKey, string>;
@@ -121,6 +135,20 @@ const en: Dictionary = {
   saved: 'Saved.',
   failed: 'That did not work: {m}',
   reasonCol: 'Reason',
+  statistics: 'Statistics',
+  statsPeriod: 'Last {n} days',
+  statsStarted: 'New conversations',
+  statsOpen: 'of which open',
+  statsWaiting: 'waiting for consent',
+  statsInbound: 'Messages received',
+  statsReplies: 'Replies from the inbox',
+  statsOther: 'Other outbound (notices, API)',
+  statsFirstResponse: 'First reply (median / 90 %)',
+  statsMinutes: '{m} min',
+  statsConsent: 'Consent given / withdrawn',
+  statsErased: 'Erased conversations',
+  statsDay: 'Day',
+  statsIntro: 'No contents, numbers or pseudonyms; erased conversations only count as erasures.',
 };
 
 const dictionaries: Record<Lang, Dictionary> = { de, en };
