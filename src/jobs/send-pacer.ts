@@ -10,10 +10,10 @@ interface Sender {
 
 /**
  * Paces outbound sends per sender (a channel, i.e. one business phone number) to the provider's throughput, shared
- * by every worker of this process. Waiters are released one at a time, at least `1000 / rate` ms apart by the clock
- * of the release itself; a timer that fires late may catch up by one interval at most. So an event loop that
- * stalls for a moment (a slow disk write, garbage collection) never turns into a burst that the provider counts in
- * one second and answers with 130429, and an idle sender banks no credit for a burst either.
+ * by every worker of this process. Waiters are released one at a time, `1000 / rate` ms apart by the clock of the
+ * release itself; a timer that fires late may catch up by the headroom's share of a second at most. So an event
+ * loop that stalls for a moment (a slow disk write, garbage collection) never turns into a burst that the provider
+ * counts in one second and answers with 130429, and an idle sender banks no credit for a burst either.
  *
  * Two processes each keep their own pacing: see bench/README.md (outbound pacing) for what that means and what a
  * shared limit needs. No library: bottleneck/limiter space calls too, but not with a hold-off after a 429 that
@@ -23,6 +23,7 @@ export class SendPacer {
   readonly #senders = new Map<string, Sender>();
   readonly #now: () => number;
   readonly #headroom: number;
+  readonly #catchUpMs: number;
 
   /**
    * `headroom` (default 0.98): the share of the provider's limit actually used, leaving room for the jitter between
@@ -31,6 +32,7 @@ export class SendPacer {
   constructor(options: { now?: () => number; headroom?: number } = {}) {
     this.#now = options.now ?? (() => performance.now());
     this.#headroom = options.headroom ?? 0.98;
+    this.#catchUpMs = (1 - this.#headroom) * 1000;
     if (!(this.#headroom > 0 && this.#headroom <= 1))
       throw new Error('SendPacer: headroom must be in (0, 1], e.g. 0.98');
   }
@@ -81,8 +83,9 @@ export class SendPacer {
         }, due - now);
         return;
       }
-      // Released late? Catch up by at most one interval, never by a burst.
-      state.last = Math.max(due, now - state.interval);
+      // Released late? Catch up by at most the headroom's share of a second (20 ms at 0.98) or one interval: the
+      // headroom pays for it, so no one-second window at the provider sees more than the limit.
+      state.last = Math.max(due, now - Math.max(state.interval, this.#catchUpMs));
       state.waiters.shift()!();
     }
   }
