@@ -73,6 +73,8 @@ interface Submission {
 }
 
 const DEFAULT_DIRECT_SEND_TIMEOUT_MS = 4000;
+/** Contact lookups and consent checks run at once while a group is prepared. */
+const PREPARE_CONCURRENCY = 8;
 /** Largest number of events committed together (several webhooks that arrived while the previous group ran). */
 const MAX_GROUP_EVENTS = 1000;
 
@@ -143,13 +145,19 @@ export class InboundProcessor {
   }
 
   async #process(events: readonly InboundEvent[]): Promise<void> {
-    const prepared: PreparedMessage[] = [];
     const others: InboundEvent[] = [];
-    const contacts = new Map<string, ContactRow>();
+    const messages: InboundMessage[] = [];
+    const sequential = events.some((e) => e.type === 'system');
+    const contacts = new Map<string, Promise<ContactRow>>();
+    const prepare = (event: InboundMessage) => this.#prepare(event, contacts);
+    const prepared: PreparedMessage[] = [];
     for (const event of events) {
       if (event.type === 'message') {
-        const p = await this.#prepare(event, contacts);
-        if (p) prepared.push(p);
+        // A changed number in the group: keep the order, so later messages find the contact under its new number.
+        if (sequential) {
+          const p = await prepare(event);
+          if (p) prepared.push(p);
+        } else messages.push(event);
       } else if (event.type === 'system') {
         await this.#system(event);
       } else if (event.type === 'error') {
@@ -158,15 +166,17 @@ export class InboundProcessor {
         others.push(event);
       }
     }
+    // Contact lookups are independent of each other: several at once (PostgreSQL answers them in parallel).
+    for (const p of await mapLimit(messages, PREPARE_CONCURRENCY, prepare)) if (p) prepared.push(p);
     // Consent matters only where a new conversation may be opened: contacts without a current one.
     const contactIds = [...new Set(prepared.map((p) => p.contact.id))];
     const withCurrent = new Set(
       (await this.deps.conversations.findCurrentForContacts(contactIds)).map((c) => c.contact_id),
     );
     const allowed = new Map<string, boolean>();
-    for (const id of contactIds) {
-      if (!withCurrent.has(id)) allowed.set(id, (await this.deps.consent.status(id, 'service')).allowed);
-    }
+    const needConsent = contactIds.filter((id) => !withCurrent.has(id));
+    const statuses = await mapLimit(needConsent, PREPARE_CONCURRENCY, (id) => this.deps.consent.status(id, 'service'));
+    needConsent.forEach((id, i) => allowed.set(id, statuses[i]!.allowed));
     for (const p of prepared) p.consentAllowed = allowed.get(p.contact.id) ?? false;
 
     let state: GroupState | undefined;
@@ -210,7 +220,10 @@ export class InboundProcessor {
 
   // ---------------------------------------------------------------------------------------------- messages
 
-  async #prepare(event: InboundMessage, contacts: Map<string, ContactRow>): Promise<PreparedMessage | undefined> {
+  async #prepare(
+    event: InboundMessage,
+    contacts: Map<string, Promise<ContactRow>>,
+  ): Promise<PreparedMessage | undefined> {
     const channel = this.deps.channels.get(event.channelId);
     if (!channel) {
       this.deps.logger.warn({ channelId: event.channelId }, 'inbound message for an unknown channel dropped');
@@ -220,18 +233,18 @@ export class InboundProcessor {
     const cacheKey = `${channel.id}\0${event.address}`;
     let contact = contacts.get(cacheKey);
     if (!contact) {
-      contact = (
-        await this.deps.contacts.findOrCreate({
+      contact = this.deps.contacts
+        .findOrCreate({
           inboxId: inbox.id,
           channelId: channel.id,
           channelKind: channel.kind,
           address: event.address,
           ...(event.profileName ? { profileName: event.profileName } : {}),
         })
-      ).contact;
+        .then((r) => r.contact);
       contacts.set(cacheKey, contact);
     }
-    return { event, channel, inbox, contact, consentAllowed: false, intent: intentOf(event, inbox) };
+    return { event, channel, inbox, contact: await contact, consentAllowed: false, intent: intentOf(event, inbox) };
   }
 
   /** Builds the message row (and opens a conversation, queues the notice, registers media) inside the transaction. */
@@ -684,4 +697,18 @@ export function intentOf(event: InboundMessage, inbox: Pick<InboxSettings, 'stop
     return { kind: 'decline', method: `keyword:${keywordOf(event.text)!.replace(/\s+/g, '-')}` };
   }
   return { kind: 'plain' };
+}
+
+/** Maps with at most `limit` calls in flight; results in input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
