@@ -9,7 +9,20 @@ export const distIndex = path.join(webDir, 'dist', 'index.html');
 
 export async function buildWeb({ quiet = false } = {}) {
   const { build } = await import('vite');
-  await build({ root: webDir, configFile: path.join(webDir, 'vite.config.ts'), logLevel: quiet ? 'warn' : 'info' });
+  // Vite and the React plugin follow NODE_ENV; a test runner's NODE_ENV=test would give React's development build.
+  const previous = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({
+      root: webDir,
+      configFile: path.join(webDir, 'vite.config.ts'),
+      logLevel: quiet ? 'warn' : 'info',
+      mode: 'production',
+    });
+  } finally {
+    if (previous === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = previous;
+  }
 }
 
 export async function ensureWebBuilt({ quiet = true } = {}) {

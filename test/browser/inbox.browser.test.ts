@@ -4,11 +4,12 @@ import { Secret, TOTP } from 'otpauth';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureWebBuilt } from '../../web/build.mjs';
+import type { SentMessage } from '../../src/simulator/whatsapp-simulator.ts';
 import { launchChromium, startStack, type Stack } from './browser-support.ts';
 
 /**
  * The web inbox end to end in Debian Chromium: an admin logs in with TOTP enrolment, a customer writes over WhatsApp
- * (signed webhooks), the conversation appears live, the admin replies with a quick reply, the reply reaches the
+ * (the WhatsApp simulator's signed webhooks), the conversation appears live, the admin replies with a quick reply, the reply reaches the
  * customer's phone and its ticks follow the delivery statuses, a note stays internal, and closing erases at once.
  * Screenshots go to SPARSAM_SCREENSHOTS (docs/screenshots when refreshing the documentation) or a temp dir.
  */
@@ -16,14 +17,33 @@ const SHOTS = process.env.SPARSAM_SCREENSHOTS ?? path.join(process.env.TMPDIR ??
 const CUSTOMER = '4915112345678';
 const PASSWORD = 'werkstatt-admin-passwort';
 
-function totpNow(secret: string): string {
-  return new TOTP({ secret: Secret.fromBase32(secret.replace(/\s/g, '')), digits: 6, period: 30 }).generate();
+function totpAt(secret: string, timestamp: number): string {
+  return new TOTP({ secret: Secret.fromBase32(secret.replace(/\s/g, '')), digits: 6, period: 30 }).generate({
+    timestamp,
+  });
+}
+
+async function waitForSent(
+  stack: Stack,
+  predicate: (m: SentMessage) => boolean,
+  timeoutMs = 20_000,
+): Promise<SentMessage> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const hit = stack.phone.sentMessages().find(predicate);
+    if (hit) return hit;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(
+    `the phone received no matching message; got ${JSON.stringify(stack.phone.sentMessages().map((m) => m.type))}`,
+  );
 }
 
 describe('web inbox in Chromium', () => {
   let stack: Stack;
   let browser: Browser;
   let page: Page;
+  let secret = '';
   const shot = async (name: string, top = false) => {
     if (top) await page.locator('main').evaluate((el) => el.scrollTo(0, 0));
     await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
@@ -47,6 +67,7 @@ describe('web inbox in Chromium', () => {
     });
     browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'de-DE' })).newPage();
+    page.setDefaultTimeout(10_000);
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -63,26 +84,34 @@ describe('web inbox in Chromium', () => {
     await page.getByRole('heading', { name: 'Zwei-Faktor-Anmeldung einrichten' }).waitFor();
     await page.locator('img.qr').waitFor();
     await shot('02-totp-enrolment');
-    const secret = (await page.locator('code.secret').textContent())!;
-    await page.getByLabel('Code').fill(totpNow(secret));
+    secret = (await page.locator('code.secret').textContent())!;
+    await page.getByLabel('Code').fill(totpAt(secret, stack.clock.now().getTime()));
     await page.getByRole('button', { name: 'Bestätigen' }).click();
     await page.getByRole('heading', { name: 'Ihre Wiederherstellungscodes' }).waitFor();
     expect(await page.locator('ul.codes li').count()).toBe(10);
     await page.getByRole('button', { name: 'Ich habe die Codes gesichert' }).click();
     await page.getByRole('navigation', { name: 'Hauptnavigation' }).waitFor();
-    expect(await page.getByText('Keine Unterhaltungen in dieser Ansicht.').isVisible()).toBe(true);
+    await page.getByText('Keine Unterhaltungen in dieser Ansicht.').waitFor();
   });
 
   it('shows a new customer conversation live after consent, without a reload', async () => {
     const res = await stack.sparsam.http.inject({ method: 'GET', url: '/healthz' });
     expect(res.statusCode).toBe(200);
     await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 42));
-    expect(await stack.phone.sendText(CUSTOMER, 'Guten Tag, mein Auto macht beim Bremsen Geräusche.')).toBe(200);
-    const notice = await stack.phone.waitFor((m) => m.to === CUSTOMER && m.type === 'interactive');
+    const first = await stack.phone.sendCustomerMessage({
+      from: CUSTOMER,
+      name: 'Jürgen',
+      text: 'Guten Tag, mein Auto macht beim Bremsen Geräusche.',
+    });
+    expect(first.delivered).toBe(true);
+    const notice = await waitForSent(stack, (m) => m.to === CUSTOMER && (m.buttons?.length ?? 0) > 0);
     // Nothing is visible before the customer agrees.
     expect(await page.locator('.conv-item').count()).toBe(0);
     const agree = notice.buttons!.find((b) => b.id.includes('agree'))!;
-    expect(await stack.phone.tapButton(CUSTOMER, agree.id, agree.title)).toBe(200);
+    expect(
+      (await stack.phone.sendCustomerMessage({ from: CUSTOMER, buttonReply: { id: agree.id, title: agree.title } }))
+        .delivered,
+    ).toBe(true);
     await page.locator('.conv-item', { hasText: 'Anfrage 1' }).waitFor({ timeout: 15_000 });
     expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(42);
     expect(await page.locator('.conv-item').first().textContent()).not.toContain(CUSTOMER);
@@ -112,15 +141,17 @@ describe('web inbox in Chromium', () => {
     await page.keyboard.press('Enter');
     expect(await page.locator('#composer-text').inputValue()).toContain('Donnerstag um 9 Uhr');
     await page.getByRole('button', { name: 'Senden', exact: true }).click();
-    const reply = await stack.phone.waitFor(
+    const reply = await waitForSent(
+      stack,
       (m) => m.to === CUSTOMER && m.type === 'text' && /Donnerstag/.test(m.text ?? ''),
     );
+    expect(reply.text).toBe('Gern schauen wir uns das an. Passt Ihnen Donnerstag um 9 Uhr?');
+    // The simulator reports sent, delivered and read, 1.2 s apart; the ticks follow live.
     const bubble = page.locator('.msg-out', { hasText: 'Donnerstag um 9 Uhr' });
     await bubble.locator('.ticks-sent').waitFor({ timeout: 15_000 });
-    expect(await stack.phone.status(CUSTOMER, reply.id, 'delivered')).toBe(200);
+    expect(await bubble.locator('.ticks').textContent()).toBe('✓');
     await bubble.locator('.ticks-delivered').waitFor();
     expect(await bubble.locator('.ticks').textContent()).toBe('✓✓');
-    expect(await stack.phone.status(CUSTOMER, reply.id, 'read')).toBe(200);
     await bubble.locator('.ticks-read').waitFor();
     const color = await bubble
       .locator('.ticks')
@@ -130,12 +161,12 @@ describe('web inbox in Chromium', () => {
       );
     expect(color).toBe('rgb(26, 115, 232)');
     // The customer answers; it appears live.
-    await stack.phone.sendText(CUSTOMER, 'Donnerstag passt, danke!');
+    await stack.phone.sendCustomerMessage({ from: CUSTOMER, text: 'Donnerstag passt, danke!' });
     await page.locator('.msg-in', { hasText: 'Donnerstag passt' }).waitFor();
   });
 
   it('keeps internal notes internal and shows them apart', async () => {
-    const before = stack.phone.outbound.length;
+    const before = stack.phone.sentMessages().length;
     await page.getByRole('tab', { name: 'Interne Notiz' }).click();
     await page.locator('#composer-text').fill('Bremsbeläge vorne prüfen, Kunde ist Stammkunde.');
     await page.getByRole('button', { name: 'Notiz speichern' }).click();
@@ -149,12 +180,34 @@ describe('web inbox in Chromium', () => {
     await page.getByLabel('Zuweisen an').selectOption({ label: 'Anna Schmidt (Sie)' });
     await page.locator('.conv-item', { hasText: 'Anna Schmidt' }).waitFor();
     await new Promise((r) => setTimeout(r, 500));
-    expect(stack.phone.outbound.length).toBe(before);
+    expect(stack.phone.sentMessages().length).toBe(before);
     await shot('04-conversation');
     // Tablet portrait: one column with a back button.
     await page.setViewportSize({ width: 768, height: 1024 });
-    await shot('09-conversation-tablet-portrait');
+    await shot('11-conversation-tablet-portrait');
     await page.setViewportSize({ width: 1366, height: 768 });
+  });
+
+  it('offers only templates once the 24-hour window has closed (next day, after logging in again)', async () => {
+    stack.clock.advance(25 * 3_600_000);
+    // The browser's clock moves with the server's (the reply window is shown against the staff PC's time too).
+    await page.clock.setSystemTime(stack.clock.now());
+    await page.reload();
+    // The idle session expired overnight: log in again with the password and a fresh code.
+    await page.getByLabel('E-Mail-Adresse').fill('anna@autohaus-beispiel.de');
+    await page.getByLabel('Passwort').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Anmelden' }).click();
+    await page.getByLabel('Code').fill(totpAt(secret, stack.clock.now().getTime()));
+    await page.getByRole('button', { name: 'Bestätigen' }).click();
+    await page.locator('.conv-item', { hasText: 'Anfrage 1' }).click();
+    await page.getByText('Das 24-Stunden-Fenster ist geschlossen.').waitFor();
+    expect(await page.locator('#composer-text').count()).toBe(0);
+    await page.getByLabel('Vorlage wählen').selectOption({ label: 'termin_erinnerung (de)' });
+    await page.getByLabel('Platzhalter 1').fill('Donnerstag, 9 Uhr');
+    await shot('05-template-picker');
+    await page.getByRole('button', { name: 'Vorlage senden' }).click();
+    const sent = await waitForSent(stack, (m) => m.to === CUSTOMER && m.type === 'template');
+    expect(sent.template).toEqual({ name: 'termin_erinnerung', language: 'de', parameters: ['Donnerstag, 9 Uhr'] });
   });
 
   it('closes with a clear retention hint and the conversation is erased at once', async () => {
@@ -162,7 +215,7 @@ describe('web inbox in Chromium', () => {
     const dialog = page.getByRole('alertdialog');
     await dialog.waitFor();
     expect(await dialog.textContent()).toContain('Wird sofort gelöscht.');
-    await shot('05-close-confirm');
+    await shot('06-close-confirm');
     await dialog.getByRole('button', { name: 'Abschließen' }).click();
     await page.getByText('Diese Unterhaltung wurde gelöscht.').waitFor({ timeout: 15_000 });
     await page.locator('.conv-item').first().waitFor({ state: 'detached' });
@@ -182,21 +235,24 @@ describe('web inbox in Chromium', () => {
     expect(await page.locator('.invite-link code').textContent()).toMatch(
       /^https:\/\/inbox\.autohaus-beispiel\.de\/invite#inv_/,
     );
-    await shot('06-admin-team', true);
-    await page.getByRole('link', { name: 'Kanäle' }).click();
+    await shot('07-admin-team', true);
+    await page.getByRole('navigation', { name: 'Verwaltungsbereiche' }).getByRole('link', { name: 'Kanäle' }).click();
     await page.getByText('https://inbox.autohaus-beispiel.de/webhooks/whatsapp/wa-main').waitFor();
     await page.getByRole('button', { name: 'Verbindung testen' }).click();
     await page.getByText('Verbindung steht: Autohaus Beispiel').waitFor();
     expect(await page.content()).not.toContain('browser-test-verify-token-xyz');
-    await shot('07-admin-channels');
-    await page.getByRole('link', { name: 'Datenschutz' }).click();
+    await shot('08-admin-channels');
+    await page
+      .getByRole('navigation', { name: 'Verwaltungsbereiche' })
+      .getByRole('link', { name: 'Datenschutz' })
+      .click();
     await page.getByLabel('Löschen nach Abschluss (Tage, 0 = sofort)').fill('7');
     await page.getByRole('button', { name: 'Speichern' }).click();
     await page.getByText('Gespeichert.').waitFor();
     const settings = JSON.parse((await stack.sparsam.inboxes.findInbox('service'))!.settings);
     expect(settings.retention.eraseAfterCloseDays).toBe(7);
     await page.setViewportSize({ width: 1024, height: 768 });
-    await shot('08-admin-privacy-settings', true);
+    await shot('09-admin-privacy-settings', true);
   });
 
   it('switches to English and logs out everywhere', async () => {
@@ -206,7 +262,7 @@ describe('web inbox in Chromium', () => {
     await page.getByRole('button', { name: 'Speichern' }).first().click();
     await page.getByRole('heading', { name: 'My account' }).waitFor();
     await page.getByText('Saved.').waitFor();
-    await shot('10-account-en', true);
+    await shot('12-account-en', true);
     await page.getByRole('button', { name: 'Log out everywhere' }).click();
     await page.getByRole('heading', { name: 'Log in' }).waitFor();
     const res = await page.evaluate(async () => (await fetch('/api/v1/me')).status);

@@ -3,6 +3,7 @@ import {
   ApiError,
   get,
   post,
+  serverNow,
   type ConversationDetail,
   type Message,
   type QuickReply,
@@ -100,7 +101,7 @@ export function Conversation(props: {
   }
   if (!data) return <p className="muted pad">{error ? t('errorGeneric', { m: error }) : t('loading')}</p>;
   const c = data.conversation;
-  const windowOpen = c.windowClosesAt === null || new Date(c.windowClosesAt).getTime() > Date.now();
+  const windowOpen = c.windowClosesAt === null || new Date(c.windowClosesAt).getTime() > serverNow();
   const eraseHint = c.eraseAfterCloseDays === 0 ? t('eraseNow') : t('eraseInDays', { n: c.eraseAfterCloseDays });
 
   return (
@@ -119,7 +120,7 @@ export function Conversation(props: {
                 {' '}
                 ·{' '}
                 {windowOpen
-                  ? t('windowLeft', { t: formatDuration(new Date(c.windowClosesAt).getTime() - Date.now(), lang) })
+                  ? t('windowLeft', { t: formatDuration(new Date(c.windowClosesAt).getTime() - serverNow(), lang) })
                   : t('windowClosed')}
               </span>
             )}

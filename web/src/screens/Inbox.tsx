@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { get, type ConversationSummary, type QuickReply, type SessionUser } from '../api.ts';
+import { get, serverNow, type ConversationSummary, type QuickReply, type SessionUser } from '../api.ts';
 import { formatDuration, formatTime, useI18n } from '../i18n.ts';
 import { useLiveEvents } from '../live.tsx';
 import { linkHandler, navigate } from '../router.ts';
@@ -19,7 +19,7 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
   const [error, setError] = useState<string | null>(null);
   const [labels, setLabels] = useState<string[]>([]);
   const [quickReplies, setQuickReplies] = useState<QuickReply[]>([]);
-  const [now, setNow] = useState(Date.now());
+  const [now, setNow] = useState(serverNow());
   const refreshTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
 
   const load = useCallback(async () => {
@@ -30,6 +30,7 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
     try {
       const res = await get<{ items: ConversationSummary[] }>(`/conversations?${params}`);
       setItems(res.items);
+      setNow(serverNow());
       setError(null);
     } catch (e) {
       setError((e as Error).message);
@@ -51,7 +52,7 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
     get<{ items: QuickReply[] }>('/quick-replies')
       .then((r) => setQuickReplies(r.items))
       .catch(() => undefined);
-    const tick = setInterval(() => setNow(Date.now()), 30_000);
+    const tick = setInterval(() => setNow(serverNow()), 30_000);
     return () => clearInterval(tick);
   }, [loadLabels]);
 
