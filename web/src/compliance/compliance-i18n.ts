@@ -4,7 +4,8 @@ import { useI18n } from '../i18n.ts';
 
 /** Texts of the data protection officer's screens, German and English (same approach as ../i18n.ts). */
 const de = {
-  nav: 'Datenschutz',
+  // Not "Datenschutz": the admin area already has a "Datenschutz" section (inbox privacy settings).
+  nav: 'DSGVO',
   subnav: 'Datenschutz-Bereiche',
   audit: 'Prüfprotokoll',
   dsar: 'Auskunft & Löschung',
@@ -79,7 +80,7 @@ export type ComplianceKey = keyof typeof de;
 type Dictionary = Record<ComplianceKey, string>;
 
 const en: Dictionary = {
-  nav: 'Data protection',
+  nav: 'GDPR',
   subnav: 'Data protection sections',
   audit: 'Audit log',
   dsar: 'Access & erasure',
