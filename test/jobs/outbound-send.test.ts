@@ -212,6 +212,7 @@ describeEachStore('outbound-send', (dialect) => {
       error_code: 'NETWORK',
       error_reason: 'provider unavailable',
     });
+    await w.queue.stop();
     expect((await w.jobs.list())[0]).toMatchObject({ status: 'failed', attempts: 3 });
   });
 
