@@ -20,6 +20,7 @@ export const PHONE_NUMBER_ID = '106540352242922';
 export const APP_SECRET = 'test-app-secret-0123456789';
 export const VERIFY_TOKEN = 'test-verify-token';
 export const ORG_CONTACT = 'datenschutz@autohaus.example';
+export const D360_SECRET = 'd360-webhook-secret-0123456789';
 
 export interface GraphSend {
   to: string | undefined;
@@ -84,6 +85,8 @@ export interface WorldOptions {
   clock?: Clock;
   channelEnabled?: boolean;
   graphUrl?: string;
+  /** Adds a 360dialog channel `d360-main` (webhook secret {@link D360_SECRET}) on the same inbox. */
+  dialog360?: boolean;
 }
 
 export interface World {
@@ -137,7 +140,18 @@ channels:
         language: de
         category: UTILITY
         body: "Guten Tag, Ihr Termin ist am {{1}} um {{2}}."
-`;
+${
+  options.dialog360
+    ? `  - id: d360-main
+    kind: dialog360
+    inbox: service
+    phoneNumberId: "${PHONE_NUMBER_ID}"
+    apiKey: test-d360-key
+    webhookSecret: ${D360_SECRET}
+    apiBaseUrl: ${options.graphUrl ?? graph.url}
+`
+    : ''
+}`;
   const config = loadConfig({
     env: { ...t.env, SPARSAM_CONFIG: '/virtual/sparsam.yaml', SPARSAM_LOG_LEVEL: 'info' },
     readFile: () => yaml,
