@@ -14,7 +14,7 @@ export const DIALOG360_SECRET_HEADER = 'x-sparsam-webhook-secret';
  *
  *        curl -X POST https://waba-v2.360dialog.io/v1/configs/webhook \
  *          -H "D360-API-KEY: $D360_API_KEY" -H "Content-Type: application/json" \
- *          -d '{"url":"https://inbox.example.org/webhooks/dialog360/<channel id>",
+ *          -d '{"url":"https://inbox.example.org/webhooks/whatsapp/<channel id>",
  *               "headers":{"X-Sparsam-Webhook-Secret":"<webhookSecret>"}}'
  *
  *    (`GET /v1/configs/webhook` reads it back; https://docs.360dialog.com/api/whatsapp-api/webhook);
