@@ -13,7 +13,7 @@ export interface ChannelWebhookOptions {
 }
 
 /**
- * The webhook sequence shared by the Telegram, Messenger and SMS routes, the same as the WhatsApp route's: find the
+ * The webhook sequence shared by every messenger's route (WhatsApp, Telegram, Messenger, SMS): find the
  * channel (404), let it verify and parse (forged or unsigned → 401 and an audit entry `webhook.forged`; wrong shape
  * → 400), answer a handshake as the channel says, store nothing for a paused channel (kill switch) but answer 2xx so
  * that the provider stops retrying, else `InboxService.receive(events)` commits everything and only then the
@@ -63,7 +63,8 @@ export function channelWebhookHandler(deps: WebhookRouteDeps, options: ChannelWe
         targetId: channel.id,
         details: { messages },
       });
-      request.log.info({ channelId: channel.id, messages }, 'channel paused: webhook answered, nothing stored');
+      request.log.warn({ channelId: channel.id, messages }, 'channel paused: webhook answered, nothing stored');
+      // Best effort and after the answer: a paused channel must not keep the provider waiting.
       if (messages > 0) void deps.inbox.answerPaused(result.events).catch(() => undefined);
       return acknowledge(reply);
     }
