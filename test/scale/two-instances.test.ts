@@ -1,0 +1,220 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.ts';
+import type { InboxEvent } from '../../src/core/inbox/inbox-events.ts';
+import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
+import { startSparsam, type Sparsam } from '../../src/main.ts';
+import { systemClock } from '../../src/shared/clock.ts';
+import { createLogger } from '../../src/shared/logger.ts';
+import {
+  startSimulator,
+  type CustomerMessageInput,
+  type WebhookDelivery,
+  type WhatsAppSimulator,
+} from '../../src/simulator/whatsapp-simulator.ts';
+import { APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN } from '../inbox/inbox-world.ts';
+import { createPgDatabase, postgresAvailable } from '../support/stores.ts';
+
+/**
+ * Two sparsam instances on one PostgreSQL database, as behind a load balancer: a webhook delivered to both is stored
+ * once, a message that arrives at one instance reaches live subscribers of the other, and although both run job
+ * workers every outbound message leaves once.
+ */
+
+const MASTER_KEY = randomBytes(32).toString('base64');
+
+function yaml(graphUrl: string): string {
+  return `
+organisation:
+  name: Autohaus Beispiel GmbH
+  contact: datenschutz@autohaus.example
+inboxes:
+  - id: service
+    labelPrefix: Anfrage
+    language: de
+    retention:
+      consentTimeoutHours: 24
+      autoCloseAfterDays: 14
+      eraseAfterCloseDays: 30
+    media: strip
+channels:
+  - id: wa-main
+    kind: whatsapp-cloud
+    inbox: service
+    phoneNumberId: "${PHONE_NUMBER_ID}"
+    accessToken: test-access-token
+    appSecret: ${APP_SECRET}
+    verifyToken: ${VERIFY_TOKEN}
+    graphBaseUrl: ${graphUrl}
+`;
+}
+
+interface Instance {
+  sparsam: Sparsam;
+  url: string;
+  dataDir: string;
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe.runIf(postgresAvailable)('two sparsam instances on one database [postgres]', () => {
+  let db: { url: string; drop(): Promise<void> };
+  let sim: WhatsAppSimulator;
+  let a: Instance;
+  let b: Instance;
+
+  async function start(): Promise<Instance> {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'sparsam-scale-'));
+    const config = loadConfig({
+      env: {
+        SPARSAM_DATA_DIR: dataDir,
+        SPARSAM_DATABASE_URL: db.url,
+        SPARSAM_KEYSTORE_URL: db.url,
+        SPARSAM_MASTER_KEY: MASTER_KEY,
+        SPARSAM_PORT: '0',
+        SPARSAM_HOST: '127.0.0.1',
+        SPARSAM_CONFIG: '/virtual/sparsam.yaml',
+        SPARSAM_LOG_LEVEL: 'error',
+      },
+      readFile: () => yaml(sim.url),
+    });
+    const { sparsam, address } = await startSparsam(config, {
+      clock: systemClock,
+      logger: createLogger({ level: 'error' }),
+    });
+    return { sparsam, url: address, dataDir };
+  }
+
+  beforeAll(async () => {
+    db = await createPgDatabase();
+    sim = await startSimulator({
+      appSecret: APP_SECRET,
+      accessToken: 'test-access-token',
+      phoneNumberId: PHONE_NUMBER_ID,
+      verifyToken: VERIFY_TOKEN,
+      webhookUrl: 'http://127.0.0.1:1/unused',
+      autoStatuses: false,
+    });
+    // One after the other: both run the migrations' lock and the config mirror against the same database.
+    a = await start();
+    b = await start();
+  });
+
+  afterAll(async () => {
+    for (const i of [a, b]) {
+      await i?.sparsam.close().catch(() => undefined);
+      if (i) rmSync(i.dataDir, { recursive: true, force: true });
+    }
+    await sim?.close();
+    await db?.drop();
+  });
+
+  /**
+   * The simulator's customer writes and the webhook goes to `to`. The URL is read synchronously when the delivery
+   * starts, so calls made one after the other without awaiting go to the instance each names.
+   */
+  function send(to: Instance, input: CustomerMessageInput): Promise<WebhookDelivery> {
+    sim.setWebhookUrl(`${to.url}/webhooks/whatsapp/wa-main`);
+    return sim.sendCustomerMessage(input);
+  }
+
+  const inboundIds = async () =>
+    (
+      await a.sparsam.store.db
+        .selectFrom('messages')
+        .select('provider_message_id')
+        .where('direction', '=', 'in')
+        .execute()
+    ).map((r) => r.provider_message_id);
+
+  it('stores a webhook delivered to both instances once, and many concurrent ones each once with one notice per contact', async () => {
+    // The same message delivered to A and B at the same moment, three times each (provider retries hitting both).
+    const same = { from: '4915100000001', text: 'Hallo zusammen', id: 'wamid.SAME-AT-BOTH' };
+    const twice = await Promise.all([a, b, a, b, a, b].map((i) => send(i, same)));
+    expect(twice.map((d) => d.delivered)).toEqual([true, true, true, true, true, true]);
+
+    // 40 different messages from 10 customers, spread over both instances, each redelivered to the other one too.
+    const customers = Array.from({ length: 10 }, (_, i) => `49151000001${String(i).padStart(2, '0')}`);
+    const messages = Array.from({ length: 40 }, (_, i) => ({
+      id: `wamid.SPREAD-${i}`,
+      from: customers[i % customers.length]!,
+      text: `Nachricht ${i}`,
+    }));
+    const deliveries = await Promise.all(messages.flatMap((m, i) => [send(i % 2 ? a : b, m), send(i % 2 ? b : a, m)]));
+    expect(deliveries.every((d) => d.delivered)).toBe(true);
+
+    const ids = await inboundIds();
+    expect(ids.sort()).toEqual(['wamid.SAME-AT-BOTH', ...messages.map((m) => m.id)].sort());
+
+    // One consent notice per new contact (11), sent by whichever worker claimed it, never twice.
+    const contacts = await a.sparsam.store.db.selectFrom('contacts').select('id').execute();
+    expect(contacts).toHaveLength(11);
+    await until('11 consent notices', () => sim.sentMessages().length >= 11);
+    // Give the other instance's worker time to (wrongly) send one a second time.
+    await new Promise((r) => setTimeout(r, 1500));
+    const notices = sim.sentMessages();
+    expect(sim.refused).toEqual([]);
+    expect(notices).toHaveLength(11);
+    expect(new Set(notices.map((n) => n.to)).size).toBe(11);
+    expect(notices.every((n) => n.buttons?.some((x) => x.id === CONSENT_AGREE_ID))).toBe(true);
+  });
+
+  it('a message committed at B reaches a live subscriber of A; an agent reply is sent once although both run workers', async () => {
+    const customer = '4915100000099';
+    const seen: InboxEvent[] = [];
+    const unsubscribe = a.sparsam.events.subscribe((event) => {
+      seen.push(event);
+    });
+    try {
+      const before = sim.sentMessages().length;
+      expect((await send(b, { from: customer, text: 'Wann ist mein Auto fertig?' })).delivered).toBe(true);
+      await until('the consent notice', () => sim.sentMessages().some((m) => m.to === customer));
+      expect(sim.sentMessages()).toHaveLength(before + 1);
+      // The customer agrees at B; from now on their messages are live in the inbox.
+      expect(
+        (await send(b, { from: customer, buttonReply: { id: CONSENT_AGREE_ID, title: 'Zustimmen' } })).delivered,
+      ).toBe(true);
+      expect((await send(b, { from: customer, text: 'Und was kostet es?', id: 'wamid.ONLY-B' })).delivered).toBe(true);
+      const row = await a.sparsam.store.db
+        .selectFrom('messages')
+        .select(['id', 'conversation_id'])
+        .where('provider_message_id', '=', 'wamid.ONLY-B')
+        .executeTakeFirstOrThrow();
+      await until('message.created from B at A', () =>
+        seen.some((e) => e.type === 'message.created' && e.messageId === row.id),
+      );
+
+      // The agent answers through A's API with a token created at B.
+      const token = (await b.sparsam.accounts.createApiToken('scale-agent', 'agent')).token;
+      const reply = await fetch(`${a.url}/api/v1/conversations/${row.conversation_id}/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ text: 'Morgen ab 14 Uhr.' }),
+      });
+      expect(reply.status).toBe(202);
+      await until('the reply at the provider', () => sim.sentMessages().some((m) => m.text === 'Morgen ab 14 Uhr.'));
+      // Give the other instance's worker time to (wrongly) send it a second time.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(sim.sentMessages().filter((m) => m.text === 'Morgen ab 14 Uhr.')).toHaveLength(1);
+      expect(sim.sentMessages().filter((m) => m.to === customer)).toHaveLength(2);
+      const unfinished = await a.sparsam.store.db
+        .selectFrom('jobs')
+        .select(['id', 'status'])
+        .where('queue', '=', 'outbound-send')
+        .where('status', '!=', 'done')
+        .execute();
+      expect(unfinished).toEqual([]);
+    } finally {
+      unsubscribe();
+    }
+  });
+});
