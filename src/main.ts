@@ -52,6 +52,10 @@ import { ComplianceTools } from './core/compliance/compliance.ts';
 import { complianceRoutes } from './http/api/compliance.routes.ts';
 import { ComplianceStore } from './store/sql/compliance.store.ts';
 import { SubjectRightsStore } from './store/sql/subject-rights.store.ts';
+import { AutomationService } from './core/inbox/automation.ts';
+import { MarketingService } from './core/marketing/marketing.service.ts';
+import { marketingRoutes } from './http/api/marketing.routes.ts';
+import { MarketingStore } from './store/sql/marketing.store.ts';
 
 /** Everything a running sparsam holds; built once by {@link createSparsam}, the composition root. */
 export interface Sparsam {
@@ -158,7 +162,36 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     clock,
     logger,
   });
+  // Automated messages (greeting, away) and marketing consent and broadcasts, queued through the outbound path.
+  const marketingStore = new MarketingStore(store.db, (queue, payload, opts) => jobs.enqueue(queue, payload, opts));
+  const inboxSettings = new CachedInboxSettings(inboxes, clock);
+  const automation = new AutomationService({
+    clock,
+    logger,
+    settings: inboxSettings,
+    conversations: new ConversationStore(store.db),
+    keys,
+    consent,
+    audit,
+    events,
+    port: marketingStore,
+  });
+  const marketing = new MarketingService({
+    port: marketingStore,
+    contacts,
+    consent,
+    audit,
+    keys,
+    clock,
+    channels,
+    templates: (channelId) => {
+      const channel = config.channels.find((c) => c.id === channelId);
+      return channel && 'templates' in channel ? (channel.templates ?? []) : [];
+    },
+    formatLabel,
+  });
   const inbox = new InboxService({
+    automation,
     clock,
     logger,
     transactions: new SqlInboxTransactions(store.db, jobs),
@@ -224,6 +257,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     conversationRoutes({ inbox, authenticate: (request) => authenticate(request), docs }),
     openApiRoutes({ docs, authenticate: (request) => authenticate(request) }),
     complianceRoutes({ compliance, authenticate: (request) => authenticate(request), docs }),
+    marketingRoutes({ marketing, authenticate: (request) => authenticate(request), docs }),
   );
   // The web inbox's modules go last: its SPA fallback answers any GET the other modules leave unmatched.
   modules.push(...webInbox.modules);

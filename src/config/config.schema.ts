@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isValidTimeZone, parseInterval } from '../core/inbox/automation-hours.ts';
 
 /**
  * The YAML configuration file (`SPARSAM_CONFIG`) and the environment, as zod schemas. Secrets may be inline or
@@ -24,6 +25,53 @@ const retentionSchema = z
   })
   .strict();
 
+const weekdayHours = z
+  .array(
+    z.string().refine((v) => parseInterval(v) !== undefined, { message: 'must be "HH:MM-HH:MM", end after start' }),
+  )
+  .optional();
+
+const automationSchema = z
+  .object({
+    /** Sent once when a conversation opens after consent. */
+    greeting: z.string().min(1).max(2000).optional(),
+    /** Sent outside business hours, at most once per conversation per cooldown. */
+    away: z
+      .object({
+        text: z.string().min(1).max(2000),
+        cooldownHours: z
+          .number()
+          .positive()
+          .max(24 * 30)
+          .default(12),
+        timeZone: z.string().refine(isValidTimeZone, { message: 'must be an IANA time zone such as Europe/Berlin' }),
+        hours: z
+          .object({
+            mon: weekdayHours,
+            tue: weekdayHours,
+            wed: weekdayHours,
+            thu: weekdayHours,
+            fri: weekdayHours,
+            sat: weekdayHours,
+            sun: weekdayHours,
+          })
+          .strict(),
+        holidays: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD')).default([]),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const marketingSchema = z
+  .object({
+    optInKeywords: z.array(z.string().min(1).max(40)).default([]),
+    optOutKeywords: z.array(z.string().min(1).max(40)).default(['NEWS STOP', 'ABBESTELLEN']),
+    optInReply: z.string().min(1).max(2000).optional(),
+    optOutReply: z.string().min(1).max(2000).optional(),
+  })
+  .strict();
+
 export const inboxSchema = z
   .object({
     id,
@@ -43,6 +91,10 @@ export const inboxSchema = z
       .optional(),
     /** Keywords that withdraw consent at any time (case-insensitive, whole message). */
     stopKeywords: z.array(z.string().min(1)).default(['STOP', 'WIDERRUF', 'ABMELDEN']),
+    /** Automated messages (greeting, away message outside business hours); off unless configured. */
+    automation: automationSchema.optional(),
+    /** Marketing consent by keyword: opt-in off unless keywords are configured; the unsubscribe keywords always work. */
+    marketing: marketingSchema.default({ optInKeywords: [], optOutKeywords: ['NEWS STOP', 'ABBESTELLEN'] }),
   })
   .strict();
 

@@ -268,6 +268,37 @@ export interface Database {
   invitations: InvitationRow;
   settings: SettingRow;
   breaches: BreachRow;
+  automation_sends: AutomationSendRow;
+  campaigns: CampaignRow;
+  campaign_recipients: CampaignRecipientRow;
+}
+
+/** When an automated message (greeting, away) last went to a conversation; migration 008. */
+export interface AutomationSendRow {
+  conversation_id: string;
+  kind: string;
+  message_id: string;
+  sent_at: Millis;
+}
+
+/** A marketing broadcast (template by name, no text); migration 008. */
+export interface CampaignRow {
+  id: string;
+  channel_id: string;
+  template_name: string;
+  template_language: string;
+  created_by: string;
+  created_at: Millis;
+  /** Contacts of the channel left out because their marketing consent was not valid. */
+  skipped: number;
+}
+
+/** One contact a broadcast was queued to, by ids only; migration 008. */
+export interface CampaignRecipientRow {
+  campaign_id: string;
+  contact_id: string;
+  conversation_id: string;
+  message_id: string;
 }
 
 /** The separate key store: wrapped data keys only. */

@@ -87,6 +87,8 @@ export interface WorldOptions {
   graphUrl?: string;
   /** Adds a 360dialog channel `d360-main` (webhook secret {@link D360_SECRET}) on the same inbox. */
   dialog360?: boolean;
+  /** Rewrites the configuration text before it is loaded (extra inbox settings or templates for a suite). */
+  editYaml?: (yaml: string) => string;
 }
 
 export interface World {
@@ -154,7 +156,7 @@ ${
 }`;
   const config = loadConfig({
     env: { ...t.env, SPARSAM_CONFIG: '/virtual/sparsam.yaml', SPARSAM_LOG_LEVEL: 'info' },
-    readFile: () => yaml,
+    readFile: () => (options.editYaml ? options.editYaml(yaml) : yaml),
   });
   const logs: string[] = [];
   const destination = new Writable({

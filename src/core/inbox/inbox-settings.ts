@@ -1,5 +1,6 @@
 import type { Clock } from '../../shared/clock.ts';
 import type { InboxRow } from '../../store/database.ts';
+import type { AutomationSettings, MarketingKeywords } from './automation.ts';
 import type { InboxSettings, InboxSettingsPort } from './inbox.ports.ts';
 
 /**
@@ -34,6 +35,8 @@ export function settingsOf(row: InboxRow): InboxSettings {
     media: InboxSettings['media'];
     notice: { de?: string; en?: string } | null;
     stopKeywords: string[];
+    automation: AutomationSettings | null;
+    marketing: Partial<MarketingKeywords> | null;
   }>;
   return {
     id: row.id,
@@ -47,5 +50,12 @@ export function settingsOf(row: InboxRow): InboxSettings {
     media: raw.media ?? 'strip',
     notice: raw.notice ?? undefined,
     stopKeywords: raw.stopKeywords ?? ['STOP', 'WIDERRUF', 'ABMELDEN'],
+    automation: raw.automation ?? undefined,
+    marketing: {
+      optInKeywords: raw.marketing?.optInKeywords ?? [],
+      optOutKeywords: raw.marketing?.optOutKeywords ?? ['NEWS STOP', 'ABBESTELLEN'],
+      ...(raw.marketing?.optInReply ? { optInReply: raw.marketing.optInReply } : {}),
+      ...(raw.marketing?.optOutReply ? { optOutReply: raw.marketing.optOutReply } : {}),
+    },
   };
 }

@@ -5,6 +5,7 @@ import type { ContactRow, Role } from '../../store/database.ts';
 import type { ConversationPort, InboxTransactions } from '../../store/ports/conversation.port.ts';
 import type { MediaPort } from '../../store/ports/media.port.ts';
 import type { MessagePort } from '../../store/ports/message.port.ts';
+import type { AutomationHook, AutomationSettings, MarketingKeywords } from './automation.ts';
 import type { InboxEventBus } from './inbox-events.ts';
 import type { ConversationKey } from './message-content.ts';
 import type { NoticeLanguage } from './notices.ts';
@@ -109,6 +110,10 @@ export interface InboxSettings {
   media: MediaPolicy;
   notice?: { de?: string | undefined; en?: string | undefined } | undefined;
   stopKeywords: readonly string[];
+  /** Greeting and away message (automation.ts); absent = off. */
+  automation?: AutomationSettings | undefined;
+  /** Marketing opt-in/opt-out keywords (automation.ts). */
+  marketing?: MarketingKeywords | undefined;
 }
 
 /** Reads an inbox's effective settings (implementations may cache for a few seconds). */
@@ -150,6 +155,8 @@ export interface InboxDeps {
   noticeVersion: (text: string) => string;
   /** "Anfrage 42" from the inbox's prefix and the sequence number (the privacy core's formatLabel). */
   formatLabel: (prefix: string, seq: number) => string;
+  /** Automated replies and marketing keywords, run after a webhook's messages are committed (automation.ts). */
+  automation?: AutomationHook;
   /** How long a direct reply (decline, STOP) may take before erasure goes ahead without it. */
   directSendTimeoutMs?: number;
 }

@@ -63,6 +63,8 @@ interface GroupState {
   existing: Map<string, Pick<MessageRow, 'id' | 'conversation_id' | 'handled'>>;
   current: Map<string, ConversationRow>;
   created: Set<string>;
+  /** Messages committed as new, handed to the automation hook after the commit. */
+  fresh: Staged[];
 }
 
 /** One webhook's events waiting for the next group commit. */
@@ -188,6 +190,7 @@ export class InboundProcessor {
         existing: new Map(),
         current: new Map(),
         created: new Set(),
+        fresh: [],
       };
       const byChannel = new Map<string, string[]>();
       for (const p of prepared)
@@ -215,6 +218,28 @@ export class InboundProcessor {
       if (step.kind === 'agree') await this.#agree(step);
       else if (step.kind === 'decline') await this.#decline(step);
       else await this.#stop(step.prepared);
+    }
+    if (this.deps.automation) await this.#automate(state.fresh);
+  }
+
+  /** Greeting, away message and marketing keywords (automation.ts), after the commit; never fails the webhook. */
+  async #automate(fresh: readonly Staged[]): Promise<void> {
+    for (const s of fresh) {
+      try {
+        await this.deps.automation!.afterInbound({
+          conversationId: s.conversation.id,
+          contactId: s.prepared.contact.id,
+          channelId: s.prepared.channel.id,
+          inboxId: s.prepared.inbox.id,
+          messageId: s.row.id,
+          text: s.prepared.event.kind === 'text' ? s.prepared.event.text : undefined,
+        });
+      } catch (error) {
+        this.deps.logger.warn(
+          { conversationId: s.conversation.id, err: error instanceof Error ? error.name : 'unknown' },
+          'automated reply failed',
+        );
+      }
     }
   }
 
@@ -368,6 +393,7 @@ export class InboundProcessor {
     const announced = new Set<string>();
     for (const s of state.staged) {
       if (s.row.media_id === null && !inserted.has(s.row.id)) continue;
+      state.fresh.push(s);
       const { conversation, prepared: p } = s;
       const inboundAt = Math.min(p.event.sentAt, s.row.updated_at);
       const t = touches.get(conversation.id) ?? { at: 0, unread: 0, conversation };

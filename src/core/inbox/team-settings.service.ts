@@ -14,6 +14,9 @@ export interface InboxPrivacySettings {
   media: 'strip' | 'reject' | 'allow';
   notice: { de?: string; en?: string } | null;
   stopKeywords: string[];
+  /** Greeting/away message and marketing keywords from the configuration, carried through unchanged. */
+  automation?: unknown;
+  marketing?: unknown;
 }
 
 export type InboxPrivacyOverride = Partial<{
@@ -28,6 +31,8 @@ export interface InboxDefaults {
   media: InboxPrivacySettings['media'];
   notice?: { de?: string; en?: string } | undefined;
   stopKeywords: readonly string[];
+  automation?: unknown;
+  marketing?: unknown;
 }
 
 export interface InboxSettingsView {
@@ -52,6 +57,8 @@ function defaultsOf(d: InboxDefaults): InboxPrivacySettings {
     media: d.media,
     notice: d.notice ? { ...d.notice } : null,
     stopKeywords: [...d.stopKeywords],
+    automation: d.automation ?? null,
+    marketing: d.marketing ?? null,
   };
 }
 
@@ -67,6 +74,8 @@ function merge(base: InboxPrivacySettings, o: InboxPrivacyOverride): InboxPrivac
     media: o.media ?? base.media,
     notice: Object.keys(notice).length > 0 ? notice : null,
     stopKeywords: base.stopKeywords,
+    automation: base.automation ?? null,
+    marketing: base.marketing ?? null,
   };
 }
 

@@ -6,12 +6,13 @@ import { keystore } from './keys.001-keystore.ts';
 import { keystorePrivacy } from './keys.002-privacy.ts';
 import { web } from './main.005-web.ts';
 import { compliance } from './main.007-compliance.ts';
+import { marketing } from './main.008-marketing.ts';
 
 /**
  * Migrations of the main database, in order. Names are numbered and never change once released; a new table or
  * column is a new file, run on both dialects by test/store/migrations.test.ts.
  */
-export const mainMigrations: readonly SparsamMigration[] = [foundation, privacy, inbox, web, compliance];
+export const mainMigrations: readonly SparsamMigration[] = [foundation, privacy, inbox, web, compliance, marketing];
 
 /** Migrations of the key store. */
 export const keystoreMigrations: readonly SparsamMigration[] = [keystore, keystorePrivacy];

@@ -37,6 +37,8 @@ export class InboxStore {
           media: inbox.media,
           notice: inbox.notice ?? null,
           stopKeywords: inbox.stopKeywords,
+          automation: inbox.automation ?? null,
+          marketing: inbox.marketing,
         });
         const existing = await tx.selectFrom('inboxes').select('id').where('id', '=', inbox.id).executeTakeFirst();
         if (existing) {

@@ -1,0 +1,217 @@
+import { newId } from '../../shared/ids.ts';
+import { HOUR_MS, type Clock } from '../../shared/clock.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { ConversationRow, MessageRow } from '../../store/database.ts';
+import type { MarketingPort } from '../../store/ports/marketing.port.ts';
+import { isBusinessHours, type BusinessHours } from './automation-hours.ts';
+import type { InboxEventBus } from './inbox-events.ts';
+import {
+  messageStamp,
+  type AuditPort,
+  type ConsentPort,
+  type ConversationKeyPort,
+  type InboxSettingsPort,
+} from './inbox.ports.ts';
+import { sealMessageContent, type MessageContent } from './message-content.ts';
+import { isKeyword, keywordOf } from './notices.ts';
+
+/** Greeting and away message of an inbox (config `inboxes[].automation`); each part absent = off. */
+export interface AutomationSettings {
+  greeting?: string | undefined;
+  away?:
+    | {
+        text: string;
+        cooldownHours: number;
+        timeZone: string;
+        /** Opening hours per weekday ("HH:MM-HH:MM"). */
+        hours: BusinessHours['weekly'];
+        holidays?: readonly string[] | undefined;
+      }
+    | undefined;
+}
+
+/** Marketing consent by keyword (config `inboxes[].marketing`). */
+export interface MarketingKeywords {
+  optInKeywords: readonly string[];
+  optOutKeywords: readonly string[];
+  optInReply?: string | undefined;
+  optOutReply?: string | undefined;
+}
+
+/** A customer's message that was committed as new, as the inbox hands it over after the commit. */
+export interface InboundCommitted {
+  conversationId: string;
+  contactId: string;
+  channelId: string;
+  inboxId: string;
+  messageId: string;
+  text?: string | undefined;
+}
+
+/** What the inbox core calls after a webhook's messages were committed (optional InboxDeps.automation). */
+export interface AutomationHook {
+  afterInbound(message: InboundCommitted): Promise<void>;
+}
+
+export interface AutomationDeps {
+  clock: Clock;
+  logger: Logger;
+  settings: InboxSettingsPort;
+  conversations: { findById(id: string): Promise<ConversationRow | undefined> };
+  keys: ConversationKeyPort;
+  consent: ConsentPort;
+  audit: AuditPort;
+  events: InboxEventBus;
+  port: MarketingPort;
+}
+
+const DEFAULT_REPLIES = {
+  de: {
+    optIn: (stop: string) =>
+      `Danke! Sie erhalten ab jetzt unsere Neuigkeiten über diesen Kanal. Abbestellen jederzeit mit „${stop}“.`,
+    optOut: 'Sie erhalten keine Neuigkeiten mehr. Ihre Anfragen an uns beantworten wir weiterhin.',
+  },
+  en: {
+    optIn: (stop: string) =>
+      `Thank you! You will now receive our news on this channel. Reply "${stop}" to unsubscribe.`,
+    optOut: 'You will not receive any more news. We will still answer your requests.',
+  },
+} as const;
+
+/**
+ * Automated messages and marketing keywords, run after the inbox committed a customer's message (never inside the
+ * webhook's transaction; a failure is logged and never fails the webhook):
+ * - marketing opt-in keyword in an open conversation: marketing consent granted (the message is the evidence) and
+ *   confirmed; opt-out keyword: marketing consent withdrawn at once (service consent stays) and confirmed;
+ * - greeting: once per conversation, when the conversation is open (after consent);
+ * - away message: outside the inbox's business hours, at most once per conversation per `cooldownHours`.
+ * Every reply is a normal outbound message ('queued' row + 'outbound-send' job in one transaction).
+ */
+export class AutomationService implements AutomationHook {
+  constructor(private readonly deps: AutomationDeps) {}
+
+  async afterInbound(m: InboundCommitted): Promise<void> {
+    const conversation = await this.deps.conversations.findById(m.conversationId);
+    if (!conversation || conversation.state !== 'open') return; // waiting for consent, declined, erased or closed
+    const inbox = await this.deps.settings.get(m.inboxId);
+    if (!inbox) return;
+    const lang = inbox.language;
+    const marketing = inbox.marketing;
+    if (marketing && m.text !== undefined) {
+      if (isKeyword(m.text, marketing.optOutKeywords)) {
+        await this.#optOut(conversation, m, marketing, lang);
+      } else if (marketing.optInKeywords.length > 0 && isKeyword(m.text, marketing.optInKeywords)) {
+        await this.#optIn(conversation, m, marketing, lang);
+      }
+    }
+    const automation = inbox.automation;
+    if (!automation) return;
+    const now = this.deps.clock.now().getTime();
+    if (automation.greeting) {
+      await this.#queue(conversation, 'greeting', null, {
+        text: automation.greeting,
+        extra: { automated: 'greeting' },
+      });
+    }
+    const away = automation.away;
+    if (away && !isBusinessHours(now, { timeZone: away.timeZone, weekly: away.hours, holidays: away.holidays ?? [] })) {
+      await this.#queue(conversation, 'away', away.cooldownHours * HOUR_MS, {
+        text: away.text,
+        extra: { automated: 'away' },
+      });
+    }
+  }
+
+  async #optIn(c: ConversationRow, m: InboundCommitted, k: MarketingKeywords, lang: 'de' | 'en'): Promise<void> {
+    const status = await this.deps.consent.status(m.contactId, 'marketing');
+    if (!status.allowed) {
+      await this.deps.consent.grant({
+        contactId: m.contactId,
+        channelId: m.channelId,
+        purpose: 'marketing',
+        noticeVersion: null,
+        method: `keyword:${(keywordOf(m.text) ?? 'NEWS').replace(/\s+/g, '-')}`,
+        evidenceMessageId: m.messageId,
+      });
+      await this.deps.audit.append({
+        actor: `webhook:${m.channelId}`,
+        action: 'consent.grant',
+        targetType: 'contact',
+        targetId: m.contactId,
+        details: { purpose: 'marketing', method: 'keyword', conversationId: c.id },
+      });
+    }
+    const stop = k.optOutKeywords[0] ?? 'NEWS STOP';
+    await this.#reply(c, `marketing-in:${m.messageId}`, k.optInReply ?? DEFAULT_REPLIES[lang].optIn(stop));
+  }
+
+  async #optOut(c: ConversationRow, m: InboundCommitted, k: MarketingKeywords, lang: 'de' | 'en'): Promise<void> {
+    const status = await this.deps.consent.status(m.contactId, 'marketing');
+    if (status.allowed) {
+      await this.deps.consent.withdraw({
+        contactId: m.contactId,
+        channelId: m.channelId,
+        purpose: 'marketing',
+        method: `keyword:${(keywordOf(m.text) ?? 'NEWS-STOP').replace(/\s+/g, '-')}`,
+        evidenceMessageId: m.messageId,
+      });
+      await this.deps.audit.append({
+        actor: `webhook:${m.channelId}`,
+        action: 'consent.withdraw',
+        targetType: 'contact',
+        targetId: m.contactId,
+        details: { purpose: 'marketing', method: 'keyword', conversationId: c.id },
+      });
+    }
+    await this.#reply(c, `marketing-out:${m.messageId}`, k.optOutReply ?? DEFAULT_REPLIES[lang].optOut);
+  }
+
+  #row(c: ConversationRow, id: string, sealed: Uint8Array, now: number): MessageRow {
+    return {
+      id,
+      conversation_id: c.id,
+      channel_id: c.channel_id,
+      direction: 'out',
+      kind: 'text',
+      provider_message_id: null,
+      status: 'queued',
+      body_enc: sealed,
+      media_id: null,
+      author_id: null,
+      error_code: null,
+      error_reason: null,
+      created_at: messageStamp(now),
+      updated_at: now,
+      edited: 0,
+      deleted: 0,
+      handled: 1,
+    };
+  }
+
+  async #reply(c: ConversationRow, dedupeKey: string, text: string): Promise<void> {
+    const now = this.deps.clock.now().getTime();
+    const id = newId();
+    const key = await this.deps.keys.dataKeyFor('conversation', c.id);
+    const content: MessageContent = { text, extra: { automated: 'marketing' } };
+    await this.deps.port.queueMessage(this.#row(c, id, sealMessageContent(key, id, content), now), dedupeKey);
+    this.#announce(c, id);
+  }
+
+  async #queue(c: ConversationRow, kind: string, cooldownMs: number | null, content: MessageContent): Promise<void> {
+    const now = this.deps.clock.now().getTime();
+    const id = newId();
+    const key = await this.deps.keys.dataKeyFor('conversation', c.id);
+    const queued = await this.deps.port.queueAutomated({
+      kind,
+      conversationId: c.id,
+      cooldownMs,
+      now,
+      message: this.#row(c, id, sealMessageContent(key, id, content), now),
+    });
+    if (queued) this.#announce(c, id);
+  }
+
+  #announce(c: ConversationRow, messageId: string): void {
+    this.deps.events.publish({ type: 'message.created', inboxId: c.inbox_id, conversationId: c.id, messageId });
+  }
+}

@@ -1,0 +1,282 @@
+import { AppError } from '../../shared/app-error.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { newId } from '../../shared/ids.ts';
+import type { ContactRow, ConversationRow, MessageRow } from '../../store/database.ts';
+import type { BroadcastItem, MarketingPort } from '../../store/ports/marketing.port.ts';
+import {
+  messageStamp,
+  type AuditPort,
+  type ConsentPort,
+  type ConversationKeyPort,
+  type TemplateSpec,
+} from '../inbox/inbox.ports.ts';
+import { sealMessageContent } from '../inbox/message-content.ts';
+
+export interface MarketingDeps {
+  port: MarketingPort;
+  contacts: {
+    findOrCreate(input: {
+      inboxId: string;
+      channelId: string;
+      channelKind: string;
+      address: string;
+    }): Promise<{ contact: ContactRow; created: boolean }>;
+  };
+  consent: ConsentPort & {
+    grant(input: {
+      contactId: string;
+      channelId: string;
+      purpose: 'service' | 'marketing';
+      noticeVersion: string | null;
+      method: string;
+      evidence?: string;
+    }): Promise<unknown>;
+  };
+  audit: AuditPort;
+  keys: ConversationKeyPort;
+  clock: Clock;
+  channels: { get(id: string): { id: string; kind: string; inboxId: string } | undefined };
+  templates: (channelId: string) => readonly TemplateSpec[];
+  formatLabel: (prefix: string, seq: number) => string;
+}
+
+export interface BroadcastInput {
+  channelId: string;
+  template: { name: string; language: string; parameters: string[] };
+}
+
+export interface CampaignReport {
+  id: string;
+  channelId: string;
+  template: { name: string; language: string };
+  createdAt: number;
+  createdBy: string;
+  recipients: number;
+  /** Contacts of the channel left out because their marketing consent was not valid at the time. */
+  skipped: number;
+  queued: number;
+  sent: number;
+  delivered: number;
+  read: number;
+  failed: number;
+  /** Messages gone with an erased conversation. */
+  erased: number;
+  /** Recipients whose marketing consent is no longer valid now (unsubscribed since). */
+  optedOut: number;
+}
+
+const PLACEHOLDER = /\{\{(\d+)\}\}/g;
+
+/** How many parameters a template body takes ({{1}} … {{n}}). */
+export function templateArity(body: string): number {
+  let max = 0;
+  for (const m of body.matchAll(PLACEHOLDER)) max = Math.max(max, Number(m[1]));
+  return max;
+}
+
+/**
+ * Marketing (Art. 6(1)(a), Art. 7, Art. 21 GDPR): consent imported with evidence, broadcasts of approved marketing
+ * templates to the contacts whose marketing consent is valid at the moment of sending, and content-free reports.
+ *
+ * A broadcast message goes into the contact's current conversation (open or waiting), or into a new open
+ * conversation of that contact: the customer's answer lands where the agent sees the broadcast, and the usual
+ * auto-close and erasure apply. Recipients are stored by contact and message id only.
+ */
+export class MarketingService {
+  constructor(private readonly deps: MarketingDeps) {}
+
+  /** Records a marketing consent collected elsewhere (a form, a paper card), with its evidence sealed. */
+  async importConsent(
+    input: { channelId: string; address: string; evidence: string; collectedAt: number },
+    actor: string,
+  ): Promise<{ contactId: string; created: boolean }> {
+    const channel = this.deps.channels.get(input.channelId);
+    if (!channel) throw new AppError('NOT_FOUND', 'no such channel');
+    const now = this.deps.clock.now().getTime();
+    if (!Number.isFinite(input.collectedAt) || input.collectedAt > now) {
+      throw new AppError('VALIDATION', 'collectedAt must be a time in the past', { field: 'collectedAt' });
+    }
+    const { contact, created } = await this.deps.contacts.findOrCreate({
+      inboxId: channel.inboxId,
+      channelId: channel.id,
+      channelKind: channel.kind,
+      address: input.address,
+    });
+    await this.deps.consent.grant({
+      contactId: contact.id,
+      channelId: channel.id,
+      purpose: 'marketing',
+      noticeVersion: null,
+      method: 'import',
+      evidence: `collected ${new Date(input.collectedAt).toISOString()}: ${input.evidence}`,
+    });
+    await this.deps.audit.append({
+      actor,
+      action: 'consent.grant',
+      targetType: 'contact',
+      targetId: contact.id,
+      details: { purpose: 'marketing', method: 'import', channelId: channel.id, collectedAt: input.collectedAt },
+    });
+    return { contactId: contact.id, created };
+  }
+
+  /** Queues one approved marketing template to every contact of the channel with valid marketing consent now. */
+  async broadcast(input: BroadcastInput, actor: string): Promise<CampaignReport> {
+    const channel = this.deps.channels.get(input.channelId);
+    if (!channel) throw new AppError('NOT_FOUND', 'no such channel');
+    const spec = this.deps
+      .templates(channel.id)
+      .find((t) => t.name === input.template.name && t.language === input.template.language);
+    if (!spec) {
+      throw new AppError('VALIDATION', 'the template is not configured (approved) for this channel', {
+        field: 'template',
+      });
+    }
+    if (spec.category !== 'MARKETING') {
+      throw new AppError('VALIDATION', 'broadcasts use approved templates of category MARKETING only', {
+        field: 'template',
+      });
+    }
+    if (templateArity(spec.body) !== input.template.parameters.length) {
+      throw new AppError('VALIDATION', `the template takes ${templateArity(spec.body)} parameters`, {
+        field: 'template.parameters',
+      });
+    }
+    const contacts = await this.deps.port.channelContacts(channel.id);
+    const allowed: ContactRow[] = [];
+    for (const c of contacts) {
+      if ((await this.deps.consent.status(c.id, 'marketing')).allowed) allowed.push(c);
+    }
+    const current = new Map(
+      (await this.deps.port.currentConversations(allowed.map((c) => c.id))).map((c) => [c.contact_id, c]),
+    );
+    const now = this.deps.clock.now().getTime();
+    const items: BroadcastItem[] = [];
+    for (const contact of allowed) {
+      let conversation = current.get(contact.id);
+      const newConversation = !conversation;
+      if (!conversation) conversation = this.#newConversation(contact, now);
+      const id = newId();
+      const key = await this.deps.keys.dataKeyFor('conversation', conversation.id);
+      const sealed = sealMessageContent(key, id, {
+        template: { name: spec.name, language: spec.language, parameters: [...input.template.parameters] },
+        extra: { broadcast: true },
+      });
+      items.push({
+        contactId: contact.id,
+        conversation,
+        newConversation,
+        message: this.#row(conversation, id, sealed, now),
+      });
+    }
+    const campaign = {
+      id: newId(),
+      channel_id: channel.id,
+      template_name: spec.name,
+      template_language: spec.language,
+      created_by: actor,
+      created_at: now,
+      skipped: contacts.length - allowed.length,
+    };
+    await this.deps.port.createCampaign(campaign, items);
+    await this.deps.audit.append({
+      actor,
+      action: 'marketing.broadcast',
+      targetType: 'campaign',
+      targetId: campaign.id,
+      details: {
+        channelId: channel.id,
+        template: spec.name,
+        language: spec.language,
+        recipients: items.length,
+        skipped: campaign.skipped,
+      },
+    });
+    return (await this.report(campaign.id))!;
+  }
+
+  /** Counts of a broadcast by the messages' current status; no addresses, no text. */
+  async report(id: string): Promise<CampaignReport | undefined> {
+    const campaign = await this.deps.port.findCampaign(id);
+    if (!campaign) return undefined;
+    const recipients = await this.deps.port.recipients(id);
+    const r: CampaignReport = {
+      id: campaign.id,
+      channelId: campaign.channel_id,
+      template: { name: campaign.template_name, language: campaign.template_language },
+      createdAt: Number(campaign.created_at),
+      createdBy: campaign.created_by,
+      recipients: recipients.length,
+      skipped: Number(campaign.skipped),
+      queued: 0,
+      sent: 0,
+      delivered: 0,
+      read: 0,
+      failed: 0,
+      erased: 0,
+      optedOut: 0,
+    };
+    for (const x of recipients) {
+      if (x.status === null) r.erased += 1;
+      else if (x.status === 'queued' || x.status === 'sending') r.queued += 1;
+      else if (x.status === 'sent') r.sent += 1;
+      else if (x.status === 'delivered') r.delivered += 1;
+      else if (x.status === 'read') r.read += 1;
+      else if (x.status === 'failed') r.failed += 1;
+      if (!(await this.deps.consent.status(x.contactId, 'marketing')).allowed) r.optedOut += 1;
+    }
+    return r;
+  }
+
+  async list(limit = 50): Promise<CampaignReport[]> {
+    const out: CampaignReport[] = [];
+    for (const c of await this.deps.port.listCampaigns(limit)) {
+      const r = await this.report(c.id);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  #newConversation(contact: ContactRow, now: number): ConversationRow {
+    return {
+      id: newId(),
+      inbox_id: contact.inbox_id,
+      channel_id: contact.channel_id,
+      contact_id: contact.id,
+      label_seq: contact.label_seq,
+      state: 'open',
+      assignee_id: null,
+      labels: '[]',
+      unread: 0,
+      created_at: now,
+      last_activity_at: now,
+      last_inbound_at: null,
+      consent_requested_at: null,
+      closed_at: null,
+      erase_at: null,
+      notice_version: null,
+    };
+  }
+
+  #row(c: ConversationRow, id: string, sealed: Uint8Array, now: number): MessageRow {
+    return {
+      id,
+      conversation_id: c.id,
+      channel_id: c.channel_id,
+      direction: 'out',
+      kind: 'template',
+      provider_message_id: null,
+      status: 'queued',
+      body_enc: sealed,
+      media_id: null,
+      author_id: null,
+      error_code: null,
+      error_reason: null,
+      created_at: messageStamp(now),
+      updated_at: now,
+      edited: 0,
+      deleted: 0,
+      handled: 1,
+    };
+  }
+}

@@ -1,0 +1,71 @@
+import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
+import { buttonReply, startWorld, textMessage, type World } from '../inbox/inbox-world.ts';
+import type { SqlDialectName } from '../../src/store/store.ts';
+
+export const GREETING = 'Willkommen beim Autohaus Beispiel! Wir melden uns gleich.';
+export const AWAY = 'Wir sind gerade nicht im Haus und antworten ab 8 Uhr.';
+
+/** The inbox world with a greeting, an away message (Mon-Fri 08:00-18:00 Berlin), NEWS keywords and a marketing template. */
+export function startMarketingWorld(dialect: SqlDialectName, automation = true): Promise<World> {
+  return startWorld(dialect, {
+    editYaml: (yaml) =>
+      yaml
+        .replace(
+          '\nchannels:',
+          `
+    marketing:
+      optInKeywords: [NEWS, JA NEWS]
+      optOutKeywords: [NEWS STOP, ABBESTELLEN]
+${
+  automation
+    ? `    automation:
+      greeting: "${GREETING}"
+      away:
+        text: "${AWAY}"
+        cooldownHours: 12
+        timeZone: Europe/Berlin
+        hours:
+          mon: ["08:00-18:00"]
+          tue: ["08:00-18:00"]
+          wed: ["08:00-18:00"]
+          thu: ["08:00-18:00"]
+          fri: ["08:00-18:00"]
+        holidays: ["2026-12-24"]
+`
+    : ''
+}channels:`,
+        )
+        .replace(
+          '    templates:\n',
+          `    templates:
+      - name: spring_offer
+        language: de
+        category: MARKETING
+        body: "Frühlingsangebot: {{1}}"
+`,
+        ),
+  });
+}
+
+let seq = 0;
+
+/** A customer writes and agrees to the privacy notice; returns after the queue ran. */
+export async function consentedCustomer(w: World, from: string, first = 'Hallo'): Promise<void> {
+  await w.webhook(textMessage(w.clock, `wamid.M${++seq}`, first, from));
+  await w.drain();
+  await w.webhook(buttonReply(w.clock, `wamid.M${++seq}`, CONSENT_AGREE_ID, 'Zustimmen', from));
+  await w.drain();
+}
+
+export async function say(w: World, from: string, text: string): Promise<void> {
+  const res = await w.webhook(textMessage(w.clock, `wamid.M${++seq}`, text, from));
+  if (res.statusCode !== 200) throw new Error(`webhook answered ${res.statusCode}`);
+  await w.drain();
+}
+
+/** Texts sent to one number, in order. */
+export function textsTo(w: World, to: string): string[] {
+  return w.graph.sends
+    .filter((s) => s.to === to && s.type === 'text')
+    .map((s) => (s.body.text as { body: string }).body);
+}
