@@ -41,6 +41,7 @@ import { AuditStore } from './store/sql/audit.store.ts';
 import { ConsentStore } from './store/sql/consent.store.ts';
 import { ContactStore } from './store/sql/contact.store.ts';
 import { ConversationStore, SqlInboxTransactions } from './store/sql/conversation.store.ts';
+import { ProviderRefs } from './store/sql/provider-ref.ts';
 import { ErasureStore } from './store/sql/erasure.store.ts';
 import { RetentionSweeper } from './core/privacy/retention/retention-sweeper.ts';
 import { RetentionStore } from './store/sql/retention.store.ts';
@@ -121,6 +122,8 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   const masterKey = await loadOrCreateMasterKey({ masterKey: config.masterKey, dataDir: config.dataDir });
   const keys = new KeyService(new KeyStore(store.keys), masterKey, clock);
   await keys.init();
+  // Provider message ids are stored as keyed hashes (a WhatsApp id carries the customer's number).
+  const providerRefs = new ProviderRefs(keys.pepper);
   // The browser inbox: session login (TOTP), staff, team features, live events, admin screens, static SPA.
   const webInbox = await createWebInbox({
     config,
@@ -194,9 +197,9 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     automation,
     clock,
     logger,
-    transactions: new SqlInboxTransactions(store.db, jobs),
+    transactions: new SqlInboxTransactions(store.db, jobs, providerRefs),
     conversations: new ConversationStore(store.db),
-    messages: new MessageStore(store.db),
+    messages: new MessageStore(store.db, providerRefs),
     media: new MediaStore(store.db),
     contacts,
     consent,
@@ -217,7 +220,15 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     noticeVersion,
     formatLabel,
   });
-  registerOutboundSend(jobs, { store: new OutboundStore(store.db), keys, contacts, channels, events, clock, logger });
+  registerOutboundSend(jobs, {
+    store: new OutboundStore(store.db, providerRefs),
+    keys,
+    contacts,
+    channels,
+    events,
+    clock,
+    logger,
+  });
   jobs.register(
     'media-fetch',
     async (job) => {

@@ -272,10 +272,15 @@ export function buildCommand(content: MessageContent, address: string): Outbound
 
 async function sendReadReceipt(deps: OutboundSendDeps, pacer: SendPacer, message: MessageRow): Promise<void> {
   const channel = deps.channels.get(message.channel_id);
-  if (!channel?.capabilities.supportsReadReceipts || message.direction !== 'in' || !message.provider_message_id) return;
+  if (!channel?.capabilities.supportsReadReceipts || message.direction !== 'in' || !message.body_enc) return;
+  // The stored provider id is a keyed hash; the real one is sealed in the content under the conversation's key.
+  const key = await deps.keys.existingDataKey('conversation', message.conversation_id);
+  if (!key) return;
+  const providerMessageId = openMessageContent(key, message.id, message.body_enc).extra?.providerMessageId;
+  if (typeof providerMessageId !== 'string') return;
   await pacer.acquire(channel.id, channel.capabilities.messagesPerSecond);
   try {
-    await channel.send({ type: 'read', providerMessageId: message.provider_message_id });
+    await channel.send({ type: 'read', providerMessageId });
   } catch (error) {
     if (error instanceof ChannelApiError && !error.retryable) {
       throw new PermanentFailure(`provider ${error.providerCode}: ${error.reason}`);

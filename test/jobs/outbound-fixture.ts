@@ -9,6 +9,7 @@ import { channelSchema } from '../../src/config/config.schema.ts';
 import { LocalInboxEventBus, type InboxEvent } from '../../src/core/inbox/inbox-events.ts';
 import { sealMessageContent, type MessageContent } from '../../src/core/inbox/message-content.ts';
 import { KeyService } from '../../src/core/privacy/keys/key.service.ts';
+import { ProviderRefs } from '../../src/store/sql/provider-ref.ts';
 import { ContactDirectory } from '../../src/core/privacy/pseudonym/contact-directory.ts';
 import { JobQueue } from '../../src/jobs/job-queue.ts';
 import { enqueueOutboundSend, registerOutboundSend } from '../../src/jobs/outbound-send.job.ts';
@@ -30,6 +31,8 @@ export interface GraphCall {
   at: number;
   body: Record<string, unknown>;
   status: number;
+  /** What the stub answered. */
+  answer: unknown;
 }
 
 export type GraphAnswer = { status: number; body: unknown; headers?: Record<string, string> };
@@ -54,7 +57,7 @@ export async function startGraphStub(
         messages: [{ id: `wamid.${newId()}` }],
       },
     };
-    calls.push({ at: performance.now(), body, status: out.status });
+    calls.push({ at: performance.now(), body, status: out.status, answer: out.body });
     for (const [k, v] of Object.entries(out.headers ?? {})) reply.header(k, v);
     return reply.code(out.status).send(out.body);
   });
@@ -118,6 +121,7 @@ export async function outboundWorld(
 ): Promise<OutboundWorld> {
   const clock = systemClock;
   const keys = options.keys ?? new KeyService(new KeyStore(store.keys), randomBytes(32), clock);
+  await keys.init();
   const directory = new ContactDirectory(new ContactStore(store.db), keys, clock);
   const inboxId = options.reuse?.inboxId ?? 'service';
   const channelId = options.reuse?.channelId ?? 'wa-main';
@@ -203,7 +207,7 @@ export async function outboundWorld(
     pollIntervalMs: 20,
     ...(options.instanceId ? { instanceId: options.instanceId } : {}),
   });
-  const outbound = new OutboundStore(store.db);
+  const outbound = new OutboundStore(store.db, new ProviderRefs(keys.pepper));
   registerOutboundSend(
     queue,
     {

@@ -1,3 +1,4 @@
+import { ProviderRefs } from '../../src/store/sql/provider-ref.ts';
 import { readFileSync, existsSync } from 'node:fs';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { ChannelNetworkError } from '../../src/channels/channel-errors.ts';
@@ -57,7 +58,10 @@ describeEachStore('outbound-send', (dialect) => {
     });
     const row = await w.message(id);
     expect(row?.status).toBe('sent');
-    expect(row?.provider_message_id).toMatch(/^wamid\./);
+    // Stored only as a keyed hash of the wamid the provider answered (a wamid carries the customer's number).
+    const wamid = (stub.calls[0]!.answer as { messages: { id: string }[] }).messages[0]!.id;
+    expect(row?.provider_message_id).toBe(new ProviderRefs(w.keys.pepper).ref(wamid));
+    expect(row?.provider_message_id).not.toContain('wamid');
     expect(w.events).toContainEqual({
       type: 'message.updated',
       inboxId: w.inboxId,

@@ -1,3 +1,4 @@
+import { ProviderRefs } from '../../src/store/sql/provider-ref.ts';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { startSimulator, type WhatsAppSimulator } from '../../src/simulator/whatsapp-simulator.ts';
@@ -52,7 +53,11 @@ describeEachStore('outbound-send against the WhatsApp simulator', (dialect) => {
     await w.queue.drain();
     const sent = sim.sentMessages();
     expect(sent.map((m) => [m.to, m.text])).toEqual([[CUSTOMER, 'Ja, ab 16 Uhr.']]);
-    expect(await w.message(id)).toMatchObject({ status: 'sent', provider_message_id: sent[0]!.id });
+    expect(await w.message(id)).toMatchObject({
+      status: 'sent',
+      // Stored as a keyed hash of the wamid: the wamid itself carries the customer's number.
+      provider_message_id: new ProviderRefs(w.keys.pepper).ref(sent[0]!.id),
+    });
   });
 
   it('rides out a 429 period (Retry-After) and the customer gets the message once', async () => {

@@ -1,3 +1,4 @@
+import { ProviderRefs } from '../../src/store/sql/provider-ref.ts';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachStore } from '../support/stores.ts';
 import { D360_SECRET, startWorld, textMessage, type World } from '../inbox/inbox-world.ts';
@@ -33,6 +34,8 @@ describeEachStore('360dialog webhooks on /webhooks/whatsapp/:channelId', (dialec
     const forged = await w.sparsam.audit.list({ action: 'webhook.forged' });
     expect(forged.map((e) => e.actor)).toEqual(['webhook:d360-main', 'webhook:d360-main']);
     const ids = await w.sparsam.store.db.selectFrom('messages').select('provider_message_id').execute();
-    expect(ids.map((r) => r.provider_message_id)).not.toContain('wamid.D360B');
+    const refs = new ProviderRefs(w.sparsam.keys.pepper);
+    expect(ids.map((r) => r.provider_message_id)).not.toContain(refs.ref('wamid.D360B'));
+    expect(ids.map((r) => r.provider_message_id)).not.toContain(refs.ref('wamid.D360C'));
   });
 });

@@ -119,7 +119,10 @@ describeEachStore('whatsapp webhook route', (dialect) => {
 
   it('never writes the phone number or the message text in plain text to logs or database files', async () => {
     const secretText = 'Meine IBAN ist DE89370400440532013000';
-    await w.webhook(textMessage(w.clock, 'wamid.PLAIN', secretText));
+    // A real wamid is base64 of a structure that holds the sender's number in clear: it must not be stored as is.
+    const wamid = `wamid.${Buffer.concat([Buffer.from([0x1c, 0x18, 0x0d]), Buffer.from(CUSTOMER), Buffer.from([0x15, 0x02, 0x00, 0x12, 0x18, 0x14]), Buffer.from('3A7EB47C2F6BA30062F9')]).toString('base64')}`;
+    expect(Buffer.from(wamid.slice('wamid.'.length), 'base64').includes(Buffer.from(CUSTOMER))).toBe(true);
+    await w.webhook(textMessage(w.clock, wamid, secretText));
     await w.webhook(buttonReply(w.clock, 'wamid.PLAIN2', CONSENT_AGREE_ID, 'Zustimmen'));
     await w.drain();
     const logs = w.logs.join('');
@@ -132,6 +135,7 @@ describeEachStore('whatsapp webhook route', (dialect) => {
         const raw = readFileSync(file);
         expect(raw.includes(Buffer.from(CUSTOMER)), file).toBe(false);
         expect(raw.includes(Buffer.from('DE89370400440532013000')), file).toBe(false);
+        expect(raw.includes(Buffer.from(wamid.slice('wamid.'.length))), file).toBe(false);
       }
     }
   });

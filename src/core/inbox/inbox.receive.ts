@@ -314,10 +314,13 @@ export class InboundProcessor {
     }
     const content: MessageContent = {
       ...(event.text !== undefined ? { text: event.text } : {}),
-      ...(event.buttonId || event.media || event.extra || event.replyToProviderMessageId
+      // The provider's id travels sealed with the content (read receipts need it); the messages table keeps only a
+      // keyed hash of it, since a WhatsApp id carries the customer's number.
+      ...(event.providerMessageId || event.buttonId || event.media || event.extra || event.replyToProviderMessageId
         ? {
             extra: {
               ...(event.extra ?? {}),
+              providerMessageId: event.providerMessageId,
               ...(event.buttonId ? { buttonId: event.buttonId } : {}),
               ...(event.replyToProviderMessageId ? { replyTo: event.replyToProviderMessageId } : {}),
               ...(event.media

@@ -9,6 +9,7 @@ import type {
 } from '../ports/conversation.port.ts';
 import { MediaStore } from './media.store.ts';
 import { MessageStore } from './message.store.ts';
+import type { ProviderRefs } from './provider-ref.ts';
 
 /** Kysely implementation of {@link ConversationPort}, shared by SQLite and PostgreSQL. */
 export class ConversationStore implements ConversationPort {
@@ -108,6 +109,7 @@ export class SqlInboxTransactions implements InboxTransactions {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly jobs: JobEnqueuer,
+    private readonly refs: ProviderRefs,
   ) {}
 
   async run<T>(fn: (tx: InboxTx) => Promise<T>): Promise<T> {
@@ -124,7 +126,7 @@ export class SqlInboxTransactions implements InboxTransactions {
     return this.db.transaction().execute((trx: Transaction<Database>) =>
       fn({
         conversations: new ConversationStore(trx),
-        messages: new MessageStore(trx),
+        messages: new MessageStore(trx, this.refs),
         media: new MediaStore(trx),
         enqueue: (queue, payload, opts) => this.jobs.enqueue(queue, payload, { ...opts, db: trx }),
       }),

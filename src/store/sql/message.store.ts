@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { DeliveryStatus } from '../../channels/channel.ts';
 import type { Database, MessageRow, MessageStatus } from '../database.ts';
 import type { MessagePort } from '../ports/message.port.ts';
+import type { ProviderRefs } from './provider-ref.ts';
 
 /** Statuses a delivery status may replace: forward only, failed terminal. */
 const REPLACES: Record<DeliveryStatus, MessageStatus[]> = {
@@ -11,14 +12,24 @@ const REPLACES: Record<DeliveryStatus, MessageStatus[]> = {
   failed: ['queued', 'sending', 'sent', 'delivered'],
 };
 
-/** Kysely implementation of {@link MessagePort}, shared by SQLite and PostgreSQL. */
+/**
+ * Kysely implementation of {@link MessagePort}, shared by SQLite and PostgreSQL. Provider message ids cross this
+ * boundary in clear and are stored only as {@link ProviderRefs} hashes.
+ */
 export class MessageStore implements MessagePort {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly refs: ProviderRefs,
+  ) {}
+
+  #stored(row: MessageRow): MessageRow {
+    return { ...row, provider_message_id: this.refs.ref(row.provider_message_id) };
+  }
 
   async insertUnlessDuplicate(row: MessageRow): Promise<boolean> {
     const result = await this.db
       .insertInto('messages')
-      .values(row)
+      .values(this.#stored(row))
       .onConflict((oc) => oc.columns(['channel_id', 'provider_message_id']).doNothing())
       .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
@@ -29,7 +40,7 @@ export class MessageStore implements MessagePort {
     for (let i = 0; i < rows.length; i += 200) {
       const result = await this.db
         .insertInto('messages')
-        .values(rows.slice(i, i + 200))
+        .values(rows.slice(i, i + 200).map((row) => this.#stored(row)))
         .onConflict((oc) => oc.columns(['channel_id', 'provider_message_id']).doNothing())
         .returning('id')
         .execute();
@@ -42,20 +53,22 @@ export class MessageStore implements MessagePort {
     providerMessageIds: readonly string[],
   ): Promise<Pick<MessageRow, 'id' | 'conversation_id' | 'provider_message_id' | 'handled'>[]> {
     const out: Pick<MessageRow, 'id' | 'conversation_id' | 'provider_message_id' | 'handled'>[] = [];
-    for (let i = 0; i < providerMessageIds.length; i += 500) {
-      out.push(
-        ...(await this.db
-          .selectFrom('messages')
-          .select(['id', 'conversation_id', 'provider_message_id', 'handled'])
-          .where('channel_id', '=', channelId)
-          .where('provider_message_id', 'in', providerMessageIds.slice(i, i + 500))
-          .execute()),
-      );
+    const byRef = new Map(providerMessageIds.map((id) => [this.refs.ref(id), id]));
+    const refs = [...byRef.keys()];
+    for (let i = 0; i < refs.length; i += 500) {
+      const rows = await this.db
+        .selectFrom('messages')
+        .select(['id', 'conversation_id', 'provider_message_id', 'handled'])
+        .where('channel_id', '=', channelId)
+        .where('provider_message_id', 'in', refs.slice(i, i + 500))
+        .execute();
+      // Callers match the rows against the ids they asked for: hand back the ids, not their stored hashes.
+      for (const row of rows) out.push({ ...row, provider_message_id: byRef.get(row.provider_message_id!) ?? null });
     }
     return out;
   }
   async insert(row: MessageRow): Promise<void> {
-    await this.db.insertInto('messages').values(row).execute();
+    await this.db.insertInto('messages').values(this.#stored(row)).execute();
   }
   findById(id: string): Promise<MessageRow | undefined> {
     return this.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
@@ -65,7 +78,7 @@ export class MessageStore implements MessagePort {
       .selectFrom('messages')
       .selectAll()
       .where('channel_id', '=', channelId)
-      .where('provider_message_id', '=', providerMessageId)
+      .where('provider_message_id', '=', this.refs.ref(providerMessageId))
       .executeTakeFirst();
   }
   listForConversation(conversationId: string): Promise<MessageRow[]> {
@@ -106,7 +119,7 @@ export class MessageStore implements MessagePort {
           : {}),
       })
       .where('channel_id', '=', channelId)
-      .where('provider_message_id', '=', providerMessageId)
+      .where('provider_message_id', '=', this.refs.ref(providerMessageId))
       .where('direction', '=', 'out')
       .where('status', 'in', REPLACES[status])
       .returningAll()

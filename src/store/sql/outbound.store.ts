@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database, MessageRow } from '../database.ts';
 import type { OutboundPort, OutboundTarget } from '../ports/outbound.port.ts';
 import { groupCommitFor, type GroupCommit } from './job.store.ts';
+import type { ProviderRefs } from './provider-ref.ts';
 
 /** Error code of a message whose send was interrupted (sparsam stopped during the provider call). */
 export const SEND_UNCONFIRMED = 'SEND_UNCONFIRMED';
@@ -10,7 +11,10 @@ export const SEND_UNCONFIRMED = 'SEND_UNCONFIRMED';
 export class OutboundStore implements OutboundPort {
   readonly #writes: GroupCommit;
 
-  constructor(private readonly db: Kysely<Database>) {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly refs: ProviderRefs,
+  ) {
     this.#writes = groupCommitFor(db);
   }
 
@@ -64,7 +68,8 @@ export class OutboundStore implements OutboundPort {
         .updateTable('messages')
         .set({
           status: 'sent',
-          provider_message_id: providerMessageId,
+          // Stored as a keyed hash: a WhatsApp id carries the customer's number (see ProviderRefs).
+          provider_message_id: this.refs.ref(providerMessageId),
           error_code: null,
           error_reason: null,
           updated_at: now,

@@ -15,6 +15,8 @@ export class FakeTwilio {
   readonly requests: Recorded[] = [];
   readonly replies: Reply[] = [];
   readonly media = new Map<string, { data: Buffer; type: string }>();
+  /** The sids given to sent messages, in order (sparsam keeps only keyed hashes of them). */
+  readonly sids: string[] = [];
   url = '';
   private server: Server | undefined;
   private seq = 0;
@@ -27,6 +29,12 @@ export class FakeTwilio {
 
   async stop(): Promise<void> {
     await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  }
+
+  #accepted(): Reply {
+    const sid = `SM${String(++this.seq).padStart(32, '0')}`;
+    this.sids.push(sid);
+    return { status: 201, body: JSON.stringify({ sid, status: 'queued' }) };
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -44,10 +52,7 @@ export class FakeTwilio {
       res.writeHead(200, { 'content-type': file.type });
       return void res.end(file.data);
     }
-    const reply = this.replies.shift() ?? {
-      status: 201,
-      body: JSON.stringify({ sid: `SM${String(++this.seq).padStart(32, '0')}`, status: 'queued' }),
-    };
+    const reply = this.replies.shift() ?? this.#accepted();
     res.writeHead(reply.status, { 'content-type': 'application/json', ...(reply.headers ?? {}) });
     res.end(reply.body);
   }
