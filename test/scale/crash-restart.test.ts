@@ -1,0 +1,179 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  startSimulator,
+  type WebhookDelivery,
+  type WhatsAppSimulator,
+} from '../../src/simulator/whatsapp-simulator.ts';
+import { openStore } from '../../src/store/open-store.ts';
+import { APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN } from '../inbox/inbox-world.ts';
+
+/**
+ * `sparsam start` on SQLite is killed with SIGKILL in the middle of a webhook storm and started again on the same data
+ * dir; the simulator retries what was not answered 200 (as Meta does). Every message the provider sent is stored
+ * exactly once in the end, including those answered 200 just before the kill: nothing acknowledged is lost and no
+ * retry stores a second copy.
+ */
+
+const BIN = path.resolve('bin/sparsam.js');
+const MESSAGES = 300;
+const CUSTOMERS = 30;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('crash and restart in the middle of a webhook storm [sqlite]', () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'sparsam-crash-'));
+  const dataDir = path.join(root, 'data');
+  const configFile = path.join(root, 'sparsam.yaml');
+  let sim: WhatsAppSimulator | undefined;
+  let child: ChildProcess | undefined;
+
+  afterAll(async () => {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await new Promise((r) => child!.once('exit', r));
+    }
+    await sim?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  async function startServer(port: number): Promise<ChildProcess> {
+    const proc = spawn(process.execPath, [BIN, 'start'], {
+      env: {
+        ...process.env,
+        SPARSAM_CONFIG: configFile,
+        SPARSAM_DATA_DIR: dataDir,
+        SPARSAM_MASTER_KEY: masterKey,
+        SPARSAM_PORT: String(port),
+        SPARSAM_HOST: '127.0.0.1',
+        SPARSAM_LOG_LEVEL: 'error',
+      },
+      stdio: 'ignore',
+    });
+    const started = Date.now();
+    while (Date.now() - started < 30_000) {
+      const status = await fetch(`http://127.0.0.1:${port}/healthz`)
+        .then((r) => r.status)
+        .catch(() => 0);
+      if (status === 200) return proc;
+      if (proc.exitCode !== null) throw new Error(`sparsam start exited with ${proc.exitCode}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('sparsam start did not answer /healthz within 30 s');
+  }
+
+  const masterKey = randomBytes(32).toString('base64');
+
+  it('stores every message exactly once after a SIGKILL and a restart on the same data dir', async () => {
+    const port = await freePort();
+    // Retries spread over about 40 s: enough for the restart, as Meta keeps retrying for much longer.
+    sim = await startSimulator({
+      appSecret: APP_SECRET,
+      accessToken: 'test-access-token',
+      phoneNumberId: PHONE_NUMBER_ID,
+      verifyToken: VERIFY_TOKEN,
+      webhookUrl: `http://127.0.0.1:${port}/webhooks/whatsapp/wa-main`,
+      retryDelaysMs: [500, 1000, 2000, 4000, 8000, 8000, 8000, 8000],
+      autoStatuses: false,
+    });
+    writeFileSync(
+      configFile,
+      `
+organisation:
+  name: Autohaus Beispiel GmbH
+  contact: datenschutz@autohaus.example
+inboxes:
+  - id: service
+    labelPrefix: Anfrage
+    language: de
+channels:
+  - id: wa-main
+    kind: whatsapp-cloud
+    inbox: service
+    phoneNumberId: "${PHONE_NUMBER_ID}"
+    accessToken: test-access-token
+    appSecret: ${APP_SECRET}
+    verifyToken: ${VERIFY_TOKEN}
+    graphBaseUrl: ${sim.url}
+`,
+    );
+    child = await startServer(port);
+
+    // The storm: 300 messages from 30 customers, 20 in flight at a time.
+    const ids = Array.from({ length: MESSAGES }, (_, i) => `wamid.STORM-${i}`);
+    const deliveries: WebhookDelivery[] = [];
+    let next = 0;
+    const acknowledgedBeforeKill = new Set<string>();
+    let killed = false;
+    let restarted: Promise<void> | undefined;
+    const worker = async () => {
+      while (next < ids.length) {
+        const i = next++;
+        const delivery = sim!.sendCustomerMessage({
+          from: `49151200000${String(i % CUSTOMERS).padStart(2, '0')}`,
+          text: `Nachricht ${i}`,
+          id: ids[i]!,
+        });
+        const done = await delivery;
+        deliveries.push(done);
+        if (!killed && done.attempts[0]?.status === 200) acknowledgedBeforeKill.add(done.messageId);
+        // Kill after a third of the storm was acknowledged, while the rest is in flight; restart at once.
+        if (!killed && acknowledgedBeforeKill.size >= MESSAGES / 3) {
+          killed = true;
+          child!.kill('SIGKILL');
+          restarted = (async () => {
+            await new Promise((r) => child!.once('exit', r));
+            child = await startServer(port);
+          })();
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 20 }, worker));
+    await restarted;
+    expect(killed).toBe(true);
+
+    // The kill was felt: some deliveries failed at least once and were retried.
+    const retried = deliveries.filter((d) => d.attempts.length > 1);
+    expect(retried.length).toBeGreaterThan(0);
+    expect(deliveries.filter((d) => !d.delivered)).toEqual([]);
+
+    // Stop cleanly, then count what the store holds.
+    child.kill('SIGTERM');
+    await new Promise((r) => child!.once('exit', r));
+    const store = await openStore({ dataDir });
+    try {
+      const rows = await store.db
+        .selectFrom('messages')
+        .select('provider_message_id')
+        .where('direction', '=', 'in')
+        .execute();
+      const counts = new Map<string, number>();
+      for (const r of rows) counts.set(r.provider_message_id!, (counts.get(r.provider_message_id!) ?? 0) + 1);
+      expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
+      expect([...counts.keys()].sort()).toEqual([...ids].sort());
+      for (const id of acknowledgedBeforeKill) expect(counts.get(id), id).toBe(1);
+      const contacts = await store.db.selectFrom('contacts').select('id').execute();
+      expect(contacts).toHaveLength(CUSTOMERS);
+    } finally {
+      await store.close();
+    }
+    console.info(
+      `[crash-restart] ${MESSAGES} messages, ${acknowledgedBeforeKill.size} acknowledged before the kill, ` +
+        `${retried.length} needed retries, ${deliveries.reduce((n, d) => n + d.attempts.length, 0)} attempts`,
+    );
+  }, 90_000);
+});
