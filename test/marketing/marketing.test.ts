@@ -104,6 +104,9 @@ describeEachStore('marketing consent and broadcasts', (dialect) => {
 
     const campaign = await broadcast();
     expect(campaign.recipients).toBe(1);
+    // Imported for marketing only: the broadcast's conversation waits for a service consent, hidden from staff.
+    const list = await w.api('GET', '/api/v1/conversations?view=all', undefined, w.adminToken);
+    expect(list.json().items).toHaveLength(0);
     const sent = templatesTo(CARO);
     expect(sent).toHaveLength(1);
     await w.webhook(

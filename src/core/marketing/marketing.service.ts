@@ -78,9 +78,10 @@ export function templateArity(body: string): number {
  * Marketing (Art. 6(1)(a), Art. 7, Art. 21 GDPR): consent imported with evidence, broadcasts of approved marketing
  * templates to the contacts whose marketing consent is valid at the moment of sending, and content-free reports.
  *
- * A broadcast message goes into the contact's current conversation (open or waiting), or into a new open
- * conversation of that contact: the customer's answer lands where the agent sees the broadcast, and the usual
- * auto-close and erasure apply. Recipients are stored by contact and message id only.
+ * A broadcast message goes into the contact's current conversation (open or waiting), or into a new conversation of
+ * that contact: open when the contact has a service consent (the answer lands where the agent sees the broadcast,
+ * under the usual auto-close and erasure), else waiting for consent (a reply gets the privacy notice first; the
+ * consent timeout erases it otherwise). Recipients are stored by contact and message id only.
  */
 export class MarketingService {
   constructor(private readonly deps: MarketingDeps) {}
@@ -155,7 +156,12 @@ export class MarketingService {
     for (const contact of allowed) {
       let conversation = current.get(contact.id);
       const newConversation = !conversation;
-      if (!conversation) conversation = this.#newConversation(contact, now);
+      if (!conversation) {
+        // Without a service consent the new conversation waits for it like any first contact: hidden from staff,
+        // a reply gets the privacy notice first, and the consent timeout erases it if the customer never agrees.
+        const service = await this.deps.consent.status(contact.id, 'service');
+        conversation = this.#newConversation(contact, now, service.allowed ? 'open' : 'pending_consent');
+      }
       const id = newId();
       const key = await this.deps.keys.dataKeyFor('conversation', conversation.id);
       const sealed = sealMessageContent(key, id, {
@@ -237,14 +243,14 @@ export class MarketingService {
     return out;
   }
 
-  #newConversation(contact: ContactRow, now: number): ConversationRow {
+  #newConversation(contact: ContactRow, now: number, state: 'open' | 'pending_consent'): ConversationRow {
     return {
       id: newId(),
       inbox_id: contact.inbox_id,
       channel_id: contact.channel_id,
       contact_id: contact.id,
       label_seq: contact.label_seq,
-      state: 'open',
+      state,
       assignee_id: null,
       labels: '[]',
       unread: 0,
