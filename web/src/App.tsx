@@ -18,6 +18,7 @@ import { Login } from './screens/Login.tsx';
 import { LiveEventsProvider } from './live.tsx';
 import { Compliance } from './compliance/Compliance.tsx';
 import { complianceNavLabel } from './compliance/compliance-i18n.ts';
+import { Marketing, marketingNavLabel } from './marketing/Marketing.tsx';
 
 type AuthState =
   | { kind: 'loading' }
@@ -97,7 +98,9 @@ function Shell(props: { user: SessionUser; path: string; onLogout(): void; onUse
       ? 'account'
       : path.startsWith('/compliance')
         ? 'compliance'
-        : 'inbox';
+        : path.startsWith('/marketing')
+          ? 'marketing'
+          : 'inbox';
   useEffect(() => {
     if (section === 'inbox' && !canInbox) navigate(canCompliance ? '/compliance/audit' : '/account', true);
   }, [section, canInbox, canCompliance]);
@@ -105,6 +108,7 @@ function Shell(props: { user: SessionUser; path: string; onLogout(): void; onUse
     ...(canInbox ? [{ key: 'inbox', href: '/inbox', label: t('navInbox') }] : []),
     ...(user.role === 'admin' ? [{ key: 'admin', href: '/admin/users', label: t('navAdmin') }] : []),
     ...(canCompliance ? [{ key: 'compliance', href: '/compliance/audit', label: complianceNavLabel(lang) }] : []),
+    ...(user.role === 'admin' ? [{ key: 'marketing', href: '/marketing', label: marketingNavLabel(lang) }] : []),
     { key: 'account', href: '/account', label: t('navAccount') },
   ];
   return (
@@ -141,6 +145,8 @@ function Shell(props: { user: SessionUser; path: string; onLogout(): void; onUse
           <Admin path={path} self={user} />
         ) : section === 'compliance' && canCompliance ? (
           <Compliance path={path} />
+        ) : section === 'marketing' && user.role === 'admin' ? (
+          <Marketing />
         ) : section === 'account' ? (
           <Account user={user} onUser={props.onUser} onLoggedOut={props.onLogout} />
         ) : canInbox ? (
