@@ -86,6 +86,18 @@ describeEachStore('marketing consent and broadcasts', (dialect) => {
       collectedAt: '2026-11-20T10:00:00Z',
     };
     expect((await w.api('POST', '/api/v1/marketing/consents', body, w.agentToken)).statusCode).toBe(403);
+    expect((await w.api('POST', '/api/v1/marketing/consents', body, '')).statusCode).toBe(401);
+    expect((await w.api('GET', '/api/v1/marketing/broadcasts', undefined, w.dpoToken)).statusCode).toBe(403);
+    const doc = (await w.api('GET', '/api/v1/openapi.json', undefined, w.adminToken)).json() as {
+      paths: Record<string, unknown>;
+    };
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/marketing/consents',
+        '/api/v1/marketing/broadcasts',
+        '/api/v1/marketing/broadcasts/{id}',
+      ]),
+    );
     const res = await w.api('POST', '/api/v1/marketing/consents', body, w.adminToken);
     expect(res.statusCode).toBe(201);
     const { contactId } = res.json() as { contactId: string };
