@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import type { InboxEvent } from '../../src/core/inbox/inbox-events.ts';
 import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
 import { startSparsam, type Sparsam } from '../../src/main.ts';
+import { ProviderRefs } from '../../src/store/sql/provider-ref.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import {
@@ -153,7 +154,9 @@ describe.runIf(postgresAvailable)('two sparsam instances on one database [postgr
     expect(deliveries.every((d) => d.delivered)).toBe(true);
 
     const ids = await inboundIds();
-    expect(ids.sort()).toEqual(['wamid.SAME-AT-BOTH', ...messages.map((m) => m.id)].sort());
+    // Provider ids are stored as keyed hashes.
+    const refs = new ProviderRefs(a.sparsam.keys.pepper);
+    expect(ids.sort()).toEqual(['wamid.SAME-AT-BOTH', ...messages.map((m) => m.id)].map((id) => refs.ref(id)).sort());
 
     // One consent notice per new contact (11), sent by whichever worker claimed it, never twice.
     const contacts = await a.sparsam.store.db.selectFrom('contacts').select('id').execute();
@@ -187,7 +190,7 @@ describe.runIf(postgresAvailable)('two sparsam instances on one database [postgr
       const row = await a.sparsam.store.db
         .selectFrom('messages')
         .select(['id', 'conversation_id'])
-        .where('provider_message_id', '=', 'wamid.ONLY-B')
+        .where('provider_message_id', '=', new ProviderRefs(a.sparsam.keys.pepper).ref('wamid.ONLY-B'))
         .executeTakeFirstOrThrow();
       await until('message.created from B at A', () =>
         seen.some((e) => e.type === 'message.created' && e.messageId === row.id),
