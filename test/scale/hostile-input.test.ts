@@ -1,10 +1,20 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { deflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWhatsAppBody } from '../../src/channels/whatsapp-cloud/whatsapp-cloud.signature.ts';
+import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
 import { ProviderRefs } from '../../src/store/sql/provider-ref.ts';
-import { APP_SECRET, PHONE_NUMBER_ID, startWorld, textMessage, type World } from '../inbox/inbox-world.ts';
+import {
+  APP_SECRET,
+  PHONE_NUMBER_ID,
+  buttonReply,
+  imageMessage,
+  startWorld,
+  textMessage,
+  type World,
+} from '../inbox/inbox-world.ts';
 
 /**
  * Hostile webhook bodies against one instance, in process (app.inject, no sockets): random and truncated JSON,
@@ -264,5 +274,48 @@ describe('hostile webhook input [sqlite]', () => {
       .where('provider_message_id', '=', new ProviderRefs(w.sparsam.keys.pepper).ref('wamid.HUGE-ID'))
       .execute();
     expect(stored).toEqual([]);
+  }, 60_000);
+
+  it('a zip bomb sent as a customer photo is downloaded, refused without being unpacked, and stores no bytes', async () => {
+    const customer = '4915177770000';
+    expect(await post(JSON.stringify(textMessage(w.clock, 'wamid.BOMB-1', 'Hallo', customer)))).toBe(200);
+    expect(
+      await post(JSON.stringify(buttonReply(w.clock, 'wamid.BOMB-2', CONSENT_AGREE_ID, 'Zustimmen', customer))),
+    ).toBe(200);
+    await w.drain();
+    // One zip entry that inflates to 100 MB of zeros, about 100 KB on the wire, announced as a JPEG.
+    const size = 100 * 1024 * 1024;
+    const compressed = deflateRawSync(Buffer.alloc(size));
+    const name = Buffer.from('bomb.txt');
+    const header = Buffer.alloc(30);
+    header.writeUInt32LE(0x04034b50, 0);
+    header.writeUInt16LE(20, 4);
+    header.writeUInt16LE(8, 8);
+    header.writeUInt32LE(compressed.length, 18);
+    header.writeUInt32LE(size, 22);
+    header.writeUInt16LE(name.length, 26);
+    w.graph.media.set('bomb-photo', { data: Buffer.concat([header, name, compressed]), mime: 'image/jpeg' });
+    const requestsBefore = w.graph.mediaRequests;
+    const body = imageMessage(w.clock, 'wamid.BOMB-3', 'bomb-photo') as Json;
+    const fromCustomer = replaced(
+      replaced(body, ['entry', 0, 'changes', 0, 'value', 'messages', 0, 'from'], customer),
+      ['entry', 0, 'changes', 0, 'value', 'contacts', 0, 'wa_id'],
+      customer,
+    );
+    expect(await post(JSON.stringify(fromCustomer))).toBe(200);
+    await w.drain();
+    expect(w.graph.mediaRequests).toBe(requestsBefore + 1);
+    const message = await w.sparsam.store.db
+      .selectFrom('messages')
+      .select('id')
+      .where('provider_message_id', '=', new ProviderRefs(w.sparsam.keys.pepper).ref('wamid.BOMB-3'))
+      .executeTakeFirstOrThrow();
+    const media = await w.sparsam.store.db
+      .selectFrom('media')
+      .select(['state', 'data_enc'])
+      .where('message_id', '=', message.id)
+      .execute();
+    expect(media).toEqual([{ state: 'rejected', data_enc: null }]);
+    expect((await w.sparsam.http.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
   }, 60_000);
 });
