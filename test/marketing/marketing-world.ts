@@ -1,13 +1,18 @@
 import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
-import { buttonReply, startWorld, textMessage, type World } from '../inbox/inbox-world.ts';
+import { buttonReply, startWorld, textMessage, type World, type WorldOptions } from '../inbox/inbox-world.ts';
 import type { SqlDialectName } from '../../src/store/store.ts';
 
 export const GREETING = 'Willkommen beim Autohaus Beispiel! Wir melden uns gleich.';
 export const AWAY = 'Wir sind gerade nicht im Haus und antworten ab 8 Uhr.';
 
 /** The inbox world with a greeting, an away message (Mon-Fri 08:00-18:00 Berlin), NEWS keywords and a marketing template. */
-export function startMarketingWorld(dialect: SqlDialectName, automation = true): Promise<World> {
+export function startMarketingWorld(
+  dialect: SqlDialectName,
+  automation = true,
+  options: WorldOptions = {},
+): Promise<World> {
   return startWorld(dialect, {
+    ...options,
     editYaml: (yaml) =>
       yaml
         .replace(
