@@ -6,11 +6,11 @@ import type { MarketingPort } from '../../store/ports/marketing.port.ts';
 import { isBusinessHours, type BusinessHours } from './automation-hours.ts';
 import type { InboxEventBus } from './inbox-events.ts';
 import {
-  messageStamp,
   type AuditPort,
   type ConsentPort,
   type ConversationKeyPort,
   type InboxSettingsPort,
+  queuedOutboundRow,
 } from './inbox.ports.ts';
 import { sealMessageContent, type MessageContent } from './message-content.ts';
 import { isKeyword, keywordOf } from './notices.ts';
@@ -167,25 +167,7 @@ export class AutomationService implements AutomationHook {
   }
 
   #row(c: ConversationRow, id: string, sealed: Uint8Array, now: number): MessageRow {
-    return {
-      id,
-      conversation_id: c.id,
-      channel_id: c.channel_id,
-      direction: 'out',
-      kind: 'text',
-      provider_message_id: null,
-      status: 'queued',
-      body_enc: sealed,
-      media_id: null,
-      author_id: null,
-      error_code: null,
-      error_reason: null,
-      created_at: messageStamp(now),
-      updated_at: now,
-      edited: 0,
-      deleted: 0,
-      handled: 1,
-    };
+    return queuedOutboundRow({ id, conversation: c, kind: 'text', sealed, now });
   }
 
   async #reply(c: ConversationRow, dedupeKey: string, text: string): Promise<void> {

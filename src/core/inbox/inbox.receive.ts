@@ -11,7 +11,13 @@ import { newId } from '../../shared/ids.ts';
 import type { ContactRow, ConversationRow, MessageRow } from '../../store/database.ts';
 import type { InboxTx } from '../../store/ports/conversation.port.ts';
 import type { InboxEvent } from './inbox-events.ts';
-import { messageStamp, OUTBOUND_ATTEMPTS, type InboxDeps, type InboxSettings } from './inbox.ports.ts';
+import {
+  messageStamp,
+  OUTBOUND_ATTEMPTS,
+  type InboxDeps,
+  type InboxSettings,
+  queuedOutboundRow,
+} from './inbox.ports.ts';
 import { openMessageContent, sealMessageContent, type MessageContent } from './message-content.ts';
 import {
   AGREE_KEYWORDS,
@@ -479,25 +485,15 @@ export class InboundProcessor {
     const now = this.#now();
     const id = newId();
     const key = await this.deps.keys.dataKeyFor('conversation', conversation.id);
-    await tx.messages.insert({
-      id,
-      conversation_id: conversation.id,
-      channel_id: channelId,
-      direction: 'out',
-      kind,
-      provider_message_id: null,
-      status: 'queued',
-      body_enc: sealMessageContent(key, id, content),
-      media_id: null,
-      author_id: null,
-      error_code: null,
-      error_reason: null,
-      created_at: messageStamp(now),
-      updated_at: now,
-      edited: 0,
-      deleted: 0,
-      handled: 1,
-    });
+    await tx.messages.insert(
+      queuedOutboundRow({
+        id,
+        conversation: { id: conversation.id, channel_id: channelId },
+        kind,
+        sealed: sealMessageContent(key, id, content),
+        now,
+      }),
+    );
     await tx.enqueue(
       'outbound-send',
       { messageId: id },

@@ -2,16 +2,16 @@ import type { InboundEvent } from '../../channels/channel.ts';
 import { AppError } from '../../shared/app-error.ts';
 import { HOUR_MS, DAY_MS } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
-import type { ConversationRow, MessageRow } from '../../store/database.ts';
+import type { ConversationRow } from '../../store/database.ts';
 import { InboundProcessor } from './inbox.receive.ts';
 import {
   actorOf,
-  messageStamp,
   OUTBOUND_ATTEMPTS,
   type InboxDeps,
   type InboxSettings,
   type StaffPrincipal,
   type TemplateSpec,
+  queuedOutboundRow,
 } from './inbox.ports.ts';
 import { MediaFetcher, type MediaFetchResult } from './media-fetch.ts';
 import { openMediaBytes, openMessageContent, sealMessageContent, type MessageContent } from './message-content.ts';
@@ -271,25 +271,14 @@ export class InboxService {
     const authorId = principal.kind === 'session' ? (principal.userId ?? principal.id) : null;
     const messageId = newId();
     const key = await this.deps.keys.dataKeyFor('conversation', row.id);
-    const message: MessageRow = {
+    const message = queuedOutboundRow({
       id: messageId,
-      conversation_id: row.id,
-      channel_id: row.channel_id,
-      direction: 'out',
+      conversation: row,
       kind,
-      provider_message_id: null,
-      status: 'queued',
-      body_enc: sealMessageContent(key, messageId, content),
-      media_id: null,
-      author_id: authorId,
-      error_code: null,
-      error_reason: null,
-      created_at: messageStamp(now),
-      updated_at: now,
-      edited: 0,
-      deleted: 0,
-      handled: 1,
-    };
+      sealed: sealMessageContent(key, messageId, content),
+      now,
+      authorId,
+    });
     await this.deps.transactions.run(async (tx) => {
       const current = await tx.conversations.findById(row.id);
       if (current?.state !== 'open') throw new AppError('CONFLICT', 'this conversation was closed meanwhile');

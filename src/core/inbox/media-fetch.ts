@@ -1,7 +1,7 @@
 import { ChannelApiError } from '../../channels/channel-errors.ts';
 import type { InboundMediaRef } from '../../channels/channel.ts';
 import { newId } from '../../shared/ids.ts';
-import { messageStamp, OUTBOUND_ATTEMPTS, type InboxDeps } from './inbox.ports.ts';
+import { OUTBOUND_ATTEMPTS, queuedOutboundRow, type InboxDeps } from './inbox.ports.ts';
 import { openMessageContent, sealMediaBytes, sealMessageContent } from './message-content.ts';
 import { mediaRejectedReply } from './notices.ts';
 
@@ -93,25 +93,15 @@ export class MediaFetcher {
       const now = this.deps.clock.now().getTime();
       const id = newId();
       const key = await this.deps.keys.dataKeyFor('conversation', conversationId);
-      await tx.messages.insert({
-        id,
-        conversation_id: conversationId,
-        channel_id: conversation.channel_id,
-        direction: 'out',
-        kind: 'text',
-        provider_message_id: null,
-        status: 'queued',
-        body_enc: sealMessageContent(key, id, { text: mediaRejectedReply(inbox.language) }),
-        media_id: null,
-        author_id: null,
-        error_code: null,
-        error_reason: null,
-        created_at: messageStamp(now),
-        updated_at: now,
-        edited: 0,
-        deleted: 0,
-        handled: 1,
-      });
+      await tx.messages.insert(
+        queuedOutboundRow({
+          id,
+          conversation,
+          kind: 'text',
+          sealed: sealMessageContent(key, id, { text: mediaRejectedReply(inbox.language) }),
+          now,
+        }),
+      );
       await tx.enqueue(
         'outbound-send',
         { messageId: id },

@@ -4,11 +4,11 @@ import { newId } from '../../shared/ids.ts';
 import type { ContactRow, ConversationRow, MessageRow } from '../../store/database.ts';
 import type { BroadcastItem, MarketingPort } from '../../store/ports/marketing.port.ts';
 import {
-  messageStamp,
   type AuditPort,
   type ConsentPort,
   type ConversationKeyPort,
   type TemplateSpec,
+  queuedOutboundRow,
 } from '../inbox/inbox.ports.ts';
 import { sealMessageContent } from '../inbox/message-content.ts';
 
@@ -265,24 +265,6 @@ export class MarketingService {
   }
 
   #row(c: ConversationRow, id: string, sealed: Uint8Array, now: number): MessageRow {
-    return {
-      id,
-      conversation_id: c.id,
-      channel_id: c.channel_id,
-      direction: 'out',
-      kind: 'template',
-      provider_message_id: null,
-      status: 'queued',
-      body_enc: sealed,
-      media_id: null,
-      author_id: null,
-      error_code: null,
-      error_reason: null,
-      created_at: messageStamp(now),
-      updated_at: now,
-      edited: 0,
-      deleted: 0,
-      handled: 1,
-    };
+    return queuedOutboundRow({ id, conversation: c, kind: 'template', sealed, now });
   }
 }
