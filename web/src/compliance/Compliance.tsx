@@ -1,8 +1,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { get, patch, post, type SessionInfo } from '../api.ts';
 import { formatDate, formatTime, useI18n } from '../i18n.ts';
-import { linkHandler } from '../router.ts';
-import { Notice } from '../screens/parts.tsx';
+import { Notice, SubNav } from '../screens/parts.tsx';
 import { useComplianceText, type ComplianceKey } from './compliance-i18n.ts';
 
 /** The data protection officer's screens: audit log, subject requests, documents, breach register. */
@@ -59,18 +58,12 @@ export function Compliance({ path }: { path: string }) {
   const section = path.split('/')[2] ?? 'audit';
   return (
     <div className="admin">
-      <nav className="subnav" aria-label={ct('subnav')}>
-        {SECTIONS.map(([key, label]) => (
-          <a
-            key={key}
-            href={`/compliance/${key}`}
-            onClick={linkHandler(`/compliance/${key}`)}
-            aria-current={section === key ? 'page' : undefined}
-          >
-            {ct(label)}
-          </a>
-        ))}
-      </nav>
+      <SubNav
+        base="/compliance"
+        current={section}
+        label={ct('subnav')}
+        items={SECTIONS.map(([key, label]) => ({ key, label: ct(label) }))}
+      />
       <div className="admin-body">
         {section === 'dsar' ? (
           <SubjectRequests />

@@ -14,8 +14,7 @@ import {
   type StaffMember,
 } from '../api.ts';
 import { useI18n, type MessageKey } from '../i18n.ts';
-import { linkHandler } from '../router.ts';
-import { CopyButton, Notice } from './parts.tsx';
+import { CopyButton, Notice, SubNav } from './parts.tsx';
 
 const SECTIONS: [string, MessageKey][] = [
   ['users', 'adminUsers'],
@@ -30,18 +29,12 @@ export function Admin({ path, self }: { path: string; self: SessionUser }) {
   const section = path.split('/')[2] ?? 'users';
   return (
     <div className="admin">
-      <nav className="subnav" aria-label={t('adminNav')}>
-        {SECTIONS.map(([key, label]) => (
-          <a
-            key={key}
-            href={`/admin/${key}`}
-            onClick={linkHandler(`/admin/${key}`)}
-            aria-current={section === key ? 'page' : undefined}
-          >
-            {t(label)}
-          </a>
-        ))}
-      </nav>
+      <SubNav
+        base="/admin"
+        current={section}
+        label={t('adminNav')}
+        items={SECTIONS.map(([key, label]) => ({ key, label: t(label) }))}
+      />
       <div className="admin-body">
         {section === 'channels' ? (
           <Channels />

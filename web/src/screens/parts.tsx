@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { Lang } from '../api.ts';
 import { useI18n } from '../i18n.ts';
+import { linkHandler } from '../router.ts';
 
 export function LanguageSwitch() {
   const { lang, setLang, t } = useI18n();
@@ -39,5 +40,33 @@ export function Notice({ kind, children }: { kind: 'ok' | 'error' | 'info'; chil
     <p className={`notice notice-${kind}`} role={kind === 'error' ? 'alert' : 'status'}>
       {children}
     </p>
+  );
+}
+
+/** The second row of tabs of a screen with sections (admin, data protection): links to `${base}/${key}`. */
+export function SubNav({
+  base,
+  current,
+  label,
+  items,
+}: {
+  base: string;
+  current: string;
+  label: string;
+  items: readonly { key: string; label: string }[];
+}) {
+  return (
+    <nav className="subnav" aria-label={label}>
+      {items.map(({ key, label: text }) => (
+        <a
+          key={key}
+          href={`${base}/${key}`}
+          onClick={linkHandler(`${base}/${key}`)}
+          aria-current={current === key ? 'page' : undefined}
+        >
+          {text}
+        </a>
+      ))}
+    </nav>
   );
 }
