@@ -350,6 +350,12 @@ interface HostileRoute {
   forgery: fc.Arbitrary<Record<string, string>>;
   /** A body of the route's format that is not a webhook (random JSON, or random form fields for Twilio). */
   junk: fc.Arbitrary<string>;
+  /**
+   * The provider sends updates sparsam does not use (Telegram: other update types; Messenger: other page events) and
+   * redelivers anything not answered 2xx, so an authentic body of an unknown shape may be answered 200, keeping
+   * nothing. Elsewhere it is a 400.
+   */
+  acknowledgesUnknown: boolean;
 }
 
 describe('hostile input on the 360dialog, Telegram, Messenger and SMS webhook routes [sqlite]', () => {
@@ -461,6 +467,7 @@ describe('hostile input on the 360dialog, Telegram, Messenger and SMS webhook ro
         fc.constant({ 'x-sparsam-webhook-secret': D360_SECRET.slice(0, -1) }),
       ),
       junk: randomJson,
+      acknowledgesUnknown: false,
     },
     {
       channel: 'tg-main',
@@ -477,6 +484,7 @@ describe('hostile input on the 360dialog, Telegram, Messenger and SMS webhook ro
         fc.constant({ 'x-telegram-bot-api-secret-token': `${TG_SECRET} ` }),
       ),
       junk: randomJson,
+      acknowledgesUnknown: true,
     },
     {
       channel: 'fb-main',
@@ -494,6 +502,7 @@ describe('hostile input on the 360dialog, Telegram, Messenger and SMS webhook ro
         fc.constant({ 'x-hub-signature-256': signWhatsAppBody(APP_SECRET, 'x') }),
       ),
       junk: randomJson,
+      acknowledgesUnknown: true,
     },
     {
       channel: 'sms-main',
@@ -515,6 +524,7 @@ describe('hostile input on the 360dialog, Telegram, Messenger and SMS webhook ro
       junk: fc
         .array(fc.tuple(fc.string({ maxLength: 12 }), fc.string({ maxLength: 30 })), { maxLength: 12 })
         .map((pairs) => new URLSearchParams(pairs).toString()),
+      acknowledgesUnknown: false,
     },
   ];
 
@@ -567,7 +577,7 @@ describe('hostile input on the 360dialog, Telegram, Messenger and SMS webhook ro
 
   const isClientError = (status: number) => status >= 400 && status < 500;
 
-  it('answers about 2,400 hostile bodies per route with 4xx (or 200 for a redelivery), stores nothing and audits every forgery', async () => {
+  it('answers about 2,000 hostile bodies per route with 4xx (or 200 for a redelivery), stores nothing and audits every forgery', async () => {
     const gc = forcedGc();
     gc?.();
     const heapBefore = process.memoryUsage().heapUsed;
@@ -585,14 +595,15 @@ describe('hostile input on the 360dialog, Telegram, Messenger and SMS webhook ro
       expect(channelBefore.messages).toBeGreaterThanOrEqual(1);
       let runs = 0;
 
-      // 1. Random bodies of the route's format, authentic: not a webhook. A body that happens to be a harmless
-      //    update (Telegram and Messenger answer those 200 so that they are not redelivered) stores nothing.
+      // 1. Random bodies of the route's format, authentic: not a webhook. Refused, or acknowledged as an update of
+      //    no use where the provider would redeliver it; either way nothing is stored (counted below).
       await fc.assert(
         fc.asyncProperty(route.junk, async (body) => {
           runs++;
-          expect(await send(route, body, route.sign(body))).toBeLessThan(500);
+          const status = await send(route, body, route.sign(body));
+          expect(isClientError(status) || (route.acknowledgesUnknown && status === 200), `${status}`).toBe(true);
         }),
-        { numRuns: 700 },
+        { numRuns: 600 },
       );
 
       // 2. Truncated valid bodies, authentic: malformed JSON or an incomplete form.
@@ -603,7 +614,7 @@ describe('hostile input on the 360dialog, Telegram, Messenger and SMS webhook ro
           const body = full.slice(0, cut);
           expect(isClientError(await send(route, body, route.sign(body)))).toBe(true);
         }),
-        { numRuns: 500 },
+        { numRuns: 400 },
       );
 
       // 3. Deep nesting, authentic.
@@ -611,10 +622,9 @@ describe('hostile input on the 360dialog, Telegram, Messenger and SMS webhook ro
         fc.asyncProperty(fc.integer({ min: 50, max: 20_000 }), fc.boolean(), async (depth, arrays) => {
           runs++;
           const body = arrays ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
-          const status = await send(route, body, route.sign(body));
-          expect(isClientError(status) || (route.contentType !== 'application/json' && status === 200)).toBe(true);
+          expect(isClientError(await send(route, body, route.sign(body)))).toBe(true);
         }),
-        { numRuns: 100 },
+        { numRuns: 80 },
       );
 
       // 4. Valid bodies with a wrong, malformed or missing signature: 401, and each one in the audit log.
@@ -627,7 +637,7 @@ describe('hostile input on the 360dialog, Telegram, Messenger and SMS webhook ro
           const body = route.valid(++seq);
           expect(await send(route, body, forged(headers, body))).toBe(401);
         }),
-        { numRuns: 250 },
+        { numRuns: 200 },
       );
       expect(await forgedAudits(route.channel)).toBe(auditsBefore + forgeries);
 
@@ -646,7 +656,7 @@ describe('hostile input on the 360dialog, Telegram, Messenger and SMS webhook ro
           const body = route.valid(++seq);
           expect(isClientError(await send(route, body, route.sign(body), contentType))).toBe(true);
         }),
-        { numRuns: 300 },
+        { numRuns: 250 },
       );
 
       // 6. Authentic bodies for another account, page or a group chat.
@@ -658,7 +668,7 @@ describe('hostile input on the 360dialog, Telegram, Messenger and SMS webhook ro
           // Telegram answers updates from group chats 200 (else it redelivers them) and keeps nothing.
           expect(route.channel === 'tg-main' ? status === 200 : status === 400).toBe(true);
         }),
-        { numRuns: 300 },
+        { numRuns: 250 },
       );
 
       // 7. Bodies over the limit, authentic or not: 413 before anything reads them.
@@ -685,7 +695,7 @@ describe('hostile input on the 360dialog, Telegram, Messenger and SMS webhook ro
       console.info(`[hostile-input] ${route.channel}: ${runs} hostile bodies`);
     }
 
-    expect(total).toBeGreaterThanOrEqual(routes.length * 2_300);
+    expect(total).toBeGreaterThanOrEqual(routes.length * 1_950);
     expect(statuses.get(500) ?? 0).toBe(0);
     expect([...statuses.keys()].every((s) => s < 500)).toBe(true);
     expect((await w.sparsam.http.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
