@@ -13,18 +13,27 @@ const retention = z
     eraseAfterCloseDays: z.number(),
     auditRetentionDays: z.number(),
   })
-  .partial();
+  .partial()
+  .strict();
+/**
+ * Either `{reset: true}` or the fields to change. Both alternatives are strict: a misspelt field or `{reset: "yes"}`
+ * is a 400 naming it, never an empty change that is answered 200, written and audited as a settings change.
+ */
 export const InboxSettingsBody = z.union([
-  z.object({ reset: z.literal(true) }),
-  z.object({
-    retention: retention.optional(),
-    media: z.enum(['strip', 'reject', 'allow']).optional(),
-    notice: z
-      .object({ de: z.string().max(4096).nullable().optional(), en: z.string().max(4096).nullable().optional() })
-      .optional(),
-  }),
+  z.object({ reset: z.literal(true) }).strict(),
+  z
+    .object({
+      retention: retention.optional(),
+      media: z.enum(['strip', 'reject', 'allow']).optional(),
+      notice: z
+        .object({ de: z.string().max(4096).nullable().optional(), en: z.string().max(4096).nullable().optional() })
+        .strict()
+        .optional(),
+    })
+    .strict()
+    .refine((body) => Object.keys(body).length > 0, { message: 'nothing to change' }),
 ]);
-export const ChannelEnabledBody = z.object({ enabled: z.boolean() });
+export const ChannelEnabledBody = z.object({ enabled: z.boolean() }).strict();
 
 /** A hint that lets an admin recognise a secret without showing it: its length and last two characters. */
 function secretHint(value: unknown): string | null {

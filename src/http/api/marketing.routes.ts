@@ -54,7 +54,8 @@ const ReportSchema = z.object({
 });
 
 function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
-  const result = schema.safeParse(value ?? {});
+  // No body at all counts as an empty object; a JSON `null` body is a wrong body, not an empty one.
+  const result = schema.safeParse(value === undefined ? {} : value);
   if (!result.success) {
     const fields = result.error.issues.map((i) => [where, ...i.path.map(String)].join('.'));
     throw new AppError('VALIDATION', `the ${where} is not valid: ${result.error.issues[0]?.message ?? 'invalid'}`, {

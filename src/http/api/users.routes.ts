@@ -13,12 +13,16 @@ export const InviteBody = z.object({
   displayName: z.string().min(1).max(80).optional(),
   language: z.enum(['de', 'en']).optional(),
 });
-export const UserPatchBody = z.object({
-  role: role.optional(),
-  displayName: z.string().min(1).max(80).optional(),
-  language: z.enum(['de', 'en']).optional(),
-  disabled: z.boolean().optional(),
-});
+/** Strict and not empty: a misspelt field is a 400 naming it, not a 200 that changed nothing. */
+export const UserPatchBody = z
+  .object({
+    role: role.optional(),
+    displayName: z.string().min(1).max(80).optional(),
+    language: z.enum(['de', 'en']).optional(),
+    disabled: z.boolean().optional(),
+  })
+  .strict()
+  .refine((body) => Object.keys(body).length > 0, { message: 'nothing to change' });
 export const SecurityBody = z.object({ require2fa: z.boolean() });
 
 /** Staff management for admins: list, invite (one-time link), change role, disable, reset 2FA, end sessions. */

@@ -47,7 +47,8 @@ export interface WebDeps {
 
 /** Parses a request body or query with zod; a failure is a 400 naming the fields, echoing no values. */
 export function parseWith<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
-  const result = schema.safeParse(value ?? {});
+  // No body at all counts as an empty object; a JSON `null` body is a wrong body, not an empty one.
+  const result = schema.safeParse(value === undefined ? {} : value);
   if (!result.success) {
     const fields = [...new Set(result.error.issues.map((i) => i.path.join('.') || '(body)'))];
     throw new AppError('VALIDATION', `the request is not valid: check ${fields.join(', ')}`, { fields });
