@@ -181,12 +181,16 @@ describe.concurrent('a provider outage of 60 s', () => {
 
         // Agents keep answering during the outage; a new customer writes in the middle of it.
         const plan: { at: number; conversation: string; text: string }[] = [
-          { at: 1_000, conversation: c1, text: 'Antwort 1 an den ersten Kunden' },
+          { at: 500, conversation: c1, text: 'Antwort 1 an den ersten Kunden' },
           { at: 1_500, conversation: c2, text: 'Antwort 1 an den zweiten Kunden' },
-          { at: 15_000, conversation: c1, text: 'Antwort 2 an den ersten Kunden' },
-          { at: 40_000, conversation: c1, text: 'Antwort 3 an den ersten Kunden' },
-          { at: 40_500, conversation: c2, text: 'Antwort 2 an den zweiten Kunden' },
-          { at: 55_000, conversation: c1, text: 'Antwort 4 an den ersten Kunden' },
+          { at: 2_000, conversation: c1, text: 'Antwort 2 an den ersten Kunden' },
+          { at: 3_000, conversation: c2, text: 'Antwort 2 an den zweiten Kunden' },
+          { at: 3_500, conversation: c1, text: 'Antwort 3 an den ersten Kunden' },
+          { at: 15_000, conversation: c1, text: 'Antwort 4 an den ersten Kunden' },
+          { at: 28_500, conversation: c2, text: 'Antwort 3 an den zweiten Kunden' },
+          { at: 40_000, conversation: c1, text: 'Antwort 5 an den ersten Kunden' },
+          { at: 40_500, conversation: c2, text: 'Antwort 4 an den zweiten Kunden' },
+          { at: 55_000, conversation: c1, text: 'Antwort 6 an den ersten Kunden' },
         ];
         const replyIds = new Map<string, string>();
         let newcomerSeen = false;
