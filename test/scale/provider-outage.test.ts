@@ -5,6 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.ts';
 import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
+import { backoffDelay } from '../../src/jobs/job-queue.ts';
+import { OUTBOUND_BACKOFF, OUTBOUND_MAX_ATTEMPTS } from '../../src/jobs/outbound-send.job.ts';
 import { startSparsam, type Sparsam } from '../../src/main.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { createLogger } from '../../src/shared/logger.ts';
@@ -64,6 +66,20 @@ interface ApiMessage {
   status: string;
   error: { code: string; reason: string } | null;
 }
+
+describe('the retry schedule of a send', () => {
+  const schedule = (random: () => number) =>
+    Array.from({ length: OUTBOUND_MAX_ATTEMPTS - 1 }, (_, i) =>
+      backoffDelay(i + 1, OUTBOUND_BACKOFF.baseMs, OUTBOUND_BACKOFF.maxMs, random),
+    );
+
+  it('outlasts at least 20 minutes of provider trouble, yet never waits more than 25 s between attempts', () => {
+    const shortest = schedule(() => 0);
+    const longest = schedule(() => 1);
+    expect(shortest.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(20 * 60_000);
+    expect(Math.max(...longest)).toBeLessThanOrEqual(25_000);
+  });
+});
 
 describe.concurrent('a provider outage of 60 s', () => {
   describeEachStore('replies and notices wait and go out once afterwards', (dialect) => {
