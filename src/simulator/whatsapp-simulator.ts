@@ -550,7 +550,7 @@ class Simulator implements WhatsAppSimulator {
     }
     const answer = failure.answers[failure.next++ % failure.answers.length]!;
     const message =
-      answer.code === 130429
+      answer.status === 429 || answer.code === 130429
         ? 'Rate limit hit'
         : answer.status === 503
           ? 'Service temporarily unavailable'
