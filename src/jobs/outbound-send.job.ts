@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Channel, OutboundCommand } from '../channels/channel.ts';
 import { ChannelApiError, ChannelNetworkError } from '../channels/channel-errors.ts';
 import type { InboxEventBus } from '../core/inbox/inbox-events.ts';
+import { OUTBOUND_ATTEMPTS } from '../core/inbox/inbox.ports.ts';
 import { openMessageContent, type ConversationKey, type MessageContent } from '../core/inbox/message-content.ts';
 import { AppError } from '../shared/app-error.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
@@ -18,8 +19,15 @@ export const OUTBOUND_SEND = 'outbound-send';
 
 export type OutboundSendPayload = { messageId: string; action?: 'read' } & Record<string, string>;
 
-/** Default retry budget of a send: with the backoff below about 20 minutes of provider trouble. */
-export const OUTBOUND_MAX_ATTEMPTS = 12;
+/** Retry budget of a send: with the backoff below at least 20 minutes of provider trouble. */
+export const OUTBOUND_MAX_ATTEMPTS = OUTBOUND_ATTEMPTS;
+
+/**
+ * Backoff of a send refused with a retryable answer and no Retry-After: 1 s doubling, capped at 20 s (±25 % jitter).
+ * The cap is low on purpose: after a provider outage every waiting message goes out within about 25 s; the number of
+ * attempts (OUTBOUND_MAX_ATTEMPTS) makes up the 20 minutes of trouble a message outlasts.
+ */
+export const OUTBOUND_BACKOFF = { baseMs: 1_000, maxMs: 20_000 } as const;
 
 /** The dedupe key of a message's send job: enqueueing the same message twice creates one job. */
 export function outboundDedupeKey(messageId: string, action?: 'read'): string {
@@ -39,7 +47,7 @@ export interface OutboundSendDeps {
   pacer?: SendPacer;
   clock?: Clock;
   logger?: Logger;
-  /** Backoff of retryable provider errors without a Retry-After (default 1 s doubling to 2 min). */
+  /** Backoff of retryable provider errors without a Retry-After (default OUTBOUND_BACKOFF). */
   backoff?: { baseMs?: number; maxMs?: number };
   /**
    * After a 429/130429 without Retry-After, no send of that channel starts for this long (default 250 ms): long
@@ -79,8 +87,8 @@ const REASONS = {
 export function outboundSendHandler(deps: OutboundSendDeps): (job: Job) => Promise<void> {
   const clock = deps.clock ?? systemClock;
   const pacer = deps.pacer ?? new SendPacer();
-  const baseMs = deps.backoff?.baseMs ?? 1_000;
-  const maxMs = deps.backoff?.maxMs ?? 120_000;
+  const baseMs = deps.backoff?.baseMs ?? OUTBOUND_BACKOFF.baseMs;
+  const maxMs = deps.backoff?.maxMs ?? OUTBOUND_BACKOFF.maxMs;
   const holdOffMs = deps.rateLimitHoldOffMs ?? 250;
   const now = () => clock.now().getTime();
 

@@ -109,12 +109,26 @@ export interface RefusedCall {
 }
 
 export interface FailureMode {
-  /** HTTP status to answer Graph calls with. */
+  /** HTTP status to answer Graph calls with (a 429 carries Retry-After: the seconds left of the failure). */
   status: 429 | 500;
   /** Graph error code (default 130429 for 429, 131000 for 500). */
   code?: number;
   /** How long the failure lasts from now, ms. */
   forMs: number;
+  /**
+   * A provider outage that answers in several ways: the refused calls take these answers in turn (instead of
+   * `status` and `code`), e.g. 500s, 503s and rate limits with and without Retry-After.
+   */
+  answers?: FailureAnswer[];
+}
+
+/** One way of refusing a Graph call during a failure. */
+export interface FailureAnswer {
+  status: 400 | 429 | 500 | 502 | 503;
+  /** Graph error code (default 130429 for 429, 131000 otherwise). */
+  code?: number;
+  /** Retry-After header: seconds, or 'remaining' for the seconds left of the failure; none when omitted. */
+  retryAfter?: number | 'remaining';
 }
 
 export interface WhatsAppSimulator {
@@ -215,7 +229,15 @@ class Simulator implements WhatsAppSimulator {
   private readonly inboundIds = new Set<string>();
   private readonly pending = new Set<Promise<unknown>>();
   private readonly timers = new Map<NodeJS.Timeout, () => void>();
-  private failure: { status: number; code: number; until: number } | undefined;
+  private failure:
+    | {
+        status: number;
+        code: number;
+        until: number;
+        answers: (FailureAnswer & { code: number })[];
+        next: number;
+      }
+    | undefined;
   private server: Server | undefined;
   private baseUrl = '';
   private closed = false;
@@ -269,13 +291,21 @@ class Simulator implements WhatsAppSimulator {
   }
 
   failureMode(mode: FailureMode | null): void {
-    this.failure = mode
-      ? {
-          status: mode.status,
-          code: mode.code ?? (mode.status === 429 ? 130429 : 131000),
-          until: this.now() + mode.forMs,
-        }
-      : undefined;
+    if (!mode) {
+      this.failure = undefined;
+      return;
+    }
+    const code = mode.code ?? (mode.status === 429 ? 130429 : 131000);
+    const given: FailureAnswer[] = mode.answers?.length
+      ? mode.answers
+      : [{ status: mode.status, code, ...(mode.status === 429 ? { retryAfter: 'remaining' as const } : {}) }];
+    this.failure = {
+      status: given[0]!.status,
+      code: given[0]!.code ?? (given[0]!.status === 429 ? 130429 : 131000),
+      until: this.now() + mode.forMs,
+      answers: given.map((a) => ({ ...a, code: a.code ?? (a.status === 429 ? 130429 : 131000) })),
+      next: 0,
+    };
   }
 
   async settle(): Promise<void> {
@@ -518,14 +548,15 @@ class Simulator implements WhatsAppSimulator {
       this.failure = undefined;
       return;
     }
-    const message = failure.status === 429 ? 'Rate limit hit' : 'Something went wrong';
-    throw new GraphError(
-      failure.status,
-      failure.code,
-      message,
-      undefined,
-      failure.status === 429 ? Math.ceil(left / 1000) : undefined,
-    );
+    const answer = failure.answers[failure.next++ % failure.answers.length]!;
+    const message =
+      answer.status === 429 || answer.code === 130429
+        ? 'Rate limit hit'
+        : answer.status === 503
+          ? 'Service temporarily unavailable'
+          : 'Something went wrong';
+    const retryAfter = answer.retryAfter === 'remaining' ? Math.ceil(left / 1000) : answer.retryAfter;
+    throw new GraphError(answer.status, answer.code, message, undefined, retryAfter);
   }
 
   private acceptMessage(raw: Buffer, contentType: string | undefined): unknown {

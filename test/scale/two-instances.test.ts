@@ -67,6 +67,51 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
   }
 }
 
+/** A browser's EventSource on GET /api/v1/events, reading the raw stream: its events and everything it received. */
+interface EventStream {
+  events: { type: string; data: Record<string, unknown> }[];
+  raw(): string;
+  close(): void;
+}
+
+async function openEventStream(url: string, cookie: string): Promise<EventStream> {
+  const abort = new AbortController();
+  const res = await fetch(`${url}/api/v1/events`, {
+    headers: { cookie, accept: 'text/event-stream' },
+    signal: abort.signal,
+  });
+  if (res.status !== 200 || !res.body) throw new Error(`GET /api/v1/events answered ${res.status}`);
+  expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+  const events: EventStream['events'] = [];
+  let raw = '';
+  let pending = '';
+  const decoder = new TextDecoder();
+  let connected!: () => void;
+  const ready = new Promise<void>((r) => (connected = r));
+  void (async () => {
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        const text = decoder.decode(chunk, { stream: true });
+        raw += text;
+        pending += text;
+        if (raw.includes(': connected')) connected();
+        let end: number;
+        while ((end = pending.indexOf('\n\n')) >= 0) {
+          const block = pending.slice(0, end);
+          pending = pending.slice(end + 2);
+          const type = /^event: (.+)$/m.exec(block)?.[1];
+          const data = /^data: (.+)$/m.exec(block)?.[1];
+          if (type && data) events.push({ type, data: JSON.parse(data) as Record<string, unknown> });
+        }
+      }
+    } catch {
+      // aborted by close()
+    }
+  })();
+  await ready;
+  return { events, raw: () => raw, close: () => abort.abort() };
+}
+
 describe.runIf(postgresAvailable)('two sparsam instances on one database [postgres]', () => {
   let db: { url: string; drop(): Promise<void> };
   let sim: WhatsAppSimulator;
@@ -169,6 +214,74 @@ describe.runIf(postgresAvailable)('two sparsam instances on one database [postgr
     expect(notices).toHaveLength(11);
     expect(new Set(notices.map((n) => n.to)).size).toBe(11);
     expect(notices.every((n) => n.buttons?.some((x) => x.id === CONSENT_AGREE_ID))).toBe(true);
+  });
+
+  it('an agent logged in at A sees, over the real SSE stream, a message that arrived by webhook at B', async () => {
+    // A real login at A: the session cookie as the browser keeps it.
+    await b.sparsam.accounts.createUser({
+      email: 'lena@autohaus.example',
+      password: 'correct horse battery staple',
+      role: 'agent',
+      displayName: 'Lena',
+    });
+    const login = await fetch(`${a.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'lena@autohaus.example', password: 'correct horse battery staple' }),
+    });
+    expect(login.status).toBe(200);
+    expect(((await login.json()) as { step: string }).step).toBe('done');
+    const cookie = login.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0]!)
+      .find((c) => c.startsWith('sparsam_session='));
+    expect(cookie).toBeDefined();
+
+    const stream = await openEventStream(a.url, cookie!);
+    try {
+      const customer = '4915100000077';
+      const text = 'Ist der Wagen schon durch den TÜV?';
+      expect((await send(b, { from: customer, text: 'Guten Tag' })).delivered).toBe(true);
+      await until('the consent notice', () => sim.sentMessages().some((m) => m.to === customer));
+      expect(
+        (await send(b, { from: customer, buttonReply: { id: CONSENT_AGREE_ID, title: 'Zustimmen' } })).delivered,
+      ).toBe(true);
+      expect((await send(b, { from: customer, text, id: 'wamid.SSE-AT-B' })).delivered).toBe(true);
+      const row = await a.sparsam.store.db
+        .selectFrom('messages')
+        .select(['id', 'conversation_id'])
+        .where('provider_message_id', '=', new ProviderRefs(a.sparsam.keys.pepper).ref('wamid.SSE-AT-B'))
+        .executeTakeFirstOrThrow();
+
+      await until("message.created on A's event stream", () =>
+        stream.events.some((e) => e.type === 'message.created' && e.data.messageId === row.id),
+      );
+      // What the inbox needs to refresh the right list and thread: the type, the inbox, the conversation, the message.
+      const event = stream.events.find((e) => e.type === 'message.created' && e.data.messageId === row.id)!;
+      expect(event.data).toEqual({
+        type: 'message.created',
+        inboxId: 'service',
+        conversationId: row.conversation_id,
+        messageId: row.id,
+      });
+      // The conversation's creation at B was streamed too, so the list shows it without a reload.
+      expect(
+        stream.events.some((e) => e.type === 'conversation.created' && e.data.conversationId === row.conversation_id),
+      ).toBe(true);
+      // Content-free by design: neither the number nor any text the customer wrote crosses the stream.
+      for (const secret of [customer, `+${customer}`, text, 'Guten Tag', 'wamid.SSE-AT-B']) {
+        expect(stream.raw()).not.toContain(secret);
+      }
+      // The inbox then loads the message with the same session at A.
+      const thread = await fetch(`${a.url}/api/v1/conversations/${row.conversation_id}`, {
+        headers: { cookie: cookie! },
+      });
+      expect(thread.status).toBe(200);
+      const body = (await thread.json()) as { messages: { id: string; text?: string | null }[] };
+      expect(body.messages.find((m) => m.id === row.id)?.text).toBe(text);
+    } finally {
+      stream.close();
+    }
   });
 
   it('a message committed at B reaches a live subscriber of A; an agent reply is sent once although both run workers', async () => {

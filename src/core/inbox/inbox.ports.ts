@@ -161,8 +161,11 @@ export interface InboxDeps {
   directSendTimeoutMs?: number;
 }
 
-/** Retry budget of an 'outbound-send' job (the outbound queue's own default for sends: about 20 min of trouble). */
-export const OUTBOUND_ATTEMPTS = 12;
+/**
+ * Retry budget of an 'outbound-send' job: with the send backoff (1 s doubling, capped at 20 s, ±25 % jitter) at least
+ * 20 minutes of provider trouble (about 27 on average) before a message is marked failed.
+ */
+export const OUTBOUND_ATTEMPTS = 85;
 
 let lastStamp = 0;
 

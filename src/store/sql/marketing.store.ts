@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { OUTBOUND_ATTEMPTS } from '../../core/inbox/inbox.ports.ts';
 import type { CampaignRow, ContactRow, ConversationRow, Database, MessageRow } from '../database.ts';
 import type { BroadcastItem, CampaignRecipientStatus, MarketingPort } from '../ports/marketing.port.ts';
 
@@ -10,7 +11,6 @@ export type Enqueue = (
 ) => Promise<string>;
 
 /** Retry budget of an 'outbound-send' job (as the inbox queues them). */
-const OUTBOUND_ATTEMPTS = 12;
 
 export class MarketingStore implements MarketingPort {
   constructor(
