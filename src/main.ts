@@ -24,6 +24,8 @@ import { createWebInbox } from './http/auth/web-inbox.ts';
 import { documentWebRoutes } from './http/auth/web-openapi.ts';
 import { ChannelRegistry } from './channels/registry.ts';
 import { CachedInboxSettings } from './core/inbox/inbox-settings.ts';
+import { effectiveInboxSettings } from './core/inbox/team-settings.service.ts';
+import { WebStore } from './store/sql/web.store.ts';
 import { InboxService } from './core/inbox/inbox.service.ts';
 import { AuditLog } from './core/privacy/audit/audit-log.ts';
 import { ConsentService, noticeVersion } from './core/privacy/consent/consent.service.ts';
@@ -114,7 +116,10 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   const metrics = createMetrics();
   const users = new UserStore(store.db);
   const inboxes = new InboxStore(store.db);
-  await inboxes.syncConfigured(config.inboxes, config.channels, clock.now().getTime());
+  // Inboxes whose settings an admin changed keep the change while the configuration is mirrored (other instances
+  // may be reading them right now); createWebInbox re-applies the changes once more afterwards.
+  const effective = await effectiveInboxSettings(new WebStore(store.db), config.inboxes);
+  await inboxes.syncConfigured(config.inboxes, config.channels, clock.now().getTime(), effective);
   const accounts = new AccountService(users, clock);
   // Live updates: in-process on SQLite; fanned out to every instance through LISTEN/NOTIFY on PostgreSQL.
   const pgEvents = config.databaseUrl ? new PgInboxEventBus(config.databaseUrl, logger) : undefined;

@@ -13,6 +13,8 @@ import { AppError } from '../shared/app-error.ts';
 import { systemClock } from '../shared/clock.ts';
 import { createLogger } from '../shared/logger.ts';
 import { PgCacheSignals } from '../store/postgres/pg-cache-signals.ts';
+import { WebStore } from '../store/sql/web.store.ts';
+import { effectiveInboxSettings } from '../core/inbox/team-settings.service.ts';
 import { openStore } from '../store/open-store.ts';
 import { AuditStore } from '../store/sql/audit.store.ts';
 import { ComplianceStore } from '../store/sql/compliance.store.ts';
@@ -42,7 +44,9 @@ async function withCompliance<T>(fn: (tools: ComplianceTools, config: AppConfig)
     : undefined;
   try {
     const clock = systemClock;
-    await new InboxStore(store.db).syncConfigured(config.inboxes, config.channels, clock.now().getTime());
+    // Admin changes to inbox settings stay in force (the running instances read them while this command runs).
+    const effective = await effectiveInboxSettings(new WebStore(store.db), config.inboxes);
+    await new InboxStore(store.db).syncConfigured(config.inboxes, config.channels, clock.now().getTime(), effective);
     const master = await loadOrCreateMasterKey({ masterKey: config.masterKey, dataDir: config.dataDir });
     const keys = new KeyService(new KeyStore(store.keys), master, clock, signals ? { signals } : {});
     await keys.init();

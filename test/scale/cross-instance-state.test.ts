@@ -269,6 +269,26 @@ describe.runIf(postgresAvailable)('per-process state with two instances on one d
     const notice = sim.sentMessages().find((m) => m.to === '4915100000402')!;
     expect(notice.text).toContain(changed);
     expect(sim.sentMessages().find((m) => m.to === '4915100000401')!.text).not.toContain(changed);
+
+    // A third instance starting (a rolling restart) mirrors the configuration file: at no moment may the others
+    // read the inbox's settings without the admin's change.
+    const watcher = new pg.Client({ connectionString: db.url });
+    await watcher.connect();
+    const seen = new Set<boolean>();
+    let watching = true;
+    const watch = (async () => {
+      while (watching) {
+        const r = await watcher.query(`SELECT settings FROM inboxes WHERE id = 'service'`);
+        seen.add(String((r.rows[0] as { settings: string }).settings).includes(changed));
+      }
+    })();
+    const c = await start();
+    watching = false;
+    await watch;
+    await watcher.end();
+    await c.sparsam.close();
+    rmSync(c.dataDir, { recursive: true, force: true });
+    expect([...seen]).toEqual([true]);
   });
 
   it('a TOTP code used to log in at A is refused at B', async () => {

@@ -81,6 +81,24 @@ function merge(base: InboxPrivacySettings, o: InboxPrivacyOverride): InboxPrivac
 }
 
 /**
+ * The effective settings (configured defaults with the admin's stored override applied) of every configured inbox
+ * that has an override, as the JSON written to `inboxes.settings`. Mirroring the configuration file at start writes
+ * these instead of the bare defaults, so that another instance never reads settings without the admin's changes
+ * (a shorter retention or a laxer media policy) while this one starts.
+ */
+export async function effectiveInboxSettings(
+  web: Pick<WebPort, 'getSetting'>,
+  defaults: readonly InboxDefaults[],
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const d of defaults) {
+    const raw = await web.getSetting(overrideKey(d.id));
+    if (raw) out.set(d.id, JSON.stringify(merge(defaultsOf(d), JSON.parse(raw) as InboxPrivacyOverride)));
+  }
+  return out;
+}
+
+/**
  * Inbox privacy settings changed in the admin UI. The override is kept apart (settings table) and the effective
  * result written to `inboxes.settings`, which the consent gate and the retention sweeper read; on start
  * {@link applyOverrides} re-applies them after the configuration file was mirrored. Every write publishes an
