@@ -11,6 +11,9 @@ import { startSparsam, type Sparsam } from '../../src/main.ts';
 import { ManualClock, systemClock } from '../../src/shared/clock.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { ProviderRefs } from '../../src/store/sql/provider-ref.ts';
+import { MarketingStore } from '../../src/store/sql/marketing.store.ts';
+import { queuedOutboundRow } from '../../src/core/inbox/inbox.ports.ts';
+import { newId } from '../../src/shared/ids.ts';
 import {
   startSimulator,
   type CustomerMessageInput,
@@ -341,5 +344,34 @@ describe.runIf(postgresAvailable)('per-process state with two instances on one d
       .where('target_id', '=', user.id)
       .execute();
     expect(locks).toHaveLength(1);
+  });
+
+  it('an away message queued for one conversation by A and B at the same moment goes out once', async () => {
+    const row = await consentedConversation(a, '4915100000501', 'Sind Sie heute noch da?');
+    const conversation = await a.sparsam.store.db
+      .selectFrom('conversations')
+      .select(['id', 'channel_id'])
+      .where('id', '=', row.conversation_id)
+      .executeTakeFirstOrThrow();
+    // Each instance's own connection pool: the two transactions really run at the same time.
+    const stores = [a, b].map((i) => new MarketingStore(i.sparsam.store.db, async () => undefined));
+    const hourMs = 3_600_000;
+    for (let round = 0; round < 5; round++) {
+      const now = Date.now() + round * 2 * hourMs;
+      const results = await Promise.allSettled(
+        stores.map((store) => {
+          const id = newId();
+          return store.queueAutomated({
+            kind: 'away',
+            conversationId: conversation.id,
+            cooldownMs: hourMs,
+            now,
+            message: queuedOutboundRow({ id, conversation, kind: 'text', sealed: new Uint8Array(8), now }),
+          });
+        }),
+      );
+      // One queues it, the other sees the cooldown; neither fails.
+      expect(results.map((r) => (r.status === 'fulfilled' ? r.value : 'failed')).sort()).toEqual([false, true]);
+    }
   });
 });
