@@ -374,4 +374,30 @@ describe.runIf(postgresAvailable)('per-process state with two instances on one d
       expect(results.map((r) => (r.status === 'fulfilled' ? r.value : 'failed')).sort()).toEqual([false, true]);
     }
   });
+
+  it('logging out everywhere at A ends the live-event stream the same user holds open at B at once', async () => {
+    const user = await createUser(a.sparsam, 'agent-xstate@example.org', 'agent');
+    const atB = new Browser(b.sparsam);
+    expect((await atB.login(user.email)).json().step).toBe('done');
+    const stream = await fetch(`${b.url}/api/v1/events`, { headers: { cookie: `sparsam_session=${atB.cookie}` } });
+    expect(stream.status).toBe(200);
+    const reader = stream.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain(': connected');
+    const ended = (async () => {
+      while (!(await reader.read()).done) {
+        // events and keep-alives until the stream ends
+      }
+      return Date.now();
+    })();
+
+    const atA = new Browser(a.sparsam);
+    expect((await atA.login(user.email)).json().step).toBe('done');
+    const out = await atA.post('/api/v1/auth/logout-everywhere');
+    expect(out.statusCode).toBe(200);
+    const loggedOutAt = Date.now();
+    // Without the signal B would notice only at its next keep-alive check, 20 s later.
+    const endedAt = await Promise.race([ended, new Promise<number>((r) => setTimeout(() => r(Infinity), 3000))]);
+    expect(endedAt - loggedOutAt).toBeLessThan(3000);
+    await reader.cancel().catch(() => undefined);
+  });
 });
