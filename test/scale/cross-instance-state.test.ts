@@ -353,8 +353,9 @@ describe.runIf(postgresAvailable)('per-process state with two instances on one d
       .select(['id', 'channel_id'])
       .where('id', '=', row.conversation_id)
       .executeTakeFirstOrThrow();
-    // Each instance's own connection pool: the two transactions really run at the same time.
-    const stores = [a, b].map((i) => new MarketingStore(i.sparsam.store.db, async () => undefined));
+    // Each instance's own connection pool: the two transactions really run at the same time. No job is queued (the
+    // message body is a stand-in): what counts is which of the two claims the cooldown.
+    const stores = [a, b].map((i) => new MarketingStore(i.sparsam.store.db, async () => 'no-job'));
     const hourMs = 3_600_000;
     for (let round = 0; round < 5; round++) {
       const now = Date.now() + round * 2 * hourMs;
