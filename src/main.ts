@@ -14,6 +14,8 @@ import type { Store } from './store/store.ts';
 import { InboxStore } from './store/sql/inbox.store.ts';
 import { UserStore } from './store/sql/user.store.ts';
 import { PgInboxEventBus } from './store/postgres/pg-event-bus.ts';
+import { PgCacheSignals } from './store/postgres/pg-cache-signals.ts';
+import { LocalCacheSignals, type CacheSignals } from './shared/cache-signals.ts';
 import { loadOrCreateMasterKey } from './core/privacy/keys/master-key.ts';
 import { KeyService } from './core/privacy/keys/key.service.ts';
 import { sealField } from './core/privacy/keys/field-cipher.ts';
@@ -22,6 +24,8 @@ import { createWebInbox } from './http/auth/web-inbox.ts';
 import { documentWebRoutes } from './http/auth/web-openapi.ts';
 import { ChannelRegistry } from './channels/registry.ts';
 import { CachedInboxSettings } from './core/inbox/inbox-settings.ts';
+import { effectiveInboxSettings } from './core/inbox/team-settings.service.ts';
+import { WebStore } from './store/sql/web.store.ts';
 import { InboxService } from './core/inbox/inbox.service.ts';
 import { AuditLog } from './core/privacy/audit/audit-log.ts';
 import { ConsentService, noticeVersion } from './core/privacy/consent/consent.service.ts';
@@ -112,15 +116,23 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   const metrics = createMetrics();
   const users = new UserStore(store.db);
   const inboxes = new InboxStore(store.db);
-  await inboxes.syncConfigured(config.inboxes, config.channels, clock.now().getTime());
+  // Inboxes whose settings an admin changed keep the change while the configuration is mirrored (other instances
+  // may be reading them right now); createWebInbox re-applies the changes once more afterwards.
+  const effective = await effectiveInboxSettings(new WebStore(store.db), config.inboxes);
+  await inboxes.syncConfigured(config.inboxes, config.channels, clock.now().getTime(), effective);
   const accounts = new AccountService(users, clock);
   // Live updates: in-process on SQLite; fanned out to every instance through LISTEN/NOTIFY on PostgreSQL.
   const pgEvents = config.databaseUrl ? new PgInboxEventBus(config.databaseUrl, logger) : undefined;
   await pgEvents?.start();
   const events: InboxEventBus = pgEvents ?? new LocalInboxEventBus();
+  // Per-process caches (data keys, inbox settings, live-event streams of a session) dropped on every instance at
+  // once when one instance destroys a key, changes settings or ends a session: LISTEN/NOTIFY on PostgreSQL.
+  const pgSignals = config.databaseUrl ? new PgCacheSignals(config.databaseUrl, logger) : undefined;
+  await pgSignals?.start();
+  const signals: CacheSignals = pgSignals ?? new LocalCacheSignals();
   const bearer = bearerAuthenticator(users, clock);
   const masterKey = await loadOrCreateMasterKey({ masterKey: config.masterKey, dataDir: config.dataDir });
-  const keys = new KeyService(new KeyStore(store.keys), masterKey, clock);
+  const keys = new KeyService(new KeyStore(store.keys), masterKey, clock, { signals });
   await keys.init();
   // Provider message ids are stored as keyed hashes (a WhatsApp id carries the customer's number).
   const providerRefs = new ProviderRefs(keys.pepper);
@@ -134,6 +146,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     accounts,
     events,
     bearer,
+    signals,
     accountSecret: keys.pepper,
     sealNote: async (conversationId, messageId, content) =>
       sealField(await keys.dataKeyFor('conversation', conversationId), JSON.stringify(content), {
@@ -167,7 +180,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   });
   // Automated messages (greeting, away) and marketing consent and broadcasts, queued through the outbound path.
   const marketingStore = new MarketingStore(store.db, (queue, payload, opts) => jobs.enqueue(queue, payload, opts));
-  const inboxSettings = new CachedInboxSettings(inboxes, clock);
+  const inboxSettings = new CachedInboxSettings(inboxes, clock, undefined, signals);
   const automation = new AutomationService({
     clock,
     logger,
@@ -211,7 +224,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     staff: users,
     sanitizer: new MediaSanitizer(),
     events,
-    inboxes: new CachedInboxSettings(inboxes, clock),
+    inboxes: new CachedInboxSettings(inboxes, clock, undefined, signals),
     organisation: config.organisation,
     templates: (channelId) => {
       const channel = config.channels.find((c) => c.id === channelId);
@@ -312,6 +325,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
       await http.close();
       await jobs.stop();
       await pgEvents?.close();
+      await pgSignals?.close();
       await store.close();
     },
   };

@@ -11,6 +11,10 @@ import { loadOrCreateMasterKey } from '../core/privacy/keys/master-key.ts';
 import { ContactDirectory } from '../core/privacy/pseudonym/contact-directory.ts';
 import { AppError } from '../shared/app-error.ts';
 import { systemClock } from '../shared/clock.ts';
+import { createLogger } from '../shared/logger.ts';
+import { PgCacheSignals } from '../store/postgres/pg-cache-signals.ts';
+import { WebStore } from '../store/sql/web.store.ts';
+import { effectiveInboxSettings } from '../core/inbox/team-settings.service.ts';
 import { openStore } from '../store/open-store.ts';
 import { AuditStore } from '../store/sql/audit.store.ts';
 import { ComplianceStore } from '../store/sql/compliance.store.ts';
@@ -24,7 +28,8 @@ import { SubjectRightsStore } from '../store/sql/subject-rights.store.ts';
 /**
  * Opens only what the compliance commands need (store, keys, privacy services): no HTTP server and no job workers,
  * so that a subject access export or an erasure run from the shell sends nothing. The configured inboxes and
- * channels are mirrored first, as `sparsam start` does.
+ * channels are mirrored first, as `sparsam start` does. On PostgreSQL an erasure from the shell announces the
+ * destroyed keys to the running instances (cache signals), so that none of them keeps one in memory.
  */
 async function withCompliance<T>(fn: (tools: ComplianceTools, config: AppConfig) => Promise<T>): Promise<T> {
   const config = loadConfig();
@@ -33,11 +38,17 @@ async function withCompliance<T>(fn: (tools: ComplianceTools, config: AppConfig)
     databaseUrl: config.databaseUrl,
     keystoreUrl: config.keystoreUrl,
   });
+  // Publish only: this short-lived process caches nothing worth keeping in step (not live, so it reads through).
+  const signals = config.databaseUrl
+    ? new PgCacheSignals(config.databaseUrl, createLogger({ level: config.logLevel }))
+    : undefined;
   try {
     const clock = systemClock;
-    await new InboxStore(store.db).syncConfigured(config.inboxes, config.channels, clock.now().getTime());
+    // Admin changes to inbox settings stay in force (the running instances read them while this command runs).
+    const effective = await effectiveInboxSettings(new WebStore(store.db), config.inboxes);
+    await new InboxStore(store.db).syncConfigured(config.inboxes, config.channels, clock.now().getTime(), effective);
     const master = await loadOrCreateMasterKey({ masterKey: config.masterKey, dataDir: config.dataDir });
-    const keys = new KeyService(new KeyStore(store.keys), master, clock);
+    const keys = new KeyService(new KeyStore(store.keys), master, clock, signals ? { signals } : {});
     await keys.init();
     const audit = new AuditLog(new AuditStore(store.db), keys, clock);
     const tools = new ComplianceTools({
@@ -55,6 +66,7 @@ async function withCompliance<T>(fn: (tools: ComplianceTools, config: AppConfig)
     });
     return await fn(tools, config);
   } finally {
+    await signals?.close();
     await store.close();
   }
 }

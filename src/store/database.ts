@@ -271,6 +271,13 @@ export interface Database {
   automation_sends: AutomationSendRow;
   campaigns: CampaignRow;
   campaign_recipients: CampaignRecipientRow;
+  totp_used_steps: TotpUsedStepRow;
+}
+
+/** The last TOTP time step (Unix time / 30 s) a user's code was accepted for; migration 009. */
+export interface TotpUsedStepRow {
+  user_id: string;
+  step: number;
 }
 
 /** When an automated message (greeting, away) last went to a conversation; migration 008. */

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openField, openFieldText, sealField } from '../../src/core/privacy/keys/field-cipher.ts';
 import { KeyService } from '../../src/core/privacy/keys/key.service.ts';
 import { loadOrCreateMasterKey } from '../../src/core/privacy/keys/master-key.ts';
+import { LocalCacheSignals } from '../../src/shared/cache-signals.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { KeyStore } from '../../src/store/sql/key.store.ts';
 import { describeEachStore, openTestStore, type TestStore } from '../support/stores.ts';
@@ -120,6 +121,31 @@ describeEachStore('KeyService', (dialect) => {
     const replacement = await keys.dataKeyFor('conversation', 'c1');
     expect(replacement.id).not.toBe(key.id);
     expect(() => openField(replacement, sealed, aad)).toThrow(/cannot be opened/);
+  });
+
+  it('a key destroyed by another process sharing the key store is forgotten on its signal, or after the cache TTL', async () => {
+    const master = randomBytes(32);
+    const signals = new LocalCacheSignals();
+    const here = new KeyService(new KeyStore(t.store.keys), master, clock, { signals, cacheTtlMs: 60_000 });
+    const elsewhere = new KeyService(new KeyStore(t.store.keys), master, clock);
+    await here.dataKeyFor('conversation', 'c1');
+    await here.dataKeyFor('conversation', 'c2');
+    await elsewhere.destroy('conversation', 'c1');
+    await elsewhere.destroy('conversation', 'c2');
+    // Until told, `here` still holds both unwrapped keys in memory.
+    expect(await here.existingDataKey('conversation', 'c1')).toBeDefined();
+    signals.deliver({ type: 'keys.destroyed', ownerType: 'conversation', ownerIds: ['c1'] });
+    expect(await here.existingDataKey('conversation', 'c1')).toBeUndefined();
+    // No signal for c2 (a missed one): the bounded time to live ends it.
+    expect(await here.existingDataKey('conversation', 'c2')).toBeDefined();
+    clock.advance(60_000);
+    expect(await here.existingDataKey('conversation', 'c2')).toBeUndefined();
+    // A resync (the listening connection came back) drops everything cached.
+    const c3 = await here.dataKeyFor('conversation', 'c3');
+    await elsewhere.destroy('conversation', 'c3');
+    signals.resync();
+    expect(await here.existingDataKey('conversation', 'c3')).toBeUndefined();
+    expect((await here.dataKeyFor('conversation', 'c3')).id).not.toBe(c3.id);
   });
 
   it('rotation re-wraps every key: content stays readable with the new master key, the old one is refused', async () => {

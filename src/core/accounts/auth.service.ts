@@ -85,10 +85,12 @@ function newRecoveryCode(): string {
 /**
  * Staff login: password (argon2id via AccountService), TOTP second factor with recovery codes, sessions stored as
  * SHA-256 of the token, lock-out after repeated failures, logout and logout everywhere, password change. No HTTP.
+ *
+ * Everything that must hold across instances sharing one database lives there and changes in single statements:
+ * the failure count and lock, the last used TOTP step (a code is accepted once, at whichever instance), and the
+ * recovery codes (each used once).
  */
 export class AuthService {
-  readonly #usedSteps = new Map<string, number>();
-
   constructor(
     private readonly users: UserPort,
     private readonly web: WebPort,
@@ -135,14 +137,14 @@ export class AuthService {
   }
 
   private async registerFailure(user: UserRow): Promise<void> {
-    const failures = user.failed_logins + 1;
-    const lock = failures >= this.policy.maxFailures;
-    await this.users.updateUser(user.id, {
-      failed_logins: lock ? 0 : failures,
-      locked_until: lock ? this.now() + this.policy.lockMs : user.locked_until,
-      updated_at: this.now(),
-    });
-    if (lock) await this.record('system', 'auth.locked', user.id, 'denied', { failures });
+    const now = this.now();
+    const { failures, locked } = await this.users.registerLoginFailure(
+      user.id,
+      this.policy.maxFailures,
+      now + this.policy.lockMs,
+      now,
+    );
+    if (locked) await this.record('system', 'auth.locked', user.id, 'denied', { failures });
   }
 
   /**
@@ -218,16 +220,17 @@ export class AuthService {
     });
   }
 
-  /** Checks a TOTP code (±1 step), refusing a code already used for this user (replay). */
-  private checkTotp(user: UserRow, secret: string, code: string): boolean {
+  /**
+   * Checks a TOTP code (±1 step), refusing a code already used for this user (replay): the step is claimed in the
+   * database in one statement, so a code used at one instance is refused at every other one, even at the same time.
+   */
+  private async checkTotp(user: UserRow, secret: string, code: string): Promise<boolean> {
     const totp = this.totpFor(user, secret);
     const timestamp = this.now();
     const delta = totp.validate({ token: code.replace(/\s/g, ''), timestamp, window: 1 });
     if (delta === null) return false;
     const step = Math.floor(timestamp / 30_000) + delta;
-    if ((this.#usedSteps.get(user.id) ?? -1) >= step) return false;
-    this.#usedSteps.set(user.id, step);
-    return true;
+    return this.users.claimTotpStep(user.id, step);
   }
 
   private async pending(token: string, expected: LoginStep): Promise<AuthenticatedSession> {
@@ -253,7 +256,7 @@ export class AuthService {
   async completeTotp(token: string, code: string): Promise<UserRow> {
     const found = await this.pending(token, 'totp');
     const secret = this.box.open(found.user.totp_secret_enc!, `users:${found.user.id}:totp`);
-    if (!this.checkTotp(found.user, secret, code)) {
+    if (!(await this.checkTotp(found.user, secret, code))) {
       await this.registerFailure(found.user);
       await this.record(`user:${found.user.id}`, 'auth.second-factor', found.user.id, 'denied', { method: 'totp' });
       throw new AppError('UNAUTHENTICATED', 'the code is wrong or expired');
@@ -275,7 +278,14 @@ export class AuthService {
       throw new AppError('UNAUTHENTICATED', 'the recovery code is wrong or was used already');
     }
     const remaining = hashes.filter((h) => h !== hash);
-    await this.users.updateUser(found.user.id, { recovery_codes: JSON.stringify(remaining), updated_at: this.now() });
+    // Compare-and-set: of two uses of one code at once (on one instance or two), only one gets through.
+    const used = await this.users.replaceRecoveryCodes(
+      found.user.id,
+      found.user.recovery_codes,
+      JSON.stringify(remaining),
+      this.now(),
+    );
+    if (!used) throw new AppError('UNAUTHENTICATED', 'the recovery code is wrong or was used already');
     await this.finish(found, 'recovery');
     return { user: found.user, remaining: remaining.length };
   }
@@ -317,7 +327,7 @@ export class AuthService {
   async confirmEnrolment(user: UserRow, code: string, sessionIdHashValue?: string): Promise<string[]> {
     const secret = await this.enrolmentSecret(user);
     if (!secret) throw new AppError('CONFLICT', 'start the enrolment first');
-    if (!this.checkTotp(user, secret, code)) {
+    if (!(await this.checkTotp(user, secret, code))) {
       throw new AppError('VALIDATION', 'the code is wrong or expired; check the time on your phone', { field: 'code' });
     }
     const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);

@@ -1,3 +1,4 @@
+import type { CacheSignals } from '../../shared/cache-signals.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { InboxRow } from '../../store/database.ts';
 import type { AutomationSettings, MarketingKeywords } from './automation.ts';
@@ -5,25 +6,41 @@ import type { InboxSettings, InboxSettingsPort } from './inbox.ports.ts';
 
 /**
  * An inbox's effective settings read from `inboxes.settings` (the configuration file's values with the admin's
- * changes from the UI applied), cached for a few seconds: a webhook batch reads them once per message, and a
- * change in the UI reaches every instance within `ttlMs`.
+ * changes from the UI applied), cached for a few seconds: a webhook batch reads them once per message. A change in
+ * the UI publishes an 'inbox.settings' cache signal that drops the entry on every instance at once; while signals
+ * may be missed (`signals.live` false) nothing is served from the cache, and `ttlMs` bounds the age of any entry.
  */
 export class CachedInboxSettings implements InboxSettingsPort {
   readonly #cache = new Map<string, { at: number; value: InboxSettings | undefined }>();
+  /** Bumped on every drop: a read that began before it is not cached after it. */
+  #generation = 0;
 
   constructor(
     private readonly rows: { findInbox(id: string): Promise<InboxRow | undefined> },
     private readonly clock: Clock,
     private readonly ttlMs = 3000,
-  ) {}
+    private readonly signals?: CacheSignals,
+  ) {
+    signals?.subscribe((signal) => {
+      if (signal.type !== 'inbox.settings') return;
+      this.#generation++;
+      this.#cache.delete(signal.inboxId);
+    });
+    signals?.onResync(() => {
+      this.#generation++;
+      this.#cache.clear();
+    });
+  }
 
   async get(inboxId: string): Promise<InboxSettings | undefined> {
     const now = this.clock.now().getTime();
     const hit = this.#cache.get(inboxId);
-    if (hit && now - hit.at >= 0 && now - hit.at < this.ttlMs) return hit.value;
+    const live = this.signals?.live ?? true;
+    if (live && hit && now - hit.at >= 0 && now - hit.at < this.ttlMs) return hit.value;
+    const generation = this.#generation;
     const row = await this.rows.findInbox(inboxId);
     const value = row ? settingsOf(row) : undefined;
-    this.#cache.set(inboxId, { at: now, value });
+    if (live && generation === this.#generation) this.#cache.set(inboxId, { at: now, value });
     return value;
   }
 }

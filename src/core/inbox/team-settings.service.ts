@@ -1,4 +1,5 @@
 import { AppError } from '../../shared/app-error.ts';
+import type { CacheSignals } from '../../shared/cache-signals.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { InboxRow } from '../../store/database.ts';
 import type { WebPort } from '../../store/ports/web.port.ts';
@@ -80,9 +81,28 @@ function merge(base: InboxPrivacySettings, o: InboxPrivacyOverride): InboxPrivac
 }
 
 /**
+ * The effective settings (configured defaults with the admin's stored override applied) of every configured inbox
+ * that has an override, as the JSON written to `inboxes.settings`. Mirroring the configuration file at start writes
+ * these instead of the bare defaults, so that another instance never reads settings without the admin's changes
+ * (a shorter retention or a laxer media policy) while this one starts.
+ */
+export async function effectiveInboxSettings(
+  web: Pick<WebPort, 'getSetting'>,
+  defaults: readonly InboxDefaults[],
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const d of defaults) {
+    const raw = await web.getSetting(overrideKey(d.id));
+    if (raw) out.set(d.id, JSON.stringify(merge(defaultsOf(d), JSON.parse(raw) as InboxPrivacyOverride)));
+  }
+  return out;
+}
+
+/**
  * Inbox privacy settings changed in the admin UI. The override is kept apart (settings table) and the effective
  * result written to `inboxes.settings`, which the consent gate and the retention sweeper read; on start
- * {@link applyOverrides} re-applies them after the configuration file was mirrored.
+ * {@link applyOverrides} re-applies them after the configuration file was mirrored. Every write publishes an
+ * 'inbox.settings' cache signal, so that the cached settings of every instance are read again at once.
  */
 export class TeamSettingsService {
   constructor(
@@ -99,6 +119,7 @@ export class TeamSettingsService {
         details?: Record<string, string | number | boolean | null>;
       }): Promise<unknown>;
     },
+    private readonly signals?: CacheSignals,
   ) {}
 
   private async override(inboxId: string): Promise<InboxPrivacyOverride | undefined> {
@@ -116,6 +137,8 @@ export class TeamSettingsService {
     for (const d of this.defaults) {
       const o = await this.override(d.id);
       if (o) await this.web.setInboxSettings(d.id, JSON.stringify(merge(defaultsOf(d), o)), now);
+      // Mirroring the configuration wrote the defaults for a moment: other instances read the settings again.
+      await this.signals?.publish({ type: 'inbox.settings', inboxId: d.id });
     }
   }
 
@@ -183,6 +206,7 @@ export class TeamSettingsService {
     const effective = merge(base, next);
     await this.web.putSetting(overrideKey(inboxId), input === 'reset' ? '' : JSON.stringify(next), now);
     await this.web.setInboxSettings(inboxId, JSON.stringify(effective), now);
+    await this.signals?.publish({ type: 'inbox.settings', inboxId });
     await this.audit?.append({
       actor,
       action: 'inbox.settings-changed',

@@ -8,6 +8,7 @@ import { StaffService } from '../../core/accounts/staff.service.ts';
 import type { InboxEventBus } from '../../core/inbox/inbox-events.ts';
 import { TeamSettingsService } from '../../core/inbox/team-settings.service.ts';
 import { TeamService, type NoteSealer } from '../../core/inbox/team.service.ts';
+import type { CacheSignals } from '../../shared/cache-signals.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Store } from '../../store/store.ts';
 import type { InboxStore } from '../../store/sql/inbox.store.ts';
@@ -44,6 +45,8 @@ export interface WebInboxInput {
   accountSecret: Buffer;
   sealNote?: NoteSealer;
   audit?: AccountAudit;
+  /** Settings changes and logouts announced to the other instances (PostgreSQL); in-process only when omitted. */
+  signals?: CacheSignals;
   /** Replaces the built-in provider check (tests; a channel registry's own check). */
   testChannel?: (channelId: string) => Promise<ChannelCheck>;
   webDistDir?: string;
@@ -78,9 +81,16 @@ export async function createWebInbox(input: WebInboxInput): Promise<WebInbox> {
     input.sealNote,
     input.audit,
   );
-  const settings = new TeamSettingsService(web, input.inboxes, input.config.inboxes, input.clock, input.audit);
+  const settings = new TeamSettingsService(
+    web,
+    input.inboxes,
+    input.config.inboxes,
+    input.clock,
+    input.audit,
+    input.signals,
+  );
   await settings.applyOverrides();
-  const streams = new SessionStreams();
+  const streams = new SessionStreams(input.signals);
   const authenticate = bearerOrSessionAuthenticator(input.bearer, auth);
   const testChannel =
     input.testChannel ??

@@ -8,6 +8,24 @@ export interface UserPort {
   listUsers(): Promise<UserRow[]>;
   updateUser(id: string, patch: Partial<Omit<UserRow, 'id'>>): Promise<void>;
   countAdmins(): Promise<number>;
+  /**
+   * Records one failed login attempt in a single statement (safe with concurrent attempts on several instances);
+   * when the count reaches `maxFailures` the account is locked until `lockUntil` and the count starts again. `locked`
+   * is true for exactly one of the attempts that reached the limit.
+   */
+  registerLoginFailure(
+    id: string,
+    maxFailures: number,
+    lockUntil: number,
+    at: number,
+  ): Promise<{ failures: number; locked: boolean }>;
+  /**
+   * Marks a TOTP time step as used, atomically: true when `step` is later than every step used before by this user,
+   * false when it (or a later one) was already used, here or at another instance (a replayed code).
+   */
+  claimTotpStep(userId: string, step: number): Promise<boolean>;
+  /** Replaces the stored recovery code hashes only if they are still `expected` (one use of a code wins). */
+  replaceRecoveryCodes(id: string, expected: string | null, next: string, at: number): Promise<boolean>;
 
   insertSession(row: SessionRow): Promise<void>;
   findSession(idHash: string): Promise<SessionRow | undefined>;

@@ -27,19 +27,28 @@ export class InboxStore {
 
   /**
    * Mirrors the configured inboxes and channels into the database: inserts new ones, updates settings of existing
-   * ones, and keeps `next_seq` and a channel's kill-switch state (`enabled`) as they are.
+   * ones, and keeps `next_seq` and a channel's kill-switch state (`enabled`) as they are. `effective` holds the
+   * settings JSON of inboxes whose settings an admin changed (configuration merged with the change): written
+   * instead of the configured values, so that other running instances never read the settings without the change.
    */
-  async syncConfigured(inboxes: readonly Inbox[], channels: readonly ChannelConfig[], now: number): Promise<void> {
+  async syncConfigured(
+    inboxes: readonly Inbox[],
+    channels: readonly ChannelConfig[],
+    now: number,
+    effective: ReadonlyMap<string, string> = new Map(),
+  ): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       for (const inbox of inboxes) {
-        const settings = JSON.stringify({
-          retention: inbox.retention,
-          media: inbox.media,
-          notice: inbox.notice ?? null,
-          stopKeywords: inbox.stopKeywords,
-          automation: inbox.automation ?? null,
-          marketing: inbox.marketing,
-        });
+        const settings =
+          effective.get(inbox.id) ??
+          JSON.stringify({
+            retention: inbox.retention,
+            media: inbox.media,
+            notice: inbox.notice ?? null,
+            stopKeywords: inbox.stopKeywords,
+            automation: inbox.automation ?? null,
+            marketing: inbox.marketing,
+          });
         const existing = await tx.selectFrom('inboxes').select('id').where('id', '=', inbox.id).executeTakeFirst();
         if (existing) {
           await tx

@@ -39,15 +39,19 @@ export class MarketingStore implements MarketingPort {
         .where('id', '=', input.conversationId)
         .executeTakeFirst();
       if (!conversation) return false; // erased meanwhile
+      // Compare-and-set: of two instances queueing for the same conversation at once, only one wins; the other
+      // sees no row changed and queues nothing (PostgreSQL re-checks the condition after the first one commits).
       if (last) {
-        await tx
+        const claimed = await tx
           .updateTable('automation_sends')
           .set({ sent_at: input.now, message_id: input.message.id })
           .where('conversation_id', '=', input.conversationId)
           .where('kind', '=', input.kind)
-          .execute();
+          .where('sent_at', '=', last.sent_at)
+          .executeTakeFirst();
+        if (Number(claimed.numUpdatedRows) === 0) return false;
       } else {
-        await tx
+        const claimed = await tx
           .insertInto('automation_sends')
           .values({
             conversation_id: input.conversationId,
@@ -55,7 +59,9 @@ export class MarketingStore implements MarketingPort {
             message_id: input.message.id,
             sent_at: input.now,
           })
-          .execute();
+          .onConflict((oc) => oc.columns(['conversation_id', 'kind']).doNothing())
+          .executeTakeFirst();
+        if (Number(claimed.numInsertedOrUpdatedRows ?? 0) === 0) return false;
       }
       await tx.insertInto('messages').values(input.message).execute();
       await this.enqueue(

@@ -21,6 +21,46 @@ export class UserStore implements UserPort {
   async updateUser(id: string, patch: Partial<Omit<UserRow, 'id'>>): Promise<void> {
     await this.db.updateTable('users').set(patch).where('id', '=', id).execute();
   }
+  async registerLoginFailure(
+    id: string,
+    maxFailures: number,
+    lockUntil: number,
+    at: number,
+  ): Promise<{ failures: number; locked: boolean }> {
+    const row = await this.db
+      .updateTable('users')
+      .set((eb) => ({ failed_logins: eb('failed_logins', '+', 1), updated_at: at }))
+      .where('id', '=', id)
+      .returning('failed_logins')
+      .executeTakeFirst();
+    const failures = Number(row?.failed_logins ?? 0);
+    if (!row || failures < maxFailures) return { failures, locked: false };
+    // Only the attempt that still sees the count at the limit locks (and is audited); the count starts again.
+    const locked = await this.db
+      .updateTable('users')
+      .set({ failed_logins: 0, locked_until: lockUntil, updated_at: at })
+      .where('id', '=', id)
+      .where('failed_logins', '>=', maxFailures)
+      .executeTakeFirst();
+    return { failures, locked: Number(locked.numUpdatedRows) > 0 };
+  }
+  async claimTotpStep(userId: string, step: number): Promise<boolean> {
+    const result = await this.db
+      .insertInto('totp_used_steps')
+      .values({ user_id: userId, step })
+      .onConflict((oc) => oc.column('user_id').doUpdateSet({ step }).where('totp_used_steps.step', '<', step))
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+  async replaceRecoveryCodes(id: string, expected: string | null, next: string, at: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('users')
+      .set({ recovery_codes: next, updated_at: at })
+      .where('id', '=', id)
+      .where((eb) => (expected === null ? eb('recovery_codes', 'is', null) : eb('recovery_codes', '=', expected)))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
   async countAdmins(): Promise<number> {
     const row = await this.db
       .selectFrom('users')

@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, ti
 import { AppError } from '../../../shared/app-error.ts';
 import type { Clock } from '../../../shared/clock.ts';
 import { newId } from '../../../shared/ids.ts';
+import { LocalCacheSignals, type CacheSignals } from '../../../shared/cache-signals.ts';
 import type { DataKeyRow } from '../../../store/database.ts';
 import type { KeyPort } from '../../../store/ports/key.port.ts';
 import type { DataKey } from './data-key.ts';
@@ -14,6 +15,17 @@ const TAG_BYTES = 16;
 const DATA_KEY_BYTES = 32;
 /** Unwrapped keys kept in memory at most; the oldest are dropped first (they are re-read on demand). */
 const CACHE_LIMIT = 10_000;
+/**
+ * How long an unwrapped key is served from memory before the key store is asked again. The cache signals drop a
+ * destroyed key at once on every instance; this bound is the second line of defence should one ever be missed.
+ */
+export const KEY_CACHE_TTL_MS = 5 * 60_000;
+
+export interface KeyServiceOptions {
+  /** Destruction of keys announced to (and by) the other instances; in-process only when omitted. */
+  signals?: CacheSignals;
+  cacheTtlMs?: number;
+}
 
 /** keystore_meta keys. */
 export const META_CHECK = 'master_check';
@@ -86,6 +98,10 @@ function wrongMasterKey(): AppError {
  *
  * {@link init} checks the master key against the key store's key-check value and refuses a wrong key with a clear
  * error; every other method calls it on first use.
+ *
+ * Unwrapped keys are cached in memory for {@link KEY_CACHE_TTL_MS} at most. With several instances on one database,
+ * {@link destroy} publishes a 'keys.destroyed' cache signal so that every instance forgets the key at once; while
+ * the signals may be missed (the listening connection is down) the cache is bypassed, and a reconnect empties it.
  */
 export class KeyService {
   #master: Buffer;
@@ -94,18 +110,31 @@ export class KeyService {
   #pepper: Buffer | undefined;
   #auditMacKey: Buffer | undefined;
   #ready: Promise<void> | undefined;
-  readonly #cache = new Map<string, DataKey>();
+  readonly #cache = new Map<string, { key: DataKey; at: number }>();
   readonly #pending = new Map<string, Promise<DataKey>>();
+  readonly #signals: CacheSignals;
+  readonly #ttlMs: number;
+  /** Bumped whenever cached keys are dropped: a key read before that must not be cached after it. */
+  #generation = 0;
 
   constructor(
     private readonly port: KeyPort,
     master: Buffer,
     private readonly clock: Clock,
+    options: KeyServiceOptions = {},
   ) {
     if (master.length !== DATA_KEY_BYTES) throw new AppError('CONFIG', 'the master key must be 32 bytes');
     this.#master = Buffer.from(master);
     this.#kek = hkdf(this.#master, 'sparsam/kek/v1');
     this.#kekId = kekIdOf(this.#master);
+    this.#signals = options.signals ?? new LocalCacheSignals();
+    this.#ttlMs = options.cacheTtlMs ?? KEY_CACHE_TTL_MS;
+    this.#signals.subscribe((signal) => {
+      if (signal.type !== 'keys.destroyed') return;
+      this.#generation++;
+      for (const id of signal.ownerIds) this.#cache.delete(`${signal.ownerType}:${id}`);
+    });
+    this.#signals.onResync(() => this.forgetCache());
   }
 
   /** Secret for pseudonym lookups (HMAC-SHA256). Available after {@link init}. */
@@ -170,7 +199,7 @@ export class KeyService {
   async dataKeyFor(ownerType: 'conversation' | 'contact', ownerId: string): Promise<DataKey> {
     if (!ownerId) throw new AppError('INTERNAL', 'dataKeyFor: owner id is required');
     const cacheKey = `${ownerType}:${ownerId}`;
-    const cached = this.#cache.get(cacheKey);
+    const cached = this.#cached(cacheKey);
     if (cached) return cached;
     let pending = this.#pending.get(cacheKey);
     if (!pending) {
@@ -182,15 +211,27 @@ export class KeyService {
 
   /** The existing data key of an owner, or undefined when it has none (never created, or destroyed). */
   async existingDataKey(ownerType: 'conversation' | 'contact', ownerId: string): Promise<DataKey | undefined> {
-    const cached = this.#cache.get(`${ownerType}:${ownerId}`);
+    const cached = this.#cached(`${ownerType}:${ownerId}`);
     if (cached) return cached;
     await this.init();
+    const generation = this.#generation;
     const row = await this.port.findDataKey(ownerType, ownerId);
-    return row ? this.#remember(this.#unwrapRow(row)) : undefined;
+    return row ? this.#remember(this.#unwrapRow(row), generation) : undefined;
+  }
+
+  /** A cached key still within its time to live, while no cache signal can have been missed. */
+  #cached(cacheKey: string): DataKey | undefined {
+    const hit = this.#cache.get(cacheKey);
+    if (!hit) return undefined;
+    const age = this.clock.now().getTime() - hit.at;
+    if (this.#signals.live && age >= 0 && age < this.#ttlMs) return hit.key;
+    this.#cache.delete(cacheKey);
+    return undefined;
   }
 
   async #load(ownerType: 'conversation' | 'contact', ownerId: string): Promise<DataKey> {
     await this.init();
+    const generation = this.#generation;
     let row = await this.port.findDataKey(ownerType, ownerId);
     if (!row) {
       const id = newId();
@@ -207,7 +248,7 @@ export class KeyService {
       row = await this.port.findDataKey(ownerType, ownerId);
       if (!row) throw new AppError('INTERNAL', 'a new data key was not stored');
     }
-    return this.#remember(this.#unwrapRow(row));
+    return this.#remember(this.#unwrapRow(row), generation);
   }
 
   #unwrapRow(row: DataKeyRow): DataKey {
@@ -215,10 +256,12 @@ export class KeyService {
     return { id: row.id, ownerType: row.owner_type, ownerId: row.owner_id, key };
   }
 
-  #remember(key: DataKey): DataKey {
+  /** Caches a key read from the key store, unless keys were dropped since the read began (it may be destroyed). */
+  #remember(key: DataKey, generation: number): DataKey {
+    if (generation !== this.#generation || !this.#signals.live) return key;
     const cacheKey = `${key.ownerType}:${key.ownerId}`;
     this.#cache.delete(cacheKey);
-    this.#cache.set(cacheKey, key);
+    this.#cache.set(cacheKey, { key, at: this.clock.now().getTime() });
     if (this.#cache.size > CACHE_LIMIT) {
       const oldest = this.#cache.keys().next().value;
       if (oldest !== undefined) this.#cache.delete(oldest);
@@ -227,15 +270,19 @@ export class KeyService {
   }
 
   /**
-   * Crypto-shredding: deletes the owner's wrapped data key from the key store and drops it from the cache. Every
-   * ciphertext sealed with it is unreadable afterwards. Returns the number of keys destroyed (0 when none existed).
+   * Crypto-shredding: deletes the owner's wrapped data key from the key store and drops it from the cache of this
+   * and (through the cache signals) every other instance. Every ciphertext sealed with it is unreadable afterwards.
+   * Returns the number of keys destroyed (0 when none existed; the signal goes out all the same, so that a repeated
+   * erasure after a crash between the two steps still reaches the other instances).
    */
   async destroy(ownerType: 'conversation' | 'contact', ownerId: string): Promise<number> {
     const cacheKey = `${ownerType}:${ownerId}`;
     this.#cache.delete(cacheKey);
     await this.#pending.get(cacheKey)?.catch(() => undefined);
     this.#cache.delete(cacheKey);
-    return this.port.deleteDataKeys(ownerType, ownerId);
+    const destroyed = await this.port.deleteDataKeys(ownerType, ownerId);
+    await this.#signals.publish({ type: 'keys.destroyed', ownerType, ownerIds: [ownerId] });
+    return destroyed;
   }
 
   /** {@link destroy} for several owners of one type at once (one key-store statement); returns keys destroyed. */
@@ -246,11 +293,15 @@ export class KeyService {
       await this.#pending.get(cacheKey)?.catch(() => undefined);
       this.#cache.delete(cacheKey);
     }
-    return this.port.deleteDataKeysMany(ownerType, ownerIds);
+    const destroyed = await this.port.deleteDataKeysMany(ownerType, ownerIds);
+    if (ownerIds.length > 0)
+      await this.#signals.publish({ type: 'keys.destroyed', ownerType, ownerIds: [...ownerIds] });
+    return destroyed;
   }
 
   /** Drops every unwrapped key from memory (they are re-read from the key store on demand). */
   forgetCache(): void {
+    this.#generation++;
     this.#cache.clear();
   }
 
