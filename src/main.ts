@@ -225,6 +225,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     keys,
     contacts,
     channels,
+    media: new MediaStore(store.db),
     events,
     clock,
     logger,
