@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import exifr from 'exifr';
+import sharp from 'sharp';
 import { afterEach, expect, it } from 'vitest';
 import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
 import { HOUR_MS, ManualClock } from '../../src/shared/clock.ts';
@@ -166,6 +168,20 @@ describeEachStore('agents send files through the WhatsApp simulator', (dialect) 
     expect(await outbound()).toHaveLength(before);
     await w.drain();
     expect(sim.sentMessages().filter((m) => m.mediaId)).toEqual([]);
+  });
+
+  it("refuses an image over WhatsApp's 5 MB and an upload over 25 MB with 413, storing nothing", async () => {
+    const id = await conversationWithConsent();
+    // Noise does not compress: about 6 MB as PNG, over the Cloud API's 5 MB for images.
+    const noise = await sharp(randomBytes(1450 * 1450 * 3), { raw: { width: 1450, height: 1450, channels: 3 } })
+      .png()
+      .toBuffer();
+    const big = await upload(id, noise, { 'content-type': 'image/png' });
+    expect(big.statusCode).toBe(413);
+    expect(big.json().error.message).toContain('5 MB');
+    const huge = await upload(id, Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(26 * 1024 * 1024)]));
+    expect(huge.statusCode).toBe(413);
+    expect(await mediaRows()).toEqual([]);
   });
 
   it('refuses a file outside the 24 hour window with 422 and stores nothing', async () => {
