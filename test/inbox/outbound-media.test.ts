@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { createServer } from 'node:net';
 import exifr from 'exifr';
 import sharp from 'sharp';
@@ -132,6 +133,30 @@ describeEachStore('agents send files through the WhatsApp simulator', (dialect) 
     expect(sim.statuses.filter((s) => s.status && s.delivered).map((s) => s.status)).toEqual(
       expect.arrayContaining(['sent', 'delivered', 'read']),
     );
+
+    if (dialect === 'sqlite') {
+      // The data dir's files (WAL included) hold neither the caption, nor the camera, nor the file name.
+      await w.sparsam.store.scrub();
+      let checked = 0;
+      for (const file of readdirSync(w.dataDir, { recursive: true, withFileTypes: true })) {
+        if (!file.isFile()) continue;
+        checked += 1;
+        const raw = readFileSync(path.join(file.parentPath, file.name));
+        for (const secret of ['Grüße aus der Werkstatt', 'NIKON', 'IMG_2041']) expect(raw.includes(secret)).toBe(false);
+      }
+      expect(checked).toBeGreaterThan(0);
+    }
+
+    // The simulator's phone page shows the photo in the customer's thread.
+    const thread = (await (await fetch(`${sim.url}/phone/thread?number=${CUSTOMER}`)).json()) as {
+      thread: { kind: string; text: string; mediaUrl?: string }[];
+    };
+    const entry = thread.thread.find((e) => e.mediaUrl);
+    expect(entry).toMatchObject({ kind: 'image', text: caption });
+    const shown = await fetch(`${sim.url}/${entry!.mediaUrl}`);
+    expect(shown.headers.get('content-type')).toBe('image/jpeg');
+    expect(shown.headers.get('content-security-policy')).toContain('sandbox');
+    expect(Buffer.from(await shown.arrayBuffer()).equals(received.data)).toBe(true);
 
     // The agent sees the cleaned file, as the customer got it.
     const file = await w.api('GET', `/api/v1/media/${message.media.id}`);
