@@ -238,6 +238,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     keys,
     contacts,
     channels,
+    media: new MediaStore(store.db),
     events,
     clock,
     logger,

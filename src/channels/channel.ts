@@ -21,7 +21,25 @@ export interface ChannelCapabilities {
   messagesPerSecond: number;
   /** Largest media file accepted from the provider, in bytes. */
   maxMediaBytes: number;
+  /**
+   * Staff can send files (OutboundCommand 'media'). Where false, core refuses an attachment before anything is
+   * stored (SMS: Twilio fetches MMS from a public URL, which sparsam never hands out).
+   */
+  supportsOutboundMedia: boolean;
+  /** Largest file sent, per media type, in bytes (the provider's limits); 0 where the channel sends no files. */
+  maxOutboundMediaBytes: Readonly<Record<OutboundMediaType, number>>;
 }
+
+/** The kinds of file a channel can send. */
+export type OutboundMediaType = 'image' | 'document' | 'audio' | 'video';
+
+/** The limits of a channel that sends no files. */
+export const NO_OUTBOUND_MEDIA: Readonly<Record<OutboundMediaType, number>> = Object.freeze({
+  image: 0,
+  document: 0,
+  audio: 0,
+  video: 0,
+});
 
 export type InboundKind =
   | 'text'
@@ -149,7 +167,7 @@ export type OutboundCommand =
   | {
       type: 'media';
       address: string;
-      mediaType: 'image' | 'document' | 'audio' | 'video';
+      mediaType: OutboundMediaType;
       data: Buffer;
       mimeType: string;
       fileName?: string;

@@ -3,11 +3,16 @@ import type { Channel, OutboundCommand } from '../channels/channel.ts';
 import { ChannelApiError, ChannelNetworkError } from '../channels/channel-errors.ts';
 import type { InboxEventBus } from '../core/inbox/inbox-events.ts';
 import { OUTBOUND_ATTEMPTS } from '../core/inbox/inbox.ports.ts';
-import { openMessageContent, type ConversationKey, type MessageContent } from '../core/inbox/message-content.ts';
+import {
+  openMediaBytes,
+  openMessageContent,
+  type ConversationKey,
+  type MessageContent,
+} from '../core/inbox/message-content.ts';
 import { AppError } from '../shared/app-error.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { ContactRow, Database, MessageRow } from '../store/database.ts';
+import type { ContactRow, Database, MediaRow, MessageRow } from '../store/database.ts';
 import type { OutboundPort } from '../store/ports/outbound.port.ts';
 import { SEND_UNCONFIRMED } from '../store/sql/outbound.store.ts';
 import { PermanentFailure, RetryLater } from './job-errors.ts';
@@ -42,6 +47,8 @@ export interface OutboundSendDeps {
   /** Decrypts a contact's address (ContactDirectory.address). */
   contacts: { address(contact: ContactRow): Promise<string> };
   channels: { get(channelId: string): Channel | undefined };
+  /** Media rows (the sealed file of a message with an attachment; MediaStore fits). */
+  media?: { findById(id: string): Promise<MediaRow | undefined> };
   events: InboxEventBus;
   /** Shared by every worker of the process; one bucket per channel. */
   pacer?: SendPacer;
@@ -63,6 +70,7 @@ const REASONS = {
   disabled: 'the channel was stopped by an administrator',
   unknownChannel: 'the channel is not configured any more',
   noContent: 'the message has no content to send',
+  noFile: 'the file of this message is not stored any more',
 };
 
 /**
@@ -139,8 +147,21 @@ export function outboundSendHandler(deps: OutboundSendDeps): (job: Job) => Promi
     const content = openMessageContent(key, message.id, message.body_enc);
 
     const sender = channel.id;
+    let attachment: Attachment | undefined;
+    if (message.media_id) {
+      const media = await deps.media?.findById(message.media_id);
+      if (media?.state !== 'stored' || !media.data_enc) {
+        await fail(message, inboxId, 'NO_CONTENT', REASONS.noFile);
+        return;
+      }
+      attachment = {
+        mediaType: message.kind as Attachment['mediaType'],
+        data: openMediaBytes(key, media.id, media.data_enc),
+        mimeType: media.mime_type,
+      };
+    }
     const address = await deps.contacts.address(contact);
-    const command = buildCommand(content, address);
+    const command = buildCommand(content, address, attachment);
     if (!command) {
       await fail(message, inboxId, 'NO_CONTENT', REASONS.noContent);
       return;
@@ -260,8 +281,37 @@ export function enqueueOutboundSend(
   });
 }
 
-/** The provider command for a message's content: a template, text with buttons, or plain text. */
-export function buildCommand(content: MessageContent, address: string): OutboundCommand | undefined {
+/** The opened file of a message that carries one (kind image, document, audio or video). */
+export interface Attachment {
+  mediaType: 'image' | 'document' | 'audio' | 'video';
+  data: Buffer;
+  mimeType: string;
+}
+
+const MEDIA_TYPES = new Set(['image', 'document', 'audio', 'video']);
+
+/**
+ * The provider command for a message's content: a file with its caption, a template, text with buttons, or plain
+ * text.
+ */
+export function buildCommand(
+  content: MessageContent,
+  address: string,
+  attachment?: Attachment,
+): OutboundCommand | undefined {
+  if (attachment) {
+    if (!MEDIA_TYPES.has(attachment.mediaType)) return undefined;
+    const fileName = content.extra?.fileName;
+    return {
+      type: 'media',
+      address,
+      mediaType: attachment.mediaType,
+      data: attachment.data,
+      mimeType: attachment.mimeType,
+      ...(typeof fileName === 'string' ? { fileName } : {}),
+      ...(content.text ? { caption: content.text } : {}),
+    };
+  }
   if (content.template) {
     return {
       type: 'template',

@@ -22,6 +22,7 @@ export function customerPhonePage(): string {
   .msg { max-width: 80%; padding: 6px 9px; border-radius: 8px; box-shadow: 0 1px 1px rgba(0,0,0,.1); white-space: pre-wrap; word-wrap: break-word; }
   .in { align-self: flex-end; background: #d9fdd3; }
   .out { align-self: flex-start; background: #fff; }
+  .attachment { display: block; max-width: 100%; border-radius: 6px; margin-bottom: 4px; }
   .meta { font-size: 11px; color: #667781; margin-top: 3px; text-align: right; }
   .buttons { display: flex; flex-direction: column; gap: 4px; margin-top: 6px; }
   .buttons button { background: #fff; border: 1px solid #d1d7db; color: #027eb5; border-radius: 6px; padding: 6px; cursor: pointer; font-size: 14px; }
@@ -104,9 +105,23 @@ export function customerPhonePage(): string {
     for (const entry of data.thread) {
       const bubble = document.createElement('div');
       bubble.className = 'msg ' + entry.direction;
+      if (entry.mediaUrl && entry.kind === 'image') {
+        const img = document.createElement('img');
+        img.src = entry.mediaUrl;
+        img.alt = 'Bild';
+        img.className = 'attachment';
+        bubble.append(img);
+      } else if (entry.mediaUrl) {
+        const link = document.createElement('a');
+        link.href = entry.mediaUrl;
+        link.target = '_blank';
+        link.rel = 'noreferrer';
+        link.textContent = '📎 ' + (entry.fileName || entry.kind);
+        bubble.append(link);
+      }
       const text = document.createElement('div');
-      text.textContent = entry.text || '[' + entry.kind + ']';
-      bubble.append(text);
+      text.textContent = entry.text || (entry.mediaUrl ? '' : '[' + entry.kind + ']');
+      if (text.textContent) bubble.append(text);
       if (entry.buttons) {
         const box = document.createElement('div');
         box.className = 'buttons';

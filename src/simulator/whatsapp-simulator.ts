@@ -138,6 +138,8 @@ export interface WhatsAppSimulator {
   sendCustomerMessage(input: CustomerMessageInput): Promise<WebhookDelivery>;
   /** Messages sparsam sent, in order. */
   sentMessages(): SentMessage[];
+  /** A file sparsam uploaded (POST /{phone-number-id}/media), as received: bytes and the declared type. */
+  uploadedMedia(mediaId: string): { data: Buffer; mimeType: string; fileName: string | undefined } | undefined;
   /** Status webhooks sent so far, in order. */
   readonly statuses: WebhookDelivery[];
   /** Every inbound-message webhook delivery, in order. */
@@ -166,6 +168,8 @@ interface HostedMedia {
   data: Buffer;
   mimeType: string;
   sha256: string;
+  /** The file name of the multipart part, for uploads. */
+  fileName?: string | undefined;
 }
 
 interface CustomerState {
@@ -183,6 +187,9 @@ interface PhoneEntry {
   buttons?: { id: string; title: string }[];
   status?: string;
   kind: string;
+  /** For a file sparsam sent: where the phone page loads it (phone/media/<id>), and its name. */
+  mediaUrl?: string;
+  fileName?: string;
 }
 
 const WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -276,6 +283,11 @@ class Simulator implements WhatsAppSimulator {
 
   sentMessages(): SentMessage[] {
     return [...this.sent];
+  }
+
+  uploadedMedia(mediaId: string): { data: Buffer; mimeType: string; fileName: string | undefined } | undefined {
+    const media = this.media.get(mediaId);
+    return media ? { data: media.data, mimeType: media.mimeType, fileName: media.fileName } : undefined;
   }
 
   failNextDelivery(error?: { code: number; title: string; details: string }): void {
@@ -609,6 +621,11 @@ class Simulator implements WhatsAppSimulator {
       status: 'accepted',
     };
     if (view.buttons) phoneEntry.buttons = view.buttons;
+    if (view.mediaId) {
+      phoneEntry.mediaUrl = `phone/media/${view.mediaId}`;
+      const fileName = (body[type] as { filename?: unknown }).filename;
+      if (typeof fileName === 'string') phoneEntry.fileName = fileName;
+    }
     customer.thread.push(phoneEntry);
     if (this.options.autoStatuses !== false) this.scheduleStatuses(sent, phoneEntry);
     return {
@@ -695,7 +712,7 @@ class Simulator implements WhatsAppSimulator {
     if (form.get('messaging_product') !== 'whatsapp') throw invalid('The parameter messaging_product is required');
     if (!file || typeof file === 'string') throw invalid('The parameter file is required');
     if (typeof type !== 'string' || !type.includes('/')) throw invalid('The parameter type is required');
-    const id = this.host(Buffer.from(await file.arrayBuffer()), type);
+    const id = this.host(Buffer.from(await file.arrayBuffer()), type, file.name || undefined);
     return { id };
   }
 
@@ -774,6 +791,21 @@ class Simulator implements WhatsAppSimulator {
             : null,
       });
     }
+    if (req.method === 'GET' && parts[0] === 'media' && parts.length === 2) {
+      // A file sparsam sent, for the phone page. Served inert: a sandbox CSP and no sniffing.
+      const media = this.media.get(parts[1]!);
+      if (!media) return json(res, 404, { error: 'not found' });
+      const type = media.mimeType.split(';')[0]!;
+      res.writeHead(200, {
+        'content-type': /^[a-z]+\/[a-z0-9.+-]+$/i.test(type) ? type : 'application/octet-stream',
+        'content-length': media.data.length,
+        'content-security-policy': "default-src 'none'; sandbox",
+        'x-content-type-options': 'nosniff',
+        'cache-control': 'no-store',
+      });
+      res.end(media.data);
+      return;
+    }
     if (req.method === 'POST' && parts[0] === 'send') {
       const body = JSON.parse((await readBody(req)).toString('utf8') || '{}') as {
         from?: string;
@@ -826,9 +858,9 @@ class Simulator implements WhatsAppSimulator {
     return [...this.sent].reverse().find((m) => m.to === number && m.buttons)?.id;
   }
 
-  private host(data: Buffer, mimeType: string): string {
+  private host(data: Buffer, mimeType: string, fileName?: string): string {
     const id = String(1_000_000_000_000_000n + BigInt(++this.seq) * 7919n + BigInt(Math.floor(Math.random() * 1000)));
-    this.media.set(id, { data, mimeType, sha256: createHash('sha256').update(data).digest('base64') });
+    this.media.set(id, { data, mimeType, sha256: createHash('sha256').update(data).digest('base64'), fileName });
     return id;
   }
 

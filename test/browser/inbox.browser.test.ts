@@ -1,5 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import exifr from 'exifr';
 import { Secret, TOTP } from 'otpauth';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -186,6 +188,36 @@ describe('web inbox in Chromium', () => {
     await page.setViewportSize({ width: 768, height: 1024 });
     await shot('11-conversation-tablet-portrait');
     await page.setViewportSize({ width: 1366, height: 768 });
+  });
+
+  it('sends a photo from the composer without its GPS position, and shows a refused file as an error', async () => {
+    await page.getByRole('button', { name: 'Datei anhängen' }).waitFor();
+    await page.locator('#composer-file').setInputFiles({
+      name: 'kaputte-seite.html',
+      mimeType: 'text/html',
+      buffer: Buffer.from('<!doctype html><script>alert(1)</script>'),
+    });
+    await page.getByRole('button', { name: 'Senden', exact: true }).click();
+    await page.getByRole('alert').filter({ hasText: 'Diese Datei kann nicht gesendet werden' }).waitFor();
+    await page.getByRole('button', { name: 'Anhang kaputte-seite.html entfernen' }).click();
+
+    await page
+      .locator('#composer-file')
+      .setInputFiles(fileURLToPath(new URL('../fixtures/images/jpg_gps_DSCN0010.jpg', import.meta.url)));
+    await page.locator('.attachment-chip', { hasText: 'jpg_gps_DSCN0010.jpg' }).waitFor();
+    await page.locator('#composer-text').fill('So sieht die Bremsscheibe aus.');
+    await page.getByRole('button', { name: 'Senden', exact: true }).click();
+    const sent = await waitForSent(stack, (m) => m.to === CUSTOMER && m.type === 'image');
+    expect(sent.text).toBe('So sieht die Bremsscheibe aus.');
+    const received = stack.phone.uploadedMedia(sent.mediaId!)!;
+    expect(await exifr.gps(received.data)).toBeUndefined();
+    const bubble = page.locator('.msg-out', { hasText: 'So sieht die Bremsscheibe aus.' });
+    await bubble.locator('img').waitFor();
+    // The image loads from /api/v1/media/:id (decrypted for the agent): the 640 × 480 photo, upright.
+    await expect
+      .poll(() => bubble.locator('img').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth))
+      .toBe(640);
+    await shot('13-attachment-sent');
   });
 
   it('offers only templates once the 24-hour window has closed (next day, after logging in again)', async () => {

@@ -24,6 +24,7 @@ const ROUTES: { method: 'GET' | 'POST'; url: string; body?: unknown }[] = [
   { method: 'GET', url: '/api/v1/conversations/c1' },
   { method: 'POST', url: '/api/v1/conversations/c1/messages', body: { text: 'x' } },
   { method: 'POST', url: '/api/v1/conversations/c1/close' },
+  { method: 'POST', url: '/api/v1/conversations/c1/attachments', body: { file: 'x' } },
   { method: 'GET', url: '/api/v1/media/m1' },
   { method: 'GET', url: '/api/v1/channels/wa-main/templates' },
   { method: 'GET', url: '/api/v1/openapi.json' },
@@ -75,6 +76,7 @@ describe('inbox API access', () => {
         '/api/v1/conversations/{id}',
         '/api/v1/conversations/{id}/messages',
         '/api/v1/conversations/{id}/close',
+        '/api/v1/conversations/{id}/attachments',
         '/api/v1/media/{id}',
         '/api/v1/channels/{id}/templates',
       ]),
@@ -82,6 +84,14 @@ describe('inbox API access', () => {
     const post = doc.paths['/api/v1/conversations/{id}/messages'].post;
     expect(post.responses['422'].description).toMatch(/WINDOW_CLOSED/);
     expect(JSON.stringify(post.requestBody)).toContain('"template"');
+    const attach = doc.paths['/api/v1/conversations/{id}/attachments'].post;
+    expect(Object.keys(attach.requestBody.content)).toEqual(['application/octet-stream']);
+    expect(attach.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toEqual([
+      'path:id',
+      'header:x-attachment-name',
+      'header:x-attachment-caption',
+    ]);
+    expect(Object.keys(attach.responses)).toEqual(expect.arrayContaining(['202', '413', '415', '422']));
     const list = doc.paths['/api/v1/conversations'].get;
     expect(list.parameters.find((p: { name: string }) => p.name === 'view').schema.enum).toEqual([
       'mine',

@@ -194,6 +194,27 @@ describe('MediaSanitizer: policies and refusals', () => {
     });
   });
 
+  it('stillImages (files staff send): an animated GIF and a WebP become a still PNG of the first frame', async () => {
+    const frames = Buffer.concat([Buffer.alloc(8 * 8 * 3, 0xff), Buffer.alloc(8 * 8 * 3, 0x00)]);
+    const gif = await sharp(frames, { raw: { width: 8, height: 16, channels: 3, pageHeight: 8 } })
+      .gif()
+      .toBuffer();
+    expect((await sharp(gif, { animated: true }).metadata()).pages).toBe(2);
+    const webp = await sharp(fixture('jpg_Canon_40D.jpg')).webp().toBuffer();
+    for (const input of [gif, webp]) {
+      const plain = await sanitizer.sanitize(input, { policy: 'strip', maxBytes: 5 * MB });
+      expect(plain.ok && plain.mimeType).not.toBe('image/png');
+      const still = await sanitizer.sanitize(input, { policy: 'strip', maxBytes: 5 * MB, stillImages: true });
+      expect(still.ok).toBe(true);
+      if (!still.ok) continue;
+      expect(still.mimeType).toBe('image/png');
+      expect(still.data.subarray(1, 4).toString('latin1')).toBe('PNG');
+      const meta = await sharp(still.data, { animated: true }).metadata();
+      expect(meta.pages ?? 1).toBe(1);
+      expect(still.height).toBe(input === gif ? 8 : 68);
+    }
+  });
+
   it('a file over maxBytes is refused before it is parsed', async () => {
     const original = fixture('jpg_gps_DSCN0010.jpg');
     expect(await sanitizer.sanitize(original, { policy: 'strip', maxBytes: original.length - 1 })).toEqual({

@@ -56,6 +56,28 @@ export async function api<T>(
   return data;
 }
 
+/**
+ * Uploads a file as the raw request body (no multipart), with its name and an optional caption in percent-encoded
+ * headers: the caption is message text and must not end up in a URL that access logs keep.
+ */
+export async function upload<T>(path: string, file: File, caption?: string): Promise<T> {
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    'content-type': file.type || 'application/octet-stream',
+    'x-attachment-name': encodeURIComponent(file.name),
+  };
+  if (caption) headers['x-attachment-caption'] = encodeURIComponent(caption);
+  if (csrfToken) headers['x-csrf-token'] = csrfToken;
+  const res = await fetch(`/api/v1${path}`, { method: 'POST', headers, credentials: 'same-origin', body: file });
+  const data = (await res.json().catch(() => ({}))) as T & Partial<ApiErrorBody>;
+  if (!res.ok) {
+    const e = data.error ?? { code: 'HTTP', message: `HTTP ${res.status}` };
+    if (res.status === 401) onUnauthenticated?.();
+    throw new ApiError(res.status, e.code, e.message, e.details);
+  }
+  return data;
+}
+
 export const get = <T>(path: string, opts?: { quiet401?: boolean }) => api<T>('GET', path, undefined, opts);
 export const post = <T>(path: string, body: unknown = {}) => api<T>('POST', path, body);
 export const put = <T>(path: string, body: unknown) => api<T>('PUT', path, body);

@@ -11,6 +11,7 @@ import type {
   SendResult,
   WebhookResult,
 } from '../channel.ts';
+import { NO_OUTBOUND_MEDIA } from '../channel.ts';
 import { ChannelApiError } from '../channel-errors.ts';
 import { MESSENGER_LIMITS, MessengerClient } from './messenger.client.ts';
 import { mapMessengerWebhook, messengerSenderKey, type SenderKey } from './messenger.mapper.ts';
@@ -35,6 +36,10 @@ export const MESSENGER_CAPABILITIES: ChannelCapabilities = Object.freeze({
   supportsReadReceipts: false,
   messagesPerSecond: 10,
   maxMediaBytes: MESSENGER_LIMITS.maxAttachmentBytes,
+  // Not yet: Messenger attachments carry no caption, so the agent's text would need a second message whose failure
+  // the single message row cannot show. Core refuses files for Messenger conversations before storing anything.
+  supportsOutboundMedia: false,
+  maxOutboundMediaBytes: NO_OUTBOUND_MEDIA,
 });
 
 /** A Facebook page's Messenger inbox as a sparsam channel (see {@link createMessengerChannel}). */

@@ -11,6 +11,7 @@ import type {
   SendResult,
   WebhookResult,
 } from '../channel.ts';
+import { NO_OUTBOUND_MEDIA } from '../channel.ts';
 import { ChannelApiError } from '../channel-errors.ts';
 import { TwilioClient } from './sms.client.ts';
 import { mapTwilioWebhook } from './sms.mapper.ts';
@@ -33,6 +34,9 @@ export const SMS_CAPABILITIES: ChannelCapabilities = Object.freeze({
   supportsReadReceipts: false,
   messagesPerSecond: 1,
   maxMediaBytes: SMS_MAX_MEDIA_BYTES,
+  // Twilio fetches MMS media from a public URL; sparsam never publishes media, so core refuses files for SMS.
+  supportsOutboundMedia: false,
+  maxOutboundMediaBytes: NO_OUTBOUND_MEDIA,
 });
 
 export interface SmsChannelDeps extends ChannelDeps {

@@ -37,6 +37,15 @@ export const TELEGRAM_CAPABILITIES: ChannelCapabilities = Object.freeze({
   supportsReadReceipts: false,
   messagesPerSecond: 30,
   maxMediaBytes: TELEGRAM_MAX_DOWNLOAD_BYTES,
+  // Bot API uploads (multipart through grammY's InputFile): photos up to 10 MB, other files up to 50 MB
+  // (https://core.telegram.org/bots/api#sending-files).
+  supportsOutboundMedia: true,
+  maxOutboundMediaBytes: Object.freeze({
+    image: 10 * 1024 * 1024,
+    document: 50 * 1024 * 1024,
+    audio: 50 * 1024 * 1024,
+    video: 50 * 1024 * 1024,
+  }),
 });
 
 /** Extra dependencies a Telegram channel can use; all optional (tests pass a clock). */

@@ -22,6 +22,19 @@ export type WhatsAppCloudChannelConfig = Extract<ChannelConfig, { kind: 'whatsap
 /** The Cloud API's media limit (100 MB; larger inbound files arrive as an error webhook instead). */
 export const WHATSAPP_MAX_MEDIA_BYTES = 100 * 1024 * 1024;
 
+const MB = 1024 * 1024;
+
+/**
+ * What the Cloud API accepts per sent media type: images (JPEG, PNG) 5 MB, audio and video 16 MB, documents 100 MB
+ * (Meta's "Supported media types" table, mirrored by AWS End User Messaging Social and 360dialog).
+ */
+export const WHATSAPP_OUTBOUND_MEDIA_BYTES = Object.freeze({
+  image: 5 * MB,
+  document: 100 * MB,
+  audio: 16 * MB,
+  video: 16 * MB,
+});
+
 /** Capabilities shared by every WhatsApp channel; only the throughput comes from configuration. */
 export function whatsAppCapabilities(messagesPerSecond: number): ChannelCapabilities {
   return Object.freeze({
@@ -32,6 +45,9 @@ export function whatsAppCapabilities(messagesPerSecond: number): ChannelCapabili
     supportsReadReceipts: true,
     messagesPerSecond,
     maxMediaBytes: WHATSAPP_MAX_MEDIA_BYTES,
+    // Uploaded first (POST /{phone-number-id}/media), then sent by media id.
+    supportsOutboundMedia: true,
+    maxOutboundMediaBytes: WHATSAPP_OUTBOUND_MEDIA_BYTES,
   });
 }
 

@@ -97,7 +97,13 @@ export type MediaPolicy = 'strip' | 'reject' | 'allow';
 export interface MediaSanitizerPort {
   sanitize(
     data: Buffer,
-    options: { policy: MediaPolicy; claimedMime: string | undefined; maxBytes: number; sticker?: boolean },
+    options: {
+      policy: MediaPolicy;
+      claimedMime: string | undefined;
+      maxBytes: number;
+      sticker?: boolean;
+      stillImages?: boolean;
+    },
   ): Promise<{ ok: true; data: Buffer; mimeType: string; kind: string } | { ok: false; reason: string }>;
 }
 

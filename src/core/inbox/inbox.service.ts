@@ -1,4 +1,4 @@
-import type { InboundEvent } from '../../channels/channel.ts';
+import type { Channel, InboundEvent, OutboundMediaType } from '../../channels/channel.ts';
 import { AppError } from '../../shared/app-error.ts';
 import { HOUR_MS, DAY_MS } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
@@ -14,7 +14,13 @@ import {
   queuedOutboundRow,
 } from './inbox.ports.ts';
 import { MediaFetcher, type MediaFetchResult } from './media-fetch.ts';
-import { openMediaBytes, openMessageContent, sealMessageContent, type MessageContent } from './message-content.ts';
+import {
+  openMediaBytes,
+  openMessageContent,
+  sealMediaBytes,
+  sealMessageContent,
+  type MessageContent,
+} from './message-content.ts';
 import { channelPausedReply } from './notices.ts';
 
 export type ConversationView = 'mine' | 'unassigned' | 'all' | 'closed';
@@ -69,6 +75,20 @@ export type ReplyInput = { text: string } | { template: { name: string; language
 
 /** Largest free-text reply (WhatsApp's limit on text bodies). */
 export const MAX_REPLY_CHARS = 4096;
+
+/** Largest file staff may upload, in bytes; each channel's own per-type limit applies on top. */
+export const MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024;
+
+/** Largest caption of an attachment (WhatsApp's limit). */
+export const MAX_CAPTION_CHARS = 1024;
+
+/** A file staff send to the customer. Name and claimed type come from the uploader and are never trusted. */
+export interface AttachmentInput {
+  data: Buffer;
+  claimedMime: string | undefined;
+  fileName: string | undefined;
+  caption: string | undefined;
+}
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -222,13 +242,7 @@ export class InboxService {
    * written in one transaction.
    */
   async sendReply(principal: StaffPrincipal, id: string, input: ReplyInput): Promise<MessageView> {
-    const row = await this.#visible(id);
-    if (row.state !== 'open') throw new AppError('CONFLICT', 'this conversation is closed; it cannot be answered');
-    const channel = this.deps.channels.get(row.channel_id);
-    if (!channel) throw new AppError('CONFLICT', 'the channel of this conversation is no longer configured');
-    if (!(await this.deps.channelState.isEnabled(channel.id))) {
-      throw new AppError('CHANNEL_DISABLED', 'this channel is paused by an admin; nothing can be sent through it');
-    }
+    const { row, channel } = await this.#answerable(id);
     const now = this.#now();
     let content: MessageContent;
     let kind: string;
@@ -238,15 +252,7 @@ export class InboxService {
       if (text.length > MAX_REPLY_CHARS) {
         throw new AppError('VALIDATION', `a reply may have at most ${MAX_REPLY_CHARS} characters`, { field: 'text' });
       }
-      const closesAt = this.#windowClosesAt(row);
-      if (closesAt !== null && now >= closesAt) {
-        const hours = channel.capabilities.messagingWindowHours;
-        throw new AppError(
-          'WINDOW_CLOSED',
-          `free text can only be sent within ${hours} hours of the customer's last message; send an approved template instead`,
-          { windowHours: hours, lastInboundAt: iso(row.last_inbound_at) },
-        );
-      }
+      this.#checkWindow(row, channel, now, 'free text');
       content = { text: input.text };
       kind = 'text';
     } else {
@@ -304,6 +310,122 @@ export class InboxService {
       edited: false,
       deleted: false,
       ...(content.template ? { template: content.template } : {}),
+    };
+  }
+
+  /**
+   * Queues a file for the customer, with an optional caption. The file passes the same MediaSanitizer as customer
+   * media, always with policy 'strip' (whatever the inbox keeps of customer files): the type comes from the magic
+   * bytes, only the allow-listed types pass, and images are re-encoded without EXIF, GPS, XMP or IPTC, so that an
+   * agent's phone photo does not tell the customer where it was taken. WebP and GIF go out as a still PNG. The
+   * result is sealed with the conversation's data key like inbound media (erasure shreds both alike), and the
+   * message row, its media row and the 'outbound-send' job are written in one transaction.
+   *
+   * Refused before anything is stored: channels without `supportsOutboundMedia` (UNSUPPORTED_MEDIA), outside the
+   * messaging window (WINDOW_CLOSED; a file is free-form, not a template), types not allowed or unreadable files
+   * (UNSUPPORTED_MEDIA), files over {@link MAX_ATTACHMENT_BYTES} or over the channel's limit for the type
+   * (PAYLOAD_TOO_LARGE), captions over {@link MAX_CAPTION_CHARS} (VALIDATION).
+   */
+  async sendAttachment(principal: StaffPrincipal, id: string, input: AttachmentInput): Promise<MessageView> {
+    const { row, channel } = await this.#answerable(id);
+    if (!channel.capabilities.supportsOutboundMedia) {
+      throw new AppError(
+        'UNSUPPORTED_MEDIA',
+        `files cannot be sent through this ${channel.kind} channel; send a text message instead`,
+        { reason: 'channel', channelKind: channel.kind },
+      );
+    }
+    const now = this.#now();
+    this.#checkWindow(row, channel, now, 'a file');
+    const caption = input.caption?.trim() || undefined;
+    if (caption && [...caption].length > MAX_CAPTION_CHARS) {
+      throw new AppError('VALIDATION', `a caption may have at most ${MAX_CAPTION_CHARS} characters`, {
+        field: 'caption',
+      });
+    }
+    if (input.data.length === 0) throw new AppError('VALIDATION', 'the file is empty', { field: 'file' });
+    if (input.data.length > MAX_ATTACHMENT_BYTES) {
+      throw new AppError('PAYLOAD_TOO_LARGE', `a file may be at most ${megabytes(MAX_ATTACHMENT_BYTES)}`, {
+        maxBytes: MAX_ATTACHMENT_BYTES,
+      });
+    }
+    const result = await this.deps.sanitizer.sanitize(input.data, {
+      policy: 'strip',
+      claimedMime: input.claimedMime,
+      maxBytes: MAX_ATTACHMENT_BYTES,
+      stillImages: true,
+    });
+    if (!result.ok) throw attachmentRefused(result.reason);
+    const mediaType: OutboundMediaType = result.kind === 'sticker' ? 'image' : (result.kind as OutboundMediaType);
+    const limit = channel.capabilities.maxOutboundMediaBytes[mediaType] ?? 0;
+    if (result.data.length > limit) {
+      throw new AppError(
+        'PAYLOAD_TOO_LARGE',
+        limit > 0
+          ? `this ${channel.kind} channel sends ${mediaType} files of at most ${megabytes(limit)}`
+          : `this ${channel.kind} channel cannot send ${mediaType} files`,
+        { maxBytes: limit, mediaType },
+      );
+    }
+    const content: MessageContent = {
+      ...(caption ? { text: caption } : {}),
+      extra: { fileName: attachmentFileName(input.fileName, result.mimeType, mediaType) },
+    };
+    const authorId = principal.kind === 'session' ? (principal.userId ?? principal.id) : null;
+    const messageId = newId();
+    const mediaId = newId();
+    const key = await this.deps.keys.dataKeyFor('conversation', row.id);
+    const message = {
+      ...queuedOutboundRow({
+        id: messageId,
+        conversation: row,
+        kind: mediaType,
+        sealed: sealMessageContent(key, messageId, content),
+        now,
+        authorId,
+      }),
+      media_id: mediaId,
+    };
+    await this.deps.transactions.run(async (tx) => {
+      const current = await tx.conversations.findById(row.id);
+      if (current?.state !== 'open') throw new AppError('CONFLICT', 'this conversation was closed meanwhile');
+      await tx.messages.insert(message);
+      await tx.media.insert({
+        id: mediaId,
+        conversation_id: row.id,
+        message_id: messageId,
+        mime_type: result.mimeType,
+        size: result.data.length,
+        data_enc: sealMediaBytes(key, mediaId, result.data),
+        state: 'stored',
+        created_at: now,
+      });
+      await tx.conversations.update(row.id, { last_activity_at: now, unread: 0 });
+      await tx.enqueue(
+        'outbound-send',
+        { messageId },
+        { dedupeKey: `outbound-send:${messageId}`, maxAttempts: OUTBOUND_ATTEMPTS },
+      );
+    });
+    this.deps.events.publish({ type: 'message.created', inboxId: row.inbox_id, conversationId: row.id, messageId });
+    return {
+      id: messageId,
+      direction: 'out',
+      kind: mediaType,
+      text: caption ?? null,
+      status: 'queued',
+      error: null,
+      media: {
+        id: mediaId,
+        mimeType: result.mimeType,
+        size: result.data.length,
+        state: 'stored',
+        url: `/api/v1/media/${mediaId}`,
+      },
+      author: authorId ? await this.#author(authorId, new Map()) : null,
+      createdAt: iso(now)!,
+      edited: false,
+      deleted: false,
     };
   }
 
@@ -378,6 +500,31 @@ export class InboxService {
     return row;
   }
 
+  /** An open conversation whose channel is configured and not paused: something can be queued for it. */
+  async #answerable(id: string): Promise<{ row: ConversationRow; channel: Channel }> {
+    const row = await this.#visible(id);
+    if (row.state !== 'open') throw new AppError('CONFLICT', 'this conversation is closed; it cannot be answered');
+    const channel = this.deps.channels.get(row.channel_id);
+    if (!channel) throw new AppError('CONFLICT', 'the channel of this conversation is no longer configured');
+    if (!(await this.deps.channelState.isEnabled(channel.id))) {
+      throw new AppError('CHANNEL_DISABLED', 'this channel is paused by an admin; nothing can be sent through it');
+    }
+    return { row, channel };
+  }
+
+  /** WINDOW_CLOSED when the channel's messaging window is over (only templates may go out then). */
+  #checkWindow(row: ConversationRow, channel: Channel, now: number, what: string): void {
+    const closesAt = this.#windowClosesAt(row);
+    if (closesAt !== null && now >= closesAt) {
+      const hours = channel.capabilities.messagingWindowHours;
+      throw new AppError(
+        'WINDOW_CLOSED',
+        `${what} can only be sent within ${hours} hours of the customer's last message; send an approved template instead`,
+        { windowHours: hours, lastInboundAt: iso(row.last_inbound_at) },
+      );
+    }
+  }
+
   #template(channelId: string, name: string, language: string): TemplateSpec {
     const spec = this.deps.templates(channelId).find((t) => t.name === name && t.language === language);
     if (!spec) {
@@ -439,6 +586,61 @@ export class InboxService {
   #now(): number {
     return this.deps.clock.now().getTime();
   }
+}
+
+function megabytes(bytes: number): string {
+  return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB`;
+}
+
+/** The error for a file the sanitizer refused (content-free: no name, no bytes). */
+function attachmentRefused(reason: string): AppError {
+  switch (reason) {
+    case 'too-large':
+      return new AppError('PAYLOAD_TOO_LARGE', `a file may be at most ${megabytes(MAX_ATTACHMENT_BYTES)}`, {
+        maxBytes: MAX_ATTACHMENT_BYTES,
+      });
+    case 'too-many-pixels':
+      return new AppError('PAYLOAD_TOO_LARGE', 'the image has too many pixels', { reason });
+    case 'corrupt':
+      return new AppError('UNSUPPORTED_MEDIA', 'the file cannot be read (damaged or incomplete)', { reason });
+    default:
+      return new AppError(
+        'UNSUPPORTED_MEDIA',
+        'this type of file cannot be sent; send an image (JPEG, PNG, WebP, GIF, HEIC), a PDF, audio or video',
+        { reason: 'type-not-allowed' },
+      );
+  }
+}
+
+const EXTENSIONS: Readonly<Record<string, string>> = {
+  'image/jpeg': 'jpg',
+  'image/png': 'png',
+  'application/pdf': 'pdf',
+  'audio/ogg': 'ogg',
+  'audio/mpeg': 'mp3',
+  'audio/mp4': 'm4a',
+  'audio/aac': 'aac',
+  'audio/amr': 'amr',
+  'video/mp4': 'mp4',
+  'video/3gpp': '3gp',
+};
+
+/**
+ * The name the customer sees on a document: the uploader's base name without path, control or quoting characters,
+ * at most 120 characters, with the extension of the type detected from the bytes (so that "rechnung.exe" holding a
+ * PDF arrives as "rechnung.pdf"). Without a usable name: "<type>.<ext>".
+ */
+export function attachmentFileName(name: string | undefined, mimeType: string, mediaType: OutboundMediaType): string {
+  const ext = EXTENSIONS[mimeType] ?? 'bin';
+  const base = (name ?? '')
+    .split(/[\\/]/)
+    .pop()!
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f"<>|:*?;]/g, '')
+    .replace(/\.[^.]*$/, '')
+    .trim()
+    .slice(0, 120);
+  return `${base || mediaType}.${ext}`;
 }
 
 function parseLabels(json: string): string[] {

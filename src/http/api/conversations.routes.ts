@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { InboxService } from '../../core/inbox/inbox.service.ts';
+import { MAX_ATTACHMENT_BYTES, MAX_CAPTION_CHARS, type InboxService } from '../../core/inbox/inbox.service.ts';
 import { AppError } from '../../shared/app-error.ts';
 import type { Role } from '../../store/database.ts';
 import type { RouteModule } from '../app.ts';
@@ -71,6 +71,24 @@ export const ReplyBodySchema = z.union([
     .strict(),
 ]);
 
+/** Header with the file name of an upload, percent-encoded UTF-8 (headers are Latin-1). */
+export const ATTACHMENT_NAME_HEADER = 'x-attachment-name';
+/** Header with the caption of an upload, percent-encoded UTF-8; never put in the URL, which access logs keep. */
+export const ATTACHMENT_CAPTION_HEADER = 'x-attachment-caption';
+
+function percentDecodedHeader(request: FastifyRequest, name: string, max: number): string | undefined {
+  const raw = request.headers[name];
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || raw.length > max * 12) {
+    throw new AppError('VALIDATION', `the ${name} header is too long`, { field: name });
+  }
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new AppError('VALIDATION', `the ${name} header must be percent-encoded UTF-8`, { field: name });
+  }
+}
+
 const IdParams = z.object({ id: z.string().min(1).max(100) });
 
 const TemplateSchema = z.object({ name: z.string(), language: z.string(), category: z.string(), body: z.string() });
@@ -140,6 +158,34 @@ export function documentConversationRoutes(docs: OpenApiRegistry): void {
   });
   docs.add({
     method: 'post',
+    path: '/api/v1/conversations/:id/attachments',
+    summary:
+      'Queue a file for the customer (raw bytes as the body, at most 25 MB). The type is read from the bytes: ' +
+      'images (JPEG, PNG, WebP, GIF, HEIC; re-encoded without EXIF, GPS and XMP), PDF, audio, video. Optional ' +
+      `headers: ${ATTACHMENT_NAME_HEADER} (file name) and ${ATTACHMENT_CAPTION_HEADER} (caption, at most ` +
+      `${MAX_CAPTION_CHARS} characters), both percent-encoded UTF-8`,
+    tags,
+    roles,
+    body: z.string().describe('the file itself (Content-Type: its MIME type, or application/octet-stream)'),
+    bodyContentType: 'application/octet-stream',
+    headers: [
+      { name: ATTACHMENT_NAME_HEADER, description: 'file name shown on documents, percent-encoded UTF-8' },
+      { name: ATTACHMENT_CAPTION_HEADER, description: 'caption, percent-encoded UTF-8 (not for audio on WhatsApp)' },
+    ],
+    responses: {
+      202: { description: 'queued', schema: z.object({ message: MessageSchema }) },
+      400: { description: 'empty file, caption too long, or a header that is not percent-encoded' },
+      404: { description: 'no such conversation' },
+      409: { description: 'the conversation is closed' },
+      413: { description: "larger than 25 MB or than the channel's limit for the type" },
+      415: {
+        description: 'a type that is not allowed, a damaged file, or a channel that sends no files (SMS, Messenger)',
+      },
+      422: { description: 'WINDOW_CLOSED: outside the messaging window; send a template' },
+    },
+  });
+  docs.add({
+    method: 'post',
     path: '/api/v1/conversations/:id/close',
     summary: "Close a conversation; it is erased at once or after the inbox's eraseAfterCloseDays",
     tags,
@@ -205,6 +251,31 @@ export function conversationRoutes(deps: {
       const body = parse(ReplyBodySchema, request.body, 'body');
       const message = await deps.inbox.sendReply(principalOf(request), id, body);
       return reply.status(202).send({ message });
+    });
+
+    // Uploads: the raw bytes are the body, whatever the Content-Type (it is never trusted: the sanitizer reads the
+    // type from the bytes). Own scope, so that this catch-all parser serves this route only.
+    void app.register(async (scope) => {
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_ATTACHMENT_BYTES }, (_request, body, done) =>
+        done(null, body),
+      );
+      scope.post(
+        '/api/v1/conversations/:id/attachments',
+        { ...guard, bodyLimit: MAX_ATTACHMENT_BYTES },
+        async (request, reply) => {
+          const { id } = parse(IdParams, request.params, 'path');
+          const data = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+          const claimed = request.headers['content-type'];
+          const message = await deps.inbox.sendAttachment(principalOf(request), id, {
+            data,
+            claimedMime: typeof claimed === 'string' ? claimed.split(';')[0]!.trim() : undefined,
+            fileName: percentDecodedHeader(request, ATTACHMENT_NAME_HEADER, 255),
+            caption: percentDecodedHeader(request, ATTACHMENT_CAPTION_HEADER, MAX_CAPTION_CHARS),
+          });
+          return reply.status(202).send({ message });
+        },
+      );
     });
 
     app.post('/api/v1/conversations/:id/close', guard, async (request) => {

@@ -15,6 +15,10 @@ export interface ApiOperation {
   roles: readonly Role[];
   query?: z.ZodType;
   body?: z.ZodType;
+  /** Media type of the request body (default application/json); a binary upload documents its body as bytes. */
+  bodyContentType?: string;
+  /** Optional request headers the operation reads. */
+  headers?: { name: string; description: string }[];
   responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
 }
 
@@ -63,6 +67,15 @@ export class OpenApiRegistry {
           parameters.push({ name, in: 'query', required: schema.required?.includes(name) ?? false, schema: s });
         }
       }
+      for (const header of op.headers ?? []) {
+        parameters.push({
+          name: header.name,
+          in: 'header',
+          required: false,
+          description: header.description,
+          schema: { type: 'string' },
+        });
+      }
       const responses: Record<string, unknown> = {};
       for (const [status, r] of Object.entries(op.responses)) {
         responses[status] = {
@@ -89,7 +102,12 @@ export class OpenApiRegistry {
           ? {
               requestBody: {
                 required: true,
-                content: { 'application/json': { schema: jsonSchema(op.body, 'input') } },
+                content: {
+                  [op.bodyContentType ?? 'application/json']:
+                    op.bodyContentType && op.bodyContentType !== 'application/json'
+                      ? { schema: { type: 'string', contentMediaType: op.bodyContentType } }
+                      : { schema: jsonSchema(op.body, 'input') },
+                },
               },
             }
           : {}),

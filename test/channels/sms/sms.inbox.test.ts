@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { parseForm } from '../../../src/channels/sms/sms.parser.ts';
 import { twilioSignature } from '../../../src/channels/sms/sms.signature.ts';
@@ -165,6 +166,27 @@ channels:
     const after = await api('GET', `/api/v1/conversations/${items[0]!.id}`);
     const delivered = (after.json().messages as { id: string; status: string }[]).find((m) => m.id === out.id)!;
     expect(delivered.status).toBe('delivered');
+  });
+
+  it('refuses a file for an SMS conversation at once, with a clear error, and stores nothing', async () => {
+    await post(inbound('Hallo'));
+    await post(inbound('Ja'));
+    await sparsam.jobs.drain();
+    const [conversation] = (await api('GET', '/api/v1/conversations?view=all')).json().items as { id: string }[];
+    const before = sends().length;
+    const photo = readFileSync(new URL('../../fixtures/images/jpg_Canon_40D.jpg', import.meta.url));
+    const refused = await sparsam.http.inject({
+      method: 'POST',
+      url: `/api/v1/conversations/${conversation!.id}/attachments`,
+      payload: photo,
+      headers: { authorization: `Bearer ${agentToken}`, 'content-type': 'image/jpeg' },
+    });
+    expect(refused.statusCode).toBe(415);
+    expect(refused.json().error).toMatchObject({ code: 'UNSUPPORTED_MEDIA', details: { reason: 'channel' } });
+    expect(refused.json().error.message).toContain('send a text message instead');
+    expect(await sparsam.store.db.selectFrom('media').select('id').execute()).toEqual([]);
+    await sparsam.jobs.drain();
+    expect(sends()).toHaveLength(before);
   });
 
   it('refuses a forged or unsigned request with 401 and stores nothing', async () => {

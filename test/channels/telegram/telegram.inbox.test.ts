@@ -134,6 +134,38 @@ channels:
     }
   });
 
+  it("sends an agent's photo with sendPhoto: the cleaned file, with its caption", async () => {
+    await deliver(simulator.textUpdate(CUSTOMER, FIRST_TEXT, Math.floor(clock.now().getTime() / 1000)));
+    await sparsam.jobs.drain();
+    await deliver(simulator.tapUpdate(CUSTOMER, CONSENT_AGREE_ID));
+    const [conversation] = (await api('GET', '/api/v1/conversations?view=all')).json().items as { id: string }[];
+    const original = readFileSync(new URL('../../fixtures/images/jpg_gps_DSCN0021.jpg', import.meta.url));
+    const upload = await sparsam.http.inject({
+      method: 'POST',
+      url: `/api/v1/conversations/${conversation!.id}/attachments`,
+      payload: original,
+      headers: {
+        authorization: `Bearer ${agentToken}`,
+        'content-type': 'image/jpeg',
+        'x-attachment-caption': encodeURIComponent('So sieht der Reifen aus'),
+      },
+    });
+    expect(upload.statusCode).toBe(202);
+    const media = upload.json().message.media as { size: number };
+    expect(media.size).toBeLessThan(original.length);
+    await sparsam.jobs.drain();
+    const sent = simulator.sent(CUSTOMER.chatId).at(-1)!;
+    expect(sent.method).toBe('sendPhoto');
+    expect(sent.params).toMatchObject({ chat_id: String(CUSTOMER.chatId), caption: 'So sieht der Reifen aus' });
+    // The bytes Telegram got are the re-encoded file sparsam stored, not the camera's original.
+    expect(sent.files.photo?.size).toBe(media.size);
+    const detail = await api('GET', `/api/v1/conversations/${conversation!.id}`);
+    const mine = (detail.json().messages as { id: string; status: string }[]).find(
+      (m) => m.id === upload.json().message.id,
+    );
+    expect(mine?.status).toBe('sent');
+  });
+
   it('fetches a photo through getFile and stores it without its GPS position; applies an edit', async () => {
     await deliver(simulator.textUpdate(CUSTOMER, FIRST_TEXT));
     await sparsam.jobs.drain();

@@ -4,13 +4,14 @@ import {
   get,
   post,
   serverNow,
+  upload,
   type ConversationDetail,
   type Message,
   type QuickReply,
   type SessionUser,
   type Template,
 } from '../api.ts';
-import { formatDate, formatDuration, formatTime, useI18n, type MessageKey } from '../i18n.ts';
+import { formatDate, formatDuration, formatTime, useI18n, type MessageKey, type Translate } from '../i18n.ts';
 import { useLiveEvents } from '../live.tsx';
 
 interface Member {
@@ -357,7 +358,10 @@ function Composer(props: {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [active, setActive] = useState(0);
+  const [file, setFile] = useState<File | null>(null);
   const area = useRef<HTMLTextAreaElement>(null);
+  const picker = useRef<HTMLInputElement>(null);
+  const withFile = mode === 'reply' && file !== null;
 
   const slash = /^\/([a-z0-9_-]*)$/i.exec(text.trim());
   const suggestions = useMemo(
@@ -376,16 +380,19 @@ function Composer(props: {
 
   async function send() {
     const value = text.trim();
-    if (!value || busy) return;
+    if ((!value && !withFile) || busy) return;
     setBusy(true);
     setError(null);
     try {
       if (mode === 'note') await post(`/conversations/${props.id}/notes`, { text: value });
-      else await post(`/conversations/${props.id}/messages`, { text: value });
+      else if (file) {
+        await upload(`/conversations/${props.id}/attachments`, file, value || undefined);
+        setFile(null);
+      } else await post(`/conversations/${props.id}/messages`, { text: value });
       setText('');
       await props.onSent();
     } catch (e) {
-      setError((e as Error).message);
+      setError(file && mode === 'reply' ? attachmentError(e, t) : (e as Error).message);
     } finally {
       setBusy(false);
     }
@@ -460,24 +467,72 @@ function Composer(props: {
             ref={area}
             rows={2}
             value={text}
-            placeholder={mode === 'note' ? t('notePlaceholder') : t('replyPlaceholder')}
+            placeholder={
+              mode === 'note' ? t('notePlaceholder') : withFile ? t('captionPlaceholder') : t('replyPlaceholder')
+            }
             onChange={(e) => setText(e.target.value)}
             onKeyDown={onKey}
             aria-autocomplete="list"
             aria-controls={suggestions.length > 0 ? 'qr-list' : undefined}
-            maxLength={4096}
+            maxLength={withFile ? 1024 : 4096}
           />
+          {withFile && file && (
+            <p className="attachment-chip">
+              <span aria-hidden="true">📎</span> <span className="attachment-name">{file.name}</span>{' '}
+              <span className="muted small">({Math.max(1, Math.round(file.size / 1024))} KB)</span>
+              <button
+                type="button"
+                className="chip-x"
+                aria-label={t('removeAttachment', { n: file.name })}
+                onClick={() => {
+                  setFile(null);
+                  setError(null);
+                }}
+              >
+                ×
+              </button>
+            </p>
+          )}
           {error && (
             <p className="error" role="alert">
               {error}
             </p>
           )}
           <div className="composer-bar">
-            <span className="muted small">{t('sendHint')}</span>
+            <span className="composer-tools">
+              {mode === 'reply' && (
+                <>
+                  <input
+                    ref={picker}
+                    id="composer-file"
+                    type="file"
+                    className="sr-only"
+                    tabIndex={-1}
+                    accept="image/*,application/pdf,audio/*,video/*"
+                    onChange={(e) => {
+                      setFile(e.target.files?.[0] ?? null);
+                      setError(null);
+                      e.target.value = '';
+                    }}
+                  />
+                  <button
+                    type="button"
+                    className="btn btn-ghost attach-btn"
+                    title={t('attachHint')}
+                    aria-label={t('attach')}
+                    disabled={busy}
+                    onClick={() => picker.current?.click()}
+                  >
+                    📎 {t('attach')}
+                  </button>
+                </>
+              )}
+              <span className="muted small">{t('sendHint')}</span>
+            </span>
             <button
               type="submit"
               className={`btn ${mode === 'note' ? 'btn-note' : 'btn-primary'}`}
-              disabled={busy || !text.trim()}
+              disabled={busy || (!text.trim() && !withFile)}
             >
               {mode === 'note' ? t('addNote') : t('send')}
             </button>
@@ -486,6 +541,15 @@ function Composer(props: {
       )}
     </div>
   );
+}
+
+/** The agent's words for a refused upload; the server's reason (limits, types) is kept in the text. */
+function attachmentError(e: unknown, t: Translate): string {
+  if (!(e instanceof ApiError)) return (e as Error).message;
+  if (e.code === 'PAYLOAD_TOO_LARGE' || e.status === 413) return t('attachmentTooLarge', { m: e.message });
+  if (e.code === 'UNSUPPORTED_MEDIA' && e.details?.reason === 'channel') return t('attachmentChannel');
+  if (e.code === 'UNSUPPORTED_MEDIA') return t('attachmentType', { m: e.message });
+  return e.message;
 }
 
 function TemplatePicker(props: { id: string; channelId: string; onSent(): Promise<void> }) {

@@ -18,6 +18,11 @@ export interface SanitizeOptions {
   maxBytes: number;
   /** The provider announced a sticker: a WebP image is then returned with kind `sticker`. */
   sticker?: boolean | undefined;
+  /**
+   * Return still JPEG or PNG images only: WebP and GIF become a PNG of their first frame. For files staff send:
+   * WhatsApp sends images as JPEG or PNG only (WebP is for stickers, GIF not at all).
+   */
+  stillImages?: boolean | undefined;
 }
 
 export type SanitizedMedia = {
@@ -60,6 +65,9 @@ const IMAGE_TYPES: Readonly<Record<string, ImageFormat>> = {
   heic: { output: 'jpeg', mimeType: 'image/jpeg', animated: false },
   avif: { output: 'jpeg', mimeType: 'image/jpeg', animated: false },
 };
+
+/** What WebP and GIF become with the option `stillImages`. */
+const STILL_PNG: ImageFormat = { output: 'png', mimeType: 'image/png', animated: false };
 
 const ZIP_LOCAL_HEADER = 0x04034b50;
 
@@ -140,7 +148,8 @@ export class MediaSanitizer {
       return refuse('type-not-allowed');
     }
     if (!detected) return refuse('type-not-allowed');
-    const image = IMAGE_TYPES[detected.ext];
+    const found = IMAGE_TYPES[detected.ext];
+    const image = found && options.stillImages && found.animated ? STILL_PNG : found;
     if (image) return this.image(data, detected.ext, image, options);
     const other = OTHER_TYPES[detected.ext];
     if (!other) return refuse('type-not-allowed');
