@@ -1,6 +1,7 @@
-// Builds the web inbox into web/dist with Vite. `ensureWebBuilt()` builds only when web/dist/index.html is missing,
-// so `npm start` serves a UI on a fresh checkout and stays fast afterwards. Run directly: `node web/build.mjs`.
-import { existsSync } from 'node:fs';
+// Builds the web inbox into web/dist with Vite. `ensureWebBuilt()` builds only when web/dist/index.html is missing or
+// older than a source file (after a `git pull`, say), so `npm start` serves the current UI and stays fast otherwise.
+// Run directly: `node web/build.mjs`.
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,15 +26,36 @@ export async function buildWeb({ quiet = false } = {}) {
   }
 }
 
+/** The newest modification time (ms) of the web inbox's sources: web/src, web/public, index.html, the configs. */
+function newestSource() {
+  let newest = 0;
+  const visit = (entry) => {
+    if (!existsSync(entry)) return;
+    const stat = statSync(entry);
+    if (stat.isDirectory()) for (const name of readdirSync(entry)) visit(path.join(entry, name));
+    else newest = Math.max(newest, stat.mtimeMs);
+  };
+  for (const name of ['src', 'public', 'index.html', 'vite.config.ts', 'tsconfig.json']) visit(path.join(webDir, name));
+  return newest;
+}
+
+/** True when web/dist is missing or older than a source file. */
+export function webBuildStale() {
+  return !existsSync(distIndex) || statSync(distIndex).mtimeMs < newestSource();
+}
+
 export async function ensureWebBuilt({ quiet = true } = {}) {
-  if (existsSync(distIndex)) return false;
+  if (!webBuildStale()) return false;
   try {
     await import('vite');
   } catch {
-    console.error('sparsam: web/dist is missing and Vite is not installed; run  npm install && npm run build:web');
+    // A production install (npm ci --omit=dev) serves the web/dist it was shipped with.
+    if (!existsSync(distIndex)) {
+      console.error('sparsam: web/dist is missing and Vite is not installed; run  npm install && npm run build:web');
+    }
     return false;
   }
-  console.error('sparsam: building the web inbox (first start) …');
+  console.error('sparsam: building the web inbox …');
   await buildWeb({ quiet });
   return true;
 }
