@@ -37,6 +37,10 @@ import { smsWebhookRoutes } from './http/webhooks/sms.routes.ts';
 import type { SmsChannelDeps } from './channels/sms/sms.channel.ts';
 import { JobQueue } from './jobs/job-queue.ts';
 import { registerOutboundSend } from './jobs/outbound-send.job.ts';
+import type { Pacer } from './jobs/pacer.ts';
+import { SendPacer } from './jobs/send-pacer.ts';
+import { SharedSendPacer } from './jobs/shared-send-pacer.ts';
+import { PgSendPacingStore } from './store/postgres/send-pacing.store.ts';
 import { AuditStore } from './store/sql/audit.store.ts';
 import { ConsentStore } from './store/sql/consent.store.ts';
 import { ContactStore } from './store/sql/contact.store.ts';
@@ -220,8 +224,13 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     noticeVersion,
     formatLabel,
   });
+  // Outbound pace per channel: in-process on SQLite (one instance); on PostgreSQL shared by every instance through
+  // the send_pacing table, so that instances together stay within the provider's limit per number.
+  const pacer: Pacer =
+    store.dialect === 'postgres' ? new SharedSendPacer(new PgSendPacingStore(store.db), { logger }) : new SendPacer();
   registerOutboundSend(jobs, {
     store: new OutboundStore(store.db, providerRefs),
+    pacer,
     keys,
     contacts,
     channels,

@@ -271,6 +271,14 @@ export interface Database {
   automation_sends: AutomationSendRow;
   campaigns: CampaignRow;
   campaign_recipients: CampaignRecipientRow;
+  send_pacing: SendPacingRow;
+}
+
+/** The shared outbound pace of a channel (database clock, epoch ms with fractions); migration 010. */
+export interface SendPacingRow {
+  sender: string;
+  next_at: number;
+  held_until: number;
 }
 
 /** When an automated message (greeting, away) last went to a conversation; migration 008. */
