@@ -69,6 +69,8 @@ export class SharedSendPacer implements Pacer {
   readonly #headroom: number;
   readonly #lateMs: number;
   readonly #lookaheadMs: number;
+  /** Round trips and slots so far (for the benchmark and diagnostics). */
+  readonly stats = { claims: 0, slots: 0, dropped: 0 };
   /** This clock minus the database's clock, as estimated (an upper bound of the true difference). */
   #offset: number | undefined;
   #offsetAt = 0;
@@ -147,6 +149,7 @@ export class SharedSendPacer implements Pacer {
       const now = this.#now();
       while (state.slots.length > 0 && (state.slots[0]! + this.#lateMs < now || state.slots[0]! < state.heldUntil)) {
         state.slots.shift();
+        this.stats.dropped += 1;
       }
       if (state.waiters.length === 0 || state.slots.length === 0) break;
       const due = state.slots[0]!;
@@ -184,6 +187,8 @@ export class SharedSendPacer implements Pacer {
         const offset = this.#sample(claim.now);
         state.heldUntil = Math.max(state.heldUntil, claim.heldUntil + offset);
         for (let i = 0; i < count; i += 1) state.slots.push(claim.start + offset + i * interval);
+        this.stats.claims += 1;
+        this.stats.slots += count;
         // A first slot already past on arrival means the answer took longer than the lead: lead more next time.
         const late = arrived - (claim.start + offset);
         this.#leadMs = Math.min(MAX_LEAD_MS, Math.max(2, this.#leadMs * 0.95, late > 0 ? this.#leadMs + late : 0));
