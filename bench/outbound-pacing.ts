@@ -32,6 +32,9 @@ import { SharedSendPacer } from '../src/jobs/shared-send-pacer.ts';
 import { systemClock } from '../src/shared/clock.ts';
 import { PgSendPacingStore } from '../src/store/postgres/send-pacing.store.ts';
 import { KeyStore } from '../src/store/sql/key.store.ts';
+import type { Kysely } from 'kysely';
+import type { Database } from '../src/store/database.ts';
+import { openPostgres } from '../src/store/postgres/postgres.dialect.ts';
 import { startSimulator, type WhatsAppSimulator } from '../src/simulator/whatsapp-simulator.ts';
 import { openStore } from '../src/store/open-store.ts';
 import type { Store } from '../src/store/store.ts';
@@ -76,6 +79,7 @@ interface Result {
   claimsPerSend?: number;
   /** Shared pacer only: claimed slots given up (released too late, or inside a hold-off). */
   droppedSlots?: number;
+  pastOnArrival?: number;
 }
 
 async function simulator(): Promise<{ sim: WhatsAppSimulator; close(): Promise<void> }> {
@@ -127,7 +131,9 @@ function summarise(scenario: string, target: number, total: number, sim: WhatsAp
   };
 }
 
-async function freshStores(count: number): Promise<{ stores: Store[]; cleanup(): Promise<void> }> {
+async function freshStores(
+  count: number,
+): Promise<{ stores: Store[]; url: string | undefined; cleanup(): Promise<void> }> {
   const pg = dialect === 'postgres' ? await createPgDatabase() : undefined;
   const dirs: string[] = [];
   const stores: Store[] = [];
@@ -139,7 +145,9 @@ async function freshStores(count: number): Promise<{ stores: Store[]; cleanup():
   }
   return {
     stores,
+    url: pg?.url,
     async cleanup() {
+      for (const close of extraPools.splice(0)) await close();
       for (const store of stores) await store.close();
       await pg?.drop();
       for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
@@ -147,9 +155,18 @@ async function freshStores(count: number): Promise<{ stores: Store[]; cleanup():
   };
 }
 
-function pacerFor(store: Store, kind: 'shared' | 'local', made: SharedSendPacer[]): Pacer {
-  if (kind === 'local') return new SendPacer();
-  const pacer = new SharedSendPacer(new PgSendPacingStore(store.db));
+const extraPools: (() => Promise<void>)[] = [];
+
+/** The shared pacer's own connection, as the composition root opens it: claims do not queue behind the jobs' queries. */
+async function pacingDb(url: string): Promise<Kysely<Database>> {
+  const { db } = await openPostgres<Database>({ url, max: 1 });
+  extraPools.push(() => db.destroy());
+  return db;
+}
+
+async function pacerFor(url: string | undefined, kind: 'shared' | 'local', made: SharedSendPacer[]): Promise<Pacer> {
+  if (kind === 'local' || !url) return new SendPacer();
+  const pacer = new SharedSendPacer(new PgSendPacingStore(await pacingDb(url)));
   made.push(pacer);
   return pacer;
 }
@@ -161,6 +178,7 @@ function withClaims(result: Result, pacers: readonly SharedSendPacer[]): Result 
     ...result,
     claimsPerSend: Number((claims / Math.max(1, result.accepted)).toFixed(3)),
     droppedSlots: pacers.reduce((n, p) => n + p.stats.dropped, 0),
+    pastOnArrival: pacers.reduce((n, p) => n + p.stats.pastOnArrival, 0),
   };
 }
 
@@ -169,11 +187,12 @@ function withClaims(result: Result, pacers: readonly SharedSendPacer[]): Result 
  * channel between them. `lookaheadMs` small enough for one slot per claim shows what one round trip per send costs.
  */
 async function pacersOnly(rate: number, total: number, count: number, lookaheadMs?: number): Promise<Result> {
-  const { stores, cleanup } = await freshStores(count);
+  const { stores, url, cleanup } = await freshStores(count);
   try {
-    const pacers = stores.map(
-      (store) => new SharedSendPacer(new PgSendPacingStore(store.db), lookaheadMs ? { lookaheadMs } : {}),
-    );
+    const pacers: SharedSendPacer[] = [];
+    for (const _ of stores) {
+      pacers.push(new SharedSendPacer(new PgSendPacingStore(await pacingDb(url!)), lookaheadMs ? { lookaheadMs } : {}));
+    }
     const at: number[] = [];
     await Promise.all(
       Array.from({ length: total }, (_, i) =>
@@ -216,7 +235,7 @@ async function viaQueue(
   kind: 'shared' | 'local',
 ): Promise<Result> {
   const { sim, close } = await simulator();
-  const { stores, cleanup } = await freshStores(count);
+  const { stores, url, cleanup } = await freshStores(count);
   const pacers: SharedSendPacer[] = [];
   try {
     // Every instance opens the data keys with the same master key, as instances sharing a database must.
@@ -227,7 +246,7 @@ async function viaQueue(
       concurrency,
       instanceId: 'bench-1',
       keys: keysOf(stores[0]!),
-      pacer: pacerFor(stores[0]!, kind, pacers),
+      pacer: await pacerFor(url, kind, pacers),
     });
     const worlds = [first];
     for (let i = 1; i < count; i += 1) {
@@ -237,7 +256,7 @@ async function viaQueue(
           concurrency,
           instanceId: `bench-${i + 1}`,
           keys: keysOf(stores[i]!),
-          pacer: pacerFor(stores[i]!, kind, pacers),
+          pacer: await pacerFor(url, kind, pacers),
           reuse: first,
         }),
       );
@@ -325,7 +344,10 @@ for (const rate of rates) {
   results.push(await viaQueue(rate, total, false, instances, pacerKind));
   results.push(await viaQueue(rate, total, true, instances, pacerKind));
   // Two instances with a pacer each, for comparison: together they may send up to twice the limit.
-  if (instances === 2 && pacerKind === 'shared') results.push(await viaQueue(rate, total, false, 2, 'local'));
+  // The per-process pacer beside the shared one: with two instances they may together send up to twice the limit.
+  if (dialect === 'postgres' && pacerKind === 'shared') {
+    results.push(await viaQueue(rate, total, false, instances, 'local'));
+  }
   if (pacerKind === 'shared') {
     results.push(await pacersOnly(rate, total, instances));
     results.push(await pacersOnly(rate, total, instances, 0.001));
@@ -341,6 +363,6 @@ console.log(
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   console.log(
-    `| ${r.target} | ${r.scenario} | ${r.accepted} | ${r.rejected429} | ${r.lost} | ${r.stillQueued} | ${r.duplicates} | ${r.seconds} | ${r.rate} | ${(r.rate / r.target).toFixed(3)} | ${r.maxPerSecond} | ${r.claimsPerSend ?? '–'} | ${r.droppedSlots ?? '–'} |`,
+    `| ${r.target} | ${r.scenario} | ${r.accepted} | ${r.rejected429} | ${r.lost} | ${r.stillQueued} | ${r.duplicates} | ${r.seconds} | ${r.rate} | ${(r.rate / r.target).toFixed(3)} | ${r.maxPerSecond} | ${r.claimsPerSend ?? '–'} | ${r.droppedSlots ?? '–'} (${r.pastOnArrival ?? '-'}) |`,
   );
 }

@@ -41,6 +41,8 @@ import type { Pacer } from './jobs/pacer.ts';
 import { SendPacer } from './jobs/send-pacer.ts';
 import { SharedSendPacer } from './jobs/shared-send-pacer.ts';
 import { PgSendPacingStore } from './store/postgres/send-pacing.store.ts';
+import { openPostgres } from './store/postgres/postgres.dialect.ts';
+import type { Database } from './store/database.ts';
 import { AuditStore } from './store/sql/audit.store.ts';
 import { ConsentStore } from './store/sql/consent.store.ts';
 import { ContactStore } from './store/sql/contact.store.ts';
@@ -226,8 +228,12 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   });
   // Outbound pace per channel: in-process on SQLite (one instance); on PostgreSQL shared by every instance through
   // the send_pacing table, so that instances together stay within the provider's limit per number.
-  const pacer: Pacer =
-    store.dialect === 'postgres' ? new SharedSendPacer(new PgSendPacingStore(store.db), { logger }) : new SendPacer();
+  // The shared pacer has its own connection, so that its slot claims do not queue behind the jobs' queries.
+  const pacingDb =
+    store.dialect === 'postgres' && config.databaseUrl
+      ? (await openPostgres<Database>({ url: config.databaseUrl, max: 2 })).db
+      : undefined;
+  const pacer: Pacer = pacingDb ? new SharedSendPacer(new PgSendPacingStore(pacingDb), { logger }) : new SendPacer();
   registerOutboundSend(jobs, {
     store: new OutboundStore(store.db, providerRefs),
     pacer,
@@ -320,6 +326,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
       closed = true;
       await http.close();
       await jobs.stop();
+      await pacingDb?.destroy();
       await pgEvents?.close();
       await store.close();
     },

@@ -29,7 +29,10 @@ export interface SharedSendPacerOptions {
    * overran in the tests (two arrivals 183 ms apart at a 204 ms spacing).
    */
   headroom?: number;
-  /** A slot released later than this (default 10 ms; event-loop stall) is given up instead of used. */
+  /**
+   * A slot released later than this (default 20 ms, SendPacer's catch-up; an event-loop stall) is given up instead
+   * of used; the rest of the spare share (32 ms at 0.95) is left for uneven transport to the provider.
+   */
   lateMs?: number;
   /**
    * How far ahead an instance claims slots (default 100 ms): the batch of one claim covers at most this much time
@@ -42,6 +45,7 @@ export interface SharedSendPacerOptions {
 /** Clock drift allowed between this process and the database (1 ms per second), far above any real drift. */
 const DRIFT = 1e-3;
 const MAX_LEAD_MS = 250;
+const WARM_UP_READINGS = 5;
 
 /**
  * A {@link Pacer} shared by every sparsam instance on one PostgreSQL database: the channel's pace lives in a row
@@ -52,7 +56,7 @@ const MAX_LEAD_MS = 250;
  *
  * The database's clock is mapped to this process's monotonic clock by the smallest difference seen between a
  * claim's arrival here and the database's `now` in it (the round trip with the least delay), so neither the skew
- * between hosts nor a slow answer shifts the slots. A slot whose release comes more than `lateMs` (10 ms) late, e.g.
+ * between hosts nor a slow answer shifts the slots. A slot whose release comes more than `lateMs` (20 ms) late, e.g.
  * after an event-loop stall, is given up instead of used: sent late it could land in one second with the slots that
  * follow it at another instance. With R × headroom slots a second, a one-second window at the provider holds more than
  * R only if arrivals are compressed by more than `1000 / headroom - 1000` ms (52 ms at 0.95) in total.
@@ -70,7 +74,14 @@ export class SharedSendPacer implements Pacer {
   readonly #lateMs: number;
   readonly #lookaheadMs: number;
   /** Round trips and slots so far (for the benchmark and diagnostics). */
-  readonly stats = { claims: 0, slots: 0, dropped: 0 };
+  readonly stats = {
+    claims: 0,
+    slots: 0,
+    /** Claimed slots given up: released too late, or inside a hold-off. */
+    dropped: 0,
+    /** Of the claimed slots, those already past when their claim's answer arrived (the answer was slow). */
+    pastOnArrival: 0,
+  };
   /** This clock minus the database's clock, as estimated (an upper bound of the true difference). */
   #offset: number | undefined;
   #offsetAt = 0;
@@ -88,7 +99,7 @@ export class SharedSendPacer implements Pacer {
     }
     if (!(this.#lookaheadMs > 0)) throw new Error('SharedSendPacer: lookaheadMs must be above 0, e.g. 100');
     this.#lateMs = options.lateMs ?? 10;
-    if (!(this.#lateMs >= 0)) throw new Error('SharedSendPacer: lateMs must be 0 or more, e.g. 10');
+    if (!(this.#lateMs >= 0)) throw new Error('SharedSendPacer: lateMs must be 0 or more, e.g. 20');
   }
 
   acquire(sender: string, perSecond: number): Promise<void> {
@@ -182,6 +193,11 @@ export class SharedSendPacer implements Pacer {
   async #claim(sender: string, state: Sender, count: number, interval: number): Promise<void> {
     for (let failures = 0; ; failures += 1) {
       try {
+        // First use: a few clock readings first, so that the first slots are not mapped by one slow answer (two
+        // instances mapping the database's clock differently would send closer together than the spacing).
+        if (this.#offset === undefined) {
+          for (let i = 0; i < WARM_UP_READINGS; i += 1) this.#sample(await this.#port.clock());
+        }
         const claim = await this.#port.claim(sender, count, interval, this.#leadMs);
         const arrived = this.#now();
         const offset = this.#sample(claim.now);
@@ -189,6 +205,8 @@ export class SharedSendPacer implements Pacer {
         for (let i = 0; i < count; i += 1) state.slots.push(claim.start + offset + i * interval);
         this.stats.claims += 1;
         this.stats.slots += count;
+        for (let i = 0; i < count; i += 1)
+          if (claim.start + offset + i * interval + this.#lateMs < arrived) this.stats.pastOnArrival += 1;
         // A first slot already past on arrival means the answer took longer than the lead: lead more next time.
         const late = arrived - (claim.start + offset);
         this.#leadMs = Math.min(MAX_LEAD_MS, Math.max(2, this.#leadMs * 0.95, late > 0 ? this.#leadMs + late : 0));

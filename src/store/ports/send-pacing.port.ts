@@ -19,6 +19,8 @@ export interface SendPacingPort {
    * and `now + leadMs`, in one atomic statement.
    */
   claim(sender: string, slots: number, intervalMs: number, leadMs: number): Promise<SlotClaim>;
+  /** The database's clock now (epoch ms), to map it to an instance's own clock before the first claim. */
+  clock(): Promise<number>;
   /** No slot of `sender` before `now + ms`: moves the next free slot past the hold-off for every instance. */
   holdOff(sender: string, ms: number): Promise<{ heldUntil: number; now: number }>;
 }

@@ -23,6 +23,11 @@ export class PgSendPacingStore implements SendPacingPort {
     return rows[0]!;
   }
 
+  async clock(): Promise<number> {
+    const { rows } = await sql<{ now: number }>`select ${DB_NOW} as "now"`.execute(this.db);
+    return rows[0]!.now;
+  }
+
   async holdOff(sender: string, ms: number): Promise<{ heldUntil: number; now: number }> {
     const { rows } = await sql<{ heldUntil: number; now: number }>`
       insert into send_pacing as p (sender, next_at, held_until)
