@@ -228,10 +228,11 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   });
   // Outbound pace per channel: in-process on SQLite (one instance); on PostgreSQL shared by every instance through
   // the send_pacing table, so that instances together stay within the provider's limit per number.
-  // The shared pacer has its own connection, so that its slot claims do not queue behind the jobs' queries.
+  // The shared pacer has its own connection (one more per instance), so that its slot claims do not queue behind
+  // the jobs' queries.
   const pacingDb =
     store.dialect === 'postgres' && config.databaseUrl
-      ? (await openPostgres<Database>({ url: config.databaseUrl, max: 2 })).db
+      ? (await openPostgres<Database>({ url: config.databaseUrl, max: 1 })).db
       : undefined;
   const pacer: Pacer = pacingDb ? new SharedSendPacer(new PgSendPacingStore(pacingDb), { logger }) : new SendPacer();
   registerOutboundSend(jobs, {

@@ -98,7 +98,7 @@ export class SharedSendPacer implements Pacer {
       throw new Error('SharedSendPacer: headroom must be in (0, 1], e.g. 0.95');
     }
     if (!(this.#lookaheadMs > 0)) throw new Error('SharedSendPacer: lookaheadMs must be above 0, e.g. 100');
-    this.#lateMs = options.lateMs ?? 10;
+    this.#lateMs = options.lateMs ?? 20;
     if (!(this.#lateMs >= 0)) throw new Error('SharedSendPacer: lateMs must be 0 or more, e.g. 20');
   }
 
