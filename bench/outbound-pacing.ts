@@ -6,7 +6,13 @@
  * The "injected 429" scenario puts the simulator into its 429 failure mode (130429 with Retry-After) for 300 ms a
  * third of the way through the run.
  *
+ * With `--instances 2` (PostgreSQL only) the queue runs use two JobQueues, each with its own store (own connection
+ * pool) and pacer, on one database, as two sparsam instances would; a further run pairs two per-process SendPacers
+ * for comparison. On PostgreSQL the queue runs pace with the shared pacer (SharedSendPacer, a send_pacing row per
+ * channel) unless `--pacer local`.
+ *
  *   node --import tsx bench/outbound-pacing.ts [--dialect sqlite|postgres] [--rates 80,1000] [--seconds 5]
+ *        [--instances 1|2] [--pacer shared|local]
  *
  * Reports messages accepted by the provider, 429s, lost (never accepted) and duplicates (accepted twice), the
  * achieved rate (accepted messages over the time from the first to the last acceptance), and the most messages
@@ -17,7 +23,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
 import Fastify from 'fastify';
+import { KeyService } from '../src/core/privacy/keys/key.service.ts';
+import type { Pacer } from '../src/jobs/pacer.ts';
+import { SendPacer } from '../src/jobs/send-pacer.ts';
+import { SharedSendPacer } from '../src/jobs/shared-send-pacer.ts';
+import { systemClock } from '../src/shared/clock.ts';
+import { PgSendPacingStore } from '../src/store/postgres/send-pacing.store.ts';
+import { KeyStore } from '../src/store/sql/key.store.ts';
+import type { Kysely } from 'kysely';
+import type { Database } from '../src/store/database.ts';
+import { openPostgres } from '../src/store/postgres/postgres.dialect.ts';
 import { startSimulator, type WhatsAppSimulator } from '../src/simulator/whatsapp-simulator.ts';
 import { openStore } from '../src/store/open-store.ts';
 import type { Store } from '../src/store/store.ts';
@@ -30,9 +47,17 @@ const { values } = parseArgs({
     rates: { type: 'string', default: '80,1000' },
     seconds: { type: 'string', default: '5' },
     concurrency: { type: 'string', default: '64' },
+    instances: { type: 'string', default: '1' },
+    pacer: { type: 'string' },
   },
 });
 const dialect = values.dialect === 'postgres' ? 'postgres' : 'sqlite';
+const instances = Number(values.instances);
+if (instances !== 1 && instances !== 2) throw new Error('--instances must be 1 or 2, e.g. --instances 2');
+if (instances === 2 && dialect !== 'postgres') throw new Error('--instances 2 needs --dialect postgres');
+const pacerKind = values.pacer ?? (dialect === 'postgres' ? 'shared' : 'local');
+if (pacerKind !== 'shared' && pacerKind !== 'local') throw new Error('--pacer must be shared or local');
+if (pacerKind === 'shared' && dialect !== 'postgres') throw new Error('--pacer shared needs --dialect postgres');
 const rates = values.rates.split(',').map(Number);
 const seconds = Number(values.seconds);
 const concurrency = Number(values.concurrency);
@@ -50,6 +75,11 @@ interface Result {
   seconds: number;
   rate: number;
   maxPerSecond: number;
+  /** Shared pacer only: database round trips (slot claims) per accepted message. */
+  claimsPerSend?: number;
+  /** Shared pacer only: claimed slots given up (released too late, or inside a hold-off). */
+  droppedSlots?: number;
+  pastOnArrival?: number;
 }
 
 async function simulator(): Promise<{ sim: WhatsAppSimulator; close(): Promise<void> }> {
@@ -101,36 +131,147 @@ function summarise(scenario: string, target: number, total: number, sim: WhatsAp
   };
 }
 
-async function freshStore(): Promise<{ store: Store; cleanup(): Promise<void> }> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'sparsam-bench-'));
+async function freshStores(
+  count: number,
+): Promise<{ stores: Store[]; url: string | undefined; cleanup(): Promise<void> }> {
   const pg = dialect === 'postgres' ? await createPgDatabase() : undefined;
-  const store = await openStore({ dataDir, databaseUrl: pg?.url, keystoreUrl: pg?.url });
+  const dirs: string[] = [];
+  const stores: Store[] = [];
+  // One after the other: the second finds the migrations done. Each store has its own connection pool.
+  for (let i = 0; i < count; i += 1) {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'sparsam-bench-'));
+    dirs.push(dataDir);
+    stores.push(await openStore({ dataDir, databaseUrl: pg?.url, keystoreUrl: pg?.url }));
+  }
   return {
-    store,
+    stores,
+    url: pg?.url,
     async cleanup() {
-      await store.close();
+      for (const close of extraPools.splice(0)) await close();
+      for (const store of stores) await store.close();
       await pg?.drop();
-      rmSync(dataDir, { recursive: true, force: true });
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
 
-async function viaQueue(rate: number, total: number, inject429: boolean): Promise<Result> {
-  const { sim, close } = await simulator();
-  const { store, cleanup } = await freshStore();
+const extraPools: (() => Promise<void>)[] = [];
+
+/** The shared pacer's own connection, as the composition root opens it: claims do not queue behind the jobs' queries. */
+async function pacingDb(url: string): Promise<Kysely<Database>> {
+  const { db } = await openPostgres<Database>({ url, max: 1 });
+  extraPools.push(() => db.destroy());
+  return db;
+}
+
+async function pacerFor(url: string | undefined, kind: 'shared' | 'local', made: SharedSendPacer[]): Promise<Pacer> {
+  if (kind === 'local' || !url) return new SendPacer();
+  const pacer = new SharedSendPacer(new PgSendPacingStore(await pacingDb(url)));
+  made.push(pacer);
+  return pacer;
+}
+
+function withClaims(result: Result, pacers: readonly SharedSendPacer[]): Result {
+  if (pacers.length === 0) return result;
+  const claims = pacers.reduce((n, p) => n + p.stats.claims, 0);
+  return {
+    ...result,
+    claimsPerSend: Number((claims / Math.max(1, result.accepted)).toFixed(3)),
+    droppedSlots: pacers.reduce((n, p) => n + p.stats.dropped, 0),
+    pastOnArrival: pacers.reduce((n, p) => n + p.stats.pastOnArrival, 0),
+  };
+}
+
+/**
+ * The shared pacers alone (no queue, no HTTP): `count` pacers with their own pools release `total` slots of one
+ * channel between them. `lookaheadMs` small enough for one slot per claim shows what one round trip per send costs.
+ */
+async function pacersOnly(rate: number, total: number, count: number, lookaheadMs?: number): Promise<Result> {
+  const { stores, url, cleanup } = await freshStores(count);
   try {
-    const w = await outboundWorld(store, sim.url, { messagesPerSecond: rate, concurrency });
-    for (let i = 0; i < total; i += 1) await w.queueMessage({ text: `Nachricht ${i}` });
+    const pacers: SharedSendPacer[] = [];
+    for (const _ of stores) {
+      pacers.push(new SharedSendPacer(new PgSendPacingStore(await pacingDb(url!)), lookaheadMs ? { lookaheadMs } : {}));
+    }
+    const at: number[] = [];
+    await Promise.all(
+      Array.from({ length: total }, (_, i) =>
+        pacers[i % count]!.acquire('wa-bench', rate).then(() => at.push(Date.now())),
+      ),
+    );
+    at.sort((x, y) => x - y);
+    const span = (at.at(-1)! - at[0]!) / 1000;
+    let maxPerSecond = 0;
+    for (let i = 0, j = 0; i < at.length; i += 1) {
+      while (at[j]! <= at[i]! - 1000) j += 1;
+      maxPerSecond = Math.max(maxPerSecond, i - j + 1);
+    }
+    const batch = lookaheadMs ? 'one slot per claim' : 'slots claimed in batches';
+    return withClaims(
+      {
+        scenario: `${count} shared pacers only (no queue, no HTTP), ${batch}`,
+        target: rate,
+        accepted: at.length,
+        rejected429: 0,
+        lost: total - at.length,
+        stillQueued: 0,
+        duplicates: 0,
+        seconds: Number(span.toFixed(2)),
+        rate: span > 0 ? Number(((at.length - 1) / span).toFixed(1)) : 0,
+        maxPerSecond,
+      },
+      pacers,
+    );
+  } finally {
+    await cleanup();
+  }
+}
+
+async function viaQueue(
+  rate: number,
+  total: number,
+  inject429: boolean,
+  count: number,
+  kind: 'shared' | 'local',
+): Promise<Result> {
+  const { sim, close } = await simulator();
+  const { stores, url, cleanup } = await freshStores(count);
+  const pacers: SharedSendPacer[] = [];
+  try {
+    // Every instance opens the data keys with the same master key, as instances sharing a database must.
+    const masterKey = randomBytes(32);
+    const keysOf = (store: Store) => new KeyService(new KeyStore(store.keys), masterKey, systemClock);
+    const first = await outboundWorld(stores[0]!, sim.url, {
+      messagesPerSecond: rate,
+      concurrency,
+      instanceId: 'bench-1',
+      keys: keysOf(stores[0]!),
+      pacer: await pacerFor(url, kind, pacers),
+    });
+    const worlds = [first];
+    for (let i = 1; i < count; i += 1) {
+      worlds.push(
+        await outboundWorld(stores[i]!, sim.url, {
+          messagesPerSecond: rate,
+          concurrency,
+          instanceId: `bench-${i + 1}`,
+          keys: keysOf(stores[i]!),
+          pacer: await pacerFor(url, kind, pacers),
+          reuse: first,
+        }),
+      );
+    }
+    for (let i = 0; i < total; i += 1) await first.queueMessage({ text: `Nachricht ${i}` });
     const expectedMs = (total / rate) * 1000;
     const injection = inject429
       ? setTimeout(() => sim.failureMode({ status: 429, forMs: 300 }), expectedMs / 3)
       : undefined;
-    w.queue.start();
+    for (const w of worlds) w.queue.start();
     const deadline = Date.now() + expectedMs * 4 + 20_000;
     const open = async () =>
       Number(
         (
-          await store.db
+          await first.store.db
             .selectFrom('messages')
             .select((eb) => eb.fn.countAll<number>().as('n'))
             .where('status', 'in', ['queued', 'sending'])
@@ -139,8 +280,11 @@ async function viaQueue(rate: number, total: number, inject429: boolean): Promis
       );
     while ((await open()) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     clearTimeout(injection);
-    await w.queue.stop();
-    return summarise(inject429 ? 'queue, 429 period injected' : 'queue', rate, total, sim, await open());
+    for (const w of worlds) await w.queue.stop();
+    const who = count === 1 ? 'queue' : `queue × ${count} instances`;
+    const pacing = dialect === 'postgres' ? (kind === 'shared' ? ', shared pacer' : ', per-process pacer') : '';
+    const scenario = `${who}${pacing}${inject429 ? ', 429 period injected' : ''}`;
+    return withClaims(summarise(scenario, rate, total, sim, await open()), pacers);
   } finally {
     await close();
     await cleanup();
@@ -197,17 +341,28 @@ for (const rate of rates) {
   const total = Math.round(rate * seconds);
   results.push(await plainLoop(rate, total));
   results.push(await sleepLoop(rate, total));
-  results.push(await viaQueue(rate, total, false));
-  results.push(await viaQueue(rate, total, true));
+  results.push(await viaQueue(rate, total, false, instances, pacerKind));
+  results.push(await viaQueue(rate, total, true, instances, pacerKind));
+  // Two instances with a pacer each, for comparison: together they may send up to twice the limit.
+  // The per-process pacer beside the shared one: with two instances they may together send up to twice the limit.
+  if (dialect === 'postgres' && pacerKind === 'shared') {
+    results.push(await viaQueue(rate, total, false, instances, 'local'));
+  }
+  if (pacerKind === 'shared') {
+    results.push(await pacersOnly(rate, total, instances));
+    results.push(await pacersOnly(rate, total, instances, 0.001));
+  }
 }
 
-console.log(`outbound pacing, ${dialect}, ${seconds} s of messages per rate, queue concurrency ${concurrency}`);
 console.log(
-  '| target msg/s | scenario | accepted | 429s | lost | still queued at deadline | duplicates | seconds | achieved msg/s | achieved / target | max in any 1 s |',
+  `outbound pacing, ${dialect}, ${seconds} s of messages per rate, ${instances} instance(s), queue concurrency ${concurrency} each`,
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+console.log(
+  '| target msg/s | scenario | accepted | 429s | lost | still queued at deadline | duplicates | seconds | achieved msg/s | achieved / target | max in any 1 s | claims per send | dropped slots |',
+);
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   console.log(
-    `| ${r.target} | ${r.scenario} | ${r.accepted} | ${r.rejected429} | ${r.lost} | ${r.stillQueued} | ${r.duplicates} | ${r.seconds} | ${r.rate} | ${(r.rate / r.target).toFixed(3)} | ${r.maxPerSecond} |`,
+    `| ${r.target} | ${r.scenario} | ${r.accepted} | ${r.rejected429} | ${r.lost} | ${r.stillQueued} | ${r.duplicates} | ${r.seconds} | ${r.rate} | ${(r.rate / r.target).toFixed(3)} | ${r.maxPerSecond} | ${r.claimsPerSend ?? '–'} | ${r.droppedSlots ?? '–'} (${r.pastOnArrival ?? '-'}) |`,
   );
 }

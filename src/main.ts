@@ -41,6 +41,12 @@ import { smsWebhookRoutes } from './http/webhooks/sms.routes.ts';
 import type { SmsChannelDeps } from './channels/sms/sms.channel.ts';
 import { JobQueue } from './jobs/job-queue.ts';
 import { registerOutboundSend } from './jobs/outbound-send.job.ts';
+import type { Pacer } from './jobs/pacer.ts';
+import { SendPacer } from './jobs/send-pacer.ts';
+import { SharedSendPacer } from './jobs/shared-send-pacer.ts';
+import { PgSendPacingStore } from './store/postgres/send-pacing.store.ts';
+import { openPostgres } from './store/postgres/postgres.dialect.ts';
+import type { Database } from './store/database.ts';
 import { AuditStore } from './store/sql/audit.store.ts';
 import { ConsentStore } from './store/sql/consent.store.ts';
 import { ContactStore } from './store/sql/contact.store.ts';
@@ -233,8 +239,18 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     noticeVersion,
     formatLabel,
   });
+  // Outbound pace per channel: in-process on SQLite (one instance); on PostgreSQL shared by every instance through
+  // the send_pacing table, so that instances together stay within the provider's limit per number.
+  // The shared pacer has its own connection (one more per instance), so that its slot claims do not queue behind
+  // the jobs' queries.
+  const pacingDb =
+    store.dialect === 'postgres' && config.databaseUrl
+      ? (await openPostgres<Database>({ url: config.databaseUrl, max: 1 })).db
+      : undefined;
+  const pacer: Pacer = pacingDb ? new SharedSendPacer(new PgSendPacingStore(pacingDb), { logger }) : new SendPacer();
   registerOutboundSend(jobs, {
     store: new OutboundStore(store.db, providerRefs),
+    pacer,
     keys,
     contacts,
     channels,
@@ -325,6 +341,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
       closed = true;
       await http.close();
       await jobs.stop();
+      await pacingDb?.destroy();
       await pgEvents?.close();
       await pgSignals?.close();
       await store.close();

@@ -17,6 +17,7 @@ import type { OutboundPort } from '../store/ports/outbound.port.ts';
 import { SEND_UNCONFIRMED } from '../store/sql/outbound.store.ts';
 import { PermanentFailure, RetryLater } from './job-errors.ts';
 import { backoffDelay, describeJobError, type Job, type JobQueue } from './job-queue.ts';
+import type { Pacer } from './pacer.ts';
 import { SendPacer } from './send-pacer.ts';
 
 /** Queue name of outbound sends. Payload: `{ messageId }`, or `{ messageId, action: 'read' }` for a read receipt. */
@@ -50,8 +51,8 @@ export interface OutboundSendDeps {
   /** Media rows (the sealed file of a message with an attachment; MediaStore fits). */
   media?: { findById(id: string): Promise<MediaRow | undefined> };
   events: InboxEventBus;
-  /** Shared by every worker of the process; one bucket per channel. */
-  pacer?: SendPacer;
+  /** Shared by every worker of the process (and, on PostgreSQL, every instance); one pace per channel. */
+  pacer?: Pacer;
   clock?: Clock;
   logger?: Logger;
   /** Backoff of retryable provider errors without a Retry-After (default OUTBOUND_BACKOFF). */
@@ -202,7 +203,7 @@ export function outboundSendHandler(deps: OutboundSendDeps): (job: Job) => Promi
       if (error instanceof ChannelApiError || error instanceof ChannelNetworkError) {
         // The provider answered with a retryable error, or could not be reached at all: it did not take it.
         if (error instanceof ChannelApiError && (error.httpStatus === 429 || error.providerCode === '130429')) {
-          pacer.holdOff(sender, error.retryAfterMs ?? holdOffMs);
+          await pacer.holdOff(sender, error.retryAfterMs ?? holdOffMs);
         }
         const reason =
           error instanceof ChannelApiError
@@ -328,7 +329,7 @@ export function buildCommand(
   return undefined;
 }
 
-async function sendReadReceipt(deps: OutboundSendDeps, pacer: SendPacer, message: MessageRow): Promise<void> {
+async function sendReadReceipt(deps: OutboundSendDeps, pacer: Pacer, message: MessageRow): Promise<void> {
   const channel = deps.channels.get(message.channel_id);
   if (!channel?.capabilities.supportsReadReceipts || message.direction !== 'in' || !message.body_enc) return;
   // The stored provider id is a keyed hash; the real one is sealed in the content under the conversation's key.

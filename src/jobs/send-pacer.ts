@@ -1,3 +1,5 @@
+import type { Pacer } from './pacer.ts';
+
 interface Sender {
   /** When the last send was released (ms, monotonic clock). */
   last: number;
@@ -15,11 +17,11 @@ interface Sender {
  * loop that stalls for a moment (a slow disk write, garbage collection) never turns into a burst that the provider
  * counts in one second and answers with 130429, and an idle sender banks no credit for a burst either.
  *
- * Two processes each keep their own pacing: see bench/README.md (outbound pacing) for what that means and what a
- * shared limit needs. No library: bottleneck/limiter space calls too, but not with a hold-off after a 429 that
+ * Two processes each keep their own pacing, so this pacer is for a single instance (SQLite); instances sharing a
+ * PostgreSQL database use `SharedSendPacer` (bench/README.md, outbound pacing, has the figures of both). No library: bottleneck/limiter space calls too, but not with a hold-off after a 429 that
  * every waiting worker of the channel respects; this is small.
  */
-export class SendPacer {
+export class SendPacer implements Pacer {
   readonly #senders = new Map<string, Sender>();
   readonly #now: () => number;
   readonly #headroom: number;

@@ -272,12 +272,20 @@ export interface Database {
   campaigns: CampaignRow;
   campaign_recipients: CampaignRecipientRow;
   totp_used_steps: TotpUsedStepRow;
+  send_pacing: SendPacingRow;
 }
 
 /** The last TOTP time step (Unix time / 30 s) a user's code was accepted for; migration 009. */
 export interface TotpUsedStepRow {
   user_id: string;
   step: number;
+}
+
+/** The shared outbound pace of a channel (database clock, epoch ms with fractions); migration 010. */
+export interface SendPacingRow {
+  sender: string;
+  next_at: number;
+  held_until: number;
 }
 
 /** When an automated message (greeting, away) last went to a conversation; migration 008. */

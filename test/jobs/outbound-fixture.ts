@@ -13,6 +13,7 @@ import { ProviderRefs } from '../../src/store/sql/provider-ref.ts';
 import { ContactDirectory } from '../../src/core/privacy/pseudonym/contact-directory.ts';
 import { JobQueue } from '../../src/jobs/job-queue.ts';
 import { enqueueOutboundSend, registerOutboundSend } from '../../src/jobs/outbound-send.job.ts';
+import type { Pacer } from '../../src/jobs/pacer.ts';
 import { SendPacer } from '../../src/jobs/send-pacer.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { newId } from '../../src/shared/ids.ts';
@@ -115,7 +116,7 @@ export async function outboundWorld(
     concurrency?: number;
     instanceId?: string;
     keys?: KeyService;
-    pacer?: SendPacer;
+    pacer?: Pacer;
     reuse?: { inboxId: string; channelId: string; contact: ContactRow; conversation: ConversationRow };
   } = {},
 ): Promise<OutboundWorld> {

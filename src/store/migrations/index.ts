@@ -8,6 +8,7 @@ import { web } from './main.005-web.ts';
 import { compliance } from './main.007-compliance.ts';
 import { marketing } from './main.008-marketing.ts';
 import { totpSteps } from './main.009-totp-steps.ts';
+import { sendPacing } from './main.010-send-pacing.ts';
 
 /**
  * Migrations of the main database, in order. Names are numbered and never change once released; a new table or
@@ -21,6 +22,7 @@ export const mainMigrations: readonly SparsamMigration[] = [
   compliance,
   marketing,
   totpSteps,
+  sendPacing,
 ];
 
 /** Migrations of the key store. */
