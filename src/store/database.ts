@@ -271,6 +271,21 @@ export interface Database {
   automation_sends: AutomationSendRow;
   campaigns: CampaignRow;
   campaign_recipients: CampaignRecipientRow;
+  parked_statuses: ParkedStatusRow;
+}
+
+/**
+ * A delivery status that arrived before its message's provider id was stored (migration 011); content-free: the
+ * keyed hash of the provider id, never the id.
+ */
+export interface ParkedStatusRow {
+  channel_id: string;
+  provider_ref: string;
+  status: string;
+  status_at: Millis;
+  error_code: string | null;
+  error_reason: string | null;
+  expires_at: Millis;
 }
 
 /** When an automated message (greeting, away) last went to a conversation; migration 008. */

@@ -7,12 +7,21 @@ import { keystorePrivacy } from './keys.002-privacy.ts';
 import { web } from './main.005-web.ts';
 import { compliance } from './main.007-compliance.ts';
 import { marketing } from './main.008-marketing.ts';
+import { parkedStatuses } from './main.011-parked-statuses.ts';
 
 /**
  * Migrations of the main database, in order. Names are numbered and never change once released; a new table or
  * column is a new file, run on both dialects by test/store/migrations.test.ts.
  */
-export const mainMigrations: readonly SparsamMigration[] = [foundation, privacy, inbox, web, compliance, marketing];
+export const mainMigrations: readonly SparsamMigration[] = [
+  foundation,
+  privacy,
+  inbox,
+  web,
+  compliance,
+  marketing,
+  parkedStatuses,
+];
 
 /** Migrations of the key store. */
 export const keystoreMigrations: readonly SparsamMigration[] = [keystore, keystorePrivacy];

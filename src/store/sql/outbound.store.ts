@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database, MessageRow } from '../database.ts';
 import type { OutboundPort, OutboundTarget } from '../ports/outbound.port.ts';
 import { groupCommitFor, type GroupCommit } from './job.store.ts';
+import { applyParkedStatuses } from './parked-status.ts';
 import type { ProviderRefs } from './provider-ref.ts';
 
 /** Error code of a message whose send was interrupted (sparsam stopped during the provider call). */
@@ -63,13 +64,14 @@ export class OutboundStore implements OutboundPort {
   }
 
   async markSent(messageId: string, providerMessageId: string | null, now: number): Promise<MessageRow | undefined> {
-    return await this.#writes.run((db) =>
-      db
+    const ref = this.refs.ref(providerMessageId);
+    const record = async (db: Kysely<Database>): Promise<MessageRow | undefined> => {
+      const row = await db
         .updateTable('messages')
         .set({
           status: 'sent',
           // Stored as a keyed hash: a WhatsApp id carries the customer's number (see ProviderRefs).
-          provider_message_id: this.refs.ref(providerMessageId),
+          provider_message_id: ref,
           error_code: null,
           error_reason: null,
           updated_at: now,
@@ -82,8 +84,12 @@ export class OutboundStore implements OutboundPort {
           ]),
         )
         .returningAll()
-        .executeTakeFirst(),
-    );
+        .executeTakeFirst();
+      // The provider may have reported 'delivered' (or 'failed') before this commit: those statuses were parked.
+      if (!row || ref === null) return row;
+      return (await applyParkedStatuses(db, row.channel_id, ref, now)) ?? row;
+    };
+    return await this.#writes.run((db) => (db.isTransaction ? record(db) : db.transaction().execute(record)));
   }
 
   async markFailed(messageId: string, code: string, reason: string, now: number): Promise<MessageRow | undefined> {
