@@ -14,16 +14,46 @@ const retention = z
     auditRetentionDays: z.number(),
   })
   .partial();
-export const InboxSettingsBody = z.union([
-  z.object({ reset: z.literal(true) }),
-  z.object({
-    retention: retention.optional(),
-    media: z.enum(['strip', 'reject', 'allow']).optional(),
-    notice: z
-      .object({ de: z.string().max(4096).nullable().optional(), en: z.string().max(4096).nullable().optional() })
+const texts = z.object({ de: z.string().max(4096).optional(), en: z.string().max(4096).optional() }).strict();
+const dayHours = z.array(z.string().max(40)).max(24);
+/** Greeting and away message; every part optional (a weekday given replaces that day's hours). */
+const automation = z
+  .object({
+    greeting: z.object({ enabled: z.boolean().optional(), text: texts.optional() }).strict().optional(),
+    away: z
+      .object({
+        enabled: z.boolean().optional(),
+        text: texts.optional(),
+        timeZone: z.string().max(100).optional(),
+        hours: z
+          .object({
+            mon: dayHours.optional(),
+            tue: dayHours.optional(),
+            wed: dayHours.optional(),
+            thu: dayHours.optional(),
+            fri: dayHours.optional(),
+            sat: dayHours.optional(),
+            sun: dayHours.optional(),
+          })
+          .strict()
+          .optional(),
+        holidays: z.array(z.string().max(40)).max(1000).optional(),
+        cooldownHours: z.number().optional(),
+      })
+      .strict()
       .optional(),
-  }),
-]);
+  })
+  .strict();
+/** A change of an inbox's settings, or `{ reset: true }` to return to the configuration file's values. */
+export const InboxSettingsBody = z.object({
+  reset: z.literal(true).optional(),
+  retention: retention.optional(),
+  media: z.enum(['strip', 'reject', 'allow']).optional(),
+  notice: z
+    .object({ de: z.string().max(4096).nullable().optional(), en: z.string().max(4096).nullable().optional() })
+    .optional(),
+  automation: automation.optional(),
+});
 export const ChannelEnabledBody = z.object({ enabled: z.boolean() });
 
 /** A hint that lets an admin recognise a secret without showing it: its length and last two characters. */
@@ -81,7 +111,8 @@ export function adminRoutes(deps: WebDeps): RouteModule {
 
     app.put<{ Params: { id: string } }>('/api/v1/admin/inboxes/:id', async (request) => {
       const body = parseWith(InboxSettingsBody, request.body);
-      const input = 'reset' in body ? 'reset' : body;
+      const { reset, ...change } = body;
+      const input = reset ? 'reset' : change;
       return { item: await deps.settings.update(request.params.id, input, actorOf(request.principal!)) };
     });
   };
