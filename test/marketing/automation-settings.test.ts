@@ -143,3 +143,32 @@ describeEachStore('automated messages edited by an admin', (dialect) => {
     expect((await automation()).away.timeZone).toBe('Europe/Berlin');
   });
 });
+
+describeEachStore('automated messages of an inbox without any configured', (dialect) => {
+  let w: World;
+  beforeEach(async () => {
+    w = await startMarketingWorld(dialect, false);
+  });
+  afterEach(async () => {
+    await w.close();
+  });
+
+  it('offers both messages switched off, and saving the form unchanged (as the settings screen does) sends nothing', async () => {
+    const view = (await w.api('GET', '/api/v1/admin/inboxes', undefined, w.adminToken)).json().items[0];
+    expect(view.automation.greeting.enabled).toBe(false);
+    expect(view.automation.away.enabled).toBe(false);
+    const res = await w.api(
+      'PUT',
+      '/api/v1/admin/inboxes/service',
+      { retention: view.settings.retention, media: view.settings.media, automation: view.automation },
+      w.adminToken,
+    );
+    expect(res.statusCode).toBe(200);
+    w.clock.set(new Date(Date.UTC(2026, 10, 23, 22, 0))); // late evening: the form's example hours are closed
+    await consentedCustomer(w, ANNA);
+    await say(w, ANNA, 'Hallo?');
+    // The notice went out (with buttons); no automated text followed.
+    expect(w.graph.sends.filter((s) => s.to === ANNA).map((s) => s.type)).toEqual(['interactive']);
+    expect(textsTo(w, ANNA)).toEqual([]);
+  });
+});
