@@ -65,8 +65,8 @@ export class OutboundStore implements OutboundPort {
 
   async markSent(messageId: string, providerMessageId: string | null, now: number): Promise<MessageRow | undefined> {
     const ref = this.refs.ref(providerMessageId);
-    const record = async (db: Kysely<Database>): Promise<MessageRow | undefined> => {
-      const row = await db
+    const row = await this.#writes.run((db) =>
+      db
         .updateTable('messages')
         .set({
           status: 'sent',
@@ -84,12 +84,15 @@ export class OutboundStore implements OutboundPort {
           ]),
         )
         .returningAll()
-        .executeTakeFirst();
-      // The provider may have reported 'delivered' (or 'failed') before this commit: those statuses were parked.
-      if (!row || ref === null) return row;
-      return (await applyParkedStatuses(db, row.channel_id, ref, now)) ?? row;
-    };
-    return await this.#writes.run((db) => (db.isTransaction ? record(db) : db.transaction().execute(record)));
+        .executeTakeFirst(),
+    );
+    if (!row || ref === null) return row;
+    // The provider may have reported the status before the id was stored: the webhook parked it. Looked for only
+    // after the id is committed (a later group), so that of this and the webhook's own look after its commit, at
+    // least one sees the other's write.
+    const apply = (db: Kysely<Database>) => applyParkedStatuses(db, row.channel_id, ref, now);
+    const applied = await this.#writes.run((db) => (db.isTransaction ? apply(db) : db.transaction().execute(apply)));
+    return applied ?? row;
   }
 
   async markFailed(messageId: string, code: string, reason: string, now: number): Promise<MessageRow | undefined> {
