@@ -84,6 +84,31 @@ describeEachStore('delivery statuses that arrive before the send is recorded', (
     expect(message.error).toEqual({ code: '131026', reason: 'Message Undeliverable.' });
   });
 
+  it('loses no status that races the send record (webhooks and sends at the same time)', async () => {
+    const id = await openConversation();
+    const webhooks: Promise<unknown>[] = [];
+    // Not awaited: the provider's status webhook and sparsam's recording of the send run at the same time.
+    w.graph.beforeAnswer = async (send) => {
+      if (send.type === 'text') webhooks.push(w.webhook(statusUpdate(w.clock, send.id, 'delivered')));
+    };
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const reply = await w.api('POST', `/api/v1/conversations/${id}/messages`, { text: `Antwort ${i}` });
+      ids.push(reply.json().message.id as string);
+    }
+    await w.drain();
+    await Promise.all(webhooks);
+    w.graph.beforeAnswer = undefined;
+    expect(webhooks).toHaveLength(20);
+    const rows = await w.sparsam.store.db
+      .selectFrom('messages')
+      .select(['id', 'status'])
+      .where('id', 'in', ids)
+      .execute();
+    expect(rows.map((r) => r.status)).toEqual(ids.map(() => 'delivered'));
+    expect(await w.sparsam.store.db.selectFrom('parked_statuses').selectAll().execute()).toEqual([]);
+  });
+
   it('keeps a status for an id no message carries for an hour, then the retention sweep deletes it', async () => {
     const res = await w.webhook(statusUpdate(w.clock, 'wamid.NOT-OURS', 'delivered'));
     expect(res.statusCode).toBe(200);

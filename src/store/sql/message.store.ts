@@ -122,7 +122,9 @@ export class MessageStore implements MessagePort {
       .where('channel_id', '=', channelId)
       .where('provider_message_id', '=', ref)
       .executeTakeFirst();
-    if (known) return { row: undefined, parked: false };
+    // Known: the status repeats or goes backwards, or the send job committed the id between the two statements
+    // (PostgreSQL: the update did not see it yet). Once more, now that it is visible; a no-op in the first cases.
+    if (known) return { row: await advanceByRef(this.db, channelId, ref, status, error, now), parked: false };
     await parkStatus(this.db, { channelId, ref, status, at: statusAt, error, expiresAt });
     return { row: undefined, parked: true };
   }
