@@ -88,8 +88,16 @@ export class OutboundStore implements OutboundPort {
     );
     if (!row || ref === null) return row;
     // The provider may have reported the status before the id was stored: the webhook parked it. Looked for only
-    // after the id is committed (a later group), so that of this and the webhook's own look after its commit, at
-    // least one sees the other's write.
+    // after the id is committed, so that of this look and the webhook's own look after its commit, at least one
+    // sees the other's write. A plain read first: almost always nothing is parked, and then nothing is written.
+    const parked = await this.db
+      .selectFrom('parked_statuses')
+      .select('status')
+      .where('channel_id', '=', row.channel_id)
+      .where('provider_ref', '=', ref)
+      .limit(1)
+      .executeTakeFirst();
+    if (!parked) return row;
     const apply = (db: Kysely<Database>) => applyParkedStatuses(db, row.channel_id, ref, now);
     const applied = await this.#writes.run((db) => (db.isTransaction ? apply(db) : db.transaction().execute(apply)));
     return applied ?? row;
