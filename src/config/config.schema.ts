@@ -31,14 +31,23 @@ const weekdayHours = z
   )
   .optional();
 
+/** One text, or one per language (the inbox's language is sent, else the other). */
+const automationText = z.union([
+  z.string().min(1).max(2000),
+  z
+    .object({ de: z.string().min(1).max(2000).optional(), en: z.string().min(1).max(2000).optional() })
+    .strict()
+    .refine((t) => t.de !== undefined || t.en !== undefined, { message: 'needs a text in de or en' }),
+]);
+
 const automationSchema = z
   .object({
     /** Sent once when a conversation opens after consent. */
-    greeting: z.string().min(1).max(2000).optional(),
+    greeting: automationText.optional(),
     /** Sent outside business hours, at most once per conversation per cooldown. */
     away: z
       .object({
-        text: z.string().min(1).max(2000),
+        text: automationText,
         cooldownHours: z
           .number()
           .positive()

@@ -129,4 +129,27 @@ channels:
     );
     expect(problems[0]).toMatch(/inboxes\[0\].*unknown key\(s\) langauge/);
   });
+
+  it('takes an automated message as one text or one per language, and refuses an empty one', () => {
+    const config = loadConfig({
+      env: { SPARSAM_CONFIG: 'x.yaml' },
+      readFile: yaml(`
+inboxes:
+  - id: service
+    language: en
+    automation:
+      greeting: { de: "Willkommen!", en: "Welcome!" }
+      away: { text: "Back at 8.", timeZone: Europe/Berlin, hours: { mon: ["08:00-18:00"] } }
+`),
+    });
+    expect(config.inboxes[0]!.automation?.greeting).toEqual({ de: 'Willkommen!', en: 'Welcome!' });
+    expect(config.inboxes[0]!.automation?.away?.text).toBe('Back at 8.');
+    const problems = problemsOf(() =>
+      loadConfig({
+        env: { SPARSAM_CONFIG: 'x.yaml' },
+        readFile: yaml('inboxes:\n  - id: service\n    automation:\n      greeting: {}\n'),
+      }),
+    );
+    expect(problems.join('\n')).toMatch(/inboxes\[0\]\.automation\.greeting/);
+  });
 });

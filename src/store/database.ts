@@ -273,6 +273,7 @@ export interface Database {
   campaign_recipients: CampaignRecipientRow;
   totp_used_steps: TotpUsedStepRow;
   send_pacing: SendPacingRow;
+  parked_statuses: ParkedStatusRow;
 }
 
 /** The last TOTP time step (Unix time / 30 s) a user's code was accepted for; migration 009. */
@@ -286,6 +287,20 @@ export interface SendPacingRow {
   sender: string;
   next_at: number;
   held_until: number;
+}
+
+/**
+ * A delivery status that arrived before its message's provider id was stored (migration 011); content-free: the
+ * keyed hash of the provider id, never the id.
+ */
+export interface ParkedStatusRow {
+  channel_id: string;
+  provider_ref: string;
+  status: string;
+  status_at: Millis;
+  error_code: string | null;
+  error_reason: string | null;
+  expires_at: Millis;
 }
 
 /** When an automated message (greeting, away) last went to a conversation; migration 008. */

@@ -34,6 +34,11 @@ export interface GraphStand {
   sends: GraphSend[];
   media: Map<string, { data: Buffer; mime: string }>;
   mediaRequests: number;
+  /**
+   * Runs after a send was accepted and before the answer goes back to sparsam: the moment at which the real provider
+   * may already report the message's status, while sparsam has not stored the provider's id yet.
+   */
+  beforeAnswer: ((send: GraphSend) => Promise<void>) | undefined;
   close(): Promise<void>;
 }
 
@@ -46,13 +51,16 @@ export async function startGraphStand(): Promise<GraphStand> {
     sends: [],
     media: new Map(),
     mediaRequests: 0,
+    beforeAnswer: undefined,
     close: () => app.close(),
   };
   app.post('/:version/:pnid/messages', async (request) => {
     const body = request.body as Record<string, unknown>;
     if (body.status === 'read') return { success: true };
     const id = `wamid.OUT${++wamidSeq}`;
-    stand.sends.push({ to: body.to as string | undefined, type: String(body.type), body, id });
+    const send = { to: body.to as string | undefined, type: String(body.type), body, id };
+    stand.sends.push(send);
+    await stand.beforeAnswer?.(send);
     return { messaging_product: 'whatsapp', contacts: [{ input: body.to, wa_id: body.to }], messages: [{ id }] };
   });
   app.get('/:version/:mediaId', async (request, reply) => {
@@ -103,7 +111,7 @@ export interface World {
   dpoToken: string;
   /** POSTs a signed webhook with the exact bytes given. */
   webhook(body: unknown, options?: { signature?: string | null; channel?: string }): Promise<LightMyRequestResponse>;
-  api(method: 'GET' | 'POST', url: string, body?: unknown, token?: string): Promise<LightMyRequestResponse>;
+  api(method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown, token?: string): Promise<LightMyRequestResponse>;
   /** Runs the job queue until nothing is due. */
   drain(): Promise<void>;
   close(): Promise<void>;

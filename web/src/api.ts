@@ -194,6 +194,21 @@ export interface InboxPrivacy {
   stopKeywords: string[];
 }
 
+export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
+
+/** Greeting and away message of an inbox as the admin screen edits them (GET/PUT /admin/inboxes). */
+export interface AutomationForm {
+  greeting: { enabled: boolean; text: { de: string; en: string } };
+  away: {
+    enabled: boolean;
+    text: { de: string; en: string };
+    timeZone: string;
+    hours: Record<Weekday, string[]>;
+    holidays: string[];
+    cooldownHours: number;
+  };
+}
+
 export interface InboxSettingsView {
   id: string;
   labelPrefix: string;
@@ -201,4 +216,5 @@ export interface InboxSettingsView {
   settings: InboxPrivacy;
   defaults: InboxPrivacy;
   overridden: boolean;
+  automation: AutomationForm;
 }

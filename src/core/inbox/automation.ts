@@ -15,12 +15,28 @@ import {
 import { sealMessageContent, type MessageContent } from './message-content.ts';
 import { isKeyword, keywordOf } from './notices.ts';
 
-/** Greeting and away message of an inbox (config `inboxes[].automation`); each part absent = off. */
+/**
+ * The text of an automated message: one text, or one per language (the inbox's language is sent, else the other).
+ */
+export type AutomationText = string | { de?: string | undefined; en?: string | undefined };
+
+/** The text to send in an inbox of `language`; undefined when there is none. */
+export function automationTextFor(text: AutomationText | undefined, language: 'de' | 'en'): string | undefined {
+  if (text === undefined) return undefined;
+  if (typeof text === 'string') return text.trim() ? text : undefined;
+  const other = language === 'de' ? 'en' : 'de';
+  return [text[language], text[other]].find((t) => typeof t === 'string' && t.trim() !== '');
+}
+
+/**
+ * Greeting and away message of an inbox (config `inboxes[].automation`, changed by an admin in the UI); each part
+ * absent = off.
+ */
 export interface AutomationSettings {
-  greeting?: string | undefined;
+  greeting?: AutomationText | undefined;
   away?:
     | {
-        text: string;
+        text: AutomationText;
         cooldownHours: number;
         timeZone: string;
         /** Opening hours per weekday ("HH:MM-HH:MM"). */
@@ -107,16 +123,19 @@ export class AutomationService implements AutomationHook {
     const automation = inbox.automation;
     if (!automation) return;
     const now = this.deps.clock.now().getTime();
-    if (automation.greeting) {
-      await this.#queue(conversation, 'greeting', null, {
-        text: automation.greeting,
-        extra: { automated: 'greeting' },
-      });
+    const greeting = automationTextFor(automation.greeting, lang);
+    if (greeting) {
+      await this.#queue(conversation, 'greeting', null, { text: greeting, extra: { automated: 'greeting' } });
     }
     const away = automation.away;
-    if (away && !isBusinessHours(now, { timeZone: away.timeZone, weekly: away.hours, holidays: away.holidays ?? [] })) {
+    const awayText = automationTextFor(away?.text, lang);
+    if (
+      away &&
+      awayText &&
+      !isBusinessHours(now, { timeZone: away.timeZone, weekly: away.hours, holidays: away.holidays ?? [] })
+    ) {
       await this.#queue(conversation, 'away', away.cooldownHours * HOUR_MS, {
-        text: away.text,
+        text: awayText,
         extra: { automated: 'away' },
       });
     }

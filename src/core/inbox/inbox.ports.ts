@@ -173,6 +173,14 @@ export interface InboxDeps {
  */
 export const OUTBOUND_ATTEMPTS = 85;
 
+/**
+ * How long a status for a provider id no message carries yet is kept. The send job stores the id right after the
+ * provider's answer (milliseconds later, or a few seconds while the database is busy); a status still unmatched
+ * after an hour belongs to no message sparsam will ever store (its conversation was erased, the send was left
+ * unconfirmed, or another system sends from the same number) and is swept.
+ */
+export const PARKED_STATUS_TTL_MS = 60 * 60 * 1000;
+
 let lastStamp = 0;
 
 /**

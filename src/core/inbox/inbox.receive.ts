@@ -14,6 +14,7 @@ import type { InboxEvent } from './inbox-events.ts';
 import {
   messageStamp,
   OUTBOUND_ATTEMPTS,
+  PARKED_STATUS_TTL_MS,
   type InboxDeps,
   type InboxSettings,
   queuedOutboundRow,
@@ -71,6 +72,8 @@ interface GroupState {
   created: Set<string>;
   /** Messages committed as new, handed to the automation hook after the commit. */
   fresh: Staged[];
+  /** Statuses parked for provider ids no message carried yet, looked at again after the commit. */
+  parked: InboundStatus[];
 }
 
 /** One webhook's events waiting for the next group commit. */
@@ -197,6 +200,7 @@ export class InboundProcessor {
         current: new Map(),
         created: new Set(),
         fresh: [],
+        parked: [],
       };
       const byChannel = new Map<string, string[]>();
       for (const p of prepared)
@@ -213,12 +217,13 @@ export class InboundProcessor {
       }
       await this.#commitStaged(tx, state);
       for (const event of others) {
-        if (event.type === 'status') await this.#status(tx, event, state.published);
+        if (event.type === 'status') await this.#status(tx, event, state);
         else if (event.type === 'edit') await this.#edit(tx, event, state.published);
         else if (event.type === 'revoke') await this.#revoke(tx, event, state.published);
       }
     });
     if (!state) return;
+    if (state.parked.length > 0) await this.#recheckParked(state.parked, state.published);
     for (const e of state.published) this.deps.events.publish(e);
     for (const step of state.followUps) {
       if (step.kind === 'agree') await this.#agree(step);
@@ -625,23 +630,39 @@ export class InboundProcessor {
 
   // ------------------------------------------------------------------------------------ status, edit, system
 
-  async #status(tx: InboxTx, event: InboundStatus, published: InboxEvent[]): Promise<void> {
-    const row = await tx.messages.advanceStatus(
+  /**
+   * Moves an outbound message's status forward. A status for a provider id that no message carries yet is parked,
+   * not dropped: the provider reports 'sent'/'delivered' as soon as it accepts a message, and this webhook can
+   * commit before the send job stores the id; the job applies what was parked. A status for a message of an erased
+   * conversation parks too and simply expires: parking creates no message and no conversation.
+   */
+  async #status(tx: InboxTx, event: InboundStatus, state: GroupState): Promise<void> {
+    const now = this.#now();
+    const { row, parked } = await tx.messages.advanceOrParkStatus(
       event.channelId,
       event.providerMessageId,
       event.status,
       event.error,
-      this.#now(),
+      Number.isFinite(event.at) ? event.at : now,
+      now,
+      now + PARKED_STATUS_TTL_MS,
     );
-    if (!row) return;
-    const conversation = await tx.conversations.findById(row.conversation_id);
-    if (!conversation || conversation.state === 'pending_consent') return;
-    published.push({
-      type: 'message.updated',
-      inboxId: conversation.inbox_id,
-      conversationId: conversation.id,
-      messageId: row.id,
-      status: row.status,
+    if (parked) state.parked.push(event);
+    if (row) await this.#publishUpdated(tx, row, state.published);
+  }
+
+  /**
+   * The send job may have stored the provider id after this group looked for it and before the parked row was
+   * committed; the job then did not see the row. Looking once more after the commit closes that gap: of two
+   * transactions that each commit their own write before reading the other's, at least one sees the other.
+   */
+  async #recheckParked(parked: readonly InboundStatus[], published: InboxEvent[]): Promise<void> {
+    const now = this.#now();
+    await this.deps.transactions.run(async (tx) => {
+      for (const event of parked) {
+        const row = await tx.messages.applyParkedStatuses(event.channelId, event.providerMessageId, now);
+        if (row) await this.#publishUpdated(tx, row, published);
+      }
     });
   }
 

@@ -3,6 +3,14 @@ import type { CacheSignals } from '../../shared/cache-signals.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { InboxRow } from '../../store/database.ts';
 import type { WebPort } from '../../store/ports/web.port.ts';
+import {
+  automationFormOf,
+  automationFromForm,
+  changedAutomationForm,
+  type AutomationForm,
+  type AutomationFormInput,
+} from './automation-form.ts';
+import type { AutomationSettings } from './automation.ts';
 
 /** The privacy settings of an inbox an admin may change in the UI (the YAML-declared values are the defaults). */
 export interface InboxPrivacySettings {
@@ -24,10 +32,17 @@ export type InboxPrivacyOverride = Partial<{
   retention: Partial<InboxPrivacySettings['retention']>;
   media: InboxPrivacySettings['media'];
   notice: { de?: string | null; en?: string | null };
+  /** The automated messages as the admin saved them (replaces the configuration file's `automation`). */
+  automation: AutomationForm;
 }>;
+
+/** A change an admin submits: the override's fields, with the automated messages as a partial change. */
+export type InboxSettingsInput = Omit<InboxPrivacyOverride, 'automation'> & { automation?: AutomationFormInput };
 
 export interface InboxDefaults {
   id: string;
+  /** The inbox's language: a single configured automation text is shown as this language's text. */
+  language?: string;
   retention: InboxPrivacySettings['retention'];
   media: InboxPrivacySettings['media'];
   notice?: { de?: string; en?: string } | undefined;
@@ -43,6 +58,8 @@ export interface InboxSettingsView {
   settings: InboxPrivacySettings;
   defaults: InboxPrivacySettings;
   overridden: boolean;
+  /** Greeting and away message as the admin screen edits them (switched-off messages keep their texts). */
+  automation: AutomationForm;
 }
 
 interface InboxRows {
@@ -75,10 +92,12 @@ function merge(base: InboxPrivacySettings, o: InboxPrivacyOverride): InboxPrivac
     media: o.media ?? base.media,
     notice: Object.keys(notice).length > 0 ? notice : null,
     stopKeywords: base.stopKeywords,
-    automation: base.automation ?? null,
+    automation: o.automation ? automationFromForm(o.automation) : (base.automation ?? null),
     marketing: base.marketing ?? null,
   };
 }
+
+const languageOf = (language: string | undefined): 'de' | 'en' => (language === 'en' ? 'en' : 'de');
 
 /**
  * The effective settings (configured defaults with the admin's stored override applied) of every configured inbox
@@ -148,20 +167,27 @@ export class TeamSettingsService {
     for (const row of rows) {
       const settings = JSON.parse(row.settings) as InboxPrivacySettings;
       const defaults = this.defaultsFor(row.id) ?? settings;
+      const override = await this.override(row.id);
       out.push({
         id: row.id,
         labelPrefix: row.label_prefix,
         language: row.language,
         settings,
         defaults,
-        overridden: (await this.override(row.id)) !== undefined,
+        overridden: override !== undefined,
+        automation:
+          override?.automation ??
+          automationFormOf(
+            (settings.automation ?? undefined) as AutomationSettings | undefined,
+            languageOf(row.language),
+          ),
       });
     }
     return out;
   }
 
   /** Validates and stores an override, then writes the effective settings. `reset` returns to the defaults. */
-  async update(inboxId: string, input: InboxPrivacyOverride | 'reset', actor: string): Promise<InboxSettingsView> {
+  async update(inboxId: string, input: InboxSettingsInput | 'reset', actor: string): Promise<InboxSettingsView> {
     const base = this.defaultsFor(inboxId);
     if (!base) throw new AppError('NOT_FOUND', 'no such inbox');
     const now = this.clock.now().getTime();
@@ -202,6 +228,13 @@ export class TeamSettingsService {
         }
         next.notice = { ...(next.notice ?? {}), ...input.notice };
       }
+      if (input.automation) {
+        const language = languageOf(this.defaults.find((x) => x.id === inboxId)?.language);
+        const current =
+          next.automation ??
+          automationFormOf((base.automation ?? undefined) as AutomationSettings | undefined, language);
+        next.automation = changedAutomationForm(current, input.automation);
+      }
     }
     const effective = merge(base, next);
     await this.web.putSetting(overrideKey(inboxId), input === 'reset' ? '' : JSON.stringify(next), now);
@@ -217,10 +250,24 @@ export class TeamSettingsService {
         eraseAfterCloseDays: effective.retention.eraseAfterCloseDays,
         consentTimeoutHours: effective.retention.consentTimeoutHours,
         autoCloseAfterDays: effective.retention.autoCloseAfterDays,
+        // Content-free summary of the automated messages: switches, zone and counts, never the texts.
+        ...automationSummary(effective.automation as AutomationSettings | null | undefined),
+        automationChanged: input !== 'reset' && input.automation !== undefined,
         reset: input === 'reset',
       },
     });
     const view = (await this.list()).find((v) => v.id === inboxId);
     return view!;
   }
+}
+
+function automationSummary(a: AutomationSettings | null | undefined): Record<string, string | number | boolean | null> {
+  return {
+    greeting: a?.greeting !== undefined,
+    awayMessage: a?.away !== undefined,
+    awayTimeZone: a?.away?.timeZone ?? null,
+    awayCooldownHours: a?.away?.cooldownHours ?? null,
+    awayHolidays: a?.away?.holidays?.length ?? 0,
+    awayOpenDays: a?.away ? Object.values(a.away.hours).filter((h) => (h?.length ?? 0) > 0).length : 0,
+  };
 }

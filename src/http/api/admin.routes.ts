@@ -15,24 +15,57 @@ const retention = z
   })
   .partial()
   .strict();
+const texts = z.object({ de: z.string().max(4096).optional(), en: z.string().max(4096).optional() }).strict();
+const dayHours = z.array(z.string().max(40)).max(24);
+/** Greeting and away message; every part optional (a weekday given replaces that day's hours). */
+const automation = z
+  .object({
+    greeting: z.object({ enabled: z.boolean().optional(), text: texts.optional() }).strict().optional(),
+    away: z
+      .object({
+        enabled: z.boolean().optional(),
+        text: texts.optional(),
+        timeZone: z.string().max(100).optional(),
+        hours: z
+          .object({
+            mon: dayHours.optional(),
+            tue: dayHours.optional(),
+            wed: dayHours.optional(),
+            thu: dayHours.optional(),
+            fri: dayHours.optional(),
+            sat: dayHours.optional(),
+            sun: dayHours.optional(),
+          })
+          .strict()
+          .optional(),
+        holidays: z.array(z.string().max(40)).max(1000).optional(),
+        cooldownHours: z.number().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
 /**
- * Either `{reset: true}` or the fields to change. Both alternatives are strict: a misspelt field or `{reset: "yes"}`
- * is a 400 naming it, never an empty change that is answered 200, written and audited as a settings change.
+ * A change of an inbox's settings, or `{ reset: true }` alone to return to the configuration file's values. Strict: a
+ * misspelt field or `{reset: "yes"}` is a 400 naming it, never an empty change that is answered 200, written and
+ * audited as a settings change.
  */
-export const InboxSettingsBody = z.union([
-  z.object({ reset: z.literal(true) }).strict(),
-  z
-    .object({
-      retention: retention.optional(),
-      media: z.enum(['strip', 'reject', 'allow']).optional(),
-      notice: z
-        .object({ de: z.string().max(4096).nullable().optional(), en: z.string().max(4096).nullable().optional() })
-        .strict()
-        .optional(),
-    })
-    .strict()
-    .refine((body) => Object.keys(body).length > 0, { message: 'nothing to change' }),
-]);
+export const InboxSettingsBody = z
+  .object({
+    reset: z.literal(true).optional(),
+    retention: retention.optional(),
+    media: z.enum(['strip', 'reject', 'allow']).optional(),
+    notice: z
+      .object({ de: z.string().max(4096).nullable().optional(), en: z.string().max(4096).nullable().optional() })
+      .strict()
+      .optional(),
+    automation: automation.optional(),
+  })
+  .strict()
+  .refine((body) => Object.keys(body).length > 0, { message: 'nothing to change' })
+  .refine((body) => body.reset === undefined || Object.keys(body).length === 1, {
+    message: 'reset cannot be combined with changes',
+  });
 export const ChannelEnabledBody = z.object({ enabled: z.boolean() }).strict();
 
 /** A hint that lets an admin recognise a secret without showing it: its length and last two characters. */
@@ -90,7 +123,8 @@ export function adminRoutes(deps: WebDeps): RouteModule {
 
     app.put<{ Params: { id: string } }>('/api/v1/admin/inboxes/:id', async (request) => {
       const body = parseWith(InboxSettingsBody, request.body);
-      const input = 'reset' in body ? 'reset' : body;
+      const { reset, ...change } = body;
+      const input = reset ? 'reset' : change;
       return { item: await deps.settings.update(request.params.id, input, actorOf(request.principal!)) };
     });
   };

@@ -310,7 +310,7 @@ export function documentWebRoutes(docs: OpenApiRegistry): void {
     {
       method: 'put',
       path: '/api/v1/admin/inboxes/:id',
-      summary: 'Change notice texts, retention and media policy (or reset)',
+      summary: 'Change notice texts, retention, media policy and automated messages (or reset)',
       tags: ['admin'],
       roles: ADMIN,
       body: InboxSettingsBody,

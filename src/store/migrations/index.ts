@@ -9,6 +9,7 @@ import { compliance } from './main.007-compliance.ts';
 import { marketing } from './main.008-marketing.ts';
 import { totpSteps } from './main.009-totp-steps.ts';
 import { sendPacing } from './main.010-send-pacing.ts';
+import { parkedStatuses } from './main.011-parked-statuses.ts';
 
 /**
  * Migrations of the main database, in order. Names are numbered and never change once released; a new table or
@@ -23,6 +24,7 @@ export const mainMigrations: readonly SparsamMigration[] = [
   marketing,
   totpSteps,
   sendPacing,
+  parkedStatuses,
 ];
 
 /** Migrations of the key store. */

@@ -34,4 +34,25 @@ export interface MessagePort {
     error: { code: string; reason: string } | undefined,
     at: number,
   ): Promise<MessageRow | undefined>;
+  /**
+   * {@link advanceStatus}, except that a status for a provider id no message carries yet is parked instead of
+   * dropped: the send job may not have stored the id yet (the provider reports 'sent'/'delivered' as soon as it
+   * accepts the message). Parked rows are content-free (keyed hash of the id, status, `statusAt`, the provider's code
+   * and reason for 'failed') and kept until `expiresAt`. A status for a known message that would go backwards is
+   * not parked. Parking never creates a message or a conversation.
+   */
+  advanceOrParkStatus(
+    channelId: string,
+    providerMessageId: string,
+    status: DeliveryStatus,
+    error: { code: string; reason: string } | undefined,
+    statusAt: number,
+    now: number,
+    expiresAt: number,
+  ): Promise<{ row: MessageRow | undefined; parked: boolean }>;
+  /**
+   * Applies and deletes the statuses parked for this provider id once a message carries it (forward-only rules as
+   * for a live status); returns the message when its status changed. Nothing happens while no message has the id.
+   */
+  applyParkedStatuses(channelId: string, providerMessageId: string, now: number): Promise<MessageRow | undefined>;
 }

@@ -24,7 +24,9 @@ export interface OutboundPort {
   releaseSending(messageId: string, now: number): Promise<boolean>;
   /**
    * sending → sent with the provider's message id (also repairs a message that a lease takeover marked
-   * SEND_UNCONFIRMED while this worker was still in the call). Returns the updated row.
+   * SEND_UNCONFIRMED while this worker was still in the call). Once that is committed it applies the delivery
+   * statuses the provider reported before (parked by the webhook, see MessagePort.advanceOrParkStatus), so the
+   * returned row may already be 'delivered', 'read' or 'failed'. Returns the updated row.
    */
   markSent(messageId: string, providerMessageId: string | null, now: number): Promise<MessageRow | undefined>;
   /** queued|sending → failed with the provider's code and reason (content-free). Returns the updated row. */

@@ -33,4 +33,9 @@ export interface RetentionPort {
     limit: number,
     exclude: readonly string[],
   ): Promise<ConversationRow[]>;
+  /**
+   * Deletes delivery statuses parked for provider ids that no message came to carry before `now` (see
+   * MessagePort.advanceOrParkStatus); returns how many.
+   */
+  expireParkedStatuses(now: number): Promise<number>;
 }

@@ -1,16 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { DeliveryStatus } from '../../channels/channel.ts';
-import type { Database, MessageRow, MessageStatus } from '../database.ts';
+import type { Database, MessageRow } from '../database.ts';
 import type { MessagePort } from '../ports/message.port.ts';
+import { advanceByRef, applyParkedStatuses, parkStatus } from './parked-status.ts';
 import type { ProviderRefs } from './provider-ref.ts';
-
-/** Statuses a delivery status may replace: forward only, failed terminal. */
-const REPLACES: Record<DeliveryStatus, MessageStatus[]> = {
-  sent: ['queued', 'sending'],
-  delivered: ['queued', 'sending', 'sent'],
-  read: ['queued', 'sending', 'sent', 'delivered'],
-  failed: ['queued', 'sending', 'sent', 'delivered'],
-};
 
 /**
  * Kysely implementation of {@link MessagePort}, shared by SQLite and PostgreSQL. Provider message ids cross this
@@ -109,20 +102,33 @@ export class MessageStore implements MessagePort {
     error: { code: string; reason: string } | undefined,
     at: number,
   ): Promise<MessageRow | undefined> {
-    return this.db
-      .updateTable('messages')
-      .set({
-        status,
-        updated_at: at,
-        ...(status === 'failed'
-          ? { error_code: error?.code ?? 'unknown', error_reason: error?.reason ?? 'the provider reported a failure' }
-          : {}),
-      })
+    return advanceByRef(this.db, channelId, this.refs.ref(providerMessageId), status, error, at);
+  }
+  async advanceOrParkStatus(
+    channelId: string,
+    providerMessageId: string,
+    status: DeliveryStatus,
+    error: { code: string; reason: string } | undefined,
+    statusAt: number,
+    now: number,
+    expiresAt: number,
+  ): Promise<{ row: MessageRow | undefined; parked: boolean }> {
+    const ref = this.refs.ref(providerMessageId);
+    const row = await advanceByRef(this.db, channelId, ref, status, error, now);
+    if (row) return { row, parked: false };
+    const known = await this.db
+      .selectFrom('messages')
+      .select('id')
       .where('channel_id', '=', channelId)
-      .where('provider_message_id', '=', this.refs.ref(providerMessageId))
-      .where('direction', '=', 'out')
-      .where('status', 'in', REPLACES[status])
-      .returningAll()
+      .where('provider_message_id', '=', ref)
       .executeTakeFirst();
+    // Known: the status repeats or goes backwards, or the send job committed the id between the two statements
+    // (PostgreSQL: the update did not see it yet). Once more, now that it is visible; a no-op in the first cases.
+    if (known) return { row: await advanceByRef(this.db, channelId, ref, status, error, now), parked: false };
+    await parkStatus(this.db, { channelId, ref, status, at: statusAt, error, expiresAt });
+    return { row: undefined, parked: true };
+  }
+  applyParkedStatuses(channelId: string, providerMessageId: string, now: number): Promise<MessageRow | undefined> {
+    return applyParkedStatuses(this.db, channelId, this.refs.ref(providerMessageId), now);
   }
 }

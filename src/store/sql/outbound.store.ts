@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database, MessageRow } from '../database.ts';
 import type { OutboundPort, OutboundTarget } from '../ports/outbound.port.ts';
 import { groupCommitFor, type GroupCommit } from './job.store.ts';
+import { applyParkedStatuses } from './parked-status.ts';
 import type { ProviderRefs } from './provider-ref.ts';
 
 /** Error code of a message whose send was interrupted (sparsam stopped during the provider call). */
@@ -63,13 +64,14 @@ export class OutboundStore implements OutboundPort {
   }
 
   async markSent(messageId: string, providerMessageId: string | null, now: number): Promise<MessageRow | undefined> {
-    return await this.#writes.run((db) =>
+    const ref = this.refs.ref(providerMessageId);
+    const row = await this.#writes.run((db) =>
       db
         .updateTable('messages')
         .set({
           status: 'sent',
           // Stored as a keyed hash: a WhatsApp id carries the customer's number (see ProviderRefs).
-          provider_message_id: this.refs.ref(providerMessageId),
+          provider_message_id: ref,
           error_code: null,
           error_reason: null,
           updated_at: now,
@@ -84,6 +86,21 @@ export class OutboundStore implements OutboundPort {
         .returningAll()
         .executeTakeFirst(),
     );
+    if (!row || ref === null) return row;
+    // The provider may have reported the status before the id was stored: the webhook parked it. Looked for only
+    // after the id is committed, so that of this look and the webhook's own look after its commit, at least one
+    // sees the other's write. A plain read first: almost always nothing is parked, and then nothing is written.
+    const parked = await this.db
+      .selectFrom('parked_statuses')
+      .select('status')
+      .where('channel_id', '=', row.channel_id)
+      .where('provider_ref', '=', ref)
+      .limit(1)
+      .executeTakeFirst();
+    if (!parked) return row;
+    const apply = (db: Kysely<Database>) => applyParkedStatuses(db, row.channel_id, ref, now);
+    const applied = await this.#writes.run((db) => (db.isTransaction ? apply(db) : db.transaction().execute(apply)));
+    return applied ?? row;
   }
 
   async markFailed(messageId: string, code: string, reason: string, now: number): Promise<MessageRow | undefined> {

@@ -69,4 +69,9 @@ export class RetentionStore implements RetentionPort {
     if (exclude.length) q = q.where('id', 'not in', [...exclude]);
     return q.orderBy('closed_at').limit(limit).execute();
   }
+
+  async expireParkedStatuses(now: number): Promise<number> {
+    const result = await this.db.deleteFrom('parked_statuses').where('expires_at', '<=', now).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
 }

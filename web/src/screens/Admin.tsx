@@ -5,6 +5,7 @@ import {
   patch,
   post,
   put,
+  type AutomationForm,
   type ChannelInfo,
   type InboxPrivacy,
   type InboxSettingsView,
@@ -12,6 +13,7 @@ import {
   type Role,
   type SessionUser,
   type StaffMember,
+  type Weekday,
 } from '../api.ts';
 import { useI18n, type MessageKey } from '../i18n.ts';
 import { CopyButton, Notice, SubNav } from './parts.tsx';
@@ -379,12 +381,14 @@ function InboxPrivacyForm({ inbox, onSaved }: { inbox: InboxSettingsView; onSave
   const [media, setMedia] = useState(inbox.settings.media);
   const [noticeDe, setNoticeDe] = useState(inbox.settings.notice?.de ?? '');
   const [noticeEn, setNoticeEn] = useState(inbox.settings.notice?.en ?? '');
+  const [automation, setAutomation] = useState(() => automationDraft(inbox.automation));
   const { run, view } = useAction();
   useEffect(() => {
     setRetention(inbox.settings.retention);
     setMedia(inbox.settings.media);
     setNoticeDe(inbox.settings.notice?.de ?? '');
     setNoticeEn(inbox.settings.notice?.en ?? '');
+    setAutomation(automationDraft(inbox.automation));
   }, [inbox]);
   const save = (e: FormEvent) => {
     e.preventDefault();
@@ -393,6 +397,7 @@ function InboxPrivacyForm({ inbox, onSaved }: { inbox: InboxSettingsView; onSave
         retention,
         media,
         notice: { de: noticeDe.trim() || null, en: noticeEn.trim() || null },
+        automation: automationFromDraft(automation),
       });
       await onSaved();
     }, t('saved'));
@@ -461,6 +466,7 @@ function InboxPrivacyForm({ inbox, onSaved }: { inbox: InboxSettingsView; onSave
           {t('noticeDefault')}
         </span>
       </div>
+      <AutomationFields id={inbox.id} draft={automation} onChange={setAutomation} />
       {view}
       <div className="form-actions">
         <button type="submit" className="btn btn-primary">
@@ -482,6 +488,177 @@ function InboxPrivacyForm({ inbox, onSaved }: { inbox: InboxSettingsView; onSave
         )}
       </div>
     </form>
+  );
+}
+
+const WEEKDAYS: [Weekday, MessageKey][] = [
+  ['mon', 'dayMon'],
+  ['tue', 'dayTue'],
+  ['wed', 'dayWed'],
+  ['thu', 'dayThu'],
+  ['fri', 'dayFri'],
+  ['sat', 'daySat'],
+  ['sun', 'daySun'],
+];
+
+/** The automation form as typed: hours as "08:00-12:00, 13:00-18:00" per day, holidays one per line. */
+interface AutomationDraft {
+  greeting: AutomationForm['greeting'];
+  away: Omit<AutomationForm['away'], 'hours' | 'holidays'> & { hours: Record<Weekday, string>; holidays: string };
+}
+
+function automationDraft(form: AutomationForm): AutomationDraft {
+  const hours = Object.fromEntries(WEEKDAYS.map(([d]) => [d, (form.away.hours[d] ?? []).join(', ')]));
+  return {
+    greeting: form.greeting,
+    away: { ...form.away, hours: hours as Record<Weekday, string>, holidays: form.away.holidays.join('\n') },
+  };
+}
+
+/** What the server checks: it answers a malformed interval, date or zone with an error naming the field. */
+function automationFromDraft(draft: AutomationDraft): AutomationForm {
+  const split = (text: string, by: RegExp) =>
+    text
+      .split(by)
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
+  const hours = Object.fromEntries(WEEKDAYS.map(([d]) => [d, split(draft.away.hours[d], /[,;]/)]));
+  return {
+    greeting: draft.greeting,
+    away: {
+      ...draft.away,
+      hours: hours as Record<Weekday, string[]>,
+      holidays: split(draft.away.holidays, /[\s,;]+/),
+    },
+  };
+}
+
+/** Zones the browser knows, offered as suggestions (the server decides). */
+const TIME_ZONES: string[] = (() => {
+  try {
+    return (Intl as unknown as { supportedValuesOf(k: string): string[] }).supportedValuesOf('timeZone');
+  } catch {
+    return [];
+  }
+})();
+
+function AutomationFields({
+  id,
+  draft,
+  onChange,
+}: {
+  id: string;
+  draft: AutomationDraft;
+  onChange(next: AutomationDraft): void;
+}) {
+  const { t } = useI18n();
+  const greeting = (patch: Partial<AutomationDraft['greeting']>) =>
+    onChange({ ...draft, greeting: { ...draft.greeting, ...patch } });
+  const away = (patch: Partial<AutomationDraft['away']>) => onChange({ ...draft, away: { ...draft.away, ...patch } });
+  return (
+    <fieldset className="wide">
+      <legend>{t('automation')}</legend>
+      <p className="muted small">{t('automationIntro')}</p>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={draft.greeting.enabled}
+          onChange={(e) => greeting({ enabled: e.target.checked })}
+        />
+        {t('greetingOn')}
+      </label>
+      {(['de', 'en'] as const).map((lang) => (
+        <div key={`g-${lang}`} className="form-row wide">
+          <label htmlFor={`${id}-greeting-${lang}`}>{t(lang === 'de' ? 'greetingDe' : 'greetingEn')}</label>
+          <textarea
+            id={`${id}-greeting-${lang}`}
+            rows={2}
+            maxLength={2000}
+            value={draft.greeting.text[lang]}
+            onChange={(e) => greeting({ text: { ...draft.greeting.text, [lang]: e.target.value } })}
+          />
+        </div>
+      ))}
+      <label className="check">
+        <input type="checkbox" checked={draft.away.enabled} onChange={(e) => away({ enabled: e.target.checked })} />
+        {t('awayOn')}
+      </label>
+      {(['de', 'en'] as const).map((lang) => (
+        <div key={`a-${lang}`} className="form-row wide">
+          <label htmlFor={`${id}-away-${lang}`}>{t(lang === 'de' ? 'awayDe' : 'awayEn')}</label>
+          <textarea
+            id={`${id}-away-${lang}`}
+            rows={2}
+            maxLength={2000}
+            value={draft.away.text[lang]}
+            onChange={(e) => away({ text: { ...draft.away.text, [lang]: e.target.value } })}
+          />
+        </div>
+      ))}
+      <div className="form-row">
+        <label htmlFor={`${id}-tz`}>{t('timeZone')}</label>
+        <input
+          id={`${id}-tz`}
+          list={`${id}-tz-list`}
+          required
+          value={draft.away.timeZone}
+          onChange={(e) => away({ timeZone: e.target.value })}
+          aria-describedby={`${id}-tz-d`}
+        />
+        <datalist id={`${id}-tz-list`}>
+          {TIME_ZONES.map((z) => (
+            <option key={z} value={z} />
+          ))}
+        </datalist>
+        <span id={`${id}-tz-d`} className="muted small">
+          {t('timeZoneHint')}
+        </span>
+      </div>
+      <fieldset>
+        <legend>{t('businessHours')}</legend>
+        <p id={`${id}-hours-d`} className="muted small">
+          {t('hoursHint')}
+        </p>
+        {WEEKDAYS.map(([day, label]) => (
+          <div key={day} className="form-row">
+            <label htmlFor={`${id}-hours-${day}`}>{t(label)}</label>
+            <input
+              id={`${id}-hours-${day}`}
+              value={draft.away.hours[day]}
+              placeholder="08:00-18:00"
+              onChange={(e) => away({ hours: { ...draft.away.hours, [day]: e.target.value } })}
+              aria-describedby={`${id}-hours-d`}
+            />
+          </div>
+        ))}
+      </fieldset>
+      <div className="form-row">
+        <label htmlFor={`${id}-holidays`}>{t('holidays')}</label>
+        <textarea
+          id={`${id}-holidays`}
+          rows={3}
+          value={draft.away.holidays}
+          onChange={(e) => away({ holidays: e.target.value })}
+          aria-describedby={`${id}-holidays-d`}
+        />
+        <span id={`${id}-holidays-d`} className="muted small">
+          {t('holidaysHint')}
+        </span>
+      </div>
+      <div className="form-row">
+        <label htmlFor={`${id}-cooldown`}>{t('cooldownHours')}</label>
+        <input
+          id={`${id}-cooldown`}
+          type="number"
+          min={0.25}
+          max={720}
+          step="any"
+          required
+          value={draft.away.cooldownHours}
+          onChange={(e) => away({ cooldownHours: Number(e.target.value) })}
+        />
+      </div>
+    </fieldset>
   );
 }
 

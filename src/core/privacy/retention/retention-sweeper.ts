@@ -26,6 +26,8 @@ export interface SweepReport {
   /** Contacts erased with their last conversation after a consent timeout (nothing else referred to them). */
   contactsErased: number;
   auditPruned: number;
+  /** Delivery statuses parked for a provider id that no message came to carry (content-free rows). */
+  parkedStatusesExpired: number;
   hookFailures: number;
   /** Conversations the sweep could not finish (retried by the next sweep); ids and error codes only. */
   failures: { conversationId: string; error: string }[];
@@ -41,7 +43,8 @@ export interface RetentionSweeperOptions {
 
 /**
  * Enforces each inbox's retention policy: consent timeout → erase; inactivity → close with `erase_at`; closed past
- * `erase_at` → erase; audit entries past retention → pruned behind an anchor. Every step is idempotent and looks
+ * `erase_at` → erase; audit entries past retention → pruned behind an anchor; parked delivery statuses past
+ * their expiry → deleted. Every step is idempotent and looks
  * only at the current state of the rows, so a sweep interrupted anywhere (even between key destruction and row
  * deletion) is finished by the next one, and running it twice changes nothing more. Time comes from the Clock.
  */
@@ -85,6 +88,7 @@ export class RetentionSweeper {
       retentionErased: 0,
       contactsErased: 0,
       auditPruned: 0,
+      parkedStatusesExpired: 0,
       hookFailures: 0,
       failures: [],
     };
@@ -149,6 +153,7 @@ export class RetentionSweeper {
         });
       }
     }
+    report.parkedStatusesExpired = await this.port.expireParkedStatuses(now);
     const { failures, at: _at, ...counts } = report;
     if (Object.values(counts).some((n) => n > 0) || failures.length > 0) {
       this.#logger?.info({ ...counts, failures: failures.length }, 'retention sweep');

@@ -1,0 +1,103 @@
+import type { Kysely } from 'kysely';
+import type { DeliveryStatus } from '../../channels/channel.ts';
+import type { Database, MessageRow, MessageStatus } from '../database.ts';
+
+/** Statuses a delivery status may replace: forward only, failed terminal. */
+export const REPLACES: Record<DeliveryStatus, MessageStatus[]> = {
+  sent: ['queued', 'sending'],
+  delivered: ['queued', 'sending', 'sent'],
+  read: ['queued', 'sending', 'sent', 'delivered'],
+  failed: ['queued', 'sending', 'sent', 'delivered'],
+};
+
+const RANK: Record<string, number> = { sent: 1, delivered: 2, read: 3, failed: 4 };
+
+/** Moves one outbound message (found by its stored provider ref) forward; undefined when nothing changed. */
+export function advanceByRef(
+  db: Kysely<Database>,
+  channelId: string,
+  ref: string,
+  status: DeliveryStatus,
+  error: { code: string; reason: string } | undefined,
+  at: number,
+): Promise<MessageRow | undefined> {
+  return db
+    .updateTable('messages')
+    .set({
+      status,
+      updated_at: at,
+      ...(status === 'failed'
+        ? { error_code: error?.code ?? 'unknown', error_reason: error?.reason ?? 'the provider reported a failure' }
+        : {}),
+    })
+    .where('channel_id', '=', channelId)
+    .where('provider_message_id', '=', ref)
+    .where('direction', '=', 'out')
+    .where('status', 'in', REPLACES[status])
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/**
+ * Applies the statuses parked for `ref` to its message, in the provider's order (forward-only rules as for a live
+ * status), and deletes them. Does nothing while no message carries the ref: the parked rows stay for the send job
+ * that is about to store it. Returns the message when its status changed. Run it in a transaction.
+ */
+export async function applyParkedStatuses(
+  db: Kysely<Database>,
+  channelId: string,
+  ref: string,
+  now: number,
+): Promise<MessageRow | undefined> {
+  const parked = await db
+    .selectFrom('parked_statuses')
+    .selectAll()
+    .where('channel_id', '=', channelId)
+    .where('provider_ref', '=', ref)
+    .execute();
+  if (parked.length === 0) return undefined;
+  const message = await db
+    .selectFrom('messages')
+    .select('id')
+    .where('channel_id', '=', channelId)
+    .where('provider_message_id', '=', ref)
+    .executeTakeFirst();
+  if (!message) return undefined;
+  parked.sort((a, b) => Number(a.status_at) - Number(b.status_at) || (RANK[a.status] ?? 0) - (RANK[b.status] ?? 0));
+  let changed: MessageRow | undefined;
+  for (const p of parked) {
+    if (!(p.status in REPLACES)) continue;
+    const error = p.error_code !== null ? { code: p.error_code, reason: p.error_reason ?? '' } : undefined;
+    const row = await advanceByRef(db, channelId, ref, p.status as DeliveryStatus, error, now);
+    if (row) changed = row;
+  }
+  await db.deleteFrom('parked_statuses').where('channel_id', '=', channelId).where('provider_ref', '=', ref).execute();
+  return changed;
+}
+
+/** Parks a status for a provider ref no message carries (yet); a redelivery of the same status is a no-op. */
+export async function parkStatus(
+  db: Kysely<Database>,
+  row: {
+    channelId: string;
+    ref: string;
+    status: DeliveryStatus;
+    at: number;
+    error: { code: string; reason: string } | undefined;
+    expiresAt: number;
+  },
+): Promise<void> {
+  await db
+    .insertInto('parked_statuses')
+    .values({
+      channel_id: row.channelId,
+      provider_ref: row.ref,
+      status: row.status,
+      status_at: row.at,
+      error_code: row.status === 'failed' ? (row.error?.code ?? 'unknown') : null,
+      error_reason: row.status === 'failed' ? (row.error?.reason ?? 'the provider reported a failure') : null,
+      expires_at: row.expiresAt,
+    })
+    .onConflict((oc) => oc.columns(['channel_id', 'provider_ref', 'status']).doNothing())
+    .execute();
+}
