@@ -312,21 +312,29 @@ async function closedLoop(
 }
 
 interface Latency {
-  p50: number;
-  p99: number;
-  max: number;
-  /** Answered requests per second, over the time from the first due time to the last answer. */
+  p50: Percentile;
+  p99: Percentile;
+  max: Percentile;
+  /** Answered requests per second, over the time from the first due time to the last answer (or the cut-off). */
   achieved: number;
   errors: number;
-  /** Requests still unanswered `cutoffMs` after the last one was due (aborted; their latency counts as infinite). */
+  /** Requests still unanswered `cutoffMs` after the last one was due (aborted). */
   unanswered: number;
   cutoffMs: number;
+}
+
+/** A latency percentile; `atLeast` when unanswered requests (whose latency is only known to be at least their
+ * waiting time at the cut-off) may rank below it, so that the true value can only be higher. */
+interface Percentile {
+  ms: number;
+  atLeast: boolean;
 }
 
 /**
  * Open loop: request i is due at start + i / rate and goes to port i mod ports; latency counts from the due time (or
  * from the moment it was sent, if that was a little early). A server that cannot keep up builds a backlog; requests
- * still unanswered `drainSeconds` after the last one was due are aborted and count as slower than any answered one.
+ * still unanswered `drainSeconds` after the last one was due are aborted; each counts with the time it had waited, a
+ * lower bound of its latency, and percentiles that such a bound can affect are marked as lower bounds.
  */
 async function openLoop(
   ports: number[],
@@ -343,17 +351,20 @@ async function openLoop(
   const interval = 1000 / ratePerSecond;
   const started = performance.now();
   const inflight: Promise<void>[] = [];
+  const pending: { from: number; done: boolean }[] = [];
   for (let i = 0; i < payloads.length; i++) {
     const due = started + i * interval;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    const from = Math.max(due, performance.now());
+    const request = { from: Math.max(due, performance.now()), done: false };
+    pending.push(request);
     inflight.push(
       post(ports[i % ports.length]!, payloads[i]!, abort.signal).then((status) => {
         if (closed) return;
         if (status !== 200) errors += 1;
         answered += 1;
-        latencies.push(performance.now() - from);
+        request.done = true;
+        latencies.push(performance.now() - request.from);
       }),
     );
   }
@@ -368,15 +379,21 @@ async function openLoop(
   clearTimeout(timer);
   const seconds = (performance.now() - started) / 1000;
   const unanswered = payloads.length - answered;
+  const cutAt = performance.now();
   closed = true;
   abort.abort();
   await Promise.all(inflight);
-  const all = [...latencies.sort((a, b) => a - b), ...Array<number>(unanswered).fill(Infinity)];
-  const at = (q: number) => all[Math.min(all.length - 1, Math.floor(q * all.length))]!;
+  const bounds = pending.filter((p) => !p.done).map((p) => cutAt - p.from);
+  const lowest = Math.min(Infinity, ...bounds);
+  const all = [...latencies, ...bounds].sort((a, b) => a - b);
+  const at = (q: number): Percentile => {
+    const v = all[Math.min(all.length - 1, Math.floor(q * all.length))]!;
+    return { ms: v, atLeast: v >= lowest };
+  };
   return {
     p50: at(0.5),
     p99: at(0.99),
-    max: all.at(-1)!,
+    max: at(1),
     achieved: answered / seconds,
     errors,
     unanswered,
@@ -649,8 +666,8 @@ async function runConfig(o: Options, pools: Pools, dialect: Dialect, instances: 
     for (const name of ['bare', 'sparsam'] as const) {
       const l = r[name];
       console.log(
-        `  open loop ${rate}/s, ${name.padEnd(7)}   achieved ${l.achieved.toFixed(0)}/s   p50 ${ms(l.p50, l.cutoffMs)}` +
-          `   p99 ${ms(l.p99, l.cutoffMs)}   max ${ms(l.max, l.cutoffMs)}   errors ${l.errors}   unanswered ${l.unanswered}`,
+        `  open loop ${rate}/s, ${name.padEnd(7)}   achieved ${l.achieved.toFixed(0)}/s   p50 ${ms(l.p50)}` +
+          `   p99 ${ms(l.p99)}   max ${ms(l.max)}   errors ${l.errors}   unanswered ${l.unanswered}`,
       );
     }
   }
@@ -707,6 +724,7 @@ async function main(): Promise<void> {
   sampler.unref();
 
   const loadBefore = os.loadavg();
+  const pressureBefore = cpuPressure();
   const began = Date.now();
   removeStaleDirectories();
   if (o.dialects.includes('postgres')) await dropStaleDatabases();
@@ -738,8 +756,16 @@ async function main(): Promise<void> {
     agent.destroy();
   }
   const loadAfter = os.loadavg();
+  const pressureAfter = cpuPressure();
   console.log(`\n${'-'.repeat(40)} Markdown\n`);
-  console.log(report(o, results, skipped, { loadBefore, loadAfter, seconds: (Date.now() - began) / 1000 }));
+  console.log(
+    report(o, results, skipped, {
+      loadBefore,
+      loadAfter,
+      pressure: pressureBefore && pressureAfter ? [pressureBefore, pressureAfter] : undefined,
+      seconds: (Date.now() - began) / 1000,
+    }),
+  );
 }
 
 // ----------------------------------------------------------------------------------------------- report
@@ -752,9 +778,8 @@ function fmt(n: number): string {
   return n.toFixed(0).padStart(7);
 }
 
-function ms(n: number, cutoff?: number): string {
-  if (!Number.isFinite(n)) return `> ${(cutoff ?? 0).toFixed(0)} ms`;
-  return `${n < 10 ? n.toFixed(1) : n.toFixed(0)} ms`;
+function ms(p: Percentile): string {
+  return `${p.atLeast ? '≥ ' : ''}${p.ms < 10 ? p.ms.toFixed(1) : p.ms.toFixed(0)} ms`;
 }
 
 function ratio(a: number, b: number): string {
@@ -767,6 +792,15 @@ function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(3, h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** Share of the last 60 s in which some runnable task waited for a CPU (Linux pressure stall information). */
+function cpuPressure(): string | undefined {
+  try {
+    return /^some avg10=[\d.]+ avg60=([\d.]+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
 }
 
 function commit(): string {
@@ -787,7 +821,7 @@ function report(
   o: Options,
   results: ConfigResult[],
   skipped: string[],
-  run: { loadBefore: number[]; loadAfter: number[]; seconds: number },
+  run: { loadBefore: number[]; loadAfter: number[]; pressure: string[] | undefined; seconds: number },
 ): string {
   const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
   const out: string[] = [
@@ -795,7 +829,8 @@ function report(
     '',
     `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit()}, Node ${process.version}, ` +
       `${os.cpus().length} CPUs, load average (1/5/15 min) ${load(run.loadBefore)} before and ${load(run.loadAfter)} ` +
-      `after the run, ${run.seconds.toFixed(0)} s in all. ${o.seconds} s per measurement, ${o.connections} connections, ` +
+      `after the run${run.pressure ? `; some task waited for a CPU during ${run.pressure[0]} % of the minute before and ${run.pressure[1]} % of the minute after (/proc/pressure/cpu)` : ''}, ` +
+      `${run.seconds.toFixed(0)} s in all. ${o.seconds} s per measurement, ${o.connections} connections, ` +
       `${o.customers} consented customers.`,
     '',
   ];
@@ -846,9 +881,9 @@ function report(
               String(rate),
               name,
               l.achieved.toFixed(0),
-              ms(l.p50, l.cutoffMs),
-              ms(l.p99, l.cutoffMs),
-              ms(l.max, l.cutoffMs),
+              ms(l.p50),
+              ms(l.p99),
+              ms(l.max),
               String(l.errors),
               l.unanswered > 0 ? `${l.unanswered} after ${(l.cutoffMs / 1000).toFixed(0)} s` : '0',
             ];
