@@ -74,10 +74,18 @@ const WARM_UP_MESSAGES = 100;
 
 // ------------------------------------------------------------------------------------------ child servers
 
-/** Tells the parent the port, and dies with the parent (the IPC channel closes when it exits, even on SIGKILL). */
+/** Messages from a server process: its code is loaded (sparsam), it listens on `port`. */
+interface ServerMessage {
+  loaded?: true;
+  port?: number;
+}
+
+function tell(m: ServerMessage): void {
+  process.send?.(m);
+}
+
 function ready(port: number): void {
-  process.on('disconnect', () => process.exit(0));
-  process.send?.({ port });
+  tell({ port });
 }
 
 async function serveBare(): Promise<void> {
@@ -99,6 +107,9 @@ async function serveSparsam(dir: string, pgUrl: string | undefined): Promise<voi
   const { createSparsam } = await import('../src/main.ts');
   const { createLogger } = await import('../src/shared/logger.ts');
   const pino = (await import('pino')).pino;
+  // Loading the code takes seconds: instances load in parallel, and then start one after the other when told to.
+  tell({ loaded: true });
+  await new Promise((resolve) => process.once('message', resolve));
   const yaml = `
 organisation: { name: Bench GmbH, contact: datenschutz@example.org }
 inboxes:
@@ -356,7 +367,7 @@ async function openLoop(
     const due = started + i * interval;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    const request = { from: Math.max(due, performance.now()), done: false };
+    const request = { from: Math.min(due, performance.now()), done: false };
     pending.push(request);
     inflight.push(
       post(ports[i % ports.length]!, payloads[i]!, abort.signal).then((status) => {
@@ -436,7 +447,37 @@ function sampleRss(): void {
   }
 }
 
-async function startServer(kind: Server['kind'], index: number, args: string[], masterKey: string): Promise<Server> {
+/** Resolves with the next message from `s` that has `key`; rejects if the process ends first. */
+function nextMessage(s: Server, key: keyof ServerMessage): Promise<ServerMessage> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: ServerMessage) => {
+      if (m[key] === undefined) return;
+      off();
+      resolve(m);
+    };
+    const onExit = (code: number | null, signal: string | null) => {
+      off();
+      reject(new Error(`${s.kind} server ${s.index} exited with ${signal ?? code} while starting`));
+    };
+    const off = () => {
+      s.child.off('message', onMessage);
+      s.child.off('exit', onExit);
+    };
+    s.child.on('message', onMessage);
+    s.child.once('exit', onExit);
+  });
+}
+
+/**
+ * Forks a server process. `loaded`: its code is loaded; `go()` lets a sparsam process start (a bare one starts at
+ * once) and resolves once it listens.
+ */
+function forkServer(
+  kind: Server['kind'],
+  index: number,
+  args: string[],
+  masterKey: string,
+): { server: Server; loaded: Promise<unknown>; go(): Promise<Server> } {
   const profile = kind === 'sparsam' && values.profile;
   const child = fork(fileURLToPath(import.meta.url), ['--serve', kind, ...args], {
     execArgv: ['--import', 'tsx', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [])],
@@ -448,13 +489,31 @@ async function startServer(kind: Server['kind'], index: number, args: string[], 
   child.once('exit', (code, signal) => {
     server.exit = signal ?? `code ${code}`;
   });
-  server.port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (m) => resolve((m as { port: number }).port));
-    child.once('exit', (code, signal) => reject(new Error(`${kind} server ${index} exited with ${signal ?? code}`)));
-  });
-  const rss = readRssMiB(child.pid) ?? 0;
-  server.rss = { idle: rss, peak: rss, last: rss };
-  return server;
+  const listening = (m: Promise<ServerMessage>) =>
+    m.then(({ port }) => {
+      server.port = port!;
+      const rss = readRssMiB(child.pid) ?? 0;
+      server.rss = { idle: rss, peak: rss, last: rss };
+      return server;
+    });
+  if (kind === 'bare') {
+    const started = listening(nextMessage(server, 'port'));
+    return { server, loaded: started, go: () => started };
+  }
+  return {
+    server,
+    loaded: nextMessage(server, 'loaded'),
+    go: () => {
+      const started = listening(nextMessage(server, 'port'));
+      child.send('go');
+      return started;
+    },
+  };
+}
+
+/** Stops every server process of the run, also one whose start has not finished. */
+async function stopAllServers(): Promise<void> {
+  await Promise.all([...servers].map(stopServer));
 }
 
 async function stopServer(s: Server): Promise<void> {
@@ -583,7 +642,17 @@ interface ConfigResult {
   servers: { kind: Server['kind']; index: number; rss: Server['rss'] }[];
 }
 
-async function runConfig(o: Options, pools: Pools, dialect: Dialect, instances: number): Promise<ConfigResult> {
+/**
+ * Runs one configuration. The bare servers are shared by all configurations (they keep no state); the first
+ * `instances` of them are used. sparsam processes and the database are new for each configuration.
+ */
+async function runConfig(
+  o: Options,
+  pools: Pools,
+  bareServers: Server[],
+  dialect: Dialect,
+  instances: number,
+): Promise<ConfigResult> {
   const began = performance.now();
   const masterKey = randomBytes(32).toString('base64');
   let pgDb: { url: string; drop(): Promise<void> } | undefined;
@@ -592,25 +661,25 @@ async function runConfig(o: Options, pools: Pools, dialect: Dialect, instances: 
     const db = pgDb;
     cleanups.push(() => db.drop());
   }
-  const started: Server[] = [];
-  // Every server process, also one whose start has not finished yet.
+  const forked: ReturnType<typeof forkServer>[] = [];
   cleanups.push(async () => {
-    await Promise.all([...servers].map(stopServer));
+    await Promise.all(forked.map((f) => stopServer(f.server)));
   });
-  const bareStart = Promise.all(
-    Array.from({ length: instances }, (_, i) => startServer('bare', i + 1, [], masterKey).then((s) => started.push(s))),
-  );
-  // One after the other: each runs the migrations under their lock and mirrors the configuration into the database.
-  const sparsam: Server[] = [];
   for (let i = 0; i < instances; i++) {
     const dir = mkdtempSync(path.join(os.tmpdir(), `${DIR_PREFIX}${process.pid}-`));
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
-    const s = await startServer('sparsam', i + 1, ['--dir', dir, ...(pgDb ? ['--pg-url', pgDb.url] : [])], masterKey);
-    started.push(s);
-    sparsam.push(s);
+    forked.push(forkServer('sparsam', i + 1, ['--dir', dir, ...(pgDb ? ['--pg-url', pgDb.url] : [])], masterKey));
   }
-  await bareStart;
-  const bare = started.filter((s) => s.kind === 'bare').sort((a, b) => a.index - b.index);
+  await Promise.all(forked.map((f) => f.loaded));
+  // One after the other: each runs the migrations under their lock and mirrors the configuration into the database.
+  const sparsam: Server[] = [];
+  for (const f of forked) sparsam.push(await f.go());
+  const startedIn = since(began);
+  const bare = bareServers.slice(0, instances);
+  for (const s of bare) {
+    const rss = readRssMiB(s.child.pid) ?? 0;
+    s.rss = { idle: rss, peak: rss, last: rss };
+  }
   const barePorts = bare.map((s) => s.port);
   const sparsamPorts = sparsam.map((s) => s.port);
   const all = [...bare, ...sparsam];
@@ -637,7 +706,7 @@ async function runConfig(o: Options, pools: Pools, dialect: Dialect, instances: 
     );
   };
 
-  console.log(`\n${label}: servers started and ${o.customers} customers consented in ${since(began)}`);
+  console.log(`\n${label}: sparsam started in ${startedIn}, ${o.customers} customers consented after ${since(began)}`);
   for (const batch of o.batches) {
     await closedLoop(sparsamPorts, pools.warm.get(batch)!, o.connections, Infinity, false); // warm-up
     await measure(`consented, ${batch} per webhook`, pools.consented.get(batch)!, o.connections);
@@ -717,7 +786,9 @@ async function main(): Promise<void> {
       if (stopping) return;
       stopping = true;
       console.error(`\n${signal}: stopping the servers, dropping the bench database`);
-      void runCleanups().finally(() => process.exit(130));
+      void runCleanups()
+        .then(stopAllServers)
+        .finally(() => process.exit(130));
     });
   }
   const sampler = setInterval(sampleRss, 100);
@@ -735,6 +806,10 @@ async function main(): Promise<void> {
   const results: ConfigResult[] = [];
   const skipped: string[] = [];
   try {
+    const bareCount = Math.max(1, ...o.instances.filter((n) => o.dialects.includes('postgres') || n === 1));
+    const bareServers = await Promise.all(
+      Array.from({ length: bareCount }, (_, i) => forkServer('bare', i + 1, [], '').go()),
+    );
     for (const dialect of o.dialects) {
       for (const instances of o.instances) {
         if (dialect === 'sqlite' && instances > 1) {
@@ -745,7 +820,7 @@ async function main(): Promise<void> {
           continue;
         }
         try {
-          results.push(await runConfig(o, pools, dialect, instances));
+          results.push(await runConfig(o, pools, bareServers, dialect, instances));
         } finally {
           await runCleanups();
         }
@@ -754,6 +829,7 @@ async function main(): Promise<void> {
   } finally {
     clearInterval(sampler);
     agent.destroy();
+    await stopAllServers();
   }
   const loadAfter = os.loadavg();
   const pressureAfter = cpuPressure();
@@ -913,6 +989,8 @@ function report(
 
 if (values.serve) {
   process.on('SIGTERM', () => process.exit(0));
+  // Die with the parent: the IPC channel closes when it exits, even on SIGKILL.
+  process.on('disconnect', () => process.exit(0));
   if (values.serve === 'bare') await serveBare();
   else await serveSparsam(values.dir!, values['pg-url']);
 } else {
@@ -920,6 +998,7 @@ if (values.serve) {
     await main();
   } catch (e) {
     await runCleanups();
+    await stopAllServers();
     console.error(e instanceof Error ? e.message : e);
     process.exit(1);
   }
