@@ -18,7 +18,7 @@
  *   - throughput: closed loop, `connections` requests in flight (fewer for large batches: at most 400 messages, so
  *     that the requests still in flight at the end of the time do not drag on), each webhook carrying `batch`
  *     messages (Meta batches several messages per POST), from `customers` customers who have consented (steady
- *     state: their conversation is open). Reports messages/s for both servers, the ratio sparsam / bare and, for two
+ *     state: their conversation is open; with two instances each customer's messages reach both). Reports messages/s for both servers, the ratio sparsam / bare and, for two
  *     instances, the ratio to one instance in the same run.
  *   - first contact: the same with a new customer per message (contact created, conversation opened pending
  *     consent, the notice queued as a job), with the last batch size and at most 100 messages in flight.
@@ -219,9 +219,12 @@ interface Pools {
 }
 
 function makePools(o: Options): Pools {
+  // The k-th consented message comes from this customer: all of them in turn, shifted by one each round, so that with
+  // two instances (webhook i goes to instance i mod 2) every customer's messages reach both instances.
+  const consentedCustomer = (k: number) => customer((k + Math.floor(k / o.customers)) % o.customers);
   const consentedBatch = (count: number, batch: number, offset: number) =>
     Array.from({ length: count }, (_, i) =>
-      webhook(Array.from({ length: batch }, (_, j) => ({ from: customer((offset + i * batch + j) % o.customers) }))),
+      webhook(Array.from({ length: batch }, (_, j) => ({ from: consentedCustomer(offset + i * batch + j) }))),
     );
   const firstBatch = o.batches.at(-1)!;
   let n = o.customers + 1;
@@ -239,7 +242,7 @@ function makePools(o: Options): Pools {
       o.rates.map((r) => [
         r,
         Array.from({ length: Math.max(1, Math.round(r * o.seconds)) }, (_, i) =>
-          webhook([{ from: customer(i % o.customers) }]),
+          webhook([{ from: consentedCustomer(i) }]),
         ),
       ]),
     ),
