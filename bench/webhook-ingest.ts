@@ -8,18 +8,20 @@
  *   node --import tsx bench/webhook-ingest.ts [--dialect sqlite,postgres] [--instances 1,2] [--seconds 5]
  *        [--batch 1,50] [--connections 32] [--customers 200] [--rate 1000,100] [--profile DIR]
  *
- * Every combination of `dialect` and `instances` is one configuration, run in turn with fresh servers and a fresh
- * database (SQLite file, or a PostgreSQL database created for the run and dropped at the end, also on error and on
- * Ctrl-C). With two instances, two sparsam processes share one PostgreSQL database (as behind a load balancer) and the
- * load generator sends the requests round-robin to both; the baseline is two bare servers addressed the same way.
- * SQLite is embedded in one process, so two instances are skipped on SQLite.
+ * Every combination of `dialect` and `instances` is one configuration, run in turn with fresh sparsam processes and a
+ * fresh database (SQLite file, or a PostgreSQL database created for the run and dropped at the end, also on error and
+ * on Ctrl-C; what a run killed outright leaves behind, the next run removes). With two instances, two sparsam
+ * processes share one PostgreSQL database (as behind a load balancer) and the load generator sends the requests
+ * round-robin to both; the baseline is two bare servers addressed the same way. SQLite is embedded in one process, so
+ * two instances are skipped on SQLite.
  *
  * Scenarios, each run for `seconds` against the bare servers and then against sparsam:
  *   - throughput: closed loop, `connections` requests in flight (fewer for large batches: at most 400 messages, so
  *     that the requests still in flight at the end of the time do not drag on), each webhook carrying `batch`
  *     messages (Meta batches several messages per POST), from `customers` customers who have consented (steady
- *     state: their conversation is open; with two instances each customer's messages reach both). Reports messages/s for both servers, the ratio sparsam / bare and, for two
- *     instances, the ratio to one instance in the same run.
+ *     state: their conversation is open; with two instances each customer's messages reach both). Reports
+ *     messages/s for both servers, the ratio sparsam / bare and, for two instances, the ratio to one instance in the
+ *     same run.
  *   - first contact: the same with a new customer per message (contact created, conversation opened pending
  *     consent, the notice queued as a job), with the last batch size and at most 100 messages in flight.
  *   - latency: open loop at each `rate` (messages/s in total, one message per webhook), latency measured from each
