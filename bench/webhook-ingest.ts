@@ -789,7 +789,9 @@ function parseOptions(): Options {
     batches: parseList('batch', values.batch!).map(Math.round),
     connections: Math.round(one('connections', values.connections!)),
     customers: Math.round(one('customers', values.customers!)),
-    rates: parseList('rate', values.rate!),
+    // Lowest rate first: a server that falls behind at a high rate is still working off its backlog after the cut-off,
+    // which would disturb the next measurement; after the highest rate the configuration ends.
+    rates: parseList('rate', values.rate!).sort((a, b) => a - b),
   };
 }
 
