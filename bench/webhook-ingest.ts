@@ -552,7 +552,9 @@ function pgUrlFor(database: string): string {
 
 async function pgAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 5000 });
-  await c.connect();
+  await c.connect().catch((e: unknown) => {
+    throw new Error(`PostgreSQL does not answer at ${PG_ADMIN_URL} (set SPARSAM_TEST_PG_URL): ${String(e)}`);
+  });
   try {
     return await fn(c);
   } finally {
