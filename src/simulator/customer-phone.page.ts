@@ -116,7 +116,7 @@ export function customerPhonePage(): string {
         link.href = entry.mediaUrl;
         link.target = '_blank';
         link.rel = 'noreferrer';
-        link.textContent = '📎 ' + (entry.fileName || entry.kind);
+        link.textContent = 'Datei: ' + (entry.fileName || entry.kind);
         bubble.append(link);
       }
       const text = document.createElement('div');

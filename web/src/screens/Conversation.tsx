@@ -478,7 +478,7 @@ function Composer(props: {
           />
           {withFile && file && (
             <p className="attachment-chip">
-              <span aria-hidden="true">📎</span> <span className="attachment-name">{file.name}</span>{' '}
+              <PaperclipIcon /> <span className="attachment-name">{file.name}</span>{' '}
               <span className="muted small">({Math.max(1, Math.round(file.size / 1024))} KB)</span>
               <button
                 type="button"
@@ -523,7 +523,7 @@ function Composer(props: {
                     disabled={busy}
                     onClick={() => picker.current?.click()}
                   >
-                    📎 {t('attach')}
+                    <PaperclipIcon /> {t('attach')}
                   </button>
                 </>
               )}
@@ -618,5 +618,25 @@ function TemplatePicker(props: { id: string; channelId: string; onSent(): Promis
         </p>
       )}
     </form>
+  );
+}
+
+/** A paperclip drawn inline: an emoji depends on the system's fonts and shows as an empty box where none has it. */
+function PaperclipIcon() {
+  return (
+    <svg
+      aria-hidden="true"
+      className="icon"
+      width="16"
+      height="16"
+      viewBox="0 0 24 24"
+      fill="none"
+      stroke="currentColor"
+      strokeWidth="2"
+      strokeLinecap="round"
+      strokeLinejoin="round"
+    >
+      <path d="M21.44 11.05l-9.19 9.19a6 6 0 0 1-8.49-8.49l9.19-9.19a4 4 0 0 1 5.66 5.66l-9.2 9.19a2 2 0 0 1-2.83-2.83l8.49-8.48" />
+    </svg>
   );
 }
