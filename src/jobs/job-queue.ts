@@ -450,7 +450,13 @@ export class JobQueue {
     const reason = describeJobError(error);
     const now = this.#now();
     if (error instanceof Defer) {
-      const runAt = await this.#store.defer(job.id, this.instanceId, now + Math.max(0, error.delayMs), claimedRunAt, now);
+      const runAt = await this.#store.defer(
+        job.id,
+        this.instanceId,
+        now + Math.max(0, Math.round(error.delayMs)),
+        claimedRunAt,
+        now,
+      );
       this.#logger?.debug({ jobId: job.id, queue: job.queue, runAt, reason }, 'job deferred');
       if (runAt !== undefined && runAt <= now) this.#wake(this.#claimBatchDelayMs);
       return;

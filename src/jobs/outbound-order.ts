@@ -40,7 +40,7 @@ export function inOutboundOrder(handler: JobHandler, deps: OutboundOrderDeps): J
     if (messageId === undefined) return handler(job);
     const earlier = await deps.store.earlierPendingOutbound(messageId);
     if (earlier !== undefined) {
-      throw new Defer(pollMs * (0.75 + Math.random() * 0.5), `waiting for earlier message ${earlier}`);
+      throw new Defer(Math.round(pollMs * (0.75 + Math.random() * 0.5)), `waiting for earlier message ${earlier}`);
     }
     try {
       await handler(job);

@@ -227,7 +227,13 @@ export class JobStore implements JobPort {
     return Number(result.numUpdatedRows) > 0;
   }
 
-  async defer(id: string, owner: string, runAt: number, claimedRunAt: number, now: number): Promise<number | undefined> {
+  async defer(
+    id: string,
+    owner: string,
+    runAt: number,
+    claimedRunAt: number,
+    now: number,
+  ): Promise<number | undefined> {
     const row = await this.#writes.run((db) =>
       db
         .updateTable('jobs')
