@@ -7,6 +7,7 @@ import { JobStore } from '../../src/store/sql/job.store.ts';
 import { describeEachStore, openTestStore, type TestStore } from '../support/stores.ts';
 import {
   graphError,
+  sleep,
   outboundWorld,
   startGraphStub,
   waitFor,
@@ -74,6 +75,12 @@ describeEachStore('outbound order per conversation', (dialect) => {
 
   it('many replies queued at once with several workers arrive in the order they were written', async () => {
     const w = await world({ concurrency: 8 });
+    // Requests take their time to leave (0-30 ms, like a busy network): without ordering they overtake each other.
+    const send = w.channel.send.bind(w.channel);
+    w.channel.send = async (command) => {
+      await sleep(Math.random() * 30);
+      return send(command);
+    };
     const ids: string[] = [];
     for (let i = 0; i < 20; i += 1) ids.push(await w.queueMessage({ text: `Antwort ${i}` }));
     const started = performance.now();
