@@ -125,7 +125,7 @@ describeEachStore('outbound order per conversation', (dialect) => {
     await enqueueOutboundSend(w.queue, other);
     w.queue.start();
     await settled(w, [other]);
-    expect((await w.message(stuck))?.status).toBe('queued');
+    expect(['queued', 'sending']).toContain((await w.message(stuck))?.status);
     expect(acceptedTexts()).toEqual(['andere']);
   });
 
