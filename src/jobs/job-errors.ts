@@ -22,3 +22,18 @@ export class PermanentFailure extends Error {
     this.name = 'PermanentFailure';
   }
 }
+
+/**
+ * Not yet: run the job again after `delayMs` WITHOUT counting this run as an attempt (the job waits for other work,
+ * e.g. an earlier message of the same conversation). A `JobQueue.wake(dedupeKey)` brings it forward, also when it
+ * arrives while this run is still deciding to defer; `delayMs` is the fallback poll in case no wake comes.
+ */
+export class Defer extends Error {
+  constructor(
+    readonly delayMs: number,
+    readonly reason: string,
+  ) {
+    super(`deferred for ${Math.round(delayMs)} ms: ${reason}`);
+    this.name = 'Defer';
+  }
+}

@@ -5,7 +5,7 @@ import { newId } from '../shared/ids.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Database, JobRow } from '../store/database.ts';
 import type { JobPort } from '../store/ports/job.port.ts';
-import { PermanentFailure, RetryLater } from './job-errors.ts';
+import { Defer, PermanentFailure, RetryLater } from './job-errors.ts';
 
 /** Job payloads hold ids and flags only, never personal data: they sit in plain columns and in logs. */
 export type JobPayload = Record<string, string | number | boolean | null>;
@@ -96,7 +96,9 @@ export function backoffDelay(
 
 /** A content-free description of an error for jobs.last_error: its class, code and (content-free) message. */
 export function describeJobError(error: unknown): string {
-  if (error instanceof PermanentFailure || error instanceof RetryLater) return error.reason.slice(0, 300);
+  if (error instanceof PermanentFailure || error instanceof RetryLater || error instanceof Defer) {
+    return error.reason.slice(0, 300);
+  }
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
     const codePart = typeof code === 'string' || typeof code === 'number' ? ` (${code})` : '';
@@ -113,7 +115,8 @@ export function describeJobError(error: unknown): string {
  *   jobs with a lease (`locked_by` = this instance, `locked_until`), runs the handler with the queue's concurrency and
  *   extends the lease while it runs;
  * - a job whose lease runs out (its worker crashed) is claimed again by any instance;
- * - RetryLater(ms) reschedules, PermanentFailure fails at once, any other error retries with exponential backoff and
+ * - Defer(ms) reschedules without counting the run as an attempt (wake(dedupeKey) brings it forward); RetryLater(ms)
+ *   reschedules, PermanentFailure fails at once, any other error retries with exponential backoff and
  *   jitter until `max_attempts`, then the job is 'failed' with a content-free `last_error`;
  * - done jobs are kept for a while (their dedupe key still counts) and then pruned.
  *
@@ -203,6 +206,16 @@ export class JobQueue {
       if (options.db) setTimeout(() => this.#wake(), 50).unref();
     }
     return id;
+  }
+
+  /**
+   * Makes the job with this dedupe key due now (a job waiting in Defer for something that just happened). A job that
+   * is running at this moment and then defers is due at once, so a wake racing with a deferral is not lost. No-op
+   * when no pending or running job holds the key.
+   */
+  async wake(dedupeKey: string): Promise<void> {
+    const woken = await this.#store.wake(dedupeKey, this.#now());
+    if (woken > 0) this.#wake();
   }
 
   /** Registers the handler of `queue`. Register before start(); one handler per queue. */
@@ -368,7 +381,7 @@ export class JobQueue {
         const held = await this.#completeSoon(job.id);
         if (!held) this.#logger?.warn({ jobId: job.id, queue: job.queue }, 'job finished after its lease was lost');
       } catch (error) {
-        await this.#afterError(state, job, error);
+        await this.#afterError(state, job, error, row.run_at);
       }
     })()
       .catch((error: unknown) => {
@@ -433,9 +446,21 @@ export class JobQueue {
     }
   }
 
-  async #afterError(state: QueueState, job: Job, error: unknown): Promise<void> {
+  async #afterError(state: QueueState, job: Job, error: unknown, claimedRunAt: number): Promise<void> {
     const reason = describeJobError(error);
     const now = this.#now();
+    if (error instanceof Defer) {
+      const runAt = await this.#store.defer(
+        job.id,
+        this.instanceId,
+        now + Math.max(0, Math.round(error.delayMs)),
+        claimedRunAt,
+        now,
+      );
+      this.#logger?.debug({ jobId: job.id, queue: job.queue, runAt, reason }, 'job deferred');
+      if (runAt !== undefined && runAt <= now) this.#wake(this.#claimBatchDelayMs);
+      return;
+    }
     const finalAttempt = job.attempts >= job.maxAttempts;
     if (error instanceof PermanentFailure || finalAttempt) {
       const failed = await this.#store.fail(job.id, this.instanceId, reason, now);

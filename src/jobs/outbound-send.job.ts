@@ -17,6 +17,7 @@ import type { OutboundPort } from '../store/ports/outbound.port.ts';
 import { SEND_UNCONFIRMED } from '../store/sql/outbound.store.ts';
 import { PermanentFailure, RetryLater } from './job-errors.ts';
 import { backoffDelay, describeJobError, type Job, type JobQueue } from './job-queue.ts';
+import { inOutboundOrder, passTurn } from './outbound-order.ts';
 import type { Pacer } from './pacer.ts';
 import { SendPacer } from './send-pacer.ts';
 
@@ -254,15 +255,24 @@ export function outboundSendOnFailed(deps: Pick<OutboundSendDeps, 'store' | 'eve
   };
 }
 
-/** Registers the handler on `queue` (concurrency: sends in flight per process; needs rate × provider latency). */
+/**
+ * Registers the handler on `queue` (concurrency: sends in flight per process; needs rate × provider latency), with
+ * the messages of a conversation sent in creation order (src/jobs/outbound-order.ts).
+ */
 export function registerOutboundSend(
   queue: JobQueue,
   deps: OutboundSendDeps,
   options: { concurrency?: number } = {},
 ): void {
-  queue.register(OUTBOUND_SEND, outboundSendHandler(deps), {
+  const order = { store: deps.store, wake: (key: string) => queue.wake(key), dedupeKey: outboundDedupeKey };
+  const onFailed = outboundSendOnFailed(deps);
+  queue.register(OUTBOUND_SEND, inOutboundOrder(outboundSendHandler(deps), { ...order, logger: deps.logger }), {
     concurrency: options.concurrency ?? 64,
-    onFailed: outboundSendOnFailed(deps),
+    onFailed: async (job, reason) => {
+      await onFailed(job, reason);
+      const { messageId, action } = job.payload;
+      if (typeof messageId === 'string' && action !== 'read') await passTurn(messageId, order);
+    },
   });
 }
 

@@ -7,6 +7,7 @@ import {
 } from '../../src/channels/whatsapp-cloud/whatsapp-cloud.channel.ts';
 import { channelSchema } from '../../src/config/config.schema.ts';
 import { LocalInboxEventBus, type InboxEvent } from '../../src/core/inbox/inbox-events.ts';
+import { messageStamp } from '../../src/core/inbox/inbox.ports.ts';
 import { sealMessageContent, type MessageContent } from '../../src/core/inbox/message-content.ts';
 import { KeyService } from '../../src/core/privacy/keys/key.service.ts';
 import { ProviderRefs } from '../../src/store/sql/provider-ref.ts';
@@ -254,7 +255,8 @@ export async function outboundWorld(
           author_id: null,
           error_code: null,
           error_reason: null,
-          created_at: at,
+          // As the inbox stamps them: strictly increasing, so that send order follows the order of these calls.
+          created_at: messageStamp(at),
           updated_at: at,
           edited: 0,
           deleted: 0,

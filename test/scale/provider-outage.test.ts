@@ -18,7 +18,8 @@ import { createPgDatabase, describeEachStore } from '../support/stores.ts';
  * A 60-second WhatsApp outage in real time: every Graph call is refused (500, 503, 429 with and without
  * Retry-After, 400 with 130429) while agents keep answering and a new customer writes. Nothing is marked failed
  * during the outage and agents see their replies queued through the API; afterwards every reply and the new
- * customer's privacy notice reach the provider exactly once, within 30 s of the end.
+ * customer's privacy notice reach the provider exactly once, within 30 s of the end, each customer's replies in the
+ * order they were written.
  *
  * Both stores run at the same time (the outage dominates the file's duration: about 90 s).
  */
@@ -261,9 +262,11 @@ describe.concurrent('a provider outage of 60 s', () => {
         await sleepUntil(end - 1_000);
         await checkWaiting();
         expect(checks).toBeGreaterThanOrEqual(11);
-        // The outage was felt: sends were tried and refused, in every one of the ways above.
+        // The outage was felt: sends were tried and refused, in every one of the ways above. Only the oldest waiting
+        // message of each conversation is tried (the later ones wait for it without calling the provider): three
+        // conversations, about seven tries each in 60 s.
         const refusals = sim.refused.filter((r) => r.path.endsWith('/messages'));
-        expect(refusals.length).toBeGreaterThanOrEqual(20);
+        expect(refusals.length).toBeGreaterThanOrEqual(12);
         expect(new Set(refusals.map((r) => r.status))).toEqual(new Set([400, 429, 500, 502, 503]));
 
         // The provider is back: everything queued goes out, promptly.
@@ -304,7 +307,7 @@ describe.concurrent('a provider outage of 60 s', () => {
           .execute();
         expect(stillWaiting).toEqual([]);
 
-        // sparsam does not promise the order of replies sent while the provider was away; report it.
+        // Each customer gets the replies in the order the agents wrote them.
         const order = (to: string) => sent.filter((m) => m.to === to && m.text).map((m) => m.text);
         const inOrder = (to: string, conversation: string) => {
           const wanted = plan.filter((p) => p.conversation === conversation).map((p) => p.text);
@@ -315,6 +318,8 @@ describe.concurrent('a provider outage of 60 s', () => {
             `${expected} messages out ${(recoveredIn / 1000).toFixed(1)} s after the outage; ` +
             `order kept: first customer ${inOrder(first, c1)}, second ${inOrder(second, c2)}`,
         );
+        expect(inOrder(first, c1), 'order of the replies to the first customer').toBe(true);
+        expect(inOrder(second, c2), 'order of the replies to the second customer').toBe(true);
       },
       OUTAGE_MS + RECOVERY_MS + 40_000,
     );

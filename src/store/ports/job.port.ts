@@ -37,6 +37,17 @@ export interface JobPort {
   completeMany(ids: readonly string[], owner: string, now: number): Promise<string[]>;
   /** Puts the job back to pending, due at `runAt`, remembering the (content-free) error. */
   reschedule(id: string, owner: string, runAt: number, lastError: string, now: number): Promise<boolean>;
+  /**
+   * Puts the job back to pending without counting the run that is ending as an attempt (JobQueue's Defer). Due at
+   * `runAt`, or at `now` when `wake()` reached it while it ran (its run_at moved past `claimedRunAt`, the run_at the
+   * claim returned). Returns the new run_at, or undefined when the owner no longer holds the job.
+   */
+  defer(id: string, owner: string, runAt: number, claimedRunAt: number, now: number): Promise<number | undefined>;
+  /**
+   * Brings the job with this dedupe key forward: a pending job becomes due now; a running one is marked (run_at moved
+   * past its claimed value) so that a deferral of this run is due at once. Returns how many jobs changed (0 or 1).
+   */
+  wake(dedupeKey: string, now: number): Promise<number>;
   /** Marks the job failed for good. */
   fail(id: string, owner: string | null, lastError: string, now: number): Promise<boolean>;
   /**

@@ -31,4 +31,12 @@ export interface OutboundPort {
   markSent(messageId: string, providerMessageId: string | null, now: number): Promise<MessageRow | undefined>;
   /** queued|sending → failed with the provider's code and reason (content-free). Returns the updated row. */
   markFailed(messageId: string, code: string, reason: string, now: number): Promise<MessageRow | undefined>;
+  /**
+   * Send order per conversation (created_at, then id, over directions 'out' and 'system'): an earlier message of the
+   * same conversation that is still 'queued' or 'sending', while `messageId` itself is 'queued'. Undefined when the
+   * message may go (no such message, or the message is gone or not queued).
+   */
+  earlierPendingOutbound(messageId: string): Promise<string | undefined>;
+  /** The first later 'queued' message of the same conversation, once `messageId` is neither queued nor sending. */
+  nextQueuedOutbound(messageId: string): Promise<string | undefined>;
 }

@@ -227,6 +227,65 @@ export class JobStore implements JobPort {
     return Number(result.numUpdatedRows) > 0;
   }
 
+  async defer(
+    id: string,
+    owner: string,
+    runAt: number,
+    claimedRunAt: number,
+    now: number,
+  ): Promise<number | undefined> {
+    const row = await this.#writes.run((db) =>
+      db
+        .updateTable('jobs')
+        .set((eb) => ({
+          status: 'pending' as const,
+          attempts: eb('attempts', '-', 1),
+          // run_at moved while the job ran: a wake() arrived during this run, so the job is due at once.
+          // Cast: a CASE of parameters only would be text on PostgreSQL.
+          run_at: eb
+            .case()
+            .when('run_at', '>', claimedRunAt)
+            .then(eb.cast<number>(eb.val(now), 'bigint'))
+            .else(eb.cast<number>(eb.val(runAt), 'bigint'))
+            .end(),
+          locked_by: null,
+          locked_until: null,
+          updated_at: now,
+        }))
+        .where('id', '=', id)
+        .where('locked_by', '=', owner)
+        .where('status', '=', 'running')
+        .returning('run_at')
+        .executeTakeFirst(),
+    );
+    return row === undefined ? undefined : Number(row.run_at);
+  }
+
+  async wake(dedupeKey: string, now: number): Promise<number> {
+    const result = await this.#writes.run((db) =>
+      db
+        .updateTable('jobs')
+        .set((eb) => ({
+          // A running job's run_at is not read until it ends; moving it past the claimed value marks the wake.
+          run_at: eb
+            .case()
+            .when('status', '=', 'pending')
+            .then(now)
+            .when(eb('run_at', '+', 1), '>', now)
+            .then(eb('run_at', '+', 1))
+            .else(now)
+            .end(),
+          updated_at: now,
+        }))
+        .where('dedupe_key', '=', dedupeKey)
+        .where((eb) =>
+          eb.or([eb.and([eb('status', '=', 'pending'), eb('run_at', '>', now)]), eb('status', '=', 'running')]),
+        )
+        .executeTakeFirst(),
+    );
+    return Number(result.numUpdatedRows);
+  }
+
   async fail(id: string, owner: string | null, lastError: string, now: number): Promise<boolean> {
     const result = await this.#writes.run((db) => {
       let query = db

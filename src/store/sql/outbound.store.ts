@@ -114,4 +114,51 @@ export class OutboundStore implements OutboundPort {
         .executeTakeFirst(),
     );
   }
+
+  async earlierPendingOutbound(messageId: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('messages as m')
+      .innerJoin('messages as p', 'p.conversation_id', 'm.conversation_id')
+      .select('p.id')
+      .where('m.id', '=', messageId)
+      .where('m.status', '=', 'queued')
+      .where('p.direction', 'in', ORDERED_DIRECTIONS)
+      .where('p.status', 'in', PENDING)
+      .where((eb) =>
+        eb.or([
+          eb('p.created_at', '<', eb.ref('m.created_at')),
+          eb.and([eb('p.created_at', '=', eb.ref('m.created_at')), eb('p.id', '<', eb.ref('m.id'))]),
+        ]),
+      )
+      .limit(1)
+      .executeTakeFirst();
+    return row?.id;
+  }
+
+  async nextQueuedOutbound(messageId: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('messages as m')
+      .innerJoin('messages as n', 'n.conversation_id', 'm.conversation_id')
+      .select('n.id')
+      .where('m.id', '=', messageId)
+      .where('m.status', 'not in', PENDING)
+      .where('n.direction', 'in', ORDERED_DIRECTIONS)
+      .where('n.status', '=', 'queued')
+      .where((eb) =>
+        eb.or([
+          eb('n.created_at', '>', eb.ref('m.created_at')),
+          eb.and([eb('n.created_at', '=', eb.ref('m.created_at')), eb('n.id', '>', eb.ref('m.id'))]),
+        ]),
+      )
+      .orderBy('n.created_at')
+      .orderBy('n.id')
+      .limit(1)
+      .executeTakeFirst();
+    return row?.id;
+  }
 }
+
+/** Messages that reach the customer through outbound-send, in the order they were created. */
+const ORDERED_DIRECTIONS = ['out', 'system'] as const;
+/** Statuses of a message still on its way to the provider: a later message of its conversation waits for it. */
+const PENDING = ['queued', 'sending'] as const;

@@ -1,0 +1,68 @@
+import type { Logger } from '../shared/logger.ts';
+import type { OutboundPort } from '../store/ports/outbound.port.ts';
+import { Defer } from './job-errors.ts';
+import { describeJobError, type Job, type JobHandler } from './job-queue.ts';
+
+/**
+ * How long a send waiting for an earlier message looks again by itself (±25 % jitter) in case the wake-up from the
+ * earlier message's job is missed (another instance without a wake path, a wake lost to a crash). Short enough that
+ * a missed wake costs about a second; each look is one indexed query.
+ */
+export const OUTBOUND_ORDER_POLL_MS = 1_500;
+
+export interface OutboundOrderDeps {
+  store: Pick<OutboundPort, 'earlierPendingOutbound' | 'nextQueuedOutbound'>;
+  /** JobQueue.wake: makes a deferred send job due now. */
+  wake: (dedupeKey: string) => Promise<void>;
+  /** The dedupe key of a message's send job (outboundDedupeKey). */
+  dedupeKey: (messageId: string) => string;
+  logger?: Logger | undefined;
+  pollMs?: number;
+}
+
+/**
+ * Keeps the outbound messages of a conversation (replies, templates, notices, greetings: directions 'out' and
+ * 'system') leaving in the order they were created, across retries, workers and instances.
+ *
+ * Before the send handler runs, a job whose message has an earlier message of the same conversation still 'queued'
+ * or 'sending' throws Defer: the provider is not called and no attempt is used up, however long the earlier message
+ * retries. After a job ends with its message sent or failed, the job of the conversation's next queued message is
+ * woken (JobQueue.wake by its dedupe key), so that it goes out at once; the deferral's poll is the fallback.
+ *
+ * A failed earlier message does not block; an earlier message stuck 'sending' after a crash is settled by its own job
+ * (SEND_UNCONFIRMED) and then unblocks. Messages of an erased conversation are gone and block nothing. The check is a
+ * query on the shared database, so it holds with several instances. Read receipts are not ordered.
+ */
+export function inOutboundOrder(handler: JobHandler, deps: OutboundOrderDeps): JobHandler {
+  const pollMs = deps.pollMs ?? OUTBOUND_ORDER_POLL_MS;
+  return async (job) => {
+    const messageId = orderedMessageId(job);
+    if (messageId === undefined) return handler(job);
+    const earlier = await deps.store.earlierPendingOutbound(messageId);
+    if (earlier !== undefined) {
+      throw new Defer(Math.round(pollMs * (0.75 + Math.random() * 0.5)), `waiting for earlier message ${earlier}`);
+    }
+    try {
+      await handler(job);
+    } finally {
+      await passTurn(messageId, deps);
+    }
+  };
+}
+
+/** After the message left the queue (sent or failed), wakes the send job of the next queued one, if any. */
+export async function passTurn(messageId: string, deps: OutboundOrderDeps): Promise<void> {
+  try {
+    const next = await deps.store.nextQueuedOutbound(messageId);
+    if (next !== undefined) await deps.wake(deps.dedupeKey(next));
+  } catch (error) {
+    // Not fatal: the next message's deferral looks again by itself.
+    deps.logger?.warn({ messageId, err: describeJobError(error) }, 'waking the next outbound message failed');
+  }
+}
+
+function orderedMessageId(job: Job): string | undefined {
+  const messageId = job.payload.messageId;
+  if (typeof messageId !== 'string' || messageId === '' || job.payload.action === 'read') return undefined;
+  return messageId;
+}
