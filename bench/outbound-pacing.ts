@@ -12,7 +12,10 @@
  * channel) unless `--pacer local`.
  *
  *   node --import tsx bench/outbound-pacing.ts [--dialect sqlite|postgres] [--rates 80,1000] [--seconds 5]
- *        [--instances 1|2] [--pacer shared|local]
+ *        [--instances 1|2] [--pacer shared|local] [--conversations 100]
+ *
+ * The messages are spread round-robin over `--conversations` customers (a conversation's messages leave in order,
+ * one at a time).
  *
  * Reports messages accepted by the provider, 429s, lost (never accepted) and duplicates (accepted twice), the
  * achieved rate (accepted messages over the time from the first to the last acceptance), and the most messages
@@ -49,6 +52,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '64' },
     instances: { type: 'string', default: '1' },
     pacer: { type: 'string' },
+    conversations: { type: 'string', default: '100' },
   },
 });
 const dialect = values.dialect === 'postgres' ? 'postgres' : 'sqlite';
@@ -61,6 +65,8 @@ if (pacerKind === 'shared' && dialect !== 'postgres') throw new Error('--pacer s
 const rates = values.rates.split(',').map(Number);
 const seconds = Number(values.seconds);
 const concurrency = Number(values.concurrency);
+const conversations = Number(values.conversations);
+if (!Number.isInteger(conversations) || conversations < 1) throw new Error('--conversations must be ≥ 1, e.g. 100');
 const TOKEN = 'test-access-token';
 
 interface Result {
@@ -261,7 +267,18 @@ async function viaQueue(
         }),
       );
     }
-    for (let i = 0; i < total; i += 1) await first.queueMessage({ text: `Nachricht ${i}` });
+    // Spread over many customers, as a business sends: one conversation's messages leave one after the other, in
+    // the order they were written, so one customer alone would measure the provider's round trip, not the pacing.
+    const targets = [first.conversation];
+    for (let i = 1; i < conversations; i += 1) {
+      const address = `49151${String(i).padStart(8, '0')}`;
+      // Each customer writes first, as the provider allows free text for 24 hours after that.
+      await sim.sendCustomerMessage({ from: address, text: 'Hallo' });
+      targets.push(await first.addConversation(address));
+    }
+    for (let i = 0; i < total; i += 1) {
+      await first.queueMessage({ text: `Nachricht ${i}` }, { conversation: targets[i % targets.length]! });
+    }
     const expectedMs = (total / rate) * 1000;
     const injection = inject429
       ? setTimeout(() => sim.failureMode({ status: 429, forMs: 300 }), expectedMs / 3)

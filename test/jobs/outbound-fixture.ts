@@ -100,8 +100,16 @@ export interface OutboundWorld {
   channelId: string;
   contact: ContactRow;
   conversation: ConversationRow;
-  /** Inserts a queued outbound message with this content and enqueues its send; returns the message id. */
-  queueMessage(content: MessageContent, options?: { enqueue?: boolean }): Promise<string>;
+  /**
+   * Inserts a queued outbound message with this content and enqueues its send; returns the message id. To the
+   * world's conversation unless `conversation` names another one (from {@link addConversation}).
+   */
+  queueMessage(
+    content: MessageContent,
+    options?: { enqueue?: boolean; conversation?: ConversationRow },
+  ): Promise<string>;
+  /** Another consented customer with an open conversation in the same inbox and channel. */
+  addConversation(address: string): Promise<ConversationRow>;
   message(id: string): Promise<MessageRow | undefined>;
 }
 
@@ -174,13 +182,17 @@ export async function outboundWorld(
   if (options.reuse) {
     ({ contact, conversation } = options.reuse);
   } else {
-    ({ contact } = await directory.findOrCreate({
+    ({ contact, conversation } = await openConversation(CUSTOMER));
+  }
+  async function openConversation(address: string): Promise<{ contact: ContactRow; conversation: ConversationRow }> {
+    const { contact } = await directory.findOrCreate({
       inboxId,
       channelId,
       channelKind: 'whatsapp-cloud',
-      address: CUSTOMER,
-    }));
-    conversation = {
+      address,
+    });
+    const now = Date.now();
+    const conversation: ConversationRow = {
       id: newId(),
       inbox_id: inboxId,
       channel_id: channelId,
@@ -199,6 +211,7 @@ export async function outboundWorld(
       notice_version: null,
     };
     await store.db.insertInto('conversations').values(conversation).execute();
+    return { contact, conversation };
   }
   const bus = new LocalInboxEventBus();
   const events: InboxEvent[] = [];
@@ -236,15 +249,19 @@ export async function outboundWorld(
     channelId,
     contact,
     conversation,
+    async addConversation(address) {
+      return (await openConversation(address)).conversation;
+    },
     async queueMessage(content, opts = {}) {
       const id = newId();
-      const key = await keys.dataKeyFor('conversation', conversation.id);
+      const target = opts.conversation ?? conversation;
+      const key = await keys.dataKeyFor('conversation', target.id);
       const at = Date.now();
       await store.db
         .insertInto('messages')
         .values({
           id,
-          conversation_id: conversation.id,
+          conversation_id: target.id,
           channel_id: channelId,
           direction: 'out',
           kind: content.template ? 'template' : 'text',
