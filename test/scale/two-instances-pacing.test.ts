@@ -24,6 +24,8 @@ const MASTER_KEY = randomBytes(32).toString('base64');
 const LIMIT = 5;
 /** About three seconds' worth at the limit. */
 const REPLIES = 16;
+/** Customers the replies are spread over (round-robin). */
+const CUSTOMERS = 4;
 
 function yaml(graphUrl: string): string {
   return `
@@ -128,22 +130,27 @@ describe.runIf(postgresAvailable)('two sparsam instances share one send pace per
   });
 
   it(`replies sent through both instances at once reach the provider at most ${LIMIT} in any second, each once`, async () => {
-    const customer = '4915100000077';
+    // Several customers: a conversation's replies leave one after the other in the order written, so the pace is
+    // shared only where conversations send side by side, as when a business answers many customers.
     sim.setWebhookUrl(`${a.url}/webhooks/whatsapp/wa-main`);
-    expect((await sim.sendCustomerMessage({ from: customer, text: 'Ist mein Auto fertig?' })).delivered).toBe(true);
-    await until('the consent notice', () => sim.sentMessages().some((m) => m.to === customer));
-    expect(
-      (await sim.sendCustomerMessage({ from: customer, buttonReply: { id: CONSENT_AGREE_ID, title: 'Zustimmen' } }))
-        .delivered,
-    ).toBe(true);
-    expect((await sim.sendCustomerMessage({ from: customer, text: 'Und wann?', id: 'wamid.PACE-1' })).delivered).toBe(
-      true,
-    );
-    const { conversation_id } = await a.sparsam.store.db
-      .selectFrom('messages')
-      .select('conversation_id')
-      .where('provider_message_id', '=', new ProviderRefs(a.sparsam.keys.pepper).ref('wamid.PACE-1'))
-      .executeTakeFirstOrThrow();
+    const conversations: string[] = [];
+    for (let k = 0; k < CUSTOMERS; k += 1) {
+      const customer = `49151000000${70 + k}`;
+      expect((await sim.sendCustomerMessage({ from: customer, text: 'Ist mein Auto fertig?' })).delivered).toBe(true);
+      await until('the consent notice', () => sim.sentMessages().some((m) => m.to === customer));
+      expect(
+        (await sim.sendCustomerMessage({ from: customer, buttonReply: { id: CONSENT_AGREE_ID, title: 'Zustimmen' } }))
+          .delivered,
+      ).toBe(true);
+      const wamid = `wamid.PACE-${k}`;
+      expect((await sim.sendCustomerMessage({ from: customer, text: 'Und wann?', id: wamid })).delivered).toBe(true);
+      const { conversation_id } = await a.sparsam.store.db
+        .selectFrom('messages')
+        .select('conversation_id')
+        .where('provider_message_id', '=', new ProviderRefs(a.sparsam.keys.pepper).ref(wamid))
+        .executeTakeFirstOrThrow();
+      conversations.push(conversation_id);
+    }
     const token = (await a.sparsam.accounts.createApiToken('pacing-agent', 'agent')).token;
     const before = sim.sentMessages().length;
 
@@ -151,7 +158,7 @@ describe.runIf(postgresAvailable)('two sparsam instances share one send pace per
     const texts = Array.from({ length: REPLIES }, (_, i) => `Antwort ${i + 1}`);
     const answers = await Promise.all(
       texts.map((text, i) =>
-        fetch(`${(i % 2 ? b : a).url}/api/v1/conversations/${conversation_id}/messages`, {
+        fetch(`${(i % 2 ? b : a).url}/api/v1/conversations/${conversations[i % CUSTOMERS]}/messages`, {
           method: 'POST',
           headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
           body: JSON.stringify({ text }),
@@ -168,8 +175,9 @@ describe.runIf(postgresAvailable)('two sparsam instances share one send pace per
     const replies = sent.filter((m) => m.text?.startsWith('Antwort '));
     expect(replies.map((m) => m.text).sort()).toEqual([...texts].sort());
     // Both instances sent a share, so the limit held across them, not within one.
-    expect(a.textSends).toBeGreaterThan(2);
-    expect(b.textSends).toBeGreaterThan(2);
+    // (Which instance sends is up to their workers: 16/0 is impossible here, 12/4 is common.)
+    expect(a.textSends).toBeGreaterThan(0);
+    expect(b.textSends).toBeGreaterThan(0);
     expect(maxInAnySecond(sent.map((m) => m.at))).toBeLessThanOrEqual(LIMIT);
   });
 });
