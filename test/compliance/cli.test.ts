@@ -11,13 +11,12 @@ import { createLogger } from '../../src/shared/logger.ts';
 import {
   APP_SECRET,
   CUSTOMER,
-  PHONE_NUMBER_ID,
-  VERIFY_TOKEN,
   buttonReply,
   startGraphStand,
   textMessage,
   type GraphStand,
 } from '../inbox/inbox-world.ts';
+import { configYaml } from '../support/instances.ts';
 import { describeEachStore, openTestStore, type TestStore } from '../support/stores.ts';
 
 const BIN = path.resolve('bin/sparsam.js');
@@ -46,25 +45,7 @@ describeEachStore('sparsam dsar / channel / ropa as processes', (dialect) => {
     await t.store.close();
     graph = await startGraphStand();
     const configFile = path.join(t.dataDir, 'sparsam.yaml');
-    writeFileSync(
-      configFile,
-      `organisation:
-  name: Autohaus Beispiel GmbH
-  contact: datenschutz@autohaus.example
-inboxes:
-  - id: service
-    labelPrefix: Anfrage
-channels:
-  - id: wa-main
-    kind: whatsapp-cloud
-    inbox: service
-    phoneNumberId: "${PHONE_NUMBER_ID}"
-    accessToken: test-access-token
-    appSecret: ${APP_SECRET}
-    verifyToken: ${VERIFY_TOKEN}
-    graphBaseUrl: ${graph.url}
-`,
-    );
+    writeFileSync(configFile, configYaml(graph.url, { language: false }));
     env = { ...t.env, SPARSAM_CONFIG: configFile, SPARSAM_LOG_LEVEL: 'silent' };
     // A running sparsam receives one customer who agrees to the notice.
     const clock = new ManualClock(Date.now());

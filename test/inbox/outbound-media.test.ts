@@ -1,31 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createServer } from 'node:net';
 import exifr from 'exifr';
 import sharp from 'sharp';
 import { afterEach, expect, it } from 'vitest';
 import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
 import { HOUR_MS, ManualClock } from '../../src/shared/clock.ts';
-import { startSimulator, type WhatsAppSimulator } from '../../src/simulator/whatsapp-simulator.ts';
+import type { WhatsAppSimulator } from '../../src/simulator/whatsapp-simulator.ts';
+import { freePort, startWhatsAppSimulator } from '../support/instances.ts';
 import { describeEachStore } from '../support/stores.ts';
 import { Browser, createUser } from '../web/web-support.ts';
-import { APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN, startWorld, type World } from './inbox-world.ts';
+import { startWorld, type World } from './inbox-world.ts';
 
 const GPS_PHOTO = readFileSync(new URL('../fixtures/images/jpg_gps_DSCN0010.jpg', import.meta.url));
 const CUSTOMER = '4917612345678';
 const JPEG_MAGIC = Buffer.from([0xff, 0xd8, 0xff]);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describeEachStore('agents send files through the WhatsApp simulator', (dialect) => {
   let w: World;
@@ -41,11 +30,7 @@ describeEachStore('agents send files through the WhatsApp simulator', (dialect) 
   async function conversationWithConsent(): Promise<string> {
     clock = new ManualClock(Date.now());
     const port = await freePort();
-    sim = await startSimulator({
-      appSecret: APP_SECRET,
-      accessToken: 'test-access-token',
-      phoneNumberId: PHONE_NUMBER_ID,
-      verifyToken: VERIFY_TOKEN,
+    sim = await startWhatsAppSimulator({
       webhookUrl: `http://127.0.0.1:${port}/webhooks/whatsapp/wa-main`,
       statusDelayMs: 5,
       retryDelaysMs: [50, 100],

@@ -1,21 +1,10 @@
-import { createServer } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
-import { startSimulator, type WhatsAppSimulator } from '../../src/simulator/whatsapp-simulator.ts';
+import type { WhatsAppSimulator } from '../../src/simulator/whatsapp-simulator.ts';
 import { DAY_MS, ManualClock } from '../../src/shared/clock.ts';
+import { freePort, startWhatsAppSimulator } from '../support/instances.ts';
 import { describeEachStore } from '../support/stores.ts';
-import { APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN, startWorld, type World } from './inbox-world.ts';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { startWorld, type World } from './inbox-world.ts';
 
 const CUSTOMER = '4917612345678';
 
@@ -27,11 +16,7 @@ describeEachStore('inbox end to end with the WhatsApp simulator', (dialect) => {
   async function start(eraseAfterCloseDays: number) {
     clock = new ManualClock(Date.now());
     const port = await freePort();
-    sim = await startSimulator({
-      appSecret: APP_SECRET,
-      accessToken: 'test-access-token',
-      phoneNumberId: PHONE_NUMBER_ID,
-      verifyToken: VERIFY_TOKEN,
+    sim = await startWhatsAppSimulator({
       webhookUrl: `http://127.0.0.1:${port}/webhooks/whatsapp/wa-main`,
       statusDelayMs: 5,
       retryDelaysMs: [50, 100],

@@ -1,22 +1,11 @@
-import { createServer } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
-import { startSimulator, type WhatsAppSimulator } from '../../src/simulator/whatsapp-simulator.ts';
+import type { WhatsAppSimulator } from '../../src/simulator/whatsapp-simulator.ts';
+import { freePort, startWhatsAppSimulator } from '../support/instances.ts';
 import { describeEachStore } from '../support/stores.ts';
-import { APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN, type World } from '../inbox/inbox-world.ts';
+import type { World } from '../inbox/inbox-world.ts';
 import { startMarketingWorld } from './marketing-world.ts';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const CUSTOMERS = ['4917610000001', '4917610000002', '4917610000003'];
 
@@ -32,11 +21,7 @@ describeEachStore('broadcast report with the WhatsApp simulator', (dialect) => {
   it('counts read and failed as the simulator reports them, and skips the contact without marketing consent', async () => {
     const clock = new ManualClock(Date.now());
     const port = await freePort();
-    sim = await startSimulator({
-      appSecret: APP_SECRET,
-      accessToken: 'test-access-token',
-      phoneNumberId: PHONE_NUMBER_ID,
-      verifyToken: VERIFY_TOKEN,
+    sim = await startWhatsAppSimulator({
       webhookUrl: `http://127.0.0.1:${port}/webhooks/whatsapp/wa-main`,
       statusDelayMs: 5,
       retryDelaysMs: [50, 100],

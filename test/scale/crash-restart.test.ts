@@ -1,21 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  startSimulator,
-  type WebhookDelivery,
-  type WhatsAppSimulator,
-} from '../../src/simulator/whatsapp-simulator.ts';
+import type { WebhookDelivery, WhatsAppSimulator } from '../../src/simulator/whatsapp-simulator.ts';
 import { KeyService } from '../../src/core/privacy/keys/key.service.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { KeyStore } from '../../src/store/sql/key.store.ts';
 import { ProviderRefs } from '../../src/store/sql/provider-ref.ts';
-import { APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN } from '../inbox/inbox-world.ts';
+import { configYaml, freePort, startWhatsAppSimulator } from '../support/instances.ts';
 import { createPgDatabase, describeEachStore } from '../support/stores.ts';
 
 /**
@@ -28,17 +23,6 @@ import { createPgDatabase, describeEachStore } from '../support/stores.ts';
 const BIN = path.resolve('bin/sparsam.js');
 const MESSAGES = 300;
 const CUSTOMERS = 30;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describeEachStore('crash and restart in the middle of a webhook storm', (dialect) => {
   const root = mkdtempSync(path.join(tmpdir(), 'sparsam-crash-'));
@@ -97,36 +81,12 @@ describeEachStore('crash and restart in the middle of a webhook storm', (dialect
     const port = await freePort();
     // Retries spread over about 40 s: enough for the restart even on a loaded machine (Meta keeps retrying for much
     // longer). The test may take a minute when the whole suite runs beside it.
-    sim = await startSimulator({
-      appSecret: APP_SECRET,
-      accessToken: 'test-access-token',
-      phoneNumberId: PHONE_NUMBER_ID,
-      verifyToken: VERIFY_TOKEN,
+    sim = await startWhatsAppSimulator({
       webhookUrl: `http://127.0.0.1:${port}/webhooks/whatsapp/wa-main`,
       retryDelaysMs: [500, 1000, 2000, 4000, 8000, 8000, 8000, 8000],
       autoStatuses: false,
     });
-    writeFileSync(
-      configFile,
-      `
-organisation:
-  name: Autohaus Beispiel GmbH
-  contact: datenschutz@autohaus.example
-inboxes:
-  - id: service
-    labelPrefix: Anfrage
-    language: de
-channels:
-  - id: wa-main
-    kind: whatsapp-cloud
-    inbox: service
-    phoneNumberId: "${PHONE_NUMBER_ID}"
-    accessToken: test-access-token
-    appSecret: ${APP_SECRET}
-    verifyToken: ${VERIFY_TOKEN}
-    graphBaseUrl: ${sim.url}
-`,
-    );
+    writeFileSync(configFile, configYaml(sim.url));
     child = await startServer(port);
 
     // The storm: 300 messages from 30 customers, 20 in flight at a time.

@@ -1,26 +1,26 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/config.ts';
 import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
 import { openFieldText } from '../../src/core/privacy/keys/field-cipher.ts';
-import { startSparsam, type Sparsam } from '../../src/main.ts';
-import { ManualClock, systemClock } from '../../src/shared/clock.ts';
-import { createLogger } from '../../src/shared/logger.ts';
+import { ManualClock } from '../../src/shared/clock.ts';
 import { ProviderRefs } from '../../src/store/sql/provider-ref.ts';
 import { MarketingStore } from '../../src/store/sql/marketing.store.ts';
 import { queuedOutboundRow } from '../../src/core/inbox/inbox.ports.ts';
 import { newId } from '../../src/shared/ids.ts';
-import {
-  startSimulator,
-  type CustomerMessageInput,
-  type WebhookDelivery,
-  type WhatsAppSimulator,
+import type {
+  CustomerMessageInput,
+  WebhookDelivery,
+  WhatsAppSimulator,
 } from '../../src/simulator/whatsapp-simulator.ts';
-import { APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN } from '../inbox/inbox-world.ts';
+import {
+  closeInstances,
+  configYaml,
+  startInstance,
+  startWhatsAppSimulator,
+  until as pollUntil,
+  type Instance,
+} from '../support/instances.ts';
 import { createPgDatabase, postgresAvailable } from '../support/stores.ts';
 import { Browser, createUser, totpCode } from '../web/web-support.ts';
 
@@ -32,45 +32,9 @@ import { Browser, createUser, totpCode } from '../web/web-support.ts';
 
 const MASTER_KEY = randomBytes(32).toString('base64');
 
-function yaml(graphUrl: string): string {
-  return `
-organisation:
-  name: Autohaus Beispiel GmbH
-  contact: datenschutz@autohaus.example
-inboxes:
-  - id: service
-    labelPrefix: Anfrage
-    language: de
-    retention:
-      consentTimeoutHours: 24
-      autoCloseAfterDays: 14
-      eraseAfterCloseDays: 30
-    media: strip
-channels:
-  - id: wa-main
-    kind: whatsapp-cloud
-    inbox: service
-    phoneNumberId: "${PHONE_NUMBER_ID}"
-    accessToken: test-access-token
-    appSecret: ${APP_SECRET}
-    verifyToken: ${VERIFY_TOKEN}
-    graphBaseUrl: ${graphUrl}
-`;
-}
-
-interface Instance {
-  sparsam: Sparsam;
-  url: string;
-  dataDir: string;
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Looks every 20 ms: a signal between the instances takes milliseconds. */
+const until = (what: string, check: () => boolean | Promise<boolean>, timeoutMs?: number) =>
+  pollUntil(what, check, timeoutMs, 20);
 
 describe.runIf(postgresAvailable)('per-process state with two instances on one database [postgres]', () => {
   let db: { url: string; drop(): Promise<void> };
@@ -79,49 +43,26 @@ describe.runIf(postgresAvailable)('per-process state with two instances on one d
   let b: Instance;
   let adminToken: string;
 
-  async function start(): Promise<Instance> {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'sparsam-xstate-'));
-    const config = loadConfig({
-      env: {
-        SPARSAM_DATA_DIR: dataDir,
-        SPARSAM_DATABASE_URL: db.url,
-        SPARSAM_KEYSTORE_URL: db.url,
-        SPARSAM_MASTER_KEY: MASTER_KEY,
-        SPARSAM_PORT: '0',
-        SPARSAM_HOST: '127.0.0.1',
-        SPARSAM_BASE_URL: 'http://inbox.test',
-        SPARSAM_CONFIG: '/virtual/sparsam.yaml',
-        SPARSAM_LOG_LEVEL: 'error',
-      },
-      readFile: () => yaml(sim.url),
+  const start = (): Promise<Instance> =>
+    startInstance({
+      yaml: configYaml(sim.url, { retention: true }),
+      masterKey: MASTER_KEY,
+      databaseUrl: db.url,
+      dataDirPrefix: 'sparsam-xstate-',
+      env: { SPARSAM_BASE_URL: 'http://inbox.test' },
+      logLevel: 'silent',
     });
-    const { sparsam, address } = await startSparsam(config, {
-      clock: systemClock,
-      logger: createLogger({ level: 'silent' }),
-    });
-    return { sparsam, url: address, dataDir };
-  }
 
   beforeAll(async () => {
     db = await createPgDatabase();
-    sim = await startSimulator({
-      appSecret: APP_SECRET,
-      accessToken: 'test-access-token',
-      phoneNumberId: PHONE_NUMBER_ID,
-      verifyToken: VERIFY_TOKEN,
-      webhookUrl: 'http://127.0.0.1:1/unused',
-      autoStatuses: false,
-    });
+    sim = await startWhatsAppSimulator({ autoStatuses: false });
     a = await start();
     b = await start();
     adminToken = (await a.sparsam.accounts.createApiToken('xstate-admin', 'admin')).token;
   });
 
   afterAll(async () => {
-    for (const i of [a, b]) {
-      await i?.sparsam.close().catch(() => undefined);
-      if (i) rmSync(i.dataDir, { recursive: true, force: true });
-    }
+    await closeInstances(a, b);
     await sim?.close();
     await db?.drop();
   });
@@ -289,8 +230,7 @@ describe.runIf(postgresAvailable)('per-process state with two instances on one d
     watching = false;
     await watch;
     await watcher.end();
-    await c.sparsam.close();
-    rmSync(c.dataDir, { recursive: true, force: true });
+    await closeInstances(c);
     expect([...seen]).toEqual([true]);
   });
 

@@ -1,5 +1,4 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -8,10 +7,11 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WHATSAPP_MAX_MEDIA_BYTES } from '../../src/channels/whatsapp-cloud/whatsapp-cloud.channel.ts';
 import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
-import { startSimulator, type WhatsAppSimulator } from '../../src/simulator/whatsapp-simulator.ts';
+import type { WhatsAppSimulator } from '../../src/simulator/whatsapp-simulator.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { ProviderRefs } from '../../src/store/sql/provider-ref.ts';
-import { APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN, startWorld, type World } from '../inbox/inbox-world.ts';
+import { startWorld, type World } from '../inbox/inbox-world.ts';
+import { freePort, startWhatsAppSimulator } from '../support/instances.ts';
 
 /**
  * Hostile files sent by a customer who has agreed, end to end: the WhatsApp simulator signs the webhook and serves
@@ -31,17 +31,6 @@ function forcedGc(): (() => void) | undefined {
   } catch {
     return undefined;
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function allFiles(dir: string): string[] {
@@ -134,11 +123,7 @@ describe('hostile media through the WhatsApp webhook and the media-fetch job [sq
   beforeAll(async () => {
     const clock = new ManualClock(Date.now());
     const port = await freePort();
-    sim = await startSimulator({
-      appSecret: APP_SECRET,
-      accessToken: 'test-access-token',
-      phoneNumberId: PHONE_NUMBER_ID,
-      verifyToken: VERIFY_TOKEN,
+    sim = await startWhatsAppSimulator({
       webhookUrl: `http://127.0.0.1:${port}/webhooks/whatsapp/wa-main`,
       autoStatuses: false,
       retryDelaysMs: [50],

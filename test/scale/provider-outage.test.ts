@@ -1,17 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/config.ts';
 import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
 import { backoffDelay } from '../../src/jobs/job-queue.ts';
 import { OUTBOUND_BACKOFF, OUTBOUND_MAX_ATTEMPTS } from '../../src/jobs/outbound-send.job.ts';
-import { startSparsam, type Sparsam } from '../../src/main.ts';
-import { systemClock } from '../../src/shared/clock.ts';
-import { createLogger } from '../../src/shared/logger.ts';
-import { startSimulator, type WhatsAppSimulator } from '../../src/simulator/whatsapp-simulator.ts';
-import { APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN } from '../inbox/inbox-world.ts';
+import type { Sparsam } from '../../src/main.ts';
+import type { WhatsAppSimulator } from '../../src/simulator/whatsapp-simulator.ts';
+import {
+  closeInstances,
+  configYaml,
+  startInstance,
+  startWhatsAppSimulator,
+  until as pollUntil,
+  type Instance,
+} from '../support/instances.ts';
 import { createPgDatabase, describeEachStore } from '../support/stores.ts';
 
 /**
@@ -28,34 +29,9 @@ const OUTAGE_MS = 60_000;
 /** How soon after the outage everything queued must be out (the send backoff is capped at 20 s, ±25 % jitter). */
 const RECOVERY_MS = 30_000;
 
-function yaml(graphUrl: string): string {
-  return `
-organisation:
-  name: Autohaus Beispiel GmbH
-  contact: datenschutz@autohaus.example
-inboxes:
-  - id: service
-    labelPrefix: Anfrage
-    language: de
-channels:
-  - id: wa-main
-    kind: whatsapp-cloud
-    inbox: service
-    phoneNumberId: "${PHONE_NUMBER_ID}"
-    accessToken: test-access-token
-    appSecret: ${APP_SECRET}
-    verifyToken: ${VERIFY_TOKEN}
-    graphBaseUrl: ${graphUrl}
-`;
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Looks every 100 ms (the API is asked each time). */
+const until = (what: string, check: () => boolean | Promise<boolean>, timeoutMs?: number) =>
+  pollUntil(what, check, timeoutMs, 100);
 
 const sleepUntil = (at: number) => new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
 
@@ -85,47 +61,31 @@ describe('the retry schedule of a send', () => {
 describe.concurrent('a provider outage of 60 s', () => {
   describeEachStore('replies and notices wait and go out once afterwards', (dialect) => {
     let sim: WhatsAppSimulator;
+    let instance: Instance | undefined;
     let sparsam: Sparsam;
     let url: string;
     let token: string;
-    let dataDir: string;
     let pgDb: { url: string; drop(): Promise<void> } | undefined;
 
     beforeAll(async () => {
-      dataDir = mkdtempSync(path.join(tmpdir(), `sparsam-outage-${dialect}-`));
       if (dialect === 'postgres') pgDb = await createPgDatabase();
-      sim = await startSimulator({
-        appSecret: APP_SECRET,
-        accessToken: 'test-access-token',
-        phoneNumberId: PHONE_NUMBER_ID,
-        verifyToken: VERIFY_TOKEN,
-        webhookUrl: 'http://127.0.0.1:1/unused',
-        autoStatuses: false,
+      sim = await startWhatsAppSimulator({ autoStatuses: false });
+      instance = await startInstance({
+        yaml: configYaml(sim.url),
+        masterKey: randomBytes(32).toString('base64'),
+        databaseUrl: pgDb?.url,
+        dataDirPrefix: `sparsam-outage-${dialect}-`,
       });
-      const config = loadConfig({
-        env: {
-          SPARSAM_DATA_DIR: dataDir,
-          ...(pgDb ? { SPARSAM_DATABASE_URL: pgDb.url, SPARSAM_KEYSTORE_URL: pgDb.url } : {}),
-          SPARSAM_MASTER_KEY: randomBytes(32).toString('base64'),
-          SPARSAM_PORT: '0',
-          SPARSAM_HOST: '127.0.0.1',
-          SPARSAM_CONFIG: '/virtual/sparsam.yaml',
-          SPARSAM_LOG_LEVEL: 'error',
-        },
-        readFile: () => yaml(sim.url),
-      });
-      const started = await startSparsam(config, { clock: systemClock, logger: createLogger({ level: 'error' }) });
-      sparsam = started.sparsam;
-      url = started.address;
+      sparsam = instance.sparsam;
+      url = instance.url;
       sim.setWebhookUrl(`${url}/webhooks/whatsapp/wa-main`);
       token = (await sparsam.accounts.createApiToken('outage-agent', 'agent')).token;
     });
 
     afterAll(async () => {
-      await sparsam?.close().catch(() => undefined);
+      await closeInstances(instance);
       await sim?.close();
       await pgDb?.drop();
-      rmSync(dataDir, { recursive: true, force: true });
     });
 
     const api = async (method: string, route: string, body?: unknown) => {

@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/config.ts';
 import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
-import { startSparsam, type Sparsam } from '../../src/main.ts';
-import { systemClock } from '../../src/shared/clock.ts';
-import { createLogger } from '../../src/shared/logger.ts';
 import { ProviderRefs } from '../../src/store/sql/provider-ref.ts';
-import { startSimulator, type WhatsAppSimulator } from '../../src/simulator/whatsapp-simulator.ts';
-import { APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN } from '../inbox/inbox-world.ts';
+import type { WhatsAppSimulator } from '../../src/simulator/whatsapp-simulator.ts';
+import {
+  closeInstances,
+  configYaml,
+  startInstance,
+  startWhatsAppSimulator,
+  until,
+  type Instance as Started,
+} from '../support/instances.ts';
 import { maxInAnySecond } from '../support/pacing.ts';
 import { createPgDatabase, postgresAvailable } from '../support/stores.ts';
 
@@ -27,47 +27,9 @@ const REPLIES = 16;
 /** Customers the replies are spread over (round-robin). */
 const CUSTOMERS = 4;
 
-function yaml(graphUrl: string): string {
-  return `
-organisation:
-  name: Autohaus Beispiel GmbH
-  contact: datenschutz@autohaus.example
-inboxes:
-  - id: service
-    labelPrefix: Anfrage
-    language: de
-    retention:
-      consentTimeoutHours: 24
-      autoCloseAfterDays: 14
-      eraseAfterCloseDays: 30
-    media: strip
-channels:
-  - id: wa-main
-    kind: whatsapp-cloud
-    inbox: service
-    phoneNumberId: "${PHONE_NUMBER_ID}"
-    accessToken: test-access-token
-    appSecret: ${APP_SECRET}
-    verifyToken: ${VERIFY_TOKEN}
-    graphBaseUrl: ${graphUrl}
-    messagesPerSecond: ${LIMIT}
-`;
-}
-
-interface Instance {
-  sparsam: Sparsam;
-  url: string;
-  dataDir: string;
+interface Instance extends Started {
   /** Text sends this instance's workers handed to the provider. */
   textSends: number;
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe.runIf(postgresAvailable)('two sparsam instances share one send pace per number [postgres]', () => {
@@ -77,27 +39,15 @@ describe.runIf(postgresAvailable)('two sparsam instances share one send pace per
   let b: Instance;
 
   async function start(): Promise<Instance> {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'sparsam-pacing-'));
-    const config = loadConfig({
-      env: {
-        SPARSAM_DATA_DIR: dataDir,
-        SPARSAM_DATABASE_URL: db.url,
-        SPARSAM_KEYSTORE_URL: db.url,
-        SPARSAM_MASTER_KEY: MASTER_KEY,
-        SPARSAM_PORT: '0',
-        SPARSAM_HOST: '127.0.0.1',
-        SPARSAM_CONFIG: '/virtual/sparsam.yaml',
-        SPARSAM_LOG_LEVEL: 'error',
-      },
-      readFile: () => yaml(sim.url),
+    const started = await startInstance({
+      yaml: configYaml(sim.url, { retention: true, messagesPerSecond: LIMIT }),
+      masterKey: MASTER_KEY,
+      databaseUrl: db.url,
+      dataDirPrefix: 'sparsam-pacing-',
     });
-    const { sparsam, address } = await startSparsam(config, {
-      clock: systemClock,
-      logger: createLogger({ level: 'error' }),
-    });
-    const instance: Instance = { sparsam, url: address, dataDir, textSends: 0 };
+    const instance: Instance = { ...started, textSends: 0 };
     // Count which instance's workers send (the simulator cannot tell them apart).
-    const channel = sparsam.channels.get('wa-main')!;
+    const channel = started.sparsam.channels.get('wa-main')!;
     const send = channel.send.bind(channel);
     channel.send = (command) => {
       if (command.type === 'text') instance.textSends += 1;
@@ -108,23 +58,13 @@ describe.runIf(postgresAvailable)('two sparsam instances share one send pace per
 
   beforeAll(async () => {
     db = await createPgDatabase();
-    sim = await startSimulator({
-      appSecret: APP_SECRET,
-      accessToken: 'test-access-token',
-      phoneNumberId: PHONE_NUMBER_ID,
-      verifyToken: VERIFY_TOKEN,
-      webhookUrl: 'http://127.0.0.1:1/unused',
-      autoStatuses: false,
-    });
+    sim = await startWhatsAppSimulator({ autoStatuses: false });
     a = await start();
     b = await start();
   });
 
   afterAll(async () => {
-    for (const i of [a, b]) {
-      await i?.sparsam.close().catch(() => undefined);
-      if (i) rmSync(i.dataDir, { recursive: true, force: true });
-    }
+    await closeInstances(a, b);
     await sim?.close();
     await db?.drop();
   });

@@ -2,7 +2,8 @@ import type { Channel, InboundEvent, OutboundMediaType } from '../../channels/ch
 import { AppError } from '../../shared/app-error.ts';
 import { HOUR_MS, DAY_MS } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
-import type { ConversationRow } from '../../store/database.ts';
+import type { ConversationRow, MessageRow } from '../../store/database.ts';
+import type { InboxTx } from '../../store/ports/conversation.port.ts';
 import { InboundProcessor } from './inbox.receive.ts';
 import {
   actorOf,
@@ -285,18 +286,7 @@ export class InboxService {
       now,
       authorId,
     });
-    await this.deps.transactions.run(async (tx) => {
-      const current = await tx.conversations.findById(row.id);
-      if (current?.state !== 'open') throw new AppError('CONFLICT', 'this conversation was closed meanwhile');
-      await tx.messages.insert(message);
-      await tx.conversations.update(row.id, { last_activity_at: now, unread: 0 });
-      await tx.enqueue(
-        'outbound-send',
-        { messageId },
-        { dedupeKey: `outbound-send:${messageId}`, maxAttempts: OUTBOUND_ATTEMPTS },
-      );
-    });
-    this.deps.events.publish({ type: 'message.created', inboxId: row.inbox_id, conversationId: row.id, messageId });
+    await this.#queueOutbound(row, message, now);
     return {
       id: messageId,
       direction: 'out',
@@ -386,11 +376,8 @@ export class InboxService {
       }),
       media_id: mediaId,
     };
-    await this.deps.transactions.run(async (tx) => {
-      const current = await tx.conversations.findById(row.id);
-      if (current?.state !== 'open') throw new AppError('CONFLICT', 'this conversation was closed meanwhile');
-      await tx.messages.insert(message);
-      await tx.media.insert({
+    await this.#queueOutbound(row, message, now, (tx) =>
+      tx.media.insert({
         id: mediaId,
         conversation_id: row.id,
         message_id: messageId,
@@ -399,15 +386,8 @@ export class InboxService {
         data_enc: sealMediaBytes(key, mediaId, result.data),
         state: 'stored',
         created_at: now,
-      });
-      await tx.conversations.update(row.id, { last_activity_at: now, unread: 0 });
-      await tx.enqueue(
-        'outbound-send',
-        { messageId },
-        { dedupeKey: `outbound-send:${messageId}`, maxAttempts: OUTBOUND_ATTEMPTS },
-      );
-    });
-    this.deps.events.publish({ type: 'message.created', inboxId: row.inbox_id, conversationId: row.id, messageId });
+      }),
+    );
     return {
       id: messageId,
       direction: 'out',
@@ -492,6 +472,33 @@ export class InboxService {
   }
 
   // -------------------------------------------------------------------------------------------- helpers
+
+  /**
+   * Stores an agent's outbound message and its 'outbound-send' job in one transaction (with `alongside`, e.g. its
+   * media row, written right after the message), unless the conversation was closed meanwhile (CONFLICT); marks the
+   * conversation read and active, and announces the message.
+   */
+  async #queueOutbound(
+    row: ConversationRow,
+    message: MessageRow,
+    now: number,
+    alongside?: (tx: InboxTx) => Promise<void>,
+  ): Promise<void> {
+    const messageId = message.id;
+    await this.deps.transactions.run(async (tx) => {
+      const current = await tx.conversations.findById(row.id);
+      if (current?.state !== 'open') throw new AppError('CONFLICT', 'this conversation was closed meanwhile');
+      await tx.messages.insert(message);
+      await alongside?.(tx);
+      await tx.conversations.update(row.id, { last_activity_at: now, unread: 0 });
+      await tx.enqueue(
+        'outbound-send',
+        { messageId },
+        { dedupeKey: `outbound-send:${messageId}`, maxAttempts: OUTBOUND_ATTEMPTS },
+      );
+    });
+    this.deps.events.publish({ type: 'message.created', inboxId: row.inbox_id, conversationId: row.id, messageId });
+  }
 
   async #visible(id: string, notFound = 'no such conversation'): Promise<ConversationRow> {
     const row = await this.deps.conversations.findById(id);

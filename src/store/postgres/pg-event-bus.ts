@@ -1,12 +1,11 @@
-import pg from 'pg';
 import {
   LocalInboxEventBus,
   type InboxEvent,
   type InboxEventBus,
   type InboxEventListener,
 } from '../../core/inbox/inbox-events.ts';
-import { newId } from '../../shared/ids.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { PgListener } from './pg-listener.ts';
 
 const CHANNEL = 'sparsam_inbox_events';
 
@@ -18,74 +17,30 @@ const CHANNEL = 'sparsam_inbox_events';
  */
 export class PgInboxEventBus implements InboxEventBus {
   readonly #local = new LocalInboxEventBus();
-  readonly #origin = newId();
-  readonly #pool: pg.Pool;
-  #listener: pg.Client | undefined;
-  #closed = false;
-  #retryMs = 250;
+  readonly #listener: PgListener;
 
   constructor(
-    private readonly url: string,
+    url: string,
     private readonly logger: Logger,
   ) {
-    this.#pool = new pg.Pool({ connectionString: url, max: 2 });
-    this.#pool.on('error', () => undefined);
+    this.#listener = new PgListener({
+      url,
+      channel: CHANNEL,
+      logger,
+      name: 'inbox event listener',
+      malformed: 'ignored a malformed inbox event notification',
+      onMessage: (message) => this.#local.publish(message.event as InboxEvent),
+    });
   }
 
   /** Opens the listening connection; resolves once LISTEN is in place. */
   async start(): Promise<void> {
-    await this.#listen();
-  }
-
-  async #listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url });
-    client.on('notification', (msg) => {
-      if (!msg.payload) return;
-      try {
-        const { origin, event } = JSON.parse(msg.payload) as { origin: string; event: InboxEvent };
-        if (origin !== this.#origin) this.#local.publish(event);
-      } catch {
-        this.logger.warn('ignored a malformed inbox event notification');
-      }
-    });
-    client.on('error', () => this.#reconnect(client));
-    client.on('end', () => this.#reconnect(client));
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${CHANNEL}`);
-    } catch (error) {
-      client.removeAllListeners();
-      await client.end().catch(() => undefined);
-      throw error;
-    }
-    this.#listener = client;
-    this.#retryMs = 250;
-  }
-
-  #reconnect(client: pg.Client): void {
-    if (this.#closed || this.#listener !== client) return;
-    this.#listener = undefined;
-    client.removeAllListeners();
-    client.end().catch(() => undefined);
-    this.#scheduleListen();
-  }
-
-  #scheduleListen(): void {
-    const delay = this.#retryMs;
-    this.#retryMs = Math.min(this.#retryMs * 2, 10_000);
-    setTimeout(() => {
-      if (this.#closed) return;
-      this.#listen().catch((error: Error) => {
-        this.logger.warn({ reason: error.message }, 'inbox event listener reconnect failed');
-        this.#scheduleListen();
-      });
-    }, delay).unref();
+    await this.#listener.start();
   }
 
   publish(event: InboxEvent): void {
     this.#local.publish(event);
-    const payload = JSON.stringify({ origin: this.#origin, event });
-    this.#pool.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]).catch((error: Error) => {
+    this.#listener.notify({ event }).catch((error: Error) => {
       this.logger.warn({ reason: error.message }, 'could not fan out an inbox event');
     });
   }
@@ -95,10 +50,6 @@ export class PgInboxEventBus implements InboxEventBus {
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    const listener = this.#listener;
-    this.#listener = undefined;
-    await listener?.end().catch(() => undefined);
-    await this.#pool.end().catch(() => undefined);
+    await this.#listener.close();
   }
 }
