@@ -70,6 +70,7 @@ describeEachStore('agents send files through the WhatsApp simulator', (dialect) 
     expect((await exifr.gps(GPS_PHOTO))?.latitude).toEqual(expect.any(Number));
     const id = await conversationWithConsent();
     const caption = 'Ihr Auto ist fertig – Grüße aus der Werkstatt';
+    expect((await w.api('GET', `/api/v1/conversations/${id}`)).json().conversation.canSendFiles).toBe(true);
 
     const response = await upload(id, GPS_PHOTO, {
       'content-type': 'image/jpeg',

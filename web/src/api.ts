@@ -121,6 +121,8 @@ export interface ConversationSummary {
   unread: number;
   lastActivityAt: string;
   windowClosesAt: string | null;
+  /** The channel sends files from agents. */
+  canSendFiles: boolean;
   eraseAt: string | null;
 }
 

@@ -49,6 +49,8 @@ export interface ConversationSummary {
   lastActivityAt: string;
   windowClosesAt: string | null;
   eraseAt: string | null;
+  /** The channel sends files from agents (its supportsOutboundMedia capability). */
+  canSendFiles: boolean;
 }
 
 export interface MessageView {
@@ -569,6 +571,7 @@ export class InboxService {
       lastActivityAt: iso(row.last_activity_at)!,
       windowClosesAt: iso(closes),
       eraseAt: iso(row.erase_at),
+      canSendFiles: channel?.capabilities.supportsOutboundMedia ?? false,
     };
   }
 

@@ -27,6 +27,7 @@ export const ConversationSummarySchema = z.object({
   lastActivityAt: z.string().describe('ISO time'),
   windowClosesAt: z.string().nullable().describe('end of the free-text window; null where the channel has none'),
   eraseAt: z.string().nullable(),
+  canSendFiles: z.boolean().describe('the channel sends files from agents (POST …/attachments); false: 415'),
 });
 
 export const MessageSchema = z.object({

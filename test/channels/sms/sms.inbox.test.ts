@@ -172,7 +172,12 @@ channels:
     await post(inbound('Hallo'));
     await post(inbound('Ja'));
     await sparsam.jobs.drain();
-    const [conversation] = (await api('GET', '/api/v1/conversations?view=all')).json().items as { id: string }[];
+    const [conversation] = (await api('GET', '/api/v1/conversations?view=all')).json().items as {
+      id: string;
+      canSendFiles: boolean;
+    }[];
+    // The inbox hides the attach button for such a conversation.
+    expect(conversation!.canSendFiles).toBe(false);
     const before = sends().length;
     const photo = readFileSync(new URL('../../fixtures/images/jpg_Canon_40D.jpg', import.meta.url));
     const refused = await sparsam.http.inject({

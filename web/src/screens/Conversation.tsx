@@ -201,6 +201,7 @@ export function Conversation(props: {
           id={id}
           channelId={c.channelId}
           windowOpen={windowOpen}
+          canSendFiles={c.canSendFiles}
           quickReplies={props.quickReplies}
           onSent={() => act(async () => undefined)}
         />
@@ -349,6 +350,7 @@ function Composer(props: {
   id: string;
   channelId: string;
   windowOpen: boolean;
+  canSendFiles: boolean;
   quickReplies: QuickReply[];
   onSent(): Promise<void>;
 }) {
@@ -500,7 +502,7 @@ function Composer(props: {
           )}
           <div className="composer-bar">
             <span className="composer-tools">
-              {mode === 'reply' && (
+              {mode === 'reply' && props.canSendFiles && (
                 <>
                   <input
                     ref={picker}
