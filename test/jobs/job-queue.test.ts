@@ -290,12 +290,14 @@ describeEachStore('JobQueue', (dialect) => {
 
   it('keeps extending the lease of a long handler so that no other instance takes it over', async () => {
     const other = await secondStore();
-    const a = queueOn(t.store, { instanceId: 'a', leaseMs: 150 });
-    const b = queueOn(other, { instanceId: 'b', leaseMs: 150 });
+    // The handler runs four leases long; the lease (renewed every third of it) leaves 400 ms for a stalled event loop
+    // or a slow database on a loaded machine before it would lapse.
+    const a = queueOn(t.store, { instanceId: 'a', leaseMs: 600 });
+    const b = queueOn(other, { instanceId: 'b', leaseMs: 600 });
     const runs: string[] = [];
     const handler = (name: string) => async () => {
       runs.push(name);
-      await sleep(700);
+      await sleep(2_400);
     };
     a.register('work', handler('a'));
     const id = await a.enqueue('work', {});
@@ -303,7 +305,7 @@ describeEachStore('JobQueue', (dialect) => {
     await waitFor(() => runs.length === 1);
     b.register('work', handler('b'));
     b.start();
-    await waitFor(async () => (await jobs.get(id))?.status === 'done', 5_000);
+    await waitFor(async () => (await jobs.get(id))?.status === 'done', 10_000);
     expect(runs).toEqual(['a']);
   });
 
