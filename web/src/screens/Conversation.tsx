@@ -35,6 +35,8 @@ export function Conversation(props: {
   const [members, setMembers] = useState<Member[]>([]);
   const [confirmClose, setConfirmClose] = useState(false);
   const listRef = useRef<HTMLOListElement>(null);
+  // Whether the thread is scrolled to its newest message: then images that finish loading keep it there.
+  const atBottom = useRef(true);
   const { id } = props;
 
   const load = useCallback(async () => {
@@ -73,6 +75,7 @@ export function Conversation(props: {
   useEffect(() => {
     const list = listRef.current;
     if (list) list.scrollTop = list.scrollHeight;
+    atBottom.current = true;
   }, [count]);
 
   async function act(fn: () => Promise<unknown>) {
@@ -187,7 +190,22 @@ export function Conversation(props: {
           {t('errorGeneric', { m: error })}
         </p>
       )}
-      <ol ref={listRef} className="messages" aria-label={t('messages')} aria-live="polite">
+      <ol
+        ref={listRef}
+        className="messages"
+        aria-label={t('messages')}
+        aria-live="polite"
+        onScroll={(e) => {
+          const list = e.currentTarget;
+          atBottom.current = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+        }}
+        onLoadCapture={(e) => {
+          // An image above the fold grew the thread after it was scrolled down: stay at the newest message.
+          if (e.target instanceof HTMLImageElement && atBottom.current) {
+            e.currentTarget.scrollTop = e.currentTarget.scrollHeight;
+          }
+        }}
+      >
         {data.messages.map((m) => (
           <MessageItem key={m.id} m={m} />
         ))}
@@ -294,7 +312,7 @@ function MediaView({ media }: { media: NonNullable<Message['media']> }) {
   }
   return (
     <a href={media.url} className="msg-file" download>
-      📄 {t('file')} ({media.mimeType}, {Math.max(1, Math.round(media.size / 1024))} KB)
+      <FileIcon /> {t('file')} ({media.mimeType}, {Math.max(1, Math.round(media.size / 1024))} KB)
     </a>
   );
 }
@@ -639,6 +657,27 @@ function PaperclipIcon() {
       strokeLinejoin="round"
     >
       <path d="M21.44 11.05l-9.19 9.19a6 6 0 0 1-8.49-8.49l9.19-9.19a4 4 0 0 1 5.66 5.66l-9.2 9.19a2 2 0 0 1-2.83-2.83l8.49-8.48" />
+    </svg>
+  );
+}
+
+/** A document sheet drawn inline (see PaperclipIcon). */
+function FileIcon() {
+  return (
+    <svg
+      aria-hidden="true"
+      className="icon"
+      width="16"
+      height="16"
+      viewBox="0 0 24 24"
+      fill="none"
+      stroke="currentColor"
+      strokeWidth="2"
+      strokeLinecap="round"
+      strokeLinejoin="round"
+    >
+      <path d="M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8z" />
+      <path d="M14 2v6h6" />
     </svg>
   );
 }
