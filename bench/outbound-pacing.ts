@@ -43,6 +43,7 @@ import { openStore } from '../src/store/open-store.ts';
 import type { Store } from '../src/store/store.ts';
 import { createPgDatabase } from '../test/support/stores.ts';
 import { CUSTOMER, outboundWorld, PHONE_NUMBER_ID } from '../test/jobs/outbound-fixture.ts';
+import { maxInAnySecond } from '../test/support/pacing.ts';
 
 const { values } = parseArgs({
   options: {
@@ -117,11 +118,7 @@ function summarise(scenario: string, target: number, total: number, sim: WhatsAp
   const unique = new Set(texts);
   const at = ok.map((m) => m.at).sort((a, b) => a - b);
   const span = ((at.at(-1) ?? 0) - (at[0] ?? 0)) / 1000;
-  let maxPerSecond = 0;
-  for (let i = 0, j = 0; i < at.length; i += 1) {
-    while (at[j]! <= at[i]! - 1000) j += 1;
-    maxPerSecond = Math.max(maxPerSecond, i - j + 1);
-  }
+  const maxPerSecond = maxInAnySecond(at);
   return {
     scenario,
     target,
@@ -207,11 +204,7 @@ async function pacersOnly(rate: number, total: number, count: number, lookaheadM
     );
     at.sort((x, y) => x - y);
     const span = (at.at(-1)! - at[0]!) / 1000;
-    let maxPerSecond = 0;
-    for (let i = 0, j = 0; i < at.length; i += 1) {
-      while (at[j]! <= at[i]! - 1000) j += 1;
-      maxPerSecond = Math.max(maxPerSecond, i - j + 1);
-    }
+    const maxPerSecond = maxInAnySecond(at);
     const batch = lookaheadMs ? 'one slot per claim' : 'slots claimed in batches';
     return withClaims(
       {

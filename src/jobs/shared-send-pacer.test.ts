@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SendPacingPort, SlotClaim } from '../store/ports/send-pacing.port.ts';
+import { maxInAnySecond } from '../../test/support/pacing.ts';
 import { SharedSendPacer } from './shared-send-pacer.ts';
-
-/** Most releases in any one-second window. */
-function maxInAnySecond(times: readonly number[]): number {
-  const at = [...times].sort((a, b) => a - b);
-  let max = 0;
-  for (let i = 0, j = 0; i < at.length; i += 1) {
-    while (at[j]! <= at[i]! - 1000) j += 1;
-    max = Math.max(max, i - j + 1);
-  }
-  return max;
-}
 
 /** The send_pacing row in memory, on a "database" clock an hour ahead of this process, answering after `delayMs`. */
 function memoryPort(options: { failures?: number; delayMs?: number } = {}): SendPacingPort & { claims: number } {
