@@ -1,0 +1,136 @@
+import { afterEach, expect, it } from 'vitest';
+import { systemClock, type ManualClock } from '../../src/shared/clock.ts';
+import { describeEachStore } from '../support/stores.ts';
+import { textMessage, type GraphSend, type World } from './inbox-world.ts';
+import { consentedCustomer, startMarketingWorld } from '../marketing/marketing-world.ts';
+
+const ANNA = '4915111111111';
+const CARO = '4915133333333';
+/** The wake-up from the earlier message's send must bring the next one out well before the fallback poll (1.5 s). */
+const WAKE_MS = 200;
+
+/**
+ * Automated messages queued behind an earlier message of their conversation leave as soon as that one was sent:
+ * the earlier message's job wakes theirs, whatever kind of message it is.
+ */
+describeEachStore('automated messages queued behind an earlier message', (dialect) => {
+  let w: World | undefined;
+  afterEach(async () => {
+    await w?.close();
+    w = undefined;
+  });
+
+  /** A world whose queue runs by itself on the real clock (deferral and wake-up times are real). */
+  async function liveWorld(): Promise<World> {
+    w = await startMarketingWorld(dialect, false, { clock: systemClock as ManualClock });
+    return w;
+  }
+
+  /**
+   * Holds the provider's answer to the first send `matching` until release(); records when each send arrived.
+   */
+  function holdFirst(world: World, matching: (send: GraphSend) => boolean) {
+    const arrivals = new Map<GraphSend, number>();
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let held: GraphSend | undefined;
+    let answeredAt = 0;
+    world.graph.beforeAnswer = async (send) => {
+      arrivals.set(send, performance.now());
+      if (held || !matching(send)) return;
+      held = send;
+      await released;
+      answeredAt = performance.now();
+    };
+    return {
+      arrivals,
+      isHeld: () => held !== undefined,
+      release,
+      answeredAt: () => answeredAt,
+    };
+  }
+
+  /** Waits until the queue deferred a send (it found an earlier message of its conversation still pending). */
+  async function untilDeferred(world: World): Promise<void> {
+    await until(async () => {
+      const jobs = await world.sparsam.store.db
+        .selectFrom('jobs')
+        .select(['run_at'])
+        .where('queue', '=', 'outbound-send')
+        .where('status', '=', 'pending')
+        .execute();
+      return jobs.some((j) => Number(j.run_at) > Date.now() + 500);
+    });
+  }
+
+  it('the marketing opt-in confirmation leaves right after the agent reply before it was sent', async () => {
+    const world = await liveWorld();
+    await consentedCustomer(world, ANNA);
+    const list = await world.api('GET', '/api/v1/conversations?view=all');
+    const conversationId = (list.json().items as { id: string }[])[0]!.id;
+    const gate = holdFirst(world, (s) => s.type === 'text' && textOf(s) === 'Gern, bis morgen.');
+    world.sparsam.jobs.start();
+
+    const reply = await world.api('POST', `/api/v1/conversations/${conversationId}/messages`, {
+      text: 'Gern, bis morgen.',
+    });
+    expect(reply.statusCode).toBe(202);
+    await until(() => gate.isHeld()); // the provider has the agent's reply and has not answered yet
+    const res = await world.webhook(textMessage(systemClock, 'wamid.NEWS1', 'NEWS', ANNA));
+    expect(res.statusCode).toBe(200);
+    await untilDeferred(world); // the confirmation waits for the agent's reply
+
+    gate.release();
+    await until(() => [...gate.arrivals.keys()].some((s) => textOf(s).includes('Neuigkeiten')), 5_000);
+    const confirmation = [...gate.arrivals].find(([s]) => textOf(s).includes('Neuigkeiten'))!;
+    const waited = confirmation[1] - gate.answeredAt();
+    expect(waited).toBeGreaterThanOrEqual(0);
+    expect(waited).toBeLessThan(WAKE_MS);
+  });
+
+  it('the privacy notice leaves right after the broadcast before it was sent', async () => {
+    const world = await liveWorld();
+    // Caro agreed to news on a paper card, never to the service: the broadcast opens a conversation waiting for
+    // consent, and her answer gets the privacy notice.
+    const imported = await world.api(
+      'POST',
+      '/api/v1/marketing/consents',
+      { channelId: 'wa-main', address: CARO, evidence: 'Anmeldekarte Nr. 4711', collectedAt: '2026-01-20T10:00:00Z' },
+      world.adminToken,
+    );
+    expect(imported.statusCode).toBe(201);
+    const gate = holdFirst(world, (s) => s.type === 'template');
+    world.sparsam.jobs.start();
+
+    const sent = await world.api(
+      'POST',
+      '/api/v1/marketing/broadcasts',
+      { channelId: 'wa-main', template: { name: 'spring_offer', language: 'de', parameters: ['Gratis-Check'] } },
+      world.adminToken,
+    );
+    expect(sent.statusCode).toBe(202);
+    await until(() => gate.isHeld());
+    const res = await world.webhook(textMessage(systemClock, 'wamid.CARO1', 'Was kostet das?', CARO));
+    expect(res.statusCode).toBe(200);
+    await untilDeferred(world); // the notice waits for the broadcast
+
+    gate.release();
+    await until(() => [...gate.arrivals.keys()].some((s) => s.type === 'interactive'), 5_000);
+    const notice = [...gate.arrivals].find(([s]) => s.type === 'interactive')!;
+    const waited = notice[1] - gate.answeredAt();
+    expect(waited).toBeGreaterThanOrEqual(0);
+    expect(waited).toBeLessThan(WAKE_MS);
+  });
+});
+
+function textOf(send: GraphSend): string {
+  return (send.body.text as { body?: string } | undefined)?.body ?? '';
+}
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
