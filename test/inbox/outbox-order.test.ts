@@ -1,8 +1,9 @@
 import { afterEach, expect, it } from 'vitest';
+import { mediaRejectedReply } from '../../src/core/inbox/notices.ts';
 import { systemClock, type ManualClock } from '../../src/shared/clock.ts';
 import { describeEachStore } from '../support/stores.ts';
-import { textMessage, type GraphSend, type World } from './inbox-world.ts';
-import { consentedCustomer, startMarketingWorld } from '../marketing/marketing-world.ts';
+import { imageMessage, textMessage, type GraphSend, type World } from './inbox-world.ts';
+import { consentedCustomer, GREETING, say, startMarketingWorld, textsTo } from '../marketing/marketing-world.ts';
 
 const ANNA = '4915111111111';
 const CARO = '4915133333333';
@@ -120,6 +121,53 @@ describeEachStore('automated messages queued behind an earlier message', (dialec
     const waited = notice[1] - gate.answeredAt();
     expect(waited).toBeGreaterThanOrEqual(0);
     expect(waited).toBeLessThan(WAKE_MS);
+  });
+
+  it('every queued message of every kind has its own send job, found by its message id', async () => {
+    const world = await startMarketingWorld(dialect, true, { media: 'reject' });
+    w = world;
+    // Notice, greeting (Monday 10:00 in Berlin: no away message), keyword reply, media-rejected reply, an agent's
+    // reply and a broadcast: each one is sent, and each one's job carries its message id in its key.
+    await consentedCustomer(world, ANNA);
+    await say(world, ANNA, 'NEWS');
+    await world.webhook(imageMessage(world.clock, 'wamid.IMG1', 'photo-a', ANNA));
+    await world.drain();
+    const list = await world.api('GET', '/api/v1/conversations?view=all');
+    const conversationId = (list.json().items as { id: string }[])[0]!.id;
+    expect(
+      (await world.api('POST', `/api/v1/conversations/${conversationId}/messages`, { text: 'Bis morgen.' })).statusCode,
+    ).toBe(202);
+    const broadcast = await world.api(
+      'POST',
+      '/api/v1/marketing/broadcasts',
+      { channelId: 'wa-main', template: { name: 'spring_offer', language: 'de', parameters: ['Gratis-Check'] } },
+      world.adminToken,
+    );
+    expect(broadcast.statusCode).toBe(202);
+    await world.drain();
+
+    expect(textsTo(world, ANNA)).toEqual(
+      expect.arrayContaining([
+        GREETING,
+        'Bis morgen.',
+        mediaRejectedReply('de'),
+        expect.stringContaining('Neuigkeiten'),
+      ]),
+    );
+    expect(world.graph.sends.filter((s) => s.type === 'interactive')).toHaveLength(1); // the privacy notice
+    expect(world.graph.sends.filter((s) => s.type === 'template')).toHaveLength(1);
+    const db = world.sparsam.store.db;
+    const outbound = await db
+      .selectFrom('messages')
+      .select(['id', 'status'])
+      .where('direction', 'in', ['out', 'system'])
+      .execute();
+    expect(outbound.length).toBeGreaterThanOrEqual(6);
+    expect(outbound.every((m) => m.status === 'sent')).toBe(true);
+    const keys = (await db.selectFrom('jobs').select('dedupe_key').where('queue', '=', 'outbound-send').execute()).map(
+      (j) => j.dedupe_key,
+    );
+    expect(keys.sort()).toEqual(outbound.map((m) => `outbound-send:${m.id}`).sort());
   });
 });
 
