@@ -226,8 +226,8 @@ export class InboxService {
 
   /**
    * Queues a reply: free text only inside the channel's messaging window (else WINDOW_CLOSED before any provider
-   * call), a template where the channel supports them. The message row ('queued') and its 'outbound-send' job are
-   * written in one transaction.
+   * call), a template where the channel supports them. The outbox writes the message row ('queued') and its
+   * 'outbound-send' job in one transaction.
    */
   async sendReply(principal: StaffPrincipal, id: string, input: ReplyInput): Promise<MessageView> {
     const { row, channel } = await this.#answerable(id);
