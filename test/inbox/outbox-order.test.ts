@@ -35,20 +35,24 @@ describeEachStore('automated messages queued behind an earlier message', (dialec
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     let held: GraphSend | undefined;
-    let answeredAt = 0;
     world.graph.beforeAnswer = async (send) => {
-      arrivals.set(send, performance.now());
+      arrivals.set(send, Date.now());
       if (held || !matching(send)) return;
       held = send;
       await released;
-      answeredAt = performance.now();
     };
-    return {
-      arrivals,
-      isHeld: () => held !== undefined,
-      release,
-      answeredAt: () => answeredAt,
-    };
+    return { arrivals, isHeld: () => held !== undefined, release };
+  }
+
+  /** When the message was marked sent (the provider accepted it and sparsam stored that): its `updated_at`. */
+  async function sentAt(world: World, messageId: string): Promise<number> {
+    const row = await world.sparsam.store.db
+      .selectFrom('messages')
+      .select(['status', 'updated_at'])
+      .where('id', '=', messageId)
+      .executeTakeFirstOrThrow();
+    expect(row.status).toBe('sent');
+    return Number(row.updated_at);
   }
 
   /** Waits until the queue deferred a send (it found an earlier message of its conversation still pending). */
@@ -84,7 +88,7 @@ describeEachStore('automated messages queued behind an earlier message', (dialec
     gate.release();
     await until(() => [...gate.arrivals.keys()].some((s) => textOf(s).includes('Neuigkeiten')), 5_000);
     const confirmation = [...gate.arrivals].find(([s]) => textOf(s).includes('Neuigkeiten'))!;
-    const waited = confirmation[1] - gate.answeredAt();
+    const waited = confirmation[1] - (await sentAt(world, reply.json().message.id as string));
     expect(waited).toBeGreaterThanOrEqual(0);
     expect(waited).toBeLessThan(WAKE_MS);
   });
@@ -118,7 +122,12 @@ describeEachStore('automated messages queued behind an earlier message', (dialec
     gate.release();
     await until(() => [...gate.arrivals.keys()].some((s) => s.type === 'interactive'), 5_000);
     const notice = [...gate.arrivals].find(([s]) => s.type === 'interactive')!;
-    const waited = notice[1] - gate.answeredAt();
+    const template = await world.sparsam.store.db
+      .selectFrom('messages')
+      .select('id')
+      .where('kind', '=', 'template')
+      .executeTakeFirstOrThrow();
+    const waited = notice[1] - (await sentAt(world, template.id));
     expect(waited).toBeGreaterThanOrEqual(0);
     expect(waited).toBeLessThan(WAKE_MS);
   });
