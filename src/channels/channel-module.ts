@@ -19,6 +19,8 @@ export interface ChannelModule<
   readonly displayName: string;
   /** The channel's entry in the configuration file (`channels[]`), `kind` the literal of this module. */
   readonly configSchema: S;
+  /** Examples of good values of the kind's own keys, quoted in configuration errors (`env:NAME` for secrets). */
+  readonly configExamples: Partial<Record<keyof z.output<S> & string, string>>;
   /** Configuration keys whose values are secrets: never printed, never stored in the database's settings copy. */
   readonly secretFields: readonly (keyof z.output<S> & string)[];
   readonly webhook: WebhookShape<keyof z.output<S> & string>;

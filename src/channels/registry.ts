@@ -52,6 +52,14 @@ export function channelModule(kind: string): ChannelModule | undefined {
   return Object.hasOwn(CHANNEL_MODULES, kind) ? (CHANNEL_MODULES[kind as ChannelKind] as ChannelModule) : undefined;
 }
 
+/**
+ * Examples of good values of the channels' keys, over every kind, for configuration errors; where two kinds have a
+ * key of the same name, the first module's example is quoted.
+ */
+export const CHANNEL_CONFIG_EXAMPLES: Readonly<Record<string, string>> = Object.freeze(
+  Object.fromEntries(channelModules.flatMap((m) => Object.entries(m.configExamples) as [string, string][]).reverse()),
+);
+
 /** Configuration keys whose values are secrets, over every kind. */
 export const CHANNEL_SECRET_FIELDS: ReadonlySet<string> = new Set(channelModules.flatMap((m) => m.secretFields));
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { channelConfigSchema } from '../channels/registry.ts';
+import { CHANNEL_CONFIG_EXAMPLES, channelConfigSchema } from '../channels/registry.ts';
 import { isValidTimeZone, parseInterval } from '../core/inbox/automation-hours.ts';
 import { id, url } from './config-fields.ts';
 
@@ -174,16 +174,6 @@ export const EXAMPLES: Record<string, string> = {
   SPARSAM_BODY_LIMIT_BYTES: '3145728',
   id: 'service',
   inbox: 'service',
-  phoneNumberId: '"106540352242922"',
-  pageId: '"1234567890"',
-  accessToken: 'env:WA_TOKEN',
-  appSecret: 'env:WA_APP_SECRET',
-  verifyToken: 'env:WA_VERIFY_TOKEN',
-  graphBaseUrl: 'https://graph.facebook.com',
-  apiBaseUrl: 'https://waba-v2.360dialog.io',
-  secretToken: 'env:TG_SECRET',
-  webhookSecret: 'env:D360_WEBHOOK_SECRET',
-  fromNumber: '"+4915112345678"',
   kind: 'whatsapp-cloud',
   language: 'de',
   media: 'strip',
@@ -191,5 +181,6 @@ export const EXAMPLES: Record<string, string> = {
   consentTimeoutHours: '24',
   autoCloseAfterDays: '14',
   eraseAfterCloseDays: '0',
-  messagesPerSecond: '80',
+  // The channels' own keys (phoneNumberId, accessToken, …), from their modules.
+  ...CHANNEL_CONFIG_EXAMPLES,
 };

@@ -12,6 +12,7 @@ export const dialog360Module = defineChannelModule({
   kind: 'dialog360',
   displayName: 'WhatsApp (360dialog)',
   configSchema: dialog360ConfigSchema,
+  configExamples: { apiBaseUrl: 'https://waba-v2.360dialog.io', webhookSecret: 'env:D360_WEBHOOK_SECRET' },
   secretFields: ['apiKey', 'webhookSecret'],
   webhook: {
     segment: 'whatsapp',

@@ -11,6 +11,7 @@ export const messengerModule = defineChannelModule({
   kind: 'messenger',
   displayName: 'Facebook Messenger',
   configSchema: messengerConfigSchema,
+  configExamples: { pageId: '"1234567890"' },
   secretFields: ['pageAccessToken', 'appSecret', 'verifyToken'],
   webhook: {
     segment: 'messenger',

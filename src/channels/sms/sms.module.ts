@@ -13,6 +13,7 @@ export const smsModule = defineChannelModule({
   kind: 'sms',
   displayName: 'SMS (Twilio)',
   configSchema: smsConfigSchema,
+  configExamples: { fromNumber: '"+4915112345678"' },
   secretFields: ['authToken'],
   webhook: {
     segment: 'sms',

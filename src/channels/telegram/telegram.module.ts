@@ -10,6 +10,7 @@ export const telegramModule = defineChannelModule({
   kind: 'telegram',
   displayName: 'Telegram',
   configSchema: telegramConfigSchema,
+  configExamples: { secretToken: 'env:TG_SECRET' },
   secretFields: ['botToken', 'secretToken'],
   webhook: {
     segment: 'telegram',

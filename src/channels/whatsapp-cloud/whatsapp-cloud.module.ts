@@ -11,6 +11,14 @@ export const whatsappCloudModule = defineChannelModule({
   kind: 'whatsapp-cloud',
   displayName: 'WhatsApp (Cloud API)',
   configSchema: whatsappCloudConfigSchema,
+  configExamples: {
+    phoneNumberId: '"106540352242922"',
+    accessToken: 'env:WA_TOKEN',
+    appSecret: 'env:WA_APP_SECRET',
+    verifyToken: 'env:WA_VERIFY_TOKEN',
+    graphBaseUrl: 'https://graph.facebook.com',
+    messagesPerSecond: '80',
+  },
   secretFields: ['accessToken', 'appSecret', 'verifyToken'],
   webhook: {
     segment: 'whatsapp',
