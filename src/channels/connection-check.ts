@@ -1,5 +1,4 @@
-import type { ChannelConfig } from './registry.ts';
-import { channelModule } from './registry.ts';
+import { channelModule, type ChannelConfig } from './registry.ts';
 
 /** Result of a channel's "test connection" check; `detail` is content-free (a provider code or a name). */
 export interface ChannelCheck {

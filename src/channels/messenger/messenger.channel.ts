@@ -122,7 +122,7 @@ export function messengerWebhookUrl(baseUrl: string, channelId: string): string 
   return `${baseUrl.replace(/\/+$/, '')}/webhooks/messenger/${encodeURIComponent(channelId)}`;
 }
 
-/** The factory registered for kind `messenger` in channels/registry.ts. */
+/** The factory of kind `messenger` (messenger.module.ts). */
 export function createMessengerChannel(config: MessengerChannelConfig, deps: ChannelDeps): MessengerChannel {
   return new MessengerChannel(config, deps);
 }

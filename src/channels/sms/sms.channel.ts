@@ -148,7 +148,7 @@ export function smsWebhookUrl(baseUrl: string, channelId: string): string {
   return `${baseUrl.replace(/\/+$/, '')}/webhooks/sms/${encodeURIComponent(channelId)}`;
 }
 
-/** The factory registered for kind `sms` in channels/registry.ts. */
+/** The factory of kind `sms` (sms.module.ts). */
 export function createSmsChannel(config: SmsChannelConfig, deps: SmsChannelDeps): SmsChannel {
   return new SmsChannel(config, deps);
 }

@@ -150,7 +150,7 @@ export function telegramWebhookUrl(baseUrl: string, channelId: string): string {
   return `${baseUrl.replace(/\/+$/, '')}/webhooks/telegram/${encodeURIComponent(channelId)}`;
 }
 
-/** The factory registered for kind `telegram` in channels/registry.ts. */
+/** The factory of kind `telegram` (telegram.module.ts). */
 export function createTelegramChannel(config: TelegramChannelConfig, deps: TelegramChannelDeps): TelegramChannel {
   return new TelegramChannel(config, deps);
 }
