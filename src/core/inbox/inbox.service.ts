@@ -1,4 +1,4 @@
-import type { Channel, InboundEvent, OutboundMediaType } from '../../channels/channel.ts';
+import type { Channel, InboundEvent, OutboundMediaType } from '../channel/channel.port.ts';
 import { AppError } from '../../shared/app-error.ts';
 import { HOUR_MS, DAY_MS } from '../../shared/clock.ts';
 import type { ConversationRow } from '../../store/database.ts';

@@ -1,5 +1,5 @@
-import { ChannelApiError } from '../../channels/channel-errors.ts';
-import type { InboundMediaRef } from '../../channels/channel.ts';
+import { ChannelApiError } from '../channel/channel-errors.ts';
+import type { InboundMediaRef } from '../channel/channel.port.ts';
 import type { InboxDeps } from './inbox.ports.ts';
 import { openMessageContent, sealMediaBytes } from './message-content.ts';
 import { mediaRejectedReply } from './notices.ts';
