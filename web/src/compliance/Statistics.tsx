@@ -6,7 +6,7 @@ import { query } from './compliance-fetch.ts';
 
 interface Stats {
   conversations: { started: number; waitingForConsent: number; open: number; closed: number };
-  messages: { inbound: number; staffReplies: number; otherOutbound: number; notes: number };
+  messages: { inbound: number; staffReplies: number; automatic: number; notes: number };
   firstResponseMinutes: { conversations: number; median: number | null; p90: number | null };
   consent: { serviceGranted: number; serviceWithdrawn: number };
   erasures: { conversations: number; contacts: number };
@@ -58,7 +58,7 @@ export function Statistics() {
             <dt>{t('compliance.statsReplies')}</dt>
             <dd>{count(stats.messages.staffReplies)}</dd>
             <dt>{t('compliance.statsOther')}</dt>
-            <dd>{count(stats.messages.otherOutbound)}</dd>
+            <dd>{count(stats.messages.automatic)}</dd>
             <dt>{t('compliance.statsFirstResponse')}</dt>
             <dd>
               {minutes(stats.firstResponseMinutes.median)} / {minutes(stats.firstResponseMinutes.p90)}

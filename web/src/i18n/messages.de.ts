@@ -211,7 +211,7 @@ export const de = {
   holidays: 'Feiertage (ganztägig geschlossen)',
   holidaysHint: 'Ein Datum je Zeile, JJJJ-MM-TT, z. B. 2026-12-24.',
   cooldownHours: 'Abwesenheitsnachricht höchstens alle … Stunden je Gespräch',
-  defaultsFrom: 'Standardwert aus der Konfiguration: {v, number}',
+  defaultsFrom: 'Standardwert aus der Konfiguration: {v, number, ::group-off}',
   shortcut: 'Kürzel',
   title: 'Titel',
   text: 'Text',

@@ -201,7 +201,7 @@ export const en: Record<MessageKey, string> = {
   holidays: 'Holidays (closed all day)',
   holidaysHint: 'One date per line, YYYY-MM-DD, e.g. 2026-12-24.',
   cooldownHours: 'Away message at most every … hours per conversation',
-  defaultsFrom: 'Default from the configuration: {v, number}',
+  defaultsFrom: 'Default from the configuration: {v, number, ::group-off}',
   shortcut: 'Shortcut',
   title: 'Title',
   text: 'Text',
