@@ -38,7 +38,7 @@ import { KeyStore } from '../src/store/sql/key.store.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../src/store/database.ts';
 import { openPostgres } from '../src/store/postgres/postgres.dialect.ts';
-import { startSimulator, type WhatsAppSimulator } from '../src/simulator/whatsapp-simulator.ts';
+import { startSimulator, type WhatsAppSimulator } from '../dev/simulator/whatsapp-simulator.ts';
 import { openStore } from '../src/store/open-store.ts';
 import type { Store } from '../src/store/store.ts';
 import { createPgDatabase } from '../test/support/stores.ts';

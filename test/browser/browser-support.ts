@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import { startSparsam, type Sparsam } from '../../src/main.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { createLogger } from '../../src/shared/logger.ts';
-import { startSimulator, type WhatsAppSimulator } from '../../src/simulator/whatsapp-simulator.ts';
+import { startSimulator, type WhatsAppSimulator } from '../../dev/simulator/whatsapp-simulator.ts';
 
 export const PHONE_NUMBER_ID = '106540352242922';
 export const APP_SECRET = 'browser-test-app-secret-0123456789';

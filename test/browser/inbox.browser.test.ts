@@ -6,7 +6,7 @@ import { Secret, TOTP } from 'otpauth';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureWebBuilt } from '../../web/build.mjs';
-import type { SentMessage } from '../../src/simulator/whatsapp-simulator.ts';
+import type { SentMessage } from '../../dev/simulator/whatsapp-simulator.ts';
 import { launchChromium, startStack, type Stack } from './browser-support.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { ProviderRefs } from '../../src/store/sql/provider-ref.ts';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { startSimulator, type WhatsAppSimulator } from '../../src/simulator/whatsapp-simulator.ts';
+import { startSimulator, type WhatsAppSimulator } from '../../dev/simulator/whatsapp-simulator.ts';
 import { describeEachStore, openTestStore, type TestStore } from '../support/stores.ts';
 import { CUSTOMER, outboundWorld, PHONE_NUMBER_ID, waitFor, type OutboundWorld } from './outbound-fixture.ts';
 
