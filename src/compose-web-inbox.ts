@@ -6,7 +6,7 @@ import { StaffService } from './core/accounts/staff.service.ts';
 import type { InboxEventBus } from './core/inbox/inbox-events.ts';
 import { TeamSettingsService } from './core/inbox/team-settings.service.ts';
 import { TeamService, type NoteSealer } from './core/inbox/team.service.ts';
-import { checkChannelConnection } from './http/api/admin.channel-check.ts';
+import { checkChannelConnection } from './channels/connection-check.ts';
 import type { Authenticator } from './http/auth/principal.ts';
 import { bearerOrSessionAuthenticator } from './http/auth/session.ts';
 import { SessionStreams } from './http/auth/session-streams.ts';
