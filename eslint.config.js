@@ -12,7 +12,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/cli/**', 'bench/**', 'scripts/**', 'src/simulator/**', 'bin/**', '.ci/**', 'test/**'],
+    files: ['src/cli/**', 'bench/**', 'scripts/**', 'dev/**', 'bin/**', '.ci/**', 'test/**'],
     rules: { 'no-console': 'off' },
   },
   {

@@ -6,8 +6,9 @@ import { Secret, TOTP } from 'otpauth';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureWebBuilt } from '../../web/build.mjs';
-import type { SentMessage } from '../../src/simulator/whatsapp-simulator.ts';
+import type { SentMessage } from '../../dev/simulator/whatsapp-simulator.ts';
 import { launchChromium, startStack, type Stack } from './browser-support.ts';
+import { hasTool } from '../support/tools.ts';
 
 /**
  * The web inbox end to end in Debian Chromium: an admin logs in with TOTP enrolment, a customer writes over WhatsApp
@@ -41,7 +42,7 @@ async function waitForSent(
   );
 }
 
-describe('web inbox in Chromium', () => {
+describe.skipIf(!hasTool('chromium'))('web inbox in Chromium', () => {
   let stack: Stack;
   let browser: Browser;
   let page: Page;

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { signWhatsAppBody } from '../channels/whatsapp-cloud/whatsapp-cloud.signature.ts';
+import type { DemoSimulatorModule } from '../../src/cli/demo.command.ts';
+import { signWhatsAppBody } from '../../src/channels/whatsapp-cloud/whatsapp-cloud.signature.ts';
 import { customerPhonePage } from './customer-phone.page.ts';
 
 /**
@@ -918,3 +919,6 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
   res.end(JSON.stringify(body));
 }
+
+/** What `sparsam demo` loads from this file by path (src/cli/demo.command.ts); typed here so the two stay in step. */
+export const demoSimulator: DemoSimulatorModule<WhatsAppSimulator> = { startSimulator };
