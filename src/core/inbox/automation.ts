@@ -1,8 +1,8 @@
 import { newId } from '../../shared/ids.ts';
 import { HOUR_MS, type Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { ConversationRow, MessageRow } from '../../store/database.ts';
-import type { MarketingPort } from '../../store/ports/marketing.port.ts';
+import type { ConversationRecord, MessageRecord } from '../ports/model.ts';
+import type { MarketingPort } from '../ports/marketing.port.ts';
 import { isBusinessHours, type BusinessHours } from './automation-hours.ts';
 import type { InboxEventBus } from './inbox-events.ts';
 import {
@@ -73,7 +73,7 @@ export interface AutomationDeps {
   clock: Clock;
   logger: Logger;
   settings: InboxSettingsPort;
-  conversations: { findById(id: string): Promise<ConversationRow | undefined> };
+  conversations: { findById(id: string): Promise<ConversationRecord | undefined> };
   keys: ConversationKeyPort;
   consent: ConsentPort;
   audit: AuditPort;
@@ -141,7 +141,7 @@ export class AutomationService implements AutomationHook {
     }
   }
 
-  async #optIn(c: ConversationRow, m: InboundCommitted, k: MarketingKeywords, lang: 'de' | 'en'): Promise<void> {
+  async #optIn(c: ConversationRecord, m: InboundCommitted, k: MarketingKeywords, lang: 'de' | 'en'): Promise<void> {
     const status = await this.deps.consent.status(m.contactId, 'marketing');
     if (!status.allowed) {
       await this.deps.consent.grant({
@@ -164,7 +164,7 @@ export class AutomationService implements AutomationHook {
     await this.#reply(c, `marketing-in:${m.messageId}`, k.optInReply ?? DEFAULT_REPLIES[lang].optIn(stop));
   }
 
-  async #optOut(c: ConversationRow, m: InboundCommitted, k: MarketingKeywords, lang: 'de' | 'en'): Promise<void> {
+  async #optOut(c: ConversationRecord, m: InboundCommitted, k: MarketingKeywords, lang: 'de' | 'en'): Promise<void> {
     const status = await this.deps.consent.status(m.contactId, 'marketing');
     if (status.allowed) {
       await this.deps.consent.withdraw({
@@ -185,11 +185,11 @@ export class AutomationService implements AutomationHook {
     await this.#reply(c, `marketing-out:${m.messageId}`, k.optOutReply ?? DEFAULT_REPLIES[lang].optOut);
   }
 
-  #row(c: ConversationRow, id: string, sealed: Uint8Array, now: number): MessageRow {
+  #row(c: ConversationRecord, id: string, sealed: Uint8Array, now: number): MessageRecord {
     return queuedOutboundRow({ id, conversation: c, kind: 'text', sealed, now });
   }
 
-  async #reply(c: ConversationRow, dedupeKey: string, text: string): Promise<void> {
+  async #reply(c: ConversationRecord, dedupeKey: string, text: string): Promise<void> {
     const now = this.deps.clock.now().getTime();
     const id = newId();
     const key = await this.deps.keys.dataKeyFor('conversation', c.id);
@@ -198,7 +198,7 @@ export class AutomationService implements AutomationHook {
     this.#announce(c, id);
   }
 
-  async #queue(c: ConversationRow, kind: string, cooldownMs: number | null, content: MessageContent): Promise<void> {
+  async #queue(c: ConversationRecord, kind: string, cooldownMs: number | null, content: MessageContent): Promise<void> {
     const now = this.deps.clock.now().getTime();
     const id = newId();
     const key = await this.deps.keys.dataKeyFor('conversation', c.id);
@@ -212,7 +212,7 @@ export class AutomationService implements AutomationHook {
     if (queued) this.#announce(c, id);
   }
 
-  #announce(c: ConversationRow, messageId: string): void {
+  #announce(c: ConversationRecord, messageId: string): void {
     this.deps.events.publish({ type: 'message.created', inboxId: c.inbox_id, conversationId: c.id, messageId });
   }
 }

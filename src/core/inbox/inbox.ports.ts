@@ -1,10 +1,10 @@
 import type { Channel } from '../../channels/channel.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { ContactRow, MessageRow, Role } from '../../store/database.ts';
-import type { ConversationPort, InboxTransactions } from '../../store/ports/conversation.port.ts';
-import type { MediaPort } from '../../store/ports/media.port.ts';
-import type { MessagePort } from '../../store/ports/message.port.ts';
+import type { ContactRecord, MessageRecord, Role } from '../ports/model.ts';
+import type { ConversationPort, InboxTransactions } from '../ports/conversation.port.ts';
+import type { MediaPort } from '../ports/media.port.ts';
+import type { MessagePort } from '../ports/message.port.ts';
 import type { AutomationHook, AutomationSettings, MarketingKeywords } from './automation.ts';
 import type { InboxEventBus } from './inbox-events.ts';
 import type { ConversationKey } from './message-content.ts';
@@ -31,9 +31,9 @@ export interface ContactDirectoryPort {
     channelKind: string;
     address: string;
     profileName?: string;
-  }): Promise<{ contact: ContactRow; created: boolean }>;
-  findByAddress(channelId: string, channelKind: string, address: string): Promise<ContactRow | undefined>;
-  updateAddress(contact: ContactRow, newAddress: string): Promise<unknown>;
+  }): Promise<{ contact: ContactRecord; created: boolean }>;
+  findByAddress(channelId: string, channelKind: string, address: string): Promise<ContactRecord | undefined>;
+  updateAddress(contact: ContactRecord, newAddress: string): Promise<unknown>;
 }
 
 export interface ConsentPort {
@@ -203,7 +203,7 @@ export function queuedOutboundRow(input: {
   sealed: Uint8Array;
   now: number;
   authorId?: string | null;
-}): MessageRow {
+}): MessageRecord {
   return {
     id: input.id,
     conversation_id: input.conversation.id,
@@ -219,9 +219,9 @@ export function queuedOutboundRow(input: {
     error_reason: null,
     created_at: messageStamp(input.now),
     updated_at: input.now,
-    edited: 0,
-    deleted: 0,
-    handled: 1,
+    edited: false,
+    deleted: false,
+    handled: true,
   };
 }
 

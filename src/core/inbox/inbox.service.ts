@@ -2,8 +2,8 @@ import type { Channel, InboundEvent, OutboundMediaType } from '../../channels/ch
 import { AppError } from '../../shared/app-error.ts';
 import { HOUR_MS, DAY_MS } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
-import type { ConversationRow, MessageRow } from '../../store/database.ts';
-import type { InboxTx } from '../../store/ports/conversation.port.ts';
+import type { ConversationRecord, MessageRecord } from '../ports/model.ts';
+import type { InboxTx } from '../ports/conversation.port.ts';
 import { InboundProcessor } from './inbox.receive.ts';
 import {
   actorOf,
@@ -216,8 +216,8 @@ export class InboxService {
           : null,
         author: m.author_id ? await this.#author(m.author_id, authors) : null,
         createdAt: iso(m.created_at)!,
-        edited: m.edited === 1,
-        deleted: m.deleted === 1,
+        edited: m.edited,
+        deleted: m.deleted,
         ...(content.buttons ? { buttons: content.buttons } : {}),
         ...(content.template ? { template: content.template } : {}),
       });
@@ -422,7 +422,7 @@ export class InboxService {
     const days = (await this.#inbox(row.inbox_id)).retention.eraseAfterCloseDays;
     const eraseAt = now + days * DAY_MS;
     await this.deps.conversations.update(row.id, { state: 'closed', closed_at: now, erase_at: eraseAt, unread: 0 });
-    const closed: ConversationRow = { ...row, state: 'closed', closed_at: now, erase_at: eraseAt, unread: 0 };
+    const closed: ConversationRecord = { ...row, state: 'closed', closed_at: now, erase_at: eraseAt, unread: 0 };
     const summary = await this.#summary(closed);
     const actor = actorOf(principal);
     await this.deps.audit.append({
@@ -481,8 +481,8 @@ export class InboxService {
    * conversation read and active, and announces the message.
    */
   async #queueOutbound(
-    row: ConversationRow,
-    message: MessageRow,
+    row: ConversationRecord,
+    message: MessageRecord,
     now: number,
     alongside?: (tx: InboxTx) => Promise<void>,
   ): Promise<void> {
@@ -502,7 +502,7 @@ export class InboxService {
     this.deps.events.publish({ type: 'message.created', inboxId: row.inbox_id, conversationId: row.id, messageId });
   }
 
-  async #visible(id: string, notFound = 'no such conversation'): Promise<ConversationRow> {
+  async #visible(id: string, notFound = 'no such conversation'): Promise<ConversationRecord> {
     const row = await this.deps.conversations.findById(id);
     // A conversation waiting for consent does not exist for staff.
     if (!row || row.state === 'pending_consent') throw new AppError('NOT_FOUND', notFound);
@@ -510,7 +510,7 @@ export class InboxService {
   }
 
   /** An open conversation whose channel is configured and not paused: something can be queued for it. */
-  async #answerable(id: string): Promise<{ row: ConversationRow; channel: Channel }> {
+  async #answerable(id: string): Promise<{ row: ConversationRecord; channel: Channel }> {
     const row = await this.#visible(id);
     if (row.state !== 'open') throw new AppError('CONFLICT', 'this conversation is closed; it cannot be answered');
     const channel = this.deps.channels.get(row.channel_id);
@@ -522,7 +522,7 @@ export class InboxService {
   }
 
   /** WINDOW_CLOSED when the channel's messaging window is over (only templates may go out then). */
-  #checkWindow(row: ConversationRow, channel: Channel, now: number, what: string): void {
+  #checkWindow(row: ConversationRecord, channel: Channel, now: number, what: string): void {
     const closesAt = this.#windowClosesAt(row);
     if (closesAt !== null && now >= closesAt) {
       const hours = channel.capabilities.messagingWindowHours;
@@ -548,14 +548,14 @@ export class InboxService {
     return spec;
   }
 
-  #windowClosesAt(row: ConversationRow): number | null {
+  #windowClosesAt(row: ConversationRecord): number | null {
     const hours = this.deps.channels.get(row.channel_id)?.capabilities.messagingWindowHours ?? null;
     if (hours === null) return null;
     if (row.last_inbound_at === null) return row.created_at;
     return row.last_inbound_at + hours * HOUR_MS;
   }
 
-  async #summary(row: ConversationRow): Promise<ConversationSummary> {
+  async #summary(row: ConversationRecord): Promise<ConversationSummary> {
     const channel = this.deps.channels.get(row.channel_id);
     const closes = this.#windowClosesAt(row);
     return {
@@ -566,7 +566,7 @@ export class InboxService {
       channelKind: channel?.kind ?? 'unknown',
       state: row.state === 'closed' ? 'closed' : 'open',
       assignee: row.assignee_id ? await this.#author(row.assignee_id, new Map()) : null,
-      labels: parseLabels(row.labels),
+      labels: [...row.labels],
       unread: row.unread,
       lastActivityAt: iso(row.last_activity_at)!,
       windowClosesAt: iso(closes),
@@ -583,7 +583,7 @@ export class InboxService {
     return author;
   }
 
-  async #label(row: ConversationRow): Promise<string> {
+  async #label(row: ConversationRecord): Promise<string> {
     return this.deps.formatLabel((await this.#inbox(row.inbox_id)).labelPrefix, row.label_seq);
   }
 
@@ -651,15 +651,6 @@ export function attachmentFileName(name: string | undefined, mimeType: string, m
     .trim()
     .slice(0, 120);
   return `${base || mediaType}.${ext}`;
-}
-
-function parseLabels(json: string): string[] {
-  try {
-    const value: unknown = JSON.parse(json);
-    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
-  } catch {
-    return [];
-  }
 }
 
 /** How many {{n}} placeholders a template body has (the highest n). */

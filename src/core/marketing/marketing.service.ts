@@ -1,8 +1,8 @@
 import { AppError } from '../../shared/app-error.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
-import type { ContactRow, ConversationRow, MessageRow } from '../../store/database.ts';
-import type { BroadcastItem, MarketingPort } from '../../store/ports/marketing.port.ts';
+import type { ContactRecord, ConversationRecord, MessageRecord } from '../ports/model.ts';
+import type { BroadcastItem, MarketingPort } from '../ports/marketing.port.ts';
 import {
   type AuditPort,
   type ConsentPort,
@@ -20,7 +20,7 @@ export interface MarketingDeps {
       channelId: string;
       channelKind: string;
       address: string;
-    }): Promise<{ contact: ContactRow; created: boolean }>;
+    }): Promise<{ contact: ContactRecord; created: boolean }>;
   };
   consent: ConsentPort & {
     grant(input: {
@@ -144,7 +144,7 @@ export class MarketingService {
       });
     }
     const contacts = await this.deps.port.channelContacts(channel.id);
-    const allowed: ContactRow[] = [];
+    const allowed: ContactRecord[] = [];
     for (const c of contacts) {
       if ((await this.deps.consent.status(c.id, 'marketing')).allowed) allowed.push(c);
     }
@@ -243,7 +243,7 @@ export class MarketingService {
     return out;
   }
 
-  #newConversation(contact: ContactRow, now: number, state: 'open' | 'pending_consent'): ConversationRow {
+  #newConversation(contact: ContactRecord, now: number, state: 'open' | 'pending_consent'): ConversationRecord {
     return {
       id: newId(),
       inbox_id: contact.inbox_id,
@@ -252,7 +252,7 @@ export class MarketingService {
       label_seq: contact.label_seq,
       state,
       assignee_id: null,
-      labels: '[]',
+      labels: [],
       unread: 0,
       created_at: now,
       last_activity_at: now,
@@ -264,7 +264,7 @@ export class MarketingService {
     };
   }
 
-  #row(c: ConversationRow, id: string, sealed: Uint8Array, now: number): MessageRow {
+  #row(c: ConversationRecord, id: string, sealed: Uint8Array, now: number): MessageRecord {
     return queuedOutboundRow({ id, conversation: c, kind: 'template', sealed, now });
   }
 }

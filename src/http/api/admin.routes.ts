@@ -85,13 +85,13 @@ export function adminRoutes(deps: WebDeps): RouteModule {
       return {
         items: rows.map((row) => {
           const configured = deps.config.channels.find((c) => c.id === row.id) as Record<string, unknown> | undefined;
-          const settings = JSON.parse(row.settings) as Record<string, unknown>;
+          const settings = row.settings;
           const webhookKind = row.kind === 'whatsapp-cloud' || row.kind === 'dialog360' ? 'whatsapp' : row.kind;
           return {
             id: row.id,
             kind: row.kind,
             inboxId: row.inbox_id,
-            enabled: row.enabled === 1,
+            enabled: row.enabled,
             source: row.source,
             webhookUrl: `${base}/webhooks/${webhookKind}/${row.id}`,
             verifyTokenHint: secretHint(

@@ -1,7 +1,9 @@
 import type { Kysely } from 'kysely';
 import { OUTBOUND_ATTEMPTS } from '../../core/inbox/inbox.ports.ts';
-import type { CampaignRow, ContactRow, ConversationRow, Database, MessageRow } from '../database.ts';
-import type { BroadcastItem, CampaignRecipientStatus, MarketingPort } from '../ports/marketing.port.ts';
+import type { CampaignRecord, ContactRecord, ConversationRecord, MessageRecord } from '../../core/ports/model.ts';
+import type { Database } from '../database.ts';
+import { conversationRow, messageRow, toConversation } from './records.ts';
+import type { BroadcastItem, CampaignRecipientStatus, MarketingPort } from '../../core/ports/marketing.port.ts';
 
 /** The job queue's enqueue, able to write in the caller's transaction. */
 export type Enqueue = (
@@ -23,7 +25,7 @@ export class MarketingStore implements MarketingPort {
     conversationId: string;
     cooldownMs: number | null;
     now: number;
-    message: MessageRow;
+    message: MessageRecord;
   }): Promise<boolean> {
     return this.db.transaction().execute(async (tx) => {
       const last = await tx
@@ -63,7 +65,7 @@ export class MarketingStore implements MarketingPort {
           .executeTakeFirst();
         if (Number(claimed.numInsertedOrUpdatedRows ?? 0) === 0) return false;
       }
-      await tx.insertInto('messages').values(input.message).execute();
+      await tx.insertInto('messages').values(messageRow(input.message)).execute();
       await this.enqueue(
         'outbound-send',
         { messageId: input.message.id },
@@ -73,9 +75,9 @@ export class MarketingStore implements MarketingPort {
     });
   }
 
-  async queueMessage(message: MessageRow, dedupeKey: string): Promise<void> {
+  async queueMessage(message: MessageRecord, dedupeKey: string): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
-      await tx.insertInto('messages').values(message).execute();
+      await tx.insertInto('messages').values(messageRow(message)).execute();
       await this.enqueue(
         'outbound-send',
         { messageId: message.id },
@@ -84,7 +86,7 @@ export class MarketingStore implements MarketingPort {
     });
   }
 
-  async channelContacts(channelId: string): Promise<ContactRow[]> {
+  async channelContacts(channelId: string): Promise<ContactRecord[]> {
     return this.db
       .selectFrom('contacts')
       .selectAll()
@@ -93,26 +95,28 @@ export class MarketingStore implements MarketingPort {
       .execute();
   }
 
-  async currentConversations(contactIds: readonly string[]): Promise<ConversationRow[]> {
-    const out: ConversationRow[] = [];
+  async currentConversations(contactIds: readonly string[]): Promise<ConversationRecord[]> {
+    const out: ConversationRecord[] = [];
     for (let i = 0; i < contactIds.length; i += 500) {
       out.push(
-        ...(await this.db
+        ...(
+          await this.db
           .selectFrom('conversations')
           .selectAll()
           .where('contact_id', 'in', contactIds.slice(i, i + 500))
           .where('state', 'in', ['open', 'pending_consent'])
-          .execute()),
+          .execute()
+        ).map(toConversation),
       );
     }
     return out;
   }
 
-  async createCampaign(campaign: CampaignRow, items: readonly BroadcastItem[]): Promise<void> {
+  async createCampaign(campaign: CampaignRecord, items: readonly BroadcastItem[]): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       await tx.insertInto('campaigns').values(campaign).execute();
       for (const item of items) {
-        if (item.newConversation) await tx.insertInto('conversations').values(item.conversation).execute();
+        if (item.newConversation) await tx.insertInto('conversations').values(conversationRow(item.conversation)).execute();
         else {
           await tx
             .updateTable('conversations')
@@ -120,7 +124,7 @@ export class MarketingStore implements MarketingPort {
             .where('id', '=', item.conversation.id)
             .execute();
         }
-        await tx.insertInto('messages').values(item.message).execute();
+        await tx.insertInto('messages').values(messageRow(item.message)).execute();
         await tx
           .insertInto('campaign_recipients')
           .values({
@@ -139,11 +143,11 @@ export class MarketingStore implements MarketingPort {
     });
   }
 
-  async findCampaign(id: string): Promise<CampaignRow | undefined> {
+  async findCampaign(id: string): Promise<CampaignRecord | undefined> {
     return this.db.selectFrom('campaigns').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  async listCampaigns(limit: number): Promise<CampaignRow[]> {
+  async listCampaigns(limit: number): Promise<CampaignRecord[]> {
     return this.db.selectFrom('campaigns').selectAll().orderBy('created_at', 'desc').limit(limit).execute();
   }
 

@@ -1,4 +1,4 @@
-import type { CampaignRow, ContactRow, ConversationRow, MessageRow, MessageStatus } from '../database.ts';
+import type { CampaignRecord, ContactRecord, ConversationRecord, MessageRecord, MessageStatus } from './model.ts';
 
 /** A recipient of a broadcast as the report reads it: the message's current status (null once it was erased). */
 export interface CampaignRecipientStatus {
@@ -10,9 +10,9 @@ export interface CampaignRecipientStatus {
 /** One message of a broadcast to insert, with the conversation it goes to (new ones are inserted first). */
 export interface BroadcastItem {
   contactId: string;
-  conversation: ConversationRow;
+  conversation: ConversationRecord;
   newConversation: boolean;
-  message: MessageRow;
+  message: MessageRecord;
 }
 
 /** Storage of automated messages and marketing broadcasts (SQL in store/sql/marketing.store.ts). */
@@ -26,17 +26,17 @@ export interface MarketingPort {
     conversationId: string;
     cooldownMs: number | null;
     now: number;
-    message: MessageRow;
+    message: MessageRecord;
   }): Promise<boolean>;
   /** A queued outbound message and its job, in one transaction. */
-  queueMessage(message: MessageRow, dedupeKey: string): Promise<void>;
+  queueMessage(message: MessageRecord, dedupeKey: string): Promise<void>;
   /** Every contact of a channel (ids and sealed columns only). */
-  channelContacts(channelId: string): Promise<ContactRow[]>;
+  channelContacts(channelId: string): Promise<ContactRecord[]>;
   /** The contacts' current (open or waiting) conversations. */
-  currentConversations(contactIds: readonly string[]): Promise<ConversationRow[]>;
+  currentConversations(contactIds: readonly string[]): Promise<ConversationRecord[]>;
   /** Inserts the campaign, the new conversations, the messages, their jobs and the recipients in one transaction. */
-  createCampaign(campaign: CampaignRow, items: readonly BroadcastItem[]): Promise<void>;
-  findCampaign(id: string): Promise<CampaignRow | undefined>;
-  listCampaigns(limit: number): Promise<CampaignRow[]>;
+  createCampaign(campaign: CampaignRecord, items: readonly BroadcastItem[]): Promise<void>;
+  findCampaign(id: string): Promise<CampaignRecord | undefined>;
+  listCampaigns(limit: number): Promise<CampaignRecord[]>;
   recipients(campaignId: string): Promise<CampaignRecipientStatus[]>;
 }
