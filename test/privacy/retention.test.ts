@@ -16,9 +16,7 @@ import { addConversation, addInbox, directoryFor, keyServiceFor } from './fixtur
 
 describe('retention policy', () => {
   it('reads the inbox settings and falls back to defaults for missing or broken values', () => {
-    expect(
-      parseRetentionPolicy({ retention: { consentTimeoutHours: 2, eraseAfterCloseDays: 0 } }),
-    ).toEqual({
+    expect(parseRetentionPolicy({ retention: { consentTimeoutHours: 2, eraseAfterCloseDays: 0 } })).toEqual({
       consentTimeoutHours: 2,
       autoCloseAfterDays: 14,
       eraseAfterCloseDays: 0,

@@ -279,12 +279,7 @@ export class AuthService {
     }
     const remaining = hashes.filter((h) => h !== hash);
     // Compare-and-set: of two uses of one code at once (on one instance or two), only one gets through.
-    const used = await this.users.replaceRecoveryCodes(
-      found.user.id,
-      found.user.recovery_codes,
-      remaining,
-      this.now(),
-    );
+    const used = await this.users.replaceRecoveryCodes(found.user.id, found.user.recovery_codes, remaining, this.now());
     if (!used) throw new AppError('UNAUTHENTICATED', 'the recovery code is wrong or was used already');
     await this.finish(found, 'recovery');
     return { user: found.user, remaining: remaining.length };

@@ -1,4 +1,11 @@
-import type { BreachRecord, ChannelRecord, ConversationRecord, InboxRecord, MediaRecord, MessageRecord } from './model.ts';
+import type {
+  BreachRecord,
+  ChannelRecord,
+  ConversationRecord,
+  InboxRecord,
+  MediaRecord,
+  MessageRecord,
+} from './model.ts';
 
 /**
  * What the data subject rights (export, rectification, reveal) read beyond the privacy core's own ports: everything

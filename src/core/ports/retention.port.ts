@@ -17,7 +17,12 @@ export interface RetentionPort {
     exclude: readonly string[],
   ): Promise<ConversationRecord[]>;
   /** Open conversations whose last activity is before `cutoff`. */
-  dueInactive(inboxId: string, cutoff: number, limit: number, exclude: readonly string[]): Promise<ConversationRecord[]>;
+  dueInactive(
+    inboxId: string,
+    cutoff: number,
+    limit: number,
+    exclude: readonly string[],
+  ): Promise<ConversationRecord[]>;
   /**
    * Closes one conversation if it is still open and still inactive since before `cutoff` (a message arriving
    * meanwhile keeps it open). True when closed.

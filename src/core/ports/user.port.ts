@@ -25,7 +25,12 @@ export interface UserPort {
    */
   claimTotpStep(userId: string, step: number): Promise<boolean>;
   /** Replaces the stored recovery code hashes only if they are still `expected` (one use of a code wins). */
-  replaceRecoveryCodes(id: string, expected: readonly string[] | null, next: readonly string[], at: number): Promise<boolean>;
+  replaceRecoveryCodes(
+    id: string,
+    expected: readonly string[] | null,
+    next: readonly string[],
+    at: number,
+  ): Promise<boolean>;
 
   insertSession(row: SessionRecord): Promise<void>;
   findSession(idHash: string): Promise<SessionRecord | undefined>;

@@ -39,11 +39,11 @@ export class ConversationStore implements ConversationPort {
       out.push(
         ...(
           await this.db
-          .selectFrom('conversations')
-          .selectAll()
-          .where('contact_id', 'in', contactIds.slice(i, i + 500))
-          .where('state', 'in', ['open', 'pending_consent'])
-          .execute()
+            .selectFrom('conversations')
+            .selectAll()
+            .where('contact_id', 'in', contactIds.slice(i, i + 500))
+            .where('state', 'in', ['open', 'pending_consent'])
+            .execute()
         ).map(toConversation),
       );
     }

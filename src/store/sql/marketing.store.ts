@@ -101,11 +101,11 @@ export class MarketingStore implements MarketingPort {
       out.push(
         ...(
           await this.db
-          .selectFrom('conversations')
-          .selectAll()
-          .where('contact_id', 'in', contactIds.slice(i, i + 500))
-          .where('state', 'in', ['open', 'pending_consent'])
-          .execute()
+            .selectFrom('conversations')
+            .selectAll()
+            .where('contact_id', 'in', contactIds.slice(i, i + 500))
+            .where('state', 'in', ['open', 'pending_consent'])
+            .execute()
         ).map(toConversation),
       );
     }
@@ -116,7 +116,8 @@ export class MarketingStore implements MarketingPort {
     await this.db.transaction().execute(async (tx) => {
       await tx.insertInto('campaigns').values(campaign).execute();
       for (const item of items) {
-        if (item.newConversation) await tx.insertInto('conversations').values(conversationRow(item.conversation)).execute();
+        if (item.newConversation)
+          await tx.insertInto('conversations').values(conversationRow(item.conversation)).execute();
         else {
           await tx
             .updateTable('conversations')

@@ -59,7 +59,11 @@ export class MessageStore implements MessagePort {
         .execute();
       // Callers match the rows against the ids they asked for: hand back the ids, not their stored hashes.
       for (const row of rows) {
-        out.push({ ...row, handled: row.handled === 1, provider_message_id: byRef.get(row.provider_message_id!) ?? null });
+        out.push({
+          ...row,
+          handled: row.handled === 1,
+          provider_message_id: byRef.get(row.provider_message_id!) ?? null,
+        });
       }
     }
     return out;

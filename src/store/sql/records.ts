@@ -7,7 +7,16 @@ import type {
   SessionRecord,
   UserRecord,
 } from '../../core/ports/model.ts';
-import type { BreachRow, ChannelRow, ConversationRow, Flag, InboxRow, MessageRow, SessionRow, UserRow } from '../database.ts';
+import type {
+  BreachRow,
+  ChannelRow,
+  ConversationRow,
+  Flag,
+  InboxRow,
+  MessageRow,
+  SessionRow,
+  UserRow,
+} from '../database.ts';
 
 /**
  * Row <-> record mapping: the only place where sparsam's storage encodings (0/1 flags, JSON text columns) are read
@@ -20,7 +29,9 @@ const flag = (value: boolean): Flag => (value ? 1 : 0);
 function jsonObject(text: string): Record<string, unknown> {
   try {
     const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : {};
   } catch {
     return {};
   }

@@ -29,7 +29,12 @@ export class RetentionStore implements RetentionPort {
     return (await q.orderBy('created_at').limit(limit).execute()).map(toConversation);
   }
 
-  async dueInactive(inboxId: string, cutoff: number, limit: number, exclude: readonly string[]): Promise<ConversationRecord[]> {
+  async dueInactive(
+    inboxId: string,
+    cutoff: number,
+    limit: number,
+    exclude: readonly string[],
+  ): Promise<ConversationRecord[]> {
     let q = this.db
       .selectFrom('conversations')
       .selectAll()

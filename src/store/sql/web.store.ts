@@ -82,6 +82,8 @@ export class WebStore implements WebPort {
   async setInboxSettings(inboxId: string, settings: InboxSettingsDocument, at: number): Promise<void> {
     await this.db
       .updateTable('inboxes')
-      .set({ settings: inboxSettingsText(settings), updated_at: at }).where('id', '=', inboxId).execute();
+      .set({ settings: inboxSettingsText(settings), updated_at: at })
+      .where('id', '=', inboxId)
+      .execute();
   }
 }
