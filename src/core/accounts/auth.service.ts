@@ -117,11 +117,11 @@ export class AuthService {
 
   /** Whether every user must use a second factor (admins always must). */
   async require2fa(): Promise<boolean> {
-    return (await this.web.getSetting(REQUIRE_2FA_SETTING)) === 'true';
+    return (await this.web.getStructuredSetting(REQUIRE_2FA_SETTING)) === true;
   }
 
   async setRequire2fa(value: boolean, actor: string): Promise<void> {
-    await this.web.putSetting(REQUIRE_2FA_SETTING, value ? 'true' : 'false', this.now());
+    await this.web.putStructuredSetting(REQUIRE_2FA_SETTING, value, this.now());
     await this.record(actor, 'settings.require2fa', undefined, 'ok', { value });
   }
 

@@ -68,7 +68,7 @@ export class ComplianceTools {
     const [inboxes, channels, require2fa] = await Promise.all([
       this.deps.port.listInboxes(),
       this.deps.port.listChannels(),
-      this.deps.port.getSetting(REQUIRE_2FA_SETTING),
+      this.deps.port.getStructuredSetting(REQUIRE_2FA_SETTING),
     ]);
     return {
       organisation: this.deps.organisation,
@@ -90,7 +90,7 @@ export class ComplianceTools {
       }),
       channels: channels.map((c) => ({ id: c.id, kind: c.kind, inboxId: c.inbox_id, enabled: c.enabled })),
       measures: {
-        require2fa: require2fa === 'true',
+        require2fa: require2fa === true,
         keyStore: this.deps.keyStoreUrl ? 'separate-database' : 'separate-file',
         masterKey: this.deps.masterKeyFromEnv ? 'environment' : 'file',
       },

@@ -48,7 +48,8 @@ export interface CompliancePort {
   listChannels(): Promise<ChannelRecord[]>;
   findChannel(id: string): Promise<ChannelRecord | undefined>;
   setChannelEnabled(id: string, enabled: boolean, now: number): Promise<void>;
-  getSetting(key: string): Promise<string | undefined>;
+  /** A structured installation setting (see WebPort.getStructuredSetting). */
+  getStructuredSetting(key: string): Promise<unknown>;
   /** Activity in [from, to): conversations created, messages, consent events, and counts of the given audit actions. */
   activity(from: number, to: number, auditActions: readonly string[]): Promise<ActivityRows>;
   insertBreach(row: BreachRecord): Promise<void>;

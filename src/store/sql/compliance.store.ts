@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { ActivityRows, BreachFilter, CompliancePort } from '../../core/ports/compliance.port.ts';
 import type { BreachRecord, ChannelRecord, InboxRecord } from '../../core/ports/model.ts';
 import type { Database } from '../database.ts';
-import { breachPatch, breachRow, channelEnabledFlag, toBreach, toChannel, toInbox } from './records.ts';
+import { breachPatch, breachRow, channelEnabledFlag, settingValueOf, toBreach, toChannel, toInbox } from './records.ts';
 
 /** Channels, inboxes, settings and the breach register for the compliance tools, shared by both dialects. */
 export class ComplianceStore implements CompliancePort {
@@ -25,9 +25,9 @@ export class ComplianceStore implements CompliancePort {
       .where('id', '=', id)
       .execute();
   }
-  async getSetting(key: string): Promise<string | undefined> {
+  async getStructuredSetting(key: string): Promise<unknown> {
     const row = await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
-    return row?.value;
+    return settingValueOf(row?.value);
   }
   async activity(from: number, to: number, auditActions: readonly string[]): Promise<ActivityRows> {
     const conversations = await this.db

@@ -100,6 +100,11 @@ export function toChannel(row: ChannelRow): ChannelRecord {
 }
 export const channelEnabledFlag = flag;
 
+/** The value of a structured installation setting (JSON text; empty = reset, reads as absent). */
+export const settingValueOf = (text: string | undefined): unknown => (text ? (JSON.parse(text) as unknown) : undefined);
+/** The stored text of a structured setting; `undefined` (a reset) is stored as an empty value. */
+export const settingText = (value: unknown): string => (value === undefined ? '' : JSON.stringify(value));
+
 const recoveryText = (codes: readonly string[] | null): string | null => (codes ? JSON.stringify(codes) : null);
 
 export function toUser(row: UserRow): UserRecord {

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { InboxSettingsDocument, InvitationRecord, QuickReplyRecord } from '../../core/ports/model.ts';
 import type { WebPort } from '../../core/ports/web.port.ts';
 import type { Database } from '../database.ts';
-import { inboxSettingsText } from './records.ts';
+import { inboxSettingsText, settingText, settingValueOf } from './records.ts';
 
 /** Quick replies, invitations and installation settings for the browser inbox (migration 005). */
 export class WebStore implements WebPort {
@@ -72,12 +72,10 @@ export class WebStore implements WebPort {
       .execute();
   }
   async getStructuredSetting(key: string): Promise<unknown> {
-    const text = await this.getSetting(key);
-    return text ? (JSON.parse(text) as unknown) : undefined;
+    return settingValueOf(await this.getSetting(key));
   }
   async putStructuredSetting(key: string, value: unknown, at: number): Promise<void> {
-    // A reset is stored as an empty value, which reads as absent.
-    await this.putSetting(key, value === undefined ? '' : JSON.stringify(value), at);
+    await this.putSetting(key, settingText(value), at);
   }
   async setInboxSettings(inboxId: string, settings: InboxSettingsDocument, at: number): Promise<void> {
     await this.db
