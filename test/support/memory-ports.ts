@@ -5,8 +5,8 @@ import type {
   DeliveryStatus,
   OutboundCommand,
   SendResult,
-} from '../../src/channels/channel.ts';
-import { NO_OUTBOUND_MEDIA } from '../../src/channels/channel.ts';
+} from '../../src/core/channel/channel.port.ts';
+import { NO_OUTBOUND_MEDIA } from '../../src/core/channel/channel.port.ts';
 import { LocalInboxEventBus, type InboxEvent } from '../../src/core/inbox/inbox-events.ts';
 import type { InboxDeps, InboxSettings } from '../../src/core/inbox/inbox.ports.ts';
 import { openMessageContent, type ConversationKey, type MessageContent } from '../../src/core/inbox/message-content.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { InboundEvent, InboundMessage } from '../../src/channels/channel.ts';
+import type { InboundEvent, InboundMessage } from '../../src/core/channel/channel.port.ts';
 import { InboundProcessor } from '../../src/core/inbox/inbox.receive.ts';
 import { CONSENT_AGREE_ID, declineReply, mediaRejectedReply, stopConfirmation } from '../../src/core/inbox/notices.ts';
 import type { ConversationRecord, MessageRecord } from '../../src/core/ports/model.ts';

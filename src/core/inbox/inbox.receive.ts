@@ -6,7 +6,7 @@ import type {
   InboundRevoke,
   InboundStatus,
   InboundSystem,
-} from '../../channels/channel.ts';
+} from '../channel/channel.port.ts';
 import { newId } from '../../shared/ids.ts';
 import type { ContactRecord, ConversationRecord, MessageRecord } from '../ports/model.ts';
 import type { InboxTx } from '../ports/conversation.port.ts';

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { DeliveryStatus } from '../../channels/channel.ts';
+import type { DeliveryStatus } from '../../core/channel/channel.port.ts';
 import type { MessagePort } from '../../core/ports/message.port.ts';
 import type { MessageRecord } from '../../core/ports/model.ts';
 import type { Database, MessageRow } from '../database.ts';
