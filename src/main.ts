@@ -237,7 +237,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     audit,
     keys,
     channels,
-    channelState: { isEnabled: async (id) => (await inboxes.findChannel(id))?.enabled === 1 },
+    channelState: { isEnabled: async (id) => (await inboxes.findChannel(id))?.enabled === true },
     staff: users,
     sanitizer: new MediaSanitizer(),
     events,

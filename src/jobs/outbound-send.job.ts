@@ -12,7 +12,7 @@ import {
 import { AppError } from '../shared/app-error.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { ContactRow, MediaRow, MessageRow } from '../store/database.ts';
+import type { ContactRecord, MediaRecord, MessageRecord } from '../core/ports/model.ts';
 import type { OutboundPort } from '../store/ports/outbound.port.ts';
 import { SEND_UNCONFIRMED } from '../store/sql/outbound.store.ts';
 import { PermanentFailure, RetryLater } from './job-errors.ts';
@@ -42,10 +42,10 @@ export interface OutboundSendDeps {
   /** The conversation's data key if it still exists (never creates one: a missing key means the conversation is being erased). */
   keys: { existingDataKey(ownerType: 'conversation', ownerId: string): Promise<ConversationKey | undefined> };
   /** Decrypts a contact's address (ContactDirectory.address). */
-  contacts: { address(contact: ContactRow): Promise<string> };
+  contacts: { address(contact: ContactRecord): Promise<string> };
   channels: { get(channelId: string): Channel | undefined };
   /** Media rows (the sealed file of a message with an attachment; MediaStore fits). */
-  media?: { findById(id: string): Promise<MediaRow | undefined> };
+  media?: { findById(id: string): Promise<MediaRecord | undefined> };
   events: InboxEventBus;
   /** Shared by every worker of the process (and, on PostgreSQL, every instance); one pace per channel. */
   pacer?: Pacer;
@@ -97,7 +97,7 @@ export function outboundSendHandler(deps: OutboundSendDeps): (job: Job) => Promi
   const holdOffMs = deps.rateLimitHoldOffMs ?? 250;
   const now = () => clock.now().getTime();
 
-  const fail = async (message: MessageRow, inboxId: string, code: string, reason: string): Promise<void> => {
+  const fail = async (message: MessageRecord, inboxId: string, code: string, reason: string): Promise<void> => {
     const row = await deps.store.markFailed(message.id, code, reason, now());
     if (row) publish(deps.events, inboxId, row);
   };
@@ -318,7 +318,7 @@ export function buildCommand(
   return undefined;
 }
 
-async function sendReadReceipt(deps: OutboundSendDeps, pacer: Pacer, message: MessageRow): Promise<void> {
+async function sendReadReceipt(deps: OutboundSendDeps, pacer: Pacer, message: MessageRecord): Promise<void> {
   const channel = deps.channels.get(message.channel_id);
   if (!channel?.capabilities.supportsReadReceipts || message.direction !== 'in' || !message.body_enc) return;
   // The stored provider id is a keyed hash; the real one is sealed in the content under the conversation's key.
@@ -359,7 +359,7 @@ export function requestNeverLeft(error: ChannelNetworkError): boolean {
   return texts.some((text) => [...text.matchAll(/\(([A-Z_]+)\)/g)].some((m) => NOT_SENT_CODES.has(m[1]!)));
 }
 
-function publish(events: InboxEventBus, inboxId: string, row: MessageRow): void {
+function publish(events: InboxEventBus, inboxId: string, row: MessageRecord): void {
   events.publish({
     type: 'message.updated',
     inboxId,

@@ -282,7 +282,9 @@ describe.skipIf(!hasTool('chromium'))('web inbox in Chromium', () => {
     await page.getByLabel('Löschen nach Abschluss (Tage, 0 = sofort)').fill('7');
     await page.getByRole('button', { name: 'Speichern' }).click();
     await page.getByText('Gespeichert.').waitFor();
-    const settings = JSON.parse((await stack.sparsam.inboxes.findInbox('service'))!.settings);
+    const settings = (await stack.sparsam.inboxes.findInbox('service'))!.settings as {
+      retention: { eraseAfterCloseDays: number };
+    };
     expect(settings.retention.eraseAfterCloseDays).toBe(7);
     await page.setViewportSize({ width: 1024, height: 768 });
     await shot('09-admin-privacy-settings', true);

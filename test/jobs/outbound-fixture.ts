@@ -20,7 +20,8 @@ import type { Pacer } from '../../src/jobs/pacer.ts';
 import { SendPacer } from '../../src/jobs/send-pacer.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { newId } from '../../src/shared/ids.ts';
-import type { ContactRow, ConversationRow, MessageRow } from '../../src/store/database.ts';
+import type { ContactRecord, ConversationRecord, MessageRecord } from '../../src/core/ports/model.ts';
+import { conversationRow, toMessage } from '../../src/store/sql/records.ts';
 import type { Store } from '../../src/store/store.ts';
 import { ContactStore } from '../../src/store/sql/contact.store.ts';
 import { SqlInboxTransactions } from '../../src/store/sql/conversation.store.ts';
@@ -101,8 +102,8 @@ export interface OutboundWorld {
   events: InboxEvent[];
   inboxId: string;
   channelId: string;
-  contact: ContactRow;
-  conversation: ConversationRow;
+  contact: ContactRecord;
+  conversation: ConversationRecord;
   /**
    * Queues an outbound message with this content through the outbox (message and send job); returns the message
    * id. To the world's conversation unless `conversation` names another one (from {@link addConversation}). With
@@ -111,11 +112,11 @@ export interface OutboundWorld {
    */
   queueMessage(
     content: MessageContent,
-    options?: { enqueue?: boolean; conversation?: ConversationRow },
+    options?: { enqueue?: boolean; conversation?: ConversationRecord },
   ): Promise<string>;
   /** Another consented customer with an open conversation in the same inbox and channel. */
-  addConversation(address: string): Promise<ConversationRow>;
-  message(id: string): Promise<MessageRow | undefined>;
+  addConversation(address: string): Promise<ConversationRecord>;
+  message(id: string): Promise<MessageRecord | undefined>;
 }
 
 /**
@@ -131,7 +132,7 @@ export async function outboundWorld(
     instanceId?: string;
     keys?: KeyService;
     pacer?: Pacer;
-    reuse?: { inboxId: string; channelId: string; contact: ContactRow; conversation: ConversationRow };
+    reuse?: { inboxId: string; channelId: string; contact: ContactRecord; conversation: ConversationRecord };
   } = {},
 ): Promise<OutboundWorld> {
   const clock = systemClock;
@@ -182,14 +183,16 @@ export async function outboundWorld(
     messagesPerSecond: options.messagesPerSecond ?? 80,
   }) as WhatsAppCloudChannelConfig;
   const channel = createWhatsAppCloudChannel(config, { fetch: globalThis.fetch });
-  let contact: ContactRow;
-  let conversation: ConversationRow;
+  let contact: ContactRecord;
+  let conversation: ConversationRecord;
   if (options.reuse) {
     ({ contact, conversation } = options.reuse);
   } else {
     ({ contact, conversation } = await openConversation(CUSTOMER));
   }
-  async function openConversation(address: string): Promise<{ contact: ContactRow; conversation: ConversationRow }> {
+  async function openConversation(
+    address: string,
+  ): Promise<{ contact: ContactRecord; conversation: ConversationRecord }> {
     const { contact } = await directory.findOrCreate({
       inboxId,
       channelId,
@@ -197,7 +200,7 @@ export async function outboundWorld(
       address,
     });
     const now = Date.now();
-    const conversation: ConversationRow = {
+    const conversation: ConversationRecord = {
       id: newId(),
       inbox_id: inboxId,
       channel_id: channelId,
@@ -205,7 +208,7 @@ export async function outboundWorld(
       label_seq: contact.label_seq,
       state: 'open',
       assignee_id: null,
-      labels: '[]',
+      labels: [],
       unread: 0,
       created_at: now,
       last_activity_at: now,
@@ -215,7 +218,7 @@ export async function outboundWorld(
       erase_at: null,
       notice_version: null,
     };
-    await store.db.insertInto('conversations').values(conversation).execute();
+    await store.db.insertInto('conversations').values(conversationRow(conversation)).execute();
     return { contact, conversation };
   }
   const bus = new LocalInboxEventBus();
@@ -294,7 +297,10 @@ export async function outboundWorld(
         .execute();
       return id;
     },
-    message: (id) => store.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst(),
+    message: async (id) => {
+      const row = await store.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toMessage(row);
+    },
   };
 }
 

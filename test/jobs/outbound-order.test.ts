@@ -1,3 +1,4 @@
+import { conversationRow } from '../../src/store/sql/records.ts';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { Defer } from '../../src/jobs/job-errors.ts';
 import { JobQueue } from '../../src/jobs/job-queue.ts';
@@ -115,7 +116,7 @@ describeEachStore('outbound order per conversation', (dialect) => {
     script = (_n, text) => (text === 'hängt' ? graphError(131000, 'Something went wrong', 500) : undefined);
     const stuck = await w.queueMessage({ text: 'hängt' });
     const otherConversation = { ...w.conversation, id: newId(), state: 'closed' as const };
-    await t.store.db.insertInto('conversations').values(otherConversation).execute();
+    await t.store.db.insertInto('conversations').values(conversationRow(otherConversation)).execute();
     const other = await w.queueMessage({ text: 'andere' }, { conversation: otherConversation });
     w.queue.start();
     await settled(w, [other]);

@@ -57,15 +57,18 @@ describe('MediaSanitizer: camera photos keep no metadata', () => {
     'jpg_Canon_40D.jpg',
   ];
 
-  itWithExiftool.each(photos)('%s: exiftool finds no GPS, camera, date, XMP, IPTC, maker notes or thumbnail', async (name) => {
-    const original = fixture(name);
-    // The fixture really carries personal metadata, so the check below can fail.
-    expect(personalTags(original).length).toBeGreaterThan(0);
-    const result = await sanitizeOk(original);
-    expect(result.mimeType).toBe('image/jpeg');
-    expect(result.kind).toBe('image');
-    expect(personalTags(result.data)).toEqual([]);
-  });
+  itWithExiftool.each(photos)(
+    '%s: exiftool finds no GPS, camera, date, XMP, IPTC, maker notes or thumbnail',
+    async (name) => {
+      const original = fixture(name);
+      // The fixture really carries personal metadata, so the check below can fail.
+      expect(personalTags(original).length).toBeGreaterThan(0);
+      const result = await sanitizeOk(original);
+      expect(result.mimeType).toBe('image/jpeg');
+      expect(result.kind).toBe('image');
+      expect(personalTags(result.data)).toEqual([]);
+    },
+  );
 
   it.each(photos)('%s: exifr reads no EXIF, GPS, XMP, IPTC or thumbnail', async (name) => {
     const result = await sanitizeOk(fixture(name));

@@ -1,3 +1,4 @@
+import { toConversation } from '../../src/store/sql/records.ts';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -287,11 +288,13 @@ describe.runIf(postgresAvailable)('per-process state with two instances on one d
 
   it('an away message queued for one conversation by A and B at the same moment goes out once', async () => {
     const row = await consentedConversation(a, '4915100000501', 'Sind Sie heute noch da?');
-    const conversation = await a.sparsam.store.db
-      .selectFrom('conversations')
-      .selectAll()
-      .where('id', '=', row.conversation_id)
-      .executeTakeFirstOrThrow();
+    const conversation = toConversation(
+      await a.sparsam.store.db
+        .selectFrom('conversations')
+        .selectAll()
+        .where('id', '=', row.conversation_id)
+        .executeTakeFirstOrThrow(),
+    );
     // Each instance's own connection pool: the two transactions really run at the same time. No job is queued (the
     // outbox of each instance gets an enqueue that writes nothing): what counts is which of the two claims the
     // cooldown, as the automated away message claims it.

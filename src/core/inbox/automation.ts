@@ -1,6 +1,6 @@
 import { HOUR_MS, type Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { ConversationRow } from '../../store/database.ts';
+import type { ConversationRecord } from '../ports/model.ts';
 import { isBusinessHours, type BusinessHours } from './automation-hours.ts';
 import type { InboxEventBus } from './inbox-events.ts';
 import type { AuditPort, ConsentPort, InboxSettingsPort } from './inbox.ports.ts';
@@ -66,7 +66,7 @@ export interface AutomationDeps {
   clock: Clock;
   logger: Logger;
   settings: InboxSettingsPort;
-  conversations: { findById(id: string): Promise<ConversationRow | undefined> };
+  conversations: { findById(id: string): Promise<ConversationRecord | undefined> };
   consent: ConsentPort;
   audit: AuditPort;
   events: InboxEventBus;
@@ -134,7 +134,7 @@ export class AutomationService implements AutomationHook {
     }
   }
 
-  async #optIn(c: ConversationRow, m: InboundCommitted, k: MarketingKeywords, lang: 'de' | 'en'): Promise<void> {
+  async #optIn(c: ConversationRecord, m: InboundCommitted, k: MarketingKeywords, lang: 'de' | 'en'): Promise<void> {
     const status = await this.deps.consent.status(m.contactId, 'marketing');
     if (!status.allowed) {
       await this.deps.consent.grant({
@@ -157,7 +157,7 @@ export class AutomationService implements AutomationHook {
     await this.#reply(c, k.optInReply ?? DEFAULT_REPLIES[lang].optIn(stop));
   }
 
-  async #optOut(c: ConversationRow, m: InboundCommitted, k: MarketingKeywords, lang: 'de' | 'en'): Promise<void> {
+  async #optOut(c: ConversationRecord, m: InboundCommitted, k: MarketingKeywords, lang: 'de' | 'en'): Promise<void> {
     const status = await this.deps.consent.status(m.contactId, 'marketing');
     if (status.allowed) {
       await this.deps.consent.withdraw({
@@ -178,13 +178,13 @@ export class AutomationService implements AutomationHook {
     await this.#reply(c, k.optOutReply ?? DEFAULT_REPLIES[lang].optOut);
   }
 
-  async #reply(c: ConversationRow, text: string): Promise<void> {
+  async #reply(c: ConversationRecord, text: string): Promise<void> {
     const content: MessageContent = { text, extra: { automated: 'marketing' } };
     const [queued] = (await this.deps.outbox.queue([{ conversation: c, kind: 'text', content }]))!;
     this.#announce(c, queued!.messageId);
   }
 
-  async #queue(c: ConversationRow, kind: string, cooldownMs: number | null, content: MessageContent): Promise<void> {
+  async #queue(c: ConversationRecord, kind: string, cooldownMs: number | null, content: MessageContent): Promise<void> {
     const now = this.deps.clock.now().getTime();
     const queued = await this.deps.outbox.queue([{ conversation: c, kind: 'text', content }], {
       guard: (tx, [messageId]) =>
@@ -193,7 +193,7 @@ export class AutomationService implements AutomationHook {
     if (queued) this.#announce(c, queued[0]!.messageId);
   }
 
-  #announce(c: ConversationRow, messageId: string): void {
+  #announce(c: ConversationRecord, messageId: string): void {
     this.deps.events.publish({ type: 'message.created', inboxId: c.inbox_id, conversationId: c.id, messageId });
   }
 }

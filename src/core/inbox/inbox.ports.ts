@@ -1,10 +1,10 @@
 import type { Channel } from '../channel/channel.port.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { ContactRow, Role } from '../../store/database.ts';
-import type { ConversationPort, InboxTransactions } from '../../store/ports/conversation.port.ts';
-import type { MediaPort } from '../../store/ports/media.port.ts';
-import type { MessagePort } from '../../store/ports/message.port.ts';
+import type { ContactRecord, Role } from '../ports/model.ts';
+import type { ConversationPort, InboxTransactions } from '../ports/conversation.port.ts';
+import type { MediaPort } from '../ports/media.port.ts';
+import type { MessagePort } from '../ports/message.port.ts';
 import type { AutomationHook, AutomationSettings, MarketingKeywords } from './automation.ts';
 import type { InboxEventBus } from './inbox-events.ts';
 import type { ConversationKey } from './message-content.ts';
@@ -32,9 +32,9 @@ export interface ContactDirectoryPort {
     channelKind: string;
     address: string;
     profileName?: string;
-  }): Promise<{ contact: ContactRow; created: boolean }>;
-  findByAddress(channelId: string, channelKind: string, address: string): Promise<ContactRow | undefined>;
-  updateAddress(contact: ContactRow, newAddress: string): Promise<unknown>;
+  }): Promise<{ contact: ContactRecord; created: boolean }>;
+  findByAddress(channelId: string, channelKind: string, address: string): Promise<ContactRecord | undefined>;
+  updateAddress(contact: ContactRecord, newAddress: string): Promise<unknown>;
 }
 
 export interface ConsentPort {

@@ -8,8 +8,8 @@ import type {
   InboundSystem,
 } from '../channel/channel.port.ts';
 import { newId } from '../../shared/ids.ts';
-import type { ContactRow, ConversationRow, MessageRow } from '../../store/database.ts';
-import type { InboxTx } from '../../store/ports/conversation.port.ts';
+import type { ContactRecord, ConversationRecord, MessageRecord } from '../ports/model.ts';
+import type { InboxTx } from '../ports/conversation.port.ts';
 import type { InboxEvent } from './inbox-events.ts';
 import { messageStamp, PARKED_STATUS_TTL_MS, type InboxDeps, type InboxSettings } from './inbox.ports.ts';
 import { openMessageContent, sealMessageContent, type MessageContent } from './message-content.ts';
@@ -34,7 +34,7 @@ interface PreparedMessage {
   event: InboundMessage;
   channel: Channel;
   inbox: InboxSettings;
-  contact: ContactRow;
+  contact: ContactRecord;
   consentAllowed: boolean;
   intent: Intent;
 }
@@ -48,8 +48,8 @@ type FollowUp =
 /** A message row built in the transaction, with what to do once it is known to be new. */
 interface Staged {
   prepared: PreparedMessage;
-  row: MessageRow;
-  conversation: ConversationRow;
+  row: MessageRecord;
+  conversation: ConversationRecord;
   created: boolean;
   pending: boolean;
   needsFollowUp: boolean;
@@ -60,8 +60,8 @@ interface GroupState {
   published: InboxEvent[];
   followUps: FollowUp[];
   staged: Staged[];
-  existing: Map<string, Pick<MessageRow, 'id' | 'conversation_id' | 'handled'>>;
-  current: Map<string, ConversationRow>;
+  existing: Map<string, Pick<MessageRecord, 'id' | 'conversation_id' | 'handled'>>;
+  current: Map<string, ConversationRecord>;
   created: Set<string>;
   /** Messages committed as new, handed to the automation hook after the commit. */
   fresh: Staged[];
@@ -152,7 +152,7 @@ export class InboundProcessor {
     const others: InboundEvent[] = [];
     const messages: InboundMessage[] = [];
     const sequential = events.some((e) => e.type === 'system');
-    const contacts = new Map<string, Promise<ContactRow>>();
+    const contacts = new Map<string, Promise<ContactRecord>>();
     const prepare = (event: InboundMessage) => this.#prepare(event, contacts);
     const prepared: PreparedMessage[] = [];
     for (const event of events) {
@@ -251,7 +251,7 @@ export class InboundProcessor {
 
   async #prepare(
     event: InboundMessage,
-    contacts: Map<string, Promise<ContactRow>>,
+    contacts: Map<string, Promise<ContactRecord>>,
   ): Promise<PreparedMessage | undefined> {
     const channel = this.deps.channels.get(event.channelId);
     if (!channel) {
@@ -283,7 +283,7 @@ export class InboundProcessor {
     const existing = state.existing.get(`${channel.id}\0${event.providerMessageId}`);
     if (existing) {
       // A provider's retry: nothing new is stored; unfinished follow-ups are finished.
-      if (existing.handled === 0) this.#pushFollowUp(p, existing.conversation_id, existing.id, state.followUps);
+      if (!existing.handled) this.#pushFollowUp(p, existing.conversation_id, existing.id, state.followUps);
       return;
     }
     if (
@@ -347,7 +347,7 @@ export class InboundProcessor {
           }
         : {}),
     };
-    const row: MessageRow = {
+    const row: MessageRecord = {
       id: messageId,
       conversation_id: conversation.id,
       channel_id: channel.id,
@@ -362,9 +362,9 @@ export class InboundProcessor {
       error_reason: null,
       created_at: messageStamp(now),
       updated_at: now,
-      edited: 0,
-      deleted: 0,
-      handled: needsFollowUp ? 0 : 1,
+      edited: false,
+      deleted: false,
+      handled: !needsFollowUp,
     };
 
     if (mediaId) {
@@ -403,7 +403,7 @@ export class InboundProcessor {
     const batch = state.staged.filter((s) => s.row.media_id === null);
     const inserted =
       batch.length > 0 ? await tx.messages.insertManyUnlessDuplicate(batch.map((s) => s.row)) : new Set();
-    const touches = new Map<string, { at: number; unread: number; conversation: ConversationRow }>();
+    const touches = new Map<string, { at: number; unread: number; conversation: ConversationRecord }>();
     const announced = new Set<string>();
     for (const s of state.staged) {
       if (s.row.media_id === null && !inserted.has(s.row.id)) continue;
@@ -441,7 +441,7 @@ export class InboundProcessor {
   }
 
   /** Queues the privacy notice once per conversation and records which text was sent. */
-  async #queueNotice(tx: InboxTx, conversation: ConversationRow, p: PreparedMessage, now: number): Promise<void> {
+  async #queueNotice(tx: InboxTx, conversation: ConversationRecord, p: PreparedMessage, now: number): Promise<void> {
     const notice = privacyNotice(p.inbox, this.deps.organisation, p.channel.capabilities.supportsButtons);
     const version = this.deps.noticeVersion(notice.text);
     await this.deps.outbox.queueIn(tx, {
@@ -454,7 +454,7 @@ export class InboundProcessor {
     conversation.notice_version = version;
   }
 
-  #messageCreated(conversation: ConversationRow, messageId: string): InboxEvent {
+  #messageCreated(conversation: ConversationRecord, messageId: string): InboxEvent {
     return { type: 'message.created', inboxId: conversation.inbox_id, conversationId: conversation.id, messageId };
   }
 
@@ -496,14 +496,14 @@ export class InboundProcessor {
       });
       this.deps.events.publish({ type: 'conversation.created', inboxId: conversation.inbox_id, conversationId });
     }
-    await this.deps.messages.update(messageId, { handled: 1 });
+    await this.deps.messages.update(messageId, { handled: true });
   }
 
   async #decline(step: Extract<FollowUp, { kind: 'decline' }>): Promise<void> {
     const { prepared: p, conversationId } = step;
     const conversation = await this.deps.conversations.findById(conversationId);
     if (!conversation || conversation.state !== 'pending_consent') {
-      if (conversation) await this.deps.messages.update(step.messageId, { handled: 1 });
+      if (conversation) await this.deps.messages.update(step.messageId, { handled: true });
       return;
     }
     // The reply goes out before the keys are destroyed: sent directly, best effort, since a queued job could not
@@ -615,7 +615,7 @@ export class InboundProcessor {
 
   async #edit(tx: InboxTx, event: InboundEdit, published: InboxEvent[]): Promise<void> {
     const row = await tx.messages.findByProviderId(event.channelId, event.originalProviderMessageId);
-    if (!row || row.direction !== 'in' || row.deleted === 1) return;
+    if (!row || row.direction !== 'in' || row.deleted) return;
     const key = await this.deps.keys.existingDataKey('conversation', row.conversation_id);
     if (!key) return;
     const content = row.body_enc ? openMessageContent(key, row.id, row.body_enc) : {};
@@ -624,7 +624,7 @@ export class InboundProcessor {
     else delete next.text;
     await tx.messages.update(row.id, {
       body_enc: sealMessageContent(key, row.id, next),
-      edited: 1,
+      edited: true,
       updated_at: this.#now(),
     });
     await this.#publishUpdated(tx, row, published);
@@ -632,13 +632,13 @@ export class InboundProcessor {
 
   async #revoke(tx: InboxTx, event: InboundRevoke, published: InboxEvent[]): Promise<void> {
     const row = await tx.messages.findByProviderId(event.channelId, event.originalProviderMessageId);
-    if (!row || row.direction !== 'in' || row.deleted === 1) return;
-    await tx.messages.update(row.id, { body_enc: null, deleted: 1, media_id: null, updated_at: this.#now() });
+    if (!row || row.direction !== 'in' || row.deleted) return;
+    await tx.messages.update(row.id, { body_enc: null, deleted: true, media_id: null, updated_at: this.#now() });
     if (row.media_id) await tx.media.delete(row.media_id);
     await this.#publishUpdated(tx, row, published);
   }
 
-  async #publishUpdated(tx: InboxTx, row: MessageRow, published: InboxEvent[]): Promise<void> {
+  async #publishUpdated(tx: InboxTx, row: MessageRecord, published: InboxEvent[]): Promise<void> {
     const conversation = await tx.conversations.findById(row.conversation_id);
     if (!conversation || conversation.state === 'pending_consent') return;
     published.push({

@@ -1,7 +1,7 @@
 import type { Channel, InboundEvent, OutboundMediaType } from '../channel/channel.port.ts';
 import { AppError } from '../../shared/app-error.ts';
 import { HOUR_MS, DAY_MS } from '../../shared/clock.ts';
-import type { ConversationRow } from '../../store/database.ts';
+import type { ConversationRecord } from '../ports/model.ts';
 import { InboundProcessor } from './inbox.receive.ts';
 import { actorOf, type InboxDeps, type InboxSettings, type StaffPrincipal, type TemplateSpec } from './inbox.ports.ts';
 import { MediaFetcher, type MediaFetchResult } from './media-fetch.ts';
@@ -201,8 +201,8 @@ export class InboxService {
           : null,
         author: m.author_id ? await this.#author(m.author_id, authors) : null,
         createdAt: iso(m.created_at)!,
-        edited: m.edited === 1,
-        deleted: m.deleted === 1,
+        edited: m.edited,
+        deleted: m.deleted,
         ...(content.buttons ? { buttons: content.buttons } : {}),
         ...(content.template ? { template: content.template } : {}),
       });
@@ -378,7 +378,7 @@ export class InboxService {
     const days = (await this.#inbox(row.inbox_id)).retention.eraseAfterCloseDays;
     const eraseAt = now + days * DAY_MS;
     await this.deps.conversations.update(row.id, { state: 'closed', closed_at: now, erase_at: eraseAt, unread: 0 });
-    const closed: ConversationRow = { ...row, state: 'closed', closed_at: now, erase_at: eraseAt, unread: 0 };
+    const closed: ConversationRecord = { ...row, state: 'closed', closed_at: now, erase_at: eraseAt, unread: 0 };
     const summary = await this.#summary(closed);
     const actor = actorOf(principal);
     await this.deps.audit.append({
@@ -435,7 +435,7 @@ export class InboxService {
    * Queues an agent's message through the outbox (with its file, if any), unless the conversation was closed
    * meanwhile (CONFLICT); marks the conversation read and active in the same transaction, and announces the message.
    */
-  async #queueOutbound(row: ConversationRow, draft: OutboundDraft, now: number): Promise<QueuedOutbound> {
+  async #queueOutbound(row: ConversationRecord, draft: OutboundDraft, now: number): Promise<QueuedOutbound> {
     const queued = await this.deps.outbox.queue([draft], {
       guard: async (tx) => {
         const current = await tx.conversations.findById(row.id);
@@ -449,7 +449,7 @@ export class InboxService {
     return queued![0]!;
   }
 
-  async #visible(id: string, notFound = 'no such conversation'): Promise<ConversationRow> {
+  async #visible(id: string, notFound = 'no such conversation'): Promise<ConversationRecord> {
     const row = await this.deps.conversations.findById(id);
     // A conversation waiting for consent does not exist for staff.
     if (!row || row.state === 'pending_consent') throw new AppError('NOT_FOUND', notFound);
@@ -457,7 +457,7 @@ export class InboxService {
   }
 
   /** An open conversation whose channel is configured and not paused: something can be queued for it. */
-  async #answerable(id: string): Promise<{ row: ConversationRow; channel: Channel }> {
+  async #answerable(id: string): Promise<{ row: ConversationRecord; channel: Channel }> {
     const row = await this.#visible(id);
     if (row.state !== 'open') throw new AppError('CONFLICT', 'this conversation is closed; it cannot be answered');
     const channel = this.deps.channels.get(row.channel_id);
@@ -469,7 +469,7 @@ export class InboxService {
   }
 
   /** WINDOW_CLOSED when the channel's messaging window is over (only templates may go out then). */
-  #checkWindow(row: ConversationRow, channel: Channel, now: number, what: string): void {
+  #checkWindow(row: ConversationRecord, channel: Channel, now: number, what: string): void {
     const closesAt = this.#windowClosesAt(row);
     if (closesAt !== null && now >= closesAt) {
       const hours = channel.capabilities.messagingWindowHours;
@@ -495,14 +495,14 @@ export class InboxService {
     return spec;
   }
 
-  #windowClosesAt(row: ConversationRow): number | null {
+  #windowClosesAt(row: ConversationRecord): number | null {
     const hours = this.deps.channels.get(row.channel_id)?.capabilities.messagingWindowHours ?? null;
     if (hours === null) return null;
     if (row.last_inbound_at === null) return row.created_at;
     return row.last_inbound_at + hours * HOUR_MS;
   }
 
-  async #summary(row: ConversationRow): Promise<ConversationSummary> {
+  async #summary(row: ConversationRecord): Promise<ConversationSummary> {
     const channel = this.deps.channels.get(row.channel_id);
     const closes = this.#windowClosesAt(row);
     return {
@@ -513,7 +513,7 @@ export class InboxService {
       channelKind: channel?.kind ?? 'unknown',
       state: row.state === 'closed' ? 'closed' : 'open',
       assignee: row.assignee_id ? await this.#author(row.assignee_id, new Map()) : null,
-      labels: parseLabels(row.labels),
+      labels: [...row.labels],
       unread: row.unread,
       lastActivityAt: iso(row.last_activity_at)!,
       windowClosesAt: iso(closes),
@@ -530,7 +530,7 @@ export class InboxService {
     return author;
   }
 
-  async #label(row: ConversationRow): Promise<string> {
+  async #label(row: ConversationRecord): Promise<string> {
     return this.deps.formatLabel((await this.#inbox(row.inbox_id)).labelPrefix, row.label_seq);
   }
 
@@ -598,15 +598,6 @@ export function attachmentFileName(name: string | undefined, mimeType: string, m
     .trim()
     .slice(0, 120);
   return `${base || mediaType}.${ext}`;
-}
-
-function parseLabels(json: string): string[] {
-  try {
-    const value: unknown = JSON.parse(json);
-    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
-  } catch {
-    return [];
-  }
 }
 
 /** How many {{n}} placeholders a template body has (the highest n). */

@@ -1,7 +1,7 @@
 import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
-import type { ConversationRow, ConversationState, MessageRow } from '../../store/database.ts';
-import type { InboxTransactions, InboxTx } from '../../store/ports/conversation.port.ts';
+import type { ConversationRecord, ConversationState, MessageRecord } from '../ports/model.ts';
+import type { InboxTransactions, InboxTx } from '../ports/conversation.port.ts';
 import { messageStamp, OUTBOUND_ATTEMPTS, type ConversationKeyPort } from './inbox.ports.ts';
 import { sealMediaBytes, sealMessageContent, type MessageContent } from './message-content.ts';
 
@@ -19,7 +19,7 @@ export function outboundDedupeKey(messageId: string, action?: 'read'): string {
 
 /** One message for the customer: what it says, which conversation it goes to, and a file if it carries one. */
 export interface OutboundDraft {
-  conversation: ConversationRow;
+  conversation: ConversationRecord;
   /** The conversation is new (from {@link newConversationRow}): it is opened in the same transaction, first. */
   opens?: boolean;
   /** 'text', 'buttons', 'template', or the file's type ('image', 'document', 'audio', 'video'). */
@@ -93,7 +93,7 @@ export class Outbox {
   }
 
   /** Opens a conversation of the contact in the caller's transaction: inserts and returns its row. */
-  async openConversation(tx: InboxTx, input: NewConversation): Promise<ConversationRow> {
+  async openConversation(tx: InboxTx, input: NewConversation): Promise<ConversationRecord> {
     const row = newConversationRow(input);
     await tx.conversations.insert(row);
     return row;
@@ -105,7 +105,7 @@ export class Outbox {
     const now = this.deps.clock.now().getTime();
     const key = await this.deps.keys.dataKeyFor('conversation', conversation.id);
     const mediaId = draft.file ? newId() : null;
-    const row: MessageRow = {
+    const row: MessageRecord = {
       id: messageId,
       conversation_id: conversation.id,
       channel_id: conversation.channel_id,
@@ -120,9 +120,9 @@ export class Outbox {
       error_reason: null,
       created_at: messageStamp(now),
       updated_at: now,
-      edited: 0,
-      deleted: 0,
-      handled: 1,
+      edited: false,
+      deleted: false,
+      handled: true,
     };
     await tx.messages.insert(row);
     if (draft.file && mediaId) {
@@ -156,7 +156,7 @@ export interface NewConversation {
 }
 
 /** The row of a new conversation (inserted by {@link Outbox.openConversation}, or with a draft that `opens` it). */
-export function newConversationRow(input: NewConversation): ConversationRow {
+export function newConversationRow(input: NewConversation): ConversationRecord {
   return {
     id: newId(),
     inbox_id: input.inboxId,
@@ -165,7 +165,7 @@ export function newConversationRow(input: NewConversation): ConversationRow {
     label_seq: input.contact.label_seq,
     state: input.state,
     assignee_id: null,
-    labels: '[]',
+    labels: [],
     unread: 0,
     created_at: input.now,
     last_activity_at: input.now,

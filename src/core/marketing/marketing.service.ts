@@ -1,8 +1,8 @@
 import { AppError } from '../../shared/app-error.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
-import type { ContactRow } from '../../store/database.ts';
-import type { MarketingPort } from '../../store/ports/marketing.port.ts';
+import type { ContactRecord } from '../ports/model.ts';
+import type { MarketingPort } from '../ports/marketing.port.ts';
 import type { AuditPort, ConsentPort, TemplateSpec } from '../inbox/inbox.ports.ts';
 import { newConversationRow, type OutboundDraft, type Outbox } from '../inbox/outbox.ts';
 
@@ -14,7 +14,7 @@ export interface MarketingDeps {
       channelId: string;
       channelKind: string;
       address: string;
-    }): Promise<{ contact: ContactRow; created: boolean }>;
+    }): Promise<{ contact: ContactRecord; created: boolean }>;
   };
   consent: ConsentPort & {
     grant(input: {
@@ -139,7 +139,7 @@ export class MarketingService {
       });
     }
     const contacts = await this.deps.port.channelContacts(channel.id);
-    const allowed: ContactRow[] = [];
+    const allowed: ContactRecord[] = [];
     for (const c of contacts) {
       if ((await this.deps.consent.status(c.id, 'marketing')).allowed) allowed.push(c);
     }

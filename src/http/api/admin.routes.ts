@@ -86,14 +86,14 @@ export function adminRoutes(deps: WebDeps): RouteModule {
       return {
         items: rows.map((row) => {
           const configured = deps.config.channels.find((c) => c.id === row.id) as Record<string, unknown> | undefined;
-          const settings = JSON.parse(row.settings) as Record<string, unknown>;
+          const settings = row.settings;
           const module = channelModule(row.kind);
           const verifySecretField = module?.webhook.verifySecretField;
           return {
             id: row.id,
             kind: row.kind,
             inboxId: row.inbox_id,
-            enabled: row.enabled === 1,
+            enabled: row.enabled,
             source: row.source,
             webhookUrl: `${base}/webhooks/${module?.webhook.segment ?? row.kind}/${row.id}`,
             verifyTokenHint: secretHint(verifySecretField ? configured?.[verifySecretField] : undefined),

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { csrfTokenFor, sessionIdHash, type LoginStep } from '../../core/accounts/auth.service.ts';
 import { AppError } from '../../shared/app-error.ts';
-import type { UserRow } from '../../store/database.ts';
+import type { UserRecord } from '../../core/ports/model.ts';
 import type { RouteModule } from '../app.ts';
 import { assertCsrf, clearSessionCookie, sessionOf, setSessionCookie } from '../auth/session.ts';
 import { parseWith, type WebDeps } from '../auth/web-deps.ts';
@@ -16,14 +16,14 @@ export const AcceptInvitationBody = z.object({
 });
 
 /** The signed-in user as the browser sees it. */
-export function sessionUser(u: UserRow) {
+export function sessionUser(u: UserRecord) {
   return {
     id: u.id,
     email: u.email,
     displayName: u.display_name,
     role: u.role,
     language: u.language,
-    totpEnabled: u.totp_enabled === 1,
+    totpEnabled: u.totp_enabled,
   };
 }
 

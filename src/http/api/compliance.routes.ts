@@ -4,7 +4,7 @@ import type { ComplianceTools } from '../../core/compliance/compliance.ts';
 import { renderDsarHtml } from '../../core/compliance/dsar-summary.ts';
 import type { ComplianceActor } from '../../core/compliance/subject-rights.service.ts';
 import { AppError } from '../../shared/app-error.ts';
-import type { AuditRow, Role } from '../../store/database.ts';
+import type { AuditRecord, Role } from '../../core/ports/model.ts';
 import type { RouteModule } from '../app.ts';
 import { requireRole, type Authenticator } from '../auth/principal.ts';
 import type { OpenApiRegistry } from './openapi.ts';
@@ -138,7 +138,7 @@ const millis = (t: string | number | undefined) =>
 const millisOrNull = (t: string | null | undefined) =>
   t === undefined ? undefined : t === null ? null : Date.parse(t);
 
-function auditView(r: AuditRow) {
+function auditView(r: AuditRecord) {
   return {
     seq: r.seq,
     at: new Date(r.at).toISOString(),

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { MAX_ATTACHMENT_BYTES, MAX_CAPTION_CHARS, type InboxService } from '../../core/inbox/inbox.service.ts';
 import { AppError } from '../../shared/app-error.ts';
-import type { Role } from '../../store/database.ts';
+import type { Role } from '../../core/ports/model.ts';
 import type { RouteModule } from '../app.ts';
 import { requireRole, type Authenticator, type Principal } from '../auth/principal.ts';
 import type { OpenApiRegistry } from './openapi.ts';

@@ -37,7 +37,7 @@ export function meRoutes(deps: WebDeps): RouteModule {
       return {
         user: sessionUser(user),
         secondFactorRequired: await deps.auth.secondFactorRequired(user),
-        recoveryCodesLeft: user.recovery_codes ? (JSON.parse(user.recovery_codes) as string[]).length : 0,
+        recoveryCodesLeft: user.recovery_codes?.length ?? 0,
       };
     });
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Role } from '../../store/database.ts';
+import type { Role } from '../../core/ports/model.ts';
 import type { RouteModule } from '../app.ts';
 import { requireRole, type Authenticator } from '../auth/principal.ts';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Role } from '../../store/database.ts';
+import type { Role } from '../../core/ports/model.ts';
 import { ChannelEnabledBody, InboxSettingsBody } from '../api/admin.routes.ts';
 import { AcceptInvitationBody, CodeBody, LoginBody } from '../api/auth.routes.ts';
 import { MePatchBody, PasswordChangeBody, TotpDisableBody } from '../api/me.routes.ts';

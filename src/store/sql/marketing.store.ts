@@ -1,11 +1,13 @@
 import type { Kysely } from 'kysely';
-import type { CampaignRow, ContactRow, ConversationRow, Database } from '../database.ts';
+import type { CampaignRecord, ContactRecord, ConversationRecord } from '../../core/ports/model.ts';
+import type { Database } from '../database.ts';
+import { toConversation } from './records.ts';
 import type {
   CampaignRecipient,
   CampaignRecipientStatus,
   MarketingPort,
   MarketingWrites,
-} from '../ports/marketing.port.ts';
+} from '../../core/ports/marketing.port.ts';
 
 /**
  * Kysely implementation of {@link MarketingPort} and, bound to a transaction (SqlInboxTransactions), of
@@ -60,7 +62,7 @@ export class MarketingStore implements MarketingPort, MarketingWrites {
     return Number(claimed.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
-  async insertCampaign(campaign: CampaignRow, recipients: readonly CampaignRecipient[]): Promise<void> {
+  async insertCampaign(campaign: CampaignRecord, recipients: readonly CampaignRecipient[]): Promise<void> {
     await this.db.insertInto('campaigns').values(campaign).execute();
     for (const r of recipients) {
       await this.db
@@ -75,7 +77,7 @@ export class MarketingStore implements MarketingPort, MarketingWrites {
     }
   }
 
-  async channelContacts(channelId: string): Promise<ContactRow[]> {
+  async channelContacts(channelId: string): Promise<ContactRecord[]> {
     return this.db
       .selectFrom('contacts')
       .selectAll()
@@ -84,26 +86,28 @@ export class MarketingStore implements MarketingPort, MarketingWrites {
       .execute();
   }
 
-  async currentConversations(contactIds: readonly string[]): Promise<ConversationRow[]> {
-    const out: ConversationRow[] = [];
+  async currentConversations(contactIds: readonly string[]): Promise<ConversationRecord[]> {
+    const out: ConversationRecord[] = [];
     for (let i = 0; i < contactIds.length; i += 500) {
       out.push(
-        ...(await this.db
-          .selectFrom('conversations')
-          .selectAll()
-          .where('contact_id', 'in', contactIds.slice(i, i + 500))
-          .where('state', 'in', ['open', 'pending_consent'])
-          .execute()),
+        ...(
+          await this.db
+            .selectFrom('conversations')
+            .selectAll()
+            .where('contact_id', 'in', contactIds.slice(i, i + 500))
+            .where('state', 'in', ['open', 'pending_consent'])
+            .execute()
+        ).map(toConversation),
       );
     }
     return out;
   }
 
-  async findCampaign(id: string): Promise<CampaignRow | undefined> {
+  async findCampaign(id: string): Promise<CampaignRecord | undefined> {
     return this.db.selectFrom('campaigns').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  async listCampaigns(limit: number): Promise<CampaignRow[]> {
+  async listCampaigns(limit: number): Promise<CampaignRecord[]> {
     return this.db.selectFrom('campaigns').selectAll().orderBy('created_at', 'desc').limit(limit).execute();
   }
 

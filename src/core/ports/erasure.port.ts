@@ -1,4 +1,4 @@
-import type { ContactRow, ConversationRow } from '../database.ts';
+import type { ContactRecord, ConversationRecord } from './model.ts';
 
 export interface ErasedRowCounts {
   conversations: number;
@@ -10,8 +10,8 @@ export interface ErasedRowCounts {
 
 /** Row deletion for erasure (the data keys are destroyed through the KeyPort first). */
 export interface ErasurePort {
-  findConversation(id: string): Promise<(ConversationRow & { label_prefix: string | null }) | undefined>;
-  findContact(id: string): Promise<(ContactRow & { label_prefix: string | null }) | undefined>;
+  findConversation(id: string): Promise<(ConversationRecord & { label_prefix: string | null }) | undefined>;
+  findContact(id: string): Promise<(ContactRecord & { label_prefix: string | null }) | undefined>;
   conversationIdsOfContact(contactId: string): Promise<string[]>;
   /** Deletes a conversation with its messages and media, in one transaction. */
   deleteConversation(id: string): Promise<ErasedRowCounts>;

@@ -1,4 +1,4 @@
-import type { CampaignRow, ContactRow, ConversationRow, MessageStatus } from '../database.ts';
+import type { CampaignRecord, ContactRecord, ConversationRecord, MessageStatus } from './model.ts';
 
 /** A recipient of a broadcast as the report reads it: the message's current status (null once it was erased). */
 export interface CampaignRecipientStatus {
@@ -32,16 +32,16 @@ export interface MarketingWrites {
     messageId: string;
   }): Promise<boolean>;
   /** Inserts the campaign and its recipients. */
-  insertCampaign(campaign: CampaignRow, recipients: readonly CampaignRecipient[]): Promise<void>;
+  insertCampaign(campaign: CampaignRecord, recipients: readonly CampaignRecipient[]): Promise<void>;
 }
 
 /** Storage of automated messages and marketing broadcasts (SQL in store/sql/marketing.store.ts). */
 export interface MarketingPort {
   /** Every contact of a channel (ids and sealed columns only). */
-  channelContacts(channelId: string): Promise<ContactRow[]>;
+  channelContacts(channelId: string): Promise<ContactRecord[]>;
   /** The contacts' current (open or waiting) conversations. */
-  currentConversations(contactIds: readonly string[]): Promise<ConversationRow[]>;
-  findCampaign(id: string): Promise<CampaignRow | undefined>;
-  listCampaigns(limit: number): Promise<CampaignRow[]>;
+  currentConversations(contactIds: readonly string[]): Promise<ConversationRecord[]>;
+  findCampaign(id: string): Promise<CampaignRecord | undefined>;
+  listCampaigns(limit: number): Promise<CampaignRecord[]>;
   recipients(campaignId: string): Promise<CampaignRecipientStatus[]>;
 }

@@ -1,9 +1,9 @@
-import type { ConversationRow } from '../database.ts';
+import type { ConversationRecord, InboxSettingsDocument } from './model.ts';
 
 export interface InboxRetentionRow {
   id: string;
-  /** inboxes.settings JSON (holds `retention`). */
-  settings: string;
+  /** The inbox's settings (hold `retention`). */
+  settings: InboxSettingsDocument;
 }
 
 /** Queries of the retention sweeper; every "due" query returns at most `limit` rows, oldest first. */
@@ -15,9 +15,14 @@ export interface RetentionPort {
     cutoff: number,
     limit: number,
     exclude: readonly string[],
-  ): Promise<ConversationRow[]>;
+  ): Promise<ConversationRecord[]>;
   /** Open conversations whose last activity is before `cutoff`. */
-  dueInactive(inboxId: string, cutoff: number, limit: number, exclude: readonly string[]): Promise<ConversationRow[]>;
+  dueInactive(
+    inboxId: string,
+    cutoff: number,
+    limit: number,
+    exclude: readonly string[],
+  ): Promise<ConversationRecord[]>;
   /**
    * Closes one conversation if it is still open and still inactive since before `cutoff` (a message arriving
    * meanwhile keeps it open). True when closed.
@@ -32,7 +37,7 @@ export interface RetentionPort {
     eraseAfterMs: number,
     limit: number,
     exclude: readonly string[],
-  ): Promise<ConversationRow[]>;
+  ): Promise<ConversationRecord[]>;
   /**
    * Deletes delivery statuses parked for provider ids that no message came to carry before `now` (see
    * MessagePort.advanceOrParkStatus); returns how many.

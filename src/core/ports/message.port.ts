@@ -1,25 +1,25 @@
-import type { DeliveryStatus } from '../../core/channel/channel.port.ts';
-import type { MessageRow } from '../database.ts';
+import type { DeliveryStatus } from '../channel/channel.port.ts';
+import type { MessageRecord } from './model.ts';
 
 /** Messages of conversations; content is sealed by core before it gets here. */
 export interface MessagePort {
   /** Inserts unless a message with the same (channel_id, provider_message_id) exists; false = it was a duplicate. */
-  insertUnlessDuplicate(row: MessageRow): Promise<boolean>;
-  insert(row: MessageRow): Promise<void>;
+  insertUnlessDuplicate(row: MessageRecord): Promise<boolean>;
+  insert(row: MessageRecord): Promise<void>;
   /**
    * Inserts several messages in one statement, leaving out those whose (channel_id, provider_message_id) exists;
    * returns the ids of the rows inserted.
    */
-  insertManyUnlessDuplicate(rows: readonly MessageRow[]): Promise<Set<string>>;
+  insertManyUnlessDuplicate(rows: readonly MessageRecord[]): Promise<Set<string>>;
   /** The messages of a channel with these provider ids (to recognise a provider's retry). */
   findByProviderIds(
     channelId: string,
     providerMessageIds: readonly string[],
-  ): Promise<Pick<MessageRow, 'id' | 'conversation_id' | 'provider_message_id' | 'handled'>[]>;
-  findById(id: string): Promise<MessageRow | undefined>;
-  findByProviderId(channelId: string, providerMessageId: string): Promise<MessageRow | undefined>;
-  listForConversation(conversationId: string): Promise<MessageRow[]>;
-  update(id: string, patch: Partial<Omit<MessageRow, 'id'>>): Promise<void>;
+  ): Promise<Pick<MessageRecord, 'id' | 'conversation_id' | 'provider_message_id' | 'handled'>[]>;
+  findById(id: string): Promise<MessageRecord | undefined>;
+  findByProviderId(channelId: string, providerMessageId: string): Promise<MessageRecord | undefined>;
+  listForConversation(conversationId: string): Promise<MessageRecord[]>;
+  update(id: string, patch: Partial<Omit<MessageRecord, 'id'>>): Promise<void>;
   /** Makes the held messages of a conversation visible; returns how many there were. */
   releaseHeld(conversationId: string, at: number): Promise<number>;
   /**
@@ -33,7 +33,7 @@ export interface MessagePort {
     status: DeliveryStatus,
     error: { code: string; reason: string } | undefined,
     at: number,
-  ): Promise<MessageRow | undefined>;
+  ): Promise<MessageRecord | undefined>;
   /**
    * {@link advanceStatus}, except that a status for a provider id no message carries yet is parked instead of
    * dropped: the send job may not have stored the id yet (the provider reports 'sent'/'delivered' as soon as it
@@ -49,10 +49,10 @@ export interface MessagePort {
     statusAt: number,
     now: number,
     expiresAt: number,
-  ): Promise<{ row: MessageRow | undefined; parked: boolean }>;
+  ): Promise<{ row: MessageRecord | undefined; parked: boolean }>;
   /**
    * Applies and deletes the statuses parked for this provider id once a message carries it (forward-only rules as
    * for a live status); returns the message when its status changed. Nothing happens while no message has the id.
    */
-  applyParkedStatuses(channelId: string, providerMessageId: string, now: number): Promise<MessageRow | undefined>;
+  applyParkedStatuses(channelId: string, providerMessageId: string, now: number): Promise<MessageRecord | undefined>;
 }

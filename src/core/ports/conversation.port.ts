@@ -1,4 +1,4 @@
-import type { ConversationRow, ConversationState } from '../database.ts';
+import type { ConversationRecord, ConversationState } from './model.ts';
 import type { MarketingWrites } from './marketing.port.ts';
 import type { MediaPort } from './media.port.ts';
 import type { MessagePort } from './message.port.ts';
@@ -17,17 +17,17 @@ export interface ConversationFilter {
 
 /** Conversations: one row per customer case, labelled by a per-inbox sequence number. */
 export interface ConversationPort {
-  insert(row: ConversationRow): Promise<void>;
-  findById(id: string): Promise<ConversationRow | undefined>;
+  insert(row: ConversationRecord): Promise<void>;
+  findById(id: string): Promise<ConversationRecord | undefined>;
   /** The contact's open or pending_consent conversation (at most one exists). */
-  findCurrentForContact(contactId: string): Promise<ConversationRow | undefined>;
-  listForContact(contactId: string): Promise<ConversationRow[]>;
+  findCurrentForContact(contactId: string): Promise<ConversationRecord | undefined>;
+  listForContact(contactId: string): Promise<ConversationRecord[]>;
   /** The current (open or pending_consent) conversations of several contacts, in one query. */
-  findCurrentForContacts(contactIds: readonly string[]): Promise<ConversationRow[]>;
-  update(id: string, patch: Partial<Omit<ConversationRow, 'id'>>): Promise<void>;
+  findCurrentForContacts(contactIds: readonly string[]): Promise<ConversationRecord[]>;
+  update(id: string, patch: Partial<Omit<ConversationRecord, 'id'>>): Promise<void>;
   /** Adds to `unread`, moves last_activity_at (and last_inbound_at when given) forward, never back. */
   touchInbound(id: string, at: number, unreadDelta: number): Promise<void>;
-  list(filter: ConversationFilter): Promise<ConversationRow[]>;
+  list(filter: ConversationFilter): Promise<ConversationRecord[]>;
 }
 
 /** Payload of a job: ids only, never personal data. */

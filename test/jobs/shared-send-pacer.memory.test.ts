@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { SendPacingPort, SlotClaim } from '../store/ports/send-pacing.port.ts';
-import { maxInAnySecond } from '../../test/support/pacing.ts';
-import { SharedSendPacer } from './shared-send-pacer.ts';
+import type { SendPacingPort, SlotClaim } from '../../src/store/ports/send-pacing.port.ts';
+import { maxInAnySecond } from '../support/pacing.ts';
+import { SharedSendPacer } from '../../src/jobs/shared-send-pacer.ts';
 
 /** The send_pacing row in memory, on a "database" clock an hour ahead of this process, answering after `delayMs`. */
 function memoryPort(options: { failures?: number; delayMs?: number } = {}): SendPacingPort & { claims: number } {

@@ -1,15 +1,15 @@
-import type { DataKeyRow } from '../database.ts';
+import type { DataKeyOwnerType, DataKeyRecord } from './model.ts';
 
-export type DataKeyOwnerType = DataKeyRow['owner_type'];
+export type { DataKeyOwnerType };
 
 /**
  * The separate key store (wrapped data keys and a little metadata). Only core/privacy/keys uses it; no other part
  * of sparsam ever reads a wrapped key.
  */
 export interface KeyPort {
-  findDataKey(ownerType: DataKeyOwnerType, ownerId: string): Promise<DataKeyRow | undefined>;
+  findDataKey(ownerType: DataKeyOwnerType, ownerId: string): Promise<DataKeyRecord | undefined>;
   /** Inserts the key unless the owner already has one (unique per owner); true when this row was inserted. */
-  insertDataKeyIfAbsent(row: DataKeyRow): Promise<boolean>;
+  insertDataKeyIfAbsent(row: DataKeyRecord): Promise<boolean>;
   /** Deletes every key of the owner; returns how many rows were deleted. */
   deleteDataKeys(ownerType: DataKeyOwnerType, ownerId: string): Promise<number>;
   /** Deletes every key of several owners of one type in one statement; returns how many rows were deleted. */
@@ -23,7 +23,7 @@ export interface KeyPort {
    * none does. `rewrap` receives each row and returns its new wrapped bytes and key-encryption-key id.
    */
   rewrapAll(
-    rewrap: (row: DataKeyRow) => { wrapped: Uint8Array; kekId: string },
+    rewrap: (row: DataKeyRecord) => { wrapped: Uint8Array; kekId: string },
     meta: Record<string, string>,
   ): Promise<number>;
 }

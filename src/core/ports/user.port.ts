@@ -1,12 +1,12 @@
-import type { ApiTokenRow, Role, SessionRow, UserRow } from '../database.ts';
+import type { ApiTokenRecord, Role, SessionRecord, UserRecord } from './model.ts';
 
 /** Staff accounts, sessions and API tokens. */
 export interface UserPort {
-  insertUser(row: UserRow): Promise<void>;
-  findUserByEmail(email: string): Promise<UserRow | undefined>;
-  findUserById(id: string): Promise<UserRow | undefined>;
-  listUsers(): Promise<UserRow[]>;
-  updateUser(id: string, patch: Partial<Omit<UserRow, 'id'>>): Promise<void>;
+  insertUser(row: UserRecord): Promise<void>;
+  findUserByEmail(email: string): Promise<UserRecord | undefined>;
+  findUserById(id: string): Promise<UserRecord | undefined>;
+  listUsers(): Promise<UserRecord[]>;
+  updateUser(id: string, patch: Partial<Omit<UserRecord, 'id'>>): Promise<void>;
   countAdmins(): Promise<number>;
   /**
    * Records one failed login attempt in a single statement (safe with concurrent attempts on several instances);
@@ -25,18 +25,23 @@ export interface UserPort {
    */
   claimTotpStep(userId: string, step: number): Promise<boolean>;
   /** Replaces the stored recovery code hashes only if they are still `expected` (one use of a code wins). */
-  replaceRecoveryCodes(id: string, expected: string | null, next: string, at: number): Promise<boolean>;
+  replaceRecoveryCodes(
+    id: string,
+    expected: readonly string[] | null,
+    next: readonly string[],
+    at: number,
+  ): Promise<boolean>;
 
-  insertSession(row: SessionRow): Promise<void>;
-  findSession(idHash: string): Promise<SessionRow | undefined>;
-  updateSession(idHash: string, patch: Partial<Omit<SessionRow, 'id_hash'>>): Promise<void>;
+  insertSession(row: SessionRecord): Promise<void>;
+  findSession(idHash: string): Promise<SessionRecord | undefined>;
+  updateSession(idHash: string, patch: Partial<Omit<SessionRecord, 'id_hash'>>): Promise<void>;
   deleteSession(idHash: string): Promise<void>;
   deleteSessionsOfUser(userId: string): Promise<number>;
 
-  insertApiToken(row: ApiTokenRow): Promise<void>;
-  findApiTokenByHash(hash: string): Promise<ApiTokenRow | undefined>;
+  insertApiToken(row: ApiTokenRecord): Promise<void>;
+  findApiTokenByHash(hash: string): Promise<ApiTokenRecord | undefined>;
   touchApiToken(id: string, at: number): Promise<void>;
-  listApiTokens(): Promise<ApiTokenRow[]>;
+  listApiTokens(): Promise<ApiTokenRecord[]>;
   revokeApiToken(id: string, at: number): Promise<void>;
 }
 
