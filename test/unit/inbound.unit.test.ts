@@ -132,7 +132,9 @@ describe('inbound pipeline: group commit', () => {
     expect(s.messages('in').map((m) => s.w.content(m).text)).toEqual(['eins', 'zwei']);
     expect(s.conversations()).toHaveLength(2);
     // One notice per new conversation, not one per attempt.
-    expect(s.w.tables.jobs.filter((j) => j.dedupeKey?.startsWith('notice:'))).toHaveLength(2);
+    const notices = s.messages('out').filter((m) => s.w.content(m).extra?.['notice'] === true);
+    expect(notices).toHaveLength(2);
+    expect(s.w.tables.jobs.filter((j) => notices.some((n) => j.payload['messageId'] === n.id))).toHaveLength(2);
   });
 
   it('stores a provider retry of the same message once and counts it unread once', async () => {
@@ -160,7 +162,7 @@ describe('inbound pipeline: consent gate', () => {
     expect(s.w.content(notice).text).toMatch(/Datenschutz|datenschutz/);
     expect(conversation.notice_version).toBe(s.w.deps.noticeVersion(s.w.content(notice).text!));
     expect(s.w.tables.jobs).toEqual([
-      { queue: 'outbound-send', payload: { messageId: notice.id }, dedupeKey: `notice:${conversation.id}` },
+      { queue: 'outbound-send', payload: { messageId: notice.id }, dedupeKey: `outbound-send:${notice.id}` },
     ]);
     expect(s.w.published).toEqual([]);
   });
