@@ -43,6 +43,15 @@ export function authRoutes(deps: WebDeps): RouteModule {
     const options = { authenticate: deps.authenticate, parse: parseFields };
     const limitedOptions = { ...options, fastify: { config: limited } };
     const secondFactorOptions = { ...options, fastify: { config: secondFactorLimited } };
+    /** The session each step request was admitted with; checked before the body is read. */
+    const admitted = new WeakMap<FastifyRequest, Awaited<ReturnType<typeof stepSession>>>();
+    const inStep = (allowed: LoginStep[]) => ({
+      ...secondFactorOptions,
+      before: async (request: FastifyRequest) => {
+        admitted.set(request, await stepSession(request, allowed));
+      },
+    });
+    const stepOf = (request: FastifyRequest) => admitted.get(request)!;
 
     registerRoute(app, api.login, limitedOptions, async ({ body }, request, reply) => {
       const { token, step, user } = await deps.auth.login(body.email, body.password);
@@ -64,14 +73,14 @@ export function authRoutes(deps: WebDeps): RouteModule {
       };
     });
 
-    registerRoute(app, api.totp, secondFactorOptions, async ({ body }, request) => {
-      const found = await stepSession(request, ['totp']);
+    registerRoute(app, api.totp, inStep(['totp']), async ({ body }, request) => {
+      const found = stepOf(request);
       const user = await deps.auth.completeTotp(found.token, body.code);
       return { step: 'done' as const, csrfToken: csrfTokenFor(found.token), user: sessionUser(user) };
     });
 
-    registerRoute(app, api.recovery, secondFactorOptions, async ({ body }, request) => {
-      const found = await stepSession(request, ['totp']);
+    registerRoute(app, api.recovery, inStep(['totp']), async ({ body }, request) => {
+      const found = stepOf(request);
       const { user, remaining } = await deps.auth.completeRecovery(found.token, body.code);
       return {
         step: 'done' as const,
@@ -81,18 +90,23 @@ export function authRoutes(deps: WebDeps): RouteModule {
       };
     });
 
-    registerRoute(app, api.enrolStart, secondFactorOptions, async (_input, request) => {
-      const found = await stepSession(request, ['enrol', 'done']);
+    registerRoute(app, api.enrolStart, inStep(['enrol', 'done']), async (_input, request) => {
+      const found = stepOf(request);
       const { secret, uri, qrDataUrl } = await deps.auth.startEnrolment(found.user);
       return { secret, uri, qrDataUrl };
     });
 
-    registerRoute(app, api.enrolConfirm, secondFactorOptions, async ({ body }, request) => {
-      const found = await stepSession(request, ['enrol', 'done']);
+    registerRoute(app, api.enrolConfirm, inStep(['enrol', 'done']), async ({ body }, request) => {
+      const found = stepOf(request);
       const fresh = (await deps.users.findUserById(found.user.id))!;
       const codes = await deps.auth.confirmEnrolment(fresh, body.code, sessionIdHash(found.token));
       const user = (await deps.users.findUserById(found.user.id))!;
-      return { step: 'done' as const, recoveryCodes: codes, csrfToken: csrfTokenFor(found.token), user: sessionUser(user) };
+      return {
+        step: 'done' as const,
+        recoveryCodes: codes,
+        csrfToken: csrfTokenFor(found.token),
+        user: sessionUser(user),
+      };
     });
 
     registerRoute(app, api.logout, options, async (_input, request, reply) => {
@@ -114,7 +128,9 @@ export function authRoutes(deps: WebDeps): RouteModule {
       return { ended };
     });
 
-    registerRoute(app, api.invitation, limitedOptions, async ({ params }) => deps.staff.describeInvitation(params.token));
+    registerRoute(app, api.invitation, limitedOptions, async ({ params }) =>
+      deps.staff.describeInvitation(params.token),
+    );
 
     registerRoute(app, api.acceptInvitation, limitedOptions, async ({ body }) => {
       const user = await deps.staff.acceptInvitation(body.token, body.password);

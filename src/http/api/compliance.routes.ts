@@ -90,7 +90,9 @@ export function complianceRoutes(deps: ComplianceRouteDeps): RouteModule {
       return revealed;
     });
 
-    registerRoute(app, api.statistics, options, async ({ query }) => c.statistics(millis(query.from), millis(query.to)));
+    registerRoute(app, api.statistics, options, async ({ query }) =>
+      c.statistics(millis(query.from), millis(query.to)),
+    );
 
     registerRoute(app, api.channels, options, async () => ({ items: (await c.processingContext()).channels }));
 

@@ -75,7 +75,9 @@ export type QueryOf<R extends ApiRoute> = z.input<SchemaOf<R, 'query'>>;
 /** The path parameters. */
 export type ParamsOf<R extends ApiRoute> = z.input<SchemaOf<R, 'params'>>;
 /** The parsed body, query and params a handler works with (defaults applied). */
-export type ParsedBody<R extends ApiRoute> = [SchemaOf<R, 'body'>] extends [never] ? undefined : z.output<SchemaOf<R, 'body'>>;
+export type ParsedBody<R extends ApiRoute> = [SchemaOf<R, 'body'>] extends [never]
+  ? undefined
+  : z.output<SchemaOf<R, 'body'>>;
 export type ParsedQuery<R extends ApiRoute> = [SchemaOf<R, 'query'>] extends [never]
   ? undefined
   : z.output<SchemaOf<R, 'query'>>;

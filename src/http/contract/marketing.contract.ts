@@ -55,7 +55,11 @@ export const marketingApi = {
     tags,
     roles,
     body: ConsentImportBody,
-    response: { status: 201, description: 'recorded', schema: z.object({ contactId: z.string(), created: z.boolean() }) },
+    response: {
+      status: 201,
+      description: 'recorded',
+      schema: z.object({ contactId: z.string(), created: z.boolean() }),
+    },
     errors: { 404: 'no such channel' },
   }),
   broadcast: defineRoute({
