@@ -7,6 +7,7 @@
  */
 import type {
   Breach,
+  call as callFunction,
   ChannelCheck,
   ConversationDetail,
   ConversationSummary,
@@ -53,3 +54,22 @@ export type ContractChecks = [
   Expect<Equal<Endpoints['GET /quick-replies']['response'], { items: QuickReply[] }>>,
   Expect<Equal<Endpoints['GET /users']['response'], { items: StaffMember[] }>>,
 ];
+
+declare const call: typeof callFunction;
+
+/** Calls by operation key are typed by the contract: params, body and answer. Type-checked, never called. */
+export async function _typedCalls(): Promise<void> {
+  const detail: ConversationDetail = await call('GET /conversations/:id', { params: { id: 'c1' } });
+  const sent: Message = (
+    await call('POST /conversations/:id/messages', { params: { id: detail.conversation.id }, body: { text: 'Hallo' } })
+  ).message;
+  // @ts-expect-error a reply is a text or a template, nothing else
+  await call('POST /conversations/:id/messages', { params: { id: sent.id }, body: { html: '<b>' } });
+  // @ts-expect-error the path parameter is required
+  await call('PATCH /users/:id', { body: { disabled: true } });
+  const users: StaffMember[] = (await call('GET /users')).items;
+  await call('GET /conversations', { query: { view: 'mine' } });
+  // @ts-expect-error no such view
+  await call('GET /conversations', { query: { view: 'everything' } });
+  void users;
+}

@@ -103,7 +103,8 @@ export async function call<K extends Endpoint>(
   if (given.query) {
     const search = new URLSearchParams();
     for (const [key, value] of Object.entries(given.query)) if (value !== undefined) search.set(key, String(value));
-    if (search.size > 0) path += `?${search.toString()}`;
+    const text = search.toString();
+    if (text) path += `?${text}`;
   }
   const body = given.body ?? (method === 'GET' || method === 'DELETE' ? undefined : {});
   return api<Endpoints[K]['response']>(method, path, body);
