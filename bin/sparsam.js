@@ -4,8 +4,8 @@
 import { register } from 'tsx/esm/api';
 
 register();
-if (process.argv[2] === 'start') {
-  // Serve a built web inbox on a fresh checkout: builds web/dist once when it is missing.
+if (process.argv[2] === 'start' || process.argv[2] === 'demo') {
+  // Serve a built web inbox on a fresh checkout: builds web/dist once when it is missing or older than its sources.
   const { ensureWebBuilt } = await import('../web/build.mjs');
   await ensureWebBuilt();
 }
