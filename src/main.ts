@@ -296,7 +296,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     messengerWebhookRoutes({ channels, inbox, audit, metrics }),
     smsWebhookRoutes({ channels, inbox, audit, metrics }),
     conversationRoutes({ inbox, authenticate: (request) => authenticate(request), docs }),
-    openApiRoutes({ docs, authenticate: (request) => authenticate(request) }),
+    openApiRoutes({ docs }),
     complianceRoutes({ compliance, authenticate: (request) => authenticate(request), docs }),
     marketingRoutes({ marketing, authenticate: (request) => authenticate(request), docs }),
   );

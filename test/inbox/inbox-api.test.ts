@@ -27,7 +27,6 @@ const ROUTES: { method: 'GET' | 'POST'; url: string; body?: unknown }[] = [
   { method: 'POST', url: '/api/v1/conversations/c1/attachments', body: { file: 'x' } },
   { method: 'GET', url: '/api/v1/media/m1' },
   { method: 'GET', url: '/api/v1/channels/wa-main/templates' },
-  { method: 'GET', url: '/api/v1/openapi.json' },
 ];
 
 describe('inbox API access', () => {
@@ -49,7 +48,7 @@ describe('inbox API access', () => {
   });
 
   it('refuses the data protection officer on conversations and media with 403', async () => {
-    for (const r of ROUTES.filter((x) => x.url !== '/api/v1/openapi.json')) {
+    for (const r of ROUTES) {
       const res = await w.api(r.method, r.url, r.body, w.dpoToken);
       expect(res.statusCode, `${r.method} ${r.url}`).toBe(403);
     }
@@ -63,6 +62,19 @@ describe('inbox API access', () => {
     expect(body.statusCode).toBe(400);
     const both = await w.api('POST', '/api/v1/conversations/c1/messages', { text: 'a', extra: 1 });
     expect(both.statusCode).toBe(400);
+  });
+
+  it('serves the OpenAPI document without login, documented as open, and to every role', async () => {
+    const anonymous = await w.api('GET', '/api/v1/openapi.json', undefined, '');
+    expect(anonymous.statusCode).toBe(200);
+    const doc = anonymous.json();
+    expect(doc.openapi).toBe('3.1.0');
+    const self = doc.paths['/api/v1/openapi.json'].get;
+    expect(self.security).toEqual([]);
+    expect(Object.keys(self.responses)).not.toContain('401');
+    expect(doc.paths['/api/v1/conversations'].get.security).not.toEqual([]);
+    const dpo = await w.api('GET', '/api/v1/openapi.json', undefined, w.dpoToken);
+    expect(dpo.statusCode).toBe(200);
   });
 
   it('serves an OpenAPI 3.1 document generated from the route schemas', async () => {

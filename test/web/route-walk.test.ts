@@ -4,8 +4,10 @@ import { describeEachStore } from '../support/stores.ts';
 import { ensureWebBuilt } from '../../web/build.mjs';
 import { nextIp, startWebApp } from './web-support.ts';
 
-/** The only /api/v1 routes open without credentials: the login page's calls. */
+/** The only /api/v1 routes open without credentials: the login page's calls and the OpenAPI document (no data). */
 const PUBLIC_ROUTES = new Set([
+  'GET /api/v1/openapi.json',
+  'HEAD /api/v1/openapi.json',
   'POST /api/v1/auth/login',
   'GET /api/v1/auth/invitations/:token',
   'HEAD /api/v1/auth/invitations/:token',
@@ -35,7 +37,7 @@ describeEachStore('every /api/v1 route needs credentials', (dialect) => {
   });
   afterAll(async () => app?.close());
 
-  it('answers 401 without a session or token on every route but login and invitation acceptance', async () => {
+  it('answers 401 without a session or token on every route but login, invitation acceptance and the API document', async () => {
     const routes = registeredRoutes(app.sparsam).filter((r) => r.split(' ')[1]!.startsWith('/api/v1/'));
     // The walk must see the routes it guards, or it proves nothing.
     for (const known of [
