@@ -9,5 +9,15 @@ if (process.argv[2] === 'start' || process.argv[2] === 'demo') {
   const { ensureWebBuilt } = await import('../web/build.mjs');
   await ensureWebBuilt();
 }
+if (process.env.npm_lifecycle_event && (process.argv[2] === 'start' || process.argv[2] === 'demo')) {
+  // Under `npm start`, npm runs `sh -c "node bin/sparsam.js start"` and forwards a SIGTERM only to that shell, which
+  // dies without passing it on. When the parent goes away, stop as if the signal had reached us (graceful shutdown).
+  const parent = process.ppid;
+  const watch = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(watch);
+    process.kill(process.pid, 'SIGTERM');
+  }, 500).unref();
+}
 const { runCli } = await import('../src/cli/main.ts');
 await runCli(process.argv);

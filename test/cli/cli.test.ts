@@ -109,4 +109,65 @@ describe('sparsam command line', () => {
       blocker.close();
     }
   });
+
+  it('doctor marks warnings WARN, not ok: a public URL without https and the placeholder controller', async () => {
+    const result = await run(['doctor'], {
+      SPARSAM_DATA_DIR: path.join(tempDir(), 'data'),
+      SPARSAM_PORT: String(await freePort()),
+      SPARSAM_HOST: '127.0.0.1',
+      SPARSAM_BASE_URL: 'http://localhost:8080',
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('WARN public URL: http://localhost:8080 is not https');
+    expect(result.stdout).not.toMatch(/^ok\s+public URL/m);
+    expect(result.stdout).toContain('WARN controller: "sparsam, datenschutz@example.org" is a placeholder');
+  });
+
+  it('start on a busy port says so in plain words and exits 1', async () => {
+    const port = await freePort();
+    const blocker = createServer().listen(port, '127.0.0.1');
+    try {
+      const result = await run(['start'], {
+        SPARSAM_DATA_DIR: path.join(tempDir(), 'data'),
+        SPARSAM_PORT: String(port),
+        SPARSAM_HOST: '127.0.0.1',
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        `sparsam: port ${port} is already in use: stop the other program or set SPARSAM_PORT`,
+      );
+      expect(result.stderr).not.toContain('unexpected error');
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('npm start stops the server when npm gets SIGTERM, and logs JSON when not on a terminal', async () => {
+    const dataDir = path.join(tempDir(), 'data');
+    const port = await freePort();
+    const npm = spawn('npm', ['start', '--silent'], {
+      env: { ...process.env, SPARSAM_DATA_DIR: dataDir, SPARSAM_PORT: String(port), SPARSAM_HOST: '127.0.0.1' },
+    });
+    let stdout = '';
+    npm.stdout.on('data', (d) => (stdout += d));
+    const healthy = () =>
+      fetch(`http://127.0.0.1:${port}/healthz`)
+        .then((r) => r.ok)
+        .catch(() => false);
+    try {
+      const started = Date.now();
+      while (!(await healthy()) && Date.now() - started < 25_000) await new Promise((r) => setTimeout(r, 200));
+      expect(await healthy()).toBe(true);
+      const hint = stdout.split('\n').find((line) => line.includes('no admin account yet'));
+      expect(JSON.parse(hint!).msg).toBe(
+        'no admin account yet: create one with: npx sparsam admin create --email you@example.org',
+      );
+      npm.kill('SIGTERM');
+      const stopped = Date.now();
+      while ((await healthy()) && Date.now() - stopped < 10_000) await new Promise((r) => setTimeout(r, 200));
+      expect(await healthy()).toBe(false);
+    } finally {
+      npm.kill('SIGKILL');
+    }
+  }, 60_000);
 });
