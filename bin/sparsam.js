@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // sparsam's command line. Runs the TypeScript sources through tsx, so that `npm install && npm start`
 // needs no build step; `npm run build` still type-checks and emits dist/ for those who want it.
+import { clearInterval, setInterval } from 'node:timers';
 import { register } from 'tsx/esm/api';
 
 register();

@@ -11,7 +11,7 @@ describe('the readable log lines for a terminal', () => {
     const out = capture();
     createLogger({ pretty: true, destination: out.destination }).warn({ listen: 'http://127.0.0.1:8080' }, 'hello');
     expect(out.lines).toHaveLength(1);
-    expect(out.lines[0]).toMatch(/^\d\d:\d\d:\d\d WARN  hello {2}listen=http:\/\/127\.0\.0\.1:8080\n$/);
+    expect(out.lines[0]).toMatch(/^\d\d:\d\d:\d\d WARN {2}hello {2}listen=http:\/\/127\.0\.0\.1:8080\n$/);
     expect(() => JSON.parse(out.lines[0]!)).toThrow();
   });
 
