@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, type AppConfig } from '../config/config.ts';
 import { ROLES } from '../core/accounts/account.service.ts';
 import { createSparsam, startSparsam, type Sparsam } from '../main.ts';
-import { isAppError } from '../shared/app-error.ts';
+import { AppError, isAppError } from '../shared/app-error.ts';
 import { createLogger } from '../shared/logger.ts';
 import type { Role } from '../store/database.ts';
 import { registerChannelCommands } from './channel.commands.ts';
@@ -90,6 +90,26 @@ export function buildCli(): Command {
           ...(opts.name ? { displayName: opts.name } : {}),
         });
         console.log(`created ${user.role} ${user.email} (id ${user.id})`);
+      });
+    });
+
+  admin
+    .command('unlock')
+    .description('lift the lock-out after repeated failed logins (recorded in the audit log)')
+    .requiredOption('--email <email>', 'e-mail address of the account')
+    .action(async (opts: { email: string }) => {
+      await withSparsam(async (s) => {
+        const user = await s.users.findUserByEmail(opts.email.trim().toLowerCase());
+        if (!user) throw new AppError('NOT_FOUND', `no account with the e-mail address ${opts.email}`);
+        const { wasLocked } = await s.accounts.unlock(user.id);
+        await s.audit.append({
+          actor: 'cli:admin-unlock',
+          action: 'user.unlocked',
+          targetType: 'user',
+          targetId: user.id,
+          details: { wasLocked },
+        });
+        console.log(wasLocked ? `unlocked ${user.email}` : `${user.email} was not locked; failed attempts reset`);
       });
     });
 

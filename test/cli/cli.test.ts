@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/instances.ts';
 
@@ -91,6 +92,40 @@ describe('sparsam command line', () => {
     const short = await run(['admin', 'create', '--email', 'b@example.org'], { SPARSAM_DATA_DIR: dataDir }, 'short\n');
     expect(short.code).toBe(1);
     expect(short.stderr).toContain('at least 12 characters');
+  });
+
+  it('admin unlock lifts a lock-out, says so, and records it in the audit log', async () => {
+    const dataDir = path.join(tempDir(), 'data');
+    const created = await run(
+      ['admin', 'create', '--email', 'locked@example.org'],
+      { SPARSAM_DATA_DIR: dataDir },
+      'a long enough passphrase\n',
+    );
+    expect(created.code).toBe(0);
+    const db = new Database(path.join(dataDir, 'sparsam.db'));
+    try {
+      db.prepare('UPDATE users SET locked_until = ?, failed_logins = 5').run(Date.now() + 15 * 60_000);
+    } finally {
+      db.close();
+    }
+    const unlocked = await run(['admin', 'unlock', '--email', 'Locked@Example.org'], { SPARSAM_DATA_DIR: dataDir });
+    expect(unlocked.code).toBe(0);
+    expect(unlocked.stdout).toContain('unlocked locked@example.org');
+    const check = new Database(path.join(dataDir, 'sparsam.db'), { readonly: true });
+    try {
+      expect(check.prepare('SELECT locked_until, failed_logins FROM users').get()).toEqual({
+        locked_until: null,
+        failed_logins: 0,
+      });
+      expect(check.prepare("SELECT actor FROM audit_log WHERE action = 'user.unlocked'").all()).toEqual([
+        { actor: 'cli:admin-unlock' },
+      ]);
+    } finally {
+      check.close();
+    }
+    const unknown = await run(['admin', 'unlock', '--email', 'nobody@example.org'], { SPARSAM_DATA_DIR: dataDir });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no account with the e-mail address nobody@example.org');
   });
 
   it('doctor reports a port in use in plain words and exits non-zero', async () => {

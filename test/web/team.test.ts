@@ -288,4 +288,46 @@ describeEachStore('team features and admin screens', (dialect) => {
     });
     expect(after.status).toBe(401);
   });
+
+  it('keeps one server close listener however many streams open and close, and refuses the stream to the DPO', async () => {
+    const address = await app.sparsam.http.listen({ port: 0, host: '127.0.0.1' }).catch(() => {
+      const a = app.sparsam.http.server.address() as { port: number };
+      return `http://127.0.0.1:${a.port}`;
+    });
+    const server = app.sparsam.http.server;
+    const before = server.listenerCount('close');
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const agent = new Browser(app.sparsam);
+      await agent.login('agent@example.org');
+      for (let round = 0; round < 3; round += 1) {
+        const streams = await Promise.all(
+          Array.from({ length: 6 }, async () => {
+            const controller = new AbortController();
+            const res = await fetch(`${address}/api/v1/events`, {
+              headers: { cookie: `sparsam_session=${agent.cookie}` },
+              signal: controller.signal,
+            });
+            expect(res.status).toBe(200);
+            await res.body!.getReader().read();
+            return controller;
+          }),
+        );
+        streams.forEach((c) => c.abort());
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(server.listenerCount('close')).toBeLessThanOrEqual(before);
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    await createUser(app.sparsam, `dpo-events-${dialect}@example.org`, 'dpo');
+    const dpo = new Browser(app.sparsam);
+    await dpo.login(`dpo-events-${dialect}@example.org`);
+    const refused = await dpo.get('/api/v1/events');
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().error.code).toBe('FORBIDDEN');
+  });
 });
