@@ -192,6 +192,27 @@ describeEachStore('team features and admin screens', (dialect) => {
     expect((await agent.get('/api/v1/quick-replies')).json().items).toEqual([]);
   });
 
+  it('accepts shortcuts in letters of any language, as the README shows /kürzel', async () => {
+    const umlaut = await admin.post('/api/v1/quick-replies', { shortcut: '/Kürzel', title: 'Kürzel', text: 'Hallo' });
+    expect(umlaut.statusCode).toBe(201);
+    expect(umlaut.json().item.shortcut).toBe('kürzel');
+    // The same word typed with a combining diaeresis is the same shortcut.
+    const decomposed = await admin.post('/api/v1/quick-replies', { shortcut: 'ku\u0308rzel', title: 'x', text: 'y' });
+    expect(decomposed.statusCode).toBe(409);
+    for (const shortcut of ['öffnungszeiten', 'straße_2', 'привет', 'ελληνικά', '予約']) {
+      const res = await admin.post('/api/v1/quick-replies', { shortcut, title: shortcut, text: 'x' });
+      expect(res.statusCode, shortcut).toBe(201);
+      expect(res.json().item.shortcut).toBe(shortcut);
+    }
+    for (const shortcut of ['-dash', 'zwei wörter', 'a!', '']) {
+      const res = await admin.post('/api/v1/quick-replies', { shortcut, title: 'x', text: 'y' });
+      expect(res.statusCode, shortcut).toBe(400);
+    }
+    for (const q of (await admin.get('/api/v1/quick-replies')).json().items as { id: string }[]) {
+      await admin.request('DELETE', `/api/v1/quick-replies/${q.id}`);
+    }
+  });
+
   it('lists channels with the webhook URL and no secrets, and tests the connection with the provider', async () => {
     const res = await admin.get('/api/v1/admin/channels');
     expect(res.statusCode).toBe(200);
