@@ -21,6 +21,7 @@ import { KeyService } from './core/privacy/keys/key.service.ts';
 import { sealField } from './core/privacy/keys/field-cipher.ts';
 import { KeyStore } from './store/sql/key.store.ts';
 import { createWebInbox } from './http/auth/web-inbox.ts';
+import type { TeamService } from './core/inbox/team.service.ts';
 import { documentWebRoutes } from './http/auth/web-openapi.ts';
 import { ChannelRegistry } from './channels/registry.ts';
 import { CachedInboxSettings } from './core/inbox/inbox-settings.ts';
@@ -87,6 +88,8 @@ export interface Sparsam {
   channels: ChannelRegistry;
   audit: AuditLog;
   inbox: InboxService;
+  /** Team features: quick replies, labels, notes, assignment (the demo seeds quick replies through it). */
+  team: TeamService;
   /** Privacy core: keys (envelope encryption), pseudonymous contacts, consent ledger, erasure, retention. */
   keys: KeyService;
   directory: ContactDirectory;
@@ -329,6 +332,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     channels,
     audit,
     inbox,
+    team: webInbox.team,
     docs,
     keys,
     directory: contacts,
