@@ -241,6 +241,26 @@ describeEachStore('inbox messages and media', (dialect) => {
     expect(unknown.statusCode).toBe(400);
   });
 
+  it("refuses a reply longer than the channel's limit with 422 TEXT_TOO_LONG instead of cutting it", async () => {
+    const id = await openConversation('491700000009', 'L');
+    const conversation = (await w.api('GET', `/api/v1/conversations/${id}`)).json().conversation;
+    expect(conversation.maxTextChars).toBe(4096);
+    const before = (await messages(id)).length;
+    const long = await w.api('POST', `/api/v1/conversations/${id}/messages`, { text: 'ä'.repeat(10_000) });
+    expect(long.statusCode).toBe(422);
+    expect(long.json().error.code).toBe('TEXT_TOO_LONG');
+    expect(long.json().error.message).toContain('at most 4096 characters');
+    expect(long.json().error.message).toContain('10000');
+    expect((await messages(id)).length).toBe(before);
+    // Exactly the limit, counted in characters (an emoji is one), goes out whole.
+    const full = '😀'.repeat(4096);
+    const ok = await w.api('POST', `/api/v1/conversations/${id}/messages`, { text: full });
+    expect(ok.statusCode).toBeLessThan(300);
+    await w.drain();
+    const sent = (await messages(id)).at(-1)!;
+    expect(sent.text).toBe(full);
+  });
+
   it('keeps a closed conversation for eraseAfterCloseDays, then the sweeper erases it', async () => {
     const id = await openConversation('491700000005', 'C');
     const closed = await w.api('POST', `/api/v1/conversations/${id}/close`);

@@ -13,7 +13,7 @@ import type {
 } from '../channel.ts';
 import { NO_OUTBOUND_MEDIA } from '../channel.ts';
 import { ChannelApiError } from '../channel-errors.ts';
-import { TwilioClient } from './sms.client.ts';
+import { TWILIO_MAX_BODY, TwilioClient } from './sms.client.ts';
 import { mapTwilioWebhook } from './sms.mapper.ts';
 import { parseForm, parseTwilioWebhook } from './sms.parser.ts';
 import { TWILIO_SIGNATURE_HEADER, verifyTwilioSignature } from './sms.signature.ts';
@@ -36,6 +36,7 @@ export const SMS_CAPABILITIES: ChannelCapabilities = Object.freeze({
   maxMediaBytes: SMS_MAX_MEDIA_BYTES,
   // Twilio fetches MMS media from a public URL; sparsam never publishes media, so core refuses files for SMS.
   supportsOutboundMedia: false,
+  maxTextChars: TWILIO_MAX_BODY,
   maxOutboundMediaBytes: NO_OUTBOUND_MEDIA,
 });
 

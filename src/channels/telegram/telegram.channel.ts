@@ -12,7 +12,7 @@ import type {
   WebhookResult,
 } from '../channel.ts';
 import { ChannelApiError } from '../channel-errors.ts';
-import { TELEGRAM_MAX_DOWNLOAD_BYTES, TelegramClient } from './telegram.client.ts';
+import { TELEGRAM_MAX_DOWNLOAD_BYTES, TELEGRAM_MAX_TEXT, TelegramClient } from './telegram.client.ts';
 import {
   mapTelegramUpdate,
   splitTelegramMessageId,
@@ -40,6 +40,7 @@ export const TELEGRAM_CAPABILITIES: ChannelCapabilities = Object.freeze({
   // Bot API uploads (multipart through grammY's InputFile): photos up to 10 MB, other files up to 50 MB
   // (https://core.telegram.org/bots/api#sending-files).
   supportsOutboundMedia: true,
+  maxTextChars: TELEGRAM_MAX_TEXT,
   maxOutboundMediaBytes: Object.freeze({
     image: 10 * 1024 * 1024,
     document: 50 * 1024 * 1024,
