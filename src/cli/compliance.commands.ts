@@ -8,6 +8,7 @@ import { ConsentService } from '../core/privacy/consent/consent.service.ts';
 import { ErasureService } from '../core/privacy/erasure/erasure.service.ts';
 import { KeyService } from '../core/privacy/keys/key.service.ts';
 import { loadOrCreateMasterKey } from '../core/privacy/keys/master-key.ts';
+import { channelKindFacts } from '../channels/registry.ts';
 import { ContactDirectory } from '../core/privacy/pseudonym/contact-directory.ts';
 import { AppError } from '../shared/app-error.ts';
 import { systemClock } from '../shared/clock.ts';
@@ -54,7 +55,7 @@ async function withCompliance<T>(fn: (tools: ComplianceTools, config: AppConfig)
     const tools = new ComplianceTools({
       port: new ComplianceStore(store.db),
       subjectRightsPort: new SubjectRightsStore(store.db),
-      contacts: new ContactDirectory(new ContactStore(store.db), keys, clock),
+      contacts: new ContactDirectory(new ContactStore(store.db), keys, clock, channelKindFacts),
       consent: new ConsentService(new ConsentStore(store.db), keys, clock),
       audit,
       erasure: new ErasureService(new ErasureStore(store.db, () => store.scrub()), keys, audit, clock),
@@ -63,6 +64,7 @@ async function withCompliance<T>(fn: (tools: ComplianceTools, config: AppConfig)
       organisation: config.organisation,
       keyStoreUrl: config.keystoreUrl,
       masterKeyFromEnv: Boolean(config.masterKey),
+      channelKinds: channelKindFacts,
     });
     return await fn(tools, config);
   } finally {

@@ -4,6 +4,7 @@ import { renderHtml, renderMarkdown } from '../../src/core/compliance/document.t
 import { renderPdf } from '../../src/core/compliance/pdf.ts';
 import { privacyNotice, recordOfProcessing, type ProcessingContext } from '../../src/core/compliance/ropa.ts';
 import { pdfPageSizes, pdfText } from '../support/pdf-text.ts';
+import { channelKindFacts } from '../../src/channels/registry.ts';
 
 function context(organisation: ProcessingContext['organisation'], channels: ProcessingContext['channels'] = []) {
   return {
@@ -42,19 +43,19 @@ describe('generated documents on a fresh install', () => {
 
   it('shows a visible warning in both documents, every format, until the controller is set', async () => {
     for (const make of [recordOfProcessing, privacyNotice]) {
-      const draft = make(context(FRESH), 'de');
+      const draft = make(context(FRESH), 'de', channelKindFacts);
       expect(renderMarkdown(draft)).toContain('> **Entwurf – nicht verwenden: Der Verantwortliche (Name und Kontakt');
       expect(renderHtml(draft)).toContain('<p class="warning" role="note"><strong>Entwurf – nicht verwenden');
       expect(pdfText(await renderPdf(draft)).replace(/\s+/g, ' ')).toContain('Entwurf – nicht verwenden');
-      expect(renderMarkdown(make(context(FRESH), 'en'))).toContain('Draft – do not use');
-      const real = make(context(REAL), 'de');
+      expect(renderMarkdown(make(context(FRESH), 'en', channelKindFacts))).toContain('Draft – do not use');
+      const real = make(context(REAL), 'de', channelKindFacts);
       expect(renderMarkdown(real)).not.toContain('Entwurf');
       expect(pdfText(await renderPdf(real))).not.toContain('Entwurf');
     }
   });
 
   it('fills the notice’s Empfänger section: staff and the DPO always, the providers of the channels', () => {
-    const none = renderMarkdown(privacyNotice(context(REAL), 'de'));
+    const none = renderMarkdown(privacyNotice(context(REAL), 'de', channelKindFacts));
     const recipients = none.slice(none.indexOf('## Empfänger'), none.indexOf('## Übermittlung'));
     expect(recipients).toContain('Unsere Mitarbeitenden');
     expect(recipients).toContain('noch kein Kanal eingerichtet');
@@ -65,6 +66,7 @@ describe('generated documents on a fresh install', () => {
           { id: 'sms', kind: 'sms', inboxId: 'service', enabled: true },
         ]),
         'de',
+        channelKindFacts,
       ),
     );
     const section = withChannels.slice(withChannels.indexOf('## Empfänger'), withChannels.indexOf('## Übermittlung'));
@@ -80,7 +82,9 @@ describe('generated documents on a fresh install', () => {
       inboxId: 'service',
       enabled: true,
     }));
-    const pdf = await renderPdf(recordOfProcessing(context({ ...REAL, name: 'Autohaus 🚗 Müller' }, channels), 'de'));
+    const pdf = await renderPdf(
+      recordOfProcessing(context({ ...REAL, name: 'Autohaus 🚗 Müller' }, channels), 'de', channelKindFacts),
+    );
     const pages = pdfPageSizes(pdf);
     expect(pages.length).toBeGreaterThan(2);
     expect(pages.every((p) => Math.abs(p.width - 595.28) < 0.1 && Math.abs(p.height - 841.89) < 0.1)).toBe(true);
