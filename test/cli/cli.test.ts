@@ -126,7 +126,7 @@ describe('sparsam command line', () => {
     const unknown = await run(['admin', 'unlock', '--email', 'nobody@example.org'], { SPARSAM_DATA_DIR: dataDir });
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no account with the e-mail address nobody@example.org');
-  });
+  }, 90_000);
 
   it('doctor reports a port in use in plain words and exits non-zero', async () => {
     const port = await freePort();
