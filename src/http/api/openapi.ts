@@ -76,8 +76,12 @@ export class OpenApiRegistry {
       };
       for (const [status, description] of Object.entries(op.errors ?? {})) responses[status] = { description };
       const error = { content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-      responses['401'] ??= { description: 'no valid session or API token', ...error };
-      responses['403'] ??= { description: `needs one of the roles: ${op.roles.join(', ')}`, ...error };
+      // Open operations (login steps, invitations, this document) need no credentials: no 401/403, no security.
+      const open = op.access === 'public';
+      if (!open) {
+        responses['401'] ??= { description: 'no valid session or API token', ...error };
+        responses['403'] ??= { description: `needs one of the roles: ${op.roles.join(', ')}`, ...error };
+      }
       if (op.body || op.query || params.length > 0) responses['400'] ??= { description: 'invalid request', ...error };
       paths[path] ??= {};
       paths[path][op.method.toLowerCase()] = {
@@ -98,7 +102,7 @@ export class OpenApiRegistry {
             }
           : {}),
         responses,
-        security: [{ bearer: [] }, { session: [] }],
+        security: open ? [] : [{ bearer: [] }, { session: [] }],
         'x-sparsam-roles': [...op.roles],
       };
     }
@@ -123,7 +127,10 @@ export class OpenApiRegistry {
   }
 }
 
-/** Serves `GET /api/v1/openapi.json` to any authenticated caller. */
+/**
+ * Serves `GET /api/v1/openapi.json` without login: the document describes the API and holds no data, and a developer
+ * reads it before they have a token.
+ */
 export function openApiRoutes(deps: { docs: OpenApiRegistry; authenticate: Authenticator }): RouteModule {
   deps.docs.add(metaApi.openapi);
   return (app: FastifyInstance) => {

@@ -7,7 +7,7 @@ import { usersApi as api } from '../contract/users.contract.ts';
 import { parseFields, registerRoute } from './contract-route.ts';
 import { staffView } from './views.ts';
 
-/** Staff management for admins: list, invite (one-time link), change role, disable, reset 2FA, end sessions. */
+/** Staff management for admins: list, invite (one-time link), change role, disable, unlock, reset 2FA, end sessions. */
 export function usersRoutes(deps: WebDeps): RouteModule {
   return async (app: FastifyInstance) => {
     const options = { authenticate: deps.authenticate, parse: parseFields };
@@ -44,6 +44,10 @@ export function usersRoutes(deps: WebDeps): RouteModule {
       await deps.auth.logoutEverywhere(user.id, actorOf(request.principal!));
       deps.streams.closeUser(user.id);
       return { ok: true } as const;
+    });
+
+    registerRoute(app, api.unlock, options, async ({ params }, request) => {
+      return { user: staffView(await deps.staff.unlock(params.id, actorOf(request.principal!))) };
     });
 
     registerRoute(app, api.logoutEverywhere, options, async ({ params }, request) => {

@@ -18,6 +18,7 @@ export const ConversationSummarySchema = z.object({
   windowClosesAt: z.string().nullable().describe('end of the free-text window; null where the channel has none'),
   eraseAt: z.string().nullable(),
   canSendFiles: z.boolean().describe('the channel sends files from agents (POST …/attachments); false: 415'),
+  maxTextChars: z.number().int().describe('longest reply the channel takes, in characters; longer: 422 TEXT_TOO_LONG'),
 });
 
 export const MessageSchema = z.object({
@@ -60,7 +61,8 @@ export const ListQuerySchema = z
   .strict();
 
 export const ReplyBodySchema = z.union([
-  z.object({ text: z.string().min(1).max(4096) }).strict(),
+  // The channel's own limit (maxTextChars, at most 4096) is checked by the inbox: 422 TEXT_TOO_LONG with the limit.
+  z.object({ text: z.string().min(1).max(65_536) }).strict(),
   z
     .object({
       template: z
@@ -118,7 +120,7 @@ export const conversationsApi = {
     errors: {
       404: 'no such conversation',
       409: 'the conversation is closed',
-      422: 'WINDOW_CLOSED: free text outside the messaging window; send a template',
+      422: 'WINDOW_CLOSED: free text outside the messaging window; send a template. TEXT_TOO_LONG: longer than the channel takes (details.limit, see maxTextChars)',
     },
   }),
   attach: defineRoute({

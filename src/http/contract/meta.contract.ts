@@ -8,6 +8,7 @@ export const metaApi = {
     summary: 'This document (OpenAPI 3.1)',
     tags: ['meta'],
     roles: ALL_ROLES,
+    access: 'public',
     response: { description: 'the OpenAPI document', contentType: 'application/json' },
   }),
 } as const;

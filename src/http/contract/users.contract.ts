@@ -90,6 +90,16 @@ export const usersApi = {
     params: AnyIdParams,
     response: { description: 'done', schema: OkSchema },
   }),
+  unlock: defineRoute({
+    method: 'POST',
+    url: '/api/v1/users/:id/unlock',
+    summary: 'Unlock an account locked after failed logins (audited as user.unlocked)',
+    tags,
+    roles,
+    params: AnyIdParams,
+    response: { description: 'the unlocked user', schema: z.object({ user: StaffMemberSchema }) },
+    errors: { 404: 'no such user' },
+  }),
   logoutEverywhere: defineRoute({
     method: 'POST',
     url: '/api/v1/users/:id/logout-everywhere',
