@@ -7,7 +7,9 @@ import { withPrivacy } from './privacy.commands.ts';
 
 /** `sparsam backup create` and `sparsam backup verify-erasure`. */
 export function registerBackupCommands(program: Command): void {
-  const backup = program.command('backup').description('backups of the main database, and proof that erasure reached them');
+  const backup = program
+    .command('backup')
+    .description('backups of the main database, and proof that erasure reached them');
   backup
     .command('create')
     .description(
@@ -19,10 +21,14 @@ export function registerBackupCommands(program: Command): void {
       await withPrivacy(async ({ config, store, keys }) => {
         const out = path.resolve(opts.out);
         const manifest = await createMainSnapshot(store, config, out, keys.epoch, new Date());
-        console.log(`snapshot of the main database written to ${path.join(out, manifest.file)} (key epoch ${manifest.epoch})`);
+        console.log(
+          `snapshot of the main database written to ${path.join(out, manifest.file)} (key epoch ${manifest.epoch})`,
+        );
         console.log(
           'it holds no key material: the key store (' +
-            (config.keystoreUrl ? 'the sparsam_keys schema / key-store database' : path.join(config.dataDir, 'keys.db')) +
+            (config.keystoreUrl
+              ? 'the sparsam_keys schema / key-store database'
+              : path.join(config.dataDir, 'keys.db')) +
             `) and the epoch key (${config.epochKeyFile}) are NOT in it. Back those up apart from this, to a ` +
             'short-lived place (e.g. a separate volume) and delete each such copy within one key epoch ' +
             `(${config.keyEpochHours} h): an older copy of the epoch key file would undo erasures.`,
@@ -58,7 +64,9 @@ export function registerBackupCommands(program: Command): void {
           console.log(`erased but still openable with today's secrets: ${result.erasedButOpenable}`);
           console.log(`erased but still re-identifiable with today's secrets: ${result.erasedButReidentifiable}`);
           if (result.copyPepperLive) {
-            console.log('the copy is younger than one key epoch: run `sparsam keys rotate` (or wait for the next epoch)');
+            console.log(
+              'the copy is younger than one key epoch: run `sparsam keys rotate` (or wait for the next epoch)',
+            );
           }
         }
         if (result.erasedButOpenable > 0 || result.erasedButReidentifiable > 0) process.exitCode = 1;

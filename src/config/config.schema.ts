@@ -237,7 +237,11 @@ export const envSchema = z.object({
       message: 'must be 32 random bytes in base64 (44 characters)',
     })
     .optional(),
-  SPARSAM_KEY_EPOCH_HOURS: z.coerce.number().min(0.01).max(24 * 30).default(24),
+  SPARSAM_KEY_EPOCH_HOURS: z.coerce
+    .number()
+    .min(0.01)
+    .max(24 * 30)
+    .default(24),
   SPARSAM_EPOCH_KEY_FILE: z.string().min(1).optional(),
   SPARSAM_CONFIG: z.string().min(1).optional(),
   SPARSAM_BASE_URL: url.optional(),

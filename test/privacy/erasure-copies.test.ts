@@ -90,7 +90,12 @@ async function takeCopy(t: TestStore): Promise<Copy> {
   }
   // PostgreSQL: a pg_dump of the database (main tables and the key-store schema), restored into a fresh database.
   const dump = path.join(dir, 'dump.sql');
-  execFileSync('pg_dump', ['--no-owner', '--no-privileges', `--file=${dump}`, `--dbname=${t.env.SPARSAM_DATABASE_URL}`]);
+  execFileSync('pg_dump', [
+    '--no-owner',
+    '--no-privileges',
+    `--file=${dump}`,
+    `--dbname=${t.env.SPARSAM_DATABASE_URL}`,
+  ]);
   const restored = await createPgDatabase();
   execFileSync('psql', ['--quiet', '--set=ON_ERROR_STOP=1', `--dbname=${restored.url}`, `--file=${dump}`], {
     stdio: 'ignore',
@@ -174,7 +179,9 @@ describeEachStore('erasure reaches every copy', (dialect) => {
     try {
       const service = todaysKeys(copied.keys);
       for (const row of erasedRows) {
-        const key = await service.existingDataKey(row.owner_type, row.owner_id).catch(() => undefined);
+        const key = await service
+          .existingDataKey(row.owner_type as 'contact' | 'conversation', row.owner_id)
+          .catch(() => undefined);
         if (key) opened++;
       }
     } finally {
@@ -246,7 +253,13 @@ describeEachStore('erasure reaches every copy', (dialect) => {
       .executeTakeFirstOrThrow();
     const conversationKey = await restarted.existingDataKey('conversation', live.conversation.id);
     expect(
-      JSON.parse(openFieldText(conversationKey!, message.body_enc!, { table: 'messages', rowId: message.id, column: 'body_enc' })),
+      JSON.parse(
+        openFieldText(conversationKey!, message.body_enc!, {
+          table: 'messages',
+          rowId: message.id,
+          column: 'body_enc',
+        }),
+      ),
     ).toEqual({ text: 'still here' });
   });
 });

@@ -83,7 +83,9 @@ export async function createMainSnapshot(
 
 function firstLine(error: unknown): string {
   const text = (error as { stderr?: string }).stderr || (error as Error).message;
-  return String(text).split('\n')[0]!.replace(/postgres(ql)?:\/\/\S+/g, '<database url>');
+  return String(text)
+    .split('\n')[0]!
+    .replace(/postgres(ql)?:\/\/\S+/g, '<database url>');
 }
 
 /**
@@ -100,7 +102,10 @@ export function readCopiedSubjects(dir: string): CopiedSubjects {
   if (existsSync(path.join(dir, SNAPSHOT_SQLITE))) return { ...readSqliteCopy(path.join(dir, SNAPSHOT_SQLITE)), epoch };
   const dump = [SNAPSHOT_POSTGRES, 'main.sql'].map((f) => path.join(dir, f)).find((f) => existsSync(f));
   if (dump) return { ...readPgDump(readFileSync(dump, 'utf8')), epoch };
-  throw new AppError('VALIDATION', `${dir} holds no copy of the main database (${SNAPSHOT_SQLITE} or ${SNAPSHOT_POSTGRES})`);
+  throw new AppError(
+    'VALIDATION',
+    `${dir} holds no copy of the main database (${SNAPSHOT_SQLITE} or ${SNAPSHOT_POSTGRES})`,
+  );
 }
 
 function readSqliteCopy(file: string): Omit<CopiedSubjects, 'epoch'> {

@@ -124,11 +124,7 @@ export class KeyStore implements KeyPort {
     // metadata by another process makes the commit fail); on PostgreSQL the epoch owner waits a grace period after
     // changing the metadata and sweeps twice, which covers an insert that read the metadata just before the change.
     return this.db.transaction().execute(async (tx) => {
-      const meta = await tx
-        .selectFrom('keystore_meta')
-        .select('value')
-        .where('key', '=', metaKey)
-        .executeTakeFirst();
+      const meta = await tx.selectFrom('keystore_meta').select('value').where('key', '=', metaKey).executeTakeFirst();
       if (meta?.value !== metaValue) return false;
       const result = await tx
         .insertInto('data_keys')

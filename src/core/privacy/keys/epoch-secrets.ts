@@ -50,9 +50,7 @@ export class MemoryEpochSecretStore implements EpochSecretStore {
 const FILE_VERSION = 1;
 
 function fileKey(master: Buffer): Buffer {
-  return Buffer.from(
-    hkdfSync('sha256', master, Buffer.alloc(0), Buffer.from('sparsam/epoch-file/v1', 'utf8'), 32),
-  );
+  return Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), Buffer.from('sparsam/epoch-file/v1', 'utf8'), 32));
 }
 
 interface EpochFileJson {
