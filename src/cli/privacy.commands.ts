@@ -84,8 +84,8 @@ export function registerPrivacyCommands(program: Command): void {
         "every contact's lookup hash is re-peppered, then the previous epoch's secret is destroyed, so that no " +
         'older copy of the databases opens or re-identifies anything erased before (epochs also advance by ' +
         'themselves every SPARSAM_KEY_EPOCH_HOURS). With --master, rotate the master key instead (it seals the ' +
-        'epoch key file and the root secret; stop the server first): a new random key goes to <dataDir>/master.key ' +
-        '(written as master.key.new first), or with --stdin the new key is read from standard input as base64 of ' +
+        'epoch key file and the root secret; stop the server first): without --stdin a new random key is generated ' +
+        'into <dataDir>/master.key (written as master.key.new first), or with --stdin the new key is read from standard input as base64 of ' +
         '32 bytes (required when SPARSAM_MASTER_KEY is set; update the variable afterwards).',
     )
     .option('--master', 'rotate the master key instead of starting a key epoch')
@@ -137,7 +137,7 @@ async function rotateMaster(stdin: boolean): Promise<void> {
     });
     if (source.kind === 'file' && pending) renameSync(pending, source.file);
     await log.append({ actor: 'cli:keys-rotate', action: 'keys.rotated', details: { rewrapped } });
-    console.log(`re-wrapped the root secret and the epoch key file (and ${rewrapped} keys) under the new master key`);
+    console.log(`re-wrapped ${rewrapped} data keys, the root secret and the epoch key file under the new master key`);
     console.log(
       source.kind === 'file'
         ? `the new master key is in ${source.file}; back it up, the old one no longer opens anything`

@@ -667,9 +667,10 @@ export class KeyService {
   }
 
   /**
-   * Master key rotation: re-wraps the root secret and every data key under `next` in one key-store transaction and
-   * records the new key-check value. Content is not touched. From then on this service uses `next`; the old master
-   * key is refused.
+   * Master key rotation: re-wraps the root secret and every data key still wrapped under the master key (keys under
+   * an epoch's key do not depend on it) under `next` in one key-store transaction, records the new key-check value
+   * and re-seals the epoch file under `next`. Content is not touched. From then on this service uses `next`; the old
+   * master key is refused.
    */
   async rotateMaster(next: Buffer): Promise<{ rewrapped: number }> {
     if (next.length !== DATA_KEY_BYTES) throw new AppError('VALIDATION', 'the new master key must be 32 bytes');
@@ -682,10 +683,12 @@ export class KeyService {
     const epochState = this.#epochStore?.read();
     const rootWrapped = await this.port.getMeta(META_ROOT);
     const root = unwrap(this.#kek, Buffer.from(rootWrapped ?? '', 'base64'), wrapAad('root', 'system', 'root'));
-    const rewrapped = await this.port.rewrapAll(
+    let rewrapped = 0;
+    await this.port.rewrapAll(
       (row) => {
         // Keys wrapped under an epoch's key do not depend on the master key: they stay as they are.
         if (row.kek_id.startsWith(EPOCH_KEK_PREFIX)) return { wrapped: row.wrapped, kekId: row.kek_id };
+        rewrapped++;
         const aad = wrapAad(row.id, row.owner_type, row.owner_id);
         return { wrapped: wrap(nextKek, unwrap(this.#kek, row.wrapped, aad), aad), kekId: nextKekId };
       },
