@@ -16,6 +16,24 @@ export default tseslint.config(
     rules: { 'no-console': 'off' },
   },
   {
+    // Dependency rule: core imports only src/shared and itself. Channel implementations live in src/channels/ and
+    // import core; core declares the channel port (src/core/channel/) and gets per-kind facts injected.
+    files: ['src/core/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/channels/**', '**/channels'],
+              message: 'core must not import src/channels: declare what core needs in src/core (or src/shared).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },

@@ -10,6 +10,7 @@ import { AuditLog } from '../src/core/privacy/audit/audit-log.ts';
 import { ErasureService } from '../src/core/privacy/erasure/erasure.service.ts';
 import { sealField } from '../src/core/privacy/keys/field-cipher.ts';
 import { KeyService } from '../src/core/privacy/keys/key.service.ts';
+import { channelKindFacts } from '../src/channels/registry.ts';
 import { ContactDirectory } from '../src/core/privacy/pseudonym/contact-directory.ts';
 import { RetentionSweeper } from '../src/core/privacy/retention/retention-sweeper.ts';
 import { ManualClock } from '../src/shared/clock.ts';
@@ -59,7 +60,7 @@ export async function privacyWorld(dialect: string, retention: Record<string, nu
   }
   const keys = new KeyService(new KeyStore(store.keys), randomBytes(32), clock);
   await keys.init();
-  const directory = new ContactDirectory(new ContactStore(store.db), keys, clock);
+  const directory = new ContactDirectory(new ContactStore(store.db), keys, clock, channelKindFacts);
   const audit = new AuditLog(new AuditStore(store.db), keys, clock);
   const erasure = new ErasureService(new ErasureStore(store.db, () => store.scrub()), keys, audit, clock);
   const sweeper = new RetentionSweeper(new RetentionStore(store.db), erasure, audit, clock, { batchSize: 200 });

@@ -24,7 +24,8 @@ import { sealField } from './core/privacy/keys/field-cipher.ts';
 import { KeyStore } from './store/sql/key.store.ts';
 import { createWebInbox } from './http/auth/web-inbox.ts';
 import { documentWebRoutes } from './http/auth/web-openapi.ts';
-import { ChannelRegistry } from './channels/registry.ts';
+import { ChannelRegistry, channelKindFacts } from './channels/registry.ts';
+import type { ChannelDeps } from './channels/channel-module.ts';
 import { CachedInboxSettings } from './core/inbox/inbox-settings.ts';
 import { effectiveInboxSettings } from './core/inbox/team-settings.service.ts';
 import { WebStore } from './store/sql/web.store.ts';
@@ -36,11 +37,7 @@ import { MediaSanitizer } from './core/privacy/media/media-sanitizer.ts';
 import { ContactDirectory, formatLabel } from './core/privacy/pseudonym/contact-directory.ts';
 import { conversationRoutes } from './http/api/conversations.routes.ts';
 import { OpenApiRegistry, openApiRoutes } from './http/api/openapi.ts';
-import { whatsappWebhookRoutes } from './http/webhooks/whatsapp.routes.ts';
-import { telegramWebhookRoutes } from './http/webhooks/telegram.routes.ts';
-import { messengerWebhookRoutes } from './http/webhooks/messenger.routes.ts';
-import { smsWebhookRoutes } from './http/webhooks/sms.routes.ts';
-import type { SmsChannelDeps } from './channels/sms/sms.channel.ts';
+import { channelWebhookRoutes } from './http/webhooks/channel-webhook.routes.ts';
 import { JobQueue } from './jobs/job-queue.ts';
 import { registerOutboundSend } from './jobs/outbound-send.job.ts';
 import type { Pacer } from './jobs/pacer.ts';
@@ -176,14 +173,15 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
 
   // Inbox core: channels, privacy services, the job queue and the InboxService that ties them together.
   // SMS checks Twilio's signature over the public URL and sets it as status callback; Telegram stamps button taps.
-  const channelDeps: SmsChannelDeps = {
+  const channelDeps: ChannelDeps = {
     fetch: globalThis.fetch,
     baseUrl: config.baseUrl,
     now: () => clock.now().getTime(),
+    logger,
   };
   const channels = new ChannelRegistry(config.channels, channelDeps);
   const audit = new AuditLog(new AuditStore(store.db), keys, clock);
-  const contacts = new ContactDirectory(new ContactStore(store.db), keys, clock);
+  const contacts = new ContactDirectory(new ContactStore(store.db), keys, clock, channelKindFacts);
   const keyEpochs = new KeyEpochService(keys, clock, {
     epochMs: config.keyEpochHours * 3_600_000,
     repepper: () => contacts.repepper(),
@@ -298,16 +296,14 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     organisation: config.organisation,
     keyStoreUrl: config.keystoreUrl,
     masterKeyFromEnv: Boolean(config.masterKey),
+    channelKinds: channelKindFacts,
     events,
   });
 
   // Route modules, each a thin Fastify plugin calling core services built above.
   const modules: RouteModule[] = [];
   modules.push(
-    whatsappWebhookRoutes({ channels, inbox, audit, metrics }),
-    telegramWebhookRoutes({ channels, inbox, audit, metrics }),
-    messengerWebhookRoutes({ channels, inbox, audit, metrics }),
-    smsWebhookRoutes({ channels, inbox, audit, metrics }),
+    channelWebhookRoutes({ channels, inbox, audit, metrics }),
     conversationRoutes({ inbox, authenticate: (request) => authenticate(request), docs }),
     openApiRoutes({ docs, authenticate: (request) => authenticate(request) }),
     complianceRoutes({ compliance, authenticate: (request) => authenticate(request), docs }),

@@ -1,5 +1,5 @@
-import type { DownloadedMedia } from './channel.ts';
-import { ChannelApiError, ChannelNetworkError } from './channel-errors.ts';
+import type { DownloadedMedia } from '../core/channel/channel.port.ts';
+import { ChannelApiError, ChannelNetworkError } from '../core/channel/channel-errors.ts';
 
 /**
  * Downloads one media file from a provider URL with a hard size limit: refused early when the provider announces a

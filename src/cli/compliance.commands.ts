@@ -9,6 +9,7 @@ import { ErasureService } from '../core/privacy/erasure/erasure.service.ts';
 import { KeyService } from '../core/privacy/keys/key.service.ts';
 import { FileEpochSecretStore } from '../core/privacy/keys/epoch-secrets.ts';
 import { loadOrCreateMasterKey } from '../core/privacy/keys/master-key.ts';
+import { channelKindFacts } from '../channels/registry.ts';
 import { ContactDirectory } from '../core/privacy/pseudonym/contact-directory.ts';
 import { AppError } from '../shared/app-error.ts';
 import { systemClock } from '../shared/clock.ts';
@@ -58,7 +59,7 @@ async function withCompliance<T>(fn: (tools: ComplianceTools, config: AppConfig)
     const tools = new ComplianceTools({
       port: new ComplianceStore(store.db),
       subjectRightsPort: new SubjectRightsStore(store.db),
-      contacts: new ContactDirectory(new ContactStore(store.db), keys, clock),
+      contacts: new ContactDirectory(new ContactStore(store.db), keys, clock, channelKindFacts),
       consent: new ConsentService(new ConsentStore(store.db), keys, clock),
       audit,
       erasure: new ErasureService(new ErasureStore(store.db, () => store.scrub()), keys, audit, clock),
@@ -67,6 +68,7 @@ async function withCompliance<T>(fn: (tools: ComplianceTools, config: AppConfig)
       organisation: config.organisation,
       keyStoreUrl: config.keystoreUrl,
       masterKeyFromEnv: Boolean(config.masterKey),
+      channelKinds: channelKindFacts,
     });
     return await fn(tools, config);
   } finally {

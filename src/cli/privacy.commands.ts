@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
+import { channelKindFacts } from '../channels/registry.ts';
 import { loadConfig, type AppConfig } from '../config/config.ts';
 import { AuditLog } from '../core/privacy/audit/audit-log.ts';
 import { KeyService } from '../core/privacy/keys/key.service.ts';
@@ -48,7 +49,7 @@ export async function withPrivacy<T>(fn: (ctx: PrivacyContext) => Promise<T>): P
     });
     await keys.init();
     const audit = new AuditLog(new AuditStore(store.db), keys, systemClock);
-    const contacts = new ContactDirectory(new ContactStore(store.db), keys, systemClock);
+    const contacts = new ContactDirectory(new ContactStore(store.db), keys, systemClock, channelKindFacts);
     return await fn({ config, store, keys, audit, contacts });
   } finally {
     await store.close();

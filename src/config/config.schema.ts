@@ -1,16 +1,12 @@
 import { z } from 'zod';
+import { CHANNEL_CONFIG_EXAMPLES, channelConfigSchema } from '../channels/registry.ts';
 import { isValidTimeZone, parseInterval } from '../core/inbox/automation-hours.ts';
+import { id, url } from './config-fields.ts';
 
 /**
  * The YAML configuration file (`SPARSAM_CONFIG`) and the environment, as zod schemas. Secrets may be inline or
  * `env:NAME`; they are resolved before validation so that a missing variable is reported under its key.
  */
-
-const id = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes, at most 63 characters');
-
-const secret = z.string().min(1, 'must not be empty');
 
 const retentionSchema = z
   .object({
@@ -107,95 +103,8 @@ export const inboxSchema = z
   })
   .strict();
 
-const url = z.url({ message: 'must be an absolute URL' });
-
-const channelBase = { id, inbox: id, enabled: z.boolean().default(true) };
-
-/**
- * Pre-approved WhatsApp message templates of a channel (the only messages allowed outside the 24-hour window), as
- * approved in Meta's WhatsApp Manager: name, language code, category and the body with {{1}}, {{2}} … placeholders.
- */
-export const templateSchema = z
-  .object({
-    name: z
-      .string()
-      .regex(/^[a-z0-9_]{1,512}$/, 'must be the template name as approved: lower-case letters, digits and _'),
-    language: z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, 'must be a language code such as de or en_US'),
-    category: z.enum(['MARKETING', 'UTILITY', 'AUTHENTICATION']).default('UTILITY'),
-    body: z.string().min(1).max(1024),
-  })
-  .strict();
-
-export const channelSchema = z.discriminatedUnion('kind', [
-  z
-    .object({
-      ...channelBase,
-      kind: z.literal('whatsapp-cloud'),
-      phoneNumberId: z.string().regex(/^\d{5,20}$/, 'must be the numeric phone number id from Meta, in quotes'),
-      accessToken: secret,
-      appSecret: secret,
-      verifyToken: secret,
-      graphBaseUrl: url.default('https://graph.facebook.com'),
-      graphApiVersion: z
-        .string()
-        .regex(/^v\d+\.\d+$/)
-        .default('v23.0'),
-      messagesPerSecond: z.number().int().min(1).max(1000).default(80),
-      templates: z.array(templateSchema).optional(),
-    })
-    .strict(),
-  z
-    .object({
-      ...channelBase,
-      kind: z.literal('dialog360'),
-      phoneNumberId: z
-        .string()
-        .regex(/^\d{5,20}$/, 'must be the numeric phone number id, in quotes')
-        .optional(),
-      apiKey: secret,
-      /** 360dialog does not sign webhooks: a secret header value (or URL token) set with the webhook URL. */
-      webhookSecret: secret.min(16, 'must be at least 16 characters'),
-      apiBaseUrl: url.default('https://waba-v2.360dialog.io'),
-      messagesPerSecond: z.number().int().min(1).max(1000).default(80),
-      templates: z.array(templateSchema).optional(),
-    })
-    .strict(),
-  z
-    .object({
-      ...channelBase,
-      kind: z.literal('telegram'),
-      botToken: secret,
-      secretToken: z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'must be 1-256 characters of A-Z a-z 0-9 _ -'),
-      apiBaseUrl: url.default('https://api.telegram.org'),
-    })
-    .strict(),
-  z
-    .object({
-      ...channelBase,
-      kind: z.literal('messenger'),
-      pageId: z.string().regex(/^\d{5,25}$/, 'must be the numeric page id, in quotes'),
-      pageAccessToken: secret,
-      appSecret: secret,
-      verifyToken: secret,
-      graphBaseUrl: url.default('https://graph.facebook.com'),
-      graphApiVersion: z
-        .string()
-        .regex(/^v\d+\.\d+$/)
-        .default('v23.0'),
-    })
-    .strict(),
-  z
-    .object({
-      ...channelBase,
-      kind: z.literal('sms'),
-      provider: z.literal('twilio').default('twilio'),
-      accountSid: secret,
-      authToken: secret,
-      fromNumber: z.string().regex(/^\+\d{6,15}$/, 'must be an E.164 number such as "+4915112345678"'),
-      apiBaseUrl: url.default('https://api.twilio.com'),
-    })
-    .strict(),
-]);
+/** One `channels[]` entry: the union of the channel modules' schemas (src/channels/<kind>/<kind>.config.ts). */
+export const channelSchema = channelConfigSchema;
 
 export const fileSchema = z
   .object({
@@ -255,9 +164,7 @@ export const envSchema = z.object({
 });
 
 export type InboxConfig = z.infer<typeof inboxSchema>;
-export type TemplateConfig = z.infer<typeof templateSchema>;
 export type ChannelConfig = z.infer<typeof channelSchema>;
-export type ChannelKind = ChannelConfig['kind'];
 export type FileConfig = z.infer<typeof fileSchema>;
 export type EnvConfig = z.infer<typeof envSchema>;
 
@@ -275,16 +182,6 @@ export const EXAMPLES: Record<string, string> = {
   SPARSAM_BODY_LIMIT_BYTES: '3145728',
   id: 'service',
   inbox: 'service',
-  phoneNumberId: '"106540352242922"',
-  pageId: '"1234567890"',
-  accessToken: 'env:WA_TOKEN',
-  appSecret: 'env:WA_APP_SECRET',
-  verifyToken: 'env:WA_VERIFY_TOKEN',
-  graphBaseUrl: 'https://graph.facebook.com',
-  apiBaseUrl: 'https://waba-v2.360dialog.io',
-  secretToken: 'env:TG_SECRET',
-  webhookSecret: 'env:D360_WEBHOOK_SECRET',
-  fromNumber: '"+4915112345678"',
   kind: 'whatsapp-cloud',
   language: 'de',
   media: 'strip',
@@ -292,5 +189,6 @@ export const EXAMPLES: Record<string, string> = {
   consentTimeoutHours: '24',
   autoCloseAfterDays: '14',
   eraseAfterCloseDays: '0',
-  messagesPerSecond: '80',
+  // The channels' own keys (phoneNumberId, accessToken, …), from their modules.
+  ...CHANNEL_CONFIG_EXAMPLES,
 };

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { CHANNEL_KINDS, CHANNEL_SECRET_FIELDS } from '../channels/registry.ts';
 import { AppError } from '../shared/app-error.ts';
 import {
   EXAMPLES,
@@ -13,7 +14,8 @@ import {
   type InboxConfig,
 } from './config.schema.ts';
 
-export type { ChannelConfig, InboxConfig, ChannelKind } from './config.schema.ts';
+export type { ChannelConfig, InboxConfig } from './config.schema.ts';
+export type { ChannelKind } from '../channels/channel-kind.ts';
 
 /** A resolved inbox: defaults filled in, label prefix chosen by language when not given. */
 export type Inbox = InboxConfig & { labelPrefix: string };
@@ -48,16 +50,9 @@ export class ConfigError extends AppError {
   }
 }
 
-const SECRET_KEYS = new Set([
-  'accessToken',
-  'appSecret',
-  'verifyToken',
-  'apiKey',
-  'webhookSecret',
-  'botToken',
-  'secretToken',
-  'pageAccessToken',
-  'authToken',
+/** Secret keys: every channel module's secret fields, and the environment's. */
+const SECRET_KEYS: ReadonlySet<string> = new Set([
+  ...CHANNEL_SECRET_FIELDS,
   'SPARSAM_MASTER_KEY',
   'SPARSAM_DATABASE_URL',
   'SPARSAM_KEYSTORE_URL',
@@ -76,7 +71,7 @@ function describeIssues(issues: readonly z.core.$ZodIssue[], prefix: string[] = 
     let message = issue.message;
     if (issue.code === 'unrecognized_keys') message = `unknown key(s) ${issue.keys.join(', ')}: check the spelling`;
     if (issue.code === 'invalid_union' && last === 'kind') {
-      message = 'must be one of whatsapp-cloud, dialog360, telegram, messenger, sms';
+      message = `must be one of ${CHANNEL_KINDS.join(', ')}`;
     }
     return `${key}: ${message}${example ? ` (example: ${example})` : ''}`;
   });

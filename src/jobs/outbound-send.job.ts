@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { Channel, OutboundCommand } from '../channels/channel.ts';
-import { ChannelApiError, ChannelNetworkError } from '../channels/channel-errors.ts';
+import type { Channel, OutboundCommand } from '../core/channel/channel.port.ts';
+import { ChannelApiError, ChannelNetworkError } from '../core/channel/channel-errors.ts';
 import type { InboxEventBus } from '../core/inbox/inbox-events.ts';
 import { OUTBOUND_ATTEMPTS } from '../core/inbox/inbox.ports.ts';
 import {

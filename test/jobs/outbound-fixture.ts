@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Channel } from '../../src/channels/channel.ts';
+import type { Channel } from '../../src/core/channel/channel.port.ts';
 import {
   createWhatsAppCloudChannel,
   type WhatsAppCloudChannelConfig,
@@ -11,6 +11,7 @@ import { messageStamp } from '../../src/core/inbox/inbox.ports.ts';
 import { sealMessageContent, type MessageContent } from '../../src/core/inbox/message-content.ts';
 import { KeyService } from '../../src/core/privacy/keys/key.service.ts';
 import { ProviderRefs } from '../../src/store/sql/provider-ref.ts';
+import { channelKindFacts } from '../../src/channels/registry.ts';
 import { ContactDirectory } from '../../src/core/privacy/pseudonym/contact-directory.ts';
 import { JobQueue } from '../../src/jobs/job-queue.ts';
 import { enqueueOutboundSend, registerOutboundSend } from '../../src/jobs/outbound-send.job.ts';
@@ -132,7 +133,7 @@ export async function outboundWorld(
   const clock = systemClock;
   const keys = options.keys ?? new KeyService(new KeyStore(store.keys), randomBytes(32), clock);
   await keys.init();
-  const directory = new ContactDirectory(new ContactStore(store.db), keys, clock);
+  const directory = new ContactDirectory(new ContactStore(store.db), keys, clock, channelKindFacts);
   const inboxId = options.reuse?.inboxId ?? 'service';
   const channelId = options.reuse?.channelId ?? 'wa-main';
   const now = Date.now();

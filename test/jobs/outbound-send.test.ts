@@ -1,7 +1,7 @@
 import { ProviderRefs } from '../../src/store/sql/provider-ref.ts';
 import { readFileSync, existsSync } from 'node:fs';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { ChannelNetworkError } from '../../src/channels/channel-errors.ts';
+import { ChannelNetworkError } from '../../src/core/channel/channel-errors.ts';
 import { SendPacer } from '../../src/jobs/send-pacer.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { channelKindFacts } from '../../src/channels/registry.ts';
 import { AuditLog } from '../../src/core/privacy/audit/audit-log.ts';
 import { ErasureService } from '../../src/core/privacy/erasure/erasure.service.ts';
 import { FileEpochSecretStore } from '../../src/core/privacy/keys/epoch-secrets.ts';
@@ -57,7 +58,7 @@ describeEachStore('sparsam backup create / verify-erasure', (dialect) => {
         epochs: new FileEpochSecretStore(path.join(t.dataDir, 'epoch.key'), master),
       });
       await keys.init();
-      const directory = new ContactDirectory(new ContactStore(t.store.db), keys, clock);
+      const directory = new ContactDirectory(new ContactStore(t.store.db), keys, clock, channelKindFacts);
       const { inboxId, channelId } = await addInbox(t.store);
       const erased = await addConversation(t.store, keys, directory, clock, {
         inboxId,

@@ -6,6 +6,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { channelKindFacts } from '../../src/channels/registry.ts';
 import { AuditLog } from '../../src/core/privacy/audit/audit-log.ts';
 import { ErasureService } from '../../src/core/privacy/erasure/erasure.service.ts';
 import { openFieldText } from '../../src/core/privacy/keys/field-cipher.ts';
@@ -205,7 +206,7 @@ describeEachStore('erasure reaches every copy', (dialect) => {
     const { inboxId, channelId } = await addInbox(t.store);
     const keys = todaysKeys();
     await keys.init();
-    const directory = new ContactDirectory(new ContactStore(t.store.db), keys, clock);
+    const directory = new ContactDirectory(new ContactStore(t.store.db), keys, clock, channelKindFacts);
     const audit = new AuditLog(new AuditStore(t.store.db), keys, clock);
     const erasure = new ErasureService(new ErasureStore(t.store.db, () => t.store.scrub()), keys, audit, clock);
     const erased = await addConversation(t.store, keys, directory, clock, {
@@ -241,7 +242,7 @@ describeEachStore('erasure reaches every copy', (dialect) => {
     // A fresh start with today's secrets reads the live conversation, finds its contact, and takes new ones.
     const restarted = todaysKeys();
     await restarted.init();
-    const again = new ContactDirectory(new ContactStore(t.store.db), restarted, clock);
+    const again = new ContactDirectory(new ContactStore(t.store.db), restarted, clock, channelKindFacts);
     const found = await again.findOrCreate({ inboxId, channelId, channelKind: 'whatsapp-cloud', address: LIVE_PHONE });
     expect(found.created).toBe(false);
     expect(found.contact.id).toBe(live.contactId);

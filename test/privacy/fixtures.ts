@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { sealField } from '../../src/core/privacy/keys/field-cipher.ts';
 import { KeyService } from '../../src/core/privacy/keys/key.service.ts';
+import { channelKindFacts } from '../../src/channels/registry.ts';
 import { ContactDirectory } from '../../src/core/privacy/pseudonym/contact-directory.ts';
 import type { Clock } from '../../src/shared/clock.ts';
 import { newId } from '../../src/shared/ids.ts';
@@ -71,7 +72,7 @@ export function keyServiceFor(store: Store, clock: Clock, master: Buffer = rando
 }
 
 export function directoryFor(store: Store, keys: KeyService, clock: Clock): ContactDirectory {
-  return new ContactDirectory(new ContactStore(store.db), keys, clock);
+  return new ContactDirectory(new ContactStore(store.db), keys, clock, channelKindFacts);
 }
 
 /**

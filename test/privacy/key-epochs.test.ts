@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { channelKindFacts } from '../../src/channels/registry.ts';
 import { MemoryEpochSecretStore } from '../../src/core/privacy/keys/epoch-secrets.ts';
 import { KeyEpochService } from '../../src/core/privacy/keys/key-epoch.service.ts';
 import { KeyService } from '../../src/core/privacy/keys/key.service.ts';
@@ -26,7 +27,7 @@ describeEachStore('key epochs', (dialect) => {
 
   const instance = (epochs = new MemoryEpochSecretStore()) => {
     const keys = new KeyService(new KeyStore(t.store.keys), master, clock, { epochs });
-    const directory = new ContactDirectory(new ContactStore(t.store.db), keys, clock);
+    const directory = new ContactDirectory(new ContactStore(t.store.db), keys, clock, channelKindFacts);
     const service = new KeyEpochService(keys, clock, {
       graceMs: 0,
       epochMs: 24 * 3_600_000,

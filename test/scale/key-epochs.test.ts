@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { channelKindFacts } from '../../src/channels/registry.ts';
 import { FileEpochSecretStore } from '../../src/core/privacy/keys/epoch-secrets.ts';
 import { KeyService } from '../../src/core/privacy/keys/key.service.ts';
 import { ContactDirectory } from '../../src/core/privacy/pseudonym/contact-directory.ts';
@@ -93,7 +94,7 @@ async function checkAfterRestart(
       epochs: new FileEpochSecretStore(settings.epochFile, master),
     });
     await keys.init();
-    const directory = new ContactDirectory(new ContactStore(store.db), keys, systemClock);
+    const directory = new ContactDirectory(new ContactStore(store.db), keys, systemClock, channelKindFacts);
     const conversations = await store.db.selectFrom('conversations').select('id').execute();
     expect(conversations.length).toBe(customers.length);
     for (const c of conversations) expect(await keys.existingDataKey('conversation', c.id)).toBeDefined();

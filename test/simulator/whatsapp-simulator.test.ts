@@ -1,11 +1,12 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { InboundEvent, InboundMessage } from '../../src/channels/channel.ts';
-import { ChannelApiError } from '../../src/channels/channel-errors.ts';
+import type { InboundEvent, InboundMessage } from '../../src/core/channel/channel.port.ts';
+import { ChannelApiError } from '../../src/core/channel/channel-errors.ts';
 import { WhatsAppCloudChannel } from '../../src/channels/whatsapp-cloud/whatsapp-cloud.channel.ts';
 import { registerErrorHandler } from '../../src/http/error-handler.ts';
 import { registerRawJsonParser } from '../../src/http/raw-body.ts';
+import { toWebhookRequest } from '../../src/http/webhooks/webhook-request.ts';
 import { startSimulator, type WhatsAppSimulator } from '../../src/simulator/whatsapp-simulator.ts';
 
 const SECRETS = { appSecret: 'sim-app-secret', accessToken: 'sim-access-token', verifyToken: 'sim-verify-token' };
@@ -29,7 +30,7 @@ beforeAll(async () => {
     method: ['GET', 'POST'],
     url: '/webhooks/whatsapp/wa-sim',
     handler: async (request, reply) => {
-      const result = await channel.verifyAndParse(request);
+      const result = await channel.verifyAndParse(toWebhookRequest(request));
       if (result.kind === 'handshake') return reply.status(result.status).send(result.body);
       const status = answers.shift() ?? 200;
       if (status === 200) received.push(...result.events);

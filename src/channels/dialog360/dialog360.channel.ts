@@ -1,5 +1,3 @@
-import type { FastifyRequest } from 'fastify';
-import type { ChannelConfig } from '../../config/config.ts';
 import { AppError } from '../../shared/app-error.ts';
 import type {
   Channel,
@@ -8,8 +6,9 @@ import type {
   InboundMediaRef,
   OutboundCommand,
   SendResult,
+  WebhookRequest,
   WebhookResult,
-} from '../channel.ts';
+} from '../../core/channel/channel.port.ts';
 import {
   clientTimeouts,
   sendWhatsAppCommand,
@@ -22,7 +21,9 @@ import { parseWhatsAppWebhook } from '../whatsapp-cloud/whatsapp-cloud.parser.ts
 import { dialog360Endpoints } from './dialog360.client.ts';
 import { DIALOG360_SECRET_HEADER, verifyDialog360Secret } from './dialog360.signature.ts';
 
-export type Dialog360ChannelConfig = Extract<ChannelConfig, { kind: 'dialog360' }>;
+import type { Dialog360ChannelConfig } from './dialog360.config.ts';
+
+export type { Dialog360ChannelConfig };
 
 /**
  * A WhatsApp number hosted by the BSP 360dialog. Payloads in both directions are the Cloud API's, so the Cloud API
@@ -51,15 +52,12 @@ export class Dialog360Channel implements Channel {
     });
   }
 
-  verifyAndParse(request: FastifyRequest): WebhookResult {
+  verifyAndParse(request: WebhookRequest): WebhookResult {
     // 360dialog sets the webhook by API call: there is no GET handshake; a GET is refused like any unsigned call.
     verifyDialog360Secret(request.headers[DIALOG360_SECRET_HEADER], request.query, this.config.webhookSecret);
     if (request.method !== 'POST') throw new AppError('VALIDATION', '360dialog webhooks are POST requests');
     const mapping = mapWhatsAppWebhook(parseWhatsAppWebhook(request.body, this.config.phoneNumberId), this.id);
-    if (mapping.ignored.length > 0) {
-      request.log.info({ channelId: this.id, ignored: mapping.ignored }, '360dialog webhook parts left out');
-    }
-    return { kind: 'events', events: mapping.events };
+    return { kind: 'events', events: mapping.events, ignored: mapping.ignored };
   }
 
   send(command: OutboundCommand): Promise<SendResult> {
@@ -71,7 +69,7 @@ export class Dialog360Channel implements Channel {
   }
 }
 
-/** The factory registered for kind `dialog360` in channels/registry.ts. */
+/** The factory of kind `dialog360` (dialog360.module.ts). */
 export function createDialog360Channel(config: Dialog360ChannelConfig, deps: WhatsAppChannelDeps): Dialog360Channel {
   return new Dialog360Channel(config, deps);
 }

@@ -1,18 +1,17 @@
-import type { FastifyRequest } from 'fastify';
-import type { ChannelConfig } from '../../config/config.ts';
 import { AppError } from '../../shared/app-error.ts';
 import type {
   Channel,
   ChannelCapabilities,
-  ChannelDeps,
   DownloadedMedia,
   InboundMediaRef,
   OutboundCommand,
   SendResult,
+  WebhookRequest,
   WebhookResult,
-} from '../channel.ts';
-import { NO_OUTBOUND_MEDIA } from '../channel.ts';
-import { ChannelApiError } from '../channel-errors.ts';
+} from '../../core/channel/channel.port.ts';
+import type { ChannelDeps } from '../channel-module.ts';
+import { NO_OUTBOUND_MEDIA } from '../../core/channel/channel.port.ts';
+import { ChannelApiError } from '../../core/channel/channel-errors.ts';
 import { MESSENGER_LIMITS, MessengerClient } from './messenger.client.ts';
 import { mapMessengerWebhook, messengerSenderKey, type SenderKey } from './messenger.mapper.ts';
 import { parseMessengerWebhook } from './messenger.parser.ts';
@@ -22,7 +21,9 @@ import {
   verifyMessengerSignature,
 } from './messenger.signature.ts';
 
-export type MessengerChannelConfig = Extract<ChannelConfig, { kind: 'messenger' }>;
+import type { MessengerChannelConfig } from './messenger.config.ts';
+
+export type { MessengerChannelConfig };
 
 /**
  * Messenger has the 24-hour standard messaging window like WhatsApp, but no templates: core allows free text within
@@ -72,7 +73,7 @@ export class MessengerChannel implements Channel {
    * entry must be for this page; messages, postbacks, quick replies, reactions, edits, echoes and deliveries become
    * events, standby and read watermarks are logged as left out.
    */
-  verifyAndParse(request: FastifyRequest): WebhookResult {
+  verifyAndParse(request: WebhookRequest): WebhookResult {
     if (request.method === 'GET') return answerMessengerHandshake(request.query, this.config.verifyToken);
     if (request.method !== 'POST') throw new AppError('VALIDATION', 'Messenger webhooks are GET or POST requests');
     verifyMessengerSignature(request.headers[MESSENGER_SIGNATURE_HEADER], request.rawBody, this.config.appSecret);
@@ -81,10 +82,7 @@ export class MessengerChannel implements Channel {
       this.id,
       this.senderKey,
     );
-    if (mapping.ignored.length > 0) {
-      request.log.info({ channelId: this.id, ignored: mapping.ignored }, 'messenger webhook parts left out');
-    }
-    return { kind: 'events', events: mapping.events };
+    return { kind: 'events', events: mapping.events, ignored: mapping.ignored };
   }
 
   async send(command: OutboundCommand): Promise<SendResult> {
@@ -124,7 +122,7 @@ export function messengerWebhookUrl(baseUrl: string, channelId: string): string 
   return `${baseUrl.replace(/\/+$/, '')}/webhooks/messenger/${encodeURIComponent(channelId)}`;
 }
 
-/** The factory registered for kind `messenger` in channels/registry.ts. */
+/** The factory of kind `messenger` (messenger.module.ts). */
 export function createMessengerChannel(config: MessengerChannelConfig, deps: ChannelDeps): MessengerChannel {
   return new MessengerChannel(config, deps);
 }

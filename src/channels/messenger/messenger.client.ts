@@ -1,5 +1,5 @@
-import type { DownloadedMedia } from '../channel.ts';
-import { ChannelApiError, ChannelNetworkError } from '../channel-errors.ts';
+import type { DownloadedMedia } from '../../core/channel/channel.port.ts';
+import { ChannelApiError, ChannelNetworkError } from '../../core/channel/channel-errors.ts';
 import { downloadLimited } from '../media-download.ts';
 import { graphError } from '../whatsapp-cloud/whatsapp-cloud.client.ts';
 

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { InboundEvent, InboundKind, InboundMessage } from '../channel.ts';
+import type { InboundEvent, InboundKind, InboundMessage } from '../../core/channel/channel.port.ts';
 import type { MessengerAttachment, MessengerMessaging, MessengerWebhook } from './messenger.parser.ts';
 
 /** What one Messenger webhook turns into: core events, and content-free reasons for anything left out. */

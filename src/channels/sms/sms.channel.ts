@@ -1,24 +1,25 @@
-import type { FastifyRequest } from 'fastify';
-import type { ChannelConfig } from '../../config/config.ts';
 import { AppError } from '../../shared/app-error.ts';
 import type {
   Channel,
   ChannelCapabilities,
-  ChannelDeps,
   DownloadedMedia,
   InboundMediaRef,
   OutboundCommand,
   SendResult,
+  WebhookRequest,
   WebhookResult,
-} from '../channel.ts';
-import { NO_OUTBOUND_MEDIA } from '../channel.ts';
-import { ChannelApiError } from '../channel-errors.ts';
+} from '../../core/channel/channel.port.ts';
+import type { ChannelDeps } from '../channel-module.ts';
+import { NO_OUTBOUND_MEDIA } from '../../core/channel/channel.port.ts';
+import { ChannelApiError } from '../../core/channel/channel-errors.ts';
 import { TwilioClient } from './sms.client.ts';
 import { mapTwilioWebhook } from './sms.mapper.ts';
 import { parseForm, parseTwilioWebhook } from './sms.parser.ts';
 import { TWILIO_SIGNATURE_HEADER, verifyTwilioSignature } from './sms.signature.ts';
 
-export type SmsChannelConfig = Extract<ChannelConfig, { kind: 'sms' }>;
+import type { SmsChannelConfig } from './sms.config.ts';
+
+export type { SmsChannelConfig };
 
 /** MMS files are at most 5 MB at Twilio (https://www.twilio.com/docs/messaging/guides/accepted-mime-types). */
 export const SMS_MAX_MEDIA_BYTES = 5 * 1024 * 1024;
@@ -39,15 +40,13 @@ export const SMS_CAPABILITIES: ChannelCapabilities = Object.freeze({
   maxOutboundMediaBytes: NO_OUTBOUND_MEDIA,
 });
 
-export interface SmsChannelDeps extends ChannelDeps {
-  /**
-   * sparsam's public base URL (config `baseUrl`, from SPARSAM_BASE_URL): Twilio signs the URL it calls, so the
-   * signature is checked over `<baseUrl><path>`, and sends carry `<baseUrl>/webhooks/sms/<id>` as StatusCallback.
-   * Without it the URL is rebuilt from the request's protocol and host (trustProxy honours X-Forwarded-*).
-   */
-  baseUrl?: string;
-  now?: () => number;
-}
+/**
+ * The dependencies an SMS channel uses. `baseUrl` is sparsam's public base URL (config `baseUrl`, from
+ * SPARSAM_BASE_URL): Twilio signs the URL it calls, so the signature is checked over `<baseUrl><path>`, and sends
+ * carry `<baseUrl>/webhooks/sms/<id>` as StatusCallback. Without it the URL is rebuilt from the request's origin
+ * (scheme and host as the HTTP layer saw them; trustProxy honours X-Forwarded-*).
+ */
+export type SmsChannelDeps = ChannelDeps;
 
 /** An SMS number at Twilio as a sparsam channel (see {@link createSmsChannel}). */
 export class SmsChannel implements Channel {
@@ -80,7 +79,7 @@ export class SmsChannel implements Channel {
    * Verifies `X-Twilio-Signature` over the public URL and every form parameter (from the raw bytes), then maps the
    * inbound message or status callback. The route answers Twilio with an empty TwiML `<Response/>`.
    */
-  verifyAndParse(request: FastifyRequest): WebhookResult {
+  verifyAndParse(request: WebhookRequest): WebhookResult {
     if (request.method !== 'POST') throw new AppError('VALIDATION', 'Twilio webhooks are POST requests');
     const type = String(request.headers['content-type'] ?? '');
     if (!type.startsWith('application/x-www-form-urlencoded')) {
@@ -95,10 +94,7 @@ export class SmsChannel implements Channel {
     );
     const webhook = parseTwilioWebhook(params, { accountSid: this.config.accountSid, number: this.config.fromNumber });
     const mapping = mapTwilioWebhook(webhook, this.id, this.now());
-    if (mapping.ignored.length > 0) {
-      request.log.info({ channelId: this.id, ignored: mapping.ignored }, 'twilio webhook left out');
-    }
-    return { kind: 'events', events: mapping.events };
+    return { kind: 'events', events: mapping.events, ignored: mapping.ignored };
   }
 
   async send(command: OutboundCommand): Promise<SendResult> {
@@ -131,8 +127,8 @@ export class SmsChannel implements Channel {
     return this.client.downloadMedia(ref.providerMediaId, this.capabilities.maxMediaBytes);
   }
 
-  private publicUrl(request: FastifyRequest): string {
-    const base = this.baseUrl ?? `${request.protocol}://${request.host}`;
+  private publicUrl(request: WebhookRequest): string {
+    const base = this.baseUrl ?? request.origin;
     return `${base}${request.url}`;
   }
 
@@ -152,7 +148,7 @@ export function smsWebhookUrl(baseUrl: string, channelId: string): string {
   return `${baseUrl.replace(/\/+$/, '')}/webhooks/sms/${encodeURIComponent(channelId)}`;
 }
 
-/** The factory registered for kind `sms` in channels/registry.ts. */
+/** The factory of kind `sms` (sms.module.ts). */
 export function createSmsChannel(config: SmsChannelConfig, deps: SmsChannelDeps): SmsChannel {
   return new SmsChannel(config, deps);
 }

@@ -1,4 +1,4 @@
-import type { DeliveryStatus, InboundEvent, InboundKind } from '../channel.ts';
+import type { DeliveryStatus, InboundEvent, InboundKind } from '../../core/channel/channel.port.ts';
 import type { TwilioWebhook } from './sms.parser.ts';
 
 /**

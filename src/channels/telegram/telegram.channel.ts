@@ -1,17 +1,16 @@
-import type { FastifyRequest } from 'fastify';
-import type { ChannelConfig } from '../../config/config.ts';
 import { AppError } from '../../shared/app-error.ts';
 import type {
   Channel,
   ChannelCapabilities,
-  ChannelDeps,
   DownloadedMedia,
   InboundMediaRef,
   OutboundCommand,
   SendResult,
+  WebhookRequest,
   WebhookResult,
-} from '../channel.ts';
-import { ChannelApiError } from '../channel-errors.ts';
+} from '../../core/channel/channel.port.ts';
+import type { ChannelDeps } from '../channel-module.ts';
+import { ChannelApiError } from '../../core/channel/channel-errors.ts';
 import { TELEGRAM_MAX_DOWNLOAD_BYTES, TelegramClient } from './telegram.client.ts';
 import {
   mapTelegramUpdate,
@@ -23,7 +22,9 @@ import {
 import { parseTelegramUpdate } from './telegram.parser.ts';
 import { TELEGRAM_SECRET_HEADER, verifyTelegramSecretToken } from './telegram.signature.ts';
 
-export type TelegramChannelConfig = Extract<ChannelConfig, { kind: 'telegram' }>;
+import type { TelegramChannelConfig } from './telegram.config.ts';
+
+export type { TelegramChannelConfig };
 
 /**
  * Telegram bots have no customer-service window and no templates: a bot may write to anyone who started it, at any
@@ -48,10 +49,8 @@ export const TELEGRAM_CAPABILITIES: ChannelCapabilities = Object.freeze({
   }),
 });
 
-/** Extra dependencies a Telegram channel can use; all optional (tests pass a clock). */
-export interface TelegramChannelDeps extends ChannelDeps {
-  now?: () => number;
-}
+/** The dependencies a Telegram channel uses; `now` and `logger` are optional (tests pass a clock). */
+export type TelegramChannelDeps = ChannelDeps;
 
 /** A Telegram bot as a sparsam channel (see {@link createTelegramChannel}). */
 export class TelegramChannel implements Channel {
@@ -62,6 +61,7 @@ export class TelegramChannel implements Channel {
   readonly client: TelegramClient;
   private readonly now: () => number;
   private readonly chatKey: ChatKey;
+  private readonly logger: ChannelDeps['logger'];
 
   constructor(
     private readonly config: TelegramChannelConfig,
@@ -70,6 +70,7 @@ export class TelegramChannel implements Channel {
     this.id = config.id;
     this.inboxId = config.inbox;
     this.now = deps.now ?? Date.now;
+    this.logger = deps.logger;
     this.chatKey = telegramChatKey(config.botToken);
     this.client = new TelegramClient({ botToken: config.botToken, apiBaseUrl: config.apiBaseUrl, fetch: deps.fetch });
   }
@@ -80,27 +81,22 @@ export class TelegramChannel implements Channel {
    * committed by the caller, and a failed acknowledgement changes nothing). Parts left out (group chats, other update
    * types) are logged with a content-free reason and answered 200 so that Telegram does not redeliver them.
    */
-  verifyAndParse(request: FastifyRequest): WebhookResult {
+  verifyAndParse(request: WebhookRequest): WebhookResult {
     verifyTelegramSecretToken(request.headers[TELEGRAM_SECRET_HEADER], this.config.secretToken);
     if (request.method !== 'POST') throw new AppError('VALIDATION', 'Telegram webhooks are POST requests');
     const update = parseTelegramUpdate(request.body);
     const mapping = mapTelegramUpdate(update, this.id, this.now(), this.chatKey);
-    if (mapping.ignored.length > 0) {
-      request.log.info(
-        { channelId: this.id, updateId: update.update_id, ignored: mapping.ignored },
-        'telegram update left out',
-      );
-    }
     if (mapping.callbackQueryId) {
       const id = mapping.callbackQueryId;
       this.client.answerCallbackQuery(id).catch((error: unknown) => {
-        request.log.warn(
+        this.logger?.warn(
           { channelId: this.id, code: error instanceof ChannelApiError ? error.providerCode : 'network' },
           'telegram answerCallbackQuery failed',
         );
       });
     }
-    return { kind: 'events', events: mapping.events };
+    const ignored = mapping.ignored.length > 0 ? [{ updateId: update.update_id, parts: mapping.ignored }] : [];
+    return { kind: 'events', events: mapping.events, ignored };
   }
 
   async send(command: OutboundCommand): Promise<SendResult> {
@@ -154,7 +150,7 @@ export function telegramWebhookUrl(baseUrl: string, channelId: string): string {
   return `${baseUrl.replace(/\/+$/, '')}/webhooks/telegram/${encodeURIComponent(channelId)}`;
 }
 
-/** The factory registered for kind `telegram` in channels/registry.ts. */
+/** The factory of kind `telegram` (telegram.module.ts). */
 export function createTelegramChannel(config: TelegramChannelConfig, deps: TelegramChannelDeps): TelegramChannel {
   return new TelegramChannel(config, deps);
 }

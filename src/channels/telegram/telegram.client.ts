@@ -1,7 +1,7 @@
 import { Api, GrammyError, HttpError, InputFile } from 'grammy';
 import type { InlineKeyboardButton, Message } from 'grammy/types';
-import type { DownloadedMedia } from '../channel.ts';
-import { ChannelApiError, ChannelNetworkError } from '../channel-errors.ts';
+import type { DownloadedMedia } from '../../core/channel/channel.port.ts';
+import { ChannelApiError, ChannelNetworkError } from '../../core/channel/channel-errors.ts';
 import { downloadLimited } from '../media-download.ts';
 
 /** The Bot API's download limit for `getFile` (https://core.telegram.org/bots/api#getfile): 20 MB. */

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { CallbackQuery, Chat, Message, Update, User } from 'grammy/types';
-import type { InboundEvent, InboundKind, InboundMediaRef, InboundMessage } from '../channel.ts';
+import type { InboundEvent, InboundKind, InboundMediaRef, InboundMessage } from '../../core/channel/channel.port.ts';
 
 /** What one Telegram update turns into: core events, and content-free reasons for anything left out. */
 export interface TelegramMapping {

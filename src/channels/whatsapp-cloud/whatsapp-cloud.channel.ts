@@ -1,23 +1,24 @@
-import type { FastifyRequest } from 'fastify';
-import type { ChannelConfig } from '../../config/config.ts';
 import { AppError } from '../../shared/app-error.ts';
 import type {
   Channel,
   ChannelCapabilities,
-  ChannelDeps,
   DownloadedMedia,
   InboundMediaRef,
   OutboundCommand,
   SendResult,
+  WebhookRequest,
   WebhookResult,
-} from '../channel.ts';
+} from '../../core/channel/channel.port.ts';
+import type { ChannelDeps } from '../channel-module.ts';
 import { WhatsAppClient, type WhatsAppEndpoints } from './whatsapp-cloud.client.ts';
 import { answerWhatsAppHandshake } from './whatsapp-cloud.handshake.ts';
 import { mapWhatsAppWebhook } from './whatsapp-cloud.mapper.ts';
 import { parseWhatsAppWebhook } from './whatsapp-cloud.parser.ts';
 import { WHATSAPP_SIGNATURE_HEADER, verifyWhatsAppSignature } from './whatsapp-cloud.signature.ts';
 
-export type WhatsAppCloudChannelConfig = Extract<ChannelConfig, { kind: 'whatsapp-cloud' }>;
+import type { WhatsAppCloudChannelConfig } from './whatsapp-cloud.config.ts';
+
+export type { WhatsAppCloudChannelConfig };
 
 /** The Cloud API's media limit (100 MB; larger inbound files arrive as an error webhook instead). */
 export const WHATSAPP_MAX_MEDIA_BYTES = 100 * 1024 * 1024;
@@ -142,15 +143,12 @@ export class WhatsAppCloudChannel implements Channel {
     this.client = new WhatsAppClient({ endpoints: graphEndpoints(config), fetch: deps.fetch, ...clientTimeouts(deps) });
   }
 
-  verifyAndParse(request: FastifyRequest): WebhookResult {
+  verifyAndParse(request: WebhookRequest): WebhookResult {
     if (request.method === 'GET') return answerWhatsAppHandshake(request.query, this.config.verifyToken);
     if (request.method !== 'POST') throw new AppError('VALIDATION', 'WhatsApp webhooks are GET or POST requests');
     verifyWhatsAppSignature(request.headers[WHATSAPP_SIGNATURE_HEADER], request.rawBody, this.config.appSecret);
     const mapping = mapWhatsAppWebhook(parseWhatsAppWebhook(request.body, this.config.phoneNumberId), this.id);
-    if (mapping.ignored.length > 0) {
-      request.log.info({ channelId: this.id, ignored: mapping.ignored }, 'whatsapp webhook parts left out');
-    }
-    return { kind: 'events', events: mapping.events };
+    return { kind: 'events', events: mapping.events, ignored: mapping.ignored };
   }
 
   send(command: OutboundCommand): Promise<SendResult> {
@@ -162,7 +160,7 @@ export class WhatsAppCloudChannel implements Channel {
   }
 }
 
-/** The factory registered for kind `whatsapp-cloud` in channels/registry.ts. */
+/** The factory of kind `whatsapp-cloud` (whatsapp-cloud.module.ts). */
 export function createWhatsAppCloudChannel(
   config: WhatsAppCloudChannelConfig,
   deps: ChannelDeps,

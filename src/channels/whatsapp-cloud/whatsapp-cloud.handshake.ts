@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { WebhookResult } from '../channel.ts';
+import type { WebhookResult } from '../../core/channel/channel.port.ts';
 
 /**
  * Meta's subscription handshake: `GET <callback>?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…`, sent each

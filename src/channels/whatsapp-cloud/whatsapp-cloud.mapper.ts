@@ -6,7 +6,7 @@ import type {
   InboundMediaRef,
   InboundMessage,
   InboundStatus,
-} from '../channel.ts';
+} from '../../core/channel/channel.port.ts';
 import { shortReason } from './whatsapp-cloud.client.ts';
 import {
   hasValidContent,

@@ -11,6 +11,7 @@ import { BreachRegister } from './breach.service.ts';
 import { renderHtml, renderMarkdown, type ComplianceDocument } from './document.ts';
 import { htmlToPdf } from './pdf.ts';
 import { ChannelKillSwitch } from './kill-switch.service.ts';
+import type { ChannelKindFactsLookup } from '../channel/channel-kind-facts.ts';
 import { privacyNotice, recordOfProcessing, type ProcessingContext, type RopaInbox } from './ropa.ts';
 import { checkPeriod, computeStatistics, STATS_AUDIT_ACTIONS, type InboxStatistics } from './statistics.ts';
 import { SubjectRightsService } from './subject-rights.service.ts';
@@ -31,6 +32,8 @@ export interface ComplianceDeps {
   /** From the configuration: is the key store a separate database, is the master key from the environment? */
   keyStoreUrl: string | undefined;
   masterKeyFromEnv: boolean;
+  /** The facts of each channel kind (display name, processors), from the channel modules. */
+  channelKinds: ChannelKindFactsLookup;
   /** Live inbox events (erasures are announced so that open screens drop the conversations). */
   events?: Pick<InboxEventBus, 'publish'> | undefined;
 }
@@ -100,7 +103,9 @@ export class ComplianceTools {
 
   async document(kind: DocumentKind, lang: 'de' | 'en'): Promise<ComplianceDocument> {
     const ctx = await this.processingContext();
-    return kind === 'ropa' ? recordOfProcessing(ctx, lang) : privacyNotice(ctx, lang);
+    return kind === 'ropa'
+      ? recordOfProcessing(ctx, lang, this.deps.channelKinds)
+      : privacyNotice(ctx, lang, this.deps.channelKinds);
   }
 
   /** The document rendered: Markdown, HTML, or PDF (printed from the HTML by Chromium where installed). */

@@ -1,3 +1,4 @@
+import type { ChannelKindFactsLookup, Processor } from '../channel/channel-kind-facts.ts';
 import type { ComplianceDocument, DocBlock } from './document.ts';
 
 /** One inbox as configured now (config file plus the admin's overrides). */
@@ -38,77 +39,12 @@ export interface ProcessingContext {
   generatedAt: Date;
 }
 
-/** A provider sparsam hands messages to, per channel kind. */
-export interface Processor {
-  name: string;
-  role: { de: string; en: string };
-  transfer: { de: string; en: string } | null;
-}
+export type { Processor } from '../channel/channel-kind-facts.ts';
 
-const META_IRELAND = 'Meta Platforms Ireland Limited, Merrion Road, Dublin 4, Irland / Ireland';
-const META_TRANSFER = {
-  de: 'USA (Meta Platforms, Inc.): Angemessenheitsbeschluss EU-US Data Privacy Framework; ergänzend Standardvertragsklauseln (Art. 46 Abs. 2 lit. c DSGVO)',
-  en: 'USA (Meta Platforms, Inc.): EU-US Data Privacy Framework adequacy decision; in addition standard contractual clauses (Art. 46(2)(c) GDPR)',
-};
-
-/**
- * Processors by channel kind. Names and transfer mechanisms as the providers publish them; the DPO checks them
- * against the contracts actually signed (the documents say so).
- */
-export const PROCESSORS: Record<string, Processor[]> = {
-  'whatsapp-cloud': [
-    {
-      name: META_IRELAND,
-      role: { de: 'WhatsApp Business Plattform (Cloud API)', en: 'WhatsApp Business Platform (Cloud API)' },
-      transfer: META_TRANSFER,
-    },
-  ],
-  dialog360: [
-    {
-      name: '360dialog GmbH, Berlin, Deutschland / Germany',
-      role: {
-        de: 'WhatsApp Business Solution Provider (API-Zugang)',
-        en: 'WhatsApp Business Solution Provider (API access)',
-      },
-      transfer: null,
-    },
-    {
-      name: META_IRELAND,
-      role: {
-        de: 'WhatsApp Business Plattform (Unterauftragsverarbeiter)',
-        en: 'WhatsApp Business Platform (sub-processor)',
-      },
-      transfer: META_TRANSFER,
-    },
-  ],
-  messenger: [
-    { name: META_IRELAND, role: { de: 'Messenger-Plattform', en: 'Messenger Platform' }, transfer: META_TRANSFER },
-  ],
-  telegram: [
-    {
-      name: 'Telegram Messenger Inc. / Telegram FZ-LLC, Dubai, Vereinigte Arabische Emirate / United Arab Emirates',
-      role: { de: 'Telegram Bot API', en: 'Telegram Bot API' },
-      transfer: {
-        de: 'Drittland ohne Angemessenheitsbeschluss; Telegram bietet keinen Auftragsverarbeitungsvertrag an: Übermittlung nur, weil die betroffene Person selbst über Telegram schreibt (Art. 49 Abs. 1 lit. b DSGVO); vom DSB zu prüfen',
-        en: 'third country without an adequacy decision; Telegram offers no processing agreement: transfer only because the data subject chose to write via Telegram (Art. 49(1)(b) GDPR); to be assessed by the DPO',
-      },
-    },
-  ],
-  sms: [
-    {
-      name: 'Twilio Ireland Limited, Dublin, Irland / Ireland (Twilio Inc., San Francisco, USA)',
-      role: { de: 'SMS-Versand und -Empfang (Messages API)', en: 'sending and receiving SMS (Messages API)' },
-      transfer: {
-        de: 'USA (Twilio Inc.): EU-US Data Privacy Framework; Standardvertragsklauseln und verbindliche interne Datenschutzvorschriften (BCR)',
-        en: 'USA (Twilio Inc.): EU-US Data Privacy Framework; standard contractual clauses and binding corporate rules',
-      },
-    },
-  ],
-};
-
-export function processorsOf(kind: string): Processor[] {
+/** The processors of a kind; a kind without facts gets a placeholder for the DPO to complete. */
+export function processorsOf(kinds: ChannelKindFactsLookup, kind: string): readonly Processor[] {
   return (
-    PROCESSORS[kind] ?? [
+    kinds(kind)?.processors ?? [
       {
         name: `(${kind})`,
         role: { de: 'Anbieter des Kanals – bitte ergänzen', en: 'channel provider – please complete' },
@@ -118,14 +54,8 @@ export function processorsOf(kind: string): Processor[] {
   );
 }
 
-const KIND_NAMES: Record<string, string> = {
-  'whatsapp-cloud': 'WhatsApp (Cloud API)',
-  dialog360: 'WhatsApp (360dialog)',
-  messenger: 'Facebook Messenger',
-  telegram: 'Telegram',
-  sms: 'SMS (Twilio)',
-};
-export const kindName = (kind: string) => KIND_NAMES[kind] ?? kind;
+/** How the documents name a kind ("WhatsApp (Cloud API)"); the kind itself when it has no facts. */
+export const kindName = (kinds: ChannelKindFactsLookup, kind: string) => kinds(kind)?.displayName ?? kind;
 
 function retentionText(inbox: RopaInbox, lang: 'de' | 'en'): string {
   const r = inbox.retention;
@@ -190,12 +120,12 @@ function measures(ctx: ProcessingContext, lang: 'de' | 'en'): string[] {
   return lang === 'de' ? de : en;
 }
 
-function channelRows(ctx: ProcessingContext, lang: 'de' | 'en'): string[][] {
+function channelRows(ctx: ProcessingContext, lang: 'de' | 'en', kinds: ChannelKindFactsLookup): string[][] {
   const rows: string[][] = [];
   for (const c of ctx.channels) {
-    for (const p of processorsOf(c.kind)) {
+    for (const p of processorsOf(kinds, c.kind)) {
       rows.push([
-        `${kindName(c.kind)} (${c.id}${c.enabled ? '' : lang === 'de' ? ', abgeschaltet' : ', switched off'})`,
+        `${kindName(kinds, c.kind)} (${c.id}${c.enabled ? '' : lang === 'de' ? ', abgeschaltet' : ', switched off'})`,
         p.name,
         p.role[lang],
         p.transfer ? p.transfer[lang] : lang === 'de' ? 'keine (EU/EWR)' : 'none (EU/EEA)',
@@ -226,7 +156,11 @@ const dateOf = (d: Date, lang: 'de' | 'en') =>
   });
 
 /** The record of processing activities (Art. 30(1) GDPR) of this installation, generated from its configuration. */
-export function recordOfProcessing(ctx: ProcessingContext, lang: 'de' | 'en'): ComplianceDocument {
+export function recordOfProcessing(
+  ctx: ProcessingContext,
+  lang: 'de' | 'en',
+  kinds: ChannelKindFactsLookup,
+): ComplianceDocument {
   const o = ctx.organisation;
   const de = lang === 'de';
   const blocks: DocBlock[] = [
@@ -314,7 +248,7 @@ export function recordOfProcessing(ctx: ProcessingContext, lang: 'de' | 'en'): C
           head: de
             ? ['Kanal', 'Auftragsverarbeiter', 'Leistung', 'Drittlandübermittlung und Garantien']
             : ['Channel', 'Processor', 'Service', 'Third-country transfer and safeguards'],
-          rows: channelRows(ctx, lang),
+          rows: channelRows(ctx, lang, kinds),
         }
       : { type: 'p', text: de ? 'Keine Kanäle eingerichtet.' : 'No channels configured.' },
     { type: 'h3', text: de ? 'Löschfristen je Posteingang' : 'Erasure periods per inbox' },
@@ -341,12 +275,16 @@ export function recordOfProcessing(ctx: ProcessingContext, lang: 'de' | 'en'): C
 }
 
 /** The privacy notice (Art. 13 GDPR) for customers who write to this installation's channels. */
-export function privacyNotice(ctx: ProcessingContext, lang: 'de' | 'en'): ComplianceDocument {
+export function privacyNotice(
+  ctx: ProcessingContext,
+  lang: 'de' | 'en',
+  kinds: ChannelKindFactsLookup,
+): ComplianceDocument {
   const o = ctx.organisation;
   const de = lang === 'de';
   const stop = [...new Set(ctx.inboxes.flatMap((i) => i.stopKeywords))];
   const processors = new Map<string, Processor>();
-  for (const c of ctx.channels) for (const p of processorsOf(c.kind)) processors.set(p.name, p);
+  for (const c of ctx.channels) for (const p of processorsOf(kinds, c.kind)) processors.set(p.name, p);
   const blocks: DocBlock[] = [
     {
       type: 'h1',

@@ -1,4 +1,4 @@
-import type { Channel } from '../../channels/channel.ts';
+import type { Channel } from '../channel/channel.port.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { ContactRow, MessageRow, Role } from '../../store/database.ts';

@@ -6,7 +6,7 @@ import type {
   InboundRevoke,
   InboundStatus,
   InboundSystem,
-} from '../../channels/channel.ts';
+} from '../channel/channel.port.ts';
 import { newId } from '../../shared/ids.ts';
 import type { ContactRow, ConversationRow, MessageRow } from '../../store/database.ts';
 import type { InboxTx } from '../../store/ports/conversation.port.ts';

@@ -1,4 +1,4 @@
-import type { Channel, InboundEvent, OutboundMediaType } from '../../channels/channel.ts';
+import type { Channel, InboundEvent, OutboundMediaType } from '../channel/channel.port.ts';
 import { AppError } from '../../shared/app-error.ts';
 import { HOUR_MS, DAY_MS } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';

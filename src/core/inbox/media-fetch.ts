@@ -1,5 +1,5 @@
-import { ChannelApiError } from '../../channels/channel-errors.ts';
-import type { InboundMediaRef } from '../../channels/channel.ts';
+import { ChannelApiError } from '../channel/channel-errors.ts';
+import type { InboundMediaRef } from '../channel/channel.port.ts';
 import { newId } from '../../shared/ids.ts';
 import { OUTBOUND_ATTEMPTS, queuedOutboundRow, type InboxDeps } from './inbox.ports.ts';
 import { openMessageContent, sealMediaBytes, sealMessageContent } from './message-content.ts';

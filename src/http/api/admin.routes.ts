@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { channelModule } from '../../channels/registry.ts';
 import { AppError } from '../../shared/app-error.ts';
 import type { RouteModule } from '../app.ts';
 import { requireRole } from '../auth/principal.ts';
@@ -86,17 +87,16 @@ export function adminRoutes(deps: WebDeps): RouteModule {
         items: rows.map((row) => {
           const configured = deps.config.channels.find((c) => c.id === row.id) as Record<string, unknown> | undefined;
           const settings = JSON.parse(row.settings) as Record<string, unknown>;
-          const webhookKind = row.kind === 'whatsapp-cloud' || row.kind === 'dialog360' ? 'whatsapp' : row.kind;
+          const module = channelModule(row.kind);
+          const verifySecretField = module?.webhook.verifySecretField;
           return {
             id: row.id,
             kind: row.kind,
             inboxId: row.inbox_id,
             enabled: row.enabled === 1,
             source: row.source,
-            webhookUrl: `${base}/webhooks/${webhookKind}/${row.id}`,
-            verifyTokenHint: secretHint(
-              configured?.verifyToken ?? configured?.secretToken ?? configured?.webhookSecret,
-            ),
+            webhookUrl: `${base}/webhooks/${module?.webhook.segment ?? row.kind}/${row.id}`,
+            verifyTokenHint: secretHint(verifySecretField ? configured?.[verifySecretField] : undefined),
             phoneNumberId: typeof settings.phoneNumberId === 'string' ? settings.phoneNumberId : null,
             apiBaseUrl: (settings.graphBaseUrl ?? settings.apiBaseUrl ?? null) as string | null,
           };

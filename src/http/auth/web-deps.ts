@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { ChannelCheck } from '../../channels/connection-check.ts';
 import type { AppConfig } from '../../config/config.ts';
 import type { AuthService } from '../../core/accounts/auth.service.ts';
 import type { StaffService } from '../../core/accounts/staff.service.ts';
@@ -12,16 +13,8 @@ import { actorOf } from './session.ts';
 import type { Authenticator, Principal } from './principal.ts';
 import type { SessionStreams } from './session-streams.ts';
 
-/** Result of a channel's "test connection" check; `detail` is content-free (a provider code or a name). */
-export interface ChannelCheck {
-  ok: boolean;
-  detail: string;
-  /** Machine-readable outcome, for the UI's own wording. */
-  reason?: 'connected' | 'refused' | 'timeout' | 'unreachable' | 'unsupported';
-  /** The provider's name of the account (verified business name, page name, bot username). */
-  name?: string;
-  httpStatus?: number;
-}
+/** Result of a channel's "test connection" check (src/channels/connection-check.ts). */
+export type { ChannelCheck };
 
 /** What the web inbox's route modules need; built once by the composition root. */
 export interface WebDeps {

@@ -15,7 +15,7 @@ import type { InboxStore } from '../../store/sql/inbox.store.ts';
 import { TeamStore } from '../../store/sql/team.store.ts';
 import type { UserStore } from '../../store/sql/user.store.ts';
 import { WebStore } from '../../store/sql/web.store.ts';
-import { checkChannelConnection } from '../api/admin.channel-check.ts';
+import { checkChannelConnection } from '../../channels/connection-check.ts';
 import { adminRoutes } from '../api/admin.routes.ts';
 import { authRoutes } from '../api/auth.routes.ts';
 import { eventsRoutes } from '../api/events.routes.ts';

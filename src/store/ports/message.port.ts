@@ -1,4 +1,4 @@
-import type { DeliveryStatus } from '../../channels/channel.ts';
+import type { DeliveryStatus } from '../../core/channel/channel.port.ts';
 import type { MessageRow } from '../database.ts';
 
 /** Messages of conversations; content is sealed by core before it gets here. */

@@ -1,23 +1,14 @@
 import type { Kysely } from 'kysely';
+import { CHANNEL_SECRET_FIELDS } from '../../channels/registry.ts';
 import type { ChannelConfig, Inbox } from '../../config/config.ts';
 import type { ChannelRow, Database, InboxRow } from '../database.ts';
-
-const SECRET_FIELDS = new Set([
-  'accessToken',
-  'appSecret',
-  'verifyToken',
-  'apiKey',
-  'webhookSecret',
-  'botToken',
-  'secretToken',
-  'pageAccessToken',
-  'authToken',
-]);
 
 /** The non-secret part of a channel's configuration, as stored in `channels.settings`. */
 export function publicChannelSettings(channel: ChannelConfig): Record<string, unknown> {
   return Object.fromEntries(
-    Object.entries(channel).filter(([k]) => !SECRET_FIELDS.has(k) && !['id', 'kind', 'inbox', 'enabled'].includes(k)),
+    Object.entries(channel).filter(
+      ([k]) => !CHANNEL_SECRET_FIELDS.has(k) && !['id', 'kind', 'inbox', 'enabled'].includes(k),
+    ),
   );
 }
 

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { DeliveryStatus } from '../../channels/channel.ts';
+import type { DeliveryStatus } from '../../core/channel/channel.port.ts';
 import type { Database, MessageRow } from '../database.ts';
 import type { MessagePort } from '../ports/message.port.ts';
 import { advanceByRef, applyParkedStatuses, parkStatus } from './parked-status.ts';

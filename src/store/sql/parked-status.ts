@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { DeliveryStatus } from '../../channels/channel.ts';
+import type { DeliveryStatus } from '../../core/channel/channel.port.ts';
 import type { Database, MessageRow, MessageStatus } from '../database.ts';
 
 /** Statuses a delivery status may replace: forward only, failed terminal. */

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { InboundEvent } from '../../../src/channels/channel.ts';
+import type { InboundEvent } from '../../../src/core/channel/channel.port.ts';
 import { Dialog360Channel } from '../../../src/channels/dialog360/dialog360.channel.ts';
 import { swapToApiHost } from '../../../src/channels/dialog360/dialog360.client.ts';
 import { webhookApp, whatsappFixture } from '../support/webhook-app.ts';

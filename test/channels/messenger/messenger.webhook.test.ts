@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { InboundEvent, InboundMessage } from '../../../src/channels/channel.ts';
+import type { InboundEvent, InboundMessage } from '../../../src/core/channel/channel.port.ts';
 import {
   createMessengerChannel,
   type MessengerChannelConfig,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ChannelApiError, ChannelNetworkError } from '../../../src/channels/channel-errors.ts';
+import { ChannelApiError, ChannelNetworkError } from '../../../src/core/channel/channel-errors.ts';
 import { createSmsChannel, type SmsChannel, type SmsChannelConfig } from '../../../src/channels/sms/sms.channel.ts';
 import { FakeTwilio } from './fake-twilio.ts';
 

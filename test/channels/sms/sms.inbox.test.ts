@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { parseForm } from '../../../src/channels/sms/sms.parser.ts';
 import { twilioSignature } from '../../../src/channels/sms/sms.signature.ts';
-import { EMPTY_TWIML } from '../../../src/http/webhooks/sms.routes.ts';
+import { EMPTY_TWIML } from '../../../src/channels/sms/sms.module.ts';
 import { loadConfig } from '../../../src/config/config.ts';
 import { createSparsam, type Sparsam } from '../../../src/main.ts';
 import { ManualClock } from '../../../src/shared/clock.ts';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { InboundEvent, InboundMessage, InboundStatus } from '../../../src/channels/channel.ts';
+import type { InboundEvent, InboundMessage, InboundStatus } from '../../../src/core/channel/channel.port.ts';
 import { createSmsChannel, type SmsChannelConfig } from '../../../src/channels/sms/sms.channel.ts';
 import { parseForm } from '../../../src/channels/sms/sms.parser.ts';
 import { signatureUrls, twilioSignature } from '../../../src/channels/sms/sms.signature.ts';

@@ -1,9 +1,10 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Channel, InboundEvent } from '../../../src/channels/channel.ts';
+import type { Channel, InboundEvent } from '../../../src/core/channel/channel.port.ts';
 import { registerErrorHandler } from '../../../src/http/error-handler.ts';
 import { registerRawJsonParser } from '../../../src/http/raw-body.ts';
+import { toWebhookRequest } from '../../../src/http/webhooks/webhook-request.ts';
 
 /** The recorded webhook bodies, as bytes exactly as Meta sends them (non-ASCII escaped as \uXXXX, "/" as "\/"). */
 export function whatsappFixture(name: string): Buffer {
@@ -23,7 +24,7 @@ export async function webhookApp(channel: Channel): Promise<WebhookApp> {
     method: ['GET', 'POST'],
     url: '/webhook',
     handler: async (request, reply) => {
-      const result = await channel.verifyAndParse(request);
+      const result = await channel.verifyAndParse(toWebhookRequest(request));
       if (result.kind === 'handshake') return reply.status(result.status).type('text/plain').send(result.body);
       // Events are kept as objects (JSON would drop undefined fields the tests check).
       received.push(result.events);

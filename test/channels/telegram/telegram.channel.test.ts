@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { InboundEvent, InboundMessage, WebhookResult } from '../../../src/channels/channel.ts';
+import type { InboundEvent, InboundMessage, WebhookResult } from '../../../src/core/channel/channel.port.ts';
 import { createTelegramChannel, type TelegramChannel } from '../../../src/channels/telegram/telegram.channel.ts';
 import { telegramChatKey } from '../../../src/channels/telegram/telegram.mapper.ts';
 import { TelegramSimulator } from '../../../src/simulator/telegram-simulator.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ChannelApiError, ChannelNetworkError } from '../../../src/channels/channel-errors.ts';
+import { ChannelApiError, ChannelNetworkError } from '../../../src/core/channel/channel-errors.ts';
 import {
   createTelegramChannel,
   type TelegramChannel,

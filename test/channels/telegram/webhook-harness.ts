@@ -1,7 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Channel, WebhookResult } from '../../../src/channels/channel.ts';
+import type { Channel, WebhookResult } from '../../../src/core/channel/channel.port.ts';
 import { registerErrorHandler } from '../../../src/http/error-handler.ts';
 import { registerRawJsonParser } from '../../../src/http/raw-body.ts';
+import { toWebhookRequest } from '../../../src/http/webhooks/webhook-request.ts';
 
 /**
  * A Fastify app with sparsam's raw-body parsers and error mapping and one route that runs a channel's
@@ -24,7 +25,7 @@ export async function channelHarness(channel: Channel, path = '/hook'): Promise<
     url: path,
     handler: async (request, reply) => {
       harness.last = undefined;
-      const result = await channel.verifyAndParse(request);
+      const result = await channel.verifyAndParse(toWebhookRequest(request));
       harness.last = result;
       if (result.kind === 'handshake') return reply.status(result.status).type('text/plain').send(result.body);
       return { events: result.events.length };

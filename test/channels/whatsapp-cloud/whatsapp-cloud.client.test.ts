@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ChannelApiError, ChannelNetworkError } from '../../../src/channels/channel-errors.ts';
+import { ChannelApiError, ChannelNetworkError } from '../../../src/core/channel/channel-errors.ts';
 import { WhatsAppCloudChannel } from '../../../src/channels/whatsapp-cloud/whatsapp-cloud.channel.ts';
 import { parseRetryAfter } from '../../../src/channels/whatsapp-cloud/whatsapp-cloud.client.ts';
 

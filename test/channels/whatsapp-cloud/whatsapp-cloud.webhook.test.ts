@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { InboundEvent } from '../../../src/channels/channel.ts';
+import type { InboundEvent } from '../../../src/core/channel/channel.port.ts';
 import { WhatsAppCloudChannel } from '../../../src/channels/whatsapp-cloud/whatsapp-cloud.channel.ts';
 import { signWhatsAppBody } from '../../../src/channels/whatsapp-cloud/whatsapp-cloud.signature.ts';
 import type { FastifyInstance } from 'fastify';

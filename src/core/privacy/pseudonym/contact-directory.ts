@@ -4,19 +4,18 @@ import type { Clock } from '../../../shared/clock.ts';
 import { newId } from '../../../shared/ids.ts';
 import type { ContactRow } from '../../../store/database.ts';
 import type { ContactPort } from '../../../store/ports/contact.port.ts';
+import type { ChannelKindFactsLookup } from '../../channel/channel-kind-facts.ts';
 import { openFieldText, sealField } from '../keys/field-cipher.ts';
 import type { KeyService } from '../keys/key.service.ts';
 
-/** Channel kinds whose addresses are phone numbers: spaces, dashes, dots, brackets and a leading + are ignored. */
-const PHONE_KINDS = new Set(['whatsapp-cloud', 'dialog360', 'sms', 'whatsapp']);
-
 /**
  * The form of an address used for the lookup hash, so that "+49 170 1234567" (typed by the DPO) and "491701234567"
- * (a wa_id from a webhook) find the same contact. Other kinds (chat ids, page-scoped ids) are only trimmed.
+ * (a wa_id from a webhook) find the same contact. On kinds whose addresses are phone numbers, spaces, dashes, dots,
+ * brackets and a leading + are ignored; other kinds (chat ids, page-scoped ids) are only trimmed.
  */
-export function normalizeAddress(channelKind: string, address: string): string {
+export function normalizeAddress(address: string, addressIsPhoneNumber: boolean): string {
   const trimmed = address.trim();
-  if (PHONE_KINDS.has(channelKind)) {
+  if (addressIsPhoneNumber) {
     const compact = trimmed.replace(/[\s\-().]/g, '').replace(/^\+/, '');
     if (/^\d{3,20}$/.test(compact)) return compact;
   }
@@ -53,6 +52,8 @@ export class ContactDirectory {
     private readonly port: ContactPort,
     private readonly keys: KeyService,
     private readonly clock: Clock,
+    /** The facts of each channel kind (whether its addresses are phone numbers), from the channel modules. */
+    private readonly kinds: ChannelKindFactsLookup,
   ) {}
 
   /** The lookup hash (hex) of an address on a channel kind, under the current key epoch's pepper. */
@@ -66,7 +67,7 @@ export class ContactDirectory {
    */
   async lookupHashes(channelKind: string, address: string): Promise<string[]> {
     if (!channelKind) throw new AppError('VALIDATION', 'channel kind is required');
-    const normalized = normalizeAddress(channelKind, address);
+    const normalized = normalizeAddress(address, this.kinds(channelKind)?.addressIsPhoneNumber ?? false);
     if (!normalized) throw new AppError('VALIDATION', 'address must not be empty');
     await this.keys.init();
     return this.keys.contactPeppers.map((pepper) => hashWith(pepper, channelKind, normalized));

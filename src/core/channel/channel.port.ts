@@ -1,10 +1,8 @@
-import type { FastifyRequest } from 'fastify';
-import type { ChannelConfig, ChannelKind } from '../config/config.ts';
-
 /**
- * The port every messenger implements. A channel knows one provider and nothing else: it verifies the provider's
+ * The port every messenger implements, declared by core. A channel knows one provider and nothing else: it verifies the provider's
  * requests, turns the provider's payload into {@link InboundEvent}s, and turns {@link OutboundCommand}s into provider
  * API calls. Core reads only these types and the capability flags; a provider's raw payload never crosses into core.
+ * The implementations live in src/channels/<kind>/, one module per kind (src/channels/registry.ts).
  */
 
 /** What a channel can do; core decides by these flags, never by the channel's kind. */
@@ -179,9 +177,36 @@ export interface SendResult {
   providerMessageId: string | undefined;
 }
 
+/**
+ * One webhook request as the provider sent it, free of any HTTP framework: the channel verifies the signature over
+ * `rawBody` (the exact bytes) and reads `body`, the same bytes parsed by their content type (JSON, or a form as an
+ * object of strings).
+ */
+export interface WebhookRequest {
+  /** 'GET' or 'POST' (upper case). */
+  method: string;
+  /** The request target as received: path and query string (`/webhooks/sms/sms-main?x=1`). */
+  url: string;
+  /** Scheme and host the request was addressed to (`https://inbox.example.org`), for providers that sign the URL. */
+  origin: string;
+  /** Header names in lower case. */
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The query string parsed (a repeated name gives an array). */
+  query: Readonly<Record<string, unknown>>;
+  /** The body exactly as received; undefined for a request without one. */
+  rawBody: Buffer | undefined;
+  /** The body parsed by its content type; undefined for a request without one. */
+  body: unknown;
+}
+
 /** The result of verifying and parsing one webhook request. */
 export type WebhookResult =
-  | { kind: 'events'; events: InboundEvent[] }
+  | {
+      kind: 'events';
+      events: InboundEvent[];
+      /** Content-free notes on parts of the payload that were left out (unknown types), logged by the route. */
+      ignored?: readonly unknown[];
+    }
   /** A verification handshake (Meta's GET hub.challenge): answer with this body and status. */
   | { kind: 'handshake'; status: number; body: string };
 
@@ -194,22 +219,15 @@ export interface DownloadedMedia {
 /**
  * One configured channel. Throws `AppError('SIGNATURE_INVALID')` from `verifyAndParse` for forged or unsigned
  * requests, `AppError('VALIDATION')` for payloads that are not the provider's shape or belong to another number;
- * throws `ChannelApiError` / `ChannelNetworkError` (channels/channel-errors.ts) from `send` and `downloadMedia`.
+ * throws `ChannelApiError` / `ChannelNetworkError` (./channel-errors.ts) from `send` and `downloadMedia`.
  */
 export interface Channel {
   readonly id: string;
-  readonly kind: ChannelKind;
+  /** The channel's kind ("whatsapp-cloud"); core decides by the capability flags, never by the kind. */
+  readonly kind: string;
   readonly inboxId: string;
   readonly capabilities: ChannelCapabilities;
-  verifyAndParse(request: FastifyRequest): Promise<WebhookResult> | WebhookResult;
+  verifyAndParse(request: WebhookRequest): Promise<WebhookResult> | WebhookResult;
   send(command: OutboundCommand): Promise<SendResult>;
   downloadMedia(ref: InboundMediaRef): Promise<DownloadedMedia>;
-}
-
-/** Builds a channel from its configuration; one factory per kind, registered in channels/registry.ts. */
-export type ChannelFactory<C extends ChannelConfig = ChannelConfig> = (config: C, deps: ChannelDeps) => Channel;
-
-export interface ChannelDeps {
-  /** fetch, replaceable in tests; real runs use globalThis.fetch. */
-  fetch: typeof fetch;
 }

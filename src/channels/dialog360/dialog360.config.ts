@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { channelBase, secret, url } from '../../config/config-fields.ts';
+import { templateSchema } from '../whatsapp-cloud/whatsapp-cloud.config.ts';
+
+/** A WhatsApp number hosted by 360dialog, as configured in `channels[]`. */
+export const dialog360ConfigSchema = z
+  .object({
+    ...channelBase,
+    kind: z.literal('dialog360'),
+    phoneNumberId: z
+      .string()
+      .regex(/^\d{5,20}$/, 'must be the numeric phone number id, in quotes')
+      .optional(),
+    apiKey: secret,
+    /** 360dialog does not sign webhooks: a secret header value (or URL token) set with the webhook URL. */
+    webhookSecret: secret.min(16, 'must be at least 16 characters'),
+    apiBaseUrl: url.default('https://waba-v2.360dialog.io'),
+    messagesPerSecond: z.number().int().min(1).max(1000).default(80),
+    templates: z.array(templateSchema).optional(),
+  })
+  .strict();
+
+export type Dialog360ChannelConfig = z.output<typeof dialog360ConfigSchema>;
