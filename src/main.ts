@@ -63,6 +63,7 @@ import { complianceRoutes } from './http/api/compliance.routes.ts';
 import { ComplianceStore } from './store/sql/compliance.store.ts';
 import { SubjectRightsStore } from './store/sql/subject-rights.store.ts';
 import { AutomationService } from './core/inbox/automation.ts';
+import { Outbox } from './core/inbox/outbox.ts';
 import { MarketingService } from './core/marketing/marketing.service.ts';
 import { marketingRoutes } from './http/api/marketing.routes.ts';
 import { MarketingStore } from './store/sql/marketing.store.ts';
@@ -195,26 +196,28 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     clock,
     logger,
   });
-  // Automated messages (greeting, away) and marketing consent and broadcasts, queued through the outbound path.
-  const marketingStore = new MarketingStore(store.db, (queue, payload, opts) => jobs.enqueue(queue, payload, opts));
+  // The one writer of outbound messages and their send jobs (replies, notices, automated messages, broadcasts).
+  const inboxTransactions = new SqlInboxTransactions(store.db, jobs, providerRefs);
+  const outbox = new Outbox({ clock, transactions: inboxTransactions, keys });
+  // Automated messages (greeting, away) and marketing consent and broadcasts, queued through the outbox.
+  const marketingStore = new MarketingStore(store.db);
   const inboxSettings = new CachedInboxSettings(inboxes, clock, undefined, signals);
   const automation = new AutomationService({
     clock,
     logger,
     settings: inboxSettings,
     conversations: new ConversationStore(store.db),
-    keys,
     consent,
     audit,
     events,
-    port: marketingStore,
+    outbox,
   });
   const marketing = new MarketingService({
     port: marketingStore,
     contacts,
     consent,
     audit,
-    keys,
+    outbox,
     clock,
     channels,
     templates: (channelId) => {
@@ -227,7 +230,8 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     automation,
     clock,
     logger,
-    transactions: new SqlInboxTransactions(store.db, jobs, providerRefs),
+    transactions: inboxTransactions,
+    outbox,
     conversations: new ConversationStore(store.db),
     messages: new MessageStore(store.db, providerRefs),
     media: new MediaStore(store.db),

@@ -1,8 +1,8 @@
-import type { Kysely } from 'kysely';
 import type { Channel, OutboundCommand } from '../core/channel/channel.port.ts';
 import { ChannelApiError, ChannelNetworkError } from '../core/channel/channel-errors.ts';
 import type { InboxEventBus } from '../core/inbox/inbox-events.ts';
 import { OUTBOUND_ATTEMPTS } from '../core/inbox/inbox.ports.ts';
+import { OUTBOUND_SEND, outboundDedupeKey } from '../core/inbox/outbox.ts';
 import {
   openMediaBytes,
   openMessageContent,
@@ -12,7 +12,7 @@ import {
 import { AppError } from '../shared/app-error.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { ContactRow, Database, MediaRow, MessageRow } from '../store/database.ts';
+import type { ContactRow, MediaRow, MessageRow } from '../store/database.ts';
 import type { OutboundPort } from '../store/ports/outbound.port.ts';
 import { SEND_UNCONFIRMED } from '../store/sql/outbound.store.ts';
 import { PermanentFailure, RetryLater } from './job-errors.ts';
@@ -21,8 +21,8 @@ import { inOutboundOrder, passTurn } from './outbound-order.ts';
 import type { Pacer } from './pacer.ts';
 import { SendPacer } from './send-pacer.ts';
 
-/** Queue name of outbound sends. Payload: `{ messageId }`, or `{ messageId, action: 'read' }` for a read receipt. */
-export const OUTBOUND_SEND = 'outbound-send';
+// The queue name and the key scheme of send jobs belong to the outbox, the one writer of outbound messages.
+export { OUTBOUND_SEND, outboundDedupeKey } from '../core/inbox/outbox.ts';
 
 export type OutboundSendPayload = { messageId: string; action?: 'read' } & Record<string, string>;
 
@@ -35,11 +35,6 @@ export const OUTBOUND_MAX_ATTEMPTS = OUTBOUND_ATTEMPTS;
  * attempts (OUTBOUND_MAX_ATTEMPTS) makes up the 20 minutes of trouble a message outlasts.
  */
 export const OUTBOUND_BACKOFF = { baseMs: 1_000, maxMs: 20_000 } as const;
-
-/** The dedupe key of a message's send job: enqueueing the same message twice creates one job. */
-export function outboundDedupeKey(messageId: string, action?: 'read'): string {
-  return action === 'read' ? `${OUTBOUND_SEND}:read:${messageId}` : `${OUTBOUND_SEND}:${messageId}`;
-}
 
 /** What the handler needs; the privacy core's KeyService and ContactDirectory and B1's ChannelRegistry fit as is. */
 export interface OutboundSendDeps {
@@ -273,22 +268,6 @@ export function registerOutboundSend(
       const { messageId, action } = job.payload;
       if (typeof messageId === 'string' && action !== 'read') await passTurn(messageId, order);
     },
-  });
-}
-
-/** Queues the send of a message (in the caller's transaction when `db` is given); twice is a no-op. */
-export function enqueueOutboundSend(
-  queue: Pick<JobQueue, 'enqueue'>,
-  messageId: string,
-  options: { db?: Kysely<Database>; action?: 'read'; runAt?: number } = {},
-): Promise<string> {
-  const payload: Record<string, string> = { messageId };
-  if (options.action) payload.action = options.action;
-  return queue.enqueue(OUTBOUND_SEND, payload, {
-    dedupeKey: outboundDedupeKey(messageId, options.action),
-    maxAttempts: OUTBOUND_MAX_ATTEMPTS,
-    ...(options.db ? { db: options.db } : {}),
-    ...(options.runAt !== undefined ? { runAt: options.runAt } : {}),
   });
 }
 

@@ -11,14 +11,7 @@ import { newId } from '../../shared/ids.ts';
 import type { ContactRow, ConversationRow, MessageRow } from '../../store/database.ts';
 import type { InboxTx } from '../../store/ports/conversation.port.ts';
 import type { InboxEvent } from './inbox-events.ts';
-import {
-  messageStamp,
-  OUTBOUND_ATTEMPTS,
-  PARKED_STATUS_TTL_MS,
-  type InboxDeps,
-  type InboxSettings,
-  queuedOutboundRow,
-} from './inbox.ports.ts';
+import { messageStamp, PARKED_STATUS_TTL_MS, type InboxDeps, type InboxSettings } from './inbox.ports.ts';
 import { openMessageContent, sealMessageContent, type MessageContent } from './message-content.ts';
 import {
   AGREE_KEYWORDS,
@@ -301,8 +294,13 @@ export class InboundProcessor {
 
     let conversation = state.current.get(contact.id);
     if (!conversation) {
-      conversation = this.#newConversation(p, now);
-      await tx.conversations.insert(conversation);
+      conversation = await this.deps.outbox.openConversation(tx, {
+        inboxId: p.inbox.id,
+        channelId: p.channel.id,
+        contact: p.contact,
+        state: p.consentAllowed ? 'open' : 'pending_consent',
+        now,
+      });
       state.current.set(contact.id, conversation);
       state.created.add(conversation.id);
     }
@@ -386,10 +384,12 @@ export class InboundProcessor {
         await tx.enqueue('media-fetch', { mediaId }, { dedupeKey: `media-fetch:${mediaId}` });
       } else if ((await tx.media.countByState(conversation.id, 'rejected')) === 1) {
         // The first refused attachment of this conversation gets the polite text-only reply; later ones do not.
-        const reply = await this.#queueOutbound(tx, conversation, channel.id, 'text', {
-          text: mediaRejectedReply(inbox.language),
+        const reply = await this.deps.outbox.queueIn(tx, {
+          conversation,
+          kind: 'text',
+          content: { text: mediaRejectedReply(inbox.language) },
         });
-        if (!pending) state.published.push(this.#messageCreated(conversation, reply));
+        if (!pending) state.published.push(this.#messageCreated(conversation, reply.messageId));
       }
     }
     if (pending && conversation.consent_requested_at === null) {
@@ -440,71 +440,18 @@ export class InboundProcessor {
     else if (p.intent.kind === 'decline') followUps.push({ kind: 'decline', prepared: p, conversationId, messageId });
   }
 
-  #newConversation(p: PreparedMessage, now: number): ConversationRow {
-    return {
-      id: newId(),
-      inbox_id: p.inbox.id,
-      channel_id: p.channel.id,
-      contact_id: p.contact.id,
-      label_seq: p.contact.label_seq,
-      state: p.consentAllowed ? 'open' : 'pending_consent',
-      assignee_id: null,
-      labels: '[]',
-      unread: 0,
-      created_at: now,
-      last_activity_at: now,
-      last_inbound_at: null,
-      consent_requested_at: null,
-      closed_at: null,
-      erase_at: null,
-      notice_version: null,
-    };
-  }
-
   /** Queues the privacy notice once per conversation and records which text was sent. */
   async #queueNotice(tx: InboxTx, conversation: ConversationRow, p: PreparedMessage, now: number): Promise<void> {
     const notice = privacyNotice(p.inbox, this.deps.organisation, p.channel.capabilities.supportsButtons);
     const version = this.deps.noticeVersion(notice.text);
-    await this.#queueOutbound(
-      tx,
+    await this.deps.outbox.queueIn(tx, {
       conversation,
-      p.channel.id,
-      notice.buttons ? 'buttons' : 'text',
-      { text: notice.text, ...(notice.buttons ? { buttons: notice.buttons } : {}), extra: { notice: true } },
-      `notice:${conversation.id}`,
-    );
+      kind: notice.buttons ? 'buttons' : 'text',
+      content: { text: notice.text, ...(notice.buttons ? { buttons: notice.buttons } : {}), extra: { notice: true } },
+    });
     await tx.conversations.update(conversation.id, { consent_requested_at: now, notice_version: version });
     conversation.consent_requested_at = now;
     conversation.notice_version = version;
-  }
-
-  /** An outbound message row ('queued') and its 'outbound-send' job, in the caller's transaction. */
-  async #queueOutbound(
-    tx: InboxTx,
-    conversation: ConversationRow,
-    channelId: string,
-    kind: string,
-    content: MessageContent,
-    dedupeKey?: string,
-  ): Promise<string> {
-    const now = this.#now();
-    const id = newId();
-    const key = await this.deps.keys.dataKeyFor('conversation', conversation.id);
-    await tx.messages.insert(
-      queuedOutboundRow({
-        id,
-        conversation: { id: conversation.id, channel_id: channelId },
-        kind,
-        sealed: sealMessageContent(key, id, content),
-        now,
-      }),
-    );
-    await tx.enqueue(
-      'outbound-send',
-      { messageId: id },
-      { dedupeKey: dedupeKey ?? `outbound-send:${id}`, maxAttempts: OUTBOUND_ATTEMPTS },
-    );
-    return id;
   }
 
   #messageCreated(conversation: ConversationRow, messageId: string): InboxEvent {

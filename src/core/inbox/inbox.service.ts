@@ -1,28 +1,13 @@
 import type { Channel, InboundEvent, OutboundMediaType } from '../channel/channel.port.ts';
 import { AppError } from '../../shared/app-error.ts';
 import { HOUR_MS, DAY_MS } from '../../shared/clock.ts';
-import { newId } from '../../shared/ids.ts';
-import type { ConversationRow, MessageRow } from '../../store/database.ts';
-import type { InboxTx } from '../../store/ports/conversation.port.ts';
+import type { ConversationRow } from '../../store/database.ts';
 import { InboundProcessor } from './inbox.receive.ts';
-import {
-  actorOf,
-  OUTBOUND_ATTEMPTS,
-  type InboxDeps,
-  type InboxSettings,
-  type StaffPrincipal,
-  type TemplateSpec,
-  queuedOutboundRow,
-} from './inbox.ports.ts';
+import { actorOf, type InboxDeps, type InboxSettings, type StaffPrincipal, type TemplateSpec } from './inbox.ports.ts';
 import { MediaFetcher, type MediaFetchResult } from './media-fetch.ts';
-import {
-  openMediaBytes,
-  openMessageContent,
-  sealMediaBytes,
-  sealMessageContent,
-  type MessageContent,
-} from './message-content.ts';
+import { openMediaBytes, openMessageContent, type MessageContent } from './message-content.ts';
 import { channelPausedReply } from './notices.ts';
+import type { OutboundDraft, QueuedOutbound } from './outbox.ts';
 
 export type ConversationView = 'mine' | 'unassigned' | 'all' | 'closed';
 
@@ -241,8 +226,8 @@ export class InboxService {
 
   /**
    * Queues a reply: free text only inside the channel's messaging window (else WINDOW_CLOSED before any provider
-   * call), a template where the channel supports them. The message row ('queued') and its 'outbound-send' job are
-   * written in one transaction.
+   * call), a template where the channel supports them. The outbox writes the message row ('queued') and its
+   * 'outbound-send' job in one transaction.
    */
   async sendReply(principal: StaffPrincipal, id: string, input: ReplyInput): Promise<MessageView> {
     const { row, channel } = await this.#answerable(id);
@@ -278,17 +263,7 @@ export class InboxService {
       kind = 'template';
     }
     const authorId = principal.kind === 'session' ? (principal.userId ?? principal.id) : null;
-    const messageId = newId();
-    const key = await this.deps.keys.dataKeyFor('conversation', row.id);
-    const message = queuedOutboundRow({
-      id: messageId,
-      conversation: row,
-      kind,
-      sealed: sealMessageContent(key, messageId, content),
-      now,
-      authorId,
-    });
-    await this.#queueOutbound(row, message, now);
+    const { messageId } = await this.#queueOutbound(row, { conversation: row, kind, content, authorId }, now);
     return {
       id: messageId,
       direction: 'out',
@@ -364,32 +339,13 @@ export class InboxService {
       extra: { fileName: attachmentFileName(input.fileName, result.mimeType, mediaType) },
     };
     const authorId = principal.kind === 'session' ? (principal.userId ?? principal.id) : null;
-    const messageId = newId();
-    const mediaId = newId();
-    const key = await this.deps.keys.dataKeyFor('conversation', row.id);
-    const message = {
-      ...queuedOutboundRow({
-        id: messageId,
-        conversation: row,
-        kind: mediaType,
-        sealed: sealMessageContent(key, messageId, content),
-        now,
-        authorId,
-      }),
-      media_id: mediaId,
-    };
-    await this.#queueOutbound(row, message, now, (tx) =>
-      tx.media.insert({
-        id: mediaId,
-        conversation_id: row.id,
-        message_id: messageId,
-        mime_type: result.mimeType,
-        size: result.data.length,
-        data_enc: sealMediaBytes(key, mediaId, result.data),
-        state: 'stored',
-        created_at: now,
-      }),
+    const queued = await this.#queueOutbound(
+      row,
+      { conversation: row, kind: mediaType, content, authorId, file: { data: result.data, mimeType: result.mimeType } },
+      now,
     );
+    const { messageId } = queued;
+    const mediaId = queued.mediaId!;
     return {
       id: messageId,
       direction: 'out',
@@ -476,30 +432,21 @@ export class InboxService {
   // -------------------------------------------------------------------------------------------- helpers
 
   /**
-   * Stores an agent's outbound message and its 'outbound-send' job in one transaction (with `alongside`, e.g. its
-   * media row, written right after the message), unless the conversation was closed meanwhile (CONFLICT); marks the
-   * conversation read and active, and announces the message.
+   * Queues an agent's message through the outbox (with its file, if any), unless the conversation was closed
+   * meanwhile (CONFLICT); marks the conversation read and active in the same transaction, and announces the message.
    */
-  async #queueOutbound(
-    row: ConversationRow,
-    message: MessageRow,
-    now: number,
-    alongside?: (tx: InboxTx) => Promise<void>,
-  ): Promise<void> {
-    const messageId = message.id;
-    await this.deps.transactions.run(async (tx) => {
-      const current = await tx.conversations.findById(row.id);
-      if (current?.state !== 'open') throw new AppError('CONFLICT', 'this conversation was closed meanwhile');
-      await tx.messages.insert(message);
-      await alongside?.(tx);
-      await tx.conversations.update(row.id, { last_activity_at: now, unread: 0 });
-      await tx.enqueue(
-        'outbound-send',
-        { messageId },
-        { dedupeKey: `outbound-send:${messageId}`, maxAttempts: OUTBOUND_ATTEMPTS },
-      );
+  async #queueOutbound(row: ConversationRow, draft: OutboundDraft, now: number): Promise<QueuedOutbound> {
+    const queued = await this.deps.outbox.queue([draft], {
+      guard: async (tx) => {
+        const current = await tx.conversations.findById(row.id);
+        if (current?.state !== 'open') throw new AppError('CONFLICT', 'this conversation was closed meanwhile');
+        return true;
+      },
+      alongside: (tx) => tx.conversations.update(row.id, { last_activity_at: now, unread: 0 }),
     });
+    const { messageId } = queued![0]!;
     this.deps.events.publish({ type: 'message.created', inboxId: row.inbox_id, conversationId: row.id, messageId });
+    return queued![0]!;
   }
 
   async #visible(id: string, notFound = 'no such conversation'): Promise<ConversationRow> {

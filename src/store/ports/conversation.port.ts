@@ -1,4 +1,5 @@
 import type { ConversationRow, ConversationState } from '../database.ts';
+import type { MarketingWrites } from './marketing.port.ts';
 import type { MediaPort } from './media.port.ts';
 import type { MessagePort } from './message.port.ts';
 
@@ -37,6 +38,8 @@ export interface InboxTx {
   conversations: ConversationPort;
   messages: MessagePort;
   media: MediaPort;
+  /** Cooldown claims of automated messages and campaign rows, written with the outbox's messages. */
+  marketing: MarketingWrites;
   /** Enqueues a job in the same transaction: the job exists exactly when the rows it refers to do. */
   enqueue(
     queue: string,

@@ -1,4 +1,4 @@
-import type { CampaignRow, ContactRow, ConversationRow, MessageRow, MessageStatus } from '../database.ts';
+import type { CampaignRow, ContactRow, ConversationRow, MessageStatus } from '../database.ts';
 
 /** A recipient of a broadcast as the report reads it: the message's current status (null once it was erased). */
 export interface CampaignRecipientStatus {
@@ -7,35 +7,40 @@ export interface CampaignRecipientStatus {
   status: MessageStatus | null;
 }
 
-/** One message of a broadcast to insert, with the conversation it goes to (new ones are inserted first). */
-export interface BroadcastItem {
+/** A recipient of a broadcast: the contact, the conversation and the message it got. */
+export interface CampaignRecipient {
   contactId: string;
-  conversation: ConversationRow;
-  newConversation: boolean;
-  message: MessageRow;
+  conversationId: string;
+  messageId: string;
 }
 
-/** Storage of automated messages and marketing broadcasts (SQL in store/sql/marketing.store.ts). */
-export interface MarketingPort {
+/**
+ * The marketing rows written in the outbox's transaction, with the messages they belong to (InboxTx.marketing); the
+ * messages and their jobs themselves are written by the outbox (src/core/inbox/outbox.ts).
+ */
+export interface MarketingWrites {
   /**
-   * Inserts the queued message and its 'outbound-send' job in one transaction, unless a message of this `kind`
-   * went to the conversation less than `cooldownMs` ago (null: ever). True when it was queued.
+   * Claims the automated message `kind` (greeting, away) of a conversation for `messageId`, unless one went to the
+   * conversation less than `cooldownMs` ago (null: ever) or the conversation is gone. A compare-and-set: of two
+   * instances claiming at once only one gets true.
    */
-  queueAutomated(input: {
+  claimAutomatedSend(input: {
     kind: string;
     conversationId: string;
     cooldownMs: number | null;
     now: number;
-    message: MessageRow;
+    messageId: string;
   }): Promise<boolean>;
-  /** A queued outbound message and its job, in one transaction. */
-  queueMessage(message: MessageRow, dedupeKey: string): Promise<void>;
+  /** Inserts the campaign and its recipients. */
+  insertCampaign(campaign: CampaignRow, recipients: readonly CampaignRecipient[]): Promise<void>;
+}
+
+/** Storage of automated messages and marketing broadcasts (SQL in store/sql/marketing.store.ts). */
+export interface MarketingPort {
   /** Every contact of a channel (ids and sealed columns only). */
   channelContacts(channelId: string): Promise<ContactRow[]>;
   /** The contacts' current (open or waiting) conversations. */
   currentConversations(contactIds: readonly string[]): Promise<ConversationRow[]>;
-  /** Inserts the campaign, the new conversations, the messages, their jobs and the recipients in one transaction. */
-  createCampaign(campaign: CampaignRow, items: readonly BroadcastItem[]): Promise<void>;
   findCampaign(id: string): Promise<CampaignRow | undefined>;
   listCampaigns(limit: number): Promise<CampaignRow[]>;
   recipients(campaignId: string): Promise<CampaignRecipientStatus[]>;

@@ -7,6 +7,7 @@ import type {
   InboxTx,
   JobPayload,
 } from '../ports/conversation.port.ts';
+import { MarketingStore } from './marketing.store.ts';
 import { MediaStore } from './media.store.ts';
 import { MessageStore } from './message.store.ts';
 import type { ProviderRefs } from './provider-ref.ts';
@@ -128,6 +129,7 @@ export class SqlInboxTransactions implements InboxTransactions {
         conversations: new ConversationStore(trx),
         messages: new MessageStore(trx, this.refs),
         media: new MediaStore(trx),
+        marketing: new MarketingStore(trx),
         enqueue: (queue, payload, opts) => this.jobs.enqueue(queue, payload, { ...opts, db: trx }),
       }),
     );

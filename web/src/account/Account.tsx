@@ -1,8 +1,9 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { patch, get, post, type Lang, type SessionUser } from '../api.ts';
-import { useI18n, type MessageKey } from '../i18n.ts';
-import { Enrolment, ErrorText } from './Login.tsx';
-import { Notice } from './parts.tsx';
+import { useI18n, type MessageKey } from '../i18n/i18n.tsx';
+import { ErrorText } from './AuthCard.tsx';
+import { Enrolment } from './Enrolment.tsx';
+import { Notice } from '../shared/Notice.tsx';
 
 interface MeInfo {
   user: SessionUser;

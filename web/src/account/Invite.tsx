@@ -1,8 +1,8 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { ApiError, get, post } from '../api.ts';
-import { useI18n } from '../i18n.ts';
+import { useI18n } from '../i18n/i18n.tsx';
 import { navigate } from '../router.ts';
-import { AuthCard, ErrorText } from './Login.tsx';
+import { AuthCard, ErrorText } from './AuthCard.tsx';
 
 /** /invite#<token>: a new staff member sets the password with the one-time invitation. */
 export function Invite() {

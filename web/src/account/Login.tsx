@@ -1,13 +1,8 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { ApiError, post, type SessionInfo } from '../api.ts';
-import { useI18n } from '../i18n.ts';
-import { LanguageSwitch } from './parts.tsx';
-
-interface EnrolStart {
-  secret: string;
-  uri: string;
-  qrDataUrl: string;
-}
+import { useI18n } from '../i18n/i18n.tsx';
+import { AuthCard, ErrorText } from './AuthCard.tsx';
+import { Enrolment, type Runner } from './Enrolment.tsx';
 
 /** Login: password, then the TOTP code (or a recovery code), or the enrolment a required second factor needs. */
 export function Login(props: { step: 'password' | 'totp' | 'enrol'; onSession(info: SessionInfo): void }) {
@@ -77,33 +72,6 @@ export function Login(props: { step: 'password' | 'totp' | 'enrol'; onSession(in
       onSession={(info) => (info.step === 'done' ? props.onSession(info) : setStep(info.step))}
     />
   );
-}
-
-type Runner = (fn: () => Promise<void>) => Promise<void>;
-
-export function AuthCard(props: { title: string; children: React.ReactNode }) {
-  return (
-    <div className="auth-page">
-      <main className="auth-card" id="main">
-        <div className="auth-brand">
-          <span className="brand-mark" aria-hidden="true" /> sparsam
-        </div>
-        <h1>{props.title}</h1>
-        {props.children}
-        <div className="auth-footer">
-          <LanguageSwitch />
-        </div>
-      </main>
-    </div>
-  );
-}
-
-export function ErrorText({ error }: { error: string | null }) {
-  return error ? (
-    <p className="error" role="alert">
-      {error}
-    </p>
-  ) : null;
 }
 
 function PasswordStep(props: { busy: boolean; error: string | null; run: Runner; onSession(info: SessionInfo): void }) {
@@ -184,62 +152,4 @@ function SecondFactor(props: { busy: boolean; error: string | null; run: Runner;
       </form>
     </AuthCard>
   );
-}
-
-/** TOTP enrolment with a QR code; used at login (required 2FA) and from the account page. */
-export function Enrolment(props: {
-  busy: boolean;
-  error: string | null;
-  run: Runner;
-  onDone(info: SessionInfo, codes: string[]): void;
-  embedded?: boolean;
-}) {
-  const { t } = useI18n();
-  const [start, setStart] = useState<EnrolStart | null>(null);
-  const [code, setCode] = useState('');
-  const started = useRef(false);
-  useEffect(() => {
-    if (started.current) return;
-    started.current = true;
-    void props.run(async () => setStart(await post<EnrolStart>('/auth/enrol/start')));
-  }, []);
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    void props.run(async () => {
-      const res = await post<SessionInfo & { recoveryCodes: string[] }>('/auth/enrol/confirm', { code });
-      props.onDone(res, res.recoveryCodes);
-    });
-  };
-  const body = (
-    <>
-      <p>{t('enrolIntro')}</p>
-      {start ? (
-        <div className="enrol">
-          <img src={start.qrDataUrl} width={220} height={220} alt="QR code (otpauth)" className="qr" />
-          <p className="muted small">
-            {t('enrolManual')} <code className="secret">{start.secret.replace(/(.{4})/g, '$1 ').trim()}</code>
-          </p>
-        </div>
-      ) : (
-        <p className="muted">{t('loading')}</p>
-      )}
-      <form onSubmit={submit} className="form">
-        <label htmlFor="enrol-code">{t('totpCode')}</label>
-        <input
-          id="enrol-code"
-          className="code-input"
-          inputMode="numeric"
-          autoComplete="one-time-code"
-          required
-          value={code}
-          onChange={(e) => setCode(e.target.value)}
-        />
-        <ErrorText error={props.error} />
-        <button type="submit" className="btn btn-primary btn-block" disabled={props.busy || !start}>
-          {t('confirm')}
-        </button>
-      </form>
-    </>
-  );
-  return props.embedded ? body : <AuthCard title={t('enrolTitle')}>{body}</AuthCard>;
 }
