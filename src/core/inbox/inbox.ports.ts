@@ -181,8 +181,8 @@ export const OUTBOUND_ATTEMPTS = 85;
  */
 /**
  * How long an inbound event without a message row (a number change) is remembered against redelivery. Meta retries
- * an unacknowledged webhook for up to 7 days (https://developers.facebook.com/docs/graph-api/webhooks/getting-started,
- * "Event Notifications"); a day more for clocks and queues.
+ * an unacknowledged webhook for up to 7 days (sources in docs/channels.md, "WhatsApp: one app, several numbers"); a
+ * day more for clocks and queues.
  */
 export const INBOUND_RECEIPT_TTL_MS = 8 * 24 * 60 * 60 * 1000;
 
