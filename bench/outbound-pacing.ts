@@ -1,6 +1,6 @@
 /**
  * Outbound pacing benchmark: sparsam's job queue + outbound-send against the WhatsApp Cloud API simulator
- * (src/simulator), at a channel limit of 80 and 1,000 messages per second, beside two baselines in the same run:
+ * (dev/simulator), at a channel limit of 80 and 1,000 messages per second, beside two baselines in the same run:
  *   - "plain fetch loop": the same requests sent by a loop of fetch calls (16 in flight), no queue, no pacing;
  *   - "sleep-paced loop": one fetch after the other with a sleep of 1000/R ms in between (the naive way to pace).
  * The "injected 429" scenario puts the simulator into its 429 failure mode (130429 with Retry-After) for 300 ms a
@@ -38,7 +38,7 @@ import { KeyStore } from '../src/store/sql/key.store.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../src/store/database.ts';
 import { openPostgres } from '../src/store/postgres/postgres.dialect.ts';
-import { startSimulator, type WhatsAppSimulator } from '../src/simulator/whatsapp-simulator.ts';
+import { startSimulator, type WhatsAppSimulator } from '../dev/simulator/whatsapp-simulator.ts';
 import { openStore } from '../src/store/open-store.ts';
 import type { Store } from '../src/store/store.ts';
 import { createPgDatabase } from '../test/support/stores.ts';

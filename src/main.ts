@@ -20,12 +20,14 @@ import { loadOrCreateMasterKey } from './core/privacy/keys/master-key.ts';
 import { KeyService } from './core/privacy/keys/key.service.ts';
 import { sealField } from './core/privacy/keys/field-cipher.ts';
 import { KeyStore } from './store/sql/key.store.ts';
-import { createWebInbox } from './http/auth/web-inbox.ts';
+import { composeWebInbox } from './compose-web-inbox.ts';
+import { webInboxRoutes } from './http/auth/web-inbox.ts';
 import { documentWebRoutes } from './http/auth/web-openapi.ts';
 import { ChannelRegistry, channelKindFacts } from './channels/registry.ts';
 import type { ChannelDeps } from './channels/channel-module.ts';
 import { CachedInboxSettings } from './core/inbox/inbox-settings.ts';
 import { effectiveInboxSettings } from './core/inbox/team-settings.service.ts';
+import { TeamStore } from './store/sql/team.store.ts';
 import { WebStore } from './store/sql/web.store.ts';
 import { InboxService } from './core/inbox/inbox.service.ts';
 import { AuditLog } from './core/privacy/audit/audit-log.ts';
@@ -62,6 +64,7 @@ import { complianceRoutes } from './http/api/compliance.routes.ts';
 import { ComplianceStore } from './store/sql/compliance.store.ts';
 import { SubjectRightsStore } from './store/sql/subject-rights.store.ts';
 import { AutomationService } from './core/inbox/automation.ts';
+import { Outbox } from './core/inbox/outbox.ts';
 import { MarketingService } from './core/marketing/marketing.service.ts';
 import { marketingRoutes } from './http/api/marketing.routes.ts';
 import { MarketingStore } from './store/sql/marketing.store.ts';
@@ -120,9 +123,10 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   const metrics = createMetrics();
   const users = new UserStore(store.db);
   const inboxes = new InboxStore(store.db);
+  const webStore = new WebStore(store.db);
   // Inboxes whose settings an admin changed keep the change while the configuration is mirrored (other instances
-  // may be reading them right now); createWebInbox re-applies the changes once more afterwards.
-  const effective = await effectiveInboxSettings(new WebStore(store.db), config.inboxes);
+  // may be reading them right now); composeWebInbox re-applies the changes once more afterwards.
+  const effective = await effectiveInboxSettings(webStore, config.inboxes);
   await inboxes.syncConfigured(config.inboxes, config.channels, clock.now().getTime(), effective);
   const accounts = new AccountService(users, clock);
   // Live updates: in-process on SQLite; fanned out to every instance through LISTEN/NOTIFY on PostgreSQL.
@@ -140,13 +144,16 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   await keys.init();
   // Provider message ids are stored as keyed hashes (a WhatsApp id carries the customer's number).
   const providerRefs = new ProviderRefs(keys.pepper);
-  // The browser inbox: session login (TOTP), staff, team features, live events, admin screens, static SPA.
-  const webInbox = await createWebInbox({
+  // Logins, 2FA changes, invitations, assignments, settings changes and every privacy-relevant act.
+  const audit = new AuditLog(new AuditStore(store.db), keys, clock);
+  // The browser inbox's services: session login (TOTP), staff, team features, live events, admin settings.
+  const webInbox = await composeWebInbox({
     config,
     clock,
-    store,
     users,
     inboxes,
+    web: webStore,
+    team: new TeamStore(store.db),
     accounts,
     events,
     bearer,
@@ -158,8 +165,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
         rowId: messageId,
         column: 'body_enc',
       }),
-    // Logins, 2FA changes, invitations, assignments and settings changes go to the audit log (built below).
-    audit: { append: (entry) => audit.append(entry) },
+    audit,
   });
   const authenticate: Authenticator = webInbox.authenticate;
 
@@ -172,7 +178,6 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     logger,
   };
   const channels = new ChannelRegistry(config.channels, channelDeps);
-  const audit = new AuditLog(new AuditStore(store.db), keys, clock);
   const contacts = new ContactDirectory(new ContactStore(store.db), keys, clock, channelKindFacts);
   const consent = new ConsentService(new ConsentStore(store.db), keys, clock);
   const erasure = new ErasureService(new ErasureStore(store.db, () => store.scrub()), keys, audit, clock);
@@ -183,58 +188,63 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     clock,
     logger,
   });
-  // Automated messages (greeting, away) and marketing consent and broadcasts, queued through the outbound path.
-  const marketingStore = new MarketingStore(store.db, (queue, payload, opts) => jobs.enqueue(queue, payload, opts));
+  // The one writer of outbound messages and their send jobs (replies, notices, automated messages, broadcasts).
+  const inboxTransactions = new SqlInboxTransactions(store.db, jobs, providerRefs);
+  const outbox = new Outbox({ clock, transactions: inboxTransactions, keys });
+  // Automated messages (greeting, away) and marketing consent and broadcasts, queued through the outbox.
+  const marketingStore = new MarketingStore(store.db);
+  const conversations = new ConversationStore(store.db);
+  const media = new MediaStore(store.db);
+  // One cache of the inbox settings (hours, greeting, away message), dropped on every instance when one changes them.
   const inboxSettings = new CachedInboxSettings(inboxes, clock, undefined, signals);
+  // The approved message templates of a channel, from the configuration.
+  const templates = (channelId: string) => {
+    const channel = config.channels.find((c) => c.id === channelId);
+    return channel && 'templates' in channel ? (channel.templates ?? []) : [];
+  };
   const automation = new AutomationService({
     clock,
     logger,
     settings: inboxSettings,
-    conversations: new ConversationStore(store.db),
-    keys,
+    conversations,
     consent,
     audit,
     events,
-    port: marketingStore,
+    outbox,
   });
   const marketing = new MarketingService({
     port: marketingStore,
     contacts,
     consent,
     audit,
-    keys,
+    outbox,
     clock,
     channels,
-    templates: (channelId) => {
-      const channel = config.channels.find((c) => c.id === channelId);
-      return channel && 'templates' in channel ? (channel.templates ?? []) : [];
-    },
+    templates,
     formatLabel,
   });
   const inbox = new InboxService({
     automation,
     clock,
     logger,
-    transactions: new SqlInboxTransactions(store.db, jobs, providerRefs),
-    conversations: new ConversationStore(store.db),
+    transactions: inboxTransactions,
+    outbox,
+    conversations,
     messages: new MessageStore(store.db, providerRefs),
-    media: new MediaStore(store.db),
+    media,
     contacts,
     consent,
     erasure,
     audit,
     keys,
     channels,
-    channelState: { isEnabled: async (id) => (await inboxes.findChannel(id))?.enabled === 1 },
+    channelState: { isEnabled: async (id) => (await inboxes.findChannel(id))?.enabled === true },
     staff: users,
     sanitizer: new MediaSanitizer(),
     events,
-    inboxes: new CachedInboxSettings(inboxes, clock, undefined, signals),
+    inboxes: inboxSettings,
     organisation: config.organisation,
-    templates: (channelId) => {
-      const channel = config.channels.find((c) => c.id === channelId);
-      return channel && 'templates' in channel ? (channel.templates ?? []) : [];
-    },
+    templates,
     noticeVersion,
     formatLabel,
   });
@@ -253,7 +263,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     keys,
     contacts,
     channels,
-    media: new MediaStore(store.db),
+    media,
     events,
     clock,
     logger,
@@ -305,7 +315,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     marketingRoutes({ marketing, authenticate: (request) => authenticate(request), docs }),
   );
   // The web inbox's modules go last: its SPA fallback answers any GET the other modules leave unmatched.
-  modules.push(...webInbox.modules);
+  modules.push(...webInboxRoutes(webInbox.deps));
   const http = await buildHttpApp(
     { logger, metrics, bodyLimitBytes: config.bodyLimitBytes, ping: () => store.ping() },
     modules,

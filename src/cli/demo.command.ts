@@ -6,8 +6,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { loadConfig } from '../config/config.ts';
 import { startSparsam, type Sparsam } from '../main.ts';
+import { AppError } from '../shared/app-error.ts';
 import { createLogger } from '../shared/logger.ts';
-import { startSimulator, type WhatsAppSimulator } from '../simulator/whatsapp-simulator.ts';
 
 /** The demo channel's id: its webhook is `/webhooks/whatsapp/demo`. */
 export const DEMO_CHANNEL_ID = 'demo';
@@ -24,9 +24,57 @@ export interface DemoOptions {
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
-export interface RunningDemo {
+/** What the demo needs of the WhatsApp Cloud API simulator. */
+export interface DemoSimulator {
+  url: string;
+  setWebhookUrl(url: string): void;
+  /** Meta's GET handshake against the configured webhook URL. */
+  verifyWebhook(): Promise<{ status: number }>;
+  close(): Promise<void>;
+}
+
+export interface DemoSimulatorOptions {
+  port: number;
+  phoneNumberId: string;
+  webhookUrl: string;
+  accessToken: string;
+  appSecret: string;
+  verifyToken: string;
+}
+
+/** The export `demoSimulator` of the development simulator module, {@link DEMO_SIMULATOR_MODULE}. */
+export interface DemoSimulatorModule<S extends DemoSimulator = DemoSimulator> {
+  startSimulator(options: DemoSimulatorOptions): Promise<S>;
+}
+
+/**
+ * The WhatsApp simulator is a development tool that lives outside the production source tree (dev/simulator/) and
+ * is not part of a build: the demo loads it by path at run time, from a development checkout run through tsx
+ * (`npm run demo`). The path is a URL, not a literal import, so that the production build does not compile it in.
+ */
+export const DEMO_SIMULATOR_MODULE = new URL('../../dev/simulator/whatsapp-simulator.ts', import.meta.url);
+
+/** Loads the simulator; a production build or install without dev/ gets a message saying what the demo needs. */
+export async function loadDemoSimulator<S extends DemoSimulator = DemoSimulator>(
+  moduleUrl: URL = DEMO_SIMULATOR_MODULE,
+): Promise<DemoSimulatorModule<S>> {
+  try {
+    const loaded = (await import(moduleUrl.href)) as { demoSimulator?: DemoSimulatorModule<S> };
+    if (loaded.demoSimulator) return loaded.demoSimulator;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
+  }
+  throw new AppError(
+    'CONFIG',
+    'the demo needs the development checkout: its WhatsApp simulator (dev/simulator/) is not part of a production ' +
+      'build or image. Clone the sparsam repository, run npm install, then npm run demo.',
+  );
+}
+
+export interface RunningDemo<S extends DemoSimulator = DemoSimulator> {
   sparsam: Sparsam;
-  simulator: WhatsAppSimulator;
+  simulator: S;
   inboxUrl: string;
   phoneUrl: string;
   webhookUrl: string;
@@ -42,7 +90,11 @@ export interface RunningDemo {
  * Secrets are random per run and live only in memory. An admin account is created with a random password, printed
  * once, so that a person can log in to the inbox and answer what they write on the simulator's customer phone.
  */
-export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
+export async function startDemo<S extends DemoSimulator = DemoSimulator>(
+  options: DemoOptions,
+  simulatorModule?: DemoSimulatorModule<S>,
+): Promise<RunningDemo<S>> {
+  const { startSimulator } = simulatorModule ?? (await loadDemoSimulator<S>());
   const secrets = {
     accessToken: randomBytes(24).toString('base64url'),
     appSecret: randomBytes(24).toString('base64url'),
@@ -91,7 +143,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     const webhookUrl = `${inboxUrl}/webhooks/whatsapp/${DEMO_CHANNEL_ID}`;
     simulator.setWebhookUrl(webhookUrl);
 
-    let admin: RunningDemo['admin'];
+    let admin: RunningDemo<S>['admin'];
     if ((await sparsam.users.countAdmins()) === 0) {
       const password = randomBytes(12).toString('base64url');
       await sparsam.accounts.createUser({

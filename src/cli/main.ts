@@ -4,7 +4,7 @@ import { ROLES } from '../core/accounts/account.service.ts';
 import { createSparsam, startSparsam, type Sparsam } from '../main.ts';
 import { isAppError } from '../shared/app-error.ts';
 import { createLogger } from '../shared/logger.ts';
-import type { Role } from '../store/database.ts';
+import type { Role } from '../core/ports/model.ts';
 import { registerChannelCommands } from './channel.commands.ts';
 import { registerComplianceCommands } from './compliance.commands.ts';
 import { registerDemoCommand } from './demo.command.ts';

@@ -1,8 +1,8 @@
-import type { Kysely } from 'kysely';
 import type { Channel, OutboundCommand } from '../core/channel/channel.port.ts';
 import { ChannelApiError, ChannelNetworkError } from '../core/channel/channel-errors.ts';
 import type { InboxEventBus } from '../core/inbox/inbox-events.ts';
 import { OUTBOUND_ATTEMPTS } from '../core/inbox/inbox.ports.ts';
+import { OUTBOUND_SEND, outboundDedupeKey } from '../core/inbox/outbox.ts';
 import {
   openMediaBytes,
   openMessageContent,
@@ -12,7 +12,7 @@ import {
 import { AppError } from '../shared/app-error.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { ContactRow, Database, MediaRow, MessageRow } from '../store/database.ts';
+import type { ContactRecord, MediaRecord, MessageRecord } from '../core/ports/model.ts';
 import type { OutboundPort } from '../store/ports/outbound.port.ts';
 import { SEND_UNCONFIRMED } from '../store/sql/outbound.store.ts';
 import { PermanentFailure, RetryLater } from './job-errors.ts';
@@ -21,8 +21,8 @@ import { inOutboundOrder, passTurn } from './outbound-order.ts';
 import type { Pacer } from './pacer.ts';
 import { SendPacer } from './send-pacer.ts';
 
-/** Queue name of outbound sends. Payload: `{ messageId }`, or `{ messageId, action: 'read' }` for a read receipt. */
-export const OUTBOUND_SEND = 'outbound-send';
+// The queue name and the key scheme of send jobs belong to the outbox, the one writer of outbound messages.
+export { OUTBOUND_SEND, outboundDedupeKey } from '../core/inbox/outbox.ts';
 
 export type OutboundSendPayload = { messageId: string; action?: 'read' } & Record<string, string>;
 
@@ -36,21 +36,16 @@ export const OUTBOUND_MAX_ATTEMPTS = OUTBOUND_ATTEMPTS;
  */
 export const OUTBOUND_BACKOFF = { baseMs: 1_000, maxMs: 20_000 } as const;
 
-/** The dedupe key of a message's send job: enqueueing the same message twice creates one job. */
-export function outboundDedupeKey(messageId: string, action?: 'read'): string {
-  return action === 'read' ? `${OUTBOUND_SEND}:read:${messageId}` : `${OUTBOUND_SEND}:${messageId}`;
-}
-
 /** What the handler needs; the privacy core's KeyService and ContactDirectory and B1's ChannelRegistry fit as is. */
 export interface OutboundSendDeps {
   store: OutboundPort;
   /** The conversation's data key if it still exists (never creates one: a missing key means the conversation is being erased). */
   keys: { existingDataKey(ownerType: 'conversation', ownerId: string): Promise<ConversationKey | undefined> };
   /** Decrypts a contact's address (ContactDirectory.address). */
-  contacts: { address(contact: ContactRow): Promise<string> };
+  contacts: { address(contact: ContactRecord): Promise<string> };
   channels: { get(channelId: string): Channel | undefined };
   /** Media rows (the sealed file of a message with an attachment; MediaStore fits). */
-  media?: { findById(id: string): Promise<MediaRow | undefined> };
+  media?: { findById(id: string): Promise<MediaRecord | undefined> };
   events: InboxEventBus;
   /** Shared by every worker of the process (and, on PostgreSQL, every instance); one pace per channel. */
   pacer?: Pacer;
@@ -102,7 +97,7 @@ export function outboundSendHandler(deps: OutboundSendDeps): (job: Job) => Promi
   const holdOffMs = deps.rateLimitHoldOffMs ?? 250;
   const now = () => clock.now().getTime();
 
-  const fail = async (message: MessageRow, inboxId: string, code: string, reason: string): Promise<void> => {
+  const fail = async (message: MessageRecord, inboxId: string, code: string, reason: string): Promise<void> => {
     const row = await deps.store.markFailed(message.id, code, reason, now());
     if (row) publish(deps.events, inboxId, row);
   };
@@ -276,22 +271,6 @@ export function registerOutboundSend(
   });
 }
 
-/** Queues the send of a message (in the caller's transaction when `db` is given); twice is a no-op. */
-export function enqueueOutboundSend(
-  queue: Pick<JobQueue, 'enqueue'>,
-  messageId: string,
-  options: { db?: Kysely<Database>; action?: 'read'; runAt?: number } = {},
-): Promise<string> {
-  const payload: Record<string, string> = { messageId };
-  if (options.action) payload.action = options.action;
-  return queue.enqueue(OUTBOUND_SEND, payload, {
-    dedupeKey: outboundDedupeKey(messageId, options.action),
-    maxAttempts: OUTBOUND_MAX_ATTEMPTS,
-    ...(options.db ? { db: options.db } : {}),
-    ...(options.runAt !== undefined ? { runAt: options.runAt } : {}),
-  });
-}
-
 /** The opened file of a message that carries one (kind image, document, audio or video). */
 export interface Attachment {
   mediaType: 'image' | 'document' | 'audio' | 'video';
@@ -339,7 +318,7 @@ export function buildCommand(
   return undefined;
 }
 
-async function sendReadReceipt(deps: OutboundSendDeps, pacer: Pacer, message: MessageRow): Promise<void> {
+async function sendReadReceipt(deps: OutboundSendDeps, pacer: Pacer, message: MessageRecord): Promise<void> {
   const channel = deps.channels.get(message.channel_id);
   if (!channel?.capabilities.supportsReadReceipts || message.direction !== 'in' || !message.body_enc) return;
   // The stored provider id is a keyed hash; the real one is sealed in the content under the conversation's key.
@@ -380,7 +359,7 @@ export function requestNeverLeft(error: ChannelNetworkError): boolean {
   return texts.some((text) => [...text.matchAll(/\(([A-Z_]+)\)/g)].some((m) => NOT_SENT_CODES.has(m[1]!)));
 }
 
-function publish(events: InboxEventBus, inboxId: string, row: MessageRow): void {
+function publish(events: InboxEventBus, inboxId: string, row: MessageRecord): void {
   events.publish({
     type: 'message.updated',
     inboxId,

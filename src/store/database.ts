@@ -1,9 +1,13 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { ConversationState, MessageDirection, MessageStatus, Role } from '../core/ports/model.ts';
+
+export type { ConversationState, MessageDirection, MessageStatus, Role };
 
 /**
  * Row types of the main database. Times are Unix epoch milliseconds (bigint in PostgreSQL, parsed to number);
  * booleans are 0/1 integers on both dialects. Every `*_enc` column holds AES-256-GCM ciphertext made by
- * core/privacy; nothing personal is stored in a plain column.
+ * core/privacy; nothing personal is stored in a plain column. Core never sees these rows: src/store/sql/records.ts maps
+ * them to the domain records of src/core/ports/model.ts.
  */
 export type Millis = number;
 export type Flag = 0 | 1;
@@ -46,8 +50,6 @@ export interface ContactRow {
   last_inbound_at: Millis | null;
 }
 
-export type ConversationState = 'pending_consent' | 'open' | 'closed';
-
 export interface ConversationRow {
   id: string;
   inbox_id: string;
@@ -68,10 +70,6 @@ export interface ConversationRow {
   /** SHA-256 of the exact privacy notice text sent to this conversation (migration 003). */
   notice_version: string | null;
 }
-
-export type MessageDirection = 'in' | 'out' | 'note' | 'system';
-/** 'sending': outbound-send is calling the provider right now (or stopped during the call; see src/jobs/outbound-send.job.ts). */
-export type MessageStatus = 'held' | 'received' | 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed';
 
 export interface MessageRow {
   id: string;
@@ -144,8 +142,6 @@ export interface AuditChainRow {
   mac: string;
   at: Millis;
 }
-
-export type Role = 'admin' | 'agent' | 'dpo';
 
 export interface UserRow {
   id: string;

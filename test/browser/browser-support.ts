@@ -7,7 +7,8 @@ import { loadConfig } from '../../src/config/config.ts';
 import { startSparsam, type Sparsam } from '../../src/main.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { createLogger } from '../../src/shared/logger.ts';
-import { startSimulator, type WhatsAppSimulator } from '../../src/simulator/whatsapp-simulator.ts';
+import { startSimulator, type WhatsAppSimulator } from '../../dev/simulator/whatsapp-simulator.ts';
+import { toolPath } from '../support/tools.ts';
 
 export const PHONE_NUMBER_ID = '106540352242922';
 export const APP_SECRET = 'browser-test-app-secret-0123456789';
@@ -132,9 +133,10 @@ export async function startStack(): Promise<Stack> {
   };
 }
 
+/** Headless Chromium; a suite that calls this skips itself where it is missing: `describe.skipIf(!hasTool('chromium'))`. */
 export async function launchChromium(): Promise<Browser> {
   return chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: toolPath('chromium'),
     args: [
       '--headless',
       '--no-sandbox',

@@ -6,8 +6,9 @@ import { Secret, TOTP } from 'otpauth';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureWebBuilt } from '../../web/build.mjs';
-import type { SentMessage } from '../../src/simulator/whatsapp-simulator.ts';
+import type { SentMessage } from '../../dev/simulator/whatsapp-simulator.ts';
 import { launchChromium, startStack, type Stack } from './browser-support.ts';
+import { hasTool } from '../support/tools.ts';
 
 /**
  * The web inbox end to end in Debian Chromium: an admin logs in with TOTP enrolment, a customer writes over WhatsApp
@@ -41,7 +42,7 @@ async function waitForSent(
   );
 }
 
-describe('web inbox in Chromium', () => {
+describe.skipIf(!hasTool('chromium'))('web inbox in Chromium', () => {
   let stack: Stack;
   let browser: Browser;
   let page: Page;
@@ -281,7 +282,9 @@ describe('web inbox in Chromium', () => {
     await page.getByLabel('Löschen nach Abschluss (Tage, 0 = sofort)').fill('7');
     await page.getByRole('button', { name: 'Speichern' }).click();
     await page.getByText('Gespeichert.').waitFor();
-    const settings = JSON.parse((await stack.sparsam.inboxes.findInbox('service'))!.settings);
+    const settings = (await stack.sparsam.inboxes.findInbox('service'))!.settings as {
+      retention: { eraseAfterCloseDays: number };
+    };
     expect(settings.retention.eraseAfterCloseDays).toBe(7);
     await page.setViewportSize({ width: 1024, height: 768 });
     await shot('09-admin-privacy-settings', true);

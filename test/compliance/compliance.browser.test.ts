@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWeb } from '../../web/build.mjs';
 import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
 import { launchChromium, startStack, type Stack } from '../browser/browser-support.ts';
+import { hasTool } from '../support/tools.ts';
 
 const PASSWORD = 'datenschutz-passwort-1';
 const CUSTOMER = '4915112345678';
@@ -28,7 +29,7 @@ function distIsStale(): boolean {
  * The data protection officer's screens in Debian Chromium: a DPO logs in, sees the audit log and verifies it, exports
  * a customer's data, records a breach with its countdown, and reads the record of processing, in German and English.
  */
-describe('data protection screens in Chromium', () => {
+describe.skipIf(!hasTool('chromium'))('data protection screens in Chromium', () => {
   let stack: Stack;
   let browser: Browser;
   let page: Page;

@@ -53,7 +53,7 @@ describeEachStore('channel kill switch', (dialect) => {
     expect((await kill(false, 'token leaked', w.dpoToken)).statusCode).toBe(403);
     expect((await kill(false, undefined)).statusCode).toBe(400);
     expect((await kill(false, 'x')).statusCode).toBe(400);
-    expect((await w.sparsam.inboxes.findChannel('wa-main'))?.enabled).toBe(1);
+    expect((await w.sparsam.inboxes.findChannel('wa-main'))?.enabled).toBe(true);
     const nope = await w.api(
       'POST',
       '/api/v1/admin/channels/nope/kill-switch',
@@ -65,10 +65,10 @@ describeEachStore('channel kill switch', (dialect) => {
     const off = await kill(false, 'access token leaked');
     expect(off.statusCode).toBe(200);
     expect(off.json()).toMatchObject({ channelId: 'wa-main', enabled: false, changed: true });
-    expect((await w.sparsam.inboxes.findChannel('wa-main'))?.enabled).toBe(0);
+    expect((await w.sparsam.inboxes.findChannel('wa-main'))?.enabled).toBe(false);
     const on = await kill(true, 'token rotated');
     expect(on.json()).toMatchObject({ enabled: true, changed: true });
-    expect((await w.sparsam.inboxes.findChannel('wa-main'))?.enabled).toBe(1);
+    expect((await w.sparsam.inboxes.findChannel('wa-main'))?.enabled).toBe(true);
 
     const audit = (await w.api('GET', '/api/v1/compliance/audit?targetId=wa-main', undefined, w.dpoToken)).json()
       .items as { action: string; details: Record<string, unknown> }[];

@@ -1,6 +1,6 @@
 import { afterEach, expect, it } from 'vitest';
 import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
-import type { WhatsAppSimulator } from '../../src/simulator/whatsapp-simulator.ts';
+import type { WhatsAppSimulator } from '../../dev/simulator/whatsapp-simulator.ts';
 import { DAY_MS, ManualClock } from '../../src/shared/clock.ts';
 import { freePort, startWhatsAppSimulator } from '../support/instances.ts';
 import { describeEachStore } from '../support/stores.ts';

@@ -9,19 +9,22 @@ import { channelSchema } from '../../src/config/config.schema.ts';
 import { LocalInboxEventBus, type InboxEvent } from '../../src/core/inbox/inbox-events.ts';
 import { messageStamp } from '../../src/core/inbox/inbox.ports.ts';
 import { sealMessageContent, type MessageContent } from '../../src/core/inbox/message-content.ts';
+import { Outbox } from '../../src/core/inbox/outbox.ts';
 import { KeyService } from '../../src/core/privacy/keys/key.service.ts';
 import { ProviderRefs } from '../../src/store/sql/provider-ref.ts';
 import { channelKindFacts } from '../../src/channels/registry.ts';
 import { ContactDirectory } from '../../src/core/privacy/pseudonym/contact-directory.ts';
 import { JobQueue } from '../../src/jobs/job-queue.ts';
-import { enqueueOutboundSend, registerOutboundSend } from '../../src/jobs/outbound-send.job.ts';
+import { registerOutboundSend } from '../../src/jobs/outbound-send.job.ts';
 import type { Pacer } from '../../src/jobs/pacer.ts';
 import { SendPacer } from '../../src/jobs/send-pacer.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { newId } from '../../src/shared/ids.ts';
-import type { ContactRow, ConversationRow, MessageRow } from '../../src/store/database.ts';
+import type { ContactRecord, ConversationRecord, MessageRecord } from '../../src/core/ports/model.ts';
+import { conversationRow, toMessage } from '../../src/store/sql/records.ts';
 import type { Store } from '../../src/store/store.ts';
 import { ContactStore } from '../../src/store/sql/contact.store.ts';
+import { SqlInboxTransactions } from '../../src/store/sql/conversation.store.ts';
 import { JobStore } from '../../src/store/sql/job.store.ts';
 import { KeyStore } from '../../src/store/sql/key.store.ts';
 import { OutboundStore } from '../../src/store/sql/outbound.store.ts';
@@ -99,19 +102,21 @@ export interface OutboundWorld {
   events: InboxEvent[];
   inboxId: string;
   channelId: string;
-  contact: ContactRow;
-  conversation: ConversationRow;
+  contact: ContactRecord;
+  conversation: ConversationRecord;
   /**
-   * Inserts a queued outbound message with this content and enqueues its send; returns the message id. To the
-   * world's conversation unless `conversation` names another one (from {@link addConversation}).
+   * Queues an outbound message with this content through the outbox (message and send job); returns the message
+   * id. To the world's conversation unless `conversation` names another one (from {@link addConversation}). With
+   * `enqueue: false` only the message row is written, without a job: a state no sparsam path leaves, for tests of
+   * the send job's own edge cases (they enqueue its job themselves).
    */
   queueMessage(
     content: MessageContent,
-    options?: { enqueue?: boolean; conversation?: ConversationRow },
+    options?: { enqueue?: boolean; conversation?: ConversationRecord },
   ): Promise<string>;
   /** Another consented customer with an open conversation in the same inbox and channel. */
-  addConversation(address: string): Promise<ConversationRow>;
-  message(id: string): Promise<MessageRow | undefined>;
+  addConversation(address: string): Promise<ConversationRecord>;
+  message(id: string): Promise<MessageRecord | undefined>;
 }
 
 /**
@@ -127,7 +132,7 @@ export async function outboundWorld(
     instanceId?: string;
     keys?: KeyService;
     pacer?: Pacer;
-    reuse?: { inboxId: string; channelId: string; contact: ContactRow; conversation: ConversationRow };
+    reuse?: { inboxId: string; channelId: string; contact: ContactRecord; conversation: ConversationRecord };
   } = {},
 ): Promise<OutboundWorld> {
   const clock = systemClock;
@@ -178,14 +183,16 @@ export async function outboundWorld(
     messagesPerSecond: options.messagesPerSecond ?? 80,
   }) as WhatsAppCloudChannelConfig;
   const channel = createWhatsAppCloudChannel(config, { fetch: globalThis.fetch });
-  let contact: ContactRow;
-  let conversation: ConversationRow;
+  let contact: ContactRecord;
+  let conversation: ConversationRecord;
   if (options.reuse) {
     ({ contact, conversation } = options.reuse);
   } else {
     ({ contact, conversation } = await openConversation(CUSTOMER));
   }
-  async function openConversation(address: string): Promise<{ contact: ContactRow; conversation: ConversationRow }> {
+  async function openConversation(
+    address: string,
+  ): Promise<{ contact: ContactRecord; conversation: ConversationRecord }> {
     const { contact } = await directory.findOrCreate({
       inboxId,
       channelId,
@@ -193,7 +200,7 @@ export async function outboundWorld(
       address,
     });
     const now = Date.now();
-    const conversation: ConversationRow = {
+    const conversation: ConversationRecord = {
       id: newId(),
       inbox_id: inboxId,
       channel_id: channelId,
@@ -201,7 +208,7 @@ export async function outboundWorld(
       label_seq: contact.label_seq,
       state: 'open',
       assignee_id: null,
-      labels: '[]',
+      labels: [],
       unread: 0,
       created_at: now,
       last_activity_at: now,
@@ -211,7 +218,7 @@ export async function outboundWorld(
       erase_at: null,
       notice_version: null,
     };
-    await store.db.insertInto('conversations').values(conversation).execute();
+    await store.db.insertInto('conversations').values(conversationRow(conversation)).execute();
     return { contact, conversation };
   }
   const bus = new LocalInboxEventBus();
@@ -223,7 +230,9 @@ export async function outboundWorld(
     pollIntervalMs: 20,
     ...(options.instanceId ? { instanceId: options.instanceId } : {}),
   });
-  const outbound = new OutboundStore(store.db, new ProviderRefs(keys.pepper));
+  const refs = new ProviderRefs(keys.pepper);
+  const outbound = new OutboundStore(store.db, refs);
+  const outbox = new Outbox({ clock, transactions: new SqlInboxTransactions(store.db, queue, refs), keys });
   registerOutboundSend(
     queue,
     {
@@ -254,8 +263,13 @@ export async function outboundWorld(
       return (await openConversation(address)).conversation;
     },
     async queueMessage(content, opts = {}) {
-      const id = newId();
       const target = opts.conversation ?? conversation;
+      const kind = content.template ? 'template' : 'text';
+      if (opts.enqueue !== false) {
+        const queued = await outbox.queue([{ conversation: target, kind, content }]);
+        return queued![0]!.messageId;
+      }
+      const id = newId();
       const key = await keys.dataKeyFor('conversation', target.id);
       const at = Date.now();
       await store.db
@@ -265,7 +279,7 @@ export async function outboundWorld(
           conversation_id: target.id,
           channel_id: channelId,
           direction: 'out',
-          kind: content.template ? 'template' : 'text',
+          kind,
           provider_message_id: null,
           status: 'queued',
           body_enc: sealMessageContent(key, id, content),
@@ -281,10 +295,12 @@ export async function outboundWorld(
           handled: 1,
         })
         .execute();
-      if (opts.enqueue !== false) await enqueueOutboundSend(queue, id);
       return id;
     },
-    message: (id) => store.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst(),
+    message: async (id) => {
+      const row = await store.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toMessage(row);
+    },
   };
 }
 

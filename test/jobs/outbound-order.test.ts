@@ -1,7 +1,8 @@
+import { conversationRow } from '../../src/store/sql/records.ts';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { Defer } from '../../src/jobs/job-errors.ts';
 import { JobQueue } from '../../src/jobs/job-queue.ts';
-import { enqueueOutboundSend, outboundDedupeKey } from '../../src/jobs/outbound-send.job.ts';
+import { outboundDedupeKey } from '../../src/jobs/outbound-send.job.ts';
 import { newId } from '../../src/shared/ids.ts';
 import { JobStore } from '../../src/store/sql/job.store.ts';
 import { describeEachStore, openTestStore, type TestStore } from '../support/stores.ts';
@@ -115,14 +116,8 @@ describeEachStore('outbound order per conversation', (dialect) => {
     script = (_n, text) => (text === 'hängt' ? graphError(131000, 'Something went wrong', 500) : undefined);
     const stuck = await w.queueMessage({ text: 'hängt' });
     const otherConversation = { ...w.conversation, id: newId(), state: 'closed' as const };
-    await t.store.db.insertInto('conversations').values(otherConversation).execute();
-    // A second world on the same database, only to seal a message into the other conversation; w's queue sends it.
-    const w2 = await world({
-      keys: w.keys,
-      reuse: { inboxId: w.inboxId, channelId: w.channelId, contact: w.contact, conversation: otherConversation },
-    });
-    const other = await w2.queueMessage({ text: 'andere' }, { enqueue: false });
-    await enqueueOutboundSend(w.queue, other);
+    await t.store.db.insertInto('conversations').values(conversationRow(otherConversation)).execute();
+    const other = await w.queueMessage({ text: 'andere' }, { conversation: otherConversation });
     w.queue.start();
     await settled(w, [other]);
     expect(['queued', 'sending']).toContain((await w.message(stuck))?.status);

@@ -1,12 +1,12 @@
 import { ProviderRefs } from '../../src/store/sql/provider-ref.ts';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { startSimulator, type WhatsAppSimulator } from '../../src/simulator/whatsapp-simulator.ts';
+import { startSimulator, type WhatsAppSimulator } from '../../dev/simulator/whatsapp-simulator.ts';
 import { describeEachStore, openTestStore, type TestStore } from '../support/stores.ts';
 import { CUSTOMER, outboundWorld, PHONE_NUMBER_ID, waitFor, type OutboundWorld } from './outbound-fixture.ts';
 
 /**
- * outbound-send against the WhatsApp Cloud API simulator (src/simulator): Meta's request checks, the 24-hour
+ * outbound-send against the WhatsApp Cloud API simulator (dev/simulator): Meta's request checks, the 24-hour
  * window (131047) and its failure modes (429 with Retry-After, 500) instead of a scripted stub.
  */
 describeEachStore('outbound-send against the WhatsApp simulator', (dialect) => {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../browser/browser-support.ts';
 import type { World } from '../inbox/inbox-world.ts';
 import { consentedCustomer, say, startMarketingWorld } from './marketing-world.ts';
+import { hasTool } from '../support/tools.ts';
 
 const PASSWORD = 'kampagnen-admin-passwort';
 const ANNA = '4915111111111';
@@ -15,7 +16,7 @@ function totpAt(secret: string, timestamp: number): string {
   });
 }
 
-describe('campaign screen in the browser', () => {
+describe.skipIf(!hasTool('chromium'))('campaign screen in the browser', () => {
   let w: World;
   let browser: Browser;
   let page: Page;

@@ -6,24 +6,26 @@ import { openFieldText } from '../../src/core/privacy/keys/field-cipher.ts';
 import { parseRetentionPolicy } from '../../src/core/privacy/retention/retention-policy.ts';
 import { RetentionSweeper, type EraseCause } from '../../src/core/privacy/retention/retention-sweeper.ts';
 import { DAY_MS, HOUR_MS, ManualClock } from '../../src/shared/clock.ts';
-import type { ConversationRow } from '../../src/store/database.ts';
+import type { ConversationRecord } from '../../src/core/ports/model.ts';
 import { AuditStore } from '../../src/store/sql/audit.store.ts';
 import { ErasureStore } from '../../src/store/sql/erasure.store.ts';
+import { inboxSettingsOf } from '../../src/store/sql/records.ts';
 import { RetentionStore } from '../../src/store/sql/retention.store.ts';
 import { describeEachStore, openTestStore, type TestStore } from '../support/stores.ts';
 import { addConversation, addInbox, directoryFor, keyServiceFor } from './fixtures.ts';
 
 describe('retention policy', () => {
   it('reads the inbox settings and falls back to defaults for missing or broken values', () => {
-    expect(
-      parseRetentionPolicy(JSON.stringify({ retention: { consentTimeoutHours: 2, eraseAfterCloseDays: 0 } })),
-    ).toEqual({
+    expect(parseRetentionPolicy({ retention: { consentTimeoutHours: 2, eraseAfterCloseDays: 0 } })).toEqual({
       consentTimeoutHours: 2,
       autoCloseAfterDays: 14,
       eraseAfterCloseDays: 0,
       auditRetentionDays: 1095,
     });
-    expect(parseRetentionPolicy('not json').consentTimeoutHours).toBe(24);
+    expect(parseRetentionPolicy({ retention: { consentTimeoutHours: -1 } }).consentTimeoutHours).toBe(24);
+    expect(parseRetentionPolicy({ retention: 'broken' }).consentTimeoutHours).toBe(24);
+    // A damaged settings column reads as an empty document, so the defaults apply.
+    expect(parseRetentionPolicy(inboxSettingsOf('not json')).consentTimeoutHours).toBe(24);
   });
 });
 
@@ -39,7 +41,7 @@ describeEachStore('RetentionSweeper', (dialect) => {
   afterEach(async () => t.cleanup());
 
   function services(
-    opts: { crashOnce?: boolean; hook?: (c: ConversationRow, cause: EraseCause) => Promise<void> } = {},
+    opts: { crashOnce?: boolean; hook?: (c: ConversationRecord, cause: EraseCause) => Promise<void> } = {},
   ) {
     const keys = keyServiceFor(t.store, clock, master);
     const directory = directoryFor(t.store, keys, clock);

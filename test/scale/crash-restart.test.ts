@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { WebhookDelivery, WhatsAppSimulator } from '../../src/simulator/whatsapp-simulator.ts';
+import type { WebhookDelivery, WhatsAppSimulator } from '../../dev/simulator/whatsapp-simulator.ts';
 import { KeyService } from '../../src/core/privacy/keys/key.service.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { openStore } from '../../src/store/open-store.ts';

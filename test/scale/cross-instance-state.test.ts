@@ -1,18 +1,18 @@
+import { toConversation } from '../../src/store/sql/records.ts';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
 import { openFieldText } from '../../src/core/privacy/keys/field-cipher.ts';
-import { ManualClock } from '../../src/shared/clock.ts';
+import { ManualClock, systemClock } from '../../src/shared/clock.ts';
 import { ProviderRefs } from '../../src/store/sql/provider-ref.ts';
-import { MarketingStore } from '../../src/store/sql/marketing.store.ts';
-import { queuedOutboundRow } from '../../src/core/inbox/inbox.ports.ts';
-import { newId } from '../../src/shared/ids.ts';
+import { SqlInboxTransactions } from '../../src/store/sql/conversation.store.ts';
+import { Outbox } from '../../src/core/inbox/outbox.ts';
 import type {
   CustomerMessageInput,
   WebhookDelivery,
   WhatsAppSimulator,
-} from '../../src/simulator/whatsapp-simulator.ts';
+} from '../../dev/simulator/whatsapp-simulator.ts';
 import {
   closeInstances,
   configYaml,
@@ -288,27 +288,47 @@ describe.runIf(postgresAvailable)('per-process state with two instances on one d
 
   it('an away message queued for one conversation by A and B at the same moment goes out once', async () => {
     const row = await consentedConversation(a, '4915100000501', 'Sind Sie heute noch da?');
-    const conversation = await a.sparsam.store.db
-      .selectFrom('conversations')
-      .select(['id', 'channel_id'])
-      .where('id', '=', row.conversation_id)
-      .executeTakeFirstOrThrow();
+    const conversation = toConversation(
+      await a.sparsam.store.db
+        .selectFrom('conversations')
+        .selectAll()
+        .where('id', '=', row.conversation_id)
+        .executeTakeFirstOrThrow(),
+    );
     // Each instance's own connection pool: the two transactions really run at the same time. No job is queued (the
-    // message body is a stand-in): what counts is which of the two claims the cooldown.
-    const stores = [a, b].map((i) => new MarketingStore(i.sparsam.store.db, async () => 'no-job'));
+    // outbox of each instance gets an enqueue that writes nothing): what counts is which of the two claims the
+    // cooldown, as the automated away message claims it.
+    const outboxes = [a, b].map(
+      (i) =>
+        new Outbox({
+          clock: systemClock,
+          transactions: new SqlInboxTransactions(
+            i.sparsam.store.db,
+            { enqueue: async () => 'no-job' },
+            new ProviderRefs(i.sparsam.keys.pepper),
+          ),
+          keys: i.sparsam.keys,
+        }),
+    );
     const hourMs = 3_600_000;
     for (let round = 0; round < 5; round++) {
       const now = Date.now() + round * 2 * hourMs;
       const results = await Promise.allSettled(
-        stores.map((store) => {
-          const id = newId();
-          return store.queueAutomated({
-            kind: 'away',
-            conversationId: conversation.id,
-            cooldownMs: hourMs,
-            now,
-            message: queuedOutboundRow({ id, conversation, kind: 'text', sealed: new Uint8Array(8), now }),
-          });
+        outboxes.map(async (outbox) => {
+          const queued = await outbox.queue(
+            [{ conversation, kind: 'text', content: { text: 'Wir sind gleich da.' } }],
+            {
+              guard: (tx, [messageId]) =>
+                tx.marketing.claimAutomatedSend({
+                  kind: 'away',
+                  conversationId: conversation.id,
+                  cooldownMs: hourMs,
+                  now,
+                  messageId: messageId!,
+                }),
+            },
+          );
+          return queued !== undefined;
         }),
       );
       // One queues it, the other sees the cooldown; neither fails.

@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WHATSAPP_MAX_MEDIA_BYTES } from '../../src/channels/whatsapp-cloud/whatsapp-cloud.channel.ts';
 import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
-import type { WhatsAppSimulator } from '../../src/simulator/whatsapp-simulator.ts';
+import type { WhatsAppSimulator } from '../../dev/simulator/whatsapp-simulator.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { ProviderRefs } from '../../src/store/sql/provider-ref.ts';
 import { startWorld, type World } from '../inbox/inbox-world.ts';

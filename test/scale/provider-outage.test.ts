@@ -4,7 +4,7 @@ import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
 import { backoffDelay } from '../../src/jobs/job-queue.ts';
 import { OUTBOUND_BACKOFF, OUTBOUND_MAX_ATTEMPTS } from '../../src/jobs/outbound-send.job.ts';
 import type { Sparsam } from '../../src/main.ts';
-import type { WhatsAppSimulator } from '../../src/simulator/whatsapp-simulator.ts';
+import type { WhatsAppSimulator } from '../../dev/simulator/whatsapp-simulator.ts';
 import {
   closeInstances,
   configYaml,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
 import { ProviderRefs } from '../../src/store/sql/provider-ref.ts';
-import type { WhatsAppSimulator } from '../../src/simulator/whatsapp-simulator.ts';
+import type { WhatsAppSimulator } from '../../dev/simulator/whatsapp-simulator.ts';
 import {
   closeInstances,
   configYaml,

@@ -7,7 +7,7 @@ import type {
   CustomerMessageInput,
   WebhookDelivery,
   WhatsAppSimulator,
-} from '../../src/simulator/whatsapp-simulator.ts';
+} from '../../dev/simulator/whatsapp-simulator.ts';
 import {
   closeInstances,
   configYaml,

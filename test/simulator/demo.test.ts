@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDemo, type RunningDemo } from '../../src/cli/demo.command.ts';
+import { loadDemoSimulator, startDemo, type RunningDemo } from '../../src/cli/demo.command.ts';
+import type { WhatsAppSimulator } from '../../dev/simulator/whatsapp-simulator.ts';
 
-let demo: RunningDemo;
+let demo: RunningDemo<WhatsAppSimulator>;
 beforeAll(async () => {
-  demo = await startDemo({ port: 0, simulatorPort: 0, logLevel: 'silent' });
+  demo = await startDemo<WhatsAppSimulator>({ port: 0, simulatorPort: 0, logLevel: 'silent' });
 });
 afterAll(async () => {
   await demo?.close();
@@ -55,5 +56,12 @@ describe('npm run demo: sparsam wired to the simulator', () => {
     expect(existsSync(dataDir)).toBe(true);
     await demo.close();
     expect(existsSync(dataDir)).toBe(false);
+  });
+});
+
+describe('sparsam demo without the development simulator (a production build or image)', () => {
+  it('says that the demo needs the development checkout instead of failing with a module error', async () => {
+    const missing = new URL('../../.tmp/no-such-dir/dev/simulator/whatsapp-simulator.ts', import.meta.url);
+    await expect(loadDemoSimulator(missing)).rejects.toThrow(/the demo needs the development checkout/);
   });
 });

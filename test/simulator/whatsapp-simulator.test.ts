@@ -7,7 +7,7 @@ import { WhatsAppCloudChannel } from '../../src/channels/whatsapp-cloud/whatsapp
 import { registerErrorHandler } from '../../src/http/error-handler.ts';
 import { registerRawJsonParser } from '../../src/http/raw-body.ts';
 import { toWebhookRequest } from '../../src/http/webhooks/webhook-request.ts';
-import { startSimulator, type WhatsAppSimulator } from '../../src/simulator/whatsapp-simulator.ts';
+import { startSimulator, type WhatsAppSimulator } from '../../dev/simulator/whatsapp-simulator.ts';
 
 const SECRETS = { appSecret: 'sim-app-secret', accessToken: 'sim-access-token', verifyToken: 'sim-verify-token' };
 const PNID = '106540352242922';

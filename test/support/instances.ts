@@ -10,7 +10,7 @@ import {
   startSimulator,
   type SimulatorOptions,
   type WhatsAppSimulator,
-} from '../../src/simulator/whatsapp-simulator.ts';
+} from '../../dev/simulator/whatsapp-simulator.ts';
 import { APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN } from '../inbox/inbox-world.ts';
 
 /**

@@ -229,13 +229,17 @@ describeEachStore('team features and admin screens', (dialect) => {
         .statusCode,
     ).toBe(400);
     const row = await app.sparsam.inboxes.findInbox('service');
-    const settings = JSON.parse(row!.settings);
+    const settings = row!.settings as {
+      retention: { eraseAfterCloseDays: number };
+      media: string;
+      notice: { de: string };
+    };
     expect(settings.retention.eraseAfterCloseDays).toBe(7);
     expect(settings.media).toBe('reject');
     expect(settings.notice.de).toMatch(/^Wir verarbeiten/);
     // The configuration file is mirrored again at start; the admin's choice stays on top.
     await app.sparsam.inboxes.syncConfigured(app.sparsam.config.inboxes, app.sparsam.config.channels, Date.now());
-    expect(JSON.parse((await app.sparsam.inboxes.findInbox('service'))!.settings).media).toBe('strip');
+    expect((await app.sparsam.inboxes.findInbox('service'))!.settings.media).toBe('strip');
     // A restart mirrors the file again and then re-applies the override.
     const restarted = await (
       await import('../../src/main.ts')
@@ -244,7 +248,7 @@ describeEachStore('team features and admin screens', (dialect) => {
       logger: (await import('../../src/shared/logger.ts')).createLogger({ level: 'silent' }),
     });
     try {
-      expect(JSON.parse((await restarted.inboxes.findInbox('service'))!.settings).media).toBe('reject');
+      expect((await restarted.inboxes.findInbox('service'))!.settings.media).toBe('reject');
     } finally {
       await restarted.close();
     }

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
 import {
   get,
   post,
@@ -8,17 +8,18 @@ import {
   type SessionInfo,
   type SessionUser,
 } from './api.ts';
-import { I18nContext, translator, useI18n as useI18nShell, type I18n } from './i18n.ts';
+import { Account } from './account/Account.tsx';
+import { Invite } from './account/Invite.tsx';
+import { Login } from './account/Login.tsx';
+import { I18nProvider, useI18n } from './i18n/i18n.tsx';
+import { Inbox } from './inbox/Inbox.tsx';
 import { linkHandler, navigate, usePath } from './router.ts';
-import { Account } from './screens/Account.tsx';
-import { Admin } from './screens/Admin.tsx';
-import { Inbox } from './screens/Inbox.tsx';
-import { Invite } from './screens/Invite.tsx';
-import { Login } from './screens/Login.tsx';
-import { LiveEventsProvider } from './live.tsx';
-import { Compliance } from './compliance/Compliance.tsx';
-import { complianceNavLabel } from './compliance/compliance-i18n.ts';
-import { Marketing, marketingNavLabel } from './marketing/Marketing.tsx';
+import { LiveEventsProvider } from './shared/live.tsx';
+
+// The areas only some roles open load on demand, so the inbox's bundle does not carry them.
+const Admin = lazy(() => import('./admin/Admin.tsx').then((m) => ({ default: m.Admin })));
+const Compliance = lazy(() => import('./compliance/Compliance.tsx').then((m) => ({ default: m.Compliance })));
+const Marketing = lazy(() => import('./marketing/Marketing.tsx').then((m) => ({ default: m.Marketing })));
 
 type AuthState =
   | { kind: 'loading' }
@@ -40,7 +41,6 @@ export function App() {
     setLangState(l);
     window.localStorage.setItem('sparsam.lang', l);
   }, []);
-  const i18n: I18n = useMemo(() => ({ lang, t: translator(lang), setLang }), [lang, setLang]);
 
   useEffect(() => {
     document.documentElement.lang = lang;
@@ -74,7 +74,7 @@ export function App() {
   if (path.startsWith('/invite')) {
     content = <Invite />;
   } else if (auth.kind === 'loading') {
-    content = <p className="centered muted">{i18n.t('loading')}</p>;
+    content = <Loading className="centered muted" />;
   } else if (auth.kind !== 'in') {
     content = <Login step={auth.kind === 'step' ? auth.step : 'password'} onSession={applySession} />;
   } else {
@@ -84,11 +84,20 @@ export function App() {
       </LiveEventsProvider>
     );
   }
-  return <I18nContext.Provider value={i18n}>{content}</I18nContext.Provider>;
+  return (
+    <I18nProvider lang={lang} setLang={setLang}>
+      {content}
+    </I18nProvider>
+  );
+}
+
+function Loading({ className }: { className: string }) {
+  const { t } = useI18n();
+  return <p className={className}>{t('loading')}</p>;
 }
 
 function Shell(props: { user: SessionUser; path: string; onLogout(): void; onUser(user: SessionUser): void }) {
-  const { t, lang } = useI18nShell();
+  const { t } = useI18n();
   const { user, path } = props;
   const canInbox = user.role !== 'dpo';
   const canCompliance = user.role === 'dpo' || user.role === 'admin';
@@ -107,8 +116,8 @@ function Shell(props: { user: SessionUser; path: string; onLogout(): void; onUse
   const nav = [
     ...(canInbox ? [{ key: 'inbox', href: '/inbox', label: t('navInbox') }] : []),
     ...(user.role === 'admin' ? [{ key: 'admin', href: '/admin/users', label: t('navAdmin') }] : []),
-    ...(canCompliance ? [{ key: 'compliance', href: '/compliance/audit', label: complianceNavLabel(lang) }] : []),
-    ...(user.role === 'admin' ? [{ key: 'marketing', href: '/marketing', label: marketingNavLabel(lang) }] : []),
+    ...(canCompliance ? [{ key: 'compliance', href: '/compliance/audit', label: t('compliance.nav') }] : []),
+    ...(user.role === 'admin' ? [{ key: 'marketing', href: '/marketing', label: t('marketing.nav') }] : []),
     { key: 'account', href: '/account', label: t('navAccount') },
   ];
   return (
@@ -141,17 +150,19 @@ function Shell(props: { user: SessionUser; path: string; onLogout(): void; onUse
         </span>
       </header>
       <main id="main" className="main" tabIndex={-1}>
-        {section === 'admin' && user.role === 'admin' ? (
-          <Admin path={path} self={user} />
-        ) : section === 'compliance' && canCompliance ? (
-          <Compliance path={path} />
-        ) : section === 'marketing' && user.role === 'admin' ? (
-          <Marketing />
-        ) : section === 'account' ? (
-          <Account user={user} onUser={props.onUser} onLoggedOut={props.onLogout} />
-        ) : canInbox ? (
-          <Inbox user={user} path={path} />
-        ) : null}
+        <Suspense fallback={<Loading className="muted pad" />}>
+          {section === 'admin' && user.role === 'admin' ? (
+            <Admin path={path} self={user} />
+          ) : section === 'compliance' && canCompliance ? (
+            <Compliance path={path} />
+          ) : section === 'marketing' && user.role === 'admin' ? (
+            <Marketing />
+          ) : section === 'account' ? (
+            <Account user={user} onUser={props.onUser} onLoggedOut={props.onLogout} />
+          ) : canInbox ? (
+            <Inbox user={user} path={path} />
+          ) : null}
+        </Suspense>
       </main>
     </div>
   );

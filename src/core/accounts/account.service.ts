@@ -3,8 +3,8 @@ import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 import { AppError } from '../../shared/app-error.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newId, newToken } from '../../shared/ids.ts';
-import type { Role, UserRow } from '../../store/database.ts';
-import type { UserPort } from '../../store/ports/user.port.ts';
+import type { Role, UserRecord } from '../ports/model.ts';
+import type { UserPort } from '../ports/user.port.ts';
 
 export const ROLES: readonly Role[] = ['admin', 'agent', 'dpo'];
 
@@ -36,7 +36,7 @@ export class AccountService {
     role: Role;
     displayName?: string;
     language?: string;
-  }): Promise<UserRow> {
+  }): Promise<UserRecord> {
     const email = input.email.trim().toLowerCase();
     if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
       throw new AppError('VALIDATION', 'the e-mail address is not valid (example: anna@example.org)', {
@@ -51,7 +51,7 @@ export class AccountService {
       throw new AppError('CONFLICT', 'a user with this e-mail address exists already', { field: 'email' });
     }
     const now = this.clock.now().getTime();
-    const row: UserRow = {
+    const row: UserRecord = {
       id: newId(),
       email,
       password_hash: await argonHash(input.password, ARGON2_OPTIONS),
@@ -59,11 +59,11 @@ export class AccountService {
       display_name: input.displayName?.trim() || email.split('@')[0]!,
       language: input.language ?? 'de',
       totp_secret_enc: null,
-      totp_enabled: 0,
+      totp_enabled: false,
       recovery_codes: null,
       failed_logins: 0,
       locked_until: null,
-      disabled: 0,
+      disabled: false,
       created_at: now,
       updated_at: now,
     };
@@ -72,14 +72,14 @@ export class AccountService {
   }
 
   /** Checks a password in constant time with respect to whether the user exists. */
-  async verifyPassword(email: string, password: string): Promise<UserRow | undefined> {
+  async verifyPassword(email: string, password: string): Promise<UserRecord | undefined> {
     const user = await this.users.findUserByEmail(email.trim().toLowerCase());
     const ok = await argonVerify(user?.password_hash ?? DUMMY_HASH, password).catch(() => false);
     return ok && user && !user.disabled ? user : undefined;
   }
 
   /** Checks the password of a known user (password change, re-authentication). */
-  async checkPassword(user: UserRow, password: string): Promise<boolean> {
+  async checkPassword(user: UserRecord, password: string): Promise<boolean> {
     return argonVerify(user.password_hash, password).catch(() => false);
   }
 

@@ -4,9 +4,9 @@ import QRCode from 'qrcode';
 import { AppError } from '../../shared/app-error.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newToken } from '../../shared/ids.ts';
-import type { SessionRow, UserRow } from '../../store/database.ts';
-import type { UserPort } from '../../store/ports/user.port.ts';
-import type { WebPort } from '../../store/ports/web.port.ts';
+import type { SessionRecord, UserRecord } from '../ports/model.ts';
+import type { UserPort } from '../ports/user.port.ts';
+import type { WebPort } from '../ports/web.port.ts';
 import { hashSecret, type AccountService } from './account.service.ts';
 import type { SecretBox } from './secret-box.ts';
 
@@ -46,8 +46,8 @@ export const DEFAULT_AUTH_POLICY: AuthPolicy = {
 export type LoginStep = 'done' | 'totp' | 'enrol';
 
 export interface AuthenticatedSession {
-  session: SessionRow;
-  user: UserRow;
+  session: SessionRecord;
+  user: UserRecord;
   /** 'done' when fully logged in; otherwise the second-factor step still missing. */
   step: LoginStep;
 }
@@ -117,26 +117,26 @@ export class AuthService {
 
   /** Whether every user must use a second factor (admins always must). */
   async require2fa(): Promise<boolean> {
-    return (await this.web.getSetting(REQUIRE_2FA_SETTING)) === 'true';
+    return (await this.web.getStructuredSetting(REQUIRE_2FA_SETTING)) === true;
   }
 
   async setRequire2fa(value: boolean, actor: string): Promise<void> {
-    await this.web.putSetting(REQUIRE_2FA_SETTING, value ? 'true' : 'false', this.now());
+    await this.web.putStructuredSetting(REQUIRE_2FA_SETTING, value, this.now());
     await this.record(actor, 'settings.require2fa', undefined, 'ok', { value });
   }
 
-  async secondFactorRequired(user: UserRow): Promise<boolean> {
+  async secondFactorRequired(user: UserRecord): Promise<boolean> {
     return user.role === 'admin' || (await this.require2fa());
   }
 
-  private lockedMessage(user: UserRow): AppError {
+  private lockedMessage(user: UserRecord): AppError {
     const minutes = Math.max(1, Math.ceil(((user.locked_until ?? 0) - this.now()) / 60_000));
     return new AppError('RATE_LIMITED', `too many failed attempts; the account is locked for ${minutes} more minutes`, {
       retryAfterSeconds: minutes * 60,
     });
   }
 
-  private async registerFailure(user: UserRow): Promise<void> {
+  private async registerFailure(user: UserRecord): Promise<void> {
     const now = this.now();
     const { failures, locked } = await this.users.registerLoginFailure(
       user.id,
@@ -151,7 +151,7 @@ export class AuthService {
    * Checks email and password and opens a session. When a second factor is needed the session is pending: it opens
    * only the second-factor step until {@link completeTotp} or {@link completeRecovery} (or enrolment) finishes it.
    */
-  async login(email: string, password: string): Promise<{ token: string; step: LoginStep; user: UserRow }> {
+  async login(email: string, password: string): Promise<{ token: string; step: LoginStep; user: UserRecord }> {
     const known = await this.users.findUserByEmail(email.trim().toLowerCase());
     if (known?.locked_until && known.locked_until > this.now()) {
       await this.record('system', 'auth.login', known.id, 'denied', { reason: 'locked' });
@@ -177,7 +177,7 @@ export class AuthService {
     await this.users.insertSession({
       id_hash: sessionIdHash(token),
       user_id: userId,
-      second_factor_done: complete ? 1 : 0,
+      second_factor_done: complete,
       created_at: now,
       expires_at: now + (complete ? this.policy.idleMs : this.policy.pendingMs),
       last_seen_at: now,
@@ -209,7 +209,7 @@ export class AuthService {
     return { session, user, step };
   }
 
-  private totpFor(user: UserRow, secret: string): TOTP {
+  private totpFor(user: UserRecord, secret: string): TOTP {
     return new TOTP({
       issuer: 'sparsam',
       label: user.email,
@@ -224,7 +224,7 @@ export class AuthService {
    * Checks a TOTP code (±1 step), refusing a code already used for this user (replay): the step is claimed in the
    * database in one statement, so a code used at one instance is refused at every other one, even at the same time.
    */
-  private async checkTotp(user: UserRow, secret: string, code: string): Promise<boolean> {
+  private async checkTotp(user: UserRecord, secret: string, code: string): Promise<boolean> {
     const totp = this.totpFor(user, secret);
     const timestamp = this.now();
     const delta = totp.validate({ token: code.replace(/\s/g, ''), timestamp, window: 1 });
@@ -245,7 +245,7 @@ export class AuthService {
   private async finish(found: AuthenticatedSession, method: string): Promise<void> {
     const now = this.now();
     await this.users.updateSession(found.session.id_hash, {
-      second_factor_done: 1,
+      second_factor_done: true,
       last_seen_at: now,
       expires_at: now + this.policy.idleMs,
     });
@@ -253,7 +253,7 @@ export class AuthService {
     await this.record(`user:${found.user.id}`, 'auth.second-factor', found.user.id, 'ok', { method });
   }
 
-  async completeTotp(token: string, code: string): Promise<UserRow> {
+  async completeTotp(token: string, code: string): Promise<UserRecord> {
     const found = await this.pending(token, 'totp');
     const secret = this.box.open(found.user.totp_secret_enc!, `users:${found.user.id}:totp`);
     if (!(await this.checkTotp(found.user, secret, code))) {
@@ -266,9 +266,9 @@ export class AuthService {
   }
 
   /** Finishes a pending login with a one-time recovery code; the code is used up. */
-  async completeRecovery(token: string, code: string): Promise<{ user: UserRow; remaining: number }> {
+  async completeRecovery(token: string, code: string): Promise<{ user: UserRecord; remaining: number }> {
     const found = await this.pending(token, 'totp');
-    const hashes: string[] = JSON.parse(found.user.recovery_codes ?? '[]');
+    const hashes = found.user.recovery_codes ?? [];
     const hash = hashSecret(normaliseRecoveryCode(code));
     if (!hashes.includes(hash)) {
       await this.registerFailure(found.user);
@@ -279,12 +279,7 @@ export class AuthService {
     }
     const remaining = hashes.filter((h) => h !== hash);
     // Compare-and-set: of two uses of one code at once (on one instance or two), only one gets through.
-    const used = await this.users.replaceRecoveryCodes(
-      found.user.id,
-      found.user.recovery_codes,
-      JSON.stringify(remaining),
-      this.now(),
-    );
+    const used = await this.users.replaceRecoveryCodes(found.user.id, found.user.recovery_codes, remaining, this.now());
     if (!used) throw new AppError('UNAUTHENTICATED', 'the recovery code is wrong or was used already');
     await this.finish(found, 'recovery');
     return { user: found.user, remaining: remaining.length };
@@ -294,7 +289,7 @@ export class AuthService {
    * Starts TOTP enrolment: a new secret, kept sealed and inactive until confirmed with a code. Returns the otpauth
    * URI and a QR code as a data URL for authenticator apps.
    */
-  async startEnrolment(user: UserRow): Promise<{ secret: string; uri: string; qrDataUrl: string }> {
+  async startEnrolment(user: UserRecord): Promise<{ secret: string; uri: string; qrDataUrl: string }> {
     const secret = new Secret({ size: 20 }).base32;
     const now = this.now();
     if (user.totp_enabled) {
@@ -312,7 +307,7 @@ export class AuthService {
     return { secret, uri, qrDataUrl };
   }
 
-  private async enrolmentSecret(user: UserRow): Promise<string | undefined> {
+  private async enrolmentSecret(user: UserRecord): Promise<string | undefined> {
     if (user.totp_enabled) {
       const pending = await this.web.getSetting(`pending-totp:${user.id}`);
       return pending ? this.box.open(Buffer.from(pending, 'base64'), `pending:${user.id}`) : undefined;
@@ -324,7 +319,7 @@ export class AuthService {
    * Confirms enrolment with a code from the app: turns TOTP on, replaces the recovery codes (returned once, stored
    * hashed). A pending login session (step 'enrol') becomes complete.
    */
-  async confirmEnrolment(user: UserRow, code: string, sessionIdHashValue?: string): Promise<string[]> {
+  async confirmEnrolment(user: UserRecord, code: string, sessionIdHashValue?: string): Promise<string[]> {
     const secret = await this.enrolmentSecret(user);
     if (!secret) throw new AppError('CONFLICT', 'start the enrolment first');
     if (!(await this.checkTotp(user, secret, code))) {
@@ -334,14 +329,14 @@ export class AuthService {
     const now = this.now();
     await this.users.updateUser(user.id, {
       totp_secret_enc: this.box.seal(secret, `users:${user.id}:totp`),
-      totp_enabled: 1,
-      recovery_codes: JSON.stringify(codes.map((c) => hashSecret(normaliseRecoveryCode(c)))),
+      totp_enabled: true,
+      recovery_codes: codes.map((c) => hashSecret(normaliseRecoveryCode(c))),
       updated_at: now,
     });
     await this.web.putSetting(`pending-totp:${user.id}`, '', now);
     if (sessionIdHashValue) {
       await this.users.updateSession(sessionIdHashValue, {
-        second_factor_done: 1,
+        second_factor_done: true,
         last_seen_at: now,
         expires_at: now + this.policy.idleMs,
       });
@@ -351,13 +346,13 @@ export class AuthService {
   }
 
   /** Turns TOTP off for a user (own account with password, or an admin's reset). Refused where 2FA is required. */
-  async disableTotp(user: UserRow, actor: string, force = false): Promise<void> {
+  async disableTotp(user: UserRecord, actor: string, force = false): Promise<void> {
     if (!force && (await this.secondFactorRequired(user))) {
       throw new AppError('FORBIDDEN', 'two-factor authentication is required for this account');
     }
     await this.users.updateUser(user.id, {
       totp_secret_enc: null,
-      totp_enabled: 0,
+      totp_enabled: false,
       recovery_codes: null,
       updated_at: this.now(),
     });
@@ -378,7 +373,7 @@ export class AuthService {
   }
 
   /** Re-checks the password of a signed-in user before a sensitive change; a wrong one counts as a failure. */
-  async confirmPassword(user: UserRow, password: string): Promise<void> {
+  async confirmPassword(user: UserRecord, password: string): Promise<void> {
     if (!(await this.accounts.checkPassword(user, password))) {
       await this.registerFailure(user);
       throw new AppError('VALIDATION', 'the password is wrong', { field: 'password' });
@@ -386,7 +381,7 @@ export class AuthService {
   }
 
   /** Changes the password after checking the current one; ends all other sessions. */
-  async changePassword(user: UserRow, current: string, next: string, keepSessionHash?: string): Promise<void> {
+  async changePassword(user: UserRecord, current: string, next: string, keepSessionHash?: string): Promise<void> {
     if (!(await this.accounts.checkPassword(user, current))) {
       await this.registerFailure(user);
       throw new AppError('VALIDATION', 'the current password is wrong', { field: 'currentPassword' });
@@ -398,7 +393,7 @@ export class AuthService {
       await this.users.insertSession({
         id_hash: keepSessionHash,
         user_id: user.id,
-        second_factor_done: 1,
+        second_factor_done: true,
         created_at: now,
         expires_at: now + this.policy.idleMs,
         last_seen_at: now,

@@ -1,9 +1,9 @@
 import { AppError } from '../../shared/app-error.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newId, newToken } from '../../shared/ids.ts';
-import type { Role, UserRow } from '../../store/database.ts';
-import type { UserPort } from '../../store/ports/user.port.ts';
-import type { WebPort } from '../../store/ports/web.port.ts';
+import type { Role, UserRecord } from '../ports/model.ts';
+import type { UserPort } from '../ports/user.port.ts';
+import type { WebPort } from '../ports/web.port.ts';
 import { assertPasswordStrength, hashSecret, ROLES, type AccountService } from './account.service.ts';
 import type { AccountAudit } from './auth.service.ts';
 
@@ -46,15 +46,15 @@ export class StaffService {
     return users.map((u) => this.toMember(u, invited.has(u.id)));
   }
 
-  toMember(u: UserRow, invitationPending = false): StaffMember {
+  toMember(u: UserRecord, invitationPending = false): StaffMember {
     return {
       id: u.id,
       email: u.email,
       displayName: u.display_name,
       role: u.role,
       language: u.language,
-      totpEnabled: u.totp_enabled === 1,
-      disabled: u.disabled === 1,
+      totpEnabled: u.totp_enabled,
+      disabled: u.disabled,
       locked: (u.locked_until ?? 0) > this.now(),
       invitationPending,
       createdAt: u.created_at,
@@ -116,7 +116,7 @@ export class StaffService {
   }
 
   /** Sets the password with a one-time invitation token; a second use is refused. */
-  async acceptInvitation(token: string, password: string): Promise<UserRow> {
+  async acceptInvitation(token: string, password: string): Promise<UserRecord> {
     const inv = await this.web.findInvitationByHash(hashSecret(token));
     if (!inv || inv.used_at !== null || inv.expires_at <= this.now()) {
       throw new AppError('NOT_FOUND', 'this invitation link is unknown, used or expired; ask an admin for a new one');
@@ -157,7 +157,7 @@ export class StaffService {
     if (patch.disabled && actor.userId === userId) {
       throw new AppError('CONFLICT', 'you cannot disable your own account');
     }
-    const row: Partial<UserRow> = { updated_at: this.now() };
+    const row: Partial<UserRecord> = { updated_at: this.now() };
     if (patch.role) row.role = patch.role;
     if (patch.displayName !== undefined) {
       if (!patch.displayName.trim())
@@ -169,7 +169,7 @@ export class StaffService {
         throw new AppError('VALIDATION', 'language must be de or en', { field: 'language' });
       row.language = patch.language;
     }
-    if (patch.disabled !== undefined) row.disabled = patch.disabled ? 1 : 0;
+    if (patch.disabled !== undefined) row.disabled = patch.disabled;
     await this.users.updateUser(userId, row);
     if (patch.disabled) await this.users.deleteSessionsOfUser(userId);
     if (patch.role && patch.role !== user.role) await this.users.deleteSessionsOfUser(userId);

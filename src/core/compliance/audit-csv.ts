@@ -1,4 +1,4 @@
-import type { AuditRow } from '../privacy/audit/audit-log.ts';
+import type { AuditRecord } from '../privacy/audit/audit-log.ts';
 
 export const AUDIT_CSV_HEADER = ['seq', 'at', 'actor', 'action', 'target_type', 'target_id', 'result', 'details'];
 
@@ -12,7 +12,7 @@ export function csvField(value: string | number | null): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function auditCsvLine(row: AuditRow): string {
+export function auditCsvLine(row: AuditRecord): string {
   return [
     row.seq,
     new Date(row.at).toISOString(),
@@ -28,6 +28,6 @@ export function auditCsvLine(row: AuditRow): string {
 }
 
 /** The audit entries as CSV with a header line, CRLF line ends (RFC 4180). */
-export function auditCsv(rows: readonly AuditRow[]): string {
+export function auditCsv(rows: readonly AuditRecord[]): string {
   return [AUDIT_CSV_HEADER.join(','), ...rows.map(auditCsvLine)].join('\r\n') + '\r\n';
 }

@@ -2,8 +2,8 @@ import { SecretBox } from '../accounts/secret-box.ts';
 import { AppError } from '../../shared/app-error.ts';
 import { HOUR_MS, type Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
-import type { BreachRow } from '../../store/database.ts';
-import type { CompliancePort } from '../../store/ports/compliance.port.ts';
+import type { BreachRecord } from '../ports/model.ts';
+import type { CompliancePort } from '../ports/compliance.port.ts';
 import type { AuditLog } from '../privacy/audit/audit-log.ts';
 
 /** Art. 33(1) GDPR: notify the supervisory authority within 72 hours after becoming aware of a breach. */
@@ -103,8 +103,8 @@ export class BreachRegister {
     }
   }
 
-  #view(row: BreachRow): Breach {
-    const affected = JSON.parse(row.affected) as { conversationIds: string[]; labels: string[] };
+  #view(row: BreachRecord): Breach {
+    const affected = row.affected;
     const deadline = notificationDeadline(row.discovered_at);
     const remaining = row.notified_at === null ? deadline - this.clock.now().getTime() : null;
     return {
@@ -129,11 +129,11 @@ export class BreachRegister {
     this.#check(input, true);
     const id = newId();
     const now = this.clock.now().getTime();
-    const row: BreachRow = {
+    const row: BreachRecord = {
       id,
       description_enc: this.#box.seal(input.description.trim(), `breaches|${id}`),
       risk: input.risk,
-      affected: JSON.stringify({ conversationIds: input.conversationIds ?? [], labels: input.labels ?? [] }),
+      affected: { conversationIds: input.conversationIds ?? [], labels: input.labels ?? [] },
       discovered_at: input.discoveredAt,
       notified_at: input.notifiedAt ?? null,
       subjects_notified_at: input.subjectsNotifiedAt ?? null,
@@ -160,8 +160,8 @@ export class BreachRegister {
     this.#check(patch, false);
     const row = await this.port.findBreach(id);
     if (!row) throw new AppError('NOT_FOUND', 'no breach with this id');
-    const affected = JSON.parse(row.affected) as { conversationIds: string[]; labels: string[] };
-    const next: Partial<BreachRow> = { updated_at: this.clock.now().getTime() };
+    const affected = row.affected;
+    const next: Partial<BreachRecord> = { updated_at: this.clock.now().getTime() };
     if (patch.description !== undefined)
       next.description_enc = this.#box.seal(patch.description.trim(), `breaches|${id}`);
     if (patch.risk !== undefined) next.risk = patch.risk;
@@ -169,10 +169,10 @@ export class BreachRegister {
     if (patch.notifiedAt !== undefined) next.notified_at = patch.notifiedAt;
     if (patch.subjectsNotifiedAt !== undefined) next.subjects_notified_at = patch.subjectsNotifiedAt;
     if (patch.conversationIds !== undefined || patch.labels !== undefined) {
-      next.affected = JSON.stringify({
+      next.affected = {
         conversationIds: patch.conversationIds ?? affected.conversationIds,
         labels: patch.labels ?? affected.labels,
-      });
+      };
     }
     await this.port.updateBreach(id, next);
     await this.audit.append({
@@ -182,7 +182,7 @@ export class BreachRegister {
       targetId: id,
       details: { fields: Object.keys(patch).sort().join(',') },
     });
-    return this.#view({ ...row, ...next } as BreachRow);
+    return this.#view({ ...row, ...next } as BreachRecord);
   }
 
   async get(id: string): Promise<Breach> {

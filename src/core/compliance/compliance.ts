@@ -1,7 +1,7 @@
 import { DAY_MS, type Clock } from '../../shared/clock.ts';
 import type { InboxEventBus } from '../inbox/inbox-events.ts';
-import type { CompliancePort, SubjectRightsPort } from '../../store/ports/compliance.port.ts';
-import type { AuditFilter, AuditLog, AuditRow } from '../privacy/audit/audit-log.ts';
+import type { CompliancePort, SubjectRightsPort } from '../ports/compliance.port.ts';
+import type { AuditFilter, AuditLog, AuditRecord } from '../privacy/audit/audit-log.ts';
 import type { ConsentService } from '../privacy/consent/consent.service.ts';
 import type { ErasureService } from '../privacy/erasure/erasure.service.ts';
 import type { KeyService } from '../privacy/keys/key.service.ts';
@@ -71,12 +71,12 @@ export class ComplianceTools {
     const [inboxes, channels, require2fa] = await Promise.all([
       this.deps.port.listInboxes(),
       this.deps.port.listChannels(),
-      this.deps.port.getSetting(REQUIRE_2FA_SETTING),
+      this.deps.port.getStructuredSetting(REQUIRE_2FA_SETTING),
     ]);
     return {
       organisation: this.deps.organisation,
       inboxes: inboxes.map((row) => {
-        const s = JSON.parse(row.settings) as Partial<RopaInbox>;
+        const s = row.settings as Partial<RopaInbox>;
         return {
           id: row.id,
           labelPrefix: row.label_prefix,
@@ -91,9 +91,9 @@ export class ComplianceTools {
           stopKeywords: s.stopKeywords ?? [],
         };
       }),
-      channels: channels.map((c) => ({ id: c.id, kind: c.kind, inboxId: c.inbox_id, enabled: c.enabled === 1 })),
+      channels: channels.map((c) => ({ id: c.id, kind: c.kind, inboxId: c.inbox_id, enabled: c.enabled })),
       measures: {
-        require2fa: require2fa === 'true',
+        require2fa: require2fa === true,
         keyStore: this.deps.keyStoreUrl ? 'separate-database' : 'separate-file',
         masterKey: this.deps.masterKeyFromEnv ? 'environment' : 'file',
       },
@@ -122,7 +122,7 @@ export class ComplianceTools {
   }
 
   /** Audit entries, newest first (at most 1000 per page). */
-  auditEntries(filter: AuditFilter): Promise<AuditRow[]> {
+  auditEntries(filter: AuditFilter): Promise<AuditRecord[]> {
     return this.deps.audit.list(filter);
   }
 
@@ -135,7 +135,7 @@ export class ComplianceTools {
     filter: Omit<AuditFilter, 'limit' | 'offset'>,
     max = 100_000,
   ): Promise<{ text: string; rows: number }> {
-    const rows: AuditRow[] = [];
+    const rows: AuditRecord[] = [];
     for (let offset = 0; rows.length < max; offset += 1000) {
       const page = await this.deps.audit.list({ ...filter, limit: 1000, offset });
       rows.push(...page);

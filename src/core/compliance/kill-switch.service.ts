@@ -1,6 +1,6 @@
 import { AppError } from '../../shared/app-error.ts';
 import type { Clock } from '../../shared/clock.ts';
-import type { CompliancePort } from '../../store/ports/compliance.port.ts';
+import type { CompliancePort } from '../ports/compliance.port.ts';
 import type { AuditLog } from '../privacy/audit/audit-log.ts';
 import { checkReason } from './subject-rights.service.ts';
 
@@ -29,7 +29,7 @@ export class ChannelKillSwitch {
     const why = checkReason(reason);
     const channel = await this.port.findChannel(channelId);
     if (!channel) throw new AppError('NOT_FOUND', `no channel with id ${channelId}`, { field: 'channel' });
-    const changed = (channel.enabled === 1) !== enabled;
+    const changed = channel.enabled !== enabled;
     if (changed) await this.port.setChannelEnabled(channel.id, enabled, this.clock.now().getTime());
     const entry = await this.audit.append({
       actor: who.actor,

@@ -1,6 +1,6 @@
 import { AppError } from '../../shared/app-error.ts';
 import { DAY_MS } from '../../shared/clock.ts';
-import type { ActivityRows } from '../../store/ports/compliance.port.ts';
+import type { ActivityRows } from '../ports/compliance.port.ts';
 
 /** Longest period one statistics request covers. */
 export const MAX_STATS_DAYS = 366;

@@ -1,15 +1,15 @@
 import { AppError } from '../../shared/app-error.ts';
 import type { Clock } from '../../shared/clock.ts';
-import type { ContactRow, ConversationRow, MessageRow } from '../../store/database.ts';
+import type { ContactRecord, ConversationRecord, MessageRecord } from '../ports/model.ts';
 import type { InboxEventBus } from '../inbox/inbox-events.ts';
-import type { SubjectRightsPort } from '../../store/ports/compliance.port.ts';
+import type { SubjectRightsPort } from '../ports/compliance.port.ts';
 import {
   openMediaBytes,
   openMessageContent,
   sealMessageContent,
   type MessageContent,
 } from '../inbox/message-content.ts';
-import type { AuditLog, AuditRow } from '../privacy/audit/audit-log.ts';
+import type { AuditLog, AuditRecord } from '../privacy/audit/audit-log.ts';
 import type { ConsentHistoryEntry, ConsentService } from '../privacy/consent/consent.service.ts';
 import type { ErasureReceipt, ErasureService } from '../privacy/erasure/erasure.service.ts';
 import type { KeyService } from '../privacy/keys/key.service.ts';
@@ -29,7 +29,7 @@ export interface SubjectRef {
 
 export interface DsarMessage {
   id: string;
-  direction: MessageRow['direction'];
+  direction: MessageRecord['direction'];
   kind: string;
   status: string;
   text: string | null;
@@ -63,7 +63,7 @@ export interface DsarConversation {
   label: string;
   inboxId: string;
   channelId: string;
-  state: ConversationRow['state'];
+  state: ConversationRecord['state'];
   labels: string[];
   createdAt: string;
   lastActivityAt: string;
@@ -171,7 +171,7 @@ export class SubjectRightsService {
   constructor(private readonly deps: SubjectRightsDeps) {}
 
   /** The contact of a channel address, or NOT_FOUND. */
-  async findSubject(ref: SubjectRef): Promise<{ contact: ContactRow; channelKind: string }> {
+  async findSubject(ref: SubjectRef): Promise<{ contact: ContactRecord; channelKind: string }> {
     const channel = await this.deps.port.channel(ref.channelId);
     if (!channel) throw new AppError('NOT_FOUND', `no channel with id ${ref.channelId}`, { field: 'channel' });
     if (!ref.address || !ref.address.trim()) {
@@ -189,7 +189,7 @@ export class SubjectRightsService {
    * unknown to sparsam is also audited (result 'failed') and answered with NOT_FOUND.
    */
   async export(ref: SubjectRef, who: ComplianceActor): Promise<DsarBundle> {
-    let found: { contact: ContactRow; channelKind: string };
+    let found: { contact: ContactRecord; channelKind: string };
     try {
       found = await this.findSubject(ref);
     } catch (error) {
@@ -223,7 +223,7 @@ export class SubjectRightsService {
     return bundle;
   }
 
-  async #bundle(contact: ContactRow, channelKind: string): Promise<DsarBundle> {
+  async #bundle(contact: ContactRecord, channelKind: string): Promise<DsarBundle> {
     const { port, contacts, keys } = this.deps;
     const prefix = (await port.labelPrefix(contact.inbox_id)) ?? '#';
     const address = await contacts.address(contact);
@@ -243,7 +243,7 @@ export class SubjectRightsService {
         inboxId: c.inbox_id,
         channelId: c.channel_id,
         state: c.state,
-        labels: JSON.parse(c.labels) as string[],
+        labels: [...c.labels],
         createdAt: isoOf(c.created_at),
         lastActivityAt: isoOf(c.last_activity_at),
         closedAt: iso(c.closed_at),
@@ -270,8 +270,8 @@ export class SubjectRightsService {
             ...(content?.template ? { template: content.template } : {}),
             ...(content?.extra ? { extra: content.extra } : {}),
             ...(unreadable ? { unreadable } : {}),
-            edited: m.edited === 1,
-            deleted: m.deleted === 1,
+            edited: m.edited,
+            deleted: m.deleted,
             error: m.error_code ? { code: m.error_code, reason: m.error_reason ?? '' } : null,
             author: m.author_id ? { id: m.author_id, name: authors.get(m.author_id) ?? null } : null,
             mediaId: m.media_id,
@@ -329,7 +329,7 @@ export class SubjectRightsService {
 
   /** Audit entries whose target is one of `ids` (the contact and its conversations), oldest first. */
   async #auditOf(ids: readonly string[]): Promise<DsarAuditEntry[]> {
-    const out: AuditRow[] = [];
+    const out: AuditRecord[] = [];
     for (const targetId of ids) {
       for (let offset = 0; ; offset += AUDIT_PAGE) {
         const page = await this.deps.audit.list({ targetId, limit: AUDIT_PAGE, offset });

@@ -1,19 +1,12 @@
-import { newId } from '../../shared/ids.ts';
 import { HOUR_MS, type Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { ConversationRow, MessageRow } from '../../store/database.ts';
-import type { MarketingPort } from '../../store/ports/marketing.port.ts';
+import type { ConversationRecord } from '../ports/model.ts';
 import { isBusinessHours, type BusinessHours } from './automation-hours.ts';
 import type { InboxEventBus } from './inbox-events.ts';
-import {
-  type AuditPort,
-  type ConsentPort,
-  type ConversationKeyPort,
-  type InboxSettingsPort,
-  queuedOutboundRow,
-} from './inbox.ports.ts';
-import { sealMessageContent, type MessageContent } from './message-content.ts';
+import type { AuditPort, ConsentPort, InboxSettingsPort } from './inbox.ports.ts';
+import type { MessageContent } from './message-content.ts';
 import { isKeyword, keywordOf } from './notices.ts';
+import type { Outbox } from './outbox.ts';
 
 /**
  * The text of an automated message: one text, or one per language (the inbox's language is sent, else the other).
@@ -73,12 +66,12 @@ export interface AutomationDeps {
   clock: Clock;
   logger: Logger;
   settings: InboxSettingsPort;
-  conversations: { findById(id: string): Promise<ConversationRow | undefined> };
-  keys: ConversationKeyPort;
+  conversations: { findById(id: string): Promise<ConversationRecord | undefined> };
   consent: ConsentPort;
   audit: AuditPort;
   events: InboxEventBus;
-  port: MarketingPort;
+  /** Writes the replies (greeting and away message with their cooldown claim, keyword replies). */
+  outbox: Outbox;
 }
 
 const DEFAULT_REPLIES = {
@@ -101,7 +94,7 @@ const DEFAULT_REPLIES = {
  *   confirmed; opt-out keyword: marketing consent withdrawn at once (service consent stays) and confirmed;
  * - greeting: once per conversation, when the conversation is open (after consent);
  * - away message: outside the inbox's business hours, at most once per conversation per `cooldownHours`.
- * Every reply is a normal outbound message ('queued' row + 'outbound-send' job in one transaction).
+ * Every reply is a normal outbound message, queued through the outbox (src/core/inbox/outbox.ts).
  */
 export class AutomationService implements AutomationHook {
   constructor(private readonly deps: AutomationDeps) {}
@@ -141,7 +134,7 @@ export class AutomationService implements AutomationHook {
     }
   }
 
-  async #optIn(c: ConversationRow, m: InboundCommitted, k: MarketingKeywords, lang: 'de' | 'en'): Promise<void> {
+  async #optIn(c: ConversationRecord, m: InboundCommitted, k: MarketingKeywords, lang: 'de' | 'en'): Promise<void> {
     const status = await this.deps.consent.status(m.contactId, 'marketing');
     if (!status.allowed) {
       await this.deps.consent.grant({
@@ -161,10 +154,10 @@ export class AutomationService implements AutomationHook {
       });
     }
     const stop = k.optOutKeywords[0] ?? 'NEWS STOP';
-    await this.#reply(c, `marketing-in:${m.messageId}`, k.optInReply ?? DEFAULT_REPLIES[lang].optIn(stop));
+    await this.#reply(c, k.optInReply ?? DEFAULT_REPLIES[lang].optIn(stop));
   }
 
-  async #optOut(c: ConversationRow, m: InboundCommitted, k: MarketingKeywords, lang: 'de' | 'en'): Promise<void> {
+  async #optOut(c: ConversationRecord, m: InboundCommitted, k: MarketingKeywords, lang: 'de' | 'en'): Promise<void> {
     const status = await this.deps.consent.status(m.contactId, 'marketing');
     if (status.allowed) {
       await this.deps.consent.withdraw({
@@ -182,37 +175,25 @@ export class AutomationService implements AutomationHook {
         details: { purpose: 'marketing', method: 'keyword', conversationId: c.id },
       });
     }
-    await this.#reply(c, `marketing-out:${m.messageId}`, k.optOutReply ?? DEFAULT_REPLIES[lang].optOut);
+    await this.#reply(c, k.optOutReply ?? DEFAULT_REPLIES[lang].optOut);
   }
 
-  #row(c: ConversationRow, id: string, sealed: Uint8Array, now: number): MessageRow {
-    return queuedOutboundRow({ id, conversation: c, kind: 'text', sealed, now });
-  }
-
-  async #reply(c: ConversationRow, dedupeKey: string, text: string): Promise<void> {
-    const now = this.deps.clock.now().getTime();
-    const id = newId();
-    const key = await this.deps.keys.dataKeyFor('conversation', c.id);
+  async #reply(c: ConversationRecord, text: string): Promise<void> {
     const content: MessageContent = { text, extra: { automated: 'marketing' } };
-    await this.deps.port.queueMessage(this.#row(c, id, sealMessageContent(key, id, content), now), dedupeKey);
-    this.#announce(c, id);
+    const [queued] = (await this.deps.outbox.queue([{ conversation: c, kind: 'text', content }]))!;
+    this.#announce(c, queued!.messageId);
   }
 
-  async #queue(c: ConversationRow, kind: string, cooldownMs: number | null, content: MessageContent): Promise<void> {
+  async #queue(c: ConversationRecord, kind: string, cooldownMs: number | null, content: MessageContent): Promise<void> {
     const now = this.deps.clock.now().getTime();
-    const id = newId();
-    const key = await this.deps.keys.dataKeyFor('conversation', c.id);
-    const queued = await this.deps.port.queueAutomated({
-      kind,
-      conversationId: c.id,
-      cooldownMs,
-      now,
-      message: this.#row(c, id, sealMessageContent(key, id, content), now),
+    const queued = await this.deps.outbox.queue([{ conversation: c, kind: 'text', content }], {
+      guard: (tx, [messageId]) =>
+        tx.marketing.claimAutomatedSend({ kind, conversationId: c.id, cooldownMs, now, messageId: messageId! }),
     });
-    if (queued) this.#announce(c, id);
+    if (queued) this.#announce(c, queued[0]!.messageId);
   }
 
-  #announce(c: ConversationRow, messageId: string): void {
+  #announce(c: ConversationRecord, messageId: string): void {
     this.deps.events.publish({ type: 'message.created', inboxId: c.inbox_id, conversationId: c.id, messageId });
   }
 }

@@ -1,6 +1,6 @@
 import type { CacheSignals } from '../../shared/cache-signals.ts';
 import type { Clock } from '../../shared/clock.ts';
-import type { InboxRow } from '../../store/database.ts';
+import type { InboxRecord } from '../ports/model.ts';
 import type { AutomationSettings, MarketingKeywords } from './automation.ts';
 import type { InboxSettings, InboxSettingsPort } from './inbox.ports.ts';
 
@@ -16,7 +16,7 @@ export class CachedInboxSettings implements InboxSettingsPort {
   #generation = 0;
 
   constructor(
-    private readonly rows: { findInbox(id: string): Promise<InboxRow | undefined> },
+    private readonly rows: { findInbox(id: string): Promise<InboxRecord | undefined> },
     private readonly clock: Clock,
     private readonly ttlMs = 3000,
     private readonly signals?: CacheSignals,
@@ -45,9 +45,9 @@ export class CachedInboxSettings implements InboxSettingsPort {
   }
 }
 
-/** Parses an inbox row's settings JSON, filling sparsam's defaults for anything missing. */
-export function settingsOf(row: InboxRow): InboxSettings {
-  const raw = JSON.parse(row.settings) as Partial<{
+/** Reads an inbox's settings document, filling sparsam's defaults for anything missing. */
+export function settingsOf(row: InboxRecord): InboxSettings {
+  const raw = row.settings as Partial<{
     retention: Partial<InboxSettings['retention']>;
     media: InboxSettings['media'];
     notice: { de?: string; en?: string } | null;

@@ -1,14 +1,15 @@
 import type { Channel } from '../channel/channel.port.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { ContactRow, MessageRow, Role } from '../../store/database.ts';
-import type { ConversationPort, InboxTransactions } from '../../store/ports/conversation.port.ts';
-import type { MediaPort } from '../../store/ports/media.port.ts';
-import type { MessagePort } from '../../store/ports/message.port.ts';
+import type { ContactRecord, Role } from '../ports/model.ts';
+import type { ConversationPort, InboxTransactions } from '../ports/conversation.port.ts';
+import type { MediaPort } from '../ports/media.port.ts';
+import type { MessagePort } from '../ports/message.port.ts';
 import type { AutomationHook, AutomationSettings, MarketingKeywords } from './automation.ts';
 import type { InboxEventBus } from './inbox-events.ts';
 import type { ConversationKey } from './message-content.ts';
 import type { NoticeLanguage } from './notices.ts';
+import type { Outbox } from './outbox.ts';
 
 /**
  * The few things the inbox core needs from the privacy core, the channels and the stores, as narrow structural
@@ -31,9 +32,9 @@ export interface ContactDirectoryPort {
     channelKind: string;
     address: string;
     profileName?: string;
-  }): Promise<{ contact: ContactRow; created: boolean }>;
-  findByAddress(channelId: string, channelKind: string, address: string): Promise<ContactRow | undefined>;
-  updateAddress(contact: ContactRow, newAddress: string): Promise<unknown>;
+  }): Promise<{ contact: ContactRecord; created: boolean }>;
+  findByAddress(channelId: string, channelKind: string, address: string): Promise<ContactRecord | undefined>;
+  updateAddress(contact: ContactRecord, newAddress: string): Promise<unknown>;
 }
 
 export interface ConsentPort {
@@ -139,6 +140,8 @@ export interface InboxDeps {
   clock: Clock;
   logger: Logger;
   transactions: InboxTransactions;
+  /** The one writer of outbound messages and their send jobs (and of new conversations). */
+  outbox: Outbox;
   conversations: ConversationPort;
   messages: MessagePort;
   media: MediaPort;
@@ -197,39 +200,6 @@ let lastStamp = 0;
 export function messageStamp(now: number): number {
   lastStamp = Math.max(now, lastStamp + 1);
   return lastStamp;
-}
-
-/**
- * The row of an outbound message waiting for its 'outbound-send' job: every queued reply, notice, greeting and
- * broadcast is made here, so that they all enter the queue in the same state.
- */
-export function queuedOutboundRow(input: {
-  id: string;
-  conversation: { id: string; channel_id: string };
-  kind: string;
-  sealed: Uint8Array;
-  now: number;
-  authorId?: string | null;
-}): MessageRow {
-  return {
-    id: input.id,
-    conversation_id: input.conversation.id,
-    channel_id: input.conversation.channel_id,
-    direction: 'out',
-    kind: input.kind,
-    provider_message_id: null,
-    status: 'queued',
-    body_enc: input.sealed,
-    media_id: null,
-    author_id: input.authorId ?? null,
-    error_code: null,
-    error_reason: null,
-    created_at: messageStamp(input.now),
-    updated_at: input.now,
-    edited: 0,
-    deleted: 0,
-    handled: 1,
-  };
 }
 
 /** The audit actor of a staff member or API token. */

@@ -8,17 +8,15 @@ import type {
   InboundSystem,
 } from '../channel/channel.port.ts';
 import { newId } from '../../shared/ids.ts';
-import type { ContactRow, ConversationRow, MessageRow } from '../../store/database.ts';
-import type { InboxTx } from '../../store/ports/conversation.port.ts';
+import type { ContactRecord, ConversationRecord, MessageRecord } from '../ports/model.ts';
+import type { InboxTx } from '../ports/conversation.port.ts';
 import type { InboxEvent } from './inbox-events.ts';
 import {
-  messageStamp,
-  OUTBOUND_ATTEMPTS,
   INBOUND_RECEIPT_TTL_MS,
+  messageStamp,
   PARKED_STATUS_TTL_MS,
   type InboxDeps,
   type InboxSettings,
-  queuedOutboundRow,
 } from './inbox.ports.ts';
 import { openMessageContent, sealMessageContent, type MessageContent } from './message-content.ts';
 import {
@@ -42,7 +40,7 @@ interface PreparedMessage {
   event: InboundMessage;
   channel: Channel;
   inbox: InboxSettings;
-  contact: ContactRow;
+  contact: ContactRecord;
   consentAllowed: boolean;
   intent: Intent;
 }
@@ -56,8 +54,8 @@ type FollowUp =
 /** A message row built in the transaction, with what to do once it is known to be new. */
 interface Staged {
   prepared: PreparedMessage;
-  row: MessageRow;
-  conversation: ConversationRow;
+  row: MessageRecord;
+  conversation: ConversationRecord;
   created: boolean;
   pending: boolean;
   needsFollowUp: boolean;
@@ -68,8 +66,8 @@ interface GroupState {
   published: InboxEvent[];
   followUps: FollowUp[];
   staged: Staged[];
-  existing: Map<string, Pick<MessageRow, 'id' | 'conversation_id' | 'handled'>>;
-  current: Map<string, ConversationRow>;
+  existing: Map<string, Pick<MessageRecord, 'id' | 'conversation_id' | 'handled'>>;
+  current: Map<string, ConversationRecord>;
   created: Set<string>;
   /** Messages committed as new, handed to the automation hook after the commit. */
   fresh: Staged[];
@@ -160,7 +158,7 @@ export class InboundProcessor {
     const others: InboundEvent[] = [];
     const messages: InboundMessage[] = [];
     const sequential = events.some((e) => e.type === 'system');
-    const contacts = new Map<string, Promise<ContactRow>>();
+    const contacts = new Map<string, Promise<ContactRecord>>();
     const prepare = (event: InboundMessage) => this.#prepare(event, contacts);
     const prepared: PreparedMessage[] = [];
     for (const event of events) {
@@ -259,7 +257,7 @@ export class InboundProcessor {
 
   async #prepare(
     event: InboundMessage,
-    contacts: Map<string, Promise<ContactRow>>,
+    contacts: Map<string, Promise<ContactRecord>>,
   ): Promise<PreparedMessage | undefined> {
     const channel = this.deps.channels.get(event.channelId);
     if (!channel) {
@@ -291,7 +289,7 @@ export class InboundProcessor {
     const existing = state.existing.get(`${channel.id}\0${event.providerMessageId}`);
     if (existing) {
       // A provider's retry: nothing new is stored; unfinished follow-ups are finished.
-      if (existing.handled === 0) this.#pushFollowUp(p, existing.conversation_id, existing.id, state.followUps);
+      if (!existing.handled) this.#pushFollowUp(p, existing.conversation_id, existing.id, state.followUps);
       return;
     }
     if (
@@ -302,8 +300,13 @@ export class InboundProcessor {
 
     let conversation = state.current.get(contact.id);
     if (!conversation) {
-      conversation = this.#newConversation(p, now);
-      await tx.conversations.insert(conversation);
+      conversation = await this.deps.outbox.openConversation(tx, {
+        inboxId: p.inbox.id,
+        channelId: p.channel.id,
+        contact: p.contact,
+        state: p.consentAllowed ? 'open' : 'pending_consent',
+        now,
+      });
       state.current.set(contact.id, conversation);
       state.created.add(conversation.id);
     }
@@ -350,7 +353,7 @@ export class InboundProcessor {
           }
         : {}),
     };
-    const row: MessageRow = {
+    const row: MessageRecord = {
       id: messageId,
       conversation_id: conversation.id,
       channel_id: channel.id,
@@ -365,9 +368,9 @@ export class InboundProcessor {
       error_reason: null,
       created_at: messageStamp(now),
       updated_at: now,
-      edited: 0,
-      deleted: 0,
-      handled: needsFollowUp ? 0 : 1,
+      edited: false,
+      deleted: false,
+      handled: !needsFollowUp,
     };
 
     if (mediaId) {
@@ -387,10 +390,12 @@ export class InboundProcessor {
         await tx.enqueue('media-fetch', { mediaId }, { dedupeKey: `media-fetch:${mediaId}` });
       } else if ((await tx.media.countByState(conversation.id, 'rejected')) === 1) {
         // The first refused attachment of this conversation gets the polite text-only reply; later ones do not.
-        const reply = await this.#queueOutbound(tx, conversation, channel.id, 'text', {
-          text: mediaRejectedReply(inbox.language),
+        const reply = await this.deps.outbox.queueIn(tx, {
+          conversation,
+          kind: 'text',
+          content: { text: mediaRejectedReply(inbox.language) },
         });
-        if (!pending) state.published.push(this.#messageCreated(conversation, reply));
+        if (!pending) state.published.push(this.#messageCreated(conversation, reply.messageId));
       }
     }
     if (pending && conversation.consent_requested_at === null) {
@@ -404,7 +409,7 @@ export class InboundProcessor {
     const batch = state.staged.filter((s) => s.row.media_id === null);
     const inserted =
       batch.length > 0 ? await tx.messages.insertManyUnlessDuplicate(batch.map((s) => s.row)) : new Set();
-    const touches = new Map<string, { at: number; unread: number; conversation: ConversationRow }>();
+    const touches = new Map<string, { at: number; unread: number; conversation: ConversationRecord }>();
     const announced = new Set<string>();
     for (const s of state.staged) {
       if (s.row.media_id === null && !inserted.has(s.row.id)) continue;
@@ -441,74 +446,21 @@ export class InboundProcessor {
     else if (p.intent.kind === 'decline') followUps.push({ kind: 'decline', prepared: p, conversationId, messageId });
   }
 
-  #newConversation(p: PreparedMessage, now: number): ConversationRow {
-    return {
-      id: newId(),
-      inbox_id: p.inbox.id,
-      channel_id: p.channel.id,
-      contact_id: p.contact.id,
-      label_seq: p.contact.label_seq,
-      state: p.consentAllowed ? 'open' : 'pending_consent',
-      assignee_id: null,
-      labels: '[]',
-      unread: 0,
-      created_at: now,
-      last_activity_at: now,
-      last_inbound_at: null,
-      consent_requested_at: null,
-      closed_at: null,
-      erase_at: null,
-      notice_version: null,
-    };
-  }
-
   /** Queues the privacy notice once per conversation and records which text was sent. */
-  async #queueNotice(tx: InboxTx, conversation: ConversationRow, p: PreparedMessage, now: number): Promise<void> {
+  async #queueNotice(tx: InboxTx, conversation: ConversationRecord, p: PreparedMessage, now: number): Promise<void> {
     const notice = privacyNotice(p.inbox, this.deps.organisation, p.channel.capabilities.supportsButtons);
     const version = this.deps.noticeVersion(notice.text);
-    await this.#queueOutbound(
-      tx,
+    await this.deps.outbox.queueIn(tx, {
       conversation,
-      p.channel.id,
-      notice.buttons ? 'buttons' : 'text',
-      { text: notice.text, ...(notice.buttons ? { buttons: notice.buttons } : {}), extra: { notice: true } },
-      `notice:${conversation.id}`,
-    );
+      kind: notice.buttons ? 'buttons' : 'text',
+      content: { text: notice.text, ...(notice.buttons ? { buttons: notice.buttons } : {}), extra: { notice: true } },
+    });
     await tx.conversations.update(conversation.id, { consent_requested_at: now, notice_version: version });
     conversation.consent_requested_at = now;
     conversation.notice_version = version;
   }
 
-  /** An outbound message row ('queued') and its 'outbound-send' job, in the caller's transaction. */
-  async #queueOutbound(
-    tx: InboxTx,
-    conversation: ConversationRow,
-    channelId: string,
-    kind: string,
-    content: MessageContent,
-    dedupeKey?: string,
-  ): Promise<string> {
-    const now = this.#now();
-    const id = newId();
-    const key = await this.deps.keys.dataKeyFor('conversation', conversation.id);
-    await tx.messages.insert(
-      queuedOutboundRow({
-        id,
-        conversation: { id: conversation.id, channel_id: channelId },
-        kind,
-        sealed: sealMessageContent(key, id, content),
-        now,
-      }),
-    );
-    await tx.enqueue(
-      'outbound-send',
-      { messageId: id },
-      { dedupeKey: dedupeKey ?? `outbound-send:${id}`, maxAttempts: OUTBOUND_ATTEMPTS },
-    );
-    return id;
-  }
-
-  #messageCreated(conversation: ConversationRow, messageId: string): InboxEvent {
+  #messageCreated(conversation: ConversationRecord, messageId: string): InboxEvent {
     return { type: 'message.created', inboxId: conversation.inbox_id, conversationId: conversation.id, messageId };
   }
 
@@ -550,14 +502,14 @@ export class InboundProcessor {
       });
       this.deps.events.publish({ type: 'conversation.created', inboxId: conversation.inbox_id, conversationId });
     }
-    await this.deps.messages.update(messageId, { handled: 1 });
+    await this.deps.messages.update(messageId, { handled: true });
   }
 
   async #decline(step: Extract<FollowUp, { kind: 'decline' }>): Promise<void> {
     const { prepared: p, conversationId } = step;
     const conversation = await this.deps.conversations.findById(conversationId);
     if (!conversation || conversation.state !== 'pending_consent') {
-      if (conversation) await this.deps.messages.update(step.messageId, { handled: 1 });
+      if (conversation) await this.deps.messages.update(step.messageId, { handled: true });
       return;
     }
     // The reply goes out before the keys are destroyed: sent directly, best effort, since a queued job could not
@@ -669,7 +621,7 @@ export class InboundProcessor {
 
   async #edit(tx: InboxTx, event: InboundEdit, published: InboxEvent[]): Promise<void> {
     const row = await tx.messages.findByProviderId(event.channelId, event.originalProviderMessageId);
-    if (!row || row.direction !== 'in' || row.deleted === 1) return;
+    if (!row || row.direction !== 'in' || row.deleted) return;
     const key = await this.deps.keys.existingDataKey('conversation', row.conversation_id);
     if (!key) return;
     const content = row.body_enc ? openMessageContent(key, row.id, row.body_enc) : {};
@@ -678,7 +630,7 @@ export class InboundProcessor {
     else delete next.text;
     await tx.messages.update(row.id, {
       body_enc: sealMessageContent(key, row.id, next),
-      edited: 1,
+      edited: true,
       updated_at: this.#now(),
     });
     await this.#publishUpdated(tx, row, published);
@@ -686,13 +638,13 @@ export class InboundProcessor {
 
   async #revoke(tx: InboxTx, event: InboundRevoke, published: InboxEvent[]): Promise<void> {
     const row = await tx.messages.findByProviderId(event.channelId, event.originalProviderMessageId);
-    if (!row || row.direction !== 'in' || row.deleted === 1) return;
-    await tx.messages.update(row.id, { body_enc: null, deleted: 1, media_id: null, updated_at: this.#now() });
+    if (!row || row.direction !== 'in' || row.deleted) return;
+    await tx.messages.update(row.id, { body_enc: null, deleted: true, media_id: null, updated_at: this.#now() });
     if (row.media_id) await tx.media.delete(row.media_id);
     await this.#publishUpdated(tx, row, published);
   }
 
-  async #publishUpdated(tx: InboxTx, row: MessageRow, published: InboxEvent[]): Promise<void> {
+  async #publishUpdated(tx: InboxTx, row: MessageRecord, published: InboxEvent[]): Promise<void> {
     const conversation = await tx.conversations.findById(row.conversation_id);
     if (!conversation || conversation.state === 'pending_consent') return;
     published.push({

@@ -1,28 +1,13 @@
 import type { Channel, InboundEvent, OutboundMediaType } from '../channel/channel.port.ts';
 import { AppError } from '../../shared/app-error.ts';
 import { HOUR_MS, DAY_MS } from '../../shared/clock.ts';
-import { newId } from '../../shared/ids.ts';
-import type { ConversationRow, MessageRow } from '../../store/database.ts';
-import type { InboxTx } from '../../store/ports/conversation.port.ts';
+import type { ConversationRecord } from '../ports/model.ts';
 import { InboundProcessor } from './inbox.receive.ts';
-import {
-  actorOf,
-  OUTBOUND_ATTEMPTS,
-  type InboxDeps,
-  type InboxSettings,
-  type StaffPrincipal,
-  type TemplateSpec,
-  queuedOutboundRow,
-} from './inbox.ports.ts';
+import { actorOf, type InboxDeps, type InboxSettings, type StaffPrincipal, type TemplateSpec } from './inbox.ports.ts';
 import { MediaFetcher, type MediaFetchResult } from './media-fetch.ts';
-import {
-  openMediaBytes,
-  openMessageContent,
-  sealMediaBytes,
-  sealMessageContent,
-  type MessageContent,
-} from './message-content.ts';
+import { openMediaBytes, openMessageContent, type MessageContent } from './message-content.ts';
 import { channelPausedReply } from './notices.ts';
+import type { OutboundDraft, QueuedOutbound } from './outbox.ts';
 
 export type ConversationView = 'mine' | 'unassigned' | 'all' | 'closed';
 
@@ -216,8 +201,8 @@ export class InboxService {
           : null,
         author: m.author_id ? await this.#author(m.author_id, authors) : null,
         createdAt: iso(m.created_at)!,
-        edited: m.edited === 1,
-        deleted: m.deleted === 1,
+        edited: m.edited,
+        deleted: m.deleted,
         ...(content.buttons ? { buttons: content.buttons } : {}),
         ...(content.template ? { template: content.template } : {}),
       });
@@ -241,8 +226,8 @@ export class InboxService {
 
   /**
    * Queues a reply: free text only inside the channel's messaging window (else WINDOW_CLOSED before any provider
-   * call), a template where the channel supports them. The message row ('queued') and its 'outbound-send' job are
-   * written in one transaction.
+   * call), a template where the channel supports them. The outbox writes the message row ('queued') and its
+   * 'outbound-send' job in one transaction.
    */
   async sendReply(principal: StaffPrincipal, id: string, input: ReplyInput): Promise<MessageView> {
     const { row, channel } = await this.#answerable(id);
@@ -278,17 +263,7 @@ export class InboxService {
       kind = 'template';
     }
     const authorId = principal.kind === 'session' ? (principal.userId ?? principal.id) : null;
-    const messageId = newId();
-    const key = await this.deps.keys.dataKeyFor('conversation', row.id);
-    const message = queuedOutboundRow({
-      id: messageId,
-      conversation: row,
-      kind,
-      sealed: sealMessageContent(key, messageId, content),
-      now,
-      authorId,
-    });
-    await this.#queueOutbound(row, message, now);
+    const { messageId } = await this.#queueOutbound(row, { conversation: row, kind, content, authorId }, now);
     return {
       id: messageId,
       direction: 'out',
@@ -364,32 +339,13 @@ export class InboxService {
       extra: { fileName: attachmentFileName(input.fileName, result.mimeType, mediaType) },
     };
     const authorId = principal.kind === 'session' ? (principal.userId ?? principal.id) : null;
-    const messageId = newId();
-    const mediaId = newId();
-    const key = await this.deps.keys.dataKeyFor('conversation', row.id);
-    const message = {
-      ...queuedOutboundRow({
-        id: messageId,
-        conversation: row,
-        kind: mediaType,
-        sealed: sealMessageContent(key, messageId, content),
-        now,
-        authorId,
-      }),
-      media_id: mediaId,
-    };
-    await this.#queueOutbound(row, message, now, (tx) =>
-      tx.media.insert({
-        id: mediaId,
-        conversation_id: row.id,
-        message_id: messageId,
-        mime_type: result.mimeType,
-        size: result.data.length,
-        data_enc: sealMediaBytes(key, mediaId, result.data),
-        state: 'stored',
-        created_at: now,
-      }),
+    const queued = await this.#queueOutbound(
+      row,
+      { conversation: row, kind: mediaType, content, authorId, file: { data: result.data, mimeType: result.mimeType } },
+      now,
     );
+    const { messageId } = queued;
+    const mediaId = queued.mediaId!;
     return {
       id: messageId,
       direction: 'out',
@@ -422,7 +378,7 @@ export class InboxService {
     const days = (await this.#inbox(row.inbox_id)).retention.eraseAfterCloseDays;
     const eraseAt = now + days * DAY_MS;
     await this.deps.conversations.update(row.id, { state: 'closed', closed_at: now, erase_at: eraseAt, unread: 0 });
-    const closed: ConversationRow = { ...row, state: 'closed', closed_at: now, erase_at: eraseAt, unread: 0 };
+    const closed: ConversationRecord = { ...row, state: 'closed', closed_at: now, erase_at: eraseAt, unread: 0 };
     const summary = await this.#summary(closed);
     const actor = actorOf(principal);
     await this.deps.audit.append({
@@ -476,33 +432,24 @@ export class InboxService {
   // -------------------------------------------------------------------------------------------- helpers
 
   /**
-   * Stores an agent's outbound message and its 'outbound-send' job in one transaction (with `alongside`, e.g. its
-   * media row, written right after the message), unless the conversation was closed meanwhile (CONFLICT); marks the
-   * conversation read and active, and announces the message.
+   * Queues an agent's message through the outbox (with its file, if any), unless the conversation was closed
+   * meanwhile (CONFLICT); marks the conversation read and active in the same transaction, and announces the message.
    */
-  async #queueOutbound(
-    row: ConversationRow,
-    message: MessageRow,
-    now: number,
-    alongside?: (tx: InboxTx) => Promise<void>,
-  ): Promise<void> {
-    const messageId = message.id;
-    await this.deps.transactions.run(async (tx) => {
-      const current = await tx.conversations.findById(row.id);
-      if (current?.state !== 'open') throw new AppError('CONFLICT', 'this conversation was closed meanwhile');
-      await tx.messages.insert(message);
-      await alongside?.(tx);
-      await tx.conversations.update(row.id, { last_activity_at: now, unread: 0 });
-      await tx.enqueue(
-        'outbound-send',
-        { messageId },
-        { dedupeKey: `outbound-send:${messageId}`, maxAttempts: OUTBOUND_ATTEMPTS },
-      );
+  async #queueOutbound(row: ConversationRecord, draft: OutboundDraft, now: number): Promise<QueuedOutbound> {
+    const queued = await this.deps.outbox.queue([draft], {
+      guard: async (tx) => {
+        const current = await tx.conversations.findById(row.id);
+        if (current?.state !== 'open') throw new AppError('CONFLICT', 'this conversation was closed meanwhile');
+        return true;
+      },
+      alongside: (tx) => tx.conversations.update(row.id, { last_activity_at: now, unread: 0 }),
     });
+    const { messageId } = queued![0]!;
     this.deps.events.publish({ type: 'message.created', inboxId: row.inbox_id, conversationId: row.id, messageId });
+    return queued![0]!;
   }
 
-  async #visible(id: string, notFound = 'no such conversation'): Promise<ConversationRow> {
+  async #visible(id: string, notFound = 'no such conversation'): Promise<ConversationRecord> {
     const row = await this.deps.conversations.findById(id);
     // A conversation waiting for consent does not exist for staff.
     if (!row || row.state === 'pending_consent') throw new AppError('NOT_FOUND', notFound);
@@ -510,7 +457,7 @@ export class InboxService {
   }
 
   /** An open conversation whose channel is configured and not paused: something can be queued for it. */
-  async #answerable(id: string): Promise<{ row: ConversationRow; channel: Channel }> {
+  async #answerable(id: string): Promise<{ row: ConversationRecord; channel: Channel }> {
     const row = await this.#visible(id);
     if (row.state !== 'open') throw new AppError('CONFLICT', 'this conversation is closed; it cannot be answered');
     const channel = this.deps.channels.get(row.channel_id);
@@ -522,7 +469,7 @@ export class InboxService {
   }
 
   /** WINDOW_CLOSED when the channel's messaging window is over (only templates may go out then). */
-  #checkWindow(row: ConversationRow, channel: Channel, now: number, what: string): void {
+  #checkWindow(row: ConversationRecord, channel: Channel, now: number, what: string): void {
     const closesAt = this.#windowClosesAt(row);
     if (closesAt !== null && now >= closesAt) {
       const hours = channel.capabilities.messagingWindowHours;
@@ -548,14 +495,14 @@ export class InboxService {
     return spec;
   }
 
-  #windowClosesAt(row: ConversationRow): number | null {
+  #windowClosesAt(row: ConversationRecord): number | null {
     const hours = this.deps.channels.get(row.channel_id)?.capabilities.messagingWindowHours ?? null;
     if (hours === null) return null;
     if (row.last_inbound_at === null) return row.created_at;
     return row.last_inbound_at + hours * HOUR_MS;
   }
 
-  async #summary(row: ConversationRow): Promise<ConversationSummary> {
+  async #summary(row: ConversationRecord): Promise<ConversationSummary> {
     const channel = this.deps.channels.get(row.channel_id);
     const closes = this.#windowClosesAt(row);
     return {
@@ -566,7 +513,7 @@ export class InboxService {
       channelKind: channel?.kind ?? 'unknown',
       state: row.state === 'closed' ? 'closed' : 'open',
       assignee: row.assignee_id ? await this.#author(row.assignee_id, new Map()) : null,
-      labels: parseLabels(row.labels),
+      labels: [...row.labels],
       unread: row.unread,
       lastActivityAt: iso(row.last_activity_at)!,
       windowClosesAt: iso(closes),
@@ -583,7 +530,7 @@ export class InboxService {
     return author;
   }
 
-  async #label(row: ConversationRow): Promise<string> {
+  async #label(row: ConversationRecord): Promise<string> {
     return this.deps.formatLabel((await this.#inbox(row.inbox_id)).labelPrefix, row.label_seq);
   }
 
@@ -651,15 +598,6 @@ export function attachmentFileName(name: string | undefined, mimeType: string, m
     .trim()
     .slice(0, 120);
   return `${base || mediaType}.${ext}`;
-}
-
-function parseLabels(json: string): string[] {
-  try {
-    const value: unknown = JSON.parse(json);
-    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
-  } catch {
-    return [];
-  }
 }
 
 /** How many {{n}} placeholders a template body has (the highest n). */

@@ -1,8 +1,7 @@
 import { ChannelApiError } from '../channel/channel-errors.ts';
 import type { InboundMediaRef } from '../channel/channel.port.ts';
-import { newId } from '../../shared/ids.ts';
-import { OUTBOUND_ATTEMPTS, queuedOutboundRow, type InboxDeps } from './inbox.ports.ts';
-import { openMessageContent, sealMediaBytes, sealMessageContent } from './message-content.ts';
+import type { InboxDeps } from './inbox.ports.ts';
+import { openMessageContent, sealMediaBytes } from './message-content.ts';
 import { mediaRejectedReply } from './notices.ts';
 
 /** What became of one attachment. */
@@ -90,23 +89,11 @@ export class MediaFetcher {
       const conversation = await tx.conversations.findById(conversationId);
       const inbox = conversation ? await this.deps.inboxes.get(conversation.inbox_id) : undefined;
       if (!conversation || !inbox) return;
-      const now = this.deps.clock.now().getTime();
-      const id = newId();
-      const key = await this.deps.keys.dataKeyFor('conversation', conversationId);
-      await tx.messages.insert(
-        queuedOutboundRow({
-          id,
-          conversation,
-          kind: 'text',
-          sealed: sealMessageContent(key, id, { text: mediaRejectedReply(inbox.language) }),
-          now,
-        }),
-      );
-      await tx.enqueue(
-        'outbound-send',
-        { messageId: id },
-        { dedupeKey: `media-reject:${conversationId}`, maxAttempts: OUTBOUND_ATTEMPTS },
-      );
+      await this.deps.outbox.queueIn(tx, {
+        conversation,
+        kind: 'text',
+        content: { text: mediaRejectedReply(inbox.language) },
+      });
     });
   }
 }

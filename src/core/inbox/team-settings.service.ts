@@ -1,8 +1,8 @@
 import { AppError } from '../../shared/app-error.ts';
 import type { CacheSignals } from '../../shared/cache-signals.ts';
 import type { Clock } from '../../shared/clock.ts';
-import type { InboxRow } from '../../store/database.ts';
-import type { WebPort } from '../../store/ports/web.port.ts';
+import type { InboxRecord, InboxSettingsDocument } from '../ports/model.ts';
+import type { WebPort } from '../ports/web.port.ts';
 import {
   automationFormOf,
   automationFromForm,
@@ -63,7 +63,7 @@ export interface InboxSettingsView {
 }
 
 interface InboxRows {
-  listInboxes(): Promise<InboxRow[]>;
+  listInboxes(): Promise<InboxRecord[]>;
 }
 
 const overrideKey = (inboxId: string) => `inbox-override:${inboxId}`;
@@ -97,22 +97,25 @@ function merge(base: InboxPrivacySettings, o: InboxPrivacyOverride): InboxPrivac
   };
 }
 
+/** The settings document stored for an inbox's effective privacy settings. */
+const documentOf = (settings: InboxPrivacySettings): InboxSettingsDocument => ({ ...settings });
+
 const languageOf = (language: string | undefined): 'de' | 'en' => (language === 'en' ? 'en' : 'de');
 
 /**
  * The effective settings (configured defaults with the admin's stored override applied) of every configured inbox
- * that has an override, as the JSON written to `inboxes.settings`. Mirroring the configuration file at start writes
+ * that has an override, as written to `inboxes.settings`. Mirroring the configuration file at start writes
  * these instead of the bare defaults, so that another instance never reads settings without the admin's changes
  * (a shorter retention or a laxer media policy) while this one starts.
  */
 export async function effectiveInboxSettings(
-  web: Pick<WebPort, 'getSetting'>,
+  web: Pick<WebPort, 'getStructuredSetting'>,
   defaults: readonly InboxDefaults[],
-): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
+): Promise<Map<string, InboxSettingsDocument>> {
+  const out = new Map<string, InboxSettingsDocument>();
   for (const d of defaults) {
-    const raw = await web.getSetting(overrideKey(d.id));
-    if (raw) out.set(d.id, JSON.stringify(merge(defaultsOf(d), JSON.parse(raw) as InboxPrivacyOverride)));
+    const override = (await web.getStructuredSetting(overrideKey(d.id))) as InboxPrivacyOverride | undefined;
+    if (override) out.set(d.id, documentOf(merge(defaultsOf(d), override)));
   }
   return out;
 }
@@ -142,8 +145,7 @@ export class TeamSettingsService {
   ) {}
 
   private async override(inboxId: string): Promise<InboxPrivacyOverride | undefined> {
-    const raw = await this.web.getSetting(overrideKey(inboxId));
-    return raw ? (JSON.parse(raw) as InboxPrivacyOverride) : undefined;
+    return (await this.web.getStructuredSetting(overrideKey(inboxId))) as InboxPrivacyOverride | undefined;
   }
 
   private defaultsFor(inboxId: string): InboxPrivacySettings | undefined {
@@ -155,7 +157,7 @@ export class TeamSettingsService {
     const now = this.clock.now().getTime();
     for (const d of this.defaults) {
       const o = await this.override(d.id);
-      if (o) await this.web.setInboxSettings(d.id, JSON.stringify(merge(defaultsOf(d), o)), now);
+      if (o) await this.web.setInboxSettings(d.id, documentOf(merge(defaultsOf(d), o)), now);
       // Mirroring the configuration wrote the defaults for a moment: other instances read the settings again.
       await this.signals?.publish({ type: 'inbox.settings', inboxId: d.id });
     }
@@ -165,7 +167,7 @@ export class TeamSettingsService {
     const rows = await this.inboxes.listInboxes();
     const out: InboxSettingsView[] = [];
     for (const row of rows) {
-      const settings = JSON.parse(row.settings) as InboxPrivacySettings;
+      const settings = row.settings as unknown as InboxPrivacySettings;
       const defaults = this.defaultsFor(row.id) ?? settings;
       const override = await this.override(row.id);
       out.push({
@@ -237,8 +239,8 @@ export class TeamSettingsService {
       }
     }
     const effective = merge(base, next);
-    await this.web.putSetting(overrideKey(inboxId), input === 'reset' ? '' : JSON.stringify(next), now);
-    await this.web.setInboxSettings(inboxId, JSON.stringify(effective), now);
+    await this.web.putStructuredSetting(overrideKey(inboxId), input === 'reset' ? undefined : next, now);
+    await this.web.setInboxSettings(inboxId, documentOf(effective), now);
     await this.signals?.publish({ type: 'inbox.settings', inboxId });
     await this.audit?.append({
       actor,

@@ -1,10 +1,10 @@
 import { AppError } from '../../shared/app-error.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
-import type { QuickReplyRow, Role } from '../../store/database.ts';
-import type { TeamPort } from '../../store/ports/team.port.ts';
-import type { UserPort } from '../../store/ports/user.port.ts';
-import type { WebPort } from '../../store/ports/web.port.ts';
+import type { QuickReplyRecord, Role } from '../ports/model.ts';
+import type { TeamPort } from '../ports/team.port.ts';
+import type { UserPort } from '../ports/user.port.ts';
+import type { WebPort } from '../ports/web.port.ts';
 import type { InboxEventBus } from './inbox-events.ts';
 
 /** Who acts: the staff member (or token) behind a request. */
@@ -110,7 +110,7 @@ export class TeamService {
       }
     }
     const c = await this.conversation(conversationId);
-    await this.team.updateConversation(c.id, { labels: JSON.stringify(clean) });
+    await this.team.updateConversation(c.id, { labels: clean });
     this.updated(c);
     return clean;
   }
@@ -152,9 +152,9 @@ export class TeamService {
       error_reason: null,
       created_at: now,
       updated_at: now,
-      edited: 0,
-      deleted: 0,
-      handled: 1,
+      edited: false,
+      deleted: false,
+      handled: true,
     });
     this.events.publish({ type: 'message.created', inboxId: c.inbox_id, conversationId: c.id, messageId: id });
     return { id, createdAt: now };
@@ -167,7 +167,7 @@ export class TeamService {
 
   // Quick replies (Textbausteine).
 
-  private toQuickReply(r: QuickReplyRow): QuickReply {
+  private toQuickReply(r: QuickReplyRecord): QuickReply {
     return { id: r.id, shortcut: r.shortcut, title: r.title, text: r.text, updatedAt: r.updated_at };
   }
 
@@ -202,7 +202,7 @@ export class TeamService {
       throw new AppError('CONFLICT', `the shortcut /${v.shortcut} exists already`, { field: 'shortcut' });
     }
     const now = this.clock.now().getTime();
-    const row: QuickReplyRow = { id: newId(), ...v, created_by: actor.name, created_at: now, updated_at: now };
+    const row: QuickReplyRecord = { id: newId(), ...v, created_by: actor.name, created_at: now, updated_at: now };
     await this.web.insertQuickReply(row);
     return this.toQuickReply(row);
   }

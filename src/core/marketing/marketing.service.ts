@@ -1,16 +1,10 @@
 import { AppError } from '../../shared/app-error.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
-import type { ContactRow, ConversationRow, MessageRow } from '../../store/database.ts';
-import type { BroadcastItem, MarketingPort } from '../../store/ports/marketing.port.ts';
-import {
-  type AuditPort,
-  type ConsentPort,
-  type ConversationKeyPort,
-  type TemplateSpec,
-  queuedOutboundRow,
-} from '../inbox/inbox.ports.ts';
-import { sealMessageContent } from '../inbox/message-content.ts';
+import type { ContactRecord } from '../ports/model.ts';
+import type { MarketingPort } from '../ports/marketing.port.ts';
+import type { AuditPort, ConsentPort, TemplateSpec } from '../inbox/inbox.ports.ts';
+import { newConversationRow, type OutboundDraft, type Outbox } from '../inbox/outbox.ts';
 
 export interface MarketingDeps {
   port: MarketingPort;
@@ -20,7 +14,7 @@ export interface MarketingDeps {
       channelId: string;
       channelKind: string;
       address: string;
-    }): Promise<{ contact: ContactRow; created: boolean }>;
+    }): Promise<{ contact: ContactRecord; created: boolean }>;
   };
   consent: ConsentPort & {
     grant(input: {
@@ -33,7 +27,8 @@ export interface MarketingDeps {
     }): Promise<unknown>;
   };
   audit: AuditPort;
-  keys: ConversationKeyPort;
+  /** Writes the broadcast's messages, their jobs and new conversations, with the campaign's rows. */
+  outbox: Outbox;
   clock: Clock;
   channels: { get(id: string): { id: string; kind: string; inboxId: string } | undefined };
   templates: (channelId: string) => readonly TemplateSpec[];
@@ -144,7 +139,7 @@ export class MarketingService {
       });
     }
     const contacts = await this.deps.port.channelContacts(channel.id);
-    const allowed: ContactRow[] = [];
+    const allowed: ContactRecord[] = [];
     for (const c of contacts) {
       if ((await this.deps.consent.status(c.id, 'marketing')).allowed) allowed.push(c);
     }
@@ -152,27 +147,31 @@ export class MarketingService {
       (await this.deps.port.currentConversations(allowed.map((c) => c.id))).map((c) => [c.contact_id, c]),
     );
     const now = this.deps.clock.now().getTime();
-    const items: BroadcastItem[] = [];
+    const drafts: (OutboundDraft & { contactId: string })[] = [];
     for (const contact of allowed) {
       let conversation = current.get(contact.id);
-      const newConversation = !conversation;
+      const opens = !conversation;
       if (!conversation) {
         // Without a service consent the new conversation waits for it like any first contact: hidden from staff,
         // a reply gets the privacy notice first, and the consent timeout erases it if the customer never agrees.
         const service = await this.deps.consent.status(contact.id, 'service');
-        conversation = this.#newConversation(contact, now, service.allowed ? 'open' : 'pending_consent');
+        conversation = newConversationRow({
+          inboxId: contact.inbox_id,
+          channelId: contact.channel_id,
+          contact,
+          state: service.allowed ? 'open' : 'pending_consent',
+          now,
+        });
       }
-      const id = newId();
-      const key = await this.deps.keys.dataKeyFor('conversation', conversation.id);
-      const sealed = sealMessageContent(key, id, {
-        template: { name: spec.name, language: spec.language, parameters: [...input.template.parameters] },
-        extra: { broadcast: true },
-      });
-      items.push({
+      drafts.push({
         contactId: contact.id,
         conversation,
-        newConversation,
-        message: this.#row(conversation, id, sealed, now),
+        opens,
+        kind: 'template',
+        content: {
+          template: { name: spec.name, language: spec.language, parameters: [...input.template.parameters] },
+          extra: { broadcast: true },
+        },
       });
     }
     const campaign = {
@@ -184,7 +183,23 @@ export class MarketingService {
       created_at: now,
       skipped: contacts.length - allowed.length,
     };
-    await this.deps.port.createCampaign(campaign, items);
+    // The campaign, its new conversations, the messages, their jobs and the recipients in one transaction.
+    await this.deps.outbox.queue(drafts, {
+      alongside: async (tx, queued) => {
+        for (const [i, draft] of drafts.entries()) {
+          if (draft.opens) continue;
+          await tx.conversations.update(draft.conversation.id, { last_activity_at: queued[i]!.createdAt });
+        }
+        await tx.marketing.insertCampaign(
+          campaign,
+          drafts.map((d, i) => ({
+            contactId: d.contactId,
+            conversationId: d.conversation.id,
+            messageId: queued[i]!.messageId,
+          })),
+        );
+      },
+    });
     await this.deps.audit.append({
       actor,
       action: 'marketing.broadcast',
@@ -194,7 +209,7 @@ export class MarketingService {
         channelId: channel.id,
         template: spec.name,
         language: spec.language,
-        recipients: items.length,
+        recipients: drafts.length,
         skipped: campaign.skipped,
       },
     });
@@ -241,30 +256,5 @@ export class MarketingService {
       if (r) out.push(r);
     }
     return out;
-  }
-
-  #newConversation(contact: ContactRow, now: number, state: 'open' | 'pending_consent'): ConversationRow {
-    return {
-      id: newId(),
-      inbox_id: contact.inbox_id,
-      channel_id: contact.channel_id,
-      contact_id: contact.id,
-      label_seq: contact.label_seq,
-      state,
-      assignee_id: null,
-      labels: '[]',
-      unread: 0,
-      created_at: now,
-      last_activity_at: now,
-      last_inbound_at: null,
-      consent_requested_at: null,
-      closed_at: null,
-      erase_at: null,
-      notice_version: null,
-    };
-  }
-
-  #row(c: ConversationRow, id: string, sealed: Uint8Array, now: number): MessageRow {
-    return queuedOutboundRow({ id, conversation: c, kind: 'template', sealed, now });
   }
 }

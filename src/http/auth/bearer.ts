@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { hashSecret } from '../../core/accounts/account.service.ts';
 import type { Clock } from '../../shared/clock.ts';
-import type { UserPort } from '../../store/ports/user.port.ts';
+import type { UserPort } from '../../core/ports/user.port.ts';
 import type { Principal } from './principal.ts';
 
 /** Authenticates `Authorization: Bearer spt_…` API tokens by the SHA-256 of the token. */

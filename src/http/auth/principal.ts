@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../shared/app-error.ts';
-import type { Role } from '../../store/database.ts';
+import type { Role } from '../../core/ports/model.ts';
 
 /** Who is calling: a logged-in staff member (session cookie) or an API token. */
 export interface Principal {

@@ -7,8 +7,8 @@ import type { InboxEventBus } from '../../core/inbox/inbox-events.ts';
 import type { TeamSettingsService } from '../../core/inbox/team-settings.service.ts';
 import type { TeamActor, TeamService } from '../../core/inbox/team.service.ts';
 import { AppError } from '../../shared/app-error.ts';
-import type { ChannelRow, InboxRow } from '../../store/database.ts';
-import type { UserPort } from '../../store/ports/user.port.ts';
+import type { ChannelRecord, InboxRecord } from '../../core/ports/model.ts';
+import type { UserPort } from '../../core/ports/user.port.ts';
 import { actorOf } from './session.ts';
 import type { Authenticator, Principal } from './principal.ts';
 import type { SessionStreams } from './session-streams.ts';
@@ -26,9 +26,9 @@ export interface WebDeps {
   settings: TeamSettingsService;
   users: UserPort;
   inboxes: {
-    listChannels(): Promise<ChannelRow[]>;
-    findChannel(id: string): Promise<ChannelRow | undefined>;
-    listInboxes(): Promise<InboxRow[]>;
+    listChannels(): Promise<ChannelRecord[]>;
+    findChannel(id: string): Promise<ChannelRecord | undefined>;
+    listInboxes(): Promise<InboxRecord[]>;
     setChannelEnabled(id: string, enabled: boolean, now: number): Promise<void>;
   };
   events: InboxEventBus;

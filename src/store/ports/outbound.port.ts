@@ -1,12 +1,12 @@
-import type { ContactRow, ConversationRow, MessageRow } from '../database.ts';
+import type { ContactRecord, ConversationRecord, MessageRecord } from '../../core/ports/model.ts';
 
 /** What outbound-send needs to send one message: the message, its conversation and contact, the kill switch. */
 export interface OutboundTarget {
-  message: MessageRow;
+  message: MessageRecord;
   /** Undefined when the conversation was erased after the message was queued. */
-  conversation: ConversationRow | undefined;
+  conversation: ConversationRecord | undefined;
   /** Undefined when the contact was erased. */
-  contact: ContactRow | undefined;
+  contact: ContactRecord | undefined;
   /** false when an admin stopped the channel (kill switch) or the channel row is gone. */
   channelEnabled: boolean;
 }
@@ -28,9 +28,9 @@ export interface OutboundPort {
    * statuses the provider reported before (parked by the webhook, see MessagePort.advanceOrParkStatus), so the
    * returned row may already be 'delivered', 'read' or 'failed'. Returns the updated row.
    */
-  markSent(messageId: string, providerMessageId: string | null, now: number): Promise<MessageRow | undefined>;
+  markSent(messageId: string, providerMessageId: string | null, now: number): Promise<MessageRecord | undefined>;
   /** queued|sending → failed with the provider's code and reason (content-free). Returns the updated row. */
-  markFailed(messageId: string, code: string, reason: string, now: number): Promise<MessageRow | undefined>;
+  markFailed(messageId: string, code: string, reason: string, now: number): Promise<MessageRecord | undefined>;
   /**
    * Send order per conversation (created_at, then id, over directions 'out' and 'system'): an earlier message of the
    * same conversation that is still 'queued' or 'sending', while `messageId` itself is 'queued'. Undefined when the

@@ -1,7 +1,8 @@
+import type { AuditRecord } from '../../core/ports/model.ts';
 import type { Kysely, Transaction } from 'kysely';
 import { AppError } from '../../shared/app-error.ts';
-import type { AuditRow, Database } from '../database.ts';
-import type { AuditFilter, AuditPort, ChainPoint } from '../ports/audit.port.ts';
+import type { Database } from '../database.ts';
+import type { AuditFilter, AuditPort, ChainPoint } from '../../core/ports/audit.port.ts';
 
 async function lockChain(tx: Transaction<Database>): Promise<void> {
   // A no-op UPDATE of the head row: on PostgreSQL it takes the row lock (other appenders wait for our commit), on
@@ -27,7 +28,7 @@ async function readPoint(db: Kysely<Database> | Transaction<Database>, name: 'he
 export class AuditStore implements AuditPort {
   constructor(private readonly db: Kysely<Database>) {}
 
-  append(build: (head: ChainPoint) => { row: AuditRow; head: ChainPoint }): Promise<AuditRow> {
+  append(build: (head: ChainPoint) => { row: AuditRecord; head: ChainPoint }): Promise<AuditRecord> {
     return this.db.transaction().execute(async (tx) => {
       await lockChain(tx);
       const { row, head } = build(await readPoint(tx, 'head'));
@@ -41,7 +42,7 @@ export class AuditStore implements AuditPort {
     });
   }
 
-  appendMany(build: (head: ChainPoint) => { rows: AuditRow[]; head: ChainPoint }): Promise<AuditRow[]> {
+  appendMany(build: (head: ChainPoint) => { rows: AuditRecord[]; head: ChainPoint }): Promise<AuditRecord[]> {
     return this.db.transaction().execute(async (tx) => {
       await lockChain(tx);
       const { rows, head } = build(await readPoint(tx, 'head'));
@@ -68,7 +69,7 @@ export class AuditStore implements AuditPort {
     return readPoint(this.db, 'anchor');
   }
 
-  async range(afterSeq: number, uptoSeq: number, limit: number): Promise<AuditRow[]> {
+  async range(afterSeq: number, uptoSeq: number, limit: number): Promise<AuditRecord[]> {
     const rows = await this.db
       .selectFrom('audit_log')
       .selectAll()
@@ -80,7 +81,7 @@ export class AuditStore implements AuditPort {
     return rows.map((r) => ({ ...r, seq: Number(r.seq), at: Number(r.at) }));
   }
 
-  async list(filter: AuditFilter): Promise<AuditRow[]> {
+  async list(filter: AuditFilter): Promise<AuditRecord[]> {
     let q = this.db.selectFrom('audit_log').selectAll();
     if (filter.action) q = q.where('action', '=', filter.action);
     if (filter.actor) q = q.where('actor', '=', filter.actor);
@@ -95,7 +96,7 @@ export class AuditStore implements AuditPort {
     return rows.map((r) => ({ ...r, seq: Number(r.seq), at: Number(r.at) }));
   }
 
-  prune(before: number, limit: number, anchorOf: (row: AuditRow) => ChainPoint): Promise<number> {
+  prune(before: number, limit: number, anchorOf: (row: AuditRecord) => ChainPoint): Promise<number> {
     return this.db.transaction().execute(async (tx) => {
       await lockChain(tx);
       const anchor = await readPoint(tx, 'anchor');

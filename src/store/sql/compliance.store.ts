@@ -1,30 +1,33 @@
 import type { Kysely } from 'kysely';
-import type { BreachRow, ChannelRow, Database, InboxRow } from '../database.ts';
-import type { ActivityRows, BreachFilter, CompliancePort } from '../ports/compliance.port.ts';
+import type { ActivityRows, BreachFilter, CompliancePort } from '../../core/ports/compliance.port.ts';
+import type { BreachRecord, ChannelRecord, InboxRecord } from '../../core/ports/model.ts';
+import type { Database } from '../database.ts';
+import { breachPatch, breachRow, channelEnabledFlag, settingValueOf, toBreach, toChannel, toInbox } from './records.ts';
 
 /** Channels, inboxes, settings and the breach register for the compliance tools, shared by both dialects. */
 export class ComplianceStore implements CompliancePort {
   constructor(private readonly db: Kysely<Database>) {}
 
-  listInboxes(): Promise<InboxRow[]> {
-    return this.db.selectFrom('inboxes').selectAll().orderBy('id').execute();
+  async listInboxes(): Promise<InboxRecord[]> {
+    return (await this.db.selectFrom('inboxes').selectAll().orderBy('id').execute()).map(toInbox);
   }
-  listChannels(): Promise<ChannelRow[]> {
-    return this.db.selectFrom('channels').selectAll().orderBy('id').execute();
+  async listChannels(): Promise<ChannelRecord[]> {
+    return (await this.db.selectFrom('channels').selectAll().orderBy('id').execute()).map(toChannel);
   }
-  findChannel(id: string): Promise<ChannelRow | undefined> {
-    return this.db.selectFrom('channels').selectAll().where('id', '=', id).executeTakeFirst();
+  async findChannel(id: string): Promise<ChannelRecord | undefined> {
+    const row = await this.db.selectFrom('channels').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toChannel(row);
   }
   async setChannelEnabled(id: string, enabled: boolean, now: number): Promise<void> {
     await this.db
       .updateTable('channels')
-      .set({ enabled: enabled ? 1 : 0, updated_at: now })
+      .set({ enabled: channelEnabledFlag(enabled), updated_at: now })
       .where('id', '=', id)
       .execute();
   }
-  async getSetting(key: string): Promise<string | undefined> {
+  async getStructuredSetting(key: string): Promise<unknown> {
     const row = await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
-    return row?.value;
+    return settingValueOf(row?.value);
   }
   async activity(from: number, to: number, auditActions: readonly string[]): Promise<ActivityRows> {
     const conversations = await this.db
@@ -59,17 +62,21 @@ export class ComplianceStore implements CompliancePort {
     }
     return { conversations, messages, consent, auditCounts };
   }
-  async insertBreach(row: BreachRow): Promise<void> {
-    await this.db.insertInto('breaches').values(row).execute();
+  async insertBreach(row: BreachRecord): Promise<void> {
+    await this.db.insertInto('breaches').values(breachRow(row)).execute();
   }
-  async updateBreach(id: string, patch: Partial<Omit<BreachRow, 'id' | 'created_at' | 'created_by'>>): Promise<void> {
-    await this.db.updateTable('breaches').set(patch).where('id', '=', id).execute();
+  async updateBreach(
+    id: string,
+    patch: Partial<Omit<BreachRecord, 'id' | 'created_at' | 'created_by'>>,
+  ): Promise<void> {
+    await this.db.updateTable('breaches').set(breachPatch(patch)).where('id', '=', id).execute();
   }
-  findBreach(id: string): Promise<BreachRow | undefined> {
-    return this.db.selectFrom('breaches').selectAll().where('id', '=', id).executeTakeFirst();
+  async findBreach(id: string): Promise<BreachRecord | undefined> {
+    const row = await this.db.selectFrom('breaches').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toBreach(row);
   }
-  listBreaches(filter: BreachFilter): Promise<BreachRow[]> {
-    return this.db
+  async listBreaches(filter: BreachFilter): Promise<BreachRecord[]> {
+    const rows = await this.db
       .selectFrom('breaches')
       .selectAll()
       .orderBy('discovered_at', 'desc')
@@ -77,6 +84,7 @@ export class ComplianceStore implements CompliancePort {
       .limit(filter.limit)
       .offset(filter.offset)
       .execute();
+    return rows.map(toBreach);
   }
   async deleteBreach(id: string): Promise<boolean> {
     const result = await this.db.deleteFrom('breaches').where('id', '=', id).executeTakeFirst();

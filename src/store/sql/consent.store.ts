@@ -1,16 +1,17 @@
+import type { ConsentEventRecord } from '../../core/ports/model.ts';
 import { sql, type Kysely } from 'kysely';
-import type { ConsentEventRow, Database } from '../database.ts';
-import type { ConsentPort } from '../ports/consent.port.ts';
+import type { Database } from '../database.ts';
+import type { ConsentPort } from '../../core/ports/consent.port.ts';
 
 /** ConsentPort over the main database. */
 export class ConsentStore implements ConsentPort {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async insertEvent(row: ConsentEventRow): Promise<void> {
+  async insertEvent(row: ConsentEventRecord): Promise<void> {
     await this.db.insertInto('consent_events').values(row).execute();
   }
 
-  listEvents(contactId: string, purpose?: ConsentEventRow['purpose']): Promise<ConsentEventRow[]> {
+  listEvents(contactId: string, purpose?: ConsentEventRecord['purpose']): Promise<ConsentEventRecord[]> {
     let q = this.db.selectFrom('consent_events').selectAll().where('contact_id', '=', contactId);
     if (purpose) q = q.where('purpose', '=', purpose);
     return q
@@ -20,7 +21,7 @@ export class ConsentStore implements ConsentPort {
       .execute();
   }
 
-  latestEvent(contactId: string, purpose: ConsentEventRow['purpose']): Promise<ConsentEventRow | undefined> {
+  latestEvent(contactId: string, purpose: ConsentEventRecord['purpose']): Promise<ConsentEventRecord | undefined> {
     return this.db
       .selectFrom('consent_events')
       .selectAll()

@@ -1,7 +1,8 @@
+import type { ContactRecord } from '../../core/ports/model.ts';
 import type { Kysely, Transaction } from 'kysely';
 import { AppError } from '../../shared/app-error.ts';
-import type { ContactRow, Database } from '../database.ts';
-import type { ContactPort } from '../ports/contact.port.ts';
+import type { Database } from '../database.ts';
+import type { ContactPort } from '../../core/ports/contact.port.ts';
 
 class AlreadyExists extends Error {}
 
@@ -21,7 +22,7 @@ async function takeSeq(db: Kysely<Database> | Transaction<Database>, inboxId: st
 export class ContactStore implements ContactPort {
   constructor(private readonly db: Kysely<Database>) {}
 
-  findByLookup(channelId: string, lookupHash: string): Promise<ContactRow | undefined> {
+  findByLookup(channelId: string, lookupHash: string): Promise<ContactRecord | undefined> {
     return this.db
       .selectFrom('contacts')
       .selectAll()
@@ -30,11 +31,11 @@ export class ContactStore implements ContactPort {
       .executeTakeFirst();
   }
 
-  findById(id: string): Promise<ContactRow | undefined> {
+  findById(id: string): Promise<ContactRecord | undefined> {
     return this.db.selectFrom('contacts').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  async createWithLabel(row: Omit<ContactRow, 'label_seq'>): Promise<{ contact: ContactRow; created: boolean }> {
+  async createWithLabel(row: Omit<ContactRecord, 'label_seq'>): Promise<{ contact: ContactRecord; created: boolean }> {
     try {
       const contact = await this.db.transaction().execute(async (tx) => {
         const existing = await tx
@@ -44,7 +45,7 @@ export class ContactStore implements ContactPort {
           .where('lookup_hash', '=', row.lookup_hash)
           .executeTakeFirst();
         if (existing) throw new AlreadyExists();
-        const full: ContactRow = { ...row, label_seq: await takeSeq(tx, row.inbox_id) };
+        const full: ContactRecord = { ...row, label_seq: await takeSeq(tx, row.inbox_id) };
         const inserted = await tx
           .insertInto('contacts')
           .values(full)
@@ -79,7 +80,7 @@ export class ContactStore implements ContactPort {
 
   async updateContact(
     id: string,
-    patch: Partial<Pick<ContactRow, 'lookup_hash' | 'address_enc' | 'profile_name_enc' | 'last_inbound_at'>>,
+    patch: Partial<Pick<ContactRecord, 'lookup_hash' | 'address_enc' | 'profile_name_enc' | 'last_inbound_at'>>,
   ): Promise<void> {
     if (Object.keys(patch).length === 0) return;
     await this.db.updateTable('contacts').set(patch).where('id', '=', id).execute();

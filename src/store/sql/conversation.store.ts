@@ -1,58 +1,66 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { ConversationRow, Database } from '../database.ts';
+import type { ConversationRecord } from '../../core/ports/model.ts';
+import type { Database } from '../database.ts';
 import type {
   ConversationFilter,
   ConversationPort,
   InboxTransactions,
   InboxTx,
   JobPayload,
-} from '../ports/conversation.port.ts';
+} from '../../core/ports/conversation.port.ts';
+import { MarketingStore } from './marketing.store.ts';
 import { MediaStore } from './media.store.ts';
 import { MessageStore } from './message.store.ts';
 import type { ProviderRefs } from './provider-ref.ts';
+import { conversationPatch, conversationRow, labelPattern, toConversation } from './records.ts';
 
 /** Kysely implementation of {@link ConversationPort}, shared by SQLite and PostgreSQL. */
 export class ConversationStore implements ConversationPort {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async insert(row: ConversationRow): Promise<void> {
-    await this.db.insertInto('conversations').values(row).execute();
+  async insert(row: ConversationRecord): Promise<void> {
+    await this.db.insertInto('conversations').values(conversationRow(row)).execute();
   }
-  findById(id: string): Promise<ConversationRow | undefined> {
-    return this.db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
+  async findById(id: string): Promise<ConversationRecord | undefined> {
+    const row = await this.db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toConversation(row);
   }
-  findCurrentForContact(contactId: string): Promise<ConversationRow | undefined> {
-    return this.db
+  async findCurrentForContact(contactId: string): Promise<ConversationRecord | undefined> {
+    const row = await this.db
       .selectFrom('conversations')
       .selectAll()
       .where('contact_id', '=', contactId)
       .where('state', 'in', ['open', 'pending_consent'])
       .executeTakeFirst();
+    return row && toConversation(row);
   }
-  async findCurrentForContacts(contactIds: readonly string[]): Promise<ConversationRow[]> {
-    const out: ConversationRow[] = [];
+  async findCurrentForContacts(contactIds: readonly string[]): Promise<ConversationRecord[]> {
+    const out: ConversationRecord[] = [];
     for (let i = 0; i < contactIds.length; i += 500) {
       out.push(
-        ...(await this.db
-          .selectFrom('conversations')
-          .selectAll()
-          .where('contact_id', 'in', contactIds.slice(i, i + 500))
-          .where('state', 'in', ['open', 'pending_consent'])
-          .execute()),
+        ...(
+          await this.db
+            .selectFrom('conversations')
+            .selectAll()
+            .where('contact_id', 'in', contactIds.slice(i, i + 500))
+            .where('state', 'in', ['open', 'pending_consent'])
+            .execute()
+        ).map(toConversation),
       );
     }
     return out;
   }
-  listForContact(contactId: string): Promise<ConversationRow[]> {
-    return this.db
+  async listForContact(contactId: string): Promise<ConversationRecord[]> {
+    const rows = await this.db
       .selectFrom('conversations')
       .selectAll()
       .where('contact_id', '=', contactId)
       .orderBy('created_at')
       .execute();
+    return rows.map(toConversation);
   }
-  async update(id: string, patch: Partial<Omit<ConversationRow, 'id'>>): Promise<void> {
-    await this.db.updateTable('conversations').set(patch).where('id', '=', id).execute();
+  async update(id: string, patch: Partial<Omit<ConversationRecord, 'id'>>): Promise<void> {
+    await this.db.updateTable('conversations').set(conversationPatch(patch)).where('id', '=', id).execute();
   }
   async touchInbound(id: string, at: number, unreadDelta: number): Promise<void> {
     await this.db
@@ -70,7 +78,7 @@ export class ConversationStore implements ConversationPort {
       .where('id', '=', id)
       .execute();
   }
-  list(filter: ConversationFilter): Promise<ConversationRow[]> {
+  async list(filter: ConversationFilter): Promise<ConversationRecord[]> {
     let q = this.db
       .selectFrom('conversations')
       .selectAll()
@@ -80,9 +88,9 @@ export class ConversationStore implements ConversationPort {
     else if (filter.assigneeId !== undefined) q = q.where('assignee_id', '=', filter.assigneeId);
     if (filter.channelId) q = q.where('channel_id', '=', filter.channelId);
     if (filter.labelSeq !== undefined) q = q.where('label_seq', '=', filter.labelSeq);
-    // Labels are a JSON array of names; match the quoted name so that "vip" does not match "vip-old".
-    if (filter.label) q = q.where('labels', 'like', `%${JSON.stringify(filter.label).replace(/[%_]/g, '')}%`);
-    return q.orderBy('last_activity_at', 'desc').orderBy('id').limit(filter.limit).execute();
+    if (filter.label) q = q.where('labels', 'like', labelPattern(filter.label));
+    const rows = await q.orderBy('last_activity_at', 'desc').orderBy('id').limit(filter.limit).execute();
+    return rows.map(toConversation);
   }
 }
 
@@ -128,6 +136,7 @@ export class SqlInboxTransactions implements InboxTransactions {
         conversations: new ConversationStore(trx),
         messages: new MessageStore(trx, this.refs),
         media: new MediaStore(trx),
+        marketing: new MarketingStore(trx),
         enqueue: (queue, payload, opts) => this.jobs.enqueue(queue, payload, { ...opts, db: trx }),
       }),
     );

@@ -1,6 +1,8 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { ContactRow, ConversationRow, Database } from '../database.ts';
-import type { ErasedRowCounts, ErasurePort } from '../ports/erasure.port.ts';
+import type { ContactRecord, ConversationRecord } from '../../core/ports/model.ts';
+import type { Database } from '../database.ts';
+import { toConversation } from './records.ts';
+import type { ErasedRowCounts, ErasurePort } from '../../core/ports/erasure.port.ts';
 
 const none = (): ErasedRowCounts => ({ conversations: 0, messages: 0, media: 0, consentEvents: 0, contacts: 0 });
 
@@ -21,17 +23,18 @@ export class ErasureStore implements ErasurePort {
     private readonly scrubFn: () => Promise<void>,
   ) {}
 
-  findConversation(id: string): Promise<(ConversationRow & { label_prefix: string | null }) | undefined> {
-    return this.db
+  async findConversation(id: string): Promise<(ConversationRecord & { label_prefix: string | null }) | undefined> {
+    const row = await this.db
       .selectFrom('conversations')
       .leftJoin('inboxes', 'inboxes.id', 'conversations.inbox_id')
       .selectAll('conversations')
       .select('inboxes.label_prefix')
       .where('conversations.id', '=', id)
       .executeTakeFirst();
+    return row && { ...toConversation(row), label_prefix: row.label_prefix };
   }
 
-  findContact(id: string): Promise<(ContactRow & { label_prefix: string | null }) | undefined> {
+  findContact(id: string): Promise<(ContactRecord & { label_prefix: string | null }) | undefined> {
     return this.db
       .selectFrom('contacts')
       .leftJoin('inboxes', 'inboxes.id', 'contacts.inbox_id')

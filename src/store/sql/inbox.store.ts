@@ -1,7 +1,9 @@
 import { PostgresAdapter, sql, type Kysely } from 'kysely';
 import { CHANNEL_SECRET_FIELDS } from '../../channels/registry.ts';
 import type { ChannelConfig, Inbox } from '../../config/config.ts';
-import type { ChannelRow, Database, InboxRow } from '../database.ts';
+import type { ChannelRecord, InboxRecord, InboxSettingsDocument } from '../../core/ports/model.ts';
+import type { Database } from '../database.ts';
+import { channelEnabledFlag, inboxSettingsText, toChannel, toInbox } from './records.ts';
 
 /** The non-secret part of a channel's configuration, as stored in `channels.settings`. */
 export function publicChannelSettings(channel: ChannelConfig): Record<string, unknown> {
@@ -22,7 +24,7 @@ export class InboxStore {
   /**
    * Mirrors the configured inboxes and channels into the database: inserts new ones, updates settings of existing
    * ones, and keeps `next_seq` and a channel's kill-switch state (`enabled`) as they are. `effective` holds the
-   * settings JSON of inboxes whose settings an admin changed (configuration merged with the change): written
+   * settings of inboxes whose settings an admin changed (configuration merged with the change): written
    * instead of the configured values, so that other running instances never read the settings without the change.
    *
    * Idempotent and safe when several instances start at the same instant on one database: every row is written
@@ -35,22 +37,22 @@ export class InboxStore {
     inboxes: readonly Inbox[],
     channels: readonly ChannelConfig[],
     now: number,
-    effective: ReadonlyMap<string, string> = new Map(),
+    effective: ReadonlyMap<string, InboxSettingsDocument> = new Map(),
   ): Promise<void> {
     const postgres = this.db.getExecutor().adapter instanceof PostgresAdapter;
     await this.db.transaction().execute(async (tx) => {
       if (postgres) await sql`select pg_advisory_xact_lock(${SYNC_LOCK_KEY})`.execute(tx);
       for (const inbox of inboxes) {
-        const settings =
-          effective.get(inbox.id) ??
-          JSON.stringify({
+        const settings = inboxSettingsText(
+          effective.get(inbox.id) ?? {
             retention: inbox.retention,
             media: inbox.media,
             notice: inbox.notice ?? null,
             stopKeywords: inbox.stopKeywords,
             automation: inbox.automation ?? null,
             marketing: inbox.marketing,
-          });
+          },
+        );
         await tx
           .insertInto('inboxes')
           .values({
@@ -77,7 +79,7 @@ export class InboxStore {
             id: channel.id,
             kind: channel.kind,
             inbox_id: channel.inbox,
-            enabled: channel.enabled ? 1 : 0,
+            enabled: channelEnabledFlag(channel.enabled),
             settings,
             secrets_enc: null,
             source: 'config',
@@ -92,22 +94,24 @@ export class InboxStore {
     });
   }
 
-  listInboxes(): Promise<InboxRow[]> {
-    return this.db.selectFrom('inboxes').selectAll().orderBy('id').execute();
+  async listInboxes(): Promise<InboxRecord[]> {
+    return (await this.db.selectFrom('inboxes').selectAll().orderBy('id').execute()).map(toInbox);
   }
-  findInbox(id: string): Promise<InboxRow | undefined> {
-    return this.db.selectFrom('inboxes').selectAll().where('id', '=', id).executeTakeFirst();
+  async findInbox(id: string): Promise<InboxRecord | undefined> {
+    const row = await this.db.selectFrom('inboxes').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toInbox(row);
   }
-  listChannels(): Promise<ChannelRow[]> {
-    return this.db.selectFrom('channels').selectAll().orderBy('id').execute();
+  async listChannels(): Promise<ChannelRecord[]> {
+    return (await this.db.selectFrom('channels').selectAll().orderBy('id').execute()).map(toChannel);
   }
-  findChannel(id: string): Promise<ChannelRow | undefined> {
-    return this.db.selectFrom('channels').selectAll().where('id', '=', id).executeTakeFirst();
+  async findChannel(id: string): Promise<ChannelRecord | undefined> {
+    const row = await this.db.selectFrom('channels').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toChannel(row);
   }
   async setChannelEnabled(id: string, enabled: boolean, now: number): Promise<void> {
     await this.db
       .updateTable('channels')
-      .set({ enabled: enabled ? 1 : 0, updated_at: now })
+      .set({ enabled: channelEnabledFlag(enabled), updated_at: now })
       .where('id', '=', id)
       .execute();
   }

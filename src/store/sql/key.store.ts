@@ -1,6 +1,7 @@
+import type { DataKeyRecord } from '../../core/ports/model.ts';
 import type { Kysely } from 'kysely';
-import type { DataKeyRow, KeystoreDatabase } from '../database.ts';
-import type { DataKeyOwnerType, KeyPort } from '../ports/key.port.ts';
+import type { KeystoreDatabase } from '../database.ts';
+import type { DataKeyOwnerType, KeyPort } from '../../core/ports/key.port.ts';
 
 const REWRAP_PAGE = 1000;
 
@@ -8,7 +9,7 @@ const REWRAP_PAGE = 1000;
 export class KeyStore implements KeyPort {
   constructor(private readonly db: Kysely<KeystoreDatabase>) {}
 
-  findDataKey(ownerType: DataKeyOwnerType, ownerId: string): Promise<DataKeyRow | undefined> {
+  findDataKey(ownerType: DataKeyOwnerType, ownerId: string): Promise<DataKeyRecord | undefined> {
     return this.db
       .selectFrom('data_keys')
       .selectAll()
@@ -19,7 +20,7 @@ export class KeyStore implements KeyPort {
       .executeTakeFirst();
   }
 
-  async insertDataKeyIfAbsent(row: DataKeyRow): Promise<boolean> {
+  async insertDataKeyIfAbsent(row: DataKeyRecord): Promise<boolean> {
     const result = await this.db
       .insertInto('data_keys')
       .values(row)
@@ -82,7 +83,7 @@ export class KeyStore implements KeyPort {
   }
 
   rewrapAll(
-    rewrap: (row: DataKeyRow) => { wrapped: Uint8Array; kekId: string },
+    rewrap: (row: DataKeyRecord) => { wrapped: Uint8Array; kekId: string },
     meta: Record<string, string>,
   ): Promise<number> {
     return this.db.transaction().execute(async (tx) => {

@@ -1,90 +1,83 @@
 import type { Kysely } from 'kysely';
-import { OUTBOUND_ATTEMPTS } from '../../core/inbox/inbox.ports.ts';
-import type { CampaignRow, ContactRow, ConversationRow, Database, MessageRow } from '../database.ts';
-import type { BroadcastItem, CampaignRecipientStatus, MarketingPort } from '../ports/marketing.port.ts';
+import type { CampaignRecord, ContactRecord, ConversationRecord } from '../../core/ports/model.ts';
+import type { Database } from '../database.ts';
+import { toConversation } from './records.ts';
+import type {
+  CampaignRecipient,
+  CampaignRecipientStatus,
+  MarketingPort,
+  MarketingWrites,
+} from '../../core/ports/marketing.port.ts';
 
-/** The job queue's enqueue, able to write in the caller's transaction. */
-export type Enqueue = (
-  queue: string,
-  payload: Record<string, string | number | boolean | null>,
-  options: { dedupeKey?: string; maxAttempts?: number; db?: Kysely<Database> },
-) => Promise<string>;
+/**
+ * Kysely implementation of {@link MarketingPort} and, bound to a transaction (SqlInboxTransactions), of
+ * {@link MarketingWrites}. It writes no messages and no jobs: the outbox (src/core/inbox/outbox.ts) does.
+ */
+export class MarketingStore implements MarketingPort, MarketingWrites {
+  constructor(private readonly db: Kysely<Database>) {}
 
-/** Retry budget of an 'outbound-send' job (as the inbox queues them). */
-
-export class MarketingStore implements MarketingPort {
-  constructor(
-    private readonly db: Kysely<Database>,
-    private readonly enqueue: Enqueue,
-  ) {}
-
-  async queueAutomated(input: {
+  async claimAutomatedSend(input: {
     kind: string;
     conversationId: string;
     cooldownMs: number | null;
     now: number;
-    message: MessageRow;
+    messageId: string;
   }): Promise<boolean> {
-    return this.db.transaction().execute(async (tx) => {
-      const last = await tx
-        .selectFrom('automation_sends')
-        .select(['sent_at'])
+    const db = this.db;
+    const last = await db
+      .selectFrom('automation_sends')
+      .select(['sent_at'])
+      .where('conversation_id', '=', input.conversationId)
+      .where('kind', '=', input.kind)
+      .executeTakeFirst();
+    if (last && (input.cooldownMs === null || input.now - Number(last.sent_at) < input.cooldownMs)) return false;
+    const conversation = await db
+      .selectFrom('conversations')
+      .select('id')
+      .where('id', '=', input.conversationId)
+      .executeTakeFirst();
+    if (!conversation) return false; // erased meanwhile
+    // Compare-and-set: of two instances queueing for the same conversation at once, only one wins; the other
+    // sees no row changed and queues nothing (PostgreSQL re-checks the condition after the first one commits).
+    if (last) {
+      const claimed = await db
+        .updateTable('automation_sends')
+        .set({ sent_at: input.now, message_id: input.messageId })
         .where('conversation_id', '=', input.conversationId)
         .where('kind', '=', input.kind)
+        .where('sent_at', '=', last.sent_at)
         .executeTakeFirst();
-      if (last && (input.cooldownMs === null || input.now - Number(last.sent_at) < input.cooldownMs)) return false;
-      const conversation = await tx
-        .selectFrom('conversations')
-        .select('id')
-        .where('id', '=', input.conversationId)
-        .executeTakeFirst();
-      if (!conversation) return false; // erased meanwhile
-      // Compare-and-set: of two instances queueing for the same conversation at once, only one wins; the other
-      // sees no row changed and queues nothing (PostgreSQL re-checks the condition after the first one commits).
-      if (last) {
-        const claimed = await tx
-          .updateTable('automation_sends')
-          .set({ sent_at: input.now, message_id: input.message.id })
-          .where('conversation_id', '=', input.conversationId)
-          .where('kind', '=', input.kind)
-          .where('sent_at', '=', last.sent_at)
-          .executeTakeFirst();
-        if (Number(claimed.numUpdatedRows) === 0) return false;
-      } else {
-        const claimed = await tx
-          .insertInto('automation_sends')
-          .values({
-            conversation_id: input.conversationId,
-            kind: input.kind,
-            message_id: input.message.id,
-            sent_at: input.now,
-          })
-          .onConflict((oc) => oc.columns(['conversation_id', 'kind']).doNothing())
-          .executeTakeFirst();
-        if (Number(claimed.numInsertedOrUpdatedRows ?? 0) === 0) return false;
-      }
-      await tx.insertInto('messages').values(input.message).execute();
-      await this.enqueue(
-        'outbound-send',
-        { messageId: input.message.id },
-        { dedupeKey: `outbound-send:${input.message.id}`, maxAttempts: OUTBOUND_ATTEMPTS, db: tx },
-      );
-      return true;
-    });
+      return Number(claimed.numUpdatedRows) > 0;
+    }
+    const claimed = await db
+      .insertInto('automation_sends')
+      .values({
+        conversation_id: input.conversationId,
+        kind: input.kind,
+        message_id: input.messageId,
+        sent_at: input.now,
+      })
+      .onConflict((oc) => oc.columns(['conversation_id', 'kind']).doNothing())
+      .executeTakeFirst();
+    return Number(claimed.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
-  async queueMessage(message: MessageRow, dedupeKey: string): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      await tx.insertInto('messages').values(message).execute();
-      await this.enqueue(
-        'outbound-send',
-        { messageId: message.id },
-        { dedupeKey, maxAttempts: OUTBOUND_ATTEMPTS, db: tx },
-      );
-    });
+  async insertCampaign(campaign: CampaignRecord, recipients: readonly CampaignRecipient[]): Promise<void> {
+    await this.db.insertInto('campaigns').values(campaign).execute();
+    for (const r of recipients) {
+      await this.db
+        .insertInto('campaign_recipients')
+        .values({
+          campaign_id: campaign.id,
+          contact_id: r.contactId,
+          conversation_id: r.conversationId,
+          message_id: r.messageId,
+        })
+        .execute();
+    }
   }
 
-  async channelContacts(channelId: string): Promise<ContactRow[]> {
+  async channelContacts(channelId: string): Promise<ContactRecord[]> {
     return this.db
       .selectFrom('contacts')
       .selectAll()
@@ -93,57 +86,28 @@ export class MarketingStore implements MarketingPort {
       .execute();
   }
 
-  async currentConversations(contactIds: readonly string[]): Promise<ConversationRow[]> {
-    const out: ConversationRow[] = [];
+  async currentConversations(contactIds: readonly string[]): Promise<ConversationRecord[]> {
+    const out: ConversationRecord[] = [];
     for (let i = 0; i < contactIds.length; i += 500) {
       out.push(
-        ...(await this.db
-          .selectFrom('conversations')
-          .selectAll()
-          .where('contact_id', 'in', contactIds.slice(i, i + 500))
-          .where('state', 'in', ['open', 'pending_consent'])
-          .execute()),
+        ...(
+          await this.db
+            .selectFrom('conversations')
+            .selectAll()
+            .where('contact_id', 'in', contactIds.slice(i, i + 500))
+            .where('state', 'in', ['open', 'pending_consent'])
+            .execute()
+        ).map(toConversation),
       );
     }
     return out;
   }
 
-  async createCampaign(campaign: CampaignRow, items: readonly BroadcastItem[]): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      await tx.insertInto('campaigns').values(campaign).execute();
-      for (const item of items) {
-        if (item.newConversation) await tx.insertInto('conversations').values(item.conversation).execute();
-        else {
-          await tx
-            .updateTable('conversations')
-            .set({ last_activity_at: item.message.created_at })
-            .where('id', '=', item.conversation.id)
-            .execute();
-        }
-        await tx.insertInto('messages').values(item.message).execute();
-        await tx
-          .insertInto('campaign_recipients')
-          .values({
-            campaign_id: campaign.id,
-            contact_id: item.contactId,
-            conversation_id: item.conversation.id,
-            message_id: item.message.id,
-          })
-          .execute();
-        await this.enqueue(
-          'outbound-send',
-          { messageId: item.message.id },
-          { dedupeKey: `outbound-send:${item.message.id}`, maxAttempts: OUTBOUND_ATTEMPTS, db: tx },
-        );
-      }
-    });
-  }
-
-  async findCampaign(id: string): Promise<CampaignRow | undefined> {
+  async findCampaign(id: string): Promise<CampaignRecord | undefined> {
     return this.db.selectFrom('campaigns').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  async listCampaigns(limit: number): Promise<CampaignRow[]> {
+  async listCampaigns(limit: number): Promise<CampaignRecord[]> {
     return this.db.selectFrom('campaigns').selectAll().orderBy('created_at', 'desc').limit(limit).execute();
   }
 

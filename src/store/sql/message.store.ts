@@ -1,9 +1,11 @@
 import type { Kysely } from 'kysely';
 import type { DeliveryStatus } from '../../core/channel/channel.port.ts';
+import type { MessagePort } from '../../core/ports/message.port.ts';
+import type { MessageRecord } from '../../core/ports/model.ts';
 import type { Database, MessageRow } from '../database.ts';
-import type { MessagePort } from '../ports/message.port.ts';
 import { advanceByRef, applyParkedStatuses, parkStatus } from './parked-status.ts';
 import type { ProviderRefs } from './provider-ref.ts';
+import { messagePatch, messageRow, toMessage } from './records.ts';
 
 /**
  * Kysely implementation of {@link MessagePort}, shared by SQLite and PostgreSQL. Provider message ids cross this
@@ -15,11 +17,11 @@ export class MessageStore implements MessagePort {
     private readonly refs: ProviderRefs,
   ) {}
 
-  #stored(row: MessageRow): MessageRow {
-    return { ...row, provider_message_id: this.refs.ref(row.provider_message_id) };
+  #stored(record: MessageRecord): MessageRow {
+    return { ...messageRow(record), provider_message_id: this.refs.ref(record.provider_message_id) };
   }
 
-  async insertUnlessDuplicate(row: MessageRow): Promise<boolean> {
+  async insertUnlessDuplicate(row: MessageRecord): Promise<boolean> {
     const result = await this.db
       .insertInto('messages')
       .values(this.#stored(row))
@@ -27,7 +29,7 @@ export class MessageStore implements MessagePort {
       .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
   }
-  async insertManyUnlessDuplicate(rows: readonly MessageRow[]): Promise<Set<string>> {
+  async insertManyUnlessDuplicate(rows: readonly MessageRecord[]): Promise<Set<string>> {
     const inserted = new Set<string>();
     // 18 columns a row: 200 rows stay far below both dialects' limits on bound parameters.
     for (let i = 0; i < rows.length; i += 200) {
@@ -44,8 +46,8 @@ export class MessageStore implements MessagePort {
   async findByProviderIds(
     channelId: string,
     providerMessageIds: readonly string[],
-  ): Promise<Pick<MessageRow, 'id' | 'conversation_id' | 'provider_message_id' | 'handled'>[]> {
-    const out: Pick<MessageRow, 'id' | 'conversation_id' | 'provider_message_id' | 'handled'>[] = [];
+  ): Promise<Pick<MessageRecord, 'id' | 'conversation_id' | 'provider_message_id' | 'handled'>[]> {
+    const out: Pick<MessageRecord, 'id' | 'conversation_id' | 'provider_message_id' | 'handled'>[] = [];
     const byRef = new Map(providerMessageIds.map((id) => [this.refs.ref(id), id]));
     const refs = [...byRef.keys()];
     for (let i = 0; i < refs.length; i += 500) {
@@ -56,35 +58,44 @@ export class MessageStore implements MessagePort {
         .where('provider_message_id', 'in', refs.slice(i, i + 500))
         .execute();
       // Callers match the rows against the ids they asked for: hand back the ids, not their stored hashes.
-      for (const row of rows) out.push({ ...row, provider_message_id: byRef.get(row.provider_message_id!) ?? null });
+      for (const row of rows) {
+        out.push({
+          ...row,
+          handled: row.handled === 1,
+          provider_message_id: byRef.get(row.provider_message_id!) ?? null,
+        });
+      }
     }
     return out;
   }
-  async insert(row: MessageRow): Promise<void> {
+  async insert(row: MessageRecord): Promise<void> {
     await this.db.insertInto('messages').values(this.#stored(row)).execute();
   }
-  findById(id: string): Promise<MessageRow | undefined> {
-    return this.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+  async findById(id: string): Promise<MessageRecord | undefined> {
+    const row = await this.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toMessage(row);
   }
-  findByProviderId(channelId: string, providerMessageId: string): Promise<MessageRow | undefined> {
-    return this.db
+  async findByProviderId(channelId: string, providerMessageId: string): Promise<MessageRecord | undefined> {
+    const row = await this.db
       .selectFrom('messages')
       .selectAll()
       .where('channel_id', '=', channelId)
       .where('provider_message_id', '=', this.refs.ref(providerMessageId))
       .executeTakeFirst();
+    return row && toMessage(row);
   }
-  listForConversation(conversationId: string): Promise<MessageRow[]> {
-    return this.db
+  async listForConversation(conversationId: string): Promise<MessageRecord[]> {
+    const rows = await this.db
       .selectFrom('messages')
       .selectAll()
       .where('conversation_id', '=', conversationId)
       .orderBy('created_at')
       .orderBy('id')
       .execute();
+    return rows.map(toMessage);
   }
-  async update(id: string, patch: Partial<Omit<MessageRow, 'id'>>): Promise<void> {
-    await this.db.updateTable('messages').set(patch).where('id', '=', id).execute();
+  async update(id: string, patch: Partial<Omit<MessageRecord, 'id'>>): Promise<void> {
+    await this.db.updateTable('messages').set(messagePatch(patch)).where('id', '=', id).execute();
   }
   async releaseHeld(conversationId: string, at: number): Promise<number> {
     const result = await this.db
@@ -101,7 +112,7 @@ export class MessageStore implements MessagePort {
     status: DeliveryStatus,
     error: { code: string; reason: string } | undefined,
     at: number,
-  ): Promise<MessageRow | undefined> {
+  ): Promise<MessageRecord | undefined> {
     return advanceByRef(this.db, channelId, this.refs.ref(providerMessageId), status, error, at);
   }
   async advanceOrParkStatus(
@@ -112,7 +123,7 @@ export class MessageStore implements MessagePort {
     statusAt: number,
     now: number,
     expiresAt: number,
-  ): Promise<{ row: MessageRow | undefined; parked: boolean }> {
+  ): Promise<{ row: MessageRecord | undefined; parked: boolean }> {
     const ref = this.refs.ref(providerMessageId);
     const row = await advanceByRef(this.db, channelId, ref, status, error, now);
     if (row) return { row, parked: false };
@@ -149,7 +160,7 @@ export class MessageStore implements MessagePort {
       .onConflict((oc) => oc.columns(['channel_id', 'provider_ref']).doNothing())
       .execute();
   }
-  applyParkedStatuses(channelId: string, providerMessageId: string, now: number): Promise<MessageRow | undefined> {
+  applyParkedStatuses(channelId: string, providerMessageId: string, now: number): Promise<MessageRecord | undefined> {
     return applyParkedStatuses(this.db, channelId, this.refs.ref(providerMessageId), now);
   }
 }

@@ -1,9 +1,11 @@
 import type { Kysely } from 'kysely';
-import type { Database, MessageRow } from '../database.ts';
+import type { MessageRecord } from '../../core/ports/model.ts';
+import type { Database } from '../database.ts';
 import type { OutboundPort, OutboundTarget } from '../ports/outbound.port.ts';
 import { groupCommitFor, type GroupCommit } from './job.store.ts';
 import { applyParkedStatuses } from './parked-status.ts';
 import type { ProviderRefs } from './provider-ref.ts';
+import { toConversation, toMessage } from './records.ts';
 
 /** Error code of a message whose send was interrupted (sparsam stopped during the provider call). */
 export const SEND_UNCONFIRMED = 'SEND_UNCONFIRMED';
@@ -35,7 +37,12 @@ export class OutboundStore implements OutboundPort {
       .select('enabled')
       .where('id', '=', message.channel_id)
       .executeTakeFirst();
-    return { message, conversation, contact, channelEnabled: channel?.enabled === 1 };
+    return {
+      message: toMessage(message),
+      conversation: conversation && toConversation(conversation),
+      contact,
+      channelEnabled: channel?.enabled === 1,
+    };
   }
 
   async markSending(messageId: string, now: number): Promise<boolean> {
@@ -63,9 +70,9 @@ export class OutboundStore implements OutboundPort {
     return Number(result.numUpdatedRows) > 0;
   }
 
-  async markSent(messageId: string, providerMessageId: string | null, now: number): Promise<MessageRow | undefined> {
+  async markSent(messageId: string, providerMessageId: string | null, now: number): Promise<MessageRecord | undefined> {
     const ref = this.refs.ref(providerMessageId);
-    const row = await this.#writes.run((db) =>
+    const updated = await this.#writes.run((db) =>
       db
         .updateTable('messages')
         .set({
@@ -86,6 +93,7 @@ export class OutboundStore implements OutboundPort {
         .returningAll()
         .executeTakeFirst(),
     );
+    const row = updated && toMessage(updated);
     if (!row || ref === null) return row;
     // The provider may have reported the status before the id was stored: the webhook parked it. Looked for only
     // after the id is committed, so that of this look and the webhook's own look after its commit, at least one
@@ -103,8 +111,8 @@ export class OutboundStore implements OutboundPort {
     return applied ?? row;
   }
 
-  async markFailed(messageId: string, code: string, reason: string, now: number): Promise<MessageRow | undefined> {
-    return await this.#writes.run((db) =>
+  async markFailed(messageId: string, code: string, reason: string, now: number): Promise<MessageRecord | undefined> {
+    const row = await this.#writes.run((db) =>
       db
         .updateTable('messages')
         .set({ status: 'failed', error_code: code, error_reason: reason, updated_at: now })
@@ -113,6 +121,7 @@ export class OutboundStore implements OutboundPort {
         .returningAll()
         .executeTakeFirst(),
     );
+    return row && toMessage(row);
   }
 
   async earlierPendingOutbound(messageId: string): Promise<string | undefined> {

@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { DeliveryStatus } from '../../core/channel/channel.port.ts';
-import type { Database, MessageRow, MessageStatus } from '../database.ts';
+import type { MessageRecord } from '../../core/ports/model.ts';
+import type { Database, MessageStatus } from '../database.ts';
+import { toMessage } from './records.ts';
 
 /** Statuses a delivery status may replace: forward only, failed terminal. */
 export const REPLACES: Record<DeliveryStatus, MessageStatus[]> = {
@@ -13,15 +15,15 @@ export const REPLACES: Record<DeliveryStatus, MessageStatus[]> = {
 const RANK: Record<string, number> = { sent: 1, delivered: 2, read: 3, failed: 4 };
 
 /** Moves one outbound message (found by its stored provider ref) forward; undefined when nothing changed. */
-export function advanceByRef(
+export async function advanceByRef(
   db: Kysely<Database>,
   channelId: string,
   ref: string,
   status: DeliveryStatus,
   error: { code: string; reason: string } | undefined,
   at: number,
-): Promise<MessageRow | undefined> {
-  return db
+): Promise<MessageRecord | undefined> {
+  const row = await db
     .updateTable('messages')
     .set({
       status,
@@ -36,6 +38,7 @@ export function advanceByRef(
     .where('status', 'in', REPLACES[status])
     .returningAll()
     .executeTakeFirst();
+  return row && toMessage(row);
 }
 
 /**
@@ -48,7 +51,7 @@ export async function applyParkedStatuses(
   channelId: string,
   ref: string,
   now: number,
-): Promise<MessageRow | undefined> {
+): Promise<MessageRecord | undefined> {
   const parked = await db
     .selectFrom('parked_statuses')
     .selectAll()
@@ -64,7 +67,7 @@ export async function applyParkedStatuses(
     .executeTakeFirst();
   if (!message) return undefined;
   parked.sort((a, b) => Number(a.status_at) - Number(b.status_at) || (RANK[a.status] ?? 0) - (RANK[b.status] ?? 0));
-  let changed: MessageRow | undefined;
+  let changed: MessageRecord | undefined;
   for (const p of parked) {
     if (!(p.status in REPLACES)) continue;
     const error = p.error_code !== null ? { code: p.error_code, reason: p.error_reason ?? '' } : undefined;

@@ -1,21 +1,24 @@
 import type { Kysely } from 'kysely';
-import type { ConversationRow, Database } from '../database.ts';
-import type { InboxRetentionRow, RetentionPort } from '../ports/retention.port.ts';
+import type { ConversationRecord } from '../../core/ports/model.ts';
+import type { Database } from '../database.ts';
+import { inboxSettingsOf, toConversation } from './records.ts';
+import type { InboxRetentionRow, RetentionPort } from '../../core/ports/retention.port.ts';
 
 /** RetentionPort over the main database. */
 export class RetentionStore implements RetentionPort {
   constructor(private readonly db: Kysely<Database>) {}
 
-  listInboxes(): Promise<InboxRetentionRow[]> {
-    return this.db.selectFrom('inboxes').select(['id', 'settings']).orderBy('id').execute();
+  async listInboxes(): Promise<InboxRetentionRow[]> {
+    const rows = await this.db.selectFrom('inboxes').select(['id', 'settings']).orderBy('id').execute();
+    return rows.map((r) => ({ id: r.id, settings: inboxSettingsOf(r.settings) }));
   }
 
-  dueConsentTimeouts(
+  async dueConsentTimeouts(
     inboxId: string,
     cutoff: number,
     limit: number,
     exclude: readonly string[],
-  ): Promise<ConversationRow[]> {
+  ): Promise<ConversationRecord[]> {
     let q = this.db
       .selectFrom('conversations')
       .selectAll()
@@ -23,10 +26,15 @@ export class RetentionStore implements RetentionPort {
       .where('state', '=', 'pending_consent')
       .where((eb) => eb(eb.fn.coalesce('consent_requested_at', 'created_at'), '<', cutoff));
     if (exclude.length) q = q.where('id', 'not in', [...exclude]);
-    return q.orderBy('created_at').limit(limit).execute();
+    return (await q.orderBy('created_at').limit(limit).execute()).map(toConversation);
   }
 
-  dueInactive(inboxId: string, cutoff: number, limit: number, exclude: readonly string[]): Promise<ConversationRow[]> {
+  async dueInactive(
+    inboxId: string,
+    cutoff: number,
+    limit: number,
+    exclude: readonly string[],
+  ): Promise<ConversationRecord[]> {
     let q = this.db
       .selectFrom('conversations')
       .selectAll()
@@ -34,7 +42,7 @@ export class RetentionStore implements RetentionPort {
       .where('state', '=', 'open')
       .where('last_activity_at', '<', cutoff);
     if (exclude.length) q = q.where('id', 'not in', [...exclude]);
-    return q.orderBy('last_activity_at').limit(limit).execute();
+    return (await q.orderBy('last_activity_at').limit(limit).execute()).map(toConversation);
   }
 
   async closeInactive(id: string, cutoff: number, closedAt: number, eraseAt: number): Promise<boolean> {
@@ -48,13 +56,13 @@ export class RetentionStore implements RetentionPort {
     return Number(result.numUpdatedRows) > 0;
   }
 
-  dueErasures(
+  async dueErasures(
     inboxId: string,
     now: number,
     eraseAfterMs: number,
     limit: number,
     exclude: readonly string[],
-  ): Promise<ConversationRow[]> {
+  ): Promise<ConversationRecord[]> {
     let q = this.db
       .selectFrom('conversations')
       .selectAll()
@@ -67,7 +75,7 @@ export class RetentionStore implements RetentionPort {
         ]),
       );
     if (exclude.length) q = q.where('id', 'not in', [...exclude]);
-    return q.orderBy('closed_at').limit(limit).execute();
+    return (await q.orderBy('closed_at').limit(limit).execute()).map(toConversation);
   }
 
   async expireInboundReceipts(now: number): Promise<number> {

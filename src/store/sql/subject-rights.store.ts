@@ -1,12 +1,14 @@
 import type { Kysely } from 'kysely';
-import type { ChannelRow, ConversationRow, Database, MediaRow, MessageRow } from '../database.ts';
-import type { SubjectRightsPort } from '../ports/compliance.port.ts';
+import type { ChannelRecord, ConversationRecord, MediaRecord, MessageRecord } from '../../core/ports/model.ts';
+import type { Database } from '../database.ts';
+import { toConversation, toMessage } from './records.ts';
+import type { SubjectRightsPort } from '../../core/ports/compliance.port.ts';
 
 /** Reads everything stored for one contact (subject access and portability), shared by both dialects. */
 export class SubjectRightsStore implements SubjectRightsPort {
   constructor(private readonly db: Kysely<Database>) {}
 
-  channel(id: string): Promise<Pick<ChannelRow, 'id' | 'kind' | 'inbox_id'> | undefined> {
+  channel(id: string): Promise<Pick<ChannelRecord, 'id' | 'kind' | 'inbox_id'> | undefined> {
     return this.db.selectFrom('channels').select(['id', 'kind', 'inbox_id']).where('id', '=', id).executeTakeFirst();
   }
 
@@ -15,31 +17,34 @@ export class SubjectRightsStore implements SubjectRightsPort {
     return row?.label_prefix;
   }
 
-  conversationsOfContact(contactId: string): Promise<ConversationRow[]> {
-    return this.db
+  async conversationsOfContact(contactId: string): Promise<ConversationRecord[]> {
+    const rows = await this.db
       .selectFrom('conversations')
       .selectAll()
       .where('contact_id', '=', contactId)
       .orderBy('created_at')
       .orderBy('id')
       .execute();
+    return rows.map(toConversation);
   }
 
-  findConversation(id: string): Promise<ConversationRow | undefined> {
-    return this.db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
+  async findConversation(id: string): Promise<ConversationRecord | undefined> {
+    const row = await this.db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toConversation(row);
   }
 
-  messagesOfConversation(conversationId: string): Promise<MessageRow[]> {
-    return this.db
+  async messagesOfConversation(conversationId: string): Promise<MessageRecord[]> {
+    const rows = await this.db
       .selectFrom('messages')
       .selectAll()
       .where('conversation_id', '=', conversationId)
       .orderBy('created_at')
       .orderBy('id')
       .execute();
+    return rows.map(toMessage);
   }
 
-  mediaOfConversation(conversationId: string): Promise<MediaRow[]> {
+  mediaOfConversation(conversationId: string): Promise<MediaRecord[]> {
     return this.db
       .selectFrom('media')
       .selectAll()
@@ -49,8 +54,9 @@ export class SubjectRightsStore implements SubjectRightsPort {
       .execute();
   }
 
-  findMessage(id: string): Promise<MessageRow | undefined> {
-    return this.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+  async findMessage(id: string): Promise<MessageRecord | undefined> {
+    const row = await this.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toMessage(row);
   }
 
   async updateMessageBody(id: string, bodyEnc: Uint8Array, updatedAt: number): Promise<void> {

@@ -1,25 +1,33 @@
 import type { Kysely } from 'kysely';
-import type { ApiTokenRow, Database, SessionRow, UserRow } from '../database.ts';
-import type { UserPort } from '../ports/user.port.ts';
+import type { ApiTokenRecord, SessionRecord, UserRecord } from '../../core/ports/model.ts';
+import type { UserPort } from '../../core/ports/user.port.ts';
+import type { Database } from '../database.ts';
+import { recoveryText, sessionPatch, sessionRow, toSession, toUser, userPatch, userRow } from './records.ts';
 
 /** Kysely implementation of {@link UserPort}, shared by SQLite and PostgreSQL. */
 export class UserStore implements UserPort {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async insertUser(row: UserRow): Promise<void> {
-    await this.db.insertInto('users').values(row).execute();
+  async insertUser(row: UserRecord): Promise<void> {
+    await this.db.insertInto('users').values(userRow(row)).execute();
   }
-  findUserByEmail(email: string): Promise<UserRow | undefined> {
-    return this.db.selectFrom('users').selectAll().where('email', '=', email.toLowerCase()).executeTakeFirst();
+  async findUserByEmail(email: string): Promise<UserRecord | undefined> {
+    const row = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('email', '=', email.toLowerCase())
+      .executeTakeFirst();
+    return row && toUser(row);
   }
-  findUserById(id: string): Promise<UserRow | undefined> {
-    return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  async findUserById(id: string): Promise<UserRecord | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toUser(row);
   }
-  listUsers(): Promise<UserRow[]> {
-    return this.db.selectFrom('users').selectAll().orderBy('created_at').execute();
+  async listUsers(): Promise<UserRecord[]> {
+    return (await this.db.selectFrom('users').selectAll().orderBy('created_at').execute()).map(toUser);
   }
-  async updateUser(id: string, patch: Partial<Omit<UserRow, 'id'>>): Promise<void> {
-    await this.db.updateTable('users').set(patch).where('id', '=', id).execute();
+  async updateUser(id: string, patch: Partial<Omit<UserRecord, 'id'>>): Promise<void> {
+    await this.db.updateTable('users').set(userPatch(patch)).where('id', '=', id).execute();
   }
   async registerLoginFailure(
     id: string,
@@ -52,12 +60,19 @@ export class UserStore implements UserPort {
       .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
-  async replaceRecoveryCodes(id: string, expected: string | null, next: string, at: number): Promise<boolean> {
+  async replaceRecoveryCodes(
+    id: string,
+    expected: readonly string[] | null,
+    next: readonly string[],
+    at: number,
+  ): Promise<boolean> {
+    // Compare-and-set on the stored text: the codes were written by the same encoding, so equal lists compare equal.
+    const before = recoveryText(expected);
     const result = await this.db
       .updateTable('users')
-      .set({ recovery_codes: next, updated_at: at })
+      .set({ recovery_codes: recoveryText(next), updated_at: at })
       .where('id', '=', id)
-      .where((eb) => (expected === null ? eb('recovery_codes', 'is', null) : eb('recovery_codes', '=', expected)))
+      .where((eb) => (before === null ? eb('recovery_codes', 'is', null) : eb('recovery_codes', '=', before)))
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
@@ -71,14 +86,15 @@ export class UserStore implements UserPort {
     return Number(row.n);
   }
 
-  async insertSession(row: SessionRow): Promise<void> {
-    await this.db.insertInto('sessions').values(row).execute();
+  async insertSession(row: SessionRecord): Promise<void> {
+    await this.db.insertInto('sessions').values(sessionRow(row)).execute();
   }
-  findSession(idHash: string): Promise<SessionRow | undefined> {
-    return this.db.selectFrom('sessions').selectAll().where('id_hash', '=', idHash).executeTakeFirst();
+  async findSession(idHash: string): Promise<SessionRecord | undefined> {
+    const row = await this.db.selectFrom('sessions').selectAll().where('id_hash', '=', idHash).executeTakeFirst();
+    return row && toSession(row);
   }
-  async updateSession(idHash: string, patch: Partial<Omit<SessionRow, 'id_hash'>>): Promise<void> {
-    await this.db.updateTable('sessions').set(patch).where('id_hash', '=', idHash).execute();
+  async updateSession(idHash: string, patch: Partial<Omit<SessionRecord, 'id_hash'>>): Promise<void> {
+    await this.db.updateTable('sessions').set(sessionPatch(patch)).where('id_hash', '=', idHash).execute();
   }
   async deleteSession(idHash: string): Promise<void> {
     await this.db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
@@ -88,16 +104,16 @@ export class UserStore implements UserPort {
     return Number(result.numDeletedRows);
   }
 
-  async insertApiToken(row: ApiTokenRow): Promise<void> {
+  async insertApiToken(row: ApiTokenRecord): Promise<void> {
     await this.db.insertInto('api_tokens').values(row).execute();
   }
-  findApiTokenByHash(hash: string): Promise<ApiTokenRow | undefined> {
+  findApiTokenByHash(hash: string): Promise<ApiTokenRecord | undefined> {
     return this.db.selectFrom('api_tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst();
   }
   async touchApiToken(id: string, at: number): Promise<void> {
     await this.db.updateTable('api_tokens').set({ last_used_at: at }).where('id', '=', id).execute();
   }
-  listApiTokens(): Promise<ApiTokenRow[]> {
+  listApiTokens(): Promise<ApiTokenRecord[]> {
     return this.db.selectFrom('api_tokens').selectAll().orderBy('created_at').execute();
   }
   async revokeApiToken(id: string, at: number): Promise<void> {

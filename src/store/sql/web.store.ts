@@ -1,24 +1,26 @@
 import type { Kysely } from 'kysely';
-import type { Database, InvitationRow, QuickReplyRow } from '../database.ts';
-import type { WebPort } from '../ports/web.port.ts';
+import type { InboxSettingsDocument, InvitationRecord, QuickReplyRecord } from '../../core/ports/model.ts';
+import type { WebPort } from '../../core/ports/web.port.ts';
+import type { Database } from '../database.ts';
+import { inboxSettingsText, settingText, settingValueOf } from './records.ts';
 
 /** Quick replies, invitations and installation settings for the browser inbox (migration 005). */
 export class WebStore implements WebPort {
   constructor(private readonly db: Kysely<Database>) {}
 
-  listQuickReplies(): Promise<QuickReplyRow[]> {
+  listQuickReplies(): Promise<QuickReplyRecord[]> {
     return this.db.selectFrom('quick_replies').selectAll().orderBy('shortcut').execute();
   }
-  findQuickReply(id: string): Promise<QuickReplyRow | undefined> {
+  findQuickReply(id: string): Promise<QuickReplyRecord | undefined> {
     return this.db.selectFrom('quick_replies').selectAll().where('id', '=', id).executeTakeFirst();
   }
-  findQuickReplyByShortcut(shortcut: string): Promise<QuickReplyRow | undefined> {
+  findQuickReplyByShortcut(shortcut: string): Promise<QuickReplyRecord | undefined> {
     return this.db.selectFrom('quick_replies').selectAll().where('shortcut', '=', shortcut).executeTakeFirst();
   }
-  async insertQuickReply(row: QuickReplyRow): Promise<void> {
+  async insertQuickReply(row: QuickReplyRecord): Promise<void> {
     await this.db.insertInto('quick_replies').values(row).execute();
   }
-  async updateQuickReply(id: string, patch: Partial<Omit<QuickReplyRow, 'id'>>): Promise<void> {
+  async updateQuickReply(id: string, patch: Partial<Omit<QuickReplyRecord, 'id'>>): Promise<void> {
     await this.db.updateTable('quick_replies').set(patch).where('id', '=', id).execute();
   }
   async deleteQuickReply(id: string): Promise<boolean> {
@@ -26,13 +28,13 @@ export class WebStore implements WebPort {
     return Number(r.numDeletedRows) > 0;
   }
 
-  async insertInvitation(row: InvitationRow): Promise<void> {
+  async insertInvitation(row: InvitationRecord): Promise<void> {
     await this.db.insertInto('invitations').values(row).execute();
   }
-  findInvitationByHash(hash: string): Promise<InvitationRow | undefined> {
+  findInvitationByHash(hash: string): Promise<InvitationRecord | undefined> {
     return this.db.selectFrom('invitations').selectAll().where('token_hash', '=', hash).executeTakeFirst();
   }
-  listOpenInvitations(now: number): Promise<InvitationRow[]> {
+  listOpenInvitations(now: number): Promise<InvitationRecord[]> {
     return this.db
       .selectFrom('invitations')
       .selectAll()
@@ -69,7 +71,17 @@ export class WebStore implements WebPort {
       .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: at }))
       .execute();
   }
-  async setInboxSettings(inboxId: string, settings: string, at: number): Promise<void> {
-    await this.db.updateTable('inboxes').set({ settings, updated_at: at }).where('id', '=', inboxId).execute();
+  async getStructuredSetting(key: string): Promise<unknown> {
+    return settingValueOf(await this.getSetting(key));
+  }
+  async putStructuredSetting(key: string, value: unknown, at: number): Promise<void> {
+    await this.putSetting(key, settingText(value), at);
+  }
+  async setInboxSettings(inboxId: string, settings: InboxSettingsDocument, at: number): Promise<void> {
+    await this.db
+      .updateTable('inboxes')
+      .set({ settings: inboxSettingsText(settings), updated_at: at })
+      .where('id', '=', inboxId)
+      .execute();
   }
 }

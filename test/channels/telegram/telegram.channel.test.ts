@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InboundEvent, InboundMessage, WebhookResult } from '../../../src/core/channel/channel.port.ts';
 import { createTelegramChannel, type TelegramChannel } from '../../../src/channels/telegram/telegram.channel.ts';
 import { telegramChatKey } from '../../../src/channels/telegram/telegram.mapper.ts';
-import { TelegramSimulator } from '../../../src/simulator/telegram-simulator.ts';
+import { TelegramSimulator } from '../../../dev/simulator/telegram-simulator.ts';
 import { channelHarness, type ChannelHarness } from './webhook-harness.ts';
 
 const SECRET = 'tg_secret-0123456789abcdef';

@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerChannelCommands } from '../../../src/cli/channel.commands.ts';
 import { loadConfig, type AppConfig } from '../../../src/config/config.ts';
-import { TelegramSimulator } from '../../../src/simulator/telegram-simulator.ts';
+import { TelegramSimulator } from '../../../dev/simulator/telegram-simulator.ts';
 
 const BIN = path.resolve('bin/sparsam.js');
 const TOKEN = '7000000003:AAH-cli-test-token';

@@ -6,7 +6,7 @@ import {
   type TelegramChannelConfig,
 } from '../../../src/channels/telegram/telegram.channel.ts';
 import { telegramChatKey } from '../../../src/channels/telegram/telegram.mapper.ts';
-import { TelegramSimulator } from '../../../src/simulator/telegram-simulator.ts';
+import { TelegramSimulator } from '../../../dev/simulator/telegram-simulator.ts';
 
 const TOKEN = '7000000002:AAH-client-test-token';
 const SECRET = 'client-secret_token';

@@ -7,7 +7,7 @@ import { CONSENT_AGREE_ID } from '../../../src/core/inbox/notices.ts';
 import { createSparsam, type Sparsam } from '../../../src/main.ts';
 import { ManualClock } from '../../../src/shared/clock.ts';
 import { createLogger } from '../../../src/shared/logger.ts';
-import { TelegramSimulator, type SimulatedCustomer } from '../../../src/simulator/telegram-simulator.ts';
+import { TelegramSimulator, type SimulatedCustomer } from '../../../dev/simulator/telegram-simulator.ts';
 import { describeEachStore, openTestStore, type TestStore } from '../../support/stores.ts';
 
 const TOKEN = '7000000009:AAH-inbox-test-token';

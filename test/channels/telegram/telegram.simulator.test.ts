@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTelegramChannel } from '../../../src/channels/telegram/telegram.channel.ts';
-import { TelegramSimulator } from '../../../src/simulator/telegram-simulator.ts';
+import { TelegramSimulator } from '../../../dev/simulator/telegram-simulator.ts';
 
 const TOKEN = '7000000004:AAH-simulator-test';
 

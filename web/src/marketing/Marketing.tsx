@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { get, post } from '../api.ts';
-import { useI18n } from '../i18n.ts';
+import { useI18n } from '../i18n/i18n.tsx';
 
 /** A broadcast's report as GET /api/v1/marketing/broadcasts answers it (counts only, no addresses). */
 interface Campaign {
@@ -26,68 +26,9 @@ interface Template {
   body: string;
 }
 
-const TEXT = {
-  de: {
-    title: 'Marketing-Kampagnen',
-    intro:
-      'Eine Kampagne schickt eine freigegebene MARKETING-Vorlage an alle Kontakte des Kanals, deren Einwilligung in Werbung jetzt gilt. Alle anderen werden übersprungen.',
-    channel: 'Kanal',
-    template: 'Vorlage',
-    parameter: 'Platzhalter {n}',
-    send: 'Kampagne senden',
-    confirm: 'Die Vorlage an alle eingewilligten Kontakte senden?',
-    sent: 'Kampagne in der Warteschlange: {n} Empfänger, {s} ohne Einwilligung übersprungen.',
-    none: 'Noch keine Kampagnen.',
-    noTemplates: 'Dieser Kanal hat keine freigegebene MARKETING-Vorlage.',
-    when: 'Zeit',
-    recipients: 'Empfänger',
-    skipped: 'Übersprungen',
-    queued: 'Wartend',
-    delivered: 'Zugestellt',
-    read: 'Gelesen',
-    failed: 'Fehlgeschlagen',
-    optedOut: 'Abgemeldet',
-    sentCol: 'Gesendet',
-    failedLoad: 'Fehler: {m}',
-  },
-  en: {
-    title: 'Marketing campaigns',
-    intro:
-      'A campaign sends an approved MARKETING template to every contact of the channel whose marketing consent is valid now. Everybody else is skipped.',
-    channel: 'Channel',
-    template: 'Template',
-    parameter: 'Placeholder {n}',
-    send: 'Send campaign',
-    confirm: 'Send the template to every contact who opted in?',
-    sent: 'Campaign queued: {n} recipients, {s} skipped without consent.',
-    none: 'No campaigns yet.',
-    noTemplates: 'This channel has no approved MARKETING template.',
-    when: 'Time',
-    recipients: 'Recipients',
-    skipped: 'Skipped',
-    queued: 'Waiting',
-    delivered: 'Delivered',
-    read: 'Read',
-    failed: 'Failed',
-    optedOut: 'Opted out',
-    sentCol: 'Sent',
-    failedLoad: 'Error: {m}',
-  },
-} as const;
-
-type Key = keyof (typeof TEXT)['de'];
-
-function fill(text: string, vars: Record<string, string | number>): string {
-  return text.replace(/\{(\w+)\}/g, (_, k: string) => String(vars[k] ?? ''));
-}
-
 /** Admin screen: send a broadcast and read the campaigns' delivery counts. */
 export function Marketing() {
-  const { lang } = useI18n();
-  const tt = useCallback(
-    (k: Key, vars: Record<string, string | number> = {}) => fill(TEXT[lang === 'en' ? 'en' : 'de'][k], vars),
-    [lang],
-  );
+  const { t: text, formatDateTime, formatNumber } = useI18n();
   const [campaigns, setCampaigns] = useState<Campaign[] | null>(null);
   const [channels, setChannels] = useState<{ id: string; kind: string }[]>([]);
   const [channelId, setChannelId] = useState('');
@@ -100,9 +41,9 @@ export function Marketing() {
     try {
       setCampaigns((await get<{ items: Campaign[] }>('/marketing/broadcasts')).items);
     } catch (e) {
-      setNotice({ kind: 'error', text: tt('failedLoad', { m: (e as Error).message }) });
+      setNotice({ kind: 'error', text: text('marketing.failedLoad', { m: (e as Error).message }) });
     }
-  }, [tt]);
+  }, [text]);
 
   useEffect(() => {
     void load();
@@ -130,23 +71,23 @@ export function Marketing() {
 
   async function send(e: React.FormEvent) {
     e.preventDefault();
-    if (!chosen || !window.confirm(tt('confirm'))) return;
+    if (!chosen || !window.confirm(text('marketing.confirm'))) return;
     try {
       const { campaign } = await post<{ campaign: Campaign }>('/marketing/broadcasts', {
         channelId,
         template: { name: chosen.name, language: chosen.language, parameters: params.slice(0, arity) },
       });
-      setNotice({ kind: 'ok', text: tt('sent', { n: campaign.recipients, s: campaign.skipped }) });
+      setNotice({ kind: 'ok', text: text('marketing.sent', { n: campaign.recipients, s: campaign.skipped }) });
       await load();
     } catch (err) {
-      setNotice({ kind: 'error', text: tt('failedLoad', { m: (err as Error).message }) });
+      setNotice({ kind: 'error', text: text('marketing.failedLoad', { m: (err as Error).message }) });
     }
   }
 
   return (
     <div className="stack">
-      <h1>{tt('title')}</h1>
-      <p className="muted">{tt('intro')}</p>
+      <h1>{text('marketing.title')}</h1>
+      <p className="muted">{text('marketing.intro')}</p>
       {notice ? (
         <p role="status" className={notice.kind === 'error' ? 'error' : 'ok'}>
           {notice.text}
@@ -155,7 +96,7 @@ export function Marketing() {
       <form className="form" onSubmit={(e) => void send(e)}>
         <div className="form-grid">
           <label className="form-row">
-            <span>{tt('channel')}</span>
+            <span>{text('marketing.channel')}</span>
             <select value={channelId} onChange={(e) => setChannelId(e.target.value)}>
               {channels.map((c) => (
                 <option key={c.id} value={c.id}>
@@ -165,7 +106,7 @@ export function Marketing() {
             </select>
           </label>
           <label className="form-row">
-            <span>{tt('template')}</span>
+            <span>{text('marketing.template')}</span>
             <select value={template} onChange={(e) => setTemplate(e.target.value)}>
               {templates.map((t) => (
                 <option key={`${t.name}|${t.language}`} value={`${t.name}|${t.language}`}>
@@ -176,7 +117,7 @@ export function Marketing() {
           </label>
           {Array.from({ length: arity }, (_, i) => (
             <label key={i} className="form-row">
-              <span>{tt('parameter', { n: i + 1 })}</span>
+              <span>{text('marketing.parameter', { n: i + 1 })}</span>
               <input
                 value={params[i] ?? ''}
                 onChange={(e) => setParams((p) => Object.assign([...p], { [i]: e.target.value }))}
@@ -185,45 +126,45 @@ export function Marketing() {
             </label>
           ))}
         </div>
-        {chosen ? <p className="muted">{chosen.body}</p> : <p className="muted">{tt('noTemplates')}</p>}
+        {chosen ? <p className="muted">{chosen.body}</p> : <p className="muted">{text('marketing.noTemplates')}</p>}
         <div className="form-actions">
           <button type="submit" className="btn btn-primary" disabled={!chosen}>
-            {tt('send')}
+            {text('marketing.send')}
           </button>
         </div>
       </form>
-      {campaigns && campaigns.length === 0 ? <p className="muted">{tt('none')}</p> : null}
+      {campaigns && campaigns.length === 0 ? <p className="muted">{text('marketing.none')}</p> : null}
       {campaigns && campaigns.length > 0 ? (
         <table className="table">
           <thead>
             <tr>
-              <th scope="col">{tt('when')}</th>
-              <th scope="col">{tt('template')}</th>
-              <th scope="col">{tt('recipients')}</th>
-              <th scope="col">{tt('skipped')}</th>
-              <th scope="col">{tt('queued')}</th>
-              <th scope="col">{tt('sentCol')}</th>
-              <th scope="col">{tt('delivered')}</th>
-              <th scope="col">{tt('read')}</th>
-              <th scope="col">{tt('failed')}</th>
-              <th scope="col">{tt('optedOut')}</th>
+              <th scope="col">{text('marketing.when')}</th>
+              <th scope="col">{text('marketing.template')}</th>
+              <th scope="col">{text('marketing.recipients')}</th>
+              <th scope="col">{text('marketing.skipped')}</th>
+              <th scope="col">{text('marketing.queued')}</th>
+              <th scope="col">{text('marketing.sentCol')}</th>
+              <th scope="col">{text('marketing.delivered')}</th>
+              <th scope="col">{text('marketing.read')}</th>
+              <th scope="col">{text('marketing.failed')}</th>
+              <th scope="col">{text('marketing.optedOut')}</th>
             </tr>
           </thead>
           <tbody>
             {campaigns.map((c) => (
               <tr key={c.id}>
-                <td>{new Date(c.createdAt).toLocaleString(lang === 'en' ? 'en-GB' : 'de-DE')}</td>
+                <td>{formatDateTime(c.createdAt)}</td>
                 <td>
                   {c.template.name} ({c.template.language}) · {c.channelId}
                 </td>
-                <td>{c.recipients}</td>
-                <td>{c.skipped}</td>
-                <td>{c.queued}</td>
-                <td>{c.sent}</td>
-                <td>{c.delivered}</td>
-                <td>{c.read}</td>
-                <td>{c.failed}</td>
-                <td>{c.optedOut}</td>
+                <td>{formatNumber(c.recipients)}</td>
+                <td>{formatNumber(c.skipped)}</td>
+                <td>{formatNumber(c.queued)}</td>
+                <td>{formatNumber(c.sent)}</td>
+                <td>{formatNumber(c.delivered)}</td>
+                <td>{formatNumber(c.read)}</td>
+                <td>{formatNumber(c.failed)}</td>
+                <td>{formatNumber(c.optedOut)}</td>
               </tr>
             ))}
           </tbody>
@@ -232,6 +173,3 @@ export function Marketing() {
     </div>
   );
 }
-
-/** The top navigation's label. */
-export const marketingNavLabel = (lang: string) => (lang === 'en' ? 'Campaigns' : 'Kampagnen');

@@ -1,12 +1,12 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../../../shared/app-error.ts';
 import type { Clock } from '../../../shared/clock.ts';
-import type { AuditRow } from '../../../store/database.ts';
-import type { AuditFilter, AuditPort, ChainPoint } from '../../../store/ports/audit.port.ts';
+import type { AuditRecord } from '../../ports/model.ts';
+import type { AuditFilter, AuditPort, ChainPoint } from '../../ports/audit.port.ts';
 import type { KeyService } from '../keys/key.service.ts';
 
-export type { AuditRow } from '../../../store/database.ts';
-export type { AuditFilter } from '../../../store/ports/audit.port.ts';
+export type { AuditRecord } from '../../ports/model.ts';
+export type { AuditFilter } from '../../ports/audit.port.ts';
 
 /** Hash that the first entry links to. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -63,7 +63,7 @@ function canonicalDetails(details: AuditDetails): string {
 }
 
 /** SHA-256 over a canonical serialisation of every field of the entry, including the previous entry's hash. */
-export function entryHash(row: Omit<AuditRow, 'hash' | 'mac'>): string {
+export function entryHash(row: Omit<AuditRecord, 'hash' | 'mac'>): string {
   const canonical = JSON.stringify([
     'sparsam.audit.v1',
     row.seq,
@@ -102,7 +102,7 @@ export class AuditLog {
     private readonly clock: Clock,
   ) {}
 
-  async append(input: AuditInput): Promise<AuditRow> {
+  async append(input: AuditInput): Promise<AuditRecord> {
     this.#check(input);
     await this.keys.init();
     const at = this.clock.now().getTime();
@@ -113,13 +113,13 @@ export class AuditLog {
   }
 
   /** Appends several entries in one transaction, in order (used for batches of erasure receipts). */
-  async appendMany(inputs: readonly AuditInput[]): Promise<AuditRow[]> {
+  async appendMany(inputs: readonly AuditInput[]): Promise<AuditRecord[]> {
     inputs.forEach((input) => this.#check(input));
     if (inputs.length === 0) return [];
     await this.keys.init();
     const at = this.clock.now().getTime();
     return this.port.appendMany((head) => {
-      const rows: AuditRow[] = [];
+      const rows: AuditRecord[] = [];
       let prev = head;
       for (const input of inputs) {
         const row = this.#row(input, prev.seq + 1, prev.hash, at);
@@ -149,7 +149,7 @@ export class AuditLog {
     }
   }
 
-  #row(input: AuditInput, seq: number, prevHash: string, at: number): AuditRow {
+  #row(input: AuditInput, seq: number, prevHash: string, at: number): AuditRecord {
     const base = {
       seq,
       at,
@@ -165,7 +165,7 @@ export class AuditLog {
     return { ...base, hash, mac: macHex(this.keys.auditMacKey, `entry|${hash}`) };
   }
 
-  #point(name: 'head' | 'anchor', row: AuditRow): ChainPoint {
+  #point(name: 'head' | 'anchor', row: AuditRecord): ChainPoint {
     return {
       seq: row.seq,
       hash: row.hash,
@@ -240,7 +240,7 @@ export class AuditLog {
   }
 
   /** Entries newest first, filtered. */
-  list(filter: AuditFilter = {}): Promise<AuditRow[]> {
+  list(filter: AuditFilter = {}): Promise<AuditRecord[]> {
     const limit = Math.min(Math.max(filter.limit ?? 100, 1), 1000);
     return this.port.list({ ...filter, limit, offset: Math.max(filter.offset ?? 0, 0) });
   }

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { AppError } from '../../../shared/app-error.ts';
 import type { Clock } from '../../../shared/clock.ts';
 import { newId } from '../../../shared/ids.ts';
-import type { ConsentEventRow } from '../../../store/database.ts';
-import type { ConsentPort } from '../../../store/ports/consent.port.ts';
+import type { ConsentEventRecord } from '../../ports/model.ts';
+import type { ConsentPort } from '../../ports/consent.port.ts';
 import { openFieldText, sealField } from '../keys/field-cipher.ts';
 import type { KeyService } from '../keys/key.service.ts';
 
@@ -101,7 +101,7 @@ export class ConsentService {
     private readonly clock: Clock,
   ) {}
 
-  async grant(input: ConsentGrantInput): Promise<ConsentEventRow> {
+  async grant(input: ConsentGrantInput): Promise<ConsentEventRecord> {
     checkPurpose(input.purpose);
     checkMethod(input.method);
     if (input.noticeVersion !== null && !/^[0-9a-f]{64}$/.test(input.noticeVersion)) {
@@ -119,7 +119,7 @@ export class ConsentService {
       const key = await this.keys.dataKeyFor('contact', input.contactId);
       evidence_enc = sealField(key, input.evidence, EVIDENCE_AAD(id));
     }
-    const row: ConsentEventRow = {
+    const row: ConsentEventRecord = {
       id,
       contact_id: input.contactId,
       channel_id: input.channelId,
@@ -135,10 +135,10 @@ export class ConsentService {
     return row;
   }
 
-  async withdraw(input: ConsentWithdrawInput): Promise<ConsentEventRow> {
+  async withdraw(input: ConsentWithdrawInput): Promise<ConsentEventRecord> {
     checkPurpose(input.purpose);
     checkMethod(input.method);
-    const row: ConsentEventRow = {
+    const row: ConsentEventRecord = {
       id: newId(),
       contact_id: input.contactId,
       channel_id: input.channelId,

@@ -1,6 +1,6 @@
 import { AppError } from '../../../shared/app-error.ts';
 import type { Clock } from '../../../shared/clock.ts';
-import type { ErasedRowCounts, ErasurePort } from '../../../store/ports/erasure.port.ts';
+import type { ErasedRowCounts, ErasurePort } from '../../ports/erasure.port.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { KeyService } from '../keys/key.service.ts';
 import { formatLabel } from '../pseudonym/contact-directory.ts';

@@ -1,4 +1,4 @@
-import type { DataKeyOwnerType } from '../../../store/ports/key.port.ts';
+import type { DataKeyOwnerType } from '../../ports/key.port.ts';
 
 /** An unwrapped per-conversation or per-contact data key (32 random bytes). Lives only in memory. */
 export interface DataKey {

@@ -3,8 +3,8 @@ import { AppError } from '../../../shared/app-error.ts';
 import type { Clock } from '../../../shared/clock.ts';
 import { newId } from '../../../shared/ids.ts';
 import { LocalCacheSignals, type CacheSignals } from '../../../shared/cache-signals.ts';
-import type { DataKeyRow } from '../../../store/database.ts';
-import type { KeyPort } from '../../../store/ports/key.port.ts';
+import type { DataKeyRecord } from '../../ports/model.ts';
+import type { KeyPort } from '../../ports/key.port.ts';
 import type { DataKey } from './data-key.ts';
 
 export type { DataKey } from './data-key.ts';
@@ -236,7 +236,7 @@ export class KeyService {
     if (!row) {
       const id = newId();
       const secret = randomBytes(DATA_KEY_BYTES);
-      const candidate: DataKeyRow = {
+      const candidate: DataKeyRecord = {
         id,
         owner_type: ownerType,
         owner_id: ownerId,
@@ -251,7 +251,7 @@ export class KeyService {
     return this.#remember(this.#unwrapRow(row), generation);
   }
 
-  #unwrapRow(row: DataKeyRow): DataKey {
+  #unwrapRow(row: DataKeyRecord): DataKey {
     const key = unwrap(this.#kek, row.wrapped, wrapAad(row.id, row.owner_type, row.owner_id));
     return { id: row.id, ownerType: row.owner_type, ownerId: row.owner_id, key };
   }

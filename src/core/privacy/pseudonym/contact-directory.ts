@@ -2,8 +2,8 @@ import { createHmac } from 'node:crypto';
 import { AppError } from '../../../shared/app-error.ts';
 import type { Clock } from '../../../shared/clock.ts';
 import { newId } from '../../../shared/ids.ts';
-import type { ContactRow } from '../../../store/database.ts';
-import type { ContactPort } from '../../../store/ports/contact.port.ts';
+import type { ContactRecord } from '../../ports/model.ts';
+import type { ContactPort } from '../../ports/contact.port.ts';
 import type { ChannelKindFactsLookup } from '../../channel/channel-kind-facts.ts';
 import { openFieldText, sealField } from '../keys/field-cipher.ts';
 import type { KeyService } from '../keys/key.service.ts';
@@ -65,7 +65,7 @@ export class ContactDirectory {
    * The contact of an address on a channel, created with the inbox's next label number when new. Safe when two
    * webhooks for the same new address arrive at once (one contact, one label). A changed profile name is updated.
    */
-  async findOrCreate(input: FindOrCreateContact): Promise<{ contact: ContactRow; created: boolean }> {
+  async findOrCreate(input: FindOrCreateContact): Promise<{ contact: ContactRecord; created: boolean }> {
     const hash = await this.lookupHash(input.channelKind, input.address);
     const existing = await this.port.findByLookup(input.channelId, hash);
     if (existing) return { contact: await this.#refreshName(existing, input.profileName), created: false };
@@ -94,7 +94,7 @@ export class ContactDirectory {
     return result;
   }
 
-  async #refreshName(contact: ContactRow, profileName: string | undefined): Promise<ContactRow> {
+  async #refreshName(contact: ContactRecord, profileName: string | undefined): Promise<ContactRecord> {
     if (!profileName || (await this.profileName(contact)) === profileName) return contact;
     const key = await this.keys.dataKeyFor('contact', contact.id);
     const profile_name_enc = sealField(key, profileName, NAME_AAD(contact.id));
@@ -103,29 +103,29 @@ export class ContactDirectory {
   }
 
   /** The contact of an address, or undefined; never creates anything (used by subject access requests). */
-  async findByAddress(channelId: string, channelKind: string, address: string): Promise<ContactRow | undefined> {
+  async findByAddress(channelId: string, channelKind: string, address: string): Promise<ContactRecord | undefined> {
     return this.port.findByLookup(channelId, await this.lookupHash(channelKind, address));
   }
 
-  findById(id: string): Promise<ContactRow | undefined> {
+  findById(id: string): Promise<ContactRecord | undefined> {
     return this.port.findById(id);
   }
 
   /** The contact's address in clear, for sending a reply. Throws when the contact's key was destroyed. */
-  async address(contact: ContactRow): Promise<string> {
+  async address(contact: ContactRecord): Promise<string> {
     const key = await this.#existingKey(contact.id);
     return openFieldText(key, contact.address_enc, ADDRESS_AAD(contact.id));
   }
 
   /** The profile name the customer set in the messenger, if the channel sent one. */
-  async profileName(contact: ContactRow): Promise<string | undefined> {
+  async profileName(contact: ContactRecord): Promise<string | undefined> {
     if (!contact.profile_name_enc) return undefined;
     const key = await this.#existingKey(contact.id);
     return openFieldText(key, contact.profile_name_enc, NAME_AAD(contact.id));
   }
 
   /** Changes the stored address (the customer changed their number); refused when another contact has it. */
-  async updateAddress(contact: ContactRow, newAddress: string, channelKind?: string): Promise<ContactRow> {
+  async updateAddress(contact: ContactRecord, newAddress: string, channelKind?: string): Promise<ContactRecord> {
     const kind = channelKind ?? (await this.#kindOf(contact));
     const hash = await this.lookupHash(kind, newAddress);
     const other = await this.port.findByLookup(contact.channel_id, hash);
@@ -144,7 +144,7 @@ export class ContactDirectory {
   }
 
   /** The pseudonym label of a contact ("Anfrage 42"). */
-  async label(contact: Pick<ContactRow, 'inbox_id' | 'label_seq'>): Promise<string> {
+  async label(contact: Pick<ContactRecord, 'inbox_id' | 'label_seq'>): Promise<string> {
     const prefix = (await this.port.labelPrefix(contact.inbox_id)) ?? '#';
     return formatLabel(prefix, contact.label_seq);
   }
@@ -155,7 +155,7 @@ export class ContactDirectory {
     return key;
   }
 
-  async #kindOf(contact: ContactRow): Promise<string> {
+  async #kindOf(contact: ContactRecord): Promise<string> {
     const kind = await this.port.channelKind(contact.channel_id);
     if (!kind) throw new AppError('NOT_FOUND', `channel ${contact.channel_id} does not exist`);
     return kind;

@@ -23,15 +23,11 @@ function nonNegative(value: unknown, fallback: number): number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : fallback;
 }
 
-/** Reads the policy from an inbox's settings JSON; missing or invalid values fall back to the defaults. */
-export function parseRetentionPolicy(settings: string): RetentionPolicy {
-  let retention: Record<string, unknown> = {};
-  try {
-    const parsed = JSON.parse(settings) as { retention?: Record<string, unknown> };
-    retention = parsed.retention ?? {};
-  } catch {
-    retention = {};
-  }
+/** Reads the policy from an inbox's settings; missing or invalid values fall back to the defaults. */
+export function parseRetentionPolicy(settings: Readonly<Record<string, unknown>>): RetentionPolicy {
+  const value = settings.retention;
+  const retention: Record<string, unknown> =
+    value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : {};
   const d = DEFAULT_RETENTION_POLICY;
   return {
     consentTimeoutHours: nonNegative(retention.consentTimeoutHours, d.consentTimeoutHours),

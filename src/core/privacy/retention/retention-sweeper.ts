@@ -1,8 +1,8 @@
 import type { Clock } from '../../../shared/clock.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import { DAY_MS } from '../../../shared/clock.ts';
-import type { ConversationRow } from '../../../store/database.ts';
-import type { RetentionPort } from '../../../store/ports/retention.port.ts';
+import type { ConversationRecord } from '../../ports/model.ts';
+import type { RetentionPort } from '../../ports/retention.port.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { ErasureService } from '../erasure/erasure.service.ts';
 import { autoCloseMs, consentTimeoutMs, eraseAtFor, parseRetentionPolicy } from './retention-policy.ts';
@@ -13,7 +13,7 @@ export type EraseCause = 'consent-timeout' | 'retention';
  * Called before the sweeper erases a conversation, so that the inbox can tell the customer (e.g. "we did not hear
  * back, your message has been deleted"). A hook that throws does not stop the erasure.
  */
-export type BeforeEraseHook = (conversation: ConversationRow, cause: EraseCause) => Promise<void>;
+export type BeforeEraseHook = (conversation: ConversationRecord, cause: EraseCause) => Promise<void>;
 
 export interface SweepReport {
   at: number;
@@ -168,7 +168,7 @@ export class RetentionSweeper {
   }
 
   async #eraseAll(
-    fetch: (limit: number) => Promise<ConversationRow[]>,
+    fetch: (limit: number) => Promise<ConversationRecord[]>,
     cause: EraseCause,
     failed: Set<string>,
     report: SweepReport,
@@ -185,7 +185,7 @@ export class RetentionSweeper {
         }
       }
       // The whole batch in three commits; when that fails, one by one, so that one bad row does not hold up the rest.
-      let erased: ConversationRow[] = [];
+      let erased: ConversationRecord[] = [];
       try {
         await this.erasure.eraseConversations(
           due.map((c) => c.id),

@@ -1,0 +1,87 @@
+import type { AppConfig } from './config/config.ts';
+import type { AccountService } from './core/accounts/account.service.ts';
+import { AuthService, type AccountAudit } from './core/accounts/auth.service.ts';
+import { SecretBox } from './core/accounts/secret-box.ts';
+import { StaffService } from './core/accounts/staff.service.ts';
+import type { InboxEventBus } from './core/inbox/inbox-events.ts';
+import { TeamSettingsService } from './core/inbox/team-settings.service.ts';
+import { TeamService, type NoteSealer } from './core/inbox/team.service.ts';
+import { checkChannelConnection } from './channels/connection-check.ts';
+import type { Authenticator } from './http/auth/principal.ts';
+import { bearerOrSessionAuthenticator } from './http/auth/session.ts';
+import { SessionStreams } from './http/auth/session-streams.ts';
+import type { ChannelCheck, WebDeps } from './http/auth/web-deps.ts';
+import type { CacheSignals } from './shared/cache-signals.ts';
+import type { Clock } from './shared/clock.ts';
+import type { InboxStore } from './store/sql/inbox.store.ts';
+import type { TeamStore } from './store/sql/team.store.ts';
+import type { UserStore } from './store/sql/user.store.ts';
+import type { WebStore } from './store/sql/web.store.ts';
+
+export interface WebInboxInput {
+  config: AppConfig;
+  clock: Clock;
+  users: UserStore;
+  inboxes: InboxStore;
+  web: WebStore;
+  team: TeamStore;
+  accounts: AccountService;
+  events: InboxEventBus;
+  bearer: Authenticator;
+  /** A stable 32-byte secret that survives master-key rotation (the key service's pepper) for sealing TOTP seeds. */
+  accountSecret: Buffer;
+  sealNote: NoteSealer;
+  /** Logins, 2FA changes, invitations, assignments and settings changes. */
+  audit: AccountAudit;
+  /** Settings changes and logouts announced to the other instances (PostgreSQL); in-process only otherwise. */
+  signals: CacheSignals;
+}
+
+export interface WebInbox {
+  /** API token or session cookie: resolves the caller of every /api/v1 request. */
+  authenticate: Authenticator;
+  auth: AuthService;
+  staff: StaffService;
+  team: TeamService;
+  settings: TeamSettingsService;
+  streams: SessionStreams;
+  /** What the web inbox's route modules (http/auth/web-inbox.ts) need. */
+  deps: WebDeps;
+}
+
+/**
+ * Part of the composition root ({@link createSparsam} in main.ts): builds the browser inbox's services (session login
+ * with TOTP, staff management, team features, live event streams, admin settings) from the stores main.ts opened,
+ * and re-applies inbox settings changed in the UI over the configured defaults.
+ */
+export async function composeWebInbox(input: WebInboxInput): Promise<WebInbox> {
+  const { config, clock, users, inboxes, web, accounts, events, audit, signals } = input;
+  const box = new SecretBox(input.accountSecret);
+  const auth = new AuthService(users, web, accounts, box, clock, audit);
+  const staff = new StaffService(users, web, accounts, clock, audit);
+  const team = new TeamService(input.team, users, web, events, clock, input.sealNote, audit);
+  const settings = new TeamSettingsService(web, inboxes, config.inboxes, clock, audit, signals);
+  await settings.applyOverrides();
+  const streams = new SessionStreams(signals);
+  const authenticate = bearerOrSessionAuthenticator(input.bearer, auth);
+  const testChannel = async (channelId: string): Promise<ChannelCheck> => {
+    const channel = config.channels.find((c) => c.id === channelId);
+    if (!channel) return { ok: false, detail: 'this channel was created in the UI; its check is not available yet' };
+    return checkChannelConnection(channel);
+  };
+  const deps: WebDeps = {
+    config,
+    authenticate,
+    auth,
+    staff,
+    team,
+    settings,
+    users,
+    inboxes,
+    events,
+    streams,
+    now: () => clock.now().getTime(),
+    testChannel,
+  };
+  return { authenticate, auth, staff, team, settings, streams, deps };
+}

@@ -1,0 +1,10 @@
+import type { ConsentEventRecord } from './model.ts';
+
+/** The consent ledger: append-only grant and withdrawal entries per contact. */
+export interface ConsentPort {
+  insertEvent(row: ConsentEventRecord): Promise<void>;
+  /** Events of a contact, oldest first; only one purpose when given. */
+  listEvents(contactId: string, purpose?: ConsentEventRecord['purpose']): Promise<ConsentEventRecord[]>;
+  /** The newest event of a contact for a purpose (withdrawal first when two share a millisecond). */
+  latestEvent(contactId: string, purpose: ConsentEventRecord['purpose']): Promise<ConsentEventRecord | undefined>;
+}

@@ -1,0 +1,22 @@
+import type { ContactRecord } from './model.ts';
+
+/** Contacts (pseudonymous: found only by their lookup hash) and the per-inbox label sequence. */
+export interface ContactPort {
+  findByLookup(channelId: string, lookupHash: string): Promise<ContactRecord | undefined>;
+  findById(id: string): Promise<ContactRecord | undefined>;
+  /**
+   * Inserts the contact with the inbox's next label number, unless a contact with the same (channel, lookup hash)
+   * exists; then nothing changes and the existing row is returned with `created: false`. Atomic on both dialects.
+   */
+  createWithLabel(row: Omit<ContactRecord, 'label_seq'>): Promise<{ contact: ContactRecord; created: boolean }>;
+  /** Takes the inbox's next label number (atomic increment of inboxes.next_seq). */
+  nextLabelSeq(inboxId: string): Promise<number>;
+  /** Label prefix of an inbox ("Anfrage"), or undefined when the inbox does not exist. */
+  labelPrefix(inboxId: string): Promise<string | undefined>;
+  /** Kind of a channel ("whatsapp-cloud"), or undefined when it does not exist. */
+  channelKind(channelId: string): Promise<string | undefined>;
+  updateContact(
+    id: string,
+    patch: Partial<Pick<ContactRecord, 'lookup_hash' | 'address_enc' | 'profile_name_enc' | 'last_inbound_at'>>,
+  ): Promise<void>;
+}

@@ -1,0 +1,57 @@
+import type { ConversationRecord, ConversationState } from './model.ts';
+import type { MarketingWrites } from './marketing.port.ts';
+import type { MediaPort } from './media.port.ts';
+import type { MessagePort } from './message.port.ts';
+
+/** Which conversations a list shows; the store never returns pending_consent ones for a list. */
+export interface ConversationFilter {
+  inboxIds?: readonly string[];
+  states: readonly Exclude<ConversationState, 'pending_consent'>[];
+  /** Only conversations assigned to this user; null = only unassigned ones; undefined = any. */
+  assigneeId?: string | null;
+  label?: string;
+  channelId?: string;
+  labelSeq?: number;
+  limit: number;
+}
+
+/** Conversations: one row per customer case, labelled by a per-inbox sequence number. */
+export interface ConversationPort {
+  insert(row: ConversationRecord): Promise<void>;
+  findById(id: string): Promise<ConversationRecord | undefined>;
+  /** The contact's open or pending_consent conversation (at most one exists). */
+  findCurrentForContact(contactId: string): Promise<ConversationRecord | undefined>;
+  listForContact(contactId: string): Promise<ConversationRecord[]>;
+  /** The current (open or pending_consent) conversations of several contacts, in one query. */
+  findCurrentForContacts(contactIds: readonly string[]): Promise<ConversationRecord[]>;
+  update(id: string, patch: Partial<Omit<ConversationRecord, 'id'>>): Promise<void>;
+  /** Adds to `unread`, moves last_activity_at (and last_inbound_at when given) forward, never back. */
+  touchInbound(id: string, at: number, unreadDelta: number): Promise<void>;
+  list(filter: ConversationFilter): Promise<ConversationRecord[]>;
+}
+
+/** Payload of a job: ids only, never personal data. */
+export type JobPayload = Record<string, string | number | boolean | null>;
+
+/** What {@link InboxTransactions.run} gives its callback: the inbox ports bound to one transaction. */
+export interface InboxTx {
+  conversations: ConversationPort;
+  messages: MessagePort;
+  media: MediaPort;
+  /** Cooldown claims of automated messages and campaign rows, written with the outbox's messages. */
+  marketing: MarketingWrites;
+  /** Enqueues a job in the same transaction: the job exists exactly when the rows it refers to do. */
+  enqueue(
+    queue: string,
+    payload: JobPayload,
+    opts?: { runAt?: number; dedupeKey?: string; maxAttempts?: number },
+  ): Promise<string>;
+}
+
+/**
+ * Runs inbox writes atomically. `run` retries the callback once when a uniqueness race was lost (two webhooks of one
+ * customer at the same moment) so that the second sees the first's rows.
+ */
+export interface InboxTransactions {
+  run<T>(fn: (tx: InboxTx) => Promise<T>): Promise<T>;
+}

@@ -1,0 +1,26 @@
+import type { ContactRecord, ConversationRecord } from './model.ts';
+
+export interface ErasedRowCounts {
+  conversations: number;
+  messages: number;
+  media: number;
+  consentEvents: number;
+  contacts: number;
+}
+
+/** Row deletion for erasure (the data keys are destroyed through the KeyPort first). */
+export interface ErasurePort {
+  findConversation(id: string): Promise<(ConversationRecord & { label_prefix: string | null }) | undefined>;
+  findContact(id: string): Promise<(ContactRecord & { label_prefix: string | null }) | undefined>;
+  conversationIdsOfContact(contactId: string): Promise<string[]>;
+  /** Deletes a conversation with its messages and media, in one transaction. */
+  deleteConversation(id: string): Promise<ErasedRowCounts>;
+  /** Deletes several conversations with their messages and media in one transaction; counts per conversation id. */
+  deleteConversations(ids: readonly string[]): Promise<Map<string, ErasedRowCounts>>;
+  /** Deletes a contact with all its conversations, messages, media and consent events, in one transaction. */
+  deleteContact(id: string): Promise<ErasedRowCounts>;
+  /** True when the contact has no conversation left and no consent entry (nothing that needs its pseudonym). */
+  contactIsOrphan(contactId: string): Promise<boolean>;
+  /** Makes deleted content unrecoverable from the live files (SQLite: WAL checkpoint after secure_delete). */
+  scrub(): Promise<void>;
+}

@@ -1,0 +1,29 @@
+import type { DataKeyOwnerType, DataKeyRecord } from './model.ts';
+
+export type { DataKeyOwnerType };
+
+/**
+ * The separate key store (wrapped data keys and a little metadata). Only core/privacy/keys uses it; no other part
+ * of sparsam ever reads a wrapped key.
+ */
+export interface KeyPort {
+  findDataKey(ownerType: DataKeyOwnerType, ownerId: string): Promise<DataKeyRecord | undefined>;
+  /** Inserts the key unless the owner already has one (unique per owner); true when this row was inserted. */
+  insertDataKeyIfAbsent(row: DataKeyRecord): Promise<boolean>;
+  /** Deletes every key of the owner; returns how many rows were deleted. */
+  deleteDataKeys(ownerType: DataKeyOwnerType, ownerId: string): Promise<number>;
+  /** Deletes every key of several owners of one type in one statement; returns how many rows were deleted. */
+  deleteDataKeysMany(ownerType: DataKeyOwnerType, ownerIds: readonly string[]): Promise<number>;
+  getMeta(key: string): Promise<string | undefined>;
+  /** Sets several metadata values at once unless `key` of the first entry exists; true when written. */
+  initMeta(values: Record<string, string>): Promise<boolean>;
+  countDataKeys(): Promise<number>;
+  /**
+   * Re-wraps every data key and replaces metadata in ONE transaction: either all keys move to the new master key or
+   * none does. `rewrap` receives each row and returns its new wrapped bytes and key-encryption-key id.
+   */
+  rewrapAll(
+    rewrap: (row: DataKeyRecord) => { wrapped: Uint8Array; kekId: string },
+    meta: Record<string, string>,
+  ): Promise<number>;
+}

@@ -1,0 +1,73 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { ApiError, get, post } from '../api.ts';
+import { useI18n } from '../i18n/i18n.tsx';
+import { navigate } from '../router.ts';
+import { AuthCard, ErrorText } from './AuthCard.tsx';
+
+/** /invite#<token>: a new staff member sets the password with the one-time invitation. */
+export function Invite() {
+  const { t } = useI18n();
+  const token = window.location.hash.slice(1);
+  const [who, setWho] = useState<{ email: string; displayName: string } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [password, setPassword] = useState('');
+  const [repeat, setRepeat] = useState('');
+  const [done, setDone] = useState(false);
+  useEffect(() => {
+    get<{ email: string; displayName: string }>(`/auth/invitations/${encodeURIComponent(token)}`, { quiet401: true })
+      .then(setWho)
+      .catch((e: unknown) => setError(e instanceof ApiError ? e.message : String(e)));
+  }, [token]);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (password !== repeat) return setError(t('passwordsDiffer'));
+    try {
+      await post('/auth/invitations/accept', { token, password });
+      setDone(true);
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : String(err));
+    }
+  };
+  return (
+    <AuthCard title={t('inviteTitle')}>
+      {done ? (
+        <>
+          <p>{t('inviteDone')}</p>
+          <button type="button" className="btn btn-primary btn-block" onClick={() => navigate('/', true)}>
+            {t('toLogin')}
+          </button>
+        </>
+      ) : (
+        <>
+          {who && <p>{t('inviteIntro', { name: who.displayName, email: who.email })}</p>}
+          <form onSubmit={submit} className="form">
+            <label htmlFor="inv-pw">{t('newPassword')}</label>
+            <input
+              id="inv-pw"
+              type="password"
+              autoComplete="new-password"
+              minLength={12}
+              required
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
+            <label htmlFor="inv-pw2">{t('repeatPassword')}</label>
+            <input
+              id="inv-pw2"
+              type="password"
+              autoComplete="new-password"
+              minLength={12}
+              required
+              value={repeat}
+              onChange={(e) => setRepeat(e.target.value)}
+            />
+            <ErrorText error={error} />
+            <button type="submit" className="btn btn-primary btn-block" disabled={!who}>
+              {t('setPassword')}
+            </button>
+          </form>
+        </>
+      )}
+    </AuthCard>
+  );
+}

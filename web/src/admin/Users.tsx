@@ -1,0 +1,187 @@
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { get, patch, post, put, type Role, type SessionUser, type StaffMember } from '../api.ts';
+import { useI18n, type MessageKey } from '../i18n/i18n.tsx';
+import { CopyButton } from '../shared/CopyButton.tsx';
+import { useAction } from '../shared/use-action.tsx';
+
+const ROLE_KEYS: Record<Role, MessageKey> = { admin: 'roleAdmin', agent: 'roleAgent', dpo: 'roleDpo' };
+
+/** The team: roles, 2FA requirement, disabling, invitation links, 2FA reset. */
+export function Users({ self }: { self: SessionUser }) {
+  const { t } = useI18n();
+  const [users, setUsers] = useState<StaffMember[]>([]);
+  const [require2fa, setRequire2fa] = useState(false);
+  const [link, setLink] = useState<string | null>(null);
+  const [form, setForm] = useState({ email: '', displayName: '', role: 'agent' as Role, language: 'de' });
+  const { run, view } = useAction();
+  const load = useCallback(async () => {
+    setUsers((await get<{ items: StaffMember[] }>('/users')).items);
+    setRequire2fa((await get<{ require2fa: boolean }>('/admin/security')).require2fa);
+  }, []);
+  useEffect(() => void load(), [load]);
+
+  const invite = async (e: FormEvent) => {
+    e.preventDefault();
+    await run(async () => {
+      const res = await post<{ invitation: { url: string } }>('/users', {
+        ...form,
+        displayName: form.displayName || undefined,
+      });
+      setLink(res.invitation.url);
+      setForm({ ...form, email: '', displayName: '' });
+      await load();
+    });
+  };
+  const reinvite = (id: string) =>
+    run(async () => {
+      const res = await post<{ invitation: { url: string } }>(`/users/${id}/invitation`);
+      setLink(res.invitation.url);
+    });
+
+  return (
+    <div className="stack">
+      <h1>{t('adminUsers')}</h1>
+      {view}
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={require2fa}
+          onChange={(e) =>
+            void run(
+              async () => (await put('/admin/security', { require2fa: e.target.checked }), await load()),
+              t('saved'),
+            )
+          }
+        />
+        {t('require2fa')}
+      </label>
+      <div className="table-wrap">
+        <table className="table">
+          <thead>
+            <tr>
+              <th scope="col">{t('displayName')}</th>
+              <th scope="col">{t('email')}</th>
+              <th scope="col">{t('role')}</th>
+              <th scope="col">{t('twoFactor')}</th>
+              <th scope="col">{t('status')}</th>
+              <th scope="col">{t('actions')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {users.map((u) => (
+              <tr key={u.id}>
+                <td className="name">{u.displayName}</td>
+                <td className="email">{u.email}</td>
+                <td>
+                  <select
+                    aria-label={`${t('role')}: ${u.displayName}`}
+                    value={u.role}
+                    disabled={u.id === self.id}
+                    onChange={(e) =>
+                      void run(
+                        async () => (await patch(`/users/${u.id}`, { role: e.target.value }), await load()),
+                        t('saved'),
+                      )
+                    }
+                  >
+                    {(['admin', 'agent', 'dpo'] as Role[]).map((r) => (
+                      <option key={r} value={r}>
+                        {t(ROLE_KEYS[r])}
+                      </option>
+                    ))}
+                  </select>
+                </td>
+                <td>{u.totpEnabled ? '✓' : '–'}</td>
+                <td>
+                  {u.disabled
+                    ? t('disabledState')
+                    : u.locked
+                      ? t('lockedState')
+                      : u.invitationPending
+                        ? t('invitedState')
+                        : t('active')}
+                </td>
+                <td className="actions">
+                  {u.id !== self.id && (
+                    <button
+                      type="button"
+                      className="btn btn-small"
+                      onClick={() =>
+                        void run(async () => (await patch(`/users/${u.id}`, { disabled: !u.disabled }), await load()))
+                      }
+                    >
+                      {u.disabled ? t('enable') : t('disable')}
+                    </button>
+                  )}
+                  <button type="button" className="btn btn-small" onClick={() => void reinvite(u.id)}>
+                    {t('newInvitation')}
+                  </button>
+                  {u.totpEnabled && u.id !== self.id && (
+                    <button
+                      type="button"
+                      className="btn btn-small"
+                      onClick={() =>
+                        void run(async () => (await post(`/users/${u.id}/reset-2fa`), await load()), t('saved'))
+                      }
+                    >
+                      {t('reset2fa')}
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <form className="card form-grid" onSubmit={invite}>
+        <h2>{t('inviteUser')}</h2>
+        <div className="form-row">
+          <label htmlFor="inv-email">{t('email')}</label>
+          <input
+            id="inv-email"
+            type="email"
+            required
+            value={form.email}
+            onChange={(e) => setForm({ ...form, email: e.target.value })}
+          />
+        </div>
+        <div className="form-row">
+          <label htmlFor="inv-name">{t('displayName')}</label>
+          <input
+            id="inv-name"
+            value={form.displayName}
+            onChange={(e) => setForm({ ...form, displayName: e.target.value })}
+          />
+        </div>
+        <div className="form-row">
+          <label htmlFor="inv-role">{t('role')}</label>
+          <select id="inv-role" value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as Role })}>
+            {(['agent', 'admin', 'dpo'] as Role[]).map((r) => (
+              <option key={r} value={r}>
+                {t(ROLE_KEYS[r])}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="form-row">
+          <label htmlFor="inv-lang">{t('language')}</label>
+          <select id="inv-lang" value={form.language} onChange={(e) => setForm({ ...form, language: e.target.value })}>
+            <option value="de">{t('german')}</option>
+            <option value="en">{t('english')}</option>
+          </select>
+        </div>
+        <div className="form-actions">
+          <button type="submit" className="btn btn-primary">
+            {t('invite')}
+          </button>
+        </div>
+        {link && (
+          <div className="invite-link" role="status">
+            <p>{t('invitationLink')}</p>
+            <code className="break">{link}</code> <CopyButton value={link} />
+          </div>
+        )}
+      </form>
+    </div>
+  );
+}

@@ -1,0 +1,217 @@
+import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { ApiError, post, upload, type QuickReply } from '../api.ts';
+import { useI18n, type Translate } from '../i18n/i18n.tsx';
+import { PaperclipIcon } from './icons.tsx';
+import { TemplatePicker } from './TemplatePicker.tsx';
+
+/**
+ * The reply and note composer: "/" offers quick replies, Ctrl+Enter sends, a file goes with an optional caption where
+ * the channel sends files; once the 24-hour window has closed, replies can only be approved templates.
+ */
+export function Composer(props: {
+  id: string;
+  channelId: string;
+  windowOpen: boolean;
+  canSendFiles: boolean;
+  quickReplies: QuickReply[];
+  onSent(): Promise<void>;
+}) {
+  const { t } = useI18n();
+  const [mode, setMode] = useState<'reply' | 'note'>('reply');
+  const [text, setText] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [active, setActive] = useState(0);
+  const [file, setFile] = useState<File | null>(null);
+  const area = useRef<HTMLTextAreaElement>(null);
+  const picker = useRef<HTMLInputElement>(null);
+  const withFile = mode === 'reply' && file !== null;
+
+  const slash = /^\/([a-z0-9_-]*)$/i.exec(text.trim());
+  const suggestions = useMemo(
+    () =>
+      slash && mode === 'reply'
+        ? props.quickReplies.filter((q) => q.shortcut.startsWith(slash[1]!.toLowerCase())).slice(0, 6)
+        : [],
+    [slash?.[1], mode, props.quickReplies],
+  );
+  useEffect(() => setActive(0), [suggestions.length]);
+
+  const pick = (q: QuickReply) => {
+    setText(q.text);
+    area.current?.focus();
+  };
+
+  async function send() {
+    const value = text.trim();
+    if ((!value && !withFile) || busy) return;
+    setBusy(true);
+    setError(null);
+    try {
+      if (mode === 'note') await post(`/conversations/${props.id}/notes`, { text: value });
+      else if (file) {
+        await upload(`/conversations/${props.id}/attachments`, file, value || undefined);
+        setFile(null);
+      } else await post(`/conversations/${props.id}/messages`, { text: value });
+      setText('');
+      await props.onSent();
+    } catch (e) {
+      setError(file && mode === 'reply' ? attachmentError(e, t) : (e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const onKey = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (suggestions.length > 0) {
+      if (e.key === 'ArrowDown') return (e.preventDefault(), setActive((active + 1) % suggestions.length));
+      if (e.key === 'ArrowUp')
+        return (e.preventDefault(), setActive((active - 1 + suggestions.length) % suggestions.length));
+      if (e.key === 'Enter' || e.key === 'Tab') return (e.preventDefault(), pick(suggestions[active]!));
+      if (e.key === 'Escape') return (e.preventDefault(), setText(''));
+    }
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      void send();
+    }
+  };
+
+  const replyBlocked = mode === 'reply' && !props.windowOpen;
+  return (
+    <div className={`composer composer-${mode}`}>
+      <div className="composer-tabs" role="tablist">
+        <button
+          type="button"
+          role="tab"
+          aria-selected={mode === 'reply'}
+          className={`view-tab ${mode === 'reply' ? 'active' : ''}`}
+          onClick={() => setMode('reply')}
+        >
+          {t('reply')}
+        </button>
+        <button
+          type="button"
+          role="tab"
+          aria-selected={mode === 'note'}
+          className={`view-tab ${mode === 'note' ? 'active' : ''}`}
+          onClick={() => setMode('note')}
+        >
+          {t('note')}
+        </button>
+      </div>
+      {replyBlocked ? (
+        <TemplatePicker id={props.id} channelId={props.channelId} onSent={props.onSent} />
+      ) : (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            void send();
+          }}
+        >
+          <label htmlFor="composer-text" className="sr-only">
+            {mode === 'note' ? t('note') : t('reply')}
+          </label>
+          {suggestions.length > 0 && (
+            <ul className="suggestions" role="listbox" id="qr-list" aria-label={t('quickReplies')}>
+              {suggestions.map((q, i) => (
+                <li
+                  key={q.id}
+                  role="option"
+                  aria-selected={i === active}
+                  className={i === active ? 'active' : ''}
+                  onMouseDown={(e) => (e.preventDefault(), pick(q))}
+                >
+                  <strong>/{q.shortcut}</strong> <span className="muted">{q.title}</span>
+                </li>
+              ))}
+            </ul>
+          )}
+          <textarea
+            id="composer-text"
+            ref={area}
+            rows={2}
+            value={text}
+            placeholder={
+              mode === 'note' ? t('notePlaceholder') : withFile ? t('captionPlaceholder') : t('replyPlaceholder')
+            }
+            onChange={(e) => setText(e.target.value)}
+            onKeyDown={onKey}
+            aria-autocomplete="list"
+            aria-controls={suggestions.length > 0 ? 'qr-list' : undefined}
+            maxLength={withFile ? 1024 : 4096}
+          />
+          {withFile && file && (
+            <p className="attachment-chip">
+              <PaperclipIcon /> <span className="attachment-name">{file.name}</span>{' '}
+              <span className="muted small">({Math.max(1, Math.round(file.size / 1024))} KB)</span>
+              <button
+                type="button"
+                className="chip-x"
+                aria-label={t('removeAttachment', { n: file.name })}
+                onClick={() => {
+                  setFile(null);
+                  setError(null);
+                }}
+              >
+                ×
+              </button>
+            </p>
+          )}
+          {error && (
+            <p className="error" role="alert">
+              {error}
+            </p>
+          )}
+          <div className="composer-bar">
+            <span className="composer-tools">
+              {mode === 'reply' && props.canSendFiles && (
+                <>
+                  <input
+                    ref={picker}
+                    id="composer-file"
+                    type="file"
+                    className="sr-only"
+                    tabIndex={-1}
+                    accept="image/*,application/pdf,audio/*,video/*"
+                    onChange={(e) => {
+                      setFile(e.target.files?.[0] ?? null);
+                      setError(null);
+                      e.target.value = '';
+                    }}
+                  />
+                  <button
+                    type="button"
+                    className="btn btn-ghost attach-btn"
+                    title={t('attachHint')}
+                    aria-label={t('attach')}
+                    disabled={busy}
+                    onClick={() => picker.current?.click()}
+                  >
+                    <PaperclipIcon /> {t('attach')}
+                  </button>
+                </>
+              )}
+              <span className="muted small">{t('sendHint')}</span>
+            </span>
+            <button
+              type="submit"
+              className={`btn ${mode === 'note' ? 'btn-note' : 'btn-primary'}`}
+              disabled={busy || (!text.trim() && !withFile)}
+            >
+              {mode === 'note' ? t('addNote') : t('send')}
+            </button>
+          </div>
+        </form>
+      )}
+    </div>
+  );
+}
+
+/** The agent's words for a refused upload; the server's reason (limits, types) is kept in the text. */
+function attachmentError(e: unknown, t: Translate): string {
+  if (!(e instanceof ApiError)) return (e as Error).message;
+  if (e.code === 'PAYLOAD_TOO_LARGE' || e.status === 413) return t('attachmentTooLarge', { m: e.message });
+  if (e.code === 'UNSUPPORTED_MEDIA' && e.details?.reason === 'channel') return t('attachmentChannel');
+  if (e.code === 'UNSUPPORTED_MEDIA') return t('attachmentType', { m: e.message });
+  return e.message;
+}

@@ -1,0 +1,165 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { get, serverNow, type ConversationSummary, type QuickReply, type SessionUser } from '../api.ts';
+import { useI18n } from '../i18n/i18n.tsx';
+import { useLiveEvents } from '../shared/live.tsx';
+import { navigate } from '../router.ts';
+import { Conversation } from './Conversation.tsx';
+import { ConversationItem } from './ConversationItem.tsx';
+
+type View = 'mine' | 'unassigned' | 'all' | 'closed';
+
+/** The inbox: filterable conversation list beside the open conversation; single column on narrow screens. */
+export function Inbox({ user, path }: { user: SessionUser; path: string }) {
+  const { t } = useI18n();
+  const selectedId = /^\/inbox\/([^/]+)/.exec(path)?.[1];
+  const [view, setView] = useState<View>('all');
+  const [label, setLabel] = useState('');
+  const [channel, setChannel] = useState('');
+  const [q, setQ] = useState('');
+  const [items, setItems] = useState<ConversationSummary[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [labels, setLabels] = useState<string[]>([]);
+  const [quickReplies, setQuickReplies] = useState<QuickReply[]>([]);
+  const [now, setNow] = useState(serverNow());
+  const refreshTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+
+  const load = useCallback(async () => {
+    const params = new URLSearchParams({ view });
+    if (label) params.set('label', label);
+    if (channel) params.set('channel', channel);
+    if (q.trim()) params.set('q', q.trim());
+    try {
+      const res = await get<{ items: ConversationSummary[] }>(`/conversations?${params}`);
+      setItems(res.items);
+      setNow(serverNow());
+      setError(null);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  }, [view, label, channel, q]);
+
+  useEffect(() => {
+    const timer = setTimeout(() => void load(), q ? 250 : 0);
+    return () => clearTimeout(timer);
+  }, [load, q]);
+
+  const loadLabels = useCallback(() => {
+    get<{ items: string[] }>('/labels')
+      .then((r) => setLabels(r.items))
+      .catch(() => undefined);
+  }, []);
+  useEffect(() => {
+    loadLabels();
+    get<{ items: QuickReply[] }>('/quick-replies')
+      .then((r) => setQuickReplies(r.items))
+      .catch(() => undefined);
+    const tick = setInterval(() => setNow(serverNow()), 30_000);
+    return () => clearInterval(tick);
+  }, [loadLabels]);
+
+  const connected = useLiveEvents(() => {
+    clearTimeout(refreshTimer.current);
+    refreshTimer.current = setTimeout(() => void load(), 150);
+  });
+
+  const channels = useMemo(() => [...new Set((items ?? []).map((c) => c.channelId))].sort(), [items]);
+  const views: [View, string][] = [
+    ['mine', t('viewMine')],
+    ['unassigned', t('viewUnassigned')],
+    ['all', t('viewAll')],
+    ['closed', t('viewClosed')],
+  ];
+
+  return (
+    <div className={`inbox ${selectedId ? 'has-selection' : ''}`}>
+      <section className="list-pane" aria-label={t('conversations')}>
+        <div className="list-tools">
+          <div className="views" role="tablist" aria-label={t('conversations')}>
+            {views.map(([v, name]) => (
+              <button
+                key={v}
+                type="button"
+                role="tab"
+                aria-selected={view === v}
+                className={`view-tab ${view === v ? 'active' : ''}`}
+                onClick={() => setView(v)}
+              >
+                {name}
+              </button>
+            ))}
+          </div>
+          <div className="filters">
+            <label className="sr-only" htmlFor="f-search">
+              {t('search')}
+            </label>
+            <input
+              id="f-search"
+              type="search"
+              placeholder={t('search')}
+              value={q}
+              onChange={(e) => setQ(e.target.value)}
+            />
+            <label className="sr-only" htmlFor="f-label">
+              {t('filterLabel')}
+            </label>
+            <select id="f-label" value={label} onChange={(e) => setLabel(e.target.value)}>
+              <option value="">{t('anyLabel')}</option>
+              {labels.map((l) => (
+                <option key={l} value={l}>
+                  {l}
+                </option>
+              ))}
+            </select>
+            <label className="sr-only" htmlFor="f-channel">
+              {t('filterChannel')}
+            </label>
+            <select id="f-channel" value={channel} onChange={(e) => setChannel(e.target.value)}>
+              <option value="">{t('anyChannel')}</option>
+              {[...new Set([...channels, ...(channel ? [channel] : [])])].map((c) => (
+                <option key={c} value={c}>
+                  {c}
+                </option>
+              ))}
+            </select>
+          </div>
+          <p className={`live-state ${connected ? 'on' : 'off'}`} role="status">
+            <span className="dot" aria-hidden="true" /> {connected ? t('live') : t('offline')}
+          </p>
+        </div>
+        {error && (
+          <p className="error" role="alert">
+            {t('errorGeneric', { m: error })}
+          </p>
+        )}
+        {items === null ? (
+          <p className="muted pad">{t('loading')}</p>
+        ) : items.length === 0 ? (
+          <p className="muted pad">{t('noConversations')}</p>
+        ) : (
+          <ul className="conv-list">
+            {items.map((c) => (
+              <ConversationItem key={c.id} c={c} selected={c.id === selectedId} now={now} />
+            ))}
+          </ul>
+        )}
+      </section>
+      <section className="detail-pane" aria-label={t('messages')}>
+        {selectedId ? (
+          <Conversation
+            key={selectedId}
+            id={selectedId}
+            user={user}
+            quickReplies={quickReplies}
+            onBack={() => navigate('/inbox')}
+            onChanged={() => {
+              void load();
+              loadLabels();
+            }}
+          />
+        ) : (
+          <p className="empty-detail muted">{t('selectConversation')}</p>
+        )}
+      </section>
+    </div>
+  );
+}

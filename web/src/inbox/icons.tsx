@@ -1,0 +1,39 @@
+import type { ReactNode } from 'react';
+
+/** A line icon drawn inline: an emoji depends on the system's fonts and shows as an empty box where none has it. */
+function LineIcon({ children }: { children: ReactNode }) {
+  return (
+    <svg
+      aria-hidden="true"
+      className="icon"
+      width="16"
+      height="16"
+      viewBox="0 0 24 24"
+      fill="none"
+      stroke="currentColor"
+      strokeWidth="2"
+      strokeLinecap="round"
+      strokeLinejoin="round"
+    >
+      {children}
+    </svg>
+  );
+}
+
+export function PaperclipIcon() {
+  return (
+    <LineIcon>
+      <path d="M21.44 11.05l-9.19 9.19a6 6 0 0 1-8.49-8.49l9.19-9.19a4 4 0 0 1 5.66 5.66l-9.2 9.19a2 2 0 0 1-2.83-2.83l8.49-8.48" />
+    </LineIcon>
+  );
+}
+
+/** A document sheet. */
+export function FileIcon() {
+  return (
+    <LineIcon>
+      <path d="M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8z" />
+      <path d="M14 2v6h6" />
+    </LineIcon>
+  );
+}
