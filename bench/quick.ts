@@ -29,6 +29,8 @@ const { values } = parseArgs({
   options: {
     idle: { type: 'string' },
     seconds: { type: 'string', default: '3' },
+    /** Only the idle RSS measurement (for comparing builds side by side); prints the two figures. */
+    'idle-only': { type: 'boolean', default: false },
   },
 });
 
@@ -236,4 +238,8 @@ async function main(): Promise<void> {
 if (values.idle) process.on('SIGTERM', () => process.exit(0));
 if (values.idle === 'sparsam') await idleSparsam();
 else if (values.idle === 'bare') await idleBare();
-else await main();
+else if (values['idle-only']) {
+  const bare = await idleRss('bare');
+  const sparsam = await idleRss('sparsam');
+  console.log(JSON.stringify({ bareRssMiB: round(bare, 1), idleRssMiB: round(sparsam, 1) }));
+} else await main();
