@@ -22,7 +22,7 @@
  * accepted in any one-second window (the provider's limit applies to that). Goal: rate within 5 % of the target,
  * never above it in any second, zero loss, zero duplicates.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -54,6 +54,10 @@ const { values } = parseArgs({
     instances: { type: 'string', default: '1' },
     pacer: { type: 'string' },
     conversations: { type: 'string', default: '100' },
+    /** Only the plain fetch loop and the queue without injected 429s (for bench/quick.ts). */
+    quick: { type: 'boolean', default: false },
+    /** Also write the results as JSON to this file. */
+    json: { type: 'string' },
   },
 });
 const dialect = values.dialect === 'postgres' ? 'postgres' : 'sqlite';
@@ -350,6 +354,10 @@ const results: Result[] = [];
 for (const rate of rates) {
   const total = Math.round(rate * seconds);
   results.push(await plainLoop(rate, total));
+  if (values.quick) {
+    results.push(await viaQueue(rate, total, false, instances, pacerKind));
+    continue;
+  }
   results.push(await sleepLoop(rate, total));
   results.push(await viaQueue(rate, total, false, instances, pacerKind));
   results.push(await viaQueue(rate, total, true, instances, pacerKind));
@@ -376,3 +384,5 @@ for (const r of results) {
     `| ${r.target} | ${r.scenario} | ${r.accepted} | ${r.rejected429} | ${r.lost} | ${r.stillQueued} | ${r.duplicates} | ${r.seconds} | ${r.rate} | ${(r.rate / r.target).toFixed(3)} | ${r.maxPerSecond} | ${r.claimsPerSend ?? '–'} | ${r.droppedSlots ?? '–'} (${r.pastOnArrival ?? '-'}) |`,
   );
 }
+
+if (values.json) writeFileSync(values.json, JSON.stringify(results));

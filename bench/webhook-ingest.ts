@@ -34,7 +34,7 @@
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -57,6 +57,10 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '32' },
     customers: { type: 'string', default: '200' },
     rate: { type: 'string', default: '1000,100' },
+    /** Sent messages whose delivery statuses (sent, delivered, read) make the status storm, per second of measurement. */
+    'storm-per-second': { type: 'string', default: '4000' },
+    /** Also write the results as JSON to this file (for bench/quick.ts). */
+    json: { type: 'string' },
     /** Write a CPU profile of each sparsam server to this directory (for finding hot spots). */
     profile: { type: 'string' },
   },
@@ -84,6 +88,13 @@ const WARM_UP_MESSAGES = 100;
 interface ServerMessage {
   loaded?: true;
   port?: number;
+  /** The outbound messages of the status storm are in the database. */
+  seeded?: true;
+}
+
+/** From the parent: write these outbound messages (provider ids) as sent, for the status storm. */
+interface SeedMessage {
+  seed: string[];
 }
 
 function tell(m: ServerMessage): void {
@@ -104,6 +115,104 @@ async function serveBare(): Promise<void> {
     });
   });
   server.keepAliveTimeout = 600_000; // longer than a run: idle keep-alive connections are not closed under the client
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  ready((server.address() as AddressInfo).port);
+}
+
+function onSeed(seed: (ids: string[]) => Promise<void>): void {
+  process.on('message', (m: SeedMessage | string) => {
+    if (typeof m !== 'object' || !Array.isArray(m.seed)) return;
+    void seed(m.seed).then(() => tell({ seeded: true }));
+  });
+}
+
+/**
+ * The second baseline: what a user would write without sparsam. Checks the signature, parses the body, inserts each
+ * message in plain text (sender's phone number and text) into the same database sparsam uses (the SQLite file with
+ * sparsam's pragmas, or the PostgreSQL database), moves a status forward by provider id, and answers 200 after the
+ * commit. No pseudonyms, no consent, no sealing, no batching across requests.
+ */
+async function servePlain(dir: string, pgUrl: string | undefined): Promise<void> {
+  const { createHmac, timingSafeEqual } = await import('node:crypto');
+  const verified = (body: Buffer, header: string | string[] | undefined) => {
+    const given = typeof header === 'string' ? Buffer.from(header.replace(/^sha256=/, ''), 'hex') : Buffer.alloc(0);
+    const expected = createHmac('sha256', APP_SECRET).update(body).digest();
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  };
+  const ddl =
+    'CREATE TABLE IF NOT EXISTS plain_messages (id TEXT PRIMARY KEY, sender TEXT NOT NULL, body TEXT, ' +
+    "status TEXT NOT NULL DEFAULT 'received', at BIGINT NOT NULL)";
+  let insert: (id: string, sender: string, body: string | null, at: number) => Promise<void>;
+  let update: (id: string, status: string) => Promise<void>;
+  let seedAll: (ids: string[]) => Promise<void>;
+  if (pgUrl) {
+    const pool = new pg.Pool({ connectionString: pgUrl, max: 10 });
+    await pool.query(ddl);
+    insert = async (id, sender, body, at) => {
+      await pool.query('INSERT INTO plain_messages (id, sender, body, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
+        id,
+        sender,
+        body,
+        at,
+      ]);
+    };
+    update = async (id, status) => {
+      await pool.query('UPDATE plain_messages SET status = $2 WHERE id = $1', [id, status]);
+    };
+    seedAll = async (ids) => {
+      await pool.query(
+        "INSERT INTO plain_messages (id, sender, status, at) SELECT id, 'business', 'sent', $2 FROM unnest($1::text[]) AS id",
+        [ids, Date.now()],
+      );
+    };
+  } else {
+    const Sqlite = (await import('better-sqlite3')).default;
+    const db = new Sqlite(path.join(dir, 'sparsam.db'));
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    db.exec(ddl);
+    const ins = db.prepare('INSERT OR IGNORE INTO plain_messages (id, sender, body, at) VALUES (?, ?, ?, ?)');
+    const upd = db.prepare('UPDATE plain_messages SET status = ? WHERE id = ?');
+    insert = async (id, sender, body, at) => void ins.run(id, sender, body, at);
+    update = async (id, status) => void upd.run(status, id);
+    const seed = db.prepare("INSERT INTO plain_messages (id, sender, status, at) VALUES (?, 'business', 'sent', ?)");
+    seedAll = async (ids) => db.transaction(() => ids.forEach((id) => seed.run(id, Date.now())))();
+  }
+  onSeed(seedAll);
+  interface Hook {
+    entry?: {
+      changes?: {
+        value?: {
+          messages?: { id: string; from: string; text?: { body?: string } }[];
+          statuses?: { id: string; status: string }[];
+        };
+      }[];
+    }[];
+  }
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void (async () => {
+        const body = Buffer.concat(chunks);
+        if (!verified(body, req.headers['x-hub-signature-256'])) {
+          res.writeHead(401).end();
+          return;
+        }
+        const hook = JSON.parse(body.toString('utf8')) as Hook;
+        for (const e of hook.entry ?? []) {
+          for (const c of e.changes ?? []) {
+            for (const m of c.value?.messages ?? []) await insert(m.id, m.from, m.text?.body ?? null, Date.now());
+            for (const st of c.value?.statuses ?? []) await update(st.id, st.status);
+          }
+        }
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"ok":true}');
+      })().catch(() => res.writeHead(500).end());
+    });
+  });
+  server.keepAliveTimeout = 600_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   ready((server.address() as AddressInfo).port);
 }
@@ -147,6 +256,38 @@ channels:
   const logger = createLogger({ level: 'info', destination: pino.destination('/dev/null') });
   const sparsam = await createSparsam(config, { logger });
   await sparsam.jobs.stop();
+  const { MessageStore } = await import('../src/store/sql/message.store.ts');
+  const { ProviderRefs } = await import('../src/store/sql/provider-ref.ts');
+  const { newId } = await import('../src/shared/ids.ts');
+  const messages = new MessageStore(sparsam.store.db, new ProviderRefs(sparsam.keys.pepper));
+  onSeed(async (ids) => {
+    // Outbound messages the channel accepted, spread over the open conversations, as after a broadcast.
+    const conversations = await sparsam.store.db.selectFrom('conversations').select('id').execute();
+    const now = Date.now();
+    for (let i = 0; i < ids.length; i += 200) {
+      await messages.insertManyUnlessDuplicate(
+        ids.slice(i, i + 200).map((providerId, j) => ({
+          id: newId(),
+          conversation_id: conversations[(i + j) % conversations.length]!.id,
+          channel_id: 'wa-bench',
+          direction: 'out' as const,
+          kind: 'text',
+          provider_message_id: providerId,
+          status: 'sent' as const,
+          body_enc: null,
+          media_id: null,
+          author_id: null,
+          error_code: null,
+          error_reason: null,
+          created_at: now,
+          updated_at: now,
+          edited: false,
+          deleted: false,
+          handled: true,
+        })),
+      );
+    }
+  });
   await sparsam.http.listen({ port: 0, host: '127.0.0.1' });
   ready((sparsam.http.server.address() as AddressInfo).port);
 }
@@ -205,6 +346,41 @@ function webhook(messages: { from: string; text?: string; button?: string }[]): 
   );
 }
 
+/** One delivery status webhook, as Meta sends them (one status per POST). */
+function statusWebhook(id: string, status: 'sent' | 'delivered' | 'read', recipient: string): Signed {
+  return sign(
+    {
+      object: 'whatsapp_business_account',
+      entry: [
+        {
+          id: '102290129340398',
+          changes: [
+            {
+              field: 'messages',
+              value: {
+                messaging_product: 'whatsapp',
+                metadata: { display_phone_number: '15550783881', phone_number_id: PHONE_NUMBER_ID },
+                statuses: [
+                  {
+                    id,
+                    status,
+                    timestamp: nowSeconds(),
+                    recipient_id: recipient,
+                    ...(status === 'read'
+                      ? {}
+                      : { pricing: { billable: true, pricing_model: 'CBP', category: 'service' } }),
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      ],
+    },
+    1,
+  );
+}
+
 const customer = (i: number) => `49151${String(i).padStart(8, '0')}`;
 
 /**
@@ -218,6 +394,9 @@ interface Pools {
   consented: Map<number, Signed[]>;
   firstContact: Signed[];
   open: Map<number, Signed[]>;
+  /** Provider ids of the outbound messages the status storm reports on, and its webhooks (sent, delivered, read). */
+  sentIds: string[];
+  storm: Signed[];
 }
 
 function makePools(o: Options): Pools {
@@ -230,7 +409,14 @@ function makePools(o: Options): Pools {
     );
   const firstBatch = o.batches.at(-1)!;
   let n = o.customers + 1;
+  const sentIds = Array.from({ length: Math.ceil(o.seconds * o.stormPerSecond) }, (_, i) => `wamid.SENT${process.pid}x${i}`);
+  // A burst: the three statuses of each message arrive close together, in order, spread over the customers.
+  const storm = sentIds.flatMap((id, i) =>
+    (['sent', 'delivered', 'read'] as const).map((st) => statusWebhook(id, st, customer(i % o.customers))),
+  );
   return {
+    sentIds,
+    storm,
     setup: Array.from({ length: o.customers }, (_, i) => webhook([{ from: customer(i), text: 'Hallo' }])),
     agree: Array.from({ length: o.customers }, (_, i) => webhook([{ from: customer(i), button: AGREE_ID }])),
     warm: new Map(o.batches.map((b) => [b, consentedBatch(Math.max(2, Math.ceil(WARM_UP_MESSAGES / b)), b, 0)])),
@@ -426,7 +612,7 @@ async function openLoop(
 // ---------------------------------------------------------------------------------------- server processes
 
 interface Server {
-  kind: 'bare' | 'sparsam';
+  kind: 'bare' | 'plain' | 'sparsam';
   index: number;
   child: ChildProcess;
   port: number;
@@ -507,7 +693,7 @@ function forkServer(
       server.rss = { idle: rss, peak: rss, last: rss };
       return server;
     });
-  if (kind === 'bare') {
+  if (kind !== 'sparsam') {
     const started = listening(nextMessage(server, 'port'));
     return { server, loaded: started, go: () => started };
   }
@@ -639,11 +825,14 @@ interface Options {
   connections: number;
   customers: number;
   rates: number[];
+  stormPerSecond: number;
 }
 
 interface Row {
   scenario: string;
   bare: Throughput;
+  /** The plain baseline: what a user would write (signature, plaintext insert, 200). */
+  plain: Throughput;
   sparsam: Throughput;
 }
 
@@ -651,7 +840,7 @@ interface ConfigResult {
   dialect: Dialect;
   instances: number;
   rows: Row[];
-  latency: { rate: number; bare: Latency; sparsam: Latency }[];
+  latency: { rate: number; bare: Latency; plain: Latency; sparsam: Latency }[];
   servers: { kind: Server['kind']; index: number; rss: Server['rss'] }[];
 }
 
@@ -680,8 +869,10 @@ async function runConfig(
   cleanups.push(async () => {
     await Promise.all(forked.map((f) => stopServer(f.server)));
   });
+  const dirs: string[] = [];
   for (let i = 0; i < instances; i++) {
     const dir = mkdtempSync(path.join(os.tmpdir(), `${DIR_PREFIX}${process.pid}-`));
+    dirs.push(dir);
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
     forked.push(forkServer('sparsam', i + 1, ['--dir', dir, ...(pgDb ? ['--pg-url', pgDb.url] : [])], masterKey));
   }
@@ -689,6 +880,15 @@ async function runConfig(
   // One after the other: each runs the migrations under their lock and mirrors the configuration into the database.
   const sparsam: Server[] = [];
   for (const f of forked) sparsam.push(await f.go());
+  // The plain baseline writes into the same database (its own table): the first instance's SQLite file, or PostgreSQL.
+  const plainForked = Array.from({ length: instances }, (_, i) =>
+    forkServer('plain', i + 1, ['--dir', dirs[0]!, ...(pgDb ? ['--pg-url', pgDb.url] : [])], ''),
+  );
+  cleanups.push(async () => {
+    await Promise.all(plainForked.map((f) => stopServer(f.server)));
+  });
+  const plain: Server[] = [];
+  for (const f of plainForked) plain.push(await f.go());
   const startedIn = since(began);
   const bare = bareServers.slice(0, instances);
   for (const s of bare) {
@@ -696,8 +896,9 @@ async function runConfig(
     s.rss = { idle: rss, peak: rss, last: rss };
   }
   const barePorts = bare.map((s) => s.port);
+  const plainPorts = plain.map((s) => s.port);
   const sparsamPorts = sparsam.map((s) => s.port);
-  const all = [...bare, ...sparsam];
+  const all = [...bare, ...plain, ...sparsam];
 
   // Steady state: every customer has written and agreed, so their conversation is open.
   const setup = await closedLoop(sparsamPorts, pools.setup, o.connections, Infinity, false);
@@ -709,12 +910,16 @@ async function runConfig(
   const rows: Row[] = [];
   const measure = async (scenario: string, pool: Signed[], connections: number) => {
     const b = await closedLoop(barePorts, pool, connections, o.seconds, true);
+    const p = await closedLoop(plainPorts, pool, connections, o.seconds, false);
     const s = await closedLoop(sparsamPorts, pool, connections, o.seconds, false);
     assertAlive(all);
-    rows.push({ scenario, bare: b, sparsam: s });
+    rows.push({ scenario, bare: b, plain: p, sparsam: s });
     console.log(
-      `  ${scenario.padEnd(34)} bare ${fmt(b.messagesPerSecond)} msg/s   sparsam ${fmt(s.messagesPerSecond)} msg/s` +
-        `   ratio ${ratio(s.messagesPerSecond, b.messagesPerSecond)}` +
+      `  ${scenario.padEnd(34)} bare ${fmt(b.messagesPerSecond)} msg/s   plain ${fmt(p.messagesPerSecond)} msg/s` +
+        `   sparsam ${fmt(s.messagesPerSecond)} msg/s` +
+        `   sparsam / bare ${ratio(s.messagesPerSecond, b.messagesPerSecond)}` +
+        `   sparsam / plain ${ratio(s.messagesPerSecond, p.messagesPerSecond)}` +
+        (p.errors > 0 ? `   (plain: ${p.errors} errors)` : '') +
         (s.errors > 0 ? `   (${s.errors} webhooks answered with an error)` : '') +
         (s.exhausted ? '   (payload pool ran out: raise POOL_MESSAGES_PER_SECOND)' : '') +
         `   sparsam peak RSS ${sparsam.map((x) => x.rss.peak.toFixed(0)).join(' / ')} MiB`,
@@ -738,6 +943,19 @@ async function runConfig(
     firstConnections,
   );
 
+  // Status storm: delivery statuses for a burst of sent messages. Each server has the messages in its database first.
+  const seed = async (list: Server[]) => {
+    // One database for all instances: the first writes the messages.
+    const done = nextMessage(list[0]!, 'seeded');
+    list[0]!.child.send({ seed: pools.sentIds } satisfies SeedMessage);
+    await done;
+  };
+  const seeding = performance.now();
+  await seed(sparsam);
+  await seed(plain);
+  console.log(`  ${pools.sentIds.length} sent messages written for the status storm in ${since(seeding)}`);
+  await measure(`status storm (sent, delivered, read)`, pools.storm, o.connections);
+
   // A server that falls behind gets this long after the last request was due; the rest is aborted and reported.
   const drain = DRAIN_SECONDS;
   const latency: ConfigResult['latency'] = [];
@@ -746,10 +964,12 @@ async function runConfig(
       rate,
       bare: await openLoop(barePorts, pools.open.get(rate)!, rate, drain),
       sparsam: await openLoop(sparsamPorts, pools.open.get(rate)!, rate, drain),
+      // Last: a plain server that fell behind keeps writing its backlog into the shared database after the cut-off.
+      plain: await openLoop(plainPorts, pools.open.get(rate)!, rate, drain),
     };
     assertAlive(all);
     latency.push(r);
-    for (const name of ['bare', 'sparsam'] as const) {
+    for (const name of ['bare', 'plain', 'sparsam'] as const) {
       const l = r[name];
       console.log(
         `  open loop ${rate}/s, ${name.padEnd(7)}   achieved ${l.achieved.toFixed(0)}/s   p50 ${ms(l.p50)}` +
@@ -794,6 +1014,7 @@ function parseOptions(): Options {
     // Lowest rate first: a server that falls behind at a high rate is still working off its backlog after the cut-off,
     // which would disturb the next measurement; after the highest rate the configuration ends.
     rates: parseList('rate', values.rate!).sort((a, b) => a - b),
+    stormPerSecond: one('storm-per-second', values['storm-per-second']!),
   };
 }
 
@@ -852,6 +1073,7 @@ async function main(): Promise<void> {
   }
   const loadAfter = os.loadavg();
   const pressureAfter = cpuPressure();
+  if (values.json) writeFileSync(values.json, JSON.stringify(results));
   console.log(`\n${'-'.repeat(40)} Markdown\n`);
   console.log(
     report(o, results, skipped, {
@@ -940,8 +1162,10 @@ function report(
         String(r.instances),
         row.scenario,
         row.bare.messagesPerSecond.toFixed(0),
+        row.plain.messagesPerSecond.toFixed(0) + (row.plain.errors > 0 ? ` (${row.plain.errors} errors)` : ''),
         row.sparsam.messagesPerSecond.toFixed(0) + (row.sparsam.errors > 0 ? ` (${row.sparsam.errors} errors)` : ''),
         ratio(row.sparsam.messagesPerSecond, row.bare.messagesPerSecond),
+        ratio(row.sparsam.messagesPerSecond, row.plain.messagesPerSecond),
         base ? ratio(row.bare.messagesPerSecond, base.bare.messagesPerSecond) : '',
         base ? ratio(row.sparsam.messagesPerSecond, base.sparsam.messagesPerSecond) : '',
       ]);
@@ -954,8 +1178,10 @@ function report(
         'instances',
         'scenario',
         'bare msg/s',
+        'plain msg/s',
         'sparsam msg/s',
         'sparsam / bare',
+        'sparsam / plain',
         'bare 2 / 1',
         'sparsam 2 / 1',
       ],
@@ -968,7 +1194,7 @@ function report(
       ['store', 'instances', 'rate', 'server', 'achieved msg/s', 'p50', 'p99', 'max', 'errors', 'unanswered'],
       results.flatMap((r) =>
         r.latency
-          .flatMap((x) => (['bare', 'sparsam'] as const).map((name) => [x.rate, name, x[name]] as const))
+          .flatMap((x) => (['bare', 'plain', 'sparsam'] as const).map((name) => [x.rate, name, x[name]] as const))
           .map(([rate, name, l]) => {
             return [
               r.dialect,
@@ -1011,6 +1237,7 @@ if (values.serve) {
   // Die with the parent: the IPC channel closes when it exits, even on SIGKILL.
   process.on('disconnect', () => process.exit(0));
   if (values.serve === 'bare') await serveBare();
+  else if (values.serve === 'plain') await servePlain(values.dir!, values['pg-url']);
   else await serveSparsam(values.dir!, values['pg-url']);
 } else {
   try {

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers';
 import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { Database, JobRow } from '../database.ts';
 import type { JobPort, NewJobRow } from '../ports/job.port.ts';
@@ -30,12 +31,17 @@ export class GroupCommit {
   run<T>(op: (db: Kysely<Database>) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#pending.push({ op, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.#flushing) void this.#flush();
+      if (this.#flushing) return;
+      this.#flushing = true;
+      // The first write waits for the end of this turn of the event loop, so that the writes of the other I/O
+      // callbacks already waiting (provider answers that arrived together) join its commit. Without this, SQLite's
+      // synchronous driver commits every write alone: a commit blocks the thread, so no company can arrive during
+      // one. From node:timers, not the global: fake timers in tests must not hold durable writes back.
+      nextTurn(() => void this.#flush());
     });
   }
 
   async #flush(): Promise<void> {
-    this.#flushing = true;
     try {
       while (this.#pending.length > 0) {
         const batch = this.#pending.splice(0, this.maxBatch);
