@@ -22,6 +22,7 @@ import { sealField } from './core/privacy/keys/field-cipher.ts';
 import { KeyStore } from './store/sql/key.store.ts';
 import { composeWebInbox } from './compose-web-inbox.ts';
 import { webInboxRoutes } from './http/auth/web-inbox.ts';
+import type { TeamService } from './core/inbox/team.service.ts';
 import { documentWebRoutes } from './http/auth/web-openapi.ts';
 import { ChannelRegistry, channelKindFacts } from './channels/registry.ts';
 import type { ChannelDeps } from './channels/channel-module.ts';
@@ -87,6 +88,8 @@ export interface Sparsam {
   channels: ChannelRegistry;
   audit: AuditLog;
   inbox: InboxService;
+  /** Team features: quick replies, labels, notes, assignment (the demo seeds quick replies through it). */
+  team: TeamService;
   /** Privacy core: keys (envelope encryption), pseudonymous contacts, consent ledger, erasure, retention. */
   keys: KeyService;
   directory: ContactDirectory;
@@ -302,7 +305,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   modules.push(
     channelWebhookRoutes({ channels, inbox, audit, metrics }),
     conversationRoutes({ inbox, authenticate: (request) => authenticate(request), docs }),
-    openApiRoutes({ docs, authenticate: (request) => authenticate(request) }),
+    openApiRoutes({ docs }),
     complianceRoutes({ compliance, authenticate: (request) => authenticate(request), docs }),
     marketingRoutes({ marketing, authenticate: (request) => authenticate(request), docs }),
   );
@@ -335,6 +338,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     channels,
     audit,
     inbox,
+    team: webInbox.team,
     docs,
     keys,
     directory: contacts,

@@ -93,7 +93,7 @@ function documentCommand(program: Command, name: string, kind: DocumentKind, des
     .command(name)
     .description(description)
     .option('--lang <lang>', 'de or en', parseLang, 'de' as const)
-    .option('--format <format>', 'md, html or pdf (pdf needs Debian chromium)', parseFormat, 'md' as DocumentFormat)
+    .option('--format <format>', 'md, html or pdf (A4)', parseFormat, 'md' as DocumentFormat)
     .option('--out <file>', 'write to this file instead of standard output (required for pdf)')
     .action(async (opts: { lang: 'de' | 'en'; format: DocumentFormat; out?: string }) => {
       if (opts.format === 'pdf' && !opts.out) {

@@ -114,9 +114,14 @@ export const fileSchema = z
         contact: z.string().min(3, 'must be an e-mail address, phone number or web page where people can reach you'),
         address: z.string().optional(),
         dpo: z.string().optional(),
+        /** Times in documents for customers (the subject access summary) are shown in this zone. */
+        timeZone: z
+          .string()
+          .refine(isValidTimeZone, { message: 'must be an IANA time zone such as Europe/Berlin' })
+          .default('Europe/Berlin'),
       })
       .strict()
-      .default({ name: 'sparsam', contact: 'datenschutz@example.org' }),
+      .default({ name: 'sparsam', contact: 'datenschutz@example.org', timeZone: 'Europe/Berlin' }),
     inboxes: z.array(inboxSchema).default([]),
     channels: z.array(channelSchema).default([]),
   })

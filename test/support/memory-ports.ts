@@ -368,6 +368,7 @@ export function memoryChannel(
       messagesPerSecond: 80,
       maxMediaBytes: 16 * 1024 * 1024,
       supportsOutboundMedia: true,
+      maxTextChars: 4096,
       maxOutboundMediaBytes: NO_OUTBOUND_MEDIA,
       ...capabilities,
     },

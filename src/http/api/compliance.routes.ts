@@ -395,7 +395,16 @@ export function complianceRoutes(deps: ComplianceRouteDeps): RouteModule {
       const body = parse(ExportBody, request.body, 'body');
       const bundle = await c.subjectRights.export({ channelId: body.channelId, address: body.address }, who(request));
       reply.header('cache-control', 'no-store, private');
-      if (body.format === 'html') return reply.type('text/html; charset=utf-8').send(renderDsarHtml(bundle, body.lang));
+      if (body.format === 'html') {
+        // To read in the browser and hand over (print or save), not a download.
+        return reply
+          .type('text/html; charset=utf-8')
+          .header(
+            'content-disposition',
+            `inline; filename="${body.lang === 'de' ? 'auskunft' : 'subject-access'}.html"`,
+          )
+          .send(renderDsarHtml(bundle, body.lang));
+      }
       return reply
         .header('content-disposition', `attachment; filename="dsar-${bundle.subject.contactId}.json"`)
         .send(bundle);

@@ -28,6 +28,7 @@ export const ConversationSummarySchema = z.object({
   windowClosesAt: z.string().nullable().describe('end of the free-text window; null where the channel has none'),
   eraseAt: z.string().nullable(),
   canSendFiles: z.boolean().describe('the channel sends files from agents (POST …/attachments); false: 415'),
+  maxTextChars: z.number().int().describe('longest reply the channel takes, in characters; longer: 422 TEXT_TOO_LONG'),
 });
 
 export const MessageSchema = z.object({
@@ -58,7 +59,8 @@ export const ListQuerySchema = z
   .strict();
 
 export const ReplyBodySchema = z.union([
-  z.object({ text: z.string().min(1).max(4096) }).strict(),
+  // The channel's own limit (maxTextChars, at most 4096) is checked by the inbox: 422 TEXT_TOO_LONG with the limit.
+  z.object({ text: z.string().min(1).max(65_536) }).strict(),
   z
     .object({
       template: z
@@ -154,7 +156,10 @@ export function documentConversationRoutes(docs: OpenApiRegistry): void {
       202: { description: 'queued', schema: z.object({ message: MessageSchema }) },
       404: { description: 'no such conversation' },
       409: { description: 'the conversation is closed' },
-      422: { description: 'WINDOW_CLOSED: free text outside the messaging window; send a template' },
+      422: {
+        description:
+          'WINDOW_CLOSED: free text outside the messaging window; send a template. TEXT_TOO_LONG: longer than the channel takes (details.limit, see maxTextChars)',
+      },
     },
   });
   docs.add({

@@ -9,9 +9,19 @@ export const KEEP_ALIVE_MS = 20_000;
 /**
  * GET /api/v1/events: the content-free inbox events as server-sent events, for admins and agents. A comment line
  * every 20 s keeps proxies from closing the stream and re-checks the session; logging out ends the stream at once.
+ *
+ * The data protection officer gets 403: the events tell which conversation changed when, which the DPO's work (audit,
+ * subject requests, documents) does not need, and the DPO sees no inbox to update. The web inbox opens the stream
+ * only for roles that see the inbox.
  */
 export function eventsRoutes(deps: WebDeps, keepAliveMs = KEEP_ALIVE_MS): RouteModule {
   return async (app: FastifyInstance) => {
+    // One listener on the server for every open stream, not one per stream: reconnecting browsers would otherwise
+    // pile up 'close' listeners (MaxListenersExceededWarning) for streams long gone.
+    const open = new Set<() => void>();
+    app.server.once('close', () => {
+      for (const close of [...open]) close();
+    });
     app.get(
       '/api/v1/events',
       { preHandler: requireRole(deps.authenticate, 'admin', 'agent') },
@@ -37,6 +47,7 @@ export function eventsRoutes(deps: WebDeps, keepAliveMs = KEEP_ALIVE_MS): RouteM
           if (closed) return;
           closed = true;
           clearInterval(timer);
+          open.delete(close);
           unsubscribe();
           removeStream?.();
           res.end();
@@ -54,7 +65,7 @@ export function eventsRoutes(deps: WebDeps, keepAliveMs = KEEP_ALIVE_MS): RouteM
         }, keepAliveMs);
         timer.unref();
         request.raw.on('close', close);
-        app.server.once('close', close);
+        open.add(close);
       },
     );
   };

@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Role } from '../../core/ports/model.ts';
 import type { RouteModule } from '../app.ts';
-import { requireRole, type Authenticator } from '../auth/principal.ts';
 
 /** One documented operation of the REST API. Paths use Fastify's `:param` style; the document shows `{param}`. */
 export interface ApiOperation {
@@ -13,6 +12,8 @@ export interface ApiOperation {
   tags?: string[];
   /** Roles admitted; the document lists them and the 401/403 answers. */
   roles: readonly Role[];
+  /** Open without a session or token (holds no data): documented with no security and no 401/403 answers. */
+  public?: boolean;
   query?: z.ZodType;
   body?: z.ZodType;
   /** Media type of the request body (default application/json); a binary upload documents its body as bytes. */
@@ -90,8 +91,10 @@ export class OpenApiRegistry {
         };
       }
       const error = { content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-      responses['401'] ??= { description: 'no valid session or API token', ...error };
-      responses['403'] ??= { description: `needs one of the roles: ${op.roles.join(', ')}`, ...error };
+      if (!op.public) {
+        responses['401'] ??= { description: 'no valid session or API token', ...error };
+        responses['403'] ??= { description: `needs one of the roles: ${op.roles.join(', ')}`, ...error };
+      }
       if (op.body || op.query || params.length > 0) responses['400'] ??= { description: 'invalid request', ...error };
       paths[path] ??= {};
       paths[path][op.method] = {
@@ -112,8 +115,8 @@ export class OpenApiRegistry {
             }
           : {}),
         responses,
-        security: [{ bearer: [] }, { session: [] }],
-        'x-sparsam-roles': [...op.roles],
+        security: op.public ? [] : [{ bearer: [] }, { session: [] }],
+        ...(op.public ? {} : { 'x-sparsam-roles': [...op.roles] }),
       };
     }
     return {
@@ -137,18 +140,22 @@ export class OpenApiRegistry {
   }
 }
 
-/** Serves `GET /api/v1/openapi.json` to any authenticated caller. */
-export function openApiRoutes(deps: { docs: OpenApiRegistry; authenticate: Authenticator }): RouteModule {
+/**
+ * Serves `GET /api/v1/openapi.json` without login: the document describes the API and holds no data, and a developer
+ * reads it before they have a token.
+ */
+export function openApiRoutes(deps: { docs: OpenApiRegistry }): RouteModule {
   deps.docs.add({
     method: 'get',
     path: '/api/v1/openapi.json',
     summary: 'This document (OpenAPI 3.1)',
     tags: ['meta'],
     roles: ['admin', 'agent', 'dpo'],
+    public: true,
     responses: { 200: { description: 'the OpenAPI document', contentType: 'application/json' } },
   });
   return (app: FastifyInstance) => {
-    app.get('/api/v1/openapi.json', { preHandler: requireRole(deps.authenticate) }, async (_request, reply) => {
+    app.get('/api/v1/openapi.json', async (_request, reply) => {
       reply.header('cache-control', 'no-store');
       return deps.docs.document();
     });

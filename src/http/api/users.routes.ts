@@ -25,7 +25,7 @@ export const UserPatchBody = z
   .refine((body) => Object.keys(body).length > 0, { message: 'nothing to change' });
 export const SecurityBody = z.object({ require2fa: z.boolean() });
 
-/** Staff management for admins: list, invite (one-time link), change role, disable, reset 2FA, end sessions. */
+/** Staff management for admins: list, invite (one-time link), change role, disable, unlock, reset 2FA, end sessions. */
 export function usersRoutes(deps: WebDeps): RouteModule {
   return async (app: FastifyInstance) => {
     app.addHook('preHandler', requireRole(deps.authenticate, 'admin'));
@@ -64,6 +64,10 @@ export function usersRoutes(deps: WebDeps): RouteModule {
       await deps.auth.logoutEverywhere(user.id, actorOf(request.principal!));
       deps.streams.closeUser(user.id);
       return { ok: true };
+    });
+
+    app.post<{ Params: { id: string } }>('/api/v1/users/:id/unlock', async (request) => {
+      return { user: await deps.staff.unlock(request.params.id, actorOf(request.principal!)) };
     });
 
     app.post<{ Params: { id: string } }>('/api/v1/users/:id/logout-everywhere', async (request) => {

@@ -241,6 +241,14 @@ export function documentWebRoutes(docs: OpenApiRegistry): void {
     },
     {
       method: 'post',
+      path: '/api/v1/users/:id/unlock',
+      summary: 'Lift the lock-out after repeated failed logins (audited as user.unlocked)',
+      tags: ['users'],
+      roles: ADMIN,
+      responses: { 200: { description: 'the account, unlocked', schema: z.object({ user: StaffMember }) } },
+    },
+    {
+      method: 'post',
       path: '/api/v1/users/:id/logout-everywhere',
       summary: 'End every session of a user',
       tags: ['users'],
