@@ -1,5 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { ApiError, get, post } from '../api.ts';
+import { get, post } from '../api.ts';
+import { errorText } from '../shared/error-text.ts';
 import { useI18n } from '../i18n/i18n.tsx';
 import { navigate } from '../router.ts';
 import { AuthCard, ErrorText } from './AuthCard.tsx';
@@ -16,7 +17,7 @@ export function Invite() {
   useEffect(() => {
     get<{ email: string; displayName: string }>(`/auth/invitations/${encodeURIComponent(token)}`, { quiet401: true })
       .then(setWho)
-      .catch((e: unknown) => setError(e instanceof ApiError ? e.message : String(e)));
+      .catch((e: unknown) => setError(errorText(e, t)));
   }, [token]);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -25,7 +26,7 @@ export function Invite() {
       await post('/auth/invitations/accept', { token, password });
       setDone(true);
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(errorText(err, t));
     }
   };
   return (

@@ -1,4 +1,4 @@
-import { get, type SessionInfo } from '../api.ts';
+import { ApiError, get, type SessionInfo } from '../api.ts';
 
 /** Saves a blob under a file name (the browser's download). */
 export function saveBlob(blob: Blob, name: string): void {
@@ -22,8 +22,11 @@ export async function postForFile(path: string, body: unknown): Promise<Blob> {
     body: JSON.stringify(body),
   });
   if (!res.ok) {
-    const data = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
-    throw new Error(data.error?.message ?? `HTTP ${res.status}`);
+    const data = (await res.json().catch(() => ({}))) as {
+      error?: { code: string; message: string; details?: Record<string, unknown> };
+    };
+    const e = data.error ?? { code: 'HTTP', message: `HTTP ${res.status}` };
+    throw new ApiError(res.status, e.code, e.message, e.details);
   }
   return res.blob();
 }

@@ -3,6 +3,7 @@ import { ApiError, post, upload, type QuickReply } from '../api.ts';
 import { useI18n, type Translate } from '../i18n/i18n.tsx';
 import { PaperclipIcon } from './icons.tsx';
 import { TemplatePicker } from './TemplatePicker.tsx';
+import { errorText } from '../shared/error-text.ts';
 
 /**
  * The reply and note composer: "/" offers quick replies, Ctrl+Enter sends, a file goes with an optional caption where
@@ -56,7 +57,7 @@ export function Composer(props: {
       setText('');
       await props.onSent();
     } catch (e) {
-      setError(file && mode === 'reply' ? attachmentError(e, t) : (e as Error).message);
+      setError(file && mode === 'reply' ? attachmentError(e, t) : errorText(e, t));
     } finally {
       setBusy(false);
     }
@@ -209,9 +210,14 @@ export function Composer(props: {
 
 /** The agent's words for a refused upload; the server's reason (limits, types) is kept in the text. */
 function attachmentError(e: unknown, t: Translate): string {
-  if (!(e instanceof ApiError)) return (e as Error).message;
-  if (e.code === 'PAYLOAD_TOO_LARGE' || e.status === 413) return t('attachmentTooLarge', { m: e.message });
+  if (!(e instanceof ApiError)) return errorText(e, t);
+  if (e.code === 'PAYLOAD_TOO_LARGE' || e.status === 413) {
+    const max = e.details?.maxBytes;
+    return typeof max === 'number' && max > 0
+      ? t('attachmentTooLargeMax', { mb: Math.round((max / 1024 / 1024) * 10) / 10 })
+      : t('attachmentTooLarge');
+  }
   if (e.code === 'UNSUPPORTED_MEDIA' && e.details?.reason === 'channel') return t('attachmentChannel');
-  if (e.code === 'UNSUPPORTED_MEDIA') return t('attachmentType', { m: e.message });
-  return e.message;
+  if (e.code === 'UNSUPPORTED_MEDIA') return t('attachmentType');
+  return errorText(e, t);
 }

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, get, post, serverNow, type ConversationDetail, type QuickReply, type SessionUser } from '../api.ts';
 import { useI18n } from '../i18n/i18n.tsx';
+import { errorText } from '../shared/error-text.ts';
 import { useLiveEvents } from '../shared/live.tsx';
 import { Composer } from './Composer.tsx';
 import { LabelEditor } from './LabelEditor.tsx';
@@ -42,9 +43,9 @@ export function Conversation(props: {
       }
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) setErased(true);
-      else setError((e as Error).message);
+      else setError(errorText(e, t));
     }
-  }, [id]);
+  }, [id, t]);
 
   useEffect(() => {
     void load();
@@ -77,7 +78,7 @@ export function Conversation(props: {
       await load();
       props.onChanged();
     } catch (e) {
-      setError((e as Error).message);
+      setError(errorText(e, t));
     }
   }
 
