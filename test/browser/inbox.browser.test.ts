@@ -82,6 +82,11 @@ describe.skipIf(!hasTool('chromium'))('web inbox in Chromium', () => {
     await page.getByLabel('E-Mail-Adresse').waitFor();
     await shot('01-login');
     await page.getByLabel('E-Mail-Adresse').fill('anna@autohaus-beispiel.de');
+    // A refused login reads in the interface's language, not in the server's English.
+    await page.getByLabel('Passwort').fill('falsches-passwort-123');
+    await page.getByRole('button', { name: 'Anmelden' }).click();
+    await page.getByText('E-Mail-Adresse oder Passwort ist falsch.').waitFor();
+    expect(await page.content()).not.toContain('password is wrong');
     await page.getByLabel('Passwort').fill(PASSWORD);
     await page.getByRole('button', { name: 'Anmelden' }).click();
     await page.getByRole('heading', { name: 'Zwei-Faktor-Anmeldung einrichten' }).waitFor();
@@ -177,6 +182,17 @@ describe.skipIf(!hasTool('chromium'))('web inbox in Chromium', () => {
     await note.waitFor();
     expect(await note.locator('.note-tag').textContent()).toBe('Interne Notiz');
     await page.getByRole('tab', { name: 'Antwort' }).click();
+    // A reply longer than the channel takes is counted and refused before sending, not cut.
+    const long = 'Ä'.repeat(4100);
+    await page.locator('#composer-text').fill(long);
+    expect(await page.locator('#composer-text').inputValue()).toHaveLength(4100);
+    expect(await page.locator('#composer-count').textContent()).toBe('4.100 / 4.096 Zeichen');
+    await page.getByRole('alert').filter({ hasText: 'Die Nachricht ist zu lang: 4.100 Zeichen' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Senden', exact: true }).isDisabled()).toBe(true);
+    await page.locator('#composer-text').fill('Kurz');
+    expect(await page.locator('#composer-count').textContent()).toBe('4 / 4.096 Zeichen');
+    expect(await page.getByRole('alert').count()).toBe(0);
+    await page.locator('#composer-text').fill('');
     await page.locator('#label-add').fill('Werkstatt');
     await page.locator('#label-add').press('Enter');
     await page.locator('.label-editor .chip-label', { hasText: 'Werkstatt' }).waitFor();
@@ -269,6 +285,24 @@ describe.skipIf(!hasTool('chromium'))('web inbox in Chromium', () => {
       /^https:\/\/inbox\.autohaus-beispiel\.de\/invite#inv_/,
     );
     await shot('07-admin-team', true);
+    // Quick replies: the form's pattern is a valid regular expression in Chromium and takes letters of any language.
+    await page.getByRole('navigation', { name: 'Verwaltungsbereiche' }).getByRole('link', { name: 'Textbausteine' }).click();
+    const shortcut = page.locator('#qr-shortcut');
+    const validity = async (value: string) => {
+      await shortcut.fill(value);
+      return shortcut.evaluate((el) => (el as unknown as { validity: { valid: boolean } }).validity.valid);
+    };
+    expect(await validity('/grüße')).toBe(true);
+    expect(await validity('термин')).toBe(true);
+    expect(await validity('a-b_c')).toBe(true);
+    expect(await validity('_x')).toBe(false);
+    expect(await validity('zwei worte')).toBe(false);
+    await shortcut.fill('grüße');
+    await page.locator('#qr-title').fill('Grüße');
+    await page.locator('#qr-text').fill('Viele Grüße aus der Werkstatt');
+    await page.getByRole('button', { name: 'Speichern' }).click();
+    await page.getByText('/grüße').first().waitFor();
+    await page.getByRole('navigation', { name: 'Verwaltungsbereiche' }).getByRole('link', { name: 'Team' }).click();
     await page.getByRole('navigation', { name: 'Verwaltungsbereiche' }).getByRole('link', { name: 'Kanäle' }).click();
     await page.getByText('https://inbox.autohaus-beispiel.de/webhooks/whatsapp/wa-main').waitFor();
     await page.getByRole('button', { name: 'Verbindung testen' }).click();

@@ -123,6 +123,8 @@ export interface ConversationSummary {
   windowClosesAt: string | null;
   /** The channel sends files from agents. */
   canSendFiles: boolean;
+  /** The longest reply the channel takes, in characters; longer answers 422 TEXT_TOO_LONG. */
+  maxTextChars: number;
   eraseAt: string | null;
 }
 

@@ -97,6 +97,8 @@ export const de = {
   send: 'Senden',
   addNote: 'Notiz speichern',
   sendHint: 'Strg+Enter sendet',
+  charCount: '{n, number} / {max, number} Zeichen',
+  textTooLong: 'Der Text ist zu lang: {length, number} Zeichen, höchstens {limit, number}. Bitte kürzen.',
   internalNote: 'Interne Notiz',
   statusQueued: 'In der Warteschlange',
   statusSending: 'Wird gesendet',

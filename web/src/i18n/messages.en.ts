@@ -89,6 +89,8 @@ export const en: Record<MessageKey, string> = {
   send: 'Send',
   addNote: 'Save note',
   sendHint: 'Ctrl+Enter sends',
+  charCount: '{n, number} / {max, number} characters',
+  textTooLong: 'The text is too long: {length, number} characters, at most {limit, number}. Please shorten it.',
   internalNote: 'Internal note',
   statusQueued: 'Queued',
   statusSending: 'Sending',

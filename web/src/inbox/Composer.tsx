@@ -14,6 +14,8 @@ export function Composer(props: {
   channelId: string;
   windowOpen: boolean;
   canSendFiles: boolean;
+  /** The longest reply the channel takes, in characters (conversation.maxTextChars). */
+  maxTextChars: number;
   quickReplies: QuickReply[];
   onSent(): Promise<void>;
 }) {
@@ -27,12 +29,16 @@ export function Composer(props: {
   const area = useRef<HTMLTextAreaElement>(null);
   const picker = useRef<HTMLInputElement>(null);
   const withFile = mode === 'reply' && file !== null;
+  // Counted in characters (code points) as the server counts; over the limit the text stays and sending waits.
+  const limit = mode === 'note' ? MAX_NOTE_CHARS : withFile ? MAX_CAPTION_CHARS : props.maxTextChars;
+  const length = [...text.trim()].length;
+  const tooLong = length > limit;
 
-  const slash = /^\/([a-z0-9_-]*)$/i.exec(text.trim());
+  const slash = /^\/([\p{L}\p{M}\p{N}_-]*)$/u.exec(text.trim());
   const suggestions = useMemo(
     () =>
       slash && mode === 'reply'
-        ? props.quickReplies.filter((q) => q.shortcut.startsWith(slash[1]!.toLowerCase())).slice(0, 6)
+        ? props.quickReplies.filter((q) => q.shortcut.startsWith(slash[1]!.normalize('NFC').toLowerCase())).slice(0, 6)
         : [],
     [slash?.[1], mode, props.quickReplies],
   );
@@ -45,7 +51,7 @@ export function Composer(props: {
 
   async function send() {
     const value = text.trim();
-    if ((!value && !withFile) || busy) return;
+    if ((!value && !withFile) || busy || tooLong) return;
     setBusy(true);
     setError(null);
     try {
@@ -139,8 +145,17 @@ export function Composer(props: {
             onKeyDown={onKey}
             aria-autocomplete="list"
             aria-controls={suggestions.length > 0 ? 'qr-list' : undefined}
-            maxLength={withFile ? 1024 : 4096}
+            aria-describedby="composer-count"
+            aria-invalid={tooLong || undefined}
           />
+          <p id="composer-count" className={`composer-count small ${tooLong ? 'error' : 'muted'}`}>
+            {t('charCount', { n: length, max: limit })}
+          </p>
+          {tooLong && (
+            <p className="error" role="alert">
+              {t(mode === 'reply' && !withFile ? 'error.TEXT_TOO_LONG.limit' : 'textTooLong', { length, limit })}
+            </p>
+          )}
           {withFile && file && (
             <p className="attachment-chip">
               <PaperclipIcon /> <span className="attachment-name">{file.name}</span>{' '}
@@ -197,7 +212,7 @@ export function Composer(props: {
             <button
               type="submit"
               className={`btn ${mode === 'note' ? 'btn-note' : 'btn-primary'}`}
-              disabled={busy || (!text.trim() && !withFile)}
+              disabled={busy || tooLong || (!text.trim() && !withFile)}
             >
               {mode === 'note' ? t('addNote') : t('send')}
             </button>
@@ -207,6 +222,10 @@ export function Composer(props: {
     </div>
   );
 }
+
+/** The server's limits for a note and for a file's caption (the channel's limit applies to a reply). */
+const MAX_NOTE_CHARS = 4096;
+const MAX_CAPTION_CHARS = 1024;
 
 /** The agent's words for a refused upload; the server's reason (limits, types) is kept in the text. */
 function attachmentError(e: unknown, t: Translate): string {

@@ -213,6 +213,7 @@ export function Conversation(props: {
           channelId={c.channelId}
           windowOpen={windowOpen}
           canSendFiles={c.canSendFiles}
+          maxTextChars={c.maxTextChars}
           quickReplies={props.quickReplies}
           onSent={() => act(async () => undefined)}
         />
