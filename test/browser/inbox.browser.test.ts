@@ -275,8 +275,41 @@ describe.skipIf(!hasTool('chromium'))('web inbox in Chromium', () => {
   });
 
   it('shows the admin screens: channels with webhook URL and test connection, privacy settings, team', async () => {
+    // Five wrong passwords lock Ben's account; the admin unlocks it from the team list.
+    for (let i = 0; i < 5; i++) {
+      await stack.sparsam.http.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { email: 'ben@autohaus-beispiel.de', password: 'falsch-falsch-falsch' },
+      });
+    }
     await page.getByRole('link', { name: 'Verwaltung' }).click();
     await page.getByRole('heading', { name: 'Team' }).waitFor();
+    const ben = page.locator('tr', { hasText: 'Ben Weber' });
+    await ben.getByRole('cell', { name: 'Gesperrt' }).waitFor();
+    // The role select shows the longest role in full.
+    const roleWidths = await page.getByLabel('Rolle: Ben Weber').evaluate((el) => {
+      interface Box {
+        getBoundingClientRect(): { width: number };
+      }
+      interface Doc {
+        createElement(tag: string): Box & { style: { font: string }; textContent: string; remove(): void };
+        body: { appendChild(node: unknown): void };
+      }
+      const win = globalThis as unknown as { document: Doc; getComputedStyle(e: unknown): { font: string } };
+      const span = win.document.createElement('span');
+      span.style.font = win.getComputedStyle(el).font;
+      span.textContent = 'Datenschutzbeauftragte/r';
+      win.document.body.appendChild(span);
+      const text = span.getBoundingClientRect().width;
+      span.remove();
+      return { select: (el as unknown as Box).getBoundingClientRect().width, text };
+    });
+    expect(roleWidths.select).toBeGreaterThan(roleWidths.text);
+    await ben.getByRole('button', { name: 'Entsperren' }).click();
+    await page.getByText('Entsperrt. Die Anmeldung ist wieder möglich.').waitFor();
+    await ben.getByRole('cell', { name: 'Aktiv' }).waitFor();
+    expect(await ben.getByRole('button', { name: 'Entsperren' }).count()).toBe(0);
     await page.getByLabel('E-Mail-Adresse').fill('clara@autohaus-beispiel.de');
     await page.getByLabel('Name', { exact: true }).fill('Clara Neumann');
     await page.getByRole('button', { name: 'Einladen' }).click();
@@ -322,6 +355,12 @@ describe.skipIf(!hasTool('chromium'))('web inbox in Chromium', () => {
     expect(settings.retention.eraseAfterCloseDays).toBe(7);
     await page.setViewportSize({ width: 1024, height: 768 });
     await shot('09-admin-privacy-settings', true);
+    // Subject access and erasure are the DPO's alone: the admin's DSGVO area does not offer them.
+    await page.getByRole('navigation', { name: 'Hauptnavigation' }).getByRole('link', { name: 'DSGVO' }).click();
+    await page.getByRole('heading', { name: 'Prüfprotokoll' }).waitFor();
+    const areas = page.getByRole('navigation', { name: 'Datenschutz-Bereiche' });
+    await areas.getByRole('link', { name: 'Datenpannen' }).waitFor();
+    expect(await areas.getByRole('link', { name: 'Auskunft & Löschung' }).count()).toBe(0);
   });
 
   it('switches to English and logs out everywhere', async () => {

@@ -33,6 +33,7 @@ describe.skipIf(!hasTool('chromium'))('data protection screens in Chromium', () 
   let stack: Stack;
   let browser: Browser;
   let page: Page;
+  const eventRequests: string[] = [];
 
   beforeAll(async () => {
     if (distIsStale()) await buildWeb({ quiet: true });
@@ -74,6 +75,10 @@ describe.skipIf(!hasTool('chromium'))('data protection screens in Chromium', () 
   });
 
   it('lands the DPO on the audit log, verifies the chain and offers the CSV', async () => {
+    // The live event stream serves the inbox's roles; the DPO's browser does not ask for it (it would answer 403).
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/api/v1/events') eventRequests.push(request.url());
+    });
     await page.goto(stack.baseUrl);
     await page.getByLabel('E-Mail-Adresse').fill('dora@autohaus-beispiel.de');
     await page.getByLabel('Passwort').fill(PASSWORD);
@@ -85,6 +90,9 @@ describe.skipIf(!hasTool('chromium'))('data protection screens in Chromium', () 
     await page.getByText(/Prüfprotokoll unversehrt: \d+ Einträge geprüft/).waitFor();
     const csv = await page.getByRole('link', { name: 'CSV herunterladen' }).getAttribute('href');
     expect(csv).toMatch(/^\/api\/v1\/compliance\/audit\.csv/);
+    await page.reload();
+    await page.getByRole('heading', { name: 'Prüfprotokoll' }).waitFor();
+    expect(eventRequests).toEqual([]);
   }, 60_000);
 
   it('exports one customer as JSON, with the decrypted text', async () => {
@@ -98,6 +106,20 @@ describe.skipIf(!hasTool('chromium'))('data protection screens in Chromium', () 
     const bundle = JSON.parse(readFileSync(file, 'utf8'));
     expect(bundle.subject.address).toBe(CUSTOMER);
     expect(JSON.stringify(bundle.conversations)).toContain('Ich möchte einen Termin für die Inspektion');
+    // The summary for the customer opens in a new tab to be read and printed.
+    const [summary] = await Promise.all([
+      page.context().waitForEvent('page'),
+      page.getByRole('button', { name: /Zusammenfassung \(HTML\) öffnen/ }).click(),
+    ]);
+    await summary.waitForLoadState();
+    expect(summary.url()).toMatch(/^blob:/);
+    expect(await summary.title()).not.toBe('');
+    await summary.close();
+    // No data for an address reads in German, not in the server's English.
+    await page.getByLabel('Telefonnummer bzw. Chat-ID').fill('+4915199999999');
+    await page.getByRole('button', { name: 'Export (JSON) herunterladen' }).click();
+    await page.getByText('sparsam hat zu dieser Adresse auf diesem Kanal keine Daten.').waitFor();
+    expect(await page.content()).not.toContain('holds no data');
   }, 60_000);
 
   it('records a breach and shows the 72-hour countdown', async () => {

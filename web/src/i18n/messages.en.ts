@@ -150,6 +150,8 @@ export const en: Record<MessageKey, string> = {
   disable: 'Disable',
   enable: 'Enable',
   newInvitation: 'New invitation link',
+  unlock: 'Unlock',
+  unlocked: 'Unlocked. Logging in works again.',
   reset2fa: 'Reset 2FA',
   endSessions: 'Force logout',
   webhookUrl: 'Webhook URL',
