@@ -286,7 +286,7 @@ describe.skipIf(!hasTool('chromium'))('web inbox in Chromium', () => {
     await page.getByRole('link', { name: 'Verwaltung' }).click();
     await page.getByRole('heading', { name: 'Team' }).waitFor();
     const ben = page.locator('tr', { hasText: 'Ben Weber' });
-    await ben.getByRole('cell', { name: 'Gesperrt' }).waitFor();
+    await ben.getByRole('cell', { name: 'Gesperrt', exact: true }).waitFor();
     // The role select shows the longest role in full.
     const roleWidths = await page.getByLabel('Rolle: Ben Weber').evaluate((el) => {
       interface Box {
@@ -308,7 +308,7 @@ describe.skipIf(!hasTool('chromium'))('web inbox in Chromium', () => {
     expect(roleWidths.select).toBeGreaterThan(roleWidths.text);
     await ben.getByRole('button', { name: 'Entsperren' }).click();
     await page.getByText('Entsperrt. Die Anmeldung ist wieder möglich.').waitFor();
-    await ben.getByRole('cell', { name: 'Aktiv' }).waitFor();
+    await ben.getByRole('cell', { name: 'Aktiv', exact: true }).waitFor();
     expect(await ben.getByRole('button', { name: 'Entsperren' }).count()).toBe(0);
     await page.getByLabel('E-Mail-Adresse').fill('clara@autohaus-beispiel.de');
     await page.getByLabel('Name', { exact: true }).fill('Clara Neumann');
@@ -318,6 +318,21 @@ describe.skipIf(!hasTool('chromium'))('web inbox in Chromium', () => {
       /^https:\/\/inbox\.autohaus-beispiel\.de\/invite#inv_/,
     );
     await shot('07-admin-team', true);
+    // The invitation page speaks the language the admin chose for the new colleague.
+    const claraLink = await page.locator('.invite-link code').textContent();
+    await page.getByLabel('E-Mail-Adresse').fill('dave@autohaus-beispiel.de');
+    await page.getByLabel('Name', { exact: true }).fill('Dave Miller');
+    await page.locator('#inv-lang').selectOption('en');
+    await page.getByRole('button', { name: 'Einladen' }).click();
+    await expect.poll(() => page.locator('.invite-link code').textContent()).not.toBe(claraLink);
+    const daveLink = new URL((await page.locator('.invite-link code').textContent())!);
+    const guest = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'de-DE' });
+    const invitePage = await guest.newPage();
+    await invitePage.goto(`${stack.baseUrl}/invite${daveLink.hash}`);
+    await invitePage.getByText('dave@autohaus-beispiel.de').waitFor();
+    expect(await invitePage.locator('h1').textContent()).toBe('Set up your account');
+    await invitePage.screenshot({ path: path.join(SHOTS, '13-invite-en-phone.png') });
+    await guest.close();
     // Quick replies: the form's pattern is a valid regular expression in Chromium and takes letters of any language.
     await page.getByRole('navigation', { name: 'Verwaltungsbereiche' }).getByRole('link', { name: 'Textbausteine' }).click();
     const shortcut = page.locator('#qr-shortcut');

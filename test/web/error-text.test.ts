@@ -2,8 +2,7 @@ import { IntlMessageFormat } from 'intl-messageformat';
 import { describe, expect, it } from 'vitest';
 import { appErrorStatus, type AppErrorCode } from '../../src/shared/app-error.ts';
 import { ApiError } from '../../web/src/api.ts';
-import type { MessageKey, Translate } from '../../web/src/i18n/i18n.tsx';
-import { de } from '../../web/src/i18n/messages.de.ts';
+import { de, type MessageKey } from '../../web/src/i18n/messages.de.ts';
 import { en } from '../../web/src/i18n/messages.en.ts';
 import { ERROR_TEXT, errorText } from '../../web/src/shared/error-text.ts';
 
@@ -12,7 +11,7 @@ import { ERROR_TEXT, errorText } from '../../web/src/shared/error-text.ts';
  * German and an English text, and the server's English message never reaches the screen.
  */
 const translate =
-  (locale: string, messages: Record<string, string>): Translate =>
+  (locale: string, messages: Record<string, string>) =>
   (key: MessageKey, values?: Record<string, string | number>) =>
     String(new IntlMessageFormat(messages[key]!, locale).format(values));
 const german = translate('de-DE', de);

@@ -39,7 +39,11 @@ const DocQuery = z.object({ lang: Lang.default('de'), format: z.enum(['md', 'htm
 const Time = z.union([z.string().datetime({ offset: true }), z.coerce.number().int().positive()]);
 const AuditQuery = z
   .object({
-    action: z.string().max(64).optional(),
+    action: z
+      .string()
+      .max(64)
+      .optional()
+      .describe('an action (consent.grant) or a category without a dot (consent: every consent.* action)'),
     actor: z.string().max(140).optional(),
     targetId: z.string().max(128).optional(),
     from: Time.optional(),
@@ -79,6 +83,8 @@ const AuditEntrySchema = z.object({
   targetId: z.string().nullable(),
   result: z.string(),
   details: z.record(z.string(), z.unknown()),
+  actorName: z.string().nullable().describe('the staff member behind a user:<id> actor, when known'),
+  targetName: z.string().nullable().describe('the staff member of a user target, when known'),
 });
 const ReceiptSchema = z.object({
   targetType: z.string(),
@@ -138,8 +144,11 @@ const millis = (t: string | number | undefined) =>
 const millisOrNull = (t: string | null | undefined) =>
   t === undefined ? undefined : t === null ? null : Date.parse(t);
 
-function auditView(r: AuditRecord) {
+function auditView(r: AuditRecord, names: ReadonlyMap<string, string> = new Map()) {
+  const actorId = r.actor.startsWith('user:') ? r.actor.slice('user:'.length) : null;
   return {
+    actorName: actorId ? (names.get(actorId) ?? null) : null,
+    targetName: r.target_type === 'user' && r.target_id ? (names.get(r.target_id) ?? null) : null,
     seq: r.seq,
     at: new Date(r.at).toISOString(),
     actor: r.actor,
@@ -157,6 +166,8 @@ export interface ComplianceRouteDeps {
   docs?: OpenApiRegistry;
   /** Who may reveal a real address (default admin and dpo). */
   revealRoles?: readonly Role[];
+  /** Staff names by user id, so that the audit screen shows "Anna Schmidt" instead of `user:<uuid>`. */
+  staffNames?: () => Promise<ReadonlyMap<string, string>>;
 }
 
 function document(docs: OpenApiRegistry, revealRoles: readonly Role[]): void {
@@ -480,7 +491,8 @@ export function complianceRoutes(deps: ComplianceRouteDeps): RouteModule {
         limit: q.limit,
         offset: q.offset,
       });
-      return { items: rows.map(auditView) };
+      const names = (await deps.staffNames?.()) ?? new Map<string, string>();
+      return { items: rows.map((r) => auditView(r, names)) };
     });
 
     app.post('/api/v1/compliance/audit/verify', dpoAdmin, async () => c.verifyAudit());

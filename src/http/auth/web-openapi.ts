@@ -138,7 +138,10 @@ export function documentWebRoutes(docs: OpenApiRegistry): void {
       tags: ['auth'],
       roles: ALL,
       responses: {
-        200: { description: 'the invited person', schema: z.object({ email: z.string(), displayName: z.string() }) },
+        200: {
+          description: 'the invited person and the language chosen for them',
+          schema: z.object({ email: z.string(), displayName: z.string(), language: z.string() }),
+        },
         404: { description: 'unknown, used or expired' },
       },
     },

@@ -1,6 +1,9 @@
 import type { AppErrorCode } from '../../../src/shared/app-error.ts';
 import { ApiError } from '../api.ts';
-import type { MessageKey, Translate } from '../i18n/i18n.tsx';
+import type { MessageKey } from '../i18n/messages.de.ts';
+
+/** The inbox's translate function (i18n.tsx's `t`), named here so that this module stays free of React. */
+type Translate = (key: MessageKey, values?: Record<string, string | number>) => string;
 
 /**
  * The text a person reads when sparsam refuses a request, in the interface's language. The API answers with a stable
