@@ -85,7 +85,27 @@ describe.skipIf(!hasTool('chromium'))('data protection screens in Chromium', () 
     await page.getByRole('button', { name: 'Anmelden' }).click();
     await page.getByRole('heading', { name: 'Prüfprotokoll' }).waitFor();
     expect(new URL(page.url()).pathname).toBe('/compliance/audit');
-    await page.getByRole('cell', { name: 'consent.grant' }).first().waitFor();
+    // Actions in words, with date and time, the customer's channel as the actor; a category filter finds them all.
+    const grant = page.locator('tr', { has: page.getByRole('cell', { name: 'Einwilligung erteilt', exact: true }) });
+    await grant.first().waitFor();
+    expect(await grant.first().textContent()).toMatch(/\d{1,2}\.\d{1,2}\.\d{4}, \d{2}:\d{2}:\d{2}/);
+    expect(await grant.first().textContent()).toContain('Kunde über');
+    expect(await grant.first().textContent()).toMatch(/Anfrage \d+/);
+    await page.getByLabel('Bereich', { exact: true }).selectOption({ label: 'Einwilligung' });
+    await page.getByRole('button', { name: 'Filtern' }).click();
+    await expect
+      .poll(async () => {
+        const actions = await page.locator('.audit-table tbody tr td:nth-child(4)').allTextContents();
+        return actions.length > 0 && actions.every((a) => a.startsWith('Einwilligung'));
+      })
+      .toBe(true);
+    // The buttons keep their own height beside the filter fields.
+    const height = await page
+      .getByRole('button', { name: 'Filtern' })
+      .evaluate(
+        (el) => (el as unknown as { getBoundingClientRect(): { height: number } }).getBoundingClientRect().height,
+      );
+    expect(height).toBeLessThan(60);
     await page.getByRole('button', { name: 'Kette prüfen' }).click();
     await page.getByText(/Prüfprotokoll unversehrt: \d+ Einträge geprüft/).waitFor();
     const csv = await page.getByRole('link', { name: 'CSV herunterladen' }).getAttribute('href');

@@ -11,8 +11,7 @@ import { ERROR_TEXT, errorText } from '../../web/src/shared/error-text.ts';
  * German and an English text, and the server's English message never reaches the screen.
  */
 const translate =
-  (locale: string, messages: Record<string, string>) =>
-  (key: MessageKey, values?: Record<string, string | number>) =>
+  (locale: string, messages: Record<string, string>) => (key: MessageKey, values?: Record<string, string | number>) =>
     String(new IntlMessageFormat(messages[key]!, locale).format(values));
 const german = translate('de-DE', de);
 const english = translate('en-GB', en);
@@ -37,7 +36,9 @@ describe('error texts', () => {
       expect(errorText(error, german)).not.toContain('SERVER-MESSAGE');
       expect(errorText(error, english)).not.toContain('SERVER-MESSAGE');
     }
-    expect(errorText(new ApiError(502, 'HTTP', 'HTTP 502'), german)).toBe('Unerwartete Antwort des Servers (HTTP 502).');
+    expect(errorText(new ApiError(502, 'HTTP', 'HTTP 502'), german)).toBe(
+      'Unerwartete Antwort des Servers (HTTP 502).',
+    );
     expect(errorText(new TypeError('Failed to fetch'), english)).toBe(
       'The server cannot be reached. Please check the connection.',
     );

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { channelModule } from '../../channels/registry.ts';
+import { controllerPlaceholders } from '../../core/compliance/controller-placeholder.ts';
 import { AppError } from '../../shared/app-error.ts';
 import type { RouteModule } from '../app.ts';
 import { requireRole } from '../auth/principal.ts';
@@ -80,6 +81,14 @@ export function adminRoutes(deps: WebDeps): RouteModule {
   return async (app: FastifyInstance) => {
     app.addHook('preHandler', requireRole(deps.authenticate, 'admin'));
     const base = deps.config.baseUrl.replace(/\/$/, '');
+
+    // The first-run checklist: whether the configuration file still names the placeholder controller and a DPO.
+    app.get('/api/v1/admin/setup', async () => ({
+      organisation: {
+        placeholders: controllerPlaceholders(deps.config.organisation),
+        dpoContact: Boolean(deps.config.organisation.dpo?.trim()),
+      },
+    }));
 
     app.get('/api/v1/admin/channels', async () => {
       const rows = await deps.inboxes.listChannels();

@@ -260,6 +260,24 @@ export function documentWebRoutes(docs: OpenApiRegistry): void {
     },
     {
       method: 'get',
+      path: '/api/v1/admin/setup',
+      summary: 'First-run checklist: whether the controller is still a placeholder and a DPO contact is configured',
+      tags: ['admin'],
+      roles: ADMIN,
+      responses: {
+        200: {
+          description: 'the configuration facts the checklist needs (no personal data)',
+          schema: z.object({
+            organisation: z.object({
+              placeholders: z.array(z.enum(['name', 'contact'])),
+              dpoContact: z.boolean(),
+            }),
+          }),
+        },
+      },
+    },
+    {
+      method: 'get',
       path: '/api/v1/admin/security',
       summary: 'Whether 2FA is required for everyone',
       tags: ['admin'],

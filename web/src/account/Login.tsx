@@ -81,10 +81,7 @@ function PasswordStep(props: { busy: boolean; error: string | null; run: Runner;
   const [password, setPassword] = useState('');
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    void props.run(
-      async () => props.onSession(await post<SessionInfo>('/auth/login', { email, password })),
-      'login',
-    );
+    void props.run(async () => props.onSession(await post<SessionInfo>('/auth/login', { email, password })), 'login');
   };
   return (
     <AuthCard title={t('loginTitle')}>

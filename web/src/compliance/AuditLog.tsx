@@ -72,7 +72,9 @@ function Details({ details }: { details: Record<string, unknown> }) {
       {entries.map(([k, v]) => (
         <div key={k}>
           <dt>{k}</dt>
-          <dd>{typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v)}</dd>
+          <dd>
+            {typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v)}
+          </dd>
         </div>
       ))}
     </dl>
@@ -149,7 +151,13 @@ export function AuditLog() {
           {(['action', 'actor', 'targetId'] as const).map((k) => (
             <label key={k} className="form-row">
               <span>
-                {t(k === 'targetId' ? 'compliance.target' : k === 'action' ? 'compliance.exactAction' : `compliance.${k}`)}
+                {t(
+                  k === 'targetId'
+                    ? 'compliance.target'
+                    : k === 'action'
+                      ? 'compliance.exactAction'
+                      : `compliance.${k}`,
+                )}
               </span>
               <input value={filter[k]} onChange={(e) => setFilter({ ...filter, [k]: e.target.value })} />
             </label>

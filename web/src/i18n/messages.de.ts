@@ -86,7 +86,8 @@ export const de = {
   removeLabel: 'Label {l} entfernen',
   closeConversation: 'Abschließen',
   closeConfirmTitle: 'Unterhaltung abschließen?',
-  eraseNow: 'Wird sofort gelöscht.',
+  eraseNow:
+    'Wird sofort gelöscht: Nachrichten, Dateien und die Zuordnung zur Telefonnummer. Das lässt sich nicht rückgängig machen.',
   eraseInDays: '{n, plural, one {Wird in # Tag gelöscht.} other {Wird in # Tagen gelöscht.}}',
   eraseAt: 'Wird am {d} gelöscht.',
   closeExplain: 'Nach dem Abschließen kann niemand mehr antworten.',
@@ -125,12 +126,16 @@ export const de = {
   captionPlaceholder: 'Bildunterschrift (optional) …',
   attachmentTooLarge: 'Die Datei ist zu groß.',
   attachmentTooLargeMax: 'Die Datei ist zu groß: höchstens {mb, number} MB.',
-  attachmentType: 'Diese Datei kann nicht gesendet werden: Die Dateiart wird nicht unterstützt oder die Datei ist beschädigt.',
+  attachmentType:
+    'Diese Datei kann nicht gesendet werden: Die Dateiart wird nicht unterstützt oder die Datei ist beschädigt.',
   attachmentChannel: 'Über diesen Kanal können keine Dateien gesendet werden.',
   edited: 'bearbeitet',
   deletedMessage: 'Nachricht wurde vom Kunden gelöscht',
   closedBanner: 'Diese Unterhaltung ist abgeschlossen.',
   erasedBanner: 'Diese Unterhaltung wurde gelöscht.',
+  closedAndErased: 'Abgeschlossen. Die Unterhaltung wurde wie eingestellt sofort gelöscht.',
+  closedViewHint:
+    'Abgeschlossene Unterhaltungen stehen hier, bis sie gelöscht werden. Ist „Löschen nach Abschluss“ auf 0 Tage gestellt, werden sie sofort gelöscht und erscheinen hier nicht.',
   you: 'Sie',
   customer: 'Kunde',
   system: 'System',

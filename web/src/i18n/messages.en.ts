@@ -78,7 +78,7 @@ export const en: Record<MessageKey, string> = {
   removeLabel: 'Remove label {l}',
   closeConversation: 'Close',
   closeConfirmTitle: 'Close this conversation?',
-  eraseNow: 'Will be erased at once.',
+  eraseNow: 'Will be erased at once: messages, files and the link to the phone number. This cannot be undone.',
   eraseInDays: '{n, plural, one {Will be erased in # day.} other {Will be erased in # days.}}',
   eraseAt: 'Will be erased on {d}.',
   closeExplain: 'Once closed, nobody can reply any more.',
@@ -122,6 +122,9 @@ export const en: Record<MessageKey, string> = {
   deletedMessage: 'The customer deleted this message',
   closedBanner: 'This conversation is closed.',
   erasedBanner: 'This conversation was erased.',
+  closedAndErased: 'Closed. As configured, the conversation was erased at once.',
+  closedViewHint:
+    'Closed conversations stay here until they are erased. With “Erase after closing” set to 0 days they are erased at once and do not appear here.',
   you: 'You',
   customer: 'Customer',
   system: 'System',

@@ -27,6 +27,13 @@ export function Conversation(props: {
   const [erased, setErased] = useState(false);
   const [members, setMembers] = useState<Member[]>([]);
   const [confirmClose, setConfirmClose] = useState(false);
+  // Closed here with immediate erasure: the erasure that follows is the expected outcome, not an error.
+  const [closedHere, setClosedHere] = useState(false);
+  const closeButton = useRef<HTMLButtonElement>(null);
+  const cancelClose = () => {
+    setConfirmClose(false);
+    closeButton.current?.focus();
+  };
   const listRef = useRef<HTMLOListElement>(null);
   // Whether the thread is scrolled to its newest message: then images that finish loading keep it there.
   const atBottom = useRef(true);
@@ -90,9 +97,15 @@ export function Conversation(props: {
             ← {t('back')}
           </button>
         </div>
-        <p className="banner banner-erased" role="status">
-          {t('erasedBanner')}
-        </p>
+        {closedHere ? (
+          <p className="banner banner-done" role="status">
+            {t('closedAndErased')}
+          </p>
+        ) : (
+          <p className="banner banner-erased" role="status">
+            {t('erasedBanner')}
+          </p>
+        )}
       </div>
     );
   }
@@ -141,7 +154,12 @@ export function Conversation(props: {
             </select>
           </label>
           {c.state === 'open' && (
-            <button type="button" className="btn btn-danger-outline" onClick={() => setConfirmClose(true)}>
+            <button
+              ref={closeButton}
+              type="button"
+              className="btn btn-danger-outline"
+              onClick={() => setConfirmClose(true)}
+            >
               {t('closeConversation')}
             </button>
           )}
@@ -153,7 +171,19 @@ export function Conversation(props: {
         onSave={(labels) => act(() => post(`/conversations/${id}/labels`, { labels }))}
       />
       {confirmClose && (
-        <div className="confirm" role="alertdialog" aria-labelledby="close-title" aria-describedby="close-desc">
+        <div
+          className="confirm"
+          role="alertdialog"
+          aria-modal="true"
+          aria-labelledby="close-title"
+          aria-describedby="close-desc"
+          onKeyDown={(e) => {
+            if (e.key === 'Escape') {
+              e.preventDefault();
+              cancelClose();
+            }
+          }}
+        >
           <h2 id="close-title">{t('closeConfirmTitle')}</h2>
           <p id="close-desc">
             <strong>{eraseHint}</strong> {t('closeExplain')}
@@ -166,13 +196,14 @@ export function Conversation(props: {
               onClick={() =>
                 void act(async () => {
                   setConfirmClose(false);
+                  if (c.eraseAfterCloseDays === 0) setClosedHere(true);
                   await post(`/conversations/${id}/close`);
                 })
               }
             >
               {t('closeConversation')}
             </button>
-            <button type="button" className="btn" onClick={() => setConfirmClose(false)}>
+            <button type="button" className="btn" onClick={cancelClose}>
               {t('cancel')}
             </button>
           </div>

@@ -135,7 +135,10 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
         {items === null ? (
           <p className="muted pad">{t('loading')}</p>
         ) : items.length === 0 ? (
-          <p className="muted pad">{t('noConversations')}</p>
+          <>
+            <p className="muted pad">{t('noConversations')}</p>
+            {view === 'closed' && <p className="muted small pad">{t('closedViewHint')}</p>}
+          </>
         ) : (
           <ul className="conv-list">
             {items.map((c) => (
