@@ -303,6 +303,11 @@ describe.skipIf(!hasTool('chromium'))('web inbox in Chromium', () => {
     }
     await page.getByRole('link', { name: 'Verwaltung' }).click();
     await page.getByRole('heading', { name: 'Team' }).waitFor();
+    // The admin start page lists what a new installation still lacks; the configured channel is done.
+    const checklist = page.locator('.setup-checklist');
+    await checklist.getByRole('heading', { name: 'Erste Schritte' }).waitFor();
+    await checklist.locator('li.done', { hasText: 'Einen Kanal einrichten' }).waitFor();
+    await checklist.locator('li.open', { hasText: 'Zwei-Faktor-Anmeldung für alle vorschreiben' }).waitFor();
     const ben = page.locator('tr', { hasText: 'Ben Weber' });
     await ben.getByRole('cell', { name: 'Gesperrt', exact: true }).waitFor();
     // The role select shows the longest role in full.

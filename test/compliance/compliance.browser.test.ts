@@ -91,7 +91,7 @@ describe.skipIf(!hasTool('chromium'))('data protection screens in Chromium', () 
     expect(await grant.first().textContent()).toMatch(/\d{1,2}\.\d{1,2}\.\d{4}, \d{2}:\d{2}:\d{2}/);
     expect(await grant.first().textContent()).toContain('Kunde über');
     expect(await grant.first().textContent()).toMatch(/Anfrage \d+/);
-    await page.getByLabel('Bereich', { exact: true }).selectOption({ label: 'Einwilligung' });
+    await page.getByRole('combobox', { name: /^Bereich/ }).selectOption({ label: 'Einwilligung' });
     await page.getByRole('button', { name: 'Filtern' }).click();
     await expect
       .poll(async () => {

@@ -414,6 +414,17 @@ export const de = {
   'compliance.apiToken': 'API-Token',
   'compliance.exactAction': 'Aktion (genau, optional)',
   'compliance.moreFilters': 'Weitere Filter',
+  // first-run checklist on the admin start page (admin/SetupChecklist.tsx)
+  'setup.title': 'Erste Schritte',
+  'setup.intro': '{n, plural, one {Noch # Schritt} other {Noch # Schritte}}, bevor Kundinnen und Kunden schreiben:',
+  'setup.organisation':
+    'Organisation und Verantwortlichen eintragen: organisation.name und organisation.contact in der Konfigurationsdatei (sparsam doctor zeigt, was fehlt).',
+  'setup.dpo': 'Kontakt der oder des Datenschutzbeauftragten eintragen: organisation.dpo in der Konfigurationsdatei.',
+  'setup.channel': 'Einen Kanal einrichten (channels in der Konfigurationsdatei) und die Verbindung testen.',
+  'setup.notice': 'Datenschutzhinweis und Löschfristen prüfen und speichern.',
+  'setup.twoFactor': 'Zwei-Faktor-Anmeldung für alle vorschreiben (Kästchen unten) oder von allen einrichten lassen.',
+  'setup.done': 'Erledigt:',
+  'setup.open': 'Offen:',
   // marketing campaigns
   'marketing.title': 'Marketing-Kampagnen',
   'marketing.intro':

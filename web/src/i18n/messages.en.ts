@@ -398,6 +398,17 @@ export const en: Record<MessageKey, string> = {
   'compliance.apiToken': 'API token',
   'compliance.exactAction': 'Action (exact, optional)',
   'compliance.moreFilters': 'More filters',
+  // first-run checklist on the admin start page (admin/SetupChecklist.tsx)
+  'setup.title': 'First steps',
+  'setup.intro': '{n, plural, one {# step left} other {# steps left}} before customers write:',
+  'setup.organisation':
+    'Enter the organisation and controller: organisation.name and organisation.contact in the configuration file (sparsam doctor shows what is missing).',
+  'setup.dpo': "Enter the data protection officer's contact: organisation.dpo in the configuration file.",
+  'setup.channel': 'Set up a channel (channels in the configuration file) and test the connection.',
+  'setup.notice': 'Review and save the privacy notice and retention periods.',
+  'setup.twoFactor': 'Require two-factor login for everyone (box below) or have everyone set it up.',
+  'setup.done': 'Done:',
+  'setup.open': 'Open:',
   // marketing campaigns
   'marketing.title': 'Marketing campaigns',
   'marketing.intro':

@@ -86,7 +86,7 @@ export function Marketing() {
   }
 
   return (
-    <div className="stack">
+    <div className="stack page">
       <h1>{text('marketing.title')}</h1>
       <p className="muted">{text('marketing.intro')}</p>
       {notice ? (
