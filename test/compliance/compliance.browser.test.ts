@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,8 @@ import { launchChromium, startStack, type Stack } from '../browser/browser-suppo
 import { hasTool } from '../support/tools.ts';
 
 const PASSWORD = 'datenschutz-passwort-1';
+/** Screenshots go to SPARSAM_SCREENSHOTS (docs/screenshots when refreshing the documentation) or a temp dir. */
+const SHOTS = process.env.SPARSAM_SCREENSHOTS ?? path.join(process.env.TMPDIR ?? '/tmp', 'sparsam-shots');
 const CUSTOMER = '4915112345678';
 
 /** True when web/dist is older than a source file of the web inbox (then it is rebuilt, as `npm run build:web`). */
@@ -106,6 +108,15 @@ describe.skipIf(!hasTool('chromium'))('data protection screens in Chromium', () 
         (el) => (el as unknown as { getBoundingClientRect(): { height: number } }).getBoundingClientRect().height,
       );
     expect(height).toBeLessThan(60);
+    mkdirSync(SHOTS, { recursive: true });
+    for (const [name, size] of [
+      ['20-audit-log', { width: 1280, height: 800 }],
+      ['20-audit-log-phone', { width: 390, height: 844 }],
+    ] as const) {
+      await page.setViewportSize(size);
+      await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+    }
+    await page.setViewportSize({ width: 1366, height: 900 });
     await page.getByRole('button', { name: 'Kette prüfen' }).click();
     await page.getByText(/Prüfprotokoll unversehrt: \d+ Einträge geprüft/).waitFor();
     const csv = await page.getByRole('link', { name: 'CSV herunterladen' }).getAttribute('href');
