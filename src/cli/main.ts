@@ -10,6 +10,7 @@ import { registerComplianceCommands } from './compliance.commands.ts';
 import { registerDemoCommand } from './demo.command.ts';
 import { runDoctor } from './doctor.ts';
 import { readSecretLine } from './read-secret.ts';
+import { registerBackupCommands } from './backup.commands.ts';
 import { registerPrivacyCommands } from './privacy.commands.ts';
 
 /** Exit codes: 0 ok, 1 the command failed, 2 the configuration is wrong. */
@@ -128,6 +129,7 @@ export function buildCli(): Command {
     });
 
   registerPrivacyCommands(program);
+  registerBackupCommands(program);
   registerChannelCommands(program, config);
   registerComplianceCommands(program);
   registerDemoCommand(program);

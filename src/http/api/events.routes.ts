@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { InboxEvent } from '../../core/inbox/inbox-events.ts';
 import type { RouteModule } from '../app.ts';
-import { requireRole } from '../auth/principal.ts';
 import type { WebDeps } from '../auth/web-deps.ts';
+import { teamApi } from '../contract/team.contract.ts';
+import { parseFields, registerRoute } from './contract-route.ts';
 
 export const KEEP_ALIVE_MS = 20_000;
 
@@ -22,10 +23,11 @@ export function eventsRoutes(deps: WebDeps, keepAliveMs = KEEP_ALIVE_MS): RouteM
     app.server.once('close', () => {
       for (const close of [...open]) close();
     });
-    app.get(
-      '/api/v1/events',
-      { preHandler: requireRole(deps.authenticate, 'admin', 'agent') },
-      async (request, reply) => {
+    registerRoute(
+      app,
+      teamApi.events,
+      { authenticate: deps.authenticate, parse: parseFields },
+      async (_input, request, reply) => {
         const principal = request.principal!;
         reply.hijack();
         const res = reply.raw;

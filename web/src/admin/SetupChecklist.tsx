@@ -1,11 +1,9 @@
 import { useEffect, useState } from 'react';
-import { get, type ChannelInfo, type InboxSettingsView, type StaffMember } from '../api.ts';
+import { get, type ChannelInfo, type Endpoints, type InboxSettingsView, type StaffMember } from '../api.ts';
 import { useI18n, type MessageKey } from '../i18n/i18n.tsx';
 import { linkHandler } from '../router.ts';
 
-interface SetupFacts {
-  organisation: { placeholders: ('name' | 'contact')[]; dpoContact: boolean };
-}
+type SetupFacts = Endpoints['GET /admin/setup']['response'];
 
 interface Step {
   key: string;

@@ -1,22 +1,9 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { get, post } from '../api.ts';
+import { get, post, type AuditEntry } from '../api.ts';
 import { useI18n, type MessageKey, type Translate } from '../i18n/i18n.tsx';
 import { de } from '../i18n/messages.de.ts';
 import { useAction, type ActionMessage } from '../shared/use-action.tsx';
 import { query } from './compliance-fetch.ts';
-
-interface AuditEntry {
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  targetType: string | null;
-  targetId: string | null;
-  result: string;
-  details: Record<string, unknown>;
-  actorName?: string | null;
-  targetName?: string | null;
-}
 
 /** The categories the filter offers: the part of an action before the dot (consent.grant → consent). */
 const CATEGORIES = [
