@@ -154,6 +154,16 @@ describe.skipIf(!hasTool('chromium'))('web inbox in Chromium', () => {
       (m) => m.to === CUSTOMER && m.type === 'text' && /Donnerstag/.test(m.text ?? ''),
     );
     expect(reply.text).toBe('Gern schauen wir uns das an. Passt Ihnen Donnerstag um 9 Uhr?');
+    // After sending, the focus is back in the composer.
+    await expect
+      .poll(() =>
+        page.evaluate(
+          () =>
+            (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement
+              ?.id,
+        ),
+      )
+      .toBe('composer-text');
     // The simulator reports sent, delivered and read, 1.2 s apart; the ticks follow live.
     const bubble = page.locator('.msg-out', { hasText: 'Donnerstag um 9 Uhr' });
     await bubble.locator('.ticks-sent').waitFor({ timeout: 15_000 });

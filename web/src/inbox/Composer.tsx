@@ -62,6 +62,8 @@ export function Composer(props: {
       } else await post(`/conversations/${props.id}/messages`, { text: value });
       setText('');
       await props.onSent();
+      // The focus stays in the composer for the next message (it would otherwise fall to the page's start).
+      area.current?.focus();
     } catch (e) {
       setError(file && mode === 'reply' ? attachmentError(e, t) : errorText(e, t));
     } finally {
