@@ -327,7 +327,12 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     }),
     conversationRoutes({ inbox, authenticate: (request) => authenticate(request), docs }),
     openApiRoutes({ docs, authenticate: (request) => authenticate(request) }),
-    complianceRoutes({ compliance, authenticate: (request) => authenticate(request), docs }),
+    complianceRoutes({
+      compliance,
+      authenticate: (request) => authenticate(request),
+      docs,
+      staffNames: async () => new Map((await webInbox.staff.list()).map((u) => [u.id, u.displayName])),
+    }),
     marketingRoutes({ marketing, authenticate: (request) => authenticate(request), docs }),
   );
   // The web inbox's modules go last: its SPA fallback answers any GET the other modules leave unmatched.

@@ -82,6 +82,11 @@ describe.skipIf(!hasTool('chromium'))('web inbox in Chromium', () => {
     await page.getByLabel('E-Mail-Adresse').waitFor();
     await shot('01-login');
     await page.getByLabel('E-Mail-Adresse').fill('anna@autohaus-beispiel.de');
+    // A refused login reads in the interface's language, not in the server's English.
+    await page.getByLabel('Passwort').fill('falsches-passwort-123');
+    await page.getByRole('button', { name: 'Anmelden' }).click();
+    await page.getByText('E-Mail-Adresse oder Passwort ist falsch.').waitFor();
+    expect(await page.content()).not.toContain('password is wrong');
     await page.getByLabel('Passwort').fill(PASSWORD);
     await page.getByRole('button', { name: 'Anmelden' }).click();
     await page.getByRole('heading', { name: 'Zwei-Faktor-Anmeldung einrichten' }).waitFor();
@@ -149,6 +154,16 @@ describe.skipIf(!hasTool('chromium'))('web inbox in Chromium', () => {
       (m) => m.to === CUSTOMER && m.type === 'text' && /Donnerstag/.test(m.text ?? ''),
     );
     expect(reply.text).toBe('Gern schauen wir uns das an. Passt Ihnen Donnerstag um 9 Uhr?');
+    // After sending, the focus is back in the composer.
+    await expect
+      .poll(() =>
+        page.evaluate(
+          () =>
+            (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement
+              ?.id,
+        ),
+      )
+      .toBe('composer-text');
     // The simulator reports sent, delivered and read, 1.2 s apart; the ticks follow live.
     const bubble = page.locator('.msg-out', { hasText: 'Donnerstag um 9 Uhr' });
     await bubble.locator('.ticks-sent').waitFor({ timeout: 15_000 });
@@ -177,6 +192,17 @@ describe.skipIf(!hasTool('chromium'))('web inbox in Chromium', () => {
     await note.waitFor();
     expect(await note.locator('.note-tag').textContent()).toBe('Interne Notiz');
     await page.getByRole('tab', { name: 'Antwort' }).click();
+    // A reply longer than the channel takes is counted and refused before sending, not cut.
+    const long = 'Ä'.repeat(4100);
+    await page.locator('#composer-text').fill(long);
+    expect(await page.locator('#composer-text').inputValue()).toHaveLength(4100);
+    expect(await page.locator('#composer-count').textContent()).toBe('4.100 / 4.096 Zeichen');
+    await page.getByRole('alert').filter({ hasText: 'Die Nachricht ist zu lang: 4.100 Zeichen' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Senden', exact: true }).isDisabled()).toBe(true);
+    await page.locator('#composer-text').fill('Kurz');
+    expect(await page.locator('#composer-count').textContent()).toBe('4 / 4.096 Zeichen');
+    expect(await page.getByRole('alert').count()).toBe(0);
+    await page.locator('#composer-text').fill('');
     await page.locator('#label-add').fill('Werkstatt');
     await page.locator('#label-add').press('Enter');
     await page.locator('.label-editor .chip-label', { hasText: 'Werkstatt' }).waitFor();
@@ -247,20 +273,76 @@ describe.skipIf(!hasTool('chromium'))('web inbox in Chromium', () => {
     await page.getByRole('button', { name: 'Abschließen' }).click();
     const dialog = page.getByRole('alertdialog');
     await dialog.waitFor();
-    expect(await dialog.textContent()).toContain('Wird sofort gelöscht.');
+    expect(await dialog.textContent()).toContain('Wird sofort gelöscht: Nachrichten, Dateien');
+    // Escape closes the dialog and gives the focus back to the button that opened it.
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expect(
+      await page.evaluate(
+        () =>
+          (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document.activeElement
+            .textContent,
+      ),
+    ).toBe('Abschließen');
+    await page.getByRole('button', { name: 'Abschließen' }).click();
+    await dialog.waitFor();
     await shot('06-close-confirm');
     await dialog.getByRole('button', { name: 'Abschließen' }).click();
-    await page.getByText('Diese Unterhaltung wurde gelöscht.').waitFor({ timeout: 15_000 });
+    // The erasure that follows is the configured outcome: said neutrally, not as an error.
+    const done = page.getByText('Abgeschlossen. Die Unterhaltung wurde wie eingestellt sofort gelöscht.');
+    await done.waitFor({ timeout: 15_000 });
+    expect(await done.getAttribute('class')).not.toContain('banner-erased');
     await page.locator('.conv-item').first().waitFor({ state: 'detached' });
     const rows = await stack.sparsam.store.db.selectFrom('conversations').select('id').execute();
     expect(rows).toEqual([]);
     const messages = await stack.sparsam.store.db.selectFrom('messages').select('id').execute();
     expect(messages).toEqual([]);
+    // The Geschlossen tab explains why it stays empty.
+    await page.getByRole('tab', { name: 'Geschlossen' }).click();
+    await page.getByText('Ist „Löschen nach Abschluss“ auf 0 Tage gestellt').waitFor();
   });
 
   it('shows the admin screens: channels with webhook URL and test connection, privacy settings, team', async () => {
+    // Five wrong passwords lock Ben's account; the admin unlocks it from the team list.
+    for (let i = 0; i < 5; i++) {
+      await stack.sparsam.http.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { email: 'ben@autohaus-beispiel.de', password: 'falsch-falsch-falsch' },
+      });
+    }
     await page.getByRole('link', { name: 'Verwaltung' }).click();
     await page.getByRole('heading', { name: 'Team' }).waitFor();
+    // The admin start page lists what a new installation still lacks; the configured channel is done.
+    const checklist = page.locator('.setup-checklist');
+    await checklist.getByRole('heading', { name: 'Erste Schritte' }).waitFor();
+    await checklist.locator('li.done', { hasText: 'Einen Kanal einrichten' }).waitFor();
+    await checklist.locator('li.open', { hasText: 'Zwei-Faktor-Anmeldung für alle vorschreiben' }).waitFor();
+    const ben = page.locator('tr', { hasText: 'Ben Weber' });
+    await ben.getByRole('cell', { name: 'Gesperrt', exact: true }).waitFor();
+    // The role select shows the longest role in full.
+    const roleWidths = await page.getByLabel('Rolle: Ben Weber').evaluate((el) => {
+      interface Box {
+        getBoundingClientRect(): { width: number };
+      }
+      interface Doc {
+        createElement(tag: string): Box & { style: { font: string }; textContent: string; remove(): void };
+        body: { appendChild(node: unknown): void };
+      }
+      const win = globalThis as unknown as { document: Doc; getComputedStyle(e: unknown): { font: string } };
+      const span = win.document.createElement('span');
+      span.style.font = win.getComputedStyle(el).font;
+      span.textContent = 'Datenschutzbeauftragte/r';
+      win.document.body.appendChild(span);
+      const text = span.getBoundingClientRect().width;
+      span.remove();
+      return { select: (el as unknown as Box).getBoundingClientRect().width, text };
+    });
+    expect(roleWidths.select).toBeGreaterThan(roleWidths.text);
+    await ben.getByRole('button', { name: 'Entsperren' }).click();
+    await page.getByText('Entsperrt. Die Anmeldung ist wieder möglich.').waitFor();
+    await ben.getByRole('cell', { name: 'Aktiv', exact: true }).waitFor();
+    expect(await ben.getByRole('button', { name: 'Entsperren' }).count()).toBe(0);
     await page.getByLabel('E-Mail-Adresse').fill('clara@autohaus-beispiel.de');
     await page.getByLabel('Name', { exact: true }).fill('Clara Neumann');
     await page.getByRole('button', { name: 'Einladen' }).click();
@@ -269,6 +351,42 @@ describe.skipIf(!hasTool('chromium'))('web inbox in Chromium', () => {
       /^https:\/\/inbox\.autohaus-beispiel\.de\/invite#inv_/,
     );
     await shot('07-admin-team', true);
+    // The invitation page speaks the language the admin chose for the new colleague.
+    const claraLink = await page.locator('.invite-link code').textContent();
+    await page.getByLabel('E-Mail-Adresse').fill('dave@autohaus-beispiel.de');
+    await page.getByLabel('Name', { exact: true }).fill('Dave Miller');
+    await page.locator('#inv-lang').selectOption('en');
+    await page.getByRole('button', { name: 'Einladen' }).click();
+    await expect.poll(() => page.locator('.invite-link code').textContent()).not.toBe(claraLink);
+    const daveLink = new URL((await page.locator('.invite-link code').textContent())!);
+    const guest = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'de-DE' });
+    const invitePage = await guest.newPage();
+    await invitePage.goto(`${stack.baseUrl}/invite${daveLink.hash}`);
+    await invitePage.getByText('dave@autohaus-beispiel.de').waitFor();
+    expect(await invitePage.locator('h1').textContent()).toBe('Set up your account');
+    await invitePage.screenshot({ path: path.join(SHOTS, '13-invite-en-phone.png') });
+    await guest.close();
+    // Quick replies: the form's pattern is a valid regular expression in Chromium and takes letters of any language.
+    await page
+      .getByRole('navigation', { name: 'Verwaltungsbereiche' })
+      .getByRole('link', { name: 'Textbausteine' })
+      .click();
+    const shortcut = page.locator('#qr-shortcut');
+    const validity = async (value: string) => {
+      await shortcut.fill(value);
+      return shortcut.evaluate((el) => (el as unknown as { validity: { valid: boolean } }).validity.valid);
+    };
+    expect(await validity('/grüße')).toBe(true);
+    expect(await validity('термин')).toBe(true);
+    expect(await validity('a-b_c')).toBe(true);
+    expect(await validity('_x')).toBe(false);
+    expect(await validity('zwei worte')).toBe(false);
+    await shortcut.fill('grüße');
+    await page.locator('#qr-title').fill('Grüße');
+    await page.locator('#qr-text').fill('Viele Grüße aus der Werkstatt');
+    await page.getByRole('button', { name: 'Speichern' }).click();
+    await page.getByText('/grüße').first().waitFor();
+    await page.getByRole('navigation', { name: 'Verwaltungsbereiche' }).getByRole('link', { name: 'Team' }).click();
     await page.getByRole('navigation', { name: 'Verwaltungsbereiche' }).getByRole('link', { name: 'Kanäle' }).click();
     await page.getByText('https://inbox.autohaus-beispiel.de/webhooks/whatsapp/wa-main').waitFor();
     await page.getByRole('button', { name: 'Verbindung testen' }).click();
@@ -288,6 +406,12 @@ describe.skipIf(!hasTool('chromium'))('web inbox in Chromium', () => {
     expect(settings.retention.eraseAfterCloseDays).toBe(7);
     await page.setViewportSize({ width: 1024, height: 768 });
     await shot('09-admin-privacy-settings', true);
+    // Subject access and erasure are the DPO's alone: the admin's DSGVO area does not offer them.
+    await page.getByRole('navigation', { name: 'Hauptnavigation' }).getByRole('link', { name: 'DSGVO' }).click();
+    await page.getByRole('heading', { name: 'Prüfprotokoll' }).waitFor();
+    const areas = page.getByRole('navigation', { name: 'Datenschutz-Bereiche' });
+    await areas.getByRole('link', { name: 'Datenpannen' }).waitFor();
+    expect(await areas.getByRole('link', { name: 'Auskunft & Löschung' }).count()).toBe(0);
   });
 
   it('switches to English and logs out everywhere', async () => {

@@ -28,6 +28,13 @@ describeEachStore('audit viewer and breach register', (dialect) => {
     const get = (q: string, token = w.dpoToken) => w.api('GET', `/api/v1/compliance/audit${q}`, undefined, token);
     const viewed = (await get('?action=conversation.viewed')).json().items as { actor: string; targetId: string }[];
     expect(viewed.map((v) => v.targetId)).toEqual(['c2', 'c1']);
+    // A category (no dot) finds every action of its kind; it does not match a longer category's name.
+    await audit.append({ actor: 'system', action: 'conversationx.other' });
+    const category = (await get('?action=conversation')).json().items as { action: string }[];
+    expect(category.map((i) => i.action)).toEqual(['conversation.viewed', 'conversation.viewed']);
+    expect((await get('?action=settings')).json().items.map((i: { action: string }) => i.action)).toEqual([
+      'settings.changed',
+    ]);
     expect((await get('?actor=user:u1')).json().items.map((i: { action: string }) => i.action)).toEqual([
       'settings.changed',
       'conversation.viewed',

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,8 @@ import { launchChromium, startStack, type Stack } from '../browser/browser-suppo
 import { hasTool } from '../support/tools.ts';
 
 const PASSWORD = 'datenschutz-passwort-1';
+/** Screenshots go to SPARSAM_SCREENSHOTS (docs/screenshots when refreshing the documentation) or a temp dir. */
+const SHOTS = process.env.SPARSAM_SCREENSHOTS ?? path.join(process.env.TMPDIR ?? '/tmp', 'sparsam-shots');
 const CUSTOMER = '4915112345678';
 
 /** True when web/dist is older than a source file of the web inbox (then it is rebuilt, as `npm run build:web`). */
@@ -33,6 +35,7 @@ describe.skipIf(!hasTool('chromium'))('data protection screens in Chromium', () 
   let stack: Stack;
   let browser: Browser;
   let page: Page;
+  const eventRequests: string[] = [];
 
   beforeAll(async () => {
     if (distIsStale()) await buildWeb({ quiet: true });
@@ -74,17 +77,53 @@ describe.skipIf(!hasTool('chromium'))('data protection screens in Chromium', () 
   });
 
   it('lands the DPO on the audit log, verifies the chain and offers the CSV', async () => {
+    // The live event stream serves the inbox's roles; the DPO's browser does not ask for it (it would answer 403).
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/api/v1/events') eventRequests.push(request.url());
+    });
     await page.goto(stack.baseUrl);
     await page.getByLabel('E-Mail-Adresse').fill('dora@autohaus-beispiel.de');
     await page.getByLabel('Passwort').fill(PASSWORD);
     await page.getByRole('button', { name: 'Anmelden' }).click();
     await page.getByRole('heading', { name: 'Prüfprotokoll' }).waitFor();
     expect(new URL(page.url()).pathname).toBe('/compliance/audit');
-    await page.getByRole('cell', { name: 'consent.grant' }).first().waitFor();
+    // Actions in words, with date and time, the customer's channel as the actor; a category filter finds them all.
+    const grant = page.locator('tr', { has: page.getByRole('cell', { name: 'Einwilligung erteilt', exact: true }) });
+    await grant.first().waitFor();
+    expect(await grant.first().textContent()).toMatch(/\d{1,2}\.\d{1,2}\.\d{4}, \d{2}:\d{2}:\d{2}/);
+    expect(await grant.first().textContent()).toContain('Kunde über');
+    expect(await grant.first().textContent()).toMatch(/Anfrage \d+/);
+    await page.getByRole('combobox', { name: /^Bereich/ }).selectOption({ label: 'Einwilligung' });
+    await page.getByRole('button', { name: 'Filtern' }).click();
+    await expect
+      .poll(async () => {
+        const actions = await page.locator('.audit-table tbody tr td:nth-child(4)').allTextContents();
+        return actions.length > 0 && actions.every((a) => a.startsWith('Einwilligung'));
+      })
+      .toBe(true);
+    // The buttons keep their own height beside the filter fields.
+    const height = await page
+      .getByRole('button', { name: 'Filtern' })
+      .evaluate(
+        (el) => (el as unknown as { getBoundingClientRect(): { height: number } }).getBoundingClientRect().height,
+      );
+    expect(height).toBeLessThan(60);
+    mkdirSync(SHOTS, { recursive: true });
+    for (const [name, size] of [
+      ['20-audit-log', { width: 1280, height: 800 }],
+      ['20-audit-log-phone', { width: 390, height: 844 }],
+    ] as const) {
+      await page.setViewportSize(size);
+      await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+    }
+    await page.setViewportSize({ width: 1366, height: 900 });
     await page.getByRole('button', { name: 'Kette prüfen' }).click();
     await page.getByText(/Prüfprotokoll unversehrt: \d+ Einträge geprüft/).waitFor();
     const csv = await page.getByRole('link', { name: 'CSV herunterladen' }).getAttribute('href');
     expect(csv).toMatch(/^\/api\/v1\/compliance\/audit\.csv/);
+    await page.reload();
+    await page.getByRole('heading', { name: 'Prüfprotokoll' }).waitFor();
+    expect(eventRequests).toEqual([]);
   }, 60_000);
 
   it('exports one customer as JSON, with the decrypted text', async () => {
@@ -98,6 +137,20 @@ describe.skipIf(!hasTool('chromium'))('data protection screens in Chromium', () 
     const bundle = JSON.parse(readFileSync(file, 'utf8'));
     expect(bundle.subject.address).toBe(CUSTOMER);
     expect(JSON.stringify(bundle.conversations)).toContain('Ich möchte einen Termin für die Inspektion');
+    // The summary for the customer opens in a new tab to be read and printed.
+    const [summary] = await Promise.all([
+      page.context().waitForEvent('page'),
+      page.getByRole('button', { name: /Zusammenfassung \(HTML\) öffnen/ }).click(),
+    ]);
+    await summary.waitForLoadState();
+    expect(summary.url()).toMatch(/^blob:/);
+    expect(await summary.title()).not.toBe('');
+    await summary.close();
+    // No data for an address reads in German, not in the server's English.
+    await page.getByLabel('Telefonnummer bzw. Chat-ID').fill('+4915199999999');
+    await page.getByRole('button', { name: 'Export (JSON) herunterladen' }).click();
+    await page.getByText('sparsam hat zu dieser Adresse auf diesem Kanal keine Daten.').waitFor();
+    expect(await page.content()).not.toContain('holds no data');
   }, 60_000);
 
   it('records a breach and shows the 72-hour countdown', async () => {

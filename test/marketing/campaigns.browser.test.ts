@@ -57,6 +57,11 @@ describe.skipIf(!hasTool('chromium'))('campaign screen in the browser', () => {
     await page.getByRole('link', { name: 'Kampagnen' }).click();
     await page.getByRole('heading', { name: 'Marketing-Kampagnen' }).waitFor();
     await page.getByText('Noch keine Kampagnen.').waitFor();
+    // The page keeps the margins of the other pages: the heading does not touch the window's edge.
+    const left = await page
+      .getByRole('heading', { name: 'Marketing-Kampagnen' })
+      .evaluate((el) => (el as unknown as { getBoundingClientRect(): { left: number } }).getBoundingClientRect().left);
+    expect(left).toBeGreaterThanOrEqual(16);
 
     await page.getByLabel('Platzhalter 1').fill('10 % auf Winterreifen');
     page.once('dialog', (d) => void d.accept());

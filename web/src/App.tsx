@@ -79,7 +79,8 @@ export function App() {
     content = <Login step={auth.kind === 'step' ? auth.step : 'password'} onSession={applySession} />;
   } else {
     content = (
-      <LiveEventsProvider>
+      // The live stream serves the inbox's roles only (the DPO has no inbox and would get 403 on every load).
+      <LiveEventsProvider enabled={auth.user.role !== 'dpo'}>
         <Shell user={auth.user} path={path} onLogout={logout} onUser={(user) => setAuth({ kind: 'in', user })} />
       </LiveEventsProvider>
     );
@@ -154,7 +155,7 @@ function Shell(props: { user: SessionUser; path: string; onLogout(): void; onUse
           {section === 'admin' && user.role === 'admin' ? (
             <Admin path={path} self={user} />
           ) : section === 'compliance' && canCompliance ? (
-            <Compliance path={path} />
+            <Compliance path={path} role={user.role} />
           ) : section === 'marketing' && user.role === 'admin' ? (
             <Marketing />
           ) : section === 'account' ? (

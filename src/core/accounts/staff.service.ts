@@ -105,14 +105,15 @@ export class StaffService {
   }
 
   /** Who an invitation is for (to greet them on the page); refuses used or expired tokens. */
-  async describeInvitation(token: string): Promise<{ email: string; displayName: string }> {
+  /** Who an invitation is for, and the language the admin chose, so that the invitation page speaks it. */
+  async describeInvitation(token: string): Promise<{ email: string; displayName: string; language: string }> {
     const inv = await this.web.findInvitationByHash(hashSecret(token));
     if (!inv || inv.used_at !== null || inv.expires_at <= this.now()) {
       throw new AppError('NOT_FOUND', 'this invitation link is unknown, used or expired; ask an admin for a new one');
     }
     const user = await this.users.findUserById(inv.user_id);
     if (!user || user.disabled) throw new AppError('NOT_FOUND', 'this invitation link is no longer valid');
-    return { email: user.email, displayName: user.display_name };
+    return { email: user.email, displayName: user.display_name, language: user.language };
   }
 
   /** Sets the password with a one-time invitation token; a second use is refused. */

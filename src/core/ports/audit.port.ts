@@ -9,6 +9,7 @@ export interface ChainPoint {
 }
 
 export interface AuditFilter {
+  /** An action (consent.grant), or a category without a dot (consent) for all its actions. */
   action?: string | undefined;
   actor?: string | undefined;
   targetId?: string | undefined;

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { channelModule } from '../../channels/registry.ts';
+import { controllerPlaceholders } from '../../core/compliance/controller-placeholder.ts';
 import { AppError } from '../../shared/app-error.ts';
 import type { RouteModule } from '../app.ts';
 import { actorOf } from '../auth/session.ts';
@@ -18,6 +19,14 @@ export function adminRoutes(deps: WebDeps): RouteModule {
   return async (app: FastifyInstance) => {
     const options = { authenticate: deps.authenticate, parse: parseFields };
     const base = deps.config.baseUrl.replace(/\/$/, '');
+
+    // The first-run checklist: whether the configuration file still names the placeholder controller and a DPO.
+    registerRoute(app, api.setup, options, async () => ({
+      organisation: {
+        placeholders: controllerPlaceholders(deps.config.organisation),
+        dpoContact: Boolean(deps.config.organisation.dpo?.trim()),
+      },
+    }));
 
     registerRoute(app, api.channels, options, async () => {
       const rows = await deps.inboxes.listChannels();

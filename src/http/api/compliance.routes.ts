@@ -24,8 +24,11 @@ const millis = (t: string | number | undefined) =>
 const millisOrNull = (t: string | null | undefined) =>
   t === undefined ? undefined : t === null ? null : Date.parse(t);
 
-function auditView(r: AuditRecord) {
+function auditView(r: AuditRecord, names: ReadonlyMap<string, string> = new Map()) {
+  const actorId = r.actor.startsWith('user:') ? r.actor.slice('user:'.length) : null;
   return {
+    actorName: actorId ? (names.get(actorId) ?? null) : null,
+    targetName: r.target_type === 'user' && r.target_id ? (names.get(r.target_id) ?? null) : null,
     seq: r.seq,
     at: new Date(r.at).toISOString(),
     actor: r.actor,
@@ -48,6 +51,8 @@ export interface ComplianceRouteDeps {
   docs?: OpenApiRegistry;
   /** Who may reveal a real address (default admin and dpo). */
   revealRoles?: readonly Role[];
+  /** Staff names by user id, so that the audit screen shows "Anna Schmidt" instead of `user:<uuid>`. */
+  staffNames?: () => Promise<ReadonlyMap<string, string>>;
 }
 
 /**
@@ -138,7 +143,8 @@ export function complianceRoutes(deps: ComplianceRouteDeps): RouteModule {
         limit: q.limit,
         offset: q.offset,
       });
-      return { items: rows.map(auditView) };
+      const names = (await deps.staffNames?.()) ?? new Map<string, string>();
+      return { items: rows.map((r) => auditView(r, names)) };
     });
 
     registerRoute(app, api.verifyAudit, options, async () => c.verifyAudit());

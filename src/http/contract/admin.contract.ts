@@ -126,6 +126,22 @@ const roles = ADMIN_ROLES;
 
 /** Admin screens: channels (webhook URL, verify-token hint, test connection, on/off) and inbox privacy settings. */
 export const adminApi = {
+  setup: defineRoute({
+    method: 'GET',
+    url: '/api/v1/admin/setup',
+    summary: 'First-run checklist: whether the controller is still a placeholder and a DPO contact is configured',
+    tags,
+    roles,
+    response: {
+      description: 'the configuration facts the checklist needs (no personal data)',
+      schema: z.object({
+        organisation: z.object({
+          placeholders: z.array(z.enum(['name', 'contact'])),
+          dpoContact: z.boolean(),
+        }),
+      }),
+    },
+  }),
   channels: defineRoute({
     method: 'GET',
     url: '/api/v1/admin/channels',

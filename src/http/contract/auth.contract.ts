@@ -130,7 +130,10 @@ export const authApi = {
     roles,
     access: 'public',
     params: z.object({ token: z.string() }),
-    response: { description: 'the invited person', schema: z.object({ email: z.string(), displayName: z.string() }) },
+    response: {
+      description: 'the invited person and the language chosen for them',
+      schema: z.object({ email: z.string(), displayName: z.string(), language: z.string() }),
+    },
     errors: { 404: 'unknown, used or expired' },
   }),
   acceptInvitation: defineRoute({

@@ -21,7 +21,11 @@ export const DocQuery = z
 const Time = z.union([z.string().datetime({ offset: true }), z.coerce.number().int().positive()]);
 export const AuditQuery = z
   .object({
-    action: z.string().max(64).optional(),
+    action: z
+      .string()
+      .max(64)
+      .optional()
+      .describe('an action (consent.grant) or a category without a dot (consent: every consent.* action)'),
     actor: z.string().max(140).optional(),
     targetId: z.string().max(128).optional(),
     from: Time.optional(),
@@ -61,6 +65,8 @@ export const AuditEntrySchema = z.object({
   targetId: z.string().nullable(),
   result: z.string(),
   details: z.record(z.string(), z.unknown()),
+  actorName: z.string().nullable().describe('the staff member behind a user:<id> actor, when known'),
+  targetName: z.string().nullable().describe('the staff member of a user target, when known'),
 });
 export const ReceiptSchema = z.object({
   targetType: z.enum(['conversation', 'contact']),

@@ -83,7 +83,9 @@ export class AuditStore implements AuditPort {
 
   async list(filter: AuditFilter): Promise<AuditRecord[]> {
     let q = this.db.selectFrom('audit_log').selectAll();
-    if (filter.action) q = q.where('action', '=', filter.action);
+    // A category ("consent") matches all its actions ("consent.grant", "consent.withdraw").
+    if (filter.action && /^[a-z_]+$/.test(filter.action)) q = q.where('action', 'like', `${filter.action}.%`);
+    else if (filter.action) q = q.where('action', '=', filter.action);
     if (filter.actor) q = q.where('actor', '=', filter.actor);
     if (filter.targetId) q = q.where('target_id', '=', filter.targetId);
     if (filter.from !== undefined) q = q.where('at', '>=', filter.from);

@@ -4,6 +4,7 @@ import { useI18n, type MessageKey } from '../i18n/i18n.tsx';
 import { ErrorText } from './AuthCard.tsx';
 import { Enrolment } from './Enrolment.tsx';
 import { Notice } from '../shared/Notice.tsx';
+import { errorText } from '../shared/error-text.ts';
 
 interface MeInfo {
   user: SessionUser;
@@ -37,7 +38,7 @@ export function Account(props: { user: SessionUser; onUser(user: SessionUser): v
       setLang(res.user.language);
       setProfileMsg({ kind: 'ok', key: 'saved' });
     } catch (err) {
-      setProfileMsg({ kind: 'error', text: (err as Error).message });
+      setProfileMsg({ kind: 'error', text: errorText(err, t) });
     }
   };
   const changePassword = async (e: FormEvent) => {
@@ -48,7 +49,7 @@ export function Account(props: { user: SessionUser; onUser(user: SessionUser): v
       setPw({ current: '', next: '', repeat: '' });
       setPwMsg({ kind: 'ok', text: t('passwordChanged') });
     } catch (err) {
-      setPwMsg({ kind: 'error', text: (err as Error).message });
+      setPwMsg({ kind: 'error', text: errorText(err, t) });
     }
   };
   const run = async (fn: () => Promise<void>) => {
@@ -56,7 +57,7 @@ export function Account(props: { user: SessionUser; onUser(user: SessionUser): v
     try {
       await fn();
     } catch (e) {
-      setEnrolError((e as Error).message);
+      setEnrolError(errorText(e, t));
     }
   };
 
@@ -170,7 +171,7 @@ export function Account(props: { user: SessionUser; onUser(user: SessionUser): v
                   e.preventDefault();
                   void post('/me/totp/disable', { password: disablePw })
                     .then(() => (setDisablePw(''), setTfaMsg(null), load()))
-                    .catch((err: Error) => setTfaMsg(err.message));
+                    .catch((err: unknown) => setTfaMsg(errorText(err, t)));
                 }}
               >
                 <label htmlFor="tfa-pw" className="sr-only">

@@ -1,10 +1,11 @@
+import type { ErrorContext } from '../shared/error-text.ts';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { post, type SessionInfo } from '../api.ts';
 import { useI18n } from '../i18n/i18n.tsx';
 import { AuthCard, ErrorText } from './AuthCard.tsx';
 
 /** Runs a login step's request, showing busy state and the error. */
-export type Runner = (fn: () => Promise<void>) => Promise<void>;
+export type Runner = (fn: () => Promise<void>, context?: ErrorContext) => Promise<void>;
 
 interface EnrolStart {
   secret: string;

@@ -1,23 +1,31 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { ApiError, get, post } from '../api.ts';
+import { get, post } from '../api.ts';
+import { errorText } from '../shared/error-text.ts';
 import { useI18n } from '../i18n/i18n.tsx';
 import { navigate } from '../router.ts';
 import { AuthCard, ErrorText } from './AuthCard.tsx';
 
 /** /invite#<token>: a new staff member sets the password with the one-time invitation. */
 export function Invite() {
-  const { t } = useI18n();
+  const { t, setLang } = useI18n();
   const token = window.location.hash.slice(1);
   const [who, setWho] = useState<{ email: string; displayName: string } | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  // A refused request is kept as it came and put into words at render time, in the language the page then has.
+  const [error, setError] = useState<unknown>(null);
   const [password, setPassword] = useState('');
   const [repeat, setRepeat] = useState('');
   const [done, setDone] = useState(false);
   useEffect(() => {
-    get<{ email: string; displayName: string }>(`/auth/invitations/${encodeURIComponent(token)}`, { quiet401: true })
-      .then(setWho)
-      .catch((e: unknown) => setError(e instanceof ApiError ? e.message : String(e)));
-  }, [token]);
+    get<{ email: string; displayName: string; language: string }>(`/auth/invitations/${encodeURIComponent(token)}`, {
+      quiet401: true,
+    })
+      .then((invitation) => {
+        // The page speaks the language the admin chose for the new colleague.
+        if (invitation.language === 'de' || invitation.language === 'en') setLang(invitation.language);
+        setWho(invitation);
+      })
+      .catch((e: unknown) => setError(e));
+  }, [token, setLang]);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (password !== repeat) return setError(t('passwordsDiffer'));
@@ -25,7 +33,7 @@ export function Invite() {
       await post('/auth/invitations/accept', { token, password });
       setDone(true);
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(err);
     }
   };
   return (
@@ -61,7 +69,7 @@ export function Invite() {
               value={repeat}
               onChange={(e) => setRepeat(e.target.value)}
             />
-            <ErrorText error={error} />
+            <ErrorText error={error === null ? null : typeof error === 'string' ? error : errorText(error, t)} />
             <button type="submit" className="btn btn-primary btn-block" disabled={!who}>
               {t('setPassword')}
             </button>

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { ApiError, post, type SessionInfo } from '../api.ts';
+import { post, type SessionInfo } from '../api.ts';
+import { errorText, type ErrorContext } from '../shared/error-text.ts';
 import { useI18n } from '../i18n/i18n.tsx';
 import { AuthCard, ErrorText } from './AuthCard.tsx';
 import { Enrolment, type Runner } from './Enrolment.tsx';
@@ -15,13 +16,13 @@ export function Login(props: { step: 'password' | 'totp' | 'enrol'; onSession(in
 
   useEffect(() => setStep(props.step), [props.step]);
 
-  async function run(fn: () => Promise<void>) {
+  async function run(fn: () => Promise<void>, context?: ErrorContext) {
     setBusy(true);
     setError(null);
     try {
       await fn();
     } catch (e) {
-      setError(e instanceof ApiError ? e.message : String(e));
+      setError(errorText(e, t, context));
     } finally {
       setBusy(false);
     }
@@ -80,7 +81,7 @@ function PasswordStep(props: { busy: boolean; error: string | null; run: Runner;
   const [password, setPassword] = useState('');
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    void props.run(async () => props.onSession(await post<SessionInfo>('/auth/login', { email, password })));
+    void props.run(async () => props.onSession(await post<SessionInfo>('/auth/login', { email, password })), 'login');
   };
   return (
     <AuthCard title={t('loginTitle')}>
@@ -122,8 +123,9 @@ function SecondFactor(props: { busy: boolean; error: string | null; run: Runner;
   useEffect(() => input.current?.focus(), [recovery]);
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    void props.run(async () =>
-      props.onSession(await post<SessionInfo>(recovery ? '/auth/recovery' : '/auth/totp', { code })),
+    void props.run(
+      async () => props.onSession(await post<SessionInfo>(recovery ? '/auth/recovery' : '/auth/totp', { code })),
+      recovery ? 'recovery' : 'totp',
     );
   };
   return (

@@ -4,6 +4,7 @@ import { SectionSwitch } from '../shared/SectionSwitch.tsx';
 import { Channels } from './Channels.tsx';
 import { Privacy } from './Privacy.tsx';
 import { QuickReplies } from './QuickReplies.tsx';
+import { SetupChecklist } from './SetupChecklist.tsx';
 import { Users } from './Users.tsx';
 
 /** Admin screens: team and invitations, channels, inbox privacy settings, quick replies. Loaded on demand. */
@@ -15,7 +16,17 @@ export function Admin({ path, self }: { path: string; self: SessionUser }) {
       path={path}
       label={t('adminNav')}
       sections={[
-        { key: 'users', label: t('adminUsers'), render: () => <Users self={self} /> },
+        {
+          key: 'users',
+          label: t('adminUsers'),
+          // The admin start page: the first-run checklist above the team while a step is open.
+          render: () => (
+            <>
+              <SetupChecklist />
+              <Users self={self} />
+            </>
+          ),
+        },
         { key: 'channels', label: t('adminChannels'), render: () => <Channels /> },
         { key: 'privacy', label: t('adminPrivacy'), render: () => <Privacy /> },
         { key: 'quick-replies', label: t('adminQuick'), render: () => <QuickReplies /> },

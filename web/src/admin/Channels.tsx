@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { get, post, put, type ChannelInfo } from '../api.ts';
 import { useI18n, type Translate } from '../i18n/i18n.tsx';
+import { errorText } from '../shared/error-text.ts';
 import { CopyButton } from '../shared/CopyButton.tsx';
 import { Notice } from '../shared/Notice.tsx';
 import { useAction } from '../shared/use-action.tsx';
@@ -40,9 +41,9 @@ export function Channels() {
   useEffect(() => void load(), [load]);
   const test = async (id: string) => {
     setResults((r) => ({ ...r, [id]: 'busy' }));
-    const res = await post<{ ok: boolean; detail: string }>(`/admin/channels/${id}/test`).catch((e: Error) => ({
+    const res = await post<{ ok: boolean; detail: string }>(`/admin/channels/${id}/test`).catch((e: unknown) => ({
       ok: false,
-      detail: e.message,
+      detail: errorText(e, t),
     }));
     setResults((r) => ({ ...r, [id]: res }));
   };

@@ -3,6 +3,13 @@ import { del, get, post, put, type QuickReply } from '../api.ts';
 import { useI18n } from '../i18n/i18n.tsx';
 import { useAction } from '../shared/use-action.tsx';
 
+/**
+ * The shortcut as the form's `pattern` attribute: letters of any language and digits first, then also _ and -, 1-32
+ * characters, an optional leading "/". The browser compiles a pattern with the `v` flag, where a "-" in a class must
+ * be escaped; the server checks the same (lower case, NFC) and answers VALIDATION with field shortcut.
+ */
+export const SHORTCUT_PATTERN = '/?[\\p{L}\\p{N}][\\p{L}\\p{M}\\p{N}_\\-]{0,31}';
+
 /** The team's quick replies: list, add, edit, delete. */
 export function QuickReplies() {
   const { t } = useI18n();
@@ -63,7 +70,7 @@ export function QuickReplies() {
           <input
             id="qr-shortcut"
             required
-            pattern="/?[a-zA-Z0-9][a-zA-Z0-9_-]{0,31}"
+            pattern={SHORTCUT_PATTERN}
             value={form.shortcut}
             onChange={(e) => setForm({ ...form, shortcut: e.target.value })}
           />

@@ -74,6 +74,7 @@ export function Users({ self }: { self: SessionUser }) {
                 <td className="email">{u.email}</td>
                 <td>
                   <select
+                    className="role-select"
                     aria-label={`${t('role')}: ${u.displayName}`}
                     value={u.role}
                     disabled={u.id === self.id}
@@ -116,6 +117,17 @@ export function Users({ self }: { self: SessionUser }) {
                   <button type="button" className="btn btn-small" onClick={() => void reinvite(u.id)}>
                     {t('newInvitation')}
                   </button>
+                  {u.locked && !u.disabled && (
+                    <button
+                      type="button"
+                      className="btn btn-small"
+                      onClick={() =>
+                        void run(async () => (await post(`/users/${u.id}/unlock`), await load()), t('unlocked'))
+                      }
+                    >
+                      {t('unlock')}
+                    </button>
+                  )}
                   {u.totpEnabled && u.id !== self.id && (
                     <button
                       type="button"

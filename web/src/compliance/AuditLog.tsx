@@ -1,24 +1,77 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { get, post } from '../api.ts';
-import { useI18n } from '../i18n/i18n.tsx';
+import { get, post, type AuditEntry } from '../api.ts';
+import { useI18n, type MessageKey, type Translate } from '../i18n/i18n.tsx';
+import { de } from '../i18n/messages.de.ts';
 import { useAction, type ActionMessage } from '../shared/use-action.tsx';
 import { query } from './compliance-fetch.ts';
 
-interface AuditEntry {
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  targetType: string | null;
-  targetId: string | null;
-  result: string;
-  details: Record<string, unknown>;
+/** The categories the filter offers: the part of an action before the dot (consent.grant → consent). */
+const CATEGORIES = [
+  'consent',
+  'conversation',
+  'contact',
+  'dsar',
+  'user',
+  'auth',
+  'breach',
+  'channel',
+  'inbox',
+  'marketing',
+  'media',
+  'note',
+  'keys',
+  'audit',
+  'webhook',
+] as const;
+
+/** An action in words ("Einwilligung erteilt"); an action this version does not know stays as its code. */
+export function actionText(action: string, t: Translate): string {
+  const key = `compliance.act.${action}`;
+  return key in de ? t(key as MessageKey) : action;
+}
+
+/** Who acted: the staff member's name, the customer's channel, sparsam itself, the CLI or an API token. */
+function actorText(a: AuditEntry, t: Translate): string {
+  if (a.actorName) return a.actorName;
+  const [kind, rest = ''] = a.actor.split(':', 2) as [string, string | undefined];
+  if (kind === 'webhook') return t('compliance.customer', { channel: rest });
+  if (kind === 'system') return t('compliance.system');
+  if (kind === 'cli') return t('compliance.cli');
+  if (kind === 'token') return t('compliance.apiToken');
+  return a.actor;
+}
+
+/** The target: a staff member's name, the conversation's pseudonym from the details, else type and short id. */
+function targetText(a: AuditEntry): string {
+  if (a.targetName) return a.targetName;
+  if (typeof a.details.label === 'string') return a.details.label;
+  if (!a.targetId) return '–';
+  const id = a.targetId.length > 12 ? `${a.targetId.slice(0, 8)}…` : a.targetId;
+  return `${a.targetType ?? ''} ${id}`.trim();
+}
+
+/** The details as "name: value" lines, without the label already shown as the target. */
+function Details({ details }: { details: Record<string, unknown> }) {
+  const entries = Object.entries(details).filter(([k]) => k !== 'label');
+  if (entries.length === 0) return <>–</>;
+  return (
+    <dl className="audit-details">
+      {entries.map(([k, v]) => (
+        <div key={k}>
+          <dt>{k}</dt>
+          <dd>
+            {typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v)}
+          </dd>
+        </div>
+      ))}
+    </dl>
+  );
 }
 
 /** The audit log: filter, verify the hash chain, download as CSV, page through older entries. */
 export function AuditLog() {
-  const { t, formatTime } = useI18n();
-  const [filter, setFilter] = useState({ action: '', actor: '', targetId: '', from: '', to: '' });
+  const { t, formatDateTime } = useI18n();
+  const [filter, setFilter] = useState({ category: '', action: '', actor: '', targetId: '', from: '', to: '' });
   const [applied, setApplied] = useState(filter);
   const [items, setItems] = useState<AuditEntry[]>([]);
   const [done, setDone] = useState(false);
@@ -27,7 +80,8 @@ export function AuditLog() {
   const params = useCallback(
     (f: typeof filter) =>
       query({
-        action: f.action,
+        // An exact action wins over its category; a category alone matches all its actions.
+        action: f.action.trim() || f.category,
         actor: f.actor,
         targetId: f.targetId,
         from: f.from ? new Date(f.from).toISOString() : '',
@@ -68,11 +122,30 @@ export function AuditLog() {
     <div className="stack">
       <h1>{t('compliance.audit')}</h1>
       {view}
-      <form className="form filters" onSubmit={submit}>
+      <form className="form audit-filters" onSubmit={submit}>
         <div className="form-grid">
+          <label className="form-row">
+            <span>{t('compliance.category')}</span>
+            <select value={filter.category} onChange={(e) => setFilter({ ...filter, category: e.target.value })}>
+              <option value="">{t('compliance.allCategories')}</option>
+              {CATEGORIES.map((c) => (
+                <option key={c} value={c}>
+                  {t(`compliance.cat.${c}`)}
+                </option>
+              ))}
+            </select>
+          </label>
           {(['action', 'actor', 'targetId'] as const).map((k) => (
             <label key={k} className="form-row">
-              <span>{t(k === 'targetId' ? 'compliance.target' : `compliance.${k}`)}</span>
+              <span>
+                {t(
+                  k === 'targetId'
+                    ? 'compliance.target'
+                    : k === 'action'
+                      ? 'compliance.exactAction'
+                      : `compliance.${k}`,
+                )}
+              </span>
               <input value={filter[k]} onChange={(e) => setFilter({ ...filter, [k]: e.target.value })} />
             </label>
           ))}
@@ -103,7 +176,7 @@ export function AuditLog() {
         <p className="muted">{t('compliance.none')}</p>
       ) : (
         <div className="table-wrap">
-          <table className="table">
+          <table className="table audit-table">
             <thead>
               <tr>
                 <th scope="col">#</th>
@@ -119,12 +192,14 @@ export function AuditLog() {
               {items.map((a) => (
                 <tr key={a.seq}>
                   <td>{a.seq}</td>
-                  <td>{formatTime(a.at)}</td>
-                  <td>{a.actor}</td>
-                  <td>{a.action}</td>
-                  <td>{a.targetId ? `${a.targetType ?? ''} ${a.targetId}` : '–'}</td>
+                  <td className="nowrap">{formatDateTime(a.at)}</td>
+                  <td title={a.actor}>{actorText(a, t)}</td>
+                  <td title={a.action}>{actionText(a.action, t)}</td>
+                  <td title={a.targetId ? `${a.targetType ?? ''} ${a.targetId}` : undefined}>{targetText(a)}</td>
                   <td>{a.result}</td>
-                  <td className="small">{JSON.stringify(a.details)}</td>
+                  <td className="small">
+                    <Details details={a.details} />
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -1,4 +1,6 @@
+import type { Role } from '../api.ts';
 import { useI18n } from '../i18n/i18n.tsx';
+import type { Section } from '../shared/SectionSwitch.tsx';
 import { SectionSwitch } from '../shared/SectionSwitch.tsx';
 import { AuditLog } from './AuditLog.tsx';
 import { Breaches } from './Breaches.tsx';
@@ -8,8 +10,11 @@ import { Statistics } from './Statistics.tsx';
 import { SubjectRequests } from './SubjectRequests.tsx';
 
 /** The data protection officer's screens: audit log, subject requests, documents, breaches, reveals, statistics. */
-export function Compliance({ path }: { path: string }) {
+export function Compliance({ path, role }: { path: string; role: Role }) {
   const { t } = useI18n();
+  // Subject access and erasure (Art. 15, 17) are the DPO's alone: an admin would only meet "not allowed" there.
+  const dsar: Section[] =
+    role === 'dpo' ? [{ key: 'dsar', label: t('compliance.dsar'), render: () => <SubjectRequests /> }] : [];
   return (
     <SectionSwitch
       base="/compliance"
@@ -17,7 +22,7 @@ export function Compliance({ path }: { path: string }) {
       label={t('compliance.subnav')}
       sections={[
         { key: 'audit', label: t('compliance.audit'), render: () => <AuditLog /> },
-        { key: 'dsar', label: t('compliance.dsar'), render: () => <SubjectRequests /> },
+        ...dsar,
         { key: 'documents', label: t('compliance.documents'), render: () => <Documents /> },
         { key: 'breaches', label: t('compliance.breaches'), render: () => <Breaches /> },
         { key: 'reveals', label: t('compliance.reveals'), render: () => <Reveals /> },

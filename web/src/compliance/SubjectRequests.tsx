@@ -2,7 +2,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { get, post } from '../api.ts';
 import { useI18n } from '../i18n/i18n.tsx';
 import { useAction } from '../shared/use-action.tsx';
-import { postForFile, saveBlob } from './compliance-fetch.ts';
+import { openBlob, postForFile, saveBlob } from './compliance-fetch.ts';
 
 interface ChannelItem {
   id: string;
@@ -36,7 +36,7 @@ export function SubjectRequests() {
   const exportHtml = () =>
     run(async () => {
       const blob = await postForFile('/compliance/dsar/export', { ...subject, format: 'html', lang: form.lang });
-      saveBlob(new Blob([blob], { type: 'text/html' }), `sparsam-auskunft-${form.lang}.html`);
+      openBlob(new Blob([blob], { type: 'text/html;charset=utf-8' }));
     });
   const erase = (e: FormEvent) => {
     e.preventDefault();

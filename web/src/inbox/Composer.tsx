@@ -3,6 +3,7 @@ import { ApiError, post, upload, type QuickReply } from '../api.ts';
 import { useI18n, type Translate } from '../i18n/i18n.tsx';
 import { PaperclipIcon } from './icons.tsx';
 import { TemplatePicker } from './TemplatePicker.tsx';
+import { errorText } from '../shared/error-text.ts';
 
 /**
  * The reply and note composer: "/" offers quick replies, Ctrl+Enter sends, a file goes with an optional caption where
@@ -13,6 +14,8 @@ export function Composer(props: {
   channelId: string;
   windowOpen: boolean;
   canSendFiles: boolean;
+  /** The longest reply the channel takes, in characters (conversation.maxTextChars). */
+  maxTextChars: number;
   quickReplies: QuickReply[];
   onSent(): Promise<void>;
 }) {
@@ -26,12 +29,16 @@ export function Composer(props: {
   const area = useRef<HTMLTextAreaElement>(null);
   const picker = useRef<HTMLInputElement>(null);
   const withFile = mode === 'reply' && file !== null;
+  // Counted in characters (code points) as the server counts; over the limit the text stays and sending waits.
+  const limit = mode === 'note' ? MAX_NOTE_CHARS : withFile ? MAX_CAPTION_CHARS : props.maxTextChars;
+  const length = [...text.trim()].length;
+  const tooLong = length > limit;
 
-  const slash = /^\/([a-z0-9_-]*)$/i.exec(text.trim());
+  const slash = /^\/([\p{L}\p{M}\p{N}_-]*)$/u.exec(text.trim());
   const suggestions = useMemo(
     () =>
       slash && mode === 'reply'
-        ? props.quickReplies.filter((q) => q.shortcut.startsWith(slash[1]!.toLowerCase())).slice(0, 6)
+        ? props.quickReplies.filter((q) => q.shortcut.startsWith(slash[1]!.normalize('NFC').toLowerCase())).slice(0, 6)
         : [],
     [slash?.[1], mode, props.quickReplies],
   );
@@ -44,7 +51,7 @@ export function Composer(props: {
 
   async function send() {
     const value = text.trim();
-    if ((!value && !withFile) || busy) return;
+    if ((!value && !withFile) || busy || tooLong) return;
     setBusy(true);
     setError(null);
     try {
@@ -55,8 +62,10 @@ export function Composer(props: {
       } else await post(`/conversations/${props.id}/messages`, { text: value });
       setText('');
       await props.onSent();
+      // The focus stays in the composer for the next message (it would otherwise fall to the page's start).
+      area.current?.focus();
     } catch (e) {
-      setError(file && mode === 'reply' ? attachmentError(e, t) : (e as Error).message);
+      setError(file && mode === 'reply' ? attachmentError(e, t) : errorText(e, t));
     } finally {
       setBusy(false);
     }
@@ -138,8 +147,17 @@ export function Composer(props: {
             onKeyDown={onKey}
             aria-autocomplete="list"
             aria-controls={suggestions.length > 0 ? 'qr-list' : undefined}
-            maxLength={withFile ? 1024 : 4096}
+            aria-describedby="composer-count"
+            aria-invalid={tooLong || undefined}
           />
+          <p id="composer-count" className={`composer-count small ${tooLong ? 'error' : 'muted'}`}>
+            {t('charCount', { n: length, max: limit })}
+          </p>
+          {tooLong && (
+            <p className="error" role="alert">
+              {t(mode === 'reply' && !withFile ? 'error.TEXT_TOO_LONG.limit' : 'textTooLong', { length, limit })}
+            </p>
+          )}
           {withFile && file && (
             <p className="attachment-chip">
               <PaperclipIcon /> <span className="attachment-name">{file.name}</span>{' '}
@@ -196,7 +214,7 @@ export function Composer(props: {
             <button
               type="submit"
               className={`btn ${mode === 'note' ? 'btn-note' : 'btn-primary'}`}
-              disabled={busy || (!text.trim() && !withFile)}
+              disabled={busy || tooLong || (!text.trim() && !withFile)}
             >
               {mode === 'note' ? t('addNote') : t('send')}
             </button>
@@ -207,11 +225,20 @@ export function Composer(props: {
   );
 }
 
+/** The server's limits for a note and for a file's caption (the channel's limit applies to a reply). */
+const MAX_NOTE_CHARS = 4096;
+const MAX_CAPTION_CHARS = 1024;
+
 /** The agent's words for a refused upload; the server's reason (limits, types) is kept in the text. */
 function attachmentError(e: unknown, t: Translate): string {
-  if (!(e instanceof ApiError)) return (e as Error).message;
-  if (e.code === 'PAYLOAD_TOO_LARGE' || e.status === 413) return t('attachmentTooLarge', { m: e.message });
+  if (!(e instanceof ApiError)) return errorText(e, t);
+  if (e.code === 'PAYLOAD_TOO_LARGE' || e.status === 413) {
+    const max = e.details?.maxBytes;
+    return typeof max === 'number' && max > 0
+      ? t('attachmentTooLargeMax', { mb: Math.round((max / 1024 / 1024) * 10) / 10 })
+      : t('attachmentTooLarge');
+  }
   if (e.code === 'UNSUPPORTED_MEDIA' && e.details?.reason === 'channel') return t('attachmentChannel');
-  if (e.code === 'UNSUPPORTED_MEDIA') return t('attachmentType', { m: e.message });
-  return e.message;
+  if (e.code === 'UNSUPPORTED_MEDIA') return t('attachmentType');
+  return errorText(e, t);
 }

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, get, post, serverNow, type ConversationDetail, type QuickReply, type SessionUser } from '../api.ts';
 import { useI18n } from '../i18n/i18n.tsx';
+import { errorText } from '../shared/error-text.ts';
 import { useLiveEvents } from '../shared/live.tsx';
 import { Composer } from './Composer.tsx';
 import { LabelEditor } from './LabelEditor.tsx';
@@ -26,6 +27,13 @@ export function Conversation(props: {
   const [erased, setErased] = useState(false);
   const [members, setMembers] = useState<Member[]>([]);
   const [confirmClose, setConfirmClose] = useState(false);
+  // Closed here with immediate erasure: the erasure that follows is the expected outcome, not an error.
+  const [closedHere, setClosedHere] = useState(false);
+  const closeButton = useRef<HTMLButtonElement>(null);
+  const cancelClose = () => {
+    setConfirmClose(false);
+    closeButton.current?.focus();
+  };
   const listRef = useRef<HTMLOListElement>(null);
   // Whether the thread is scrolled to its newest message: then images that finish loading keep it there.
   const atBottom = useRef(true);
@@ -42,9 +50,9 @@ export function Conversation(props: {
       }
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) setErased(true);
-      else setError((e as Error).message);
+      else setError(errorText(e, t));
     }
-  }, [id]);
+  }, [id, t]);
 
   useEffect(() => {
     void load();
@@ -77,7 +85,7 @@ export function Conversation(props: {
       await load();
       props.onChanged();
     } catch (e) {
-      setError((e as Error).message);
+      setError(errorText(e, t));
     }
   }
 
@@ -89,9 +97,15 @@ export function Conversation(props: {
             ← {t('back')}
           </button>
         </div>
-        <p className="banner banner-erased" role="status">
-          {t('erasedBanner')}
-        </p>
+        {closedHere ? (
+          <p className="banner banner-done" role="status">
+            {t('closedAndErased')}
+          </p>
+        ) : (
+          <p className="banner banner-erased" role="status">
+            {t('erasedBanner')}
+          </p>
+        )}
       </div>
     );
   }
@@ -140,7 +154,12 @@ export function Conversation(props: {
             </select>
           </label>
           {c.state === 'open' && (
-            <button type="button" className="btn btn-danger-outline" onClick={() => setConfirmClose(true)}>
+            <button
+              ref={closeButton}
+              type="button"
+              className="btn btn-danger-outline"
+              onClick={() => setConfirmClose(true)}
+            >
               {t('closeConversation')}
             </button>
           )}
@@ -152,7 +171,19 @@ export function Conversation(props: {
         onSave={(labels) => act(() => post(`/conversations/${id}/labels`, { labels }))}
       />
       {confirmClose && (
-        <div className="confirm" role="alertdialog" aria-labelledby="close-title" aria-describedby="close-desc">
+        <div
+          className="confirm"
+          role="alertdialog"
+          aria-modal="true"
+          aria-labelledby="close-title"
+          aria-describedby="close-desc"
+          onKeyDown={(e) => {
+            if (e.key === 'Escape') {
+              e.preventDefault();
+              cancelClose();
+            }
+          }}
+        >
           <h2 id="close-title">{t('closeConfirmTitle')}</h2>
           <p id="close-desc">
             <strong>{eraseHint}</strong> {t('closeExplain')}
@@ -165,13 +196,14 @@ export function Conversation(props: {
               onClick={() =>
                 void act(async () => {
                   setConfirmClose(false);
+                  if (c.eraseAfterCloseDays === 0) setClosedHere(true);
                   await post(`/conversations/${id}/close`);
                 })
               }
             >
               {t('closeConversation')}
             </button>
-            <button type="button" className="btn" onClick={() => setConfirmClose(false)}>
+            <button type="button" className="btn" onClick={cancelClose}>
               {t('cancel')}
             </button>
           </div>
@@ -212,6 +244,7 @@ export function Conversation(props: {
           channelId={c.channelId}
           windowOpen={windowOpen}
           canSendFiles={c.canSendFiles}
+          maxTextChars={c.maxTextChars}
           quickReplies={props.quickReplies}
           onSent={() => act(async () => undefined)}
         />

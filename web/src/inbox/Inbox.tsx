@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { get, serverNow, type ConversationSummary, type QuickReply, type SessionUser } from '../api.ts';
 import { useI18n } from '../i18n/i18n.tsx';
+import { errorText } from '../shared/error-text.ts';
 import { useLiveEvents } from '../shared/live.tsx';
 import { navigate } from '../router.ts';
 import { Conversation } from './Conversation.tsx';
@@ -34,9 +35,9 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
       setNow(serverNow());
       setError(null);
     } catch (e) {
-      setError((e as Error).message);
+      setError(errorText(e, t));
     }
-  }, [view, label, channel, q]);
+  }, [view, label, channel, q, t]);
 
   useEffect(() => {
     const timer = setTimeout(() => void load(), q ? 250 : 0);
@@ -134,7 +135,10 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
         {items === null ? (
           <p className="muted pad">{t('loading')}</p>
         ) : items.length === 0 ? (
-          <p className="muted pad">{t('noConversations')}</p>
+          <>
+            <p className="muted pad">{t('noConversations')}</p>
+            {view === 'closed' && <p className="muted small pad">{t('closedViewHint')}</p>}
+          </>
         ) : (
           <ul className="conv-list">
             {items.map((c) => (

@@ -1,6 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { get, post, type Template } from '../api.ts';
 import { useI18n } from '../i18n/i18n.tsx';
+import { errorText } from '../shared/error-text.ts';
 
 /** Sends an approved template with its placeholders filled in: the only reply once the 24-hour window is closed. */
 export function TemplatePicker(props: { id: string; channelId: string; onSent(): Promise<void> }) {
@@ -12,8 +13,8 @@ export function TemplatePicker(props: { id: string; channelId: string; onSent():
   useEffect(() => {
     get<{ items: Template[] }>(`/channels/${props.channelId}/templates`)
       .then((r) => setTemplates(r.items))
-      .catch((e: Error) => (setTemplates([]), setError(e.message)));
-  }, [props.channelId]);
+      .catch((e: unknown) => (setTemplates([]), setError(errorText(e, t))));
+  }, [props.channelId, t]);
   const selected = templates?.find((x) => `${x.name}|${x.language}` === choice);
   const count = selected ? new Set(selected.body.match(/\{\{\d+\}\}/g) ?? []).size : 0;
   useEffect(() => setParams(Array.from({ length: count }, () => '')), [choice, count]);
@@ -27,7 +28,7 @@ export function TemplatePicker(props: { id: string; channelId: string; onSent():
       setChoice('');
       await props.onSent();
     } catch (err) {
-      setError((err as Error).message);
+      setError(errorText(err, t));
     }
   };
   return (

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { get, post } from '../api.ts';
 import { useI18n } from '../i18n/i18n.tsx';
+import { errorText } from '../shared/error-text.ts';
 
 /** A broadcast's report as GET /api/v1/marketing/broadcasts answers it (counts only, no addresses). */
 interface Campaign {
@@ -41,7 +42,7 @@ export function Marketing() {
     try {
       setCampaigns((await get<{ items: Campaign[] }>('/marketing/broadcasts')).items);
     } catch (e) {
-      setNotice({ kind: 'error', text: text('marketing.failedLoad', { m: (e as Error).message }) });
+      setNotice({ kind: 'error', text: text('marketing.failedLoad', { m: errorText(e, text) }) });
     }
   }, [text]);
 
@@ -80,12 +81,12 @@ export function Marketing() {
       setNotice({ kind: 'ok', text: text('marketing.sent', { n: campaign.recipients, s: campaign.skipped }) });
       await load();
     } catch (err) {
-      setNotice({ kind: 'error', text: text('marketing.failedLoad', { m: (err as Error).message }) });
+      setNotice({ kind: 'error', text: text('marketing.failedLoad', { m: errorText(err, text) }) });
     }
   }
 
   return (
-    <div className="stack">
+    <div className="stack page">
       <h1>{text('marketing.title')}</h1>
       <p className="muted">{text('marketing.intro')}</p>
       {notice ? (

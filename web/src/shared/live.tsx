@@ -25,10 +25,11 @@ const TYPES: LiveEvent['type'][] = [
 ];
 
 /** One EventSource per tab; the browser reconnects by itself and the server re-checks the session. */
-export function LiveEventsProvider({ children }: { children: ReactNode }) {
+export function LiveEventsProvider({ enabled = true, children }: { enabled?: boolean; children: ReactNode }) {
   const listeners = useRef(new Set<Listener>());
   const [connected, setConnected] = useState(false);
   useEffect(() => {
+    if (!enabled) return undefined;
     const source = new EventSource('/api/v1/events', { withCredentials: true });
     source.onopen = () => setConnected(true);
     source.onerror = () => setConnected(false);
@@ -42,7 +43,7 @@ export function LiveEventsProvider({ children }: { children: ReactNode }) {
     };
     for (const type of TYPES) source.addEventListener(type, handler as EventListener);
     return () => source.close();
-  }, []);
+  }, [enabled]);
   const value = useRef<Live>({
     connected: false,
     subscribe(listener) {

@@ -1,6 +1,7 @@
 import { useCallback, useState, type ReactNode } from 'react';
 import { useI18n } from '../i18n/i18n.tsx';
 import { Notice } from './Notice.tsx';
+import { errorText } from './error-text.ts';
 
 export interface ActionMessage {
   kind: 'ok' | 'error';
@@ -29,7 +30,7 @@ export function useAction(): {
         }
         return true;
       } catch (e) {
-        setMessage({ kind: 'error', text: t('errorGeneric', { m: (e as Error).message }) });
+        setMessage({ kind: 'error', text: t('errorGeneric', { m: errorText(e, t) }) });
         return false;
       }
     },

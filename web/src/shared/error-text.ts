@@ -1,0 +1,90 @@
+import type { AppErrorCode } from '../../../src/shared/app-error.ts';
+import { ApiError } from '../api.ts';
+import type { MessageKey } from '../i18n/messages.de.ts';
+
+/** The inbox's translate function (i18n.tsx's `t`), named here so that this module stays free of React. */
+type Translate = (key: MessageKey, values?: Record<string, string | number>) => string;
+
+/**
+ * The text a person reads when sparsam refuses a request, in the interface's language. The API answers with a stable
+ * code (src/shared/app-error.ts) and content-free details (field, limit, retry time); the English `message` beside
+ * them is for logs and API clients and never reaches the screen. Every code has a German and an English text
+ * (test/web/error-text.test.ts fails when one is missing); a few details make the text more precise.
+ */
+export const ERROR_TEXT: Record<AppErrorCode, MessageKey> = {
+  VALIDATION: 'error.VALIDATION',
+  NOT_FOUND: 'error.NOT_FOUND',
+  UNAUTHENTICATED: 'error.UNAUTHENTICATED',
+  FORBIDDEN: 'error.FORBIDDEN',
+  CONFLICT: 'error.CONFLICT',
+  PAYLOAD_TOO_LARGE: 'error.PAYLOAD_TOO_LARGE',
+  UNSUPPORTED_MEDIA: 'error.UNSUPPORTED_MEDIA',
+  RATE_LIMITED: 'error.RATE_LIMITED',
+  SIGNATURE_INVALID: 'error.SIGNATURE_INVALID',
+  CONSENT_REQUIRED: 'error.CONSENT_REQUIRED',
+  WINDOW_CLOSED: 'error.WINDOW_CLOSED',
+  TEXT_TOO_LONG: 'error.TEXT_TOO_LONG',
+  CHANNEL_DISABLED: 'error.CHANNEL_DISABLED',
+  CONFIG: 'error.CONFIG',
+  STORE_UNAVAILABLE: 'error.STORE_UNAVAILABLE',
+  INTERNAL: 'error.INTERNAL',
+};
+
+/** Texts for a VALIDATION error that names the field at fault. */
+const FIELD_TEXT: Partial<Record<string, MessageKey>> = {
+  currentPassword: 'error.field.currentPassword',
+  password: 'error.field.password',
+  code: 'error.field.code',
+  shortcut: 'error.field.shortcut',
+  email: 'error.field.email',
+  displayName: 'error.field.displayName',
+  text: 'error.field.text',
+  address: 'error.field.address',
+  role: 'error.field.role',
+  language: 'error.field.language',
+};
+
+/**
+ * Where the error happened, for codes whose meaning depends on the step: UNAUTHENTICATED on the password step means
+ * "e-mail or password wrong", on the code step "code wrong or expired".
+ */
+export type ErrorContext = 'login' | 'totp' | 'recovery';
+
+export function errorText(error: unknown, t: Translate, context?: ErrorContext): string {
+  if (!(error instanceof ApiError)) return t('error.network');
+  const details = error.details ?? {};
+  const field = typeof details.field === 'string' ? details.field : undefined;
+  switch (error.code) {
+    case 'UNAUTHENTICATED':
+      if (context === 'login') return t('error.login.password');
+      if (context === 'totp') return t('error.login.code');
+      if (context === 'recovery') return t('error.login.recovery');
+      break;
+    case 'RATE_LIMITED':
+      if (typeof details.retryAfterSeconds === 'number') {
+        return t('error.RATE_LIMITED.minutes', { n: Math.max(1, Math.ceil(details.retryAfterSeconds / 60)) });
+      }
+      break;
+    case 'TEXT_TOO_LONG':
+      if (typeof details.limit === 'number') {
+        return t('error.TEXT_TOO_LONG.limit', {
+          limit: details.limit,
+          length: typeof details.length === 'number' ? details.length : details.limit + 1,
+        });
+      }
+      break;
+    case 'NOT_FOUND':
+      if (field === 'address') return t('error.NOT_FOUND.address');
+      break;
+    case 'FORBIDDEN':
+      if (details.reason === 'csrf') return t('error.FORBIDDEN.csrf');
+      break;
+    case 'VALIDATION': {
+      const key = field ? FIELD_TEXT[field] : undefined;
+      if (key) return t(key);
+      break;
+    }
+  }
+  const key = ERROR_TEXT[error.code as AppErrorCode] as MessageKey | undefined;
+  return t(key ?? 'error.unknown', { status: error.status });
+}
