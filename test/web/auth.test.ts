@@ -172,8 +172,7 @@ describeEachStore('staff login and sessions', (dialect) => {
     expect((await agent.get('/api/v1/quick-replies')).statusCode).toBe(200);
     expect(await sparsam.users.findUserByEmail('x@example.org')).toBeUndefined();
 
-    const dpo = new Browser(sparsam);
-    await dpo.login('dpo@example.org');
+    const { browser: dpo } = await loginEnrolledAdmin(sparsam, clock, 'dpo@example.org');
     expect((await dpo.get('/api/v1/events')).statusCode).toBe(403);
     expect((await dpo.post('/api/v1/conversations/c1/notes', { text: 'hello' })).statusCode).toBe(403);
     expect((await dpo.post('/api/v1/conversations/c1/read')).statusCode).toBe(403);
@@ -263,5 +262,62 @@ describeEachStore('staff login and sessions', (dialect) => {
     expect((await agent.get('/api/v1/quick-replies')).statusCode).toBe(401);
     expect((await admin.request('PUT', '/api/v1/admin/security', { require2fa: false })).statusCode).toBe(200);
     expect((await new Browser(sparsam).login('agent2@example.org')).json().step).toBe('done');
+  });
+  it('makes the data protection officer enrol a second factor like an admin', async () => {
+    await createUser(sparsam, 'dpo-2fa@example.org', 'dpo');
+    const b = new Browser(sparsam);
+    expect((await b.login('dpo-2fa@example.org')).json().step).toBe('enrol');
+    expect((await b.get('/api/v1/compliance/audit')).statusCode).toBe(401);
+  });
+
+  it('replaces a working second factor only with the password', async () => {
+    await createUser(sparsam, 'renew@example.org', 'admin');
+    const { browser } = await loginEnrolledAdmin(sparsam, clock, 'renew@example.org');
+    expect((await browser.post('/api/v1/auth/enrol/start')).statusCode).toBe(400);
+    expect((await browser.post('/api/v1/auth/enrol/start', { password: 'not the password' })).statusCode).toBe(400);
+    const start = await browser.post('/api/v1/auth/enrol/start', { password: PASSWORD });
+    expect(start.statusCode).toBe(200);
+    clock.advance(60_000);
+    const confirm = await browser.post('/api/v1/auth/enrol/confirm', { code: totpCode(start.json().secret, clock) });
+    expect(confirm.statusCode).toBe(200);
+  });
+
+  it('resets an active user only when confirmed, audits it and ends the user’s sessions', async () => {
+    await createUser(sparsam, 'reset-admin@example.org', 'admin');
+    const { browser: admin } = await loginEnrolledAdmin(sparsam, clock, 'reset-admin@example.org');
+    const victim = await createUser(sparsam, 'reset-agent@example.org', 'agent');
+    const session = new Browser(sparsam);
+    await session.login('reset-agent@example.org');
+    expect((await session.get('/api/v1/me')).statusCode).toBe(200);
+
+    const silent = await admin.post(`/api/v1/users/${victim.id}/invitation`);
+    expect(silent.statusCode).toBe(409);
+    expect((await session.get('/api/v1/me')).statusCode).toBe(200);
+
+    const confirmed = await admin.post(`/api/v1/users/${victim.id}/invitation`, { confirm: true });
+    expect(confirmed.statusCode).toBe(200);
+    expect((await session.get('/api/v1/me')).statusCode).toBe(401);
+    const audit = await sparsam.store.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('target_id', '=', victim.id)
+      .where('action', '=', 'user.password-reset')
+      .execute();
+    expect(audit).toHaveLength(1);
+
+    // A new account still waiting for its first link gets a fresh one without ceremony.
+    const invited = await admin.post('/api/v1/users', { email: 'waiting@example.org', role: 'dpo' });
+    const again = await admin.post(`/api/v1/users/${invited.json().user.id}/invitation`);
+    expect(again.statusCode).toBe(200);
+  });
+
+  it('refuses an invitation-link reset of one’s own account and of an active data protection officer', async () => {
+    const self = await createUser(sparsam, 'self-reset@example.org', 'admin');
+    const { browser: admin } = await loginEnrolledAdmin(sparsam, clock, 'self-reset@example.org');
+    expect((await admin.post(`/api/v1/users/${self.id}/invitation`, { confirm: true })).statusCode).toBe(409);
+    const dpo = await createUser(sparsam, 'dpo-reset@example.org', 'dpo');
+    const refused = await admin.post(`/api/v1/users/${dpo.id}/invitation`, { confirm: true });
+    expect(refused.statusCode).toBe(403);
+    expect((await new Browser(sparsam).login('dpo-reset@example.org')).statusCode).toBe(200);
   });
 });

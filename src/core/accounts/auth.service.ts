@@ -115,7 +115,7 @@ export class AuthService {
     await this.audit?.append({ actor, action, targetType: 'user', targetId, result, details });
   }
 
-  /** Whether every user must use a second factor (admins always must). */
+  /** Whether every user must use a second factor (admins and data protection officers always must). */
   async require2fa(): Promise<boolean> {
     return (await this.web.getStructuredSetting(REQUIRE_2FA_SETTING)) === true;
   }
@@ -125,8 +125,9 @@ export class AuthService {
     await this.record(actor, 'settings.require2fa', undefined, 'ok', { value });
   }
 
+  /** Admins and data protection officers (who can export anyone's data) always need a second factor. */
   async secondFactorRequired(user: UserRecord): Promise<boolean> {
-    return user.role === 'admin' || (await this.require2fa());
+    return user.role === 'admin' || user.role === 'dpo' || (await this.require2fa());
   }
 
   private lockedMessage(user: UserRecord): AppError {
@@ -287,9 +288,19 @@ export class AuthService {
 
   /**
    * Starts TOTP enrolment: a new secret, kept sealed and inactive until confirmed with a code. Returns the otpauth
-   * URI and a QR code as a data URL for authenticator apps.
+   * URI and a QR code as a data URL for authenticator apps. Replacing a working factor needs the password too, so
+   * that a borrowed session alone cannot move the second factor to another phone.
    */
-  async startEnrolment(user: UserRecord): Promise<{ secret: string; uri: string; qrDataUrl: string }> {
+  async startEnrolment(
+    user: UserRecord,
+    password?: string,
+  ): Promise<{ secret: string; uri: string; qrDataUrl: string }> {
+    if (user.totp_enabled) {
+      if (!password) {
+        throw new AppError('VALIDATION', 'enter your password to replace the second factor', { field: 'password' });
+      }
+      await this.confirmPassword(user, password);
+    }
     const secret = new Secret({ size: 20 }).base32;
     const now = this.now();
     if (user.totp_enabled) {

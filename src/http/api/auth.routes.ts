@@ -10,6 +10,8 @@ import { parseWith, type WebDeps } from '../auth/web-deps.ts';
 
 export const LoginBody = z.object({ email: z.string().min(3).max(254), password: z.string().min(1).max(1024) });
 export const CodeBody = z.object({ code: z.string().min(6).max(32) });
+/** The password is needed only to replace a working second factor. */
+export const EnrolStartBody = z.object({ password: z.string().min(1).max(1024).optional() });
 export const AcceptInvitationBody = z.object({
   token: z.string().min(10).max(200),
   password: z.string().min(1).max(1024),
@@ -100,7 +102,8 @@ export function authRoutes(deps: WebDeps): RouteModule {
 
     app.post('/api/v1/auth/enrol/start', { config: secondFactorLimited }, async (request) => {
       const found = await stepSession(request, ['enrol', 'done']);
-      const { secret, uri, qrDataUrl } = await deps.auth.startEnrolment(found.user);
+      const body = parseWith(EnrolStartBody, request.body ?? {});
+      const { secret, uri, qrDataUrl } = await deps.auth.startEnrolment(found.user, body.password);
       return { secret, uri, qrDataUrl };
     });
 

@@ -23,6 +23,7 @@ export const UserPatchBody = z
   })
   .strict()
   .refine((body) => Object.keys(body).length > 0, { message: 'nothing to change' });
+export const ReinviteBody = z.object({ confirm: z.boolean().optional() }).strict();
 export const SecurityBody = z.object({ require2fa: z.boolean() });
 
 /** Staff management for admins: list, invite (one-time link), change role, disable, reset 2FA, end sessions. */
@@ -53,7 +54,13 @@ export function usersRoutes(deps: WebDeps): RouteModule {
     });
 
     app.post<{ Params: { id: string } }>('/api/v1/users/:id/invitation', async (request) => {
-      const { token, expiresAt } = await deps.staff.reinvite(request.params.id, actorOf(request.principal!));
+      const body = parseWith(ReinviteBody, request.body ?? {});
+      const { token, expiresAt, reset } = await deps.staff.reinvite(
+        request.params.id,
+        { userId: request.principal!.userId, name: actorOf(request.principal!) },
+        body.confirm === true,
+      );
+      if (reset) deps.streams.closeUser(request.params.id);
       return { invitation: { token, url: invitationUrl(token), expiresAt: new Date(expiresAt).toISOString() } };
     });
 

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import type { Role } from '../../core/ports/model.ts';
 import { ChannelEnabledBody, InboxSettingsBody } from '../api/admin.routes.ts';
-import { AcceptInvitationBody, CodeBody, LoginBody } from '../api/auth.routes.ts';
+import { AcceptInvitationBody, CodeBody, LoginBody, EnrolStartBody } from '../api/auth.routes.ts';
 import { MePatchBody, PasswordChangeBody, TotpDisableBody } from '../api/me.routes.ts';
 import type { ApiOperation, OpenApiRegistry } from '../api/openapi.ts';
 import { QuickReplyBody } from '../api/quick-replies.routes.ts';
 import { AssignBody, LabelsBody, NoteBody } from '../api/team.routes.ts';
-import { InviteBody, SecurityBody, UserPatchBody } from '../api/users.routes.ts';
+import { InviteBody, ReinviteBody, SecurityBody, UserPatchBody } from '../api/users.routes.ts';
 
 const ALL: Role[] = ['admin', 'agent', 'dpo'];
 const STAFF: Role[] = ['admin', 'agent'];
@@ -94,9 +94,11 @@ export function documentWebRoutes(docs: OpenApiRegistry): void {
     {
       method: 'post',
       path: '/api/v1/auth/enrol/start',
-      summary: 'Start TOTP enrolment: secret, otpauth URI and QR code (data URL)',
+      summary:
+        'Start TOTP enrolment: secret, otpauth URI and QR code (data URL); replacing a factor needs the password',
       tags: ['auth'],
       roles: ALL,
+      body: EnrolStartBody,
       responses: {
         200: {
           description: 'enrolment data',
@@ -226,10 +228,15 @@ export function documentWebRoutes(docs: OpenApiRegistry): void {
     {
       method: 'post',
       path: '/api/v1/users/:id/invitation',
-      summary: 'A new invitation link (old ones stop working)',
+      summary: 'A new invitation link (old ones stop working); for an active user a confirmed password reset',
       tags: ['users'],
       roles: ADMIN,
-      responses: { 200: { description: 'the link', schema: z.object({ invitation: Invitation }) } },
+      body: ReinviteBody,
+      responses: {
+        200: { description: 'the link', schema: z.object({ invitation: Invitation }) },
+        403: { description: 'an active data protection officer cannot be reset by an admin' },
+        409: { description: 'own account, or a reset of an active user without confirm: true' },
+      },
     },
     {
       method: 'post',
