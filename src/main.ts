@@ -309,7 +309,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   // The web inbox's modules go last: its SPA fallback answers any GET the other modules leave unmatched.
   modules.push(...webInboxRoutes(webInbox.deps));
   const http = await buildHttpApp(
-    { logger, metrics, bodyLimitBytes: config.bodyLimitBytes, ping: () => store.ping() },
+    { logger, metrics, bodyLimitBytes: config.bodyLimitBytes, trustProxy: config.trustProxy, ping: () => store.ping() },
     modules,
   );
   // Privacy work on a clock: one retention sweep a minute across all instances (one job per minute slot).

@@ -5,7 +5,14 @@ import { csrfTokenFor, sessionIdHash, type LoginStep } from '../../core/accounts
 import { AppError } from '../../shared/app-error.ts';
 import type { UserRecord } from '../../core/ports/model.ts';
 import type { RouteModule } from '../app.ts';
-import { assertCsrf, clearSessionCookie, sessionOf, setSessionCookie } from '../auth/session.ts';
+import {
+  assertCsrf,
+  clearSessionCookie,
+  deviceTokenOf,
+  sessionOf,
+  setDeviceCookie,
+  setSessionCookie,
+} from '../auth/session.ts';
 import { parseWith, type WebDeps } from '../auth/web-deps.ts';
 
 export const LoginBody = z.object({ email: z.string().min(3).max(254), password: z.string().min(1).max(1024) });
@@ -62,8 +69,12 @@ export function authRoutes(deps: WebDeps): RouteModule {
 
     app.post('/api/v1/auth/login', { config: limited }, async (request, reply) => {
       const body = parseWith(LoginBody, request.body);
-      const { token, step, user } = await deps.auth.login(body.email, body.password);
+      const { token, step, user, device } = await deps.auth.login(body.email, body.password, {
+        address: request.ip,
+        device: deviceTokenOf(request),
+      });
       setSessionCookie(reply, request, token, deps.config.baseUrl);
+      if (device) setDeviceCookie(reply, request, device, deps.config.baseUrl);
       return {
         step,
         csrfToken: csrfTokenFor(token),
@@ -81,17 +92,19 @@ export function authRoutes(deps: WebDeps): RouteModule {
       };
     });
 
-    app.post('/api/v1/auth/totp', { config: secondFactorLimited }, async (request) => {
+    app.post('/api/v1/auth/totp', { config: secondFactorLimited }, async (request, reply) => {
       const found = await stepSession(request, ['totp']);
       const body = parseWith(CodeBody, request.body);
-      const user = await deps.auth.completeTotp(found.token, body.code);
+      const user = await deps.auth.completeTotp(found.token, body.code, deviceTokenOf(request));
+      setDeviceCookie(reply, request, deps.auth.deviceTokenFor(user), deps.config.baseUrl);
       return { step: 'done', csrfToken: csrfTokenFor(found.token), user: sessionUser(user) };
     });
 
-    app.post('/api/v1/auth/recovery', { config: secondFactorLimited }, async (request) => {
+    app.post('/api/v1/auth/recovery', { config: secondFactorLimited }, async (request, reply) => {
       const found = await stepSession(request, ['totp']);
       const body = parseWith(CodeBody, request.body);
-      const { user, remaining } = await deps.auth.completeRecovery(found.token, body.code);
+      const { user, remaining } = await deps.auth.completeRecovery(found.token, body.code, deviceTokenOf(request));
+      setDeviceCookie(reply, request, deps.auth.deviceTokenFor(user), deps.config.baseUrl);
       return {
         step: 'done',
         csrfToken: csrfTokenFor(found.token),
@@ -107,12 +120,13 @@ export function authRoutes(deps: WebDeps): RouteModule {
       return { secret, uri, qrDataUrl };
     });
 
-    app.post('/api/v1/auth/enrol/confirm', { config: secondFactorLimited }, async (request) => {
+    app.post('/api/v1/auth/enrol/confirm', { config: secondFactorLimited }, async (request, reply) => {
       const found = await stepSession(request, ['enrol', 'done']);
       const body = parseWith(CodeBody, request.body);
       const fresh = (await deps.users.findUserById(found.user.id))!;
       const codes = await deps.auth.confirmEnrolment(fresh, body.code, sessionIdHash(found.token));
       const user = (await deps.users.findUserById(found.user.id))!;
+      setDeviceCookie(reply, request, deps.auth.deviceTokenFor(user), deps.config.baseUrl);
       return { step: 'done', recoveryCodes: codes, csrfToken: csrfTokenFor(found.token), user: sessionUser(user) };
     });
 
