@@ -37,6 +37,7 @@ import { MediaSanitizer } from './core/privacy/media/media-sanitizer.ts';
 import { ContactDirectory, formatLabel } from './core/privacy/pseudonym/contact-directory.ts';
 import { conversationRoutes } from './http/api/conversations.routes.ts';
 import { OpenApiRegistry, openApiRoutes } from './http/api/openapi.ts';
+import { ForgedWebhookAudit } from './http/webhooks/forged-webhook-audit.ts';
 import { channelWebhookRoutes } from './http/webhooks/channel-webhook.routes.ts';
 import { JobQueue } from './jobs/job-queue.ts';
 import { registerOutboundSend } from './jobs/outbound-send.job.ts';
@@ -86,6 +87,8 @@ export interface Sparsam {
   jobs: JobQueue;
   channels: ChannelRegistry;
   audit: AuditLog;
+  /** Forged webhooks' audit entries, aggregated per channel and minute; flush() writes the open windows now. */
+  forgedWebhooks: ForgedWebhookAudit;
   inbox: InboxService;
   /** Privacy core: keys (envelope encryption), pseudonymous contacts, consent ledger, erasure, retention. */
   keys: KeyService;
@@ -297,10 +300,11 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     events,
   });
 
+  const forgedWebhooks = new ForgedWebhookAudit(audit);
   // Route modules, each a thin Fastify plugin calling core services built above.
   const modules: RouteModule[] = [];
   modules.push(
-    channelWebhookRoutes({ channels, inbox, audit, metrics }),
+    channelWebhookRoutes({ channels, inbox, audit, forged: forgedWebhooks, metrics }),
     conversationRoutes({ inbox, authenticate: (request) => authenticate(request), docs }),
     openApiRoutes({ docs, authenticate: (request) => authenticate(request) }),
     complianceRoutes({ compliance, authenticate: (request) => authenticate(request), docs }),
@@ -334,6 +338,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     jobs,
     channels,
     audit,
+    forgedWebhooks,
     inbox,
     docs,
     keys,
@@ -346,6 +351,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
       if (closed) return;
       closed = true;
       await http.close();
+      await forgedWebhooks.flush().catch(() => undefined);
       await jobs.stop();
       await pacingDb?.destroy();
       await pgEvents?.close();

@@ -7,12 +7,15 @@ import type { InboxService } from '../../core/inbox/inbox.service.ts';
 import { AppError, isAppError } from '../../shared/app-error.ts';
 import type { RouteModule } from '../app.ts';
 import type { Metrics } from '../metrics.ts';
+import { ForgedWebhookAudit } from './forged-webhook-audit.ts';
 import { toWebhookRequest } from './webhook-request.ts';
 
 export interface WebhookRouteDeps {
   channels: ChannelLookup;
   inbox: Pick<InboxService, 'receive' | 'isChannelEnabled' | 'answerPaused'>;
   audit: AuditPort;
+  /** Where forged webhooks are audited (aggregated per channel and minute); one over `audit` when not given. */
+  forged?: ForgedWebhookAudit;
   metrics: Metrics;
   /** The channel modules whose webhooks are served; every kind's by default. */
   modules?: readonly ChannelModule[];
@@ -47,7 +50,7 @@ export function channelWebhookRoutes(deps: WebhookRouteDeps): RouteModule {
 /**
  * The webhook sequence shared by every kind: find the channel (404, also for a channel whose kind is served under
  * another path), let it verify and parse the framework-free request (forged or unsigned → 401 and an audit entry
- * `webhook.forged`; wrong shape → 400), answer a handshake as the channel says, store nothing for a paused channel
+ * `webhook.forged`, aggregated beyond five a minute per channel; wrong shape → 400), answer a handshake as the channel says, store nothing for a paused channel
  * (kill switch) but answer 2xx so that the provider stops retrying, else `InboxService.receive(events)` commits
  * everything and only then the provider gets its 2xx (the kind's acknowledgement). Redeliveries are deduplicated by
  * the inbox on the provider message ids.
@@ -55,6 +58,7 @@ export function channelWebhookRoutes(deps: WebhookRouteDeps): RouteModule {
 export function channelWebhookHandler(deps: WebhookRouteDeps, modules: readonly ChannelModule[]) {
   const byKind = new Map<string, ChannelModule>(modules.map((m) => [m.kind, m]));
   const providerName = modules[0]?.webhook.providerName ?? 'such';
+  const forged = deps.forged ?? new ForgedWebhookAudit(deps.audit);
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const { channelId } = request.params as { channelId: string };
     const channel = deps.channels.get(channelId);
@@ -76,14 +80,7 @@ export function channelWebhookHandler(deps: WebhookRouteDeps, modules: readonly 
     } catch (error) {
       if (isAppError(error) && error.code === 'SIGNATURE_INVALID') {
         deps.metrics.webhooks.labels(kind, 'forged').inc();
-        await deps.audit.append({
-          actor: `webhook:${channel.id}`,
-          action: 'webhook.forged',
-          targetType: 'channel',
-          targetId: channel.id,
-          result: 'denied',
-          details: { method: request.method, bytes: request.rawBody?.length ?? 0 },
-        });
+        await forged.record(channel.id, { method: request.method, bytes: request.rawBody?.length ?? 0 });
         request.log.warn({ channelId: channel.id }, 'webhook with a missing or wrong signature refused');
       } else {
         deps.metrics.webhooks.labels(kind, isAppError(error) ? 'invalid' : 'error').inc();
