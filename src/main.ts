@@ -18,10 +18,13 @@ import { PgCacheSignals } from './store/postgres/pg-cache-signals.ts';
 import { LocalCacheSignals, type CacheSignals } from './shared/cache-signals.ts';
 import { loadOrCreateMasterKey } from './core/privacy/keys/master-key.ts';
 import { KeyService } from './core/privacy/keys/key.service.ts';
+import { FileEpochSecretStore } from './core/privacy/keys/epoch-secrets.ts';
+import { KeyEpochService } from './core/privacy/keys/key-epoch.service.ts';
 import { sealField } from './core/privacy/keys/field-cipher.ts';
 import { KeyStore } from './store/sql/key.store.ts';
 import { composeWebInbox } from './compose-web-inbox.ts';
 import { webInboxRoutes } from './http/auth/web-inbox.ts';
+import type { TeamService } from './core/inbox/team.service.ts';
 import { documentWebRoutes } from './http/auth/web-openapi.ts';
 import { ChannelRegistry, channelKindFacts } from './channels/registry.ts';
 import type { ChannelDeps } from './channels/channel-module.ts';
@@ -90,8 +93,12 @@ export interface Sparsam {
   /** Forged webhooks' audit entries, aggregated per channel and minute; flush() writes the open windows now. */
   forgedWebhooks: ForgedWebhookAudit;
   inbox: InboxService;
+  /** Team features: quick replies, labels, notes, assignment (the demo seeds quick replies through it). */
+  team: TeamService;
   /** Privacy core: keys (envelope encryption), pseudonymous contacts, consent ledger, erasure, retention. */
   keys: KeyService;
+  /** Key epochs: re-wrap, re-pepper and destroy the previous epoch's secret (`sparsam keys rotate`). */
+  keyEpochs: KeyEpochService;
   directory: ContactDirectory;
   consent: ConsentService;
   erasure: ErasureService;
@@ -142,7 +149,12 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   const signals: CacheSignals = pgSignals ?? new LocalCacheSignals();
   const bearer = bearerAuthenticator(users, clock);
   const masterKey = await loadOrCreateMasterKey({ masterKey: config.masterKey, dataDir: config.dataDir });
-  const keys = new KeyService(new KeyStore(store.keys), masterKey, clock, { signals });
+  // Key epochs: the epoch secrets (the root of the chain that wraps data keys and peppers lookup hashes) live only in
+  // the epoch file, never in either database, so that no old copy of them brings an erased conversation back.
+  const keys = new KeyService(new KeyStore(store.keys), masterKey, clock, {
+    signals,
+    epochs: new FileEpochSecretStore(config.epochKeyFile, masterKey),
+  });
   await keys.init();
   // Provider message ids are stored as keyed hashes (a WhatsApp id carries the customer's number).
   const providerRefs = new ProviderRefs(keys.pepper);
@@ -181,6 +193,10 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   };
   const channels = new ChannelRegistry(config.channels, channelDeps);
   const contacts = new ContactDirectory(new ContactStore(store.db), keys, clock, channelKindFacts);
+  const keyEpochs = new KeyEpochService(keys, clock, {
+    epochMs: config.keyEpochHours * 3_600_000,
+    repepper: () => contacts.repepper(),
+  });
   const consent = new ConsentService(new ConsentStore(store.db), keys, clock);
   const erasure = new ErasureService(new ErasureStore(store.db, () => store.scrub()), keys, audit, clock);
   // Retention: consent timeout, auto-close, erase after close, audit pruning (run by the 'retention-sweep' job).
@@ -321,6 +337,11 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     await retention.sweep();
   });
   jobs.every('retention-sweep', 60_000);
+  // Key epochs: finish a transition left unfinished, begin the next epoch when the current one is over.
+  jobs.register('key-epoch', async () => {
+    await keyEpochs.tick();
+  });
+  jobs.every('key-epoch', 60_000);
 
   let closed = false;
   return {
@@ -340,8 +361,10 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     audit,
     forgedWebhooks,
     inbox,
+    team: webInbox.team,
     docs,
     keys,
+    keyEpochs,
     directory: contacts,
     consent,
     erasure,

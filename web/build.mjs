@@ -26,7 +26,10 @@ export async function buildWeb({ quiet = false } = {}) {
   }
 }
 
-/** The newest modification time (ms) of the web inbox's sources: web/src, web/public, index.html, the configs. */
+/**
+ * The newest modification time (ms) of the web inbox's sources: web/src, web/public, index.html, the configs, and the
+ * route table it shares with the server (src/shared/spa-routes.ts).
+ */
 function newestSource() {
   let newest = 0;
   const visit = (entry) => {
@@ -36,6 +39,7 @@ function newestSource() {
     else newest = Math.max(newest, stat.mtimeMs);
   };
   for (const name of ['src', 'public', 'index.html', 'vite.config.ts', 'tsconfig.json']) visit(path.join(webDir, name));
+  visit(path.join(webDir, '..', 'src', 'shared', 'spa-routes.ts'));
   return newest;
 }
 

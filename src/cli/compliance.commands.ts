@@ -7,6 +7,7 @@ import { AuditLog } from '../core/privacy/audit/audit-log.ts';
 import { ConsentService } from '../core/privacy/consent/consent.service.ts';
 import { ErasureService } from '../core/privacy/erasure/erasure.service.ts';
 import { KeyService } from '../core/privacy/keys/key.service.ts';
+import { FileEpochSecretStore } from '../core/privacy/keys/epoch-secrets.ts';
 import { loadOrCreateMasterKey } from '../core/privacy/keys/master-key.ts';
 import { channelKindFacts } from '../channels/registry.ts';
 import { ContactDirectory } from '../core/privacy/pseudonym/contact-directory.ts';
@@ -49,7 +50,10 @@ async function withCompliance<T>(fn: (tools: ComplianceTools, config: AppConfig)
     const effective = await effectiveInboxSettings(new WebStore(store.db), config.inboxes);
     await new InboxStore(store.db).syncConfigured(config.inboxes, config.channels, clock.now().getTime(), effective);
     const master = await loadOrCreateMasterKey({ masterKey: config.masterKey, dataDir: config.dataDir });
-    const keys = new KeyService(new KeyStore(store.keys), master, clock, signals ? { signals } : {});
+    const keys = new KeyService(new KeyStore(store.keys), master, clock, {
+      ...(signals ? { signals } : {}),
+      epochs: new FileEpochSecretStore(config.epochKeyFile, master),
+    });
     await keys.init();
     const audit = new AuditLog(new AuditStore(store.db), keys, clock);
     const tools = new ComplianceTools({
@@ -93,7 +97,7 @@ function documentCommand(program: Command, name: string, kind: DocumentKind, des
     .command(name)
     .description(description)
     .option('--lang <lang>', 'de or en', parseLang, 'de' as const)
-    .option('--format <format>', 'md, html or pdf (pdf needs Debian chromium)', parseFormat, 'md' as DocumentFormat)
+    .option('--format <format>', 'md, html or pdf (A4)', parseFormat, 'md' as DocumentFormat)
     .option('--out <file>', 'write to this file instead of standard output (required for pdf)')
     .action(async (opts: { lang: 'de' | 'en'; format: DocumentFormat; out?: string }) => {
       if (opts.format === 'pdf' && !opts.out) {

@@ -14,6 +14,29 @@ export const DEMO_CHANNEL_ID = 'demo';
 const DEMO_PHONE_NUMBER_ID = '100000000000001';
 const DEMO_ADMIN_EMAIL = 'demo@sparsam.invalid';
 
+/** Approved templates of the demo channel: a MARKETING one for campaigns, a UTILITY one for replies after 24 h. */
+export const DEMO_TEMPLATES = [
+  {
+    name: 'herbstangebot',
+    language: 'de',
+    category: 'MARKETING' as const,
+    body: 'Hallo! Im Herbst gibt es bei uns {{1}}. Keine Angebote mehr? Antworten Sie STOP.',
+  },
+  {
+    name: 'termin_erinnerung',
+    language: 'de',
+    category: 'UTILITY' as const,
+    body: 'Erinnerung an Ihren Termin am {{1}} um {{2}} Uhr.',
+  },
+];
+
+/** Quick replies the demo starts with, so that "/" in the composer offers something. */
+export const DEMO_QUICK_REPLIES = [
+  { shortcut: 'hallo', title: 'Begrüßung', text: 'Hallo, danke für Ihre Nachricht! Wie können wir helfen?' },
+  { shortcut: 'öffnungszeiten', title: 'Öffnungszeiten', text: 'Wir sind Mo–Fr 8–17 Uhr und Sa 9–13 Uhr für Sie da.' },
+  { shortcut: 'danke', title: 'Abschluss', text: 'Gern geschehen! Melden Sie sich jederzeit wieder.' },
+];
+
 export interface DemoOptions {
   /** sparsam's port (0: any free port). */
   port: number;
@@ -121,6 +144,7 @@ export async function startDemo<S extends DemoSimulator = DemoSimulator>(
           phoneNumberId: DEMO_PHONE_NUMBER_ID,
           graphBaseUrl: simulator.url,
           graphApiVersion: 'v23.0',
+          templates: DEMO_TEMPLATES,
           ...secrets,
         },
       ],
@@ -153,6 +177,11 @@ export async function startDemo<S extends DemoSimulator = DemoSimulator>(
         displayName: 'Demo Admin',
       });
       admin = { email: DEMO_ADMIN_EMAIL, password };
+    }
+    if ((await sparsam.team.listQuickReplies()).length === 0) {
+      for (const quickReply of DEMO_QUICK_REPLIES) {
+        await sparsam.team.createQuickReply({ name: 'system:demo', role: 'admin' }, quickReply);
+      }
     }
     const handshake = await simulator.verifyWebhook().catch(() => ({ status: 0 }));
     let closed = false;

@@ -2,10 +2,14 @@ import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import type { AppConfig } from '../config/config.ts';
+import { controllerPlaceholders } from '../core/compliance/controller-placeholder.ts';
 import { describeStoreError, openStore } from '../store/open-store.ts';
 
 export interface Finding {
+  /** False: sparsam cannot run as configured. */
   ok: boolean;
+  /** Runs, but something needs attention before real use (printed as WARN). */
+  warn?: boolean;
   what: string;
   /** Plain words: what is wrong and what to do. */
   detail?: string;
@@ -94,8 +98,22 @@ export async function runDoctor(config: AppConfig): Promise<Finding[]> {
   if (!config.baseUrl.startsWith('https://')) {
     findings.push({
       ok: true,
+      warn: true,
       what: 'public URL',
       detail: `${config.baseUrl} is not https; Meta and Telegram only call https webhooks: set SPARSAM_BASE_URL`,
+    });
+  }
+  const placeholders = controllerPlaceholders(config.organisation);
+  if (placeholders.length > 0) {
+    findings.push({
+      ok: true,
+      warn: true,
+      what: 'controller',
+      detail:
+        `"${config.organisation.name}, ${config.organisation.contact}" is a placeholder (${placeholders.join(' and ')}); ` +
+        'the privacy notice and the record of processing activities name it: set organisation.name and ' +
+        'organisation.contact in the configuration file (example: name: Autohaus Beispiel GmbH, contact: ' +
+        'datenschutz@autohaus-beispiel.de)',
     });
   }
   if (config.channels.length === 0) {

@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, type AppConfig } from '../config/config.ts';
 import { ROLES } from '../core/accounts/account.service.ts';
 import { createSparsam, startSparsam, type Sparsam } from '../main.ts';
-import { isAppError } from '../shared/app-error.ts';
+import { AppError, isAppError } from '../shared/app-error.ts';
 import { createLogger } from '../shared/logger.ts';
 import type { Role } from '../core/ports/model.ts';
 import { registerChannelCommands } from './channel.commands.ts';
@@ -10,6 +10,7 @@ import { registerComplianceCommands } from './compliance.commands.ts';
 import { registerDemoCommand } from './demo.command.ts';
 import { runDoctor } from './doctor.ts';
 import { readSecretLine } from './read-secret.ts';
+import { registerBackupCommands } from './backup.commands.ts';
 import { registerPrivacyCommands } from './privacy.commands.ts';
 
 /** Exit codes: 0 ok, 1 the command failed, 2 the configuration is wrong. */
@@ -44,11 +45,14 @@ export function buildCli(): Command {
     .command('start')
     .description('start the server (SQLite in ./data unless SPARSAM_DATABASE_URL is set)')
     .action(async () => {
-      const { sparsam, address } = await startSparsam(config());
+      const settings = config();
+      // A person at a terminal reads lines; a service manager or a pipe gets JSON for the log collector.
+      const logger = createLogger({ level: settings.logLevel, pretty: process.stdout.isTTY === true });
+      const { sparsam, address } = await startSparsam(settings, { logger });
       sparsam.logger.info({ listen: address, store: sparsam.store.dialect }, 'sparsam is listening');
       const users = await sparsam.users.countAdmins();
       if (users === 0) {
-        sparsam.logger.warn('no admin account yet: create one with  sparsam admin create --email you@example.org');
+        sparsam.logger.warn('no admin account yet: create one with: npx sparsam admin create --email you@example.org');
       }
       const stop = async (signal: string) => {
         sparsam.logger.info({ signal }, 'shutting down');
@@ -64,7 +68,9 @@ export function buildCli(): Command {
     .description('check configuration, stores and ports, and say what is wrong')
     .action(async () => {
       const findings = await runDoctor(config());
-      for (const f of findings) console.log(`${f.ok ? 'ok  ' : 'FAIL'} ${f.what}${f.detail ? `: ${f.detail}` : ''}`);
+      for (const f of findings) {
+        console.log(`${!f.ok ? 'FAIL' : f.warn ? 'WARN' : 'ok  '} ${f.what}${f.detail ? `: ${f.detail}` : ''}`);
+      }
       if (findings.some((f) => !f.ok)) process.exitCode = EXIT_FAILED;
     });
 
@@ -88,6 +94,26 @@ export function buildCli(): Command {
       });
     });
 
+  admin
+    .command('unlock')
+    .description('lift the lock-out after repeated failed logins (recorded in the audit log)')
+    .requiredOption('--email <email>', 'e-mail address of the account')
+    .action(async (opts: { email: string }) => {
+      await withSparsam(async (s) => {
+        const user = await s.users.findUserByEmail(opts.email.trim().toLowerCase());
+        if (!user) throw new AppError('NOT_FOUND', `no account with the e-mail address ${opts.email}`);
+        const { wasLocked } = await s.accounts.unlock(user.id);
+        await s.audit.append({
+          actor: 'cli:admin-unlock',
+          action: 'user.unlocked',
+          targetType: 'user',
+          targetId: user.id,
+          details: { wasLocked },
+        });
+        console.log(wasLocked ? `unlocked ${user.email}` : `${user.email} was not locked; failed attempts reset`);
+      });
+    });
+
   const token = program.command('token').description('manage API tokens');
   token
     .command('create')
@@ -103,11 +129,29 @@ export function buildCli(): Command {
     });
 
   registerPrivacyCommands(program);
+  registerBackupCommands(program);
   registerChannelCommands(program, config);
   registerComplianceCommands(program);
   registerDemoCommand(program);
 
   return program;
+}
+
+/** A failed listen (port taken, or below 1024 without the right), said in plain words as doctor says it; else undefined. */
+export function describeListenError(error: unknown): string | undefined {
+  const e = error as { code?: unknown; port?: unknown; syscall?: unknown } | null;
+  if (!e || typeof e !== 'object' || e.syscall !== 'listen') return undefined;
+  const port = typeof e.port === 'number' ? `port ${e.port}` : 'the port';
+  if (e.code === 'EADDRINUSE') {
+    return `${port} is already in use: stop the other program or set SPARSAM_PORT (example: 8081)`;
+  }
+  if (e.code === 'EACCES') {
+    return `${port} needs privileges this user does not have: use a port above 1023 (SPARSAM_PORT, example: 8080) behind a reverse proxy`;
+  }
+  if (e.code === 'EADDRNOTAVAIL') {
+    return `this machine has no address SPARSAM_HOST names: set SPARSAM_HOST (example: 0.0.0.0 or 127.0.0.1)`;
+  }
+  return undefined;
 }
 
 /** Runs the CLI and turns known errors into a clear message and an exit code, never a stack trace. */
@@ -121,6 +165,11 @@ export async function runCli(argv: string[]): Promise<void> {
     }
     if (isAppError(error)) {
       console.error(`sparsam: ${error.message}`);
+      process.exit(EXIT_FAILED);
+    }
+    const listen = describeListenError(error);
+    if (listen) {
+      console.error(`sparsam: ${listen}`);
       process.exit(EXIT_FAILED);
     }
     console.error('sparsam: unexpected error:', error instanceof Error ? error.message : error);

@@ -1,9 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
+import { channelKindFacts } from '../channels/registry.ts';
 import { loadConfig, type AppConfig } from '../config/config.ts';
 import { AuditLog } from '../core/privacy/audit/audit-log.ts';
 import { KeyService } from '../core/privacy/keys/key.service.ts';
+import { FileEpochSecretStore } from '../core/privacy/keys/epoch-secrets.ts';
+import { KeyEpochService } from '../core/privacy/keys/key-epoch.service.ts';
+import { ContactDirectory } from '../core/privacy/pseudonym/contact-directory.ts';
 import {
   loadOrCreateMasterKey,
   masterKeySource,
@@ -15,21 +19,23 @@ import { systemClock } from '../shared/clock.ts';
 import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
 import { AuditStore } from '../store/sql/audit.store.ts';
+import { ContactStore } from '../store/sql/contact.store.ts';
 import { KeyStore } from '../store/sql/key.store.ts';
 import { readSecretLine } from './read-secret.ts';
 
-interface PrivacyContext {
+export interface PrivacyContext {
   config: AppConfig;
   store: Store;
   keys: KeyService;
   audit: AuditLog;
+  contacts: ContactDirectory;
 }
 
 /**
  * Opens only what the privacy commands need (store, master key, key service, audit log): no HTTP server and no job
  * workers, so that no send or erasure runs while keys are being rotated.
  */
-async function withPrivacy<T>(fn: (ctx: PrivacyContext) => Promise<T>): Promise<T> {
+export async function withPrivacy<T>(fn: (ctx: PrivacyContext) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const store = await openStore({
     dataDir: config.dataDir,
@@ -38,10 +44,13 @@ async function withPrivacy<T>(fn: (ctx: PrivacyContext) => Promise<T>): Promise<
   });
   try {
     const master = await loadOrCreateMasterKey({ masterKey: config.masterKey, dataDir: config.dataDir });
-    const keys = new KeyService(new KeyStore(store.keys), master, systemClock);
+    const keys = new KeyService(new KeyStore(store.keys), master, systemClock, {
+      epochs: new FileEpochSecretStore(config.epochKeyFile, master),
+    });
     await keys.init();
     const audit = new AuditLog(new AuditStore(store.db), keys, systemClock);
-    return await fn({ config, store, keys, audit });
+    const contacts = new ContactDirectory(new ContactStore(store.db), keys, systemClock, channelKindFacts);
+    return await fn({ config, store, keys, audit, contacts });
   } finally {
     await store.close();
   }
@@ -68,49 +77,72 @@ export function registerPrivacyCommands(program: Command): void {
       });
     });
 
-  const keys = program.command('keys').description('the master key and the key store');
+  const keys = program.command('keys').description('the master key, the key epochs and the key store');
   keys
     .command('rotate')
     .description(
-      'rotate the master key: re-wrap every data key under a new master key (content is not re-encrypted). ' +
-        'Stop the server first. Without --stdin a new random key is generated into <dataDir>/master.key ' +
-        '(written as master.key.new first, moved into place after the key store is re-wrapped); with --stdin the ' +
-        'new key is read from standard input as base64 of 32 bytes (required when SPARSAM_MASTER_KEY is set; ' +
-        'update the variable afterwards).',
+      'start a new key epoch now, while sparsam runs: every live data key is re-wrapped under the new epoch key, ' +
+        "every contact's lookup hash is re-peppered, then the previous epoch's secret is destroyed, so that no " +
+        'older copy of the databases opens or re-identifies anything erased before (epochs also advance by ' +
+        'themselves every SPARSAM_KEY_EPOCH_HOURS). With --master, rotate the master key instead (it seals the ' +
+        'epoch key file and the root secret; stop the server first): without --stdin a new random key is generated ' +
+        'into <dataDir>/master.key (written as master.key.new first), or with --stdin the new key is read from standard input as base64 of ' +
+        '32 bytes (required when SPARSAM_MASTER_KEY is set; update the variable afterwards).',
     )
-    .option('--stdin', 'read the new master key (base64, 32 bytes) from standard input')
-    .action(async (opts: { stdin?: boolean }) => {
-      const config = loadConfig();
-      const source = masterKeySource({ masterKey: config.masterKey, dataDir: config.dataDir });
-      if (source.kind === 'env' && !opts.stdin) {
-        throw new AppError(
-          'VALIDATION',
-          'SPARSAM_MASTER_KEY is set: give the new key on standard input with --stdin ' +
-            '(e.g. openssl rand -base64 32 | sparsam keys rotate --stdin), then set SPARSAM_MASTER_KEY to it',
-        );
-      }
-      const next = opts.stdin
-        ? parseMasterKey(await readSecretLine('New master key (base64): '), 'the new master key')
-        : randomBytes(32);
-      const pending = source.kind === 'file' ? `${source.file}.new` : undefined;
-      if (pending) {
-        if (existsSync(pending)) rmSync(pending);
-        writeMasterKeyFile(pending, next);
-      }
-      await withPrivacy(async ({ keys: service, audit: log }) => {
-        const { rewrapped } = await service.rotateMaster(next).catch((error: unknown) => {
-          // The key store transaction rolled back: the old key is still the right one.
-          if (pending) rmSync(pending, { force: true });
-          throw error;
+    .option('--master', 'rotate the master key instead of starting a key epoch')
+    .option('--stdin', 'with --master: read the new master key (base64, 32 bytes) from standard input')
+    .action(async (opts: { master?: boolean; stdin?: boolean }) => {
+      if (!opts.master) {
+        if (opts.stdin) throw new AppError('VALIDATION', '--stdin belongs to --master (rotating the master key)');
+        await withPrivacy(async ({ config, keys: service, audit: log, contacts }) => {
+          const epochs = new KeyEpochService(service, systemClock, { repepper: () => contacts.repepper() });
+          const result = await epochs.rotate();
+          await log.append({ actor: 'cli:keys-rotate', action: 'keys.epoch-started', details: { ...result } });
+          console.log(
+            `key epoch ${result.epoch} started: ${result.rewrapped} data keys re-wrapped, ` +
+              `${result.repeppered} lookup hashes re-peppered, the previous epoch's secret destroyed`,
+          );
+          console.log(
+            `running instances follow at once; the epoch secret is in ${config.epochKeyFile} (never in a backup)`,
+          );
         });
-        if (source.kind === 'file' && pending) renameSync(pending, source.file);
-        await log.append({ actor: 'cli:keys-rotate', action: 'keys.rotated', details: { rewrapped } });
-        console.log(`re-wrapped ${rewrapped} data keys under the new master key`);
-        console.log(
-          source.kind === 'file'
-            ? `the new master key is in ${source.file}; back it up, the old one no longer opens anything`
-            : 'now set SPARSAM_MASTER_KEY to the new key before starting sparsam',
-        );
-      });
+        return;
+      }
+      await rotateMaster(opts.stdin === true);
     });
+}
+
+async function rotateMaster(stdin: boolean): Promise<void> {
+  const config = loadConfig();
+  const source = masterKeySource({ masterKey: config.masterKey, dataDir: config.dataDir });
+  if (source.kind === 'env' && !stdin) {
+    throw new AppError(
+      'VALIDATION',
+      'SPARSAM_MASTER_KEY is set: give the new key on standard input with --stdin ' +
+        '(e.g. openssl rand -base64 32 | sparsam keys rotate --master --stdin), then set SPARSAM_MASTER_KEY to it',
+    );
+  }
+  const next = stdin
+    ? parseMasterKey(await readSecretLine('New master key (base64): '), 'the new master key')
+    : randomBytes(32);
+  const pending = source.kind === 'file' ? `${source.file}.new` : undefined;
+  if (pending) {
+    if (existsSync(pending)) rmSync(pending);
+    writeMasterKeyFile(pending, next);
+  }
+  await withPrivacy(async ({ keys: service, audit: log }) => {
+    const { rewrapped } = await service.rotateMaster(next).catch((error: unknown) => {
+      // The key store transaction rolled back: the old key is still the right one.
+      if (pending) rmSync(pending, { force: true });
+      throw error;
+    });
+    if (source.kind === 'file' && pending) renameSync(pending, source.file);
+    await log.append({ actor: 'cli:keys-rotate', action: 'keys.rotated', details: { rewrapped } });
+    console.log(`re-wrapped ${rewrapped} data keys, the root secret and the epoch key file under the new master key`);
+    console.log(
+      source.kind === 'file'
+        ? `the new master key is in ${source.file}; back it up, the old one no longer opens anything`
+        : 'now set SPARSAM_MASTER_KEY to the new key before starting sparsam',
+    );
+  });
 }

@@ -114,9 +114,14 @@ export const fileSchema = z
         contact: z.string().min(3, 'must be an e-mail address, phone number or web page where people can reach you'),
         address: z.string().optional(),
         dpo: z.string().optional(),
+        /** Times in documents for customers (the subject access summary) are shown in this zone. */
+        timeZone: z
+          .string()
+          .refine(isValidTimeZone, { message: 'must be an IANA time zone such as Europe/Berlin' })
+          .default('Europe/Berlin'),
       })
       .strict()
-      .default({ name: 'sparsam', contact: 'datenschutz@example.org' }),
+      .default({ name: 'sparsam', contact: 'datenschutz@example.org', timeZone: 'Europe/Berlin' }),
     inboxes: z.array(inboxSchema).default([]),
     channels: z.array(channelSchema).default([]),
   })
@@ -146,6 +151,12 @@ export const envSchema = z.object({
       message: 'must be 32 random bytes in base64 (44 characters)',
     })
     .optional(),
+  SPARSAM_KEY_EPOCH_HOURS: z.coerce
+    .number()
+    .min(0.01)
+    .max(24 * 30)
+    .default(24),
+  SPARSAM_EPOCH_KEY_FILE: z.string().min(1).optional(),
   SPARSAM_CONFIG: z.string().min(1).optional(),
   SPARSAM_BASE_URL: url.optional(),
   SPARSAM_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -180,6 +191,8 @@ export const EXAMPLES: Record<string, string> = {
   SPARSAM_DATABASE_URL: 'postgres://sparsam:secret@127.0.0.1:5432/sparsam',
   SPARSAM_KEYSTORE_URL: 'sqlite:/var/lib/sparsam-keys/keys.db',
   SPARSAM_MASTER_KEY: '(output of: openssl rand -base64 32)',
+  SPARSAM_KEY_EPOCH_HOURS: '24',
+  SPARSAM_EPOCH_KEY_FILE: '/var/lib/sparsam-epoch/epoch.key',
   SPARSAM_BASE_URL: 'https://inbox.example.org',
   SPARSAM_LOG_LEVEL: 'info',
   SPARSAM_BODY_LIMIT_BYTES: '3145728',

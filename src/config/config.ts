@@ -28,6 +28,10 @@ export interface AppConfig {
   readonly databaseUrl: string | undefined;
   readonly keystoreUrl: string | undefined;
   readonly masterKey: string | undefined;
+  /** Length of a key epoch: erasure reaches every older copy at most this long after it happened. */
+  readonly keyEpochHours: number;
+  /** Where the epoch secrets live (default `<dataDir>/epoch.key`); never inside a backup. */
+  readonly epochKeyFile: string;
   readonly configFile: string | undefined;
   readonly baseUrl: string;
   readonly logLevel: EnvConfig['SPARSAM_LOG_LEVEL'];
@@ -159,6 +163,8 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     databaseUrl: e.SPARSAM_DATABASE_URL,
     keystoreUrl: e.SPARSAM_KEYSTORE_URL,
     masterKey: e.SPARSAM_MASTER_KEY,
+    keyEpochHours: e.SPARSAM_KEY_EPOCH_HOURS,
+    epochKeyFile: path.resolve(e.SPARSAM_EPOCH_KEY_FILE ?? path.join(dataDir, 'epoch.key')),
     configFile: configPath,
     baseUrl: (e.SPARSAM_BASE_URL ?? `http://localhost:${e.SPARSAM_PORT}`).replace(/\/+$/, ''),
     logLevel: e.SPARSAM_LOG_LEVEL,

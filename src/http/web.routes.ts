@@ -2,10 +2,11 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
+import { SPA_ROUTES } from '../shared/spa-routes.ts';
 import type { RouteModule } from './app.ts';
 
-/** The client-side routes of the inbox (web/src/App.tsx); each answers with index.html. */
-export const SPA_PATHS = ['/', '/login', '/invite', '/inbox', '/inbox/:id', '/account', '/admin', '/admin/:section'];
+/** The client-side routes of the inbox (the table web/src/router.ts shares); each answers with index.html. */
+export const SPA_PATHS: readonly string[] = SPA_ROUTES;
 
 /** Content security policy of the inbox: own scripts only, images from self and data: URLs (the 2FA QR code). */
 const CSP = [

@@ -9,7 +9,9 @@ export type CacheSignal =
   /** An inbox's settings changed: read them again. */
   | { type: 'inbox.settings'; inboxId: string }
   /** Sessions ended: close their live-event streams (by session id hash, or every session of a user). */
-  | { type: 'sessions.closed'; sessionIdHash?: string; userId?: string };
+  | { type: 'sessions.closed'; sessionIdHash?: string; userId?: string }
+  /** The key epoch changed (a new epoch began, or the previous one was retired): read the key store's epoch again. */
+  | { type: 'keys.epoch'; epoch: number };
 
 export type CacheSignalListener = (signal: CacheSignal) => void;
 

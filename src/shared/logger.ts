@@ -44,9 +44,48 @@ export const REDACT_PATHS = [
 export interface LoggerSettings {
   level?: string;
   destination?: DestinationStream;
+  /**
+   * One readable line per entry ("12:00:01 WARN  no admin account yet …") instead of JSON, for a person at a
+   * terminal. The line is formatted from the finished, already redacted JSON entry, so redaction applies unchanged.
+   */
+  pretty?: boolean;
 }
 
-/** Creates sparsam's logger: JSON lines, redaction on, request bodies never serialised. */
+const LEVEL_NAMES: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+};
+
+/**
+ * Turns one JSON log line (as pino writes it, redacted) into "HH:MM:SS LEVEL message  key=value …" in local time.
+ * A line that is not JSON passes unchanged.
+ */
+export function formatLogLine(line: string): string {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line;
+  }
+  const { level, time, msg, app: _app, pid: _pid, hostname: _hostname, ...rest } = entry;
+  const when = typeof time === 'number' ? new Date(time).toTimeString().slice(0, 8) : '';
+  const name = (typeof level === 'number' ? LEVEL_NAMES[level] : undefined) ?? String(level);
+  const extras = Object.entries(rest)
+    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .join(' ');
+  return `${when} ${name.padEnd(5)} ${typeof msg === 'string' ? msg : ''}${extras ? `  ${extras}` : ''}\n`;
+}
+
+/** A destination that writes {@link formatLogLine}'s readable lines to `out` (standard output by default). */
+export function prettyDestination(out: { write(chunk: string): unknown } = process.stdout): DestinationStream {
+  return { write: (line: string) => void out.write(formatLogLine(line)) };
+}
+
+/** Creates sparsam's logger: JSON lines (or readable lines, `pretty`), redaction on, request bodies never serialised. */
 export function createLogger(settings: LoggerSettings = {}): Logger {
   const options: LoggerOptions = {
     level: settings.level ?? 'info',
@@ -63,5 +102,8 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
       err: pino.stdSerializers.err,
     },
   };
-  return settings.destination ? pino(options, settings.destination) : pino(options);
+  const destination = settings.pretty
+    ? prettyDestination(settings.destination ?? process.stdout)
+    : settings.destination;
+  return destination ? pino(options, destination) : pino(options);
 }

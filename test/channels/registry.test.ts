@@ -41,7 +41,9 @@ describe('ChannelRegistry', () => {
       supportsReadReceipts: true,
       messagesPerSecond: 20,
       maxMediaBytes: 100 * 1024 * 1024,
+      maxTextChars: 4096,
     });
+    expect(registry.get('d360')?.capabilities.maxTextChars).toBe(4096);
     expect(registry.get('nope')).toBeUndefined();
   });
 

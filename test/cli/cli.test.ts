@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/instances.ts';
 
@@ -93,6 +94,40 @@ describe('sparsam command line', () => {
     expect(short.stderr).toContain('at least 12 characters');
   });
 
+  it('admin unlock lifts a lock-out, says so, and records it in the audit log', async () => {
+    const dataDir = path.join(tempDir(), 'data');
+    const created = await run(
+      ['admin', 'create', '--email', 'locked@example.org'],
+      { SPARSAM_DATA_DIR: dataDir },
+      'a long enough passphrase\n',
+    );
+    expect(created.code).toBe(0);
+    const db = new Database(path.join(dataDir, 'sparsam.db'));
+    try {
+      db.prepare('UPDATE users SET locked_until = ?, failed_logins = 5').run(Date.now() + 15 * 60_000);
+    } finally {
+      db.close();
+    }
+    const unlocked = await run(['admin', 'unlock', '--email', 'Locked@Example.org'], { SPARSAM_DATA_DIR: dataDir });
+    expect(unlocked.code).toBe(0);
+    expect(unlocked.stdout).toContain('unlocked locked@example.org');
+    const check = new Database(path.join(dataDir, 'sparsam.db'), { readonly: true });
+    try {
+      expect(check.prepare('SELECT locked_until, failed_logins FROM users').get()).toEqual({
+        locked_until: null,
+        failed_logins: 0,
+      });
+      expect(check.prepare("SELECT actor FROM audit_log WHERE action = 'user.unlocked'").all()).toEqual([
+        { actor: 'cli:admin-unlock' },
+      ]);
+    } finally {
+      check.close();
+    }
+    const unknown = await run(['admin', 'unlock', '--email', 'nobody@example.org'], { SPARSAM_DATA_DIR: dataDir });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no account with the e-mail address nobody@example.org');
+  }, 90_000);
+
   it('doctor reports a port in use in plain words and exits non-zero', async () => {
     const port = await freePort();
     const blocker = createServer().listen(port, '127.0.0.1');
@@ -109,4 +144,65 @@ describe('sparsam command line', () => {
       blocker.close();
     }
   });
+
+  it('doctor marks warnings WARN, not ok: a public URL without https and the placeholder controller', async () => {
+    const result = await run(['doctor'], {
+      SPARSAM_DATA_DIR: path.join(tempDir(), 'data'),
+      SPARSAM_PORT: String(await freePort()),
+      SPARSAM_HOST: '127.0.0.1',
+      SPARSAM_BASE_URL: 'http://localhost:8080',
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('WARN public URL: http://localhost:8080 is not https');
+    expect(result.stdout).not.toMatch(/^ok\s+public URL/m);
+    expect(result.stdout).toContain('WARN controller: "sparsam, datenschutz@example.org" is a placeholder');
+  });
+
+  it('start on a busy port says so in plain words and exits 1', async () => {
+    const port = await freePort();
+    const blocker = createServer().listen(port, '127.0.0.1');
+    try {
+      const result = await run(['start'], {
+        SPARSAM_DATA_DIR: path.join(tempDir(), 'data'),
+        SPARSAM_PORT: String(port),
+        SPARSAM_HOST: '127.0.0.1',
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        `sparsam: port ${port} is already in use: stop the other program or set SPARSAM_PORT`,
+      );
+      expect(result.stderr).not.toContain('unexpected error');
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('npm start stops the server when npm gets SIGTERM, and logs JSON when not on a terminal', async () => {
+    const dataDir = path.join(tempDir(), 'data');
+    const port = await freePort();
+    const npm = spawn('npm', ['start', '--silent'], {
+      env: { ...process.env, SPARSAM_DATA_DIR: dataDir, SPARSAM_PORT: String(port), SPARSAM_HOST: '127.0.0.1' },
+    });
+    let stdout = '';
+    npm.stdout.on('data', (d) => (stdout += d));
+    const healthy = () =>
+      fetch(`http://127.0.0.1:${port}/healthz`)
+        .then((r) => r.ok)
+        .catch(() => false);
+    try {
+      const started = Date.now();
+      while (!(await healthy()) && Date.now() - started < 25_000) await new Promise((r) => setTimeout(r, 200));
+      expect(await healthy()).toBe(true);
+      const hint = stdout.split('\n').find((line) => line.includes('no admin account yet'));
+      expect(JSON.parse(hint!).msg).toBe(
+        'no admin account yet: create one with: npx sparsam admin create --email you@example.org',
+      );
+      npm.kill('SIGTERM');
+      const stopped = Date.now();
+      while ((await healthy()) && Date.now() - stopped < 10_000) await new Promise((r) => setTimeout(r, 200));
+      expect(await healthy()).toBe(false);
+    } finally {
+      npm.kill('SIGKILL');
+    }
+  }, 60_000);
 });

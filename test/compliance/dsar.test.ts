@@ -105,6 +105,33 @@ describeEachStore('data subject requests over the API', (dialect) => {
     expect(en.body).toContain('from you');
   });
 
+  it('words the summary for the customer: statuses, consent, counts, local times; opens inline', async () => {
+    const de = await exportFor(CUSTOMER, w.dpoToken, { format: 'html', lang: 'de' });
+    expect(de.headers['content-disposition']).toMatch(/^inline; filename="auskunft\.html"$/);
+    const cells = [...de.body.matchAll(/<t[dh]>([^<]*)<\/t[dh]>/g)].map((m) => m[1]);
+    expect(cells).toContain('empfangen');
+    expect(cells).not.toContain('received');
+    expect(de.body).toContain('Schaltfläche „Zustimmen“');
+    expect(de.body).not.toContain('button:sparsam-consent-agree');
+    expect(de.body).toContain('<th>Zweck</th><th>Vorgang</th><th>Art</th>');
+    expect(de.body).not.toContain('<th></th>');
+    expect(de.body).toContain('<p>1 Unterhaltung</p>');
+    expect(de.body).not.toMatch(/\b1 Einträge\b/);
+    // The organisation's zone (Europe/Berlin by default), not UTC.
+    expect(de.body).not.toContain(' UTC');
+    expect(de.body).toMatch(/\d{2}:\d{2}:\d{2} (MEZ|MESZ)/);
+    const en = await exportFor(CUSTOMER, w.dpoToken, { format: 'html', lang: 'en' });
+    expect(en.body).toContain('button &quot;Agree&quot;');
+    expect(en.body).toContain('<p>1 conversation</p>');
+    const bundle = JSON.parse((await exportFor(CUSTOMER)).body) as Bundle & {
+      subject: { lastInboundAt: string; createdAt: string };
+    };
+    const inbound = bundle.conversations[0]!.messages.filter((m) => m.direction === 'in');
+    expect(inbound.length).toBeGreaterThan(0);
+    expect(bundle.subject.lastInboundAt).not.toBeNull();
+    expect(Date.parse(bundle.subject.lastInboundAt)).toBeGreaterThanOrEqual(Date.parse(bundle.subject.createdAt));
+  });
+
   it('admits only the dpo, and says clearly when nothing is held', async () => {
     expect((await exportFor(CUSTOMER, w.agentToken)).statusCode).toBe(403);
     expect((await exportFor(CUSTOMER, w.adminToken)).statusCode).toBe(403);

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { pdfAvailable } from '../../src/core/compliance/pdf.ts';
+import { pdfPageSizes, pdfText } from '../support/pdf-text.ts';
 import { describeEachStore } from '../support/stores.ts';
 import { CUSTOMER, startWorld, type World } from '../inbox/inbox-world.ts';
 import { call, consentedConversation } from './compliance-world.ts';
@@ -137,15 +137,32 @@ describeEachStore('documents as PDF', (dialect) => {
     await w.close();
   });
 
-  it('prints the record of processing to PDF with Chromium where installed, and says so where not', async () => {
-    const res = await w.api('GET', '/api/v1/compliance/ropa?lang=en&format=pdf', undefined, w.dpoToken);
-    if (pdfAvailable()) {
+  it('typesets the record of processing as an A4 PDF without a browser, Empfänger and warning included', async () => {
+    const previous = process.env.SPARSAM_CHROMIUM;
+    process.env.SPARSAM_CHROMIUM = '/nonexistent/chromium';
+    try {
+      const res = await w.api('GET', '/api/v1/compliance/ropa?lang=de&format=pdf', undefined, w.dpoToken);
       expect(res.statusCode).toBe(200);
       expect(res.headers['content-type']).toBe('application/pdf');
-      expect(res.rawPayload.subarray(0, 5).toString('latin1')).toBe('%PDF-');
-    } else {
-      expect(res.statusCode).toBe(415);
-      expect(res.json().error.message).toContain('chromium');
+      const pdf = res.rawPayload;
+      expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+      const pages = pdfPageSizes(pdf);
+      expect(pages.length).toBeGreaterThan(0);
+      // A4 is 595.28 × 841.89 pt; US Letter would be 612 × 792.
+      for (const page of pages) {
+        expect(page.width).toBeCloseTo(595.28, 1);
+        expect(page.height).toBeCloseTo(841.89, 1);
+      }
+      const text = pdfText(pdf).replace(/\s+/g, ' ');
+      expect(text).toContain('Verzeichnis von Verarbeitungstätigkeiten');
+      expect(text).toContain('Empfänger und Auftragsverarbeiter je Kanal');
+      expect(text).toContain('Meta Platforms Ireland Limited');
+      expect(text).toContain(`Seite 1 von ${pages.length}`);
+      // The test world's controller uses a domain reserved for examples: the draft warning is printed.
+      expect(text).toContain('Entwurf – nicht verwenden');
+    } finally {
+      if (previous === undefined) delete process.env.SPARSAM_CHROMIUM;
+      else process.env.SPARSAM_CHROMIUM = previous;
     }
-  }, 120_000);
+  });
 });

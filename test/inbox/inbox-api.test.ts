@@ -27,7 +27,6 @@ const ROUTES: { method: 'GET' | 'POST'; url: string; body?: unknown }[] = [
   { method: 'POST', url: '/api/v1/conversations/c1/attachments', body: { file: 'x' } },
   { method: 'GET', url: '/api/v1/media/m1' },
   { method: 'GET', url: '/api/v1/channels/wa-main/templates' },
-  { method: 'GET', url: '/api/v1/openapi.json' },
 ];
 
 describe('inbox API access', () => {
@@ -49,7 +48,7 @@ describe('inbox API access', () => {
   });
 
   it('refuses the data protection officer on conversations and media with 403', async () => {
-    for (const r of ROUTES.filter((x) => x.url !== '/api/v1/openapi.json')) {
+    for (const r of ROUTES) {
       const res = await w.api(r.method, r.url, r.body, w.dpoToken);
       expect(res.statusCode, `${r.method} ${r.url}`).toBe(403);
     }
@@ -63,6 +62,19 @@ describe('inbox API access', () => {
     expect(body.statusCode).toBe(400);
     const both = await w.api('POST', '/api/v1/conversations/c1/messages', { text: 'a', extra: 1 });
     expect(both.statusCode).toBe(400);
+  });
+
+  it('serves the OpenAPI document without login, documented as open, and to every role', async () => {
+    const anonymous = await w.api('GET', '/api/v1/openapi.json', undefined, '');
+    expect(anonymous.statusCode).toBe(200);
+    const doc = anonymous.json();
+    expect(doc.openapi).toBe('3.1.0');
+    const self = doc.paths['/api/v1/openapi.json'].get;
+    expect(self.security).toEqual([]);
+    expect(Object.keys(self.responses)).not.toContain('401');
+    expect(doc.paths['/api/v1/conversations'].get.security).not.toEqual([]);
+    const dpo = await w.api('GET', '/api/v1/openapi.json', undefined, w.dpoToken);
+    expect(dpo.statusCode).toBe(200);
   });
 
   it('serves an OpenAPI 3.1 document generated from the route schemas', async () => {
@@ -227,6 +239,26 @@ describeEachStore('inbox messages and media', (dialect) => {
       template: { name: 'nope', language: 'de', parameters: [] },
     });
     expect(unknown.statusCode).toBe(400);
+  });
+
+  it("refuses a reply longer than the channel's limit with 422 TEXT_TOO_LONG instead of cutting it", async () => {
+    const id = await openConversation('491700000009', 'L');
+    const conversation = (await w.api('GET', `/api/v1/conversations/${id}`)).json().conversation;
+    expect(conversation.maxTextChars).toBe(4096);
+    const before = (await messages(id)).length;
+    const long = await w.api('POST', `/api/v1/conversations/${id}/messages`, { text: 'ä'.repeat(10_000) });
+    expect(long.statusCode).toBe(422);
+    expect(long.json().error.code).toBe('TEXT_TOO_LONG');
+    expect(long.json().error.message).toContain('at most 4096 characters');
+    expect(long.json().error.message).toContain('10000');
+    expect((await messages(id)).length).toBe(before);
+    // Exactly the limit, counted in characters (an emoji is one), goes out whole.
+    const full = '😀'.repeat(4096);
+    const ok = await w.api('POST', `/api/v1/conversations/${id}/messages`, { text: full });
+    expect(ok.statusCode).toBeLessThan(300);
+    await w.drain();
+    const sent = (await messages(id)).at(-1)!;
+    expect(sent.text).toBe(full);
   });
 
   it('keeps a closed conversation for eraseAfterCloseDays, then the sweeper erases it', async () => {

@@ -72,8 +72,9 @@ describe('sparsam audit verify / keys rotate', { timeout: 120_000 }, () => {
     const help = await run(['keys', 'rotate', '--help'], { SPARSAM_DATA_DIR: dataDir });
     expect(help.stdout).toMatch(/generated into <dataDir>\/master.key/);
     expect(help.stdout).toMatch(/--stdin/);
+    expect(help.stdout).toMatch(/--master/);
 
-    const rotated = await run(['keys', 'rotate'], { SPARSAM_DATA_DIR: dataDir });
+    const rotated = await run(['keys', 'rotate', '--master'], { SPARSAM_DATA_DIR: dataDir });
     expect(rotated.stderr).toBe('');
     expect(rotated.stdout).toContain('re-wrapped 1 data keys');
     expect(rotated.code).toBe(0);
@@ -105,10 +106,10 @@ describe('sparsam audit verify / keys rotate', { timeout: 120_000 }, () => {
     const next = Buffer.alloc(32, 9).toString('base64');
     const env = { SPARSAM_DATA_DIR: dataDir, SPARSAM_MASTER_KEY: current };
     expect((await run(['audit', 'verify'], env)).code).toBe(0);
-    const refused = await run(['keys', 'rotate'], env);
+    const refused = await run(['keys', 'rotate', '--master'], env);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/SPARSAM_MASTER_KEY is set: give the new key on standard input with --stdin/);
-    const rotated = await run(['keys', 'rotate', '--stdin'], env, `${next}\n`);
+    const rotated = await run(['keys', 'rotate', '--master', '--stdin'], env, `${next}\n`);
     expect(rotated.code).toBe(0);
     expect(rotated.stdout).toMatch(/set SPARSAM_MASTER_KEY/);
     const old = await run(['audit', 'verify'], env);

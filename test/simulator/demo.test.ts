@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDemoSimulator, startDemo, type RunningDemo } from '../../src/cli/demo.command.ts';
+import { DEMO_CHANNEL_ID, loadDemoSimulator, startDemo, type RunningDemo } from '../../src/cli/demo.command.ts';
 import type { WhatsAppSimulator } from '../../dev/simulator/whatsapp-simulator.ts';
 
 let demo: RunningDemo<WhatsAppSimulator>;
@@ -40,6 +40,19 @@ describe('npm run demo: sparsam wired to the simulator', () => {
       id: delivery.messageId,
     });
     expect(again.delivered).toBe(true);
+  });
+
+  it('starts with quick replies and an approved MARKETING template, so "/" and campaigns can be tried', async () => {
+    const shortcuts = (await demo.sparsam.team.listQuickReplies()).map((q) => q.shortcut);
+    expect(shortcuts).toEqual(expect.arrayContaining(['hallo', 'öffnungszeiten']));
+    const token = await demo.sparsam.accounts.createApiToken('demo-test', 'admin');
+    const templates = await demo.sparsam.http.inject({
+      url: `/api/v1/channels/${DEMO_CHANNEL_ID}/templates`,
+      headers: { authorization: `Bearer ${token.token}` },
+    });
+    expect(templates.statusCode).toBe(200);
+    const items = (templates.json() as { items: { name: string; category: string }[] }).items;
+    expect(items.filter((t) => t.category === 'MARKETING').map((t) => t.name)).toEqual(['herbstangebot']);
   });
 
   it('a forged webhook is refused with 401', async () => {

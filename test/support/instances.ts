@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -132,6 +133,12 @@ export interface StartInstanceOptions {
   logLevel?: string;
 }
 
+/** The epoch key file shared by every instance of one PostgreSQL database (removed with the database's tmp dir). */
+export function sharedEpochKeyFile(databaseUrl: string): string {
+  const name = createHash('sha256').update(databaseUrl).digest('hex').slice(0, 16);
+  return path.join(tmpdir(), `sparsam-epoch-${name}`, 'epoch.key');
+}
+
 /** Starts sparsam with the system clock, as `sparsam start` would with these settings. */
 export async function startInstance(options: StartInstanceOptions): Promise<Instance> {
   const dataDir = mkdtempSync(path.join(tmpdir(), options.dataDirPrefix));
@@ -142,6 +149,8 @@ export async function startInstance(options: StartInstanceOptions): Promise<Inst
         ? { SPARSAM_DATABASE_URL: options.databaseUrl, SPARSAM_KEYSTORE_URL: options.databaseUrl }
         : {}),
       SPARSAM_MASTER_KEY: options.masterKey,
+      // Instances of one PostgreSQL database share one epoch key file, as they would share a mounted volume.
+      ...(options.databaseUrl ? { SPARSAM_EPOCH_KEY_FILE: sharedEpochKeyFile(options.databaseUrl) } : {}),
       SPARSAM_PORT: '0',
       SPARSAM_HOST: '127.0.0.1',
       SPARSAM_CONFIG: '/virtual/sparsam.yaml',

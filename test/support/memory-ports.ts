@@ -366,6 +366,7 @@ export function memoryChannel(
       supportsTemplates: true,
       supportsReadReceipts: true,
       messagesPerSecond: 80,
+      maxTextChars: 4096,
       maxMediaBytes: 16 * 1024 * 1024,
       supportsOutboundMedia: true,
       maxOutboundMediaBytes: NO_OUTBOUND_MEDIA,

@@ -106,6 +106,37 @@ describeEachStore('staff login and sessions', (dialect) => {
     expect((await new Browser(sparsam).login('spread@example.org')).statusCode).toBe(200);
   });
 
+  it('lets an admin unlock a locked account at once, audited, and refuses the same to an agent', async () => {
+    const locked = await createUser(sparsam, 'unlock-me@example.org', 'agent');
+    await createUser(sparsam, 'unlocking-admin@example.org', 'admin');
+    const b = new Browser(sparsam);
+    for (let i = 0; i < 5; i += 1) await b.login('unlock-me@example.org', `wrong password ${i}`);
+    expect((await b.login('unlock-me@example.org')).statusCode).toBe(429);
+    // Five more from elsewhere slow the whole account down (the list shows it locked).
+    const elsewhere = new Browser(sparsam);
+    for (let i = 0; i < 5; i += 1) await elsewhere.login('unlock-me@example.org', `wrong password ${i}`);
+    expect((await new Browser(sparsam).login('unlock-me@example.org')).statusCode).toBe(429);
+
+    const agent = new Browser(sparsam);
+    await agent.login('agent@example.org');
+    expect((await agent.post(`/api/v1/users/${locked.id}/unlock`)).statusCode).toBe(403);
+
+    const { browser: admin } = await loginEnrolledAdmin(sparsam, clock, 'unlocking-admin@example.org');
+    const listed = (await admin.get('/api/v1/users')).json().items as { id: string; locked: boolean }[];
+    expect(listed.find((u) => u.id === locked.id)?.locked).toBe(true);
+    const unlock = await admin.post(`/api/v1/users/${locked.id}/unlock`);
+    expect(unlock.statusCode).toBe(200);
+    expect(unlock.json().user.locked).toBe(false);
+    expect((await b.login('unlock-me@example.org')).statusCode).toBe(200);
+    const audit = await sparsam.store.db
+      .selectFrom('audit_log')
+      .select(['actor', 'target_id'])
+      .where('action', '=', 'user.unlocked')
+      .execute();
+    expect(audit).toEqual([expect.objectContaining({ target_id: locked.id })]);
+    expect(audit[0]!.actor).not.toBe('system');
+  });
+
   it('limits login attempts per client address', async () => {
     const b = new Browser(sparsam);
     const codes: number[] = [];

@@ -2,10 +2,13 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Sparsam } from '../../src/main.ts';
 import { describeEachStore } from '../support/stores.ts';
 import { ensureWebBuilt } from '../../web/build.mjs';
+import { SPA_ROUTES } from '../../src/shared/spa-routes.ts';
 import { nextIp, startWebApp } from './web-support.ts';
 
-/** The only /api/v1 routes open without credentials: the login page's calls. */
+/** The only /api/v1 routes open without credentials: the login page's calls and the OpenAPI document (no data). */
 const PUBLIC_ROUTES = new Set([
+  'GET /api/v1/openapi.json',
+  'HEAD /api/v1/openapi.json',
   'POST /api/v1/auth/login',
   'GET /api/v1/auth/invitations/:token',
   'HEAD /api/v1/auth/invitations/:token',
@@ -35,7 +38,7 @@ describeEachStore('every /api/v1 route needs credentials', (dialect) => {
   });
   afterAll(async () => app?.close());
 
-  it('answers 401 without a session or token on every route but login and invitation acceptance', async () => {
+  it('answers 401 without a session or token on every route but login, invitation acceptance and the API document', async () => {
     const routes = registeredRoutes(app.sparsam).filter((r) => r.split(' ')[1]!.startsWith('/api/v1/'));
     // The walk must see the routes it guards, or it proves nothing.
     for (const known of [
@@ -101,5 +104,25 @@ describeEachStore('the web inbox is served from web/dist', (dialect) => {
     expect(js.headers['cache-control']).toBe('public, max-age=31536000, immutable');
     expect((await app.sparsam.http.inject({ url: '/nope' })).statusCode).toBe(404);
     expect((await app.sparsam.http.inject({ url: '/api/v1/nope' })).statusCode).toBe(404);
+  });
+
+  it('reloads every client route, the DPO landing page and the campaigns page included, to index.html', async () => {
+    const urls = [
+      ...SPA_ROUTES.map((route) => route.replace(/:[A-Za-z]+/g, 'x1')),
+      '/compliance/audit',
+      '/compliance/dsar',
+      '/marketing',
+      '/admin/quick-replies',
+    ];
+    expect(urls).toContain('/compliance/x1');
+    for (const url of urls) {
+      const res = await app.sparsam.http.inject({ url });
+      expect(res.statusCode, url).toBe(200);
+      expect(res.headers['content-type'], url).toContain('text/html');
+      expect(res.body, url).toContain('<div id="root">');
+    }
+    for (const url of ['/compliance/audit/extra', '/marketingx', '/admin/users/x/y']) {
+      expect((await app.sparsam.http.inject({ url })).statusCode, url).toBe(404);
+    }
   });
 });

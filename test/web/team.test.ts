@@ -192,6 +192,27 @@ describeEachStore('team features and admin screens', (dialect) => {
     expect((await agent.get('/api/v1/quick-replies')).json().items).toEqual([]);
   });
 
+  it('accepts shortcuts in letters of any language, as the README shows /kürzel', async () => {
+    const umlaut = await admin.post('/api/v1/quick-replies', { shortcut: '/Kürzel', title: 'Kürzel', text: 'Hallo' });
+    expect(umlaut.statusCode).toBe(201);
+    expect(umlaut.json().item.shortcut).toBe('kürzel');
+    // The same word typed with a combining diaeresis is the same shortcut.
+    const decomposed = await admin.post('/api/v1/quick-replies', { shortcut: 'ku\u0308rzel', title: 'x', text: 'y' });
+    expect(decomposed.statusCode).toBe(409);
+    for (const shortcut of ['öffnungszeiten', 'straße_2', 'привет', 'ελληνικά', '予約']) {
+      const res = await admin.post('/api/v1/quick-replies', { shortcut, title: shortcut, text: 'x' });
+      expect(res.statusCode, shortcut).toBe(201);
+      expect(res.json().item.shortcut).toBe(shortcut);
+    }
+    for (const shortcut of ['-dash', 'zwei wörter', 'a!', '']) {
+      const res = await admin.post('/api/v1/quick-replies', { shortcut, title: 'x', text: 'y' });
+      expect(res.statusCode, shortcut).toBe(400);
+    }
+    for (const q of (await admin.get('/api/v1/quick-replies')).json().items as { id: string }[]) {
+      await admin.request('DELETE', `/api/v1/quick-replies/${q.id}`);
+    }
+  });
+
   it('lists channels with the webhook URL and no secrets, and tests the connection with the provider', async () => {
     const res = await admin.get('/api/v1/admin/channels');
     expect(res.statusCode).toBe(200);
@@ -291,5 +312,47 @@ describeEachStore('team features and admin screens', (dialect) => {
       headers: { cookie: `sparsam_session=${sse.cookie ?? 'x'}` },
     });
     expect(after.status).toBe(401);
+  });
+
+  it('keeps one server close listener however many streams open and close, and refuses the stream to the DPO', async () => {
+    const address = await app.sparsam.http.listen({ port: 0, host: '127.0.0.1' }).catch(() => {
+      const a = app.sparsam.http.server.address() as { port: number };
+      return `http://127.0.0.1:${a.port}`;
+    });
+    const server = app.sparsam.http.server;
+    const before = server.listenerCount('close');
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const agent = new Browser(app.sparsam);
+      await agent.login('agent@example.org');
+      for (let round = 0; round < 3; round += 1) {
+        const streams = await Promise.all(
+          Array.from({ length: 6 }, async () => {
+            const controller = new AbortController();
+            const res = await fetch(`${address}/api/v1/events`, {
+              headers: { cookie: `sparsam_session=${agent.cookie}` },
+              signal: controller.signal,
+            });
+            expect(res.status).toBe(200);
+            await res.body!.getReader().read();
+            return controller;
+          }),
+        );
+        streams.forEach((c) => c.abort());
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(server.listenerCount('close')).toBeLessThanOrEqual(before);
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    await createUser(app.sparsam, `dpo-events-${dialect}@example.org`, 'dpo');
+    // The DPO signs in with a second factor, as required for the role, and is still refused the stream.
+    const { browser: dpo } = await loginEnrolledAdmin(app.sparsam, app.clock, `dpo-events-${dialect}@example.org`);
+    const refused = await dpo.get('/api/v1/events');
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().error.code).toBe('FORBIDDEN');
   });
 });

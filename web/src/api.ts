@@ -1,8 +1,10 @@
 /** The inbox's only way to talk to sparsam: JSON over /api/v1 with the session cookie and the CSRF header. */
+// The shapes come from the server's contract (src/http/contract), as types only: nothing of it reaches the bundle,
+// and a change of a server shape fails `tsc -p web/tsconfig.json` wherever the inbox has not followed.
+import type { z } from 'zod';
+import type * as contract from '../../src/http/contract/index.ts';
 
-export interface ApiErrorBody {
-  error: { code: string; message: string; details?: Record<string, unknown> };
-}
+export type ApiErrorBody = z.infer<typeof contract.ErrorSchema>;
 
 export class ApiError extends Error {
   constructor(
@@ -84,139 +86,71 @@ export const put = <T>(path: string, body: unknown) => api<T>('PUT', path, body)
 export const patch = <T>(path: string, body: unknown) => api<T>('PATCH', path, body);
 export const del = <T>(path: string) => api<T>('DELETE', path);
 
-// Shapes of the REST API (see /api/v1/openapi.json).
-
-export type Role = 'admin' | 'agent' | 'dpo';
-export type Lang = 'de' | 'en';
-
-export interface SessionUser {
-  id: string;
-  email: string;
-  displayName: string;
-  role: Role;
-  language: Lang;
-  totpEnabled: boolean;
+/**
+ * Calls one operation of the contract by its key (e.g. `'PATCH /users/:id'`): the path parameters, query and body
+ * are typed by the contract, and so is the answer.
+ */
+export async function call<K extends Endpoint>(
+  endpoint: K,
+  ...[input]: keyof CallInput<K> extends never ? [input?: CallInput<K>] : [input: CallInput<K>]
+): Promise<Endpoints[K]['response']> {
+  const space = endpoint.indexOf(' ');
+  const method = endpoint.slice(0, space);
+  const given = (input ?? {}) as { params?: Record<string, string>; query?: Record<string, unknown>; body?: unknown };
+  let path = endpoint
+    .slice(space + 1)
+    .replace(/:([A-Za-z0-9_]+)/g, (_m, name: string) => encodeURIComponent(given.params?.[name] ?? ''));
+  if (given.query) {
+    const search = new URLSearchParams();
+    for (const [key, value] of Object.entries(given.query)) if (value !== undefined) search.set(key, String(value));
+    const text = search.toString();
+    if (text) path += `?${text}`;
+  }
+  const body = given.body ?? (method === 'GET' || method === 'DELETE' ? undefined : {});
+  return api<Endpoints[K]['response']>(method, path, body);
 }
 
-export interface SessionInfo {
-  step: 'done' | 'totp' | 'enrol';
-  csrfToken: string;
-  user: SessionUser | { language: Lang };
-}
+// Shapes of the REST API (see /api/v1/openapi.json), all from the contract.
 
-export interface Person {
-  id: string;
-  name: string;
-}
+/** Every operation by its key, `"METHOD /path"` without the /api/v1 prefix, with its params, query, body, answer. */
+export type Endpoints = contract.Endpoints;
+export type Endpoint = keyof Endpoints;
+/** What {@link call} needs for an operation: the path parameters, the query (optional) and the body it takes. */
+export type CallInput<K extends Endpoint> = ([Endpoints[K]['params']] extends [never]
+  ? unknown
+  : { params: Endpoints[K]['params'] }) &
+  ([Endpoints[K]['query']] extends [never] ? unknown : { query?: Endpoints[K]['query'] }) &
+  ([Endpoints[K]['body']] extends [never] ? unknown : { body: Endpoints[K]['body'] });
 
-export interface ConversationSummary {
-  id: string;
-  label: string;
-  inboxId: string;
-  channelId: string;
-  channelKind: string;
-  state: 'open' | 'closed';
-  assignee: Person | null;
-  labels: string[];
-  unread: number;
-  lastActivityAt: string;
-  windowClosesAt: string | null;
-  /** The channel sends files from agents. */
-  canSendFiles: boolean;
-  eraseAt: string | null;
-}
+export type Role = contract.Role;
+export type Lang = contract.Lang;
+export type Weekday = z.infer<typeof contract.WeekdaySchema>;
 
-export interface Message {
-  id: string;
-  direction: 'in' | 'out' | 'note' | 'system';
-  kind: string;
-  text: string | null;
-  status: string;
-  error: { code: string; reason: string } | null;
-  media: { id: string; mimeType: string; size: number; url: string; state?: string } | null;
-  author: Person | null;
-  createdAt: string;
-  edited?: boolean;
-  deleted?: boolean;
-  buttons?: { id: string; title: string }[];
-  template?: { name: string; language: string; parameters: string[] };
-}
+export type SessionUser = z.infer<typeof contract.SessionUserSchema>;
+export type SessionInfo = z.infer<typeof contract.SessionSchema>;
 
-export interface ConversationDetail {
-  conversation: ConversationSummary & { eraseAfterCloseDays: number };
-  messages: Message[];
-}
+export type Person = z.infer<typeof contract.PersonSchema>;
+export type ConversationSummary = z.infer<typeof contract.ConversationSummarySchema>;
+export type Message = z.infer<typeof contract.MessageSchema>;
+export type ConversationDetail = z.infer<typeof contract.ConversationDetailSchema>;
+export type Template = z.infer<typeof contract.TemplateSchema>;
+export type QuickReply = z.infer<typeof contract.QuickReplySchema>;
+export type TeamMember = z.infer<typeof contract.TeamMemberSchema>;
 
-export interface Template {
-  name: string;
-  language: string;
-  category: string;
-  body: string;
-}
-
-export interface QuickReply {
-  id: string;
-  shortcut: string;
-  title: string;
-  text: string;
-}
-
-export interface StaffMember {
-  id: string;
-  email: string;
-  displayName: string;
-  role: Role;
-  language: Lang;
-  totpEnabled: boolean;
-  disabled: boolean;
-  locked: boolean;
-  invitationPending: boolean;
-}
-
-export interface ChannelInfo {
-  id: string;
-  kind: string;
-  inboxId: string;
-  enabled: boolean;
-  source: string;
-  webhookUrl: string;
-  verifyTokenHint: string | null;
-  phoneNumberId: string | null;
-}
-
-export interface InboxPrivacy {
-  retention: {
-    consentTimeoutHours: number;
-    autoCloseAfterDays: number;
-    eraseAfterCloseDays: number;
-    auditRetentionDays: number;
-  };
-  media: 'strip' | 'reject' | 'allow';
-  notice: { de?: string; en?: string } | null;
-  stopKeywords: string[];
-}
-
-export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
-
+export type StaffMember = z.infer<typeof contract.StaffMemberSchema>;
+export type Invitation = z.infer<typeof contract.InvitationSchema>;
+export type ChannelInfo = z.infer<typeof contract.ChannelInfoSchema>;
+export type ChannelCheck = z.infer<typeof contract.ChannelCheckSchema>;
+export type InboxPrivacy = z.infer<typeof contract.InboxPrivacySchema>;
 /** Greeting and away message of an inbox as the admin screen edits them (GET/PUT /admin/inboxes). */
-export interface AutomationForm {
-  greeting: { enabled: boolean; text: { de: string; en: string } };
-  away: {
-    enabled: boolean;
-    text: { de: string; en: string };
-    timeZone: string;
-    hours: Record<Weekday, string[]>;
-    holidays: string[];
-    cooldownHours: number;
-  };
-}
+export type AutomationForm = z.infer<typeof contract.AutomationFormSchema>;
+export type InboxSettingsView = z.infer<typeof contract.InboxSettingsSchema>;
 
-export interface InboxSettingsView {
-  id: string;
-  labelPrefix: string;
-  language: string;
-  settings: InboxPrivacy;
-  defaults: InboxPrivacy;
-  overridden: boolean;
-  automation: AutomationForm;
-}
+export type AuditEntry = z.infer<typeof contract.AuditEntrySchema>;
+export type AuditVerdict = z.infer<typeof contract.AuditVerdictSchema>;
+export type ErasureReceipt = z.infer<typeof contract.ReceiptSchema>;
+export type Breach = z.infer<typeof contract.BreachSchema>;
+export type Reveal = z.infer<typeof contract.RevealSchema>;
+export type RevealEntry = z.infer<typeof contract.RevealEntrySchema>;
+export type ComplianceChannel = z.infer<typeof contract.ComplianceChannelSchema>;
+export type Campaign = z.infer<typeof contract.CampaignSchema>;

@@ -1,5 +1,11 @@
 import { useEffect, useState } from 'react';
 
+/**
+ * The inbox's route table, shared with the server (which answers each route with index.html, so that reloads and
+ * bookmarks work): a new screen's path goes into src/shared/spa-routes.ts.
+ */
+export { SPA_ROUTES, isSpaRoute } from '../../src/shared/spa-routes.ts';
+
 /** A minimal history router: the server answers every non-API path with index.html. */
 export function navigate(path: string, replace = false): void {
   if (path === window.location.pathname) return;

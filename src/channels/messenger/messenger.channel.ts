@@ -40,6 +40,7 @@ export const MESSENGER_CAPABILITIES: ChannelCapabilities = Object.freeze({
   // Not yet: Messenger attachments carry no caption, so the agent's text would need a second message whose failure
   // the single message row cannot show. Core refuses files for Messenger conversations before storing anything.
   supportsOutboundMedia: false,
+  maxTextChars: MESSENGER_LIMITS.maxText,
   maxOutboundMediaBytes: NO_OUTBOUND_MEDIA,
 });
 

@@ -12,7 +12,7 @@ import type {
 import type { ChannelDeps } from '../channel-module.ts';
 import { NO_OUTBOUND_MEDIA } from '../../core/channel/channel.port.ts';
 import { ChannelApiError } from '../../core/channel/channel-errors.ts';
-import { TwilioClient } from './sms.client.ts';
+import { TWILIO_MAX_BODY, TwilioClient } from './sms.client.ts';
 import { mapTwilioWebhook } from './sms.mapper.ts';
 import { parseForm, parseTwilioWebhook } from './sms.parser.ts';
 import { TWILIO_SIGNATURE_HEADER, verifyTwilioSignature } from './sms.signature.ts';
@@ -37,6 +37,7 @@ export const SMS_CAPABILITIES: ChannelCapabilities = Object.freeze({
   maxMediaBytes: SMS_MAX_MEDIA_BYTES,
   // Twilio fetches MMS media from a public URL; sparsam never publishes media, so core refuses files for SMS.
   supportsOutboundMedia: false,
+  maxTextChars: TWILIO_MAX_BODY,
   maxOutboundMediaBytes: NO_OUTBOUND_MEDIA,
 });
 

@@ -11,7 +11,7 @@ import type {
 } from '../../core/channel/channel.port.ts';
 import type { ChannelDeps } from '../channel-module.ts';
 import { ChannelApiError } from '../../core/channel/channel-errors.ts';
-import { TELEGRAM_MAX_DOWNLOAD_BYTES, TelegramClient } from './telegram.client.ts';
+import { TELEGRAM_MAX_DOWNLOAD_BYTES, TELEGRAM_MAX_TEXT, TelegramClient } from './telegram.client.ts';
 import {
   mapTelegramUpdate,
   splitTelegramMessageId,
@@ -41,6 +41,7 @@ export const TELEGRAM_CAPABILITIES: ChannelCapabilities = Object.freeze({
   // Bot API uploads (multipart through grammY's InputFile): photos up to 10 MB, other files up to 50 MB
   // (https://core.telegram.org/bots/api#sending-files).
   supportsOutboundMedia: true,
+  maxTextChars: TELEGRAM_MAX_TEXT,
   maxOutboundMediaBytes: Object.freeze({
     image: 10 * 1024 * 1024,
     document: 50 * 1024 * 1024,

@@ -6,6 +6,8 @@ import { downloadLimited } from '../media-download.ts';
 
 /** The Bot API's download limit for `getFile` (https://core.telegram.org/bots/api#getfile): 20 MB. */
 export const TELEGRAM_MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024;
+/** Longest text message after entity parsing (https://core.telegram.org/bots/api#sendmessage): 4096 characters. */
+export const TELEGRAM_MAX_TEXT = 4096;
 
 export interface TelegramClientOptions {
   botToken: string;

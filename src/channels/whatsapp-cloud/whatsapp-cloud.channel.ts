@@ -10,7 +10,7 @@ import type {
   WebhookResult,
 } from '../../core/channel/channel.port.ts';
 import type { ChannelDeps } from '../channel-module.ts';
-import { WhatsAppClient, type WhatsAppEndpoints } from './whatsapp-cloud.client.ts';
+import { WHATSAPP_LIMITS, WhatsAppClient, type WhatsAppEndpoints } from './whatsapp-cloud.client.ts';
 import { answerWhatsAppHandshake } from './whatsapp-cloud.handshake.ts';
 import { mapWhatsAppWebhook } from './whatsapp-cloud.mapper.ts';
 import { parseWhatsAppWebhook } from './whatsapp-cloud.parser.ts';
@@ -48,6 +48,7 @@ export function whatsAppCapabilities(messagesPerSecond: number): ChannelCapabili
     maxMediaBytes: WHATSAPP_MAX_MEDIA_BYTES,
     // Uploaded first (POST /{phone-number-id}/media), then sent by media id.
     supportsOutboundMedia: true,
+    maxTextChars: WHATSAPP_LIMITS.maxTextBody,
     maxOutboundMediaBytes: WHATSAPP_OUTBOUND_MEDIA_BYTES,
   });
 }

@@ -94,6 +94,18 @@ export class AccountService {
     });
   }
 
+  /**
+   * Lifts the lock-out after repeated failed logins or second-factor codes, and resets the failure count. Answers
+   * whether the account was locked. The caller records who did it in the audit log (admin screen, `admin unlock`).
+   */
+  async unlock(userId: string): Promise<{ wasLocked: boolean }> {
+    const user = await this.users.findUserById(userId);
+    if (!user) throw new AppError('NOT_FOUND', 'no such user');
+    const now = this.clock.now().getTime();
+    await this.users.updateUser(userId, { failed_logins: 0, locked_until: null, updated_at: now });
+    return { wasLocked: (user.locked_until ?? 0) > now };
+  }
+
   async createApiToken(name: string, role: Role): Promise<CreatedToken> {
     if (!name.trim()) throw new AppError('VALIDATION', 'the token needs a name (example: crm-import)');
     if (!ROLES.includes(role)) throw new AppError('VALIDATION', `role must be one of ${ROLES.join(', ')}`);

@@ -176,6 +176,11 @@ export class AuthService {
     if (locked) await this.record('system', 'auth.locked', user.id, 'denied', { failures });
   }
 
+  /** Lifts this instance's per-client lock-outs for an address (with an admin's unlock of the account). */
+  forgetFailedLogins(email: string): void {
+    this.pairs.forget(email);
+  }
+
   /** A device cookie for a browser that just signed in to this account: sealed, so it cannot be forged. */
   deviceTokenFor(user: UserRecord): string {
     return Buffer.from(this.box.seal(`${user.id}:${this.now()}`, DEVICE_AAD)).toString('base64url');

@@ -25,7 +25,14 @@ export class LoginThrottle {
   ) {}
 
   private key(email: string, client: string): string {
-    return createHash('sha256').update(`${email.trim().toLowerCase()}\u0000${client}`).digest('base64url');
+    const hash = (v: string) => createHash('sha256').update(v).digest('base64url');
+    return `${hash(email.trim().toLowerCase())}|${hash(client)}`;
+  }
+
+  /** Forgets every client's failures for this address (an admin's unlock). */
+  forget(email: string): void {
+    const prefix = this.key(email, '').split('|')[0]!;
+    for (const key of [...this.#counters.keys()]) if (key.startsWith(`${prefix}|`)) this.#counters.delete(key);
   }
 
   /** Milliseconds this client must still wait before trying this address again; 0 when it may try now. */

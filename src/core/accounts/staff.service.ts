@@ -177,6 +177,19 @@ export class StaffService {
     return user;
   }
 
+  /** Lifts a lock-out after failed logins (an admin's button), audited as `user.unlocked`. */
+  async unlock(userId: string, actor: string): Promise<StaffMember> {
+    const { wasLocked } = await this.accounts.unlock(userId);
+    await this.audit?.append({
+      actor,
+      action: 'user.unlocked',
+      targetType: 'user',
+      targetId: userId,
+      details: { wasLocked },
+    });
+    return this.toMember((await this.users.findUserById(userId))!);
+  }
+
   /** Changes role, display name, language or the disabled flag; keeps at least one active admin. */
   async update(
     userId: string,

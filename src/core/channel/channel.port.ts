@@ -26,6 +26,11 @@ export interface ChannelCapabilities {
   supportsOutboundMedia: boolean;
   /** Largest file sent, per media type, in bytes (the provider's limits); 0 where the channel sends no files. */
   maxOutboundMediaBytes: Readonly<Record<OutboundMediaType, number>>;
+  /**
+   * Longest free-text message the provider takes, in characters (Unicode code points). Core refuses a longer reply
+   * with TEXT_TOO_LONG before anything is queued, so that nothing is cut or fails later at the provider.
+   */
+  maxTextChars: number;
 }
 
 /** The kinds of file a channel can send. */

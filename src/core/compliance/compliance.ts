@@ -9,7 +9,7 @@ import type { ContactDirectory } from '../privacy/pseudonym/contact-directory.ts
 import { auditCsv } from './audit-csv.ts';
 import { BreachRegister } from './breach.service.ts';
 import { renderHtml, renderMarkdown, type ComplianceDocument } from './document.ts';
-import { htmlToPdf } from './pdf.ts';
+import { renderPdf } from './pdf.ts';
 import { ChannelKillSwitch } from './kill-switch.service.ts';
 import type { ChannelKindFactsLookup } from '../channel/channel-kind-facts.ts';
 import { privacyNotice, recordOfProcessing, type ProcessingContext, type RopaInbox } from './ropa.ts';
@@ -108,7 +108,7 @@ export class ComplianceTools {
       : privacyNotice(ctx, lang, this.deps.channelKinds);
   }
 
-  /** The document rendered: Markdown, HTML, or PDF (printed from the HTML by Chromium where installed). */
+  /** The document rendered: Markdown, HTML, or an A4 PDF (typeset by PDFKit, no browser needed). */
   async renderDocument(
     kind: DocumentKind,
     lang: 'de' | 'en',
@@ -116,9 +116,8 @@ export class ComplianceTools {
   ): Promise<{ contentType: string; body: string | Buffer }> {
     const doc = await this.document(kind, lang);
     if (format === 'md') return { contentType: 'text/markdown; charset=utf-8', body: renderMarkdown(doc) };
-    const html = renderHtml(doc);
-    if (format === 'html') return { contentType: 'text/html; charset=utf-8', body: html };
-    return { contentType: 'application/pdf', body: await htmlToPdf(html) };
+    if (format === 'html') return { contentType: 'text/html; charset=utf-8', body: renderHtml(doc) };
+    return { contentType: 'application/pdf', body: await renderPdf(doc) };
   }
 
   /** Audit entries, newest first (at most 1000 per page). */

@@ -4,6 +4,8 @@ import { escapeHtml } from './dsar-summary.ts';
 export type DocBlock =
   | { type: 'h1' | 'h2' | 'h3'; text: string }
   | { type: 'p'; text: string }
+  /** Something the reader must fix before the document is used (a placeholder controller): shown framed, in red. */
+  | { type: 'warning'; text: string }
   | { type: 'ul'; items: string[] }
   | { type: 'table'; head: string[]; rows: string[][] };
 
@@ -32,6 +34,9 @@ export function renderMarkdown(doc: ComplianceDocument): string {
       case 'p':
         out.push(b.text);
         break;
+      case 'warning':
+        out.push(`> **${b.text}**`);
+        break;
       case 'ul':
         out.push(b.items.map((i) => `- ${i}`).join('\n'));
         break;
@@ -49,7 +54,7 @@ export function renderMarkdown(doc: ComplianceDocument): string {
   return `${out.join('\n\n')}\n`;
 }
 
-/** A self-contained HTML page (printable; the PDF is printed from it). */
+/** A self-contained HTML page (printable on A4). */
 export function renderHtml(doc: ComplianceDocument): string {
   const e = escapeHtml;
   const body = doc.blocks.map((b) => {
@@ -60,6 +65,8 @@ export function renderHtml(doc: ComplianceDocument): string {
         return `<${b.type}>${e(b.text)}</${b.type}>`;
       case 'p':
         return `<p>${e(b.text)}</p>`;
+      case 'warning':
+        return `<p class="warning" role="note"><strong>${e(b.text)}</strong></p>`;
       case 'ul':
         return `<ul>${b.items.map((i) => `<li>${e(i)}</li>`).join('')}</ul>`;
       case 'table':
@@ -74,7 +81,8 @@ export function renderHtml(doc: ComplianceDocument): string {
     `<!doctype html><html lang="${doc.language}"><head><meta charset="utf-8"><title>${e(doc.title)}</title>` +
     '<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;' +
     'line-height:1.45}table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}th,td{border:1px solid #ccc;' +
-    'padding:.3rem .5rem;text-align:left;vertical-align:top}th{background:#f3f3f3}@media print{body{margin:0}}</style>' +
+    'padding:.3rem .5rem;text-align:left;vertical-align:top}th{background:#f3f3f3}.warning{border:2px solid #b00020;' +
+    'color:#b00020;padding:.6rem .8rem}@media print{body{margin:0}@page{size:A4}}</style>' +
     `</head><body>\n${body.join('\n')}\n</body></html>\n`
   );
 }

@@ -38,16 +38,31 @@ const T = {
     dir: { in: 'von Ihnen', out: 'an Sie', note: 'interne Notiz', system: 'System' } as Record<string, string>,
     text: 'Inhalt',
     status: 'Status',
+    statusWord: {
+      held: 'zurückgehalten bis zur Einwilligung',
+      received: 'empfangen',
+      queued: 'wird gesendet',
+      sending: 'wird gesendet',
+      sent: 'gesendet',
+      delivered: 'zugestellt',
+      read: 'gelesen',
+      failed: 'nicht zugestellt',
+    } as Record<string, string>,
     file: (mime: string, size: number) => `Datei (${mime}, ${size} Bytes, in der JSON-Datei enthalten)`,
     unreadable: '(nicht mehr lesbar)',
     empty: '(kein Text)',
     consent: 'Einwilligungen',
     purpose: { service: 'Beantwortung Ihrer Anfragen', marketing: 'Werbung' } as Record<string, string>,
+    purposeHead: 'Zweck',
+    actionHead: 'Vorgang',
     action: { grant: 'erteilt', withdraw: 'widerrufen' } as Record<string, string>,
     method: 'Art',
+    methodWord: (method: string) => consentMethod(method, 'de'),
     audit: 'Protokoll (Verarbeitungsvorgänge)',
     auditCount: (n: number) =>
-      `${n} Einträge im Prüfprotokoll betreffen Sie; die Einzelheiten stehen in der JSON-Datei.`,
+      n === 1
+        ? '1 Eintrag im Prüfprotokoll betrifft Sie; die Einzelheiten stehen in der JSON-Datei.'
+        : `${n} Einträge im Prüfprotokoll betreffen Sie; die Einzelheiten stehen in der JSON-Datei.`,
     rights: (contact: string) =>
       `Sie können jederzeit Berichtigung (Art. 16), Löschung (Art. 17), Einschränkung (Art. 18) und Datenübertragung (Art. 20) verlangen, Ihre Einwilligung widerrufen (Art. 7 Abs. 3; z. B. mit STOP) und der Verarbeitung widersprechen (Art. 21). Kontakt: ${contact}. Sie haben außerdem das Recht, sich bei einer Datenschutz-Aufsichtsbehörde zu beschweren (Art. 77).`,
   },
@@ -73,27 +88,68 @@ const T = {
     dir: { in: 'from you', out: 'to you', note: 'internal note', system: 'system' } as Record<string, string>,
     text: 'Content',
     status: 'Status',
+    statusWord: {
+      held: 'held until consent',
+      received: 'received',
+      queued: 'being sent',
+      sending: 'being sent',
+      sent: 'sent',
+      delivered: 'delivered',
+      read: 'read',
+      failed: 'not delivered',
+    } as Record<string, string>,
     file: (mime: string, size: number) => `File (${mime}, ${size} bytes, included in the JSON file)`,
     unreadable: '(no longer readable)',
     empty: '(no text)',
     consent: 'Consent',
     purpose: { service: 'answering your requests', marketing: 'marketing' } as Record<string, string>,
+    purposeHead: 'Purpose',
+    actionHead: 'Event',
     action: { grant: 'given', withdraw: 'withdrawn' } as Record<string, string>,
     method: 'How',
+    methodWord: (method: string) => consentMethod(method, 'en'),
     audit: 'Log of processing operations',
-    auditCount: (n: number) => `${n} audit log entries concern you; the details are in the JSON file.`,
+    auditCount: (n: number) =>
+      n === 1
+        ? '1 audit log entry concerns you; the details are in the JSON file.'
+        : `${n} audit log entries concern you; the details are in the JSON file.`,
     rights: (contact: string) =>
       `You may at any time ask for rectification (Art. 16), erasure (Art. 17), restriction (Art. 18) and portability (Art. 20), withdraw your consent (Art. 7(3), e.g. by sending STOP) and object to the processing (Art. 21). Contact: ${contact}. You also have the right to lodge a complaint with a supervisory authority (Art. 77).`,
   },
 };
 
-function when(isoTime: string, lang: DocLanguage): string {
-  return new Date(isoTime).toLocaleString(lang === 'de' ? 'de-DE' : 'en-GB', { timeZone: 'UTC' }) + ' UTC';
+/** How consent was given or withdrawn, in words: "button:sparsam-consent-agree" → "Schaltfläche „Zustimmen“". */
+function consentMethod(method: string, lang: DocLanguage): string {
+  const de = lang === 'de';
+  const [kind, value = ''] = method.split(/:(.*)/s) as [string, string?];
+  if (kind === 'button') {
+    if (value.endsWith('consent-agree')) return de ? 'Schaltfläche „Zustimmen“' : 'button "Agree"';
+    if (value.endsWith('consent-decline')) return de ? 'Schaltfläche „Ablehnen“' : 'button "Decline"';
+    return de ? 'Schaltfläche' : 'button';
+  }
+  if (kind === 'keyword')
+    return de ? `Nachricht „${value.replace(/-/g, ' ')}“` : `message "${value.replace(/-/g, ' ')}"`;
+  if (kind === 'api-import' || kind === 'import')
+    return de ? 'Übernahme aus unseren Unterlagen' : 'imported from our records';
+  if (kind === 'retention' || kind === 'timeout') return de ? 'Frist abgelaufen' : 'period expired';
+  return method;
+}
+
+/** Counted nouns with their plural: "1 Unterhaltung", "2 Unterhaltungen". */
+function counted(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** A time in the organisation's time zone, with the zone's name ("12.3.2026, 14:05:00 MEZ"). */
+function whenIn(isoTime: string, lang: DocLanguage, timeZone: string): string {
+  return new Date(isoTime).toLocaleString(lang === 'de' ? 'de-DE' : 'en-GB', { timeZone, timeZoneName: 'short' });
 }
 
 /** A readable, self-contained HTML summary of a subject access bundle, in German or English. */
 export function renderDsarHtml(bundle: DsarBundle, lang: DocLanguage): string {
   const t = T[lang];
+  const zone = bundle.organisation.timeZone;
+  const when = (isoTime: string, l: DocLanguage) => whenIn(isoTime, l, zone);
   const e = escapeHtml;
   const s = bundle.subject;
   const parts: string[] = [];
@@ -111,7 +167,13 @@ export function renderDsarHtml(bundle: DsarBundle, lang: DocLanguage): string {
   parts.push(`<dt>${e(t.channel)}</dt><dd>${e(s.channelKind)} (${e(s.channelId)})</dd>`);
   parts.push(`<dt>${e(t.pseudonym)}</dt><dd>${e(s.label)}</dd>`);
   parts.push(`<dt>${e(t.since)}</dt><dd>${e(when(s.createdAt, lang))}</dd></dl>`);
-  parts.push(`<h2>${e(t.conversations)}</h2>`);
+  parts.push(
+    `<h2>${e(t.conversations)}</h2><p>${e(
+      lang === 'de'
+        ? counted(bundle.conversations.length, 'Unterhaltung', 'Unterhaltungen')
+        : counted(bundle.conversations.length, 'conversation', 'conversations'),
+    )}</p>`,
+  );
   if (bundle.conversations.length === 0) parts.push(`<p>${e(t.none)}</p>`);
   for (const c of bundle.conversations) {
     const dates = [`${t.opened} ${when(c.createdAt, lang)}`];
@@ -133,7 +195,7 @@ export function renderDsarHtml(bundle: DsarBundle, lang: DocLanguage): string {
         .join(' · ');
       parts.push(
         `<tr><td>${e(when(m.createdAt, lang))}</td><td>${e(t.dir[m.direction] ?? m.direction)}</td>` +
-          `<td>${e(content || t.empty)}</td><td>${e(m.status)}</td></tr>`,
+          `<td>${e(content || t.empty)}</td><td>${e(t.statusWord[m.status] ?? m.status)}</td></tr>`,
       );
     }
     parts.push('</tbody></table>');
@@ -141,11 +203,14 @@ export function renderDsarHtml(bundle: DsarBundle, lang: DocLanguage): string {
   parts.push(`<h2>${e(t.consent)}</h2>`);
   if (bundle.consent.length === 0) parts.push(`<p>${e(t.none)}</p>`);
   else {
-    parts.push(`<table><thead><tr><th>${e(t.when)}</th><th></th><th></th><th>${e(t.method)}</th></tr></thead><tbody>`);
+    parts.push(
+      `<table><thead><tr><th>${e(t.when)}</th><th>${e(t.purposeHead)}</th><th>${e(t.actionHead)}</th>` +
+        `<th>${e(t.method)}</th></tr></thead><tbody>`,
+    );
     for (const c of bundle.consent) {
       parts.push(
         `<tr><td>${e(when(c.at, lang))}</td><td>${e(t.purpose[c.purpose] ?? c.purpose)}</td>` +
-          `<td>${e(t.action[c.action] ?? c.action)}</td><td>${e(c.method)}</td></tr>`,
+          `<td>${e(t.action[c.action] ?? c.action)}</td><td>${e(t.methodWord(c.method))}</td></tr>`,
       );
     }
     parts.push('</tbody></table>');

@@ -1,4 +1,5 @@
 import type { ChannelKindFactsLookup, Processor } from '../channel/channel-kind-facts.ts';
+import { controllerPlaceholders } from './controller-placeholder.ts';
 import type { ComplianceDocument, DocBlock } from './document.ts';
 
 /** One inbox as configured now (config file plus the admin's overrides). */
@@ -155,6 +156,27 @@ const dateOf = (d: Date, lang: 'de' | 'en') =>
     day: 'numeric',
   });
 
+/**
+ * A visible warning while the controller is still the placeholder of a fresh install ("sparsam",
+ * datenschutz@example.org): such a document must not be handed out. None once organisation.name and .contact are set.
+ */
+function placeholderWarning(ctx: ProcessingContext, lang: 'de' | 'en'): DocBlock[] {
+  const fields = controllerPlaceholders(ctx.organisation);
+  if (fields.length === 0) return [];
+  const de = lang === 'de';
+  const what = fields
+    .map((f) => (f === 'name' ? (de ? 'Name' : 'name') : de ? 'Kontakt' : 'contact'))
+    .join(de ? ' und ' : ' and ');
+  return [
+    {
+      type: 'warning',
+      text: de
+        ? `Entwurf – nicht verwenden: Der Verantwortliche (${what}: „${ctx.organisation.name}, ${ctx.organisation.contact}“) ist noch ein Platzhalter. Tragen Sie organisation.name und organisation.contact in die Konfigurationsdatei ein (sparsam doctor zeigt es an).`
+        : `Draft – do not use: the controller (${what}: "${ctx.organisation.name}, ${ctx.organisation.contact}") is still a placeholder. Set organisation.name and organisation.contact in the configuration file (sparsam doctor shows it).`,
+    },
+  ];
+}
+
 /** The record of processing activities (Art. 30(1) GDPR) of this installation, generated from its configuration. */
 export function recordOfProcessing(
   ctx: ProcessingContext,
@@ -170,6 +192,7 @@ export function recordOfProcessing(
         ? 'Verzeichnis von Verarbeitungstätigkeiten (Art. 30 Abs. 1 DSGVO)'
         : 'Record of processing activities (Art. 30(1) GDPR)',
     },
+    ...placeholderWarning(ctx, lang),
     {
       type: 'p',
       text: de
@@ -292,6 +315,7 @@ export function privacyNotice(
         ? 'Datenschutzhinweise für die Kommunikation über Messenger'
         : 'Privacy notice for communication via messengers',
     },
+    ...placeholderWarning(ctx, lang),
     { type: 'h2', text: de ? 'Verantwortlicher' : 'Controller' },
     {
       type: 'p',
@@ -309,7 +333,21 @@ export function privacyNotice(
     { type: 'h2', text: de ? 'Empfänger' : 'Recipients' },
     {
       type: 'ul',
-      items: [...processors.values()].map((p) => `${p.name}: ${p.role[lang]}`),
+      items: [
+        de
+          ? 'Unsere Mitarbeitenden, die Ihre Anfrage bearbeiten (sie sehen Ihre Telefonnummer nicht, nur ein Pseudonym), und unser:e Datenschutzbeauftragte:r für Auskunft und Löschung'
+          : 'Our staff who handle your request (they see a pseudonym, not your phone number) and our data protection officer for access and erasure requests',
+        ...[...processors.values()].map(
+          (p) => `${p.name}: ${p.role[lang]} (${de ? 'Auftragsverarbeiter' : 'processor'})`,
+        ),
+        ...(processors.size === 0
+          ? [
+              de
+                ? 'Anbieter der Messenger-Kanäle: noch kein Kanal eingerichtet; sie werden hier genannt, sobald einer eingerichtet ist'
+                : 'Providers of the messenger channels: no channel is set up yet; they are named here once one is',
+            ]
+          : []),
+      ],
     },
     { type: 'h2', text: de ? 'Übermittlung in Drittländer' : 'Transfers to third countries' },
     {

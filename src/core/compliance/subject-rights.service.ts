@@ -92,7 +92,8 @@ export interface DsarAuditEntry {
 export interface DsarBundle {
   format: 'sparsam.dsar.v1';
   generatedAt: string;
-  organisation: { name: string; contact: string; dpo: string | null };
+  /** timeZone: the zone the readable summary shows times in (IANA name). */
+  organisation: { name: string; contact: string; dpo: string | null; timeZone: string };
   subject: {
     contactId: string;
     label: string;
@@ -117,7 +118,7 @@ export interface SubjectRightsDeps {
   erasure: ErasureService;
   keys: KeyService;
   clock: Clock;
-  organisation: { name: string; contact: string; dpo?: string | undefined };
+  organisation: { name: string; contact: string; dpo?: string | undefined; timeZone?: string | undefined };
   /** Tells open inbox screens that the person's conversations are gone (the CLI has none to tell). */
   events?: Pick<InboxEventBus, 'publish'> | undefined;
 }
@@ -309,6 +310,7 @@ export class SubjectRightsService {
         name: this.deps.organisation.name,
         contact: this.deps.organisation.contact,
         dpo: this.deps.organisation.dpo ?? null,
+        timeZone: this.deps.organisation.timeZone ?? 'Europe/Berlin',
       },
       subject: {
         contactId: contact.id,
@@ -319,7 +321,8 @@ export class SubjectRightsService {
         address,
         profileName,
         createdAt: isoOf(contact.created_at),
-        lastInboundAt: iso(contact.last_inbound_at),
+        // The contact row's own time is not kept current; the conversations' last inbound times are.
+        lastInboundAt: iso(Math.max(contact.last_inbound_at ?? 0, ...rows.map((r) => r.last_inbound_at ?? 0)) || null),
       },
       conversations,
       consent,

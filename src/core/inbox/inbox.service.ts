@@ -36,6 +36,8 @@ export interface ConversationSummary {
   eraseAt: string | null;
   /** The channel sends files from agents (its supportsOutboundMedia capability). */
   canSendFiles: boolean;
+  /** Longest reply the channel takes, in characters (its maxTextChars capability); longer ones get TEXT_TOO_LONG. */
+  maxTextChars: number;
 }
 
 export interface MessageView {
@@ -61,7 +63,7 @@ export interface ConversationDetail {
 
 export type ReplyInput = { text: string } | { template: { name: string; language: string; parameters: string[] } };
 
-/** Largest free-text reply (WhatsApp's limit on text bodies). */
+/** Largest free-text reply on any channel (WhatsApp's and Telegram's limit); a channel's maxTextChars may be lower. */
 export const MAX_REPLY_CHARS = 4096;
 
 /** Largest file staff may upload, in bytes; each channel's own per-type limit applies on top. */
@@ -237,8 +239,18 @@ export class InboxService {
     if ('text' in input) {
       const text = input.text.trim();
       if (!text) throw new AppError('VALIDATION', 'the reply is empty', { field: 'text' });
-      if (text.length > MAX_REPLY_CHARS) {
-        throw new AppError('VALIDATION', `a reply may have at most ${MAX_REPLY_CHARS} characters`, { field: 'text' });
+      const limit = Math.min(channel.capabilities.maxTextChars, MAX_REPLY_CHARS);
+      const length = [...input.text].length;
+      if (length > limit) {
+        throw new AppError(
+          'TEXT_TOO_LONG',
+          `this channel takes at most ${limit} characters per message; this reply has ${length}`,
+          {
+            field: 'text',
+            limit,
+            length,
+          },
+        );
       }
       this.#checkWindow(row, channel, now, 'free text');
       content = { text: input.text };
@@ -519,6 +531,7 @@ export class InboxService {
       windowClosesAt: iso(closes),
       eraseAt: iso(row.erase_at),
       canSendFiles: channel?.capabilities.supportsOutboundMedia ?? false,
+      maxTextChars: Math.min(channel?.capabilities.maxTextChars ?? MAX_REPLY_CHARS, MAX_REPLY_CHARS),
     };
   }
 

@@ -38,7 +38,8 @@ export interface QuickReply {
 
 const MAX_LABELS = 20;
 const LABEL_RE = /^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,39}$/u;
-const SHORTCUT_RE = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+/** A quick reply's shortcut: letters of any language (/kürzel, /öffnungszeiten), digits, - and _; lower case. */
+const SHORTCUT_RE = /^[\p{Ll}\p{Lo}\p{Lm}\p{N}][\p{Ll}\p{Lo}\p{Lm}\p{M}\p{N}_-]{0,31}$/u;
 export const MAX_NOTE_LENGTH = 4096;
 export const MAX_QUICK_REPLY_LENGTH = 1024;
 
@@ -172,11 +173,16 @@ export class TeamService {
   }
 
   private validateQuickReply(input: { shortcut: string; title: string; text: string }) {
-    const shortcut = input.shortcut.trim().replace(/^\//, '').toLowerCase();
+    // NFC: "ü" typed as u + combining diaeresis and as one character is the same shortcut.
+    const shortcut = input.shortcut.trim().replace(/^\//, '').normalize('NFC').toLowerCase();
     if (!SHORTCUT_RE.test(shortcut)) {
-      throw new AppError('VALIDATION', 'the shortcut has 1-32 lower-case letters, digits, - or _ (example: hours)', {
-        field: 'shortcut',
-      });
+      throw new AppError(
+        'VALIDATION',
+        'the shortcut has 1-32 letters (any language), digits, - or _ (example: kürzel)',
+        {
+          field: 'shortcut',
+        },
+      );
     }
     const title = input.title.trim();
     if (!title || title.length > 80) {

@@ -19,4 +19,11 @@ export interface ContactPort {
     id: string,
     patch: Partial<Pick<ContactRecord, 'lookup_hash' | 'address_enc' | 'profile_name_enc' | 'last_inbound_at'>>,
   ): Promise<void>;
+  /** Up to `limit` contacts with ids after `afterId`, ordered by id: what re-peppering the lookup hashes needs. */
+  listForRepepper(
+    afterId: string,
+    limit: number,
+  ): Promise<Pick<ContactRecord, 'id' | 'channel_id' | 'lookup_hash' | 'address_enc'>[]>;
+  /** Replaces a contact's lookup hash while it is still `fromHash`; true when replaced. */
+  replaceLookupHash(id: string, fromHash: string, toHash: string): Promise<boolean>;
 }

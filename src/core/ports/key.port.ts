@@ -26,4 +26,22 @@ export interface KeyPort {
     rewrap: (row: DataKeyRecord) => { wrapped: Uint8Array; kekId: string },
     meta: Record<string, string>,
   ): Promise<number>;
+
+  /**
+   * Inserts the key unless the owner already has one, and only while the metadata `metaKey` still has `metaValue`
+   * (one statement): a key wrapped under an epoch that has just ended is refused rather than stored. True when
+   * inserted.
+   */
+  insertDataKeyIfMeta(row: DataKeyRecord, metaKey: string, metaValue: string): Promise<boolean>;
+  /** Upserts several metadata values in one transaction. */
+  setMeta(values: Record<string, string>): Promise<void>;
+  /**
+   * Compare-and-set: when `key` has the value `expected`, sets it to `next` and upserts `also`, in one transaction;
+   * false (nothing written) when the current value differs.
+   */
+  compareAndSetMeta(key: string, expected: string, next: string, also: Record<string, string>): Promise<boolean>;
+  /** Up to `limit` keys not wrapped under `kekId`, ordered by id, with ids after `afterId`. */
+  listDataKeysNotUnder(kekId: string, afterId: string, limit: number): Promise<DataKeyRecord[]>;
+  /** Replaces one key's wrapped bytes while it is still wrapped under `fromKekId`; true when replaced. */
+  replaceWrapped(id: string, fromKekId: string, wrapped: Uint8Array, kekId: string): Promise<boolean>;
 }

@@ -1,9 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { csrfTokenFor, sessionIdHash, type LoginStep } from '../../core/accounts/auth.service.ts';
 import { AppError } from '../../shared/app-error.ts';
-import type { UserRecord } from '../../core/ports/model.ts';
 import type { RouteModule } from '../app.ts';
 import {
   assertCsrf,
@@ -13,28 +11,10 @@ import {
   setDeviceCookie,
   setSessionCookie,
 } from '../auth/session.ts';
-import { parseWith, type WebDeps } from '../auth/web-deps.ts';
-
-export const LoginBody = z.object({ email: z.string().min(3).max(254), password: z.string().min(1).max(1024) });
-export const CodeBody = z.object({ code: z.string().min(6).max(32) });
-/** The password is needed only to replace a working second factor. */
-export const EnrolStartBody = z.object({ password: z.string().min(1).max(1024).optional() });
-export const AcceptInvitationBody = z.object({
-  token: z.string().min(10).max(200),
-  password: z.string().min(1).max(1024),
-});
-
-/** The signed-in user as the browser sees it. */
-export function sessionUser(u: UserRecord) {
-  return {
-    id: u.id,
-    email: u.email,
-    displayName: u.display_name,
-    role: u.role,
-    language: u.language,
-    totpEnabled: u.totp_enabled,
-  };
-}
+import type { WebDeps } from '../auth/web-deps.ts';
+import { authApi as api } from '../contract/auth.contract.ts';
+import { parseFields, registerRoute } from './contract-route.ts';
+import { pendingUser, sessionUser } from './views.ts';
 
 /**
  * Login and session routes under /api/v1/auth: password step, TOTP or recovery code, enrolment (QR code), logout and
@@ -67,8 +47,20 @@ export function authRoutes(deps: WebDeps): RouteModule {
       return found;
     }
 
-    app.post('/api/v1/auth/login', { config: limited }, async (request, reply) => {
-      const body = parseWith(LoginBody, request.body);
+    const options = { authenticate: deps.authenticate, parse: parseFields };
+    const limitedOptions = { ...options, fastify: { config: limited } };
+    const secondFactorOptions = { ...options, fastify: { config: secondFactorLimited } };
+    /** The session each step request was admitted with; checked before the body is read. */
+    const admitted = new WeakMap<FastifyRequest, Awaited<ReturnType<typeof stepSession>>>();
+    const inStep = (allowed: LoginStep[]) => ({
+      ...secondFactorOptions,
+      before: async (request: FastifyRequest) => {
+        admitted.set(request, await stepSession(request, allowed));
+      },
+    });
+    const stepOf = (request: FastifyRequest) => admitted.get(request)!;
+
+    registerRoute(app, api.login, limitedOptions, async ({ body }, request, reply) => {
       const { token, step, user, device } = await deps.auth.login(body.email, body.password, {
         address: request.ip,
         device: deviceTokenOf(request),
@@ -78,69 +70,69 @@ export function authRoutes(deps: WebDeps): RouteModule {
       return {
         step,
         csrfToken: csrfTokenFor(token),
-        user: step === 'done' ? sessionUser(user) : { language: user.language },
+        user: step === 'done' ? sessionUser(user) : pendingUser(user),
       };
     });
 
-    app.get('/api/v1/auth/session', async (request) => {
+    registerRoute(app, api.session, options, async (_input, request) => {
       const found = await sessionOf(request, deps.auth);
       if (!found) throw new AppError('UNAUTHENTICATED', 'not logged in');
       return {
         step: found.step,
         csrfToken: csrfTokenFor(found.token),
-        user: found.step === 'done' ? sessionUser(found.user) : { language: found.user.language },
+        user: found.step === 'done' ? sessionUser(found.user) : pendingUser(found.user),
       };
     });
 
-    app.post('/api/v1/auth/totp', { config: secondFactorLimited }, async (request, reply) => {
-      const found = await stepSession(request, ['totp']);
-      const body = parseWith(CodeBody, request.body);
+    registerRoute(app, api.totp, inStep(['totp']), async ({ body }, request, reply) => {
+      const found = stepOf(request);
       const user = await deps.auth.completeTotp(found.token, body.code, deviceTokenOf(request));
       setDeviceCookie(reply, request, deps.auth.deviceTokenFor(user), deps.config.baseUrl);
-      return { step: 'done', csrfToken: csrfTokenFor(found.token), user: sessionUser(user) };
+      return { step: 'done' as const, csrfToken: csrfTokenFor(found.token), user: sessionUser(user) };
     });
 
-    app.post('/api/v1/auth/recovery', { config: secondFactorLimited }, async (request, reply) => {
-      const found = await stepSession(request, ['totp']);
-      const body = parseWith(CodeBody, request.body);
+    registerRoute(app, api.recovery, inStep(['totp']), async ({ body }, request, reply) => {
+      const found = stepOf(request);
       const { user, remaining } = await deps.auth.completeRecovery(found.token, body.code, deviceTokenOf(request));
       setDeviceCookie(reply, request, deps.auth.deviceTokenFor(user), deps.config.baseUrl);
       return {
-        step: 'done',
+        step: 'done' as const,
         csrfToken: csrfTokenFor(found.token),
         user: sessionUser(user),
         remainingRecoveryCodes: remaining,
       };
     });
 
-    app.post('/api/v1/auth/enrol/start', { config: secondFactorLimited }, async (request) => {
-      const found = await stepSession(request, ['enrol', 'done']);
-      const body = parseWith(EnrolStartBody, request.body ?? {});
+    registerRoute(app, api.enrolStart, inStep(['enrol', 'done']), async ({ body }, request) => {
+      const found = stepOf(request);
       const { secret, uri, qrDataUrl } = await deps.auth.startEnrolment(found.user, body.password);
       return { secret, uri, qrDataUrl };
     });
 
-    app.post('/api/v1/auth/enrol/confirm', { config: secondFactorLimited }, async (request, reply) => {
-      const found = await stepSession(request, ['enrol', 'done']);
-      const body = parseWith(CodeBody, request.body);
+    registerRoute(app, api.enrolConfirm, inStep(['enrol', 'done']), async ({ body }, request, reply) => {
+      const found = stepOf(request);
       const fresh = (await deps.users.findUserById(found.user.id))!;
       const codes = await deps.auth.confirmEnrolment(fresh, body.code, sessionIdHash(found.token));
       const user = (await deps.users.findUserById(found.user.id))!;
       setDeviceCookie(reply, request, deps.auth.deviceTokenFor(user), deps.config.baseUrl);
-      return { step: 'done', recoveryCodes: codes, csrfToken: csrfTokenFor(found.token), user: sessionUser(user) };
+      return {
+        step: 'done' as const,
+        recoveryCodes: codes,
+        csrfToken: csrfTokenFor(found.token),
+        user: sessionUser(user),
+      };
     });
 
-    app.post('/api/v1/auth/logout', async (request, reply) => {
+    registerRoute(app, api.logout, options, async (_input, request, reply) => {
       const found = await sessionOf(request, deps.auth);
       if (!found) throw new AppError('UNAUTHENTICATED', 'not logged in');
       assertCsrf(request, found.token);
       await deps.auth.logout(found.token);
       deps.streams.closeSession(sessionIdHash(found.token));
       clearSessionCookie(reply, request, deps.config.baseUrl);
-      return reply.status(204).send();
     });
 
-    app.post('/api/v1/auth/logout-everywhere', async (request, reply) => {
+    registerRoute(app, api.logoutEverywhere, options, async (_input, request, reply) => {
       const found = await sessionOf(request, deps.auth);
       if (!found || found.step !== 'done') throw new AppError('UNAUTHENTICATED', 'not logged in');
       assertCsrf(request, found.token);
@@ -150,12 +142,11 @@ export function authRoutes(deps: WebDeps): RouteModule {
       return { ended };
     });
 
-    app.get<{ Params: { token: string } }>('/api/v1/auth/invitations/:token', { config: limited }, async (request) => {
-      return deps.staff.describeInvitation(request.params.token);
-    });
+    registerRoute(app, api.invitation, limitedOptions, async ({ params }) =>
+      deps.staff.describeInvitation(params.token),
+    );
 
-    app.post('/api/v1/auth/invitations/accept', { config: limited }, async (request) => {
-      const body = parseWith(AcceptInvitationBody, request.body);
+    registerRoute(app, api.acceptInvitation, limitedOptions, async ({ body }) => {
       const user = await deps.staff.acceptInvitation(body.token, body.password);
       return { email: user.email };
     });

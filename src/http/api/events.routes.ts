@@ -1,21 +1,33 @@
 import type { FastifyInstance } from 'fastify';
 import type { InboxEvent } from '../../core/inbox/inbox-events.ts';
 import type { RouteModule } from '../app.ts';
-import { requireRole } from '../auth/principal.ts';
 import type { WebDeps } from '../auth/web-deps.ts';
+import { teamApi } from '../contract/team.contract.ts';
+import { parseFields, registerRoute } from './contract-route.ts';
 
 export const KEEP_ALIVE_MS = 20_000;
 
 /**
  * GET /api/v1/events: the content-free inbox events as server-sent events, for admins and agents. A comment line
  * every 20 s keeps proxies from closing the stream and re-checks the session; logging out ends the stream at once.
+ *
+ * The data protection officer gets 403: the events tell which conversation changed when, which the DPO's work (audit,
+ * subject requests, documents) does not need, and the DPO sees no inbox to update. The web inbox opens the stream
+ * only for roles that see the inbox.
  */
 export function eventsRoutes(deps: WebDeps, keepAliveMs = KEEP_ALIVE_MS): RouteModule {
   return async (app: FastifyInstance) => {
-    app.get(
-      '/api/v1/events',
-      { preHandler: requireRole(deps.authenticate, 'admin', 'agent') },
-      async (request, reply) => {
+    // One listener on the server for every open stream, not one per stream: reconnecting browsers would otherwise
+    // pile up 'close' listeners (MaxListenersExceededWarning) for streams long gone.
+    const open = new Set<() => void>();
+    app.server.once('close', () => {
+      for (const close of [...open]) close();
+    });
+    registerRoute(
+      app,
+      teamApi.events,
+      { authenticate: deps.authenticate, parse: parseFields },
+      async (_input, request, reply) => {
         const principal = request.principal!;
         reply.hijack();
         const res = reply.raw;
@@ -37,6 +49,7 @@ export function eventsRoutes(deps: WebDeps, keepAliveMs = KEEP_ALIVE_MS): RouteM
           if (closed) return;
           closed = true;
           clearInterval(timer);
+          open.delete(close);
           unsubscribe();
           removeStream?.();
           res.end();
@@ -54,7 +67,7 @@ export function eventsRoutes(deps: WebDeps, keepAliveMs = KEEP_ALIVE_MS): RouteM
         }, keepAliveMs);
         timer.unref();
         request.raw.on('close', close);
-        app.server.once('close', close);
+        open.add(close);
       },
     );
   };

@@ -1,30 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Role } from '../../core/ports/model.ts';
 import type { RouteModule } from '../app.ts';
-import { requireRole, type Authenticator } from '../auth/principal.ts';
-
-/** One documented operation of the REST API. Paths use Fastify's `:param` style; the document shows `{param}`. */
-export interface ApiOperation {
-  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
-  /** Full path, e.g. `/api/v1/conversations/:id`. */
-  path: string;
-  summary: string;
-  tags?: string[];
-  /** Roles admitted; the document lists them and the 401/403 answers. */
-  roles: readonly Role[];
-  query?: z.ZodType;
-  body?: z.ZodType;
-  /** Media type of the request body (default application/json); a binary upload documents its body as bytes. */
-  bodyContentType?: string;
-  /** Optional request headers the operation reads. */
-  headers?: { name: string; description: string }[];
-  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
-}
-
-const ErrorSchema = z.object({
-  error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }),
-});
+import type { Authenticator } from '../auth/principal.ts';
+import { ErrorSchema, type ApiRoute, type Role } from '../contract/api-route.ts';
+import { metaApi } from '../contract/meta.contract.ts';
+import { parseNamed, registerRoute } from './contract-route.ts';
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
   const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
@@ -32,29 +12,34 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, u
 }
 
 /**
- * The OpenAPI 3.1 document of /api/v1, generated from the same zod schemas the routes validate with (zod's
- * toJSONSchema emits JSON Schema 2020-12, the dialect of OpenAPI 3.1). Every team registers its operations here
- * with {@link add}; `GET /api/v1/openapi.json` serves the result.
+ * The OpenAPI 3.1 document of /api/v1, generated from the contract's zod schemas, the ones the routes validate with
+ * (zod's toJSONSchema emits JSON Schema 2020-12, the dialect of OpenAPI 3.1). Each route module adds its contract
+ * operations with {@link add}; `GET /api/v1/openapi.json` serves the result.
  */
 export class OpenApiRegistry {
-  readonly #operations: ApiOperation[] = [];
+  readonly #operations: ApiRoute[] = [];
 
-  add(operation: ApiOperation): void {
-    const exists = this.#operations.some((o) => o.method === operation.method && o.path === operation.path);
-    if (exists)
-      throw new Error(`OpenApiRegistry: ${operation.method.toUpperCase()} ${operation.path} is documented twice`);
-    this.#operations.push(operation);
+  /** Adds an operation; `roles` replaces the contract's where the deployment configures them. */
+  add(route: ApiRoute, roles?: readonly Role[]): void {
+    const exists = this.#operations.some((o) => o.method === route.method && o.url === route.url);
+    if (exists) throw new Error(`OpenApiRegistry: ${route.method} ${route.url} is documented twice`);
+    this.#operations.push(roles ? { ...route, roles } : route);
   }
 
-  operations(): readonly ApiOperation[] {
+  /** Adds every operation of a contract area. */
+  addAll(routes: Readonly<Record<string, ApiRoute>>): void {
+    for (const route of Object.values(routes)) this.add(route);
+  }
+
+  operations(): readonly ApiRoute[] {
     return this.#operations;
   }
 
   document(info: { title?: string; version?: string } = {}): Record<string, unknown> {
     const paths: Record<string, Record<string, unknown>> = {};
-    for (const op of [...this.#operations].sort((a, b) => a.path.localeCompare(b.path))) {
-      const params = [...op.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]!);
-      const path = op.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+    for (const op of [...this.#operations].sort((a, b) => a.url.localeCompare(b.url))) {
+      const params = [...op.url.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]!);
+      const path = op.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
       const parameters: Record<string, unknown>[] = params.map((name) => ({
         name,
         in: 'path',
@@ -76,9 +61,9 @@ export class OpenApiRegistry {
           schema: { type: 'string' },
         });
       }
-      const responses: Record<string, unknown> = {};
-      for (const [status, r] of Object.entries(op.responses)) {
-        responses[status] = {
+      const r = op.response;
+      const responses: Record<string, unknown> = {
+        [String(r.status ?? 200)]: {
           description: r.description,
           ...(r.schema || r.contentType
             ? {
@@ -87,16 +72,21 @@ export class OpenApiRegistry {
                 },
               }
             : {}),
-        };
-      }
+        },
+      };
+      for (const [status, description] of Object.entries(op.errors ?? {})) responses[status] = { description };
       const error = { content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-      responses['401'] ??= { description: 'no valid session or API token', ...error };
-      responses['403'] ??= { description: `needs one of the roles: ${op.roles.join(', ')}`, ...error };
+      // Open operations (login steps, invitations, this document) need no credentials: no 401/403, no security.
+      const open = op.access === 'public';
+      if (!open) {
+        responses['401'] ??= { description: 'no valid session or API token', ...error };
+        responses['403'] ??= { description: `needs one of the roles: ${op.roles.join(', ')}`, ...error };
+      }
       if (op.body || op.query || params.length > 0) responses['400'] ??= { description: 'invalid request', ...error };
       paths[path] ??= {};
-      paths[path][op.method] = {
+      paths[path][op.method.toLowerCase()] = {
         summary: op.summary,
-        ...(op.tags ? { tags: op.tags } : {}),
+        tags: [...op.tags],
         ...(parameters.length > 0 ? { parameters } : {}),
         ...(op.body
           ? {
@@ -112,7 +102,7 @@ export class OpenApiRegistry {
             }
           : {}),
         responses,
-        security: [{ bearer: [] }, { session: [] }],
+        security: open ? [] : [{ bearer: [] }, { session: [] }],
         'x-sparsam-roles': [...op.roles],
       };
     }
@@ -137,20 +127,21 @@ export class OpenApiRegistry {
   }
 }
 
-/** Serves `GET /api/v1/openapi.json` to any authenticated caller. */
+/**
+ * Serves `GET /api/v1/openapi.json` without login: the document describes the API and holds no data, and a developer
+ * reads it before they have a token.
+ */
 export function openApiRoutes(deps: { docs: OpenApiRegistry; authenticate: Authenticator }): RouteModule {
-  deps.docs.add({
-    method: 'get',
-    path: '/api/v1/openapi.json',
-    summary: 'This document (OpenAPI 3.1)',
-    tags: ['meta'],
-    roles: ['admin', 'agent', 'dpo'],
-    responses: { 200: { description: 'the OpenAPI document', contentType: 'application/json' } },
-  });
+  deps.docs.add(metaApi.openapi);
   return (app: FastifyInstance) => {
-    app.get('/api/v1/openapi.json', { preHandler: requireRole(deps.authenticate) }, async (_request, reply) => {
-      reply.header('cache-control', 'no-store');
-      return deps.docs.document();
-    });
+    registerRoute(
+      app,
+      metaApi.openapi,
+      { authenticate: deps.authenticate, parse: parseNamed },
+      async (_input, _request, reply) => {
+        reply.header('cache-control', 'no-store');
+        return deps.docs.document();
+      },
+    );
   };
 }

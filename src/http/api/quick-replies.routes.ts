@@ -1,42 +1,26 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import type { RouteModule } from '../app.ts';
-import { requireRole } from '../auth/principal.ts';
-import { parseWith, teamActor, type WebDeps } from '../auth/web-deps.ts';
-
-export const QuickReplyBody = z.object({
-  shortcut: z.string().min(1).max(40),
-  title: z.string().min(1).max(120),
-  text: z.string().min(1).max(2048),
-});
+import { teamActor, type WebDeps } from '../auth/web-deps.ts';
+import { quickRepliesApi as api } from '../contract/team.contract.ts';
+import { parseFields, registerRoute } from './contract-route.ts';
 
 /** Quick replies (Textbausteine): agents and admins read them in the composer; admins manage them. */
 export function quickRepliesRoutes(deps: WebDeps): RouteModule {
   return async (app: FastifyInstance) => {
-    const staff = requireRole(deps.authenticate, 'admin', 'agent');
-    const admin = requireRole(deps.authenticate, 'admin');
+    const options = { authenticate: deps.authenticate, parse: parseFields };
 
-    app.get('/api/v1/quick-replies', { preHandler: staff }, async () => ({
-      items: await deps.team.listQuickReplies(),
+    registerRoute(app, api.list, options, async () => ({ items: await deps.team.listQuickReplies() }));
+
+    registerRoute(app, api.create, options, async ({ body }, request) => ({
+      item: await deps.team.createQuickReply(teamActor(request.principal!), body),
     }));
 
-    app.post('/api/v1/quick-replies', { preHandler: admin }, async (request, reply) => {
-      const input = parseWith(QuickReplyBody, request.body);
-      return reply.status(201).send({ item: await deps.team.createQuickReply(teamActor(request.principal!), input) });
-    });
+    registerRoute(app, api.update, options, async ({ params, body }, request) => ({
+      item: await deps.team.updateQuickReply(teamActor(request.principal!), params.id, body),
+    }));
 
-    app.put<{ Params: { id: string } }>('/api/v1/quick-replies/:id', { preHandler: admin }, async (request) => {
-      const input = parseWith(QuickReplyBody, request.body);
-      return { item: await deps.team.updateQuickReply(teamActor(request.principal!), request.params.id, input) };
+    registerRoute(app, api.remove, options, async ({ params }, request) => {
+      await deps.team.deleteQuickReply(teamActor(request.principal!), params.id);
     });
-
-    app.delete<{ Params: { id: string } }>(
-      '/api/v1/quick-replies/:id',
-      { preHandler: admin },
-      async (request, reply) => {
-        await deps.team.deleteQuickReply(teamActor(request.principal!), request.params.id);
-        return reply.status(204).send();
-      },
-    );
   };
 }

@@ -85,4 +85,27 @@ export class ContactStore implements ContactPort {
     if (Object.keys(patch).length === 0) return;
     await this.db.updateTable('contacts').set(patch).where('id', '=', id).execute();
   }
+
+  listForRepepper(
+    afterId: string,
+    limit: number,
+  ): Promise<Pick<ContactRecord, 'id' | 'channel_id' | 'lookup_hash' | 'address_enc'>[]> {
+    return this.db
+      .selectFrom('contacts')
+      .select(['id', 'channel_id', 'lookup_hash', 'address_enc'])
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+  }
+
+  async replaceLookupHash(id: string, fromHash: string, toHash: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('contacts')
+      .set({ lookup_hash: toHash })
+      .where('id', '=', id)
+      .where('lookup_hash', '=', fromHash)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
 }

@@ -119,4 +119,73 @@ export class KeyStore implements KeyPort {
       return count;
     });
   }
+
+  insertDataKeyIfMeta(row: DataKeyRecord, metaKey: string, metaValue: string): Promise<boolean> {
+    // One transaction: on SQLite the write lock makes the check and the insert atomic (a concurrent change of the
+    // metadata by another process makes the commit fail); on PostgreSQL the epoch owner waits a grace period after
+    // changing the metadata and sweeps twice, which covers an insert that read the metadata just before the change.
+    return this.db.transaction().execute(async (tx) => {
+      const meta = await tx.selectFrom('keystore_meta').select('value').where('key', '=', metaKey).executeTakeFirst();
+      if (meta?.value !== metaValue) return false;
+      const result = await tx
+        .insertInto('data_keys')
+        .values(row)
+        .onConflict((oc) => oc.columns(['owner_type', 'owner_id']).doNothing())
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+    });
+  }
+
+  async setMeta(values: Record<string, string>): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      for (const [key, value] of Object.entries(values)) {
+        await tx
+          .insertInto('keystore_meta')
+          .values({ key, value })
+          .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+          .execute();
+      }
+    });
+  }
+
+  compareAndSetMeta(key: string, expected: string, next: string, also: Record<string, string>): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const updated = await tx
+        .updateTable('keystore_meta')
+        .set({ value: next })
+        .where('key', '=', key)
+        .where('value', '=', expected)
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) === 0) return false;
+      for (const [k, value] of Object.entries(also)) {
+        await tx
+          .insertInto('keystore_meta')
+          .values({ key: k, value })
+          .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+          .execute();
+      }
+      return true;
+    });
+  }
+
+  listDataKeysNotUnder(kekId: string, afterId: string, limit: number): Promise<DataKeyRecord[]> {
+    return this.db
+      .selectFrom('data_keys')
+      .selectAll()
+      .where('kek_id', '!=', kekId)
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+  }
+
+  async replaceWrapped(id: string, fromKekId: string, wrapped: Uint8Array, kekId: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('data_keys')
+      .set({ wrapped, kek_id: kekId })
+      .where('id', '=', id)
+      .where('kek_id', '=', fromKekId)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
 }

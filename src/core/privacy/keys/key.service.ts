@@ -6,6 +6,7 @@ import { LocalCacheSignals, type CacheSignals } from '../../../shared/cache-sign
 import type { DataKeyRecord } from '../../ports/model.ts';
 import type { KeyPort } from '../../ports/key.port.ts';
 import type { DataKey } from './data-key.ts';
+import type { EpochSecret, EpochSecretStore, EpochSecretsState } from './epoch-secrets.ts';
 
 export type { DataKey } from './data-key.ts';
 
@@ -25,12 +26,58 @@ export interface KeyServiceOptions {
   /** Destruction of keys announced to (and by) the other instances; in-process only when omitted. */
   signals?: CacheSignals;
   cacheTtlMs?: number;
+  /**
+   * Key epochs: where the epoch secrets live (the epoch file). With it, data keys are wrapped under the current
+   * epoch's key and contact lookup hashes use the epoch's pepper; both move to a new epoch each epoch and the old
+   * epoch's secret is destroyed. Without it (tests of other parts), data keys are wrapped under the master key.
+   */
+  epochs?: EpochSecretStore;
 }
 
 /** keystore_meta keys. */
 export const META_CHECK = 'master_check';
 export const META_ROOT = 'root_secret';
 export const META_KEK_ID = 'kek_id';
+/** The current key epoch (a number); changes only by compare-and-set. */
+export const META_EPOCH = 'epoch';
+/** When the current epoch began (epoch millis). */
+export const META_EPOCH_STARTED = 'epoch_started_at';
+/** Key-check value of the current epoch's secret (an HMAC; reveals nothing of it). */
+export const META_EPOCH_CHECK = 'epoch_check';
+/** The highest epoch whose secret is destroyed. */
+export const META_EPOCH_RETIRED = 'epoch_retired';
+/** "1" once no data key is wrapped under the master key and no lookup hash uses the root pepper any more. */
+export const META_LEGACY_RETIRED = 'legacy_retired';
+/** The newest epoch's secret wrapped under the previous epoch's key: lets an instance one epoch behind catch up. */
+export const META_EPOCH_LINK = 'epoch_link';
+
+const EPOCH_KEK_PREFIX = 'epoch:';
+
+/** The keys derived from one epoch's secret. */
+interface EpochKeys {
+  epoch: number;
+  secret: Buffer;
+  kek: Buffer;
+  pepper: Buffer;
+  check: string;
+}
+
+function deriveEpoch(s: EpochSecret): EpochKeys {
+  return {
+    epoch: s.epoch,
+    secret: Buffer.from(s.secret),
+    kek: hkdf(s.secret, `sparsam/epoch-kek/v1/${s.epoch}`),
+    pepper: hkdf(s.secret, `sparsam/contact-pepper/v1/${s.epoch}`),
+    check: createHmac('sha256', hkdf(s.secret, 'sparsam/epoch-check/v1'))
+      .update(`sparsam epoch ${s.epoch}`)
+      .digest('hex'),
+  };
+}
+
+/** The kek_id of a data key wrapped under an epoch's key. */
+export function epochKekId(epoch: number): string {
+  return `${EPOCH_KEK_PREFIX}${epoch}`;
+}
 
 function hkdf(ikm: Buffer, info: string): Buffer {
   return Buffer.from(hkdfSync('sha256', ikm, Buffer.alloc(0), Buffer.from(info, 'utf8'), 32));
@@ -116,6 +163,12 @@ export class KeyService {
   readonly #ttlMs: number;
   /** Bumped whenever cached keys are dropped: a key read before that must not be cached after it. */
   #generation = 0;
+  readonly #epochStore: EpochSecretStore | undefined;
+  /** The epochs whose secrets this instance holds (the current one, and the previous one during a transition). */
+  readonly #epochs = new Map<number, EpochKeys>();
+  #epoch: number | undefined;
+  #legacyLive = true;
+  #epochSync: Promise<void> | undefined;
 
   constructor(
     private readonly port: KeyPort,
@@ -129,12 +182,21 @@ export class KeyService {
     this.#kekId = kekIdOf(this.#master);
     this.#signals = options.signals ?? new LocalCacheSignals();
     this.#ttlMs = options.cacheTtlMs ?? KEY_CACHE_TTL_MS;
+    this.#epochStore = options.epochs;
     this.#signals.subscribe((signal) => {
+      if (signal.type === 'keys.epoch') {
+        if (this.#ready) void this.syncEpoch().catch(() => undefined);
+        return;
+      }
       if (signal.type !== 'keys.destroyed') return;
       this.#generation++;
       for (const id of signal.ownerIds) this.#cache.delete(`${signal.ownerType}:${id}`);
     });
-    this.#signals.onResync(() => this.forgetCache());
+    this.#signals.onResync(() => {
+      this.forgetCache();
+      // A missed 'keys.epoch' signal: follow the key store's epoch again.
+      if (this.#ready && this.#epochStore) void this.syncEpoch().catch(() => undefined);
+    });
   }
 
   /** Secret for pseudonym lookups (HMAC-SHA256). Available after {@link init}. */
@@ -190,6 +252,264 @@ export class KeyService {
     const root = unwrap(this.#kek, Buffer.from(rootWrapped, 'base64'), wrapAad('root', 'system', 'root'));
     this.#pepper = hkdf(root, 'sparsam/pepper/v1');
     this.#auditMacKey = hkdf(root, 'sparsam/audit-mac/v1');
+    if (this.#epochStore) await this.#loadEpochs(this.#epochStore);
+  }
+
+  /** True when data keys are wrapped under key epochs (an epoch store was given). */
+  get epochsEnabled(): boolean {
+    return this.#epochStore !== undefined;
+  }
+
+  /** The current key epoch, or undefined without epochs. Available after {@link init}. */
+  get epoch(): number | undefined {
+    return this.#epoch;
+  }
+
+  /**
+   * The peppers of contact lookup hashes, the current one first. During an epoch transition the previous epoch's
+   * pepper (or, before the first transition of a store created without epochs, the root pepper) follows it, so that
+   * contacts not yet re-peppered are still found. Available after {@link init}.
+   */
+  get contactPeppers(): Buffer[] {
+    if (!this.#epochStore) return [this.pepper];
+    const current = this.#epochs.get(this.#epoch ?? -1);
+    if (!current) throw new AppError('INTERNAL', 'KeyService.init() must be awaited before the peppers are used');
+    const others = [...this.#epochs.values()]
+      .filter((e) => e.epoch !== current.epoch && e.epoch < current.epoch)
+      .sort((a, b) => b.epoch - a.epoch)
+      .map((e) => e.pepper);
+    return [current.pepper, ...others, ...(this.#legacyLive ? [this.pepper] : [])];
+  }
+
+  /** True when this instance still holds the secret of key epoch `epoch` (it is current or not yet retired). */
+  holdsEpoch(epoch: number): boolean {
+    return this.#epochs.has(epoch);
+  }
+
+  /** True while an epoch transition is unfinished: an older epoch (or the master-key wrapping) is still live. */
+  get inTransition(): boolean {
+    if (!this.#epochStore) return false;
+    return this.#legacyLive || [...this.#epochs.keys()].some((n) => n < (this.#epoch ?? 0));
+  }
+
+  /** When the current epoch began (epoch millis), as recorded in the key store. */
+  async epochStartedAt(): Promise<number | undefined> {
+    const value = await this.port.getMeta(META_EPOCH_STARTED);
+    return value === undefined ? undefined : Number(value);
+  }
+
+  async #loadEpochs(store: EpochSecretStore): Promise<void> {
+    let file = store.read();
+    let meta = await this.port.getMeta(META_EPOCH);
+    if (meta === undefined) {
+      // First start with key epochs: epoch 1 begins. Data keys wrapped under the master key (a store created
+      // before key epochs) are re-wrapped by the first transition, which {@link KeyEpochService.resume} runs.
+      const first: EpochSecret = file?.current ?? { epoch: 1, secret: randomBytes(32) };
+      if (!file) {
+        store.write({ current: first, kekId: this.#kekId });
+        file = store.read();
+      }
+      const keys = deriveEpoch(first);
+      const noKeys = (await this.port.countDataKeys()) === 0;
+      await this.port.initMeta({
+        [META_EPOCH]: String(first.epoch),
+        [META_EPOCH_CHECK]: keys.check,
+        [META_EPOCH_STARTED]: String(this.clock.now().getTime()),
+        [META_EPOCH_RETIRED]: String(first.epoch - 1),
+        // A new store has nothing wrapped under the master key and no root-peppered contacts to move.
+        ...(noKeys ? { [META_LEGACY_RETIRED]: '1' } : {}),
+      });
+      meta = await this.port.getMeta(META_EPOCH);
+    }
+    await this.#reconcileEpochs(store, Number(meta));
+  }
+
+  /** Brings this instance's epochs in line with the key store's current epoch (following the link if behind). */
+  async #reconcileEpochs(store: EpochSecretStore, current: number): Promise<void> {
+    const file = store.read();
+    const held = new Map<number, EpochKeys>();
+    for (const e of [file?.current, file?.previous]) if (e) held.set(e.epoch, deriveEpoch(e));
+    for (const [n, e] of this.#epochs) if (!held.has(n)) held.set(n, e);
+    if (!held.has(current)) {
+      const link = await this.port.getMeta(META_EPOCH_LINK);
+      const parsed = link ? (JSON.parse(link) as { epoch: number; wrapped: string }) : undefined;
+      const before = parsed ? held.get(parsed.epoch - 1) : undefined;
+      if (!parsed || parsed.epoch !== current || !before) {
+        const newest = Math.max(...held.keys(), -1);
+        throw new AppError(
+          'CONFIG',
+          newest > current
+            ? `the key store is older than the epoch key file ${store.where} (epoch ${current} < ${newest}): ` +
+                'a key store restored from a backup older than one key epoch cannot be opened'
+            : `the epoch key file ${store.where} holds no secret of the key store's epoch ${current}: ` +
+                'copy the epoch key file from a running instance (it is more than one epoch behind)',
+        );
+      }
+      const secret = unwrap(
+        before.kek,
+        Buffer.from(parsed.wrapped, 'base64'),
+        wrapAad('epoch-link', 'system', String(current)),
+      );
+      held.set(current, deriveEpoch({ epoch: current, secret }));
+    }
+    const check = await this.port.getMeta(META_EPOCH_CHECK);
+    const expected = Buffer.from(held.get(current)!.check, 'hex');
+    const stored = Buffer.from(check ?? '', 'hex');
+    if (stored.length !== expected.length || !timingSafeEqual(stored, expected)) {
+      throw new AppError(
+        'CONFIG',
+        `the epoch key file ${store.where} does not belong to this key store (its epoch check value differs)`,
+      );
+    }
+    const retired = Number((await this.port.getMeta(META_EPOCH_RETIRED)) ?? '0');
+    this.#legacyLive = (await this.port.getMeta(META_LEGACY_RETIRED)) !== '1';
+    this.#epochs.clear();
+    for (const [n, e] of held) if (n > retired && n <= current) this.#epochs.set(n, e);
+    this.#epoch = current;
+    // The file is updated only when it is behind (an instance with its own file following the shared key store).
+    const retiredInFile = file?.previous !== undefined && file.previous.epoch <= retired;
+    if (!file || file.current.epoch < current || retiredInFile) {
+      const previous = this.#epochs.get(current - 1);
+      await this.#writeEpochFile(store, {
+        current: { epoch: current, secret: this.#epochs.get(current)!.secret },
+        ...(previous ? { previous: { epoch: previous.epoch, secret: previous.secret } } : {}),
+        kekId: this.#kekId,
+      });
+    }
+  }
+
+  /**
+   * Reads the key store's epoch again and follows it: a new epoch begun by another instance (or `sparsam keys
+   * rotate`), or an epoch retired. Concurrent callers share one run.
+   */
+  syncEpoch(): Promise<void> {
+    const store = this.#epochStore;
+    if (!store) return Promise.resolve();
+    this.#epochSync ??= (async () => {
+      await this.init();
+      const meta = await this.port.getMeta(META_EPOCH);
+      await this.#reconcileEpochs(store, Number(meta));
+    })().finally(() => {
+      this.#epochSync = undefined;
+    });
+    return this.#epochSync;
+  }
+
+  /**
+   * Begins the next key epoch: a new random epoch secret, recorded in the key store by compare-and-set (so that two
+   * instances never begin two epochs at once) together with a link (the new secret wrapped under the current
+   * epoch's key), then written to the epoch file beside the current one. Every instance moves to it on the
+   * 'keys.epoch' signal or at its next key-store read. New data keys are wrapped under it from now on; existing ones
+   * are moved by {@link rewrapStale}. Returns the epoch now current (another instance's when it won the race).
+   */
+  async beginEpoch(): Promise<number> {
+    const store = this.#requireEpochs();
+    await this.syncEpoch();
+    const current = this.#epochs.get(this.#epoch!)!;
+    const next = deriveEpoch({ epoch: current.epoch + 1, secret: randomBytes(32) });
+    const link = wrap(current.kek, next.secret, wrapAad('epoch-link', 'system', String(next.epoch)));
+    const won = await this.port.compareAndSetMeta(META_EPOCH, String(current.epoch), String(next.epoch), {
+      [META_EPOCH_CHECK]: next.check,
+      [META_EPOCH_STARTED]: String(this.clock.now().getTime()),
+      [META_EPOCH_LINK]: JSON.stringify({ epoch: next.epoch, wrapped: link.toString('base64') }),
+    });
+    if (won) {
+      this.#epochs.set(next.epoch, next);
+      this.#epoch = next.epoch;
+      await this.#writeEpochFile(store, {
+        current: { epoch: next.epoch, secret: next.secret },
+        previous: { epoch: current.epoch, secret: current.secret },
+        kekId: this.#kekId,
+      });
+    } else {
+      await this.syncEpoch();
+    }
+    await this.#signals.publish({ type: 'keys.epoch', epoch: this.#epoch! });
+    return this.#epoch!;
+  }
+
+  /**
+   * Re-wraps every data key not yet under the current epoch's key (page by page, each key on its own, so that the
+   * key store stays available). Idempotent; returns the number of keys moved.
+   */
+  async rewrapStale(): Promise<number> {
+    this.#requireEpochs();
+    await this.syncEpoch();
+    const epoch = this.#epochs.get(this.#epoch!)!;
+    const target = epochKekId(epoch.epoch);
+    let moved = 0;
+    let after = '';
+    for (;;) {
+      const page = await this.port.listDataKeysNotUnder(target, after, 500);
+      for (const row of page) {
+        const aad = wrapAad(row.id, row.owner_type, row.owner_id);
+        const secret = (await this.#unwrapRow(row)).key;
+        if (await this.port.replaceWrapped(row.id, row.kek_id, wrap(epoch.kek, secret, aad), target)) moved++;
+      }
+      if (page.length < 500) break;
+      after = page[page.length - 1]!.id;
+    }
+    return moved;
+  }
+
+  /**
+   * Ends the transition: records that every epoch before the current one is retired (and, when `legacyDone`, that
+   * nothing uses the master-key wrapping or the root pepper any more), drops their secrets from memory and rewrites
+   * the epoch file with the current secret only. Call only after {@link rewrapStale} and re-peppering succeeded.
+   */
+  async retirePrevious(legacyDone: boolean): Promise<void> {
+    const store = this.#requireEpochs();
+    const current = this.#epoch!;
+    await this.port.setMeta({
+      [META_EPOCH_RETIRED]: String(current - 1),
+      ...(legacyDone ? { [META_LEGACY_RETIRED]: '1' } : {}),
+    });
+    await this.syncEpoch();
+    if (this.#epoch !== current) return;
+    const keys = this.#epochs.get(current)!;
+    await this.#writeEpochFile(store, { current: { epoch: current, secret: keys.secret }, kekId: this.#kekId });
+    await this.#signals.publish({ type: 'keys.epoch', epoch: current });
+  }
+
+  /**
+   * Tries to open a wrapped data key from any copy of a key store (the attack a backup allows) with the secrets this
+   * instance holds today. Returns true when it opens. Used to prove that erasure reached old copies.
+   */
+  canOpenWrapped(row: DataKeyRecord): boolean {
+    const aad = wrapAad(row.id, row.owner_type, row.owner_id);
+    const keks = [...[...this.#epochs.values()].map((e) => e.kek), this.#kek];
+    for (const kek of keks) {
+      try {
+        unwrap(kek, row.wrapped, aad);
+        return true;
+      } catch {
+        // Not this one.
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Writes the epoch file, sealed under this instance's master key, but only while the key store still has that
+   * master key: after `sparsam keys rotate --master` by another process, a file sealed under the old key could not
+   * be opened after a restart, so this instance refuses and asks for the restart instead.
+   */
+  async #writeEpochFile(store: EpochSecretStore, state: EpochSecretsState): Promise<void> {
+    const check = await this.port.getMeta(META_CHECK);
+    if (check !== masterCheckValue(this.#master)) {
+      throw new AppError(
+        'CONFIG',
+        'the master key was rotated by another process: restart this instance with the new master key',
+      );
+    }
+    store.write(state);
+  }
+
+  #requireEpochs(): EpochSecretStore {
+    if (!this.#epochStore || this.#epoch === undefined) {
+      throw new AppError('INTERNAL', 'key epochs are not enabled (no epoch store) or init() was not awaited');
+    }
+    return this.#epochStore;
   }
 
   /**
@@ -216,7 +536,7 @@ export class KeyService {
     await this.init();
     const generation = this.#generation;
     const row = await this.port.findDataKey(ownerType, ownerId);
-    return row ? this.#remember(this.#unwrapRow(row), generation) : undefined;
+    return row ? this.#remember(await this.#unwrapRow(row), generation) : undefined;
   }
 
   /** A cached key still within its time to live, while no cache signal can have been missed. */
@@ -233,6 +553,7 @@ export class KeyService {
     await this.init();
     const generation = this.#generation;
     let row = await this.port.findDataKey(ownerType, ownerId);
+    if (!row && this.#epochStore) row = await this.#createUnderEpoch(ownerType, ownerId);
     if (!row) {
       const id = newId();
       const secret = randomBytes(DATA_KEY_BYTES);
@@ -248,11 +569,51 @@ export class KeyService {
       row = await this.port.findDataKey(ownerType, ownerId);
       if (!row) throw new AppError('INTERNAL', 'a new data key was not stored');
     }
-    return this.#remember(this.#unwrapRow(row), generation);
+    return this.#remember(await this.#unwrapRow(row), generation);
   }
 
-  #unwrapRow(row: DataKeyRecord): DataKey {
-    const key = unwrap(this.#kek, row.wrapped, wrapAad(row.id, row.owner_type, row.owner_id));
+  /**
+   * A new data key wrapped under the current epoch, stored only while the key store's epoch is still that one: when
+   * an epoch began meanwhile, this instance follows it and wraps again, so that no key is ever stored under an
+   * epoch that is about to be retired.
+   */
+  async #createUnderEpoch(ownerType: 'conversation' | 'contact', ownerId: string): Promise<DataKeyRecord | undefined> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const epoch = this.#epochs.get(this.#epoch!)!;
+      const id = newId();
+      const candidate: DataKeyRecord = {
+        id,
+        owner_type: ownerType,
+        owner_id: ownerId,
+        wrapped: wrap(epoch.kek, randomBytes(DATA_KEY_BYTES), wrapAad(id, ownerType, ownerId)),
+        kek_id: epochKekId(epoch.epoch),
+        created_at: this.clock.now().getTime(),
+      };
+      try {
+        await this.port.insertDataKeyIfMeta(candidate, META_EPOCH, String(epoch.epoch));
+      } catch (error) {
+        // SQLite: another process changed the key store between this transaction's read and its write.
+        if (attempt === 4) throw error;
+      }
+      const row = await this.port.findDataKey(ownerType, ownerId);
+      if (row) return row;
+      await this.syncEpoch();
+    }
+    throw new AppError('INTERNAL', 'a new data key could not be stored: the key epoch kept changing');
+  }
+
+  async #unwrapRow(row: DataKeyRecord): Promise<DataKey> {
+    let kek = this.#kek;
+    if (row.kek_id.startsWith(EPOCH_KEK_PREFIX)) {
+      const n = Number(row.kek_id.slice(EPOCH_KEK_PREFIX.length));
+      if (!this.#epochs.has(n)) await this.syncEpoch();
+      const epoch = this.#epochs.get(n);
+      if (!epoch) {
+        throw new AppError('INTERNAL', `a data key is wrapped under key epoch ${n}, whose secret this instance lacks`);
+      }
+      kek = epoch.kek;
+    }
+    const key = unwrap(kek, row.wrapped, wrapAad(row.id, row.owner_type, row.owner_id));
     return { id: row.id, ownerType: row.owner_type, ownerId: row.owner_id, key };
   }
 
@@ -306,9 +667,10 @@ export class KeyService {
   }
 
   /**
-   * Master key rotation: re-wraps the root secret and every data key under `next` in one key-store transaction and
-   * records the new key-check value. Content is not touched. From then on this service uses `next`; the old master
-   * key is refused.
+   * Master key rotation: re-wraps the root secret and every data key still wrapped under the master key (keys under
+   * an epoch's key do not depend on it) under `next` in one key-store transaction, records the new key-check value
+   * and re-seals the epoch file under `next`. Content is not touched. From then on this service uses `next`; the old
+   * master key is refused.
    */
   async rotateMaster(next: Buffer): Promise<{ rewrapped: number }> {
     if (next.length !== DATA_KEY_BYTES) throw new AppError('VALIDATION', 'the new master key must be 32 bytes');
@@ -318,10 +680,15 @@ export class KeyService {
     }
     const nextKek = hkdf(next, 'sparsam/kek/v1');
     const nextKekId = kekIdOf(next);
+    const epochState = this.#epochStore?.read();
     const rootWrapped = await this.port.getMeta(META_ROOT);
     const root = unwrap(this.#kek, Buffer.from(rootWrapped ?? '', 'base64'), wrapAad('root', 'system', 'root'));
-    const rewrapped = await this.port.rewrapAll(
+    let rewrapped = 0;
+    await this.port.rewrapAll(
       (row) => {
+        // Keys wrapped under an epoch's key do not depend on the master key: they stay as they are.
+        if (row.kek_id.startsWith(EPOCH_KEK_PREFIX)) return { wrapped: row.wrapped, kekId: row.kek_id };
+        rewrapped++;
         const aad = wrapAad(row.id, row.owner_type, row.owner_id);
         return { wrapped: wrap(nextKek, unwrap(this.#kek, row.wrapped, aad), aad), kekId: nextKekId };
       },
@@ -334,6 +701,11 @@ export class KeyService {
     this.#master = Buffer.from(next);
     this.#kek = nextKek;
     this.#kekId = nextKekId;
+    // The epoch file is sealed under the master key: seal it under the new one.
+    if (epochState && this.#epochStore?.useMaster) {
+      this.#epochStore.useMaster(next);
+      this.#epochStore.write({ ...epochState, kekId: nextKekId });
+    }
     return { rewrapped };
   }
 }

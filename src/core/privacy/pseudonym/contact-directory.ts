@@ -22,6 +22,10 @@ export function normalizeAddress(address: string, addressIsPhoneNumber: boolean)
   return trimmed;
 }
 
+function hashWith(pepper: Buffer, channelKind: string, normalized: string): string {
+  return createHmac('sha256', pepper).update(`${channelKind}:${normalized}`, 'utf8').digest('hex');
+}
+
 /** "Anfrage 42" / "Request 42": what staff see instead of a phone number. */
 export function formatLabel(prefix: string, seq: number): string {
   return `${prefix} ${seq}`;
@@ -52,25 +56,59 @@ export class ContactDirectory {
     private readonly kinds: ChannelKindFactsLookup,
   ) {}
 
-  /** The lookup hash (hex) of an address on a channel kind. */
+  /** The lookup hash (hex) of an address on a channel kind, under the current key epoch's pepper. */
   async lookupHash(channelKind: string, address: string): Promise<string> {
+    return (await this.lookupHashes(channelKind, address))[0]!;
+  }
+
+  /**
+   * The lookup hashes of an address under every pepper still live, the current one first: during a key epoch
+   * transition a contact not yet re-peppered still carries the previous epoch's hash.
+   */
+  async lookupHashes(channelKind: string, address: string): Promise<string[]> {
     if (!channelKind) throw new AppError('VALIDATION', 'channel kind is required');
     const normalized = normalizeAddress(address, this.kinds(channelKind)?.addressIsPhoneNumber ?? false);
     if (!normalized) throw new AppError('VALIDATION', 'address must not be empty');
     await this.keys.init();
-    return createHmac('sha256', this.keys.pepper).update(`${channelKind}:${normalized}`, 'utf8').digest('hex');
+    return this.keys.contactPeppers.map((pepper) => hashWith(pepper, channelKind, normalized));
+  }
+
+  async #findByHashes(channelId: string, hashes: readonly string[]): Promise<ContactRecord | undefined> {
+    for (const hash of hashes) {
+      const found = await this.port.findByLookup(channelId, hash);
+      if (found) return found;
+    }
+    return undefined;
   }
 
   /**
    * The contact of an address on a channel, created with the inbox's next label number when new. Safe when two
-   * webhooks for the same new address arrive at once (one contact, one label). A changed profile name is updated.
+   * webhooks for the same new address arrive at once (one contact, one label), and while a key epoch begins on
+   * another instance (the lookup starts again under the new epoch's pepper). A changed profile name is updated.
    */
   async findOrCreate(input: FindOrCreateContact): Promise<{ contact: ContactRecord; created: boolean }> {
-    const hash = await this.lookupHash(input.channelKind, input.address);
-    const existing = await this.port.findByLookup(input.channelId, hash);
-    if (existing) return { contact: await this.#refreshName(existing, input.profileName), created: false };
-    const id = newId();
-    const key = await this.keys.dataKeyFor('contact', id);
+    for (let attempt = 0; ; attempt++) {
+      const epoch = this.keys.epoch;
+      const hashes = await this.lookupHashes(input.channelKind, input.address);
+      const existing = await this.#findByHashes(input.channelId, hashes);
+      if (existing) return { contact: await this.#refreshName(existing, input.profileName), created: false };
+      const id = newId();
+      const key = await this.keys.dataKeyFor('contact', id);
+      if (this.keys.epoch !== epoch && attempt < 3) {
+        // A new key epoch began while the address was looked up: contacts may carry its pepper already.
+        await this.keys.destroy('contact', id);
+        continue;
+      }
+      return this.#create(input, id, hashes[0]!, key);
+    }
+  }
+
+  async #create(
+    input: FindOrCreateContact,
+    id: string,
+    hash: string,
+    key: Awaited<ReturnType<KeyService['dataKeyFor']>>,
+  ): Promise<{ contact: ContactRecord; created: boolean }> {
     const result = await this.port
       .createWithLabel({
         id,
@@ -104,7 +142,46 @@ export class ContactDirectory {
 
   /** The contact of an address, or undefined; never creates anything (used by subject access requests). */
   async findByAddress(channelId: string, channelKind: string, address: string): Promise<ContactRecord | undefined> {
-    return this.port.findByLookup(channelId, await this.lookupHash(channelKind, address));
+    return this.#findByHashes(channelId, await this.lookupHashes(channelKind, address));
+  }
+
+  /**
+   * Re-peppering: recomputes every contact's lookup hash under the current key epoch's pepper from its sealed
+   * address (contacts whose key is already destroyed are skipped: they are being erased). Page by page, each contact
+   * on its own and only while its hash is unchanged, so that it runs online. Returns the number of hashes replaced.
+   */
+  async repepper(): Promise<number> {
+    await this.keys.init();
+    const kinds = new Map<string, string | undefined>();
+    let replaced = 0;
+    let after = '';
+    for (;;) {
+      const page = await this.port.listForRepepper(after, 500);
+      for (const row of page) {
+        if (!kinds.has(row.channel_id)) kinds.set(row.channel_id, await this.port.channelKind(row.channel_id));
+        const kind = kinds.get(row.channel_id);
+        const key = kind ? await this.keys.existingDataKey('contact', row.id) : undefined;
+        if (!kind || !key) continue;
+        const address = openFieldText(key, row.address_enc, ADDRESS_AAD(row.id));
+        const hash = await this.lookupHash(kind, address);
+        if (hash !== row.lookup_hash && (await this.port.replaceLookupHash(row.id, row.lookup_hash, hash))) {
+          replaced++;
+        }
+      }
+      if (page.length < 500) break;
+      after = page[page.length - 1]!.id;
+    }
+    return replaced;
+  }
+
+  /** The contact with exactly this lookup hash today, if any (a hash taken from an old copy). */
+  findByLookupHash(channelId: string, hash: string): Promise<ContactRecord | undefined> {
+    return this.port.findByLookup(channelId, hash);
+  }
+
+  /** The channel kind of a channel id, or undefined when it does not exist. */
+  channelKind(channelId: string): Promise<string | undefined> {
+    return this.port.channelKind(channelId);
   }
 
   findById(id: string): Promise<ContactRecord | undefined> {
@@ -127,8 +204,9 @@ export class ContactDirectory {
   /** Changes the stored address (the customer changed their number); refused when another contact has it. */
   async updateAddress(contact: ContactRecord, newAddress: string, channelKind?: string): Promise<ContactRecord> {
     const kind = channelKind ?? (await this.#kindOf(contact));
-    const hash = await this.lookupHash(kind, newAddress);
-    const other = await this.port.findByLookup(contact.channel_id, hash);
+    const hashes = await this.lookupHashes(kind, newAddress);
+    const hash = hashes[0]!;
+    const other = await this.#findByHashes(contact.channel_id, hashes);
     if (other && other.id !== contact.id) {
       throw new AppError('CONFLICT', 'another contact on this channel already has that address');
     }

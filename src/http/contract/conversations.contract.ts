@@ -1,0 +1,186 @@
+import { z } from 'zod';
+import { IdParams, STAFF_ROLES, defineRoute } from './api-route.ts';
+
+export const PersonSchema = z.object({ id: z.string(), name: z.string() });
+
+/** A conversation as staff see it: a pseudonym label, never an address. Times are ISO strings. */
+export const ConversationSummarySchema = z.object({
+  id: z.string(),
+  label: z.string().describe('pseudonym, e.g. "Anfrage 42"'),
+  inboxId: z.string(),
+  channelId: z.string(),
+  channelKind: z.string(),
+  state: z.enum(['open', 'closed']),
+  assignee: PersonSchema.nullable(),
+  labels: z.array(z.string()),
+  unread: z.number().int(),
+  lastActivityAt: z.string().describe('ISO time'),
+  windowClosesAt: z.string().nullable().describe('end of the free-text window; null where the channel has none'),
+  eraseAt: z.string().nullable(),
+  canSendFiles: z.boolean().describe('the channel sends files from agents (POST …/attachments); false: 415'),
+  maxTextChars: z.number().int().describe('longest reply the channel takes, in characters; longer: 422 TEXT_TOO_LONG'),
+});
+
+export const MessageSchema = z.object({
+  id: z.string(),
+  direction: z.enum(['in', 'out', 'note', 'system']),
+  kind: z.string(),
+  text: z.string().nullable(),
+  status: z.string(),
+  error: z.object({ code: z.string(), reason: z.string() }).nullable(),
+  media: z
+    .object({ id: z.string(), mimeType: z.string(), size: z.number(), state: z.string(), url: z.string() })
+    .nullable(),
+  author: PersonSchema.nullable(),
+  createdAt: z.string(),
+  edited: z.boolean(),
+  deleted: z.boolean(),
+  buttons: z.array(z.object({ id: z.string(), title: z.string() })).optional(),
+  template: z.object({ name: z.string(), language: z.string(), parameters: z.array(z.string()) }).optional(),
+});
+
+export const ConversationDetailSchema = z.object({
+  conversation: ConversationSummarySchema.extend({ eraseAfterCloseDays: z.number() }),
+  messages: z.array(MessageSchema),
+});
+
+export const TemplateSchema = z.object({
+  name: z.string(),
+  language: z.string(),
+  category: z.string(),
+  body: z.string(),
+});
+
+export const ListQuerySchema = z
+  .object({
+    view: z.enum(['mine', 'unassigned', 'all', 'closed']).default('all'),
+    label: z.string().max(100).optional(),
+    channel: z.string().max(100).optional(),
+    q: z.string().max(100).optional(),
+  })
+  .strict();
+
+export const ReplyBodySchema = z.union([
+  // The channel's own limit (maxTextChars, at most 4096) is checked by the inbox: 422 TEXT_TOO_LONG with the limit.
+  z.object({ text: z.string().min(1).max(65_536) }).strict(),
+  z
+    .object({
+      template: z
+        .object({
+          name: z.string().min(1).max(512),
+          language: z.string().min(2).max(15),
+          parameters: z.array(z.string().max(1024)).max(20).default([]),
+        })
+        .strict(),
+    })
+    .strict(),
+]);
+
+/** Header with the file name of an upload, percent-encoded UTF-8 (headers are Latin-1). */
+export const ATTACHMENT_NAME_HEADER = 'x-attachment-name';
+/** Header with the caption of an upload, percent-encoded UTF-8; never put in the URL, which access logs keep. */
+export const ATTACHMENT_CAPTION_HEADER = 'x-attachment-caption';
+/** Longest caption of an upload, in characters. */
+export const MAX_CAPTION_CHARS = 1024;
+
+const tags = ['conversations'];
+const roles = STAFF_ROLES;
+const queued = { status: 202, description: 'queued', schema: z.object({ message: MessageSchema }) };
+
+/** The conversation operations: list, read, reply, send a file, close, media bytes, a channel's templates. */
+export const conversationsApi = {
+  list: defineRoute({
+    method: 'GET',
+    url: '/api/v1/conversations',
+    summary: 'List conversations (never those waiting for consent)',
+    tags,
+    roles,
+    query: ListQuerySchema,
+    response: { description: 'the conversations', schema: z.object({ items: z.array(ConversationSummarySchema) }) },
+  }),
+  get: defineRoute({
+    method: 'GET',
+    url: '/api/v1/conversations/:id',
+    summary: 'One conversation with its messages (the read is audited)',
+    tags,
+    roles,
+    params: IdParams,
+    response: { description: 'the conversation', schema: ConversationDetailSchema },
+    errors: { 404: 'no such conversation' },
+  }),
+  reply: defineRoute({
+    method: 'POST',
+    url: '/api/v1/conversations/:id/messages',
+    summary: 'Queue a reply: free text inside the messaging window, or an approved template',
+    tags,
+    roles,
+    params: IdParams,
+    body: ReplyBodySchema,
+    response: queued,
+    errors: {
+      404: 'no such conversation',
+      409: 'the conversation is closed',
+      422: 'WINDOW_CLOSED: free text outside the messaging window; send a template. TEXT_TOO_LONG: longer than the channel takes (details.limit, see maxTextChars)',
+    },
+  }),
+  attach: defineRoute({
+    method: 'POST',
+    url: '/api/v1/conversations/:id/attachments',
+    summary:
+      'Queue a file for the customer (raw bytes as the body, at most 25 MB). The type is read from the bytes: ' +
+      'images (JPEG, PNG, WebP, GIF, HEIC; re-encoded without EXIF, GPS and XMP), PDF, audio, video. Optional ' +
+      `headers: ${ATTACHMENT_NAME_HEADER} (file name) and ${ATTACHMENT_CAPTION_HEADER} (caption, at most ` +
+      `${MAX_CAPTION_CHARS} characters), both percent-encoded UTF-8`,
+    tags,
+    roles,
+    params: IdParams,
+    body: z.string().describe('the file itself (Content-Type: its MIME type, or application/octet-stream)'),
+    bodyContentType: 'application/octet-stream',
+    headers: [
+      { name: ATTACHMENT_NAME_HEADER, description: 'file name shown on documents, percent-encoded UTF-8' },
+      { name: ATTACHMENT_CAPTION_HEADER, description: 'caption, percent-encoded UTF-8 (not for audio on WhatsApp)' },
+    ],
+    response: queued,
+    errors: {
+      400: 'empty file, caption too long, or a header that is not percent-encoded',
+      404: 'no such conversation',
+      409: 'the conversation is closed',
+      413: "larger than 25 MB or than the channel's limit for the type",
+      415: 'a type that is not allowed, a damaged file, or a channel that sends no files (SMS, Messenger)',
+      422: 'WINDOW_CLOSED: outside the messaging window; send a template',
+    },
+  }),
+  close: defineRoute({
+    method: 'POST',
+    url: '/api/v1/conversations/:id/close',
+    summary: "Close a conversation; it is erased at once or after the inbox's eraseAfterCloseDays",
+    tags,
+    roles,
+    params: IdParams,
+    response: {
+      description: 'closed',
+      schema: z.object({ conversation: ConversationSummarySchema.extend({ erased: z.boolean() }) }),
+    },
+    errors: { 404: 'no such conversation' },
+  }),
+  media: defineRoute({
+    method: 'GET',
+    url: '/api/v1/media/:id',
+    summary: 'The decrypted bytes of an attachment (metadata stripped on arrival; the read is audited)',
+    tags,
+    roles,
+    params: IdParams,
+    response: { description: 'the file', contentType: 'application/octet-stream' },
+    errors: { 404: 'no such file, or not stored' },
+  }),
+  templates: defineRoute({
+    method: 'GET',
+    url: '/api/v1/channels/:id/templates',
+    summary: 'Approved templates of a channel, as configured',
+    tags: ['channels'],
+    roles,
+    params: IdParams,
+    response: { description: 'the templates', schema: z.object({ items: z.array(TemplateSchema) }) },
+    errors: { 404: 'no such channel' },
+  }),
+} as const;

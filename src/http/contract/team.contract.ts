@@ -1,0 +1,138 @@
+import { z } from 'zod';
+import { ADMIN_ROLES, AnyIdParams, OkSchema, RoleSchema, STAFF_ROLES, defineRoute } from './api-route.ts';
+
+export const AssignBody = z.object({ userId: z.string().min(1).max(64).nullable() });
+export const LabelsBody = z.object({ labels: z.array(z.string().max(80)).max(50) });
+export const NoteBody = z.object({ text: z.string().min(1).max(8192) });
+export const QuickReplyBody = z.object({
+  shortcut: z.string().min(1).max(40),
+  title: z.string().min(1).max(120),
+  text: z.string().min(1).max(2048),
+});
+
+export const QuickReplySchema = z.object({
+  id: z.string(),
+  shortcut: z.string(),
+  title: z.string(),
+  text: z.string(),
+  updatedAt: z.number(),
+});
+/** An admin or agent who can be assigned a conversation. */
+export const TeamMemberSchema = z.object({ id: z.string(), displayName: z.string(), role: RoleSchema });
+
+const tags = ['team'];
+const roles = STAFF_ROLES;
+
+/** Team work on conversations (assign, labels, notes, read), the team directory and the live events. */
+export const teamApi = {
+  assign: defineRoute({
+    method: 'POST',
+    url: '/api/v1/conversations/:id/assign',
+    summary: 'Assign to an admin or agent, or unassign (null)',
+    tags,
+    roles,
+    params: AnyIdParams,
+    body: AssignBody,
+    response: { description: 'done', schema: OkSchema },
+  }),
+  labels: defineRoute({
+    method: 'POST',
+    url: '/api/v1/conversations/:id/labels',
+    summary: 'Replace the labels',
+    tags,
+    roles,
+    params: AnyIdParams,
+    body: LabelsBody,
+    response: { description: 'the labels', schema: z.object({ labels: z.array(z.string()) }) },
+  }),
+  note: defineRoute({
+    method: 'POST',
+    url: '/api/v1/conversations/:id/notes',
+    summary: 'Add an internal note (sealed, never sent)',
+    tags,
+    roles,
+    params: AnyIdParams,
+    body: NoteBody,
+    response: {
+      status: 201,
+      description: 'the note',
+      schema: z.object({ note: z.object({ id: z.string(), createdAt: z.string() }) }),
+    },
+  }),
+  read: defineRoute({
+    method: 'POST',
+    url: '/api/v1/conversations/:id/read',
+    summary: 'Mark as read',
+    tags,
+    roles,
+    params: AnyIdParams,
+    response: { description: 'done', schema: OkSchema },
+  }),
+  members: defineRoute({
+    method: 'GET',
+    url: '/api/v1/team/members',
+    summary: 'Active admins and agents (assignees)',
+    tags,
+    roles,
+    response: { description: 'the assignees', schema: z.object({ items: z.array(TeamMemberSchema) }) },
+  }),
+  knownLabels: defineRoute({
+    method: 'GET',
+    url: '/api/v1/labels',
+    summary: 'Labels in use',
+    tags,
+    roles,
+    response: { description: 'labels', schema: z.object({ items: z.array(z.string()) }) },
+  }),
+  events: defineRoute({
+    method: 'GET',
+    url: '/api/v1/events',
+    summary: 'Live inbox events (server-sent events, content-free: ids and states)',
+    tags: ['events'],
+    roles,
+    response: { description: 'event stream', contentType: 'text/event-stream' },
+  }),
+} as const;
+
+const qrTags = ['quick-replies'];
+
+/** Quick replies (Textbausteine): agents and admins read them in the composer; admins manage them. */
+export const quickRepliesApi = {
+  list: defineRoute({
+    method: 'GET',
+    url: '/api/v1/quick-replies',
+    summary: 'Quick replies (Textbausteine)',
+    tags: qrTags,
+    roles: STAFF_ROLES,
+    response: { description: 'the quick replies', schema: z.object({ items: z.array(QuickReplySchema) }) },
+  }),
+  create: defineRoute({
+    method: 'POST',
+    url: '/api/v1/quick-replies',
+    summary: 'Add a quick reply',
+    tags: qrTags,
+    roles: ADMIN_ROLES,
+    body: QuickReplyBody,
+    response: { status: 201, description: 'added', schema: z.object({ item: QuickReplySchema }) },
+    errors: { 409: 'shortcut in use' },
+  }),
+  update: defineRoute({
+    method: 'PUT',
+    url: '/api/v1/quick-replies/:id',
+    summary: 'Change a quick reply',
+    tags: qrTags,
+    roles: ADMIN_ROLES,
+    params: AnyIdParams,
+    body: QuickReplyBody,
+    response: { description: 'changed', schema: z.object({ item: QuickReplySchema }) },
+  }),
+  remove: defineRoute({
+    method: 'DELETE',
+    url: '/api/v1/quick-replies/:id',
+    summary: 'Delete a quick reply',
+    tags: qrTags,
+    roles: ADMIN_ROLES,
+    params: AnyIdParams,
+    response: { status: 204, description: 'deleted' },
+  }),
+} as const;

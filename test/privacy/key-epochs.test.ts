@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { channelKindFacts } from '../../src/channels/registry.ts';
+import { MemoryEpochSecretStore } from '../../src/core/privacy/keys/epoch-secrets.ts';
+import { KeyEpochService } from '../../src/core/privacy/keys/key-epoch.service.ts';
+import { KeyService } from '../../src/core/privacy/keys/key.service.ts';
+import { ContactDirectory } from '../../src/core/privacy/pseudonym/contact-directory.ts';
+import { ManualClock } from '../../src/shared/clock.ts';
+import { ContactStore } from '../../src/store/sql/contact.store.ts';
+import { KeyStore } from '../../src/store/sql/key.store.ts';
+import { describeEachStore, openTestStore, type TestStore } from '../support/stores.ts';
+import { addInbox } from './fixtures.ts';
+
+/*
+ * Key epochs between instances that each keep their own epoch secrets (as instances on several machines do, each
+ * with its own epoch key file): the key store is the only thing they share.
+ */
+describeEachStore('key epochs', (dialect) => {
+  let t: TestStore;
+  let clock: ManualClock;
+  const master = randomBytes(32);
+  beforeEach(async () => {
+    t = await openTestStore(dialect);
+    clock = new ManualClock(Date.UTC(2026, 11, 1, 9));
+  });
+  afterEach(() => t.cleanup());
+
+  const instance = (epochs = new MemoryEpochSecretStore()) => {
+    const keys = new KeyService(new KeyStore(t.store.keys), master, clock, { epochs });
+    const directory = new ContactDirectory(new ContactStore(t.store.db), keys, clock, channelKindFacts);
+    const service = new KeyEpochService(keys, clock, {
+      graceMs: 0,
+      epochMs: 24 * 3_600_000,
+      repepper: () => directory.repepper(),
+    });
+    return { keys, directory, service, epochs };
+  };
+
+  it('an instance that has not seen the new epoch wraps no key under the old one, and follows it', async () => {
+    const a = instance();
+    await a.keys.init();
+    // B starts with a copy of A's epoch key file, as a second machine would.
+    const b = instance(a.epochs.read() ? cloneStore(a.epochs) : undefined);
+    await b.keys.init();
+    expect([a.keys.epoch, b.keys.epoch]).toEqual([1, 1]);
+
+    await a.service.rotate();
+    expect(a.keys.epoch).toBe(2);
+    // No cache signal reaches B (separate processes on SQLite): its next new key is refused under epoch 1 and
+    // wrapped again under epoch 2, which B learns from the key store's link.
+    await b.keys.dataKeyFor('conversation', 'c-new');
+    expect(b.keys.epoch).toBe(2);
+    const row = await t.store.keys
+      .selectFrom('data_keys')
+      .select('kek_id')
+      .where('owner_id', '=', 'c-new')
+      .executeTakeFirstOrThrow();
+    expect(row.kek_id).toBe('epoch:2');
+    expect((await a.keys.existingDataKey('conversation', 'c-new'))?.key).toEqual(
+      (await b.keys.dataKeyFor('conversation', 'c-new')).key,
+    );
+    // B's own epoch file now holds epoch 2 and no retired secret.
+    expect(b.epochs.read()?.current.epoch).toBe(2);
+    await b.keys.syncEpoch();
+    expect(b.epochs.read()?.previous).toBeUndefined();
+  });
+
+  it('contacts are found across the epoch, and an instance two epochs behind is refused with the fix', async () => {
+    const { inboxId, channelId } = await addInbox(t.store);
+    const a = instance();
+    await a.keys.init();
+    const stale = cloneStore(a.epochs);
+    const input = { inboxId, channelId, channelKind: 'whatsapp-cloud', address: '+49 170 1234567' };
+    const first = await a.directory.findOrCreate(input);
+    const before = first.contact.lookup_hash;
+    await a.service.rotate();
+    const again = await a.directory.findOrCreate({ ...input, address: '491701234567' });
+    expect(again.created).toBe(false);
+    expect(again.contact.id).toBe(first.contact.id);
+    expect(again.contact.lookup_hash).not.toBe(before);
+
+    await a.service.rotate();
+    const behind = instance(stale);
+    await expect(behind.keys.init()).rejects.toThrow(/copy the epoch key file from a running instance/);
+  });
+
+  it('the epoch advances by itself once it is over, not before', async () => {
+    const a = instance();
+    await a.keys.init();
+    expect(await a.service.tick()).toBeUndefined();
+    clock.advance(23 * 3_600_000);
+    expect(await a.service.tick()).toBeUndefined();
+    clock.advance(2 * 3_600_000);
+    expect((await a.service.tick())?.epoch).toBe(2);
+    expect(a.keys.inTransition).toBe(false);
+  });
+});
+
+function cloneStore(from: MemoryEpochSecretStore): MemoryEpochSecretStore {
+  const copy = new MemoryEpochSecretStore();
+  const state = from.read();
+  if (state) copy.write(state);
+  return copy;
+}
