@@ -12,7 +12,7 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 function freshClone(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'sparsam-clone-'));
   dirs.push(dir);
-  for (const name of ['package.json', 'bin', 'src', 'web']) {
+  for (const name of ['package.json', 'bin', 'src', 'dev', 'web']) {
     cpSync(path.join(ROOT, name), path.join(dir, name), {
       recursive: true,
       filter: (source) => !source.startsWith(path.join(ROOT, 'web', 'dist')),
