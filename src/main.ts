@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { AppConfig } from './config/config.ts';
 import { AccountService } from './core/accounts/account.service.ts';
@@ -123,7 +123,16 @@ export interface CreateOptions {
 export async function createSparsam(config: AppConfig, options: CreateOptions = {}): Promise<Sparsam> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const clock = options.clock ?? systemClock;
-  if (!config.databaseUrl || !config.keystoreUrl) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  if (!config.databaseUrl || !config.keystoreUrl) {
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    // An existing data dir (made by hand, or by an older version) is tightened too: it holds the key store and the
+    // master key file, which nobody but sparsam's user may list or read.
+    const mode = statSync(config.dataDir).mode & 0o777;
+    if ((mode & 0o077) !== 0) {
+      chmodSync(config.dataDir, mode & 0o700);
+      logger.warn({ was: mode.toString(8) }, 'data dir was readable by others; tightened to owner-only (chmod 700)');
+    }
+  }
   const store = await openStore({
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,
