@@ -42,6 +42,7 @@ import { conversationRoutes } from './http/api/conversations.routes.ts';
 import { OpenApiRegistry, openApiRoutes } from './http/api/openapi.ts';
 import { ForgedWebhookAudit } from './http/webhooks/forged-webhook-audit.ts';
 import { channelWebhookRoutes } from './http/webhooks/channel-webhook.routes.ts';
+import { WhatsAppRouter } from './channels/whatsapp-cloud/whatsapp-cloud.router.ts';
 import { JobQueue } from './jobs/job-queue.ts';
 import { registerOutboundSend } from './jobs/outbound-send.job.ts';
 import type { Pacer } from './jobs/pacer.ts';
@@ -329,7 +330,15 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   // Route modules, each a thin Fastify plugin calling core services built above.
   const modules: RouteModule[] = [];
   modules.push(
-    channelWebhookRoutes({ channels, inbox, audit, forged: forgedWebhooks, metrics }),
+    channelWebhookRoutes({
+      channels,
+      inbox,
+      audit,
+      forged: forgedWebhooks,
+      metrics,
+      whatsapp: new WhatsAppRouter(config.channels),
+      now: () => clock.now().getTime(),
+    }),
     conversationRoutes({ inbox, authenticate: (request) => authenticate(request), docs }),
     openApiRoutes({ docs, authenticate: (request) => authenticate(request) }),
     complianceRoutes({ compliance, authenticate: (request) => authenticate(request), docs }),

@@ -116,6 +116,8 @@ export interface FailureMode {
   code?: number;
   /** How long the failure lasts from now, ms. */
   forMs: number;
+  /** Ends the failure after this many refused calls (also when `forMs` runs out first): independent of timing. */
+  times?: number;
   /**
    * A provider outage that answers in several ways: the refused calls take these answers in turn (instead of
    * `status` and `code`), e.g. 500s, 503s and rate limits with and without Retry-After.
@@ -242,6 +244,8 @@ class Simulator implements WhatsAppSimulator {
         status: number;
         code: number;
         until: number;
+        /** Refusals left before the failure ends, when counted. */
+        left?: number;
         answers: (FailureAnswer & { code: number })[];
         next: number;
       }
@@ -316,6 +320,7 @@ class Simulator implements WhatsAppSimulator {
       status: given[0]!.status,
       code: given[0]!.code ?? (given[0]!.status === 429 ? 130429 : 131000),
       until: this.now() + mode.forMs,
+      ...(mode.times !== undefined ? { left: mode.times } : {}),
       answers: given.map((a) => ({ ...a, code: a.code ?? (a.status === 429 ? 130429 : 131000) })),
       next: 0,
     };
@@ -558,6 +563,10 @@ class Simulator implements WhatsAppSimulator {
     if (!failure) return;
     const left = failure.until - this.now();
     if (left <= 0) {
+      this.failure = undefined;
+      return;
+    }
+    if (failure.left !== undefined && failure.left-- <= 0) {
       this.failure = undefined;
       return;
     }

@@ -270,6 +270,15 @@ export interface Database {
   totp_used_steps: TotpUsedStepRow;
   send_pacing: SendPacingRow;
   parked_statuses: ParkedStatusRow;
+  inbound_receipts: InboundReceiptRow;
+}
+
+/** An inbound event without a message row that took effect once (keyed hash of its provider id); migration 012. */
+export interface InboundReceiptRow {
+  channel_id: string;
+  provider_ref: string;
+  received_at: Millis;
+  expires_at: Millis;
 }
 
 /** The last TOTP time step (Unix time / 30 s) a user's code was accepted for; migration 009. */

@@ -73,7 +73,8 @@ describeEachStore('outbound-send against the WhatsApp simulator', (dialect) => {
 
   it('keeps retrying while the provider answers 500 and then delivers once', async () => {
     await customerWrites();
-    sim.failureMode({ status: 500, forMs: 400 });
+    // Two refused calls, however slowly a loaded machine gets to them.
+    sim.failureMode({ status: 500, forMs: 60_000, times: 2 });
     const id = await w.queueMessage({ text: 'Nach der Störung.' });
     w.queue.start();
     await settled(id);

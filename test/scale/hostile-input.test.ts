@@ -194,13 +194,14 @@ describe('hostile webhook input [sqlite]', () => {
       { numRuns: 1500 },
     );
 
-    // 6. Valid signed payloads for another phone number id.
+    // 6. Valid signed payloads for another phone number id: Meta's (signed), for no configured number: answered 200
+    //    so that Meta does not retry, and nothing of them is stored (checked below with the refused ids).
     await fc.assert(
       fc.asyncProperty(fc.stringMatching(/^[0-9]{6,18}$/), fc.nat(), async (phoneNumberId, n) => {
         fc.pre(phoneNumberId !== PHONE_NUMBER_ID);
         runs++;
         refusedIds.add(`wamid.OTHER${runs}-${n}`);
-        expect(await post(JSON.stringify(valid(`wamid.OTHER${runs}-${n}`, phoneNumberId)))).toBe(400);
+        expect(await post(JSON.stringify(valid(`wamid.OTHER${runs}-${n}`, phoneNumberId)))).toBe(200);
       }),
       { numRuns: 1000 },
     );
@@ -261,10 +262,10 @@ describe('hostile webhook input [sqlite]', () => {
     const near = JSON.stringify({ ...body, padding: 'x'.repeat(limit - base.length - 16) });
     expect(near.length).toBeLessThan(limit);
     expect(await post(near)).toBeLessThan(500);
-    // A huge phone number id, just under the limit: not this channel's.
+    // A huge phone number id, just under the limit: no configured number's; answered, not stored.
     const hugeId = JSON.stringify(valid('wamid.HUGE-ID', '1'.repeat(limit - base.length - 64)));
     expect(hugeId.length).toBeLessThan(limit);
-    expect(await post(hugeId)).toBe(400);
+    expect(await post(hugeId)).toBe(200);
     // Over the limit, signed or not.
     const over = JSON.stringify({ ...body, padding: 'x'.repeat(limit + 1) });
     expect(await post(over)).toBe(413);
@@ -664,8 +665,10 @@ describe('hostile input on the 360dialog, Telegram, Messenger and SMS webhook ro
           runs++;
           const body = route.misaddressed(n);
           const status = await send(route, body, route.sign(body));
-          // Telegram answers updates from group chats 200 (else it redelivers them) and keeps nothing.
-          expect(route.channel === 'tg-main' ? status === 200 : status === 400).toBe(true);
+          // Telegram answers updates from group chats 200 (else it redelivers them) and keeps nothing; so does
+          // 360dialog for a signed entry of a number no channel has (a WhatsApp app serves several numbers).
+          const acknowledged = route.channel === 'tg-main' || route.channel === 'd360-main';
+          expect(acknowledged ? status === 200 : status === 400).toBe(true);
         }),
         { numRuns: 250 },
       );

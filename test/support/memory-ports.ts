@@ -118,8 +118,24 @@ export class MemoryConversations implements ConversationPort {
   }
 }
 
+/** Shared by every MemoryMessages over the same tables (one in each transaction). */
+const receivedByTables = new WeakMap<MemoryTables, Map<string, number>>();
+
 export class MemoryMessages implements MessagePort {
   constructor(private readonly t: MemoryTables) {}
+  /** Inbound events without a message row that took effect (number changes), by channel and provider id. */
+  get #received(): Map<string, number> {
+    let received = receivedByTables.get(this.t);
+    if (!received) receivedByTables.set(this.t, (received = new Map()));
+    return received;
+  }
+  async wasReceived(channelId: string, providerMessageId: string): Promise<boolean> {
+    return this.#received.has(`${channelId}\0${providerMessageId}`);
+  }
+  async markReceived(channelId: string, providerMessageId: string, _now: number, expiresAt: number): Promise<void> {
+    const key = `${channelId}\0${providerMessageId}`;
+    if (!this.#received.has(key)) this.#received.set(key, expiresAt);
+  }
   #byProvider(channelId: string, providerMessageId: string): MessageRecord | undefined {
     for (const m of this.t.messages.values()) {
       if (m.channel_id === channelId && m.provider_message_id === providerMessageId) return m;

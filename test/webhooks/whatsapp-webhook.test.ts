@@ -107,10 +107,15 @@ describeEachStore('whatsapp webhook route', (dialect) => {
     expect(metrics.body).toMatch(/sparsam_webhooks_total\{kind="whatsapp-cloud",result="forged"\} 2/);
   });
 
-  it('refuses a payload for another phone number with 400 and stores nothing', async () => {
+  it('answers a signed payload for a number no channel has 200, stores nothing and audits it without content', async () => {
     const res = await w.webhook(textMessage(w.clock, 'wamid.OTHER', 'Hallo', CUSTOMER, '999999999999'));
-    expect(res.statusCode).toBe(400);
+    expect(res.statusCode).toBe(200);
     expect(await count('messages')).toBe(0);
+    expect(await count('contacts')).toBe(0);
+    const audit = await w.sparsam.audit.list({ action: 'webhook.unrouted' });
+    expect(audit).toHaveLength(1);
+    expect(JSON.stringify(audit)).not.toContain('999999999999');
+    expect(JSON.stringify(audit)).not.toContain(CUSTOMER);
   });
 
   it('refuses malformed JSON with 400 and an unknown channel with 404', async () => {

@@ -15,6 +15,14 @@ export const dialog360ConfigSchema = z
     /** 360dialog does not sign webhooks: a secret header value (or URL token) set with the webhook URL. */
     webhookSecret: secret.min(16, 'must be at least 16 characters'),
     apiBaseUrl: url.default('https://waba-v2.360dialog.io'),
+    /**
+     * The WhatsApp Business Account id (the webhook's `entry.id`): account-level webhooks (template status,
+     * quality rating, account updates) carry no phone number id and are routed to the channel by this id.
+     */
+    businessAccountId: z
+      .string()
+      .regex(/^\d{5,20}$/, 'must be the numeric WhatsApp Business Account id from Meta, in quotes')
+      .optional(),
     messagesPerSecond: z.number().int().min(1).max(1000).default(80),
     templates: z.array(templateSchema).optional(),
   })

@@ -33,6 +33,14 @@ export const whatsappCloudConfigSchema = z
       .string()
       .regex(/^v\d+\.\d+$/)
       .default('v23.0'),
+    /**
+     * The WhatsApp Business Account id (the webhook's `entry.id`): account-level webhooks (template status,
+     * quality rating, account updates) carry no phone number id and are routed to the channel by this id.
+     */
+    businessAccountId: z
+      .string()
+      .regex(/^\d{5,20}$/, 'must be the numeric WhatsApp Business Account id from Meta, in quotes')
+      .optional(),
     messagesPerSecond: z.number().int().min(1).max(1000).default(80),
     templates: z.array(templateSchema).optional(),
   })

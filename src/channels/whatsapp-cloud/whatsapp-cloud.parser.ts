@@ -188,8 +188,21 @@ export type WhatsAppMessagesValue = z.infer<typeof messagesValueSchema>;
 /** One `changes[]` item with `field: "messages"`, in payload order. */
 export interface WhatsAppMessagesChange {
   entryIndex: number;
+  /** The entry's `id`: the WhatsApp Business Account the change belongs to. */
+  entryId: string | undefined;
   changeIndex: number;
   value: WhatsAppMessagesValue;
+}
+
+/**
+ * A change whose `field` is not "messages" (message_template_status_update, template_category_update,
+ * phone_number_quality_update, account_update, business_capability_update …): account-level, without
+ * `metadata.phone_number_id`; it belongs to the WhatsApp Business Account named by the entry's `id`.
+ */
+export interface WhatsAppAccountChange {
+  entryIndex: number;
+  entryId: string | undefined;
+  field: string;
 }
 
 /** The parsed webhook: every messages change of every entry, in order; other fields only counted. */
@@ -197,12 +210,15 @@ export interface WhatsAppWebhook {
   changes: WhatsAppMessagesChange[];
   /** `field` values of changes left out (not "messages"). */
   ignoredFields: string[];
+  /** The changes left out, with the account they belong to (for routing by `businessAccountId`). */
+  accountChanges: WhatsAppAccountChange[];
 }
 
 /**
  * Parses and checks a webhook body (already JSON-decoded). Iterates every entry and every change: a POST can batch
- * several of each. When `expectedPhoneNumberId` is given, every messages change must be for that number, otherwise
- * the whole request is refused (it was meant for another channel; accepting part of it would lose the rest).
+ * several of each, for several numbers of one Meta app (the callback URL is set per app). When
+ * `expectedPhoneNumberId` is given, messages changes for other numbers are left out (counted in `ignoredFields` as
+ * `other-number`): the webhook routes decide where they go (whatsapp-cloud.router.ts).
  *
  * @throws AppError('VALIDATION') with the failing path (never a value) for bodies that are not this shape.
  */
@@ -211,10 +227,12 @@ export function parseWhatsAppWebhook(body: unknown, expectedPhoneNumberId?: stri
   if (!envelope.success) throw invalid('the body is not a WhatsApp Business Account webhook', envelope.error);
   const changes: WhatsAppMessagesChange[] = [];
   const ignoredFields: string[] = [];
+  const accountChanges: WhatsAppAccountChange[] = [];
   envelope.data.entry.forEach((entry, entryIndex) => {
     entry.changes.forEach((change, changeIndex) => {
       if (change.field !== 'messages') {
         ignoredFields.push(change.field);
+        accountChanges.push({ entryIndex, entryId: entry.id, field: change.field });
         return;
       }
       const value = messagesValueSchema.safeParse(change.value);
@@ -227,11 +245,6 @@ export function parseWhatsAppWebhook(body: unknown, expectedPhoneNumberId?: stri
           'value',
         ]);
       }
-      if (expectedPhoneNumberId !== undefined && value.data.metadata.phone_number_id !== expectedPhoneNumberId) {
-        throw new AppError('VALIDATION', 'the webhook is for another phone number id than this channel', {
-          path: `entry[${entryIndex}].changes[${changeIndex}].value.metadata.phone_number_id`,
-        });
-      }
       value.data.messages?.forEach((message, messageIndex) => {
         checkMessageContent(message as WhatsAppMessage, [
           'entry',
@@ -243,10 +256,14 @@ export function parseWhatsAppWebhook(body: unknown, expectedPhoneNumberId?: stri
           messageIndex,
         ]);
       });
-      changes.push({ entryIndex, changeIndex, value: value.data });
+      if (expectedPhoneNumberId !== undefined && value.data.metadata.phone_number_id !== expectedPhoneNumberId) {
+        ignoredFields.push('other-number');
+        return;
+      }
+      changes.push({ entryIndex, entryId: entry.id, changeIndex, value: value.data });
     });
   });
-  return { changes, ignoredFields };
+  return { changes, ignoredFields, accountChanges };
 }
 
 /** True when sparsam reads this message type (otherwise the mapper makes it `unsupported`). */

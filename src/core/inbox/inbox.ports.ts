@@ -182,6 +182,13 @@ export const OUTBOUND_ATTEMPTS = 85;
  * after an hour belongs to no message sparsam will ever store (its conversation was erased, the send was left
  * unconfirmed, or another system sends from the same number) and is swept.
  */
+/**
+ * How long an inbound event without a message row (a number change) is remembered against redelivery. Meta retries
+ * an unacknowledged webhook for up to 7 days (sources in docs/channels.md, "WhatsApp: one app, several numbers"); a
+ * day more for clocks and queues.
+ */
+export const INBOUND_RECEIPT_TTL_MS = 8 * 24 * 60 * 60 * 1000;
+
 export const PARKED_STATUS_TTL_MS = 60 * 60 * 1000;
 
 let lastStamp = 0;

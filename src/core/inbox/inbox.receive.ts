@@ -11,7 +11,13 @@ import { newId } from '../../shared/ids.ts';
 import type { ContactRecord, ConversationRecord, MessageRecord } from '../ports/model.ts';
 import type { InboxTx } from '../ports/conversation.port.ts';
 import type { InboxEvent } from './inbox-events.ts';
-import { messageStamp, PARKED_STATUS_TTL_MS, type InboxDeps, type InboxSettings } from './inbox.ports.ts';
+import {
+  INBOUND_RECEIPT_TTL_MS,
+  messageStamp,
+  PARKED_STATUS_TTL_MS,
+  type InboxDeps,
+  type InboxSettings,
+} from './inbox.ports.ts';
 import { openMessageContent, sealMessageContent, type MessageContent } from './message-content.ts';
 import {
   AGREE_KEYWORDS,
@@ -654,8 +660,27 @@ export class InboundProcessor {
     if (event.systemType !== 'user_changed_number' || !event.address || !event.newAddress) return;
     const channel = this.deps.channels.get(event.channelId);
     if (!channel) return;
+    // At least once, in any order: the change takes effect once, remembered by its provider id, and every delivery
+    // of it is answered 200. A redelivery may come after the old number wrote again (a new contact of its own).
+    const id = event.providerMessageId;
+    if (id && (await this.deps.messages.wasReceived(channel.id, id))) return;
+    const now = this.#now();
+    const remember = async () => {
+      if (id) await this.deps.messages.markReceived(channel.id, id, now, now + INBOUND_RECEIPT_TTL_MS);
+    };
+    // No contact under the old number: the number never wrote (or the change was applied by an instance that had
+    // not yet remembered it): nothing to change.
     const contact = await this.deps.contacts.findByAddress(channel.id, channel.kind, event.address);
-    if (!contact) return;
+    if (!contact) return remember();
+    // The new number has a contact of its own (it wrote before the change arrived): both contacts stay as they are;
+    // merging two customers' histories is not something a webhook may decide.
+    const holder = await this.deps.contacts.findByAddress(channel.id, channel.kind, event.newAddress);
+    if (holder) {
+      if (holder.id !== contact.id) {
+        this.deps.logger.info({ channelId: channel.id }, 'number change left as it is: the new number has a contact');
+      }
+      return remember();
+    }
     await this.deps.contacts.updateAddress(contact, event.newAddress);
     await this.deps.audit.append({
       actor: `webhook:${channel.id}`,
@@ -663,6 +688,7 @@ export class InboundProcessor {
       targetType: 'contact',
       targetId: contact.id,
     });
+    await remember();
   }
 
   // ------------------------------------------------------------------------------------------------ helpers

@@ -16,6 +16,10 @@ export interface MessagePort {
     channelId: string,
     providerMessageIds: readonly string[],
   ): Promise<Pick<MessageRecord, 'id' | 'conversation_id' | 'provider_message_id' | 'handled'>[]>;
+  /** Whether an inbound event without a message row (a number change) with this provider id took effect already. */
+  wasReceived(channelId: string, providerMessageId: string): Promise<boolean>;
+  /** Remembers that such an event took effect, until `expiresAt`; a second call is a no-op. */
+  markReceived(channelId: string, providerMessageId: string, now: number, expiresAt: number): Promise<void>;
   findById(id: string): Promise<MessageRecord | undefined>;
   findByProviderId(channelId: string, providerMessageId: string): Promise<MessageRecord | undefined>;
   listForConversation(conversationId: string): Promise<MessageRecord[]>;

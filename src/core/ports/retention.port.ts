@@ -43,4 +43,6 @@ export interface RetentionPort {
    * MessagePort.advanceOrParkStatus); returns how many.
    */
   expireParkedStatuses(now: number): Promise<number>;
+  /** Deletes remembered inbound events (number changes) whose redelivery window has passed; returns how many. */
+  expireInboundReceipts(now: number): Promise<number>;
 }

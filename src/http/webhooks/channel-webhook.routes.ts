@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ChannelModule } from '../../channels/channel-module.ts';
 import { channelModules } from '../../channels/registry.ts';
-import type { WebhookResult } from '../../core/channel/channel.port.ts';
+import type { WhatsAppRouter, WhatsAppRouting } from '../../channels/whatsapp-cloud/whatsapp-cloud.router.ts';
+import type { InboundEvent, WebhookResult } from '../../core/channel/channel.port.ts';
 import type { AuditPort, ChannelLookup } from '../../core/inbox/inbox.ports.ts';
 import type { InboxService } from '../../core/inbox/inbox.service.ts';
 import { AppError, isAppError } from '../../shared/app-error.ts';
@@ -19,6 +20,14 @@ export interface WebhookRouteDeps {
   metrics: Metrics;
   /** The channel modules whose webhooks are served; every kind's by default. */
   modules?: readonly ChannelModule[];
+  /**
+   * Routes WhatsApp webhooks (Cloud API and 360dialog) by phone number id and account id: serves the app-level
+   * `GET|POST /webhooks/whatsapp` and the POSTs of the per-channel URLs of those kinds.
+   */
+  whatsapp?: WhatsAppRouter;
+  /** Least time between two `webhook.unrouted` audit entries (default one minute); the metric counts every one. */
+  unroutedAuditIntervalMs?: number;
+  now?: () => number;
 }
 
 /**
@@ -33,6 +42,24 @@ export function channelWebhookRoutes(deps: WebhookRouteDeps): RouteModule {
     const bySegment = new Map<string, ChannelModule[]>();
     for (const module of modules) {
       bySegment.set(module.webhook.segment, [...(bySegment.get(module.webhook.segment) ?? []), module]);
+    }
+    const whatsapp = deps.whatsapp;
+    if (whatsapp) {
+      const deliver = whatsAppDelivery(deps, whatsapp);
+      app.route({
+        method: ['GET', 'POST'],
+        url: '/webhooks/whatsapp',
+        logLevel: 'warn',
+        handler: async (request, reply) => {
+          if (request.method === 'GET') {
+            const answer = whatsapp.handshake(request.query);
+            deps.metrics.webhooks.labels('whatsapp', 'handshake').inc();
+            if (answer.kind !== 'handshake') throw new Error('unreachable');
+            return reply.status(answer.status).type('text/plain; charset=utf-8').send(answer.body);
+          }
+          return deliver(request, reply, 'whatsapp', 'whatsapp');
+        },
+      });
     }
     for (const [segment, group] of bySegment) {
       app.route({
@@ -58,7 +85,7 @@ export function channelWebhookRoutes(deps: WebhookRouteDeps): RouteModule {
 export function channelWebhookHandler(deps: WebhookRouteDeps, modules: readonly ChannelModule[]) {
   const byKind = new Map<string, ChannelModule>(modules.map((m) => [m.kind, m]));
   const providerName = modules[0]?.webhook.providerName ?? 'such';
-  const forged = deps.forged ?? new ForgedWebhookAudit(deps.audit);
+  const forged = forgedAuditOf(deps);
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const { channelId } = request.params as { channelId: string };
     const channel = deps.channels.get(channelId);
@@ -68,6 +95,9 @@ export function channelWebhookHandler(deps: WebhookRouteDeps, modules: readonly 
       throw new AppError('NOT_FOUND', `no ${providerName} channel with this id`);
     }
     const kind = channel.kind;
+    if (deps.whatsapp && request.method === 'POST' && deps.whatsapp.has(channel.id)) {
+      return whatsAppDelivery(deps, deps.whatsapp)(request, reply, channel.id, kind);
+    }
     const acknowledge = () => {
       const answer = module.webhook.acknowledge;
       return answer
@@ -95,18 +125,7 @@ export function channelWebhookHandler(deps: WebhookRouteDeps, modules: readonly 
       request.log.info({ channelId: channel.id, ignored: result.ignored }, `${kind} webhook parts left out`);
     }
     if (!(await deps.inbox.isChannelEnabled(channel.id))) {
-      deps.metrics.webhooks.labels(kind, 'paused').inc();
-      const messages = result.events.filter((e) => e.type === 'message').length;
-      await deps.audit.append({
-        actor: `webhook:${channel.id}`,
-        action: 'webhook.channel_paused',
-        targetType: 'channel',
-        targetId: channel.id,
-        details: { messages },
-      });
-      request.log.warn({ channelId: channel.id, messages }, 'channel paused: webhook answered, nothing stored');
-      // Best effort and after the answer: a paused channel must not keep the provider waiting.
-      if (messages > 0) void deps.inbox.answerPaused(result.events).catch(() => undefined);
+      await paused(deps, channel.id, kind, result.events, request);
       return acknowledge();
     }
     try {
@@ -118,4 +137,115 @@ export function channelWebhookHandler(deps: WebhookRouteDeps, modules: readonly 
     deps.metrics.webhooks.labels(kind, 'ok').inc();
     return acknowledge();
   };
+}
+
+const defaultForgedAudit = new WeakMap<WebhookRouteDeps, ForgedWebhookAudit>();
+/** The forged-webhook audit of these deps: the one given, or one made once over `deps.audit`. */
+function forgedAuditOf(deps: WebhookRouteDeps): ForgedWebhookAudit {
+  if (deps.forged) return deps.forged;
+  let made = defaultForgedAudit.get(deps);
+  if (!made) defaultForgedAudit.set(deps, (made = new ForgedWebhookAudit(deps.audit)));
+  return made;
+}
+
+/** The last `webhook.unrouted` audit entry per route deps (rate limit) and what was left out of the audit since. */
+const unroutedAudit = new WeakMap<WebhookRouteDeps, { at: number; suppressed: number }>();
+
+/**
+ * A WhatsApp POST (app-level or per-channel URL): verify with every configured secret ({@link WhatsAppRouter}; none
+ * verifies → 401 and `webhook.forged`; not the shape → 400), then commit entry by entry, each to the channel it is
+ * for (a paused channel's entries are answered and not stored, as on the per-channel route), and answer 200 once
+ * after the last commit. Account-level changes for a channel's `businessAccountId` are acknowledged with a
+ * content-free audit entry (`whatsapp.account_event`, the field name only); nothing of them is stored. Entries for
+ * numbers or accounts not configured: counted in `sparsam_webhooks_total{result="unrouted"}` and audited without
+ * content (`webhook.unrouted`), at most once a minute, so that a flood cannot fill the audit log.
+ */
+function whatsAppDelivery(deps: WebhookRouteDeps, router: WhatsAppRouter) {
+  const intervalMs = deps.unroutedAuditIntervalMs ?? 60_000;
+  const now = deps.now ?? Date.now;
+  return async (request: FastifyRequest, reply: FastifyReply, target: string, targetKind: string) => {
+    let routing: WhatsAppRouting;
+    try {
+      routing = router.route(toWebhookRequest(request));
+    } catch (error) {
+      if (isAppError(error) && error.code === 'SIGNATURE_INVALID') {
+        deps.metrics.webhooks.labels(targetKind, 'forged').inc();
+        await forgedAuditOf(deps).record(target, { method: request.method, bytes: request.rawBody?.length ?? 0 });
+        request.log.warn({ target }, 'webhook with a missing or wrong signature refused');
+      } else {
+        deps.metrics.webhooks.labels(targetKind, isAppError(error) ? 'invalid' : 'error').inc();
+      }
+      throw error;
+    }
+    for (const delivery of routing.deliveries) {
+      if (delivery.ignored.length > 0) {
+        request.log.info({ channelId: delivery.channelId, ignored: delivery.ignored }, 'webhook parts left out');
+      }
+      if (!(await deps.inbox.isChannelEnabled(delivery.channelId))) {
+        await paused(deps, delivery.channelId, delivery.kind, delivery.events, request);
+        continue;
+      }
+      try {
+        await deps.inbox.receive(delivery.events);
+      } catch (error) {
+        deps.metrics.webhooks.labels(delivery.kind, 'error').inc();
+        throw error;
+      }
+      deps.metrics.webhooks.labels(delivery.kind, 'ok').inc();
+    }
+    for (const event of routing.accountEvents) {
+      deps.metrics.webhooks.labels(targetKind, 'account').inc();
+      await deps.audit.append({
+        actor: `webhook:${event.channelId}`,
+        action: 'whatsapp.account_event',
+        targetType: 'channel',
+        targetId: event.channelId,
+        details: { field: event.field },
+      });
+    }
+    const unrouted = routing.unrouted.numbers + routing.unrouted.accounts;
+    if (unrouted > 0) {
+      deps.metrics.webhooks.labels(targetKind, 'unrouted').inc(unrouted);
+      const last = unroutedAudit.get(deps);
+      if (!last || now() - last.at >= intervalMs) {
+        unroutedAudit.set(deps, { at: now(), suppressed: 0 });
+        await deps.audit.append({
+          actor: `webhook:${target}`,
+          action: 'webhook.unrouted',
+          targetType: 'channel',
+          targetId: target,
+          details: {
+            numbers: routing.unrouted.numbers,
+            accounts: routing.unrouted.accounts,
+            notAudited: last?.suppressed ?? 0,
+          },
+        });
+      } else {
+        last.suppressed += unrouted;
+      }
+      request.log.warn({ target, unrouted }, 'signed webhook entries for no configured number or account dropped');
+    }
+    return reply.status(200).send({ ok: true });
+  };
+}
+
+async function paused(
+  deps: WebhookRouteDeps,
+  channelId: string,
+  kind: string,
+  events: readonly InboundEvent[],
+  request: FastifyRequest,
+): Promise<void> {
+  deps.metrics.webhooks.labels(kind, 'paused').inc();
+  const messages = events.filter((e) => e.type === 'message').length;
+  await deps.audit.append({
+    actor: `webhook:${channelId}`,
+    action: 'webhook.channel_paused',
+    targetType: 'channel',
+    targetId: channelId,
+    details: { messages },
+  });
+  request.log.warn({ channelId, messages }, 'channel paused: webhook answered, nothing stored');
+  // Best effort and after the answer: a paused channel must not keep the provider waiting.
+  if (messages > 0) void deps.inbox.answerPaused(events).catch(() => undefined);
 }

@@ -10,6 +10,7 @@ import { marketing } from './main.008-marketing.ts';
 import { totpSteps } from './main.009-totp-steps.ts';
 import { sendPacing } from './main.010-send-pacing.ts';
 import { parkedStatuses } from './main.011-parked-statuses.ts';
+import { inboundReceipts } from './main.012-inbound-receipts.ts';
 
 /**
  * Migrations of the main database, in order. Names are numbered and never change once released; a new table or
@@ -25,6 +26,7 @@ export const mainMigrations: readonly SparsamMigration[] = [
   totpSteps,
   sendPacing,
   parkedStatuses,
+  inboundReceipts,
 ];
 
 /** Migrations of the key store. */

@@ -31,8 +31,12 @@ class ListMigrationProvider implements MigrationProvider {
 }
 
 /**
- * Runs every pending migration in order, in one transaction per migration (Kysely's Migrator takes a lock so that
- * two instances starting together do not migrate twice). Throws with the failing migration's name.
+ * Runs every pending migration in order, all in one transaction, and is safe when several instances start at once.
+ * PostgreSQL: Kysely's Migrator holds an advisory lock while it migrates, so the others wait and then find nothing
+ * pending. SQLite: Kysely takes no lock (it assumes one connection), so a second process on the same file may read
+ * "nothing applied yet" and then find the tables it wants to create already there, or lose the write lock; its
+ * transaction rolls back whole, and it tries again (a few times, after a short random pause) until it finds the
+ * migrations applied. Throws with the failing migration's name.
  */
 export async function migrateToLatest(
   db: Kysely<unknown>,
@@ -40,6 +44,26 @@ export async function migrateToLatest(
   list: readonly SparsamMigration[],
   tableName = 'sparsam_migration',
   schema?: string,
+): Promise<string[]> {
+  const attempts = dialect === 'sqlite' ? SQLITE_MIGRATION_ATTEMPTS : 1;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await migrateOnce(db, dialect, list, tableName, schema);
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20 + Math.floor(Math.random() * 80)));
+    }
+  }
+}
+
+const SQLITE_MIGRATION_ATTEMPTS = 8;
+
+async function migrateOnce(
+  db: Kysely<unknown>,
+  dialect: SqlDialectName,
+  list: readonly SparsamMigration[],
+  tableName: string,
+  schema: string | undefined,
 ): Promise<string[]> {
   const migrator = new Migrator({
     db,

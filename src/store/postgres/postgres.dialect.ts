@@ -17,8 +17,14 @@ export async function openPostgres<DB>(options: PostgresOptions): Promise<{ db: 
     // Create the schema once through a plain connection before the pool pins search_path to it.
     const setup = new pg.Client({ connectionString: options.url });
     await setup.connect();
+    const schema = options.schema.replace(/"/g, '');
     try {
-      await setup.query(`CREATE SCHEMA IF NOT EXISTS "${options.schema.replace(/"/g, '')}"`);
+      await setup.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    } catch (error) {
+      // Two instances creating the schema at the same instant: IF NOT EXISTS does not stop PostgreSQL from failing
+      // the second with a unique violation on pg_namespace. The schema exists then, which is all that is needed.
+      const found = await setup.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+      if (found.rowCount === 0) throw error;
     } finally {
       await setup.end();
     }

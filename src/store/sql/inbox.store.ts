@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { PostgresAdapter, sql, type Kysely } from 'kysely';
 import { CHANNEL_SECRET_FIELDS } from '../../channels/registry.ts';
 import type { ChannelConfig, Inbox } from '../../config/config.ts';
 import type { ChannelRecord, InboxRecord, InboxSettingsDocument } from '../../core/ports/model.ts';
@@ -14,6 +14,9 @@ export function publicChannelSettings(channel: ChannelConfig): Record<string, un
   );
 }
 
+/** Key of the PostgreSQL advisory lock held while the configuration is mirrored (any constant; 'sparsam' + 1). */
+const SYNC_LOCK_KEY = 0x73706172_01;
+
 /** Inboxes and channels as rows. Channels declared in the config file are mirrored here (without secrets). */
 export class InboxStore {
   constructor(private readonly db: Kysely<Database>) {}
@@ -23,6 +26,12 @@ export class InboxStore {
    * ones, and keeps `next_seq` and a channel's kill-switch state (`enabled`) as they are. `effective` holds the
    * settings of inboxes whose settings an admin changed (configuration merged with the change): written
    * instead of the configured values, so that other running instances never read the settings without the change.
+   *
+   * Idempotent and safe when several instances start at the same instant on one database: every row is written
+   * with one upsert (INSERT … ON CONFLICT (id) DO UPDATE), never "look, then insert", so a second instance updates
+   * the row the first one just inserted instead of failing on the primary key. On PostgreSQL the whole sync also
+   * holds a transaction-scoped advisory lock, so that instances whose configurations list rows in a different order
+   * (a roll-out) run one after the other instead of deadlocking; SQLite has one writer at a time anyway.
    */
   async syncConfigured(
     inboxes: readonly Inbox[],
@@ -30,7 +39,9 @@ export class InboxStore {
     now: number,
     effective: ReadonlyMap<string, InboxSettingsDocument> = new Map(),
   ): Promise<void> {
+    const postgres = this.db.getExecutor().adapter instanceof PostgresAdapter;
     await this.db.transaction().execute(async (tx) => {
+      if (postgres) await sql`select pg_advisory_xact_lock(${SYNC_LOCK_KEY})`.execute(tx);
       for (const inbox of inboxes) {
         const settings = inboxSettingsText(
           effective.get(inbox.id) ?? {
@@ -42,53 +53,43 @@ export class InboxStore {
             marketing: inbox.marketing,
           },
         );
-        const existing = await tx.selectFrom('inboxes').select('id').where('id', '=', inbox.id).executeTakeFirst();
-        if (existing) {
-          await tx
-            .updateTable('inboxes')
-            .set({ label_prefix: inbox.labelPrefix, language: inbox.language, settings, updated_at: now })
-            .where('id', '=', inbox.id)
-            .execute();
-        } else {
-          await tx
-            .insertInto('inboxes')
-            .values({
-              id: inbox.id,
-              label_prefix: inbox.labelPrefix,
-              language: inbox.language,
-              next_seq: 1,
-              settings,
-              created_at: now,
-              updated_at: now,
-            })
-            .execute();
-        }
+        await tx
+          .insertInto('inboxes')
+          .values({
+            id: inbox.id,
+            label_prefix: inbox.labelPrefix,
+            language: inbox.language,
+            next_seq: 1,
+            settings,
+            created_at: now,
+            updated_at: now,
+          })
+          .onConflict((oc) =>
+            oc
+              .column('id')
+              .doUpdateSet({ label_prefix: inbox.labelPrefix, language: inbox.language, settings, updated_at: now }),
+          )
+          .execute();
       }
       for (const channel of channels) {
         const settings = JSON.stringify(publicChannelSettings(channel));
-        const existing = await tx.selectFrom('channels').select('id').where('id', '=', channel.id).executeTakeFirst();
-        if (existing) {
-          await tx
-            .updateTable('channels')
-            .set({ kind: channel.kind, inbox_id: channel.inbox, settings, updated_at: now })
-            .where('id', '=', channel.id)
-            .execute();
-        } else {
-          await tx
-            .insertInto('channels')
-            .values({
-              id: channel.id,
-              kind: channel.kind,
-              inbox_id: channel.inbox,
-              enabled: channelEnabledFlag(channel.enabled),
-              settings,
-              secrets_enc: null,
-              source: 'config',
-              created_at: now,
-              updated_at: now,
-            })
-            .execute();
-        }
+        await tx
+          .insertInto('channels')
+          .values({
+            id: channel.id,
+            kind: channel.kind,
+            inbox_id: channel.inbox,
+            enabled: channelEnabledFlag(channel.enabled),
+            settings,
+            secrets_enc: null,
+            source: 'config',
+            created_at: now,
+            updated_at: now,
+          })
+          .onConflict((oc) =>
+            oc.column('id').doUpdateSet({ kind: channel.kind, inbox_id: channel.inbox, settings, updated_at: now }),
+          )
+          .execute();
       }
     });
   }

@@ -139,6 +139,27 @@ export class MessageStore implements MessagePort {
     await parkStatus(this.db, { channelId, ref, status, at: statusAt, error, expiresAt });
     return { row: undefined, parked: true };
   }
+  async wasReceived(channelId: string, providerMessageId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('inbound_receipts')
+      .select('channel_id')
+      .where('channel_id', '=', channelId)
+      .where('provider_ref', '=', this.refs.ref(providerMessageId))
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+  async markReceived(channelId: string, providerMessageId: string, now: number, expiresAt: number): Promise<void> {
+    await this.db
+      .insertInto('inbound_receipts')
+      .values({
+        channel_id: channelId,
+        provider_ref: this.refs.ref(providerMessageId),
+        received_at: now,
+        expires_at: expiresAt,
+      })
+      .onConflict((oc) => oc.columns(['channel_id', 'provider_ref']).doNothing())
+      .execute();
+  }
   applyParkedStatuses(channelId: string, providerMessageId: string, now: number): Promise<MessageRecord | undefined> {
     return applyParkedStatuses(this.db, channelId, this.refs.ref(providerMessageId), now);
   }

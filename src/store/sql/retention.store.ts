@@ -78,6 +78,10 @@ export class RetentionStore implements RetentionPort {
     return (await q.orderBy('closed_at').limit(limit).execute()).map(toConversation);
   }
 
+  async expireInboundReceipts(now: number): Promise<number> {
+    const result = await this.db.deleteFrom('inbound_receipts').where('expires_at', '<=', now).executeTakeFirst();
+    return Number(result.numDeletedRows ?? 0n);
+  }
   async expireParkedStatuses(now: number): Promise<number> {
     const result = await this.db.deleteFrom('parked_statuses').where('expires_at', '<=', now).executeTakeFirst();
     return Number(result.numDeletedRows);

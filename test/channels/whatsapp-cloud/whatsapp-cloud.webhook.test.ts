@@ -132,25 +132,29 @@ describe('WhatsApp Cloud webhook: handshake', () => {
 });
 
 describe('WhatsApp Cloud webhook: phone number id', () => {
-  it('refuses the whole request with 400 when the payload is for another number', async () => {
+  it('leaves out a payload for another number: no event for this channel (the webhook routes place it)', async () => {
     const body = whatsappFixture('batch.json');
     const response = await post(body, signWhatsAppBody(APP_SECRET, body), otherNumberApp);
-    expect(response.statusCode).toBe(400);
-    expect(response.json()).toMatchObject({ error: { code: 'VALIDATION' } });
-    expect(response.body).not.toContain('106540352242922');
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ count: 0 });
   });
 
-  it('refuses a batch in which only one change is for another number', async () => {
-    const payload = JSON.parse(whatsappFixture('batch.json').toString('utf8')) as {
-      entry: { changes: { value: { metadata: { phone_number_id: string } } }[] }[];
+  it('takes the changes of a batch that are for this number and leaves out only the one for another', async () => {
+    const whole = whatsappFixture('batch.json');
+    const all = (await post(whole, signWhatsAppBody(APP_SECRET, whole))).json() as { count: number };
+    const payload = JSON.parse(whole.toString('utf8')) as {
+      entry: {
+        changes: { value: { metadata: { phone_number_id: string }; messages?: unknown[]; statuses?: unknown[] } }[];
+      }[];
     };
-    payload.entry[2]!.changes[1]!.value.metadata.phone_number_id = '999999999999';
+    const moved = payload.entry[2]!.changes[1]!.value;
+    moved.metadata.phone_number_id = '999999999999';
     const body = Buffer.from(JSON.stringify(payload));
     const response = await post(body, signWhatsAppBody(APP_SECRET, body));
-    expect(response.statusCode).toBe(400);
-    expect(response.json()).toMatchObject({
-      error: { code: 'VALIDATION', details: { path: 'entry[2].changes[1].value.metadata.phone_number_id' } },
-    });
+    expect(response.statusCode).toBe(200);
+    const movedEvents = (moved.messages?.length ?? 0) + (moved.statuses?.length ?? 0);
+    expect(movedEvents).toBeGreaterThan(0);
+    expect(response.json()).toEqual({ count: all.count - movedEvents });
   });
 });
 

@@ -28,6 +28,8 @@ export interface SweepReport {
   auditPruned: number;
   /** Delivery statuses parked for a provider id that no message came to carry (content-free rows). */
   parkedStatusesExpired: number;
+  /** Remembered inbound events (number changes) past the window in which a provider redelivers them. */
+  inboundReceiptsExpired: number;
   hookFailures: number;
   /** Conversations the sweep could not finish (retried by the next sweep); ids and error codes only. */
   failures: { conversationId: string; error: string }[];
@@ -89,6 +91,7 @@ export class RetentionSweeper {
       contactsErased: 0,
       auditPruned: 0,
       parkedStatusesExpired: 0,
+      inboundReceiptsExpired: 0,
       hookFailures: 0,
       failures: [],
     };
@@ -154,6 +157,7 @@ export class RetentionSweeper {
       }
     }
     report.parkedStatusesExpired = await this.port.expireParkedStatuses(now);
+    report.inboundReceiptsExpired = await this.port.expireInboundReceipts(now);
     const { failures, at: _at, ...counts } = report;
     if (Object.values(counts).some((n) => n > 0) || failures.length > 0) {
       this.#logger?.info({ ...counts, failures: failures.length }, 'retention sweep');
