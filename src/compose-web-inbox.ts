@@ -79,6 +79,7 @@ export async function composeWebInbox(input: WebInboxInput): Promise<WebInbox> {
     users,
     inboxes,
     events,
+    audit,
     streams,
     now: () => clock.now().getTime(),
     testChannel,

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { AppConfig } from './config/config.ts';
 import { AccountService } from './core/accounts/account.service.ts';
@@ -40,6 +40,7 @@ import { MediaSanitizer } from './core/privacy/media/media-sanitizer.ts';
 import { ContactDirectory, formatLabel } from './core/privacy/pseudonym/contact-directory.ts';
 import { conversationRoutes } from './http/api/conversations.routes.ts';
 import { OpenApiRegistry, openApiRoutes } from './http/api/openapi.ts';
+import { ForgedWebhookAudit } from './http/webhooks/forged-webhook-audit.ts';
 import { channelWebhookRoutes } from './http/webhooks/channel-webhook.routes.ts';
 import { WhatsAppRouter } from './channels/whatsapp-cloud/whatsapp-cloud.router.ts';
 import { JobQueue } from './jobs/job-queue.ts';
@@ -90,6 +91,8 @@ export interface Sparsam {
   jobs: JobQueue;
   channels: ChannelRegistry;
   audit: AuditLog;
+  /** Forged webhooks' audit entries, aggregated per channel and minute; flush() writes the open windows now. */
+  forgedWebhooks: ForgedWebhookAudit;
   inbox: InboxService;
   /** Team features: quick replies, labels, notes, assignment (the demo seeds quick replies through it). */
   team: TeamService;
@@ -121,7 +124,16 @@ export interface CreateOptions {
 export async function createSparsam(config: AppConfig, options: CreateOptions = {}): Promise<Sparsam> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const clock = options.clock ?? systemClock;
-  if (!config.databaseUrl || !config.keystoreUrl) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  if (!config.databaseUrl || !config.keystoreUrl) {
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    // An existing data dir (made by hand, or by an older version) is tightened too: it holds the key store and the
+    // master key file, which nobody but sparsam's user may list or read.
+    const mode = statSync(config.dataDir).mode & 0o777;
+    if ((mode & 0o077) !== 0) {
+      chmodSync(config.dataDir, mode & 0o700);
+      logger.warn({ was: mode.toString(8) }, 'data dir was readable by others; tightened to owner-only (chmod 700)');
+    }
+  }
   const store = await openStore({
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,
@@ -314,6 +326,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     events,
   });
 
+  const forgedWebhooks = new ForgedWebhookAudit(audit);
   // Route modules, each a thin Fastify plugin calling core services built above.
   const modules: RouteModule[] = [];
   modules.push(
@@ -321,6 +334,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
       channels,
       inbox,
       audit,
+      forged: forgedWebhooks,
       metrics,
       whatsapp: new WhatsAppRouter(config.channels),
       now: () => clock.now().getTime(),
@@ -338,7 +352,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   // The web inbox's modules go last: its SPA fallback answers any GET the other modules leave unmatched.
   modules.push(...webInboxRoutes(webInbox.deps));
   const http = await buildHttpApp(
-    { logger, metrics, bodyLimitBytes: config.bodyLimitBytes, ping: () => store.ping() },
+    { logger, metrics, bodyLimitBytes: config.bodyLimitBytes, trustProxy: config.trustProxy, ping: () => store.ping() },
     modules,
   );
   // Privacy work on a clock: one retention sweep a minute across all instances (one job per minute slot).
@@ -368,6 +382,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     jobs,
     channels,
     audit,
+    forgedWebhooks,
     inbox,
     team: webInbox.team,
     docs,
@@ -382,6 +397,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
       if (closed) return;
       closed = true;
       await http.close();
+      await forgedWebhooks.flush().catch(() => undefined);
       await jobs.stop();
       await pacingDb?.destroy();
       await pgEvents?.close();

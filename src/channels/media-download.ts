@@ -14,14 +14,38 @@ import { ChannelApiError, ChannelNetworkError } from '../core/channel/channel-er
 export async function downloadLimited(
   fetchImpl: typeof fetch,
   url: string,
-  options: { maxBytes: number; headers?: Record<string, string>; what?: string },
+  options: {
+    maxBytes: number;
+    headers?: Record<string, string>;
+    what?: string;
+    /**
+     * Checks the URL and every redirect target before it is fetched (e.g. {@link assertPublicUrl}); with it,
+     * redirects are followed by hand, at most `maxRedirects` (default 3).
+     */
+    checkUrl?: (url: URL) => Promise<void>;
+    maxRedirects?: number;
+  },
 ): Promise<DownloadedMedia> {
   const what = options.what ?? 'media';
   let response: Response;
-  try {
-    response = await fetchImpl(url, { headers: options.headers ?? {}, redirect: 'follow' });
-  } catch (error) {
-    throw new ChannelNetworkError(`${what} download failed: no answer from the provider`, { cause: strip(error) });
+  let target = new URL(url);
+  for (let hop = 0; ; hop += 1) {
+    if (options.checkUrl) await options.checkUrl(target);
+    try {
+      response = await fetchImpl(target, {
+        headers: options.headers ?? {},
+        redirect: options.checkUrl ? 'manual' : 'follow',
+      });
+    } catch (error) {
+      throw new ChannelNetworkError(`${what} download failed: no answer from the provider`, { cause: strip(error) });
+    }
+    const location = response.headers.get('location');
+    if (!options.checkUrl || response.status < 300 || response.status >= 400 || !location) break;
+    await response.body?.cancel().catch(() => undefined);
+    if (hop >= (options.maxRedirects ?? 3)) {
+      throw new ChannelApiError('too_many_redirects', `${what} download refused: too many redirects`, 502, false);
+    }
+    target = new URL(location, target);
   }
   if (!response.ok) {
     await response.body?.cancel().catch(() => undefined);

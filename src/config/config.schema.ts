@@ -160,6 +160,17 @@ export const envSchema = z.object({
   SPARSAM_CONFIG: z.string().min(1).optional(),
   SPARSAM_BASE_URL: url.optional(),
   SPARSAM_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * Which reverse proxy to believe about the client address and scheme (X-Forwarded-For/-Proto). Unset: none, the
+   * connection's address counts. A number of proxy hops, or the proxies' addresses/CIDRs comma-separated.
+   */
+  SPARSAM_TRUST_PROXY: z
+    .string()
+    .regex(
+      /^(\d{1,2}|true|false|[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*)$/,
+      'must be a number of proxy hops, or the proxy addresses (IP or CIDR) comma-separated',
+    )
+    .optional(),
   SPARSAM_BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()
@@ -185,6 +196,7 @@ export const EXAMPLES: Record<string, string> = {
   SPARSAM_BASE_URL: 'https://inbox.example.org',
   SPARSAM_LOG_LEVEL: 'info',
   SPARSAM_BODY_LIMIT_BYTES: '3145728',
+  SPARSAM_TRUST_PROXY: '127.0.0.1',
   id: 'service',
   inbox: 'service',
   kind: 'whatsapp-cloud',

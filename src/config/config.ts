@@ -36,6 +36,11 @@ export interface AppConfig {
   readonly baseUrl: string;
   readonly logLevel: EnvConfig['SPARSAM_LOG_LEVEL'];
   readonly bodyLimitBytes: number;
+  /**
+   * Which reverse proxy to believe about the client address and scheme: false (none, the default), a number of hops,
+   * or the proxies' addresses (IP or CIDR, comma-separated). Fastify's `trustProxy` option.
+   */
+  readonly trustProxy: boolean | number | string;
   readonly organisation: FileConfig['organisation'];
   readonly inboxes: readonly Inbox[];
   readonly channels: readonly ChannelConfig[];
@@ -164,10 +169,18 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     baseUrl: (e.SPARSAM_BASE_URL ?? `http://localhost:${e.SPARSAM_PORT}`).replace(/\/+$/, ''),
     logLevel: e.SPARSAM_LOG_LEVEL,
     bodyLimitBytes: e.SPARSAM_BODY_LIMIT_BYTES,
+    trustProxy: parseTrustProxy(e.SPARSAM_TRUST_PROXY),
     organisation: file.organisation,
     inboxes,
     channels: file.channels,
   });
+}
+
+function parseTrustProxy(value: string | undefined): boolean | number | string {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value.replace(/\s+/g, '');
 }
 
 function defaultInbox(): InboxConfig {

@@ -9,6 +9,8 @@ export interface HttpDeps {
   logger: Logger;
   metrics: Metrics;
   bodyLimitBytes: number;
+  /** Fastify's trustProxy: false unless the operator names the reverse proxy (SPARSAM_TRUST_PROXY). */
+  trustProxy?: boolean | number | string;
   ping(): Promise<void>;
 }
 
@@ -23,7 +25,8 @@ export async function buildHttpApp(deps: HttpDeps, modules: readonly RouteModule
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.bodyLimitBytes,
-    trustProxy: true,
+    // A hop count is documented (https://fastify.dev/docs/latest/Reference/Server/#trustproxy) but not typed.
+    trustProxy: (deps.trustProxy ?? false) as boolean | string,
     return503OnClosing: true,
     requestIdHeader: false,
   });

@@ -76,6 +76,21 @@ describeEachStore('channel kill switch', (dialect) => {
     expect(audit[1]!.details).toMatchObject({ reason: 'access token leaked', kind: 'whatsapp-cloud' });
   });
 
+  it('the admin screen’s channel toggle is audited like the kill switch', async () => {
+    const before = (await w.api('GET', '/api/v1/compliance/audit?targetId=wa-main', undefined, w.dpoToken)).json().items
+      .length as number;
+    const off = await w.api('PUT', '/api/v1/admin/channels/wa-main/enabled', { enabled: false }, w.adminToken);
+    expect(off.statusCode).toBe(200);
+    expect((await w.sparsam.inboxes.findChannel('wa-main'))?.enabled).toBe(false);
+    const on = await w.api('PUT', '/api/v1/admin/channels/wa-main/enabled', { enabled: true }, w.adminToken);
+    expect(on.statusCode).toBe(200);
+    const audit = (await w.api('GET', '/api/v1/compliance/audit?targetId=wa-main', undefined, w.dpoToken)).json()
+      .items as { action: string; actor: string; details: Record<string, unknown> }[];
+    expect(audit).toHaveLength(before + 2);
+    expect(audit.slice(0, 2).map((a) => a.action)).toEqual(['channel.enabled', 'channel.disabled']);
+    expect(audit[1]!.details).toMatchObject({ kind: 'whatsapp-cloud', changed: true });
+  });
+
   it('while off, inbound stores nothing and the customer gets the alternative contact; on again, it works', async () => {
     expect((await kill(false, 'access token leaked')).statusCode).toBe(200);
     const before = await counts();

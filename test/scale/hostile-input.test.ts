@@ -539,14 +539,13 @@ describe('hostile input on the 360dialog, Telegram, Messenger and SMS webhook ro
     return out;
   }
 
+  /** Forged webhooks recorded in the audit log: one by one, or aggregated per minute with their count. */
   async function forgedAudits(channel: string): Promise<number> {
-    const row = await w.sparsam.store.db
-      .selectFrom('audit_log')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('action', '=', 'webhook.forged')
-      .where('actor', '=', `webhook:${channel}`)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+    await w.sparsam.forgedWebhooks.flush();
+    const entries = await w.sparsam.audit.list({ action: 'webhook.forged', limit: 100_000 });
+    return entries
+      .filter((e) => e.actor === `webhook:${channel}`)
+      .reduce((n, e) => n + ((JSON.parse(e.details) as { count?: number }).count ?? 1), 0);
   }
 
   async function send(
@@ -628,7 +627,7 @@ describe('hostile input on the 360dialog, Telegram, Messenger and SMS webhook ro
         { numRuns: 80 },
       );
 
-      // 4. Valid bodies with a wrong, malformed or missing signature: 401, and each one in the audit log.
+      // 4. Valid bodies with a wrong, malformed or missing signature: 401, and each one counted in the audit log.
       const auditsBefore = await forgedAudits(route.channel);
       let forgeries = 0;
       await fc.assert(

@@ -41,16 +41,15 @@ describeEachStore('staff login and sessions', (dialect) => {
     expect(me.json().user.role).toBe('agent');
   });
 
-  it('marks the cookie Secure behind an https proxy', async () => {
+  it('believes no X-Forwarded-* header unless a proxy is configured', async () => {
     const b = new Browser(sparsam);
     const res = await b.post(
       '/api/v1/auth/login',
       { email: 'agent@example.org', password: PASSWORD },
-      {
-        headers: { 'x-forwarded-proto': 'https' },
-      },
+      { headers: { 'x-forwarded-proto': 'https' } },
     );
-    expect(String(res.headers['set-cookie'])).toMatch(/Secure/);
+    expect(res.statusCode).toBe(200);
+    expect(String(res.headers['set-cookie'])).not.toMatch(/Secure/);
   });
 
   it('refuses a wrong password with one message for unknown and known users', async () => {
@@ -63,15 +62,48 @@ describeEachStore('staff login and sessions', (dialect) => {
     expect(b.cookie).toBeUndefined();
   });
 
-  it('locks the account after five failures, even for the right password, until the lock expires', async () => {
-    const b = new Browser(sparsam);
+  it('locks one client out after five wrong passwords, even for the right one, while the staff member still gets in', async () => {
+    const stranger = new Browser(sparsam);
     for (let i = 0; i < 5; i += 1)
-      expect((await b.login('lock@example.org', `wrong password ${i}`)).statusCode).toBe(401);
-    const locked = await b.login('lock@example.org');
+      expect((await stranger.login('lock@example.org', `wrong password ${i}`)).statusCode).toBe(401);
+    const locked = await stranger.login('lock@example.org');
     expect(locked.statusCode).toBe(429);
     expect(locked.json().error.message).toMatch(/locked/);
+    // The staff member at their own desk is not locked out by the stranger.
+    expect((await new Browser(sparsam).login('lock@example.org')).statusCode).toBe(200);
     clock.advance(16 * 60_000);
-    expect((await b.login('lock@example.org')).statusCode).toBe(200);
+    expect((await stranger.login('lock@example.org')).statusCode).toBe(200);
+  });
+
+  it('answers an unknown address exactly like a real account once a client is locked out', async () => {
+    const b = new Browser(sparsam);
+    const real: number[] = [];
+    const unknown: number[] = [];
+    for (let i = 0; i < 6; i += 1) real.push((await b.login('twice@example.org', `wrong password ${i}`)).statusCode);
+    for (let i = 0; i < 6; i += 1) unknown.push((await b.login('ghost@example.org', `wrong password ${i}`)).statusCode);
+    expect(real).toEqual([401, 401, 401, 401, 401, 429]);
+    expect(unknown).toEqual(real);
+    const a = (await b.login('twice@example.org')).json().error.message;
+    const g = (await b.login('ghost@example.org')).json().error.message;
+    expect(g).toBe(a);
+    clock.advance(16 * 60_000);
+  });
+
+  it('slows an account down after failures from many addresses, but lets in a browser that signed in before', async () => {
+    await createUser(sparsam, 'spread@example.org', 'agent');
+    const desk = new Browser(sparsam);
+    expect((await desk.login('spread@example.org')).statusCode).toBe(200);
+    for (let i = 0; i < 10; i += 1) await new Browser(sparsam).login('spread@example.org', `wrong password ${i}`);
+    // A fresh client, even with the right password, waits: guessing from many addresses gains nothing.
+    const fresh = await new Browser(sparsam).login('spread@example.org');
+    expect(fresh.statusCode).toBe(429);
+    // The same spread for an address without an account answers the same.
+    for (let i = 0; i < 10; i += 1) await new Browser(sparsam).login('nobody-spread@example.org', `wrong ${i}`);
+    expect((await new Browser(sparsam).login('nobody-spread@example.org', 'x')).statusCode).toBe(429);
+    // The staff member's own browser (its device cookie) still gets in; everyone else after a minute.
+    expect((await desk.login('spread@example.org')).statusCode).toBe(200);
+    clock.advance(61_000);
+    expect((await new Browser(sparsam).login('spread@example.org')).statusCode).toBe(200);
   });
 
   it('lets an admin unlock a locked account at once, audited, and refuses the same to an agent', async () => {
@@ -80,6 +112,10 @@ describeEachStore('staff login and sessions', (dialect) => {
     const b = new Browser(sparsam);
     for (let i = 0; i < 5; i += 1) await b.login('unlock-me@example.org', `wrong password ${i}`);
     expect((await b.login('unlock-me@example.org')).statusCode).toBe(429);
+    // Five more from elsewhere slow the whole account down (the list shows it locked).
+    const elsewhere = new Browser(sparsam);
+    for (let i = 0; i < 5; i += 1) await elsewhere.login('unlock-me@example.org', `wrong password ${i}`);
+    expect((await new Browser(sparsam).login('unlock-me@example.org')).statusCode).toBe(429);
 
     const agent = new Browser(sparsam);
     await agent.login('agent@example.org');
@@ -199,8 +235,7 @@ describeEachStore('staff login and sessions', (dialect) => {
     expect((await agent.get('/api/v1/quick-replies')).statusCode).toBe(200);
     expect(await sparsam.users.findUserByEmail('x@example.org')).toBeUndefined();
 
-    const dpo = new Browser(sparsam);
-    await dpo.login('dpo@example.org');
+    const { browser: dpo } = await loginEnrolledAdmin(sparsam, clock, 'dpo@example.org');
     expect((await dpo.get('/api/v1/events')).statusCode).toBe(403);
     expect((await dpo.post('/api/v1/conversations/c1/notes', { text: 'hello' })).statusCode).toBe(403);
     expect((await dpo.post('/api/v1/conversations/c1/read')).statusCode).toBe(403);
@@ -290,5 +325,93 @@ describeEachStore('staff login and sessions', (dialect) => {
     expect((await agent.get('/api/v1/quick-replies')).statusCode).toBe(401);
     expect((await admin.request('PUT', '/api/v1/admin/security', { require2fa: false })).statusCode).toBe(200);
     expect((await new Browser(sparsam).login('agent2@example.org')).json().step).toBe('done');
+  });
+  it('makes the data protection officer enrol a second factor like an admin', async () => {
+    await createUser(sparsam, 'dpo-2fa@example.org', 'dpo');
+    const b = new Browser(sparsam);
+    expect((await b.login('dpo-2fa@example.org')).json().step).toBe('enrol');
+    expect((await b.get('/api/v1/compliance/audit')).statusCode).toBe(401);
+  });
+
+  it('replaces a working second factor only with the password', async () => {
+    await createUser(sparsam, 'renew@example.org', 'admin');
+    const { browser } = await loginEnrolledAdmin(sparsam, clock, 'renew@example.org');
+    expect((await browser.post('/api/v1/auth/enrol/start')).statusCode).toBe(400);
+    expect((await browser.post('/api/v1/auth/enrol/start', { password: 'not the password' })).statusCode).toBe(400);
+    const start = await browser.post('/api/v1/auth/enrol/start', { password: PASSWORD });
+    expect(start.statusCode).toBe(200);
+    clock.advance(60_000);
+    const confirm = await browser.post('/api/v1/auth/enrol/confirm', { code: totpCode(start.json().secret, clock) });
+    expect(confirm.statusCode).toBe(200);
+  });
+
+  it('resets an active user only when confirmed, audits it and ends the user’s sessions', async () => {
+    await createUser(sparsam, 'reset-admin@example.org', 'admin');
+    const { browser: admin } = await loginEnrolledAdmin(sparsam, clock, 'reset-admin@example.org');
+    const victim = await createUser(sparsam, 'reset-agent@example.org', 'agent');
+    const session = new Browser(sparsam);
+    await session.login('reset-agent@example.org');
+    expect((await session.get('/api/v1/me')).statusCode).toBe(200);
+
+    const silent = await admin.post(`/api/v1/users/${victim.id}/invitation`);
+    expect(silent.statusCode).toBe(409);
+    expect((await session.get('/api/v1/me')).statusCode).toBe(200);
+
+    const confirmed = await admin.post(`/api/v1/users/${victim.id}/invitation`, { confirm: true });
+    expect(confirmed.statusCode).toBe(200);
+    expect((await session.get('/api/v1/me')).statusCode).toBe(401);
+    const audit = await sparsam.store.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('target_id', '=', victim.id)
+      .where('action', '=', 'user.password-reset')
+      .execute();
+    expect(audit).toHaveLength(1);
+
+    // A new account still waiting for its first link gets a fresh one without ceremony.
+    const invited = await admin.post('/api/v1/users', { email: 'waiting@example.org', role: 'dpo' });
+    const again = await admin.post(`/api/v1/users/${invited.json().user.id}/invitation`);
+    expect(again.statusCode).toBe(200);
+  });
+
+  it('refuses an invitation-link reset of one’s own account and of an active data protection officer', async () => {
+    const self = await createUser(sparsam, 'self-reset@example.org', 'admin');
+    const { browser: admin } = await loginEnrolledAdmin(sparsam, clock, 'self-reset@example.org');
+    expect((await admin.post(`/api/v1/users/${self.id}/invitation`, { confirm: true })).statusCode).toBe(409);
+    const dpo = await createUser(sparsam, 'dpo-reset@example.org', 'dpo');
+    const refused = await admin.post(`/api/v1/users/${dpo.id}/invitation`, { confirm: true });
+    expect(refused.statusCode).toBe(403);
+    expect((await new Browser(sparsam).login('dpo-reset@example.org')).statusCode).toBe(200);
+  });
+});
+
+describeEachStore('behind a reverse proxy', (dialect) => {
+  let app: Awaited<ReturnType<typeof startWebApp>>;
+  beforeAll(async () => {
+    app = await startWebApp(dialect, { SPARSAM_TRUST_PROXY: '127.0.0.1' });
+    await createUser(app.sparsam, 'proxied@example.org', 'agent');
+  });
+  afterAll(async () => app?.close());
+
+  const login = (remoteAddress: string, headers: Record<string, string>, password = 'wrong password') =>
+    app.sparsam.http.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      remoteAddress,
+      headers,
+      payload: { email: 'proxied@example.org', password },
+    });
+
+  it('marks the cookie Secure when the configured proxy says https', async () => {
+    const res = await login('127.0.0.1', { 'x-forwarded-proto': 'https' }, PASSWORD);
+    expect(String(res.headers['set-cookie'])).toMatch(/Secure/);
+  });
+
+  it('a changing X-Forwarded-For from a client that is not the proxy does not escape the per-address limit', async () => {
+    const codes: number[] = [];
+    for (let i = 0; i < 22; i += 1) {
+      codes.push((await login('192.0.2.7', { 'x-forwarded-for': `198.51.100.${i}` })).statusCode);
+    }
+    expect(codes.at(-1)).toBe(429);
   });
 });

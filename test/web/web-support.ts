@@ -42,6 +42,8 @@ export function nextIp(): string {
 /** A tiny browser: keeps the session cookie and the CSRF token, sends them like the web inbox does. */
 export class Browser {
   cookie: string | undefined;
+  /** The device cookie of an earlier sign-in (sent back like a browser does; only the login routes read it). */
+  device: string | undefined;
   csrf: string | undefined;
   readonly ip = nextIp();
   constructor(private readonly sparsam: Sparsam) {}
@@ -53,7 +55,11 @@ export class Browser {
     opts: { csrf?: boolean; headers?: Record<string, string> } = {},
   ): Promise<LightMyRequestResponse> {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-    if (this.cookie) headers.cookie = `sparsam_session=${this.cookie}`;
+    const cookies = [
+      ...(this.cookie ? [`sparsam_session=${this.cookie}`] : []),
+      ...(this.device ? [`sparsam_device=${this.device}`] : []),
+    ];
+    if (cookies.length > 0) headers.cookie = cookies.join('; ');
     if (opts.csrf !== false && this.csrf) headers['x-csrf-token'] = this.csrf;
     const res = await this.sparsam.http.inject({
       method,
@@ -63,10 +69,11 @@ export class Browser {
       ...(body !== undefined ? { payload: body as object } : {}),
     });
     const setCookie = res.headers['set-cookie'];
-    const line = Array.isArray(setCookie) ? setCookie[0] : setCookie;
-    if (line?.startsWith('sparsam_session=')) {
-      const value = line.slice('sparsam_session='.length).split(';')[0]!;
-      this.cookie = value || undefined;
+    for (const line of Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : []) {
+      if (line.startsWith('sparsam_session='))
+        this.cookie = line.slice('sparsam_session='.length).split(';')[0] || undefined;
+      if (line.startsWith('sparsam_device='))
+        this.device = line.slice('sparsam_device='.length).split(';')[0] || undefined;
     }
     const json = String(res.headers['content-type'] ?? '').includes('json')
       ? (res.json() as { csrfToken?: string })

@@ -74,6 +74,23 @@ describeEachStore('whatsapp webhook route', (dialect) => {
     expect(w.graph.sends).toHaveLength(3);
   });
 
+  it('aggregates a flood of forged webhooks in the audit log and counts every one in the metric', async () => {
+    const body = textMessage(w.clock, 'wamid.FLOOD', 'Hallo');
+    const before = new Set((await w.sparsam.audit.list({ action: 'webhook.forged', limit: 1000 })).map((e) => e.seq));
+    for (let i = 0; i < 200; i += 1) {
+      expect((await w.webhook(body, { signature: `sha256=${'1'.repeat(64)}` })).statusCode).toBe(401);
+    }
+    await w.sparsam.forgedWebhooks.flush();
+    const entries = (await w.sparsam.audit.list({ action: 'webhook.forged', limit: 1000 }))
+      .filter((e) => !before.has(e.seq))
+      .map((e) => JSON.parse(e.details) as { count?: number; aggregated?: boolean });
+    expect(entries.length).toBeLessThanOrEqual(6);
+    expect(entries.reduce((n, e) => n + (e.count ?? 1), 0)).toBe(200);
+    expect(entries.some((e) => e.aggregated === true)).toBe(true);
+    const metrics = await w.sparsam.http.inject({ url: '/metrics' });
+    expect(metrics.body).toMatch(/sparsam_webhooks_total\{kind="whatsapp-cloud",result="forged"\} 20\d/);
+  });
+
   it('refuses a forged or missing signature with 401, audits it and stores nothing', async () => {
     const body = textMessage(w.clock, 'wamid.FORGED', 'Hallo');
     const forged = await w.webhook(body, { signature: `sha256=${'0'.repeat(64)}` });

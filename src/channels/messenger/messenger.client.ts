@@ -1,6 +1,7 @@
 import type { DownloadedMedia } from '../../core/channel/channel.port.ts';
 import { ChannelApiError, ChannelNetworkError } from '../../core/channel/channel-errors.ts';
 import { downloadLimited } from '../media-download.ts';
+import { assertPublicUrl } from '../public-address.ts';
 import { graphError } from '../whatsapp-cloud/whatsapp-cloud.client.ts';
 
 /** Messenger's limits (https://developers.facebook.com/docs/messenger-platform/reference/send-api). */
@@ -126,7 +127,20 @@ export class MessengerClient {
     if (parsed.protocol !== 'https:' && parsed.origin !== this.graphOrigin) {
       throw new ChannelApiError('invalid_media_url', 'attachment URLs must be https', 400, false);
     }
-    return downloadLimited(this.options.fetch, url, { maxBytes, what: 'Messenger attachment' });
+    // Outside the configured Graph host, the URL (and each redirect) must not point into this machine or network.
+    const external = parsed.origin !== this.graphOrigin;
+    return downloadLimited(this.options.fetch, url, {
+      maxBytes,
+      what: 'Messenger attachment',
+      ...(external ? { checkUrl: (u: URL) => this.checkExternal(u), maxRedirects: 3 } : {}),
+    });
+  }
+
+  private async checkExternal(url: URL): Promise<void> {
+    if (url.protocol !== 'https:') {
+      throw new ChannelApiError('invalid_media_url', 'attachment URLs must be https', 400, false);
+    }
+    await assertPublicUrl(url, 'Messenger attachment');
   }
 
   /**

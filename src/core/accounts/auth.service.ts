@@ -8,6 +8,7 @@ import type { SessionRecord, UserRecord } from '../ports/model.ts';
 import type { UserPort } from '../ports/user.port.ts';
 import type { WebPort } from '../ports/web.port.ts';
 import { hashSecret, type AccountService } from './account.service.ts';
+import { LoginThrottle } from './login-throttle.ts';
 import type { SecretBox } from './secret-box.ts';
 
 /** Content-free audit sink (the privacy core's AuditLog satisfies it). */
@@ -29,9 +30,14 @@ export interface AuthPolicy {
   absoluteMs: number;
   /** A login waiting for its second factor expires after this. */
   pendingMs: number;
-  /** Failed attempts (password or second factor) before the account is locked. */
+  /** Wrong passwords from one client for one e-mail address before that client is refused for it… */
   maxFailures: number;
+  /** …for this long. */
   lockMs: number;
+  /** Failed attempts (password or second factor) at one account, from any client, before it is slowed down… */
+  accountMaxFailures: number;
+  /** …for this long: only browsers that signed in to the account before (device cookie) still get in. */
+  accountSlowdownMs: number;
 }
 
 export const DEFAULT_AUTH_POLICY: AuthPolicy = {
@@ -40,7 +46,19 @@ export const DEFAULT_AUTH_POLICY: AuthPolicy = {
   pendingMs: 10 * 60_000,
   maxFailures: 5,
   lockMs: 15 * 60_000,
+  accountMaxFailures: 10,
+  accountSlowdownMs: 60_000,
 };
+
+/** Where a login attempt comes from: the client address, and the device cookie of an earlier sign-in if any. */
+export interface LoginClient {
+  address: string;
+  device?: string;
+}
+
+const DEVICE_AAD = 'sparsam/login-device/v1';
+/** A device cookie vouches for a browser this long after its last sign-in. */
+export const DEVICE_TTL_MS = 90 * 24 * 3_600_000;
 
 /** What the browser must do next after a password was accepted. */
 export type LoginStep = 'done' | 'totp' | 'enrol';
@@ -91,6 +109,10 @@ function newRecoveryCode(): string {
  * recovery codes (each used once).
  */
 export class AuthService {
+  private readonly pairs: LoginThrottle;
+  /** The account-wide slow-down for addresses without an account, so that it answers like a real one. */
+  private readonly unknownAccounts: LoginThrottle;
+
   constructor(
     private readonly users: UserPort,
     private readonly web: WebPort,
@@ -99,7 +121,10 @@ export class AuthService {
     private readonly clock: Clock,
     private readonly audit?: AccountAudit,
     private readonly policy: AuthPolicy = DEFAULT_AUTH_POLICY,
-  ) {}
+  ) {
+    this.pairs = new LoginThrottle(policy.maxFailures, policy.lockMs);
+    this.unknownAccounts = new LoginThrottle(policy.accountMaxFailures, policy.accountSlowdownMs);
+  }
 
   private now(): number {
     return this.clock.now().getTime();
@@ -115,7 +140,7 @@ export class AuthService {
     await this.audit?.append({ actor, action, targetType: 'user', targetId, result, details });
   }
 
-  /** Whether every user must use a second factor (admins always must). */
+  /** Whether every user must use a second factor (admins and data protection officers always must). */
   async require2fa(): Promise<boolean> {
     return (await this.web.getStructuredSetting(REQUIRE_2FA_SETTING)) === true;
   }
@@ -125,50 +150,94 @@ export class AuthService {
     await this.record(actor, 'settings.require2fa', undefined, 'ok', { value });
   }
 
+  /** Admins and data protection officers (who can export anyone's data) always need a second factor. */
   async secondFactorRequired(user: UserRecord): Promise<boolean> {
-    return user.role === 'admin' || (await this.require2fa());
+    return user.role === 'admin' || user.role === 'dpo' || (await this.require2fa());
   }
 
-  private lockedMessage(user: UserRecord): AppError {
-    const minutes = Math.max(1, Math.ceil(((user.locked_until ?? 0) - this.now()) / 60_000));
-    return new AppError('RATE_LIMITED', `too many failed attempts; the account is locked for ${minutes} more minutes`, {
-      retryAfterSeconds: minutes * 60,
-    });
+  /** One answer for every refusal of this kind, real account or not. */
+  private lockedMessage(waitMs: number): AppError {
+    const minutes = Math.max(1, Math.ceil(waitMs / 60_000));
+    return new AppError(
+      'RATE_LIMITED',
+      `too many failed attempts; signing in is locked for ${minutes} more minute${minutes === 1 ? '' : 's'}`,
+      { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) },
+    );
   }
 
   private async registerFailure(user: UserRecord): Promise<void> {
     const now = this.now();
     const { failures, locked } = await this.users.registerLoginFailure(
       user.id,
-      this.policy.maxFailures,
-      now + this.policy.lockMs,
+      this.policy.accountMaxFailures,
+      now + this.policy.accountSlowdownMs,
       now,
     );
     if (locked) await this.record('system', 'auth.locked', user.id, 'denied', { failures });
   }
 
+  /** Lifts this instance's per-client lock-outs for an address (with an admin's unlock of the account). */
+  forgetFailedLogins(email: string): void {
+    this.pairs.forget(email);
+  }
+
+  /** A device cookie for a browser that just signed in to this account: sealed, so it cannot be forged. */
+  deviceTokenFor(user: UserRecord): string {
+    return Buffer.from(this.box.seal(`${user.id}:${this.now()}`, DEVICE_AAD)).toString('base64url');
+  }
+
+  /** Whether the device cookie shows that this browser signed in to this account in the last 90 days. */
+  private deviceTrusted(user: UserRecord, device: string | undefined): boolean {
+    if (!device) return false;
+    try {
+      const [id, at] = this.box.open(Buffer.from(device, 'base64url'), DEVICE_AAD).split(':');
+      return id === user.id && this.now() - Number(at) < DEVICE_TTL_MS;
+    } catch {
+      return false;
+    }
+  }
+
   /**
    * Checks email and password and opens a session. When a second factor is needed the session is pending: it opens
    * only the second-factor step until {@link completeTotp} or {@link completeRecovery} (or enrolment) finishes it.
+   *
+   * Guessing is bounded twice, and neither bound lets a stranger lock staff out: five wrong passwords from one client
+   * for one address refuse that client (only) for 15 minutes; ten failures at one account from anywhere slow the
+   * account down for a minute, except for browsers that signed in to it before (their device cookie). Unknown
+   * addresses get the same answers as real accounts.
    */
-  async login(email: string, password: string): Promise<{ token: string; step: LoginStep; user: UserRecord }> {
+  async login(
+    email: string,
+    password: string,
+    client: LoginClient = { address: 'unknown' },
+  ): Promise<{ token: string; step: LoginStep; user: UserRecord; device?: string }> {
+    const now = this.now();
     const known = await this.users.findUserByEmail(email.trim().toLowerCase());
-    if (known?.locked_until && known.locked_until > this.now()) {
-      await this.record('system', 'auth.login', known.id, 'denied', { reason: 'locked' });
-      throw this.lockedMessage(known);
+    const pairWait = this.pairs.waitMs(email, client.address, now);
+    const accountWait = known
+      ? Math.max(0, (known.locked_until ?? 0) - now)
+      : this.unknownAccounts.waitMs(email, '*', now);
+    const wait = Math.max(pairWait, known && this.deviceTrusted(known, client.device) ? 0 : accountWait);
+    if (wait > 0) {
+      await this.record('system', 'auth.login', known?.id, 'denied', { reason: 'locked' });
+      throw this.lockedMessage(wait);
     }
     const user = await this.accounts.verifyPassword(email, password);
     if (!user) {
+      this.pairs.fail(email, client.address, now);
       if (known && !known.disabled) await this.registerFailure(known);
+      else if (!known) this.unknownAccounts.fail(email, '*', now);
       await this.record('system', 'auth.login', known?.id, 'denied', { reason: 'password' });
       throw new AppError('UNAUTHENTICATED', 'e-mail address or password is wrong');
     }
+    this.pairs.succeed(email, client.address);
     const needs2fa = await this.secondFactorRequired(user);
     const step: LoginStep = user.totp_enabled ? 'totp' : needs2fa ? 'enrol' : 'done';
     if (step === 'done') await this.users.updateUser(user.id, { failed_logins: 0, updated_at: this.now() });
     const token = await this.openSession(user.id, step === 'done');
     await this.record(`user:${user.id}`, 'auth.login', user.id, 'ok', { step });
-    return { token, step, user };
+    // The device cookie only for a complete sign-in: knowing the password alone must not lift the slow-down.
+    return { token, step, user, ...(step === 'done' ? { device: this.deviceTokenFor(user) } : {}) };
   }
 
   private async openSession(userId: string, complete: boolean): Promise<string> {
@@ -233,12 +302,13 @@ export class AuthService {
     return this.users.claimTotpStep(user.id, step);
   }
 
-  private async pending(token: string, expected: LoginStep): Promise<AuthenticatedSession> {
+  private async pending(token: string, expected: LoginStep, device?: string): Promise<AuthenticatedSession> {
     const found = await this.resolve(token);
     if (!found || found.step !== expected) {
       throw new AppError('UNAUTHENTICATED', 'the login has expired; log in again with your password');
     }
-    if (found.user.locked_until && found.user.locked_until > this.now()) throw this.lockedMessage(found.user);
+    const wait = (found.user.locked_until ?? 0) - this.now();
+    if (wait > 0 && !this.deviceTrusted(found.user, device)) throw this.lockedMessage(wait);
     return found;
   }
 
@@ -253,8 +323,8 @@ export class AuthService {
     await this.record(`user:${found.user.id}`, 'auth.second-factor', found.user.id, 'ok', { method });
   }
 
-  async completeTotp(token: string, code: string): Promise<UserRecord> {
-    const found = await this.pending(token, 'totp');
+  async completeTotp(token: string, code: string, device?: string): Promise<UserRecord> {
+    const found = await this.pending(token, 'totp', device);
     const secret = this.box.open(found.user.totp_secret_enc!, `users:${found.user.id}:totp`);
     if (!(await this.checkTotp(found.user, secret, code))) {
       await this.registerFailure(found.user);
@@ -266,8 +336,12 @@ export class AuthService {
   }
 
   /** Finishes a pending login with a one-time recovery code; the code is used up. */
-  async completeRecovery(token: string, code: string): Promise<{ user: UserRecord; remaining: number }> {
-    const found = await this.pending(token, 'totp');
+  async completeRecovery(
+    token: string,
+    code: string,
+    device?: string,
+  ): Promise<{ user: UserRecord; remaining: number }> {
+    const found = await this.pending(token, 'totp', device);
     const hashes = found.user.recovery_codes ?? [];
     const hash = hashSecret(normaliseRecoveryCode(code));
     if (!hashes.includes(hash)) {
@@ -287,9 +361,19 @@ export class AuthService {
 
   /**
    * Starts TOTP enrolment: a new secret, kept sealed and inactive until confirmed with a code. Returns the otpauth
-   * URI and a QR code as a data URL for authenticator apps.
+   * URI and a QR code as a data URL for authenticator apps. Replacing a working factor needs the password too, so
+   * that a borrowed session alone cannot move the second factor to another phone.
    */
-  async startEnrolment(user: UserRecord): Promise<{ secret: string; uri: string; qrDataUrl: string }> {
+  async startEnrolment(
+    user: UserRecord,
+    password?: string,
+  ): Promise<{ secret: string; uri: string; qrDataUrl: string }> {
+    if (user.totp_enabled) {
+      if (!password) {
+        throw new AppError('VALIDATION', 'enter your password to replace the second factor', { field: 'password' });
+      }
+      await this.confirmPassword(user, password);
+    }
     const secret = new Secret({ size: 20 }).base32;
     const now = this.now();
     if (user.totp_enabled) {

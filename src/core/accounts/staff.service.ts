@@ -78,13 +78,52 @@ export class StaffService {
     return { user: this.toMember(user, true), token, expiresAt };
   }
 
-  /** A fresh invitation for an existing account (the old ones stop working). */
-  async reinvite(userId: string, actor: string): Promise<{ token: string; expiresAt: number }> {
+  /**
+   * A fresh invitation for an existing account (the old ones stop working). For an account whose password was set
+   * (an active user) the link is a password reset, so it is never silent: the admin must confirm it, the user's
+   * sessions end, and the audit log records it (the user sees it among the sign-in notices). Nobody resets their
+   * own account this way (the account page changes the password), and an admin cannot reset an active data
+   * protection officer, whose account guards the audit of the admins.
+   */
+  async reinvite(
+    userId: string,
+    actor: { userId?: string; name: string },
+    confirmed = false,
+  ): Promise<{ token: string; expiresAt: number; reset: boolean; sessionsEnded: number }> {
     const user = await this.users.findUserById(userId);
     if (!user) throw new AppError('NOT_FOUND', 'no such user');
-    const result = await this.newInvitation(user.id, actor);
-    await this.audit?.append({ actor, action: 'user.reinvited', targetType: 'user', targetId: user.id });
-    return result;
+    if (actor.userId === userId) {
+      throw new AppError(
+        'CONFLICT',
+        'you cannot reset your own account with an invitation link; change your password on the account page',
+      );
+    }
+    // Unused invitations, expired or not: an account that still waits for its first one has no password of its own.
+    const waiting = (await this.web.listOpenInvitations(0)).some((i) => i.user_id === userId);
+    const reset = !waiting;
+    if (reset && user.role === 'dpo') {
+      throw new AppError(
+        'FORBIDDEN',
+        "an admin cannot reset the data protection officer's account; the officer uses a recovery code, or the operator creates a new officer account with `sparsam admin create --role dpo`",
+      );
+    }
+    if (reset && !confirmed) {
+      throw new AppError(
+        'CONFLICT',
+        'this user has set a password: a new invitation link resets it and signs the user out everywhere; confirm the reset (confirm: true)',
+        { field: 'confirm' },
+      );
+    }
+    const result = await this.newInvitation(user.id, actor.name);
+    const sessionsEnded = reset ? await this.users.deleteSessionsOfUser(user.id) : 0;
+    await this.audit?.append({
+      actor: actor.name,
+      action: reset ? 'user.password-reset' : 'user.reinvited',
+      targetType: 'user',
+      targetId: user.id,
+      details: reset ? { sessionsEnded } : undefined,
+    });
+    return { ...result, reset, sessionsEnded };
   }
 
   private async newInvitation(userId: string, actor: string): Promise<{ token: string; expiresAt: number }> {

@@ -58,10 +58,19 @@ export function adminRoutes(deps: WebDeps): RouteModule {
       return deps.testChannel(row.id);
     });
 
-    registerRoute(app, api.setChannelEnabled, options, async ({ params, body }) => {
+    registerRoute(app, api.setChannelEnabled, options, async ({ params, body }, request) => {
       const row = await deps.inboxes.findChannel(params.id);
       if (!row) throw new AppError('NOT_FOUND', 'no such channel');
-      await deps.inboxes.setChannelEnabled(row.id, body.enabled, deps.now());
+      const changed = row.enabled !== body.enabled;
+      if (changed) await deps.inboxes.setChannelEnabled(row.id, body.enabled, deps.now());
+      // Audited like the kill switch (compliance routes), which this toggle also is.
+      await deps.audit.append({
+        actor: actorOf(request.principal!),
+        action: body.enabled ? 'channel.enabled' : 'channel.disabled',
+        targetType: 'channel',
+        targetId: row.id,
+        details: { kind: row.kind, changed, via: 'admin' },
+      });
       return { id: row.id, enabled: body.enabled };
     });
 

@@ -3,7 +3,14 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { csrfTokenFor, sessionIdHash, type LoginStep } from '../../core/accounts/auth.service.ts';
 import { AppError } from '../../shared/app-error.ts';
 import type { RouteModule } from '../app.ts';
-import { assertCsrf, clearSessionCookie, sessionOf, setSessionCookie } from '../auth/session.ts';
+import {
+  assertCsrf,
+  clearSessionCookie,
+  deviceTokenOf,
+  sessionOf,
+  setDeviceCookie,
+  setSessionCookie,
+} from '../auth/session.ts';
 import type { WebDeps } from '../auth/web-deps.ts';
 import { authApi as api } from '../contract/auth.contract.ts';
 import { parseFields, registerRoute } from './contract-route.ts';
@@ -54,8 +61,12 @@ export function authRoutes(deps: WebDeps): RouteModule {
     const stepOf = (request: FastifyRequest) => admitted.get(request)!;
 
     registerRoute(app, api.login, limitedOptions, async ({ body }, request, reply) => {
-      const { token, step, user } = await deps.auth.login(body.email, body.password);
+      const { token, step, user, device } = await deps.auth.login(body.email, body.password, {
+        address: request.ip,
+        device: deviceTokenOf(request),
+      });
       setSessionCookie(reply, request, token, deps.config.baseUrl);
+      if (device) setDeviceCookie(reply, request, device, deps.config.baseUrl);
       return {
         step,
         csrfToken: csrfTokenFor(token),
@@ -73,15 +84,17 @@ export function authRoutes(deps: WebDeps): RouteModule {
       };
     });
 
-    registerRoute(app, api.totp, inStep(['totp']), async ({ body }, request) => {
+    registerRoute(app, api.totp, inStep(['totp']), async ({ body }, request, reply) => {
       const found = stepOf(request);
-      const user = await deps.auth.completeTotp(found.token, body.code);
+      const user = await deps.auth.completeTotp(found.token, body.code, deviceTokenOf(request));
+      setDeviceCookie(reply, request, deps.auth.deviceTokenFor(user), deps.config.baseUrl);
       return { step: 'done' as const, csrfToken: csrfTokenFor(found.token), user: sessionUser(user) };
     });
 
-    registerRoute(app, api.recovery, inStep(['totp']), async ({ body }, request) => {
+    registerRoute(app, api.recovery, inStep(['totp']), async ({ body }, request, reply) => {
       const found = stepOf(request);
-      const { user, remaining } = await deps.auth.completeRecovery(found.token, body.code);
+      const { user, remaining } = await deps.auth.completeRecovery(found.token, body.code, deviceTokenOf(request));
+      setDeviceCookie(reply, request, deps.auth.deviceTokenFor(user), deps.config.baseUrl);
       return {
         step: 'done' as const,
         csrfToken: csrfTokenFor(found.token),
@@ -90,17 +103,18 @@ export function authRoutes(deps: WebDeps): RouteModule {
       };
     });
 
-    registerRoute(app, api.enrolStart, inStep(['enrol', 'done']), async (_input, request) => {
+    registerRoute(app, api.enrolStart, inStep(['enrol', 'done']), async ({ body }, request) => {
       const found = stepOf(request);
-      const { secret, uri, qrDataUrl } = await deps.auth.startEnrolment(found.user);
+      const { secret, uri, qrDataUrl } = await deps.auth.startEnrolment(found.user, body.password);
       return { secret, uri, qrDataUrl };
     });
 
-    registerRoute(app, api.enrolConfirm, inStep(['enrol', 'done']), async ({ body }, request) => {
+    registerRoute(app, api.enrolConfirm, inStep(['enrol', 'done']), async ({ body }, request, reply) => {
       const found = stepOf(request);
       const fresh = (await deps.users.findUserById(found.user.id))!;
       const codes = await deps.auth.confirmEnrolment(fresh, body.code, sessionIdHash(found.token));
       const user = (await deps.users.findUserById(found.user.id))!;
+      setDeviceCookie(reply, request, deps.auth.deviceTokenFor(user), deps.config.baseUrl);
       return {
         step: 'done' as const,
         recoveryCodes: codes,

@@ -32,8 +32,13 @@ export function usersRoutes(deps: WebDeps): RouteModule {
       return { user: staffView(user) };
     });
 
-    registerRoute(app, api.reinvite, options, async ({ params }, request) => {
-      const { token, expiresAt } = await deps.staff.reinvite(params.id, actorOf(request.principal!));
+    registerRoute(app, api.reinvite, options, async ({ params, body }, request) => {
+      const { token, expiresAt, reset } = await deps.staff.reinvite(
+        params.id,
+        { userId: request.principal!.userId, name: actorOf(request.principal!) },
+        body.confirm === true,
+      );
+      if (reset) deps.streams.closeUser(params.id);
       return { invitation: { token, url: invitationUrl(token), expiresAt: new Date(expiresAt).toISOString() } };
     });
 
@@ -47,7 +52,9 @@ export function usersRoutes(deps: WebDeps): RouteModule {
     });
 
     registerRoute(app, api.unlock, options, async ({ params }, request) => {
-      return { user: staffView(await deps.staff.unlock(params.id, actorOf(request.principal!))) };
+      const user = await deps.staff.unlock(params.id, actorOf(request.principal!));
+      deps.auth.forgetFailedLogins(user.email);
+      return { user: staffView(user) };
     });
 
     registerRoute(app, api.logoutEverywhere, options, async ({ params }, request) => {

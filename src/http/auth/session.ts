@@ -52,6 +52,37 @@ export function setSessionCookie(reply: FastifyReply, request: FastifyRequest, t
   reply.header('set-cookie', cookieLine(token, isHttps(request, baseUrl), false));
 }
 
+export const DEVICE_COOKIE = 'sparsam_device';
+
+/** The device cookie of an earlier sign-in, if any (opaque sealed base64url; checked by the AuthService). */
+export function deviceTokenOf(request: FastifyRequest): string | undefined {
+  for (const part of (request.headers.cookie ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0 || part.slice(0, eq).trim() !== DEVICE_COOKIE) continue;
+    const value = part.slice(eq + 1).trim();
+    return /^[A-Za-z0-9_-]{20,400}$/.test(value) ? value : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Remembers that this browser signed in (90 days, sent only to the login routes): such a browser still gets in while
+ * strangers' failed attempts slow the account down.
+ */
+export function setDeviceCookie(reply: FastifyReply, request: FastifyRequest, device: string, baseUrl: string): void {
+  const line = [
+    `${DEVICE_COOKIE}=${device}`,
+    'Path=/api/v1/auth',
+    'HttpOnly',
+    'SameSite=Strict',
+    `Max-Age=${90 * 24 * 3600}`,
+    ...(isHttps(request, baseUrl) ? ['Secure'] : []),
+  ].join('; ');
+  const existing = reply.getHeader('set-cookie');
+  const lines = existing === undefined ? [] : Array.isArray(existing) ? existing.map(String) : [String(existing)];
+  reply.header('set-cookie', [...lines, line]);
+}
+
 export function clearSessionCookie(reply: FastifyReply, request: FastifyRequest, baseUrl: string): void {
   reply.header('set-cookie', cookieLine('', isHttps(request, baseUrl), true));
 }

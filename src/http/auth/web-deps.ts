@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { ChannelCheck } from '../../channels/connection-check.ts';
 import type { AppConfig } from '../../config/config.ts';
-import type { AuthService } from '../../core/accounts/auth.service.ts';
+import type { AccountAudit, AuthService } from '../../core/accounts/auth.service.ts';
 import type { StaffService } from '../../core/accounts/staff.service.ts';
 import type { InboxEventBus } from '../../core/inbox/inbox-events.ts';
 import type { TeamSettingsService } from '../../core/inbox/team-settings.service.ts';
@@ -32,6 +32,8 @@ export interface WebDeps {
     setChannelEnabled(id: string, enabled: boolean, now: number): Promise<void>;
   };
   events: InboxEventBus;
+  /** Content-free audit sink for admin changes made directly in routes (the channel switch). */
+  audit: AccountAudit;
   streams: SessionStreams;
   now(): number;
   /** Calls the channel's provider with its credentials (e.g. GET the phone number); absent when not wired. */

@@ -34,6 +34,9 @@ export const SessionSchema = z.object({
 });
 const SessionDone = SessionSchema.extend({ step: z.literal('done'), user: SessionUserSchema });
 
+/** The password is needed only to replace a working second factor. */
+export const EnrolStartBody = z.object({ password: z.string().min(1).max(1024).optional() });
+
 const tags = ['auth'];
 const roles = ALL_ROLES;
 
@@ -85,10 +88,11 @@ export const authApi = {
   enrolStart: defineRoute({
     method: 'POST',
     url: '/api/v1/auth/enrol/start',
-    summary: 'Start TOTP enrolment: secret, otpauth URI and QR code (data URL)',
+    summary: 'Start TOTP enrolment: secret, otpauth URI and QR code (data URL); replacing a factor needs the password',
     tags,
     roles,
     access: 'step',
+    body: EnrolStartBody,
     response: {
       description: 'enrolment data',
       schema: z.object({ secret: z.string(), uri: z.string(), qrDataUrl: z.string() }),

@@ -18,6 +18,8 @@ export const UserPatchBody = z
   .strict()
   .refine((body) => Object.keys(body).length > 0, { message: 'nothing to change' });
 export const SecurityBody = z.object({ require2fa: z.boolean() });
+/** `confirm: true` is needed when the user has set a password: the link then resets it. */
+export const ReinviteBody = z.object({ confirm: z.boolean().optional() }).strict();
 
 /** A staff member as admins see them: no hashes, no secrets. */
 export const StaffMemberSchema = z.object({
@@ -75,11 +77,16 @@ export const usersApi = {
   reinvite: defineRoute({
     method: 'POST',
     url: '/api/v1/users/:id/invitation',
-    summary: 'A new invitation link (old ones stop working)',
+    summary: 'A new invitation link (old ones stop working); for an active user a confirmed password reset',
     tags,
     roles,
     params: AnyIdParams,
+    body: ReinviteBody,
     response: { description: 'the link', schema: z.object({ invitation: InvitationSchema }) },
+    errors: {
+      403: 'an active data protection officer cannot be reset by an admin',
+      409: 'own account, or a reset of an active user without confirm: true',
+    },
   }),
   reset2fa: defineRoute({
     method: 'POST',

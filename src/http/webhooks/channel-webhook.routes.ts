@@ -8,12 +8,15 @@ import type { InboxService } from '../../core/inbox/inbox.service.ts';
 import { AppError, isAppError } from '../../shared/app-error.ts';
 import type { RouteModule } from '../app.ts';
 import type { Metrics } from '../metrics.ts';
+import { ForgedWebhookAudit } from './forged-webhook-audit.ts';
 import { toWebhookRequest } from './webhook-request.ts';
 
 export interface WebhookRouteDeps {
   channels: ChannelLookup;
   inbox: Pick<InboxService, 'receive' | 'isChannelEnabled' | 'answerPaused'>;
   audit: AuditPort;
+  /** Where forged webhooks are audited (aggregated per channel and minute); one over `audit` when not given. */
+  forged?: ForgedWebhookAudit;
   metrics: Metrics;
   /** The channel modules whose webhooks are served; every kind's by default. */
   modules?: readonly ChannelModule[];
@@ -74,7 +77,7 @@ export function channelWebhookRoutes(deps: WebhookRouteDeps): RouteModule {
 /**
  * The webhook sequence shared by every kind: find the channel (404, also for a channel whose kind is served under
  * another path), let it verify and parse the framework-free request (forged or unsigned → 401 and an audit entry
- * `webhook.forged`; wrong shape → 400), answer a handshake as the channel says, store nothing for a paused channel
+ * `webhook.forged`, aggregated beyond five a minute per channel; wrong shape → 400), answer a handshake as the channel says, store nothing for a paused channel
  * (kill switch) but answer 2xx so that the provider stops retrying, else `InboxService.receive(events)` commits
  * everything and only then the provider gets its 2xx (the kind's acknowledgement). Redeliveries are deduplicated by
  * the inbox on the provider message ids.
@@ -82,6 +85,7 @@ export function channelWebhookRoutes(deps: WebhookRouteDeps): RouteModule {
 export function channelWebhookHandler(deps: WebhookRouteDeps, modules: readonly ChannelModule[]) {
   const byKind = new Map<string, ChannelModule>(modules.map((m) => [m.kind, m]));
   const providerName = modules[0]?.webhook.providerName ?? 'such';
+  const forged = forgedAuditOf(deps);
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const { channelId } = request.params as { channelId: string };
     const channel = deps.channels.get(channelId);
@@ -106,14 +110,7 @@ export function channelWebhookHandler(deps: WebhookRouteDeps, modules: readonly 
     } catch (error) {
       if (isAppError(error) && error.code === 'SIGNATURE_INVALID') {
         deps.metrics.webhooks.labels(kind, 'forged').inc();
-        await deps.audit.append({
-          actor: `webhook:${channel.id}`,
-          action: 'webhook.forged',
-          targetType: 'channel',
-          targetId: channel.id,
-          result: 'denied',
-          details: { method: request.method, bytes: request.rawBody?.length ?? 0 },
-        });
+        await forged.record(channel.id, { method: request.method, bytes: request.rawBody?.length ?? 0 });
         request.log.warn({ channelId: channel.id }, 'webhook with a missing or wrong signature refused');
       } else {
         deps.metrics.webhooks.labels(kind, isAppError(error) ? 'invalid' : 'error').inc();
@@ -142,6 +139,15 @@ export function channelWebhookHandler(deps: WebhookRouteDeps, modules: readonly 
   };
 }
 
+const defaultForgedAudit = new WeakMap<WebhookRouteDeps, ForgedWebhookAudit>();
+/** The forged-webhook audit of these deps: the one given, or one made once over `deps.audit`. */
+function forgedAuditOf(deps: WebhookRouteDeps): ForgedWebhookAudit {
+  if (deps.forged) return deps.forged;
+  let made = defaultForgedAudit.get(deps);
+  if (!made) defaultForgedAudit.set(deps, (made = new ForgedWebhookAudit(deps.audit)));
+  return made;
+}
+
 /** The last `webhook.unrouted` audit entry per route deps (rate limit) and what was left out of the audit since. */
 const unroutedAudit = new WeakMap<WebhookRouteDeps, { at: number; suppressed: number }>();
 
@@ -164,14 +170,7 @@ function whatsAppDelivery(deps: WebhookRouteDeps, router: WhatsAppRouter) {
     } catch (error) {
       if (isAppError(error) && error.code === 'SIGNATURE_INVALID') {
         deps.metrics.webhooks.labels(targetKind, 'forged').inc();
-        await deps.audit.append({
-          actor: `webhook:${target}`,
-          action: 'webhook.forged',
-          targetType: 'channel',
-          targetId: target,
-          result: 'denied',
-          details: { method: request.method, bytes: request.rawBody?.length ?? 0 },
-        });
+        await forgedAuditOf(deps).record(target, { method: request.method, bytes: request.rawBody?.length ?? 0 });
         request.log.warn({ target }, 'webhook with a missing or wrong signature refused');
       } else {
         deps.metrics.webhooks.labels(targetKind, isAppError(error) ? 'invalid' : 'error').inc();

@@ -202,4 +202,46 @@ describe('messenger channel: Send API', () => {
     const refused = await rejection(channel.downloadMedia({ ...ref, providerMediaId: 'http://10.0.0.1/internal' }));
     expect(refused).toMatchObject({ providerCode: 'invalid_media_url', retryable: false });
   });
+
+  it('refuses attachment URLs that point to this machine or the private network, also after a redirect', async () => {
+    const fetched: string[] = [];
+    const redirects = new Map<string, string>([
+      ['https://93.184.216.34/a', 'https://169.254.169.254/latest/meta-data'],
+      ['https://93.184.216.34/loop1', 'https://93.184.216.34/loop2'],
+      ['https://93.184.216.34/loop2', 'https://93.184.216.34/loop3'],
+      ['https://93.184.216.34/loop3', 'https://93.184.216.34/loop4'],
+      ['https://93.184.216.34/loop4', 'https://93.184.216.34/loop5'],
+    ]);
+    const stub = (async (input: string | URL) => {
+      const url = String(input);
+      fetched.push(url);
+      const next = redirects.get(url);
+      if (next) return new Response(null, { status: 302, headers: { location: next } });
+      return new Response(Buffer.from('\xff\xd8\xff fake', 'latin1'), { headers: { 'content-type': 'image/jpeg' } });
+    }) as typeof fetch;
+    const guarded = createMessengerChannel(config, { fetch: stub });
+    const ref = (url: string) => ({
+      providerMediaId: url,
+      mimeType: undefined,
+      fileName: undefined,
+      sha256: undefined,
+      size: undefined,
+    });
+    for (const url of ['https://127.0.0.1/x', 'https://[::1]/x', 'https://localhost/x', 'https://10.1.2.3/x']) {
+      expect(await rejection(guarded.downloadMedia(ref(url)))).toMatchObject({
+        providerCode: 'invalid_media_url',
+        retryable: false,
+      });
+    }
+    expect(fetched).toEqual([]);
+    expect(await rejection(guarded.downloadMedia(ref('https://93.184.216.34/a')))).toMatchObject({
+      providerCode: 'invalid_media_url',
+    });
+    expect(fetched).not.toContain('https://169.254.169.254/latest/meta-data');
+    expect(await rejection(guarded.downloadMedia(ref('https://93.184.216.34/loop1')))).toMatchObject({
+      providerCode: 'too_many_redirects',
+    });
+    expect(fetched).not.toContain('https://93.184.216.34/loop5');
+    expect((await guarded.downloadMedia(ref('https://93.184.216.34/photo.jpg'))).data.length).toBe(8);
+  });
 });

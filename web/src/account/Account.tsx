@@ -25,6 +25,7 @@ export function Account(props: { user: SessionUser; onUser(user: SessionUser): v
   const [enrolError, setEnrolError] = useState<string | null>(null);
   const [codes, setCodes] = useState<string[] | null>(null);
   const [disablePw, setDisablePw] = useState('');
+  const [renewPw, setRenewPw] = useState('');
   const [tfaMsg, setTfaMsg] = useState<string | null>(null);
 
   const load = useCallback(async () => setMe(await get<MeInfo>('/me')), []);
@@ -158,10 +159,32 @@ export function Account(props: { user: SessionUser; onUser(user: SessionUser): v
             </button>
           </>
         ) : enrolling ? (
-          <Enrolment embedded busy={false} error={enrolError} run={run} onDone={(_info, c) => setCodes(c)} />
+          <Enrolment
+            embedded
+            busy={false}
+            error={enrolError}
+            run={run}
+            password={me?.user.totpEnabled ? renewPw : undefined}
+            onDone={(_info, c) => (setRenewPw(''), setCodes(c))}
+          />
         ) : (
           <div className="row">
-            <button type="button" className="btn" onClick={() => setEnrolling(true)}>
+            {me?.user.totpEnabled && (
+              <input
+                type="password"
+                aria-label={t('renew2faPassword')}
+                placeholder={t('renew2faPassword')}
+                autoComplete="current-password"
+                value={renewPw}
+                onChange={(e) => setRenewPw(e.target.value)}
+              />
+            )}
+            <button
+              type="button"
+              className="btn"
+              disabled={me?.user.totpEnabled && !renewPw}
+              onClick={() => setEnrolling(true)}
+            >
               {me?.user.totpEnabled ? t('renew2fa') : t('setUp2fa')}
             </button>
             {me?.user.totpEnabled && !me.secondFactorRequired && (

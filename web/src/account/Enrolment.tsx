@@ -20,6 +20,8 @@ export function Enrolment(props: {
   run: Runner;
   onDone(info: SessionInfo, codes: string[]): void;
   embedded?: boolean;
+  /** The account password, needed to replace a working second factor. */
+  password?: string;
 }) {
   const { t } = useI18n();
   const [start, setStart] = useState<EnrolStart | null>(null);
@@ -28,7 +30,9 @@ export function Enrolment(props: {
   useEffect(() => {
     if (started.current) return;
     started.current = true;
-    void props.run(async () => setStart(await post<EnrolStart>('/auth/enrol/start')));
+    void props.run(async () =>
+      setStart(await post<EnrolStart>('/auth/enrol/start', props.password ? { password: props.password } : {})),
+    );
   }, []);
   const submit = (e: FormEvent) => {
     e.preventDefault();

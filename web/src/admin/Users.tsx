@@ -32,11 +32,18 @@ export function Users({ self }: { self: SessionUser }) {
       await load();
     });
   };
-  const reinvite = (id: string) =>
-    run(async () => {
-      const res = await post<{ invitation: { url: string } }>(`/users/${id}/invitation`);
+  /** For an active user the link resets the password and signs them out: the admin confirms that first. */
+  const reinvite = (u: StaffMember) => {
+    const reset = !u.invitationPending;
+    if (reset && !window.confirm(t('confirmPasswordReset'))) return;
+    return run(async () => {
+      const res = await post<{ invitation: { url: string } }>(
+        `/users/${u.id}/invitation`,
+        reset ? { confirm: true } : {},
+      );
       setLink(res.invitation.url);
     });
+  };
 
   return (
     <div className="stack">
@@ -114,9 +121,11 @@ export function Users({ self }: { self: SessionUser }) {
                       {u.disabled ? t('enable') : t('disable')}
                     </button>
                   )}
-                  <button type="button" className="btn btn-small" onClick={() => void reinvite(u.id)}>
-                    {t('newInvitation')}
-                  </button>
+                  {u.id !== self.id && !(u.role === 'dpo' && !u.invitationPending) && (
+                    <button type="button" className="btn btn-small" onClick={() => void reinvite(u)}>
+                      {t('newInvitation')}
+                    </button>
+                  )}
                   {u.locked && !u.disabled && (
                     <button
                       type="button"
