@@ -198,7 +198,8 @@ async function main(): Promise<void> {
     const ingest = JSON.parse(readFileSync(ingestJson, 'utf8')) as IngestConfig[];
     const outbound = JSON.parse(readFileSync(outboundJson, 'utf8')) as OutboundRow[];
     const config = (d: IngestConfig['dialect']) => ingest.find((c) => c.dialect === d && c.instances === 1)!;
-    const row = (d: IngestConfig['dialect'], prefix: string) => config(d).rows.find((r) => r.scenario.startsWith(prefix))!;
+    const row = (d: IngestConfig['dialect'], prefix: string) =>
+      config(d).rows.find((r) => r.scenario.startsWith(prefix))!;
     const vsBare = (r: IngestRow) => r.sparsam.messagesPerSecond / r.bare.messagesPerSecond;
     const vsPlain = (r: IngestRow) => r.sparsam.messagesPerSecond / r.plain.messagesPerSecond;
     const p99 = config('postgres').latency.find((l) => l.rate === 1000)!.sparsam.p99;
@@ -216,8 +217,12 @@ async function main(): Promise<void> {
     console.log(`| ingest SQLite, sparsam / bare | ${result.ingestSqliteVsBare} | ≥ 0.25 |`);
     console.log(`| ingest SQLite, sparsam / plain | ${round(vsPlain(row('sqlite', 'consented, 1 per webhook')))} | |`);
     console.log(`| ingest PostgreSQL, sparsam / bare | ${result.ingestPgVsBare} | ≥ 0.15 |`);
-    console.log(`| ingest PostgreSQL, sparsam / plain | ${round(vsPlain(row('postgres', 'consented, 1 per webhook')))} | |`);
-    console.log(`| PostgreSQL p99 at 1,000 webhooks/s | ${p99.atLeast ? '≥ ' : ''}${result.pgP99MsAt1000} ms | ≤ 50 ms |`);
+    console.log(
+      `| ingest PostgreSQL, sparsam / plain | ${round(vsPlain(row('postgres', 'consented, 1 per webhook')))} | |`,
+    );
+    console.log(
+      `| PostgreSQL p99 at 1,000 webhooks/s | ${p99.atLeast ? '≥ ' : ''}${result.pgP99MsAt1000} ms | ≤ 50 ms |`,
+    );
     console.log(`| status storm PostgreSQL, sparsam / bare | ${result.statusStormVsBare} | ≥ 0.15 |`);
     console.log(`| status storm PostgreSQL, sparsam / plain | ${round(vsPlain(row('postgres', 'status storm')))} | |`);
     console.log(

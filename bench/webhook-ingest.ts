@@ -149,12 +149,10 @@ async function servePlain(dir: string, pgUrl: string | undefined): Promise<void>
     const pool = new pg.Pool({ connectionString: pgUrl, max: 10 });
     await pool.query(ddl);
     insert = async (id, sender, body, at) => {
-      await pool.query('INSERT INTO plain_messages (id, sender, body, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
-        id,
-        sender,
-        body,
-        at,
-      ]);
+      await pool.query(
+        'INSERT INTO plain_messages (id, sender, body, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+        [id, sender, body, at],
+      );
     };
     update = async (id, status) => {
       await pool.query('UPDATE plain_messages SET status = $2 WHERE id = $1', [id, status]);
@@ -409,7 +407,10 @@ function makePools(o: Options): Pools {
     );
   const firstBatch = o.batches.at(-1)!;
   let n = o.customers + 1;
-  const sentIds = Array.from({ length: Math.ceil(o.seconds * o.stormPerSecond) }, (_, i) => `wamid.SENT${process.pid}x${i}`);
+  const sentIds = Array.from(
+    { length: Math.ceil(o.seconds * o.stormPerSecond) },
+    (_, i) => `wamid.SENT${process.pid}x${i}`,
+  );
   // A burst: the three statuses of each message arrive close together, in order, spread over the customers.
   const storm = sentIds.flatMap((id, i) =>
     (['sent', 'delivered', 'read'] as const).map((st) => statusWebhook(id, st, customer(i % o.customers))),
