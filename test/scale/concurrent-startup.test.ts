@@ -59,8 +59,13 @@ for (const dialect of dialects) {
             dialect === 'postgres'
               ? Array.from({ length: count }, () => mkdtempSync(path.join(tmpdir(), 'sparsam-startup-')))
               : Array.from({ length: count }, () => shared);
+          // Instances on one PostgreSQL share the key epoch file, as docs/deployment.md asks (a mounted secret).
           const env: Record<string, string> = pgDb
-            ? { SPARSAM_DATABASE_URL: pgDb.url, SPARSAM_KEYSTORE_URL: pgDb.url }
+            ? {
+                SPARSAM_DATABASE_URL: pgDb.url,
+                SPARSAM_KEYSTORE_URL: pgDb.url,
+                SPARSAM_EPOCH_KEY_FILE: path.join(shared, 'epoch.key'),
+              }
             : {};
           let instances: Sparsam[] = [];
           try {

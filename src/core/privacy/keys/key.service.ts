@@ -299,19 +299,15 @@ export class KeyService {
   }
 
   async #loadEpochs(store: EpochSecretStore): Promise<void> {
-    let file = store.read();
+    const file = store.read();
     let meta = await this.port.getMeta(META_EPOCH);
     if (meta === undefined) {
       // First start with key epochs: epoch 1 begins. Data keys wrapped under the master key (a store created
       // before key epochs) are re-wrapped by the first transition, which {@link KeyEpochService.resume} runs.
       const first: EpochSecret = file?.current ?? { epoch: 1, secret: randomBytes(32) };
-      if (!file) {
-        store.write({ current: first, kekId: this.#kekId });
-        file = store.read();
-      }
       const keys = deriveEpoch(first);
       const noKeys = (await this.port.countDataKeys()) === 0;
-      await this.port.initMeta({
+      const recorded = await this.port.initMeta({
         [META_EPOCH]: String(first.epoch),
         [META_EPOCH_CHECK]: keys.check,
         [META_EPOCH_STARTED]: String(this.clock.now().getTime()),
@@ -319,9 +315,29 @@ export class KeyService {
         // A new store has nothing wrapped under the master key and no root-peppered contacts to move.
         ...(noKeys ? { [META_LEGACY_RETIRED]: '1' } : {}),
       });
+      // Only the instance that recorded the first epoch writes its secret: instances that share one epoch key file
+      // (several on one PostgreSQL) and start at the same instant must not overwrite it with a secret that lost.
+      if (recorded && !file) store.write({ current: first, kekId: this.#kekId });
+      else if (!recorded) await this.#awaitEpochFile(store);
       meta = await this.port.getMeta(META_EPOCH);
     }
     await this.#reconcileEpochs(store, Number(meta));
+  }
+
+  /** Waits (up to 15 s) for the instance that recorded the first epoch to write its secret to the shared file. */
+  async #awaitEpochFile(store: EpochSecretStore): Promise<void> {
+    const check = await this.port.getMeta(META_EPOCH_CHECK);
+    for (let attempt = 0; attempt < 150; attempt++) {
+      let current: EpochSecret | undefined;
+      try {
+        current = store.read()?.current;
+      } catch {
+        current = undefined; // being replaced right now
+      }
+      if (current && deriveEpoch(current).check === check) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // Not written (a separate file per instance): reconciling says what to do.
   }
 
   /** Brings this instance's epochs in line with the key store's current epoch (following the link if behind). */
