@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -18,22 +17,8 @@ import {
 } from '../inbox/inbox-world.ts';
 import { configYaml } from '../support/instances.ts';
 import { describeEachStore, openTestStore, type TestStore } from '../support/stores.ts';
+import { runCli as run } from '../support/cli.ts';
 
-const BIN = path.resolve('bin/sparsam.js');
-
-function run(args: string[], env: Record<string, string>) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdin.end('');
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describeEachStore('sparsam dsar / channel / ropa as processes', (dialect) => {
   let t: TestStore;

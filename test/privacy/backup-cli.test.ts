@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,22 +17,8 @@ import { ErasureStore } from '../../src/store/sql/erasure.store.ts';
 import { KeyStore } from '../../src/store/sql/key.store.ts';
 import { describeEachStore, openTestStore, type TestStore } from '../support/stores.ts';
 import { addConversation, addInbox } from './fixtures.ts';
+import { runCli as run } from '../support/cli.ts';
 
-const BIN = path.resolve('bin/sparsam.js');
-
-function run(args: string[], env: Record<string, string>) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdin.end('');
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describeEachStore('sparsam backup create / verify-erasure', (dialect) => {
   let t: TestStore;

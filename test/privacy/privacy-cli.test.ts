@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,24 +11,10 @@ import { ManualClock } from '../../src/shared/clock.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { AuditStore } from '../../src/store/sql/audit.store.ts';
 import { KeyStore } from '../../src/store/sql/key.store.ts';
+import { runCli as run } from '../support/cli.ts';
 
-const BIN = path.resolve('bin/sparsam.js');
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-function run(args: string[], env: Record<string, string>, stdin?: string) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdin.end(stdin ?? '');
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const aad = { table: 'messages', rowId: 'm1', column: 'body_enc' };
 

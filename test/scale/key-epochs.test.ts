@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -22,6 +21,7 @@ import {
   type Instance,
 } from '../support/instances.ts';
 import { createPgDatabase, postgresAvailable } from '../support/stores.ts';
+import { runCli } from '../support/cli.ts';
 
 /**
  * `sparsam keys rotate` while sparsam runs and receives webhooks: the running instances follow the new key epoch,
@@ -29,21 +29,6 @@ import { createPgDatabase, postgresAvailable } from '../support/stores.ts';
  * its lookup hash is re-peppered under its feet.
  */
 
-const BIN = path.resolve('bin/sparsam.js');
-
-function runCli(args: string[], env: Record<string, string>) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdin.end('');
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** Webhooks from `customers`, one message each per round, to the instances in turn, until `stop()` resolves. */
 async function trafficDuring(
