@@ -7,6 +7,7 @@ import type { InboxEventBus } from './core/inbox/inbox-events.ts';
 import { TeamSettingsService } from './core/inbox/team-settings.service.ts';
 import { TeamService, type NoteSealer } from './core/inbox/team.service.ts';
 import { checkChannelConnection } from './channels/connection-check.ts';
+import type { ChannelConfig } from './channels/registry.ts';
 import type { Authenticator } from './http/auth/principal.ts';
 import { bearerOrSessionAuthenticator } from './http/auth/session.ts';
 import { SessionStreams } from './http/auth/session-streams.ts';
@@ -35,6 +36,8 @@ export interface WebInboxInput {
   audit: AccountAudit;
   /** Settings changes and logouts announced to the other instances (PostgreSQL); in-process only otherwise. */
   signals: CacheSignals;
+  /** A running channel's configuration (declared in the file or created in the admin screen), for its check. */
+  channelConfig: (channelId: string) => ChannelConfig | undefined;
 }
 
 export interface WebInbox {
@@ -65,8 +68,8 @@ export async function composeWebInbox(input: WebInboxInput): Promise<WebInbox> {
   const streams = new SessionStreams(signals);
   const authenticate = bearerOrSessionAuthenticator(input.bearer, auth);
   const testChannel = async (channelId: string): Promise<ChannelCheck> => {
-    const channel = config.channels.find((c) => c.id === channelId);
-    if (!channel) return { ok: false, detail: 'this channel was created in the UI; its check is not available yet' };
+    const channel = input.channelConfig(channelId);
+    if (!channel) return { ok: false, detail: 'this channel is not running on this instance' };
     return checkChannelConnection(channel);
   };
   const deps: WebDeps = {
@@ -83,6 +86,7 @@ export async function composeWebInbox(input: WebInboxInput): Promise<WebInbox> {
     streams,
     now: () => clock.now().getTime(),
     testChannel,
+    channelConfig: input.channelConfig,
   };
   return { authenticate, auth, staff, team, settings, streams, deps };
 }

@@ -26,7 +26,7 @@ import { composeWebInbox } from './compose-web-inbox.ts';
 import { webInboxRoutes } from './http/auth/web-inbox.ts';
 import type { TeamService } from './core/inbox/team.service.ts';
 import { documentWebRoutes } from './http/auth/web-openapi.ts';
-import { ChannelRegistry, channelKindFacts } from './channels/registry.ts';
+import { ChannelRegistry, channelKindFacts, type ChannelConfig } from './channels/registry.ts';
 import type { ChannelDeps } from './channels/channel-module.ts';
 import { CachedInboxSettings } from './core/inbox/inbox-settings.ts';
 import { effectiveInboxSettings } from './core/inbox/team-settings.service.ts';
@@ -36,6 +36,11 @@ import { InboxService } from './core/inbox/inbox.service.ts';
 import { AuditLog } from './core/privacy/audit/audit-log.ts';
 import { ConsentService, noticeVersion } from './core/privacy/consent/consent.service.ts';
 import { ErasureService } from './core/privacy/erasure/erasure.service.ts';
+import { ChannelAdminService } from './core/channel/channel-admin.service.ts';
+import { SecretBox } from './core/accounts/secret-box.ts';
+import { validateChannelDraft } from './channels/channel-forms.ts';
+import { ManagedChannelStore } from './store/sql/managed-channel.store.ts';
+import { channelAdminRoutes } from './http/api/channel-admin.routes.ts';
 import { MediaSanitizer } from './core/privacy/media/media-sanitizer.ts';
 import { ContactDirectory, formatLabel } from './core/privacy/pseudonym/contact-directory.ts';
 import { conversationRoutes } from './http/api/conversations.routes.ts';
@@ -170,8 +175,19 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   const providerRefs = new ProviderRefs(keys.pepper);
   // Logins, 2FA changes, invitations, assignments, settings changes and every privacy-relevant act.
   const audit = new AuditLog(new AuditStore(store.db), keys, clock);
+  // Channels: those declared in the configuration file, and those created in the admin screen (loaded below, once
+  // the erasure service they need exists). SMS checks Twilio's signature over the public URL and sets it as status
+  // callback; Telegram stamps button taps.
+  const channelDeps: ChannelDeps = {
+    fetch: globalThis.fetch,
+    baseUrl: config.baseUrl,
+    now: () => clock.now().getTime(),
+    logger,
+  };
+  const channels = new ChannelRegistry(config.channels, channelDeps);
   // The browser inbox's services: session login (TOTP), staff, team features, live events, admin settings.
   const webInbox = await composeWebInbox({
+    channelConfig: (channelId) => channels.config(channelId),
     config,
     clock,
     users,
@@ -193,15 +209,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   });
   const authenticate: Authenticator = webInbox.authenticate;
 
-  // Inbox core: channels, privacy services, the job queue and the InboxService that ties them together.
-  // SMS checks Twilio's signature over the public URL and sets it as status callback; Telegram stamps button taps.
-  const channelDeps: ChannelDeps = {
-    fetch: globalThis.fetch,
-    baseUrl: config.baseUrl,
-    now: () => clock.now().getTime(),
-    logger,
-  };
-  const channels = new ChannelRegistry(config.channels, channelDeps);
+  // Inbox core: privacy services, the job queue and the InboxService that ties them together.
   const contacts = new ContactDirectory(new ContactStore(store.db), keys, clock, channelKindFacts);
   const keyEpochs = new KeyEpochService(keys, clock, {
     epochMs: config.keyEpochHours * 3_600_000,
@@ -209,6 +217,35 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   });
   const consent = new ConsentService(new ConsentStore(store.db), keys, clock);
   const erasure = new ErasureService(new ErasureStore(store.db, () => store.scrub()), keys, audit, clock);
+  // Channels created in the admin screen: secrets sealed under a key derived from the key store's secret (never in
+  // the main database or its backups in plain), loaded now and again on every instance whenever one changes them.
+  const channelSecrets = new SecretBox(keys.pepper, 'sparsam/channel-secrets/v1');
+  const channelAdmin = new ChannelAdminService<ChannelConfig>({
+    port: new ManagedChannelStore(store.db),
+    validate: validateChannelDraft,
+    sealer: {
+      seal: (channelId, secrets) => channelSecrets.seal(JSON.stringify(secrets), `channels:${channelId}:secrets`),
+      open: (channelId, sealed) =>
+        JSON.parse(channelSecrets.open(sealed, `channels:${channelId}:secrets`)) as Record<string, string>,
+    },
+    isDeclared: (channelId) => channels.isDeclared(channelId),
+    erasure,
+    audit,
+    clock,
+    changed: () => signals.publish({ type: 'channels.changed' }),
+    warn: (channelId, problem) =>
+      logger.warn({ channelId, problem }, 'a channel created in the admin screen is skipped'),
+  });
+  const reloadChannels = async () => channels.setManaged(await channelAdmin.loadManaged());
+  await reloadChannels();
+  const reloadQuietly = () =>
+    void reloadChannels().catch((error: unknown) =>
+      logger.warn({ reason: (error as Error).message }, 'could not load the channels created in the admin screen'),
+    );
+  signals.subscribe((signal) => {
+    if (signal.type === 'channels.changed') reloadQuietly();
+  });
+  signals.onResync(reloadQuietly);
   // Retention: consent timeout, auto-close, erase after close, audit pruning (run by the 'retention-sweep' job).
   const retention = new RetentionSweeper(new RetentionStore(store.db), erasure, audit, clock, { logger });
   const jobs = new JobQueue({
@@ -227,7 +264,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   const inboxSettings = new CachedInboxSettings(inboxes, clock, undefined, signals);
   // The approved message templates of a channel, from the configuration.
   const templates = (channelId: string) => {
-    const channel = config.channels.find((c) => c.id === channelId);
+    const channel = channels.config(channelId);
     return channel && 'templates' in channel ? (channel.templates ?? []) : [];
   };
   const automation = new AutomationService({
@@ -336,7 +373,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
       audit,
       forged: forgedWebhooks,
       metrics,
-      whatsapp: new WhatsAppRouter(config.channels),
+      whatsapp: new WhatsAppRouter(() => channels.configs()),
       now: () => clock.now().getTime(),
     }),
     conversationRoutes({ inbox, authenticate: (request) => authenticate(request), docs }),
@@ -348,6 +385,12 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
       staffNames: async () => new Map((await webInbox.staff.list()).map((u) => [u.id, u.displayName])),
     }),
     marketingRoutes({ marketing, authenticate: (request) => authenticate(request), docs }),
+    channelAdminRoutes({
+      channels: channelAdmin,
+      authenticate: (request) => authenticate(request),
+      baseUrl: config.baseUrl,
+      docs,
+    }),
   );
   // The web inbox's modules go last: its SPA fallback answers any GET the other modules leave unmatched.
   modules.push(...webInboxRoutes(webInbox.deps));

@@ -94,29 +94,66 @@ export function createChannel(config: ChannelConfig, deps: ChannelDeps): Channel
 }
 
 /**
- * The configured channels, built once at start from the validated configuration, looked up by id (the webhook
- * route `/webhooks/:segment/:channelId`, the outbound queue, the media fetcher). Disabled channels (`enabled: false`)
- * are built too, so that their webhooks can still be verified and answered; whether to process them is the
- * caller's decision (config and the inbox kill switch).
+ * The running channels, looked up by id (the webhook route `/webhooks/:segment/:channelId`, the outbound queue, the
+ * media fetcher): those declared in the configuration file, built once at start, and those an admin created in the
+ * admin screen ("managed"), replaced as a whole whenever any instance changes one ({@link setManaged}). Disabled
+ * channels (`enabled: false`) are built too, so that their webhooks can still be verified and answered; whether to
+ * process them is the caller's decision (the channel row's switch and the inbox kill switch).
  */
 export class ChannelRegistry {
-  private readonly channels = new Map<string, Channel>();
+  readonly #deps: ChannelDeps;
+  readonly #declared = new Map<string, { config: ChannelConfig; channel: Channel }>();
+  #managed = new Map<string, { config: ChannelConfig; channel: Channel; fingerprint: string }>();
 
   /** @throws AppError('CONFIG') for duplicate ids or a kind without a module. */
   constructor(configs: readonly ChannelConfig[], deps: ChannelDeps) {
+    this.#deps = deps;
     for (const config of configs) {
-      if (this.channels.has(config.id)) {
+      if (this.#declared.has(config.id)) {
         throw new AppError('CONFIG', `channels: the id "${config.id}" is used twice; every channel needs its own id`);
       }
-      this.channels.set(config.id, createChannel(config, deps));
+      this.#declared.set(config.id, { config, channel: createChannel(config, deps) });
     }
   }
 
+  /**
+   * Replaces the channels created in the admin screen by these. A channel whose configuration did not change keeps
+   * its object (and its client's state); ids declared in the configuration file are skipped (the file wins).
+   */
+  setManaged(configs: readonly ChannelConfig[]): void {
+    const next = new Map<string, { config: ChannelConfig; channel: Channel; fingerprint: string }>();
+    for (const config of configs) {
+      if (this.#declared.has(config.id)) continue;
+      const fingerprint = JSON.stringify(config);
+      const current = this.#managed.get(config.id);
+      next.set(
+        config.id,
+        current?.fingerprint === fingerprint ? current : { config, channel: createChannel(config, this.#deps), fingerprint },
+      );
+    }
+    this.#managed = next;
+  }
+
+  /** True when the channel was declared in the configuration file (read-only in the admin screen). */
+  isDeclared(channelId: string): boolean {
+    return this.#declared.has(channelId);
+  }
+
   get(channelId: string): Channel | undefined {
-    return this.channels.get(channelId);
+    return (this.#declared.get(channelId) ?? this.#managed.get(channelId))?.channel;
   }
 
   all(): Channel[] {
-    return [...this.channels.values()];
+    return [...this.#declared.values(), ...this.#managed.values()].map((e) => e.channel);
+  }
+
+  /** The validated configuration of a running channel (secrets included: never hand it to a screen). */
+  config(channelId: string): ChannelConfig | undefined {
+    return (this.#declared.get(channelId) ?? this.#managed.get(channelId))?.config;
+  }
+
+  /** Every running channel's configuration, declared ones first. */
+  configs(): ChannelConfig[] {
+    return [...this.#declared.values(), ...this.#managed.values()].map((e) => e.config);
   }
 }

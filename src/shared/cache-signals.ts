@@ -11,7 +11,9 @@ export type CacheSignal =
   /** Sessions ended: close their live-event streams (by session id hash, or every session of a user). */
   | { type: 'sessions.closed'; sessionIdHash?: string; userId?: string }
   /** The key epoch changed (a new epoch began, or the previous one was retired): read the key store's epoch again. */
-  | { type: 'keys.epoch'; epoch: number };
+  | { type: 'keys.epoch'; epoch: number }
+  /** A channel was created, changed or removed in the admin screen: load the managed channels again. */
+  | { type: 'channels.changed' };
 
 export type CacheSignalListener = (signal: CacheSignal) => void;
 

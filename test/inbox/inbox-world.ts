@@ -111,7 +111,7 @@ export interface World {
   dpoToken: string;
   /** POSTs a signed webhook with the exact bytes given. */
   webhook(body: unknown, options?: { signature?: string | null; channel?: string }): Promise<LightMyRequestResponse>;
-  api(method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown, token?: string): Promise<LightMyRequestResponse>;
+  api(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown, token?: string): Promise<LightMyRequestResponse>;
   /** Runs the job queue until nothing is due. */
   drain(): Promise<void>;
   close(): Promise<void>;

@@ -50,10 +50,18 @@ export interface WhatsAppRouting {
  *    batch for days.
  */
 export class WhatsAppRouter {
-  readonly #channels: readonly WhatsAppChannelConfig[];
+  readonly #source: () => readonly { kind: string }[];
 
-  constructor(channels: readonly { kind: string }[]) {
-    this.#channels = channels.filter(
+  /**
+   * @param channels the running channels, or a function returning them (channels created in the admin screen come
+   *   and go while sparsam runs; the router reads the current list for every request).
+   */
+  constructor(channels: readonly { kind: string }[] | (() => readonly { kind: string }[])) {
+    this.#source = typeof channels === 'function' ? channels : () => channels;
+  }
+
+  get #channels(): WhatsAppChannelConfig[] {
+    return this.#source().filter(
       (c): c is WhatsAppChannelConfig => c.kind === 'whatsapp-cloud' || c.kind === 'dialog360',
     );
   }

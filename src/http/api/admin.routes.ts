@@ -32,7 +32,8 @@ export function adminRoutes(deps: WebDeps): RouteModule {
       const rows = await deps.inboxes.listChannels();
       return {
         items: rows.map((row) => {
-          const configured = deps.config.channels.find((c) => c.id === row.id) as Record<string, unknown> | undefined;
+          const configured = (deps.channelConfig?.(row.id) ?? deps.config.channels.find((c) => c.id === row.id)) as
+            Record<string, unknown> | undefined;
           const settings = row.settings;
           const module = channelModule(row.kind);
           const verifySecretField = module?.webhook.verifySecretField;

@@ -38,6 +38,8 @@ export interface WebDeps {
   now(): number;
   /** Calls the channel's provider with its credentials (e.g. GET the phone number); absent when not wired. */
   testChannel?: (channelId: string) => Promise<ChannelCheck>;
+  /** A running channel's configuration (secrets included: for hints only, never sent whole). */
+  channelConfig?: (channelId: string) => object | undefined;
 }
 
 /** Parses a request body or query with zod; a failure is a 400 naming the fields, echoing no values. */

@@ -4,6 +4,7 @@
  */
 import type { ApiRoute, BodyOf, ParamsOf, QueryOf, ResponseOf } from './api-route.ts';
 import { adminApi } from './admin.contract.ts';
+import { channelAdminApi } from './channel-admin.contract.ts';
 import { authApi, meApi } from './auth.contract.ts';
 import { complianceApi } from './compliance.contract.ts';
 import { conversationsApi } from './conversations.contract.ts';
@@ -14,6 +15,7 @@ import { usersApi } from './users.contract.ts';
 
 export * from './api-route.ts';
 export * from './admin.contract.ts';
+export * from './channel-admin.contract.ts';
 export * from './auth.contract.ts';
 export * from './compliance.contract.ts';
 export * from './conversations.contract.ts';
@@ -30,6 +32,7 @@ export const api = {
   team: teamApi,
   quickReplies: quickRepliesApi,
   admin: adminApi,
+  channelAdmin: channelAdminApi,
   conversations: conversationsApi,
   compliance: complianceApi,
   marketing: marketingApi,
