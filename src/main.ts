@@ -26,7 +26,7 @@ import { composeWebInbox } from './compose-web-inbox.ts';
 import { webInboxRoutes } from './http/auth/web-inbox.ts';
 import type { TeamService } from './core/inbox/team.service.ts';
 import { documentWebRoutes } from './http/auth/web-openapi.ts';
-import { ChannelRegistry, channelKindFacts, type ChannelConfig } from './channels/registry.ts';
+import { ChannelRegistry, channelKindFacts, channelModule, type ChannelConfig } from './channels/registry.ts';
 import type { ChannelDeps } from './channels/channel-module.ts';
 import { CachedInboxSettings } from './core/inbox/inbox-settings.ts';
 import { effectiveInboxSettings } from './core/inbox/team-settings.service.ts';
@@ -37,6 +37,7 @@ import { AuditLog } from './core/privacy/audit/audit-log.ts';
 import { ConsentService, noticeVersion } from './core/privacy/consent/consent.service.ts';
 import { ErasureService } from './core/privacy/erasure/erasure.service.ts';
 import { ChannelAdminService } from './core/channel/channel-admin.service.ts';
+import { AppError } from './shared/app-error.ts';
 import { SecretBox } from './core/accounts/secret-box.ts';
 import { validateChannelDraft } from './channels/channel-forms.ts';
 import { ManagedChannelStore } from './store/sql/managed-channel.store.ts';
@@ -389,6 +390,21 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
       channels: channelAdmin,
       authenticate: (request) => authenticate(request),
       baseUrl: config.baseUrl,
+      registerWebhook: async (channelId) => {
+        const channel = channels.config(channelId);
+        if (!channel) throw new AppError('NOT_FOUND', 'no such channel');
+        const registration = channelModule(channel.kind)?.webhookRegistration;
+        if (!registration)
+          throw new AppError('VALIDATION', 'this channel kind takes its webhook URL in the provider’s console');
+        try {
+          return await registration.register(channel, config.baseUrl, channelDeps);
+        } catch (error) {
+          // The provider's answer may quote the request (a bot token in Telegram's URL): never passed on or logged.
+          throw new AppError('PROVIDER_REFUSED', 'the provider refused the webhook registration', undefined, {
+            cause: error,
+          });
+        }
+      },
       docs,
     }),
   );

@@ -46,7 +46,8 @@ function describeField(name: string, schema: z.ZodType, secret: boolean, example
     if (inner instanceof z.ZodDefault) fallback = inner.def.defaultValue;
     inner = inner.unwrap() as z.ZodType;
   }
-  const base = { name, required, ...(example ? { example } : {}) };
+  const shown = example?.replace(/^['"](.*)['"]$/, '$1');
+  const base = { name, required, ...(shown ? { example: shown } : {}) };
   const withDefault = <T extends ChannelFormField>(f: T): T =>
     typeof fallback === 'string' || typeof fallback === 'number' || typeof fallback === 'boolean'
       ? { ...f, default: fallback }

@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { Secret, TOTP } from 'otpauth';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadConfig } from '../../src/config/config.ts';
 import { startSparsam, type Sparsam } from '../../src/main.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
@@ -148,4 +149,25 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/** The TOTP code of a base32 secret at a time (the enrolment screen shows the secret). */
+export function totpAt(secret: string, timestamp: number): string {
+  return new TOTP({ secret: Secret.fromBase32(secret.replace(/\s/g, '')), digits: 6, period: 30 }).generate({
+    timestamp,
+  });
+}
+
+/** Logs a staff member in for the first time in German: password, TOTP enrolment, recovery codes acknowledged. */
+export async function firstLogin(page: Page, stack: Stack, email: string, password: string): Promise<void> {
+  await page.goto(stack.baseUrl);
+  await page.getByLabel('E-Mail-Adresse').fill(email);
+  await page.getByLabel('Passwort').fill(password);
+  await page.getByRole('button', { name: 'Anmelden' }).click();
+  await page.getByRole('heading', { name: 'Zwei-Faktor-Anmeldung einrichten' }).waitFor();
+  const secret = (await page.locator('code.secret').textContent())!;
+  await page.getByLabel('Code').fill(totpAt(secret, stack.clock.now().getTime()));
+  await page.getByRole('button', { name: 'Bestätigen' }).click();
+  await page.getByRole('button', { name: 'Ich habe die Codes gesichert' }).click();
+  await page.getByRole('navigation', { name: 'Hauptnavigation' }).waitFor();
 }

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import Fastify from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { signWhatsAppBody } from '../../src/channels/whatsapp-cloud/whatsapp-cloud.signature.ts';
 import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
@@ -208,6 +209,50 @@ describeEachStore('channels managed in the admin screen', (dialect) => {
       expect(res.body).toContain('configuration file');
     }
     expect((await w.api('PUT', '/api/v1/admin/channels/nope', { settings: {} }, w.adminToken)).statusCode).toBe(404);
+  });
+
+  it('registers the webhook of a Telegram channel created here with Telegram, with its generated secret token', async () => {
+    const calls: { path: string; body: Record<string, unknown> }[] = [];
+    const telegram = Fastify({ logger: false });
+    telegram.post('/*', async (request) => {
+      calls.push({ path: request.url, body: request.body as Record<string, unknown> });
+      return { ok: true, result: true };
+    });
+    const apiBaseUrl = await telegram.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const res = await create({
+        id: 'tg-service',
+        kind: 'telegram',
+        inboxId: 'service',
+        settings: { apiBaseUrl },
+        secrets: { botToken: '123456:telegram-bot-token-abc' },
+      });
+      expect(res.statusCode).toBe(201);
+      const secretToken = (res.json() as { generated: { secretToken: string } }).generated.secretToken;
+      expect(secretToken).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      const reg = await w.api('POST', '/api/v1/admin/channels/tg-service/register-webhook', undefined, w.adminToken);
+      expect(reg.statusCode).toBe(200);
+      expect(reg.json().url).toMatch(/\/webhooks\/telegram\/tg-service$/);
+      expect(calls.at(-1)).toMatchObject({
+        path: '/bot123456:telegram-bot-token-abc/setWebhook',
+        body: { secret_token: secretToken },
+      });
+      // A kind whose URL goes into the provider's console has nothing to register.
+      const wa = await w.api('POST', '/api/v1/admin/channels/wa-main/register-webhook', undefined, w.adminToken);
+      expect(wa.statusCode).toBe(400);
+      // A provider that refuses: 502, and the bot token is not in the answer.
+      await telegram.close();
+      const refused = await w.api(
+        'POST',
+        '/api/v1/admin/channels/tg-service/register-webhook',
+        undefined,
+        w.adminToken,
+      );
+      expect(refused.statusCode).toBe(502);
+      expect(refused.body).not.toContain('telegram-bot-token');
+    } finally {
+      await telegram.close();
+    }
   });
 
   it('removes a channel only with its id typed, erasing its contacts and conversations', async () => {

@@ -13,6 +13,8 @@ export interface ChannelAdminRouteDeps {
   channels: ChannelAdminService<unknown>;
   authenticate: Authenticator;
   baseUrl: string;
+  /** Registers a running channel's webhook with its provider (kinds with `webhookRegistration`). */
+  registerWebhook(channelId: string): Promise<{ url: string }>;
   docs?: OpenApiRegistry;
 }
 
@@ -50,6 +52,12 @@ export function channelAdminRoutes(deps: ChannelAdminRouteDeps): RouteModule {
         actorOf(request.principal!),
       );
       return service.detail(params.id);
+    });
+
+    registerRoute(app, api.registerWebhook, options, async ({ params }, request) => {
+      const result = await deps.registerWebhook(params.id);
+      request.log.info({ channelId: params.id }, 'webhook registered with the provider');
+      return result;
     });
 
     registerRoute(app, api.remove, options, async ({ params, body }, request) =>

@@ -116,4 +116,21 @@ export const channelAdminApi = {
     },
     errors: { 400: 'the typed id does not match', 404: 'no such channel', 409: 'declared in the configuration file' },
   }),
+  registerWebhook: defineRoute({
+    method: 'POST',
+    url: '/api/v1/admin/channels/:id/register-webhook',
+    summary: "Register the channel's webhook URL with providers where sparsam sets it itself (Telegram's setWebhook)",
+    tags,
+    roles,
+    params: AnyIdParams,
+    response: {
+      description: 'the URL the provider now calls',
+      schema: z.object({ url: z.string() }),
+    },
+    errors: {
+      400: 'this kind registers no webhook',
+      404: 'no such channel',
+      502: 'the provider refused or did not answer',
+    },
+  }),
 };

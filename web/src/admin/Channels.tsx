@@ -1,5 +1,13 @@
 import { useCallback, useEffect, useState } from 'react';
-import { get, post, put, type ChannelInfo } from '../api.ts';
+import { call, get, post, put, type ChannelInfo } from '../api.ts';
+import {
+  ChannelCreated,
+  ChannelEditor,
+  RemoveChannelDialog,
+  type ChannelDetail,
+  type ChannelKindForm,
+  type CreatedChannel,
+} from './ChannelForm.tsx';
 import { useI18n, type Translate } from '../i18n/i18n.tsx';
 import { errorText } from '../shared/error-text.ts';
 import { CopyButton } from '../shared/CopyButton.tsx';
@@ -31,14 +39,37 @@ function checkText(r: ChannelCheck, t: Translate): string {
   }
 }
 
-/** The channels: webhook URL to paste at the provider, on/off, and a connection test. */
+/**
+ * The channels: webhook URL to paste at the provider, on/off, a connection test; channels created here can be
+ * changed and removed, those declared in the configuration file are read-only.
+ */
 export function Channels() {
   const { t } = useI18n();
   const [items, setItems] = useState<ChannelInfo[]>([]);
   const [results, setResults] = useState<Record<string, ChannelCheck | 'busy'>>({});
   const { run, view } = useAction();
-  const load = useCallback(async () => setItems((await get<{ items: ChannelInfo[] }>('/admin/channels')).items), []);
+  const [loaded, setLoaded] = useState(false);
+  const [kinds, setKinds] = useState<ChannelKindForm[]>([]);
+  const [inboxes, setInboxes] = useState<string[]>([]);
+  /** The editor: closed, a new channel, or the channel being changed. */
+  const [editing, setEditing] = useState<'new' | ChannelDetail | null>(null);
+  const [created, setCreated] = useState<CreatedChannel | null>(null);
+  const [removing, setRemoving] = useState<string | null>(null);
+  const load = useCallback(async () => {
+    const [list, forms] = await Promise.all([
+      get<{ items: ChannelInfo[] }>('/admin/channels'),
+      call('GET /admin/channel-kinds'),
+    ]);
+    setItems(list.items);
+    setKinds(forms.items);
+    setLoaded(true);
+  }, []);
   useEffect(() => void load(), [load]);
+  const openEditor = async (target: 'new' | string) => {
+    setCreated(null);
+    setInboxes((await call('GET /admin/inboxes')).items.map((x) => x.id));
+    setEditing(target === 'new' ? 'new' : await call('GET /admin/channels/:id', { params: { id: target } }));
+  };
   const test = async (id: string) => {
     setResults((r) => ({ ...r, [id]: 'busy' }));
     const res = await post<{ ok: boolean; detail: string }>(`/admin/channels/${id}/test`).catch((e: unknown) => ({
@@ -49,8 +80,49 @@ export function Channels() {
   };
   return (
     <div className="stack">
-      <h1>{t('adminChannels')}</h1>
+      <div className="card-head">
+        <h1>{t('adminChannels')}</h1>
+        {!editing && (
+          <button type="button" className="btn btn-primary" onClick={() => void run(() => openEditor('new'))}>
+            {t('channelAdd')}
+          </button>
+        )}
+      </div>
       {view}
+      {loaded && items.length === 0 && !editing && !created && <p className="muted">{t('channelsEmpty')}</p>}
+      {editing && (
+        <ChannelEditor
+          kinds={kinds}
+          inboxes={inboxes}
+          {...(editing !== 'new' ? { existing: editing } : {})}
+          onCancel={() => setEditing(null)}
+          onSaved={(result) => {
+            setEditing(null);
+            if (result) setCreated(result);
+            void run(load, result ? undefined : t('saved'));
+          }}
+        />
+      )}
+      {created && (
+        <ChannelCreated
+          created={created}
+          kind={kinds.find((k) => k.kind === created.kind)}
+          onClose={() => setCreated(null)}
+        />
+      )}
+      {removing && (
+        <RemoveChannelDialog
+          channelId={removing}
+          onCancel={() => setRemoving(null)}
+          onRemoved={(result) => {
+            setRemoving(null);
+            void run(
+              load,
+              t('channelRemoved', { contacts: result.contactsErased, conversations: result.conversationsErased }),
+            );
+          }}
+        />
+      )}
       {items.map((c) => {
         const r = results[c.id];
         return (
@@ -95,6 +167,30 @@ export function Channels() {
               <button type="button" className="btn" onClick={() => void test(c.id)} disabled={r === 'busy'}>
                 {r === 'busy' ? t('testing') : t('testConnection')}
               </button>
+              {kinds.find((k) => k.kind === c.kind)?.registersWebhook && (
+                <button
+                  type="button"
+                  className="btn"
+                  onClick={() =>
+                    void run(async () => {
+                      const { url } = await call('POST /admin/channels/:id/register-webhook', { params: { id: c.id } });
+                      return t('webhookRegistered', { url });
+                    })
+                  }
+                >
+                  {t('registerWebhook')}
+                </button>
+              )}
+              {c.source === 'ui' && (
+                <>
+                  <button type="button" className="btn" onClick={() => void run(() => openEditor(c.id))}>
+                    {t('edit')}
+                  </button>
+                  <button type="button" className="btn btn-danger-outline" onClick={() => setRemoving(c.id)}>
+                    {t('channelRemove')}
+                  </button>
+                </>
+              )}
               {r && r !== 'busy' && <Notice kind={r.ok ? 'ok' : 'error'}>{checkText(r, t)}</Notice>}
             </div>
           </section>

@@ -267,6 +267,7 @@ export const de = {
   'error.CHANNEL_DISABLED': 'Dieser Kanal ist abgeschaltet.',
   'error.CONFIG': 'sparsam ist dafür nicht eingerichtet. Bitte wenden Sie sich an die Administration.',
   'error.STORE_UNAVAILABLE': 'Die Datenbank ist gerade nicht erreichbar. Bitte später erneut versuchen.',
+  'error.PROVIDER_REFUSED': 'Der Anbieter hat abgelehnt oder nicht geantwortet. Zugangsdaten und Adresse prüfen.',
   'error.INTERNAL': 'Ein interner Fehler ist aufgetreten. Bitte später erneut versuchen.',
   'error.unknown': 'Unerwartete Antwort des Servers (HTTP {status}).',
   'error.network': 'Der Server ist nicht erreichbar. Bitte prüfen Sie die Verbindung.',
@@ -455,6 +456,60 @@ export const de = {
   durationHours: '{n, number} Std.',
   // navigation labels of the areas loaded on demand
   'marketing.nav': 'Kampagnen',
+  // admin: channels created, changed and removed in the admin screen
+  registerWebhook: 'Webhook anmelden',
+  webhookRegistered: 'Webhook angemeldet: {url}',
+  channelAdd: 'Kanal hinzufügen',
+  channelsEmpty:
+    'Noch kein Kanal eingerichtet. Mit „Kanal hinzufügen“ verbinden Sie eine WhatsApp-Nummer, Telegram, Messenger oder SMS; Kundinnen und Kunden erreichen Sie erst danach.',
+  channelAddTitle: 'Neuer Kanal',
+  channelEditTitle: 'Kanal {id} bearbeiten',
+  channelKind: 'Art',
+  channelId: 'Kennung',
+  channelIdHint:
+    'Kleinbuchstaben, Ziffern und Bindestriche; steht in der Webhook-URL und lässt sich später nicht ändern.',
+  channelCreate: 'Kanal anlegen',
+  channelCreated: 'Kanal {id} ist angelegt',
+  channelSecretOnce:
+    'Den erzeugten Wert jetzt beim Anbieter eintragen: sparsam speichert ihn verschlüsselt und zeigt ihn nie wieder an.',
+  secretKeep: 'gesetzt – leer lassen, um ihn zu behalten',
+  secretGenerated: 'leer lassen: sparsam erzeugt ihn',
+  channelRemove: 'Entfernen',
+  channelRemoveTitle: 'Kanal {id} entfernen?',
+  channelRemoveWarning:
+    'Alle Kontakte und Unterhaltungen dieses Kanals werden endgültig gelöscht (die Schlüssel werden vernichtet, auch Sicherungen lassen sich danach nicht mehr lesen). Das lässt sich nicht rückgängig machen.',
+  channelRemoveType: 'Zur Bestätigung die Kennung „{id}“ eingeben',
+  channelRemoved:
+    'Kanal entfernt. Gelöscht: {contacts, plural, one {# Kontakt} other {# Kontakte}} und {conversations, plural, one {# Unterhaltung} other {# Unterhaltungen}}.',
+  'channelField.phoneNumberId': 'Telefonnummern-ID (Phone number ID)',
+  'channelField.businessAccountId': 'WhatsApp-Business-Konto-ID (WABA ID)',
+  'channelField.accessToken': 'Zugriffstoken (System-User-Token)',
+  'channelField.appSecret': 'App-Geheimnis (App Secret)',
+  'channelField.verifyToken': 'Verify-Token',
+  'channelField.graphBaseUrl': 'Graph-API-Adresse',
+  'channelField.graphApiVersion': 'Graph-API-Version',
+  'channelField.messagesPerSecond': 'Nachrichten pro Sekunde (Limit des Anbieters)',
+  'channelField.apiKey': 'API-Schlüssel',
+  'channelField.webhookSecret': 'Webhook-Geheimnis',
+  'channelField.apiBaseUrl': 'API-Adresse',
+  'channelField.pageId': 'Seiten-ID',
+  'channelField.pageAccessToken': 'Seiten-Zugriffstoken',
+  'channelField.botToken': 'Bot-Token',
+  'channelField.secretToken': 'Geheimes Token für Webhooks',
+  'channelField.provider': 'Anbieter',
+  'channelField.accountSid': 'Account SID',
+  'channelField.authToken': 'Auth-Token',
+  'channelField.fromNumber': 'Absendernummer (E.164)',
+  'channelSetup.whatsapp-cloud':
+    'Im Meta App Dashboard unter WhatsApp › Konfiguration die Webhook-URL als Callback-URL und den Verify-Token eintragen, dann das Feld „messages“ abonnieren.',
+  'channelSetup.dialog360':
+    'Bei 360dialog die Webhook-URL mit POST /v1/configs/webhook setzen und das Webhook-Geheimnis als Header mitsenden.',
+  'channelSetup.telegram':
+    'sparsam meldet die Webhook-URL selbst bei Telegram an: nach dem Anlegen auf „Webhook anmelden“ klicken.',
+  'channelSetup.messenger':
+    'Im Meta App Dashboard unter Messenger › Einstellungen › Webhooks die Webhook-URL als Callback-URL und den Verify-Token eintragen.',
+  'channelSetup.sms':
+    'In der Twilio Console unter Phone Numbers › Ihre Nummer › Messaging bei „A message comes in“ die Webhook-URL (HTTP POST) eintragen.',
 } as const;
 
 export type MessageKey = keyof typeof de;

@@ -253,6 +253,7 @@ export const en: Record<MessageKey, string> = {
   'error.CHANNEL_DISABLED': 'This channel is switched off.',
   'error.CONFIG': 'sparsam is not set up for this. Please ask an administrator.',
   'error.STORE_UNAVAILABLE': 'The database cannot be reached right now. Please try again later.',
+  'error.PROVIDER_REFUSED': 'The provider refused or did not answer. Check the credentials and the address.',
   'error.INTERNAL': 'An internal error occurred. Please try again later.',
   'error.unknown': 'Unexpected answer from the server (HTTP {status}).',
   'error.network': 'The server cannot be reached. Please check the connection.',
@@ -439,4 +440,57 @@ export const en: Record<MessageKey, string> = {
   durationHours: '{n, number} h',
   // navigation labels of the areas loaded on demand
   'marketing.nav': 'Campaigns',
+  // admin: channels created, changed and removed in the admin screen
+  registerWebhook: 'Register webhook',
+  webhookRegistered: 'Webhook registered: {url}',
+  channelAdd: 'Add channel',
+  channelsEmpty:
+    'No channel is set up yet. "Add channel" connects a WhatsApp number, Telegram, Messenger or SMS; customers can reach you only after that.',
+  channelAddTitle: 'New channel',
+  channelEditTitle: 'Edit channel {id}',
+  channelKind: 'Kind',
+  channelId: 'Id',
+  channelIdHint: 'Lower-case letters, digits and dashes; part of the webhook URL, cannot be changed later.',
+  channelCreate: 'Create channel',
+  channelCreated: 'Channel {id} is created',
+  channelSecretOnce:
+    'Enter the generated value at the provider now: sparsam stores it encrypted and never shows it again.',
+  secretKeep: 'set – leave empty to keep it',
+  secretGenerated: 'leave empty: sparsam generates it',
+  channelRemove: 'Remove',
+  channelRemoveTitle: 'Remove channel {id}?',
+  channelRemoveWarning:
+    'Every contact and conversation of this channel is erased for good (the keys are destroyed, so backups cannot be read either). This cannot be undone.',
+  channelRemoveType: 'To confirm, type the id "{id}"',
+  channelRemoved:
+    'Channel removed. Erased: {contacts, plural, one {# contact} other {# contacts}} and {conversations, plural, one {# conversation} other {# conversations}}.',
+  'channelField.phoneNumberId': 'Phone number ID',
+  'channelField.businessAccountId': 'WhatsApp Business Account ID (WABA ID)',
+  'channelField.accessToken': 'Access token (system user token)',
+  'channelField.appSecret': 'App secret',
+  'channelField.verifyToken': 'Verify token',
+  'channelField.graphBaseUrl': 'Graph API address',
+  'channelField.graphApiVersion': 'Graph API version',
+  'channelField.messagesPerSecond': "Messages per second (the provider's limit)",
+  'channelField.apiKey': 'API key',
+  'channelField.webhookSecret': 'Webhook secret',
+  'channelField.apiBaseUrl': 'API address',
+  'channelField.pageId': 'Page ID',
+  'channelField.pageAccessToken': 'Page access token',
+  'channelField.botToken': 'Bot token',
+  'channelField.secretToken': 'Secret token for webhooks',
+  'channelField.provider': 'Provider',
+  'channelField.accountSid': 'Account SID',
+  'channelField.authToken': 'Auth token',
+  'channelField.fromNumber': 'Sender number (E.164)',
+  'channelSetup.whatsapp-cloud':
+    'In the Meta App Dashboard under WhatsApp › Configuration, enter the webhook URL as callback URL and the verify token, then subscribe to the "messages" field.',
+  'channelSetup.dialog360':
+    'At 360dialog, set the webhook URL with POST /v1/configs/webhook and send the webhook secret as a header.',
+  'channelSetup.telegram':
+    'sparsam registers the webhook URL with Telegram itself: click "Register webhook" once the channel is created.',
+  'channelSetup.messenger':
+    'In the Meta App Dashboard under Messenger › Settings › Webhooks, enter the webhook URL as callback URL and the verify token.',
+  'channelSetup.sms':
+    'In the Twilio Console under Phone Numbers › your number › Messaging, enter the webhook URL at "A message comes in" (HTTP POST).',
 };

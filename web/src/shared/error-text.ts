@@ -27,6 +27,7 @@ export const ERROR_TEXT: Record<AppErrorCode, MessageKey> = {
   CHANNEL_DISABLED: 'error.CHANNEL_DISABLED',
   CONFIG: 'error.CONFIG',
   STORE_UNAVAILABLE: 'error.STORE_UNAVAILABLE',
+  PROVIDER_REFUSED: 'error.PROVIDER_REFUSED',
   INTERNAL: 'error.INTERNAL',
 };
 
