@@ -64,7 +64,7 @@ describe.skipIf(!hasTool('chromium'))('channels managed in the admin screen, in 
     await form.getByLabel('Zugriffstoken (System-User-Token)').fill('EAAG-werkstatt-token-42');
     await form.getByLabel('App-Geheimnis (App Secret)').fill('werkstatt-app-secret-42');
     expect(await form.getByLabel('Verify-Token').getAttribute('placeholder')).toContain('erzeugt');
-    await shot('20-admin-channel-add');
+    await shot('admin-channel-add');
     await form.getByRole('button', { name: 'Kanal anlegen' }).click();
 
     const created = page.locator('section', { hasText: 'Kanal wa-werkstatt ist angelegt' });
@@ -73,7 +73,7 @@ describe.skipIf(!hasTool('chromium'))('channels managed in the admin screen, in 
     const token = (await created.locator('code').nth(1).textContent())!;
     expect(token).toMatch(/^[A-Za-z0-9_-]{32}$/);
     await created.getByText('zeigt ihn nie wieder an').waitFor();
-    await shot('21-admin-channel-created');
+    await shot('admin-channel-created');
     await created.getByRole('button', { name: 'Schließen' }).click();
     // Never shown again: not in the list, not in the edit form.
     const card = page.locator('.channel-card', { hasText: 'wa-werkstatt' });
@@ -103,7 +103,7 @@ describe.skipIf(!hasTool('chromium'))('channels managed in the admin screen, in 
     const confirm = dialog.getByRole('button', { name: 'Entfernen' });
     expect(await confirm.isDisabled()).toBe(true);
     await dialog.getByLabel('Zur Bestätigung die Kennung „wa-werkstatt“ eingeben').fill('wa-werkstatt');
-    await shot('22-admin-channel-remove');
+    await shot('admin-channel-remove');
     await confirm.click();
     await page.getByText('Kanal entfernt. Gelöscht: 0 Kontakte und 0 Unterhaltungen.').waitFor();
     expect(await stack.sparsam.inboxes.findChannel('wa-werkstatt')).toBeUndefined();
@@ -113,7 +113,7 @@ describe.skipIf(!hasTool('chromium'))('channels managed in the admin screen, in 
     await page.setViewportSize({ width: 390, height: 844 });
     await page.getByRole('button', { name: 'Kanal hinzufügen' }).click();
     await page.locator('form.channel-editor').waitFor();
-    await shot('23-admin-channel-add-phone');
+    await shot('admin-channel-add-phone');
     expect(await formFits()).toBe(true);
     await page.getByRole('button', { name: 'Abbrechen' }).click();
 
@@ -128,9 +128,9 @@ describe.skipIf(!hasTool('chromium'))('channels managed in the admin screen, in 
     const form = page.locator('form.channel-editor');
     await form.getByLabel('Kind').selectOption('telegram');
     await form.getByLabel('Bot token').waitFor();
-    await shot('24-admin-channel-add-en');
+    await shot('admin-channel-add-en');
     await page.setViewportSize({ width: 390, height: 844 });
     expect(await formFits()).toBe(true);
-    await shot('25-admin-channel-add-en-phone');
+    await shot('admin-channel-add-en-phone');
   });
 });
