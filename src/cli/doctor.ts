@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { AppConfig } from '../config/config.ts';
 import { controllerPlaceholders } from '../core/compliance/controller-placeholder.ts';
 import { describeStoreError, openStore } from '../store/open-store.ts';
+import { ManagedChannelStore } from '../store/sql/managed-channel.store.ts';
 
 export interface Finding {
   /** False: sparsam cannot run as configured. */
@@ -26,6 +27,8 @@ function portFree(port: number, host: string): Promise<boolean> {
 /** Checks what sparsam needs to run and says in plain words what is wrong. Changes nothing. */
 export async function runDoctor(config: AppConfig): Promise<Finding[]> {
   const findings: Finding[] = [{ ok: true, what: 'configuration is valid' }];
+  /** Channels an admin created in the admin screen (read from the main store when it answers). */
+  let managedChannels = 0;
 
   const usesSqlite = !config.databaseUrl || !config.keystoreUrl;
   if (usesSqlite) {
@@ -59,6 +62,7 @@ export async function runDoctor(config: AppConfig): Promise<Finding[]> {
       try {
         await store.ping();
         findings.push({ ok: true, what: `main store (${store.dialect}) answers` });
+        managedChannels = (await new ManagedChannelStore(store.db).listManaged().catch(() => [])).length;
         findings.push({ ok: true, what: `key store (${store.keysDialect}) answers` });
       } finally {
         await store.close();
@@ -116,8 +120,19 @@ export async function runDoctor(config: AppConfig): Promise<Finding[]> {
         'datenschutz@autohaus-beispiel.de)',
     });
   }
-  if (config.channels.length === 0) {
-    findings.push({ ok: true, what: 'channels', detail: 'none configured yet (SPARSAM_CONFIG or the admin screens)' });
+  if (config.channels.length === 0 && managedChannels === 0) {
+    findings.push({
+      ok: true,
+      warn: true,
+      what: 'channels',
+      detail: 'none set up yet: add one in the admin screen (Verwaltung › Kanäle) or under channels: in SPARSAM_CONFIG',
+    });
+  } else {
+    findings.push({
+      ok: true,
+      what: 'channels',
+      detail: `${config.channels.length} in the configuration file, ${managedChannels} created in the admin screen`,
+    });
   }
   return findings;
 }

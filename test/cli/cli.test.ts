@@ -156,6 +156,10 @@ describe('sparsam command line', () => {
     expect(result.stdout).toContain('WARN public URL: http://localhost:8080 is not https');
     expect(result.stdout).not.toMatch(/^ok\s+public URL/m);
     expect(result.stdout).toContain('WARN controller: "sparsam, datenschutz@example.org" is a placeholder');
+    // A fresh install has no channel yet: doctor says where to add one.
+    expect(result.stdout).toContain(
+      'WARN channels: none set up yet: add one in the admin screen (Verwaltung › Kanäle)',
+    );
   });
 
   it('start on a busy port says so in plain words and exits 1', async () => {
