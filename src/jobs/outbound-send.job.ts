@@ -314,7 +314,16 @@ export function buildCommand(
   if (content.buttons && content.buttons.length > 0 && content.text) {
     return { type: 'buttons', address, text: content.text, buttons: content.buttons.map((b) => ({ ...b })) };
   }
-  if (content.text) return { type: 'text', address, text: content.text };
+  if (content.text) {
+    // An agent's reply to one customer message: the provider shows it as a quote (WhatsApp's context.message_id).
+    const replyTo = content.extra?.replyTo;
+    return {
+      type: 'text',
+      address,
+      text: content.text,
+      ...(typeof replyTo === 'string' ? { replyToProviderMessageId: replyTo } : {}),
+    };
+  }
   return undefined;
 }
 

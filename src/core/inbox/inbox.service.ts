@@ -1,7 +1,7 @@
 import type { Channel, InboundEvent, OutboundMediaType } from '../channel/channel.port.ts';
 import { AppError } from '../../shared/app-error.ts';
 import { HOUR_MS, DAY_MS } from '../../shared/clock.ts';
-import type { ConversationRecord } from '../ports/model.ts';
+import type { ConversationRecord, MessageRecord } from '../ports/model.ts';
 import { InboundProcessor } from './inbox.receive.ts';
 import { actorOf, type InboxDeps, type InboxSettings, type StaffPrincipal, type TemplateSpec } from './inbox.ports.ts';
 import { MediaFetcher, type MediaFetchResult } from './media-fetch.ts';
@@ -54,6 +54,16 @@ export interface MessageView {
   deleted: boolean;
   buttons?: { id: string; title: string }[];
   template?: { name: string; language: string; parameters: string[] };
+  /** The message this one answers (the customer's reply with context, or an agent's reply to a message). */
+  replyTo?: { id: string; direction: MessageView['direction']; kind: string; text: string | null };
+  /** Reactions on this message, the latest of each side (customer, staff); a reaction taken back is gone. */
+  reactions?: { emoji: string; by: 'customer' | 'staff' }[];
+  /** A shared location: coordinates, and the place's name and address where the sender gave them. */
+  location?: { latitude: number; longitude: number; name?: string; address?: string };
+  /** Contact cards: names, phone numbers, e-mail addresses, company. */
+  contacts?: { name?: string; phones: string[]; emails: string[]; company?: string }[];
+  /** A message type sparsam does not show, with the provider's type and reason. */
+  unsupported?: { providerType: string; reason: string | null };
 }
 
 export interface ConversationDetail {
@@ -61,7 +71,9 @@ export interface ConversationDetail {
   messages: MessageView[];
 }
 
-export type ReplyInput = { text: string } | { template: { name: string; language: string; parameters: string[] } };
+export type ReplyInput =
+  | { text: string; replyTo?: string | undefined }
+  | { template: { name: string; language: string; parameters: string[] } };
 
 /** Largest free-text reply on any channel (WhatsApp's and Telegram's limit); a channel's maxTextChars may be lower. */
 export const MAX_REPLY_CHARS = 4096;
@@ -180,10 +192,12 @@ export class InboxService {
     );
     const authors = new Map<string, { id: string; name: string } | null>();
     const views: MessageView[] = [];
+    const contents = new Map<string, MessageContent>();
     for (const m of messages) {
       if (m.status === 'held') continue;
       let content: MessageContent = {};
       if (m.body_enc && key) content = openMessageContent(key, m.id, m.body_enc);
+      contents.set(m.id, content);
       const mediaRow = m.media_id ? media.get(m.media_id) : undefined;
       views.push({
         id: m.id,
@@ -207,8 +221,10 @@ export class InboxService {
         deleted: m.deleted,
         ...(content.buttons ? { buttons: content.buttons } : {}),
         ...(content.template ? { template: content.template } : {}),
+        ...structuredParts(m.kind, content.extra),
       });
     }
+    await this.#linkRepliesAndReactions(row.channel_id, messages, views, contents);
     await this.deps.audit.append({
       actor: actorOf(principal),
       action: 'conversation.view',
@@ -254,6 +270,7 @@ export class InboxService {
       }
       this.#checkWindow(row, channel, now, 'free text');
       content = { text: input.text };
+      if (input.replyTo) content.extra = await this.#replyContext(row.id, input.replyTo);
       kind = 'text';
     } else {
       if (!channel.capabilities.supportsTemplates) {
@@ -289,7 +306,97 @@ export class InboxService {
       edited: false,
       deleted: false,
       ...(content.template ? { template: content.template } : {}),
+      ...(typeof content.extra?.replyToMessageId === 'string'
+        ? { replyTo: await this.#quote(row.id, content.extra.replyToMessageId) }
+        : {}),
     };
+  }
+
+  /**
+   * What an agent's reply to one message carries: the provider's id of that message (sent as WhatsApp's
+   * `context.message_id`, so the customer sees the quote) and sparsam's id (to show the quote in the thread).
+   * Only a customer's message that is still there can be answered this way.
+   */
+  async #replyContext(conversationId: string, messageId: string): Promise<Record<string, unknown>> {
+    const target = await this.deps.messages.findById(messageId);
+    const key = await this.deps.keys.existingDataKey('conversation', conversationId);
+    if (!target || target.conversation_id !== conversationId || target.direction !== 'in' || target.deleted) {
+      throw new AppError('VALIDATION', 'the message to reply to is not a customer message of this conversation', {
+        field: 'replyTo',
+      });
+    }
+    const providerMessageId =
+      key && target.body_enc ? openMessageContent(key, target.id, target.body_enc).extra?.providerMessageId : undefined;
+    return {
+      replyToMessageId: target.id,
+      ...(typeof providerMessageId === 'string' ? { replyTo: providerMessageId } : {}),
+    };
+  }
+
+  /** The quoted message of a reply as the thread shows it (text cut to 200 characters). */
+  async #quote(conversationId: string, messageId: string): Promise<NonNullable<MessageView['replyTo']>> {
+    const target = await this.deps.messages.findById(messageId);
+    const key = await this.deps.keys.existingDataKey('conversation', conversationId);
+    const text =
+      target && key && target.body_enc ? (openMessageContent(key, target.id, target.body_enc).text ?? null) : null;
+    return { id: messageId, direction: target?.direction ?? 'in', kind: target?.kind ?? 'text', text: cut(text) };
+  }
+
+  /**
+   * Links each reply to the message it quotes (the customer's context id, or the agent's chosen message) and moves
+   * reactions onto the message they react to: the latest reaction of each side counts, an empty one takes it back,
+   * and reaction messages themselves leave the thread.
+   */
+  async #linkRepliesAndReactions(
+    channelId: string,
+    rows: readonly MessageRecord[],
+    views: MessageView[],
+    contents: ReadonlyMap<string, MessageContent>,
+  ): Promise<void> {
+    const byId = new Map(views.map((v) => [v.id, v]));
+    const resolved = new Map<string, string | undefined>();
+    const target = async (providerId: string): Promise<string | undefined> => {
+      if (!resolved.has(providerId)) {
+        resolved.set(providerId, (await this.deps.messages.findByProviderId(channelId, providerId))?.id);
+      }
+      return resolved.get(providerId);
+    };
+    const reactions = new Map<string, Map<'customer' | 'staff', string | null>>();
+    const hidden = new Set<string>();
+    for (const m of rows) {
+      const view = byId.get(m.id);
+      const extra = contents.get(m.id)?.extra;
+      if (!view || !extra) continue;
+      const targetId =
+        typeof extra.replyToMessageId === 'string'
+          ? extra.replyToMessageId
+          : typeof extra.replyTo === 'string'
+            ? await target(extra.replyTo)
+            : undefined;
+      if (m.kind === 'reaction') {
+        hidden.add(m.id);
+        if (!targetId) continue;
+        const side = m.direction === 'in' ? 'customer' : 'staff';
+        const removed = (extra.reaction as { removed?: boolean } | undefined)?.removed === true;
+        const perSide = reactions.get(targetId) ?? new Map<'customer' | 'staff', string | null>();
+        perSide.set(side, removed ? null : (view.text ?? null));
+        reactions.set(targetId, perSide);
+        continue;
+      }
+      const quoted = targetId ? byId.get(targetId) : undefined;
+      if (quoted)
+        view.replyTo = { id: quoted.id, direction: quoted.direction, kind: quoted.kind, text: cut(quoted.text) };
+    }
+    for (const [id, perSide] of reactions) {
+      const view = byId.get(id);
+      if (!view) continue;
+      const list = [...perSide].flatMap(([by, emoji]) => (emoji ? [{ emoji, by }] : []));
+      if (list.length > 0) view.reactions = list;
+    }
+    if (hidden.size > 0) {
+      const kept = views.filter((v) => !hidden.has(v.id));
+      views.splice(0, views.length, ...kept);
+    }
   }
 
   /**
@@ -623,4 +730,53 @@ export function placeholderCount(body: string): number {
 /** The template's text with its parameters filled in, as the customer will read it (kept for the agent's view). */
 export function renderTemplate(body: string, parameters: readonly string[]): string {
   return body.replace(/\{\{(\d+)\}\}/g, (whole, n: string) => parameters[Number(n) - 1] ?? whole);
+}
+
+/** A quoted text as the thread shows it: at most 200 characters. */
+function cut(text: string | null): string | null {
+  if (text === null) return null;
+  const chars = [...text];
+  return chars.length > 200 ? `${chars.slice(0, 199).join('')}…` : text;
+}
+
+/** Location, contact cards and the reason of an unsupported type, from a message's sealed details. */
+function structuredParts(kind: string, extra: Record<string, unknown> | undefined): Partial<MessageView> {
+  if (!extra) return {};
+  const parts: Partial<MessageView> = {};
+  const location = extra.location as Record<string, unknown> | undefined;
+  if (
+    kind === 'location' &&
+    location &&
+    typeof location.latitude === 'number' &&
+    typeof location.longitude === 'number'
+  ) {
+    parts.location = {
+      latitude: location.latitude,
+      longitude: location.longitude,
+      ...(typeof location.name === 'string' ? { name: location.name } : {}),
+      ...(typeof location.address === 'string' ? { address: location.address } : {}),
+    };
+  }
+  if (kind === 'contacts' && Array.isArray(extra.contacts)) {
+    parts.contacts = (extra.contacts as Record<string, unknown>[]).map((c) => ({
+      ...(typeof c.name === 'string' ? { name: c.name } : {}),
+      phones: Array.isArray(c.phones)
+        ? (c.phones as { phone?: unknown }[]).flatMap((p) => (typeof p.phone === 'string' ? [p.phone] : []))
+        : [],
+      emails: Array.isArray(c.emails) ? (c.emails as unknown[]).filter((e): e is string => typeof e === 'string') : [],
+      ...(typeof c.company === 'string' ? { company: c.company } : {}),
+    }));
+  }
+  if (kind === 'unsupported') {
+    const errors = Array.isArray(extra.errors) ? (extra.errors as { code?: unknown; reason?: unknown }[]) : [];
+    const reason = errors
+      .map((e) => [e.code, e.reason].filter((v) => typeof v === 'string' && v !== '').join(' '))
+      .filter(Boolean)
+      .join('; ');
+    parts.unsupported = {
+      providerType: typeof extra.providerType === 'string' ? extra.providerType : 'unknown',
+      reason: reason || null,
+    };
+  }
+  return parts;
 }

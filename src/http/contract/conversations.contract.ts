@@ -37,6 +37,35 @@ export const MessageSchema = z.object({
   deleted: z.boolean(),
   buttons: z.array(z.object({ id: z.string(), title: z.string() })).optional(),
   template: z.object({ name: z.string(), language: z.string(), parameters: z.array(z.string()) }).optional(),
+  replyTo: z
+    .object({
+      id: z.string(),
+      direction: z.enum(['in', 'out', 'note', 'system']),
+      kind: z.string(),
+      text: z.string().nullable(),
+    })
+    .optional()
+    .describe('the message this one answers'),
+  reactions: z.array(z.object({ emoji: z.string(), by: z.enum(['customer', 'staff']) })).optional(),
+  location: z
+    .object({
+      latitude: z.number(),
+      longitude: z.number(),
+      name: z.string().optional(),
+      address: z.string().optional(),
+    })
+    .optional(),
+  contacts: z
+    .array(
+      z.object({
+        name: z.string().optional(),
+        phones: z.array(z.string()),
+        emails: z.array(z.string()),
+        company: z.string().optional(),
+      }),
+    )
+    .optional(),
+  unsupported: z.object({ providerType: z.string(), reason: z.string().nullable() }).optional(),
 });
 
 export const ConversationDetailSchema = z.object({
@@ -62,7 +91,12 @@ export const ListQuerySchema = z
 
 export const ReplyBodySchema = z.union([
   // The channel's own limit (maxTextChars, at most 4096) is checked by the inbox: 422 TEXT_TOO_LONG with the limit.
-  z.object({ text: z.string().min(1).max(65_536) }).strict(),
+  z
+    .object({
+      text: z.string().min(1).max(65_536),
+      replyTo: z.string().max(64).optional().describe("id of the customer's message this reply answers (quoted)"),
+    })
+    .strict(),
   z
     .object({
       template: z
