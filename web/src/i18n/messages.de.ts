@@ -456,6 +456,18 @@ export const de = {
   durationHours: '{n, number} Std.',
   // navigation labels of the areas loaded on demand
   'marketing.nav': 'Kampagnen',
+  // inbox: replies to one message, reactions, locations, contact cards, voice
+  replyToThis: 'Antworten',
+  replyingTo: 'Antwort auf:',
+  cancelReplyTo: 'Nicht mehr darauf antworten',
+  quotedOurs: 'Wir',
+  contactCard: 'Kontaktkarte',
+  unsupportedMessage: 'Nachrichtentyp „{type}“ kann sparsam nicht anzeigen',
+  reactionByCustomer: 'Reaktion der Kundin / des Kunden',
+  reactionByStaff: 'Reaktion des Teams',
+  voiceMessage: 'Sprachnachricht',
+  location: 'Standort',
+  openMap: 'Auf OpenStreetMap öffnen',
   // admin: channels created, changed and removed in the admin screen
   registerWebhook: 'Webhook anmelden',
   webhookRegistered: 'Webhook angemeldet: {url}',

@@ -440,6 +440,18 @@ export const en: Record<MessageKey, string> = {
   durationHours: '{n, number} h',
   // navigation labels of the areas loaded on demand
   'marketing.nav': 'Campaigns',
+  // inbox: replies to one message, reactions, locations, contact cards, voice
+  replyToThis: 'Reply',
+  replyingTo: 'Replying to:',
+  cancelReplyTo: 'Do not reply to it',
+  quotedOurs: 'Us',
+  contactCard: 'Contact card',
+  unsupportedMessage: 'sparsam cannot show messages of type "{type}"',
+  reactionByCustomer: "Customer's reaction",
+  reactionByStaff: "Team's reaction",
+  voiceMessage: 'Voice message',
+  location: 'Location',
+  openMap: 'Open in OpenStreetMap',
   // admin: channels created, changed and removed in the admin screen
   registerWebhook: 'Register webhook',
   webhookRegistered: 'Webhook registered: {url}',

@@ -17,6 +17,9 @@ export function Composer(props: {
   /** The longest reply the channel takes, in characters (conversation.maxTextChars). */
   maxTextChars: number;
   quickReplies: QuickReply[];
+  /** The customer message the next reply answers (chosen with "Antworten" on it), shown above the text box. */
+  replyTo?: { id: string; text: string | null } | null;
+  onCancelReplyTo?(): void;
   onSent(): Promise<void>;
 }) {
   const { t } = useI18n();
@@ -59,7 +62,13 @@ export function Composer(props: {
       else if (file) {
         await upload(`/conversations/${props.id}/attachments`, file, value || undefined);
         setFile(null);
-      } else await post(`/conversations/${props.id}/messages`, { text: value });
+      } else {
+        await post(`/conversations/${props.id}/messages`, {
+          text: value,
+          ...(props.replyTo ? { replyTo: props.replyTo.id } : {}),
+        });
+        props.onCancelReplyTo?.();
+      }
       setText('');
       await props.onSent();
       // The focus stays in the composer for the next message (it would otherwise fall to the page's start).
@@ -117,6 +126,16 @@ export function Composer(props: {
             void send();
           }}
         >
+          {props.replyTo && mode === 'reply' && (
+            <div className="composer-quote">
+              <span>
+                <span className="muted">{t('replyingTo')}</span> {props.replyTo.text ?? t('file')}
+              </span>
+              <button type="button" className="btn btn-small" onClick={() => props.onCancelReplyTo?.()}>
+                {t('cancelReplyTo')}
+              </button>
+            </div>
+          )}
           <label htmlFor="composer-text" className="sr-only">
             {mode === 'note' ? t('note') : t('reply')}
           </label>

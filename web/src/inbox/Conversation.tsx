@@ -26,6 +26,8 @@ export function Conversation(props: {
   const [error, setError] = useState<string | null>(null);
   const [erased, setErased] = useState(false);
   const [members, setMembers] = useState<Member[]>([]);
+  /** The customer message the next reply answers ("Antworten" on a message). */
+  const [replyTo, setReplyTo] = useState<{ id: string; text: string | null } | null>(null);
   const [confirmClose, setConfirmClose] = useState(false);
   // Closed here with immediate erasure: the erasure that follows is the expected outcome, not an error.
   const [closedHere, setClosedHere] = useState(false);
@@ -38,6 +40,7 @@ export function Conversation(props: {
   // Whether the thread is scrolled to its newest message: then images that finish loading keep it there.
   const atBottom = useRef(true);
   const { id } = props;
+  useEffect(() => setReplyTo(null), [id]);
 
   const load = useCallback(async () => {
     try {
@@ -231,7 +234,18 @@ export function Conversation(props: {
         }}
       >
         {data.messages.map((m) => (
-          <MessageItem key={m.id} m={m} />
+          <MessageItem
+            key={m.id}
+            m={m}
+            {...(c.state !== 'closed' && windowOpen && m.direction === 'in' && !m.deleted
+              ? {
+                  onReply: () => {
+                    setReplyTo({ id: m.id, text: m.text });
+                    document.getElementById('composer-text')?.focus();
+                  },
+                }
+              : {})}
+          />
         ))}
       </ol>
       {c.state === 'closed' ? (
@@ -246,6 +260,8 @@ export function Conversation(props: {
           canSendFiles={c.canSendFiles}
           maxTextChars={c.maxTextChars}
           quickReplies={props.quickReplies}
+          replyTo={replyTo}
+          onCancelReplyTo={() => setReplyTo(null)}
           onSent={() => act(async () => undefined)}
         />
       )}

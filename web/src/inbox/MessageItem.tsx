@@ -1,3 +1,4 @@
+import type { ReactNode } from 'react';
 import type { Message } from '../api.ts';
 import { useI18n, type MessageKey } from '../i18n/i18n.tsx';
 import { FileIcon } from './icons.tsx';
@@ -24,8 +25,12 @@ function Ticks({ status }: { status: string }) {
   );
 }
 
-/** One message of the thread: text, media, template, buttons, delivery ticks; a note is marked internal. */
-export function MessageItem({ m }: { m: Message }) {
+/**
+ * One message of the thread: the message it answers, text, media (images, stickers, voice and audio players),
+ * location, contact cards, template, buttons, reactions, delivery ticks; a note is marked internal. A customer's
+ * message offers "Antworten" to answer exactly it.
+ */
+export function MessageItem({ m, onReply }: { m: Message; onReply?: () => void }) {
   const { t, formatTime } = useI18n();
   const cls = `msg msg-${m.direction} ${m.status === 'failed' ? 'msg-failed' : ''}`;
   const who =
@@ -39,8 +44,36 @@ export function MessageItem({ m }: { m: Message }) {
         </p>
       ) : (
         <>
+          {m.replyTo && (
+            <blockquote className="msg-quote">
+              <span className="muted small">{m.replyTo.direction === 'in' ? t('customer') : t('quotedOurs')}</span>
+              <span>{m.replyTo.text ?? t('file')}</span>
+            </blockquote>
+          )}
           {m.media && <MediaView media={m.media} />}
-          {m.text && <p className="msg-text">{m.text}</p>}
+          {m.location ? (
+            <LocationView location={m.location} />
+          ) : (
+            m.text && m.kind !== 'contacts' && <p className="msg-text">{linkify(m.text)}</p>
+          )}
+          {m.contacts?.map((c, i) => (
+            <div key={i} className="msg-contact">
+              <strong>{c.name ?? t('contactCard')}</strong>
+              {c.company && <span className="muted"> · {c.company}</span>}
+              {c.phones.map((p) => (
+                <span key={p}>{p}</span>
+              ))}
+              {c.emails.map((e) => (
+                <span key={e}>{e}</span>
+              ))}
+            </div>
+          ))}
+          {m.unsupported && (
+            <p className="muted small" role="note">
+              {t('unsupportedMessage', { type: m.unsupported.providerType })}
+              {m.unsupported.reason ? ` (${m.unsupported.reason})` : ''}
+            </p>
+          )}
           {m.template && !m.text && (
             <p className="msg-text">
               <span className="muted">{t('template')}:</span> {m.template.name}{' '}
@@ -63,11 +96,30 @@ export function MessageItem({ m }: { m: Message }) {
           {t('failedReason', { r: m.error.reason || m.error.code })}
         </p>
       )}
+      {m.reactions && m.reactions.length > 0 && (
+        <p className="msg-reactions">
+          {m.reactions.map((r) => (
+            <span
+              key={r.by}
+              className="reaction"
+              title={t(r.by === 'customer' ? 'reactionByCustomer' : 'reactionByStaff')}
+              aria-label={`${t(r.by === 'customer' ? 'reactionByCustomer' : 'reactionByStaff')}: ${r.emoji}`}
+            >
+              {r.emoji}
+            </span>
+          ))}
+        </p>
+      )}
       <p className="msg-meta">
         <span>{who}</span>
         <time dateTime={m.createdAt}>{formatTime(m.createdAt)}</time>
         {m.edited && <span>· {t('edited')}</span>}
         {m.direction === 'out' && <Ticks status={m.status} />}
+        {onReply && (
+          <button type="button" className="btn-link msg-reply" onClick={onReply}>
+            {t('replyToThis')}
+          </button>
+        )}
       </p>
     </li>
   );
@@ -78,6 +130,15 @@ function MediaView({ media }: { media: NonNullable<Message['media']> }) {
   if (media.state === 'pending') return <p className="muted small">{t('mediaPending')}</p>;
   if (media.state === 'rejected' || media.state === 'failed')
     return <p className="muted small">{t('mediaRejected')}</p>;
+  if (media.mimeType.startsWith('audio/')) {
+    return (
+      <audio className="msg-audio" controls preload="none" src={media.url} aria-label={t('voiceMessage')}>
+        <a href={media.url} download>
+          {t('file')}
+        </a>
+      </audio>
+    );
+  }
   if (media.mimeType.startsWith('image/')) {
     return (
       <a href={media.url} target="_blank" rel="noreferrer" className="msg-image">
@@ -89,5 +150,42 @@ function MediaView({ media }: { media: NonNullable<Message['media']> }) {
     <a href={media.url} className="msg-file" download>
       <FileIcon /> {t('file')} ({media.mimeType}, {Math.max(1, Math.round(media.size / 1024))} KB)
     </a>
+  );
+}
+
+/**
+ * A shared location: the place and its coordinates, with a link to OpenStreetMap that opens only when clicked (no
+ * map is loaded into the inbox, so rendering makes no request to a third party).
+ */
+function LocationView({ location }: { location: NonNullable<Message['location']> }) {
+  const { t } = useI18n();
+  const lat = location.latitude.toFixed(5);
+  const lon = location.longitude.toFixed(5);
+  const href = `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}#map=17/${lat}/${lon}`;
+  return (
+    <div className="msg-location">
+      <strong>{location.name ?? t('location')}</strong>
+      {location.address && <span>{location.address}</span>}
+      <span className="muted small">
+        {lat}, {lon}
+      </span>
+      <a href={href} target="_blank" rel="noopener noreferrer">
+        {t('openMap')}
+      </a>
+    </div>
+  );
+}
+
+/** Text with its web addresses as links that open in a new tab without handing the inbox to the page. */
+function linkify(text: string): ReactNode[] {
+  const parts = text.split(/(https?:\/\/[^\s<>"']+)/g);
+  return parts.map((part, i) =>
+    i % 2 === 1 ? (
+      <a key={i} href={part} target="_blank" rel="noopener noreferrer">
+        {part}
+      </a>
+    ) : (
+      part
+    ),
   );
 }
