@@ -128,7 +128,9 @@ export class ChannelRegistry {
       const current = this.#managed.get(config.id);
       next.set(
         config.id,
-        current?.fingerprint === fingerprint ? current : { config, channel: createChannel(config, this.#deps), fingerprint },
+        current?.fingerprint === fingerprint
+          ? current
+          : { config, channel: createChannel(config, this.#deps), fingerprint },
       );
     }
     this.#managed = next;

@@ -158,8 +158,9 @@ export function outboundSendHandler(deps: OutboundSendDeps): (job: Job) => Promi
       };
     }
     const address = await deps.contacts.address(contact);
-    const command = buildCommand(content, address, attachment);
-    if (!command) {
+    const reaction = message.kind === 'reaction' ? reactionOf(content) : undefined;
+    const command = reaction ? undefined : buildCommand(content, address, attachment);
+    if (!command && !(reaction && channel.react)) {
       await fail(message, inboxId, 'NO_CONTENT', REASONS.noContent);
       return;
     }
@@ -170,7 +171,11 @@ export function outboundSendHandler(deps: OutboundSendDeps): (job: Job) => Promi
       // Paced last, right before the request: commits before it (grouped, of varying duration) would otherwise
       // bunch paced requests together on their way to the provider.
       await pacer.acquire(sender, channel.capabilities.messagesPerSecond);
-      providerMessageId = (await channel.send(command)).providerMessageId ?? null;
+      providerMessageId =
+        (reaction && channel.react
+          ? await channel.react(address, reaction.providerMessageId, reaction.emoji)
+          : await channel.send(command!)
+        ).providerMessageId ?? null;
     } catch (error) {
       await onSendError(error);
       return;
@@ -325,6 +330,13 @@ export function buildCommand(
     };
   }
   return undefined;
+}
+
+/** A staff reaction's target (the customer message's provider id) and emoji (empty: taken back). */
+function reactionOf(content: MessageContent): { providerMessageId: string; emoji: string } | undefined {
+  const providerMessageId = content.extra?.replyTo;
+  if (typeof providerMessageId !== 'string') return undefined;
+  return { providerMessageId, emoji: content.text ?? '' };
 }
 
 async function sendReadReceipt(deps: OutboundSendDeps, pacer: Pacer, message: MessageRecord): Promise<void> {

@@ -84,6 +84,33 @@ describeEachStore('WhatsApp replies, reactions, locations and contact cards in t
     expect(wrong.body).toContain('replyTo');
   });
 
+  it("reacts to a customer's message for the team and takes the reaction back", async () => {
+    const detail = (await w.api('GET', `/api/v1/conversations/${conversationId}`, undefined, w.adminToken)).json() as {
+      conversation: { canReact: boolean };
+      messages: View[];
+    };
+    expect(detail.conversation.canReact).toBe(true);
+    const question = detail.messages.find((m) => m.text === 'Wann ist mein Termin?')!;
+    const url = `/api/v1/conversations/${conversationId}/messages/${question.id}/reaction`;
+    expect((await w.api('POST', url, { emoji: 'hallo' }, w.adminToken)).statusCode).toBe(400);
+    const res = await w.api('POST', url, { emoji: '👍' }, w.adminToken);
+    expect(res.statusCode).toBe(202);
+    await w.drain();
+    expect(w.graph.sends.at(-1)!.body).toMatchObject({
+      type: 'reaction',
+      reaction: { message_id: 'wamid.RICH1', emoji: '👍' },
+    });
+    let view = await thread();
+    expect(view.find((m) => m.id === question.id)!.reactions).toEqual([{ emoji: '👍', by: 'staff' }]);
+    expect(view.some((m) => m.kind === 'reaction')).toBe(false);
+
+    expect((await w.api('POST', url, { emoji: '' }, w.adminToken)).statusCode).toBe(202);
+    await w.drain();
+    expect(w.graph.sends.at(-1)!.body).toMatchObject({ type: 'reaction', reaction: { emoji: '' } });
+    view = await thread();
+    expect(view.find((m) => m.id === question.id)!.reactions).toBeUndefined();
+  });
+
   it("shows the customer's quote, reactions on the bubble, a location, contact cards and unsupported types", async () => {
     await w.api('POST', `/api/v1/conversations/${conversationId}/messages`, { text: 'Passt Dienstag?' }, w.adminToken);
     await w.drain();

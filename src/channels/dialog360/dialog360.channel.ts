@@ -64,6 +64,10 @@ export class Dialog360Channel implements Channel {
     return sendWhatsAppCommand(this.client, command);
   }
 
+  async react(address: string, providerMessageId: string, emoji: string): Promise<SendResult> {
+    return { providerMessageId: await this.client.sendReaction(address, providerMessageId, emoji) };
+  }
+
   downloadMedia(ref: InboundMediaRef): Promise<DownloadedMedia> {
     return this.client.downloadMedia(ref.providerMediaId, this.capabilities.maxMediaBytes);
   }

@@ -93,6 +93,11 @@ export class WhatsAppClient {
     });
   }
 
+  /** A reaction to one of the customer's messages; an empty emoji takes the reaction back. */
+  async sendReaction(to: string, messageId: string, emoji: string): Promise<string> {
+    return this.sendMessage({ to, type: 'reaction', reaction: { message_id: messageId, emoji } });
+  }
+
   /** Interactive reply buttons: at most 3, titles 1–20 characters and unique, ids at most 256 characters. */
   async sendButtons(
     to: string,

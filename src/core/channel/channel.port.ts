@@ -235,4 +235,9 @@ export interface Channel {
   verifyAndParse(request: WebhookRequest): Promise<WebhookResult> | WebhookResult;
   send(command: OutboundCommand): Promise<SendResult>;
   downloadMedia(ref: InboundMediaRef): Promise<DownloadedMedia>;
+  /**
+   * Reacts to one of the customer's messages with an emoji, or takes the reaction back (`emoji` empty); only on
+   * messengers with reactions (WhatsApp). Where it is missing, agents are not offered reactions.
+   */
+  react?(address: string, providerMessageId: string, emoji: string): Promise<SendResult>;
 }

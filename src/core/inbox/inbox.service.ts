@@ -67,7 +67,7 @@ export interface MessageView {
 }
 
 export interface ConversationDetail {
-  conversation: ConversationSummary & { eraseAfterCloseDays: number };
+  conversation: ConversationSummary & { eraseAfterCloseDays: number; canReact: boolean };
   messages: MessageView[];
 }
 
@@ -237,6 +237,7 @@ export class InboxService {
       conversation: {
         ...summary,
         eraseAfterCloseDays: (await this.#inbox(row.inbox_id)).retention.eraseAfterCloseDays,
+        canReact: Boolean(this.deps.channels.get(row.channel_id)?.react),
       },
       messages: views,
     };
@@ -309,6 +310,46 @@ export class InboxService {
       ...(typeof content.extra?.replyToMessageId === 'string'
         ? { replyTo: await this.#quote(row.id, content.extra.replyToMessageId) }
         : {}),
+    };
+  }
+
+  /**
+   * Reacts to one of the customer's messages for the team (an emoji), or takes the team's reaction back (`emoji`
+   * empty). Queued through the outbox like a reply (the messaging window applies); the thread shows it on the
+   * customer's bubble. Only where the channel has reactions.
+   */
+  async react(principal: StaffPrincipal, id: string, messageId: string, emoji: string): Promise<MessageView> {
+    const { row, channel } = await this.#answerable(id);
+    if (!channel.react) throw new AppError('VALIDATION', 'this channel has no reactions', { field: 'emoji' });
+    const value = emoji.trim();
+    if (value !== '' && ([...value].length > 8 || !/^\p{Extended_Pictographic}/u.test(value))) {
+      throw new AppError('VALIDATION', 'a reaction is one emoji', { field: 'emoji' });
+    }
+    const now = this.#now();
+    this.#checkWindow(row, channel, now, 'a reaction');
+    const context = await this.#replyContext(row.id, messageId);
+    if (typeof context.replyTo !== 'string') {
+      throw new AppError('VALIDATION', 'this message cannot be reacted to', { field: 'messageId' });
+    }
+    const content: MessageContent = { text: value, extra: { ...context, reaction: { removed: value === '' } } };
+    const authorId = principal.kind === 'session' ? (principal.userId ?? principal.id) : null;
+    const { messageId: queuedId } = await this.#queueOutbound(
+      row,
+      { conversation: row, kind: 'reaction', content, authorId },
+      now,
+    );
+    return {
+      id: queuedId,
+      direction: 'out',
+      kind: 'reaction',
+      text: value || null,
+      status: 'queued',
+      error: null,
+      media: null,
+      author: authorId ? await this.#author(authorId, new Map()) : null,
+      createdAt: iso(now)!,
+      edited: false,
+      deleted: false,
     };
   }
 

@@ -71,6 +71,11 @@ export function conversationRoutes(deps: {
       return { message };
     });
 
+    registerRoute(app, api.react, options, async ({ params, body }, request) => {
+      const message = await deps.inbox.react(principalOf(request), params.id, params.messageId, body.emoji);
+      return { message };
+    });
+
     // Uploads: the raw bytes are the body, whatever the Content-Type (it is never trusted: the sanitizer reads the
     // type from the bytes). Own scope, so that this catch-all parser serves this route only.
     void app.register(async (scope) => {

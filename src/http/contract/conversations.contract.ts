@@ -69,7 +69,10 @@ export const MessageSchema = z.object({
 });
 
 export const ConversationDetailSchema = z.object({
-  conversation: ConversationSummarySchema.extend({ eraseAfterCloseDays: z.number() }),
+  conversation: ConversationSummarySchema.extend({
+    eraseAfterCloseDays: z.number(),
+    canReact: z.boolean().describe("the channel has reactions (WhatsApp): agents may react to the customer's messages"),
+  }),
   messages: z.array(MessageSchema),
 });
 
@@ -155,6 +158,22 @@ export const conversationsApi = {
       404: 'no such conversation',
       409: 'the conversation is closed',
       422: 'WINDOW_CLOSED: free text outside the messaging window; send a template. TEXT_TOO_LONG: longer than the channel takes (details.limit, see maxTextChars)',
+    },
+  }),
+  react: defineRoute({
+    method: 'POST',
+    url: '/api/v1/conversations/:id/messages/:messageId/reaction',
+    summary: "React to one of the customer's messages with an emoji, or take the reaction back (emoji empty)",
+    tags,
+    roles,
+    params: z.object({ id: z.string().min(1).max(100), messageId: z.string().min(1).max(100) }),
+    body: z.object({ emoji: z.string().max(16).describe('one emoji; empty takes the reaction back') }).strict(),
+    response: queued,
+    errors: {
+      400: 'not a customer message of this conversation, not one emoji, or the channel has no reactions',
+      404: 'no such conversation',
+      409: 'the conversation is closed',
+      422: 'WINDOW_CLOSED: outside the messaging window',
     },
   }),
   attach: defineRoute({
