@@ -196,7 +196,17 @@ interface PhoneEntry {
 }
 
 const WINDOW_MS = 24 * 60 * 60 * 1000;
-const SEND_TYPES = new Set(['text', 'interactive', 'template', 'image', 'document', 'audio', 'video', 'sticker']);
+const SEND_TYPES = new Set([
+  'text',
+  'interactive',
+  'template',
+  'image',
+  'document',
+  'audio',
+  'video',
+  'sticker',
+  'reaction',
+]);
 
 class GraphError extends Error {
   constructor(
@@ -658,6 +668,14 @@ class Simulator implements WhatsAppSimulator {
         if (typeof text !== 'string' || text.trim() === '') throw invalid('The parameter text.body is required');
         if ([...text].length > 4096) throw invalid('text.body is longer than 4096 characters');
         return { ...none, text };
+      }
+      case 'reaction': {
+        // Meta: reaction.message_id must be a message of this conversation; an empty emoji removes the reaction.
+        const target = object.message_id;
+        if (typeof target !== 'string' || !target.startsWith('wamid.'))
+          throw invalid('The parameter reaction.message_id is required');
+        if (typeof object.emoji !== 'string') throw invalid('The parameter reaction.emoji is required');
+        return { ...none, text: object.emoji };
       }
       case 'interactive': {
         if (object.type !== 'button') throw invalid('Only interactive type "button" is simulated');

@@ -101,7 +101,18 @@ describe.skipIf(!hasTool('chromium'))('replies, reactions and locations in Chrom
     // Rendering the thread asked nothing of any other host.
     const origin = new URL(stack.baseUrl).origin;
     expect(requests.filter((u) => !u.startsWith(origin) && !u.startsWith('data:'))).toEqual([]);
+    // The agent reacts to the customer's thanks, and takes it back.
+    const thanks = page.locator('.msg-in', { hasText: 'Super, danke!' });
+    await thanks.getByRole('button', { name: 'Reagieren' }).click();
+    await thanks.getByRole('group', { name: 'Reagieren' }).getByRole('button', { name: '❤️' }).click();
+    const reacted = await until('the reaction on the phone', () =>
+      stack.phone.sentMessages().find((m) => m.to === CUSTOMER && m.type === 'reaction'),
+    );
+    expect(reacted.body.reaction).toMatchObject({ emoji: '❤️' });
+    await thanks.locator('.reaction').waitFor();
     await page.screenshot({ path: path.join(SHOTS, 'inbox-reply-reaction-location.png') });
+    await thanks.getByRole('button', { name: 'Reaktion entfernen' }).click();
+    await thanks.locator('.reaction').waitFor({ state: 'detached' });
     await page.setViewportSize({ width: 390, height: 844 });
     await page.locator('.msg-location').scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(SHOTS, 'inbox-reply-reaction-location-phone.png') });

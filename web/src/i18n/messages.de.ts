@@ -458,6 +458,8 @@ export const de = {
   'marketing.nav': 'Kampagnen',
   // inbox: replies to one message, reactions, locations, contact cards, voice
   replyToThis: 'Antworten',
+  react: 'Reagieren',
+  reactionRemove: 'Reaktion entfernen',
   replyingTo: 'Antwort auf:',
   cancelReplyTo: 'Nicht mehr darauf antworten',
   quotedOurs: 'Wir',

@@ -442,6 +442,8 @@ export const en: Record<MessageKey, string> = {
   'marketing.nav': 'Campaigns',
   // inbox: replies to one message, reactions, locations, contact cards, voice
   replyToThis: 'Reply',
+  react: 'React',
+  reactionRemove: 'Remove reaction',
   replyingTo: 'Replying to:',
   cancelReplyTo: 'Do not reply to it',
   quotedOurs: 'Us',

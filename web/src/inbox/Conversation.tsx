@@ -243,6 +243,14 @@ export function Conversation(props: {
                     setReplyTo({ id: m.id, text: m.text });
                     document.getElementById('composer-text')?.focus();
                   },
+                  ...(c.canReact
+                    ? {
+                        onReact: (emoji: string) =>
+                          void act(async () => {
+                            await post(`/conversations/${id}/messages/${m.id}/reaction`, { emoji });
+                          }),
+                      }
+                    : {}),
                 }
               : {})}
           />

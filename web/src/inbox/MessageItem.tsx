@@ -1,7 +1,10 @@
-import type { ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import type { Message } from '../api.ts';
 import { useI18n, type MessageKey } from '../i18n/i18n.tsx';
 import { FileIcon } from './icons.tsx';
+
+/** The reactions agents pick from (WhatsApp's own quick set). */
+const REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
 
 const STATUS_KEYS: Record<string, MessageKey> = {
   queued: 'statusQueued',
@@ -30,7 +33,18 @@ function Ticks({ status }: { status: string }) {
  * location, contact cards, template, buttons, reactions, delivery ticks; a note is marked internal. A customer's
  * message offers "Antworten" to answer exactly it.
  */
-export function MessageItem({ m, onReply }: { m: Message; onReply?: () => void }) {
+export function MessageItem({
+  m,
+  onReply,
+  onReact,
+}: {
+  m: Message;
+  onReply?: () => void;
+  /** Reacts for the team (an emoji) or takes the team's reaction back (''); only where the channel has reactions. */
+  onReact?: (emoji: string) => void;
+}) {
+  const [picking, setPicking] = useState(false);
+  const ours = m.reactions?.find((r) => r.by === 'staff');
   const { t, formatTime } = useI18n();
   const cls = `msg msg-${m.direction} ${m.status === 'failed' ? 'msg-failed' : ''}`;
   const who =
@@ -120,7 +134,34 @@ export function MessageItem({ m, onReply }: { m: Message; onReply?: () => void }
             {t('replyToThis')}
           </button>
         )}
+        {onReact && (
+          <button
+            type="button"
+            className="btn-link"
+            aria-expanded={picking}
+            onClick={() => (ours ? onReact('') : setPicking(!picking))}
+          >
+            {ours ? t('reactionRemove') : t('react')}
+          </button>
+        )}
       </p>
+      {onReact && picking && (
+        <p className="msg-reaction-picker" role="group" aria-label={t('react')}>
+          {REACTIONS.map((emoji) => (
+            <button
+              key={emoji}
+              type="button"
+              className="btn btn-small"
+              onClick={() => {
+                setPicking(false);
+                onReact(emoji);
+              }}
+            >
+              {emoji}
+            </button>
+          ))}
+        </p>
+      )}
     </li>
   );
 }
