@@ -170,7 +170,8 @@ export function outboundSendHandler(deps: OutboundSendDeps): (job: Job) => Promi
       // Paced last, right before the request: commits before it (grouped, of varying duration) would otherwise
       // bunch paced requests together on their way to the provider.
       await pacer.acquire(sender, channel.capabilities.messagesPerSecond);
-      providerMessageId = (await channel.send(command)).providerMessageId ?? null;
+      const stored = command.type === 'read' ? command : { ...command, messageId: message.id };
+      providerMessageId = (await channel.send(stored)).providerMessageId ?? null;
     } catch (error) {
       await onSendError(error);
       return;
