@@ -52,7 +52,8 @@ async function buildWidget(build, quiet) {
       },
     },
   });
-  for (const name of ['widget.css', 'page.css']) copyFileSync(path.join(webDir, 'webchat', name), path.join(outDir, name));
+  for (const name of ['widget.css', 'page.css'])
+    copyFileSync(path.join(webDir, 'webchat', name), path.join(outDir, name));
 }
 
 /**
@@ -67,14 +68,16 @@ function newestSource() {
     if (stat.isDirectory()) for (const name of readdirSync(entry)) visit(path.join(entry, name));
     else newest = Math.max(newest, stat.mtimeMs);
   };
-  for (const name of ['src', 'webchat', 'public', 'index.html', 'vite.config.ts', 'tsconfig.json']) visit(path.join(webDir, name));
+  for (const name of ['src', 'webchat', 'public', 'index.html', 'vite.config.ts', 'tsconfig.json'])
+    visit(path.join(webDir, name));
   visit(path.join(webDir, '..', 'src', 'shared', 'spa-routes.ts'));
   return newest;
 }
 
 /** True when web/dist is missing or older than a source file. */
 export function webBuildStale() {
-  return !existsSync(distIndex) || statSync(distIndex).mtimeMs < newestSource();
+  const widget = path.join(webDir, 'dist', 'webchat', 'widget.js');
+  return !existsSync(distIndex) || !existsSync(widget) || statSync(distIndex).mtimeMs < newestSource();
 }
 
 export async function ensureWebBuilt({ quiet = true } = {}) {

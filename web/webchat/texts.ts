@@ -19,7 +19,8 @@ export const TEXTS = {
     filePending: 'Datei wird geprüft …',
     download: (name: string) => `${name} herunterladen`,
     forget: 'Gespräch vergessen',
-    forgetConfirm: 'Wirklich alles löschen? Ihre Nachrichten werden bei uns gelöscht und dieser Browser vergisst den Chat.',
+    forgetConfirm:
+      'Wirklich alles löschen? Ihre Nachrichten werden bei uns gelöscht und dieser Browser vergisst den Chat.',
     forgetYes: 'Ja, alles löschen',
     forgetNo: 'Abbrechen',
     forgotten: 'Der Chat wurde gelöscht.',

@@ -49,7 +49,11 @@ function start(): void {
   const channelId = decodeURIComponent(parts[parts.length - 2] ?? '');
   const api = `${src.origin}/webchat/${encodeURIComponent(channelId)}`;
   const pageLang = (document.documentElement.lang || '').toLowerCase();
-  const language: Language | undefined = pageLang.startsWith('en') ? 'en' : pageLang.startsWith('de') ? 'de' : undefined;
+  const language: Language | undefined = pageLang.startsWith('en')
+    ? 'en'
+    : pageLang.startsWith('de')
+      ? 'de'
+      : undefined;
   const storageKey = `sparsam-webchat:${channelId}`;
   new ChatWindow(api, storageKey, language, script.dataset.open === 'true').mount();
 }
@@ -156,11 +160,7 @@ class ChatWindow {
     this.#launcher.addEventListener('click', () => this.#toggle(!this.#openPanel));
     const close = el('button', { type: 'button', class: 'close', 'aria-label': this.#t.close }, closeIcon());
     close.addEventListener('click', () => this.#toggle(false));
-    this.#panel.append(
-      el('header', {}, el('h2', { id: 'sc-title' }, config.title), close),
-      this.#body,
-      this.#status,
-    );
+    this.#panel.append(el('header', {}, el('h2', { id: 'sc-title' }, config.title), close), this.#body, this.#status);
     this.#panel.addEventListener('keydown', (event) => {
       if (event.key === 'Escape') {
         event.stopPropagation();
@@ -190,8 +190,7 @@ class ChatWindow {
   }
 
   #focusFirst(): void {
-    const target =
-      this.#input ?? this.#body.querySelector<HTMLElement>('button, textarea, [tabindex]') ?? this.#panel;
+    const target = this.#input ?? this.#body.querySelector<HTMLElement>('button, textarea, [tabindex]') ?? this.#panel;
     target.focus();
   }
 
@@ -239,7 +238,12 @@ class ChatWindow {
     const input = el('textarea', { id: 'sc-input', rows: '2', maxlength: '4096', autocomplete: 'off' });
     this.#input = input;
     const fileInput = el('input', { type: 'file', id: 'sc-file', class: 'file-input' });
-    const attach = el('label', { for: 'sc-file', class: 'attach' }, attachIcon(), el('span', { class: 'sr-only' }, t.attach));
+    const attach = el(
+      'label',
+      { for: 'sc-file', class: 'attach' },
+      attachIcon(),
+      el('span', { class: 'sr-only' }, t.attach),
+    );
     attach.setAttribute('title', t.attach);
     const send = el('button', { type: 'submit', class: 'primary send' }, t.send);
     const form = el(
@@ -352,7 +356,12 @@ class ChatWindow {
     const text = input.value.trim();
     if (text === '') return;
     const clientId = randomId();
-    const pending = el('li', { class: 'mine pending' }, el('p', {}, text), el('span', { class: 'hint' }, this.#t.sending));
+    const pending = el(
+      'li',
+      { class: 'mine pending' },
+      el('p', {}, text),
+      el('span', { class: 'hint' }, this.#t.sending),
+    );
     this.#log?.append(pending);
     this.#scrollDown();
     input.value = '';
@@ -374,7 +383,12 @@ class ChatWindow {
       this.#say(this.#t.tooLarge);
       return;
     }
-    const pending = el('li', { class: 'mine pending' }, el('p', {}, file.name), el('span', { class: 'hint' }, this.#t.sending));
+    const pending = el(
+      'li',
+      { class: 'mine pending' },
+      el('p', {}, file.name),
+      el('span', { class: 'hint' }, this.#t.sending),
+    );
     this.#log?.append(pending);
     try {
       const response = await fetch(`${this.api}/files`, {

@@ -142,7 +142,12 @@ export class VisitorChatService {
   }
 
   /** A text from the visitor. `clientId` makes a retried send harmless (stored once). */
-  async sendText(channelId: string, token: string | undefined, clientId: string, text: string): Promise<VisitorMessage> {
+  async sendText(
+    channelId: string,
+    token: string | undefined,
+    clientId: string,
+    text: string,
+  ): Promise<VisitorMessage> {
     const { channel, contact } = await this.identify(channelId, token);
     await this.#requireEnabled(channel);
     const trimmed = text.trim();
@@ -210,9 +215,7 @@ export class VisitorChatService {
     status: 'delivered' | 'read',
   ): Promise<number> {
     const { channel, contact } = await this.identify(channelId, token);
-    const mine = new Set(
-      (await this.#visible(contact)).filter((m) => m.row.direction !== 'in').map((m) => m.row.id),
-    );
+    const mine = new Set((await this.#visible(contact)).filter((m) => m.row.direction !== 'in').map((m) => m.row.id));
     const at = this.deps.clock.now().getTime();
     const events: InboundEvent[] = [...new Set(messageIds)]
       .filter((id) => mine.has(id))
@@ -329,14 +332,20 @@ export class VisitorChatService {
       throw new AppError('VALIDATION', 'clientId must be 8 to 64 letters, digits, "-" or "_"', { field: 'clientId' });
     }
     // Per visitor: two visitors' windows may pick the same client id without touching each other's messages.
-    return `wcin-${createHash('sha256').update(`${visitorAddress(token)}\0${clientId}`).digest('base64url')}`;
+    return `wcin-${createHash('sha256')
+      .update(`${visitorAddress(token)}\0${clientId}`)
+      .digest('base64url')}`;
   }
 
   #message(
     channel: Channel,
     token: string,
     providerMessageId: string,
-    body: { kind: InboundKind; text: string | undefined; media: ReturnType<NonNullable<Channel['acceptUpload']>> | undefined },
+    body: {
+      kind: InboundKind;
+      text: string | undefined;
+      media: ReturnType<NonNullable<Channel['acceptUpload']>> | undefined;
+    },
   ): InboundEvent {
     return {
       type: 'message',
@@ -363,7 +372,9 @@ export class VisitorChatService {
     return this.#view(found.row, found.content);
   }
 
-  async #visible(contact: ContactRecord): Promise<{ row: MessageRecord; content: ReturnType<typeof openMessageContent> }[]> {
+  async #visible(
+    contact: ContactRecord,
+  ): Promise<{ row: MessageRecord; content: ReturnType<typeof openMessageContent> }[]> {
     const out: { row: MessageRecord; content: ReturnType<typeof openMessageContent> }[] = [];
     const conversations = await this.deps.conversations.listForContact(contact.id);
     conversations.sort((a, b) => a.created_at - b.created_at);
@@ -429,7 +440,10 @@ function fileNameOf(content: ReturnType<typeof openMessageContent>, mimeType: st
   const extra = content.extra ?? {};
   const media = extra.media as { fileName?: unknown } | undefined;
   const name = typeof extra.fileName === 'string' ? extra.fileName : media?.fileName;
-  if (typeof name === 'string' && name.trim() !== '') return name.replace(/[\\/\0-\x1f]/g, '_').slice(0, 120);
+  if (typeof name === 'string' && name.trim() !== '') {
+    // Path separators and control characters out (the name becomes a download's file name).
+    return [...name].map((c) => (c === '/' || c === '\\' || c.charCodeAt(0) < 32 ? '_' : c)).join('').slice(0, 120);
+  }
   const ext = mimeType.split('/')[1]?.replace(/[^a-z0-9]/gi, '') || 'bin';
   return `file.${ext}`;
 }

@@ -105,11 +105,12 @@ export function webchatRoutes(deps: WebchatRouteDeps): RouteModule {
     const api = async (request: FastifyRequest, reply: FastifyReply, withToken: boolean): Promise<WebchatChannel> => {
       const channel = channelOf(request);
       cors(request, reply, channel);
+      // (The plugin's answer is `isAllowed: true` only for allow-listed keys; a counted request says `isExceeded`.)
       const ip = await perIp(request);
-      if (!ip.isAllowed) throw limited(ip);
+      if (!ip.isAllowed && ip.isExceeded) throw limited(ip);
       if (withToken) {
         const token = await perToken(request);
-        if (!token.isAllowed) throw limited(token);
+        if (!token.isAllowed && token.isExceeded) throw limited(token);
       }
       return channel;
     };
@@ -132,7 +133,10 @@ export function webchatRoutes(deps: WebchatRouteDeps): RouteModule {
       const file = path.join(deps.widgetDir, name);
       try {
         const stat = statSync(file);
-        return { body: readFileSync(file), etag: `"${stat.size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"` };
+        return {
+          body: readFileSync(file),
+          etag: `"${stat.size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`,
+        };
       } catch {
         throw new AppError('NOT_FOUND', 'the chat widget is not built; run  npm run build:web');
       }
@@ -227,30 +231,26 @@ export function webchatRoutes(deps: WebchatRouteDeps): RouteModule {
       return reply.status(201).send({ message });
     });
 
-    app.post(
-      '/webchat/:channelId/files',
-      { bodyLimit: VISITOR_MAX_FILE_BYTES + 1024 },
-      async (request, reply) => {
-        const channel = await api(request, reply, true);
-        const data = request.body;
-        if (!Buffer.isBuffer(data)) throw new AppError('VALIDATION', 'send the file as the request body');
-        const clientId = header(request, 'x-client-id') ?? '';
-        const rawName = header(request, 'x-file-name');
-        let fileName: string | undefined;
-        try {
-          fileName = rawName ? decodeURIComponent(rawName).slice(0, 200) : undefined;
-        } catch {
-          throw new AppError('VALIDATION', 'x-file-name must be URI-encoded', { field: 'x-file-name' });
-        }
-        const mimeType = request.headers['content-type']?.split(';')[0]?.trim() || undefined;
-        const message = await deps.visitor.sendFile(channel.id, tokenOf(request), clientId, {
-          data,
-          mimeType,
-          fileName,
-        });
-        return reply.status(201).send({ message });
-      },
-    );
+    app.post('/webchat/:channelId/files', { bodyLimit: VISITOR_MAX_FILE_BYTES + 1024 }, async (request, reply) => {
+      const channel = await api(request, reply, true);
+      const data = request.body;
+      if (!Buffer.isBuffer(data)) throw new AppError('VALIDATION', 'send the file as the request body');
+      const clientId = header(request, 'x-client-id') ?? '';
+      const rawName = header(request, 'x-file-name');
+      let fileName: string | undefined;
+      try {
+        fileName = rawName ? decodeURIComponent(rawName).slice(0, 200) : undefined;
+      } catch {
+        throw new AppError('VALIDATION', 'x-file-name must be URI-encoded', { field: 'x-file-name' });
+      }
+      const mimeType = request.headers['content-type']?.split(';')[0]?.trim() || undefined;
+      const message = await deps.visitor.sendFile(channel.id, tokenOf(request), clientId, {
+        data,
+        mimeType,
+        fileName,
+      });
+      return reply.status(201).send({ message });
+    });
 
     app.get('/webchat/:channelId/files/:messageId', async (request, reply) => {
       const channel = await api(request, reply, false);
