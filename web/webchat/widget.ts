@@ -112,6 +112,7 @@ class ChatWindow {
   readonly #body: HTMLDivElement;
   readonly #status: HTMLParagraphElement;
   #log: HTMLOListElement | undefined;
+  #logBox: HTMLDivElement | undefined;
   #input: HTMLTextAreaElement | undefined;
   #announce: HTMLParagraphElement;
 
@@ -190,7 +191,11 @@ class ChatWindow {
   }
 
   #focusFirst(): void {
-    const target = this.#input ?? this.#body.querySelector<HTMLElement>('button, textarea, [tabindex]') ?? this.#panel;
+    const target =
+      this.#input ??
+      this.#body.querySelector<HTMLElement>('button.primary') ??
+      this.#body.querySelector<HTMLElement>('button, [tabindex]') ??
+      this.#panel;
     target.focus();
   }
 
@@ -201,9 +206,10 @@ class ChatWindow {
     const t = this.#t;
     this.#body.replaceChildren();
     this.#log = undefined;
+    this.#logBox = undefined;
     this.#input = undefined;
     if (config.paused) {
-      this.#body.append(el('p', { class: 'notice' }, t.paused), el('p', { class: 'notice' }, config.paused));
+      this.#body.append(el('p', { class: 'greeting' }, t.paused), el('p', {}, config.paused));
       return;
     }
     if (!this.#token) {
@@ -216,7 +222,14 @@ class ChatWindow {
   #renderConsent(): void {
     const config = this.#config!;
     const t = this.#t;
-    const notice = el('div', { class: 'notice', id: 'sc-notice' });
+    // The notice scrolls in its own box (reachable by keyboard); the buttons stay in view below it.
+    const notice = el('div', {
+      class: 'notice',
+      id: 'sc-notice',
+      role: 'region',
+      'aria-labelledby': 'sc-notice-heading',
+      tabindex: '0',
+    });
     for (const line of config.notice.text.split('\n')) if (line.trim() !== '') notice.append(el('p', {}, line));
     const accept = el('button', { type: 'button', class: 'primary', 'aria-describedby': 'sc-notice' }, t.accept);
     const decline = el('button', { type: 'button', class: 'secondary' }, t.decline);
@@ -224,7 +237,7 @@ class ChatWindow {
     decline.addEventListener('click', () => this.#toggle(false));
     this.#body.append(
       el('p', { class: 'greeting' }, config.greeting ?? t.greetingDefault),
-      el('h3', {}, t.noticeHeading),
+      el('h3', { id: 'sc-notice-heading' }, t.noticeHeading),
       notice,
       el('div', { class: 'actions' }, accept, decline),
     );
@@ -233,9 +246,18 @@ class ChatWindow {
   #renderChat(): void {
     const t = this.#t;
     const config = this.#config!;
-    const log = el('ol', { class: 'log', role: 'log', 'aria-label': t.log, tabindex: '0' });
+    // The live region is the scrolling box; the messages inside it stay a list for screen readers.
+    const log = el('ol', { class: 'messages' });
+    const box = el('div', { class: 'log', role: 'log', 'aria-label': t.log, tabindex: '0' }, log);
     this.#log = log;
-    const input = el('textarea', { id: 'sc-input', rows: '2', maxlength: '4096', autocomplete: 'off' });
+    this.#logBox = box;
+    const input = el('textarea', {
+      id: 'sc-input',
+      rows: '2',
+      maxlength: '4096',
+      autocomplete: 'off',
+      placeholder: `${t.message} …`,
+    });
     this.#input = input;
     const fileInput = el('input', { type: 'file', id: 'sc-file', class: 'file-input' });
     const attach = el(
@@ -274,7 +296,7 @@ class ChatWindow {
     forget.addEventListener('click', () => this.#confirmForget(forget));
     this.#body.append(
       el('p', { class: 'greeting' }, config.greeting ?? t.greetingDefault),
-      log,
+      box,
       form,
       el('div', { class: 'footer' }, forget),
     );
@@ -317,7 +339,7 @@ class ChatWindow {
   }
 
   #scrollDown(): void {
-    if (this.#log) this.#log.scrollTop = this.#log.scrollHeight;
+    if (this.#logBox) this.#logBox.scrollTop = this.#logBox.scrollHeight;
   }
 
   #say(text: string): void {
