@@ -45,7 +45,8 @@ import { ForgedWebhookAudit } from './http/webhooks/forged-webhook-audit.ts';
 import { channelWebhookRoutes } from './http/webhooks/channel-webhook.routes.ts';
 import { webchatRoutes } from './http/webchat/webchat.routes.ts';
 import { VisitorChatService } from './core/inbox/visitor-chat.service.ts';
-import { webchatPageUrl, webchatAppearanceOf } from './channels/webchat/webchat.links.ts';
+import { webchatPageUrl } from './channels/webchat/webchat.links.ts';
+import { WebchatAppearances } from './channels/webchat/webchat.appearance.ts';
 import { WhatsAppRouter } from './channels/whatsapp-cloud/whatsapp-cloud.router.ts';
 import { JobQueue } from './jobs/job-queue.ts';
 import { registerOutboundSend } from './jobs/outbound-send.job.ts';
@@ -380,7 +381,8 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
       channels,
       baseUrl: config.baseUrl,
       organisationName: config.organisation.name,
-      appearance: async (channelId) => webchatAppearanceOf(config.channels, channelId),
+      appearances: new WebchatAppearances(webStore, config.channels, () => clock.now().getTime()),
+      admin: { authenticate: (request) => authenticate(request), audit },
       widgetDir: path.join(WEB_DIST_DIR, 'webchat'),
     }),
   );

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Secret, TOTP } from 'otpauth';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.ts';
@@ -25,6 +26,9 @@ const SITE_PORT = 19232;
 const SPARSAM = `http://127.0.0.1:${SPARSAM_PORT}`;
 const SITE = `http://127.0.0.1:${SITE_PORT}`;
 const CSP = `default-src 'self'; script-src ${SPARSAM}; style-src ${SPARSAM}; connect-src ${SPARSAM}`;
+/** True when the element has the focus inside its shadow root. */
+const IS_FOCUSED = (el: { getRootNode(): unknown }) =>
+  (el.getRootNode() as { activeElement: unknown }).activeElement === el;
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 function sitePage(lang: 'de' | 'en'): string {
@@ -134,13 +138,10 @@ describe.skipIf(!hasTool('chromium'))('website chat embedded in a page with a st
       if (/content security policy/i.test(message.text())) violations.push(`console: ${message.text()}`);
     });
     await page.exposeFunction('reportViolation', (text: string) => violations.push(text));
-    await page.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) => {
-        void (window as unknown as { reportViolation(t: string): Promise<void> }).reportViolation(
-          `${e.violatedDirective} ${e.blockedURI}`,
-        );
-      });
-    });
+    // Page-side code as strings: the tests are compiled without the DOM library.
+    await page.addInitScript(
+      `document.addEventListener('securitypolicyviolation', (e) => void window.reportViolation(e.violatedDirective + ' ' + e.blockedURI));`,
+    );
     await page.goto(`${SITE}/${lang === 'en' ? 'en' : ''}`);
     return { context, page, violations };
   }
@@ -148,11 +149,13 @@ describe.skipIf(!hasTool('chromium'))('website chat embedded in a page with a st
   async function tabTo(page: Page, name: RegExp, max = 15): Promise<void> {
     for (let i = 0; i < max; i++) {
       await page.keyboard.press('Tab');
-      const focused = await page.evaluate(() => {
-        let el: Element | null = document.activeElement;
-        while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
-        return `${el?.getAttribute('aria-label') ?? ''} ${el?.textContent ?? ''}`.trim();
-      });
+      const focused = String(
+        await page.evaluate(`(() => {
+          let el = document.activeElement;
+          while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+          return ((el && el.getAttribute('aria-label')) || '') + ' ' + ((el && el.textContent) || '');
+        })()`),
+      ).trim();
       if (name.test(focused)) return;
     }
     throw new Error(`could not reach ${String(name)} with Tab`);
@@ -166,18 +169,13 @@ describe.skipIf(!hasTool('chromium'))('website chat embedded in a page with a st
   async function axe(page: Page, violations: string[]): Promise<{ id: string; nodes: number }[]> {
     expect(violations).toEqual([]);
     await page.evaluate(AXE_SOURCE);
-    const found = await page.evaluate(async () => {
-      const w = window as unknown as {
-        axe: {
-          run(context: unknown, options: unknown): Promise<{ violations: { id: string; nodes: unknown[] }[] }>;
-        };
-      };
-      const result = await w.axe.run(
+    const found = (await page.evaluate(`(async () => {
+      const result = await window.axe.run(
         { include: [['#sparsam-webchat']] },
         { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } },
       );
       return result.violations.map((v) => ({ id: v.id, nodes: v.nodes.length }));
-    });
+    })()`)) as { id: string; nodes: number }[];
     await page.waitForTimeout(100);
     violations.length = 0;
     return found;
@@ -194,13 +192,7 @@ describe.skipIf(!hasTool('chromium'))('website chat embedded in a page with a st
     await page.keyboard.press('Enter');
     await expect.poll(() => launcher.getAttribute('aria-expanded')).toBe('true');
     const accept = page.getByRole('button', { name: 'Zustimmen und Chat starten' });
-    await expect
-      .poll(() =>
-        accept.evaluate(
-          (el) => el.getRootNode() instanceof ShadowRoot && (el.getRootNode() as ShadowRoot).activeElement === el,
-        ),
-      )
-      .toBe(true);
+    await expect.poll(() => accept.evaluate(IS_FOCUSED)).toBe(true);
     await expect.poll(() => page.getByText('Gespräch vergessen', { exact: false }).first().isVisible()).toBe(true);
     await page.screenshot({ caret: 'initial', path: path.join(SHOTS, 'webchat-02-consent-de.png') });
     expect(await axe(page, violations)).toEqual([]);
@@ -210,10 +202,10 @@ describe.skipIf(!hasTool('chromium'))('website chat embedded in a page with a st
 
     await page.keyboard.press('Enter');
     const input = page.getByRole('textbox', { name: 'Ihre Nachricht' });
-    await expect.poll(() => input.evaluate((el) => (el.getRootNode() as ShadowRoot).activeElement === el)).toBe(true);
+    await expect.poll(() => input.evaluate(IS_FOCUSED)).toBe(true);
     expect(await rows('consent_events')).toBe(1);
     // Only the token is kept in the browser; no cookies.
-    const storage = await page.evaluate(() => Object.entries(localStorage));
+    const storage = (await page.evaluate('Object.entries(localStorage)')) as [string, string][];
     expect(storage).toHaveLength(1);
     expect(storage[0]![0]).toBe('sparsam-webchat:chat');
     expect(storage[0]![1]).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -252,9 +244,7 @@ describe.skipIf(!hasTool('chromium'))('website chat embedded in a page with a st
     await input.focus();
     await page.keyboard.press('Escape');
     await expect.poll(() => launcher.getAttribute('aria-expanded')).toBe('false');
-    await expect
-      .poll(() => launcher.evaluate((el) => (el.getRootNode() as ShadowRoot).activeElement === el))
-      .toBe(true);
+    await expect.poll(() => launcher.evaluate(IS_FOCUSED)).toBe(true);
 
     // "Forget this chat", by keyboard: everything is erased and the browser forgets the token.
     await page.keyboard.press('Enter');
@@ -262,16 +252,16 @@ describe.skipIf(!hasTool('chromium'))('website chat embedded in a page with a st
     await page.keyboard.press('Enter');
     // The confirmation focuses the harmless "Abbrechen"; deleting is one Shift+Tab back.
     const focusedText = () =>
-      page.evaluate(() => {
-        let el: Element | null = document.activeElement;
-        while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
-        return el?.textContent ?? '';
-      });
+      page.evaluate(`(() => {
+        let el = document.activeElement;
+        while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+        return (el && el.textContent) || '';
+      })()`);
     await expect.poll(focusedText).toBe('Abbrechen');
     await page.keyboard.press('Shift+Tab');
     expect(await focusedText()).toBe('Ja, alles löschen');
     await page.keyboard.press('Enter');
-    await expect.poll(() => page.evaluate(() => localStorage.length)).toBe(0);
+    await expect.poll(() => page.evaluate('localStorage.length')).toBe(0);
     await expect.poll(() => rows('messages')).toBe(0);
     expect(await rows('contacts')).toBe(0);
     await expect.poll(() => page.getByRole('button', { name: 'Zustimmen und Chat starten' }).isVisible()).toBe(true);
@@ -326,4 +316,71 @@ describe.skipIf(!hasTool('chromium'))('website chat embedded in a page with a st
     await page.screenshot({ caret: 'initial', path: path.join(SHOTS, 'webchat-06-consent-en.png') });
     await context.close();
   });
+
+  it(
+    'the admin sets colour, position and greeting in the channel settings; the window follows',
+    { timeout: 60_000 },
+    async () => {
+      const password = 'webchat-admin-passwort';
+      await sparsam.accounts.createUser({
+        email: 'admin@autohaus-beispiel.de',
+        password,
+        role: 'admin',
+        displayName: 'Anna Admin',
+      });
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'de-DE' });
+      const page = await context.newPage();
+      page.setDefaultTimeout(8_000);
+      await page.goto(SPARSAM);
+      await page.getByLabel('E-Mail-Adresse').fill('admin@autohaus-beispiel.de');
+      await page.getByLabel('Passwort').fill(password);
+      await page.getByRole('button', { name: 'Anmelden' }).click();
+      await page.locator('code.secret').waitFor();
+      const secret = (await page.locator('code.secret').textContent())!.replace(/\s/g, '');
+      const code = new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }).generate();
+      await page.getByLabel('Code').fill(code);
+      await page.getByRole('button', { name: 'Bestätigen' }).click();
+      await page.getByRole('button', { name: 'Ich habe die Codes gesichert' }).click();
+      await page.goto(`${SPARSAM}/admin/channels`);
+      const form = page.getByRole('form', { name: 'Website-Chat' });
+      await form.waitFor();
+      expect(await form.getByText(`<script src="${SPARSAM}/webchat/chat/widget.js" async></script>`).count()).toBe(1);
+      await form.getByLabel('Farbe als Hex-Wert').fill('#1e6b3a');
+      await form.getByLabel('unten links').check();
+      await form.getByLabel('Begrüßung (Deutsch)').fill('Moin! Was können wir für Sie tun?');
+      await form.getByRole('button', { name: 'Speichern' }).click();
+      await form.getByRole('button', { name: 'Auf Standard zurücksetzen' }).waitFor();
+      await page.screenshot({
+        caret: 'initial',
+        fullPage: true,
+        path: path.join(SHOTS, 'webchat-07-admin-settings-de.png'),
+      });
+      const audit = await sparsam.store.db
+        .selectFrom('audit_log')
+        .select('action')
+        .where('action', '=', 'channel.webchat_appearance')
+        .execute();
+      expect(audit).toHaveLength(1);
+
+      // The visitor's window now sits on the left, in green, with the new greeting.
+      const visitor = await visit('de', { width: 1280, height: 800 });
+      await visitor.page.getByRole('button', { name: 'Chat öffnen' }).click();
+      await visitor.page.getByText('Moin! Was können wir für Sie tun?').waitFor();
+      const header = visitor.page.getByRole('dialog').locator('header');
+      expect(
+        await header.evaluate(
+          (el) =>
+            (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(
+              el,
+            ).backgroundColor,
+        ),
+      ).toBe('rgb(30, 107, 58)');
+      const box = await visitor.page.getByRole('dialog').boundingBox();
+      expect(box!.x).toBeLessThan(100);
+      await visitor.page.screenshot({ caret: 'initial', path: path.join(SHOTS, 'webchat-08-custom-look-de.png') });
+      expect(visitor.violations).toEqual([]);
+      await visitor.context.close();
+      await context.close();
+    },
+  );
 });

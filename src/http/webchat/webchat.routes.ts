@@ -6,7 +6,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ChannelRegistry } from '../../channels/registry.ts';
 import { WebchatChannel } from '../../channels/webchat/webchat.channel.ts';
+import type { WebchatAppearances } from '../../channels/webchat/webchat.appearance.ts';
 import type { WebchatAppearance } from '../../channels/webchat/webchat.config.ts';
+import type { AuditPort } from '../../core/inbox/inbox.ports.ts';
+import { parseFields, registerRoute } from '../api/contract-route.ts';
+import type { Authenticator } from '../auth/principal.ts';
+import { actorOf } from '../auth/session.ts';
+import { adminApi } from '../contract/admin.contract.ts';
 import type { VisitorChatService } from '../../core/inbox/visitor-chat.service.ts';
 import { VISITOR_MAX_FILE_BYTES } from '../../core/inbox/visitor-chat.service.ts';
 import { AppError } from '../../shared/app-error.ts';
@@ -19,8 +25,13 @@ export interface WebchatRouteDeps {
   /** sparsam's public URL: its origin may always use the chat (the chat's own page). */
   baseUrl: string;
   organisationName: string;
-  /** The effective appearance of a chat (configuration with the admin's changes). */
-  appearance(channelId: string): Promise<WebchatAppearance>;
+  /** The appearance of each chat (configuration with the admin's changes). */
+  appearances: WebchatAppearances;
+  /** The admin screen's routes (GET/PUT /api/v1/admin/channels/:id/webchat): who may call them, and the audit log. */
+  admin: {
+    authenticate: Authenticator;
+    audit: AuditPort;
+  };
   /** web/dist/webchat: the built widget (widget.js, widget.css). */
   widgetDir: string;
   /** Keep-alive period of the live stream (tests shorten it). */
@@ -155,7 +166,7 @@ export function webchatRoutes(deps: WebchatRouteDeps): RouteModule {
 
     app.get('/webchat/:channelId/widget.css', async (request, reply) => {
       const channel = channelOf(request);
-      const look = await deps.appearance(channel.id);
+      const { appearance: look } = await deps.appearances.get(channel.id);
       const { body } = asset('widget.css');
       // The chosen colour and the text colour that reads on it (WCAG contrast at least 4.5:1).
       const vars = `:host{--sc-primary:${look.primaryColour};--sc-on-primary:${onPrimary(look.primaryColour)};}\n`;
@@ -197,7 +208,7 @@ export function webchatRoutes(deps: WebchatRouteDeps): RouteModule {
     app.get('/webchat/:channelId/config', async (request, reply) => {
       const channel = await api(request, reply, false);
       const language = LANGUAGE.catch('de').parse((request.query as { lang?: string }).lang);
-      const look = await deps.appearance(channel.id);
+      const { appearance: look } = await deps.appearances.get(channel.id);
       const notice = await deps.visitor.notice(channel.id, language);
       const enabled = await deps.visitor.isEnabled(channel.id);
       return {
@@ -327,6 +338,44 @@ export function webchatRoutes(deps: WebchatRouteDeps): RouteModule {
       timer.unref();
       request.raw.on('close', close);
       open.add(close);
+    });
+
+    // ------------------------------------------------------------------------------------- the admin screen
+
+    const adminOptions = { authenticate: deps.admin.authenticate, parse: parseFields };
+    const settingsOf = async (channel: WebchatChannel) => {
+      const { appearance, overridden } = await deps.appearances.get(channel.id);
+      const page = `${deps.baseUrl.replace(/\/+$/, '')}/webchat/${encodeURIComponent(channel.id)}`;
+      return {
+        channelId: channel.id,
+        appearance,
+        defaults: deps.appearances.defaults(channel.id),
+        overridden,
+        embedCode: `<script src="${page}/widget.js" async></script>`,
+        pageUrl: page,
+        allowedOrigins: [...channel.config.allowedOrigins],
+      };
+    };
+    const chatById = (id: string): WebchatChannel => {
+      const channel = deps.channels.get(id);
+      if (!(channel instanceof WebchatChannel)) throw new AppError('NOT_FOUND', 'no website chat with this id');
+      return channel;
+    };
+    registerRoute(app, adminApi.webchat, adminOptions, async ({ params }) => ({
+      item: await settingsOf(chatById(params.id)),
+    }));
+    registerRoute(app, adminApi.updateWebchat, adminOptions, async ({ params, body }, request) => {
+      const channel = chatById(params.id);
+      const reset = 'reset' in body;
+      await deps.appearances.set(channel.id, reset ? 'reset' : (body as WebchatAppearance));
+      await deps.admin.audit.append({
+        actor: actorOf(request.principal!),
+        action: 'channel.webchat_appearance',
+        targetType: 'channel',
+        targetId: channel.id,
+        details: reset ? { reset: true } : { reset: false, position: (body as WebchatAppearance).position },
+      });
+      return { item: await settingsOf(channel) };
     });
 
     // Uploads arrive as the file's bytes with the file's own content type (checked by the sanitizer, not trusted).

@@ -5,6 +5,7 @@ import { errorText } from '../shared/error-text.ts';
 import { CopyButton } from '../shared/CopyButton.tsx';
 import { Notice } from '../shared/Notice.tsx';
 import { useAction } from '../shared/use-action.tsx';
+import { WebchatSettings } from './WebchatSettings.tsx';
 
 interface ChannelCheck {
   ok: boolean;
@@ -76,10 +77,15 @@ export function Channels() {
               </label>
             </div>
             <dl className="facts">
-              <dt>{t('webhookUrl')}</dt>
-              <dd>
-                <code className="break">{c.webhookUrl}</code> <CopyButton value={c.webhookUrl} />
-              </dd>
+              {/* The website chat has no provider calling a webhook: its embed code is below. */}
+              {c.kind !== 'webchat' && (
+                <>
+                  <dt>{t('webhookUrl')}</dt>
+                  <dd>
+                    <code className="break">{c.webhookUrl}</code> <CopyButton value={c.webhookUrl} />
+                  </dd>
+                </>
+              )}
               {c.verifyTokenHint && (
                 <>
                   <dt>{t('verifyToken')}</dt>
@@ -91,12 +97,16 @@ export function Channels() {
               <dt>{t('source')}</dt>
               <dd>{c.source === 'config' ? t('sourceConfig') : t('sourceUi')}</dd>
             </dl>
-            <div className="row">
-              <button type="button" className="btn" onClick={() => void test(c.id)} disabled={r === 'busy'}>
-                {r === 'busy' ? t('testing') : t('testConnection')}
-              </button>
-              {r && r !== 'busy' && <Notice kind={r.ok ? 'ok' : 'error'}>{checkText(r, t)}</Notice>}
-            </div>
+            {c.kind === 'webchat' ? (
+              <WebchatSettings channelId={c.id} />
+            ) : (
+              <div className="row">
+                <button type="button" className="btn" onClick={() => void test(c.id)} disabled={r === 'busy'}>
+                  {r === 'busy' ? t('testing') : t('testConnection')}
+                </button>
+                {r && r !== 'busy' && <Notice kind={r.ok ? 'ok' : 'error'}>{checkText(r, t)}</Notice>}
+              </div>
+            )}
           </section>
         );
       })}

@@ -439,4 +439,18 @@ export const en: Record<MessageKey, string> = {
   durationHours: '{n, number} h',
   // navigation labels of the areas loaded on demand
   'marketing.nav': 'Campaigns',
+  // website chat (admin screen: channels)
+  'webchat.heading': 'Website chat',
+  'webchat.embed': 'Embed code',
+  'webchat.page': 'Own chat page',
+  'webchat.origins': 'Allowed websites',
+  'webchat.noOrigins': 'only the own chat page (allowedOrigins in the configuration)',
+  'webchat.colour': 'Colour',
+  'webchat.colourHex': 'Colour as hex value',
+  'webchat.colourHint': 'sparsam picks the text colour on it so that it stays readable.',
+  'webchat.position': 'Position on the page',
+  'webchat.right': 'bottom right',
+  'webchat.left': 'bottom left',
+  'webchat.greetingDe': 'Greeting (German)',
+  'webchat.greetingEn': 'Greeting (English)',
 };
