@@ -441,6 +441,56 @@ describeEachStore('website chat over HTTP', (dialect) => {
     expect(await count(sparsam, 'contacts')).toBe(1);
   });
 
+  it('lets only admins change colour, position and greeting, audited, and the chat follows at once', async () => {
+    const admin = (await sparsam.accounts.createApiToken('admin', 'admin')).token;
+    const asAdmin = (method: 'GET' | 'PUT', body?: unknown, token = admin) =>
+      sparsam.http.inject({
+        method,
+        url: '/api/v1/admin/channels/chat/webchat',
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
+      });
+    const initial = await asAdmin('GET');
+    expect(initial.statusCode).toBe(200);
+    expect(initial.json().item).toMatchObject({
+      overridden: false,
+      appearance: { primaryColour: '#ffd400', position: 'right', greeting: { de: 'Willkommen im Autohaus!' } },
+      embedCode: `<script src="${BASE}/webchat/chat/widget.js" async></script>`,
+      pageUrl: `${BASE}/webchat/chat`,
+      allowedOrigins: [SITE],
+    });
+    const look = { primaryColour: '#1e6b3a', position: 'left', greeting: { en: 'Hi there!' } };
+    expect((await asAdmin('PUT', look, agentToken)).statusCode).toBe(403);
+    expect((await asAdmin('PUT', { ...look, primaryColour: 'red; } body { display:none' })).statusCode).toBe(400);
+    expect((await asAdmin('PUT', { ...look, position: 'top' })).statusCode).toBe(400);
+    const changed = await asAdmin('PUT', look);
+    expect(changed.statusCode).toBe(200);
+    expect(changed.json().item).toMatchObject({ overridden: true, appearance: look });
+    const css = await chat('GET', '/webchat/chat/widget.css', { origin: null });
+    expect(css.body).toContain('--sc-primary:#1e6b3a;--sc-on-primary:#ffffff');
+    const config = (await chat('GET', '/webchat/chat/config?lang=en')).json();
+    expect(config).toMatchObject({ position: 'left', greeting: 'Hi there!', primaryColour: '#1e6b3a' });
+    const audit = await sparsam.store.db
+      .selectFrom('audit_log')
+      .select('action')
+      .where('action', '=', 'channel.webchat_appearance')
+      .execute();
+    expect(audit).toHaveLength(1);
+    const reset = await asAdmin('PUT', { reset: true });
+    expect(reset.json().item).toMatchObject({ overridden: false, appearance: { primaryColour: '#ffd400' } });
+    expect((await chat('GET', '/webchat/chat/config?lang=de')).json().greeting).toBe('Willkommen im Autohaus!');
+    // Not a website chat: 404.
+    const other = await sparsam.http.inject({
+      method: 'GET',
+      url: '/api/v1/admin/channels/nope/webchat',
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    expect(other.statusCode).toBe(404);
+  });
+
   it('serves the widget, its stylesheet with the chosen colour at a readable contrast, and its own page under a strict CSP', async () => {
     const js = await chat('GET', '/webchat/chat/widget.js', { origin: null });
     expect(js.statusCode).toBe(200);
