@@ -90,13 +90,12 @@ export class WebchatChannel implements Channel {
   downloadMedia(ref: InboundMediaRef): Promise<DownloadedMedia> {
     const upload = this.#uploads.get(ref.providerMediaId);
     if (!upload) {
+      // The upload request itself runs the media fetch; the queued fetch job may meet an upload held by another
+      // instance, or one whose request was cut off. Retryable: by the next attempt the request has stored the file
+      // (the job then skips it), or, if the request never finished, the job's retries run out and the file shows
+      // failed. Never marked failed at once, which could overtake the request that is storing it.
       return Promise.reject(
-        new ChannelApiError(
-          'upload_gone',
-          'the uploaded file is no longer held (sparsam restarted before it was checked)',
-          410,
-          false,
-        ),
+        new ChannelApiError('upload_pending', 'the uploaded file is held by the request that received it', 503, true),
       );
     }
     return Promise.resolve({ data: upload.data, mimeType: upload.mimeType });
