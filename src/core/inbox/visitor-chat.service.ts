@@ -442,7 +442,10 @@ function fileNameOf(content: ReturnType<typeof openMessageContent>, mimeType: st
   const name = typeof extra.fileName === 'string' ? extra.fileName : media?.fileName;
   if (typeof name === 'string' && name.trim() !== '') {
     // Path separators and control characters out (the name becomes a download's file name).
-    return [...name].map((c) => (c === '/' || c === '\\' || c.charCodeAt(0) < 32 ? '_' : c)).join('').slice(0, 120);
+    return [...name]
+      .map((c) => (c === '/' || c === '\\' || c.charCodeAt(0) < 32 ? '_' : c))
+      .join('')
+      .slice(0, 120);
   }
   const ext = mimeType.split('/')[1]?.replace(/[^a-z0-9]/gi, '') || 'bin';
   return `file.${ext}`;
