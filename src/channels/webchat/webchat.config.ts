@@ -50,14 +50,17 @@ export const webchatConfigSchema = z
     /** The chat's name in the title bar (default: the organisation's name). */
     title: z.string().min(1).max(60).optional(),
     ...webchatAppearanceSchema.shape,
-    /** Requests per minute and client address, and per visitor token (sends, uploads, acknowledgements). */
+    /**
+     * Requests per minute and client address (every API request; visitors behind one office NAT share it), and per
+     * visitor token (sends, uploads, forgetting).
+     */
     rateLimit: z
       .object({
-        perIpPerMinute: z.number().int().min(1).max(10_000).default(60),
+        perIpPerMinute: z.number().int().min(1).max(10_000).default(120),
         perTokenPerMinute: z.number().int().min(1).max(10_000).default(30),
       })
       .strict()
-      .default({ perIpPerMinute: 60, perTokenPerMinute: 30 }),
+      .default({ perIpPerMinute: 120, perTokenPerMinute: 30 }),
   })
   .strict();
 
