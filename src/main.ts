@@ -22,8 +22,9 @@ import { FileEpochSecretStore } from './core/privacy/keys/epoch-secrets.ts';
 import { KeyEpochService } from './core/privacy/keys/key-epoch.service.ts';
 import { sealField } from './core/privacy/keys/field-cipher.ts';
 import { KeyStore } from './store/sql/key.store.ts';
+import path from 'node:path';
 import { composeWebInbox } from './compose-web-inbox.ts';
-import { webInboxRoutes } from './http/auth/web-inbox.ts';
+import { WEB_DIST_DIR, webInboxRoutes } from './http/auth/web-inbox.ts';
 import type { TeamService } from './core/inbox/team.service.ts';
 import { documentWebRoutes } from './http/auth/web-openapi.ts';
 import { ChannelRegistry, channelKindFacts, channelModule, type ChannelConfig } from './channels/registry.ts';
@@ -48,6 +49,10 @@ import { conversationRoutes } from './http/api/conversations.routes.ts';
 import { OpenApiRegistry, openApiRoutes } from './http/api/openapi.ts';
 import { ForgedWebhookAudit } from './http/webhooks/forged-webhook-audit.ts';
 import { channelWebhookRoutes } from './http/webhooks/channel-webhook.routes.ts';
+import { webchatRoutes } from './http/webchat/webchat.routes.ts';
+import { VisitorChatService } from './core/inbox/visitor-chat.service.ts';
+import { webchatPageUrl } from './channels/webchat/webchat.links.ts';
+import { WebchatAppearances } from './channels/webchat/webchat.appearance.ts';
 import { WhatsAppRouter } from './channels/whatsapp-cloud/whatsapp-cloud.router.ts';
 import { JobQueue } from './jobs/job-queue.ts';
 import { registerOutboundSend } from './jobs/outbound-send.job.ts';
@@ -313,7 +318,30 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     templates,
     noticeVersion,
     formatLabel,
+    chatUrl: (inboxId) => webchatPageUrl(config.baseUrl, config.channels, inboxId),
   });
+  // The website chat's visitor side (kind webchat): consent before the first message, history, files, live stream.
+  const visitorChat = new VisitorChatService(
+    {
+      clock,
+      logger,
+      channels,
+      contacts,
+      consent,
+      conversations,
+      messages: new MessageStore(store.db, providerRefs),
+      media,
+      keys,
+      erasure,
+      audit,
+      events,
+      inboxes: inboxSettings,
+      organisation: config.organisation,
+      noticeVersion,
+      formatLabel,
+    },
+    inbox,
+  );
   // Outbound pace per channel: in-process on SQLite (one instance); on PostgreSQL shared by every instance through
   // the send_pacing table, so that instances together stay within the provider's limit per number.
   // The shared pacer has its own connection (one more per instance), so that its slot claims do not queue behind
@@ -406,6 +434,15 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
         }
       },
       docs,
+    }),
+    webchatRoutes({
+      visitor: visitorChat,
+      channels,
+      baseUrl: config.baseUrl,
+      organisationName: config.organisation.name,
+      appearances: new WebchatAppearances(webStore, config.channels, () => clock.now().getTime()),
+      admin: { authenticate: (request) => authenticate(request), audit },
+      widgetDir: path.join(WEB_DIST_DIR, 'webchat'),
     }),
   );
   // The web inbox's modules go last: its SPA fallback answers any GET the other modules leave unmatched.

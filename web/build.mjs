@@ -1,7 +1,7 @@
 // Builds the web inbox into web/dist with Vite. `ensureWebBuilt()` builds only when web/dist/index.html is missing or
 // older than a source file (after a `git pull`, say), so `npm start` serves the current UI and stays fast otherwise.
 // Run directly: `node web/build.mjs`.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,10 +20,40 @@ export async function buildWeb({ quiet = false } = {}) {
       logLevel: quiet ? 'warn' : 'info',
       mode: 'production',
     });
+    await buildWidget(build, quiet);
   } finally {
     if (previous === undefined) delete process.env.NODE_ENV;
     else process.env.NODE_ENV = previous;
   }
+}
+
+/**
+ * The website chat's window (web/webchat): one self-contained script (no imports, no eval) and its stylesheets, in
+ * web/dist/webchat, served by sparsam at /webchat/<channelId>/widget.js, widget.css and page.css.
+ */
+async function buildWidget(build, quiet) {
+  const outDir = path.join(webDir, 'dist', 'webchat');
+  await build({
+    configFile: false,
+    root: webDir,
+    logLevel: quiet ? 'warn' : 'info',
+    mode: 'production',
+    publicDir: false,
+    build: {
+      outDir,
+      emptyOutDir: true,
+      sourcemap: false,
+      target: 'es2020',
+      lib: {
+        entry: path.join(webDir, 'webchat', 'widget.ts'),
+        formats: ['iife'],
+        name: 'sparsamWebchat',
+        fileName: () => 'widget.js',
+      },
+    },
+  });
+  for (const name of ['widget.css', 'page.css'])
+    copyFileSync(path.join(webDir, 'webchat', name), path.join(outDir, name));
 }
 
 /**
@@ -38,14 +68,16 @@ function newestSource() {
     if (stat.isDirectory()) for (const name of readdirSync(entry)) visit(path.join(entry, name));
     else newest = Math.max(newest, stat.mtimeMs);
   };
-  for (const name of ['src', 'public', 'index.html', 'vite.config.ts', 'tsconfig.json']) visit(path.join(webDir, name));
+  for (const name of ['src', 'webchat', 'public', 'index.html', 'vite.config.ts', 'tsconfig.json'])
+    visit(path.join(webDir, name));
   visit(path.join(webDir, '..', 'src', 'shared', 'spa-routes.ts'));
   return newest;
 }
 
 /** True when web/dist is missing or older than a source file. */
 export function webBuildStale() {
-  return !existsSync(distIndex) || statSync(distIndex).mtimeMs < newestSource();
+  const widget = path.join(webDir, 'dist', 'webchat', 'widget.js');
+  return !existsSync(distIndex) || !existsSync(widget) || statSync(distIndex).mtimeMs < newestSource();
 }
 
 export async function ensureWebBuilt({ quiet = true } = {}) {

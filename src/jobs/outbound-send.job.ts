@@ -171,10 +171,11 @@ export function outboundSendHandler(deps: OutboundSendDeps): (job: Job) => Promi
       // Paced last, right before the request: commits before it (grouped, of varying duration) would otherwise
       // bunch paced requests together on their way to the provider.
       await pacer.acquire(sender, channel.capabilities.messagesPerSecond);
+      const stored = command && command.type !== 'read' ? { ...command, messageId: message.id } : command;
       providerMessageId =
         (reaction && channel.react
           ? await channel.react(address, reaction.providerMessageId, reaction.emoji)
-          : await channel.send(command!)
+          : await channel.send(stored!)
         ).providerMessageId ?? null;
     } catch (error) {
       await onSendError(error);

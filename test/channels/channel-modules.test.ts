@@ -33,6 +33,7 @@ const raw: Record<string, Record<string, unknown>> = {
   telegram: { botToken: '1:tg-token', secretToken: 'tg_secret' },
   messenger: { pageId: '1234567890', pageAccessToken: 'fb-token', appSecret: 'fb-secret', verifyToken: 'fb-verify' },
   sms: { accountSid: 'AC123', authToken: 'twilio-token', fromNumber: '+4915112345678' },
+  webchat: { allowedOrigins: ['https://www.autohaus.example'] },
 };
 
 function configOf(kind: string, id = `${kind}-main`): ChannelConfig {
@@ -41,7 +42,7 @@ function configOf(kind: string, id = `${kind}-main`): ChannelConfig {
 
 describe('channel modules', () => {
   it('has one module per kind, each accepting a configuration of its own kind only', () => {
-    expect(CHANNEL_KINDS).toEqual(['whatsapp-cloud', 'dialog360', 'telegram', 'messenger', 'sms']);
+    expect(CHANNEL_KINDS).toEqual(['whatsapp-cloud', 'dialog360', 'telegram', 'messenger', 'sms', 'webchat']);
     for (const kind of CHANNEL_KINDS) {
       const module = CHANNEL_MODULES[kind];
       expect(module.kind).toBe(kind);

@@ -145,6 +145,8 @@ export type InboxPrivacy = z.infer<typeof contract.InboxPrivacySchema>;
 /** Greeting and away message of an inbox as the admin screen edits them (GET/PUT /admin/inboxes). */
 export type AutomationForm = z.infer<typeof contract.AutomationFormSchema>;
 export type InboxSettingsView = z.infer<typeof contract.InboxSettingsSchema>;
+/** A website chat's look, embed code and page (GET/PUT /admin/channels/:id/webchat). */
+export type WebchatSettings = z.infer<typeof contract.WebchatSettingsSchema>;
 
 export type AuditEntry = z.infer<typeof contract.AuditEntrySchema>;
 export type AuditVerdict = z.infer<typeof contract.AuditVerdictSchema>;

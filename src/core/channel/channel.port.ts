@@ -149,11 +149,17 @@ export interface InboundError {
 
 export type InboundEvent = InboundMessage | InboundEdit | InboundRevoke | InboundStatus | InboundSystem | InboundError;
 
-/** Something sparsam asks the channel to send. `address` is decrypted just before the call and never stored. */
+/**
+ * Something sparsam asks the channel to send. `address` is decrypted just before the call and never stored.
+ * `messageId` is sparsam's own id of the message when the send job sends a stored message (absent for the direct
+ * replies before an erasure): channels that deliver from sparsam's own store (the website chat) answer with a
+ * provider id derived from it.
+ */
 export type OutboundCommand =
-  | { type: 'text'; address: string; text: string; replyToProviderMessageId?: string }
+  | { type: 'text'; address: string; text: string; replyToProviderMessageId?: string; messageId?: string }
   | {
       type: 'buttons';
+      messageId?: string;
       address: string;
       text: string;
       /** At most 3, titles at most 20 characters (WhatsApp's limits; other channels accept these too). */
@@ -162,6 +168,7 @@ export type OutboundCommand =
     }
   | {
       type: 'template';
+      messageId?: string;
       address: string;
       name: string;
       language: string;
@@ -169,6 +176,7 @@ export type OutboundCommand =
     }
   | {
       type: 'media';
+      messageId?: string;
       address: string;
       mediaType: OutboundMediaType;
       data: Buffer;
@@ -240,4 +248,10 @@ export interface Channel {
    * messengers with reactions (WhatsApp). Where it is missing, agents are not offered reactions.
    */
   react?(address: string, providerMessageId: string, emoji: string): Promise<SendResult>;
+  /**
+   * Channels whose customers hand files to sparsam directly (the website chat): holds the uploaded bytes, still
+   * untrusted, until `downloadMedia` is asked for them by the media fetch (which sanitizes them), and returns the
+   * reference the inbound message carries. Absent on provider channels, which announce media by id.
+   */
+  acceptUpload?(data: Buffer, mimeType: string | undefined, fileName: string | undefined): InboundMediaRef;
 }

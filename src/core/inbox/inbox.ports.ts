@@ -166,6 +166,11 @@ export interface InboxDeps {
   formatLabel: (prefix: string, seq: number) => string;
   /** Automated replies and marketing keywords, run after a webhook's messages are committed (automation.ts). */
   automation?: AutomationHook;
+  /**
+   * The page of a website chat customers of this inbox can turn to (the same inbox's first, else any), linked in the
+   * reply of a paused channel; undefined where no website chat is configured.
+   */
+  chatUrl?: (inboxId: string) => string | undefined;
   /** How long a direct reply (decline, STOP) may take before erasure goes ahead without it. */
   directSendTimeoutMs?: number;
 }

@@ -144,7 +144,7 @@ export class InboxService {
         await channel.send({
           type: 'text',
           address: event.address,
-          text: channelPausedReply(inbox.language, this.deps.organisation),
+          text: channelPausedReply(inbox.language, this.deps.organisation, this.deps.chatUrl?.(channel.inboxId)),
         });
         sent += 1;
       } catch (error) {

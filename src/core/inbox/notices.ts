@@ -139,11 +139,50 @@ export function mediaRejectedReply(language: NoticeLanguage): string {
     : 'Please send us text only. To protect your privacy we do not accept pictures, files or voice messages here; we have not stored your file.';
 }
 
-/** The reply while an admin has paused the channel (kill switch): nothing is stored. */
-export function channelPausedReply(language: NoticeLanguage, org: NoticeOrganisation): string {
+/**
+ * The reply while an admin has paused the channel (kill switch): nothing is stored. `chatUrl`: the website chat's
+ * own page, when a website chat is configured, offered as the other way to write.
+ */
+export function channelPausedReply(language: NoticeLanguage, org: NoticeOrganisation, chatUrl?: string): string {
+  if (chatUrl) {
+    return language === 'de'
+      ? `Dieser Kanal ist zurzeit nicht erreichbar, Ihre Nachricht wurde nicht gespeichert. Schreiben Sie uns gern im Website-Chat: ${chatUrl} – oder wenden Sie sich an ${org.name}: ${org.contact}`
+      : `This channel is not available at the moment; your message has not been stored. You are welcome to write to us in our website chat: ${chatUrl} – or contact ${org.name}: ${org.contact}`;
+  }
   return language === 'de'
     ? `Dieser Kanal ist zurzeit nicht erreichbar, Ihre Nachricht wurde nicht gespeichert. Bitte wenden Sie sich an ${org.name}: ${org.contact}`
     : `This channel is not available at the moment; your message has not been stored. Please contact ${org.name}: ${org.contact}`;
+}
+
+/**
+ * The privacy notice of the website chat, shown in the chat window and accepted before the visitor's first message
+ * is sent (nothing is stored before). The language is the visitor's (the page's), not the inbox's. An inbox's own
+ * notice text (`inboxes[].notice`) replaces the default here too.
+ */
+export function websiteChatNotice(inbox: NoticeInbox, org: NoticeOrganisation, language: NoticeLanguage): string {
+  const own = inbox.notice?.[language];
+  if (own) return own;
+  const days = inbox.retention.eraseAfterCloseDays;
+  if (language === 'de') {
+    return [
+      `Sie schreiben an ${org.name}. Bevor Sie uns schreiben, bitten wir Sie um Ihre Einwilligung:`,
+      '• Wir verarbeiten Ihre Nachrichten und Dateien nur, um Ihre Anfrage zu beantworten.',
+      '• Alles wird verschlüsselt gespeichert; unsere Mitarbeiterinnen und Mitarbeiter sehen nur ein Pseudonym.',
+      '• Dieser Chat setzt keine Cookies und lädt nichts von Dritten. Ihr Browser speichert nur einen zufälligen Gesprächsschlüssel.',
+      `• ${retentionSentence('de', days)}`,
+      '• Mit „Gespräch vergessen“ widerrufen Sie Ihre Einwilligung jederzeit; dann löschen wir alles.',
+      `Fragen zum Datenschutz: ${org.contact}`,
+    ].join('\n');
+  }
+  return [
+    `You are writing to ${org.name}. Before you write to us, we ask for your consent:`,
+    '• We process your messages and files only to answer your request.',
+    '• Everything is stored encrypted; our staff see only a pseudonym.',
+    '• This chat sets no cookies and loads nothing from third parties. Your browser keeps only a random chat key.',
+    `• ${retentionSentence('en', days)}`,
+    '• With "Forget this chat" you withdraw your consent at any time; we then delete everything.',
+    `Questions about privacy: ${org.contact}`,
+  ].join('\n');
 }
 
 /** Normalises a whole message for keyword matching: trimmed, upper case, trailing punctuation dropped. */

@@ -121,6 +121,27 @@ export const InboxSettingsSchema = z.object({
   automation: AutomationFormSchema,
 });
 
+/** The website chat's look, as the admin sets it (colour, position, greeting per language). */
+export const WebchatAppearanceSchema = z
+  .object({
+    primaryColour: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour in the form "#0b5cad"'),
+    position: z.enum(['right', 'left']),
+    greeting: z.object({ de: z.string().max(300).optional(), en: z.string().max(300).optional() }).strict(),
+  })
+  .strict();
+export const WebchatSettingsSchema = z.object({
+  channelId: z.string(),
+  appearance: WebchatAppearanceSchema,
+  defaults: WebchatAppearanceSchema,
+  overridden: z.boolean(),
+  /** The tag to put on the organisation's pages. */
+  embedCode: z.string(),
+  /** The chat's own page (linked where WhatsApp is paused). */
+  pageUrl: z.string(),
+  allowedOrigins: z.array(z.string()),
+});
+export const WebchatAppearanceBody = z.union([WebchatAppearanceSchema, z.object({ reset: z.literal(true) }).strict()]);
+
 const tags = ['admin'];
 const roles = ADMIN_ROLES;
 
@@ -170,6 +191,27 @@ export const adminApi = {
     body: ChannelEnabledBody,
     response: { description: 'the new state', schema: z.object({ id: z.string(), enabled: z.boolean() }) },
     errors: { 404: 'no such channel' },
+  }),
+  webchat: defineRoute({
+    method: 'GET',
+    url: '/api/v1/admin/channels/:id/webchat',
+    summary: 'A website chat: its colour, position and greeting, the embed code and its own page',
+    tags,
+    roles,
+    params: AnyIdParams,
+    response: { description: 'the chat', schema: z.object({ item: WebchatSettingsSchema }) },
+    errors: { 404: 'no website chat with this id' },
+  }),
+  updateWebchat: defineRoute({
+    method: 'PUT',
+    url: '/api/v1/admin/channels/:id/webchat',
+    summary: "Change a website chat's colour, position and greeting (or reset to the configuration's)",
+    tags,
+    roles,
+    params: AnyIdParams,
+    body: WebchatAppearanceBody,
+    response: { description: 'the chat', schema: z.object({ item: WebchatSettingsSchema }) },
+    errors: { 404: 'no website chat with this id' },
   }),
   inboxes: defineRoute({
     method: 'GET',

@@ -13,6 +13,7 @@ import { errorText } from '../shared/error-text.ts';
 import { CopyButton } from '../shared/CopyButton.tsx';
 import { Notice } from '../shared/Notice.tsx';
 import { useAction } from '../shared/use-action.tsx';
+import { WebchatSettings } from './WebchatSettings.tsx';
 
 interface ChannelCheck {
   ok: boolean;
@@ -148,10 +149,15 @@ export function Channels() {
               </label>
             </div>
             <dl className="facts">
-              <dt>{t('webhookUrl')}</dt>
-              <dd>
-                <code className="break">{c.webhookUrl}</code> <CopyButton value={c.webhookUrl} />
-              </dd>
+              {/* The website chat has no provider calling a webhook: its embed code is below. */}
+              {c.kind !== 'webchat' && (
+                <>
+                  <dt>{t('webhookUrl')}</dt>
+                  <dd>
+                    <code className="break">{c.webhookUrl}</code> <CopyButton value={c.webhookUrl} />
+                  </dd>
+                </>
+              )}
               {c.verifyTokenHint && (
                 <>
                   <dt>{t('verifyToken')}</dt>
@@ -163,36 +169,42 @@ export function Channels() {
               <dt>{t('source')}</dt>
               <dd>{c.source === 'config' ? t('sourceConfig') : t('sourceUi')}</dd>
             </dl>
-            <div className="row">
-              <button type="button" className="btn" onClick={() => void test(c.id)} disabled={r === 'busy'}>
-                {r === 'busy' ? t('testing') : t('testConnection')}
-              </button>
-              {kinds.find((k) => k.kind === c.kind)?.registersWebhook && (
-                <button
-                  type="button"
-                  className="btn"
-                  onClick={() =>
-                    void run(async () => {
-                      const { url } = await call('POST /admin/channels/:id/register-webhook', { params: { id: c.id } });
-                      return t('webhookRegistered', { url });
-                    })
-                  }
-                >
-                  {t('registerWebhook')}
+            {c.kind === 'webchat' ? (
+              <WebchatSettings channelId={c.id} />
+            ) : (
+              <div className="row">
+                <button type="button" className="btn" onClick={() => void test(c.id)} disabled={r === 'busy'}>
+                  {r === 'busy' ? t('testing') : t('testConnection')}
                 </button>
-              )}
-              {c.source === 'ui' && (
-                <>
-                  <button type="button" className="btn" onClick={() => void run(() => openEditor(c.id))}>
-                    {t('edit')}
+                {kinds.find((k) => k.kind === c.kind)?.registersWebhook && (
+                  <button
+                    type="button"
+                    className="btn"
+                    onClick={() =>
+                      void run(async () => {
+                        const { url } = await call('POST /admin/channels/:id/register-webhook', {
+                          params: { id: c.id },
+                        });
+                        return t('webhookRegistered', { url });
+                      })
+                    }
+                  >
+                    {t('registerWebhook')}
                   </button>
-                  <button type="button" className="btn btn-danger-outline" onClick={() => setRemoving(c.id)}>
-                    {t('channelRemove')}
-                  </button>
-                </>
-              )}
-              {r && r !== 'busy' && <Notice kind={r.ok ? 'ok' : 'error'}>{checkText(r, t)}</Notice>}
-            </div>
+                )}
+                {c.source === 'ui' && (
+                  <>
+                    <button type="button" className="btn" onClick={() => void run(() => openEditor(c.id))}>
+                      {t('edit')}
+                    </button>
+                    <button type="button" className="btn btn-danger-outline" onClick={() => setRemoving(c.id)}>
+                      {t('channelRemove')}
+                    </button>
+                  </>
+                )}
+                {r && r !== 'busy' && <Notice kind={r.ok ? 'ok' : 'error'}>{checkText(r, t)}</Notice>}
+              </div>
+            )}
           </section>
         );
       })}

@@ -524,6 +524,20 @@ export const de = {
     'Im Meta App Dashboard unter Messenger › Einstellungen › Webhooks die Webhook-URL als Callback-URL und den Verify-Token eintragen.',
   'channelSetup.sms':
     'In der Twilio Console unter Phone Numbers › Ihre Nummer › Messaging bei „A message comes in“ die Webhook-URL (HTTP POST) eintragen.',
+  // website chat (admin screen: channels)
+  'webchat.heading': 'Website-Chat',
+  'webchat.embed': 'Einbinden',
+  'webchat.page': 'Eigene Chat-Seite',
+  'webchat.origins': 'Erlaubte Websites',
+  'webchat.noOrigins': 'nur die eigene Chat-Seite (allowedOrigins in der Konfiguration)',
+  'webchat.colour': 'Farbe',
+  'webchat.colourHex': 'Farbe als Hex-Wert',
+  'webchat.colourHint': 'Die Schriftfarbe darauf wählt sparsam so, dass sie gut lesbar ist.',
+  'webchat.position': 'Position auf der Seite',
+  'webchat.right': 'unten rechts',
+  'webchat.left': 'unten links',
+  'webchat.greetingDe': 'Begrüßung (Deutsch)',
+  'webchat.greetingEn': 'Begrüßung (Englisch)',
 } as const;
 
 export type MessageKey = keyof typeof de;

@@ -507,4 +507,18 @@ export const en: Record<MessageKey, string> = {
     'In the Meta App Dashboard under Messenger › Settings › Webhooks, enter the webhook URL as callback URL and the verify token.',
   'channelSetup.sms':
     'In the Twilio Console under Phone Numbers › your number › Messaging, enter the webhook URL at "A message comes in" (HTTP POST).',
+  // website chat (admin screen: channels)
+  'webchat.heading': 'Website chat',
+  'webchat.embed': 'Embed code',
+  'webchat.page': 'Own chat page',
+  'webchat.origins': 'Allowed websites',
+  'webchat.noOrigins': 'only the own chat page (allowedOrigins in the configuration)',
+  'webchat.colour': 'Colour',
+  'webchat.colourHex': 'Colour as hex value',
+  'webchat.colourHint': 'sparsam picks the text colour on it so that it stays readable.',
+  'webchat.position': 'Position on the page',
+  'webchat.right': 'bottom right',
+  'webchat.left': 'bottom left',
+  'webchat.greetingDe': 'Greeting (German)',
+  'webchat.greetingEn': 'Greeting (English)',
 };
