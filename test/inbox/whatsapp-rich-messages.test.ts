@@ -84,6 +84,46 @@ describeEachStore('WhatsApp replies, reactions, locations and contact cards in t
     expect(wrong.body).toContain('replyTo');
   });
 
+  it("sends reply buttons the customer taps, within WhatsApp's limits", async () => {
+    const url = `/api/v1/conversations/${conversationId}/messages`;
+    const before = w.graph.sends.length;
+    for (const buttons of [['A', 'B', 'C', 'D'], ['Dienstag', 'dienstag'], ['x'.repeat(21)], ['']]) {
+      const res = await w.api('POST', url, { text: 'Wann passt es?', buttons }, w.adminToken);
+      expect(res.statusCode, JSON.stringify(buttons)).toBe(400);
+    }
+    await w.drain();
+    expect(w.graph.sends.length).toBe(before);
+    const res = await w.api('POST', url, { text: 'Wann passt es?', buttons: ['Dienstag', 'Mittwoch'] }, w.adminToken);
+    expect(res.statusCode).toBe(202);
+    expect(res.json().message.buttons).toEqual([
+      { id: 'reply-1', title: 'Dienstag' },
+      { id: 'reply-2', title: 'Mittwoch' },
+    ]);
+    await w.drain();
+    const sent = w.graph.sends.at(-1)!;
+    expect(sent.body).toMatchObject({
+      type: 'interactive',
+      interactive: {
+        type: 'button',
+        body: { text: 'Wann passt es?' },
+        action: {
+          buttons: [
+            { type: 'reply', reply: { id: 'reply-1', title: 'Dienstag' } },
+            { type: 'reply', reply: { id: 'reply-2', title: 'Mittwoch' } },
+          ],
+        },
+      },
+    });
+    await deliver({
+      id: 'wamid.RICH9',
+      type: 'interactive',
+      interactive: { type: 'button_reply', button_reply: { id: 'reply-2', title: 'Mittwoch' } },
+      context: { from: '15550783881', id: sent.id },
+    });
+    const tapped = (await thread()).find((m) => m.kind === 'button' && m.text === 'Mittwoch')!;
+    expect(tapped.replyTo).toMatchObject({ text: 'Wann passt es?' });
+  });
+
   it("reacts to a customer's message for the team and takes the reaction back", async () => {
     const detail = (await w.api('GET', `/api/v1/conversations/${conversationId}`, undefined, w.adminToken)).json() as {
       conversation: { canReact: boolean };

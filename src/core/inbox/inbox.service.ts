@@ -67,12 +67,12 @@ export interface MessageView {
 }
 
 export interface ConversationDetail {
-  conversation: ConversationSummary & { eraseAfterCloseDays: number; canReact: boolean };
+  conversation: ConversationSummary & { eraseAfterCloseDays: number; canReact: boolean; canSendButtons: boolean };
   messages: MessageView[];
 }
 
 export type ReplyInput =
-  | { text: string; replyTo?: string | undefined }
+  | { text: string; replyTo?: string | undefined; buttons?: string[] | undefined }
   | { template: { name: string; language: string; parameters: string[] } };
 
 /** Largest free-text reply on any channel (WhatsApp's and Telegram's limit); a channel's maxTextChars may be lower. */
@@ -238,6 +238,7 @@ export class InboxService {
         ...summary,
         eraseAfterCloseDays: (await this.#inbox(row.inbox_id)).retention.eraseAfterCloseDays,
         canReact: Boolean(this.deps.channels.get(row.channel_id)?.react),
+        canSendButtons: this.deps.channels.get(row.channel_id)?.capabilities.supportsButtons ?? false,
       },
       messages: views,
     };
@@ -272,6 +273,12 @@ export class InboxService {
       this.#checkWindow(row, channel, now, 'free text');
       content = { text: input.text };
       if (input.replyTo) content.extra = await this.#replyContext(row.id, input.replyTo);
+      if (input.buttons && input.buttons.length > 0) {
+        content.buttons = replyButtons(input.buttons, length, channel.capabilities.supportsButtons);
+        if (input.replyTo) {
+          throw new AppError('VALIDATION', 'a message with buttons cannot quote a message', { field: 'replyTo' });
+        }
+      }
       kind = 'text';
     } else {
       if (!channel.capabilities.supportsTemplates) {
@@ -306,6 +313,7 @@ export class InboxService {
       createdAt: iso(now)!,
       edited: false,
       deleted: false,
+      ...(content.buttons ? { buttons: content.buttons } : {}),
       ...(content.template ? { template: content.template } : {}),
       ...(typeof content.extra?.replyToMessageId === 'string'
         ? { replyTo: await this.#quote(row.id, content.extra.replyToMessageId) }
@@ -820,4 +828,43 @@ function structuredParts(kind: string, extra: Record<string, unknown> | undefine
     };
   }
   return parts;
+}
+
+/** Most reply buttons an agent's message carries, and the longest title and text with buttons (WhatsApp's limits). */
+export const REPLY_BUTTON_LIMITS = Object.freeze({ buttons: 3, title: 20, text: 1024 });
+
+/**
+ * The reply buttons of an agent's message: 1 to 3 distinct titles of 1 to 20 characters, the text at most 1024
+ * characters, on channels with buttons. Ids are sparsam's own (`reply-1` …); a customer's tap comes back as a button
+ * message with the title as its text.
+ */
+function replyButtons(
+  titles: readonly string[],
+  textLength: number,
+  supported: boolean,
+): { id: string; title: string }[] {
+  if (!supported) throw new AppError('VALIDATION', 'this channel has no reply buttons', { field: 'buttons' });
+  const trimmed = titles.map((t) => t.trim());
+  if (trimmed.length > REPLY_BUTTON_LIMITS.buttons) {
+    throw new AppError('VALIDATION', `a message has at most ${REPLY_BUTTON_LIMITS.buttons} buttons`, {
+      field: 'buttons',
+    });
+  }
+  for (const title of trimmed) {
+    const length = [...title].length;
+    if (length === 0 || length > REPLY_BUTTON_LIMITS.title) {
+      throw new AppError('VALIDATION', `a button title has 1-${REPLY_BUTTON_LIMITS.title} characters`, {
+        field: 'buttons',
+      });
+    }
+  }
+  if (new Set(trimmed.map((t) => t.toLowerCase())).size !== trimmed.length) {
+    throw new AppError('VALIDATION', 'the button titles must differ', { field: 'buttons' });
+  }
+  if (textLength > REPLY_BUTTON_LIMITS.text) {
+    throw new AppError('VALIDATION', `a message with buttons has at most ${REPLY_BUTTON_LIMITS.text} characters`, {
+      field: 'text',
+    });
+  }
+  return trimmed.map((title, i) => ({ id: `reply-${i + 1}`, title }));
 }

@@ -72,6 +72,7 @@ export const ConversationDetailSchema = z.object({
   conversation: ConversationSummarySchema.extend({
     eraseAfterCloseDays: z.number(),
     canReact: z.boolean().describe("the channel has reactions (WhatsApp): agents may react to the customer's messages"),
+    canSendButtons: z.boolean().describe('the channel has reply buttons: agents may add up to 3 to a reply'),
   }),
   messages: z.array(MessageSchema),
 });
@@ -98,6 +99,11 @@ export const ReplyBodySchema = z.union([
     .object({
       text: z.string().min(1).max(65_536),
       replyTo: z.string().max(64).optional().describe("id of the customer's message this reply answers (quoted)"),
+      buttons: z
+        .array(z.string().max(40))
+        .max(3)
+        .optional()
+        .describe('reply buttons the customer can tap: 1-3 distinct titles of 1-20 characters (text at most 1024)'),
     })
     .strict(),
   z

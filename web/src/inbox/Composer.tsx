@@ -19,6 +19,8 @@ export function Composer(props: {
   quickReplies: QuickReply[];
   /** The customer message the next reply answers (chosen with "Antworten" on it), shown above the text box. */
   replyTo?: { id: string; text: string | null } | null;
+  /** The channel has reply buttons: the agent may add up to three for the customer to tap. */
+  canSendButtons?: boolean;
   onCancelReplyTo?(): void;
   onSent(): Promise<void>;
 }) {
@@ -29,6 +31,8 @@ export function Composer(props: {
   const [error, setError] = useState<string | null>(null);
   const [active, setActive] = useState(0);
   const [file, setFile] = useState<File | null>(null);
+  /** Titles of the reply buttons being added (null: none). */
+  const [buttons, setButtons] = useState<string[] | null>(null);
   const area = useRef<HTMLTextAreaElement>(null);
   const picker = useRef<HTMLInputElement>(null);
   const withFile = mode === 'reply' && file !== null;
@@ -63,11 +67,13 @@ export function Composer(props: {
         await upload(`/conversations/${props.id}/attachments`, file, value || undefined);
         setFile(null);
       } else {
+        const titles = (buttons ?? []).map((b) => b.trim()).filter(Boolean);
         await post(`/conversations/${props.id}/messages`, {
           text: value,
-          ...(props.replyTo ? { replyTo: props.replyTo.id } : {}),
+          ...(titles.length > 0 ? { buttons: titles } : props.replyTo ? { replyTo: props.replyTo.id } : {}),
         });
         props.onCancelReplyTo?.();
+        setButtons(null);
       }
       setText('');
       await props.onSent();
@@ -135,6 +141,28 @@ export function Composer(props: {
                 {t('cancelReplyTo')}
               </button>
             </div>
+          )}
+          {buttons && mode === 'reply' && (
+            <fieldset className="composer-buttons">
+              <legend>{t('replyButtons')}</legend>
+              {buttons.map((b, i) => (
+                <input
+                  key={i}
+                  value={b}
+                  maxLength={20}
+                  aria-label={t('replyButtonN', { n: i + 1 })}
+                  onChange={(e) => setButtons(buttons.map((x, j) => (j === i ? e.target.value : x)))}
+                />
+              ))}
+              {buttons.length < 3 && (
+                <button type="button" className="btn btn-small" onClick={() => setButtons([...buttons, ''])}>
+                  {t('replyButtonAdd')}
+                </button>
+              )}
+              <button type="button" className="btn btn-small" onClick={() => setButtons(null)}>
+                {t('replyButtonsRemove')}
+              </button>
+            </fieldset>
           )}
           <label htmlFor="composer-text" className="sr-only">
             {mode === 'note' ? t('note') : t('reply')}
@@ -227,6 +255,11 @@ export function Composer(props: {
                     <PaperclipIcon /> {t('attach')}
                   </button>
                 </>
+              )}
+              {mode === 'reply' && props.canSendButtons && !buttons && !file && (
+                <button type="button" className="btn btn-ghost" onClick={() => setButtons([''])}>
+                  {t('replyButtonsAdd')}
+                </button>
               )}
               <span className="muted small">{t('sendHint')}</span>
             </span>

@@ -269,6 +269,7 @@ export function Conversation(props: {
           maxTextChars={c.maxTextChars}
           quickReplies={props.quickReplies}
           replyTo={replyTo}
+          canSendButtons={c.canSendButtons}
           onCancelReplyTo={() => setReplyTo(null)}
           onSent={() => act(async () => undefined)}
         />
