@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { AppError } from '../../shared/app-error.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
@@ -236,8 +237,8 @@ export class WebhookService implements OutgoingEventSink {
       updated_at: now,
     };
     await this.#deps.port.insert(row);
-    await this.#audit(actor, 'webhook-endpoint.created', id, {
-      host: hostOf(row.url),
+    await this.#audit(actor, 'webhook_endpoint.created', id, {
+      target: hostOf(row.url),
       inbox: row.inbox_id,
       events: row.events.join(' '),
       privateTarget: row.allow_private_target,
@@ -263,8 +264,8 @@ export class WebhookService implements OutgoingEventSink {
     };
     await this.#deps.port.update(id, patch);
     const after = { ...before, ...patch };
-    await this.#audit(actor, 'webhook-endpoint.updated', id, {
-      host: hostOf(after.url),
+    await this.#audit(actor, 'webhook_endpoint.updated', id, {
+      target: hostOf(after.url),
       inbox: after.inbox_id,
       events: after.events.join(' '),
       privateTarget: after.allow_private_target,
@@ -280,7 +281,7 @@ export class WebhookService implements OutgoingEventSink {
   async delete(id: string, actor: string): Promise<void> {
     const row = await this.#require(id);
     await this.#deps.port.delete(id);
-    await this.#audit(actor, 'webhook-endpoint.deleted', id, { host: hostOf(row.url) });
+    await this.#audit(actor, 'webhook_endpoint.deleted', id, { target: hostOf(row.url) });
   }
 
   /**
@@ -298,7 +299,7 @@ export class WebhookService implements OutgoingEventSink {
       updated_at: now,
     };
     await this.#deps.port.update(id, patch);
-    await this.#audit(actor, 'webhook-endpoint.secret-rotated', id, { host: hostOf(row.url) });
+    await this.#audit(actor, 'webhook_endpoint.secret-rotated', id, { target: hostOf(row.url) });
     return { endpoint: view({ ...row, ...patch }, now), secret };
   }
 
@@ -307,7 +308,7 @@ export class WebhookService implements OutgoingEventSink {
     const now = this.#now();
     const patch = { state: 'paused' as const, paused_reason: 'admin' as const, paused_at: now, updated_at: now };
     await this.#deps.port.update(id, patch);
-    await this.#audit(actor, 'webhook-endpoint.paused', id, { host: hostOf(row.url), reason: 'admin' });
+    await this.#audit(actor, 'webhook_endpoint.paused', id, { target: hostOf(row.url), reason: 'admin' });
     return view({ ...row, ...patch }, now);
   }
 
@@ -324,7 +325,7 @@ export class WebhookService implements OutgoingEventSink {
       updated_at: now,
     };
     await this.#deps.port.update(id, patch);
-    await this.#audit(actor, 'webhook-endpoint.resumed', id, { host: hostOf(row.url) });
+    await this.#audit(actor, 'webhook_endpoint.resumed', id, { target: hostOf(row.url) });
     return view({ ...row, ...patch }, now);
   }
 
@@ -365,8 +366,8 @@ export class WebhookService implements OutgoingEventSink {
       updated_at: this.#now(),
     };
     await this.#deps.port.updateDelivery(delivery.id, patch);
-    await this.#audit(actor, 'webhook-endpoint.test-sent', id, {
-      host: hostOf(row.url),
+    await this.#audit(actor, 'webhook_endpoint.test-sent', id, {
+      target: hostOf(row.url),
       status: result.status ?? null,
       ok,
     });
@@ -510,8 +511,8 @@ export class WebhookService implements OutgoingEventSink {
       paused_at: now,
       updated_at: now,
     });
-    await this.#audit('system', 'webhook-endpoint.paused', endpoint.id, {
-      host: hostOf(endpoint.url),
+    await this.#audit('system', 'webhook_endpoint.paused', endpoint.id, {
+      target: hostOf(endpoint.url),
       reason: 'failures',
       failures: endpoint.consecutive_failures,
       failingSince: endpoint.failing_since,
@@ -633,13 +634,17 @@ export class WebhookService implements OutgoingEventSink {
   async #auditContent(actor: string, row: WebhookEndpointRecord, enabled: boolean): Promise<void> {
     await this.#audit(
       actor,
-      enabled ? 'webhook-endpoint.content-enabled' : 'webhook-endpoint.content-disabled',
+      enabled ? 'webhook_endpoint.content-enabled' : 'webhook_endpoint.content-disabled',
       row.id,
       {
-        host: hostOf(row.url),
+        target: hostOf(row.url),
         legalBasis: enabled ? row.legal_basis : null,
-        // The admin's free-text reason is part of the accountability record (Art. 5(2)): it says why text may leave.
-        legalBasisNote: enabled ? row.legal_basis_note : null,
+        // The admin's free-text reason stays on the endpoint; the audit entry binds it by its SHA-256 (the audit log
+        // holds codes and ids only), so the record proves which statement was in force from when.
+        legalBasisNoteSha256:
+          enabled && row.legal_basis_note
+            ? createHash('sha256').update(row.legal_basis_note, 'utf8').digest('hex')
+            : null,
       },
     );
   }
@@ -692,9 +697,10 @@ function describe(result: WebhookAttemptResult): string {
   return `HTTP ${result.status ?? '?'}`;
 }
 
+/** The target's origin for the audit log (scheme, host, port; never the path or query, which may carry tokens). */
 function hostOf(url: string): string {
   try {
-    return new URL(url).host;
+    return new URL(url).origin;
   } catch {
     return '?';
   }
