@@ -573,51 +573,51 @@ export class WebhookService implements OutgoingEventSink {
   async #check(input: WebhookEndpointInput) {
     const name = input.name.trim();
     if (name.length < 1 || name.length > 80) {
-      throw new AppError('VALIDATION', 'name: 1 to 80 characters, e.g. "n8n Ticketing"', { fields: ['name'] });
+      throw new AppError('VALIDATION', 'name: 1 to 80 characters, e.g. "n8n Ticketing"', { field: 'name' });
     }
     let url: URL;
     try {
       url = new URL(input.url);
     } catch {
       throw new AppError('VALIDATION', 'url: an absolute URL, e.g. https://n8n.example.org/webhook/sparsam', {
-        fields: ['url'],
+        field: 'url',
       });
     }
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && input.allowPrivateTarget)) {
       throw new AppError(
         'VALIDATION',
         'url: must start with https:// (plain http only for an on-premise target, with "allow private target" set)',
-        { fields: ['url'] },
+        { field: 'url' },
       );
     }
     if (url.username || url.password) {
       throw new AppError('VALIDATION', 'url: no user name or password in the URL; the signature authenticates', {
-        fields: ['url'],
+        field: 'url',
       });
     }
     const events = [...new Set(input.events)];
     const unknown = events.filter((e) => !(WEBHOOK_EVENT_TYPES as readonly string[]).includes(e));
     if (events.length === 0 || unknown.length > 0) {
       throw new AppError('VALIDATION', `events: one or more of ${WEBHOOK_EVENT_TYPES.join(', ')}`, {
-        fields: ['events'],
+        field: 'events',
       });
     }
     if (input.inboxId !== null && !(await this.#deps.inboxIds()).includes(input.inboxId)) {
-      throw new AppError('VALIDATION', 'inboxId: no such inbox (null for every inbox)', { fields: ['inboxId'] });
+      throw new AppError('VALIDATION', 'inboxId: no such inbox (null for every inbox)', { field: 'inboxId' });
     }
     const note = input.legalBasisNote?.trim() ?? '';
     if (input.legalBasis !== null && !(LEGAL_BASES as readonly string[]).includes(input.legalBasis)) {
-      throw new AppError('VALIDATION', `legalBasis: one of ${LEGAL_BASES.join(', ')}`, { fields: ['legalBasis'] });
+      throw new AppError('VALIDATION', `legalBasis: one of ${LEGAL_BASES.join(', ')}`, { field: 'legalBasis' });
     }
     if (input.includeContent && (input.legalBasis === null || note.length < 10)) {
       throw new AppError(
         'VALIDATION',
         'sending message text needs the legal basis (Art. 6(1) a–f) and a note of at least 10 characters saying why',
-        { fields: ['legalBasis', 'legalBasisNote'], reason: 'legal_basis_required' },
+        { field: 'legalBasis', reason: 'legal_basis_required' },
       );
     }
     if (note.length > 1000) {
-      throw new AppError('VALIDATION', 'legalBasisNote: at most 1000 characters', { fields: ['legalBasisNote'] });
+      throw new AppError('VALIDATION', 'legalBasisNote: at most 1000 characters', { field: 'legalBasisNote' });
     }
     return {
       name,
