@@ -351,7 +351,7 @@ export function Webhooks() {
         );
       })}
 
-      <form className="card form-grid" onSubmit={submit}>
+      <form className="card form-grid webhook-form" onSubmit={submit}>
         <h2>{editing ? t('webhooks.editTitle', { name: editing.name }) : t('webhooks.addTitle')}</h2>
         <div className="form-row">
           <label htmlFor="wh-name">{t('webhooks.name')}</label>
