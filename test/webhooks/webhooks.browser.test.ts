@@ -134,7 +134,10 @@ describe.skipIf(!hasTool('chromium'))('webhook admin screen in Chromium', () => 
 
     mkdirSync(SHOTS, { recursive: true });
     // The inbox scrolls inside its main area: screenshots of the top of the screen and of the card with its log.
-    const top = () => page.locator('main').evaluate((el) => ((el as unknown as { scrollTop: number }).scrollTop = 0));
+    const top = async () => {
+      await page.locator('main').evaluate((el) => ((el as unknown as { scrollTop: number }).scrollTop = 0));
+      await page.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0));
+    };
     type Scrollable = { scrollIntoView(o: { block: string }): void };
     const show = (l: ReturnType<Page['locator']>) =>
       l.evaluate((el) => (el as unknown as Scrollable).scrollIntoView({ block: 'start' }));
