@@ -214,6 +214,49 @@ describe.each(dialects)('outgoing webhooks (%s)', (dialect) => {
     }
   });
 
+  it('announces an assignment, then a STOP: consent withdrawn and the conversation erased, content-free', async () => {
+    await createEndpoint({ events: ['conversation.assigned', 'consent.withdrawn', 'conversation.erased'] });
+    await openConversation('Termin bitte');
+    expect(receiver.received).toHaveLength(0);
+    const agent = await world.sparsam.accounts.createUser({
+      email: 'agent@autohaus.example',
+      password: 'agent-passwort-123456',
+      role: 'agent',
+      displayName: 'Agent',
+    });
+    const list = await world.api('GET', '/api/v1/conversations');
+    const conversationId = (list.json() as { items: { id: string }[] }).items[0]!.id;
+    const assigned = await world.api('POST', `/api/v1/conversations/${conversationId}/assign`, { userId: agent.id });
+    expect(assigned.statusCode, assigned.body).toBeLessThan(300);
+    await world.drain();
+    expect(receiver.received.map((r) => r.json.type)).toEqual(['conversation.assigned']);
+    expect(receiver.received[0]!.json.data).toMatchObject({
+      conversationId,
+      assigneeId: agent.id,
+      previousAssigneeId: null,
+      label: 'Anfrage 1',
+    });
+
+    await world.webhook(textMessage(clock, 'wamid.STOP', 'STOP'));
+    await world.drain();
+    const types = receiver.received.map((r) => r.json.type);
+    expect(types).toContain('consent.withdrawn');
+    expect(types).toContain('conversation.erased');
+    const erased = receiver.received.find((r) => r.json.type === 'conversation.erased')!;
+    expect(erased.json.data).toMatchObject({ conversationId, reason: 'consent-withdrawn', label: 'Anfrage 1' });
+    const withdrawn = receiver.received.find((r) => r.json.type === 'consent.withdrawn')!;
+    expect(withdrawn.json.data).toMatchObject({
+      purpose: 'service',
+      inboxId: 'service',
+      channelKind: 'whatsapp-cloud',
+    });
+    for (const r of receiver.received) {
+      expect(r.verified).toBe(true);
+      expect(r.body).not.toContain(CUSTOMER);
+      expect(r.body).not.toContain('Termin');
+    }
+  });
+
   it('sends message text only with the flag and a recorded legal basis, and audits the decision', async () => {
     const { id } = await createEndpoint({ events: ['message.received'] });
     const refused = await admin('PUT', `/api/v1/admin/webhooks/${id}`, {
