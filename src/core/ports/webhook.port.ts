@@ -78,8 +78,6 @@ export interface WebhookPort {
   update(id: string, patch: Partial<Omit<WebhookEndpointRecord, 'id' | 'created_at'>>): Promise<void>;
   /** Deletes the endpoint with its delivery log. */
   delete(id: string): Promise<boolean>;
-  /** Active endpoints subscribed to `type` for this inbox (or for every inbox). */
-  subscribers(type: WebhookEventType, inboxId: string | null): Promise<WebhookEndpointRecord[]>;
   /**
    * Counts a failed attempt: sets `failing_since` if unset and increments `consecutive_failures`; returns the row
    * after the change.

@@ -146,6 +146,10 @@ export interface WebhookEndpointInput {
 /** The event of a manual test send ("Test senden"); not subscribable. */
 export const TEST_EVENT_TYPE = 'webhook.test';
 
+/** How long emit() trusts its copy of the endpoint list (a change on another instance shows within this). */
+const ENDPOINT_CACHE_MS = 5_000;
+const CHANNEL_CACHE_MS = 60_000;
+
 const MESSAGE_EVENTS = new Set<string>(['message.received', 'message.sent', 'message.failed']);
 
 function view(e: WebhookEndpointRecord, now: number): WebhookEndpointView {
@@ -187,6 +191,12 @@ function view(e: WebhookEndpointRecord, now: number): WebhookEndpointView {
 export class WebhookService implements OutgoingEventSink {
   readonly #deps: WebhookServiceDeps;
   readonly policy: WebhookPolicy;
+  /**
+   * The endpoints, cached for a few seconds: emit() runs on the inbox's hot path (every stored message) and must not
+   * add a query per event. Changes made here drop the cache at once; another instance's changes show within the TTL.
+   */
+  #endpoints: { at: number; rows: Promise<WebhookEndpointRecord[]> } | undefined;
+  readonly #channels = new Map<string, { at: number; info: Promise<{ inboxId: string; kind: string } | undefined> }>();
 
   constructor(deps: WebhookServiceDeps) {
     this.#deps = deps;
@@ -237,6 +247,7 @@ export class WebhookService implements OutgoingEventSink {
       updated_at: now,
     };
     await this.#deps.port.insert(row);
+    this.#changed();
     await this.#audit(actor, 'webhook_endpoint.created', id, {
       target: hostOf(row.url),
       inbox: row.inbox_id,
@@ -263,6 +274,7 @@ export class WebhookService implements OutgoingEventSink {
       updated_at: now,
     };
     await this.#deps.port.update(id, patch);
+    this.#changed();
     const after = { ...before, ...patch };
     await this.#audit(actor, 'webhook_endpoint.updated', id, {
       target: hostOf(after.url),
@@ -281,6 +293,7 @@ export class WebhookService implements OutgoingEventSink {
   async delete(id: string, actor: string): Promise<void> {
     const row = await this.#require(id);
     await this.#deps.port.delete(id);
+    this.#changed();
     await this.#audit(actor, 'webhook_endpoint.deleted', id, { target: hostOf(row.url) });
   }
 
@@ -299,6 +312,7 @@ export class WebhookService implements OutgoingEventSink {
       updated_at: now,
     };
     await this.#deps.port.update(id, patch);
+    this.#changed();
     await this.#audit(actor, 'webhook_endpoint.secret-rotated', id, { target: hostOf(row.url) });
     return { endpoint: view({ ...row, ...patch }, now), secret };
   }
@@ -308,6 +322,7 @@ export class WebhookService implements OutgoingEventSink {
     const now = this.#now();
     const patch = { state: 'paused' as const, paused_reason: 'admin' as const, paused_at: now, updated_at: now };
     await this.#deps.port.update(id, patch);
+    this.#changed();
     await this.#audit(actor, 'webhook_endpoint.paused', id, { target: hostOf(row.url), reason: 'admin' });
     return view({ ...row, ...patch }, now);
   }
@@ -325,6 +340,7 @@ export class WebhookService implements OutgoingEventSink {
       updated_at: now,
     };
     await this.#deps.port.update(id, patch);
+    this.#changed();
     await this.#audit(actor, 'webhook_endpoint.resumed', id, { target: hostOf(row.url) });
     return view({ ...row, ...patch }, now);
   }
@@ -389,9 +405,13 @@ export class WebhookService implements OutgoingEventSink {
   /** Fans an event out to the subscribed active endpoints: one durable delivery job each. Never throws. */
   async emit(event: OutgoingEvent): Promise<void> {
     try {
-      const channel = event.channelId ? await this.#deps.channelInfo(event.channelId) : undefined;
+      const active = (await this.#cachedEndpoints()).filter(
+        (e) => e.state === 'active' && e.events.includes(event.type),
+      );
+      if (active.length === 0) return;
+      const channel = event.channelId ? await this.#channelInfo(event.channelId) : undefined;
       const inboxId = event.inboxId ?? channel?.inboxId ?? null;
-      const endpoints = await this.#deps.port.subscribers(event.type, inboxId);
+      const endpoints = active.filter((e) => e.inbox_id === null || e.inbox_id === inboxId);
       if (endpoints.length === 0) return;
       const label =
         event.label ??
@@ -504,6 +524,33 @@ export class WebhookService implements OutgoingEventSink {
 
   // ------------------------------------------------------------------------------------------------ inside
 
+  #cachedEndpoints(): Promise<WebhookEndpointRecord[]> {
+    const now = Date.now();
+    if (!this.#endpoints || now - this.#endpoints.at > ENDPOINT_CACHE_MS) {
+      const rows = this.#deps.port.list();
+      this.#endpoints = { at: now, rows };
+      rows.catch(() => {
+        this.#endpoints = undefined;
+      });
+    }
+    return this.#endpoints.rows;
+  }
+
+  #channelInfo(channelId: string): Promise<{ inboxId: string; kind: string } | undefined> {
+    const now = Date.now();
+    const hit = this.#channels.get(channelId);
+    if (hit && now - hit.at <= CHANNEL_CACHE_MS) return hit.info;
+    const info = this.#deps.channelInfo(channelId);
+    this.#channels.set(channelId, { at: now, info });
+    info.catch(() => this.#channels.delete(channelId));
+    return info;
+  }
+
+  /** Drops the endpoint cache (after a change made through this service). */
+  #changed(): void {
+    this.#endpoints = undefined;
+  }
+
   async #pauseForFailures(endpoint: WebhookEndpointRecord, now: number): Promise<void> {
     await this.#deps.port.update(endpoint.id, {
       state: 'paused',
@@ -511,6 +558,7 @@ export class WebhookService implements OutgoingEventSink {
       paused_at: now,
       updated_at: now,
     });
+    this.#changed();
     await this.#audit('system', 'webhook_endpoint.paused', endpoint.id, {
       target: hostOf(endpoint.url),
       reason: 'failures',

@@ -89,16 +89,6 @@ export class WebhookStore implements WebhookPort {
     });
   }
 
-  async subscribers(type: WebhookEventType, inboxId: string | null): Promise<WebhookEndpointRecord[]> {
-    let query = this.db.selectFrom('webhook_endpoints').selectAll().where('state', '=', 'active');
-    query =
-      inboxId === null
-        ? query.where('inbox_id', 'is', null)
-        : query.where((eb) => eb.or([eb('inbox_id', 'is', null), eb('inbox_id', '=', inboxId)]));
-    // The event list is a short JSON array; filtering it here keeps the query the same on both dialects.
-    return (await query.execute()).map(toEndpoint).filter((e) => e.events.includes(type));
-  }
-
   async recordFailure(id: string, now: number): Promise<WebhookEndpointRecord | undefined> {
     await this.db
       .updateTable('webhook_endpoints')
