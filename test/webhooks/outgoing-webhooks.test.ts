@@ -5,6 +5,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { CUSTOMER, buttonReply, startWorld, textMessage, type World } from '../inbox/inbox-world.ts';
+import { LEGAL_BASES, WEBHOOK_EVENT_TYPES } from '../../src/core/ports/webhook.port.ts';
+import { LegalBasisSchema, WebhookEventTypeSchema } from '../../src/http/contract/webhooks.contract.ts';
 import { dialects } from '../support/stores.ts';
 
 /**
@@ -88,6 +90,13 @@ const ALL_EVENTS = [
   'consent.given',
   'consent.withdrawn',
 ];
+
+describe('outgoing webhook names', () => {
+  it('are the same in the core and in the API contract', () => {
+    expect(WebhookEventTypeSchema.options).toEqual([...WEBHOOK_EVENT_TYPES]);
+    expect(LegalBasisSchema.options).toEqual([...LEGAL_BASES]);
+  });
+});
 
 describe.each(dialects)('outgoing webhooks (%s)', (dialect) => {
   let world: World;

@@ -7,17 +7,6 @@ import { CopyButton } from '../shared/CopyButton.tsx';
 import { Notice } from '../shared/Notice.tsx';
 import { useAction } from '../shared/use-action.tsx';
 
-const EVENT_TYPES: readonly WebhookEventType[] = [
-  'conversation.opened',
-  'conversation.assigned',
-  'conversation.closed',
-  'conversation.erased',
-  'message.received',
-  'message.sent',
-  'message.failed',
-  'consent.given',
-  'consent.withdrawn',
-];
 const LEGAL_BASES: readonly LegalBasis[] = ['art6-1a', 'art6-1b', 'art6-1c', 'art6-1d', 'art6-1e', 'art6-1f'];
 
 interface Draft {
@@ -89,6 +78,8 @@ export function WebhookPausedBanner() {
 export function Webhooks() {
   const { t, formatDateTime } = useI18n();
   const [items, setItems] = useState<WebhookEndpoint[]>([]);
+  // The event types in the server's order (the list endpoint names them): no third copy of the list here.
+  const [eventTypes, setEventTypes] = useState<WebhookEventType[]>([]);
   const [inboxes, setInboxes] = useState<string[]>([]);
   const [editing, setEditing] = useState<WebhookEndpoint | null>(null);
   const [draft, setDraft] = useState<Draft>(EMPTY);
@@ -98,7 +89,9 @@ export function Webhooks() {
   const { run, view } = useAction();
 
   const load = useCallback(async () => {
-    setItems((await call('GET /admin/webhooks')).items);
+    const r = await call('GET /admin/webhooks');
+    setItems(r.items);
+    setEventTypes(r.eventTypes);
   }, []);
   useEffect(() => {
     void load();
@@ -160,7 +153,7 @@ export function Webhooks() {
   const toggleEvent = (type: WebhookEventType, on: boolean) =>
     setDraft((d) => ({
       ...d,
-      events: on ? EVENT_TYPES.filter((x) => x === type || d.events.includes(x)) : d.events.filter((x) => x !== type),
+      events: on ? eventTypes.filter((x) => x === type || d.events.includes(x)) : d.events.filter((x) => x !== type),
     }));
 
   const failing = items.filter((e) => e.pausedReason === 'failures');
@@ -394,7 +387,7 @@ export function Webhooks() {
         </label>
         <fieldset>
           <legend>{t('webhooks.events')}</legend>
-          {EVENT_TYPES.map((type) => (
+          {eventTypes.map((type) => (
             <label key={type} className="check check-event">
               <input
                 type="checkbox"
