@@ -367,6 +367,15 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     masterKeyFromEnv: Boolean(config.masterKey),
     channelKinds: channelKindFacts,
     events,
+    webhooks: async () =>
+      (await webhooks.list()).map((e) => ({
+        target: new URL(e.url).origin,
+        inboxId: e.inboxId,
+        events: e.events,
+        includeContent: e.includeContent,
+        legalBasis: e.legalBasis,
+        paused: e.state === 'paused',
+      })),
   });
 
   const forgedWebhooks = new ForgedWebhookAudit(audit);

@@ -293,6 +293,11 @@ describe.each(dialects)('outgoing webhooks (%s)', (dialect) => {
     expect(enabled.statusCode, enabled.body).toBe(200);
     expect(enabled.json().endpoint).toMatchObject({ includeContent: true, legalBasis: 'art6-1b' });
     const audit = await world.sparsam.audit.list({ action: 'webhook_endpoint' });
+    // The record of processing lists the endpoint as a further recipient, with text and its legal basis.
+    const ropa = JSON.stringify(await world.sparsam.compliance.document('ropa', 'de'));
+    expect(ropa).toContain('Weitere Empfänger: ausgehende Webhooks');
+    expect(ropa).toContain(`http://127.0.0.1:${receiver.port}`);
+    expect(ropa).toContain('mit Nachrichtentext, Rechtsgrundlage art6-1b');
     const entry = audit.find((e) => e.action === 'webhook_endpoint.content-enabled');
     expect(entry?.target_id).toBe(id);
     expect(JSON.stringify(entry)).toContain('art6-1b');
