@@ -4,6 +4,7 @@ import { AuthService, type AccountAudit } from './core/accounts/auth.service.ts'
 import { SecretBox } from './core/accounts/secret-box.ts';
 import { StaffService } from './core/accounts/staff.service.ts';
 import type { InboxEventBus } from './core/inbox/inbox-events.ts';
+import type { OutgoingEventSink } from './core/webhooks/outgoing-events.ts';
 import { TeamSettingsService } from './core/inbox/team-settings.service.ts';
 import { TeamService, type NoteSealer } from './core/inbox/team.service.ts';
 import { checkChannelConnection } from './channels/connection-check.ts';
@@ -34,6 +35,8 @@ export interface WebInboxInput {
   sealNote: NoteSealer;
   /** Logins, 2FA changes, invitations, assignments and settings changes. */
   audit: AccountAudit;
+  /** Outgoing webhooks ('conversation.assigned'). */
+  webhooks?: OutgoingEventSink;
   /** Settings changes and logouts announced to the other instances (PostgreSQL); in-process only otherwise. */
   signals: CacheSignals;
   /** A running channel's configuration (declared in the file or created in the admin screen), for its check. */
@@ -62,7 +65,7 @@ export async function composeWebInbox(input: WebInboxInput): Promise<WebInbox> {
   const box = new SecretBox(input.accountSecret);
   const auth = new AuthService(users, web, accounts, box, clock, audit);
   const staff = new StaffService(users, web, accounts, clock, audit);
-  const team = new TeamService(input.team, users, web, events, clock, input.sealNote, audit);
+  const team = new TeamService(input.team, users, web, events, clock, input.sealNote, audit, input.webhooks);
   const settings = new TeamSettingsService(web, inboxes, config.inboxes, clock, audit, signals);
   await settings.applyOverrides();
   const streams = new SessionStreams(signals);

@@ -83,6 +83,12 @@ import { Outbox } from './core/inbox/outbox.ts';
 import { MarketingService } from './core/marketing/marketing.service.ts';
 import { marketingRoutes } from './http/api/marketing.routes.ts';
 import { MarketingStore } from './store/sql/marketing.store.ts';
+import { openMessageContent } from './core/inbox/message-content.ts';
+import { WebhookService } from './core/webhooks/webhook.service.ts';
+import { webhookRoutes } from './http/api/webhooks.routes.ts';
+import { registerWebhookDelivery } from './jobs/webhook-delivery.job.ts';
+import { NodeWebhookTransport } from './jobs/webhook-transport.ts';
+import { WebhookStore } from './store/sql/webhook.store.ts';
 
 /** Everything a running sparsam holds; built once by {@link createSparsam}, the composition root. */
 export interface Sparsam {
@@ -117,6 +123,8 @@ export interface Sparsam {
   retention: RetentionSweeper;
   /** The data protection officer's tools: subject requests, reveals, documents, kill switch, breach register. */
   compliance: ComplianceTools;
+  /** Outgoing webhooks: endpoints, signed deliveries through the job queue, the delivery log. */
+  webhooks: WebhookService;
   /** The OpenAPI document of /api/v1; route modules add their operations. */
   docs: OpenApiRegistry;
   /** Stops background work, closes the HTTP server and the store. Safe to call twice. */
@@ -191,6 +199,40 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     logger,
   };
   const channels = new ChannelRegistry(config.channels, channelDeps);
+  const jobs = new JobQueue({
+    store: new JobStore(store.db, { skipLocked: store.capabilities.skipLocked }),
+    clock,
+    logger,
+  });
+  // Outgoing webhooks: the core's events, signed (Standard Webhooks) and delivered through the job queue.
+  const conversations = new ConversationStore(store.db);
+  const messages = new MessageStore(store.db, providerRefs);
+  const webhooks = new WebhookService({
+    port: new WebhookStore(store.db),
+    box: new SecretBox(keys.pepper, 'sparsam/webhook-secrets/v1'),
+    clock,
+    audit,
+    jobs,
+    transport: new NodeWebhookTransport(),
+    logger,
+    channelInfo: async (channelId) => {
+      const channel = await inboxes.findChannel(channelId);
+      return channel && { inboxId: channel.inbox_id, kind: channel.kind };
+    },
+    inboxIds: async () => (await inboxes.listInboxes()).map((i) => i.id),
+    conversationLabel: async (conversationId) => {
+      const conversation = await conversations.findById(conversationId);
+      const inbox = conversation && (await inboxes.listInboxes()).find((i) => i.id === conversation.inbox_id);
+      return conversation && inbox ? formatLabel(inbox.label_prefix, conversation.label_seq) : undefined;
+    },
+    messageText: async (messageId) => {
+      const message = await messages.findById(messageId);
+      if (!message?.body_enc) return undefined;
+      const key = await keys.existingDataKey('conversation', message.conversation_id);
+      return key ? openMessageContent(key, message.id, message.body_enc).text : undefined;
+    },
+  });
+  registerWebhookDelivery(jobs, webhooks);
   // The browser inbox's services: session login (TOTP), staff, team features, live events, admin settings.
   const webInbox = await composeWebInbox({
     channelConfig: (channelId) => channels.config(channelId),
@@ -212,6 +254,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
         column: 'body_enc',
       }),
     audit,
+    webhooks,
   });
   const authenticate: Authenticator = webInbox.authenticate;
 
@@ -221,8 +264,8 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     epochMs: config.keyEpochHours * 3_600_000,
     repepper: () => contacts.repepper(),
   });
-  const consent = new ConsentService(new ConsentStore(store.db), keys, clock);
-  const erasure = new ErasureService(new ErasureStore(store.db, () => store.scrub()), keys, audit, clock);
+  const consent = new ConsentService(new ConsentStore(store.db), keys, clock, webhooks);
+  const erasure = new ErasureService(new ErasureStore(store.db, () => store.scrub()), keys, audit, clock, webhooks);
   // Channels created in the admin screen: secrets sealed under a key derived from the key store's secret (never in
   // the main database or its backups in plain), loaded now and again on every instance whenever one changes them.
   const channelSecrets = new SecretBox(keys.pepper, 'sparsam/channel-secrets/v1');
@@ -253,18 +296,15 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   });
   signals.onResync(reloadQuietly);
   // Retention: consent timeout, auto-close, erase after close, audit pruning (run by the 'retention-sweep' job).
-  const retention = new RetentionSweeper(new RetentionStore(store.db), erasure, audit, clock, { logger });
-  const jobs = new JobQueue({
-    store: new JobStore(store.db, { skipLocked: store.capabilities.skipLocked }),
-    clock,
+  const retention = new RetentionSweeper(new RetentionStore(store.db), erasure, audit, clock, {
     logger,
+    events: webhooks,
   });
   // The one writer of outbound messages and their send jobs (replies, notices, automated messages, broadcasts).
   const inboxTransactions = new SqlInboxTransactions(store.db, jobs, providerRefs);
   const outbox = new Outbox({ clock, transactions: inboxTransactions, keys });
   // Automated messages (greeting, away) and marketing consent and broadcasts, queued through the outbox.
   const marketingStore = new MarketingStore(store.db);
-  const conversations = new ConversationStore(store.db);
   const media = new MediaStore(store.db);
   // One cache of the inbox settings (hours, greeting, away message), dropped on every instance when one changes them.
   const inboxSettings = new CachedInboxSettings(inboxes, clock, undefined, signals);
@@ -301,7 +341,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     transactions: inboxTransactions,
     outbox,
     conversations,
-    messages: new MessageStore(store.db, providerRefs),
+    messages,
     media,
     contacts,
     consent,
@@ -319,6 +359,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     noticeVersion,
     formatLabel,
     chatUrl: (inboxId) => webchatPageUrl(config.baseUrl, config.channels, inboxId),
+    webhooks,
   });
   // The website chat's visitor side (kind webchat): consent before the first message, history, files, live stream.
   const visitorChat = new VisitorChatService(
@@ -359,6 +400,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     channels,
     media,
     events,
+    webhooks,
     clock,
     logger,
   });
@@ -390,6 +432,15 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     masterKeyFromEnv: Boolean(config.masterKey),
     channelKinds: channelKindFacts,
     events,
+    webhooks: async () =>
+      (await webhooks.list()).map((e) => ({
+        target: new URL(e.url).origin,
+        inboxId: e.inboxId,
+        events: e.events,
+        includeContent: e.includeContent,
+        legalBasis: e.legalBasis,
+        paused: e.state === 'paused',
+      })),
   });
 
   const forgedWebhooks = new ForgedWebhookAudit(audit);
@@ -444,6 +495,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
       admin: { authenticate: (request) => authenticate(request), audit },
       widgetDir: path.join(WEB_DIST_DIR, 'webchat'),
     }),
+    webhookRoutes({ webhooks, authenticate: (request) => authenticate(request), docs }),
   );
   // The web inbox's modules go last: its SPA fallback answers any GET the other modules leave unmatched.
   modules.push(...webInboxRoutes(webInbox.deps));
@@ -489,6 +541,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     erasure,
     retention,
     compliance,
+    webhooks,
     async close() {
       if (closed) return;
       closed = true;

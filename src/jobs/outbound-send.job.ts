@@ -20,6 +20,7 @@ import { backoffDelay, describeJobError, type Job, type JobQueue } from './job-q
 import { inOutboundOrder, passTurn } from './outbound-order.ts';
 import type { Pacer } from './pacer.ts';
 import { SendPacer } from './send-pacer.ts';
+import type { OutgoingEventSink } from '../core/webhooks/outgoing-events.ts';
 
 // The queue name and the key scheme of send jobs belong to the outbox, the one writer of outbound messages.
 export { OUTBOUND_SEND, outboundDedupeKey } from '../core/inbox/outbox.ts';
@@ -47,6 +48,8 @@ export interface OutboundSendDeps {
   /** Media rows (the sealed file of a message with an attachment; MediaStore fits). */
   media?: { findById(id: string): Promise<MediaRecord | undefined> };
   events: InboxEventBus;
+  /** Outgoing webhooks: 'message.sent' and 'message.failed'. */
+  webhooks?: OutgoingEventSink;
   /** Shared by every worker of the process (and, on PostgreSQL, every instance); one pace per channel. */
   pacer?: Pacer;
   clock?: Clock;
@@ -97,11 +100,6 @@ export function outboundSendHandler(deps: OutboundSendDeps): (job: Job) => Promi
   const holdOffMs = deps.rateLimitHoldOffMs ?? 250;
   const now = () => clock.now().getTime();
 
-  const fail = async (message: MessageRecord, inboxId: string, code: string, reason: string): Promise<void> => {
-    const row = await deps.store.markFailed(message.id, code, reason, now());
-    if (row) publish(deps.events, inboxId, row);
-  };
-
   return async (job) => {
     const messageId = job.payload.messageId;
     if (typeof messageId !== 'string' || messageId === '') throw new PermanentFailure('payload without messageId');
@@ -110,6 +108,15 @@ export function outboundSendHandler(deps: OutboundSendDeps): (job: Job) => Promi
     if (!target?.conversation || !target.contact) return;
     const { message, conversation, contact } = target;
     const inboxId = conversation.inbox_id;
+    // Nothing of a conversation waiting for consent leaves sparsam through outgoing webhooks (the notice's send).
+    const visible = conversation.state !== 'pending_consent';
+    const fail = async (m: MessageRecord, inbox: string, code: string, reason: string): Promise<void> => {
+      const row = await deps.store.markFailed(m.id, code, reason, now());
+      if (row) {
+        publish(deps.events, inbox, row);
+        if (visible) await emitOutcome(deps, inbox, row);
+      }
+    };
 
     if (job.payload.action === 'read') {
       await sendReadReceipt(deps, pacer, message);
@@ -182,7 +189,10 @@ export function outboundSendHandler(deps: OutboundSendDeps): (job: Job) => Promi
       return;
     }
     const sent = await retryWrite(() => deps.store.markSent(message.id, providerMessageId, now()));
-    if (sent) publish(deps.events, inboxId, sent);
+    if (sent) {
+      publish(deps.events, inboxId, sent);
+      if (visible) await emitOutcome(deps, inboxId, sent);
+    }
     deps.logger?.debug({ messageId: message.id, channelId: channel.id }, 'message sent');
 
     async function onSendError(error: unknown): Promise<void> {
@@ -238,7 +248,7 @@ export function outboundSendHandler(deps: OutboundSendDeps): (job: Job) => Promi
  * When the queue gives up on a send (its worker died on the last attempt, or an unexpected error used the budget
  * up), the message must not stay 'queued' or 'sending' for ever: the agent sees it failed.
  */
-export function outboundSendOnFailed(deps: Pick<OutboundSendDeps, 'store' | 'events' | 'clock'>) {
+export function outboundSendOnFailed(deps: Pick<OutboundSendDeps, 'store' | 'events' | 'clock' | 'webhooks'>) {
   const clock = deps.clock ?? systemClock;
   return async (job: Job, _reason: string): Promise<void> => {
     const messageId = job.payload.messageId;
@@ -252,8 +262,33 @@ export function outboundSendOnFailed(deps: Pick<OutboundSendDeps, 'store' | 'eve
       wasSending ? REASONS.unconfirmed : REASONS.unavailable,
       clock.now().getTime(),
     );
-    if (row) publish(deps.events, target.conversation.inbox_id, row);
+    if (row) {
+      publish(deps.events, target.conversation.inbox_id, row);
+      if (target.conversation.state !== 'pending_consent') await emitOutcome(deps, target.conversation.inbox_id, row);
+    }
   };
+}
+
+/** 'message.sent' or 'message.failed' for outgoing webhooks (content-free: ids, kind, the error code). */
+async function emitOutcome(
+  deps: Pick<OutboundSendDeps, 'webhooks' | 'clock'>,
+  inboxId: string,
+  row: MessageRecord,
+): Promise<void> {
+  if (!deps.webhooks || (row.status !== 'sent' && row.status !== 'failed')) return;
+  await deps.webhooks.emit({
+    type: row.status === 'sent' ? 'message.sent' : 'message.failed',
+    occurredAt: (deps.clock ?? systemClock).now().getTime(),
+    channelId: row.channel_id,
+    inboxId,
+    conversationId: row.conversation_id,
+    messageId: row.id,
+    details: {
+      kind: row.kind,
+      automated: row.author_id === null,
+      ...(row.status === 'failed' ? { errorCode: row.error_code, stage: 'send' } : {}),
+    },
+  });
 }
 
 /**

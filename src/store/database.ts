@@ -271,6 +271,47 @@ export interface Database {
   send_pacing: SendPacingRow;
   parked_statuses: ParkedStatusRow;
   inbound_receipts: InboundReceiptRow;
+  webhook_endpoints: WebhookEndpointRow;
+  webhook_deliveries: WebhookDeliveryRow;
+}
+
+/** An outgoing webhook endpoint; migration 016. `events` is JSON of event type names; secrets sealed. */
+export interface WebhookEndpointRow {
+  id: string;
+  name: string;
+  url: string;
+  inbox_id: string | null;
+  events: string;
+  state: 'active' | 'paused';
+  paused_reason: 'admin' | 'failures' | null;
+  paused_at: Millis | null;
+  allow_private_target: Flag;
+  include_content: Flag;
+  legal_basis: string | null;
+  legal_basis_note: string | null;
+  secret_enc: Uint8Array;
+  previous_secret_enc: Uint8Array | null;
+  previous_secret_until: Millis | null;
+  failing_since: Millis | null;
+  consecutive_failures: number;
+  last_success_at: Millis | null;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+/** One event's delivery to one endpoint (the admin's delivery log; never the payload); migration 016. */
+export interface WebhookDeliveryRow {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  state: 'pending' | 'retrying' | 'delivered' | 'failed';
+  attempts: number;
+  status_code: number | null;
+  duration_ms: number | null;
+  error: string | null;
+  created_at: Millis;
+  updated_at: Millis;
 }
 
 /** An inbound event without a message row that took effect once (keyed hash of its provider id); migration 012. */

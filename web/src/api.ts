@@ -140,6 +140,10 @@ export type TeamMember = z.infer<typeof contract.TeamMemberSchema>;
 export type StaffMember = z.infer<typeof contract.StaffMemberSchema>;
 export type Invitation = z.infer<typeof contract.InvitationSchema>;
 export type ChannelInfo = z.infer<typeof contract.ChannelInfoSchema>;
+export type WebhookEndpoint = z.infer<typeof contract.WebhookEndpointSchema>;
+export type WebhookDelivery = z.infer<typeof contract.WebhookDeliverySchema>;
+export type WebhookEventType = z.infer<typeof contract.WebhookEventTypeSchema>;
+export type LegalBasis = z.infer<typeof contract.LegalBasisSchema>;
 export type ChannelCheck = z.infer<typeof contract.ChannelCheckSchema>;
 export type InboxPrivacy = z.infer<typeof contract.InboxPrivacySchema>;
 /** Greeting and away message of an inbox as the admin screen edits them (GET/PUT /admin/inboxes). */

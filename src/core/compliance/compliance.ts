@@ -12,7 +12,7 @@ import { renderHtml, renderMarkdown, type ComplianceDocument } from './document.
 import { renderPdf } from './pdf.ts';
 import { ChannelKillSwitch } from './kill-switch.service.ts';
 import type { ChannelKindFactsLookup } from '../channel/channel-kind-facts.ts';
-import { privacyNotice, recordOfProcessing, type ProcessingContext, type RopaInbox } from './ropa.ts';
+import { privacyNotice, recordOfProcessing, type ProcessingContext, type RopaInbox, type RopaWebhook } from './ropa.ts';
 import { checkPeriod, computeStatistics, STATS_AUDIT_ACTIONS, type InboxStatistics } from './statistics.ts';
 import { SubjectRightsService } from './subject-rights.service.ts';
 
@@ -34,6 +34,8 @@ export interface ComplianceDeps {
   masterKeyFromEnv: boolean;
   /** The facts of each channel kind (display name, processors), from the channel modules. */
   channelKinds: ChannelKindFactsLookup;
+  /** Outgoing webhook endpoints, listed as further recipients in the record of processing. */
+  webhooks?: (() => Promise<RopaWebhook[]>) | undefined;
   /** Live inbox events (erasures are announced so that open screens drop the conversations). */
   events?: Pick<InboxEventBus, 'publish'> | undefined;
 }
@@ -68,12 +70,14 @@ export class ComplianceTools {
 
   /** The live configuration: inboxes with their effective settings, channels with their kill-switch state. */
   async processingContext(): Promise<ProcessingContext> {
-    const [inboxes, channels, require2fa] = await Promise.all([
+    const [inboxes, channels, require2fa, webhooks] = await Promise.all([
       this.deps.port.listInboxes(),
       this.deps.port.listChannels(),
       this.deps.port.getStructuredSetting(REQUIRE_2FA_SETTING),
+      this.deps.webhooks?.(),
     ]);
     return {
+      webhooks,
       organisation: this.deps.organisation,
       inboxes: inboxes.map((row) => {
         const s = row.settings as Partial<RopaInbox>;

@@ -38,6 +38,33 @@ export interface ProcessingContext {
     masterKey: 'environment' | 'file';
   };
   generatedAt: Date;
+  /** Outgoing webhook endpoints: further recipients chosen by the controller (docs/webhooks.md). */
+  webhooks?: RopaWebhook[] | undefined;
+}
+
+/** An outgoing webhook endpoint as the record lists it: where events go, which, and whether message text goes too. */
+export interface RopaWebhook {
+  /** Scheme, host and port of the target (never the path). */
+  target: string;
+  inboxId: string | null;
+  events: readonly string[];
+  includeContent: boolean;
+  legalBasis: string | null;
+  paused: boolean;
+}
+
+function webhookRows(hooks: readonly RopaWebhook[], lang: 'de' | 'en'): string[][] {
+  const de = lang === 'de';
+  return hooks.map((h) => [
+    `${h.target}${h.paused ? (de ? ' (pausiert)' : ' (paused)') : ''}`,
+    h.inboxId ?? (de ? 'alle' : 'all'),
+    h.events.join(', '),
+    h.includeContent
+      ? `${de ? 'mit Nachrichtentext, Rechtsgrundlage' : 'with message text, legal basis'} ${h.legalBasis ?? '?'}`
+      : de
+        ? 'ohne Inhalte (IDs, Pseudonym, Zeiten)'
+        : 'content-free (ids, pseudonym, times)',
+  ]);
 }
 
 export type { Processor } from '../channel/channel-kind-facts.ts';
@@ -274,6 +301,19 @@ export function recordOfProcessing(
           rows: channelRows(ctx, lang, kinds),
         }
       : { type: 'p', text: de ? 'Keine Kanäle eingerichtet.' : 'No channels configured.' },
+    ...(ctx.webhooks && ctx.webhooks.length > 0
+      ? ([
+          {
+            type: 'h3',
+            text: de ? 'Weitere Empfänger: ausgehende Webhooks' : 'Further recipients: outgoing webhooks',
+          },
+          {
+            type: 'table',
+            head: de ? ['Ziel', 'Posteingang', 'Ereignisse', 'Inhalt'] : ['Target', 'Inbox', 'Events', 'Content'],
+            rows: webhookRows(ctx.webhooks, lang),
+          },
+        ] satisfies DocBlock[])
+      : []),
     { type: 'h3', text: de ? 'Löschfristen je Posteingang' : 'Erasure periods per inbox' },
     ctx.inboxes.length > 0
       ? {

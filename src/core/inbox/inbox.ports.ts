@@ -10,6 +10,7 @@ import type { InboxEventBus } from './inbox-events.ts';
 import type { ConversationKey } from './message-content.ts';
 import type { NoticeLanguage } from './notices.ts';
 import type { Outbox } from './outbox.ts';
+import type { OutgoingEventSink } from '../webhooks/outgoing-events.ts';
 
 /**
  * The few things the inbox core needs from the privacy core, the channels and the stores, as narrow structural
@@ -173,6 +174,8 @@ export interface InboxDeps {
   chatUrl?: (inboxId: string) => string | undefined;
   /** How long a direct reply (decline, STOP) may take before erasure goes ahead without it. */
   directSendTimeoutMs?: number;
+  /** Outgoing webhooks (conversation opened/closed, message received, …); absent = none. */
+  webhooks?: OutgoingEventSink;
 }
 
 /**

@@ -11,6 +11,7 @@ import { newId } from '../../shared/ids.ts';
 import type { ContactRecord, ConversationRecord, MessageRecord } from '../ports/model.ts';
 import type { InboxTx } from '../ports/conversation.port.ts';
 import type { InboxEvent } from './inbox-events.ts';
+import type { OutgoingEvent } from '../webhooks/outgoing-events.ts';
 import {
   INBOUND_RECEIPT_TTL_MS,
   messageStamp,
@@ -64,6 +65,8 @@ interface Staged {
 /** What one group transaction collects while it runs. */
 interface GroupState {
   published: InboxEvent[];
+  /** Events for outgoing webhooks, raised after the commit. */
+  outgoing: OutgoingEvent[];
   followUps: FollowUp[];
   staged: Staged[];
   existing: Map<string, Pick<MessageRecord, 'id' | 'conversation_id' | 'handled'>>;
@@ -193,6 +196,7 @@ export class InboundProcessor {
     await this.deps.transactions.run(async (tx) => {
       state = {
         published: [],
+        outgoing: [],
         followUps: [],
         staged: [],
         existing: new Map(),
@@ -224,6 +228,7 @@ export class InboundProcessor {
     if (!state) return;
     if (state.parked.length > 0) await this.#recheckParked(state.parked, state.published);
     for (const e of state.published) this.deps.events.publish(e);
+    for (const e of state.outgoing) await this.deps.webhooks?.emit(e);
     for (const step of state.followUps) {
       if (step.kind === 'agree') await this.#agree(step);
       else if (step.kind === 'decline') await this.#decline(step);
@@ -421,15 +426,26 @@ export class InboundProcessor {
       t.unread += s.pending ? 0 : 1;
       touches.set(conversation.id, t);
       if (!s.pending) {
+        const label = this.deps.formatLabel(p.inbox.labelPrefix, conversation.label_seq);
+        const base = {
+          occurredAt: s.row.created_at,
+          channelId: conversation.channel_id,
+          inboxId: conversation.inbox_id,
+          conversationId: conversation.id,
+          contactId: conversation.contact_id,
+          label,
+        };
         if (s.created && !announced.has(conversation.id)) {
           state.published.push({
             type: 'conversation.created',
             inboxId: conversation.inbox_id,
             conversationId: conversation.id,
           });
+          state.outgoing.push({ ...base, type: 'conversation.opened', details: { reason: 'inbound' } });
           announced.add(conversation.id);
         }
         state.published.push(this.#messageCreated(conversation, s.row.id));
+        state.outgoing.push({ ...base, type: 'message.received', messageId: s.row.id, details: { kind: s.row.kind } });
       }
       if (s.needsFollowUp) this.#pushFollowUp(p, conversation.id, s.row.id, state.followUps);
     }
@@ -483,10 +499,11 @@ export class InboundProcessor {
         });
       }
       const now = this.#now();
+      let released = 0;
       await this.deps.transactions.run(async (tx) => {
         const current = await tx.conversations.findById(conversationId);
         if (current?.state !== 'pending_consent') return;
-        const released = await tx.messages.releaseHeld(conversationId, now);
+        released = await tx.messages.releaseHeld(conversationId, now);
         await tx.conversations.update(conversationId, { state: 'open', unread: released, last_activity_at: now });
       });
       await this.deps.audit.append({
@@ -501,6 +518,16 @@ export class InboundProcessor {
         },
       });
       this.deps.events.publish({ type: 'conversation.created', inboxId: conversation.inbox_id, conversationId });
+      await this.deps.webhooks?.emit({
+        type: 'conversation.opened',
+        occurredAt: now,
+        channelId: conversation.channel_id,
+        inboxId: conversation.inbox_id,
+        conversationId,
+        contactId: conversation.contact_id,
+        label: this.deps.formatLabel(p.inbox.labelPrefix, conversation.label_seq),
+        details: { reason: 'consent', messageCount: released },
+      });
     }
     await this.deps.messages.update(messageId, { handled: true });
   }
@@ -602,6 +629,17 @@ export class InboundProcessor {
     );
     if (parked) state.parked.push(event);
     if (row) await this.#publishUpdated(tx, row, state.published);
+    if (row && event.status === 'failed' && row.status === 'failed' && row.direction === 'out') {
+      // Accepted first, refused later by the provider (e.g. WhatsApp's 131047): the send failed after all.
+      state.outgoing.push({
+        type: 'message.failed',
+        occurredAt: now,
+        channelId: row.channel_id,
+        conversationId: row.conversation_id,
+        messageId: row.id,
+        details: { kind: row.kind, errorCode: row.error_code, stage: 'provider' },
+      });
+    }
   }
 
   /**

@@ -556,6 +556,16 @@ export class InboxService {
       targetId: row.id,
       details: { label: summary.label, eraseAfterCloseDays: days },
     });
+    await this.deps.webhooks?.emit({
+      type: 'conversation.closed',
+      occurredAt: now,
+      channelId: row.channel_id,
+      inboxId: row.inbox_id,
+      conversationId: row.id,
+      contactId: row.contact_id,
+      label: summary.label,
+      details: { reason: 'staff', closedBy: principal.userId ?? null, eraseAfterCloseDays: days },
+    });
     if (days <= 0) {
       await this.deps.erasure.eraseConversation(row.id, { actor, reason: 'closed' });
       this.deps.events.publish({ type: 'conversation.erased', inboxId: row.inbox_id, conversationId: row.id });

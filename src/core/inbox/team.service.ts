@@ -6,6 +6,7 @@ import type { TeamPort } from '../ports/team.port.ts';
 import type { UserPort } from '../ports/user.port.ts';
 import type { WebPort } from '../ports/web.port.ts';
 import type { InboxEventBus } from './inbox-events.ts';
+import type { OutgoingEventSink } from '../webhooks/outgoing-events.ts';
 
 /** Who acts: the staff member (or token) behind a request. */
 export interface TeamActor {
@@ -57,6 +58,8 @@ export class TeamService {
     private readonly clock: Clock,
     private readonly sealNote: NoteSealer | undefined,
     private readonly audit?: TeamAudit,
+    /** Outgoing webhooks: 'conversation.assigned'. */
+    private readonly webhooks?: OutgoingEventSink,
   ) {}
 
   private assertStaff(actor: TeamActor): void {
@@ -95,6 +98,15 @@ export class TeamService {
       details: { assignee: assigneeId },
     });
     this.updated(c);
+    await this.webhooks?.emit({
+      type: 'conversation.assigned',
+      occurredAt: this.clock.now().getTime(),
+      channelId: c.channel_id,
+      inboxId: c.inbox_id,
+      conversationId: c.id,
+      contactId: c.contact_id,
+      details: { assigneeId, previousAssigneeId: c.assignee_id, assignedBy: actor.userId ?? null },
+    });
   }
 
   /** Replaces the labels (trimmed, de-duplicated, at most 20 of up to 40 characters). */

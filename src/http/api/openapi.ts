@@ -18,6 +18,22 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, u
  */
 export class OpenApiRegistry {
   readonly #operations: ApiRoute[] = [];
+  readonly #webhooks = new Map<string, { summary: string; schemaName: string; schema: z.ZodType }>();
+  readonly #webhookHeaders: { name: string; description: string }[] = [];
+
+  /**
+   * Documents an outgoing webhook (OpenAPI 3.1 `webhooks`): what sparsam POSTs to a registered endpoint for `name`,
+   * the payload schema under `components.schemas[schemaName]`, and the signature headers every delivery carries.
+   */
+  addWebhook(name: string, summary: string, schemaName: string, schema: z.ZodType): void {
+    if (this.#webhooks.has(name)) throw new Error(`OpenApiRegistry: webhook ${name} is documented twice`);
+    this.#webhooks.set(name, { summary, schemaName, schema });
+  }
+
+  /** The request headers of every outgoing webhook (webhook-id, webhook-timestamp, webhook-signature). */
+  setWebhookHeaders(headers: readonly { name: string; description: string }[]): void {
+    this.#webhookHeaders.splice(0, this.#webhookHeaders.length, ...headers);
+  }
 
   /** Adds an operation; `roles` replaces the contract's where the deployment configures them. */
   add(route: ApiRoute, roles?: readonly Role[]): void {
@@ -33,6 +49,33 @@ export class OpenApiRegistry {
 
   operations(): readonly ApiRoute[] {
     return this.#operations;
+  }
+
+  #webhookDocs(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [name, w] of [...this.#webhooks].sort(([a], [b]) => a.localeCompare(b))) {
+      out[name] = {
+        post: {
+          summary: w.summary,
+          tags: ['webhooks'],
+          parameters: this.#webhookHeaders.map((h) => ({
+            name: h.name,
+            in: 'header',
+            required: true,
+            description: h.description,
+            schema: { type: 'string' },
+          })),
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { $ref: `#/components/schemas/${w.schemaName}` } } },
+          },
+          responses: {
+            '2XX': { description: 'accepted; any other answer (a redirect included) is retried with backoff' },
+          },
+        },
+      };
+    }
+    return out;
   }
 
   document(info: { title?: string; version?: string } = {}): Record<string, unknown> {
@@ -116,8 +159,14 @@ export class OpenApiRegistry {
       },
       servers: [{ url: '/' }],
       paths,
+      ...(this.#webhooks.size > 0 ? { webhooks: this.#webhookDocs() } : {}),
       components: {
-        schemas: { Error: jsonSchema(ErrorSchema, 'output') },
+        schemas: {
+          Error: jsonSchema(ErrorSchema, 'output'),
+          ...Object.fromEntries(
+            [...this.#webhooks.values()].map((w) => [w.schemaName, jsonSchema(w.schema, 'output')]),
+          ),
+        },
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'API token (sparsam token create)' },
           session: { type: 'apiKey', in: 'cookie', name: 'sparsam_session' },

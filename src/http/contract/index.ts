@@ -12,6 +12,7 @@ import { marketingApi } from './marketing.contract.ts';
 import { metaApi } from './meta.contract.ts';
 import { quickRepliesApi, teamApi } from './team.contract.ts';
 import { usersApi } from './users.contract.ts';
+import { webhooksApi } from './webhooks.contract.ts';
 
 export * from './api-route.ts';
 export * from './admin.contract.ts';
@@ -23,6 +24,7 @@ export * from './marketing.contract.ts';
 export * from './meta.contract.ts';
 export * from './team.contract.ts';
 export * from './users.contract.ts';
+export * from './webhooks.contract.ts';
 
 /** Every operation of /api/v1, by area. */
 export const api = {
@@ -37,6 +39,7 @@ export const api = {
   compliance: complianceApi,
   marketing: marketingApi,
   meta: metaApi,
+  webhooks: webhooksApi,
 } as const;
 
 type AllRoutes = { [A in keyof typeof api]: (typeof api)[A][keyof (typeof api)[A]] }[keyof typeof api];

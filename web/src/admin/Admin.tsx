@@ -6,8 +6,12 @@ import { Privacy } from './Privacy.tsx';
 import { QuickReplies } from './QuickReplies.tsx';
 import { SetupChecklist } from './SetupChecklist.tsx';
 import { Users } from './Users.tsx';
+import { WebhookPausedBanner, Webhooks } from './Webhooks.tsx';
 
-/** Admin screens: team and invitations, channels, inbox privacy settings, quick replies. Loaded on demand. */
+/**
+ * Admin screens: team and invitations, channels, inbox privacy settings, quick replies, outgoing webhooks. Loaded on
+ * demand. The start page and the channels show a banner while a webhook endpoint is paused after failures.
+ */
 export function Admin({ path, self }: { path: string; self: SessionUser }) {
   const { t } = useI18n();
   return (
@@ -22,14 +26,25 @@ export function Admin({ path, self }: { path: string; self: SessionUser }) {
           // The admin start page: the first-run checklist above the team while a step is open.
           render: () => (
             <>
+              <WebhookPausedBanner />
               <SetupChecklist />
               <Users self={self} />
             </>
           ),
         },
-        { key: 'channels', label: t('adminChannels'), render: () => <Channels /> },
+        {
+          key: 'channels',
+          label: t('adminChannels'),
+          render: () => (
+            <>
+              <WebhookPausedBanner />
+              <Channels />
+            </>
+          ),
+        },
         { key: 'privacy', label: t('adminPrivacy'), render: () => <Privacy /> },
         { key: 'quick-replies', label: t('adminQuick'), render: () => <QuickReplies /> },
+        { key: 'webhooks', label: t('adminWebhooks'), render: () => <Webhooks /> },
       ]}
     />
   );

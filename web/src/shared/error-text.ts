@@ -43,6 +43,11 @@ const FIELD_TEXT: Partial<Record<string, MessageKey>> = {
   address: 'error.field.address',
   role: 'error.field.role',
   language: 'error.field.language',
+  url: 'error.field.url',
+  events: 'error.field.events',
+  legalBasis: 'error.field.legalBasis',
+  legalBasisNote: 'error.field.legalBasis',
+  inboxId: 'error.field.inboxId',
 };
 
 /**

@@ -6,6 +6,7 @@ import type { ConsentEventRecord } from '../../ports/model.ts';
 import type { ConsentPort } from '../../ports/consent.port.ts';
 import { openFieldText, sealField } from '../keys/field-cipher.ts';
 import type { KeyService } from '../keys/key.service.ts';
+import type { OutgoingEventSink } from '../../webhooks/outgoing-events.ts';
 
 export type ConsentPurpose = 'service' | 'marketing';
 export const CONSENT_PURPOSES: readonly ConsentPurpose[] = ['service', 'marketing'];
@@ -99,6 +100,8 @@ export class ConsentService {
     private readonly port: ConsentPort,
     private readonly keys: KeyService,
     private readonly clock: Clock,
+    /** Outgoing webhooks: 'consent.given' and 'consent.withdrawn' (purpose, method; never evidence). */
+    private readonly events?: OutgoingEventSink,
   ) {}
 
   async grant(input: ConsentGrantInput): Promise<ConsentEventRecord> {
@@ -132,6 +135,7 @@ export class ConsentService {
       at: this.clock.now().getTime(),
     };
     await this.port.insertEvent(row);
+    await this.#emit('consent.given', row);
     return row;
   }
 
@@ -151,7 +155,18 @@ export class ConsentService {
       at: this.clock.now().getTime(),
     };
     await this.port.insertEvent(row);
+    await this.#emit('consent.withdrawn', row);
     return row;
+  }
+
+  async #emit(type: 'consent.given' | 'consent.withdrawn', row: ConsentEventRecord): Promise<void> {
+    await this.events?.emit({
+      type,
+      occurredAt: row.at,
+      channelId: row.channel_id,
+      contactId: row.contact_id,
+      details: { purpose: row.purpose, method: row.method, noticeVersion: row.notice_version },
+    });
   }
 
   /**

@@ -1,6 +1,8 @@
 import { AppError } from '../../../shared/app-error.ts';
 import type { Clock } from '../../../shared/clock.ts';
 import type { ErasedRowCounts, ErasurePort } from '../../ports/erasure.port.ts';
+import type { ConversationRecord } from '../../ports/model.ts';
+import type { OutgoingEventSink } from '../../webhooks/outgoing-events.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { KeyService } from '../keys/key.service.ts';
 import { formatLabel } from '../pseudonym/contact-directory.ts';
@@ -51,6 +53,8 @@ export class ErasureService {
     private readonly keys: KeyService,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
+    /** Outgoing webhooks: 'conversation.erased' for every conversation that existed (content-free). */
+    private readonly events?: OutgoingEventSink,
   ) {}
 
   async eraseConversation(id: string, request: ErasureRequest, options: EraseOptions = {}): Promise<ErasureReceipt> {
@@ -60,6 +64,7 @@ export class ErasureService {
     const counts = await this.port.deleteConversation(id);
     if (!options.deferScrub) await this.port.scrub();
     const label = conversation ? formatLabel(conversation.label_prefix ?? '#', conversation.label_seq) : null;
+    if (conversation) await this.#erased(conversation, label, request, counts.messages);
     return this.#receipt(
       'conversation',
       id,
@@ -83,15 +88,22 @@ export class ErasureService {
     this.#check(request);
     if (ids.length === 0) return [];
     const found = new Map<string, string>();
+    const rows = new Map<string, ConversationRecord>();
     const hadKey = new Set<string>();
     for (const id of ids) {
       const conversation = await this.port.findConversation(id);
-      if (conversation) found.set(id, formatLabel(conversation.label_prefix ?? '#', conversation.label_seq));
+      if (conversation) {
+        found.set(id, formatLabel(conversation.label_prefix ?? '#', conversation.label_seq));
+        rows.set(id, conversation);
+      }
       if (await this.keys.existingDataKey('conversation', id)) hadKey.add(id);
     }
     await this.keys.destroyMany('conversation', ids);
     const counts = await this.port.deleteConversations(ids);
     if (!options.deferScrub) await this.port.scrub();
+    for (const [id, conversation] of rows) {
+      await this.#erased(conversation, found.get(id) ?? null, request, counts.get(id)?.messages ?? 0);
+    }
     const drafts: ReceiptDraft[] = ids.map((id) => {
       const c = counts.get(id) ?? { conversations: 0, messages: 0, media: 0, consentEvents: 0, contacts: 0 };
       return {
@@ -111,13 +123,21 @@ export class ErasureService {
     this.#check(request);
     const contact = await this.port.findContact(id);
     let keysDestroyed = 0;
+    const conversations: (ConversationRecord & { label_prefix: string | null })[] = [];
     for (const conversationId of await this.port.conversationIdsOfContact(id)) {
+      if (this.events) {
+        const conversation = await this.port.findConversation(conversationId);
+        if (conversation) conversations.push(conversation);
+      }
       keysDestroyed += await this.keys.destroy('conversation', conversationId);
     }
     keysDestroyed += await this.keys.destroy('contact', id);
     const counts = await this.port.deleteContact(id);
     if (!options.deferScrub) await this.port.scrub();
     const label = contact ? formatLabel(contact.label_prefix ?? '#', contact.label_seq) : null;
+    for (const c of conversations) {
+      await this.#erased(c, formatLabel(c.label_prefix ?? '#', c.label_seq), request, null);
+    }
     return this.#receipt('contact', id, label, { ...counts, keysDestroyed }, request, !contact && !keysDestroyed);
   }
 
@@ -126,6 +146,26 @@ export class ErasureService {
     if (!(await this.port.contactIsOrphan(contactId))) return undefined;
     if (!(await this.port.findContact(contactId))) return undefined;
     return this.eraseContact(contactId, request, options);
+  }
+
+  async #erased(
+    conversation: ConversationRecord,
+    label: string | null,
+    request: ErasureRequest,
+    messages: number | null,
+  ): Promise<void> {
+    // A conversation still waiting for consent was never visible, so it was never announced either.
+    if (conversation.state === 'pending_consent') return;
+    await this.events?.emit({
+      type: 'conversation.erased',
+      occurredAt: this.clock.now().getTime(),
+      channelId: conversation.channel_id,
+      inboxId: conversation.inbox_id,
+      conversationId: conversation.id,
+      contactId: conversation.contact_id,
+      label,
+      details: { reason: request.reason, ...(messages !== null ? { messagesErased: messages } : {}) },
+    });
   }
 
   /** The store's scrub after a batch of erasures made with `deferScrub`. */

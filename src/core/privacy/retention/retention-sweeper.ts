@@ -6,6 +6,7 @@ import type { RetentionPort } from '../../ports/retention.port.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { ErasureService } from '../erasure/erasure.service.ts';
 import { autoCloseMs, consentTimeoutMs, eraseAtFor, parseRetentionPolicy } from './retention-policy.ts';
+import type { OutgoingEventSink } from '../../webhooks/outgoing-events.ts';
 
 export type EraseCause = 'consent-timeout' | 'retention';
 
@@ -41,6 +42,8 @@ export interface RetentionSweeperOptions {
   batchSize?: number;
   /** Receives a content-free summary of each sweep that did something, and each failure (ids and codes only). */
   logger?: Pick<Logger, 'info' | 'warn'>;
+  /** Outgoing webhooks: 'conversation.closed' for conversations closed for inactivity. */
+  events?: OutgoingEventSink;
 }
 
 /**
@@ -54,6 +57,7 @@ export class RetentionSweeper {
   #beforeErase: BeforeEraseHook | undefined;
   readonly #batch: number;
   readonly #logger: Pick<Logger, 'info' | 'warn'> | undefined;
+  readonly #events: OutgoingEventSink | undefined;
   #running: Promise<SweepReport> | undefined;
 
   constructor(
@@ -66,6 +70,7 @@ export class RetentionSweeper {
     this.#beforeErase = options.beforeErase;
     this.#batch = Math.max(1, options.batchSize ?? 200);
     this.#logger = options.logger;
+    this.#events = options.events;
   }
 
   /** Sets the hook called before each erasure (the inbox registers its customer notice here). */
@@ -123,6 +128,15 @@ export class RetentionSweeper {
                 action: 'conversation.closed',
                 targetType: 'conversation',
                 targetId: conversation.id,
+                details: { reason: 'inactivity', eraseAfterCloseDays: policy.eraseAfterCloseDays },
+              });
+              await this.#events?.emit({
+                type: 'conversation.closed',
+                occurredAt: now,
+                channelId: conversation.channel_id,
+                inboxId: inbox.id,
+                conversationId: conversation.id,
+                contactId: conversation.contact_id,
                 details: { reason: 'inactivity', eraseAfterCloseDays: policy.eraseAfterCloseDays },
               });
             }
