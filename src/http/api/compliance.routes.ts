@@ -119,6 +119,10 @@ export function complianceRoutes(deps: ComplianceRouteDeps): RouteModule {
       [api.privacyNotice, 'notice'],
     ] as const) {
       registerRoute(app, route, options, async ({ query: q }, _request, reply) => {
+        // The document's blocks for the web inbox's preview, which renders them as elements (no markup to trust).
+        if (q.format === 'json') {
+          return reply.header('cache-control', 'no-store').send(await c.document(kind, q.lang));
+        }
         const doc = await c.renderDocument(kind, q.lang, q.format);
         const name = `${kind === 'ropa' ? 'ropa' : 'privacy-notice'}-${q.lang}.${q.format}`;
         return reply
