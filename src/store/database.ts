@@ -271,6 +271,14 @@ export interface Database {
   send_pacing: SendPacingRow;
   parked_statuses: ParkedStatusRow;
   inbound_receipts: InboundReceiptRow;
+  daily_counts: DailyCountRow;
+}
+
+/** A content-free counter of one UTC day (YYYY-MM-DD), e.g. 'messages.inbound'; migration 018. */
+export interface DailyCountRow {
+  day: string;
+  metric: string;
+  count: number;
 }
 
 /** An inbound event without a message row that took effect once (keyed hash of its provider id); migration 012. */

@@ -455,6 +455,12 @@ export const de = {
   durationHours: '{n, number} Std.',
   // navigation labels of the areas loaded on demand
   'marketing.nav': 'Kampagnen',
+  // screens on phones and tablets, accessibility, statistics, documents
+  'compliance.statsPeriodLabel': 'Zeitraum',
+  'compliance.statsCountersNote':
+    'Mengen und Einwilligungen zählen ganze Kalendertage (UTC) und bleiben nach dem Löschen einer Unterhaltung erhalten; Zustände und Antwortzeiten zählen nur, was noch gespeichert ist.',
+  composerMode: 'Art der Nachricht',
+  takePhoto: 'Foto aufnehmen',
 } as const;
 
 export type MessageKey = keyof typeof de;

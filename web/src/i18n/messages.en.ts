@@ -439,4 +439,10 @@ export const en: Record<MessageKey, string> = {
   durationHours: '{n, number} h',
   // navigation labels of the areas loaded on demand
   'marketing.nav': 'Campaigns',
+  // screens on phones and tablets, accessibility, statistics, documents
+  'compliance.statsPeriodLabel': 'Period',
+  'compliance.statsCountersNote':
+    'Volumes and consent count whole calendar days (UTC) and remain after a conversation is erased; states and response times count only what is still stored.',
+  composerMode: 'Kind of message',
+  takePhoto: 'Take a photo',
 };
