@@ -271,7 +271,10 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     sanitizer: new MediaSanitizer(),
     events,
     inboxes: inboxSettings,
-    organisation: config.organisation,
+    organisation: {
+      ...config.organisation,
+      noticeUrl: config.organisation.privacyNoticeUrl ?? `${config.baseUrl}/privacy-notice`,
+    },
     templates,
     noticeVersion,
     formatLabel,

@@ -28,7 +28,7 @@ export function customerPhonePage(): string {
   .buttons button { background: #fff; border: 1px solid #d1d7db; color: #027eb5; border-radius: 6px; padding: 6px; cursor: pointer; font-size: 14px; }
   form { display: flex; gap: 6px; padding: 8px; background: #f0f2f5; align-items: center; }
   form input[type=text] { flex: 1; padding: 9px 12px; border-radius: 18px; border: 1px solid #ccc; font-size: 15px; }
-  form button { background: #00a884; color: #fff; border: 0; border-radius: 18px; padding: 9px 14px; font-size: 15px; cursor: pointer; }
+  form button { background: #008069; color: #fff; border: 0; border-radius: 18px; padding: 9px 14px; font-size: 15px; cursor: pointer; }
   .warn { background: #fff3cd; color: #664d03; padding: 6px 12px; font-size: 13px; }
 </style>
 </head>

@@ -460,6 +460,7 @@ export const de = {
   'compliance.statsCountersNote':
     'Mengen und Einwilligungen zählen ganze Kalendertage (UTC) und bleiben nach dem Löschen einer Unterhaltung erhalten; Zustände und Antwortzeiten zählen nur, was noch gespeichert ist.',
   composerMode: 'Art der Nachricht',
+  menu: 'Menü',
   takePhoto: 'Foto aufnehmen',
 } as const;
 

@@ -444,5 +444,6 @@ export const en: Record<MessageKey, string> = {
   'compliance.statsCountersNote':
     'Volumes and consent count whole calendar days (UTC) and remain after a conversation is erased; states and response times count only what is still stored.',
   composerMode: 'Kind of message',
+  menu: 'Menu',
   takePhoto: 'Take a photo',
 };
