@@ -70,7 +70,8 @@ function timeoutSentence(language: NoticeLanguage, hours: number): string {
   return `Without your consent we delete your message after ${span}.`;
 }
 
-function defaultNotice(inbox: NoticeInbox, org: NoticeOrganisation): string {
+/** sparsam's own notice text for an inbox (what is sent while the inbox has no text of its own). */
+export function defaultNotice(inbox: Omit<NoticeInbox, 'notice'>, org: NoticeOrganisation): string {
   const stop = inbox.stopKeywords[0] ?? 'STOP';
   const days = inbox.retention.eraseAfterCloseDays;
   const hours = inbox.retention.consentTimeoutHours;

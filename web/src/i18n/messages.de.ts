@@ -189,7 +189,8 @@ export const de = {
   sourceUi: 'Oberfläche',
   noticeDe: 'Datenschutzhinweis (Deutsch)',
   noticeEn: 'Datenschutzhinweis (Englisch)',
-  noticeDefault: 'Leer lassen für den Standardtext.',
+  noticeDefault:
+    'Vorausgefüllt ist der Standardtext, der ohne eigenen Text gesendet wird. Unverändert oder leer bleibt es beim Standard.',
   retention: 'Aufbewahrung',
   consentTimeoutHours: 'Einwilligung abwarten (Stunden)',
   autoCloseAfterDays: 'Automatisch abschließen nach Inaktivität (Tage)',
@@ -358,7 +359,7 @@ export const de = {
   'compliance.statsErased': 'Gelöschte Unterhaltungen',
   'compliance.statsDay': 'Tag',
   'compliance.statsIntro':
-    'Ohne Inhalte, Nummern oder Pseudonyme; gelöschte Unterhaltungen zählen nur noch als Löschungen.',
+    'Ohne Inhalte, Nummern oder Pseudonyme; erledigte und gelöschte Unterhaltungen zählen weiter mit.',
   // audit screen: actions and categories in words (compliance/AuditLog.tsx)
   'compliance.act.audit.exported': 'Prüfprotokoll exportiert',
   'compliance.act.audit.pruned': 'Alte Prüfprotokoll-Einträge gelöscht',

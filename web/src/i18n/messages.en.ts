@@ -176,7 +176,8 @@ export const en: Record<MessageKey, string> = {
   sourceUi: 'user interface',
   noticeDe: 'Privacy notice (German)',
   noticeEn: 'Privacy notice (English)',
-  noticeDefault: 'Leave empty for the default text.',
+  noticeDefault:
+    'Filled in is the default text, sent while there is no text of your own. Unchanged or empty, the default stays.',
   retention: 'Retention',
   consentTimeoutHours: 'Wait for consent (hours)',
   autoCloseAfterDays: 'Close automatically after inactivity (days)',
@@ -341,7 +342,7 @@ export const en: Record<MessageKey, string> = {
   'compliance.statsConsent': 'Consent given / withdrawn',
   'compliance.statsErased': 'Erased conversations',
   'compliance.statsDay': 'Day',
-  'compliance.statsIntro': 'No contents, numbers or pseudonyms; erased conversations only count as erasures.',
+  'compliance.statsIntro': 'No contents, numbers or pseudonyms; settled and erased conversations still count.',
   // audit screen: actions and categories in words (compliance/AuditLog.tsx)
   'compliance.act.audit.exported': 'Audit log exported',
   'compliance.act.audit.pruned': 'Old audit entries pruned',
