@@ -43,6 +43,8 @@ export function webRoutes(distDir: string): RouteModule {
       setHeaders(res, filePath) {
         const hashed = filePath.includes(`${path.sep}assets${path.sep}`);
         res.setHeader('cache-control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache');
+        // The same address answers brotli, gzip or plain bytes: caches keep one copy per encoding.
+        res.setHeader('vary', 'accept-encoding');
       },
     });
     const sendIndex = (reply: import('fastify').FastifyReply) =>

@@ -35,6 +35,7 @@ describe('web inbox compression', () => {
     expect(br.statusCode).toBe(200);
     expect(br.headers['content-encoding']).toBe('br');
     expect(br.headers['content-type']).toMatch(/javascript/);
+    expect(br.headers.vary).toMatch(/accept-encoding/i);
     expect(brotliDecompressSync(br.rawPayload).equals(plain)).toBe(true);
     expect(br.rawPayload.length).toBeLessThan(plain.length / 3);
 

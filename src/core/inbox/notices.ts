@@ -140,7 +140,10 @@ export function consentTimeoutReply(language: NoticeLanguage, org: NoticeOrganis
 }
 
 /** The confirmation after the customer agreed: the message arrived, the answer comes here, how to withdraw. */
-export function consentConfirmation(inbox: Pick<NoticeInbox, 'language' | 'stopKeywords'>, org: NoticeOrganisation): string {
+export function consentConfirmation(
+  inbox: Pick<NoticeInbox, 'language' | 'stopKeywords'>,
+  org: NoticeOrganisation,
+): string {
   const stop = inbox.stopKeywords[0] ?? 'STOP';
   return inbox.language === 'de'
     ? `Danke für Ihre Zustimmung! Ihre Nachricht ist bei ${org.name} angekommen, wir antworten Ihnen hier. Widerrufen können Sie jederzeit mit ${stop}.`

@@ -31,10 +31,20 @@ function checkText(r: ChannelCheck, t: Translate): string {
   }
 }
 
+/** A channel as the configuration file declares it (docs/channels.md lists every kind). */
+const CHANNEL_EXAMPLE = `channels:
+  - id: wa-main
+    kind: whatsapp-cloud
+    inbox: service
+    phoneNumberId: "1065…"
+    accessToken: env:WA_TOKEN
+    appSecret: env:WA_APP_SECRET
+    verifyToken: env:WA_VERIFY_TOKEN`;
+
 /** The channels: webhook URL to paste at the provider, on/off, and a connection test. */
 export function Channels() {
   const { t } = useI18n();
-  const [items, setItems] = useState<ChannelInfo[]>([]);
+  const [items, setItems] = useState<ChannelInfo[] | null>(null);
   const [results, setResults] = useState<Record<string, ChannelCheck | 'busy'>>({});
   const { run, view } = useAction();
   const load = useCallback(async () => setItems((await get<{ items: ChannelInfo[] }>('/admin/channels')).items), []);
@@ -51,7 +61,17 @@ export function Channels() {
     <div className="stack">
       <h1>{t('adminChannels')}</h1>
       {view}
-      {items.map((c) => {
+      {items?.length === 0 && (
+        <section className="card" aria-labelledby="ch-none">
+          <h2 id="ch-none">{t('channelsNone')}</h2>
+          <p>{t('channelsNoneHow')}</p>
+          <pre className="pre">
+            <code>{CHANNEL_EXAMPLE}</code>
+          </pre>
+          <p className="muted small">{t('channelsNoneMore')}</p>
+        </section>
+      )}
+      {(items ?? []).map((c) => {
         const r = results[c.id];
         return (
           <section key={c.id} className="card channel-card" aria-labelledby={`ch-${c.id}`}>

@@ -461,6 +461,10 @@ export const de = {
   'compliance.statsCountersNote':
     'Mengen und Einwilligungen zählen ganze Kalendertage (UTC) und bleiben nach dem Löschen einer Unterhaltung erhalten; Zustände und Antwortzeiten zählen nur, was noch gespeichert ist.',
   composerMode: 'Art der Nachricht',
+  channelsNone: 'Noch kein Kanal eingerichtet',
+  channelsNoneHow:
+    'Kanäle (WhatsApp, Telegram, Messenger, SMS) stehen in der Konfigurationsdatei (SPARSAM_CONFIG) unter channels. Danach sparsam neu starten; hier erscheinen dann die Webhook-Adresse für den Anbieter und der Verbindungstest.',
+  channelsNoneMore: 'Alle Kanalarten und ihre Felder: docs/channels.md. Ohne Anbieter ausprobieren: npm run demo.',
   menu: 'Menü',
   takePhoto: 'Foto aufnehmen',
 } as const;

@@ -445,6 +445,10 @@ export const en: Record<MessageKey, string> = {
   'compliance.statsCountersNote':
     'Volumes and consent count whole calendar days (UTC) and remain after a conversation is erased; states and response times count only what is still stored.',
   composerMode: 'Kind of message',
+  channelsNone: 'No channel set up yet',
+  channelsNoneHow:
+    'Channels (WhatsApp, Telegram, Messenger, SMS) are declared in the configuration file (SPARSAM_CONFIG) under channels. Restart sparsam afterwards; the webhook address for the provider and the connection test then appear here.',
+  channelsNoneMore: 'Every channel kind and its fields: docs/channels.md. To try it without a provider: npm run demo.',
   menu: 'Menu',
   takePhoto: 'Take a photo',
 };
