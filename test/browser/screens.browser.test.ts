@@ -308,7 +308,7 @@ describe.skipIf(!hasTool('chromium'))('every screen for every role: WCAG 2.1 AA 
     expect((await focused(page)).text).toBe('Abschließen');
 
     // The file pickers have names; the camera picker opens the camera on a phone.
-    expect(await page.locator('#composer-file').getAttribute('aria-label')).toBe('Datei anhängen');
+    expect(await page.locator('#composer-file').getAttribute('aria-label')).toBe('Datei auswählen');
     expect(await page.locator('#composer-camera').getAttribute('capture')).toBe('environment');
     expect(await page.locator('#composer-camera').getAttribute('accept')).toBe('image/*');
 

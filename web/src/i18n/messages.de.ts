@@ -465,6 +465,8 @@ export const de = {
   channelsNoneHow:
     'Kanäle (WhatsApp, Telegram, Messenger, SMS) stehen in der Konfigurationsdatei (SPARSAM_CONFIG) unter channels. Danach sparsam neu starten; hier erscheinen dann die Webhook-Adresse für den Anbieter und der Verbindungstest.',
   channelsNoneMore: 'Alle Kanalarten und ihre Felder: docs/channels.md. Ohne Anbieter ausprobieren: npm run demo.',
+  attachChoose: 'Datei auswählen',
+  cameraChoose: 'Foto mit der Kamera',
   menu: 'Menü',
   takePhoto: 'Foto aufnehmen',
 } as const;

@@ -449,6 +449,8 @@ export const en: Record<MessageKey, string> = {
   channelsNoneHow:
     'Channels (WhatsApp, Telegram, Messenger, SMS) are declared in the configuration file (SPARSAM_CONFIG) under channels. Restart sparsam afterwards; the webhook address for the provider and the connection test then appear here.',
   channelsNoneMore: 'Every channel kind and its fields: docs/channels.md. To try it without a provider: npm run demo.',
+  attachChoose: 'Choose a file',
+  cameraChoose: 'Photo from the camera',
   menu: 'Menu',
   takePhoto: 'Take a photo',
 };

@@ -199,7 +199,7 @@ export function Composer(props: {
                     type="file"
                     className="sr-only"
                     tabIndex={-1}
-                    aria-label={t('attach')}
+                    aria-label={t('attachChoose')}
                     accept="image/*,application/pdf,audio/*,video/*"
                     onChange={pickFile}
                   />
@@ -210,7 +210,7 @@ export function Composer(props: {
                     type="file"
                     className="sr-only"
                     tabIndex={-1}
-                    aria-label={t('takePhoto')}
+                    aria-label={t('cameraChoose')}
                     accept="image/*"
                     capture="environment"
                     onChange={pickFile}

@@ -91,7 +91,8 @@ export function Conversation(props: {
   });
   useEffect(() => {
     if (!focusAfterClose) return;
-    const target = bannerRef.current ?? titleRef.current;
+    // Erased at once: the confirmation banner once it shows; else the heading once the state reads closed.
+    const target = closedHere ? bannerRef.current : data?.conversation.state === 'closed' ? titleRef.current : null;
     if (target) {
       target.focus();
       setFocusAfterClose(false);
