@@ -38,8 +38,8 @@ const CHANNEL_EXAMPLE = `channels:
     inbox: service
     phoneNumberId: "1065…"
     accessToken: env:WA_TOKEN
-    appSecret: env:WA_APP_SECRET
-    verifyToken: env:WA_VERIFY_TOKEN`;
+    appSecret: env:WA_SECRET
+    verifyToken: env:WA_VERIFY`;
 
 /** The channels: webhook URL to paste at the provider, on/off, and a connection test. */
 export function Channels() {
