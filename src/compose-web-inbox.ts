@@ -1,4 +1,4 @@
-import type { AppConfig } from './config/config.ts';
+import { noticeOrganisation, type AppConfig } from './config/config.ts';
 import type { AccountService } from './core/accounts/account.service.ts';
 import { AuthService, type AccountAudit } from './core/accounts/auth.service.ts';
 import { SecretBox } from './core/accounts/secret-box.ts';
@@ -66,7 +66,15 @@ export async function composeWebInbox(input: WebInboxInput): Promise<WebInbox> {
   const auth = new AuthService(users, web, accounts, box, clock, audit);
   const staff = new StaffService(users, web, accounts, clock, audit);
   const team = new TeamService(input.team, users, web, events, clock, input.sealNote, audit, input.webhooks);
-  const settings = new TeamSettingsService(web, inboxes, config.inboxes, clock, audit, signals);
+  const settings = new TeamSettingsService(
+    web,
+    inboxes,
+    config.inboxes,
+    clock,
+    audit,
+    signals,
+    noticeOrganisation(config),
+  );
   await settings.applyOverrides();
   const streams = new SessionStreams(signals);
   const authenticate = bearerOrSessionAuthenticator(input.bearer, auth);

@@ -1,6 +1,6 @@
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import type { AppConfig } from './config/config.ts';
+import { noticeOrganisation, type AppConfig } from './config/config.ts';
 import { AccountService } from './core/accounts/account.service.ts';
 import { buildHttpApp, type RouteModule } from './http/app.ts';
 import { bearerAuthenticator } from './http/auth/bearer.ts';
@@ -354,7 +354,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     sanitizer: new MediaSanitizer(),
     events,
     inboxes: inboxSettings,
-    organisation: config.organisation,
+    organisation: noticeOrganisation(config),
     templates,
     noticeVersion,
     formatLabel,

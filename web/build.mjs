@@ -1,12 +1,49 @@
 // Builds the web inbox into web/dist with Vite. `ensureWebBuilt()` builds only when web/dist/index.html is missing or
 // older than a source file (after a `git pull`, say), so `npm start` serves the current UI and stays fast otherwise.
 // Run directly: `node web/build.mjs`.
-import { copyFileSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 
 const webDir = path.dirname(fileURLToPath(import.meta.url));
-export const distIndex = path.join(webDir, 'dist', 'index.html');
+const distDir = path.join(webDir, 'dist');
+export const distIndex = path.join(distDir, 'index.html');
+/** Written last by a complete build: its precompressed index marks a build that has the .gz and .br files too. */
+const distIndexBrotli = `${distIndex}.br`;
+
+const COMPRESSIBLE = /\.(?:html|js|mjs|css|svg|json|webmanifest|txt|map)$/;
+
+/**
+ * Writes a .gz (level 9) and a .br (quality 11) beside every text file in web/dist, so that sparsam sends the
+ * smaller one a browser accepts (@fastify/static's preCompressed) without compressing on every request.
+ */
+export function precompress(dir = distDir) {
+  const files = [];
+  const visit = (entry) => {
+    for (const name of readdirSync(entry)) {
+      const full = path.join(entry, name);
+      if (statSync(full).isDirectory()) visit(full);
+      else if (COMPRESSIBLE.test(name)) files.push(full);
+    }
+  };
+  visit(dir);
+  // index.html last: its .br marks the build complete (webBuildStale).
+  files.sort((a, b) => Number(a === distIndex) - Number(b === distIndex));
+  for (const file of files) {
+    const data = readFileSync(file);
+    writeFileSync(`${file}.gz`, gzipSync(data, { level: 9 }));
+    writeFileSync(
+      `${file}.br`,
+      brotliCompressSync(data, {
+        params: {
+          [zlibConstants.BROTLI_PARAM_QUALITY]: 11,
+          [zlibConstants.BROTLI_PARAM_SIZE_HINT]: data.length,
+        },
+      }),
+    );
+  }
+}
 
 export async function buildWeb({ quiet = false } = {}) {
   const { build } = await import('vite');
@@ -25,6 +62,7 @@ export async function buildWeb({ quiet = false } = {}) {
     if (previous === undefined) delete process.env.NODE_ENV;
     else process.env.NODE_ENV = previous;
   }
+  precompress();
 }
 
 /**
@@ -74,10 +112,15 @@ function newestSource() {
   return newest;
 }
 
-/** True when web/dist is missing or older than a source file. */
+/** True when web/dist is missing, lacks its precompressed files, or is older than a source file. */
 export function webBuildStale() {
   const widget = path.join(webDir, 'dist', 'webchat', 'widget.js');
-  return !existsSync(distIndex) || !existsSync(widget) || statSync(distIndex).mtimeMs < newestSource();
+  return (
+    !existsSync(distIndex) ||
+    !existsSync(widget) ||
+    !existsSync(distIndexBrotli) ||
+    statSync(distIndex).mtimeMs < newestSource()
+  );
 }
 
 export async function ensureWebBuilt({ quiet = true } = {}) {

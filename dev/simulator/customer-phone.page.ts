@@ -23,12 +23,12 @@ export function customerPhonePage(): string {
   .in { align-self: flex-end; background: #d9fdd3; }
   .out { align-self: flex-start; background: #fff; }
   .attachment { display: block; max-width: 100%; border-radius: 6px; margin-bottom: 4px; }
-  .meta { font-size: 11px; color: #667781; margin-top: 3px; text-align: right; }
+  .meta { font-size: 11px; color: #4b5a63; margin-top: 3px; text-align: right; }
   .buttons { display: flex; flex-direction: column; gap: 4px; margin-top: 6px; }
   .buttons button { background: #fff; border: 1px solid #d1d7db; color: #027eb5; border-radius: 6px; padding: 6px; cursor: pointer; font-size: 14px; }
   form { display: flex; gap: 6px; padding: 8px; background: #f0f2f5; align-items: center; }
   form input[type=text] { flex: 1; padding: 9px 12px; border-radius: 18px; border: 1px solid #ccc; font-size: 15px; }
-  form button { background: #00a884; color: #fff; border: 0; border-radius: 18px; padding: 9px 14px; font-size: 15px; cursor: pointer; }
+  form button { background: #008069; color: #fff; border: 0; border-radius: 18px; padding: 9px 14px; font-size: 15px; cursor: pointer; }
   .warn { background: #fff3cd; color: #664d03; padding: 6px 12px; font-size: 13px; }
 </style>
 </head>
@@ -42,7 +42,7 @@ export function customerPhonePage(): string {
   <div id="failure" class="warn" hidden></div>
   <div id="thread" aria-live="polite"></div>
   <form id="compose">
-    <label title="Foto senden" style="cursor:pointer;font-size:13px;color:#027eb5">Foto<input id="photo" type="file" accept="image/*" hidden></label>
+    <label title="Foto senden" style="cursor:pointer;font-size:13px;color:#005a80">Foto<input id="photo" type="file" accept="image/*" hidden></label>
     <input id="text" type="text" placeholder="Nachricht" autocomplete="off" aria-label="Nachricht">
     <button type="submit">Senden</button>
   </form>

@@ -13,6 +13,8 @@ import { createLogger } from '../shared/logger.ts';
 export const DEMO_CHANNEL_ID = 'demo';
 const DEMO_PHONE_NUMBER_ID = '100000000000001';
 const DEMO_ADMIN_EMAIL = 'demo@sparsam.invalid';
+/** The demo's data protection officer: subject access, erasure and the audit log can be tried too. */
+const DEMO_DPO_EMAIL = 'dpo@sparsam.invalid';
 
 /** Approved templates of the demo channel: a MARKETING one for campaigns, a UTILITY one for replies after 24 h. */
 export const DEMO_TEMPLATES = [
@@ -102,6 +104,8 @@ export interface RunningDemo<S extends DemoSimulator = DemoSimulator> {
   phoneUrl: string;
   webhookUrl: string;
   admin: { email: string; password: string } | undefined;
+  /** The data protection officer's login, created with the admin on a fresh data directory. */
+  dpo: { email: string; password: string } | undefined;
   /** Meta's GET handshake against sparsam, run once at start: 200 when the webhook route is wired. */
   handshakeStatus: number;
   close(): Promise<void>;
@@ -168,6 +172,7 @@ export async function startDemo<S extends DemoSimulator = DemoSimulator>(
     simulator.setWebhookUrl(webhookUrl);
 
     let admin: RunningDemo<S>['admin'];
+    let dpo: RunningDemo<S>['dpo'];
     if ((await sparsam.users.countAdmins()) === 0) {
       const password = randomBytes(12).toString('base64url');
       await sparsam.accounts.createUser({
@@ -177,6 +182,14 @@ export async function startDemo<S extends DemoSimulator = DemoSimulator>(
         displayName: 'Demo Admin',
       });
       admin = { email: DEMO_ADMIN_EMAIL, password };
+      const dpoPassword = randomBytes(12).toString('base64url');
+      await sparsam.accounts.createUser({
+        email: DEMO_DPO_EMAIL,
+        password: dpoPassword,
+        role: 'dpo',
+        displayName: 'Demo Datenschutz',
+      });
+      dpo = { email: DEMO_DPO_EMAIL, password: dpoPassword };
     }
     if ((await sparsam.team.listQuickReplies()).length === 0) {
       for (const quickReply of DEMO_QUICK_REPLIES) {
@@ -192,6 +205,7 @@ export async function startDemo<S extends DemoSimulator = DemoSimulator>(
       phoneUrl: `${simulator.url}/`,
       webhookUrl,
       admin,
+      dpo,
       handshakeStatus: handshake.status,
       async close() {
         if (closed) return;
@@ -234,6 +248,9 @@ export function registerDemoCommand(program: Command): void {
         demo.admin
           ? `  Log in as:       ${demo.admin.email}  password ${demo.admin.password}  (shown once)`
           : '  Log in with the admin account of this data directory.',
+        ...(demo.dpo
+          ? [`  Data protection: ${demo.dpo.email}  password ${demo.dpo.password}  (shown once; DSGVO screens)`]
+          : []),
         `  Customer phone:  ${demo.phoneUrl}   (write as a WhatsApp customer, tap the buttons)`,
         `  Graph API:       ${demo.simulator.url}  (simulated Cloud API for channel "${DEMO_CHANNEL_ID}")`,
         `  Webhook:         ${demo.webhookUrl}  (handshake answered ${demo.handshakeStatus})`,

@@ -114,6 +114,11 @@ export const fileSchema = z
         contact: z.string().min(3, 'must be an e-mail address, phone number or web page where people can reach you'),
         address: z.string().optional(),
         dpo: z.string().optional(),
+        /**
+         * Where the organisation publishes its full privacy notice (Art. 13 GDPR); the consent message links to it.
+         * Without it, sparsam's own page <baseUrl>/privacy-notice (generated from this configuration) is linked.
+         */
+        privacyNoticeUrl: z.string().url().optional(),
         /** Times in documents for customers (the subject access summary) are shown in this zone. */
         timeZone: z
           .string()

@@ -216,3 +216,19 @@ function dedupe(lines: string[]): string[] {
 export function isSecretKey(key: string): boolean {
   return SECRET_KEYS.has(key);
 }
+
+/**
+ * The organisation as the customer-facing texts name it, with the address of the full privacy notice:
+ * `organisation.privacyNoticeUrl`, else sparsam's own public page `<baseUrl>/privacy-notice`.
+ */
+export function noticeOrganisation(config: Pick<AppConfig, 'organisation' | 'baseUrl'>): {
+  name: string;
+  contact: string;
+  noticeUrl: string;
+} {
+  return {
+    name: config.organisation.name,
+    contact: config.organisation.contact,
+    noticeUrl: config.organisation.privacyNoticeUrl ?? `${config.baseUrl}/privacy-notice`,
+  };
+}

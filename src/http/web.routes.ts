@@ -23,7 +23,7 @@ const CSP = [
 
 /**
  * Serves the built web inbox from web/dist: hashed assets (/assets/*) cached for a year as immutable, everything
- * else revalidated; the inbox's client-side paths (SPA_PATHS) answer with index.html.
+ * else revalidated; text files precompressed (brotli or gzip, as the browser accepts); the inbox's client-side paths (SPA_PATHS) answer with index.html.
  */
 export function webRoutes(distDir: string): RouteModule {
   return async (app: FastifyInstance) => {
@@ -38,9 +38,13 @@ export function webRoutes(distDir: string): RouteModule {
       wildcard: false,
       index: false,
       cacheControl: false,
+      // web/build.mjs writes a .br and a .gz beside each text file; the smaller one the browser accepts is sent.
+      preCompressed: true,
       setHeaders(res, filePath) {
         const hashed = filePath.includes(`${path.sep}assets${path.sep}`);
         res.setHeader('cache-control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache');
+        // The same address answers brotli, gzip or plain bytes: caches keep one copy per encoding.
+        res.setHeader('vary', 'accept-encoding');
       },
     });
     const sendIndex = (reply: import('fastify').FastifyReply) =>

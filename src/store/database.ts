@@ -273,6 +273,7 @@ export interface Database {
   inbound_receipts: InboundReceiptRow;
   webhook_endpoints: WebhookEndpointRow;
   webhook_deliveries: WebhookDeliveryRow;
+  daily_counts: DailyCountRow;
 }
 
 /** An outgoing webhook endpoint; migration 016. `events` is JSON of event type names; secrets sealed. */
@@ -312,6 +313,13 @@ export interface WebhookDeliveryRow {
   error: string | null;
   created_at: Millis;
   updated_at: Millis;
+}
+
+/** A content-free counter of one UTC day (YYYY-MM-DD), e.g. 'messages.inbound'; migration 018. */
+export interface DailyCountRow {
+  day: string;
+  metric: string;
+  count: number;
 }
 
 /** An inbound event without a message row that took effect once (keyed hash of its provider id); migration 012. */

@@ -292,6 +292,16 @@ describe.skipIf(!hasTool('chromium'))('web inbox in Chromium', () => {
     const done = page.getByText('Abgeschlossen. Die Unterhaltung wurde wie eingestellt sofort gelöscht.');
     await done.waitFor({ timeout: 15_000 });
     expect(await done.getAttribute('class')).not.toContain('banner-erased');
+    // The focus moves to that confirmation, not to the page's start.
+    await expect
+      .poll(() =>
+        page.evaluate(
+          () =>
+            (globalThis as unknown as { document: { activeElement: { className: string } | null } }).document
+              .activeElement?.className ?? '',
+        ),
+      )
+      .toContain('banner-done');
     await page.locator('.conv-item').first().waitFor({ state: 'detached' });
     const rows = await stack.sparsam.store.db.selectFrom('conversations').select('id').execute();
     expect(rows).toEqual([]);

@@ -19,7 +19,6 @@ import { configYaml } from '../support/instances.ts';
 import { describeEachStore, openTestStore, type TestStore } from '../support/stores.ts';
 import { runCli as run } from '../support/cli.ts';
 
-
 describeEachStore('sparsam dsar / channel / ropa as processes', (dialect) => {
   let t: TestStore;
   let graph: GraphStand;

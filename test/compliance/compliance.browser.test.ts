@@ -180,9 +180,14 @@ describe.skipIf(!hasTool('chromium'))('data protection screens in Chromium', () 
       .getByText(/Meta Platforms Ireland Limited/)
       .first()
       .waitFor();
-    await page.getByText('# Verzeichnis von Verarbeitungstätigkeiten', { exact: false }).waitFor();
+    // The preview is rendered, not raw Markdown: headings are headings, tables are tables.
+    const preview = page.locator('article.doc-preview');
+    await preview.getByRole('heading', { name: 'Verzeichnis von Verarbeitungstätigkeiten' }).waitFor();
+    expect(await preview.locator('table').count()).toBeGreaterThan(0);
+    expect(await preview.textContent()).not.toMatch(/^#|\| --- \||\*\*/m);
     await page.getByRole('combobox', { name: 'Sprache' }).last().selectOption('en');
-    await page.getByText('# Record of processing activities', { exact: false }).waitFor();
+    await preview.getByRole('heading', { name: 'Record of processing activities' }).waitFor();
+    await page.screenshot({ path: path.join(SHOTS, 'dpo-documents-preview-en.png'), fullPage: false });
     const href = await page.getByRole('link', { name: 'Herunterladen' }).getAttribute('href');
     expect(href).toBe('/api/v1/compliance/ropa?lang=en&format=md');
   }, 60_000);

@@ -49,25 +49,43 @@ describeEachStore('inbox statistics', (dialect) => {
     // A third customer never agrees.
     expect((await w.webhook(textMessage(w.clock, 'wamid.U1', 'Hallo?', '491700000003'))).statusCode).toBe(200);
     await w.drain();
-    // Closing erases at once here (eraseAfterCloseDays 0): the first conversation is only counted as an erasure.
+    // Closing erases at once here (eraseAfterCloseDays 0): the first conversation's rows are gone, its counts stay.
     expect((await w.api('POST', `/api/v1/conversations/${first}/close`)).statusCode).toBe(200);
+    // First response times come from the stored rows: the second conversation's, while it is stored.
+    const before = await w.api(
+      'GET',
+      `/api/v1/statistics?from=${from}&to=${new Date(w.clock.now().getTime() + 1).toISOString()}`,
+      undefined,
+      w.adminToken,
+    );
+    expect(before.json().firstResponseMinutes).toEqual({ conversations: 1, median: 30, p90: 30 });
+    // The second customer withdraws with STOP, which erases the contact with its reply; both still count.
+    expect((await w.webhook(textMessage(w.clock, 'wamid.T9', 'STOP', '491700000002'))).statusCode).toBe(200);
+    await w.drain();
+    expect(
+      await w.sparsam.store.db.selectFrom('messages').select('id').where('author_id', 'is not', null).execute(),
+    ).toEqual([]);
     w.clock.advance(HOUR_MS);
     const to = w.clock.now().toISOString();
 
     const res = await w.api('GET', `/api/v1/statistics?from=${from}&to=${to}`, undefined, w.adminToken);
     expect(res.statusCode).toBe(200);
     const stats = res.json();
-    expect(stats.conversations).toEqual({ started: 2, waitingForConsent: 1, open: 1, closed: 0 });
-    // Stored inbound: the second customer's text and consent tap, the third customer's text.
-    expect(stats.messages.inbound).toBe(3);
+    // Three conversations began; only the third is still stored (waiting for consent).
+    expect(stats.conversations).toEqual({ started: 3, waitingForConsent: 1, open: 0, closed: 0 });
+    // Received: two texts and two consent taps, the third customer's text, erased ones included (the STOP is counted
+    // as a withdrawal, not stored as a message).
+    expect(stats.messages.inbound).toBe(5);
+    // The reply counts though its conversation was erased.
     expect(stats.messages.staffReplies).toBe(1);
-    expect(stats.firstResponseMinutes).toEqual({ conversations: 1, median: 30, p90: 30 });
+    expect(stats.messages.automatic).toBeGreaterThanOrEqual(3);
     expect(stats.consent.serviceGranted).toBe(2);
-    expect(stats.erasures.conversations).toBe(1);
+    expect(stats.consent.serviceWithdrawn).toBe(1);
+    expect(stats.erasures).toEqual({ conversations: 1, contacts: 1 });
     expect(stats.days[0].day).toBe(from.slice(0, 10));
     const days = stats.days as { conversations: number; inbound: number }[];
-    expect(days.reduce((n, d) => n + d.conversations, 0)).toBe(2);
-    expect(days.reduce((n, d) => n + d.inbound, 0)).toBe(3);
+    expect(days.reduce((n, d) => n + d.conversations, 0)).toBe(3);
+    expect(days.reduce((n, d) => n + d.inbound, 0)).toBe(5);
     expect(JSON.stringify(stats)).not.toMatch(/Winterreifen|4915|Anfrage/);
 
     expect((await w.api('GET', '/api/v1/statistics', undefined, w.agentToken)).statusCode).toBe(403);

@@ -43,6 +43,14 @@ describeEachStore('inbox consent flow', (dialect) => {
       action: { buttons: { reply: { id: string; title: string } }[] };
     };
     expect(interactive.body.text).toContain(ORG_CONTACT);
+    // It links to the full privacy notice (Art. 13), a public page in the inbox's language.
+    const link = /Vollständige Datenschutzhinweise: (\S+)$/.exec(interactive.body.text)?.[1];
+    expect(link).toMatch(/^http:\/\/localhost:\d+\/privacy-notice\?lang=de$/);
+    const page = await w.sparsam.http.inject({ method: 'GET', url: '/privacy-notice?lang=de' });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toContain('text/html');
+    expect(page.body).toContain('Datenschutz');
+    expect(page.body).toContain(ORG_CONTACT);
     expect(interactive.action.buttons.map((b) => b.reply)).toEqual([
       { id: CONSENT_AGREE_ID, title: 'Zustimmen' },
       { id: CONSENT_DECLINE_ID, title: 'Ablehnen' },
@@ -56,7 +64,13 @@ describeEachStore('inbox consent flow', (dialect) => {
     const items = await list();
     expect(items).toHaveLength(1);
     expect(items[0]!.label).toBe('Anfrage 1');
-    expect(items[0]!.unread).toBeGreaterThanOrEqual(1);
+    // The customer's message is unread; the tap on "Zustimmen" is not.
+    expect(items[0]!.unread).toBe(1);
+    // The customer is told the message arrived (through the outbox, in the inbox's language).
+    await w.drain();
+    const confirmation = w.graph.sends[1]!;
+    expect(confirmation.type).toBe('text');
+    expect((confirmation.body.text as { body: string }).body).toMatch(/^Danke für Ihre Zustimmung!.*STOP\.$/);
 
     const detail = await w.api('GET', `/api/v1/conversations/${items[0]!.id}`);
     expect(detail.statusCode).toBe(200);
@@ -88,7 +102,9 @@ describeEachStore('inbox consent flow', (dialect) => {
     expect(reply.statusCode).toBe(202);
     expect(reply.json().message.status).toBe('queued');
     await w.drain();
-    const sent = w.graph.sends.find((s) => s.type === 'text');
+    const sent = w.graph.sends.find(
+      (s) => s.type === 'text' && (s.body.text as { body: string }).body === 'Kommen Sie morgen vorbei.',
+    );
     expect(sent?.to).toBe(CUSTOMER);
     expect((sent!.body.text as { body: string }).body).toBe('Kommen Sie morgen vorbei.');
 

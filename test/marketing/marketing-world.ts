@@ -69,8 +69,14 @@ export async function say(w: World, from: string, text: string): Promise<void> {
 }
 
 /** Texts sent to one number, in order. */
+/** The confirmation every customer gets after agreeing to the privacy notice (not an automated message). */
+export const isConsentConfirmation = (text: string) =>
+  text.startsWith('Danke für Ihre Zustimmung') || text.startsWith('Thank you for your consent');
+
+/** Texts sent to `to`, besides the confirmation of the consent. */
 export function textsTo(w: World, to: string): string[] {
   return w.graph.sends
     .filter((s) => s.to === to && s.type === 'text')
-    .map((s) => (s.body.text as { body: string }).body);
+    .map((s) => (s.body.text as { body: string }).body)
+    .filter((text) => !isConsentConfirmation(text));
 }

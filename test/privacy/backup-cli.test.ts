@@ -19,7 +19,6 @@ import { describeEachStore, openTestStore, type TestStore } from '../support/sto
 import { addConversation, addInbox } from './fixtures.ts';
 import { runCli as run } from '../support/cli.ts';
 
-
 describeEachStore('sparsam backup create / verify-erasure', (dialect) => {
   let t: TestStore;
   let out: string;

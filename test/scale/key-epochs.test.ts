@@ -29,7 +29,6 @@ import { runCli } from '../support/cli.ts';
  * its lookup hash is re-peppered under its feet.
  */
 
-
 /** Webhooks from `customers`, one message each per round, to the instances in turn, until `stop()` resolves. */
 async function trafficDuring(
   sim: WhatsAppSimulator,

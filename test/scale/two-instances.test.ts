@@ -256,7 +256,11 @@ describe.runIf(postgresAvailable)('two sparsam instances on one database [postgr
       // Give the other instance's worker time to (wrongly) send it a second time.
       await new Promise((r) => setTimeout(r, 1500));
       expect(sim.sentMessages().filter((m) => m.text === 'Morgen ab 14 Uhr.')).toHaveLength(1);
-      expect(sim.sentMessages().filter((m) => m.to === customer)).toHaveLength(2);
+      // The notice, the confirmation of the consent and the reply, each once.
+      await until('the confirmation of the consent', () =>
+        sim.sentMessages().some((m) => m.to === customer && (m.text ?? '').startsWith('Danke für Ihre Zustimmung')),
+      );
+      expect(sim.sentMessages().filter((m) => m.to === customer)).toHaveLength(3);
       const unfinished = await a.sparsam.store.db
         .selectFrom('jobs')
         .select(['id', 'status'])

@@ -25,6 +25,16 @@ describe('npm run demo: sparsam wired to the simulator', () => {
   it('answers Meta’s handshake, takes a customer’s message and answers through the simulated Graph API', async () => {
     expect(demo.handshakeStatus).toBe(200);
     expect(demo.admin?.email).toBeTruthy();
+    // A data protection officer's login too, so that subject access can be tried.
+    expect(demo.dpo?.email).toBe('dpo@sparsam.invalid');
+    const login = await demo.sparsam.http.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email: demo.dpo!.email, password: demo.dpo!.password },
+    });
+    expect(login.statusCode).toBe(200);
+    // The DPO can export anyone's data: the login goes on to the second factor's enrolment, as for admins.
+    expect(login.json().step).toBe('enrol');
     const delivery = await demo.simulator.sendCustomerMessage({ from: '4915112345678', name: 'Eva', text: 'Hallo!' });
     expect(delivery.attempts.map((a) => a.status)).toEqual([200]);
     // sparsam's first answer to a new contact is the privacy notice with consent buttons, sent by its queue.

@@ -175,7 +175,8 @@ describe('inbound pipeline: consent gate', () => {
     const conversation = s.only(s.conversations());
     expect(conversation.state).toBe('open');
     expect(s.messages('in').map((m) => m.status)).toEqual(['received', 'received', 'received']);
-    expect(conversation.unread).toBe(3);
+    // The two messages are unread; the "ja" that answered the notice is not.
+    expect(conversation.unread).toBe(2);
     expect(s.w.consent.events).toMatchObject([{ action: 'grant', purpose: 'service', method: 'keyword:JA' }]);
     expect(s.w.audit.map((a) => a.action)).toEqual(['consent.grant']);
     expect(s.w.published).toContainEqual({

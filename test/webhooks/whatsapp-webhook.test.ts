@@ -56,7 +56,11 @@ describeEachStore('whatsapp webhook route', (dialect) => {
     for (let i = 0; i < 2; i++) expect((await w.webhook(agree)).statusCode).toBe(200);
     const grants = await w.sparsam.store.db.selectFrom('consent_events').select('id').execute();
     expect(grants).toHaveLength(1);
-    expect(await count('messages')).toBe(3);
+    // The customer's message, the notice, the tap and one confirmation of the consent.
+    expect(await count('messages')).toBe(4);
+    await w.drain();
+    const texts = w.graph.sends.map((s) => (s.body.text as { body: string } | undefined)?.body ?? '');
+    expect(texts.filter((t) => t.startsWith('Danke für Ihre Zustimmung'))).toHaveLength(1);
   });
 
   it('stores every message of a batched webhook, each customer in their own conversation', async () => {

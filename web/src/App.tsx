@@ -1,4 +1,4 @@
-import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
 import {
   get,
   post,
@@ -111,6 +111,10 @@ function Shell(props: { user: SessionUser; path: string; onLogout(): void; onUse
         : path.startsWith('/marketing')
           ? 'marketing'
           : 'inbox';
+  // Phone and tablet: the areas sit behind a menu button (the bar would be wider than the screen).
+  const [menuOpen, setMenuOpen] = useState(false);
+  const menuButton = useRef<HTMLButtonElement>(null);
+  useEffect(() => setMenuOpen(false), [path]);
   useEffect(() => {
     if (section === 'inbox' && !canInbox) navigate(canCompliance ? '/compliance/audit' : '/account', true);
   }, [section, canInbox, canCompliance]);
@@ -126,12 +130,30 @@ function Shell(props: { user: SessionUser; path: string; onLogout(): void; onUse
       <a className="skip-link" href="#main">
         {t('skipToContent')}
       </a>
-      <header className="topbar">
+      <header
+        className={`topbar ${menuOpen ? 'menu-open' : ''}`}
+        onKeyDown={(e) => {
+          if (e.key === 'Escape' && menuOpen) {
+            setMenuOpen(false);
+            menuButton.current?.focus();
+          }
+        }}
+      >
         <span className="brand" aria-label="sparsam">
           <span className="brand-mark" aria-hidden="true" />
           sparsam
         </span>
-        <nav aria-label={t('mainNav')} className="topnav">
+        <button
+          ref={menuButton}
+          type="button"
+          className="btn btn-ghost menu-btn"
+          aria-expanded={menuOpen}
+          aria-controls="topnav"
+          onClick={() => setMenuOpen((open) => !open)}
+        >
+          <span aria-hidden="true">☰</span> {t('menu')}
+        </button>
+        <nav id="topnav" aria-label={t('mainNav')} className="topnav">
           {nav.map((n) => (
             <a
               key={n.key}

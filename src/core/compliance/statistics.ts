@@ -9,8 +9,9 @@ export interface InboxStatistics {
   from: string;
   to: string;
   conversations: {
-    /** Conversations that began in the period and are still stored (erased ones are counted below). */
+    /** Conversations that began in the period, erased ones included (daily counters). */
     started: number;
+    /** Of those still stored: waiting for consent, open, closed. */
     waitingForConsent: number;
     open: number;
     closed: number;
@@ -44,8 +45,8 @@ export function checkPeriod(from: number, to: number): void {
 
 /**
  * Content-free statistics of the inbox (no texts, no addresses, no pseudonyms): volumes, states, first response
- * times, consent and erasure counts, per day. Computed from stored rows; erased conversations appear only in the
- * erasure counts, which come from the audit log.
+ * times, consent and erasure counts, per day. Volumes and consent come from the daily counters (whole UTC days, kept
+ * after erasure); the states and first response times from the rows still stored; erasures from the audit log.
  */
 export function computeStatistics(rows: ActivityRows, from: number, to: number): InboxStatistics {
   const conv = rows.conversations;
@@ -76,31 +77,29 @@ export function computeStatistics(rows: ActivityRows, from: number, to: number):
   ) {
     days.set(dayOf(t), { conversations: 0, inbound: 0 });
   }
-  for (const c of conv) {
-    const d = days.get(dayOf(c.created_at));
-    if (d) d.conversations++;
-  }
-  for (const m of messages) {
-    const d = m.direction === 'in' ? days.get(dayOf(m.created_at)) : undefined;
-    if (d) d.inbound++;
+  // Volumes come from the daily counters, which outlive erasure (a reply counts after its conversation is erased,
+  // a STOP after its contact is); they are kept per UTC day, so the period is widened to whole days.
+  const total = (metric: string) => rows.counters.reduce((n, c) => n + (c.metric === metric ? c.count : 0), 0);
+  for (const c of rows.counters) {
+    const d = days.get(c.day);
+    if (d && c.metric === 'conversations.started') d.conversations += c.count;
+    if (d && c.metric === 'messages.inbound') d.inbound += c.count;
   }
 
-  const consentCount = (purpose: string, action: string) =>
-    rows.consent.filter((e) => e.purpose === purpose && e.action === action).length;
   return {
     from: new Date(from).toISOString(),
     to: new Date(to).toISOString(),
     conversations: {
-      started: conv.length,
+      started: total('conversations.started'),
       waitingForConsent: conv.filter((c) => c.state === 'pending_consent').length,
       open: conv.filter((c) => c.state === 'open').length,
       closed: conv.filter((c) => c.state === 'closed').length,
     },
     messages: {
-      inbound: messages.filter((m) => m.direction === 'in').length,
-      staffReplies: messages.filter((m) => m.direction === 'out' && m.author_id).length,
-      automatic: messages.filter((m) => (m.direction === 'out' && !m.author_id) || m.direction === 'system').length,
-      notes: messages.filter((m) => m.direction === 'note').length,
+      inbound: total('messages.inbound'),
+      staffReplies: total('messages.staffReplies'),
+      automatic: total('messages.automatic'),
+      notes: total('messages.notes'),
     },
     firstResponseMinutes: {
       conversations: waits.length,
@@ -108,10 +107,10 @@ export function computeStatistics(rows: ActivityRows, from: number, to: number):
       p90: round(percentile(waits, 90)),
     },
     consent: {
-      serviceGranted: consentCount('service', 'grant'),
-      serviceWithdrawn: consentCount('service', 'withdraw'),
-      marketingGranted: consentCount('marketing', 'grant'),
-      marketingWithdrawn: consentCount('marketing', 'withdraw'),
+      serviceGranted: total('consent.service.grant'),
+      serviceWithdrawn: total('consent.service.withdraw'),
+      marketingGranted: total('consent.marketing.grant'),
+      marketingWithdrawn: total('consent.marketing.withdraw'),
     },
     erasures: {
       conversations: rows.auditCounts['conversation.erased'] ?? 0,

@@ -158,7 +158,8 @@ export interface InboxDeps {
   events: InboxEventBus;
   /** The effective settings of an inbox (configuration defaults with the admin's changes from the UI). */
   inboxes: InboxSettingsPort;
-  organisation: { name: string; contact: string };
+  /** noticeUrl: where the full privacy notice is published (the consent message links to it). */
+  organisation: { name: string; contact: string; noticeUrl?: string | undefined };
   /** Templates per channel id (from the configuration). */
   templates: (channelId: string) => readonly TemplateSpec[];
   /** The notice version of a text (the privacy core's noticeVersion: SHA-256 hex of the exact text). */

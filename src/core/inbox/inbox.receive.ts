@@ -31,6 +31,7 @@ import {
   mediaRejectedReply,
   privacyNotice,
   stopConfirmation,
+  consentConfirmation,
 } from './notices.ts';
 
 /** What the customer's message means for the consent gate. */
@@ -503,8 +504,20 @@ export class InboundProcessor {
       await this.deps.transactions.run(async (tx) => {
         const current = await tx.conversations.findById(conversationId);
         if (current?.state !== 'pending_consent') return;
+        // The tap on "Zustimmen" stays in the thread as the consent's evidence, but is nothing for staff to read.
+        const tapHeld = (await tx.messages.findById(messageId))?.status === 'held';
         released = await tx.messages.releaseHeld(conversationId, now);
-        await tx.conversations.update(conversationId, { state: 'open', unread: released, last_activity_at: now });
+        await tx.conversations.update(conversationId, {
+          state: 'open',
+          unread: Math.max(0, released - (tapHeld ? 1 : 0)),
+          last_activity_at: now,
+        });
+        // The customer learns that the message arrived and the answer comes here (through the outbox).
+        await this.deps.outbox.queueIn(tx, {
+          conversation: { ...current, state: 'open' },
+          kind: 'text',
+          content: { text: consentConfirmation(p.inbox, this.deps.organisation) },
+        });
       });
       await this.deps.audit.append({
         actor: `webhook:${p.channel.id}`,

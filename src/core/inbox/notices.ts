@@ -18,6 +18,17 @@ export const DECLINE_KEYWORDS: readonly string[] = ['NEIN', 'NO'];
 export interface NoticeOrganisation {
   name: string;
   contact: string;
+  /**
+   * Where the full privacy notice (Art. 13 GDPR) is published: `organisation.privacyNoticeUrl`, else sparsam's own
+   * page `<baseUrl>/privacy-notice`. The consent message links to it (with `?lang=` on sparsam's page).
+   */
+  noticeUrl?: string | undefined;
+}
+
+/** The full notice's address in the notice's language (sparsam's own page takes ?lang=). */
+function noticeLink(org: NoticeOrganisation, language: NoticeLanguage): string | undefined {
+  if (!org.noticeUrl) return undefined;
+  return org.noticeUrl.endsWith('/privacy-notice') ? `${org.noticeUrl}?lang=${language}` : org.noticeUrl;
 }
 
 export interface NoticeInbox {
@@ -59,7 +70,8 @@ function timeoutSentence(language: NoticeLanguage, hours: number): string {
   return `Without your consent we delete your message after ${span}.`;
 }
 
-function defaultNotice(inbox: NoticeInbox, org: NoticeOrganisation): string {
+/** sparsam's own notice text for an inbox (what is sent while the inbox has no text of its own). */
+export function defaultNotice(inbox: Omit<NoticeInbox, 'notice'>, org: NoticeOrganisation): string {
   const stop = inbox.stopKeywords[0] ?? 'STOP';
   const days = inbox.retention.eraseAfterCloseDays;
   const hours = inbox.retention.consentTimeoutHours;
@@ -73,6 +85,7 @@ function defaultNotice(inbox: NoticeInbox, org: NoticeOrganisation): string {
       `• Sie können Ihre Einwilligung jederzeit widerrufen: Schreiben Sie einfach ${stop}. Dann löschen wir alles.`,
       '',
       `${timeoutSentence('de', hours)} Fragen zum Datenschutz: ${org.contact}`,
+      ...(noticeLink(org, 'de') ? [`Vollständige Datenschutzhinweise: ${noticeLink(org, 'de')}`] : []),
     ].join('\n');
   }
   return [
@@ -84,6 +97,7 @@ function defaultNotice(inbox: NoticeInbox, org: NoticeOrganisation): string {
     `• You can withdraw your consent at any time: just write ${stop}. We then delete everything.`,
     '',
     `${timeoutSentence('en', hours)} Questions about privacy: ${org.contact}`,
+    ...(noticeLink(org, 'en') ? [`Full privacy notice: ${noticeLink(org, 'en')}`] : []),
   ].join('\n');
 }
 
@@ -123,6 +137,17 @@ export function consentTimeoutReply(language: NoticeLanguage, org: NoticeOrganis
   return language === 'de'
     ? `Da wir keine Einwilligung von Ihnen erhalten haben, haben wir Ihre Nachricht gelöscht. Sie erreichen ${org.name} auch auf anderem Weg: ${org.contact}`
     : `As we did not receive your consent, we have deleted your message. You can reach ${org.name} in other ways: ${org.contact}`;
+}
+
+/** The confirmation after the customer agreed: the message arrived, the answer comes here, how to withdraw. */
+export function consentConfirmation(
+  inbox: Pick<NoticeInbox, 'language' | 'stopKeywords'>,
+  org: NoticeOrganisation,
+): string {
+  const stop = inbox.stopKeywords[0] ?? 'STOP';
+  return inbox.language === 'de'
+    ? `Danke für Ihre Zustimmung! Ihre Nachricht ist bei ${org.name} angekommen, wir antworten Ihnen hier. Widerrufen können Sie jederzeit mit ${stop}.`
+    : `Thank you for your consent! Your message has reached ${org.name}; we will answer you here. You can withdraw at any time by writing ${stop}.`;
 }
 
 /** The confirmation of a STOP / WIDERRUF. */

@@ -1,3 +1,4 @@
+import { defaultNotice, type NoticeOrganisation } from './notices.ts';
 import { AppError } from '../../shared/app-error.ts';
 import type { CacheSignals } from '../../shared/cache-signals.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -60,6 +61,8 @@ export interface InboxSettingsView {
   overridden: boolean;
   /** Greeting and away message as the admin screen edits them (switched-off messages keep their texts). */
   automation: AutomationForm;
+  /** sparsam's own privacy notice for this inbox in each language, sent while the inbox has no text of its own. */
+  defaultNotice: { de: string; en: string };
 }
 
 interface InboxRows {
@@ -142,6 +145,8 @@ export class TeamSettingsService {
       }): Promise<unknown>;
     },
     private readonly signals?: CacheSignals,
+    /** Names the organisation in the default privacy notice shown to the admin. */
+    private readonly organisation: NoticeOrganisation = { name: 'sparsam', contact: '' },
   ) {}
 
   private async override(inboxId: string): Promise<InboxPrivacyOverride | undefined> {
@@ -177,6 +182,10 @@ export class TeamSettingsService {
         settings,
         defaults,
         overridden: override !== undefined,
+        defaultNotice: {
+          de: defaultNotice({ ...settings, language: 'de' }, this.organisation),
+          en: defaultNotice({ ...settings, language: 'en' }, this.organisation),
+        },
         automation:
           override?.automation ??
           automationFormOf(

@@ -35,6 +35,12 @@ export interface ActivityRows {
   consent: { action: string; purpose: string; at: number }[];
   /** Audit actions counted in the period (e.g. 'conversation.erased'). */
   auditCounts: Record<string, number>;
+  /**
+   * The content-free daily counters of the UTC days the period touches, per day and metric ('conversations.started',
+   * 'messages.inbound', 'messages.staffReplies', 'messages.automatic', 'messages.notes',
+   * 'consent.<service|marketing>.<grant|withdraw>'); they outlive erasure.
+   */
+  counters: { day: string; metric: string; count: number }[];
 }
 
 export interface BreachFilter {

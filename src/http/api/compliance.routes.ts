@@ -119,6 +119,10 @@ export function complianceRoutes(deps: ComplianceRouteDeps): RouteModule {
       [api.privacyNotice, 'notice'],
     ] as const) {
       registerRoute(app, route, options, async ({ query: q }, _request, reply) => {
+        // The document's blocks for the web inbox's preview, which renders them as elements (no markup to trust).
+        if (q.format === 'json') {
+          return reply.header('cache-control', 'no-store').send(await c.document(kind, q.lang));
+        }
         const doc = await c.renderDocument(kind, q.lang, q.format);
         const name = `${kind === 'ropa' ? 'ropa' : 'privacy-notice'}-${q.lang}.${q.format}`;
         return reply
@@ -128,6 +132,19 @@ export function complianceRoutes(deps: ComplianceRouteDeps): RouteModule {
           .send(doc.body);
       });
     }
+
+    // The privacy notice (Art. 13) as a public page: the consent message links here (no login; it holds the
+    // organisation's configuration only, nothing about a person).
+    app.get('/privacy-notice', async (request, reply) => {
+      const lang = (request.query as { lang?: string }).lang === 'en' ? 'en' : 'de';
+      const doc = await c.renderDocument('notice', lang, 'html');
+      return reply
+        .type(doc.contentType)
+        .header('cache-control', 'no-cache')
+        .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+        .header('x-content-type-options', 'nosniff')
+        .send(doc.body);
+    });
 
     registerRoute(app, api.killSwitch, options, async ({ params, body }, request) =>
       c.killSwitch.set(params.id, body.enabled, who(request), body.reason),

@@ -119,6 +119,9 @@ export const InboxSettingsSchema = z.object({
   defaults: InboxPrivacySchema,
   overridden: z.boolean(),
   automation: AutomationFormSchema,
+  defaultNotice: z
+    .object({ de: z.string(), en: z.string() })
+    .describe('sparsam’s own privacy notice for this inbox, sent while the inbox has no text of its own'),
 });
 
 /** The website chat's look, as the admin sets it (colour, position, greeting per language). */

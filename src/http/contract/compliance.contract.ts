@@ -16,7 +16,7 @@ export const NoteCorrectionBody = z.object({ text: z.string().min(1).max(4096) }
 export const RevealBody = z.object({ reason: z.string().max(200).optional() }).strict();
 export const KillSwitchBody = z.object({ enabled: z.boolean(), reason: z.string().min(1).max(200) }).strict();
 export const DocQuery = z
-  .object({ lang: LangSchema.default('de'), format: z.enum(['md', 'html', 'pdf']).default('md') })
+  .object({ lang: LangSchema.default('de'), format: z.enum(['md', 'html', 'pdf', 'json']).default('md') })
   .strict();
 const Time = z.union([z.string().datetime({ offset: true }), z.coerce.number().int().positive()]);
 export const AuditQuery = z
@@ -151,7 +151,10 @@ const document = (url: string, summary: string) =>
     tags,
     roles,
     query: DocQuery,
-    response: { description: 'Markdown, HTML or PDF', contentType: 'text/markdown' },
+    response: {
+      description: 'Markdown, HTML, PDF, or the document model as JSON (title, language, blocks) for previews',
+      contentType: 'text/markdown',
+    },
     errors: { 415: 'PDF asked for but Chromium is not installed' },
   });
 

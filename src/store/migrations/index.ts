@@ -12,6 +12,7 @@ import { sendPacing } from './main.010-send-pacing.ts';
 import { parkedStatuses } from './main.011-parked-statuses.ts';
 import { inboundReceipts } from './main.012-inbound-receipts.ts';
 import { webhooks } from './main.016-webhooks.ts';
+import { dailyCounts } from './main.018-daily-counts.ts';
 
 /**
  * Migrations of the main database, in order. Names are numbered and never change once released; a new table or
@@ -29,6 +30,7 @@ export const mainMigrations: readonly SparsamMigration[] = [
   parkedStatuses,
   inboundReceipts,
   webhooks,
+  dailyCounts,
 ];
 
 /** Migrations of the key store. */

@@ -1,3 +1,4 @@
+import { dailyCounts, utcDay } from './daily-counts.ts';
 import type { Kysely } from 'kysely';
 import type { ActivityRows, BreachFilter, CompliancePort } from '../../core/ports/compliance.port.ts';
 import type { BreachRecord, ChannelRecord, InboxRecord } from '../../core/ports/model.ts';
@@ -60,7 +61,8 @@ export class ComplianceStore implements CompliancePort {
         .execute();
       for (const r of rows) auditCounts[r.action] = Number(r.n);
     }
-    return { conversations, messages, consent, auditCounts };
+    const counters = await dailyCounts(this.db, utcDay(from), utcDay(to - 1));
+    return { conversations, messages, consent, auditCounts, counters };
   }
   async insertBreach(row: BreachRecord): Promise<void> {
     await this.db.insertInto('breaches').values(breachRow(row)).execute();

@@ -2,6 +2,7 @@ import type { ConsentEventRecord } from '../../core/ports/model.ts';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../database.ts';
 import type { ConsentPort } from '../../core/ports/consent.port.ts';
+import { consentMetric, countDaily } from './daily-counts.ts';
 
 /** ConsentPort over the main database. */
 export class ConsentStore implements ConsentPort {
@@ -9,6 +10,7 @@ export class ConsentStore implements ConsentPort {
 
   async insertEvent(row: ConsentEventRecord): Promise<void> {
     await this.db.insertInto('consent_events').values(row).execute();
+    await countDaily(this.db, [{ at: row.at, metric: consentMetric(row) }]);
   }
 
   listEvents(contactId: string, purpose?: ConsentEventRecord['purpose']): Promise<ConsentEventRecord[]> {

@@ -12,6 +12,7 @@ import { MarketingStore } from './marketing.store.ts';
 import { MediaStore } from './media.store.ts';
 import { MessageStore } from './message.store.ts';
 import type { ProviderRefs } from './provider-ref.ts';
+import { countDaily } from './daily-counts.ts';
 import { conversationPatch, conversationRow, labelPattern, toConversation } from './records.ts';
 
 /** Kysely implementation of {@link ConversationPort}, shared by SQLite and PostgreSQL. */
@@ -20,6 +21,7 @@ export class ConversationStore implements ConversationPort {
 
   async insert(row: ConversationRecord): Promise<void> {
     await this.db.insertInto('conversations').values(conversationRow(row)).execute();
+    await countDaily(this.db, [{ at: row.created_at, metric: 'conversations.started' }]);
   }
   async findById(id: string): Promise<ConversationRecord | undefined> {
     const row = await this.db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();

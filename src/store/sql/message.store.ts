@@ -3,6 +3,7 @@ import type { DeliveryStatus } from '../../core/channel/channel.port.ts';
 import type { MessagePort } from '../../core/ports/message.port.ts';
 import type { MessageRecord } from '../../core/ports/model.ts';
 import type { Database, MessageRow } from '../database.ts';
+import { countDaily, messageMetric } from './daily-counts.ts';
 import { advanceByRef, applyParkedStatuses, parkStatus } from './parked-status.ts';
 import type { ProviderRefs } from './provider-ref.ts';
 import { messagePatch, messageRow, toMessage } from './records.ts';
@@ -27,7 +28,9 @@ export class MessageStore implements MessagePort {
       .values(this.#stored(row))
       .onConflict((oc) => oc.columns(['channel_id', 'provider_message_id']).doNothing())
       .executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+    const inserted = Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+    if (inserted) await countDaily(this.db, [{ at: row.created_at, metric: messageMetric(row) }]);
+    return inserted;
   }
   async insertManyUnlessDuplicate(rows: readonly MessageRecord[]): Promise<Set<string>> {
     const inserted = new Set<string>();
@@ -41,6 +44,10 @@ export class MessageStore implements MessagePort {
         .execute();
       for (const r of result) inserted.add(r.id);
     }
+    await countDaily(
+      this.db,
+      rows.filter((r) => inserted.has(r.id)).map((r) => ({ at: r.created_at, metric: messageMetric(r) })),
+    );
     return inserted;
   }
   async findByProviderIds(
@@ -70,6 +77,7 @@ export class MessageStore implements MessagePort {
   }
   async insert(row: MessageRecord): Promise<void> {
     await this.db.insertInto('messages').values(this.#stored(row)).execute();
+    await countDaily(this.db, [{ at: row.created_at, metric: messageMetric(row) }]);
   }
   async findById(id: string): Promise<MessageRecord | undefined> {
     const row = await this.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();

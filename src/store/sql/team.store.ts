@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { ConversationRecord, MessageRecord } from '../../core/ports/model.ts';
 import type { TeamPort } from '../../core/ports/team.port.ts';
 import type { Database } from '../database.ts';
+import { countDaily, messageMetric } from './daily-counts.ts';
 import { conversationPatch, labelsOf, messageRow, toConversation } from './records.ts';
 
 /** Team features on conversations (assign, labels, read marks, internal notes), shared by both dialects. */
@@ -20,6 +21,7 @@ export class TeamStore implements TeamPort {
   }
   async insertNote(row: MessageRecord): Promise<void> {
     await this.db.insertInto('messages').values(messageRow(row)).execute();
+    await countDaily(this.db, [{ at: row.created_at, metric: messageMetric(row) }]);
   }
   async knownLabels(): Promise<string[]> {
     const rows = await this.db.selectFrom('conversations').select('labels').where('labels', '!=', '[]').execute();

@@ -40,13 +40,23 @@ function checkText(r: ChannelCheck, t: Translate): string {
   }
 }
 
+/** A channel as the configuration file declares it (docs/channels.md lists every kind). */
+const CHANNEL_EXAMPLE = `channels:
+  - id: wa-main
+    kind: whatsapp-cloud
+    inbox: service
+    phoneNumberId: "1065…"
+    accessToken: env:WA_TOKEN
+    appSecret: env:WA_SECRET
+    verifyToken: env:WA_VERIFY`;
+
 /**
  * The channels: webhook URL to paste at the provider, on/off, a connection test; channels created here can be
  * changed and removed, those declared in the configuration file are read-only.
  */
 export function Channels() {
   const { t } = useI18n();
-  const [items, setItems] = useState<ChannelInfo[]>([]);
+  const [items, setItems] = useState<ChannelInfo[] | null>(null);
   const [results, setResults] = useState<Record<string, ChannelCheck | 'busy'>>({});
   const { run, view } = useAction();
   const [loaded, setLoaded] = useState(false);
@@ -90,7 +100,16 @@ export function Channels() {
         )}
       </div>
       {view}
-      {loaded && items.length === 0 && !editing && !created && <p className="muted">{t('channelsEmpty')}</p>}
+      {items?.length === 0 && !editing && !created && (
+        <section className="card" aria-labelledby="ch-none">
+          <h2 id="ch-none">{t('channelsNone')}</h2>
+          <p>{t('channelsNoneHow')}</p>
+          <pre className="pre">
+            <code>{CHANNEL_EXAMPLE}</code>
+          </pre>
+          <p className="muted small">{t('channelsNoneMore')}</p>
+        </section>
+      )}
       {editing && (
         <ChannelEditor
           kinds={kinds}
@@ -124,7 +143,7 @@ export function Channels() {
           }}
         />
       )}
-      {items.map((c) => {
+      {(items ?? []).map((c) => {
         const r = results[c.id];
         return (
           <section key={c.id} className="card channel-card" aria-labelledby={`ch-${c.id}`}>

@@ -16,15 +16,16 @@ export function InboxPrivacyForm({ inbox, onSaved }: { inbox: InboxSettingsView;
   const { t } = useI18n();
   const [retention, setRetention] = useState(inbox.settings.retention);
   const [media, setMedia] = useState(inbox.settings.media);
-  const [noticeDe, setNoticeDe] = useState(inbox.settings.notice?.de ?? '');
-  const [noticeEn, setNoticeEn] = useState(inbox.settings.notice?.en ?? '');
+  // Without a text of its own the inbox sends sparsam's default: the boxes show it, ready to be adapted.
+  const [noticeDe, setNoticeDe] = useState(inbox.settings.notice?.de ?? inbox.defaultNotice.de);
+  const [noticeEn, setNoticeEn] = useState(inbox.settings.notice?.en ?? inbox.defaultNotice.en);
   const [automation, setAutomation] = useState(() => automationDraft(inbox.automation));
   const { run, view } = useAction();
   useEffect(() => {
     setRetention(inbox.settings.retention);
     setMedia(inbox.settings.media);
-    setNoticeDe(inbox.settings.notice?.de ?? '');
-    setNoticeEn(inbox.settings.notice?.en ?? '');
+    setNoticeDe(inbox.settings.notice?.de ?? inbox.defaultNotice.de);
+    setNoticeEn(inbox.settings.notice?.en ?? inbox.defaultNotice.en);
     setAutomation(automationDraft(inbox.automation));
   }, [inbox]);
   const save = (e: FormEvent) => {
@@ -33,7 +34,11 @@ export function InboxPrivacyForm({ inbox, onSaved }: { inbox: InboxSettingsView;
       await put(`/admin/inboxes/${inbox.id}`, {
         retention,
         media,
-        notice: { de: noticeDe.trim() || null, en: noticeEn.trim() || null },
+        // The default left as it is stays the default (it follows the retention settings and the organisation).
+        notice: {
+          de: noticeDe.trim() === inbox.defaultNotice.de.trim() ? null : noticeDe.trim() || null,
+          en: noticeEn.trim() === inbox.defaultNotice.en.trim() ? null : noticeEn.trim() || null,
+        },
         automation: automationFromDraft(automation),
       });
       await onSaved();
@@ -84,7 +89,7 @@ export function InboxPrivacyForm({ inbox, onSaved }: { inbox: InboxSettingsView;
         <label htmlFor={`${inbox.id}-nde`}>{t('noticeDe')}</label>
         <textarea
           id={`${inbox.id}-nde`}
-          rows={4}
+          rows={9}
           value={noticeDe}
           onChange={(e) => setNoticeDe(e.target.value)}
           aria-describedby={`${inbox.id}-nhint`}
@@ -94,7 +99,7 @@ export function InboxPrivacyForm({ inbox, onSaved }: { inbox: InboxSettingsView;
         <label htmlFor={`${inbox.id}-nen`}>{t('noticeEn')}</label>
         <textarea
           id={`${inbox.id}-nen`}
-          rows={4}
+          rows={9}
           value={noticeEn}
           onChange={(e) => setNoticeEn(e.target.value)}
           aria-describedby={`${inbox.id}-nhint`}

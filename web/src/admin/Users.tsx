@@ -62,7 +62,7 @@ export function Users({ self }: { self: SessionUser }) {
         />
         {t('require2fa')}
       </label>
-      <div className="table-wrap">
+      <div className="table-wrap" tabIndex={0} role="region" aria-label={t('adminUsers')}>
         <table className="table">
           <thead>
             <tr>

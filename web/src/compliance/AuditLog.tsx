@@ -175,7 +175,7 @@ export function AuditLog() {
       {items.length === 0 ? (
         <p className="muted">{t('compliance.none')}</p>
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label={t('compliance.audit')}>
           <table className="table audit-table">
             <thead>
               <tr>

@@ -64,7 +64,7 @@ export function Breaches() {
     <div className="stack">
       <h1>{t('compliance.breaches')}</h1>
       {view}
-      <div className="table-wrap">
+      <div className="table-wrap" tabIndex={0} role="region" aria-label={t('compliance.breaches')}>
         <table className="table">
           <thead>
             <tr>

@@ -24,7 +24,7 @@ export function Reveals() {
       {items.length === 0 ? (
         <p className="muted">{t('compliance.none')}</p>
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label={t('compliance.reveals')}>
           <table className="table">
             <thead>
               <tr>

@@ -34,9 +34,10 @@ export function Statistics() {
     <div className="stack">
       <h1>{t('compliance.statistics')}</h1>
       <p className="muted">{t('compliance.statsIntro')}</p>
+      <p className="muted small">{t('compliance.statsCountersNote')}</p>
       {view}
       <label className="form-row">
-        <span>{t('compliance.statsDay')}</span>
+        <span>{t('compliance.statsPeriodLabel')}</span>
         <select value={days} onChange={(e) => setDays(Number(e.target.value))}>
           {[7, 30, 90, 365].map((n) => (
             <option key={n} value={n}>
@@ -70,7 +71,7 @@ export function Statistics() {
             <dt>{t('compliance.statsErased')}</dt>
             <dd>{count(stats.erasures.conversations)}</dd>
           </dl>
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0} role="region" aria-label={t('compliance.statistics')}>
             <table className="table">
               <thead>
                 <tr>

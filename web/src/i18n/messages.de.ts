@@ -189,7 +189,8 @@ export const de = {
   sourceUi: 'Oberfläche',
   noticeDe: 'Datenschutzhinweis (Deutsch)',
   noticeEn: 'Datenschutzhinweis (Englisch)',
-  noticeDefault: 'Leer lassen für den Standardtext.',
+  noticeDefault:
+    'Vorausgefüllt ist der Standardtext, der ohne eigenen Text gesendet wird. Unverändert oder leer bleibt es beim Standard.',
   retention: 'Aufbewahrung',
   consentTimeoutHours: 'Einwilligung abwarten (Stunden)',
   autoCloseAfterDays: 'Automatisch abschließen nach Inaktivität (Tage)',
@@ -359,7 +360,7 @@ export const de = {
   'compliance.statsErased': 'Gelöschte Unterhaltungen',
   'compliance.statsDay': 'Tag',
   'compliance.statsIntro':
-    'Ohne Inhalte, Nummern oder Pseudonyme; gelöschte Unterhaltungen zählen nur noch als Löschungen.',
+    'Ohne Inhalte, Nummern oder Pseudonyme; erledigte und gelöschte Unterhaltungen zählen weiter mit.',
   // audit screen: actions and categories in words (compliance/AuditLog.tsx)
   'compliance.act.audit.exported': 'Prüfprotokoll exportiert',
   'compliance.act.audit.pruned': 'Alte Prüfprotokoll-Einträge gelöscht',
@@ -626,6 +627,19 @@ export const de = {
   'error.field.legalBasis':
     'Für Nachrichtentext braucht es eine Rechtsgrundlage und eine Begründung (mind. 10 Zeichen).',
   'error.field.inboxId': 'Dieses Postfach gibt es nicht.',
+  // screens on phones and tablets, accessibility, statistics, documents
+  'compliance.statsPeriodLabel': 'Zeitraum',
+  'compliance.statsCountersNote':
+    'Mengen und Einwilligungen zählen ganze Kalendertage (UTC) und bleiben nach dem Löschen einer Unterhaltung erhalten; Zustände und Antwortzeiten zählen nur, was noch gespeichert ist.',
+  composerMode: 'Art der Nachricht',
+  channelsNone: 'Noch kein Kanal eingerichtet',
+  channelsNoneHow:
+    'Kanäle (WhatsApp, Telegram, Messenger, SMS) stehen in der Konfigurationsdatei (SPARSAM_CONFIG) unter channels. Danach sparsam neu starten; hier erscheinen dann die Webhook-Adresse für den Anbieter und der Verbindungstest.',
+  channelsNoneMore: 'Alle Kanalarten und ihre Felder: docs/channels.md. Ohne Anbieter ausprobieren: npm run demo.',
+  attachChoose: 'Datei auswählen',
+  cameraChoose: 'Foto mit der Kamera',
+  menu: 'Menü',
+  takePhoto: 'Foto aufnehmen',
 } as const;
 
 export type MessageKey = keyof typeof de;

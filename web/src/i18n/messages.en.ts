@@ -176,7 +176,8 @@ export const en: Record<MessageKey, string> = {
   sourceUi: 'user interface',
   noticeDe: 'Privacy notice (German)',
   noticeEn: 'Privacy notice (English)',
-  noticeDefault: 'Leave empty for the default text.',
+  noticeDefault:
+    'Filled in is the default text, sent while there is no text of your own. Unchanged or empty, the default stays.',
   retention: 'Retention',
   consentTimeoutHours: 'Wait for consent (hours)',
   autoCloseAfterDays: 'Close automatically after inactivity (days)',
@@ -342,7 +343,7 @@ export const en: Record<MessageKey, string> = {
   'compliance.statsConsent': 'Consent given / withdrawn',
   'compliance.statsErased': 'Erased conversations',
   'compliance.statsDay': 'Day',
-  'compliance.statsIntro': 'No contents, numbers or pseudonyms; erased conversations only count as erasures.',
+  'compliance.statsIntro': 'No contents, numbers or pseudonyms; settled and erased conversations still count.',
   // audit screen: actions and categories in words (compliance/AuditLog.tsx)
   'compliance.act.audit.exported': 'Audit log exported',
   'compliance.act.audit.pruned': 'Old audit entries pruned',
@@ -608,4 +609,17 @@ export const en: Record<MessageKey, string> = {
   'error.field.events': 'Please choose at least one event.',
   'error.field.legalBasis': 'Message text needs a legal basis and a reason (at least 10 characters).',
   'error.field.inboxId': 'This inbox does not exist.',
+  // screens on phones and tablets, accessibility, statistics, documents
+  'compliance.statsPeriodLabel': 'Period',
+  'compliance.statsCountersNote':
+    'Volumes and consent count whole calendar days (UTC) and remain after a conversation is erased; states and response times count only what is still stored.',
+  composerMode: 'Kind of message',
+  channelsNone: 'No channel set up yet',
+  channelsNoneHow:
+    'Channels (WhatsApp, Telegram, Messenger, SMS) are declared in the configuration file (SPARSAM_CONFIG) under channels. Restart sparsam afterwards; the webhook address for the provider and the connection test then appear here.',
+  channelsNoneMore: 'Every channel kind and its fields: docs/channels.md. To try it without a provider: npm run demo.',
+  attachChoose: 'Choose a file',
+  cameraChoose: 'Photo from the camera',
+  menu: 'Menu',
+  takePhoto: 'Take a photo',
 };

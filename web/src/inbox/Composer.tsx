@@ -1,7 +1,8 @@
-import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { onTablistKeyDown } from '../shared/tablist.ts';
+import { useEffect, useMemo, useRef, useState, type ChangeEvent, type KeyboardEvent } from 'react';
 import { ApiError, post, upload, type QuickReply } from '../api.ts';
 import { useI18n, type Translate } from '../i18n/i18n.tsx';
-import { PaperclipIcon } from './icons.tsx';
+import { CameraIcon, PaperclipIcon } from './icons.tsx';
 import { TemplatePicker } from './TemplatePicker.tsx';
 import { errorText } from '../shared/error-text.ts';
 
@@ -35,6 +36,12 @@ export function Composer(props: {
   const [buttons, setButtons] = useState<string[] | null>(null);
   const area = useRef<HTMLTextAreaElement>(null);
   const picker = useRef<HTMLInputElement>(null);
+  const camera = useRef<HTMLInputElement>(null);
+  const pickFile = (e: ChangeEvent<HTMLInputElement>) => {
+    setFile(e.target.files?.[0] ?? null);
+    setError(null);
+    e.target.value = '';
+  };
   const withFile = mode === 'reply' && file !== null;
   // Counted in characters (code points) as the server counts; over the limit the text stays and sending waits.
   const limit = mode === 'note' ? MAX_NOTE_CHARS : withFile ? MAX_CAPTION_CHARS : props.maxTextChars;
@@ -103,11 +110,12 @@ export function Composer(props: {
   const replyBlocked = mode === 'reply' && !props.windowOpen;
   return (
     <div className={`composer composer-${mode}`}>
-      <div className="composer-tabs" role="tablist">
+      <div className="composer-tabs" role="tablist" aria-label={t('composerMode')} onKeyDown={onTablistKeyDown}>
         <button
           type="button"
           role="tab"
           aria-selected={mode === 'reply'}
+          tabIndex={mode === 'reply' ? 0 : -1}
           className={`view-tab ${mode === 'reply' ? 'active' : ''}`}
           onClick={() => setMode('reply')}
         >
@@ -117,6 +125,7 @@ export function Composer(props: {
           type="button"
           role="tab"
           aria-selected={mode === 'note'}
+          tabIndex={mode === 'note' ? 0 : -1}
           className={`view-tab ${mode === 'note' ? 'active' : ''}`}
           onClick={() => setMode('note')}
         >
@@ -237,13 +246,32 @@ export function Composer(props: {
                     type="file"
                     className="sr-only"
                     tabIndex={-1}
+                    aria-label={t('attachChoose')}
                     accept="image/*,application/pdf,audio/*,video/*"
-                    onChange={(e) => {
-                      setFile(e.target.files?.[0] ?? null);
-                      setError(null);
-                      e.target.value = '';
-                    }}
+                    onChange={pickFile}
                   />
+                  {/* On a phone or tablet: the camera opens directly (capture), the photo goes through the same checks. */}
+                  <input
+                    ref={camera}
+                    id="composer-camera"
+                    type="file"
+                    className="sr-only"
+                    tabIndex={-1}
+                    aria-label={t('cameraChoose')}
+                    accept="image/*"
+                    capture="environment"
+                    onChange={pickFile}
+                  />
+                  <button
+                    type="button"
+                    className="btn btn-ghost camera-btn"
+                    aria-label={t('takePhoto')}
+                    title={t('takePhoto')}
+                    disabled={busy}
+                    onClick={() => camera.current?.click()}
+                  >
+                    <CameraIcon />
+                  </button>
                   <button
                     type="button"
                     className="btn btn-ghost attach-btn"

@@ -18,6 +18,8 @@ export function Conversation(props: {
   id: string;
   user: SessionUser;
   quickReplies: QuickReply[];
+  /** Move the focus to the heading once loaded (one-column layout: the list that had the focus is hidden). */
+  focusTitle?: boolean;
   onBack(): void;
   onChanged(): void;
 }) {
@@ -37,6 +39,15 @@ export function Conversation(props: {
     closeButton.current?.focus();
   };
   const listRef = useRef<HTMLOListElement>(null);
+  const dialogRef = useRef<HTMLDivElement>(null);
+  const titleRef = useRef<HTMLHeadingElement>(null);
+  const bannerRef = useRef<HTMLParagraphElement>(null);
+  // After closing, the close button is gone: the focus goes to the outcome (banner) or the heading, not the page.
+  const [focusAfterClose, setFocusAfterClose] = useState(false);
+  // Arrow keys on the closed "Zuweisen an" select change its value at once in Chromium: the choice is sent when
+  // confirmed (Enter, leaving the field, or a pointer pick), not on every arrow press.
+  const [assignDraft, setAssignDraft] = useState<string | null>(null);
+  const assignByKeys = useRef(false);
   // Whether the thread is scrolled to its newest message: then images that finish loading keep it there.
   const atBottom = useRef(true);
   const { id } = props;
@@ -74,12 +85,36 @@ export function Conversation(props: {
     void load();
   });
 
+  const titleFocused = useRef(false);
+  useEffect(() => {
+    if (props.focusTitle && !titleFocused.current && titleRef.current) {
+      titleFocused.current = true;
+      titleRef.current.focus();
+    }
+  });
+  useEffect(() => {
+    if (!focusAfterClose) return;
+    // Erased at once: the confirmation banner once it shows; else the heading once the state reads closed.
+    const target = closedHere ? bannerRef.current : data?.conversation.state === 'closed' ? titleRef.current : null;
+    if (target) {
+      target.focus();
+      setFocusAfterClose(false);
+    }
+  });
+
   const count = data?.messages.length ?? 0;
   useEffect(() => {
     const list = listRef.current;
     if (list) list.scrollTop = list.scrollHeight;
     atBottom.current = true;
   }, [count]);
+
+  function assign(userId: string) {
+    setAssignDraft(null);
+    assignByKeys.current = false;
+    if (userId === (data?.conversation.assignee?.id ?? '')) return;
+    void act(() => post(`/conversations/${id}/assign`, { userId: userId || null }));
+  }
 
   async function act(fn: () => Promise<unknown>) {
     try {
@@ -101,11 +136,11 @@ export function Conversation(props: {
           </button>
         </div>
         {closedHere ? (
-          <p className="banner banner-done" role="status">
+          <p ref={bannerRef} className="banner banner-done" role="status" tabIndex={-1}>
             {t('closedAndErased')}
           </p>
         ) : (
-          <p className="banner banner-erased" role="status">
+          <p ref={bannerRef} className="banner banner-erased" role="status" tabIndex={-1}>
             {t('erasedBanner')}
           </p>
         )}
@@ -124,7 +159,9 @@ export function Conversation(props: {
           ← {t('back')}
         </button>
         <div className="conv-title">
-          <h1>{c.label}</h1>
+          <h1 ref={titleRef} tabIndex={-1}>
+            {c.label}
+          </h1>
           <p className="muted small">
             <span className="chip chip-channel">{c.channelId}</span>{' '}
             {c.state === 'open' ? t('stateOpen') : t('stateClosed')}
@@ -143,9 +180,25 @@ export function Conversation(props: {
           <label className="inline-field">
             <span>{t('assignTo')}</span>
             <select
-              value={c.assignee?.id ?? ''}
+              value={assignDraft ?? c.assignee?.id ?? ''}
               disabled={c.state === 'closed'}
-              onChange={(e) => void act(() => post(`/conversations/${id}/assign`, { userId: e.target.value || null }))}
+              onKeyDown={(e) => {
+                if (['ArrowDown', 'ArrowUp', 'Home', 'End', 'PageDown', 'PageUp'].includes(e.key)) {
+                  assignByKeys.current = true;
+                } else if (e.key === 'Enter' && assignDraft !== null) {
+                  e.preventDefault();
+                  assign(assignDraft);
+                }
+              }}
+              onBlur={() => {
+                if (assignDraft !== null) assign(assignDraft);
+              }}
+              onChange={(e) => {
+                if (assignByKeys.current) {
+                  assignByKeys.current = false;
+                  setAssignDraft(e.target.value);
+                } else assign(e.target.value);
+              }}
             >
               <option value="">{t('nobody')}</option>
               {members.map((m) => (
@@ -175,6 +228,7 @@ export function Conversation(props: {
       />
       {confirmClose && (
         <div
+          ref={dialogRef}
           className="confirm"
           role="alertdialog"
           aria-modal="true"
@@ -184,6 +238,18 @@ export function Conversation(props: {
             if (e.key === 'Escape') {
               e.preventDefault();
               cancelClose();
+            } else if (e.key === 'Tab') {
+              // The focus stays in the dialog until it is answered.
+              const buttons = [...(dialogRef.current?.querySelectorAll<HTMLElement>('button') ?? [])];
+              const first = buttons[0];
+              const last = buttons[buttons.length - 1];
+              if (e.shiftKey && document.activeElement === first) {
+                e.preventDefault();
+                last?.focus();
+              } else if (!e.shiftKey && document.activeElement === last) {
+                e.preventDefault();
+                first?.focus();
+              }
             }
           }}
         >
@@ -199,6 +265,7 @@ export function Conversation(props: {
               onClick={() =>
                 void act(async () => {
                   setConfirmClose(false);
+                  setFocusAfterClose(true);
                   if (c.eraseAfterCloseDays === 0) setClosedHere(true);
                   await post(`/conversations/${id}/close`);
                 })
@@ -220,6 +287,8 @@ export function Conversation(props: {
       <ol
         ref={listRef}
         className="messages"
+        // The thread scrolls: keyboard users reach it with Tab and scroll it with the arrow keys.
+        tabIndex={0}
         aria-label={t('messages')}
         aria-live="polite"
         onScroll={(e) => {

@@ -1,3 +1,4 @@
+import { onTablistKeyDown } from '../shared/tablist.ts';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { get, serverNow, type ConversationSummary, type QuickReply, type SessionUser } from '../api.ts';
 import { useI18n } from '../i18n/i18n.tsx';
@@ -23,6 +24,20 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
   const [quickReplies, setQuickReplies] = useState<QuickReply[]>([]);
   const [now, setNow] = useState(serverNow());
   const refreshTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const previousId = useRef<string | undefined>(selectedId);
+  // One column (phone, tablet portrait): the pane that held the focus disappears when a conversation opens or the
+  // back button is pressed. The focus follows: to the conversation's heading, or back to the conversation's row.
+  const [focusTitle, setFocusTitle] = useState(false);
+  useEffect(() => {
+    const before = previousId.current;
+    previousId.current = selectedId;
+    if (before === selectedId) return;
+    const oneColumn = window.matchMedia('(max-width: 900px)').matches;
+    if (selectedId) setFocusTitle(oneColumn);
+    else if (before && oneColumn) {
+      document.querySelector<HTMLElement>(`.conv-list a[href="/inbox/${before}"]`)?.focus();
+    }
+  }, [selectedId]);
 
   const load = useCallback(async () => {
     const params = new URLSearchParams({ view });
@@ -75,13 +90,14 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
     <div className={`inbox ${selectedId ? 'has-selection' : ''}`}>
       <section className="list-pane" aria-label={t('conversations')}>
         <div className="list-tools">
-          <div className="views" role="tablist" aria-label={t('conversations')}>
+          <div className="views" role="tablist" aria-label={t('conversations')} onKeyDown={onTablistKeyDown}>
             {views.map(([v, name]) => (
               <button
                 key={v}
                 type="button"
                 role="tab"
                 aria-selected={view === v}
+                tabIndex={view === v ? 0 : -1}
                 className={`view-tab ${view === v ? 'active' : ''}`}
                 onClick={() => setView(v)}
               >
@@ -154,6 +170,7 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
             id={selectedId}
             user={user}
             quickReplies={quickReplies}
+            focusTitle={focusTitle}
             onBack={() => navigate('/inbox')}
             onChanged={() => {
               void load();

@@ -1,10 +1,11 @@
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { useI18n } from '../i18n/i18n.tsx';
 
 /** The conversation's labels as chips: remove with ×, add by typing and Enter. */
 export function LabelEditor(props: { labels: string[]; disabled: boolean; onSave(labels: string[]): Promise<void> }) {
   const { t } = useI18n();
   const [draft, setDraft] = useState('');
+  const input = useRef<HTMLInputElement>(null);
   const add = (e: FormEvent) => {
     e.preventDefault();
     const v = draft.trim();
@@ -23,7 +24,11 @@ export function LabelEditor(props: { labels: string[]; disabled: boolean; onSave
               type="button"
               className="chip-x"
               aria-label={t('removeLabel', { l })}
-              onClick={() => void props.onSave(props.labels.filter((x) => x !== l))}
+              onClick={() => {
+                // The removed chip's button goes away with it: the focus moves to the label field, not to the page.
+                input.current?.focus();
+                void props.onSave(props.labels.filter((x) => x !== l));
+              }}
             >
               ×
             </button>
@@ -36,6 +41,7 @@ export function LabelEditor(props: { labels: string[]; disabled: boolean; onSave
             {t('addLabel')}
           </label>
           <input
+            ref={input}
             id="label-add"
             className="label-input"
             placeholder={`+ ${t('addLabel')}`}
