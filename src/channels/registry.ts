@@ -8,6 +8,7 @@ import { dialog360Module } from './dialog360/dialog360.module.ts';
 import { messengerModule } from './messenger/messenger.module.ts';
 import { smsModule } from './sms/sms.module.ts';
 import { telegramModule } from './telegram/telegram.module.ts';
+import { threemaModule } from './threema/threema.module.ts';
 import { whatsappCloudModule } from './whatsapp-cloud/whatsapp-cloud.module.ts';
 
 export type { ChannelKind } from './channel-kind.ts';
@@ -24,6 +25,7 @@ export const CHANNEL_MODULES = Object.freeze({
   telegram: telegramModule,
   messenger: messengerModule,
   sms: smsModule,
+  threema: threemaModule,
 } as const satisfies { readonly [K in ChannelKind]: ChannelModule<K> });
 
 type Modules = typeof CHANNEL_MODULES;

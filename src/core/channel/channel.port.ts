@@ -235,4 +235,12 @@ export interface Channel {
   verifyAndParse(request: WebhookRequest): Promise<WebhookResult> | WebhookResult;
   send(command: OutboundCommand): Promise<SendResult>;
   downloadMedia(ref: InboundMediaRef): Promise<DownloadedMedia>;
+  /** The prepaid balance of the provider account, where the provider bills per message (Threema's credits). */
+  balance?(): Promise<ChannelBalance>;
+}
+
+/** A provider account's prepaid balance, shown to admins with a warning below `warnBelow`. */
+export interface ChannelBalance {
+  credits: number;
+  warnBelow: number;
 }

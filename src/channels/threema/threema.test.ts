@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import nacl from 'tweetnacl';
+import { isAppError } from '../../shared/app-error.ts';
+import { createThreemaChannel } from './threema.channel.ts';
+import {
+  MIN_PADDED_BYTES,
+  THREEMA_TYPE_DELIVERY_RECEIPT,
+  THREEMA_TYPE_TEXT,
+  newKeyPair,
+  openMessage,
+  pad,
+  publicKeyOf,
+  sealMessage,
+  unpad,
+} from './threema.crypto.ts';
+import { threemaMac, verifyThreemaMac } from './threema.signature.ts';
+import { threemaConfigSchema } from './threema.config.ts';
+
+describe('Threema callback MAC', () => {
+  // The public test vector of threema-gateway-rs (src/receive.rs).
+  const vector = {
+    from: 'ECHOECHO',
+    to: '*TESTTST',
+    messageId: '0102030405060708',
+    date: '1616950936',
+    nonce: 'ff'.repeat(24),
+    box: '012345abcdef',
+  };
+  const expected = '622b362e8353658ee649a5548acecc9ce9b88384d6b7e08e212446d68455b14e';
+
+  it('matches the public test vector', () => {
+    expect(threemaMac('nevergonnagiveyouup', vector)).toBe(expected);
+  });
+
+  it('accepts the vector and refuses a changed field, another secret or a missing mac', () => {
+    const params = new Map<string, string>([...Object.entries(vector), ['mac', expected]]);
+    const get = (m: Map<string, string>) => (name: string) => m.get(name);
+    expect(() => verifyThreemaMac('nevergonnagiveyouup', get(params))).not.toThrow();
+    const refused = (secret: string, m: Map<string, string>) => {
+      try {
+        verifyThreemaMac(secret, get(m));
+        return undefined;
+      } catch (error) {
+        return isAppError(error) ? error.code : 'other';
+      }
+    };
+    expect(refused('nevergonnaletyoudown', params)).toBe('SIGNATURE_INVALID');
+    expect(refused('nevergonnagiveyouup', new Map([...params, ['box', '012345abcdee']]))).toBe('SIGNATURE_INVALID');
+    const noMac = new Map(params);
+    noMac.delete('mac');
+    expect(refused('nevergonnagiveyouup', noMac)).toBe('SIGNATURE_INVALID');
+    expect(refused('nevergonnagiveyouup', new Map([...params, ['mac', expected.toUpperCase()]]))).toBeUndefined();
+  });
+});
+
+describe('Threema padding', () => {
+  it('pads with 1-255 bytes that each hold the count, to at least 32 bytes, and removes it again', () => {
+    const data = new TextEncoder().encode('Hallo');
+    const amounts = new Set<number>();
+    for (let i = 0; i < 200; i++) {
+      const padded = pad(data);
+      const amount = padded[padded.length - 1]!;
+      amounts.add(amount);
+      expect(padded.length).toBeGreaterThanOrEqual(MIN_PADDED_BYTES);
+      expect(amount).toBeGreaterThanOrEqual(1);
+      expect(padded.subarray(data.length).every((b) => b === amount)).toBe(true);
+      expect(Buffer.from(unpad(padded)!).toString()).toBe('Hallo');
+    }
+    // Random: not always the same amount.
+    expect(amounts.size).toBeGreaterThan(10);
+  });
+
+  it('refuses malformed padding', () => {
+    expect(unpad(new Uint8Array([]))).toBeUndefined();
+    expect(unpad(new Uint8Array([1, 2, 3, 0]))).toBeUndefined();
+    expect(unpad(new Uint8Array([1, 2, 3, 9]))).toBeUndefined();
+    expect(unpad(new Uint8Array([1, 2, 3, 2]))).toBeUndefined();
+    expect(Array.from(unpad(new Uint8Array([1, 2, 2, 2]))!)).toEqual([1, 2]);
+  });
+});
+
+describe('Threema end-to-end encryption', () => {
+  it("opens what a customer's app encrypts to the gateway, and the customer opens sparsam's answer", () => {
+    const gateway = newKeyPair();
+    const customer = newKeyPair();
+    const text = 'Grüezi, ist das Auto fertig? 🚗';
+    const sent = sealMessage(THREEMA_TYPE_TEXT, new TextEncoder().encode(text), gateway.publicKey, customer.secretKey);
+    expect(sent.nonce).toHaveLength(24);
+    const opened = openMessage(sent.box, sent.nonce, customer.publicKey, gateway.secretKey)!;
+    expect(opened.type).toBe(THREEMA_TYPE_TEXT);
+    expect(new TextDecoder().decode(opened.payload)).toBe(text);
+
+    // The reverse direction, checked with tweetnacl directly as the customer's app would.
+    const reply = sealMessage(
+      THREEMA_TYPE_TEXT,
+      new TextEncoder().encode('Ja.'),
+      customer.publicKey,
+      gateway.secretKey,
+    );
+    const plain = nacl.box.open(reply.box, reply.nonce, gateway.publicKey, customer.secretKey)!;
+    expect(plain[0]).toBe(THREEMA_TYPE_TEXT);
+    expect(new TextDecoder().decode(unpad(plain)!.subarray(1))).toBe('Ja.');
+  });
+
+  it('uses a new nonce for every message', () => {
+    const a = newKeyPair();
+    const b = newKeyPair();
+    const nonces = new Set(
+      Array.from({ length: 20 }, () =>
+        Buffer.from(sealMessage(1, new Uint8Array([1]), a.publicKey, b.secretKey).nonce).toString('hex'),
+      ),
+    );
+    expect(nonces.size).toBe(20);
+  });
+
+  it('does not open a box from another sender or with a changed byte', () => {
+    const gateway = newKeyPair();
+    const customer = newKeyPair();
+    const stranger = newKeyPair();
+    const sent = sealMessage(THREEMA_TYPE_DELIVERY_RECEIPT, new Uint8Array(9), gateway.publicKey, customer.secretKey);
+    expect(openMessage(sent.box, sent.nonce, stranger.publicKey, gateway.secretKey)).toBeUndefined();
+    const tampered = Uint8Array.from(sent.box);
+    tampered[20] ^= 1;
+    expect(openMessage(tampered, sent.nonce, customer.publicKey, gateway.secretKey)).toBeUndefined();
+  });
+
+  it("derives the gateway's public key from the configured private key", () => {
+    const pair = newKeyPair();
+    const config = threemaConfigSchema.parse({
+      id: 'threema-main',
+      kind: 'threema',
+      inbox: 'service',
+      gatewayId: '*SPARSAM',
+      apiSecret: 'secret',
+      privateKey: Buffer.from(pair.secretKey).toString('hex'),
+    });
+    const channel = createThreemaChannel(config, { fetch: globalThis.fetch });
+    expect(Buffer.from(channel.publicKey).equals(Buffer.from(pair.publicKey))).toBe(true);
+    expect(Buffer.from(publicKeyOf(pair.secretKey)).equals(Buffer.from(pair.publicKey))).toBe(true);
+  });
+
+  it('refuses a private key that is not 64 hex characters, naming the key', () => {
+    const result = threemaConfigSchema.safeParse({
+      id: 'threema-main',
+      kind: 'threema',
+      inbox: 'service',
+      gatewayId: '*SPARSAM',
+      apiSecret: 'secret',
+      privateKey: 'abc',
+    });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.path).toEqual(['privateKey']);
+  });
+});
