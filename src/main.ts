@@ -22,6 +22,10 @@ import { FileEpochSecretStore } from './core/privacy/keys/epoch-secrets.ts';
 import { KeyEpochService } from './core/privacy/keys/key-epoch.service.ts';
 import { sealField } from './core/privacy/keys/field-cipher.ts';
 import { KeyStore } from './store/sql/key.store.ts';
+import { PublicKeyPinStore } from './store/sql/public-key-pin.store.ts';
+import { SealedSecretStore } from './store/sql/sealed-secret.store.ts';
+import { SealedSecrets } from './core/privacy/keys/sealed-secrets.ts';
+import { resolveSealedChannelFields } from './channels/sealed-fields.ts';
 import { composeWebInbox } from './compose-web-inbox.ts';
 import { webInboxRoutes } from './http/auth/web-inbox.ts';
 import type { TeamService } from './core/inbox/team.service.ts';
@@ -195,13 +199,21 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
 
   // Inbox core: channels, privacy services, the job queue and the InboxService that ties them together.
   // SMS checks Twilio's signature over the public URL and sets it as status callback; Telegram stamps button taps.
+  // Threema: customers' public keys pinned on first contact (keyed hash of the ID in the main database).
   const channelDeps: ChannelDeps = {
     fetch: globalThis.fetch,
     baseUrl: config.baseUrl,
     now: () => clock.now().getTime(),
     logger,
+    publicKeyPins: new PublicKeyPinStore(store.db, keys.pepper, () => clock.now().getTime()),
   };
-  const channels = new ChannelRegistry(config.channels, channelDeps);
+  // Secrets a channel keeps in the key store (Threema's private key): sealed on first start, read back afterwards.
+  const channelConfigs = await resolveSealedChannelFields(
+    config.channels,
+    new SealedSecrets(new SealedSecretStore(store.keys), keys, clock),
+    (channelId, field) => logger.info({ channelId, field }, 'channel secret sealed into the key store'),
+  );
+  const channels = new ChannelRegistry(channelConfigs, channelDeps);
   const contacts = new ContactDirectory(new ContactStore(store.db), keys, clock, channelKindFacts);
   const keyEpochs = new KeyEpochService(keys, clock, {
     epochMs: config.keyEpochHours * 3_600_000,

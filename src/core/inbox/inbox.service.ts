@@ -54,6 +54,8 @@ export interface MessageView {
   deleted: boolean;
   buttons?: { id: string; title: string }[];
   template?: { name: string; language: string; parameters: string[] };
+  /** End-to-end channels (Threema): this message came with a public key other than the one pinned before. */
+  senderKeyChanged?: boolean;
 }
 
 export interface ConversationDetail {
@@ -207,6 +209,7 @@ export class InboxService {
         deleted: m.deleted,
         ...(content.buttons ? { buttons: content.buttons } : {}),
         ...(content.template ? { template: content.template } : {}),
+        ...(content.extra?.senderKeyChanged === true ? { senderKeyChanged: true } : {}),
       });
     }
     await this.deps.audit.append({

@@ -37,6 +37,10 @@ export const MessageSchema = z.object({
   deleted: z.boolean(),
   buttons: z.array(z.object({ id: z.string(), title: z.string() })).optional(),
   template: z.object({ name: z.string(), language: z.string(), parameters: z.array(z.string()) }).optional(),
+  senderKeyChanged: z
+    .boolean()
+    .optional()
+    .describe("end-to-end channels (Threema): the customer's public key changed since the previous message"),
 });
 
 export const ConversationDetailSchema = z.object({

@@ -11,6 +11,8 @@ import { totpSteps } from './main.009-totp-steps.ts';
 import { sendPacing } from './main.010-send-pacing.ts';
 import { parkedStatuses } from './main.011-parked-statuses.ts';
 import { inboundReceipts } from './main.012-inbound-receipts.ts';
+import { publicKeyPins } from './main.014-public-key-pins.ts';
+import { keystoreSealedSecrets } from './keys.004-sealed-secrets.ts';
 
 /**
  * Migrations of the main database, in order. Names are numbered and never change once released; a new table or
@@ -27,7 +29,8 @@ export const mainMigrations: readonly SparsamMigration[] = [
   sendPacing,
   parkedStatuses,
   inboundReceipts,
+  publicKeyPins,
 ];
 
 /** Migrations of the key store. */
-export const keystoreMigrations: readonly SparsamMigration[] = [keystore, keystorePrivacy];
+export const keystoreMigrations: readonly SparsamMigration[] = [keystore, keystorePrivacy, keystoreSealedSecrets];
