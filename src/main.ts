@@ -22,6 +22,7 @@ import { FileEpochSecretStore } from './core/privacy/keys/epoch-secrets.ts';
 import { KeyEpochService } from './core/privacy/keys/key-epoch.service.ts';
 import { sealField } from './core/privacy/keys/field-cipher.ts';
 import { KeyStore } from './store/sql/key.store.ts';
+import { AppError } from './shared/app-error.ts';
 import { PublicKeyPinStore } from './store/sql/public-key-pin.store.ts';
 import { SealedSecretStore } from './store/sql/sealed-secret.store.ts';
 import { SealedSecrets } from './core/privacy/keys/sealed-secrets.ts';
@@ -214,6 +215,15 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     (channelId, field) => logger.info({ channelId, field }, 'channel secret sealed into the key store'),
   );
   const channels = new ChannelRegistry(channelConfigs, channelDeps);
+  // The admin screen's credit balance (Threema): channels that can tell it.
+  webInbox.deps.channelBalance = {
+    supports: (channelId) => typeof channels.get(channelId)?.balance === 'function',
+    get: async (channelId) => {
+      const balance = await channels.get(channelId)?.balance?.();
+      if (!balance) throw new AppError('NOT_FOUND', 'this channel has no prepaid balance');
+      return balance;
+    },
+  };
   const contacts = new ContactDirectory(new ContactStore(store.db), keys, clock, channelKindFacts);
   const keyEpochs = new KeyEpochService(keys, clock, {
     epochMs: config.keyEpochHours * 3_600_000,

@@ -141,6 +141,7 @@ export type StaffMember = z.infer<typeof contract.StaffMemberSchema>;
 export type Invitation = z.infer<typeof contract.InvitationSchema>;
 export type ChannelInfo = z.infer<typeof contract.ChannelInfoSchema>;
 export type ChannelCheck = z.infer<typeof contract.ChannelCheckSchema>;
+export type ChannelBalance = z.infer<typeof contract.ChannelBalanceSchema>;
 export type InboxPrivacy = z.infer<typeof contract.InboxPrivacySchema>;
 /** Greeting and away message of an inbox as the admin screen edits them (GET/PUT /admin/inboxes). */
 export type AutomationForm = z.infer<typeof contract.AutomationFormSchema>;

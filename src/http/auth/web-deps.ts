@@ -38,6 +38,14 @@ export interface WebDeps {
   now(): number;
   /** Calls the channel's provider with its credentials (e.g. GET the phone number); absent when not wired. */
   testChannel?: (channelId: string) => Promise<ChannelCheck>;
+  /**
+   * The prepaid balance of channels whose provider bills per message (Threema's credits); wired by the composition
+   * root once the channels exist, absent in set-ups without channels.
+   */
+  channelBalance?: {
+    supports(channelId: string): boolean;
+    get(channelId: string): Promise<{ credits: number; warnBelow: number }>;
+  };
 }
 
 /** Parses a request body or query with zod; a failure is a 400 naming the fields, echoing no values. */

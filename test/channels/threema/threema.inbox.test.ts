@@ -346,4 +346,27 @@ ${withKey ? '    privateKey: env:THREEMA_PRIVATE_KEY\n' : ''}    apiBaseUrl: ${s
     expect(await simulator.deliver(simulator.textCallback(CUSTOMER, 'Danke!'))).toBe(200);
     expect((await messagesOf(conversationId)).some((m) => m.text === 'Danke!')).toBe(true);
   });
+
+  it("shows the gateway's credits to admins, with a warning below the threshold", async () => {
+    const adminToken = (await sparsam.accounts.createApiToken('admin', 'admin')).token;
+    const asAdmin = (url: string) =>
+      sparsam.http.inject({ method: 'GET', url, headers: { authorization: `Bearer ${adminToken}` } });
+    const channels = (await asAdmin('/api/v1/admin/channels')).json().items as { id: string; hasBalance: boolean }[];
+    expect(channels.find((c) => c.id === 'threema-main')).toMatchObject({ hasBalance: true });
+    simulator.credits = 1234;
+    expect((await asAdmin('/api/v1/admin/channels/threema-main/balance')).json()).toEqual({
+      credits: 1234,
+      warnBelow: 50,
+      low: false,
+    });
+    simulator.credits = 7;
+    expect((await asAdmin('/api/v1/admin/channels/threema-main/balance')).json()).toEqual({
+      credits: 7,
+      warnBelow: 50,
+      low: true,
+    });
+    // Agents do not see the admin screens.
+    expect((await api('GET', '/api/v1/admin/channels/threema-main/balance')).statusCode).toBe(403);
+    expect((await asAdmin('/api/v1/admin/channels/nope/balance')).statusCode).toBe(404);
+  });
 });

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import { get, post, put, type ChannelInfo } from '../api.ts';
+import { get, post, put, type ChannelBalance, type ChannelInfo } from '../api.ts';
 import { useI18n, type Translate } from '../i18n/i18n.tsx';
 import { errorText } from '../shared/error-text.ts';
 import { CopyButton } from '../shared/CopyButton.tsx';
@@ -29,6 +29,35 @@ function checkText(r: ChannelCheck, t: Translate): string {
     default:
       return r.detail;
   }
+}
+
+/** The credits left at a provider that bills per message (Threema), with a warning below the threshold. */
+function Balance({ channelId }: { channelId: string }) {
+  const { t } = useI18n();
+  const [balance, setBalance] = useState<ChannelBalance | 'failed' | undefined>();
+  useEffect(() => {
+    let live = true;
+    get<ChannelBalance>(`/admin/channels/${channelId}/balance`)
+      .then((b) => live && setBalance(b))
+      .catch(() => live && setBalance('failed'));
+    return () => {
+      live = false;
+    };
+  }, [channelId]);
+  if (balance === undefined) return <dd className="muted">{t('balanceLoading')}</dd>;
+  if (balance === 'failed' || balance.credits === null) {
+    return (
+      <dd>
+        <Notice kind="error">{t('balanceUnknown')}</Notice>
+      </dd>
+    );
+  }
+  return (
+    <dd>
+      <span data-testid={`credits-${channelId}`}>{t('balanceCredits', { n: balance.credits })}</span>
+      {balance.low && <Notice kind="error">{t('balanceLow', { n: balance.credits, min: balance.warnBelow })}</Notice>}
+    </dd>
+  );
 }
 
 /** The channels: webhook URL to paste at the provider, on/off, and a connection test. */
@@ -84,6 +113,12 @@ export function Channels() {
                 <>
                   <dt>{t('verifyToken')}</dt>
                   <dd>{t('verifyTokenHint', { h: c.verifyTokenHint })}</dd>
+                </>
+              )}
+              {c.hasBalance && (
+                <>
+                  <dt>{t('balance')}</dt>
+                  <Balance channelId={c.id} />
                 </>
               )}
               <dt>{t('inbox')}</dt>
