@@ -156,7 +156,12 @@ channels:
   it('shows the same in English at phone size', async () => {
     const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'en-US' });
     // The inbox keeps the language chosen in its language switch.
-    await context.addInitScript(() => globalThis.localStorage.setItem('sparsam.lang', 'en'));
+    await context.addInitScript(() =>
+      (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem(
+        'sparsam.lang',
+        'en',
+      ),
+    );
     const page = await context.newPage();
     page.setDefaultTimeout(15_000);
     await logIn(page, { email: 'E-mail address', password: 'Password', login: 'Log in', confirm: 'Confirm' });
