@@ -142,7 +142,18 @@ export class ThreemaChannel implements Channel {
       const opened = openMessage(callback.box, callback.nonce, pinned, secretKey);
       if (opened) return { opened, keyChanged: false };
     }
-    const current = await this.client.publicKey(callback.from);
+    let current: Uint8Array;
+    try {
+      current = await this.client.publicKey(callback.from);
+    } catch (error) {
+      // The directory does not know the sender: a box nobody can open, refused like one (the gateway stops retrying).
+      if (error instanceof ChannelApiError && error.httpStatus === 404) {
+        throw new AppError('VALIDATION', 'the Threema directory has no public key for the sender', {
+          reason: 'undecryptable',
+        });
+      }
+      throw error;
+    }
     const opened =
       pinned && sameKey(pinned, current) ? undefined : openMessage(callback.box, callback.nonce, current, secretKey);
     if (!opened) {

@@ -238,12 +238,15 @@ ${withKey ? '    privateKey: env:THREEMA_PRIVATE_KEY\n' : ''}    apiBaseUrl: ${s
     // Garbage bytes in the box, also with a valid MAC.
     const garbage = simulator.signedForm({ from: CUSTOMER, nonce: '00'.repeat(24), box: 'ab'.repeat(40) });
     expect(await simulator.deliver(garbage)).toBe(400);
+    // A sender the directory does not know (404 at /pubkeys): refused the same way.
+    const unknown = simulator.signedForm({ from: 'UNKNOWN1', nonce: '00'.repeat(24), box: 'ab'.repeat(40) });
+    expect(await simulator.deliver(unknown)).toBe(400);
     await sparsam.jobs.drain();
     expect(await sparsam.store.db.selectFrom('messages').select('id').execute()).toEqual([]);
     expect(await sparsam.store.db.selectFrom('contacts').select('id').execute()).toEqual([]);
     expect(simulator.receivedBy(CUSTOMER)).toEqual([]);
     const entries = await audit('webhook.undecryptable');
-    expect(entries).toHaveLength(2);
+    expect(entries).toHaveLength(3);
     expect(entries[0]!.target_id).toBe('threema-main');
     expect(entries[0]!.details).not.toContain(CUSTOMER);
     expect(Object.keys(JSON.parse(entries[0]!.details) as object)).toEqual(['bytes']);
