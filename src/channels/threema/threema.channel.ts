@@ -128,19 +128,22 @@ export class ThreemaChannel implements Channel {
     const get = (name: string) => params.get(name) ?? undefined;
     verifyThreemaMac(this.config.apiSecret, get);
     const callback = parseThreemaCallback(get, this.config.gatewayId);
-    const { opened, keyChanged } = await this.open(callback);
+    const { opened, keyChanged, pin } = await this.open(callback);
     const mapping = mapThreemaMessage(callback, opened, this.id, keyChanged);
-    return { kind: 'events', events: mapping.events, ignored: mapping.ignored };
+    return { kind: 'events', events: mapping.events, ignored: mapping.ignored, afterCommit: pin };
   }
 
-  private async open(
-    callback: ThreemaCallback,
-  ): Promise<{ opened: { type: number; payload: Uint8Array }; keyChanged: boolean }> {
+  private async open(callback: ThreemaCallback): Promise<{
+    opened: { type: number; payload: Uint8Array };
+    keyChanged: boolean;
+    /** Pins the key the box opened with; run after the commit. */
+    pin: (() => Promise<void>) | undefined;
+  }> {
     const secretKey = this.key();
     const pinned = await this.pins.get(this.id, callback.from);
     if (pinned) {
       const opened = openMessage(callback.box, callback.nonce, pinned, secretKey);
-      if (opened) return { opened, keyChanged: false };
+      if (opened) return { opened, keyChanged: false, pin: undefined };
     }
     let current: Uint8Array;
     try {
@@ -161,9 +164,11 @@ export class ThreemaChannel implements Channel {
         reason: 'undecryptable',
       });
     }
-    if (pinned) await this.pins.replace(this.id, callback.from, current);
-    else await this.pins.pinIfAbsent(this.id, callback.from, current);
-    return { opened, keyChanged: pinned !== undefined };
+    const from = callback.from;
+    const pin = pinned
+      ? () => this.pins.replace(this.id, from, current)
+      : () => this.pins.pinIfAbsent(this.id, from, current);
+    return { opened, keyChanged: pinned !== undefined, pin };
   }
 
   /** The customer's pinned key, fetched and pinned when none is (a first message sent by staff). */

@@ -14,6 +14,7 @@ import {
   unpad,
 } from './threema.crypto.ts';
 import { threemaMac, verifyThreemaMac } from './threema.signature.ts';
+import type { WebhookRequest } from '../../core/channel/channel.port.ts';
 import { threemaConfigSchema } from './threema.config.ts';
 
 describe('Threema callback MAC', () => {
@@ -150,5 +151,70 @@ describe('Threema end-to-end encryption', () => {
     });
     expect(result.success).toBe(false);
     expect(result.error?.issues[0]?.path).toEqual(['privateKey']);
+  });
+});
+
+describe('Threema public key pinning', () => {
+  it('pins a key only once the events are committed: until then a changed key stays a change', async () => {
+    const gateway = newKeyPair();
+    let customer = newKeyPair();
+    const fetchKey = (async () =>
+      new Response(Buffer.from(customer.publicKey).toString('hex'), { status: 200 })) as unknown as typeof fetch;
+    const config = threemaConfigSchema.parse({
+      id: 'threema-main',
+      kind: 'threema',
+      inbox: 'service',
+      gatewayId: '*SPARSAM',
+      apiSecret: 'secret',
+      privateKey: Buffer.from(gateway.secretKey).toString('hex'),
+      apiBaseUrl: 'http://gateway.invalid',
+    });
+    const channel = createThreemaChannel(config, { fetch: fetchKey });
+    let seq = 0;
+    const request = (text: string): WebhookRequest => {
+      const sealed = sealMessage(
+        THREEMA_TYPE_TEXT,
+        new TextEncoder().encode(text),
+        gateway.publicKey,
+        customer.secretKey,
+      );
+      const values = {
+        from: 'ECHOECHO',
+        to: '*SPARSAM',
+        messageId: `00000000000000${String(++seq).padStart(2, '0')}`,
+        date: '1765000000',
+        nonce: Buffer.from(sealed.nonce).toString('hex'),
+        box: Buffer.from(sealed.box).toString('hex'),
+      };
+      const form = new URLSearchParams({ ...values, mac: threemaMac('secret', values) }).toString();
+      return {
+        method: 'POST',
+        url: '/webhooks/threema/threema-main',
+        origin: 'http://sparsam.invalid',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        query: {},
+        rawBody: Buffer.from(form),
+        body: undefined,
+      };
+    };
+    const changed = async (text: string) => {
+      const result = await channel.verifyAndParse(request(text));
+      if (result.kind !== 'events') throw new Error('not events');
+      const event = result.events[0]!;
+      return {
+        changed: event.type === 'message' && event.extra?.senderKeyChanged === true,
+        commit: result.afterCommit,
+      };
+    };
+    const first = await changed('Hallo');
+    expect(first.changed).toBe(false);
+    await first.commit?.();
+    customer = newKeyPair();
+    // The commit of the changed message failed (its afterCommit never ran): the redelivery is still a change.
+    expect((await changed('Neues Handy')).changed).toBe(true);
+    const again = await changed('Neues Handy');
+    expect(again.changed).toBe(true);
+    await again.commit?.();
+    expect((await changed('Noch da?')).changed).toBe(false);
   });
 });

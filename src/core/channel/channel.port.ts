@@ -211,6 +211,11 @@ export type WebhookResult =
       events: InboundEvent[];
       /** Content-free notes on parts of the payload that were left out (unknown types), logged by the route. */
       ignored?: readonly unknown[];
+      /**
+       * Runs once the events are committed, before the answer (Threema pins the sender's public key only then, so
+       * that a redelivery after a failed commit still sees a changed key as changed).
+       */
+      afterCommit?: () => Promise<void>;
     }
   /** A verification handshake (Meta's GET hub.challenge): answer with this body and status. */
   | { kind: 'handshake'; status: number; body: string };

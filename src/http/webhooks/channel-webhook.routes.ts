@@ -159,6 +159,7 @@ export function channelWebhookHandler(deps: WebhookRouteDeps, modules: readonly 
         details: { messages: keyChanges },
       });
     }
+    await result.afterCommit?.();
     deps.metrics.webhooks.labels(kind, 'ok').inc();
     return acknowledge();
   };
