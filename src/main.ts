@@ -23,6 +23,11 @@ import { KeyEpochService } from './core/privacy/keys/key-epoch.service.ts';
 import { sealField } from './core/privacy/keys/field-cipher.ts';
 import { KeyStore } from './store/sql/key.store.ts';
 import path from 'node:path';
+import { AppError } from './shared/app-error.ts';
+import { PublicKeyPinStore } from './store/sql/public-key-pin.store.ts';
+import { SealedSecretStore } from './store/sql/sealed-secret.store.ts';
+import { SealedSecrets } from './core/privacy/keys/sealed-secrets.ts';
+import { resolveSealedChannelFields } from './channels/sealed-fields.ts';
 import { composeWebInbox } from './compose-web-inbox.ts';
 import { WEB_DIST_DIR, webInboxRoutes } from './http/auth/web-inbox.ts';
 import type { TeamService } from './core/inbox/team.service.ts';
@@ -38,7 +43,6 @@ import { AuditLog } from './core/privacy/audit/audit-log.ts';
 import { ConsentService, noticeVersion } from './core/privacy/consent/consent.service.ts';
 import { ErasureService } from './core/privacy/erasure/erasure.service.ts';
 import { ChannelAdminService } from './core/channel/channel-admin.service.ts';
-import { AppError } from './shared/app-error.ts';
 import { SecretBox } from './core/accounts/secret-box.ts';
 import { validateChannelDraft } from './channels/channel-forms.ts';
 import { ManagedChannelStore } from './store/sql/managed-channel.store.ts';
@@ -192,13 +196,21 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   // Channels: those declared in the configuration file, and those created in the admin screen (loaded below, once
   // the erasure service they need exists). SMS checks Twilio's signature over the public URL and sets it as status
   // callback; Telegram stamps button taps.
+  // Threema: customers' public keys pinned on first contact (keyed hash of the ID in the main database).
   const channelDeps: ChannelDeps = {
     fetch: globalThis.fetch,
     baseUrl: config.baseUrl,
     now: () => clock.now().getTime(),
     logger,
+    publicKeyPins: new PublicKeyPinStore(store.db, keys.pepper, () => clock.now().getTime()),
   };
-  const channels = new ChannelRegistry(config.channels, channelDeps);
+  // Secrets a channel keeps in the key store (Threema's private key): sealed on first start, read back afterwards.
+  const channelConfigs = await resolveSealedChannelFields(
+    config.channels,
+    new SealedSecrets(new SealedSecretStore(store.keys), keys, clock),
+    (channelId, field) => logger.info({ channelId, field }, 'channel secret sealed into the key store'),
+  );
+  const channels = new ChannelRegistry(channelConfigs, channelDeps);
   const jobs = new JobQueue({
     store: new JobStore(store.db, { skipLocked: store.capabilities.skipLocked }),
     clock,
@@ -259,6 +271,15 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   const authenticate: Authenticator = webInbox.authenticate;
 
   // Inbox core: privacy services, the job queue and the InboxService that ties them together.
+  // The admin screen's credit balance (Threema): channels that can tell it.
+  webInbox.deps.channelBalance = {
+    supports: (channelId) => typeof channels.get(channelId)?.balance === 'function',
+    get: async (channelId) => {
+      const balance = await channels.get(channelId)?.balance?.();
+      if (!balance) throw new AppError('NOT_FOUND', 'this channel has no prepaid balance');
+      return balance;
+    },
+  };
   const contacts = new ContactDirectory(new ContactStore(store.db), keys, clock, channelKindFacts);
   const keyEpochs = new KeyEpochService(keys, clock, {
     epochMs: config.keyEpochHours * 3_600_000,

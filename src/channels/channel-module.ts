@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Channel, ChannelCapabilities } from '../core/channel/channel.port.ts';
 import type { Processor } from '../core/channel/channel-kind-facts.ts';
+import type { PublicKeyPinPort } from '../core/ports/public-key-pin.port.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { ChannelKind } from './channel-kind.ts';
 
@@ -23,6 +24,11 @@ export interface ChannelModule<
   readonly configExamples: Partial<Record<keyof z.output<S> & string, string>>;
   /** Configuration keys whose values are secrets: never printed, never stored in the database's settings copy. */
   readonly secretFields: readonly (keyof z.output<S> & string)[];
+  /**
+   * Secret keys sealed into the key store on first start (a private key): optional in the file once sealed, read
+   * back from the key store at start; `doctor` warns while one stands inline in the file.
+   */
+  readonly sealedFields?: readonly (keyof z.output<S> & string)[];
   readonly webhook: WebhookShape<keyof z.output<S> & string>;
   readonly capabilities: {
     /** Customer addresses are phone numbers (the pseudonym lookup then ignores spaces, dashes and a leading +). */
@@ -89,6 +95,8 @@ export interface ChannelDeps {
   now?: () => number;
   /** For failures after the webhook was answered (Telegram's answerCallbackQuery); content-free entries only. */
   logger?: Pick<Logger, 'warn'>;
+  /** Customers' pinned public keys (end-to-end channels: Threema); in memory when not given. */
+  publicKeyPins?: PublicKeyPinPort;
 }
 
 /** Declares a channel module; checks the object against {@link ChannelModule} and freezes it. */

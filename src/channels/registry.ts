@@ -9,6 +9,7 @@ import { messengerModule } from './messenger/messenger.module.ts';
 import { smsModule } from './sms/sms.module.ts';
 import { telegramModule } from './telegram/telegram.module.ts';
 import { webchatModule } from './webchat/webchat.module.ts';
+import { threemaModule } from './threema/threema.module.ts';
 import { whatsappCloudModule } from './whatsapp-cloud/whatsapp-cloud.module.ts';
 
 export type { ChannelKind } from './channel-kind.ts';
@@ -26,6 +27,7 @@ export const CHANNEL_MODULES = Object.freeze({
   messenger: messengerModule,
   sms: smsModule,
   webchat: webchatModule,
+  threema: threemaModule,
 } as const satisfies { readonly [K in ChannelKind]: ChannelModule<K> });
 
 type Modules = typeof CHANNEL_MODULES;

@@ -47,6 +47,45 @@ export interface DemoOptions {
   /** Keep data here; default a new temporary directory that is deleted when the demo stops. */
   dataDir?: string;
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Also a Threema channel (`demo-threema`) with the Threema Gateway simulator on this port (0: any free port). */
+  threemaPort?: number;
+}
+
+/** The Threema demo channel's id: its webhook is `/webhooks/threema/demo-threema`. */
+export const DEMO_THREEMA_CHANNEL_ID = 'demo-threema';
+const DEMO_THREEMA_GATEWAY_ID = '*SPRSAMD';
+
+/** What the demo needs of the Threema Gateway simulator (dev/simulator/threema-simulator.ts). */
+interface DemoThreemaSimulator {
+  url: string;
+  webhookUrl: string | undefined;
+  start(port?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The Threema simulator, loaded by path like the WhatsApp one (development checkout only). */
+export const DEMO_THREEMA_SIMULATOR_MODULE = new URL('../../dev/simulator/threema-simulator.ts', import.meta.url);
+
+async function startThreemaSimulator(port: number, secrets: { apiSecret: string; privateKey: string }) {
+  let loaded: { ThreemaSimulator?: new (options: Record<string, unknown>) => DemoThreemaSimulator };
+  try {
+    loaded = (await import(DEMO_THREEMA_SIMULATOR_MODULE.href)) as typeof loaded;
+  } catch {
+    loaded = {};
+  }
+  if (!loaded.ThreemaSimulator) {
+    throw new AppError(
+      'CONFIG',
+      'the Threema demo needs the development checkout (dev/simulator/threema-simulator.ts)',
+    );
+  }
+  const simulator = new loaded.ThreemaSimulator({
+    gatewayId: DEMO_THREEMA_GATEWAY_ID,
+    apiSecret: secrets.apiSecret,
+    gatewayPrivateKey: secrets.privateKey,
+  });
+  await simulator.start(port);
+  return simulator;
 }
 
 /** What the demo needs of the WhatsApp Cloud API simulator. */
@@ -100,6 +139,8 @@ export async function loadDemoSimulator<S extends DemoSimulator = DemoSimulator>
 export interface RunningDemo<S extends DemoSimulator = DemoSimulator> {
   sparsam: Sparsam;
   simulator: S;
+  /** The Threema Gateway simulator, when the demo runs with a Threema channel. */
+  threema?: { url: string; webhookUrl: string };
   inboxUrl: string;
   phoneUrl: string;
   webhookUrl: string;
@@ -136,7 +177,13 @@ export async function startDemo<S extends DemoSimulator = DemoSimulator>(
     webhookUrl: 'http://127.0.0.1:9/webhooks/whatsapp/demo',
     ...secrets,
   });
+  const threemaSecrets = {
+    apiSecret: randomBytes(24).toString('base64url'),
+    privateKey: randomBytes(32).toString('hex'),
+  };
+  let threema: DemoThreemaSimulator | undefined;
   try {
+    if (options.threemaPort !== undefined) threema = await startThreemaSimulator(options.threemaPort, threemaSecrets);
     const file = {
       organisation: { name: 'sparsam Demo', contact: 'datenschutz@example.org' },
       inboxes: [{ id: 'demo', language: 'de' }],
@@ -151,6 +198,19 @@ export async function startDemo<S extends DemoSimulator = DemoSimulator>(
           templates: DEMO_TEMPLATES,
           ...secrets,
         },
+        ...(threema
+          ? [
+              {
+                id: DEMO_THREEMA_CHANNEL_ID,
+                inbox: 'demo',
+                kind: 'threema',
+                gatewayId: DEMO_THREEMA_GATEWAY_ID,
+                apiSecret: threemaSecrets.apiSecret,
+                privateKey: threemaSecrets.privateKey,
+                apiBaseUrl: threema.url,
+              },
+            ]
+          : []),
       ],
     };
     const config = loadConfig({
@@ -170,6 +230,7 @@ export async function startDemo<S extends DemoSimulator = DemoSimulator>(
     const inboxUrl = address.replace('://0.0.0.0', '://127.0.0.1');
     const webhookUrl = `${inboxUrl}/webhooks/whatsapp/${DEMO_CHANNEL_ID}`;
     simulator.setWebhookUrl(webhookUrl);
+    if (threema) threema.webhookUrl = `${inboxUrl}/webhooks/threema/${DEMO_THREEMA_CHANNEL_ID}`;
 
     let admin: RunningDemo<S>['admin'];
     let dpo: RunningDemo<S>['dpo'];
@@ -204,6 +265,7 @@ export async function startDemo<S extends DemoSimulator = DemoSimulator>(
       inboxUrl,
       phoneUrl: `${simulator.url}/`,
       webhookUrl,
+      ...(threema ? { threema: { url: threema.url, webhookUrl: threema.webhookUrl! } } : {}),
       admin,
       dpo,
       handshakeStatus: handshake.status,
@@ -211,12 +273,14 @@ export async function startDemo<S extends DemoSimulator = DemoSimulator>(
         if (closed) return;
         closed = true;
         await simulator.close();
+        await threema?.stop();
         await sparsam.close();
         if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
       },
     };
   } catch (error) {
     await simulator.close();
+    await threema?.stop();
     if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
@@ -236,32 +300,49 @@ export function registerDemoCommand(program: Command): void {
     .option('--port <port>', 'port for sparsam', parsePort, 8080)
     .option('--simulator-port <port>', 'port for the WhatsApp simulator', parsePort, 8090)
     .option('--data-dir <dir>', 'keep the demo data here (default: a temporary directory deleted on exit)')
-    .action(async (opts: { port: number; simulatorPort: number; dataDir?: string }) => {
-      const demoOptions: DemoOptions = { port: opts.port, simulatorPort: opts.simulatorPort };
-      if (opts.dataDir) demoOptions.dataDir = opts.dataDir;
-      const demo = await startDemo(demoOptions);
-      const lines = [
-        '',
-        'sparsam demo is running (offline; stop with Ctrl-C)',
-        '',
-        `  Team inbox:      ${demo.inboxUrl}/`,
-        demo.admin
-          ? `  Log in as:       ${demo.admin.email}  password ${demo.admin.password}  (shown once)`
-          : '  Log in with the admin account of this data directory.',
-        ...(demo.dpo
-          ? [`  Data protection: ${demo.dpo.email}  password ${demo.dpo.password}  (shown once; DSGVO screens)`]
-          : []),
-        `  Customer phone:  ${demo.phoneUrl}   (write as a WhatsApp customer, tap the buttons)`,
-        `  Graph API:       ${demo.simulator.url}  (simulated Cloud API for channel "${DEMO_CHANNEL_ID}")`,
-        `  Webhook:         ${demo.webhookUrl}  (handshake answered ${demo.handshakeStatus})`,
-        '',
-      ];
-      console.log(lines.join('\n'));
-      const stop = async () => {
-        await demo.close();
-        process.exit(0);
-      };
-      process.once('SIGINT', () => void stop());
-      process.once('SIGTERM', () => void stop());
-    });
+    .option('--threema', 'also a Threema channel, with a simulated Threema Gateway and customer page')
+    .option('--threema-port <port>', 'port for the Threema Gateway simulator', parsePort, 8091)
+    .action(
+      async (opts: {
+        port: number;
+        simulatorPort: number;
+        dataDir?: string;
+        threema?: boolean;
+        threemaPort: number;
+      }) => {
+        const demoOptions: DemoOptions = { port: opts.port, simulatorPort: opts.simulatorPort };
+        if (opts.dataDir) demoOptions.dataDir = opts.dataDir;
+        if (opts.threema) demoOptions.threemaPort = opts.threemaPort;
+        const demo = await startDemo(demoOptions);
+        const lines = [
+          '',
+          'sparsam demo is running (offline; stop with Ctrl-C)',
+          '',
+          `  Team inbox:      ${demo.inboxUrl}/`,
+          demo.admin
+            ? `  Log in as:       ${demo.admin.email}  password ${demo.admin.password}  (shown once)`
+            : '  Log in with the admin account of this data directory.',
+          ...(demo.dpo
+            ? [`  Data protection: ${demo.dpo.email}  password ${demo.dpo.password}  (shown once; DSGVO screens)`]
+            : []),
+          `  Customer phone:  ${demo.phoneUrl}   (write as a WhatsApp customer, tap the buttons)`,
+          `  Graph API:       ${demo.simulator.url}  (simulated Cloud API for channel "${DEMO_CHANNEL_ID}")`,
+          `  Webhook:         ${demo.webhookUrl}  (handshake answered ${demo.handshakeStatus})`,
+          ...(demo.threema
+            ? [
+                `  Threema customer: ${demo.threema.url}/   (write as a Threema customer; answer JA to the notice)`,
+                `  Threema webhook:  ${demo.threema.webhookUrl}`,
+              ]
+            : []),
+          '',
+        ];
+        console.log(lines.join('\n'));
+        const stop = async () => {
+          await demo.close();
+          process.exit(0);
+        };
+        process.once('SIGINT', () => void stop());
+        process.once('SIGTERM', () => void stop());
+      },
+    );
 }

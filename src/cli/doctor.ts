@@ -120,6 +120,18 @@ export async function runDoctor(config: AppConfig): Promise<Finding[]> {
         'datenschutz@autohaus-beispiel.de)',
     });
   }
+  for (const where of config.inlineSealedSecrets) {
+    findings.push({
+      ok: true,
+      warn: true,
+      what: 'private key in the configuration file',
+      detail:
+        `${where} stands inline in ${config.configFile ?? 'the configuration file'}: sparsam seals it into the key ` +
+        'store at start and needs it there only; remove it from the file once sparsam has started with it (or ' +
+        'give it as env:NAME, example: privateKey: env:THREEMA_PRIVATE_KEY), so that no copy or backup of the ' +
+        'file holds it',
+    });
+  }
   if (config.channels.length === 0 && managedChannels === 0) {
     findings.push({
       ok: true,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { CHANNEL_KINDS, CHANNEL_SECRET_FIELDS } from '../channels/registry.ts';
+import { CHANNEL_KINDS, CHANNEL_SECRET_FIELDS, channelModule } from '../channels/registry.ts';
 import { AppError } from '../shared/app-error.ts';
 import {
   EXAMPLES,
@@ -44,6 +44,11 @@ export interface AppConfig {
   readonly organisation: FileConfig['organisation'];
   readonly inboxes: readonly Inbox[];
   readonly channels: readonly ChannelConfig[];
+  /**
+   * Sealed channel secrets (Threema's `privateKey`) written inline in the configuration file rather than as
+   * `env:NAME`, as `channels[i].field (channel id)`: `doctor` warns about each; they belong in the key store only.
+   */
+  readonly inlineSealedSecrets: readonly string[];
 }
 
 /** Thrown when configuration is wrong; `problems` lists one line per key, each with the fix. */
@@ -128,6 +133,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
   if (!envResult.success) problems.push(...describeIssues(envResult.error.issues));
 
   let file: FileConfig | undefined;
+  let inlineSealedSecrets: string[] = [];
   const configPath = env.SPARSAM_CONFIG;
   if (configPath) {
     let raw: unknown;
@@ -138,6 +144,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
       problems.push(`SPARSAM_CONFIG: cannot read ${configPath}: ${reason} (example: ./sparsam.yaml)`);
     }
     if (raw !== undefined || problems.length === 0) {
+      inlineSealedSecrets = findInlineSealedSecrets(raw);
       const resolved = resolveEnvRefs(raw ?? {}, env, [], problems);
       const fileResult = fileSchema.safeParse(resolved ?? {});
       if (fileResult.success) file = fileResult.data;
@@ -173,7 +180,27 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     organisation: file.organisation,
     inboxes,
     channels: file.channels,
+    inlineSealedSecrets,
   });
+}
+
+/** Sealed fields (a module's `sealedFields`) whose value stands in the file itself rather than as `env:NAME`. */
+function findInlineSealedSecrets(raw: unknown): string[] {
+  const channels = (raw as { channels?: unknown } | null | undefined)?.channels;
+  if (!Array.isArray(channels)) return [];
+  const found: string[] = [];
+  channels.forEach((entry: unknown, i) => {
+    if (!entry || typeof entry !== 'object') return;
+    const channel = entry as Record<string, unknown>;
+    const fields = typeof channel.kind === 'string' ? (channelModule(channel.kind)?.sealedFields ?? []) : [];
+    for (const field of fields) {
+      const value = channel[field];
+      if (typeof value === 'string' && value !== '' && !value.startsWith('env:')) {
+        found.push(`channels[${i}].${field} (${typeof channel.id === 'string' ? channel.id : 'no id'})`);
+      }
+    }
+  });
+  return found;
 }
 
 function parseTrustProxy(value: string | undefined): boolean | number | string {

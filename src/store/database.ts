@@ -274,6 +274,7 @@ export interface Database {
   webhook_endpoints: WebhookEndpointRow;
   webhook_deliveries: WebhookDeliveryRow;
   daily_counts: DailyCountRow;
+  public_key_pins: PublicKeyPinRow;
 }
 
 /** An outgoing webhook endpoint; migration 016. `events` is JSON of event type names; secrets sealed. */
@@ -320,6 +321,15 @@ export interface DailyCountRow {
   day: string;
   metric: string;
   count: number;
+}
+
+/** A customer's public key pinned on a channel, by keyed hash of the address; migration 014. */
+export interface PublicKeyPinRow {
+  channel_id: string;
+  address_ref: string;
+  public_key: Uint8Array;
+  pinned_at: Millis;
+  changes: number;
 }
 
 /** An inbound event without a message row that took effect once (keyed hash of its provider id); migration 012. */
@@ -403,6 +413,14 @@ export interface KeystoreMetaRow {
 export interface KeystoreDatabase {
   data_keys: DataKeyRow;
   keystore_meta: KeystoreMetaRow;
+  sealed_secrets: SealedSecretRow;
+}
+
+/** A configuration secret sealed under a `system` data key; key store migration 004. */
+export interface SealedSecretRow {
+  name: string;
+  sealed: Uint8Array;
+  sealed_at: Millis;
 }
 
 /** Marker for generated columns where a table needs one later. */

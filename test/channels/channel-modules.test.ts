@@ -34,6 +34,7 @@ const raw: Record<string, Record<string, unknown>> = {
   messenger: { pageId: '1234567890', pageAccessToken: 'fb-token', appSecret: 'fb-secret', verifyToken: 'fb-verify' },
   sms: { accountSid: 'AC123', authToken: 'twilio-token', fromNumber: '+4915112345678' },
   webchat: { allowedOrigins: ['https://www.autohaus.example'] },
+  threema: { gatewayId: '*SPARSAM', apiSecret: 'threema-secret', privateKey: 'ab'.repeat(32) },
 };
 
 function configOf(kind: string, id = `${kind}-main`): ChannelConfig {
@@ -42,7 +43,15 @@ function configOf(kind: string, id = `${kind}-main`): ChannelConfig {
 
 describe('channel modules', () => {
   it('has one module per kind, each accepting a configuration of its own kind only', () => {
-    expect(CHANNEL_KINDS).toEqual(['whatsapp-cloud', 'dialog360', 'telegram', 'messenger', 'sms', 'webchat']);
+    expect(CHANNEL_KINDS).toEqual([
+      'whatsapp-cloud',
+      'dialog360',
+      'telegram',
+      'messenger',
+      'sms',
+      'webchat',
+      'threema',
+    ]);
     for (const kind of CHANNEL_KINDS) {
       const module = CHANNEL_MODULES[kind];
       expect(module.kind).toBe(kind);
@@ -70,6 +79,7 @@ describe('channel modules', () => {
     expect(webhookUrl(base, 'telegram', 'tg')).toBe(telegramWebhookUrl(base, 'tg'));
     expect(webhookUrl(base, 'messenger', 'fb')).toBe(messengerWebhookUrl(base, 'fb'));
     expect(webhookUrl(base, 'sms', 'sms')).toBe(smsWebhookUrl(base, 'sms'));
+    expect(webhookUrl(base, 'threema', 'threema-main')).toBe('https://inbox.example.org/webhooks/threema/threema-main');
   });
 
   it('treats addresses as phone numbers on WhatsApp and SMS only', () => {
@@ -83,10 +93,12 @@ describe('channel modules', () => {
       [
         'accessToken',
         'apiKey',
+        'apiSecret',
         'appSecret',
         'authToken',
         'botToken',
         'pageAccessToken',
+        'privateKey',
         'secretToken',
         'verifyToken',
         'webhookSecret',
@@ -146,6 +158,8 @@ describe('the webhook routes built from the modules', () => {
     expect(await routed('POST', '/webhooks/messenger/x')).toBe(true);
     expect(await routed('POST', '/webhooks/telegram/x')).toBe(true);
     expect(await routed('POST', '/webhooks/sms/x')).toBe(true);
+    expect(await routed('POST', '/webhooks/threema/x')).toBe(true);
+    expect(await routed('GET', '/webhooks/threema/x')).toBe(false);
     expect(await routed('GET', '/webhooks/telegram/x')).toBe(false);
     expect(await routed('GET', '/webhooks/sms/x')).toBe(false);
     expect(await routed('POST', '/webhooks/dialog360/x')).toBe(false);

@@ -145,6 +145,7 @@ export type WebhookDelivery = z.infer<typeof contract.WebhookDeliverySchema>;
 export type WebhookEventType = z.infer<typeof contract.WebhookEventTypeSchema>;
 export type LegalBasis = z.infer<typeof contract.LegalBasisSchema>;
 export type ChannelCheck = z.infer<typeof contract.ChannelCheckSchema>;
+export type ChannelBalance = z.infer<typeof contract.ChannelBalanceSchema>;
 export type InboxPrivacy = z.infer<typeof contract.InboxPrivacySchema>;
 /** Greeting and away message of an inbox as the admin screen edits them (GET/PUT /admin/inboxes). */
 export type AutomationForm = z.infer<typeof contract.AutomationFormSchema>;

@@ -219,6 +219,11 @@ export type WebhookResult =
       events: InboundEvent[];
       /** Content-free notes on parts of the payload that were left out (unknown types), logged by the route. */
       ignored?: readonly unknown[];
+      /**
+       * Runs once the events are committed, before the answer (Threema pins the sender's public key only then, so
+       * that a redelivery after a failed commit still sees a changed key as changed).
+       */
+      afterCommit?: () => Promise<void>;
     }
   /** A verification handshake (Meta's GET hub.challenge): answer with this body and status. */
   | { kind: 'handshake'; status: number; body: string };
@@ -254,4 +259,12 @@ export interface Channel {
    * reference the inbound message carries. Absent on provider channels, which announce media by id.
    */
   acceptUpload?(data: Buffer, mimeType: string | undefined, fileName: string | undefined): InboundMediaRef;
+  /** The prepaid balance of the provider account, where the provider bills per message (Threema's credits). */
+  balance?(): Promise<ChannelBalance>;
+}
+
+/** A provider account's prepaid balance, shown to admins with a warning below `warnBelow`. */
+export interface ChannelBalance {
+  credits: number;
+  warnBelow: number;
 }

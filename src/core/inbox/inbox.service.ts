@@ -64,6 +64,8 @@ export interface MessageView {
   contacts?: { name?: string; phones: string[]; emails: string[]; company?: string }[];
   /** A message type sparsam does not show, with the provider's type and reason. */
   unsupported?: { providerType: string; reason: string | null };
+  /** End-to-end channels (Threema): this message came with a public key other than the one pinned before. */
+  senderKeyChanged?: boolean;
 }
 
 export interface ConversationDetail {
@@ -222,6 +224,7 @@ export class InboxService {
         ...(content.buttons ? { buttons: content.buttons } : {}),
         ...(content.template ? { template: content.template } : {}),
         ...structuredParts(m.kind, content.extra),
+        ...(content.extra?.senderKeyChanged === true ? { senderKeyChanged: true } : {}),
       });
     }
     await this.#linkRepliesAndReactions(row.channel_id, messages, views, contents);

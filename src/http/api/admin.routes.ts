@@ -47,6 +47,7 @@ export function adminRoutes(deps: WebDeps): RouteModule {
             verifyTokenHint: secretHint(verifySecretField ? configured?.[verifySecretField] : undefined),
             phoneNumberId: typeof settings.phoneNumberId === 'string' ? settings.phoneNumberId : null,
             apiBaseUrl: (settings.graphBaseUrl ?? settings.apiBaseUrl ?? null) as string | null,
+            hasBalance: deps.channelBalance?.supports(row.id) ?? false,
           };
         }),
       };
@@ -57,6 +58,26 @@ export function adminRoutes(deps: WebDeps): RouteModule {
       if (!row) throw new AppError('NOT_FOUND', 'no such channel');
       if (!deps.testChannel) return { ok: false, detail: 'connection checks are not available' };
       return deps.testChannel(row.id);
+    });
+
+    registerRoute(app, api.channelBalance, options, async ({ params }) => {
+      const row = await deps.inboxes.findChannel(params.id);
+      if (!row || !deps.channelBalance?.supports(row.id)) {
+        throw new AppError('NOT_FOUND', 'no such channel, or its provider has no prepaid balance');
+      }
+      try {
+        const balance = await deps.channelBalance.get(row.id);
+        return { credits: balance.credits, warnBelow: balance.warnBelow, low: balance.credits < balance.warnBelow };
+      } catch (error) {
+        // The provider's refusal or silence, content-free (ChannelApiError reasons never carry secrets).
+        const reason = (error as { reason?: unknown }).reason;
+        return {
+          credits: null,
+          warnBelow: 0,
+          low: false,
+          error: typeof reason === 'string' ? reason : 'the provider did not answer',
+        };
+      }
     });
 
     registerRoute(app, api.setChannelEnabled, options, async ({ params, body }, request) => {

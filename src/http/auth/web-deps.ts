@@ -40,6 +40,14 @@ export interface WebDeps {
   testChannel?: (channelId: string) => Promise<ChannelCheck>;
   /** A running channel's configuration (secrets included: for hints only, never sent whole). */
   channelConfig?: (channelId: string) => object | undefined;
+  /**
+   * The prepaid balance of channels whose provider bills per message (Threema's credits); wired by the composition
+   * root once the channels exist, absent in set-ups without channels.
+   */
+  channelBalance?: {
+    supports(channelId: string): boolean;
+    get(channelId: string): Promise<{ credits: number; warnBelow: number }>;
+  };
 }
 
 /** Parses a request body or query with zod; a failure is a 400 naming the fields, echoing no values. */

@@ -74,6 +74,14 @@ export const ChannelInfoSchema = z.object({
   verifyTokenHint: z.string().nullable().describe('length and last two characters of the verify token or secret'),
   phoneNumberId: z.string().nullable(),
   apiBaseUrl: z.string().nullable(),
+  hasBalance: z.boolean().describe('the provider bills per message from a prepaid balance (Threema credits)'),
+});
+/** A channel's prepaid balance (Threema Gateway credits). */
+export const ChannelBalanceSchema = z.object({
+  credits: z.number().int().nullable().describe('credits left; null when the provider could not be asked'),
+  warnBelow: z.number().int().describe('the configured threshold below which the admin screen warns'),
+  low: z.boolean().describe('credits are below the threshold: sends will soon be refused (HTTP 402)'),
+  error: z.string().optional().describe('why the balance could not be read (content-free)'),
 });
 /** The verdict of a connection test; `detail` is content-free (a provider code or a name). */
 export const ChannelCheckSchema = z.object({
@@ -183,6 +191,16 @@ export const adminApi = {
     params: AnyIdParams,
     response: { description: 'verdict', schema: ChannelCheckSchema },
     errors: { 404: 'no such channel' },
+  }),
+  channelBalance: defineRoute({
+    method: 'GET',
+    url: '/api/v1/admin/channels/:id/balance',
+    summary: "The channel's prepaid balance at the provider (Threema Gateway credits)",
+    tags,
+    roles,
+    params: AnyIdParams,
+    response: { description: 'credits and the warning threshold', schema: ChannelBalanceSchema },
+    errors: { 404: 'no such channel, or its provider has no prepaid balance' },
   }),
   setChannelEnabled: defineRoute({
     method: 'PUT',

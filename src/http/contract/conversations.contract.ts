@@ -66,6 +66,10 @@ export const MessageSchema = z.object({
     )
     .optional(),
   unsupported: z.object({ providerType: z.string(), reason: z.string().nullable() }).optional(),
+  senderKeyChanged: z
+    .boolean()
+    .optional()
+    .describe("end-to-end channels (Threema): the customer's public key changed since the previous message"),
 });
 
 export const ConversationDetailSchema = z.object({

@@ -33,7 +33,8 @@ export interface WebhookRouteDeps {
 /**
  * `<methods> /webhooks/<segment>/:channelId` for every channel module's webhook shape, one route per path segment
  * (whatsapp-cloud and dialog360 share `whatsapp`): today `GET|POST /webhooks/whatsapp/:channelId`,
- * `POST /webhooks/telegram/:channelId`, `GET|POST /webhooks/messenger/:channelId` and `POST /webhooks/sms/:channelId`.
+ * `POST /webhooks/telegram/:channelId`, `GET|POST /webhooks/messenger/:channelId`, `POST /webhooks/sms/:channelId`
+ * and `POST /webhooks/threema/:channelId`.
  * Each verifies, stores and answers as {@link channelWebhookHandler} describes.
  */
 export function channelWebhookRoutes(deps: WebhookRouteDeps): RouteModule {
@@ -112,6 +113,18 @@ export function channelWebhookHandler(deps: WebhookRouteDeps, modules: readonly 
         deps.metrics.webhooks.labels(kind, 'forged').inc();
         await forged.record(channel.id, { method: request.method, bytes: request.rawBody?.length ?? 0 });
         request.log.warn({ channelId: channel.id }, 'webhook with a missing or wrong signature refused');
+      } else if (isAppError(error) && error.details?.reason === 'undecryptable') {
+        // An authentic end-to-end message that does not open (Threema): refused, nothing stored, one content-free
+        // audit entry so that the admin can see that customers' messages are being lost.
+        deps.metrics.webhooks.labels(kind, 'undecryptable').inc();
+        await deps.audit.append({
+          actor: `webhook:${channel.id}`,
+          action: 'webhook.undecryptable',
+          targetType: 'channel',
+          targetId: channel.id,
+          details: { bytes: request.rawBody?.length ?? 0 },
+        });
+        request.log.warn({ channelId: channel.id }, 'end-to-end message that does not decrypt refused');
       } else {
         deps.metrics.webhooks.labels(kind, isAppError(error) ? 'invalid' : 'error').inc();
       }
@@ -134,6 +147,19 @@ export function channelWebhookHandler(deps: WebhookRouteDeps, modules: readonly 
       deps.metrics.webhooks.labels(kind, 'error').inc();
       throw error;
     }
+    const keyChanges = result.events.filter((e) => e.type === 'message' && e.extra?.senderKeyChanged === true).length;
+    if (keyChanges > 0) {
+      // End-to-end channels: the customer's public key differs from the pinned one. The message shows it to staff;
+      // the audit log keeps that it happened (content-free: channel and count).
+      await deps.audit.append({
+        actor: `webhook:${channel.id}`,
+        action: 'contact.key_changed',
+        targetType: 'channel',
+        targetId: channel.id,
+        details: { messages: keyChanges },
+      });
+    }
+    await result.afterCommit?.();
     deps.metrics.webhooks.labels(kind, 'ok').inc();
     return acknowledge();
   };

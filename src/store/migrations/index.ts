@@ -13,6 +13,8 @@ import { parkedStatuses } from './main.011-parked-statuses.ts';
 import { inboundReceipts } from './main.012-inbound-receipts.ts';
 import { webhooks } from './main.016-webhooks.ts';
 import { dailyCounts } from './main.018-daily-counts.ts';
+import { publicKeyPins } from './main.014-public-key-pins.ts';
+import { keystoreSealedSecrets } from './keys.004-sealed-secrets.ts';
 
 /**
  * Migrations of the main database, in order. Names are numbered and never change once released; a new table or
@@ -31,7 +33,8 @@ export const mainMigrations: readonly SparsamMigration[] = [
   inboundReceipts,
   webhooks,
   dailyCounts,
+  publicKeyPins,
 ];
 
 /** Migrations of the key store. */
-export const keystoreMigrations: readonly SparsamMigration[] = [keystore, keystorePrivacy];
+export const keystoreMigrations: readonly SparsamMigration[] = [keystore, keystorePrivacy, keystoreSealedSecrets];

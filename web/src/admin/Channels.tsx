@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import { call, get, post, put, type ChannelInfo } from '../api.ts';
+import { call, get, post, put, type ChannelBalance, type ChannelInfo } from '../api.ts';
 import {
   ChannelCreated,
   ChannelEditor,
@@ -40,6 +40,35 @@ function checkText(r: ChannelCheck, t: Translate): string {
   }
 }
 
+/** The credits left at a provider that bills per message (Threema), with a warning below the threshold. */
+function Balance({ channelId }: { channelId: string }) {
+  const { t } = useI18n();
+  const [balance, setBalance] = useState<ChannelBalance | 'failed' | undefined>();
+  useEffect(() => {
+    let live = true;
+    get<ChannelBalance>(`/admin/channels/${channelId}/balance`)
+      .then((b) => live && setBalance(b))
+      .catch(() => live && setBalance('failed'));
+    return () => {
+      live = false;
+    };
+  }, [channelId]);
+  if (balance === undefined) return <dd className="muted">{t('balanceLoading')}</dd>;
+  if (balance === 'failed' || balance.credits === null) {
+    return (
+      <dd>
+        <Notice kind="error">{t('balanceUnknown')}</Notice>
+      </dd>
+    );
+  }
+  return (
+    <dd>
+      <span data-testid={`credits-${channelId}`}>{t('balanceCredits', { n: balance.credits })}</span>
+      {balance.low && <Notice kind="error">{t('balanceLow', { n: balance.credits, min: balance.warnBelow })}</Notice>}
+    </dd>
+  );
+}
+
 /** A channel as the configuration file declares it (docs/channels.md lists every kind). */
 const CHANNEL_EXAMPLE = `channels:
   - id: wa-main
@@ -59,7 +88,6 @@ export function Channels() {
   const [items, setItems] = useState<ChannelInfo[] | null>(null);
   const [results, setResults] = useState<Record<string, ChannelCheck | 'busy'>>({});
   const { run, view } = useAction();
-  const [loaded, setLoaded] = useState(false);
   const [kinds, setKinds] = useState<ChannelKindForm[]>([]);
   const [inboxes, setInboxes] = useState<string[]>([]);
   /** The editor: closed, a new channel, or the channel being changed. */
@@ -73,7 +101,6 @@ export function Channels() {
     ]);
     setItems(list.items);
     setKinds(forms.items);
-    setLoaded(true);
   }, []);
   useEffect(() => void load(), [load]);
   const openEditor = async (target: 'new' | string) => {
@@ -181,6 +208,12 @@ export function Channels() {
                 <>
                   <dt>{t('verifyToken')}</dt>
                   <dd>{t('verifyTokenHint', { h: c.verifyTokenHint })}</dd>
+                </>
+              )}
+              {c.hasBalance && (
+                <>
+                  <dt>{t('balance')}</dt>
+                  <Balance channelId={c.id} />
                 </>
               )}
               <dt>{t('inbox')}</dt>

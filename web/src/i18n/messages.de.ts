@@ -640,6 +640,15 @@ export const de = {
   cameraChoose: 'Foto mit der Kamera',
   menu: 'Menü',
   takePhoto: 'Foto aufnehmen',
+  // Threema channel: credits and changed keys
+  balance: 'Guthaben',
+  balanceLoading: 'Guthaben wird abgefragt …',
+  balanceCredits: '{n, number} Credits',
+  balanceLow:
+    'Nur noch {n, number} Credits (Warnschwelle {min, number}): Bitte im Threema-Gateway-Konto nachladen, sonst werden Antworten abgelehnt.',
+  balanceUnknown: 'Das Guthaben konnte nicht abgefragt werden.',
+  senderKeyChanged:
+    'Der Threema-Schlüssel dieses Kunden hat sich geändert (neues Gerät oder neu installiert?). Im Zweifel die Identität auf anderem Weg prüfen.',
 } as const;
 
 export type MessageKey = keyof typeof de;

@@ -622,4 +622,13 @@ export const en: Record<MessageKey, string> = {
   cameraChoose: 'Photo from the camera',
   menu: 'Menu',
   takePhoto: 'Take a photo',
+  // Threema channel: credits and changed keys
+  balance: 'Balance',
+  balanceLoading: 'Asking for the balance …',
+  balanceCredits: '{n, number} credits',
+  balanceLow:
+    'Only {n, number} credits left (warning below {min, number}): top up the Threema Gateway account, or replies will be refused.',
+  balanceUnknown: 'The balance could not be read.',
+  senderKeyChanged:
+    "This customer's Threema key changed (new phone or reinstalled?). If in doubt, confirm their identity another way.",
 };

@@ -52,6 +52,11 @@ export function MessageItem({
   return (
     <li className={cls}>
       {m.direction === 'note' && <span className="note-tag">{t('internalNote')}</span>}
+      {m.senderKeyChanged && (
+        <p className="msg-error" role="note">
+          {t('senderKeyChanged')}
+        </p>
+      )}
       {m.deleted ? (
         <p className="muted">
           <em>{t('deletedMessage')}</em>

@@ -532,7 +532,7 @@ export class KeyService {
    * The data key of a conversation or contact, created (random 32 bytes, wrapped, stored) on first use and cached
    * unwrapped in memory. Two callers (or two instances) asking at once for a new owner get the same key.
    */
-  async dataKeyFor(ownerType: 'conversation' | 'contact', ownerId: string): Promise<DataKey> {
+  async dataKeyFor(ownerType: 'conversation' | 'contact' | 'system', ownerId: string): Promise<DataKey> {
     if (!ownerId) throw new AppError('INTERNAL', 'dataKeyFor: owner id is required');
     const cacheKey = `${ownerType}:${ownerId}`;
     const cached = this.#cached(cacheKey);
@@ -565,7 +565,7 @@ export class KeyService {
     return undefined;
   }
 
-  async #load(ownerType: 'conversation' | 'contact', ownerId: string): Promise<DataKey> {
+  async #load(ownerType: 'conversation' | 'contact' | 'system', ownerId: string): Promise<DataKey> {
     await this.init();
     const generation = this.#generation;
     let row = await this.port.findDataKey(ownerType, ownerId);
@@ -593,7 +593,10 @@ export class KeyService {
    * an epoch began meanwhile, this instance follows it and wraps again, so that no key is ever stored under an
    * epoch that is about to be retired.
    */
-  async #createUnderEpoch(ownerType: 'conversation' | 'contact', ownerId: string): Promise<DataKeyRecord | undefined> {
+  async #createUnderEpoch(
+    ownerType: 'conversation' | 'contact' | 'system',
+    ownerId: string,
+  ): Promise<DataKeyRecord | undefined> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const epoch = this.#epochs.get(this.#epoch!)!;
       const id = newId();
