@@ -134,6 +134,12 @@ export interface AuditRow {
   mac: string;
 }
 
+/** An audit entry found beyond the chain head and moved out of the log by the next append; migration 017. */
+export interface AuditSetAsideRow extends AuditRow {
+  id: string;
+  set_aside_at: Millis;
+}
+
 /** The audit chain's 'head' (last appended entry) and 'anchor' (last pruned entry), each with its MAC. */
 export interface AuditChainRow {
   name: 'head' | 'anchor';
@@ -256,6 +262,7 @@ export interface Database {
   consent_events: ConsentEventRow;
   audit_log: AuditRow;
   audit_chain: AuditChainRow;
+  audit_set_aside: AuditSetAsideRow;
   users: UserRow;
   sessions: SessionRow;
   api_tokens: ApiTokenRow;
