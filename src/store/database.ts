@@ -117,6 +117,8 @@ export interface ConsentEventRow {
   /** Encrypted evidence for API imports (who collected the consent, where); null otherwise. */
   evidence_enc: Uint8Array | null;
   at: Millis;
+  /** Set when the contact was erased: the entry is content-free proof kept until then (migration 017). */
+  proof_until?: Millis | null;
 }
 
 export interface AuditRow {

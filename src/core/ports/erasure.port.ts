@@ -17,9 +17,16 @@ export interface ErasurePort {
   deleteConversation(id: string): Promise<ErasedRowCounts>;
   /** Deletes several conversations with their messages and media in one transaction; counts per conversation id. */
   deleteConversations(ids: readonly string[]): Promise<Map<string, ErasedRowCounts>>;
-  /** Deletes a contact with all its conversations, messages, media and consent events, in one transaction. */
-  deleteContact(id: string): Promise<ErasedRowCounts>;
-  /** True when the contact has no conversation left and no consent entry (nothing that needs its pseudonym). */
+  /**
+   * Deletes a contact with all its conversations, messages, media and consent events, in one transaction. With
+   * `keepConsentProofUntil`, the consent events are not deleted but reduced to content-free proof (evidence and
+   * evidence message removed, `proof_until` set); they are then not counted as erased.
+   */
+  deleteContact(id: string, options?: { keepConsentProofUntil?: number }): Promise<ErasedRowCounts>;
+  /**
+   * True when nothing needs the contact any more: no conversation left and no standing marketing opt-in (its newest
+   * marketing consent entry is not a grant). Consent entries alone keep no contact alive.
+   */
   contactIsOrphan(contactId: string): Promise<boolean>;
   /** Makes deleted content unrecoverable from the live files (SQLite: WAL checkpoint after secure_delete). */
   scrub(): Promise<void>;

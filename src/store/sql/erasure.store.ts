@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { ContactRecord, ConversationRecord } from '../../core/ports/model.ts';
 import type { Database } from '../database.ts';
 import { toConversation } from './records.ts';
@@ -81,16 +81,24 @@ export class ErasureStore implements ErasurePort {
     });
   }
 
-  deleteContact(id: string): Promise<ErasedRowCounts> {
+  deleteContact(id: string, options: { keepConsentProofUntil?: number } = {}): Promise<ErasedRowCounts> {
     return this.db.transaction().execute(async (tx) => {
       const counts = none();
       const ids = (await tx.selectFrom('conversations').select('id').where('contact_id', '=', id).execute()).map(
         (r) => r.id,
       );
       for (let i = 0; i < ids.length; i += 500) await deleteConversations(tx, ids.slice(i, i + 500), counts);
-      const consent = await tx.deleteFrom('consent_events').where('contact_id', '=', id).executeTakeFirst();
+      if (options.keepConsentProofUntil !== undefined) {
+        await tx
+          .updateTable('consent_events')
+          .set({ evidence_message_id: null, evidence_enc: null, proof_until: options.keepConsentProofUntil })
+          .where('contact_id', '=', id)
+          .execute();
+      } else {
+        const consent = await tx.deleteFrom('consent_events').where('contact_id', '=', id).executeTakeFirst();
+        counts.consentEvents = Number(consent.numDeletedRows);
+      }
       const contacts = await tx.deleteFrom('contacts').where('id', '=', id).executeTakeFirst();
-      counts.consentEvents = Number(consent.numDeletedRows);
       counts.contacts = Number(contacts.numDeletedRows);
       return counts;
     });
@@ -104,13 +112,17 @@ export class ErasureStore implements ErasurePort {
       .limit(1)
       .executeTakeFirst();
     if (conv) return false;
-    const consent = await this.db
+    const marketing = await this.db
       .selectFrom('consent_events')
-      .select('id')
+      .select('action')
       .where('contact_id', '=', contactId)
+      .where('purpose', '=', 'marketing')
+      .orderBy('at', 'desc')
+      .orderBy(sql`case when action = 'withdraw' then 0 else 1 end`)
+      .orderBy('id', 'desc')
       .limit(1)
       .executeTakeFirst();
-    return !consent;
+    return marketing?.action !== 'grant';
   }
 
   scrub(): Promise<void> {
