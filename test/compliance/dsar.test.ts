@@ -47,7 +47,49 @@ describeEachStore('data subject requests over the API', (dialect) => {
   });
 
   const exportFor = (address: string, token = w.dpoToken, extra: Record<string, unknown> = {}) =>
-    w.api('POST', '/api/v1/compliance/dsar/export', { channelId: 'wa-main', address, ...extra }, token);
+    w.api(
+      'POST',
+      '/api/v1/compliance/dsar/export',
+      { channelId: 'wa-main', address, reason: 'Art. 15 request by letter, ticket 17', ...extra },
+      token,
+    );
+
+  it('exports only for a stated reason, audits it, and lists the read to the admins', async () => {
+    for (const reason of [undefined, '', 'ok', '+49 151 12345678']) {
+      const refused = await w.api(
+        'POST',
+        '/api/v1/compliance/dsar/export',
+        { channelId: 'wa-main', address: CUSTOMER, ...(reason === undefined ? {} : { reason }) },
+        w.dpoToken,
+      );
+      expect(refused.statusCode).toBe(400);
+      expect(refused.body).not.toContain('Geräusche');
+    }
+    expect(
+      (await w.api('GET', '/api/v1/compliance/audit?action=dsar.export', undefined, w.dpoToken)).json().items,
+    ).toEqual([]);
+    expect((await exportFor(CUSTOMER)).statusCode).toBe(200);
+    const audit = (await w.api('GET', '/api/v1/compliance/audit?action=dsar.export', undefined, w.dpoToken)).json()
+      .items as { actor: string; details: Record<string, unknown> }[];
+    expect(audit).toHaveLength(1);
+    expect(audit[0]!.details).toMatchObject({ reason: 'Art. 15 request by letter, ticket 17', label: 'Anfrage 1' });
+    // The admins' notice: every content read with who, when and why (the admin start page shows this list).
+    const reads = (await w.api('GET', '/api/v1/compliance/reveals', undefined, w.adminToken)).json().items as {
+      kind: string;
+      actor: string;
+      label: string;
+      reason: string;
+    }[];
+    expect(reads).toEqual([
+      expect.objectContaining({
+        kind: 'export',
+        actor: audit[0]!.actor,
+        label: 'Anfrage 1',
+        reason: 'Art. 15 request by letter, ticket 17',
+      }),
+    ]);
+    expect(JSON.stringify(reads)).not.toContain(CUSTOMER);
+  });
 
   it("exports exactly that person's data, decrypted, as valid JSON, and audits the export", async () => {
     const res = await exportFor('+49 151 1234 5678');
@@ -144,7 +186,7 @@ describeEachStore('data subject requests over the API', (dialect) => {
     const noChannel = await w.api(
       'POST',
       '/api/v1/compliance/dsar/export',
-      { channelId: 'no such', address: CUSTOMER },
+      { channelId: 'no such', address: CUSTOMER, reason: 'Art. 15 request by letter, ticket 17' },
       w.dpoToken,
     );
     expect(noChannel.statusCode).toBe(404);

@@ -455,6 +455,17 @@ export const de = {
   durationHours: '{n, number} Std.',
   // navigation labels of the areas loaded on demand
   'marketing.nav': 'Kampagnen',
+  // security: content reads, account protection, tokens, labels
+  'sec.dsarReasonHint':
+    'Eine Auskunft zeigt alle Texte und Dateien der Person. Nennen Sie den Anlass (z. B. „Auskunftsersuchen per Brief, Vorgang 17“); er wird protokolliert und den Admins angezeigt.',
+  'sec.readsIntro':
+    'Jede Offenlegung einer Adresse und jede Auskunft (Export) mit Zeitpunkt, Person und Begründung. Admins sehen diese Liste auf ihrer Startseite.',
+  'sec.readKind': 'Art',
+  'sec.readReveal': 'Adresse offengelegt',
+  'sec.readExport': 'Auskunft exportiert',
+  'sec.readsTitle': 'Zugriffe auf Inhalte',
+  'sec.readsNotice':
+    '{n, plural, one {# Zugriff} other {# Zugriffe}} auf personenbezogene Inhalte außerhalb des Posteingangs in den letzten {days} Tagen:',
 } as const;
 
 export type MessageKey = keyof typeof de;
