@@ -46,6 +46,12 @@ const REASON = /^[a-z][a-z0-9-]{0,47}$/;
 export const CONSENT_PROOF_RETENTION_DAYS = 3 * 365;
 
 /**
+ * How long the keyed hashes of erased inbound messages' provider ids are kept as tombstones: providers redeliver an
+ * unacknowledged webhook for up to 7 days (docs/channels.md), a day more for clocks and queues.
+ */
+export const TOMBSTONE_TTL_MS = 8 * 86_400_000;
+
+/**
  * Erasure by crypto-shredding plus row deletion (Art. 17 GDPR). First the data keys are destroyed in the key store,
  * so that every copy of the ciphertext (backups of the main database included) becomes unreadable; then the rows are
  * deleted (SQLite overwrites them: secure_delete) and the WAL is checkpointed; last, a content-free receipt goes to
@@ -64,7 +70,7 @@ export class ErasureService {
     this.#check(request);
     const conversation = await this.port.findConversation(id);
     const keysDestroyed = await this.keys.destroy('conversation', id);
-    const counts = await this.port.deleteConversation(id);
+    const counts = await this.port.deleteConversation(id, this.#tombstones());
     if (!options.deferScrub) await this.port.scrub();
     const label = conversation ? formatLabel(conversation.label_prefix ?? '#', conversation.label_seq) : null;
     return this.#receipt(
@@ -97,7 +103,7 @@ export class ErasureService {
       if (await this.keys.existingDataKey('conversation', id)) hadKey.add(id);
     }
     await this.keys.destroyMany('conversation', ids);
-    const counts = await this.port.deleteConversations(ids);
+    const counts = await this.port.deleteConversations(ids, this.#tombstones());
     if (!options.deferScrub) await this.port.scrub();
     const drafts: ReceiptDraft[] = ids.map((id) => {
       const c = counts.get(id) ?? { conversations: 0, messages: 0, media: 0, consentEvents: 0, contacts: 0 };
@@ -129,8 +135,11 @@ export class ErasureService {
     const counts = await this.port.deleteContact(
       id,
       options.keepConsentProof
-        ? { keepConsentProofUntil: this.clock.now().getTime() + CONSENT_PROOF_RETENTION_DAYS * 86_400_000 }
-        : {},
+        ? {
+            keepConsentProofUntil: this.clock.now().getTime() + CONSENT_PROOF_RETENTION_DAYS * 86_400_000,
+            tombstones: this.#tombstones(),
+          }
+        : { tombstones: this.#tombstones() },
     );
     if (!options.deferScrub) await this.port.scrub();
     const label = contact ? formatLabel(contact.label_prefix ?? '#', contact.label_seq) : null;
@@ -152,6 +161,11 @@ export class ErasureService {
   /** The store's scrub after a batch of erasures made with `deferScrub`. */
   scrub(): Promise<void> {
     return this.port.scrub();
+  }
+
+  #tombstones(): { now: number; until: number } {
+    const now = this.clock.now().getTime();
+    return { now, until: now + TOMBSTONE_TTL_MS };
   }
 
   #check(request: ErasureRequest): void {
