@@ -186,6 +186,8 @@ export interface ApiTokenRow {
   created_at: Millis;
   last_used_at: Millis | null;
   revoked_at: Millis | null;
+  /** Null: no expiry (migration 017). */
+  expires_at?: Millis | null;
 }
 
 export type JobStatus = 'pending' | 'running' | 'done' | 'failed';

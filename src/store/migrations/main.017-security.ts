@@ -33,5 +33,7 @@ export const security: SparsamMigration = {
     // Consent proof of an erased contact: content-free (no evidence, no reference to a message), kept until then.
     await db.schema.alterTable('consent_events').addColumn('proof_until', t.millis).execute();
     await db.schema.createIndex('consent_events_proof_until').on('consent_events').column('proof_until').execute();
+    // API tokens can expire (`sparsam token create --expires-in 30d`); null: no expiry.
+    await db.schema.alterTable('api_tokens').addColumn('expires_at', t.millis).execute();
   },
 };
