@@ -132,25 +132,40 @@ export function registerComplianceCommands(program: Command): void {
     .option('--out <file>', 'write the JSON bundle to this file (mode 0600) instead of standard output')
     .option('--html <file>', 'also write the readable summary to this file (mode 0600)')
     .option('--lang <lang>', 'language of the summary: de or en', parseLang, 'de' as const)
-    .action(async (opts: { channel: string; address: string; out?: string; html?: string; lang: 'de' | 'en' }) => {
-      await withCompliance(async (tools) => {
-        const bundle = await tools.subjectRights.export(
-          { channelId: opts.channel, address: opts.address },
-          { actor: 'cli:dsar-export', role: 'cli' },
-        );
-        const json = `${JSON.stringify(bundle, null, 2)}\n`;
-        if (opts.out) writePrivate(opts.out, json);
-        else process.stdout.write(json);
-        if (opts.html) writePrivate(opts.html, renderDsarHtml(bundle, opts.lang));
-        const messages = bundle.conversations.reduce((n, c) => n + c.messages.length, 0);
-        console.error(
-          `exported ${bundle.subject.label}: ${bundle.conversations.length} conversations, ${messages} messages, ` +
-            `${bundle.consent.length} consent entries, ${bundle.audit.length} audit entries` +
-            (opts.out ? ` to ${opts.out}` : '') +
-            (opts.html ? `; summary in ${opts.html}` : ''),
-        );
-      });
-    });
+    .option(
+      '--reason <reason>',
+      'the request this export answers, for the audit log (e.g. "Art. 15 request by letter, ticket 17")',
+      'subject access export on the command line',
+    )
+    .action(
+      async (opts: {
+        channel: string;
+        address: string;
+        out?: string;
+        html?: string;
+        lang: 'de' | 'en';
+        reason: string;
+      }) => {
+        await withCompliance(async (tools) => {
+          const bundle = await tools.subjectRights.export(
+            { channelId: opts.channel, address: opts.address },
+            { actor: 'cli:dsar-export', role: 'cli' },
+            opts.reason,
+          );
+          const json = `${JSON.stringify(bundle, null, 2)}\n`;
+          if (opts.out) writePrivate(opts.out, json);
+          else process.stdout.write(json);
+          if (opts.html) writePrivate(opts.html, renderDsarHtml(bundle, opts.lang));
+          const messages = bundle.conversations.reduce((n, c) => n + c.messages.length, 0);
+          console.error(
+            `exported ${bundle.subject.label}: ${bundle.conversations.length} conversations, ${messages} messages, ` +
+              `${bundle.consent.length} consent entries, ${bundle.audit.length} audit entries` +
+              (opts.out ? ` to ${opts.out}` : '') +
+              (opts.html ? `; summary in ${opts.html}` : ''),
+          );
+        });
+      },
+    );
   dsar
     .command('erase')
     .description(
@@ -159,7 +174,7 @@ export function registerComplianceCommands(program: Command): void {
     )
     .requiredOption('--channel <id>', 'the channel the person wrote on')
     .requiredOption('--address <address>', 'their phone number or chat id on that channel')
-    .requiredOption('--reason <reason>', 'why, for the audit log (e.g. "Art. 17 request of 2026-11-20, ticket 17")')
+    .requiredOption('--reason <reason>', 'why, for the audit log (e.g. "Art. 17 request by letter, ticket 17")')
     .action(async (opts: { channel: string; address: string; reason: string }) => {
       await withCompliance(async (tools) => {
         const receipt = await tools.subjectRights.erase(

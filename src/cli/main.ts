@@ -90,6 +90,13 @@ export function buildCli(): Command {
           role: opts.role,
           ...(opts.name ? { displayName: opts.name } : {}),
         });
+        await s.audit.append({
+          actor: 'cli:admin-create',
+          action: 'user.created',
+          targetType: 'user',
+          targetId: user.id,
+          details: { role: user.role },
+        });
         console.log(`created ${user.role} ${user.email} (id ${user.id})`);
       });
     });
@@ -120,11 +127,78 @@ export function buildCli(): Command {
     .description('create an API token and print it once')
     .requiredOption('--name <name>', 'what the token is for')
     .requiredOption('--role <role>', `role (${ROLES.join(', ')})`, parseRole)
-    .action(async (opts: { name: string; role: Role }) => {
+    .option('--expires-in <duration>', 'let the token stop working after this time: 30d, 12h, 90m (default: never)')
+    .action(async (opts: { name: string; role: Role; expiresIn?: string }) => {
       await withSparsam(async (s) => {
-        const created = await s.accounts.createApiToken(opts.name, opts.role);
+        const now = Date.now();
+        const expiresAt = opts.expiresIn === undefined ? undefined : now + parseDuration(opts.expiresIn);
+        const created = await s.accounts.createApiToken(opts.name, opts.role, { expiresAt });
+        await s.audit.append({
+          actor: 'cli:token-create',
+          action: 'token.created',
+          targetType: 'token',
+          targetId: created.id,
+          details: {
+            role: opts.role,
+            expiresAt: expiresAt === undefined ? null : new Date(expiresAt).toISOString(),
+          },
+        });
         console.log(created.token);
-        console.error(`token ${created.id} created; it is shown only this once`);
+        console.error(
+          `token ${created.id} created` +
+            (expiresAt ? `, valid until ${new Date(expiresAt).toISOString()}` : '') +
+            '; it is shown only this once',
+        );
+      });
+    });
+  token
+    .command('list')
+    .description('list the API tokens: id, name, role, created, last used, expiry, revoked (never the tokens)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      await withSparsam(async (s) => {
+        const now = Date.now();
+        const iso = (ms: number | null | undefined) => (ms == null ? null : new Date(ms).toISOString());
+        const items = (await s.accounts.listApiTokens()).map((t) => ({
+          id: t.id,
+          name: t.name,
+          role: t.role,
+          createdAt: iso(t.created_at),
+          lastUsedAt: iso(t.last_used_at),
+          expiresAt: iso(t.expires_at),
+          revokedAt: iso(t.revoked_at),
+          active: t.revoked_at === null && (t.expires_at == null || t.expires_at > now),
+        }));
+        if (opts.json) {
+          console.log(JSON.stringify({ items }, null, 2));
+          return;
+        }
+        if (items.length === 0) console.log('no API tokens');
+        for (const t of items) {
+          const state = t.revokedAt ? `revoked ${t.revokedAt}` : t.active ? 'active' : `expired ${t.expiresAt}`;
+          console.log(
+            `${t.id}  ${t.name}  ${t.role}  created ${t.createdAt}  last used ${t.lastUsedAt ?? 'never'}  ` +
+              `expires ${t.expiresAt ?? 'never'}  ${state}`,
+          );
+        }
+      });
+    });
+  token
+    .command('revoke')
+    .description('revoke an API token at once (audited as token.revoked)')
+    .argument('<id>', 'the token id from `sparsam token list`')
+    .action(async (id: string) => {
+      await withSparsam(async (s) => {
+        const revoked = await s.accounts.revokeApiToken(id);
+        if (revoked) {
+          await s.audit.append({
+            actor: 'cli:token-revoke',
+            action: 'token.revoked',
+            targetType: 'token',
+            targetId: id,
+          });
+        }
+        console.log(revoked ? `token ${id} revoked` : `token ${id} was already revoked`);
       });
     });
 
@@ -175,4 +249,15 @@ export async function runCli(argv: string[]): Promise<void> {
     console.error('sparsam: unexpected error:', error instanceof Error ? error.message : error);
     process.exit(EXIT_FAILED);
   }
+}
+
+/** A duration like 30d, 12h or 90m, in milliseconds (at most ten years). */
+function parseDuration(value: string): number {
+  const m = /^(\d{1,6})([dhm])$/.exec(value.trim());
+  const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 } as const;
+  const ms = m ? Number(m[1]) * unit[m[2] as keyof typeof unit] : 0;
+  if (!m || ms <= 0 || ms > 3650 * 86_400_000) {
+    throw new AppError('VALIDATION', `--expires-in must be a duration like 30d, 12h or 90m, not "${value}"`);
+  }
+  return ms;
 }

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { channelKindFacts } from '../channels/registry.ts';
 import { loadConfig, type AppConfig } from '../config/config.ts';
-import { AuditLog } from '../core/privacy/audit/audit-log.ts';
+import { AuditLog, type AuditAnchorExport } from '../core/privacy/audit/audit-log.ts';
 import { KeyService } from '../core/privacy/keys/key.service.ts';
 import { FileEpochSecretStore } from '../core/privacy/keys/epoch-secrets.ts';
 import { KeyEpochService } from '../core/privacy/keys/key-epoch.service.ts';
@@ -56,17 +56,49 @@ export async function withPrivacy<T>(fn: (ctx: PrivacyContext) => Promise<T>): P
   }
 }
 
+/** Reads an exported audit anchor, with a clear error for anything else. */
+function readAnchorFile(file: string): AuditAnchorExport {
+  let parsed: Partial<AuditAnchorExport>;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<AuditAnchorExport>;
+  } catch (error) {
+    throw new AppError('VALIDATION', `${file} is not a readable audit anchor: ${(error as Error).message}`);
+  }
+  if (
+    parsed.format !== 'sparsam.audit-anchor.v1' ||
+    typeof parsed.seq !== 'number' ||
+    typeof parsed.hash !== 'string' ||
+    typeof parsed.at !== 'number' ||
+    typeof parsed.mac !== 'string'
+  ) {
+    throw new AppError('VALIDATION', `${file} is not an audit anchor written by \`sparsam audit anchor\``);
+  }
+  return { ...parsed, exportedAt: String(parsed.exportedAt ?? '') } as AuditAnchorExport;
+}
+
 /** `sparsam audit …` and `sparsam keys …`. */
 export function registerPrivacyCommands(program: Command): void {
   const audit = program.command('audit').description('the tamper-evident audit log');
   audit
     .command('verify')
-    .description('check the hash chain and MACs of the audit log; exits 1 and names the first broken entry if altered')
-    .action(async () => {
+    .description(
+      'check the hash chain and MACs of the audit log, and that the chain was not rolled back (its head is checked ' +
+        "against the key store's witness and any exported anchors given); exits 1 and names the first broken entry",
+    )
+    .option(
+      '--anchor <file>',
+      'an anchor exported by `sparsam audit anchor` (repeatable): the chain must still pass through it',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .action(async (opts: { anchor?: string[] }) => {
+      const anchors = (opts.anchor ?? []).map(readAnchorFile);
       await withPrivacy(async ({ audit: log }) => {
-        const result = await log.verify();
+        const result = await log.verify({ anchors });
         if (result.ok) {
-          console.log(`audit log intact: ${result.checked} entries checked`);
+          console.log(
+            `audit log intact: ${result.checked} entries checked` +
+              (anchors.length > 0 ? `, ${anchors.length} exported anchor(s) matched` : ''),
+          );
           return;
         }
         console.log(
@@ -74,6 +106,23 @@ export function registerPrivacyCommands(program: Command): void {
             `(${result.checked} entries before it are intact)`,
         );
         process.exitCode = 1;
+      });
+    });
+  audit
+    .command('anchor')
+    .description(
+      'export the current head of the audit chain (seq, hash, time, MAC) to a file to keep outside sparsam ' +
+        "(e.g. with the DPO's records); `sparsam audit verify --anchor FILE` later proves the chain was neither " +
+        'rolled back nor rewritten up to it. The file holds no personal data. Audited as audit.anchor-exported.',
+    )
+    .requiredOption('--out <file>', 'where to write the anchor (JSON); an existing file is not overwritten')
+    .action(async (opts: { out: string }) => {
+      if (existsSync(opts.out)) throw new AppError('VALIDATION', `${opts.out} exists already; choose a new file`);
+      await withPrivacy(async ({ audit: log }) => {
+        await log.append({ actor: 'cli:audit-anchor', action: 'audit.anchor-exported' });
+        const anchor = await log.exportAnchor();
+        writeFileSync(opts.out, `${JSON.stringify(anchor, null, 2)}\n`, { flag: 'wx', mode: 0o600 });
+        console.log(`audit anchor written to ${opts.out}: entry ${anchor.seq} (${anchor.hash.slice(0, 16)}…)`);
       });
     });
 

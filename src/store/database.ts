@@ -117,6 +117,8 @@ export interface ConsentEventRow {
   /** Encrypted evidence for API imports (who collected the consent, where); null otherwise. */
   evidence_enc: Uint8Array | null;
   at: Millis;
+  /** Set when the contact was erased: the entry is content-free proof kept until then (migration 017). */
+  proof_until?: Millis | null;
 }
 
 export interface AuditRow {
@@ -132,6 +134,12 @@ export interface AuditRow {
   prev_hash: string;
   hash: string;
   mac: string;
+}
+
+/** An audit entry found beyond the chain head and moved out of the log by the next append; migration 017. */
+export interface AuditSetAsideRow extends AuditRow {
+  id: string;
+  set_aside_at: Millis;
 }
 
 /** The audit chain's 'head' (last appended entry) and 'anchor' (last pruned entry), each with its MAC. */
@@ -178,6 +186,8 @@ export interface ApiTokenRow {
   created_at: Millis;
   last_used_at: Millis | null;
   revoked_at: Millis | null;
+  /** Null: no expiry (migration 017). */
+  expires_at?: Millis | null;
 }
 
 export type JobStatus = 'pending' | 'running' | 'done' | 'failed';
@@ -256,6 +266,7 @@ export interface Database {
   consent_events: ConsentEventRow;
   audit_log: AuditRow;
   audit_chain: AuditChainRow;
+  audit_set_aside: AuditSetAsideRow;
   users: UserRow;
   sessions: SessionRow;
   api_tokens: ApiTokenRow;

@@ -23,6 +23,7 @@ const d360: ChannelConfig = {
   kind: 'dialog360',
   apiKey: 'k',
   webhookSecret: 'a-secret-of-16-chars',
+  webhookSecretInUrl: false,
   apiBaseUrl: 'https://waba-v2.360dialog.io',
   messagesPerSecond: 80,
 };

@@ -128,6 +128,48 @@ describe('sparsam command line', () => {
     expect(unknown.stderr).toContain('no account with the e-mail address nobody@example.org');
   }, 90_000);
 
+  it('token create --expires-in, list and revoke; creating tokens and admins is audited; expired and revoked fail', async () => {
+    const dataDir = path.join(tempDir(), 'data');
+    const env = { SPARSAM_DATA_DIR: dataDir };
+    expect(
+      (await run(['admin', 'create', '--email', 'root@example.org'], env, 'a long enough passphrase\n')).code,
+    ).toBe(0);
+    const created = await run(
+      ['token', 'create', '--name', 'crm-import', '--role', 'agent', '--expires-in', '30d'],
+      env,
+    );
+    expect(created.code).toBe(0);
+    const secret = created.stdout.trim();
+    expect(secret).toMatch(/^spt_/);
+    expect(created.stderr).toMatch(/valid until \d{4}-/);
+    const bad = await run(['token', 'create', '--name', 'x', '--role', 'agent', '--expires-in', 'soon'], env);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--expires-in must be a duration like 30d');
+    const list = await run(['token', 'list', '--json'], env);
+    expect(list.code).toBe(0);
+    const items = JSON.parse(list.stdout).items as { id: string; name: string; active: boolean; expiresAt: string }[];
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ name: 'crm-import', active: true });
+    expect(Date.parse(items[0]!.expiresAt) - Date.now()).toBeGreaterThan(29 * 86_400_000);
+    expect(list.stdout).not.toContain(secret);
+    const revoked = await run(['token', 'revoke', items[0]!.id], env);
+    expect(revoked.stdout).toContain('revoked');
+    expect(JSON.parse((await run(['token', 'list', '--json'], env)).stdout).items[0].active).toBe(false);
+    const db = new Database(path.join(dataDir, 'sparsam.db'), { readonly: true });
+    try {
+      const actions = db.prepare('SELECT actor, action FROM audit_log ORDER BY seq').all() as { action: string }[];
+      expect(actions).toEqual(
+        expect.arrayContaining([
+          { actor: 'cli:admin-create', action: 'user.created' },
+          { actor: 'cli:token-create', action: 'token.created' },
+          { actor: 'cli:token-revoke', action: 'token.revoked' },
+        ]),
+      );
+    } finally {
+      db.close();
+    }
+  }, 120_000);
+
   it('doctor reports a port in use in plain words and exits non-zero', async () => {
     const port = await freePort();
     const blocker = createServer().listen(port, '127.0.0.1');

@@ -139,6 +139,20 @@ describe.skipIf(!hasTool('chromium'))('data protection screens in Chromium', () 
   it('exports one customer as JSON, with the decrypted text', async () => {
     await page.getByRole('link', { name: 'Auskunft & Löschung' }).click();
     await page.getByLabel('Telefonnummer bzw. Chat-ID').fill(`+${CUSTOMER}`);
+    // An export reads every text of the person: it waits for the request it answers.
+    const exportButton = page.getByRole('button', { name: 'Export (JSON) herunterladen' });
+    expect(await exportButton.isDisabled()).toBe(true);
+    await page.getByLabel(/^Begründung/).fill('Auskunftsersuchen per Brief, Vorgang 17');
+    expect(await exportButton.isDisabled()).toBe(false);
+    mkdirSync(SHOTS, { recursive: true });
+    for (const [name, size] of [
+      ['21-dsar-reason', { width: 1280, height: 800 }],
+      ['21-dsar-reason-phone', { width: 390, height: 844 }],
+    ] as const) {
+      await page.setViewportSize(size);
+      await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+    }
+    await page.setViewportSize({ width: 1366, height: 900 });
     const [download] = await Promise.all([
       page.waitForEvent('download'),
       page.getByRole('button', { name: 'Export (JSON) herunterladen' }).click(),
@@ -200,4 +214,54 @@ describe.skipIf(!hasTool('chromium'))('data protection screens in Chromium', () 
     expect(facts).not.toContain(CUSTOMER);
     expect(facts).not.toContain('Inspektion');
   }, 60_000);
+
+  it("shows the admins each read of personal content, with the DPO's reason, in German and English", async () => {
+    await stack.sparsam.accounts.createUser({
+      email: 'anna@autohaus-beispiel.de',
+      password: PASSWORD,
+      role: 'admin',
+      displayName: 'Anna Admin',
+    });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const admin = await context.newPage();
+    await admin.goto(stack.baseUrl);
+    await admin.getByLabel('E-Mail-Adresse').fill('anna@autohaus-beispiel.de');
+    await admin.getByLabel('Passwort').fill(PASSWORD);
+    await admin.getByRole('button', { name: 'Anmelden' }).click();
+    await admin.locator('code.secret').waitFor();
+    const secret = (await admin.locator('code.secret').textContent())!.replace(/\s/g, '');
+    await admin.getByLabel('Code').fill(
+      new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }).generate({
+        timestamp: stack.clock.now().getTime(),
+      }),
+    );
+    await admin.getByRole('button', { name: 'Bestätigen' }).click();
+    await admin.getByRole('button', { name: 'Ich habe die Codes gesichert' }).click();
+    await admin.goto(`${stack.baseUrl}/admin`);
+    const notice = admin.getByTestId('content-reads');
+    await notice.getByRole('heading', { name: 'Zugriffe auf Inhalte' }).waitFor();
+    expect(await notice.textContent()).toContain('Auskunft exportiert');
+    expect(await notice.textContent()).toContain('Auskunftsersuchen per Brief, Vorgang 17');
+    expect(await notice.textContent()).toContain('Dora Datenschutz');
+    expect(await notice.textContent()).not.toContain(CUSTOMER);
+    for (const [name, size] of [
+      ['22-admin-content-reads', { width: 1280, height: 800 }],
+      ['22-admin-content-reads-phone', { width: 390, height: 844 }],
+    ] as const) {
+      await admin.setViewportSize(size);
+      await admin.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+    }
+    // The admin switches the interface to English on the account page.
+    await admin.goto(`${stack.baseUrl}/account`);
+    await admin.locator('#acc-lang').selectOption('en');
+    await admin.getByRole('button', { name: 'Speichern' }).first().click();
+    await admin.getByRole('button', { name: 'Save' }).first().waitFor();
+    await admin.goto(`${stack.baseUrl}/admin`);
+    await notice.getByRole('heading', { name: 'Reads of personal content' }).waitFor();
+    expect(await notice.textContent()).toContain('Data exported');
+    await admin.screenshot({ path: path.join(SHOTS, '22-admin-content-reads-phone-en.png') });
+    await admin.setViewportSize({ width: 1280, height: 800 });
+    await admin.screenshot({ path: path.join(SHOTS, '22-admin-content-reads-en.png') });
+    await context.close();
+  }, 90_000);
 });

@@ -47,7 +47,49 @@ describeEachStore('data subject requests over the API', (dialect) => {
   });
 
   const exportFor = (address: string, token = w.dpoToken, extra: Record<string, unknown> = {}) =>
-    w.api('POST', '/api/v1/compliance/dsar/export', { channelId: 'wa-main', address, ...extra }, token);
+    w.api(
+      'POST',
+      '/api/v1/compliance/dsar/export',
+      { channelId: 'wa-main', address, reason: 'Art. 15 request by letter, ticket 17', ...extra },
+      token,
+    );
+
+  it('exports only for a stated reason, audits it, and lists the read to the admins', async () => {
+    for (const reason of [undefined, '', 'ok', '+49 151 12345678']) {
+      const refused = await w.api(
+        'POST',
+        '/api/v1/compliance/dsar/export',
+        { channelId: 'wa-main', address: CUSTOMER, ...(reason === undefined ? {} : { reason }) },
+        w.dpoToken,
+      );
+      expect(refused.statusCode).toBe(400);
+      expect(refused.body).not.toContain('Geräusche');
+    }
+    expect(
+      (await w.api('GET', '/api/v1/compliance/audit?action=dsar.export', undefined, w.dpoToken)).json().items,
+    ).toEqual([]);
+    expect((await exportFor(CUSTOMER)).statusCode).toBe(200);
+    const audit = (await w.api('GET', '/api/v1/compliance/audit?action=dsar.export', undefined, w.dpoToken)).json()
+      .items as { actor: string; details: Record<string, unknown> }[];
+    expect(audit).toHaveLength(1);
+    expect(audit[0]!.details).toMatchObject({ reason: 'Art. 15 request by letter, ticket 17', label: 'Anfrage 1' });
+    // The admins' notice: every content read with who, when and why (the admin start page shows this list).
+    const reads = (await w.api('GET', '/api/v1/compliance/reveals', undefined, w.adminToken)).json().items as {
+      kind: string;
+      actor: string;
+      label: string;
+      reason: string;
+    }[];
+    expect(reads).toEqual([
+      expect.objectContaining({
+        kind: 'export',
+        actor: audit[0]!.actor,
+        label: 'Anfrage 1',
+        reason: 'Art. 15 request by letter, ticket 17',
+      }),
+    ]);
+    expect(JSON.stringify(reads)).not.toContain(CUSTOMER);
+  });
 
   it("exports exactly that person's data, decrypted, as valid JSON, and audits the export", async () => {
     const res = await exportFor('+49 151 1234 5678');
@@ -144,7 +186,7 @@ describeEachStore('data subject requests over the API', (dialect) => {
     const noChannel = await w.api(
       'POST',
       '/api/v1/compliance/dsar/export',
-      { channelId: 'no such', address: CUSTOMER },
+      { channelId: 'no such', address: CUSTOMER, reason: 'Art. 15 request by letter, ticket 17' },
       w.dpoToken,
     );
     expect(noChannel.statusCode).toBe(404);
@@ -211,6 +253,39 @@ describeEachStore('data subject requests over the API', (dialect) => {
     expect(other.statusCode).toBe(200);
     expect(other.body).toContain('Herrn Fremd');
     expect((await w.api('POST', '/api/v1/compliance/audit/verify', undefined, w.dpoToken)).json().ok).toBe(true);
+  });
+
+  it('erases the contact with its last conversation on close; the export afterwards finds nothing', async () => {
+    const contactId = (JSON.parse((await exportFor(CUSTOMER)).body) as Bundle).subject.contactId;
+    const closed = await w.api('POST', `/api/v1/conversations/${mine}/close`, undefined, w.adminToken);
+    expect(closed.statusCode).toBe(200);
+    expect(closed.json().conversation.erased).toBe(true);
+    // Nothing about that number is held any more: the subject access export says so.
+    const after = await exportFor(CUSTOMER);
+    expect(after.statusCode).toBe(404);
+    expect(after.body).not.toContain('Erika');
+    const db = w.sparsam.store.db;
+    expect(await db.selectFrom('contacts').select('id').where('id', '=', contactId).execute()).toEqual([]);
+    expect(await w.sparsam.keys.existingDataKey('contact', contactId)).toBeUndefined();
+    // The consent proof stays, content-free and only for its keeping period.
+    const proof = await db.selectFrom('consent_events').selectAll().where('contact_id', '=', contactId).execute();
+    expect(proof.length).toBeGreaterThan(0);
+    for (const entry of proof) {
+      expect(entry).toMatchObject({ evidence_message_id: null, evidence_enc: null, purpose: 'service' });
+      expect(entry.notice_version).toMatch(/^[0-9a-f]{16,}/);
+      expect(Number(entry.proof_until)).toBeGreaterThan(w.clock.now().getTime() + 3 * 364 * 86_400_000);
+    }
+    const audit = (await w.api('GET', `/api/v1/compliance/audit?targetId=${contactId}`, undefined, w.dpoToken)).json()
+      .items as { action: string; details: Record<string, unknown> }[];
+    expect(audit.find((a) => a.action === 'contact.erased')?.details).toMatchObject({ reason: 'closed' });
+    // The other customer is untouched.
+    expect((await exportFor(OTHER)).statusCode).toBe(200);
+    // After the keeping period the retention sweep removes the proof as well.
+    w.clock.advance(3 * 366 * 86_400_000);
+    expect((await w.sparsam.retention.sweep()).consentProofsExpired).toBe(proof.length);
+    expect(await db.selectFrom('consent_events').select('id').where('contact_id', '=', contactId).execute()).toEqual(
+      [],
+    );
   });
 
   it('lets the dpo correct an internal note, audited without the text', async () => {

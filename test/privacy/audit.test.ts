@@ -129,4 +129,89 @@ describeEachStore('AuditLog', (dialect) => {
     await t.store.db.updateTable('audit_chain').set({ seq: 5 }).where('name', '=', 'anchor').execute();
     expect((await audit.verify()).firstBroken?.reason).toMatch(/anchor/);
   });
+
+  it('finds a rollback: the newest entries deleted and an older head row restored', async () => {
+    await fill(3);
+    const olderHead = await t.store.db
+      .selectFrom('audit_chain')
+      .selectAll()
+      .where('name', '=', 'head')
+      .executeTakeFirst();
+    await fill(2);
+    await t.store.db.deleteFrom('audit_log').where('seq', '>', 3).execute();
+    await t.store.db
+      .updateTable('audit_chain')
+      .set({ seq: olderHead!.seq, hash: olderHead!.hash, mac: olderHead!.mac, at: olderHead!.at })
+      .where('name', '=', 'head')
+      .execute();
+    const result = await audit.verify();
+    expect(result.ok).toBe(false);
+    expect(result.firstBroken).toMatchObject({
+      seq: 4,
+      reason: expect.stringMatching(/rolled back.*entry 5.*head is entry 3/),
+    });
+    // Appending on the rolled-back chain does not hide it: the rollback stays on record.
+    await fill(4);
+    expect((await audit.verify()).firstBroken?.reason).toMatch(/rolled back before an append/);
+  });
+
+  it('finds a rollback against an exported anchor even when the key store was rolled back too', async () => {
+    await fill(2);
+    const anchor = await audit.exportAnchor();
+    expect(anchor).toMatchObject({ format: 'sparsam.audit-anchor.v1', seq: 2 });
+    expect(await audit.verify({ anchors: [anchor] })).toEqual({ ok: true, checked: 2 });
+    const olderHead = await t.store.db
+      .selectFrom('audit_chain')
+      .selectAll()
+      .where('name', '=', 'head')
+      .executeTakeFirst();
+    await fill(1);
+    await t.store.db.deleteFrom('audit_log').where('seq', '>', 1).execute();
+    const first = (await audit.list())[0]!;
+    await t.store.db
+      .updateTable('audit_chain')
+      .set({ seq: 1, hash: first.hash, mac: olderHead!.mac, at: first.at })
+      .where('name', '=', 'head')
+      .execute();
+    // A head row from the time of entry 1 (its MAC recomputed needs the key, so take the real one from a copy).
+    const { createHmac } = await import('node:crypto');
+    const keys = keyServiceFor(t.store, clock, master);
+    await keys.init();
+    await t.store.db
+      .updateTable('audit_chain')
+      .set({ mac: createHmac('sha256', keys.auditMacKey).update(`head|1|${first.hash}`).digest('hex') })
+      .where('name', '=', 'head')
+      .execute();
+    await t.store.keys.deleteFrom('keystore_meta').where('key', 'like', 'audit.%').execute();
+    expect(await audit.verify()).toEqual({ ok: true, checked: 1 });
+    expect((await audit.verify({ anchors: [anchor] })).firstBroken?.reason).toMatch(/rolled back: the anchor exported/);
+    await expect(audit.verify({ anchors: [{ ...anchor, seq: 1 }] })).resolves.toMatchObject({
+      ok: false,
+      firstBroken: { reason: expect.stringMatching(/not valid/) },
+    });
+  });
+
+  it('ignores and reports an entry inserted beyond the head; it neither blocks the next append nor is listed', async () => {
+    await fill(2);
+    const last = (await audit.list())[0]!;
+    await t.store.db
+      .insertInto('audit_log')
+      .values({ ...last, seq: 3, action: 'conversation.forged', prev_hash: last.hash })
+      .execute();
+    expect((await audit.list()).map((r) => r.seq)).toEqual([2, 1]);
+    expect(await audit.verify()).toMatchObject({
+      ok: false,
+      checked: 2,
+      firstBroken: { seq: 3, reason: expect.stringMatching(/1 entries beyond the chain head/) },
+    });
+    await fill(2);
+    const rows = await audit.list();
+    expect(rows.map((r) => [r.seq, r.action])).toEqual([
+      [4, 'conversation.viewed'],
+      [3, 'conversation.viewed'],
+      [2, 'conversation.viewed'],
+      [1, 'conversation.viewed'],
+    ]);
+    expect((await audit.verify()).firstBroken?.reason).toMatch(/1 entries beyond the chain head/);
+  });
 });

@@ -114,7 +114,8 @@ describeEachStore('RetentionSweeper', (dialect) => {
     const first = await s.sweeper.sweep();
     expect(first).toMatchObject({
       consentTimeouts: 1,
-      contactsErased: 1,
+      // The contacts of both erased conversations: nothing else needs them.
+      contactsErased: 2,
       retentionErased: 1,
       autoClosed: 0,
       failures: [],
@@ -127,9 +128,16 @@ describeEachStore('RetentionSweeper', (dialect) => {
     expect(afterFirst).toEqual(
       [ids.pendingYoung, ids.closedLater, ids.closedNoEraseAt, ids.openIdle, ids.openBusy].map(String).sort(),
     );
-    // The timed-out contact never agreed and had nothing else: its pseudonym went too.
+    // The timed-out contact never agreed and had nothing else: its pseudonym went too. So did the contact of the
+    // conversation erased by retention: its consent entries alone keep no number alive.
     expect(await s.directory.findById(ids['pendingOld.contact']!)).toBeUndefined();
-    expect(await s.directory.findById(ids['closedDue.contact']!)).toBeDefined();
+    expect(await s.directory.findById(ids['closedDue.contact']!)).toBeUndefined();
+    const proof = await t.store.db
+      .selectFrom('consent_events')
+      .selectAll()
+      .where('contact_id', '=', ids['closedDue.contact']!)
+      .execute();
+    for (const entry of proof) expect(entry).toMatchObject({ evidence_message_id: null, evidence_enc: null });
 
     const second = await s.sweeper.sweep();
     expect(second).toMatchObject({ consentTimeouts: 0, retentionErased: 0, autoClosed: 0, contactsErased: 0 });

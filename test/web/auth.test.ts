@@ -301,7 +301,9 @@ describeEachStore('staff login and sessions', (dialect) => {
     const stored = JSON.stringify(await sparsam.store.db.selectFrom('invitations').selectAll().execute());
     expect(stored).not.toContain(token);
     const anon = new Browser(sparsam);
-    expect((await anon.get(`/api/v1/auth/invitations/${token}`)).json().email).toBe('new@example.org');
+    // The token travels in the body only: a URL (and so every proxy's access log) never carries it.
+    expect((await anon.post('/api/v1/auth/invitations/lookup', { token })).json().email).toBe('new@example.org');
+    expect((await anon.get(`/api/v1/auth/invitations/${token}`)).statusCode).toBe(404);
     expect((await anon.post('/api/v1/auth/invitations/accept', { token, password: 'short' })).statusCode).toBe(400);
     const accept = await anon.post('/api/v1/auth/invitations/accept', { token, password: 'my own new passphrase' });
     expect(accept.statusCode).toBe(200);

@@ -10,8 +10,7 @@ const PUBLIC_ROUTES = new Set([
   'GET /api/v1/openapi.json',
   'HEAD /api/v1/openapi.json',
   'POST /api/v1/auth/login',
-  'GET /api/v1/auth/invitations/:token',
-  'HEAD /api/v1/auth/invitations/:token',
+  'POST /api/v1/auth/invitations/lookup',
   'POST /api/v1/auth/invitations/accept',
 ]);
 

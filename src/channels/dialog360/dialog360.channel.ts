@@ -54,7 +54,12 @@ export class Dialog360Channel implements Channel {
 
   verifyAndParse(request: WebhookRequest): WebhookResult {
     // 360dialog sets the webhook by API call: there is no GET handshake; a GET is refused like any unsigned call.
-    verifyDialog360Secret(request.headers[DIALOG360_SECRET_HEADER], request.query, this.config.webhookSecret);
+    verifyDialog360Secret(
+      request.headers[DIALOG360_SECRET_HEADER],
+      request.query,
+      this.config.webhookSecret,
+      this.config.webhookSecretInUrl,
+    );
     if (request.method !== 'POST') throw new AppError('VALIDATION', '360dialog webhooks are POST requests');
     const mapping = mapWhatsAppWebhook(parseWhatsAppWebhook(request.body, this.config.phoneNumberId), this.id);
     return { kind: 'events', events: mapping.events, ignored: mapping.ignored };

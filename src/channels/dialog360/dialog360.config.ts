@@ -14,6 +14,12 @@ export const dialog360ConfigSchema = z
     apiKey: secret,
     /** 360dialog does not sign webhooks: a secret header value (or URL token) set with the webhook URL. */
     webhookSecret: secret.min(16, 'must be at least 16 characters'),
+    /**
+     * Also accept the secret as `?token=` on the webhook URL. Off by default: a URL ends up in access logs of every
+     * proxy on the way. Only for a webhook that can be registered with a URL alone (a WABA-level webhook entered in
+     * the 360dialog Hub form); the phone-number webhook takes the secret as a header (`POST /v1/configs/webhook`).
+     */
+    webhookSecretInUrl: z.boolean().default(false),
     apiBaseUrl: url.default('https://waba-v2.360dialog.io'),
     /**
      * The WhatsApp Business Account id (the webhook's `entry.id`): account-level webhooks (template status,

@@ -18,19 +18,27 @@ export const DIALOG360_SECRET_HEADER = 'x-sparsam-webhook-secret';
  *               "headers":{"X-Sparsam-Webhook-Secret":"<webhookSecret>"}}'
  *
  *    (`GET /v1/configs/webhook` reads it back; https://docs.360dialog.com/api/whatsapp-api/webhook);
- * 2. the query parameter `?token=<webhookSecret>` on the webhook URL, for setups (the 360dialog Hub form) that only
- *    take a URL.
+ * 2. the query parameter `?token=<webhookSecret>` on the webhook URL, only when the channel allows it
+ *    (`webhookSecretInUrl: true`), for a webhook that can be registered with a URL alone (a WABA-level webhook in
+ *    the 360dialog Hub form). Otherwise a URL token is refused: it would sit in every proxy's access log.
  *
  * A request with both must have both right.
  *
- * @throws AppError('SIGNATURE_INVALID') when neither is present or one does not match.
+ * @throws AppError('SIGNATURE_INVALID') when neither is present, one does not match, or a URL token is not allowed.
  */
 export function verifyDialog360Secret(
   header: string | string[] | undefined,
   query: unknown,
   webhookSecret: string,
+  allowUrlToken = false,
 ): void {
   const token = query && typeof query === 'object' ? (query as Record<string, unknown>).token : undefined;
+  if (token !== undefined && !allowUrlToken) {
+    throw new AppError(
+      'SIGNATURE_INVALID',
+      `the webhook secret is not accepted in the URL (?token=): send it in the ${DIALOG360_SECRET_HEADER} header`,
+    );
+  }
   if (Array.isArray(header) || Array.isArray(token)) {
     throw new AppError('SIGNATURE_INVALID', 'the webhook secret is given more than once');
   }

@@ -150,6 +150,8 @@ export class WhatsAppRouter {
     const token = request.query.token;
     const d360Given = [header, token].filter((v): v is string => typeof v === 'string' && v.length > 0);
     const d360Repeated = Array.isArray(header) || Array.isArray(token);
+    // A secret in the URL counts only for a channel that allows it (webhookSecretInUrl): URLs end up in access logs.
+    const tokenRefused = (c: { webhookSecretInUrl: boolean }) => token !== undefined && !c.webhookSecretInUrl;
     for (const c of this.#channels) {
       if (c.kind === 'whatsapp-cloud' && !appSecrets.has(c.appSecret)) {
         let ok = false;
@@ -158,16 +160,26 @@ export class WhatsAppRouter {
           ok = timingSafeEqual(given, expected);
         }
         appSecrets.set(c.appSecret, ok);
-      } else if (c.kind === 'dialog360' && !webhookSecrets.has(c.webhookSecret)) {
+      } else if (c.kind === 'dialog360' && !webhookSecrets.has(webhookSecretKey(c))) {
         // Every given value is compared (no early exit): the time does not tell which one was wrong.
         const results = d360Given.map((value) => sameSecret(value, c.webhookSecret));
-        webhookSecrets.set(c.webhookSecret, !d360Repeated && results.length > 0 && !results.includes(false));
+        webhookSecrets.set(
+          webhookSecretKey(c),
+          !d360Repeated && !tokenRefused(c) && results.length > 0 && !results.includes(false),
+        );
       }
     }
     return this.#channels.filter((c) =>
-      c.kind === 'whatsapp-cloud' ? appSecrets.get(c.appSecret) === true : webhookSecrets.get(c.webhookSecret) === true,
+      c.kind === 'whatsapp-cloud'
+        ? appSecrets.get(c.appSecret) === true
+        : webhookSecrets.get(webhookSecretKey(c)) === true,
     );
   }
+}
+
+/** Channels that share a secret share one check, unless they differ in accepting it from the URL. */
+function webhookSecretKey(c: { webhookSecret: string; webhookSecretInUrl: boolean }): string {
+  return `${c.webhookSecretInUrl ? 'url' : 'header'}:${c.webhookSecret}`;
 }
 
 function single(change: WhatsAppMessagesChange) {

@@ -3,7 +3,7 @@ import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 import { AppError } from '../../shared/app-error.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newId, newToken } from '../../shared/ids.ts';
-import type { Role, UserRecord } from '../ports/model.ts';
+import type { ApiTokenRecord, Role, UserRecord } from '../ports/model.ts';
 import type { UserPort } from '../ports/user.port.ts';
 
 export const ROLES: readonly Role[] = ['admin', 'agent', 'dpo'];
@@ -106,9 +106,13 @@ export class AccountService {
     return { wasLocked: (user.locked_until ?? 0) > now };
   }
 
-  async createApiToken(name: string, role: Role): Promise<CreatedToken> {
+  async createApiToken(name: string, role: Role, options: { expiresAt?: number } = {}): Promise<CreatedToken> {
     if (!name.trim()) throw new AppError('VALIDATION', 'the token needs a name (example: crm-import)');
     if (!ROLES.includes(role)) throw new AppError('VALIDATION', `role must be one of ${ROLES.join(', ')}`);
+    const now = this.clock.now().getTime();
+    if (options.expiresAt !== undefined && !(options.expiresAt > now)) {
+      throw new AppError('VALIDATION', 'the expiry must lie in the future (example: --expires-in 30d)');
+    }
     const token = `spt_${newToken(32)}`;
     const id = newId();
     await this.users.insertApiToken({
@@ -116,11 +120,26 @@ export class AccountService {
       name: name.trim(),
       role,
       token_hash: hashSecret(token),
-      created_at: this.clock.now().getTime(),
+      created_at: now,
       last_used_at: null,
       revoked_at: null,
+      expires_at: options.expiresAt ?? null,
     });
     return { id, token };
+  }
+
+  /** Every API token (never the token itself: only its hash is stored), oldest first. */
+  listApiTokens(): Promise<ApiTokenRecord[]> {
+    return this.users.listApiTokens();
+  }
+
+  /** Revokes a token at once; false when there is no such token or it was revoked already. */
+  async revokeApiToken(id: string): Promise<boolean> {
+    const token = (await this.users.listApiTokens()).find((t) => t.id === id);
+    if (!token) throw new AppError('NOT_FOUND', `no API token with the id ${id} (see sparsam token list)`);
+    if (token.revoked_at !== null) return false;
+    await this.users.revokeApiToken(id, this.clock.now().getTime());
+    return true;
   }
 }
 

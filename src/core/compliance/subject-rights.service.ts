@@ -125,6 +125,8 @@ export interface SubjectRightsDeps {
 
 /** A reveal of a real address: what was revealed to whom, from the audit log (no address in it). */
 export interface RevealEntry {
+  /** 'reveal': a real address shown; 'export': a subject access export (every text and file of the person). */
+  kind: 'reveal' | 'export';
   seq: number;
   at: string;
   actor: string;
@@ -156,7 +158,7 @@ export function checkReason(reason: unknown): string {
   if (/[^\s@]+@[^\s@]+\.[^\s@]+/.test(text) || /\+?\d[\d\s()./-]{7,}\d/.test(text) || digits >= 12) {
     throw new AppError(
       'VALIDATION',
-      'the reason goes to the audit log: name the case (e.g. "Art. 15 request of 2026-11-20, ticket 17"), not a phone number or e-mail address',
+      'the reason goes to the audit log: name the case (e.g. "Art. 15 request by letter, ticket 17"), not a phone number or e-mail address',
       { field: 'reason' },
     );
   }
@@ -186,10 +188,13 @@ export class SubjectRightsService {
   }
 
   /**
-   * Art. 15/20: everything stored about the person, decrypted. Audited as 'dsar.export' (counts only). A person
+   * Art. 15/20: everything stored about the person, decrypted. Needs a stated reason (the request it answers), like
+   * a reveal: it is the data protection officer's duty, and the one way staff read content outside the inbox. Audited
+   * as 'dsar.export' (counts and the reason) and listed to admins with the reveals ({@link reveals}). A person
    * unknown to sparsam is also audited (result 'failed') and answered with NOT_FOUND.
    */
-  async export(ref: SubjectRef, who: ComplianceActor): Promise<DsarBundle> {
+  async export(ref: SubjectRef, who: ComplianceActor, reason: unknown): Promise<DsarBundle> {
+    const why = checkReason(reason);
     let found: { contact: ContactRecord; channelKind: string };
     try {
       found = await this.findSubject(ref);
@@ -202,7 +207,7 @@ export class SubjectRightsService {
           targetType: 'channel',
           targetId: ref.channelId,
           result: 'failed',
-          details: { found: false },
+          details: { found: false, reason: why },
         });
       }
       throw error;
@@ -219,6 +224,7 @@ export class SubjectRightsService {
         messages: bundle.conversations.reduce((n, c) => n + c.messages.length, 0),
         media: bundle.conversations.reduce((n, c) => n + c.media.length, 0),
         consentEvents: bundle.consent.length,
+        reason: why,
       },
     });
     return bundle;
@@ -451,12 +457,23 @@ export class SubjectRightsService {
     return { conversationId: conversation.id, label, channelId: conversation.channel_id, address, profileName };
   }
 
-  /** The reveals so far, newest first (from the audit log). */
+  /**
+   * The reads of personal content outside the inbox so far, newest first (from the audit log): reveals of a real
+   * address and subject access exports that found someone. Admins see this list on their start page, so that every
+   * such read by the data protection officer (or an admin allowed to reveal) is visible to them.
+   */
   async reveals(limit = 100, offset = 0): Promise<RevealEntry[]> {
-    const rows = await this.deps.audit.list({ action: 'contact.reveal', limit, offset });
+    const [reveals, exports] = await Promise.all([
+      this.deps.audit.list({ action: 'contact.reveal', limit: limit + offset }),
+      this.deps.audit.list({ action: 'dsar.export', limit: limit + offset }),
+    ]);
+    const rows = [...reveals, ...exports.filter((r) => r.result === 'ok')]
+      .sort((a, b) => b.seq - a.seq)
+      .slice(offset, offset + limit);
     return rows.map((r) => {
       const details = JSON.parse(r.details) as Record<string, unknown>;
       return {
+        kind: r.action === 'dsar.export' ? ('export' as const) : ('reveal' as const),
         seq: r.seq,
         at: isoOf(r.at),
         actor: r.actor,

@@ -106,6 +106,9 @@ export class InboundProcessor {
   readonly #queue: Submission[] = [];
   #running = false;
 
+  /** Stale inbound messages refused per channel since the last audit entry about them (see {@link #admit}). */
+  readonly #stale = new Map<string, { refused: number; auditedAt: number }>();
+
   constructor(private readonly deps: InboxDeps) {}
 
   receive(events: readonly InboundEvent[]): Promise<void> {
@@ -163,7 +166,8 @@ export class InboundProcessor {
     const messages: InboundMessage[] = [];
     const sequential = events.some((e) => e.type === 'system');
     const contacts = new Map<string, Promise<ContactRecord>>();
-    const prepare = (event: InboundMessage) => this.#prepare(event, contacts);
+    const prepare = async (event: InboundMessage) =>
+      (await this.#admit(event)) ? this.#prepare(event, contacts) : undefined;
     const prepared: PreparedMessage[] = [];
     for (const event of events) {
       if (event.type === 'message') {
@@ -753,7 +757,45 @@ export class InboundProcessor {
   #now(): number {
     return this.deps.clock.now().getTime();
   }
+
+  /**
+   * Whether an inbound message may take effect. Acknowledged without any effect (no contact, no conversation, no
+   * notice) are: a message the provider timestamped more than {@link STALE_INBOUND_MS} ago (providers retry for 7
+   * days; an older one is a replay), and a redelivery of a message whose conversation was erased (its provider
+   * ref is kept as a content-free tombstone for the retry window, see ErasureService). Stale refusals are audited
+   * content-free, at most one entry per channel and minute with the count.
+   */
+  async #admit(event: InboundMessage): Promise<boolean> {
+    const now = this.#now();
+    if (Number.isFinite(event.sentAt) && event.sentAt > 0 && now - event.sentAt > STALE_INBOUND_MS) {
+      const entry = this.#stale.get(event.channelId) ?? { refused: 0, auditedAt: 0 };
+      entry.refused++;
+      this.#stale.set(event.channelId, entry);
+      if (now - entry.auditedAt >= 60_000) {
+        const refused = entry.refused;
+        entry.refused = 0;
+        entry.auditedAt = now;
+        await this.deps.audit.append({
+          actor: `webhook:${event.channelId}`,
+          action: 'webhook.stale-message',
+          targetType: 'channel',
+          targetId: event.channelId,
+          result: 'denied',
+          details: { refused, maxAgeDays: STALE_INBOUND_MS / 86_400_000 },
+        });
+      }
+      this.deps.logger.warn({ channelId: event.channelId }, 'inbound message older than 7 days refused');
+      return false;
+    }
+    if (event.providerMessageId && (await this.deps.messages.wasReceived(event.channelId, event.providerMessageId))) {
+      return false;
+    }
+    return true;
+  }
 }
+
+/** Inbound messages older than this (by the provider's timestamp) are refused: providers retry for 7 days. */
+export const STALE_INBOUND_MS = 7 * 86_400_000;
 
 /** Reads the customer's message as a consent answer, a STOP, or a plain message. */
 export function intentOf(event: InboundMessage, inbox: Pick<InboxSettings, 'stopKeywords'>): Intent {

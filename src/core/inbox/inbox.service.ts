@@ -572,6 +572,8 @@ export class InboxService {
     if (days <= 0) {
       await this.deps.erasure.eraseConversation(row.id, { actor, reason: 'closed' });
       this.deps.events.publish({ type: 'conversation.erased', inboxId: row.inbox_id, conversationId: row.id });
+      // The contact's last conversation is gone: its sealed number and profile name go too (consent proof stays).
+      await this.deps.erasure.eraseContactIfOrphan(row.contact_id, { actor, reason: 'closed' });
       return { ...summary, erased: true };
     }
     this.deps.events.publish({ type: 'conversation.updated', inboxId: row.inbox_id, conversationId: row.id });

@@ -180,6 +180,8 @@ export interface ApiTokenRecord {
   created_at: Millis;
   last_used_at: Millis | null;
   revoked_at: Millis | null;
+  /** When the token stops working; null or absent: never. */
+  expires_at?: Millis | null;
 }
 
 /** A quick reply (Textbaustein) staff insert with `/shortcut`; written by staff, not personal data. */

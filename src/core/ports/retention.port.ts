@@ -45,4 +45,6 @@ export interface RetentionPort {
   expireParkedStatuses(now: number): Promise<number>;
   /** Deletes remembered inbound events (number changes) whose redelivery window has passed; returns how many. */
   expireInboundReceipts(now: number): Promise<number>;
+  /** Deletes the consent proof of erased contacts whose keeping period ended before `now`; returns how many. */
+  expireConsentProofs(now: number): Promise<number>;
 }

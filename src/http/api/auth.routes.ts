@@ -142,9 +142,7 @@ export function authRoutes(deps: WebDeps): RouteModule {
       return { ended };
     });
 
-    registerRoute(app, api.invitation, limitedOptions, async ({ params }) =>
-      deps.staff.describeInvitation(params.token),
-    );
+    registerRoute(app, api.invitation, limitedOptions, async ({ body }) => deps.staff.describeInvitation(body.token));
 
     registerRoute(app, api.acceptInvitation, limitedOptions, async ({ body }) => {
       const user = await deps.staff.acceptInvitation(body.token, body.password);

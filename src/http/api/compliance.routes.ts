@@ -68,7 +68,11 @@ export function complianceRoutes(deps: ComplianceRouteDeps): RouteModule {
     const options = { authenticate: deps.authenticate, parse: parseNamed };
 
     registerRoute(app, api.export, options, async ({ body }, request, reply) => {
-      const bundle = await c.subjectRights.export({ channelId: body.channelId, address: body.address }, who(request));
+      const bundle = await c.subjectRights.export(
+        { channelId: body.channelId, address: body.address },
+        who(request),
+        body.reason,
+      );
       reply.header('cache-control', 'no-store, private');
       if (body.format === 'html') {
         // To read in the browser and hand over (print or save), not a download.
@@ -110,9 +114,16 @@ export function complianceRoutes(deps: ComplianceRouteDeps): RouteModule {
 
     registerRoute(app, api.channels, options, async () => ({ items: (await c.processingContext()).channels }));
 
-    registerRoute(app, api.reveals, options, async ({ query }) => ({
-      items: await c.subjectRights.reveals(query.limit, query.offset),
-    }));
+    registerRoute(app, api.reveals, options, async ({ query }) => {
+      const names = (await deps.staffNames?.()) ?? new Map<string, string>();
+      const items = await c.subjectRights.reveals(query.limit, query.offset);
+      return {
+        items: items.map((r) => ({
+          ...r,
+          actorName: r.actor.startsWith('user:') ? (names.get(r.actor.slice('user:'.length)) ?? null) : null,
+        })),
+      };
+    });
 
     for (const [route, kind] of [
       [api.ropa, 'ropa'],

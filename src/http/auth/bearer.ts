@@ -14,6 +14,7 @@ export function bearerAuthenticator(users: UserPort, clock: Clock) {
     const row = await users.findApiTokenByHash(hashSecret(token));
     if (!row || row.revoked_at !== null) return undefined;
     const now = clock.now().getTime();
+    if (row.expires_at != null && row.expires_at <= now) return undefined;
     // Touch at most once a minute: a busy integration must not turn every read into a write.
     if (!row.last_used_at || now - row.last_used_at > 60_000) await users.touchApiToken(row.id, now);
     return { kind: 'token', id: row.id, role: row.role };

@@ -3,6 +3,8 @@ import { ALL_ROLES, LangSchema, OkSchema, RoleSchema, defineRoute } from './api-
 
 export const LoginBody = z.object({ email: z.string().min(3).max(254), password: z.string().min(1).max(1024) });
 export const CodeBody = z.object({ code: z.string().min(6).max(32) });
+/** The invitation token travels in request bodies only, never in a URL (URLs end up in proxy access logs). */
+export const InvitationLookupBody = z.object({ token: z.string().min(10).max(200) }).strict();
 export const AcceptInvitationBody = z.object({
   token: z.string().min(10).max(200),
   password: z.string().min(1).max(1024),
@@ -127,13 +129,14 @@ export const authApi = {
     response: { description: 'sessions ended', schema: z.object({ ended: z.number() }) },
   }),
   invitation: defineRoute({
-    method: 'GET',
-    url: '/api/v1/auth/invitations/:token',
-    summary: 'Who an invitation is for (open without a session)',
+    method: 'POST',
+    url: '/api/v1/auth/invitations/lookup',
+    summary:
+      'Who an invitation is for (open without a session); the token goes in the body, never in the URL, so that it stays out of access logs',
     tags,
     roles,
     access: 'public',
-    params: z.object({ token: z.string() }),
+    body: InvitationLookupBody,
     response: {
       description: 'the invited person and the language chosen for them',
       schema: z.object({ email: z.string(), displayName: z.string(), language: z.string() }),

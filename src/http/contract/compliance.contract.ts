@@ -10,6 +10,7 @@ export const SubjectBody = z
 export const ExportBody = SubjectBody.extend({
   format: z.enum(['json', 'html']).default('json'),
   lang: LangSchema.default('de'),
+  reason: z.string().max(200).describe('the request this export answers, for the audit log (required)'),
 }).strict();
 export const EraseBody = SubjectBody.extend({ reason: z.string().min(1).max(200) }).strict();
 export const NoteCorrectionBody = z.object({ text: z.string().min(1).max(4096) }).strict();
@@ -110,6 +111,8 @@ export const RevealSchema = z.object({
   profileName: z.string().nullable(),
 });
 export const RevealEntrySchema = z.object({
+  kind: z.enum(['reveal', 'export']).describe('reveal of a real address, or a subject access export'),
+  actorName: z.string().nullable().describe('the staff member behind a user:<id> actor, when known'),
   seq: z.number(),
   at: z.string(),
   actor: z.string(),
@@ -167,7 +170,7 @@ export const complianceApi = {
     method: 'POST',
     url: '/api/v1/compliance/dsar/export',
     summary:
-      'Art. 15/20: everything stored about one person (JSON bundle with decrypted texts and files, or an HTML summary); audited',
+      'Art. 15/20: everything stored about one person (JSON bundle with decrypted texts and files, or an HTML summary), for a stated reason; audited and listed to admins',
     tags,
     roles: DPO_ROLES,
     body: ExportBody,
@@ -226,7 +229,7 @@ export const complianceApi = {
   reveals: defineRoute({
     method: 'GET',
     url: '/api/v1/compliance/reveals',
-    summary: 'Reveals of real addresses so far, newest first',
+    summary: 'Reads of personal content so far (reveals of real addresses, subject access exports), newest first',
     tags,
     roles,
     query: Paging,

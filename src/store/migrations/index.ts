@@ -15,6 +15,7 @@ import { webhooks } from './main.016-webhooks.ts';
 import { dailyCounts } from './main.018-daily-counts.ts';
 import { publicKeyPins } from './main.014-public-key-pins.ts';
 import { keystoreSealedSecrets } from './keys.004-sealed-secrets.ts';
+import { security } from './main.017-security.ts';
 
 /**
  * Migrations of the main database, in order. Names are numbered and never change once released; a new table or
@@ -34,6 +35,7 @@ export const mainMigrations: readonly SparsamMigration[] = [
   webhooks,
   dailyCounts,
   publicKeyPins,
+  security,
 ];
 
 /** Migrations of the key store. */

@@ -2,7 +2,8 @@ import type { AuditRecord } from '../../core/ports/model.ts';
 import type { Kysely, Transaction } from 'kysely';
 import { AppError } from '../../shared/app-error.ts';
 import type { Database } from '../database.ts';
-import type { AuditFilter, AuditPort, ChainPoint } from '../../core/ports/audit.port.ts';
+import type { AuditFilter, AuditPort, AuditWitnessHook, ChainPoint } from '../../core/ports/audit.port.ts';
+import { newId } from '../../shared/ids.ts';
 
 async function lockChain(tx: Transaction<Database>): Promise<void> {
   // A no-op UPDATE of the head row: on PostgreSQL it takes the row lock (other appenders wait for our commit), on
@@ -24,15 +25,38 @@ async function readPoint(db: Kysely<Database> | Transaction<Database>, name: 'he
   return { seq: Number(row.seq), hash: row.hash, mac: row.mac, at: Number(row.at) };
 }
 
+/**
+ * Moves entries beyond the head out of the log (into `audit_set_aside`): they were not appended by sparsam (the head
+ * moves with every append), so they must neither block the next append at their seq nor be listed as the newest.
+ */
+async function setAsideBeyond(tx: Transaction<Database>, head: ChainPoint): Promise<void> {
+  const stray = await tx.selectFrom('audit_log').selectAll().where('seq', '>', head.seq).execute();
+  if (stray.length === 0) return;
+  const now = Date.now();
+  for (const row of stray) {
+    await tx
+      .insertInto('audit_set_aside')
+      .values({ ...row, seq: Number(row.seq), at: Number(row.at), id: newId(), set_aside_at: now })
+      .execute();
+  }
+  await tx.deleteFrom('audit_log').where('seq', '>', head.seq).execute();
+}
+
 /** AuditPort over the main database. */
 export class AuditStore implements AuditPort {
   constructor(private readonly db: Kysely<Database>) {}
 
-  append(build: (head: ChainPoint) => { row: AuditRecord; head: ChainPoint }): Promise<AuditRecord> {
+  append(
+    build: (head: ChainPoint) => { row: AuditRecord; head: ChainPoint },
+    witness?: AuditWitnessHook,
+  ): Promise<AuditRecord> {
     return this.db.transaction().execute(async (tx) => {
       await lockChain(tx);
-      const { row, head } = build(await readPoint(tx, 'head'));
+      const before = await readPoint(tx, 'head');
+      await setAsideBeyond(tx, before);
+      const { row, head } = build(before);
       await tx.insertInto('audit_log').values(row).execute();
+      await witness?.(before, head);
       await tx
         .updateTable('audit_chain')
         .set({ seq: head.seq, hash: head.hash, mac: head.mac, at: head.at })
@@ -42,16 +66,22 @@ export class AuditStore implements AuditPort {
     });
   }
 
-  appendMany(build: (head: ChainPoint) => { rows: AuditRecord[]; head: ChainPoint }): Promise<AuditRecord[]> {
+  appendMany(
+    build: (head: ChainPoint) => { rows: AuditRecord[]; head: ChainPoint },
+    witness?: AuditWitnessHook,
+  ): Promise<AuditRecord[]> {
     return this.db.transaction().execute(async (tx) => {
       await lockChain(tx);
-      const { rows, head } = build(await readPoint(tx, 'head'));
+      const before = await readPoint(tx, 'head');
+      const { rows, head } = build(before);
       if (rows.length === 0) return rows;
+      await setAsideBeyond(tx, before);
       for (let i = 0; i < rows.length; i += 200)
         await tx
           .insertInto('audit_log')
           .values(rows.slice(i, i + 200))
           .execute();
+      await witness?.(before, head);
       await tx
         .updateTable('audit_chain')
         .set({ seq: head.seq, hash: head.hash, mac: head.mac, at: head.at })
@@ -81,8 +111,28 @@ export class AuditStore implements AuditPort {
     return rows.map((r) => ({ ...r, seq: Number(r.seq), at: Number(r.at) }));
   }
 
+  async countBeyondHead(): Promise<number> {
+    const head = await readPoint(this.db, 'head');
+    const inLog = await this.db
+      .selectFrom('audit_log')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('seq', '>', head.seq)
+      .executeTakeFirstOrThrow();
+    const setAside = await this.db
+      .selectFrom('audit_set_aside')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(inLog.n) + Number(setAside.n);
+  }
+
   async list(filter: AuditFilter): Promise<AuditRecord[]> {
-    let q = this.db.selectFrom('audit_log').selectAll();
+    // Never beyond the head: a row inserted there by something other than sparsam is not part of the chain.
+    let q = this.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('seq', '<=', (eb) =>
+        eb.selectFrom('audit_chain').select('audit_chain.seq').where('audit_chain.name', '=', 'head'),
+      );
     // A category ("consent") matches all its actions ("consent.grant", "consent.withdraw").
     if (filter.action && /^[a-z_]+$/.test(filter.action)) q = q.where('action', 'like', `${filter.action}.%`);
     else if (filter.action) q = q.where('action', '=', filter.action);

@@ -1,13 +1,45 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { ContactRecord, ConversationRecord } from '../../core/ports/model.ts';
 import type { Database } from '../database.ts';
 import { toConversation } from './records.ts';
-import type { ErasedRowCounts, ErasurePort } from '../../core/ports/erasure.port.ts';
+import type { ErasedRowCounts, ErasurePort, Tombstones } from '../../core/ports/erasure.port.ts';
 
 const none = (): ErasedRowCounts => ({ conversations: 0, messages: 0, media: 0, consentEvents: 0, contacts: 0 });
 
-async function deleteConversations(tx: Transaction<Database>, ids: string[], counts: ErasedRowCounts): Promise<void> {
+/**
+ * Remembers the erased inbound messages' provider refs (already keyed hashes, never the ids) in `inbound_receipts`
+ * until the provider's retry window has passed, so that a redelivery is recognised and has no effect.
+ */
+async function writeTombstones(tx: Transaction<Database>, ids: readonly string[], t: Tombstones): Promise<void> {
   if (ids.length === 0) return;
+  await tx
+    .insertInto('inbound_receipts')
+    .columns(['channel_id', 'provider_ref', 'received_at', 'expires_at'])
+    .expression((eb) =>
+      eb
+        .selectFrom('messages')
+        .select([
+          'channel_id',
+          'provider_message_id as provider_ref',
+          eb.val(t.now).as('received_at'),
+          eb.val(t.until).as('expires_at'),
+        ])
+        .where('conversation_id', 'in', [...ids])
+        .where('direction', '=', 'in')
+        .where('provider_message_id', 'is not', null),
+    )
+    .onConflict((oc) => oc.columns(['channel_id', 'provider_ref']).doNothing())
+    .execute();
+}
+
+async function deleteConversations(
+  tx: Transaction<Database>,
+  ids: string[],
+  counts: ErasedRowCounts,
+  tombstones?: Tombstones,
+): Promise<void> {
+  if (ids.length === 0) return;
+  if (tombstones) await writeTombstones(tx, ids, tombstones);
   const m = await tx.deleteFrom('messages').where('conversation_id', 'in', ids).executeTakeFirst();
   const media = await tx.deleteFrom('media').where('conversation_id', 'in', ids).executeTakeFirst();
   const c = await tx.deleteFrom('conversations').where('id', 'in', ids).executeTakeFirst();
@@ -49,15 +81,15 @@ export class ErasureStore implements ErasurePort {
     return rows.map((r) => r.id);
   }
 
-  deleteConversation(id: string): Promise<ErasedRowCounts> {
+  deleteConversation(id: string, tombstones?: Tombstones): Promise<ErasedRowCounts> {
     return this.db.transaction().execute(async (tx) => {
       const counts = none();
-      await deleteConversations(tx, [id], counts);
+      await deleteConversations(tx, [id], counts, tombstones);
       return counts;
     });
   }
 
-  deleteConversations(ids: readonly string[]): Promise<Map<string, ErasedRowCounts>> {
+  deleteConversations(ids: readonly string[], tombstones?: Tombstones): Promise<Map<string, ErasedRowCounts>> {
     return this.db.transaction().execute(async (tx) => {
       const result = new Map<string, ErasedRowCounts>();
       if (ids.length === 0) return result;
@@ -74,6 +106,7 @@ export class ErasureStore implements ErasurePort {
           .execute();
         for (const c of counts) result.get(c.conversation_id)![table] = Number(c.n);
       }
+      if (tombstones) await writeTombstones(tx, list, tombstones);
       await tx.deleteFrom('messages').where('conversation_id', 'in', list).execute();
       await tx.deleteFrom('media').where('conversation_id', 'in', list).execute();
       await tx.deleteFrom('conversations').where('id', 'in', list).execute();
@@ -81,16 +114,29 @@ export class ErasureStore implements ErasurePort {
     });
   }
 
-  deleteContact(id: string): Promise<ErasedRowCounts> {
+  deleteContact(
+    id: string,
+    options: { keepConsentProofUntil?: number; tombstones?: Tombstones } = {},
+  ): Promise<ErasedRowCounts> {
     return this.db.transaction().execute(async (tx) => {
       const counts = none();
       const ids = (await tx.selectFrom('conversations').select('id').where('contact_id', '=', id).execute()).map(
         (r) => r.id,
       );
-      for (let i = 0; i < ids.length; i += 500) await deleteConversations(tx, ids.slice(i, i + 500), counts);
-      const consent = await tx.deleteFrom('consent_events').where('contact_id', '=', id).executeTakeFirst();
+      for (let i = 0; i < ids.length; i += 500) {
+        await deleteConversations(tx, ids.slice(i, i + 500), counts, options.tombstones);
+      }
+      if (options.keepConsentProofUntil !== undefined) {
+        await tx
+          .updateTable('consent_events')
+          .set({ evidence_message_id: null, evidence_enc: null, proof_until: options.keepConsentProofUntil })
+          .where('contact_id', '=', id)
+          .execute();
+      } else {
+        const consent = await tx.deleteFrom('consent_events').where('contact_id', '=', id).executeTakeFirst();
+        counts.consentEvents = Number(consent.numDeletedRows);
+      }
       const contacts = await tx.deleteFrom('contacts').where('id', '=', id).executeTakeFirst();
-      counts.consentEvents = Number(consent.numDeletedRows);
       counts.contacts = Number(contacts.numDeletedRows);
       return counts;
     });
@@ -104,13 +150,17 @@ export class ErasureStore implements ErasurePort {
       .limit(1)
       .executeTakeFirst();
     if (conv) return false;
-    const consent = await this.db
+    const marketing = await this.db
       .selectFrom('consent_events')
-      .select('id')
+      .select('action')
       .where('contact_id', '=', contactId)
+      .where('purpose', '=', 'marketing')
+      .orderBy('at', 'desc')
+      .orderBy(sql`case when action = 'withdraw' then 0 else 1 end`)
+      .orderBy('id', 'desc')
       .limit(1)
       .executeTakeFirst();
-    return !consent;
+    return marketing?.action !== 'grant';
   }
 
   scrub(): Promise<void> {

@@ -82,6 +82,14 @@ export class RetentionStore implements RetentionPort {
     const result = await this.db.deleteFrom('inbound_receipts').where('expires_at', '<=', now).executeTakeFirst();
     return Number(result.numDeletedRows ?? 0n);
   }
+  async expireConsentProofs(now: number): Promise<number> {
+    const result = await this.db
+      .deleteFrom('consent_events')
+      .where('proof_until', 'is not', null)
+      .where('proof_until', '<=', now)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows ?? 0n);
+  }
   async expireParkedStatuses(now: number): Promise<number> {
     const result = await this.db.deleteFrom('parked_statuses').where('expires_at', '<=', now).executeTakeFirst();
     return Number(result.numDeletedRows);

@@ -33,6 +33,7 @@ function channel(overrides: Record<string, unknown> = {}) {
       kind: 'dialog360',
       apiKey: API_KEY,
       webhookSecret: SECRET,
+      webhookSecretInUrl: false,
       apiBaseUrl: apiBase,
       messagesPerSecond: 80,
       ...overrides,
@@ -78,8 +79,29 @@ describe('360dialog webhook authentication', () => {
     ]);
   });
 
-  it('accepts the secret as ?token= on the URL', async () => {
-    expect((await post(`/webhook?token=${SECRET}`)).statusCode).toBe(200);
+  it('refuses the secret as ?token= on the URL (it would sit in access logs), even beside a right header', async () => {
+    for (const headers of [{}, { 'x-sparsam-webhook-secret': SECRET }] as Record<string, string>[]) {
+      const response = await post(`/webhook?token=${SECRET}`, headers);
+      expect(response.statusCode).toBe(401);
+      expect(response.json().error.message).toMatch(/not accepted in the URL.*x-sparsam-webhook-secret header/);
+    }
+  });
+
+  it('accepts ?token= only from a channel configured for a URL-only webhook (webhookSecretInUrl)', async () => {
+    const hook = await webhookApp(channel({ phoneNumberId: '106540352242922', webhookSecretInUrl: true }));
+    try {
+      const post2 = (url: string) =>
+        hook.app.inject({
+          method: 'POST',
+          url,
+          payload: whatsappFixture('text.json'),
+          headers: { 'content-type': 'application/json' },
+        });
+      expect((await post2(`/webhook?token=${SECRET}`)).statusCode).toBe(200);
+      expect((await post2('/webhook?token=wrong')).statusCode).toBe(401);
+    } finally {
+      await hook.app.close();
+    }
   });
 
   it.each([

@@ -1,5 +1,5 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { get, post } from '../api.ts';
+import { post } from '../api.ts';
 import { errorText } from '../shared/error-text.ts';
 import { useI18n } from '../i18n/i18n.tsx';
 import { navigate } from '../router.ts';
@@ -16,9 +16,8 @@ export function Invite() {
   const [repeat, setRepeat] = useState('');
   const [done, setDone] = useState(false);
   useEffect(() => {
-    get<{ email: string; displayName: string; language: string }>(`/auth/invitations/${encodeURIComponent(token)}`, {
-      quiet401: true,
-    })
+    // The token is read from the URL fragment (never sent to any server in the URL) and posted in the body.
+    post<{ email: string; displayName: string; language: string }>('/auth/invitations/lookup', { token })
       .then((invitation) => {
         // The page speaks the language the admin chose for the new colleague.
         if (invitation.language === 'de' || invitation.language === 'en') setLang(invitation.language);

@@ -2,6 +2,7 @@ import type { SessionUser } from '../api.ts';
 import { useI18n } from '../i18n/i18n.tsx';
 import { SectionSwitch } from '../shared/SectionSwitch.tsx';
 import { Channels } from './Channels.tsx';
+import { ContentReads } from './ContentReads.tsx';
 import { Privacy } from './Privacy.tsx';
 import { QuickReplies } from './QuickReplies.tsx';
 import { SetupChecklist } from './SetupChecklist.tsx';
@@ -28,6 +29,7 @@ export function Admin({ path, self }: { path: string; self: SessionUser }) {
             <>
               <WebhookPausedBanner />
               <SetupChecklist />
+              <ContentReads />
               <Users self={self} />
             </>
           ),

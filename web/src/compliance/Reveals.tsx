@@ -3,24 +3,37 @@ import { get } from '../api.ts';
 import { useI18n } from '../i18n/i18n.tsx';
 import { useAction } from '../shared/use-action.tsx';
 
-interface Reveal {
+export interface Reveal {
+  kind: 'reveal' | 'export';
   seq: number;
   at: string;
   actor: string;
+  actorName: string | null;
   label: string | null;
   reason: string | null;
 }
 
-/** Who revealed whose address, when and why. */
+/** Who read personal content outside the inbox (revealed an address, exported a person's data), when and why. */
 export function Reveals() {
-  const { t, formatTime } = useI18n();
+  const { t } = useI18n();
   const [items, setItems] = useState<Reveal[]>([]);
   const { run, view } = useAction();
   useEffect(() => void run(async () => setItems((await get<{ items: Reveal[] }>('/compliance/reveals')).items)), [run]);
   return (
     <div className="stack">
       <h1>{t('compliance.reveals')}</h1>
+      <p className="muted">{t('sec.readsIntro')}</p>
       {view}
+      <ContentReadsTable items={items} />
+    </div>
+  );
+}
+
+/** The table of content reads (reveals and exports), shared by the DPO's list and the admin's notice. */
+export function ContentReadsTable({ items }: { items: Reveal[] }) {
+  const { t, formatDateTime } = useI18n();
+  return (
+    <>
       {items.length === 0 ? (
         <p className="muted">{t('compliance.none')}</p>
       ) : (
@@ -30,6 +43,7 @@ export function Reveals() {
               <tr>
                 <th scope="col">{t('compliance.time')}</th>
                 <th scope="col">{t('compliance.actor')}</th>
+                <th scope="col">{t('sec.readKind')}</th>
                 <th scope="col">{t('compliance.target')}</th>
                 <th scope="col">{t('compliance.reasonCol')}</th>
               </tr>
@@ -37,8 +51,9 @@ export function Reveals() {
             <tbody>
               {items.map((r) => (
                 <tr key={r.seq}>
-                  <td>{formatTime(r.at)}</td>
-                  <td>{r.actor}</td>
+                  <td>{formatDateTime(r.at)}</td>
+                  <td>{r.actorName ?? r.actor}</td>
+                  <td>{r.kind === 'export' ? t('sec.readExport') : t('sec.readReveal')}</td>
                   <td>{r.label ?? '–'}</td>
                   <td>{r.reason ?? '–'}</td>
                 </tr>
@@ -47,6 +62,6 @@ export function Reveals() {
           </table>
         </div>
       )}
-    </div>
+    </>
   );
 }

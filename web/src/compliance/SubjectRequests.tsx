@@ -27,15 +27,22 @@ export function SubjectRequests() {
     [run],
   );
   const subject = { channelId: form.channelId, address: form.address };
+  // An export reads every text of the person, an erasure destroys it: both need the request they answer.
+  const ready = form.address.length > 0 && form.reason.trim().length >= 5;
 
   const exportJson = () =>
     run(async () => {
-      const blob = await postForFile('/compliance/dsar/export', { ...subject, format: 'json' });
+      const blob = await postForFile('/compliance/dsar/export', { ...subject, format: 'json', reason: form.reason });
       saveBlob(blob, 'sparsam-auskunft.json');
     });
   const exportHtml = () =>
     run(async () => {
-      const blob = await postForFile('/compliance/dsar/export', { ...subject, format: 'html', lang: form.lang });
+      const blob = await postForFile('/compliance/dsar/export', {
+        ...subject,
+        format: 'html',
+        lang: form.lang,
+        reason: form.reason,
+      });
       openBlob(new Blob([blob], { type: 'text/html;charset=utf-8' }));
     });
   const erase = (e: FormEvent) => {
@@ -82,6 +89,20 @@ export function SubjectRequests() {
           />
         </label>
         <label className="form-row">
+          <span>{t('compliance.reason')}</span>
+          <input
+            value={form.reason}
+            minLength={5}
+            maxLength={200}
+            required
+            aria-describedby="dsar-reason-hint"
+            onChange={(e) => setForm({ ...form, reason: e.target.value })}
+          />
+        </label>
+        <p id="dsar-reason-hint" className="muted">
+          {t('sec.dsarReasonHint')}
+        </p>
+        <label className="form-row">
           <span>{t('compliance.summaryLang')}</span>
           <select value={form.lang} onChange={(e) => setForm({ ...form, lang: e.target.value })}>
             <option value="de">Deutsch</option>
@@ -89,19 +110,15 @@ export function SubjectRequests() {
           </select>
         </label>
         <div className="form-actions">
-          <button type="button" className="btn btn-primary" disabled={!form.address} onClick={() => void exportJson()}>
+          <button type="button" className="btn btn-primary" disabled={!ready} onClick={() => void exportJson()}>
             {t('compliance.exportJson')}
           </button>
-          <button type="button" className="btn" disabled={!form.address} onClick={() => void exportHtml()}>
+          <button type="button" className="btn" disabled={!ready} onClick={() => void exportHtml()}>
             {t('compliance.exportHtml')}
           </button>
         </div>
-        <label className="form-row">
-          <span>{t('compliance.reason')}</span>
-          <input value={form.reason} minLength={5} onChange={(e) => setForm({ ...form, reason: e.target.value })} />
-        </label>
         <div className="form-actions">
-          <button type="submit" className="btn btn-danger" disabled={!form.address || form.reason.trim().length < 5}>
+          <button type="submit" className="btn btn-danger" disabled={!ready}>
             {t('compliance.erase')}
           </button>
         </div>

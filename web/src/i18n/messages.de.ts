@@ -649,6 +649,17 @@ export const de = {
   balanceUnknown: 'Das Guthaben konnte nicht abgefragt werden.',
   senderKeyChanged:
     'Der Threema-Schlüssel dieses Kunden hat sich geändert (neues Gerät oder neu installiert?). Im Zweifel die Identität auf anderem Weg prüfen.',
+  // security: content reads, account protection, tokens, labels
+  'sec.dsarReasonHint':
+    'Eine Auskunft zeigt alle Texte und Dateien der Person. Nennen Sie den Anlass (z. B. „Auskunftsersuchen per Brief, Vorgang 17“); er wird protokolliert und den Admins angezeigt.',
+  'sec.readsIntro':
+    'Jede Offenlegung einer Adresse und jede Auskunft (Export) mit Zeitpunkt, Person und Begründung. Admins sehen diese Liste auf ihrer Startseite.',
+  'sec.readKind': 'Art',
+  'sec.readReveal': 'Adresse offengelegt',
+  'sec.readExport': 'Auskunft exportiert',
+  'sec.readsTitle': 'Zugriffe auf Inhalte',
+  'sec.readsNotice':
+    '{n, plural, one {# Zugriff} other {# Zugriffe}} auf personenbezogene Inhalte außerhalb des Posteingangs in den letzten {days} Tagen:',
 } as const;
 
 export type MessageKey = keyof typeof de;

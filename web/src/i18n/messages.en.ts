@@ -631,4 +631,15 @@ export const en: Record<MessageKey, string> = {
   balanceUnknown: 'The balance could not be read.',
   senderKeyChanged:
     "This customer's Threema key changed (new phone or reinstalled?). If in doubt, confirm their identity another way.",
+  // security: content reads, account protection, tokens, labels
+  'sec.dsarReasonHint':
+    "An export shows every text and file of the person. Name the request it answers (e.g. 'Art. 15 request by letter, ticket 17'); it is logged and shown to the admins.",
+  'sec.readsIntro':
+    'Every reveal of an address and every subject access export, with time, person and reason. Admins see this list on their start page.',
+  'sec.readKind': 'Kind',
+  'sec.readReveal': 'Address revealed',
+  'sec.readExport': 'Data exported',
+  'sec.readsTitle': 'Reads of personal content',
+  'sec.readsNotice':
+    '{n, plural, one {# read} other {# reads}} of personal content outside the inbox in the last {days} days:',
 };

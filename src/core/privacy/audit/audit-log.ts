@@ -32,6 +32,45 @@ export interface AuditVerification {
   firstBroken?: { seq: number; reason: string };
 }
 
+/**
+ * A point of the chain exported for safekeeping (`sparsam audit anchor --out FILE`): seq, hash and time of the head
+ * when exported, with an HMAC under the audit MAC key. {@link AuditLog.verify} with it finds a later rollback or
+ * rewrite of the chain up to that point, even one that replaced the key store too.
+ */
+export interface AuditAnchorExport {
+  format: 'sparsam.audit-anchor.v1';
+  seq: number;
+  hash: string;
+  at: number;
+  exportedAt: string;
+  mac: string;
+}
+
+/** The key store's witness of the chain head (see {@link AuditLog}). */
+const WITNESS = 'audit.witness';
+/** Set once when an append finds the main database's head behind the witness (a restored or rolled-back chain). */
+const ROLLBACK = 'audit.rollback';
+
+interface Witness {
+  seq: number;
+  hash: string;
+  at: number;
+  mac: string;
+}
+
+function parseWitness(value: string | undefined): Witness | undefined | 'invalid' {
+  if (value === undefined) return undefined;
+  try {
+    const w = JSON.parse(value) as Partial<Witness>;
+    if (typeof w.seq === 'number' && typeof w.hash === 'string' && typeof w.mac === 'string') {
+      return { seq: w.seq, hash: w.hash, at: Number(w.at ?? 0), mac: w.mac };
+    }
+  } catch {
+    // reported as altered below
+  }
+  return 'invalid';
+}
+
 /** 'system', or '<kind>:<id>' (user, token, webhook, cli, job, …): ids only, no addresses or names. */
 const ACTOR = /^[a-z][a-z0-9-]{0,31}(:[A-Za-z0-9._:-]{1,128})?$/;
 const ACTION = /^[a-z][a-z0-9_.-]{0,63}$/;
@@ -94,6 +133,12 @@ function sameHex(a: string, b: string): boolean {
  * and an HMAC under the audit MAC key, so that editing, deleting or reordering an entry is found by {@link verify},
  * and rewriting the chain needs the key. The chain's head (last entry) and anchor (last pruned entry) are kept with
  * their own MACs: deleting the newest entries and audit retention are both handled.
+ *
+ * The head is also witnessed outside the main database: every append records it, MAC'd, in the key store (inside
+ * the append's transaction, in chain order). Deleting the newest entries and restoring an older head row (or a whole
+ * older main database) leaves the database's head behind the witness, which {@link verify} reports as a rollback;
+ * an append that finds the head behind the witness records that rollback in the key store for good. Exported
+ * anchors ({@link exportAnchor}) extend this to copies kept by the data protection officer.
  */
 export class AuditLog {
   constructor(
@@ -106,10 +151,13 @@ export class AuditLog {
     this.#check(input);
     await this.keys.init();
     const at = this.clock.now().getTime();
-    return this.port.append((head) => {
-      const row = this.#row(input, head.seq + 1, head.hash, at);
-      return { row, head: this.#point('head', row) };
-    });
+    return this.port.append(
+      (head) => {
+        const row = this.#row(input, head.seq + 1, head.hash, at);
+        return { row, head: this.#point('head', row) };
+      },
+      (before, after) => this.#witness(before, after),
+    );
   }
 
   /** Appends several entries in one transaction, in order (used for batches of erasure receipts). */
@@ -118,16 +166,61 @@ export class AuditLog {
     if (inputs.length === 0) return [];
     await this.keys.init();
     const at = this.clock.now().getTime();
-    return this.port.appendMany((head) => {
-      const rows: AuditRecord[] = [];
-      let prev = head;
-      for (const input of inputs) {
-        const row = this.#row(input, prev.seq + 1, prev.hash, at);
-        rows.push(row);
-        prev = { seq: row.seq, hash: row.hash, mac: '', at };
+    return this.port.appendMany(
+      (head) => {
+        const rows: AuditRecord[] = [];
+        let prev = head;
+        for (const input of inputs) {
+          const row = this.#row(input, prev.seq + 1, prev.hash, at);
+          rows.push(row);
+          prev = { seq: row.seq, hash: row.hash, mac: '', at };
+        }
+        return { rows, head: this.#point('head', rows[rows.length - 1]!) };
+      },
+      (before, after) => this.#witness(before, after),
+    );
+  }
+
+  /** Moves the key store's witness to the new head; records a rollback when the head before was behind it. */
+  async #witness(before: ChainPoint, after: ChainPoint): Promise<void> {
+    const current = parseWitness(await this.keys.readAuditMeta(WITNESS));
+    if (current !== undefined && current !== 'invalid' && this.#witnessValid(current)) {
+      const behind = current.seq > before.seq || (current.seq === before.seq && current.hash !== before.hash);
+      if (behind) {
+        await this.keys.initAuditMeta({
+          [ROLLBACK]: JSON.stringify({
+            witnessSeq: current.seq,
+            witnessHash: current.hash,
+            headSeq: before.seq,
+            detectedAt: this.clock.now().getTime(),
+          }),
+        });
       }
-      return { rows, head: this.#point('head', rows[rows.length - 1]!) };
+      if (current.seq >= after.seq) return;
+    }
+    const mac = macHex(this.keys.auditMacKey, `witness|${after.seq}|${after.hash}`);
+    await this.keys.writeAuditMeta({
+      [WITNESS]: JSON.stringify({ seq: after.seq, hash: after.hash, at: after.at, mac }),
     });
+  }
+
+  #witnessValid(w: Witness): boolean {
+    return sameHex(w.mac, macHex(this.keys.auditMacKey, `witness|${w.seq}|${w.hash}`));
+  }
+
+  /** The head as an anchor to keep outside sparsam (`sparsam audit anchor --out FILE`). */
+  async exportAnchor(): Promise<AuditAnchorExport> {
+    await this.keys.init();
+    const head = await this.port.readHead();
+    const exportedAt = this.clock.now().toISOString();
+    return {
+      format: 'sparsam.audit-anchor.v1',
+      seq: head.seq,
+      hash: head.hash,
+      at: head.at,
+      exportedAt,
+      mac: macHex(this.keys.auditMacKey, `anchor-export|${head.seq}|${head.hash}|${head.at}`),
+    };
   }
 
   #check(input: AuditInput): void {
@@ -182,9 +275,11 @@ export class AuditLog {
   /**
    * Walks the chain from the anchor (or the genesis) to the head and reports the first broken link: a missing
    * entry, an entry whose content no longer matches its hash, a MAC that does not match, a link to a previous hash
-   * that is not the previous entry's, or entries missing before the head.
+   * that is not the previous entry's, or entries missing before the head; a head behind the key store's witness
+   * or behind an exported anchor given in `anchors` (a rollback); an entry that differs from the one witnessed; and
+   * entries beyond the head.
    */
-  async verify(): Promise<AuditVerification> {
+  async verify(options: { anchors?: readonly AuditAnchorExport[] } = {}): Promise<AuditVerification> {
     await this.keys.init();
     const macKey = this.keys.auditMacKey;
     const anchor = await this.port.readAnchor();
@@ -202,6 +297,61 @@ export class AuditLog {
         checked: 0,
         firstBroken: { seq: head.seq, reason: 'the chain head was altered (MAC invalid)' },
       };
+    }
+    // Points the chain must pass through: the key store's witness and the exported anchors given.
+    const expected = new Map<number, { hash: string; what: string }>();
+    const rolledBack = (seq: number, what: string): AuditVerification => ({
+      ok: false,
+      checked: 0,
+      firstBroken: {
+        seq: head.seq + 1,
+        reason:
+          `the chain was rolled back: ${what} holds entry ${seq}, but the database's head is entry ${head.seq} ` +
+          '(newest entries deleted and an older head restored, or an older database restored)',
+      },
+    });
+    const rollback = await this.keys.readAuditMeta(ROLLBACK);
+    if (rollback !== undefined) {
+      let r: { witnessSeq?: number; headSeq?: number; detectedAt?: number } = {};
+      try {
+        r = JSON.parse(rollback) as typeof r;
+      } catch {
+        // the record itself is the finding
+      }
+      return {
+        ok: false,
+        checked: 0,
+        firstBroken: {
+          seq: Number(r.headSeq ?? 0) + 1,
+          reason:
+            `the chain was rolled back before an append on ${new Date(Number(r.detectedAt ?? 0)).toISOString()}: ` +
+            `the key store had witnessed entry ${r.witnessSeq}, the database's head was entry ${r.headSeq}`,
+        },
+      };
+    }
+    const witness = parseWitness(await this.keys.readAuditMeta(WITNESS));
+    if (witness === 'invalid' || (witness && !this.#witnessValid(witness))) {
+      return {
+        ok: false,
+        checked: 0,
+        firstBroken: { seq: head.seq, reason: "the key store's witness of the chain head was altered (MAC invalid)" },
+      };
+    }
+    if (witness) {
+      if (witness.seq > head.seq) return rolledBack(witness.seq, 'the key store');
+      if (witness.seq > anchor.seq) expected.set(witness.seq, { hash: witness.hash, what: 'the key store' });
+    }
+    for (const a of options.anchors ?? []) {
+      const valid = sameHex(a.mac, macHex(macKey, `anchor-export|${a.seq}|${a.hash}|${a.at}`));
+      if (!valid) {
+        return {
+          ok: false,
+          checked: 0,
+          firstBroken: { seq: a.seq, reason: 'the exported anchor is not valid for this audit log (MAC invalid)' },
+        };
+      }
+      if (a.seq > head.seq) return rolledBack(a.seq, `the anchor exported at ${a.exportedAt}`);
+      if (a.seq > anchor.seq) expected.set(a.seq, { hash: a.hash, what: `the anchor exported at ${a.exportedAt}` });
     }
     let expectedSeq = anchor.seq + 1;
     let prevHash = anchor.hash;
@@ -226,6 +376,10 @@ export class AuditLog {
             'the entry does not link to the previous entry (an entry was deleted, replaced or reordered)',
           );
         }
+        const point = expected.get(row.seq);
+        if (point && point.hash !== row.hash) {
+          return broken(row.seq, `the entry differs from the one ${point.what} holds (the chain was rewritten)`);
+        }
         prevHash = row.hash;
         expectedSeq++;
         checked++;
@@ -236,6 +390,14 @@ export class AuditLog {
       return broken(expectedSeq, `entries ${expectedSeq} to ${head.seq} are missing (deleted)`);
     }
     if (prevHash !== head.hash) return broken(head.seq, 'the last entry does not match the chain head');
+    const beyond = await this.port.countBeyondHead();
+    if (beyond > 0) {
+      return broken(
+        head.seq + 1,
+        `${beyond} entries beyond the chain head were written outside sparsam; they are ignored (not listed, set ` +
+          'aside by the next append)',
+      );
+    }
     return { ok: true, checked };
   }
 

@@ -41,6 +41,19 @@ export interface EraseOptions {
 const REASON = /^[a-z][a-z0-9-]{0,47}$/;
 
 /**
+ * How long the consent entries of a contact erased because nothing needed it any more are kept as content-free proof
+ * (Art. 7(1) GDPR: the controller must be able to show that consent was given): three years, the regular limitation
+ * period for claims under German law (§ 195 BGB) in which a complaint about the processing could be raised.
+ */
+export const CONSENT_PROOF_RETENTION_DAYS = 3 * 365;
+
+/**
+ * How long the keyed hashes of erased inbound messages' provider ids are kept as tombstones: providers redeliver an
+ * unacknowledged webhook for up to 7 days (docs/channels.md), a day more for clocks and queues.
+ */
+export const TOMBSTONE_TTL_MS = 8 * 86_400_000;
+
+/**
  * Erasure by crypto-shredding plus row deletion (Art. 17 GDPR). First the data keys are destroyed in the key store,
  * so that every copy of the ciphertext (backups of the main database included) becomes unreadable; then the rows are
  * deleted (SQLite overwrites them: secure_delete) and the WAL is checkpointed; last, a content-free receipt goes to
@@ -61,7 +74,7 @@ export class ErasureService {
     this.#check(request);
     const conversation = await this.port.findConversation(id);
     const keysDestroyed = await this.keys.destroy('conversation', id);
-    const counts = await this.port.deleteConversation(id);
+    const counts = await this.port.deleteConversation(id, this.#tombstones());
     if (!options.deferScrub) await this.port.scrub();
     const label = conversation ? formatLabel(conversation.label_prefix ?? '#', conversation.label_seq) : null;
     if (conversation) await this.#erased(conversation, label, request, counts.messages);
@@ -99,7 +112,7 @@ export class ErasureService {
       if (await this.keys.existingDataKey('conversation', id)) hadKey.add(id);
     }
     await this.keys.destroyMany('conversation', ids);
-    const counts = await this.port.deleteConversations(ids);
+    const counts = await this.port.deleteConversations(ids, this.#tombstones());
     if (!options.deferScrub) await this.port.scrub();
     for (const [id, conversation] of rows) {
       await this.#erased(conversation, found.get(id) ?? null, request, counts.get(id)?.messages ?? 0);
@@ -119,7 +132,11 @@ export class ErasureService {
     return drafts.map((d, i) => receiptOf(d, entries[i]!));
   }
 
-  async eraseContact(id: string, request: ErasureRequest, options: EraseOptions = {}): Promise<ErasureReceipt> {
+  async eraseContact(
+    id: string,
+    request: ErasureRequest,
+    options: EraseOptions & { keepConsentProof?: boolean } = {},
+  ): Promise<ErasureReceipt> {
     this.#check(request);
     const contact = await this.port.findContact(id);
     let keysDestroyed = 0;
@@ -132,7 +149,15 @@ export class ErasureService {
       keysDestroyed += await this.keys.destroy('conversation', conversationId);
     }
     keysDestroyed += await this.keys.destroy('contact', id);
-    const counts = await this.port.deleteContact(id);
+    const counts = await this.port.deleteContact(
+      id,
+      options.keepConsentProof
+        ? {
+            keepConsentProofUntil: this.clock.now().getTime() + CONSENT_PROOF_RETENTION_DAYS * 86_400_000,
+            tombstones: this.#tombstones(),
+          }
+        : { tombstones: this.#tombstones() },
+    );
     if (!options.deferScrub) await this.port.scrub();
     const label = contact ? formatLabel(contact.label_prefix ?? '#', contact.label_seq) : null;
     for (const c of conversations) {
@@ -141,11 +166,16 @@ export class ErasureService {
     return this.#receipt('contact', id, label, { ...counts, keysDestroyed }, request, !contact && !keysDestroyed);
   }
 
-  /** Erases the contact as well when nothing refers to it any more (no conversation, no consent entry). */
+  /**
+   * Erases the contact (pseudonym, sealed address and profile name, its key) when nothing needs it any more: no
+   * conversation left and no standing marketing opt-in. Its consent entries stay only as content-free proof (notice
+   * hash, purpose, action, channel, time, method) for {@link CONSENT_PROOF_RETENTION_DAYS}; nothing in them leads
+   * back to the address. Called after every erasure of a conversation (close, retention, consent timeout, decline).
+   */
   async eraseContactIfOrphan(contactId: string, request: ErasureRequest, options: EraseOptions = {}) {
     if (!(await this.port.contactIsOrphan(contactId))) return undefined;
     if (!(await this.port.findContact(contactId))) return undefined;
-    return this.eraseContact(contactId, request, options);
+    return this.eraseContact(contactId, request, { ...options, keepConsentProof: true });
   }
 
   async #erased(
@@ -171,6 +201,11 @@ export class ErasureService {
   /** The store's scrub after a batch of erasures made with `deferScrub`. */
   scrub(): Promise<void> {
     return this.port.scrub();
+  }
+
+  #tombstones(): { now: number; until: number } {
+    const now = this.clock.now().getTime();
+    return { now, until: now + TOMBSTONE_TTL_MS };
   }
 
   #check(request: ErasureRequest): void {

@@ -213,6 +213,25 @@ export class KeyService {
     return this.#auditMacKey;
   }
 
+  /**
+   * Metadata of the audit chain kept in the key store, outside the main database (the audit witness: a MAC'd copy of
+   * the chain head, and the record of a detected rollback), so that restoring an older main database or deleting its
+   * newest audit entries is found by the audit log's verify. Only keys starting with `audit.` are allowed.
+   */
+  readAuditMeta(key: `audit.${string}`): Promise<string | undefined> {
+    return this.port.getMeta(key);
+  }
+
+  /** Upserts audit metadata (see {@link readAuditMeta}). */
+  writeAuditMeta(values: Record<`audit.${string}`, string>): Promise<void> {
+    return this.port.setMeta(values);
+  }
+
+  /** Writes audit metadata unless its first key exists (see {@link readAuditMeta}); true when written. */
+  initAuditMeta(values: Record<`audit.${string}`, string>): Promise<boolean> {
+    return this.port.initMeta(values);
+  }
+
   /** Id of the current master key (a prefix of its key-check value), stored beside each wrapped key. */
   get kekId(): string {
     return this.#kekId;

@@ -24,13 +24,15 @@ export interface SweepReport {
   autoClosed: number;
   /** Closed conversations erased because their retention ran out. */
   retentionErased: number;
-  /** Contacts erased with their last conversation after a consent timeout (nothing else referred to them). */
+  /** Contacts erased with their last conversation (consent timeout or retention; nothing else needed them). */
   contactsErased: number;
   auditPruned: number;
   /** Delivery statuses parked for a provider id that no message came to carry (content-free rows). */
   parkedStatusesExpired: number;
   /** Remembered inbound events (number changes) past the window in which a provider redelivers them. */
   inboundReceiptsExpired: number;
+  /** Consent proof of erased contacts whose keeping period ended. */
+  consentProofsExpired: number;
   hookFailures: number;
   /** Conversations the sweep could not finish (retried by the next sweep); ids and error codes only. */
   failures: { conversationId: string; error: string }[];
@@ -97,6 +99,7 @@ export class RetentionSweeper {
       auditPruned: 0,
       parkedStatusesExpired: 0,
       inboundReceiptsExpired: 0,
+      consentProofsExpired: 0,
       hookFailures: 0,
       failures: [],
     };
@@ -172,6 +175,7 @@ export class RetentionSweeper {
     }
     report.parkedStatusesExpired = await this.port.expireParkedStatuses(now);
     report.inboundReceiptsExpired = await this.port.expireInboundReceipts(now);
+    report.consentProofsExpired = await this.port.expireConsentProofs(now);
     const { failures, at: _at, ...counts } = report;
     if (Object.values(counts).some((n) => n > 0) || failures.length > 0) {
       this.#logger?.info({ ...counts, failures: failures.length }, 'retention sweep');
@@ -220,13 +224,10 @@ export class RetentionSweeper {
         }
       }
       for (const conversation of erased) {
-        if (cause !== 'consent-timeout') {
-          report.retentionErased++;
-          continue;
-        }
-        report.consentTimeouts++;
+        if (cause !== 'consent-timeout') report.retentionErased++;
+        else report.consentTimeouts++;
         try {
-          // Never agreed, nothing else refers to the contact: its pseudonym and sealed address go as well.
+          // Nothing else needs the contact (its last conversation is gone): its pseudonym and sealed address go too.
           const contact = await this.erasure.eraseContactIfOrphan(conversation.contact_id, request, {
             deferScrub: true,
           });
