@@ -73,6 +73,9 @@ import { MarketingService } from './core/marketing/marketing.service.ts';
 import { marketingRoutes } from './http/api/marketing.routes.ts';
 import { MarketingStore } from './store/sql/marketing.store.ts';
 
+/** Webhook groups committed at once on PostgreSQL (see InboundProcessor); the pool has ten connections. */
+const INGEST_GROUPS_POSTGRES = 4;
+
 /** Everything a running sparsam holds; built once by {@link createSparsam}, the composition root. */
 export interface Sparsam {
   config: AppConfig;
@@ -266,7 +269,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     audit,
     keys,
     channels,
-    channelState: { isEnabled: async (id) => (await inboxes.findChannel(id))?.enabled === true },
+    channelState: { isEnabled: (id) => inboxes.isChannelEnabled(id) },
     staff: users,
     sanitizer: new MediaSanitizer(),
     events,
@@ -275,6 +278,8 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     templates,
     noticeVersion,
     formatLabel,
+    // PostgreSQL runs several groups' transactions at once (each on its own pooled connection); SQLite has one writer.
+    ingestConcurrency: store.dialect === 'postgres' ? INGEST_GROUPS_POSTGRES : 1,
   });
   // Outbound pace per channel: in-process on SQLite (one instance); on PostgreSQL shared by every instance through
   // the send_pacing table, so that instances together stay within the provider's limit per number.
