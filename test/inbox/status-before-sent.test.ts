@@ -168,7 +168,7 @@ describeEachStore('delivery statuses that arrive before the send is recorded', (
       ['wamid.UNKNOWN-BATCH', 'delivered'],
     ];
     const body = statusUpdate(w.clock, a!, 'sent');
-    const value = body.entry[0]!.changes[0]!.value as { statuses: Record<string, unknown>[] };
+    const value = body.entry[0]!.changes[0]!.value as unknown as { statuses: Record<string, unknown>[] };
     value.statuses = reports.map(([wamid, status]) => ({ ...value.statuses[0], id: wamid, status }));
     expect((await w.webhook(body)).statusCode).toBe(200);
     const detail = await w.api('GET', `/api/v1/conversations/${id}`);
