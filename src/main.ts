@@ -13,8 +13,6 @@ import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
 import { InboxStore } from './store/sql/inbox.store.ts';
 import { UserStore } from './store/sql/user.store.ts';
-import { PgInboxEventBus } from './store/postgres/pg-event-bus.ts';
-import { PgCacheSignals } from './store/postgres/pg-cache-signals.ts';
 import { LocalCacheSignals, type CacheSignals } from './shared/cache-signals.ts';
 import { loadOrCreateMasterKey } from './core/privacy/keys/master-key.ts';
 import { KeyService } from './core/privacy/keys/key.service.ts';
@@ -64,7 +62,6 @@ import type { Pacer } from './jobs/pacer.ts';
 import { SendPacer } from './jobs/send-pacer.ts';
 import { SharedSendPacer } from './jobs/shared-send-pacer.ts';
 import { PgSendPacingStore } from './store/postgres/send-pacing.store.ts';
-import { openPostgres } from './store/postgres/postgres.dialect.ts';
 import type { Database } from './store/database.ts';
 import { AuditStore } from './store/sql/audit.store.ts';
 import { ConsentStore } from './store/sql/consent.store.ts';
@@ -93,6 +90,9 @@ import { webhookRoutes } from './http/api/webhooks.routes.ts';
 import { registerWebhookDelivery } from './jobs/webhook-delivery.job.ts';
 import { NodeWebhookTransport } from './jobs/webhook-transport.ts';
 import { WebhookStore } from './store/sql/webhook.store.ts';
+
+/** Webhook groups committed at once on PostgreSQL (see InboundProcessor); the pool has ten connections. */
+const INGEST_GROUPS_POSTGRES = 4;
 
 /** Everything a running sparsam holds; built once by {@link createSparsam}, the composition root. */
 export interface Sparsam {
@@ -172,12 +172,20 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   await inboxes.syncConfigured(config.inboxes, config.channels, clock.now().getTime(), effective);
   const accounts = new AccountService(users, clock);
   // Live updates: in-process on SQLite; fanned out to every instance through LISTEN/NOTIFY on PostgreSQL.
-  const pgEvents = config.databaseUrl ? new PgInboxEventBus(config.databaseUrl, logger) : undefined;
+  // The PostgreSQL modules (and the pg driver) are loaded only where PostgreSQL is used.
+  const pg = config.databaseUrl
+    ? {
+        ...(await import('./store/postgres/pg-event-bus.ts')),
+        ...(await import('./store/postgres/pg-cache-signals.ts')),
+        ...(await import('./store/postgres/postgres.dialect.ts')),
+      }
+    : undefined;
+  const pgEvents = pg && config.databaseUrl ? new pg.PgInboxEventBus(config.databaseUrl, logger) : undefined;
   await pgEvents?.start();
   const events: InboxEventBus = pgEvents ?? new LocalInboxEventBus();
   // Per-process caches (data keys, inbox settings, live-event streams of a session) dropped on every instance at
   // once when one instance destroys a key, changes settings or ends a session: LISTEN/NOTIFY on PostgreSQL.
-  const pgSignals = config.databaseUrl ? new PgCacheSignals(config.databaseUrl, logger) : undefined;
+  const pgSignals = pg && config.databaseUrl ? new pg.PgCacheSignals(config.databaseUrl, logger) : undefined;
   await pgSignals?.start();
   const signals: CacheSignals = pgSignals ?? new LocalCacheSignals();
   const bearer = bearerAuthenticator(users, clock);
@@ -370,7 +378,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     audit,
     keys,
     channels,
-    channelState: { isEnabled: async (id) => (await inboxes.findChannel(id))?.enabled === true },
+    channelState: { isEnabled: (id) => inboxes.isChannelEnabled(id) },
     staff: users,
     sanitizer: new MediaSanitizer(),
     events,
@@ -381,6 +389,8 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     formatLabel,
     chatUrl: (inboxId) => webchatPageUrl(config.baseUrl, config.channels, inboxId),
     webhooks,
+    // PostgreSQL runs several groups' transactions at once (each on its own pooled connection); SQLite has one writer.
+    ingestConcurrency: store.dialect === 'postgres' ? INGEST_GROUPS_POSTGRES : 1,
   });
   // The website chat's visitor side (kind webchat): consent before the first message, history, files, live stream.
   const visitorChat = new VisitorChatService(
@@ -409,8 +419,8 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   // The shared pacer has its own connection (one more per instance), so that its slot claims do not queue behind
   // the jobs' queries.
   const pacingDb =
-    store.dialect === 'postgres' && config.databaseUrl
-      ? (await openPostgres<Database>({ url: config.databaseUrl, max: 1 })).db
+    store.dialect === 'postgres' && pg && config.databaseUrl
+      ? (await pg.openPostgres<Database>({ url: config.databaseUrl, max: 1 })).db
       : undefined;
   const pacer: Pacer = pacingDb ? new SharedSendPacer(new PgSendPacingStore(pacingDb), { logger }) : new SendPacer();
   registerOutboundSend(jobs, {

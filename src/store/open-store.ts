@@ -5,7 +5,6 @@ import { AppError } from '../shared/app-error.ts';
 import type { Database, KeystoreDatabase } from './database.ts';
 import { keystoreMigrations, mainMigrations } from './migrations/index.ts';
 import { migrateToLatest } from './migrations/migration.ts';
-import { openPostgres } from './postgres/postgres.dialect.ts';
 import { checkpointSqlite, openSqlite } from './sqlite/sqlite.dialect.ts';
 import type { SqlDialectName, Store, StoreCapabilities } from './store.ts';
 
@@ -37,6 +36,8 @@ interface Opened<DB> {
 
 async function openOne<DB>(url: string | undefined, sqliteFile: string, schema?: string): Promise<Opened<DB>> {
   if (url && /^postgres(ql)?:\/\//.test(url)) {
+    // Loaded only when PostgreSQL is used: a SQLite installation never loads the pg driver.
+    const { openPostgres } = await import('./postgres/postgres.dialect.ts');
     const { db } = await openPostgres<DB>({ url, ...(schema ? { schema } : {}) });
     return { db, dialect: 'postgres', files: [], scrub: () => undefined, close: () => db.destroy() };
   }

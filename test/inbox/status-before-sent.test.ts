@@ -146,4 +146,40 @@ describeEachStore('delivery statuses that arrive before the send is recorded', (
     await w.sparsam.retention.sweep();
     expect(await w.sparsam.store.db.selectFrom('parked_statuses').selectAll().execute()).toEqual([]);
   });
+
+  it('applies many statuses of one webhook in their order, parking only the unknown id', async () => {
+    const id = await openConversation();
+    const ids: string[] = [];
+    for (const text of ['Erste Antwort.', 'Zweite Antwort.']) {
+      const reply = await w.api('POST', `/api/v1/conversations/${id}/messages`, { text });
+      expect(reply.statusCode).toBe(202);
+      ids.push(reply.json().message.id);
+      await w.drain();
+    }
+    const [a, b] = w.graph.sends.slice(-2).map((s) => s.id);
+    // Meta may batch statuses: A goes sent → delivered → read (a repeated 'sent' first), B only to delivered and
+    // then a late 'sent' that must not move it back, and one id that no message carries (yet).
+    const reports: [string, Status][] = [
+      [a!, 'sent'],
+      [a!, 'delivered'],
+      [b!, 'delivered'],
+      [a!, 'read'],
+      [b!, 'sent'],
+      ['wamid.UNKNOWN-BATCH', 'delivered'],
+    ];
+    const body = statusUpdate(w.clock, a!, 'sent');
+    const value = body.entry[0]!.changes[0]!.value as unknown as { statuses: Record<string, unknown>[] };
+    value.statuses = reports.map(([wamid, status]) => ({ ...value.statuses[0], id: wamid, status }));
+    expect((await w.webhook(body)).statusCode).toBe(200);
+    const detail = await w.api('GET', `/api/v1/conversations/${id}`);
+    const status = (messageId: string) =>
+      (detail.json().messages as { id: string; status: string }[]).find((m) => m.id === messageId)!.status;
+    expect(status(ids[0]!)).toBe('read');
+    expect(status(ids[1]!)).toBe('delivered');
+    const parked = await w.sparsam.store.db.selectFrom('parked_statuses').select('status').execute();
+    expect(parked).toEqual([{ status: 'delivered' }]);
+    // The same webhook again (a provider's retry) changes nothing and parks nothing twice.
+    expect((await w.webhook(body)).statusCode).toBe(200);
+    expect(await w.sparsam.store.db.selectFrom('parked_statuses').select('status').execute()).toEqual(parked);
+  });
 });

@@ -21,7 +21,7 @@ import type {
   JobPayload,
 } from '../../src/core/ports/conversation.port.ts';
 import type { MediaPort } from '../../src/core/ports/media.port.ts';
-import type { MessagePort } from '../../src/core/ports/message.port.ts';
+import type { MessagePort, StatusReport } from '../../src/core/ports/message.port.ts';
 import type { ContactRecord, ConversationRecord, MediaRecord, MessageRecord } from '../../src/core/ports/model.ts';
 import { Outbox } from '../../src/core/inbox/outbox.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
@@ -78,6 +78,12 @@ export class MemoryConversations implements ConversationPort {
     if (this.t.conversations.has(row.id)) throw new Error('duplicate conversation id');
     this.t.conversations.set(row.id, clone(row));
   }
+  async findByIds(ids: readonly string[]): Promise<ConversationRecord[]> {
+    return ids.flatMap((id) => {
+      const row = this.t.conversations.get(id);
+      return row ? [clone(row)] : [];
+    });
+  }
   async findById(id: string): Promise<ConversationRecord | undefined> {
     const row = this.t.conversations.get(id);
     return row && clone(row);
@@ -107,6 +113,9 @@ export class MemoryConversations implements ConversationPort {
     row.unread += unreadDelta;
     row.last_activity_at = Math.max(row.last_activity_at, at);
     row.last_inbound_at = Math.max(row.last_inbound_at ?? at, at);
+  }
+  async touchInboundMany(touches: readonly { id: string; at: number; unreadDelta: number }[]): Promise<void> {
+    for (const t of touches) await this.touchInbound(t.id, t.at, t.unreadDelta);
   }
   async list(filter: ConversationFilter): Promise<ConversationRecord[]> {
     return [...this.t.conversations.values()]
@@ -225,6 +234,20 @@ export class MemoryMessages implements MessagePort {
     this.t.parked.set(key, list);
     return { row: undefined, parked: true };
   }
+  async advanceOrParkStatuses(
+    statuses: readonly StatusReport[],
+    now: number,
+    _expiresAt: number,
+  ): Promise<{ rows: MessageRecord[]; parked: boolean[] }> {
+    const rows = new Map<string, MessageRecord>();
+    const parked: boolean[] = [];
+    for (const s of statuses) {
+      const r = await this.advanceOrParkStatus(s.channelId, s.providerMessageId, s.status, s.error, s.statusAt, now);
+      if (r.row) rows.set(r.row.id, r.row);
+      parked.push(r.parked);
+    }
+    return { rows: [...rows.values()], parked };
+  }
   async applyParkedStatuses(
     channelId: string,
     providerMessageId: string,
@@ -317,6 +340,14 @@ export class MemoryTransactions implements InboxTransactions {
 export class MemoryContacts {
   readonly byId = new Map<string, ContactRecord & { address: string }>();
   #seq = 0;
+
+  async findOrCreateMany(
+    inputs: readonly { inboxId: string; channelId: string; channelKind: string; address: string }[],
+  ): Promise<{ contact: ContactRecord; created: boolean }[]> {
+    const out: { contact: ContactRecord; created: boolean }[] = [];
+    for (const input of inputs) out.push(await this.findOrCreate(input));
+    return out;
+  }
 
   async findOrCreate(input: {
     inboxId: string;

@@ -1,4 +1,4 @@
-import { Api, GrammyError, HttpError, InputFile } from 'grammy';
+import type { Api } from 'grammy';
 import type { InlineKeyboardButton, Message } from 'grammy/types';
 import type { DownloadedMedia } from '../../core/channel/channel.port.ts';
 import { ChannelApiError, ChannelNetworkError } from '../../core/channel/channel-errors.ts';
@@ -25,23 +25,36 @@ export interface TelegramClientOptions {
  * {@link ChannelApiError} / {@link ChannelNetworkError}, without the request payload (it holds the chat id and text).
  * grammY's `sensitiveLogs` stays off, so its errors never quote the URL with the token.
  */
+/** grammY (about 17 MiB) is loaded with the first Bot API call, so that installations without Telegram never load it. */
+let grammy: typeof import('grammy') | undefined;
+async function loadGrammy(): Promise<typeof import('grammy')> {
+  grammy ??= await import('grammy');
+  return grammy;
+}
+
 export class TelegramClient {
-  readonly api: Api;
+  #api: Api | undefined;
   private readonly root: string;
 
   constructor(private readonly options: TelegramClientOptions) {
     this.root = options.apiBaseUrl.replace(/\/+$/, '');
-    this.api = new Api(options.botToken, {
+  }
+
+  /** The grammY client of this bot, made on first use. */
+  async #client(): Promise<Api> {
+    const { Api } = await loadGrammy();
+    this.#api ??= new Api(this.options.botToken, {
       apiRoot: this.root,
-      fetch: adaptFetch(options.fetch) as never,
-      timeoutSeconds: options.timeoutSeconds ?? 30,
+      fetch: adaptFetch(this.options.fetch) as never,
+      timeoutSeconds: this.options.timeoutSeconds ?? 30,
       sensitiveLogs: false,
     });
+    return this.#api;
   }
 
   async sendText(chatId: string, text: string, replyToMessageId?: number): Promise<Message.TextMessage> {
-    return this.call('sendMessage', () =>
-      this.api.sendMessage(chatId, text, {
+    return this.call('sendMessage', (api) =>
+      api.sendMessage(chatId, text, {
         ...(replyToMessageId !== undefined
           ? { reply_parameters: { message_id: replyToMessageId, allow_sending_without_reply: true } }
           : {}),
@@ -59,7 +72,7 @@ export class TelegramClient {
       }
     }
     const inline_keyboard: InlineKeyboardButton[][] = buttons.map((b) => [{ text: b.title, callback_data: b.id }]);
-    return this.call('sendMessage', () => this.api.sendMessage(chatId, text, { reply_markup: { inline_keyboard } }));
+    return this.call('sendMessage', (api) => api.sendMessage(chatId, text, { reply_markup: { inline_keyboard } }));
   }
 
   async sendMedia(
@@ -71,28 +84,28 @@ export class TelegramClient {
   ): Promise<Message> {
     // grammY writes the name unquoted into the part header and refuses line breaks: keep it to a plain name.
     const safeName = fileName?.replace(/[\r\n";\\/]/g, '_').slice(0, 200) || undefined;
-    const file = new InputFile(data, safeName);
+    const file = new (await loadGrammy()).InputFile(data, safeName);
     const other = caption ? { caption } : {};
     switch (mediaType) {
       case 'image':
-        return this.call('sendPhoto', () => this.api.sendPhoto(chatId, file, other));
+        return this.call('sendPhoto', (api) => api.sendPhoto(chatId, file, other));
       case 'video':
-        return this.call('sendVideo', () => this.api.sendVideo(chatId, file, other));
+        return this.call('sendVideo', (api) => api.sendVideo(chatId, file, other));
       case 'audio':
-        return this.call('sendAudio', () => this.api.sendAudio(chatId, file, other));
+        return this.call('sendAudio', (api) => api.sendAudio(chatId, file, other));
       case 'document':
-        return this.call('sendDocument', () => this.api.sendDocument(chatId, file, other));
+        return this.call('sendDocument', (api) => api.sendDocument(chatId, file, other));
     }
   }
 
   async answerCallbackQuery(callbackQueryId: string): Promise<void> {
-    await this.call('answerCallbackQuery', () => this.api.answerCallbackQuery(callbackQueryId));
+    await this.call('answerCallbackQuery', (api) => api.answerCallbackQuery(callbackQueryId));
   }
 
   /** Points the bot's webhook at sparsam; Telegram then sends `secretToken` in X-Telegram-Bot-Api-Secret-Token. */
   async setWebhook(url: string, secretToken: string): Promise<void> {
-    await this.call('setWebhook', () =>
-      this.api.setWebhook(url, {
+    await this.call('setWebhook', (api) =>
+      api.setWebhook(url, {
         secret_token: secretToken,
         // Only what sparsam maps; everything else would be refused work.
         allowed_updates: ['message', 'edited_message', 'callback_query', 'my_chat_member'],
@@ -101,7 +114,7 @@ export class TelegramClient {
   }
 
   async getWebhookInfo(): Promise<{ url: string; pendingUpdateCount: number; lastErrorMessage?: string }> {
-    const info = await this.call('getWebhookInfo', () => this.api.getWebhookInfo());
+    const info = await this.call('getWebhookInfo', (api) => api.getWebhookInfo());
     return {
       url: info.url ?? '',
       pendingUpdateCount: info.pending_update_count,
@@ -114,7 +127,7 @@ export class TelegramClient {
    * `<apiRoot>/file/bot<token>/<file_path>`. Refused before downloading when Telegram reports a size over `maxBytes`.
    */
   async downloadFile(fileId: string, maxBytes: number): Promise<DownloadedMedia> {
-    const file = await this.call('getFile', () => this.api.getFile(fileId));
+    const file = await this.call('getFile', (api) => api.getFile(fileId));
     if (file.file_size !== undefined && file.file_size > maxBytes) {
       throw new ChannelApiError('media_too_large', `media is larger than the limit of ${maxBytes} bytes`, 413, false);
     }
@@ -125,9 +138,10 @@ export class TelegramClient {
     return downloadLimited(this.options.fetch, url, { maxBytes, what: 'Telegram file' });
   }
 
-  private async call<T>(method: string, fn: () => Promise<T>): Promise<T> {
+  private async call<T>(method: string, fn: (api: Api) => Promise<T>): Promise<T> {
+    const api = await this.#client();
     try {
-      return await fn();
+      return await fn(api);
     } catch (error) {
       throw toChannelError(method, error);
     }
@@ -159,7 +173,8 @@ function adaptFetch(fetchImpl: typeof fetch): typeof fetch {
  * found, bot blocked by the user) are not. The description is Telegram's own short text and holds no chat content.
  */
 export function toChannelError(method: string, error: unknown): Error {
-  if (error instanceof GrammyError) {
+  // Errors come from a call, so grammY is loaded by then.
+  if (grammy && error instanceof grammy.GrammyError) {
     const code = error.error_code;
     const retryAfter = error.parameters?.retry_after;
     const retryable = code === 429 || code >= 500;
@@ -171,7 +186,7 @@ export function toChannelError(method: string, error: unknown): Error {
       retryAfter !== undefined ? retryAfter * 1000 : undefined,
     );
   }
-  if (error instanceof HttpError) {
+  if (grammy && error instanceof grammy.HttpError) {
     return new ChannelNetworkError(`Telegram ${method}: no answer from the Bot API`);
   }
   if (error instanceof ChannelApiError || error instanceof ChannelNetworkError) return error;

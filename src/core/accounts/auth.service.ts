@@ -1,6 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Secret, TOTP } from 'otpauth';
-import QRCode from 'qrcode';
 import { AppError } from '../../shared/app-error.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newToken } from '../../shared/ids.ts';
@@ -387,6 +386,8 @@ export class AuthService {
       });
     }
     const uri = this.totpFor(user, secret).toString();
+    // qrcode is loaded when the first authenticator app is set up, not at every start.
+    const QRCode = (await import('qrcode')).default;
     const qrDataUrl = await QRCode.toDataURL(uri, { errorCorrectionLevel: 'M', margin: 2, width: 220 });
     return { secret, uri, qrDataUrl };
   }

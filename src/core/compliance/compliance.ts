@@ -9,7 +9,6 @@ import type { ContactDirectory } from '../privacy/pseudonym/contact-directory.ts
 import { auditCsv } from './audit-csv.ts';
 import { BreachRegister } from './breach.service.ts';
 import { renderHtml, renderMarkdown, type ComplianceDocument } from './document.ts';
-import { renderPdf } from './pdf.ts';
 import { ChannelKillSwitch } from './kill-switch.service.ts';
 import type { ChannelKindFactsLookup } from '../channel/channel-kind-facts.ts';
 import { privacyNotice, recordOfProcessing, type ProcessingContext, type RopaInbox, type RopaWebhook } from './ropa.ts';
@@ -121,6 +120,8 @@ export class ComplianceTools {
     const doc = await this.document(kind, lang);
     if (format === 'md') return { contentType: 'text/markdown; charset=utf-8', body: renderMarkdown(doc) };
     if (format === 'html') return { contentType: 'text/html; charset=utf-8', body: renderHtml(doc) };
+    // PDFKit (about 20 MiB) is loaded with the first PDF asked for, not at every start.
+    const { renderPdf } = await import('./pdf.ts');
     return { contentType: 'application/pdf', body: await renderPdf(doc) };
   }
 

@@ -100,12 +100,20 @@ export class AutomationService implements AutomationHook {
   constructor(private readonly deps: AutomationDeps) {}
 
   async afterInbound(m: InboundCommitted): Promise<void> {
-    const conversation = await this.deps.conversations.findById(m.conversationId);
-    if (!conversation || conversation.state !== 'open') return; // waiting for consent, declined, erased or closed
+    // The settings first (cached): most messages meet neither a keyword nor an automation, and then the
+    // conversation is not read at all.
     const inbox = await this.deps.settings.get(m.inboxId);
     if (!inbox) return;
-    const lang = inbox.language;
     const marketing = inbox.marketing;
+    const keyword =
+      marketing !== undefined &&
+      m.text !== undefined &&
+      (isKeyword(m.text, marketing.optOutKeywords) ||
+        (marketing.optInKeywords.length > 0 && isKeyword(m.text, marketing.optInKeywords)));
+    if (!keyword && !inbox.automation) return;
+    const conversation = await this.deps.conversations.findById(m.conversationId);
+    if (!conversation || conversation.state !== 'open') return; // waiting for consent, declined, erased or closed
+    const lang = inbox.language;
     if (marketing && m.text !== undefined) {
       if (isKeyword(m.text, marketing.optOutKeywords)) {
         await this.#optOut(conversation, m, marketing, lang);

@@ -34,6 +34,16 @@ export interface ContactDirectoryPort {
     address: string;
     profileName?: string;
   }): Promise<{ contact: ContactRecord; created: boolean }>;
+  /** {@link findOrCreate} for several addresses at once (existing contacts in one query); results in input order. */
+  findOrCreateMany(
+    inputs: readonly {
+      inboxId: string;
+      channelId: string;
+      channelKind: string;
+      address: string;
+      profileName?: string;
+    }[],
+  ): Promise<{ contact: ContactRecord; created: boolean }[]>;
   findByAddress(channelId: string, channelKind: string, address: string): Promise<ContactRecord | undefined>;
   updateAddress(contact: ContactRecord, newAddress: string): Promise<unknown>;
 }
@@ -177,6 +187,11 @@ export interface InboxDeps {
   directSendTimeoutMs?: number;
   /** Outgoing webhooks (conversation opened/closed, message received, …); absent = none. */
   webhooks?: OutgoingEventSink;
+  /**
+   * Groups of webhooks committed at once (default 1). More than one only where the store runs transactions in
+   * parallel (PostgreSQL); SQLite has one writer.
+   */
+  ingestConcurrency?: number;
 }
 
 /**

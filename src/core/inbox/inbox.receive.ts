@@ -97,67 +97,88 @@ const MAX_GROUP_EVENTS = 1000;
  * and jobs, and answers each webhook only after its rows are committed.
  *
  * Group commit: webhooks arriving while a transaction runs wait and are written together in the next one (one
- * durable commit for many messages, which is what lets a synced SQLite file take thousands of messages a second);
- * if a group fails, each of its webhooks is retried alone so that one bad request cannot fail the others. The
+ * durable commit for many messages, which is what lets a synced SQLite file take thousands of messages a second).
+ * With `ingestConcurrency` above one (PostgreSQL) that many groups are prepared and committed at once, each in its
+ * own transaction, so that the round trips of one group overlap with the work of the others; they are as
+ * independent as two instances' groups on one database. If a group fails, each of its webhooks is retried alone so that one bad request cannot fail the others. The
  * consent follow-ups (grant, decline, STOP) run after the commit, each idempotent, and mark their message handled
  * at the end, so a provider's retry after a crash finishes them and never stores a second message or notice.
  */
 export class InboundProcessor {
   readonly #queue: Submission[] = [];
-  #running = false;
+  readonly #concurrency: number;
+  #running = 0;
+  #scheduled = false;
 
   /** Stale inbound messages refused per channel since the last audit entry about them (see {@link #admit}). */
   readonly #stale = new Map<string, { refused: number; auditedAt: number }>();
 
-  constructor(private readonly deps: InboxDeps) {}
+  constructor(private readonly deps: InboxDeps) {
+    this.#concurrency = Math.max(1, Math.floor(deps.ingestConcurrency ?? 1));
+  }
 
   receive(events: readonly InboundEvent[]): Promise<void> {
     if (events.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ events, resolve, reject });
-      if (!this.#running) void this.#drain();
+      this.#schedule();
     });
   }
 
-  async #drain(): Promise<void> {
-    this.#running = true;
+  /**
+   * Forms the next groups at the end of this turn of the event loop: the requests that arrived meanwhile join them.
+   * With SQLite the work of a group runs without yielding (its calls are synchronous), so without this turn every
+   * group would hold one webhook.
+   */
+  #schedule(): void {
+    if (this.#scheduled || this.#running >= this.#concurrency || this.#queue.length === 0) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      while (this.#running < this.#concurrency && this.#queue.length > 0) {
+        this.#running += 1;
+        void this.#runGroup(this.#takeGroup()).finally(() => {
+          this.#running -= 1;
+          this.#schedule();
+        });
+      }
+    });
+  }
+
+  #takeGroup(): Submission[] {
+    // Several groups at once (PostgreSQL): the waiting webhooks are shared out evenly, not all to the first group.
+    const free = this.#concurrency - this.#running + 1;
+    const share = Math.max(1, Math.ceil(this.#queue.length / free));
+    const group: Submission[] = [];
+    let size = 0;
+    while (
+      this.#queue.length > 0 &&
+      (group.length === 0 || (group.length < share && size + this.#queue[0]!.events.length <= MAX_GROUP_EVENTS))
+    ) {
+      const next = this.#queue.shift()!;
+      group.push(next);
+      size += next.events.length;
+    }
+    return group;
+  }
+
+  async #runGroup(group: Submission[]): Promise<void> {
     try {
-      for (;;) {
-        // Let the event loop read the requests that arrived meanwhile before the group is formed: with SQLite the
-        // work below runs without yielding (its calls are synchronous), so without this turn every group would
-        // hold one webhook.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        if (this.#queue.length === 0) break;
-        const group: Submission[] = [];
-        let size = 0;
-        while (
-          this.#queue.length > 0 &&
-          (group.length === 0 || size + this.#queue[0]!.events.length <= MAX_GROUP_EVENTS)
-        ) {
-          const next = this.#queue.shift()!;
-          group.push(next);
-          size += next.events.length;
-        }
+      await this.#process(group.flatMap((g) => g.events));
+      for (const g of group) g.resolve();
+    } catch (error) {
+      if (group.length === 1) {
+        group[0]!.reject(error);
+        return;
+      }
+      for (const g of group) {
         try {
-          await this.#process(group.flatMap((g) => g.events));
-          for (const g of group) g.resolve();
-        } catch (error) {
-          if (group.length === 1) {
-            group[0]!.reject(error);
-            continue;
-          }
-          for (const g of group) {
-            try {
-              await this.#process(g.events);
-              g.resolve();
-            } catch (alone) {
-              g.reject(alone);
-            }
-          }
+          await this.#process(g.events);
+          g.resolve();
+        } catch (alone) {
+          g.reject(alone);
         }
       }
-    } finally {
-      this.#running = false;
     }
   }
 
@@ -184,7 +205,8 @@ export class InboundProcessor {
         others.push(event);
       }
     }
-    // Contact lookups are independent of each other: several at once (PostgreSQL answers them in parallel).
+    // The contacts of the group: those that exist in one query, new ones created a few at a time.
+    await this.#findContacts(messages, contacts);
     for (const p of await mapLimit(messages, PREPARE_CONCURRENCY, prepare)) if (p) prepared.push(p);
     // Consent matters only where a new conversation may be opened: contacts without a current one.
     const contactIds = [...new Set(prepared.map((p) => p.contact.id))];
@@ -224,9 +246,10 @@ export class InboundProcessor {
         else await this.#stageMessage(tx, p, state);
       }
       await this.#commitStaged(tx, state);
+      const statuses = others.filter((e): e is InboundStatus => e.type === 'status');
+      if (statuses.length > 0) await this.#statuses(tx, statuses, state);
       for (const event of others) {
-        if (event.type === 'status') await this.#status(tx, event, state);
-        else if (event.type === 'edit') await this.#edit(tx, event, state.published);
+        if (event.type === 'edit') await this.#edit(tx, event, state.published);
         else if (event.type === 'revoke') await this.#revoke(tx, event, state.published);
       }
     });
@@ -290,6 +313,33 @@ export class InboundProcessor {
       contacts.set(cacheKey, contact);
     }
     return { event, channel, inbox, contact: await contact, consentAllowed: false, intent: intentOf(event, inbox) };
+  }
+
+  async #findContacts(
+    messages: readonly InboundMessage[],
+    contacts: Map<string, Promise<ContactRecord>>,
+  ): Promise<void> {
+    const inputs: Parameters<InboxDeps['contacts']['findOrCreateMany']>[0][number][] = [];
+    const keys: string[] = [];
+    const seen = new Set<string>();
+    for (const event of messages) {
+      const channel = this.deps.channels.get(event.channelId);
+      const key = channel && `${channel.id}\0${event.address}`;
+      if (!channel || !key || seen.has(key)) continue;
+      seen.add(key);
+      const inbox = await this.#inbox(channel.inboxId);
+      inputs.push({
+        inboxId: inbox.id,
+        channelId: channel.id,
+        channelKind: channel.kind,
+        address: event.address,
+        ...(event.profileName ? { profileName: event.profileName } : {}),
+      });
+      keys.push(key);
+    }
+    if (inputs.length === 0) return;
+    const found = await this.deps.contacts.findOrCreateMany(inputs);
+    keys.forEach((key, i) => contacts.set(key, Promise.resolve(found[i]!.contact)));
   }
 
   /** Builds the message row (and opens a conversation, queues the notice, registers media) inside the transaction. */
@@ -417,8 +467,9 @@ export class InboundProcessor {
   /** Inserts the staged rows in one statement and applies their effects for those that were new. */
   async #commitStaged(tx: InboxTx, state: GroupState): Promise<void> {
     const batch = state.staged.filter((s) => s.row.media_id === null);
-    const inserted =
-      batch.length > 0 ? await tx.messages.insertManyUnlessDuplicate(batch.map((s) => s.row)) : new Set();
+    // Sorted by provider id: two groups inserting the same redelivered ids take their index entries in one order.
+    const rows = batch.map((s) => s.row).sort((a, b) => compare(a.provider_message_id, b.provider_message_id));
+    const inserted = rows.length > 0 ? await tx.messages.insertManyUnlessDuplicate(rows) : new Set();
     const touches = new Map<string, { at: number; unread: number; conversation: ConversationRecord }>();
     const announced = new Set<string>();
     for (const s of state.staged) {
@@ -454,8 +505,8 @@ export class InboundProcessor {
       }
       if (s.needsFollowUp) this.#pushFollowUp(p, conversation.id, s.row.id, state.followUps);
     }
+    await tx.conversations.touchInboundMany([...touches].map(([id, t]) => ({ id, at: t.at, unreadDelta: t.unread })));
     for (const [id, t] of touches) {
-      await tx.conversations.touchInbound(id, t.at, t.unread);
       if (!state.created.has(id) && t.conversation.state !== 'pending_consent') {
         state.published.push({ type: 'conversation.updated', inboxId: t.conversation.inbox_id, conversationId: id });
       }
@@ -628,34 +679,53 @@ export class InboundProcessor {
   // ------------------------------------------------------------------------------------ status, edit, system
 
   /**
-   * Moves an outbound message's status forward. A status for a provider id that no message carries yet is parked,
-   * not dropped: the provider reports 'sent'/'delivered' as soon as it accepts a message, and this webhook can
-   * commit before the send job stores the id; the job applies what was parked. A status for a message of an erased
-   * conversation parks too and simply expires: parking creates no message and no conversation.
+   * Moves outbound messages' statuses forward, in the order the provider reported them (the whole group's statuses
+   * in a few statements). A status for a provider id that no message carries yet is parked, not dropped: the
+   * provider reports 'sent'/'delivered' as soon as it accepts a message, and this webhook can commit before the send
+   * job stores the id; the job applies what was parked. A status for a message of an erased conversation parks too
+   * and simply expires: parking creates no message and no conversation.
    */
-  async #status(tx: InboxTx, event: InboundStatus, state: GroupState): Promise<void> {
+  async #statuses(tx: InboxTx, events: readonly InboundStatus[], state: GroupState): Promise<void> {
     const now = this.#now();
-    const { row, parked } = await tx.messages.advanceOrParkStatus(
-      event.channelId,
-      event.providerMessageId,
-      event.status,
-      event.error,
-      Number.isFinite(event.at) ? event.at : now,
+    const { rows, parked } = await tx.messages.advanceOrParkStatuses(
+      events.map((e) => ({
+        channelId: e.channelId,
+        providerMessageId: e.providerMessageId,
+        status: e.status,
+        error: e.error,
+        statusAt: Number.isFinite(e.at) ? e.at : now,
+      })),
       now,
       now + PARKED_STATUS_TTL_MS,
     );
-    if (parked) state.parked.push(event);
-    if (row) await this.#publishUpdated(tx, row, state.published);
-    if (row && event.status === 'failed' && row.status === 'failed' && row.direction === 'out') {
-      // Accepted first, refused later by the provider (e.g. WhatsApp's 131047): the send failed after all.
-      state.outgoing.push({
-        type: 'message.failed',
-        occurredAt: now,
-        channelId: row.channel_id,
-        conversationId: row.conversation_id,
+    events.forEach((e, i) => {
+      if (parked[i]) state.parked.push(e);
+    });
+    if (rows.length === 0) return;
+    const conversations = new Map(
+      (await tx.conversations.findByIds([...new Set(rows.map((r) => r.conversation_id))])).map((c) => [c.id, c]),
+    );
+    for (const row of rows) {
+      const conversation = conversations.get(row.conversation_id);
+      if (!conversation || conversation.state === 'pending_consent') continue;
+      state.published.push({
+        type: 'message.updated',
+        inboxId: conversation.inbox_id,
+        conversationId: conversation.id,
         messageId: row.id,
-        details: { kind: row.kind, errorCode: row.error_code, stage: 'provider' },
+        status: row.status,
       });
+      if (row.status === 'failed' && row.direction === 'out') {
+        // Accepted first, refused later by the provider (e.g. WhatsApp's 131047): the send failed after all.
+        state.outgoing.push({
+          type: 'message.failed',
+          occurredAt: now,
+          channelId: row.channel_id,
+          conversationId: row.conversation_id,
+          messageId: row.id,
+          details: { kind: row.kind, errorCode: row.error_code, stage: 'provider' },
+        });
+      }
     }
   }
 
@@ -809,6 +879,10 @@ export function intentOf(event: InboundMessage, inbox: Pick<InboxSettings, 'stop
     return { kind: 'decline', method: `keyword:${keywordOf(event.text)!.replace(/\s+/g, '-')}` };
   }
   return { kind: 'plain' };
+}
+
+function compare(a: string | null, b: string | null): number {
+  return (a ?? '') < (b ?? '') ? -1 : (a ?? '') > (b ?? '') ? 1 : 0;
 }
 
 /** Maps with at most `limit` calls in flight; results in input order. */

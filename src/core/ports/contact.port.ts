@@ -3,6 +3,8 @@ import type { ContactRecord } from './model.ts';
 /** Contacts (pseudonymous: found only by their lookup hash) and the per-inbox label sequence. */
 export interface ContactPort {
   findByLookup(channelId: string, lookupHash: string): Promise<ContactRecord | undefined>;
+  /** The contacts of a channel with any of these lookup hashes, in one query. */
+  findByLookups(channelId: string, lookupHashes: readonly string[]): Promise<ContactRecord[]>;
   findById(id: string): Promise<ContactRecord | undefined>;
   /**
    * Inserts the contact with the inbox's next label number, unless a contact with the same (channel, lookup hash)

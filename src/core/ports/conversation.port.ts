@@ -19,6 +19,8 @@ export interface ConversationFilter {
 export interface ConversationPort {
   insert(row: ConversationRecord): Promise<void>;
   findById(id: string): Promise<ConversationRecord | undefined>;
+  /** Several conversations by id, in one query (those that exist, in no particular order). */
+  findByIds(ids: readonly string[]): Promise<ConversationRecord[]>;
   /** The contact's open or pending_consent conversation (at most one exists). */
   findCurrentForContact(contactId: string): Promise<ConversationRecord | undefined>;
   listForContact(contactId: string): Promise<ConversationRecord[]>;
@@ -27,6 +29,8 @@ export interface ConversationPort {
   update(id: string, patch: Partial<Omit<ConversationRecord, 'id'>>): Promise<void>;
   /** Adds to `unread`, moves last_activity_at (and last_inbound_at when given) forward, never back. */
   touchInbound(id: string, at: number, unreadDelta: number): Promise<void>;
+  /** {@link touchInbound} for several conversations in one statement (applied in order of their ids). */
+  touchInboundMany(touches: readonly { id: string; at: number; unreadDelta: number }[]): Promise<void>;
   list(filter: ConversationFilter): Promise<ConversationRecord[]>;
 }
 

@@ -1,6 +1,16 @@
 import type { DeliveryStatus } from '../channel/channel.port.ts';
 import type { MessageRecord } from './model.ts';
 
+/** A delivery status as a provider reported it, for {@link MessagePort.advanceOrParkStatuses}. */
+export interface StatusReport {
+  channelId: string;
+  providerMessageId: string;
+  status: DeliveryStatus;
+  error: { code: string; reason: string } | undefined;
+  /** When the provider says it happened (orders parked statuses). */
+  statusAt: number;
+}
+
 /** Messages of conversations; content is sealed by core before it gets here. */
 export interface MessagePort {
   /** Inserts unless a message with the same (channel_id, provider_message_id) exists; false = it was a duplicate. */
@@ -54,6 +64,16 @@ export interface MessagePort {
     now: number,
     expiresAt: number,
   ): Promise<{ row: MessageRecord | undefined; parked: boolean }>;
+  /**
+   * {@link advanceOrParkStatus} for several statuses, applied in their order (a few statements for the lot, however
+   * many there are). Returns the messages whose status changed (each once, as it is after the last status) and, per
+   * status, whether it was parked.
+   */
+  advanceOrParkStatuses(
+    statuses: readonly StatusReport[],
+    now: number,
+    expiresAt: number,
+  ): Promise<{ rows: MessageRecord[]; parked: boolean[] }>;
   /**
    * Applies and deletes the statuses parked for this provider id once a message carries it (forward-only rules as
    * for a live status); returns the message when its status changed. Nothing happens while no message has the id.

@@ -8,12 +8,15 @@ import type { Logger } from '../../shared/logger.ts';
 import { PgListener } from './pg-listener.ts';
 
 const CHANNEL = 'sparsam_inbox_events';
+/** NOTIFY payloads must stay under 8000 bytes; an event is about 200. */
+const EVENTS_PER_NOTIFY = 25;
 
 /**
  * Inbox events fanned out across instances with PostgreSQL LISTEN/NOTIFY, so that an agent connected to instance A
  * sees a message that arrived at instance B. Events are content-free (ids and states), which is what makes it
  * acceptable to pass them through the database server. Local subscribers get local events at once; events from other
- * instances arrive through the listening connection, which reconnects with backoff when it drops.
+ * instances arrive through the listening connection, which reconnects with backoff when it drops. The events of one
+ * turn of the event loop (a group of webhooks commits hundreds) go out together, a few dozen per notification.
  */
 export class PgInboxEventBus implements InboxEventBus {
   readonly #local = new LocalInboxEventBus();
@@ -29,9 +32,14 @@ export class PgInboxEventBus implements InboxEventBus {
       logger,
       name: 'inbox event listener',
       malformed: 'ignored a malformed inbox event notification',
-      onMessage: (message) => this.#local.publish(message.event as InboxEvent),
+      onMessage: (message) => {
+        if (Array.isArray(message.events)) for (const e of message.events) this.#local.publish(e as InboxEvent);
+        else if (message.event) this.#local.publish(message.event as InboxEvent);
+      },
     });
   }
+
+  readonly #outgoing: InboxEvent[] = [];
 
   /** Opens the listening connection; resolves once LISTEN is in place. */
   async start(): Promise<void> {
@@ -40,9 +48,17 @@ export class PgInboxEventBus implements InboxEventBus {
 
   publish(event: InboxEvent): void {
     this.#local.publish(event);
-    this.#listener.notify({ event }).catch((error: Error) => {
-      this.logger.warn({ reason: error.message }, 'could not fan out an inbox event');
-    });
+    this.#outgoing.push(event);
+    if (this.#outgoing.length === 1) setImmediate(() => this.#fanOut());
+  }
+
+  #fanOut(): void {
+    const events = this.#outgoing.splice(0);
+    for (let i = 0; i < events.length; i += EVENTS_PER_NOTIFY) {
+      this.#listener.notify({ events: events.slice(i, i + EVENTS_PER_NOTIFY) }).catch((error: Error) => {
+        this.logger.warn({ reason: error.message }, 'could not fan out an inbox event');
+      });
+    }
   }
 
   subscribe(listener: InboxEventListener): () => void {

@@ -32,7 +32,9 @@ export class PgListener {
   #retryMs = 250;
 
   constructor(private readonly options: PgListenerOptions) {
-    this.#pool = new pg.Pool({ connectionString: options.url, max: 2 });
+    // A notification is not worth a disk flush: its commit does not wait for one (synchronous_commit off). A crash
+    // of the database server loses it, as it loses every notification not yet delivered anyway.
+    this.#pool = new pg.Pool({ connectionString: options.url, max: 2, options: '-c synchronous_commit=off' });
     this.#pool.on('error', () => undefined);
   }
 

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { ConversationRecord } from '../../core/ports/model.ts';
 import type { Database } from '../database.ts';
 import type {
@@ -26,6 +26,18 @@ export class ConversationStore implements ConversationPort {
   async findById(id: string): Promise<ConversationRecord | undefined> {
     const row = await this.db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toConversation(row);
+  }
+  async findByIds(ids: readonly string[]): Promise<ConversationRecord[]> {
+    const out: ConversationRecord[] = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.db
+        .selectFrom('conversations')
+        .selectAll()
+        .where('id', 'in', ids.slice(i, i + 500))
+        .execute();
+      out.push(...rows.map(toConversation));
+    }
+    return out;
   }
   async findCurrentForContact(contactId: string): Promise<ConversationRecord | undefined> {
     const row = await this.db
@@ -80,6 +92,24 @@ export class ConversationStore implements ConversationPort {
       .where('id', '=', id)
       .execute();
   }
+  async touchInboundMany(touches: readonly { id: string; at: number; unreadDelta: number }[]): Promise<void> {
+    // In the order of their ids, so that two transactions touching the same conversations lock them in one order.
+    const sorted = [...touches].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (let i = 0; i < sorted.length; i += 300) {
+      const values = sql.join(
+        sorted.slice(i, i + 300).map((t) => sql`(${t.id}, cast(${t.at} as bigint), cast(${t.unreadDelta} as integer))`),
+      );
+      // One statement for the group (both dialects know UPDATE … FROM and a CTE's column names).
+      await sql`with v(id, at, unread) as (values ${values})
+        update conversations set
+          unread = conversations.unread + v.unread,
+          last_activity_at = case when conversations.last_activity_at < v.at then v.at
+            else conversations.last_activity_at end,
+          last_inbound_at = case when conversations.last_inbound_at is null or conversations.last_inbound_at < v.at
+            then v.at else conversations.last_inbound_at end
+        from v where conversations.id = v.id`.execute(this.db);
+    }
+  }
   async list(filter: ConversationFilter): Promise<ConversationRecord[]> {
     let q = this.db
       .selectFrom('conversations')
@@ -110,6 +140,12 @@ function isUniqueViolation(error: unknown): boolean {
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
+/** PostgreSQL chose this transaction as the victim of a deadlock (or a serialization failure): it may run again. */
+function isRetryableConflict(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  return code === '40P01' || code === '40001';
+}
+
 /**
  * {@link InboxTransactions} over Kysely: one database transaction per call, jobs enqueued inside it. On SQLite the
  * transaction holds the only connection, so the callback must use the ports it is given and nothing else of the
@@ -126,7 +162,7 @@ export class SqlInboxTransactions implements InboxTransactions {
     try {
       return await this.#once(fn);
     } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
+      if (!isUniqueViolation(error) && !isRetryableConflict(error)) throw error;
       // Lost a race with a concurrent webhook of the same customer: the second attempt finds its rows.
       return this.#once(fn);
     }

@@ -108,6 +108,34 @@ export class InboxStore {
     const row = await this.db.selectFrom('channels').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toChannel(row);
   }
+  /**
+   * Whether a channel is enabled (kill switch), read fresh for every call; the calls of one turn of the event loop
+   * (a burst of webhooks) share one query.
+   */
+  isChannelEnabled(id: string): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.#enabledAsks.push({ id, resolve, reject });
+      if (this.#enabledAsks.length === 1) setImmediate(() => void this.#answerEnabled());
+    });
+  }
+
+  readonly #enabledAsks: { id: string; resolve: (enabled: boolean) => void; reject: (error: unknown) => void }[] = [];
+
+  async #answerEnabled(): Promise<void> {
+    const asks = this.#enabledAsks.splice(0);
+    try {
+      const rows = await this.db
+        .selectFrom('channels')
+        .select(['id', 'enabled'])
+        .where('id', 'in', [...new Set(asks.map((a) => a.id))])
+        .execute();
+      const enabled = new Set(rows.filter((r) => r.enabled === 1).map((r) => r.id));
+      for (const a of asks) a.resolve(enabled.has(a.id));
+    } catch (error) {
+      for (const a of asks) a.reject(error);
+    }
+  }
+
   async setChannelEnabled(id: string, enabled: boolean, now: number): Promise<void> {
     await this.db
       .updateTable('channels')

@@ -42,6 +42,73 @@ export async function advanceByRef(
 }
 
 /**
+ * {@link advanceByRef} for several statuses in their order, in a few statements: the k-th status of each message
+ * goes in round k, and a round's statuses of one kind move all their messages in one UPDATE. Returns the changed
+ * rows (the last state of each) and, per status, whether it changed its message.
+ */
+export async function advanceManyByRef(
+  db: Kysely<Database>,
+  items: readonly {
+    channelId: string;
+    ref: string;
+    status: DeliveryStatus;
+    error: { code: string; reason: string } | undefined;
+  }[],
+  at: number,
+): Promise<{ rows: MessageRecord[]; applied: boolean[] }> {
+  const applied = items.map(() => false);
+  const rows = new Map<string, MessageRecord>();
+  const rounds: number[][] = [];
+  const seen = new Map<string, number>();
+  for (const [i, it] of items.entries()) {
+    const key = `${it.channelId}\0${it.ref}`;
+    const round = seen.get(key) ?? 0;
+    seen.set(key, round + 1);
+    (rounds[round] ??= []).push(i);
+  }
+  for (const round of rounds) {
+    const groups = new Map<string, number[]>();
+    for (const i of round) {
+      const it = items[i]!;
+      // A failure carries its own code and reason: alone. The others by channel and status.
+      const key = it.status === 'failed' ? `failed\0${i}` : `${it.channelId}\0${it.status}`;
+      groups.set(key, [...(groups.get(key) ?? []), i]);
+    }
+    for (const indices of groups.values()) {
+      const first = items[indices[0]!]!;
+      for (let k = 0; k < indices.length; k += 500) {
+        const part = indices.slice(k, k + 500);
+        const refs = new Map(part.map((i) => [items[i]!.ref, i]));
+        const updated = await db
+          .updateTable('messages')
+          .set({
+            status: first.status,
+            updated_at: at,
+            ...(first.status === 'failed'
+              ? {
+                  error_code: first.error?.code ?? 'unknown',
+                  error_reason: first.error?.reason ?? 'the provider reported a failure',
+                }
+              : {}),
+          })
+          .where('channel_id', '=', first.channelId)
+          .where('provider_message_id', 'in', [...refs.keys()])
+          .where('direction', '=', 'out')
+          .where('status', 'in', REPLACES[first.status])
+          .returningAll()
+          .execute();
+        for (const row of updated) {
+          const i = refs.get(row.provider_message_id!);
+          if (i !== undefined) applied[i] = true;
+          rows.set(row.id, toMessage(row));
+        }
+      }
+    }
+  }
+  return { rows: [...rows.values()], applied };
+}
+
+/**
  * Applies the statuses parked for `ref` to its message, in the provider's order (forward-only rules as for a live
  * status), and deletes them. Does nothing while no message carries the ref: the parked rows stay for the send job
  * that is about to store it. Returns the message when its status changed. Run it in a transaction.

@@ -103,6 +103,43 @@ export class ContactDirectory {
     }
   }
 
+  /**
+   * {@link findOrCreate} for several addresses (a group of webhooks): the contacts that exist are found with one
+   * query per channel, the others are created one by one as {@link findOrCreate} does (a few at a time). Results in
+   * input order.
+   */
+  async findOrCreateMany(
+    inputs: readonly FindOrCreateContact[],
+  ): Promise<{ contact: ContactRecord; created: boolean }[]> {
+    const hashes = await Promise.all(inputs.map((i) => this.lookupHashes(i.channelKind, i.address)));
+    const byChannel = new Map<string, Set<string>>();
+    inputs.forEach((input, i) => {
+      const set = byChannel.get(input.channelId) ?? new Set<string>();
+      for (const h of hashes[i]!) set.add(h);
+      byChannel.set(input.channelId, set);
+    });
+    const found = new Map<string, ContactRecord>();
+    for (const [channelId, set] of byChannel) {
+      for (const c of await this.port.findByLookups(channelId, [...set]))
+        found.set(`${channelId}\0${c.lookup_hash}`, c);
+    }
+    const out = new Array<{ contact: ContactRecord; created: boolean }>(inputs.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < inputs.length) {
+        const i = next++;
+        const input = inputs[i]!;
+        // The current pepper's hash first, as #findByHashes looks.
+        const existing = hashes[i]!.map((h) => found.get(`${input.channelId}\0${h}`)).find((c) => c !== undefined);
+        out[i] = existing
+          ? { contact: await this.#refreshName(existing, input.profileName), created: false }
+          : await this.findOrCreate(input);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(8, inputs.length) }, worker));
+    return out;
+  }
+
   async #create(
     input: FindOrCreateContact,
     id: string,
