@@ -17,6 +17,9 @@ import type { InboxStore } from './store/sql/inbox.store.ts';
 import type { TeamStore } from './store/sql/team.store.ts';
 import type { UserStore } from './store/sql/user.store.ts';
 import type { WebStore } from './store/sql/web.store.ts';
+import type { AccessScopes } from './core/teams/access-scopes.ts';
+import type { MentionsService } from './core/teams/mentions.service.ts';
+import type { TeamsService } from './core/teams/teams.service.ts';
 
 export interface WebInboxInput {
   config: AppConfig;
@@ -28,6 +31,12 @@ export interface WebInboxInput {
   accounts: AccountService;
   events: InboxEventBus;
   bearer: Authenticator;
+  /** Resolves the inboxes a session may see (an agent's memberships). */
+  scopes: AccessScopes;
+  /** Inbox memberships, availability, assignment settings. */
+  teams: TeamsService;
+  /** @mentions in internal notes. */
+  mentions: MentionsService;
   /** A stable 32-byte secret that survives master-key rotation (the key service's pepper) for sealing TOTP seeds. */
   accountSecret: Buffer;
   sealNote: NoteSealer;
@@ -59,11 +68,14 @@ export async function composeWebInbox(input: WebInboxInput): Promise<WebInbox> {
   const box = new SecretBox(input.accountSecret);
   const auth = new AuthService(users, web, accounts, box, clock, audit);
   const staff = new StaffService(users, web, accounts, clock, audit);
-  const team = new TeamService(input.team, users, web, events, clock, input.sealNote, audit);
+  const team = new TeamService(input.team, users, web, events, clock, input.sealNote, audit, {
+    maySee: (user, inboxId) => input.teams.maySee(user, inboxId),
+    noteWritten: (note) => input.mentions.noteWritten(note),
+  });
   const settings = new TeamSettingsService(web, inboxes, config.inboxes, clock, audit, signals);
   await settings.applyOverrides();
   const streams = new SessionStreams(signals);
-  const authenticate = bearerOrSessionAuthenticator(input.bearer, auth);
+  const authenticate = bearerOrSessionAuthenticator(input.bearer, auth, input.scopes);
   const testChannel = async (channelId: string): Promise<ChannelCheck> => {
     const channel = config.channels.find((c) => c.id === channelId);
     if (!channel) return { ok: false, detail: 'this channel was created in the UI; its check is not available yet' };
@@ -81,6 +93,10 @@ export async function composeWebInbox(input: WebInboxInput): Promise<WebInbox> {
     events,
     audit,
     streams,
+    teams: input.teams,
+    mentions: input.mentions,
+    scopes: input.scopes,
+    conversationLabels: () => Promise.resolve(new Map()),
     now: () => clock.now().getTime(),
     testChannel,
   };

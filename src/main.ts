@@ -72,6 +72,12 @@ import { Outbox } from './core/inbox/outbox.ts';
 import { MarketingService } from './core/marketing/marketing.service.ts';
 import { marketingRoutes } from './http/api/marketing.routes.ts';
 import { MarketingStore } from './store/sql/marketing.store.ts';
+import { TeamsStore } from './store/sql/teams.store.ts';
+import { AccessScopes } from './core/teams/access-scopes.ts';
+import { TeamsService } from './core/teams/teams.service.ts';
+import { FanOutNotifier, InAppNotifier } from './core/teams/notifier.ts';
+import { MentionsService } from './core/teams/mentions.service.ts';
+import { AssignmentService } from './core/teams/assignment.service.ts';
 
 /** Everything a running sparsam holds; built once by {@link createSparsam}, the composition root. */
 export interface Sparsam {
@@ -108,6 +114,12 @@ export interface Sparsam {
   compliance: ComplianceTools;
   /** The OpenAPI document of /api/v1; route modules add their operations. */
   docs: OpenApiRegistry;
+  /** Inbox memberships, token limits, availability and assignment settings. */
+  teams: TeamsService;
+  /** Auto-assignment (round robin) and the offline rule; run once a minute and on new conversations. */
+  assignment: AssignmentService;
+  /** "Tell this user" (mentions, assignments): in-app now; further sinks (web push, e-mail) are added here. */
+  notifier: FanOutNotifier;
   /** Stops background work, closes the HTTP server and the store. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -147,7 +159,6 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   // may be reading them right now); composeWebInbox re-applies the changes once more afterwards.
   const effective = await effectiveInboxSettings(webStore, config.inboxes);
   await inboxes.syncConfigured(config.inboxes, config.channels, clock.now().getTime(), effective);
-  const accounts = new AccountService(users, clock);
   // Live updates: in-process on SQLite; fanned out to every instance through LISTEN/NOTIFY on PostgreSQL.
   const pgEvents = config.databaseUrl ? new PgInboxEventBus(config.databaseUrl, logger) : undefined;
   await pgEvents?.start();
@@ -157,7 +168,10 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   const pgSignals = config.databaseUrl ? new PgCacheSignals(config.databaseUrl, logger) : undefined;
   await pgSignals?.start();
   const signals: CacheSignals = pgSignals ?? new LocalCacheSignals();
-  const bearer = bearerAuthenticator(users, clock);
+  // Teams: inbox memberships and token limits (the scope of every request), availability, assignment, mentions.
+  const teamsStore = new TeamsStore(store.db);
+  const scopes = new AccessScopes(teamsStore);
+  const bearer = bearerAuthenticator(users, clock, scopes);
   const masterKey = await loadOrCreateMasterKey({ masterKey: config.masterKey, dataDir: config.dataDir });
   // Key epochs: the epoch secrets (the root of the chain that wraps data keys and peppers lookup hashes) live only in
   // the epoch file, never in either database, so that no old copy of them brings an erased conversation back.
@@ -170,6 +184,19 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   const providerRefs = new ProviderRefs(keys.pepper);
   // Logins, 2FA changes, invitations, assignments, settings changes and every privacy-relevant act.
   const audit = new AuditLog(new AuditStore(store.db), keys, clock);
+  const teams = new TeamsService({
+    memberships: teamsStore,
+    presence: teamsStore,
+    users,
+    inboxes,
+    settings: webStore,
+    audit,
+    clock,
+  });
+  const accounts = new AccountService(users, clock, teams);
+  // "Tell this user": the in-app live event now; web push and e-mail are further sinks (notifier.add).
+  const notifier = new FanOutNotifier([new InAppNotifier(events)], logger);
+  const mentions = new MentionsService({ mentions: teamsStore, teams, notify: notifier, events, clock });
   // The browser inbox's services: session login (TOTP), staff, team features, live events, admin settings.
   const webInbox = await composeWebInbox({
     config,
@@ -181,6 +208,9 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     accounts,
     events,
     bearer,
+    scopes,
+    teams,
+    mentions,
     signals,
     accountSecret: keys.pepper,
     sealNote: async (conversationId, messageId, content) =>
@@ -308,6 +338,24 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
       },
     },
   );
+  // Auto-assignment and the offline rule: on every conversation staff can now see, and once a minute (capacity freed,
+  // agents came online or went offline).
+  const assignment = new AssignmentService({
+    teams,
+    memberships: teamsStore,
+    conversations: teamsStore,
+    users,
+    events,
+    notify: notifier,
+    audit,
+    clock,
+    logger,
+  });
+  events.subscribe((event) => {
+    if (event.type === 'conversation.created') void assignment.run(event.inboxId).catch(() => undefined);
+  });
+  webInbox.deps.runAssignment = (inboxId) => assignment.run(inboxId);
+  webInbox.deps.conversationLabels = (ids) => inbox.labelsOf(ids);
   const docs = new OpenApiRegistry();
   documentWebRoutes(docs);
   const compliance = new ComplianceTools({
@@ -365,6 +413,10 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     await keyEpochs.tick();
   });
   jobs.every('key-epoch', 60_000);
+  jobs.register('assignment-sweep', async () => {
+    await assignment.run();
+  });
+  jobs.every('assignment-sweep', 60_000);
 
   let closed = false;
   return {
@@ -393,6 +445,9 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     erasure,
     retention,
     compliance,
+    teams,
+    assignment,
+    notifier,
     async close() {
       if (closed) return;
       closed = true;

@@ -21,6 +21,11 @@ function config(): AppConfig {
   return loadConfig();
 }
 
+/** Collects a repeatable option's values. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 function parseRole(value: string): Role {
   if (!(ROLES as readonly string[]).includes(value)) throw new InvalidArgumentError(`one of ${ROLES.join(', ')}`);
   return value as Role;
@@ -81,7 +86,8 @@ export function buildCli(): Command {
     .requiredOption('--email <email>', 'e-mail address used to log in')
     .option('--name <name>', 'display name')
     .option('--role <role>', `role (${ROLES.join(', ')})`, parseRole, 'admin' as Role)
-    .action(async (opts: { email: string; name?: string; role: Role }) => {
+    .option('--inbox <id>', 'an inbox the account works in (repeatable; an agent without it joins every inbox)', collect)
+    .action(async (opts: { email: string; name?: string; role: Role; inbox?: string[] }) => {
       const password = await readSecretLine('Password (at least 12 characters): ');
       await withSparsam(async (s) => {
         const user = await s.accounts.createUser({
@@ -89,6 +95,7 @@ export function buildCli(): Command {
           password,
           role: opts.role,
           ...(opts.name ? { displayName: opts.name } : {}),
+          ...(opts.inbox ? { inboxIds: opts.inbox } : {}),
         });
         console.log(`created ${user.role} ${user.email} (id ${user.id})`);
       });
@@ -114,15 +121,36 @@ export function buildCli(): Command {
       });
     });
 
+  const user = program.command('user').description("staff members' inboxes");
+  user
+    .command('inboxes')
+    .description("show a staff member's inboxes, or replace them with --inbox (repeatable) or --none")
+    .requiredOption('--email <email>', 'e-mail address of the account')
+    .option('--inbox <id>', 'an inbox the account works in (repeatable)', collect)
+    .option('--none', 'remove the account from every inbox')
+    .action(async (opts: { email: string; inbox?: string[]; none?: boolean }) => {
+      await withSparsam(async (s) => {
+        const found = await s.users.findUserByEmail(opts.email.trim().toLowerCase());
+        if (!found) throw new AppError('NOT_FOUND', `no account with the e-mail address ${opts.email}`);
+        const change = opts.none ? [] : opts.inbox;
+        const inboxes = change
+          ? await s.teams.setUserInboxes('cli:user-inboxes', found.id, change)
+          : await s.teams.inboxIdsOfUser(found.id);
+        const note = found.role === 'agent' ? '' : ` (a ${found.role} sees every inbox regardless)`;
+        console.log(`${found.email}: ${inboxes.length > 0 ? inboxes.join(', ') : 'no inbox'}${note}`);
+      });
+    });
+
   const token = program.command('token').description('manage API tokens');
   token
     .command('create')
     .description('create an API token and print it once')
     .requiredOption('--name <name>', 'what the token is for')
     .requiredOption('--role <role>', `role (${ROLES.join(', ')})`, parseRole)
-    .action(async (opts: { name: string; role: Role }) => {
+    .option('--inbox <id>', 'limit an agent token to this inbox (repeatable; without: every inbox)', collect)
+    .action(async (opts: { name: string; role: Role; inbox?: string[] }) => {
       await withSparsam(async (s) => {
-        const created = await s.accounts.createApiToken(opts.name, opts.role);
+        const created = await s.accounts.createApiToken(opts.name, opts.role, opts.inbox ?? []);
         console.log(created.token);
         console.error(`token ${created.id} created; it is shown only this once`);
       });
