@@ -90,7 +90,9 @@ export class AssignmentService {
         const chosen = candidates[0];
         if (!chosen) break;
         if (!(await this.deps.conversations.assignIfUnassigned(conversation.id, chosen.userId))) continue;
-        const at = this.deps.clock.now().getTime();
+        // Strictly after every member's last turn, so that two turns in the same millisecond keep their order.
+        const latest = Math.max(...members.map((m) => m.lastAssignedAt ?? 0));
+        const at = Math.max(this.deps.clock.now().getTime(), latest + 1);
         chosen.lastAssignedAt = at;
         counts.set(chosen.userId, (counts.get(chosen.userId) ?? 0) + 1);
         await this.deps.memberships.markAssigned(inboxId, chosen.userId, at);
