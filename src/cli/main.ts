@@ -86,7 +86,11 @@ export function buildCli(): Command {
     .requiredOption('--email <email>', 'e-mail address used to log in')
     .option('--name <name>', 'display name')
     .option('--role <role>', `role (${ROLES.join(', ')})`, parseRole, 'admin' as Role)
-    .option('--inbox <id>', 'an inbox the account works in (repeatable; an agent without it joins every inbox)', collect)
+    .option(
+      '--inbox <id>',
+      'an inbox the account works in (repeatable; an agent without it joins every inbox)',
+      collect,
+    )
     .action(async (opts: { email: string; name?: string; role: Role; inbox?: string[] }) => {
       const password = await readSecretLine('Password (at least 12 characters): ');
       await withSparsam(async (s) => {

@@ -30,28 +30,34 @@ describeEachStore('assignment, availability and mentions', (dialect) => {
     app = await startTwoInboxApp(dialect, 'assign');
     app.sparsam.events.subscribe((e) => events.push(e));
     await createUser(app.sparsam, 'admin@example.org', 'admin');
-    annaId = (await app.sparsam.accounts.createUser({
-      email: 'anna@example.org',
-      password: 'correct horse battery staple',
-      role: 'agent',
-      displayName: 'Anna Maria',
-      inboxIds: ['werkstatt'],
-    })).id;
-    benId = (await app.sparsam.accounts.createUser({
-      email: 'ben@example.org',
-      password: 'correct horse battery staple',
-      role: 'agent',
-      displayName: 'Ben',
-      inboxIds: ['werkstatt'],
-    })).id;
+    annaId = (
+      await app.sparsam.accounts.createUser({
+        email: 'anna@example.org',
+        password: 'correct horse battery staple',
+        role: 'agent',
+        displayName: 'Anna Maria',
+        inboxIds: ['werkstatt'],
+      })
+    ).id;
+    benId = (
+      await app.sparsam.accounts.createUser({
+        email: 'ben@example.org',
+        password: 'correct horse battery staple',
+        role: 'agent',
+        displayName: 'Ben',
+        inboxIds: ['werkstatt'],
+      })
+    ).id;
     // Carla works in sales only.
-    carlaId = (await app.sparsam.accounts.createUser({
-      email: 'carla@example.org',
-      password: 'correct horse battery staple',
-      role: 'agent',
-      displayName: 'Carla',
-      inboxIds: ['verkauf'],
-    })).id;
+    carlaId = (
+      await app.sparsam.accounts.createUser({
+        email: 'carla@example.org',
+        password: 'correct horse battery staple',
+        role: 'agent',
+        displayName: 'Carla',
+        inboxIds: ['verkauf'],
+      })
+    ).id;
     admin = (await loginEnrolledAdmin(app.sparsam, app.clock, 'admin@example.org')).browser;
     anna = new Browser(app.sparsam);
     await anna.login('anna@example.org');
@@ -121,9 +127,12 @@ describeEachStore('assignment, availability and mentions', (dialect) => {
   it('shows availability to colleagues and turns an idle agent away, a silent one offline', async () => {
     const members = async () =>
       new Map(
-        ((await anna.get('/api/v1/team/members?inboxId=werkstatt')).json().items as { id: string; availability: string }[]).map(
-          (m) => [m.id, m.availability],
-        ),
+        (
+          (await anna.get('/api/v1/team/members?inboxId=werkstatt')).json().items as {
+            id: string;
+            availability: string;
+          }[]
+        ).map((m) => [m.id, m.availability]),
       );
     expect((await members()).get(benId)).toBe('online');
     expect((await members()).has(carlaId)).toBe(false);

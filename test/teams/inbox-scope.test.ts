@@ -127,7 +127,9 @@ describeEachStore('inbox membership: an agent of another inbox sees nothing of i
     const agentRoutes = ROUTES.filter((r) => r.roles.includes('agent') && r.access !== 'public');
     for (const route of agentRoutes) {
       if (route.body && !route.url.startsWith('/api/v1/auth/') && route.access !== 'step') {
-        expect(BODIES, `a sample body for ${route.method} ${route.url}`).toHaveProperty([`${route.method} ${route.url}`]);
+        expect(BODIES, `a sample body for ${route.method} ${route.url}`).toHaveProperty([
+          `${route.method} ${route.url}`,
+        ]);
       }
     }
     // A walker of its own, logged out by the logout routes: those go last.
@@ -168,9 +170,9 @@ describeEachStore('inbox membership: an agent of another inbox sees nothing of i
   it('gives the same ids to a member of inbox B (the 404s above are not for bad ids)', async () => {
     expect((await agentB.get(`/api/v1/conversations/${convB.id}`)).statusCode).toBe(200);
     expect((await agentB.get(`/api/v1/channels/wa-verkauf/templates`)).json().items).toHaveLength(1);
-    expect((await agentB.post(`/api/v1/conversations/${convB.id}/labels`, { labels: ['Geheimprojekt'] })).statusCode).toBe(
-      200,
-    );
+    expect(
+      (await agentB.post(`/api/v1/conversations/${convB.id}/labels`, { labels: ['Geheimprojekt'] })).statusCode,
+    ).toBe(200);
     expect((await agentB.get(`/api/v1/conversations/${convA}`)).statusCode).toBe(404);
   });
 
@@ -237,7 +239,9 @@ describeEachStore('inbox membership: an agent of another inbox sees nothing of i
     );
     expect((await admin.post(`/api/v1/conversations/${convB.id}/assign`, { userId: agentBId })).statusCode).toBe(200);
     // Then something in A's inbox: it must arrive, and nothing of B before it.
-    expect((await admin.post(`/api/v1/conversations/${convA}/notes`, { text: 'Werkstatt-Notiz' })).statusCode).toBe(201);
+    expect((await admin.post(`/api/v1/conversations/${convA}/notes`, { text: 'Werkstatt-Notiz' })).statusCode).toBe(
+      201,
+    );
     for (const s of streams) {
       await readUntil(s, convA);
       await s.reader.cancel();
@@ -253,9 +257,9 @@ describeEachStore('inbox membership: an agent of another inbox sees nothing of i
     expect((await agentA.get('/api/v1/conversations')).json().items).toEqual([]);
     const unknown = await admin.request('PUT', `/api/v1/users/${agentAId}/inboxes`, { inboxIds: ['nope'] });
     expect(unknown.statusCode).toBe(400);
-    expect((await admin.request('PUT', `/api/v1/users/${agentAId}/inboxes`, { inboxIds: ['werkstatt'] })).statusCode).toBe(
-      200,
-    );
+    expect(
+      (await admin.request('PUT', `/api/v1/users/${agentAId}/inboxes`, { inboxIds: ['werkstatt'] })).statusCode,
+    ).toBe(200);
     const audit = await app.sparsam.store.db
       .selectFrom('audit_log')
       .select(['action', 'details'])

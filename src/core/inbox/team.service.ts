@@ -106,7 +106,7 @@ export class TeamService {
       }
       // An agent who is not in the conversation's inbox could not even open it.
       if (this.access && !(await this.access.maySee(user, c.inbox_id))) {
-        throw new AppError('VALIDATION', 'this agent is not a member of the conversation\'s inbox', {
+        throw new AppError('VALIDATION', "this agent is not a member of the conversation's inbox", {
           field: 'userId',
           reason: 'not-member',
         });

@@ -9,7 +9,11 @@ export interface MembershipPort {
   /** Members of one inbox with the time each was last given a conversation by auto-assignment (round robin). */
   membersOfInbox(inboxId: string): Promise<{ userId: string; lastAssignedAt: Millis | null }[]>;
   /** Replaces a user's memberships; answers the inbox ids added and removed. */
-  setInboxesOfUser(userId: string, inboxIds: readonly string[], at: Millis): Promise<{ added: string[]; removed: string[] }>;
+  setInboxesOfUser(
+    userId: string,
+    inboxIds: readonly string[],
+    at: Millis,
+  ): Promise<{ added: string[]; removed: string[] }>;
   /** Records that auto-assignment gave the member a conversation (moves them to the back of the round). */
   markAssigned(inboxId: string, userId: string, at: Millis): Promise<void>;
   /** Inbox ids an API token is limited to; empty = no limit. */

@@ -70,7 +70,12 @@ export class MentionsService {
   }): Promise<string[]> {
     if (!note.text.includes('@')) return [];
     const eligible = (await this.deps.teams.members({ all: true }, note.inboxId)).filter((m) => m.id !== note.authorId);
-    const named = new Set(mentionedNames(note.text, eligible.map((m) => m.displayName)));
+    const named = new Set(
+      mentionedNames(
+        note.text,
+        eligible.map((m) => m.displayName),
+      ),
+    );
     const users = eligible.filter((m) => named.has(m.displayName));
     if (users.length === 0) return [];
     const now = this.deps.clock.now().getTime();

@@ -120,7 +120,8 @@ export class TeamsService {
   async joinInboxes(user: UserRecord, inboxIds: readonly string[] | undefined): Promise<void> {
     const chosen = inboxIds ?? (user.role === 'agent' ? await this.allInboxIds() : []);
     await this.#assertInboxes(chosen);
-    if (chosen.length > 0) await this.deps.memberships.setInboxesOfUser(user.id, chosen, this.deps.clock.now().getTime());
+    if (chosen.length > 0)
+      await this.deps.memberships.setInboxesOfUser(user.id, chosen, this.deps.clock.now().getTime());
   }
 
   /** Limits an API token to inboxes (at creation); unknown inbox ids are a 400. */
@@ -196,7 +197,8 @@ export class TeamsService {
   // -------------------------------------------------------------------------------------------- presence
 
   async presenceSettings(): Promise<PresenceSettings> {
-    const stored = (await this.deps.settings.getStructuredSetting(PRESENCE_KEY)) as Partial<PresenceSettings> | undefined;
+    const stored = (await this.deps.settings.getStructuredSetting(PRESENCE_KEY)) as
+      Partial<PresenceSettings> | undefined;
     return { awayAfterMinutes: stored?.awayAfterMinutes ?? DEFAULT_AWAY_AFTER_MINUTES };
   }
 
@@ -262,12 +264,15 @@ export class TeamsService {
 
   async assignmentSettings(inboxId: string): Promise<AssignmentSettings> {
     const stored = (await this.deps.settings.getStructuredSetting(assignmentKey(inboxId))) as
-      | Partial<AssignmentSettings>
-      | undefined;
+      Partial<AssignmentSettings> | undefined;
     return { ...DEFAULT_ASSIGNMENT, ...(stored ?? {}) };
   }
 
-  async setAssignmentSettings(actor: string, inboxId: string, settings: AssignmentSettings): Promise<AssignmentSettings> {
+  async setAssignmentSettings(
+    actor: string,
+    inboxId: string,
+    settings: AssignmentSettings,
+  ): Promise<AssignmentSettings> {
     await this.#assertInboxes([inboxId]);
     await this.deps.settings.putStructuredSetting(assignmentKey(inboxId), settings, this.deps.clock.now().getTime());
     await this.deps.audit.append({

@@ -39,9 +39,7 @@ export function teamsRoutes(deps: WebDeps): RouteModule {
       deps.teams.setPresenceSettings(actorOf(request.principal!), body),
     );
 
-    registerRoute(app, api.presence, options, async (_input, request) =>
-      deps.teams.ownPresence(request.principal!.id),
-    );
+    registerRoute(app, api.presence, options, async (_input, request) => deps.teams.ownPresence(request.principal!.id));
 
     registerRoute(app, api.reportPresence, options, async ({ body }, request) => {
       const result = await deps.teams.reportPresence(request.principal!.id, body);

@@ -129,7 +129,10 @@ export class TeamsStore implements MembershipPort, PresencePort, MentionPort, As
 
   async insertMentions(rows: readonly MentionRecord[]): Promise<void> {
     if (rows.length === 0) return;
-    await this.db.insertInto('mentions').values([...rows]).execute();
+    await this.db
+      .insertInto('mentions')
+      .values([...rows])
+      .execute();
   }
 
   async listMentions(userId: string, limit: number): Promise<MentionRecord[]> {
@@ -146,7 +149,11 @@ export class TeamsStore implements MembershipPort, PresencePort, MentionPort, As
 
   async markMentionsRead(userId: string, ids: readonly string[] | undefined, at: number): Promise<number> {
     if (ids && ids.length === 0) return 0;
-    let q = this.db.updateTable('mentions').set({ read_at: at }).where('user_id', '=', userId).where('read_at', 'is', null);
+    let q = this.db
+      .updateTable('mentions')
+      .set({ read_at: at })
+      .where('user_id', '=', userId)
+      .where('read_at', 'is', null);
     if (ids) q = q.where('id', 'in', [...ids]);
     const result = await q.executeTakeFirst();
     return Number(result.numUpdatedRows);
