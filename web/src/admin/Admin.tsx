@@ -1,6 +1,7 @@
 import type { SessionUser } from '../api.ts';
 import { useI18n } from '../i18n/i18n.tsx';
 import { SectionSwitch } from '../shared/SectionSwitch.tsx';
+import { Assignment } from './Assignment.tsx';
 import { Channels } from './Channels.tsx';
 import { Privacy } from './Privacy.tsx';
 import { QuickReplies } from './QuickReplies.tsx';
@@ -29,6 +30,7 @@ export function Admin({ path, self }: { path: string; self: SessionUser }) {
         },
         { key: 'channels', label: t('adminChannels'), render: () => <Channels /> },
         { key: 'privacy', label: t('adminPrivacy'), render: () => <Privacy /> },
+        { key: 'assignment', label: t('teams.assignmentNav'), render: () => <Assignment /> },
         { key: 'quick-replies', label: t('adminQuick'), render: () => <QuickReplies /> },
       ]}
     />
