@@ -95,6 +95,7 @@ export async function composeWebInbox(input: WebInboxInput): Promise<WebInbox> {
     streams,
     teams: input.teams,
     mentions: input.mentions,
+    accounts,
     scopes: input.scopes,
     conversationLabels: () => Promise.resolve(new Map()),
     now: () => clock.now().getTime(),

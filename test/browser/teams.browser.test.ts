@@ -129,7 +129,9 @@ describe.skipIf(!hasTool('chromium'))('teams in Chromium', () => {
     await agent.page.locator('.conv-item', { hasText: `Werkstatt ${fresh.seq}` }).click();
     const assignee = agent.page.getByLabel('Zuweisen an');
     await expect.poll(() => assignee.inputValue()).toBe(agentId);
-    expect(await assignee.locator('option:checked').textContent()).toContain('Online');
+    expect(await assignee.locator('option:checked').textContent()).toBe('Ben Weber (Sie)');
+    // Colleagues show their availability: the admin has no inbox tab open.
+    expect(await assignee.locator('option').allTextContents()).toContain('admin (Offline)');
 
     // The admin mentions Ben in a note: his badge counts it, the list names the conversation.
     expect(
@@ -138,9 +140,49 @@ describe.skipIf(!hasTool('chromium'))('teams in Chromium', () => {
     const badge = agent.page.locator('.mention-badge .count');
     await expect.poll(() => badge.textContent()).toBe('1');
     await agent.page.locator('.mention-badge').click();
-    await agent.page.getByText(`Anfrage`).or(agent.page.getByText(`in Werkstatt ${fresh.seq}`)).first().waitFor();
+    await agent.page
+      .getByText(`Anfrage`)
+      .or(agent.page.getByText(`in Werkstatt ${fresh.seq}`))
+      .first()
+      .waitFor();
     await shot(agent.page, 'teams-mentions-de');
     await agent.context.close();
+    await context.close();
+  });
+
+  it('lets an admin create an agent token limited to an inbox in the admin screen; it sees only that inbox', async () => {
+    const { context, page } = await signedIn(admin, 'de-DE', DESKTOP);
+    await page.goto(`${baseUrl}/admin/tokens`);
+    await page.getByLabel('Name (wofür)').fill('werkstatt-crm');
+    await page.getByRole('checkbox', { name: 'werkstatt' }).check();
+    await page.getByRole('button', { name: 'Token erstellen' }).click();
+    const token = (await page.locator('.invite-link code').textContent())!;
+    expect(token).toMatch(/^spt_/);
+    await page.locator('tr', { hasText: 'werkstatt-crm' }).waitFor();
+    await shot(page, 'teams-admin-tokens-de');
+    const list = await app.sparsam.http.inject({
+      method: 'GET',
+      url: '/api/v1/conversations',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const ids = (list.json().items as { id: string; inboxId: string }[]).map((c) => c.inboxId);
+    expect(ids.length).toBeGreaterThan(0);
+    expect(new Set(ids)).toEqual(new Set(['werkstatt']));
+    const other = await app.sparsam.http.inject({
+      method: 'GET',
+      url: `/api/v1/conversations/${convB.id}`,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(other.statusCode).toBe(404);
+    page.once('dialog', (d) => void d.accept());
+    await page.locator('tr', { hasText: 'werkstatt-crm' }).getByRole('button', { name: 'Widerrufen' }).click();
+    await page.locator('tr', { hasText: 'werkstatt-crm' }).getByText('widerrufen').waitFor();
+    const revoked = await app.sparsam.http.inject({
+      method: 'GET',
+      url: '/api/v1/conversations',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(revoked.statusCode).toBe(401);
     await context.close();
   });
 

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { ApiTokenRecord } from '../../core/ports/model.ts';
 import { AppError } from '../../shared/app-error.ts';
 import type { RouteModule } from '../app.ts';
 import { actorOf } from '../auth/session.ts';
@@ -46,6 +47,50 @@ export function teamsRoutes(deps: WebDeps): RouteModule {
       // Someone just became available: waiting conversations of their inboxes may go to them now.
       if (result.becameAvailable) void deps.runAssignment?.().catch(() => undefined);
       return { status: result.status, availability: result.availability };
+    });
+
+    const tokenView = (t: ApiTokenRecord, inboxes: Map<string, string[]>) => ({
+      id: t.id,
+      name: t.name,
+      role: t.role,
+      inboxIds: inboxes.get(t.id) ?? [],
+      createdAt: new Date(t.created_at).toISOString(),
+      lastUsedAt: t.last_used_at === null ? null : new Date(t.last_used_at).toISOString(),
+      revoked: t.revoked_at !== null,
+    });
+
+    registerRoute(app, api.tokens, options, async () => {
+      const inboxes = await deps.teams.tokenInboxes();
+      return { items: (await deps.users.listApiTokens()).map((t) => tokenView(t, inboxes)) };
+    });
+
+    registerRoute(app, api.createToken, options, async ({ body }, request) => {
+      const created = await deps.accounts.createApiToken(body.name, body.role, body.inboxIds);
+      await deps.audit.append({
+        actor: actorOf(request.principal!),
+        action: 'token.created',
+        targetType: 'token',
+        targetId: created.id,
+        details: { role: body.role, inboxes: body.inboxIds.join(',') },
+      });
+      const row = (await deps.users.listApiTokens()).find((t) => t.id === created.id)!;
+      return { item: tokenView(row, await deps.teams.tokenInboxes()), token: created.token };
+    });
+
+    registerRoute(app, api.revokeToken, options, async ({ params }, request) => {
+      const row = (await deps.users.listApiTokens()).find((t) => t.id === params.id);
+      if (!row) throw new AppError('NOT_FOUND', 'no such token');
+      if (row.revoked_at === null) {
+        await deps.users.revokeApiToken(row.id, deps.now());
+        await deps.audit.append({
+          actor: actorOf(request.principal!),
+          action: 'token.revoked',
+          targetType: 'token',
+          targetId: row.id,
+        });
+      }
+      const after = (await deps.users.listApiTokens()).find((t) => t.id === params.id)!;
+      return { item: tokenView(after, await deps.teams.tokenInboxes()) };
     });
 
     registerRoute(app, api.mentions, options, async (_input, request) => {

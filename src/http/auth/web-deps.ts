@@ -10,6 +10,7 @@ import { AppError } from '../../shared/app-error.ts';
 import type { ChannelRecord, InboxRecord } from '../../core/ports/model.ts';
 import type { UserPort } from '../../core/ports/user.port.ts';
 import type { AccessScopes } from '../../core/teams/access-scopes.ts';
+import type { AccountService } from '../../core/accounts/account.service.ts';
 import type { MentionsService } from '../../core/teams/mentions.service.ts';
 import type { TeamsService } from '../../core/teams/teams.service.ts';
 import { actorOf } from './session.ts';
@@ -41,6 +42,8 @@ export interface WebDeps {
   /** Inbox memberships, availability and assignment settings. */
   teams: TeamsService;
   mentions: MentionsService;
+  /** API tokens (the admin screen creates them, optionally limited to inboxes). */
+  accounts: Pick<AccountService, 'createApiToken'>;
   /** Re-resolves a caller's inbox scope (live streams refresh theirs when memberships change). */
   scopes: AccessScopes;
   /** Runs auto-assignment for an inbox (or every inbox) now; absent where background work is not wired. */

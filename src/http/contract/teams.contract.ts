@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ADMIN_ROLES, AnyIdParams, STAFF_ROLES, defineRoute } from './api-route.ts';
+import { ADMIN_ROLES, AnyIdParams, RoleSchema, STAFF_ROLES, defineRoute } from './api-route.ts';
 
 export const AvailabilitySchema = z.enum(['online', 'away', 'offline']);
 export const InboxIdsBody = z.object({ inboxIds: z.array(z.string().min(1).max(100)).max(500) }).strict();
@@ -36,6 +36,23 @@ export const MentionSchema = z.object({
 });
 export const MentionsReadBody = z
   .object({ ids: z.array(z.string().min(1).max(100)).max(500).optional().describe('without: all') })
+  .strict();
+
+export const ApiTokenSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  role: RoleSchema,
+  inboxIds: z.array(z.string()).describe('inboxes an agent token is limited to; empty: every inbox'),
+  createdAt: z.string(),
+  lastUsedAt: z.string().nullable(),
+  revoked: z.boolean(),
+});
+export const TokenCreateBody = z
+  .object({
+    name: z.string().min(1).max(80),
+    role: RoleSchema,
+    inboxIds: z.array(z.string().min(1).max(100)).max(500).default([]).describe('agent tokens only'),
+  })
   .strict();
 
 const tags = ['teams'];
@@ -112,6 +129,40 @@ export const teamsApi = {
     access: 'session',
     body: PresenceBody,
     response: { description: 'chosen and effective availability', schema: PresenceSchema },
+  }),
+  tokens: defineRoute({
+    method: 'GET',
+    url: '/api/v1/admin/tokens',
+    summary: 'API tokens (never the token itself), with their inbox limits',
+    tags,
+    roles: ADMIN_ROLES,
+    access: 'session',
+    response: { description: 'the tokens', schema: z.object({ items: z.array(ApiTokenSchema) }) },
+  }),
+  createToken: defineRoute({
+    method: 'POST',
+    url: '/api/v1/admin/tokens',
+    summary: 'Create an API token, optionally an agent token limited to inboxes; the token is shown this once',
+    tags,
+    roles: ADMIN_ROLES,
+    access: 'session',
+    body: TokenCreateBody,
+    response: {
+      status: 201,
+      description: 'created',
+      schema: z.object({ item: ApiTokenSchema, token: z.string().describe('shown only this once') }),
+    },
+  }),
+  revokeToken: defineRoute({
+    method: 'POST',
+    url: '/api/v1/admin/tokens/:id/revoke',
+    summary: 'Revoke an API token (it stops working at once)',
+    tags,
+    roles: ADMIN_ROLES,
+    access: 'session',
+    params: AnyIdParams,
+    response: { description: 'revoked', schema: z.object({ item: ApiTokenSchema }) },
+    errors: { 404: 'no such token' },
   }),
   mentions: defineRoute({
     method: 'GET',

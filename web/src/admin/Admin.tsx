@@ -6,6 +6,7 @@ import { Channels } from './Channels.tsx';
 import { Privacy } from './Privacy.tsx';
 import { QuickReplies } from './QuickReplies.tsx';
 import { SetupChecklist } from './SetupChecklist.tsx';
+import { Tokens } from './Tokens.tsx';
 import { Users } from './Users.tsx';
 
 /** Admin screens: team and invitations, channels, inbox privacy settings, quick replies. Loaded on demand. */
@@ -32,6 +33,7 @@ export function Admin({ path, self }: { path: string; self: SessionUser }) {
         { key: 'privacy', label: t('adminPrivacy'), render: () => <Privacy /> },
         { key: 'assignment', label: t('teams.assignmentNav'), render: () => <Assignment /> },
         { key: 'quick-replies', label: t('adminQuick'), render: () => <QuickReplies /> },
+        { key: 'tokens', label: t('teams.tokens'), render: () => <Tokens /> },
       ]}
     />
   );

@@ -483,6 +483,15 @@ export const de = {
   'teams.mentionBy': '{name} hat Sie in {label} erwähnt',
   'teams.markAllRead': 'Alle gelesen',
   'teams.memberOption': '{name} ({state})',
+  'teams.tokens': 'API-Tokens',
+  'teams.tokenName': 'Name (wofür)',
+  'teams.tokenLastUsed': 'Zuletzt benutzt',
+  'teams.tokenRevoke': 'Widerrufen',
+  'teams.tokenRevoked': 'widerrufen',
+  'teams.tokenRevokeConfirm': 'Token „{name}“ widerrufen? Integrationen, die es nutzen, werden sofort abgewiesen.',
+  'teams.tokenCreate': 'Token erstellen',
+  'teams.tokenInboxes': 'Auf Postfächer beschränken (keines gewählt: alle)',
+  'teams.tokenShownOnce': 'Das Token wird nur dieses eine Mal angezeigt. Jetzt kopieren und sicher ablegen:',
   'teams.notePlaceholder': 'Interne Notiz – mit @Name erwähnen Sie Kolleginnen und Kollegen',
 } as const;
 

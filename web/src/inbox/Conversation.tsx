@@ -150,10 +150,9 @@ export function Conversation(props: {
               <option value="">{t('nobody')}</option>
               {members.map((m) => (
                 <option key={m.id} value={m.id}>
-                  {t('teams.memberOption', {
-                    name: m.displayName + (m.id === props.user.id ? ` – ${t('you')}` : ''),
-                    state: t(AVAILABILITY_KEYS[m.availability]),
-                  })}
+                  {m.id === props.user.id
+                    ? `${m.displayName} (${t('you')})`
+                    : t('teams.memberOption', { name: m.displayName, state: t(AVAILABILITY_KEYS[m.availability]) })}
                 </option>
               ))}
             </select>
