@@ -20,6 +20,7 @@ import type { WebStore } from './store/sql/web.store.ts';
 import type { AccessScopes } from './core/teams/access-scopes.ts';
 import type { MentionsService } from './core/teams/mentions.service.ts';
 import type { TeamsService } from './core/teams/teams.service.ts';
+import type { NotifyUserPort } from './core/ports/notify.port.ts';
 
 export interface WebInboxInput {
   config: AppConfig;
@@ -37,6 +38,8 @@ export interface WebInboxInput {
   teams: TeamsService;
   /** @mentions in internal notes. */
   mentions: MentionsService;
+  /** "Tell this user" (a conversation given to them by a colleague). */
+  notify: NotifyUserPort;
   /** A stable 32-byte secret that survives master-key rotation (the key service's pepper) for sealing TOTP seeds. */
   accountSecret: Buffer;
   sealNote: NoteSealer;
@@ -71,6 +74,7 @@ export async function composeWebInbox(input: WebInboxInput): Promise<WebInbox> {
   const team = new TeamService(input.team, users, web, events, clock, input.sealNote, audit, {
     maySee: (user, inboxId) => input.teams.maySee(user, inboxId),
     noteWritten: (note) => input.mentions.noteWritten(note),
+    assigned: (n) => input.notify.notify({ kind: 'assigned', ...n }),
   });
   const settings = new TeamSettingsService(web, inboxes, config.inboxes, clock, audit, signals);
   await settings.applyOverrides();

@@ -211,6 +211,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     scopes,
     teams,
     mentions,
+    notify: notifier,
     signals,
     accountSecret: keys.pepper,
     sealNote: async (conversationId, messageId, content) =>

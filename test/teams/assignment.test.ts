@@ -203,6 +203,12 @@ describeEachStore('assignment, availability and mentions', (dialect) => {
     expect(JSON.stringify(notified)).not.toContain('kannst');
     expect((await anna.post('/api/v1/me/mentions/read', {})).json().marked).toBe(1);
     expect((await anna.get('/api/v1/me/mentions')).json().unread).toBe(0);
+    // Given to a colleague by hand: the colleague is told (content-free), the one who assigned is not.
+    events.length = 0;
+    expect((await ben.post(`/api/v1/conversations/${id}/assign`, { userId: annaId })).statusCode).toBe(200);
+    expect((await ben.post(`/api/v1/conversations/${id}/assign`, { userId: benId })).statusCode).toBe(200);
+    const told = events.filter((e) => e.type === 'user.notified' && e.kind === 'assigned');
+    expect(told.map((e) => (e as { userId: string }).userId)).toEqual([annaId]);
     // An API token has no mentions (sessions only).
     const token = (await app.sparsam.accounts.createApiToken('t', 'agent')).token;
     const viaToken = await app.sparsam.http.inject({

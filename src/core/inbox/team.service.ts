@@ -18,6 +18,8 @@ export interface TeamAccess {
     messageId: string;
     authorId: string | null;
   }): Promise<string[]>;
+  /** Tells a colleague that a conversation was given to them (the notify port). */
+  assigned(n: { userId: string; inboxId: string; conversationId: string }): Promise<void>;
 }
 
 /** Who acts: the staff member (or token) behind a request. */
@@ -121,6 +123,9 @@ export class TeamService {
       details: { assignee: assigneeId },
     });
     this.updated(c);
+    if (assigneeId !== null && assigneeId !== actor.userId && assigneeId !== c.assignee_id) {
+      await this.access?.assigned({ userId: assigneeId, inboxId: c.inbox_id, conversationId: c.id });
+    }
   }
 
   /** Replaces the labels (trimmed, de-duplicated, at most 20 of up to 40 characters). */
