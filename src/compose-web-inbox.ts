@@ -19,6 +19,10 @@ import type { InboxStore } from './store/sql/inbox.store.ts';
 import type { TeamStore } from './store/sql/team.store.ts';
 import type { UserStore } from './store/sql/user.store.ts';
 import type { WebStore } from './store/sql/web.store.ts';
+import type { AccessScopes } from './core/teams/access-scopes.ts';
+import type { MentionsService } from './core/teams/mentions.service.ts';
+import type { TeamsService } from './core/teams/teams.service.ts';
+import type { NotifyUserPort } from './core/ports/notify.port.ts';
 
 export interface WebInboxInput {
   config: AppConfig;
@@ -30,6 +34,14 @@ export interface WebInboxInput {
   accounts: AccountService;
   events: InboxEventBus;
   bearer: Authenticator;
+  /** Resolves the inboxes a session may see (an agent's memberships). */
+  scopes: AccessScopes;
+  /** Inbox memberships, availability, assignment settings. */
+  teams: TeamsService;
+  /** @mentions in internal notes. */
+  mentions: MentionsService;
+  /** "Tell this user" (a conversation given to them by a colleague). */
+  notify: NotifyUserPort;
   /** A stable 32-byte secret that survives master-key rotation (the key service's pepper) for sealing TOTP seeds. */
   accountSecret: Buffer;
   sealNote: NoteSealer;
@@ -65,7 +77,11 @@ export async function composeWebInbox(input: WebInboxInput): Promise<WebInbox> {
   const box = new SecretBox(input.accountSecret);
   const auth = new AuthService(users, web, accounts, box, clock, audit);
   const staff = new StaffService(users, web, accounts, clock, audit);
-  const team = new TeamService(input.team, users, web, events, clock, input.sealNote, audit, input.webhooks);
+  const team = new TeamService(input.team, users, web, events, clock, input.sealNote, audit, input.webhooks, {
+    maySee: (user, inboxId) => input.teams.maySee(user, inboxId),
+    noteWritten: (note) => input.mentions.noteWritten(note),
+    assigned: (n) => input.notify.notify({ kind: 'assigned', ...n }),
+  });
   const settings = new TeamSettingsService(
     web,
     inboxes,
@@ -77,7 +93,7 @@ export async function composeWebInbox(input: WebInboxInput): Promise<WebInbox> {
   );
   await settings.applyOverrides();
   const streams = new SessionStreams(signals);
-  const authenticate = bearerOrSessionAuthenticator(input.bearer, auth);
+  const authenticate = bearerOrSessionAuthenticator(input.bearer, auth, input.scopes);
   const testChannel = async (channelId: string): Promise<ChannelCheck> => {
     const channel = input.channelConfig(channelId);
     if (!channel) return { ok: false, detail: 'this channel is not running on this instance' };
@@ -95,6 +111,11 @@ export async function composeWebInbox(input: WebInboxInput): Promise<WebInbox> {
     events,
     audit,
     streams,
+    teams: input.teams,
+    mentions: input.mentions,
+    accounts,
+    scopes: input.scopes,
+    conversationLabels: () => Promise.resolve(new Map()),
     now: () => clock.now().getTime(),
     testChannel,
     channelConfig: input.channelConfig,

@@ -93,6 +93,12 @@ import { WebhookStore } from './store/sql/webhook.store.ts';
 
 /** Webhook groups committed at once on PostgreSQL (see InboundProcessor); the pool has ten connections. */
 const INGEST_GROUPS_POSTGRES = 4;
+import { TeamsStore } from './store/sql/teams.store.ts';
+import { AccessScopes } from './core/teams/access-scopes.ts';
+import { TeamsService } from './core/teams/teams.service.ts';
+import { FanOutNotifier, InAppNotifier } from './core/teams/notifier.ts';
+import { MentionsService } from './core/teams/mentions.service.ts';
+import { AssignmentService } from './core/teams/assignment.service.ts';
 
 /** Everything a running sparsam holds; built once by {@link createSparsam}, the composition root. */
 export interface Sparsam {
@@ -131,6 +137,12 @@ export interface Sparsam {
   webhooks: WebhookService;
   /** The OpenAPI document of /api/v1; route modules add their operations. */
   docs: OpenApiRegistry;
+  /** Inbox memberships, token limits, availability and assignment settings. */
+  teams: TeamsService;
+  /** Auto-assignment (round robin) and the offline rule; run once a minute and on new conversations. */
+  assignment: AssignmentService;
+  /** "Tell this user" (mentions, assignments): in-app now; further sinks (web push, e-mail) are added here. */
+  notifier: FanOutNotifier;
   /** Stops background work, closes the HTTP server and the store. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -170,7 +182,6 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   // may be reading them right now); composeWebInbox re-applies the changes once more afterwards.
   const effective = await effectiveInboxSettings(webStore, config.inboxes);
   await inboxes.syncConfigured(config.inboxes, config.channels, clock.now().getTime(), effective);
-  const accounts = new AccountService(users, clock);
   // Live updates: in-process on SQLite; fanned out to every instance through LISTEN/NOTIFY on PostgreSQL.
   // The PostgreSQL modules (and the pg driver) are loaded only where PostgreSQL is used.
   const pg = config.databaseUrl
@@ -188,7 +199,10 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   const pgSignals = pg && config.databaseUrl ? new pg.PgCacheSignals(config.databaseUrl, logger) : undefined;
   await pgSignals?.start();
   const signals: CacheSignals = pgSignals ?? new LocalCacheSignals();
-  const bearer = bearerAuthenticator(users, clock);
+  // Teams: inbox memberships and token limits (the scope of every request), availability, assignment, mentions.
+  const teamsStore = new TeamsStore(store.db);
+  const scopes = new AccessScopes(teamsStore);
+  const bearer = bearerAuthenticator(users, clock, scopes);
   const masterKey = await loadOrCreateMasterKey({ masterKey: config.masterKey, dataDir: config.dataDir });
   // Key epochs: the epoch secrets (the root of the chain that wraps data keys and peppers lookup hashes) live only in
   // the epoch file, never in either database, so that no old copy of them brings an erased conversation back.
@@ -253,6 +267,19 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     },
   });
   registerWebhookDelivery(jobs, webhooks);
+  const teams = new TeamsService({
+    memberships: teamsStore,
+    presence: teamsStore,
+    users,
+    inboxes,
+    settings: webStore,
+    audit,
+    clock,
+  });
+  const accounts = new AccountService(users, clock, teams);
+  // "Tell this user": the in-app live event now; web push and e-mail are further sinks (notifier.add).
+  const notifier = new FanOutNotifier([new InAppNotifier(events)], logger);
+  const mentions = new MentionsService({ mentions: teamsStore, teams, notify: notifier, events, clock });
   // The browser inbox's services: session login (TOTP), staff, team features, live events, admin settings.
   const webInbox = await composeWebInbox({
     channelConfig: (channelId) => channels.config(channelId),
@@ -265,6 +292,10 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     accounts,
     events,
     bearer,
+    scopes,
+    teams,
+    mentions,
+    notify: notifier,
     signals,
     accountSecret: keys.pepper,
     sealNote: async (conversationId, messageId, content) =>
@@ -447,6 +478,24 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
       },
     },
   );
+  // Auto-assignment and the offline rule: on every conversation staff can now see, and once a minute (capacity freed,
+  // agents came online or went offline).
+  const assignment = new AssignmentService({
+    teams,
+    memberships: teamsStore,
+    conversations: teamsStore,
+    users,
+    events,
+    notify: notifier,
+    audit,
+    clock,
+    logger,
+  });
+  events.subscribe((event) => {
+    if (event.type === 'conversation.created') void assignment.run(event.inboxId).catch(() => undefined);
+  });
+  webInbox.deps.runAssignment = (inboxId) => assignment.run(inboxId);
+  webInbox.deps.conversationLabels = (ids) => inbox.labelsOf(ids);
   const docs = new OpenApiRegistry();
   documentWebRoutes(docs);
   const compliance = new ComplianceTools({
@@ -544,6 +593,10 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     await keyEpochs.tick();
   });
   jobs.every('key-epoch', 60_000);
+  jobs.register('assignment-sweep', async () => {
+    await assignment.run();
+  });
+  jobs.every('assignment-sweep', 60_000);
 
   let closed = false;
   return {
@@ -573,6 +626,9 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     retention,
     compliance,
     webhooks,
+    teams,
+    assignment,
+    notifier,
     async close() {
       if (closed) return;
       closed = true;

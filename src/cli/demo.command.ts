@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { ALL_INBOXES } from '../core/teams/inbox-scope.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -254,7 +255,7 @@ export async function startDemo<S extends DemoSimulator = DemoSimulator>(
     }
     if ((await sparsam.team.listQuickReplies()).length === 0) {
       for (const quickReply of DEMO_QUICK_REPLIES) {
-        await sparsam.team.createQuickReply({ name: 'system:demo', role: 'admin' }, quickReply);
+        await sparsam.team.createQuickReply({ name: 'system:demo', role: 'admin', scope: ALL_INBOXES }, quickReply);
       }
     }
     const handshake = await simulator.verifyWebhook().catch(() => ({ status: 0 }));

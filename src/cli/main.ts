@@ -21,6 +21,11 @@ function config(): AppConfig {
   return loadConfig();
 }
 
+/** Collects a repeatable option's values. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 function parseRole(value: string): Role {
   if (!(ROLES as readonly string[]).includes(value)) throw new InvalidArgumentError(`one of ${ROLES.join(', ')}`);
   return value as Role;
@@ -81,7 +86,12 @@ export function buildCli(): Command {
     .requiredOption('--email <email>', 'e-mail address used to log in')
     .option('--name <name>', 'display name')
     .option('--role <role>', `role (${ROLES.join(', ')})`, parseRole, 'admin' as Role)
-    .action(async (opts: { email: string; name?: string; role: Role }) => {
+    .option(
+      '--inbox <id>',
+      'an inbox the account works in (repeatable; an agent without it joins every inbox)',
+      collect,
+    )
+    .action(async (opts: { email: string; name?: string; role: Role; inbox?: string[] }) => {
       const password = await readSecretLine('Password (at least 12 characters): ');
       await withSparsam(async (s) => {
         const user = await s.accounts.createUser({
@@ -89,6 +99,7 @@ export function buildCli(): Command {
           password,
           role: opts.role,
           ...(opts.name ? { displayName: opts.name } : {}),
+          ...(opts.inbox ? { inboxIds: opts.inbox } : {}),
         });
         await s.audit.append({
           actor: 'cli:admin-create',
@@ -121,6 +132,26 @@ export function buildCli(): Command {
       });
     });
 
+  const user = program.command('user').description("staff members' inboxes");
+  user
+    .command('inboxes')
+    .description("show a staff member's inboxes, or replace them with --inbox (repeatable) or --none")
+    .requiredOption('--email <email>', 'e-mail address of the account')
+    .option('--inbox <id>', 'an inbox the account works in (repeatable)', collect)
+    .option('--none', 'remove the account from every inbox')
+    .action(async (opts: { email: string; inbox?: string[]; none?: boolean }) => {
+      await withSparsam(async (s) => {
+        const found = await s.users.findUserByEmail(opts.email.trim().toLowerCase());
+        if (!found) throw new AppError('NOT_FOUND', `no account with the e-mail address ${opts.email}`);
+        const change = opts.none ? [] : opts.inbox;
+        const inboxes = change
+          ? await s.teams.setUserInboxes('cli:user-inboxes', found.id, change)
+          : await s.teams.inboxIdsOfUser(found.id);
+        const note = found.role === 'agent' ? '' : ` (a ${found.role} sees every inbox regardless)`;
+        console.log(`${found.email}: ${inboxes.length > 0 ? inboxes.join(', ') : 'no inbox'}${note}`);
+      });
+    });
+
   const token = program.command('token').description('manage API tokens');
   token
     .command('create')
@@ -128,11 +159,15 @@ export function buildCli(): Command {
     .requiredOption('--name <name>', 'what the token is for')
     .requiredOption('--role <role>', `role (${ROLES.join(', ')})`, parseRole)
     .option('--expires-in <duration>', 'let the token stop working after this time: 30d, 12h, 90m (default: never)')
-    .action(async (opts: { name: string; role: Role; expiresIn?: string }) => {
+    .option('--inbox <id>', 'limit an agent token to this inbox (repeatable; without: every inbox)', collect)
+    .action(async (opts: { name: string; role: Role; expiresIn?: string; inbox?: string[] }) => {
       await withSparsam(async (s) => {
         const now = Date.now();
         const expiresAt = opts.expiresIn === undefined ? undefined : now + parseDuration(opts.expiresIn);
-        const created = await s.accounts.createApiToken(opts.name, opts.role, { expiresAt });
+        const created = await s.accounts.createApiToken(opts.name, opts.role, {
+          expiresAt,
+          inboxIds: opts.inbox ?? [],
+        });
         await s.audit.append({
           actor: 'cli:token-create',
           action: 'token.created',
@@ -141,6 +176,7 @@ export function buildCli(): Command {
           details: {
             role: opts.role,
             expiresAt: expiresAt === undefined ? null : new Date(expiresAt).toISOString(),
+            inboxes: (opts.inbox ?? []).join(',') || null,
           },
         });
         console.log(created.token);

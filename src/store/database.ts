@@ -286,6 +286,10 @@ export interface Database {
   webhook_deliveries: WebhookDeliveryRow;
   daily_counts: DailyCountRow;
   public_key_pins: PublicKeyPinRow;
+  inbox_members: InboxMemberRow;
+  api_token_inboxes: ApiTokenInboxRow;
+  user_presence: UserPresenceRow;
+  mentions: MentionRow;
 }
 
 /** An outgoing webhook endpoint; migration 016. `events` is JSON of event type names; secrets sealed. */
@@ -341,6 +345,41 @@ export interface PublicKeyPinRow {
   public_key: Uint8Array;
   pinned_at: Millis;
   changes: number;
+}
+
+/** A staff member's membership of an inbox, with the round-robin position of auto-assignment; migration 020. */
+export interface InboxMemberRow {
+  inbox_id: string;
+  user_id: string;
+  created_at: Millis;
+  last_assigned_at: Millis | null;
+}
+
+/** An inbox an API token is limited to (a token without rows is not limited); migration 020. */
+export interface ApiTokenInboxRow {
+  token_id: string;
+  inbox_id: string;
+}
+
+/** An agent's chosen availability and the last heartbeats of their inbox tab; migration 020. */
+export interface UserPresenceRow {
+  user_id: string;
+  status: 'online' | 'away' | 'offline';
+  last_seen_at: Millis | null;
+  last_active_at: Millis | null;
+  changed_at: Millis;
+}
+
+/** A colleague named with @ in an internal note (ids only); migration 020. */
+export interface MentionRow {
+  id: string;
+  user_id: string;
+  inbox_id: string;
+  conversation_id: string;
+  message_id: string;
+  author_id: string | null;
+  created_at: Millis;
+  read_at: Millis | null;
 }
 
 /** An inbound event without a message row that took effect once (keyed hash of its provider id); migration 012. */

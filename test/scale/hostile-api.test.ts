@@ -34,8 +34,11 @@ interface Operation {
   body: Schema | undefined;
 }
 
-/** Routes about the signed-in user: they need a session, and an API token (which has no user) gets 403. */
-const SESSION_ONLY = /^\/api\/v1\/me(\/|$)/;
+/**
+ * Routes about the signed-in user, and the API token screen (a token never mints tokens): they need a session, and
+ * an API token gets 403.
+ */
+const SESSION_ONLY = /^\/api\/v1\/(me|admin\/tokens)(\/|$)/;
 
 /** Tables whose rows are bookkeeping of the requests themselves (the audit trail, token use), not state. */
 const BOOKKEEPING = new Set(['audit_log', 'audit_chain', 'api_tokens', 'sparsam_migration', 'sparsam_migration_lock']);

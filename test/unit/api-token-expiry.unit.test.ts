@@ -1,3 +1,4 @@
+import { AccessScopes } from '../../src/core/teams/access-scopes.ts';
 import type { FastifyRequest } from 'fastify';
 import { expect, it } from 'vitest';
 import { AccountService } from '../../src/core/accounts/account.service.ts';
@@ -20,7 +21,9 @@ it('refuses an API token after its expiry and after revocation', async () => {
   } as unknown as UserPort;
   const clock = new ManualClock();
   const accounts = new AccountService(users, clock);
-  const bearer = bearerAuthenticator(users, clock);
+  // Tokens without an inbox limit (no membership rows): they reach every inbox.
+  const scopes = new AccessScopes({ inboxIdsOfUser: async () => [], inboxIdsOfToken: async () => [] });
+  const bearer = bearerAuthenticator(users, clock, scopes);
   const request = (token: string) => ({ headers: { authorization: `Bearer ${token}` } }) as FastifyRequest;
 
   await expect(accounts.createApiToken('x', 'agent', { expiresAt: clock.now().getTime() - 1 })).rejects.toThrow(

@@ -138,6 +138,11 @@ export type QuickReply = z.infer<typeof contract.QuickReplySchema>;
 export type TeamMember = z.infer<typeof contract.TeamMemberSchema>;
 
 export type StaffMember = z.infer<typeof contract.StaffMemberSchema>;
+export type Availability = z.infer<typeof contract.AvailabilitySchema>;
+export type Presence = z.infer<typeof contract.PresenceSchema>;
+export type Mention = z.infer<typeof contract.MentionSchema>;
+export type AssignmentSettings = z.infer<typeof contract.AssignmentSettingsSchema>;
+export type ApiToken = z.infer<typeof contract.ApiTokenSchema>;
 export type Invitation = z.infer<typeof contract.InvitationSchema>;
 export type ChannelInfo = z.infer<typeof contract.ChannelInfoSchema>;
 export type WebhookEndpoint = z.infer<typeof contract.WebhookEndpointSchema>;

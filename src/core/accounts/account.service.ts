@@ -23,19 +23,36 @@ export interface CreatedToken {
   token: string;
 }
 
+/**
+ * Puts a new account into inboxes: the ones chosen, or (for an agent, when none were chosen) every inbox; limits a
+ * new API token to inboxes. Teams implements it (core/teams).
+ */
+export interface InboxJoiner {
+  /** VALIDATION naming unknown inbox ids; called before anything is written. */
+  checkInboxes(inboxIds: readonly string[]): Promise<void>;
+  joinInboxes(user: UserRecord, inboxIds: readonly string[] | undefined): Promise<void>;
+  limitToken(tokenId: string, inboxIds: readonly string[]): Promise<void>;
+}
+
 /** Staff accounts and API tokens: creation, password checks, roles. No HTTP here. */
 export class AccountService {
   constructor(
     private readonly users: UserPort,
     private readonly clock: Clock,
+    private readonly inboxes?: InboxJoiner,
   ) {}
 
+  /**
+   * Creates an account. `inboxIds`: the inboxes the new staff member works in; without it an agent joins every
+   * inbox that exists (admins see every inbox anyway).
+   */
   async createUser(input: {
     email: string;
     password: string;
     role: Role;
     displayName?: string;
     language?: string;
+    inboxIds?: readonly string[];
   }): Promise<UserRecord> {
     const email = input.email.trim().toLowerCase();
     if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
@@ -47,6 +64,7 @@ export class AccountService {
       throw new AppError('VALIDATION', `role must be one of ${ROLES.join(', ')}`, { field: 'role' });
     }
     assertPasswordStrength(input.password);
+    if (input.inboxIds) await this.inboxes?.checkInboxes(input.inboxIds);
     if (await this.users.findUserByEmail(email)) {
       throw new AppError('CONFLICT', 'a user with this e-mail address exists already', { field: 'email' });
     }
@@ -68,6 +86,7 @@ export class AccountService {
       updated_at: now,
     };
     await this.users.insertUser(row);
+    await this.inboxes?.joinInboxes(row, input.inboxIds);
     return row;
   }
 
@@ -106,13 +125,33 @@ export class AccountService {
     return { wasLocked: (user.locked_until ?? 0) > now };
   }
 
-  async createApiToken(name: string, role: Role, options: { expiresAt?: number } = {}): Promise<CreatedToken> {
+  /**
+   * Creates an API token. `inboxIds` limits an agent token to those inboxes (without: every inbox); other roles
+   * reach beyond conversations (admin settings, compliance), so only agent tokens can be limited. `expiresAt` lets
+   * the token stop working then (without: never). An array instead of options gives the inboxes alone.
+   */
+  async createApiToken(
+    name: string,
+    role: Role,
+    given: { expiresAt?: number | undefined; inboxIds?: readonly string[] } | readonly string[] = {},
+  ): Promise<CreatedToken> {
+    const options = Array.isArray(given)
+      ? { inboxIds: given as readonly string[] }
+      : (given as { expiresAt?: number; inboxIds?: readonly string[] });
+    const inboxIds = options.inboxIds ?? [];
     if (!name.trim()) throw new AppError('VALIDATION', 'the token needs a name (example: crm-import)');
     if (!ROLES.includes(role)) throw new AppError('VALIDATION', `role must be one of ${ROLES.join(', ')}`);
     const now = this.clock.now().getTime();
     if (options.expiresAt !== undefined && !(options.expiresAt > now)) {
       throw new AppError('VALIDATION', 'the expiry must lie in the future (example: --expires-in 30d)');
     }
+    if (inboxIds.length > 0 && role !== 'agent') {
+      throw new AppError('VALIDATION', 'only agent tokens can be limited to inboxes (use --role agent)', {
+        field: 'inbox',
+      });
+    }
+    if (inboxIds.length > 0 && !this.inboxes) throw new AppError('CONFIG', 'inbox limits are not available here');
+    if (inboxIds.length > 0) await this.inboxes!.checkInboxes(inboxIds);
     const token = `spt_${newToken(32)}`;
     const id = newId();
     await this.users.insertApiToken({
@@ -125,6 +164,7 @@ export class AccountService {
       revoked_at: null,
       expires_at: options.expiresAt ?? null,
     });
+    if (inboxIds.length > 0) await this.inboxes!.limitToken(id, inboxIds);
     return { id, token };
   }
 

@@ -63,7 +63,7 @@ export class StaffService {
 
   /** Creates the account with an unknowable password and returns a one-time invitation token (shown once). */
   async invite(
-    input: { email: string; role: Role; displayName?: string; language?: string },
+    input: { email: string; role: Role; displayName?: string; language?: string; inboxIds?: readonly string[] },
     actor: string,
   ): Promise<{ user: StaffMember; token: string; expiresAt: number }> {
     const user = await this.accounts.createUser({ ...input, password: newToken(32) });

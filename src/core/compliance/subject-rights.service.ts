@@ -1,4 +1,5 @@
 import { AppError } from '../../shared/app-error.ts';
+import { inScope, type InboxScope } from '../teams/inbox-scope.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { ContactRecord, ConversationRecord, MessageRecord } from '../ports/model.ts';
 import type { InboxEventBus } from '../inbox/inbox-events.ts';
@@ -19,6 +20,8 @@ import { formatLabel, type ContactDirectory } from '../privacy/pseudonym/contact
 export interface ComplianceActor {
   actor: string;
   role: 'admin' | 'agent' | 'dpo' | 'cli';
+  /** The inboxes the caller may see (an agent allowed to reveal: only conversations of their inboxes); absent = all. */
+  scope?: InboxScope;
 }
 
 /** The person a request is about: the channel they wrote on and their address there (phone number, chat id). */
@@ -440,7 +443,9 @@ export class SubjectRightsService {
   }> {
     const why = checkReason(reason);
     const conversation = await this.deps.port.findConversation(conversationId);
-    if (!conversation) throw new AppError('NOT_FOUND', 'no such conversation');
+    if (!conversation || (who.scope && !inScope(who.scope, conversation.inbox_id))) {
+      throw new AppError('NOT_FOUND', 'no such conversation');
+    }
     const contact = await this.deps.contacts.findById(conversation.contact_id);
     if (!contact) throw new AppError('NOT_FOUND', 'the contact of this conversation has been erased');
     const prefix = (await this.deps.port.labelPrefix(conversation.inbox_id)) ?? '#';

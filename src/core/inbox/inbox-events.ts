@@ -8,7 +8,16 @@ export type InboxEvent =
   | { type: 'conversation.updated'; inboxId: string; conversationId: string }
   | { type: 'conversation.erased'; inboxId: string; conversationId: string }
   | { type: 'message.created'; inboxId: string; conversationId: string; messageId: string }
-  | { type: 'message.updated'; inboxId: string; conversationId: string; messageId: string; status: string };
+  | { type: 'message.updated'; inboxId: string; conversationId: string; messageId: string; status: string }
+  /** For one staff member only (the live stream sends it to nobody else): a mention or a conversation given to them. */
+  | {
+      type: 'user.notified';
+      inboxId: string;
+      conversationId: string;
+      userId: string;
+      kind: 'mention' | 'assigned';
+      messageId?: string;
+    };
 
 export type InboxEventListener = (event: InboxEvent) => void;
 

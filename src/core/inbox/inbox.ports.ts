@@ -2,6 +2,7 @@ import type { Channel } from '../channel/channel.port.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { ContactRecord, Role } from '../ports/model.ts';
+import type { InboxScope } from '../teams/inbox-scope.ts';
 import type { ConversationPort, InboxTransactions } from '../ports/conversation.port.ts';
 import type { MediaPort } from '../ports/media.port.ts';
 import type { MessagePort } from '../ports/message.port.ts';
@@ -24,6 +25,8 @@ export interface StaffPrincipal {
   id: string;
   role: Role;
   userId?: string;
+  /** The inboxes the caller may see; everything outside does not exist for them (404). */
+  scope: InboxScope;
 }
 
 export interface ContactDirectoryPort {

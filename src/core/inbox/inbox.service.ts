@@ -8,6 +8,7 @@ import { MediaFetcher, type MediaFetchResult } from './media-fetch.ts';
 import { openMediaBytes, openMessageContent, type MessageContent } from './message-content.ts';
 import { channelPausedReply } from './notices.ts';
 import type { OutboundDraft, QueuedOutbound } from './outbox.ts';
+import { inScope, scopeInboxIds, type InboxScope } from '../teams/inbox-scope.ts';
 
 export type ConversationView = 'mine' | 'unassigned' | 'all' | 'closed';
 
@@ -167,7 +168,11 @@ export class InboxService {
     const userId = principal.kind === 'session' ? (principal.userId ?? principal.id) : undefined;
     if (view === 'mine' && !userId) return [];
     const qSeq = filter.q?.match(/(\d+)\s*$/)?.[1];
+    // Only the inboxes the caller may see: the store query itself is limited, so counts and pages are too.
+    const inboxIds = scopeInboxIds(principal.scope);
+    if (inboxIds && inboxIds.length === 0) return [];
     const rows = await this.deps.conversations.list({
+      ...(inboxIds ? { inboxIds } : {}),
       states: view === 'closed' ? ['closed'] : ['open'],
       ...(view === 'mine' ? { assigneeId: userId! } : view === 'unassigned' ? { assigneeId: null } : {}),
       ...(filter.label ? { label: filter.label } : {}),
@@ -186,7 +191,7 @@ export class InboxService {
   }
 
   async getConversation(principal: StaffPrincipal, id: string): Promise<ConversationDetail> {
-    const row = await this.#visible(id);
+    const row = await this.#visible(principal.scope, id);
     const key = await this.deps.keys.existingDataKey('conversation', row.id);
     const messages = await this.deps.messages.listForConversation(row.id);
     const media = new Map(
@@ -253,7 +258,7 @@ export class InboxService {
    * 'outbound-send' job in one transaction.
    */
   async sendReply(principal: StaffPrincipal, id: string, input: ReplyInput): Promise<MessageView> {
-    const { row, channel } = await this.#answerable(id);
+    const { row, channel } = await this.#answerable(principal.scope, id);
     const now = this.#now();
     let content: MessageContent;
     let kind: string;
@@ -330,7 +335,7 @@ export class InboxService {
    * customer's bubble. Only where the channel has reactions.
    */
   async react(principal: StaffPrincipal, id: string, messageId: string, emoji: string): Promise<MessageView> {
-    const { row, channel } = await this.#answerable(id);
+    const { row, channel } = await this.#answerable(principal.scope, id);
     if (!channel.react) throw new AppError('VALIDATION', 'this channel has no reactions', { field: 'emoji' });
     const value = emoji.trim();
     if (value !== '' && ([...value].length > 8 || !/^\p{Extended_Pictographic}/u.test(value))) {
@@ -465,7 +470,7 @@ export class InboxService {
    * (PAYLOAD_TOO_LARGE), captions over {@link MAX_CAPTION_CHARS} (VALIDATION).
    */
   async sendAttachment(principal: StaffPrincipal, id: string, input: AttachmentInput): Promise<MessageView> {
-    const { row, channel } = await this.#answerable(id);
+    const { row, channel } = await this.#answerable(principal.scope, id);
     if (!channel.capabilities.supportsOutboundMedia) {
       throw new AppError(
         'UNSUPPORTED_MEDIA',
@@ -543,7 +548,7 @@ export class InboxService {
    * days it is erased at once (crypto-shredding by the privacy core).
    */
   async close(principal: StaffPrincipal, id: string): Promise<ConversationSummary & { erased: boolean }> {
-    const row = await this.#visible(id);
+    const row = await this.#visible(principal.scope, id);
     if (row.state === 'closed') return { ...(await this.#summary(row)), erased: false };
     const now = this.#now();
     const days = (await this.#inbox(row.inbox_id)).retention.eraseAfterCloseDays;
@@ -584,7 +589,7 @@ export class InboxService {
   async mediaFor(principal: StaffPrincipal, mediaId: string): Promise<{ data: Buffer; mimeType: string }> {
     const media = await this.deps.media.findById(mediaId);
     if (!media) throw new AppError('NOT_FOUND', 'no such file');
-    const conversation = await this.#visible(media.conversation_id, 'no such file');
+    const conversation = await this.#visible(principal.scope, media.conversation_id, 'no such file');
     if (media.state !== 'stored' || !media.data_enc) {
       throw new AppError(
         'NOT_FOUND',
@@ -604,12 +609,25 @@ export class InboxService {
     return { data, mimeType: media.mime_type };
   }
 
-  /** The templates configured for a channel (empty where the channel does not support templates). */
-  templates(channelId: string): TemplateSpec[] {
+  /**
+   * The templates configured for a channel (empty where the channel does not support templates); a channel of an
+   * inbox outside the caller's scope does not exist for them.
+   */
+  templates(principal: StaffPrincipal, channelId: string): TemplateSpec[] {
     const channel = this.deps.channels.get(channelId);
-    if (!channel) throw new AppError('NOT_FOUND', 'no such channel');
+    if (!channel || !inScope(principal.scope, channel.inboxId)) throw new AppError('NOT_FOUND', 'no such channel');
     if (!channel.capabilities.supportsTemplates) return [];
     return this.deps.templates(channelId).map((t) => ({ ...t }));
+  }
+
+  /** The pseudonym labels ("Anfrage 42") of conversations staff can see, by id (mention lists). */
+  async labelsOf(ids: readonly string[]): Promise<Map<string, string>> {
+    const labels = new Map<string, string>();
+    for (const id of new Set(ids)) {
+      const row = await this.deps.conversations.findById(id);
+      if (row && row.state !== 'pending_consent') labels.set(id, await this.#label(row));
+    }
+    return labels;
   }
 
   // -------------------------------------------------------------------------------------------- helpers
@@ -632,16 +650,21 @@ export class InboxService {
     return queued![0]!;
   }
 
-  async #visible(id: string, notFound = 'no such conversation'): Promise<ConversationRecord> {
+  /**
+   * The conversation as the caller may see it. A conversation waiting for consent does not exist for staff, and
+   * neither does one of an inbox outside the caller's scope: both answer exactly like an unknown id.
+   */
+  async #visible(scope: InboxScope, id: string, notFound = 'no such conversation'): Promise<ConversationRecord> {
     const row = await this.deps.conversations.findById(id);
-    // A conversation waiting for consent does not exist for staff.
-    if (!row || row.state === 'pending_consent') throw new AppError('NOT_FOUND', notFound);
+    if (!row || row.state === 'pending_consent' || !inScope(scope, row.inbox_id)) {
+      throw new AppError('NOT_FOUND', notFound);
+    }
     return row;
   }
 
   /** An open conversation whose channel is configured and not paused: something can be queued for it. */
-  async #answerable(id: string): Promise<{ row: ConversationRecord; channel: Channel }> {
-    const row = await this.#visible(id);
+  async #answerable(scope: InboxScope, id: string): Promise<{ row: ConversationRecord; channel: Channel }> {
+    const row = await this.#visible(scope, id);
     if (row.state !== 'open') throw new AppError('CONFLICT', 'this conversation is closed; it cannot be answered');
     const channel = this.deps.channels.get(row.channel_id);
     if (!channel) throw new AppError('CONFLICT', 'the channel of this conversation is no longer configured');

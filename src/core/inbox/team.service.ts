@@ -7,6 +7,21 @@ import type { UserPort } from '../ports/user.port.ts';
 import type { WebPort } from '../ports/web.port.ts';
 import type { InboxEventBus } from './inbox-events.ts';
 import type { OutgoingEventSink } from '../webhooks/outgoing-events.ts';
+import { inScope, scopeInboxIds, type InboxScope } from '../teams/inbox-scope.ts';
+
+/** What team work needs from teams: who may see an inbox (assignees), and the mention hook of notes. */
+export interface TeamAccess {
+  maySee(user: { id: string; role: Role }, inboxId: string): Promise<boolean>;
+  noteWritten(note: {
+    text: string;
+    inboxId: string;
+    conversationId: string;
+    messageId: string;
+    authorId: string | null;
+  }): Promise<string[]>;
+  /** Tells a colleague that a conversation was given to them (the notify port). */
+  assigned(n: { userId: string; inboxId: string; conversationId: string }): Promise<void>;
+}
 
 /** Who acts: the staff member (or token) behind a request. */
 export interface TeamActor {
@@ -14,6 +29,8 @@ export interface TeamActor {
   name: string;
   userId?: string;
   role: Role;
+  /** The inboxes the actor may see; conversations elsewhere answer 404. */
+  scope: InboxScope;
 }
 
 /** Seals a note's content with the conversation's data key (the privacy core's KeyService + sealField). */
@@ -60,6 +77,7 @@ export class TeamService {
     private readonly audit?: TeamAudit,
     /** Outgoing webhooks: 'conversation.assigned'. */
     private readonly webhooks?: OutgoingEventSink,
+    private readonly access?: TeamAccess,
   ) {}
 
   private assertStaff(actor: TeamActor): void {
@@ -68,10 +86,13 @@ export class TeamService {
     }
   }
 
-  private async conversation(id: string) {
+  private async conversation(actor: TeamActor, id: string) {
     const c = await this.team.findConversation(id);
-    // Conversations waiting for consent are invisible to staff, exactly like unknown ones.
-    if (!c || c.state === 'pending_consent') throw new AppError('NOT_FOUND', 'no such conversation');
+    // Conversations waiting for consent, and those of inboxes outside the actor's scope, are invisible to staff,
+    // exactly like unknown ones.
+    if (!c || c.state === 'pending_consent' || !inScope(actor.scope, c.inbox_id)) {
+      throw new AppError('NOT_FOUND', 'no such conversation');
+    }
     return c;
   }
 
@@ -82,11 +103,18 @@ export class TeamService {
   /** Assigns to an active admin or agent, or unassigns with null. */
   async assign(actor: TeamActor, conversationId: string, assigneeId: string | null): Promise<void> {
     this.assertStaff(actor);
-    const c = await this.conversation(conversationId);
+    const c = await this.conversation(actor, conversationId);
     if (assigneeId !== null) {
       const user = await this.users.findUserById(assigneeId);
       if (!user || user.disabled || user.role === 'dpo') {
         throw new AppError('VALIDATION', 'assign to an active admin or agent', { field: 'userId' });
+      }
+      // An agent who is not in the conversation's inbox could not even open it.
+      if (this.access && !(await this.access.maySee(user, c.inbox_id))) {
+        throw new AppError('VALIDATION', "this agent is not a member of the conversation's inbox", {
+          field: 'userId',
+          reason: 'not-member',
+        });
       }
     }
     await this.team.updateConversation(c.id, { assignee_id: assigneeId });
@@ -107,6 +135,9 @@ export class TeamService {
       contactId: c.contact_id,
       details: { assigneeId, previousAssigneeId: c.assignee_id, assignedBy: actor.userId ?? null },
     });
+    if (assigneeId !== null && assigneeId !== actor.userId && assigneeId !== c.assignee_id) {
+      await this.access?.assigned({ userId: assigneeId, inboxId: c.inbox_id, conversationId: c.id });
+    }
   }
 
   /** Replaces the labels (trimmed, de-duplicated, at most 20 of up to 40 characters). */
@@ -122,7 +153,7 @@ export class TeamService {
         });
       }
     }
-    const c = await this.conversation(conversationId);
+    const c = await this.conversation(actor, conversationId);
     await this.team.updateConversation(c.id, { labels: clean });
     this.updated(c);
     return clean;
@@ -130,7 +161,7 @@ export class TeamService {
 
   async markRead(actor: TeamActor, conversationId: string): Promise<void> {
     this.assertStaff(actor);
-    const c = await this.conversation(conversationId);
+    const c = await this.conversation(actor, conversationId);
     if (c.unread === 0) return;
     await this.team.updateConversation(c.id, { unread: 0 });
     this.updated(c);
@@ -145,7 +176,7 @@ export class TeamService {
       throw new AppError('VALIDATION', `a note has at most ${MAX_NOTE_LENGTH} characters`, { field: 'text' });
     }
     if (!this.sealNote) throw new AppError('INTERNAL', 'notes need the key service, which is not configured');
-    const c = await this.conversation(conversationId);
+    const c = await this.conversation(actor, conversationId);
     if (c.state === 'closed') throw new AppError('CONFLICT', 'the conversation is closed');
     const id = newId();
     const now = this.clock.now().getTime();
@@ -170,12 +201,21 @@ export class TeamService {
       handled: true,
     });
     this.events.publish({ type: 'message.created', inboxId: c.inbox_id, conversationId: c.id, messageId: id });
+    await this.access?.noteWritten({
+      text: trimmed,
+      inboxId: c.inbox_id,
+      conversationId: c.id,
+      messageId: id,
+      authorId: actor.userId ?? null,
+    });
     return { id, createdAt: now };
   }
 
-  /** Labels in use, for the filter and the label picker. */
-  knownLabels(): Promise<string[]> {
-    return this.team.knownLabels();
+  /** Labels in use in the inboxes the actor may see, for the filter and the label picker. */
+  knownLabels(actor: TeamActor): Promise<string[]> {
+    const inboxIds = scopeInboxIds(actor.scope);
+    if (inboxIds && inboxIds.length === 0) return Promise.resolve([]);
+    return this.team.knownLabels(inboxIds);
   }
 
   // Quick replies (Textbausteine).

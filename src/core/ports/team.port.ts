@@ -8,5 +8,6 @@ export interface TeamPort {
     patch: Partial<Pick<ConversationRecord, 'assignee_id' | 'labels' | 'unread'>>,
   ): Promise<void>;
   insertNote(row: MessageRecord): Promise<void>;
-  knownLabels(): Promise<string[]>;
+  /** Labels in use, in these inboxes only when given. */
+  knownLabels(inboxIds?: readonly string[]): Promise<string[]>;
 }

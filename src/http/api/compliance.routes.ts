@@ -16,7 +16,11 @@ export { DEFAULT_REVEAL_ROLES };
 function who(request: FastifyRequest): ComplianceActor {
   const p = request.principal;
   if (!p) throw new AppError('UNAUTHENTICATED', 'log in or send a valid API token');
-  return { actor: p.kind === 'session' ? `user:${p.userId ?? p.id}` : `token:${p.id}`, role: p.role };
+  return {
+    actor: p.kind === 'session' ? `user:${p.userId ?? p.id}` : `token:${p.id}`,
+    role: p.role,
+    scope: p.scope,
+  };
 }
 
 const millis = (t: string | number | undefined) =>

@@ -116,6 +116,8 @@ export function conversationRoutes(deps: {
         .send(file.data);
     });
 
-    registerRoute(app, api.templates, options, async ({ params }) => ({ items: deps.inbox.templates(params.id) }));
+    registerRoute(app, api.templates, options, async ({ params }, request) => ({
+      items: deps.inbox.templates(principalOf(request), params.id),
+    }));
   };
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { InboxEvent } from '../../core/inbox/inbox-events.ts';
+import { eventVisibleTo, type InboxScope } from '../../core/teams/inbox-scope.ts';
 import type { RouteModule } from '../app.ts';
 import type { WebDeps } from '../auth/web-deps.ts';
 import { teamApi } from '../contract/team.contract.ts';
@@ -40,17 +41,28 @@ export function eventsRoutes(deps: WebDeps, keepAliveMs = KEEP_ALIVE_MS): RouteM
         });
         res.write(`retry: 3000\n: connected\n\n`);
         let closed = false;
+        // Only events of the caller's inboxes, and notifications only for the caller. The scope is read again when
+        // an admin changes this user's inboxes (this instance: at once; others: at the next keep-alive).
+        let scope: InboxScope = principal.scope;
+        const refreshScope = async () => {
+          const who = { id: principal.id, role: principal.role };
+          scope = principal.kind === 'session' ? await deps.scopes.forUser(who) : await deps.scopes.forToken(who);
+        };
         const send = (event: InboxEvent) => {
-          if (closed) return;
+          if (closed || !eventVisibleTo(event, { scope, userId: principal.userId })) return;
           res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
         };
         const unsubscribe = deps.events.subscribe(send);
+        const unwatch = deps.teams.onMembershipChanged((userId) => {
+          if (userId === principal.userId) void refreshScope().catch(() => undefined);
+        });
         const close = () => {
           if (closed) return;
           closed = true;
           clearInterval(timer);
           open.delete(close);
           unsubscribe();
+          unwatch();
           removeStream?.();
           res.end();
         };
@@ -62,6 +74,7 @@ export function eventsRoutes(deps: WebDeps, keepAliveMs = KEEP_ALIVE_MS): RouteM
               const found = await deps.auth.resolve(session.token).catch(() => undefined);
               if (!found || found.step !== 'done') return close();
             }
+            await refreshScope().catch(() => undefined);
             if (!closed) res.write(`: keep-alive\n\n`);
           })();
         }, keepAliveMs);

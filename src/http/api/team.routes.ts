@@ -28,15 +28,12 @@ export function teamRoutes(deps: WebDeps): RouteModule {
       return { ok: true } as const;
     });
 
-    registerRoute(app, api.members, options, async () => {
-      const users = await deps.users.listUsers();
-      return {
-        items: users
-          .filter((u) => !u.disabled && u.role !== 'dpo')
-          .map((u) => ({ id: u.id, displayName: u.display_name, role: u.role })),
-      };
-    });
+    registerRoute(app, api.members, options, async ({ query }, request) => ({
+      items: await deps.teams.members(request.principal!.scope, query.inboxId),
+    }));
 
-    registerRoute(app, api.knownLabels, options, async () => ({ items: await deps.team.knownLabels() }));
+    registerRoute(app, api.knownLabels, options, async (_input, request) => ({
+      items: await deps.team.knownLabels(teamActor(request.principal!)),
+    }));
   };
 }

@@ -13,12 +13,17 @@ export function usersRoutes(deps: WebDeps): RouteModule {
     const options = { authenticate: deps.authenticate, parse: parseFields };
     const invitationUrl = (token: string) => `${deps.config.baseUrl.replace(/\/$/, '')}/invite#${token}`;
 
-    registerRoute(app, api.list, options, async () => ({ items: (await deps.staff.list()).map(staffView) }));
+    const inboxesOf = async (userId: string) => deps.teams.inboxIdsOfUser(userId);
+
+    registerRoute(app, api.list, options, async () => {
+      const byUser = await deps.teams.membershipsByUser();
+      return { items: (await deps.staff.list()).map((u) => staffView(u, byUser.get(u.id) ?? [])) };
+    });
 
     registerRoute(app, api.invite, options, async ({ body }, request) => {
       const { user, token, expiresAt } = await deps.staff.invite(body, actorOf(request.principal!));
       return {
-        user: staffView(user),
+        user: staffView(user, await inboxesOf(user.id)),
         invitation: { token, url: invitationUrl(token), expiresAt: new Date(expiresAt).toISOString() },
       };
     });
@@ -29,7 +34,7 @@ export function usersRoutes(deps: WebDeps): RouteModule {
         name: actorOf(request.principal!),
       });
       if (body.disabled || body.role) deps.streams.closeUser(params.id);
-      return { user: staffView(user) };
+      return { user: staffView(user, await inboxesOf(user.id)) };
     });
 
     registerRoute(app, api.reinvite, options, async ({ params, body }, request) => {
@@ -54,7 +59,7 @@ export function usersRoutes(deps: WebDeps): RouteModule {
     registerRoute(app, api.unlock, options, async ({ params }, request) => {
       const user = await deps.staff.unlock(params.id, actorOf(request.principal!));
       deps.auth.forgetFailedLogins(user.email);
-      return { user: staffView(user) };
+      return { user: staffView(user, await inboxesOf(user.id)) };
     });
 
     registerRoute(app, api.logoutEverywhere, options, async ({ params }, request) => {

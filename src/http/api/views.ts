@@ -21,8 +21,8 @@ export function sessionUser(u: UserRecord): z.input<typeof SessionUserSchema> {
 }
 
 /** A staff member as admins see them. */
-export function staffView(member: StaffMember): z.input<typeof StaffMemberSchema> {
-  return { ...member, language: storedLang(member.language) };
+export function staffView(member: StaffMember, inboxIds: readonly string[]): z.input<typeof StaffMemberSchema> {
+  return { ...member, language: storedLang(member.language), inboxIds: [...inboxIds] };
 }
 
 /** The user of a login that still needs its second step: only the language, for the login page's texts. */

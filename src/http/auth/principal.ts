@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../shared/app-error.ts';
 import type { Role } from '../../core/ports/model.ts';
+import type { InboxScope } from '../../core/teams/inbox-scope.ts';
 
 /** Who is calling: a logged-in staff member (session cookie) or an API token. */
 export interface Principal {
@@ -12,6 +13,11 @@ export interface Principal {
   userId?: string;
   /** Staff language for sessions ('de' | 'en'). */
   language?: string;
+  /**
+   * The inboxes this caller may see, resolved with the credentials (an agent's memberships, a token's limits); core
+   * use cases check every conversation, file, channel and event against it (outside: 404).
+   */
+  scope: InboxScope;
 }
 
 declare module 'fastify' {

@@ -6,6 +6,7 @@ import {
   type AuthService,
 } from '../../core/accounts/auth.service.ts';
 import { AppError } from '../../shared/app-error.ts';
+import type { AccessScopes } from '../../core/teams/access-scopes.ts';
 import type { Authenticator, Principal } from './principal.ts';
 
 export const SESSION_COOKIE = 'sparsam_session';
@@ -126,7 +127,11 @@ export async function sessionOf(
  * Bearer-or-session authentication for /api/v1. An Authorization header decides alone (no fallback to the cookie);
  * otherwise a complete session (second factor done where needed) authenticates, with the CSRF check on writes.
  */
-export function bearerOrSessionAuthenticator(bearer: Authenticator, auth: AuthService): Authenticator {
+export function bearerOrSessionAuthenticator(
+  bearer: Authenticator,
+  auth: AuthService,
+  scopes: AccessScopes,
+): Authenticator {
   return async function authenticate(request: FastifyRequest): Promise<Principal | undefined> {
     if (request.headers.authorization) return bearer(request);
     const found = await sessionOf(request, auth);
@@ -139,6 +144,7 @@ export function bearerOrSessionAuthenticator(bearer: Authenticator, auth: AuthSe
       userId: found.user.id,
       role: found.user.role,
       language: found.user.language,
+      scope: await scopes.forUser(found.user),
     };
   };
 }

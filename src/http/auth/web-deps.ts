@@ -9,6 +9,10 @@ import type { TeamActor, TeamService } from '../../core/inbox/team.service.ts';
 import { AppError } from '../../shared/app-error.ts';
 import type { ChannelRecord, InboxRecord } from '../../core/ports/model.ts';
 import type { UserPort } from '../../core/ports/user.port.ts';
+import type { AccessScopes } from '../../core/teams/access-scopes.ts';
+import type { AccountService } from '../../core/accounts/account.service.ts';
+import type { MentionsService } from '../../core/teams/mentions.service.ts';
+import type { TeamsService } from '../../core/teams/teams.service.ts';
 import { actorOf } from './session.ts';
 import type { Authenticator, Principal } from './principal.ts';
 import type { SessionStreams } from './session-streams.ts';
@@ -35,6 +39,17 @@ export interface WebDeps {
   /** Content-free audit sink for admin changes made directly in routes (the channel switch). */
   audit: AccountAudit;
   streams: SessionStreams;
+  /** Inbox memberships, availability and assignment settings. */
+  teams: TeamsService;
+  mentions: MentionsService;
+  /** API tokens (the admin screen creates them, optionally limited to inboxes). */
+  accounts: Pick<AccountService, 'createApiToken'>;
+  /** Re-resolves a caller's inbox scope (live streams refresh theirs when memberships change). */
+  scopes: AccessScopes;
+  /** Runs auto-assignment for an inbox (or every inbox) now; absent where background work is not wired. */
+  runAssignment?: (inboxId?: string) => Promise<void>;
+  /** Pseudonym labels of conversations by id (set by the composition root once the inbox core exists). */
+  conversationLabels: (ids: readonly string[]) => Promise<Map<string, string>>;
   now(): number;
   /** Calls the channel's provider with its credentials (e.g. GET the phone number); absent when not wired. */
   testChannel?: (channelId: string) => Promise<ChannelCheck>;
@@ -62,5 +77,5 @@ export function parseWith<T extends z.ZodType>(schema: T, value: unknown): z.inf
 }
 
 export function teamActor(principal: Principal): TeamActor {
-  return { name: actorOf(principal), userId: principal.userId, role: principal.role };
+  return { name: actorOf(principal), userId: principal.userId, role: principal.role, scope: principal.scope };
 }

@@ -6,6 +6,7 @@ import { eventsRoutes } from '../api/events.routes.ts';
 import { meRoutes } from '../api/me.routes.ts';
 import { quickRepliesRoutes } from '../api/quick-replies.routes.ts';
 import { teamRoutes } from '../api/team.routes.ts';
+import { teamsRoutes } from '../api/teams.routes.ts';
 import { usersRoutes } from '../api/users.routes.ts';
 import type { RouteModule } from '../app.ts';
 import { webRoutes } from '../web.routes.ts';
@@ -24,6 +25,7 @@ export function webInboxRoutes(deps: WebDeps, webDistDir: string = WEB_DIST_DIR)
     meRoutes(deps),
     usersRoutes(deps),
     teamRoutes(deps),
+    teamsRoutes(deps),
     quickRepliesRoutes(deps),
     adminRoutes(deps),
     eventsRoutes(deps),

@@ -3,6 +3,7 @@ import { adminApi } from '../contract/admin.contract.ts';
 import { authApi, meApi } from '../contract/auth.contract.ts';
 import { quickRepliesApi, teamApi } from '../contract/team.contract.ts';
 import { usersApi } from '../contract/users.contract.ts';
+import { teamsApi } from '../contract/teams.contract.ts';
 
 /**
  * Documents the web inbox's operations (login and sessions, own account, staff, team features, quick replies, admin
@@ -11,5 +12,5 @@ import { usersApi } from '../contract/users.contract.ts';
  * body is wrong, which is harmless.
  */
 export function documentWebRoutes(docs: OpenApiRegistry): void {
-  for (const area of [authApi, meApi, usersApi, adminApi, teamApi, quickRepliesApi]) docs.addAll(area);
+  for (const area of [authApi, meApi, usersApi, adminApi, teamApi, quickRepliesApi, teamsApi]) docs.addAll(area);
 }

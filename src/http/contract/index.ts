@@ -13,6 +13,7 @@ import { metaApi } from './meta.contract.ts';
 import { quickRepliesApi, teamApi } from './team.contract.ts';
 import { usersApi } from './users.contract.ts';
 import { webhooksApi } from './webhooks.contract.ts';
+import { teamsApi } from './teams.contract.ts';
 
 export * from './api-route.ts';
 export * from './admin.contract.ts';
@@ -25,6 +26,7 @@ export * from './meta.contract.ts';
 export * from './team.contract.ts';
 export * from './users.contract.ts';
 export * from './webhooks.contract.ts';
+export * from './teams.contract.ts';
 
 /** Every operation of /api/v1, by area. */
 export const api = {
@@ -40,6 +42,7 @@ export const api = {
   marketing: marketingApi,
   meta: metaApi,
   webhooks: webhooksApi,
+  teams: teamsApi,
 } as const;
 
 type AllRoutes = { [A in keyof typeof api]: (typeof api)[A][keyof (typeof api)[A]] }[keyof typeof api];

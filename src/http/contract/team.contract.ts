@@ -18,7 +18,16 @@ export const QuickReplySchema = z.object({
   updatedAt: z.number(),
 });
 /** An admin or agent who can be assigned a conversation. */
-export const TeamMemberSchema = z.object({ id: z.string(), displayName: z.string(), role: RoleSchema });
+export const TeamMemberSchema = z.object({
+  id: z.string(),
+  displayName: z.string(),
+  role: RoleSchema,
+  availability: z.enum(['online', 'away', 'offline']),
+  inboxIds: z.array(z.string()).describe("the member's inboxes, as far as the caller may see them"),
+});
+export const MembersQuery = z
+  .object({ inboxId: z.string().max(100).optional().describe('only those who may see this inbox') })
+  .strict();
 
 const tags = ['team'];
 const roles = STAFF_ROLES;
@@ -71,9 +80,10 @@ export const teamApi = {
   members: defineRoute({
     method: 'GET',
     url: '/api/v1/team/members',
-    summary: 'Active admins and agents (assignees)',
+    summary: "Active admins and agents (assignees); for an agent only colleagues of the agent's inboxes",
     tags,
     roles,
+    query: MembersQuery,
     response: { description: 'the assignees', schema: z.object({ items: z.array(TeamMemberSchema) }) },
   }),
   knownLabels: defineRoute({

@@ -6,6 +6,11 @@ export const InviteBody = z.object({
   role: RoleSchema,
   displayName: z.string().min(1).max(80).optional(),
   language: LangSchema.optional(),
+  inboxIds: z
+    .array(z.string().min(1).max(100))
+    .max(500)
+    .optional()
+    .describe('inboxes the new staff member works in; without: an agent joins every inbox'),
 });
 /** Strict and not empty: a misspelt field is a 400 naming it, not a 200 that changed nothing. */
 export const UserPatchBody = z
@@ -33,6 +38,7 @@ export const StaffMemberSchema = z.object({
   locked: z.boolean(),
   invitationPending: z.boolean(),
   createdAt: z.number().describe('ms since the epoch'),
+  inboxIds: z.array(z.string()).describe('inboxes the member works in (admins see every inbox regardless)'),
 });
 export const InvitationSchema = z.object({ token: z.string(), url: z.string(), expiresAt: z.string() });
 

@@ -16,6 +16,7 @@ import { dailyCounts } from './main.018-daily-counts.ts';
 import { publicKeyPins } from './main.014-public-key-pins.ts';
 import { keystoreSealedSecrets } from './keys.004-sealed-secrets.ts';
 import { security } from './main.017-security.ts';
+import { teams } from './main.020-teams.ts';
 
 /**
  * Migrations of the main database, in order. Names are numbered and never change once released; a new table or
@@ -36,6 +37,7 @@ export const mainMigrations: readonly SparsamMigration[] = [
   dailyCounts,
   publicKeyPins,
   security,
+  teams,
 ];
 
 /** Migrations of the key store. */

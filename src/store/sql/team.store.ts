@@ -23,8 +23,10 @@ export class TeamStore implements TeamPort {
     await this.db.insertInto('messages').values(messageRow(row)).execute();
     await countDaily(this.db, [{ at: row.created_at, metric: messageMetric(row) }]);
   }
-  async knownLabels(): Promise<string[]> {
-    const rows = await this.db.selectFrom('conversations').select('labels').where('labels', '!=', '[]').execute();
+  async knownLabels(inboxIds?: readonly string[]): Promise<string[]> {
+    let query = this.db.selectFrom('conversations').select('labels').where('labels', '!=', '[]');
+    if (inboxIds) query = query.where('inbox_id', 'in', [...inboxIds]);
+    const rows = await query.execute();
     const all = new Set<string>();
     for (const r of rows) for (const l of labelsOf(r.labels)) all.add(l);
     return [...all].sort((a, b) => a.localeCompare(b));

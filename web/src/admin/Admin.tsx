@@ -1,11 +1,13 @@
 import type { SessionUser } from '../api.ts';
 import { useI18n } from '../i18n/i18n.tsx';
 import { SectionSwitch } from '../shared/SectionSwitch.tsx';
+import { Assignment } from './Assignment.tsx';
 import { Channels } from './Channels.tsx';
 import { ContentReads } from './ContentReads.tsx';
 import { Privacy } from './Privacy.tsx';
 import { QuickReplies } from './QuickReplies.tsx';
 import { SetupChecklist } from './SetupChecklist.tsx';
+import { Tokens } from './Tokens.tsx';
 import { Users } from './Users.tsx';
 import { WebhookPausedBanner, Webhooks } from './Webhooks.tsx';
 
@@ -45,8 +47,10 @@ export function Admin({ path, self }: { path: string; self: SessionUser }) {
           ),
         },
         { key: 'privacy', label: t('adminPrivacy'), render: () => <Privacy /> },
+        { key: 'assignment', label: t('teams.assignmentNav'), render: () => <Assignment /> },
         { key: 'quick-replies', label: t('adminQuick'), render: () => <QuickReplies /> },
         { key: 'webhooks', label: t('adminWebhooks'), render: () => <Webhooks /> },
+        { key: 'tokens', label: t('teams.tokens'), render: () => <Tokens /> },
       ]}
     />
   );

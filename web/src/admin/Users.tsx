@@ -1,5 +1,14 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { get, patch, post, put, type Role, type SessionUser, type StaffMember } from '../api.ts';
+import {
+  get,
+  patch,
+  post,
+  put,
+  type InboxSettingsView,
+  type Role,
+  type SessionUser,
+  type StaffMember,
+} from '../api.ts';
 import { useI18n, type MessageKey } from '../i18n/i18n.tsx';
 import { CopyButton } from '../shared/CopyButton.tsx';
 import { useAction } from '../shared/use-action.tsx';
@@ -13,12 +22,23 @@ export function Users({ self }: { self: SessionUser }) {
   const [require2fa, setRequire2fa] = useState(false);
   const [link, setLink] = useState<string | null>(null);
   const [form, setForm] = useState({ email: '', displayName: '', role: 'agent' as Role, language: 'de' });
+  const [inboxes, setInboxes] = useState<string[]>([]);
+  /** The inboxes ticked in the invitation form (all of them until the admin changes it). */
+  const [inviteInboxes, setInviteInboxes] = useState<string[] | null>(null);
+  const [awayAfter, setAwayAfter] = useState(10);
   const { run, view } = useAction();
   const load = useCallback(async () => {
     setUsers((await get<{ items: StaffMember[] }>('/users')).items);
     setRequire2fa((await get<{ require2fa: boolean }>('/admin/security')).require2fa);
+    setInboxes((await get<{ items: InboxSettingsView[] }>('/admin/inboxes')).items.map((i) => i.id));
+    setAwayAfter((await get<{ awayAfterMinutes: number }>('/admin/presence')).awayAfterMinutes);
   }, []);
   useEffect(() => void load(), [load]);
+  const chosen = inviteInboxes ?? inboxes;
+  const toggle = (list: readonly string[], id: string, on: boolean) =>
+    on ? [...new Set([...list, id])].sort() : list.filter((x) => x !== id);
+  const setUserInboxes = (u: StaffMember, inboxIds: string[]) =>
+    run(async () => (await put(`/users/${u.id}/inboxes`, { inboxIds }), await load()), t('saved'));
 
   const invite = async (e: FormEvent) => {
     e.preventDefault();
@@ -26,6 +46,7 @@ export function Users({ self }: { self: SessionUser }) {
       const res = await post<{ invitation: { url: string } }>('/users', {
         ...form,
         displayName: form.displayName || undefined,
+        ...(form.role === 'agent' ? { inboxIds: chosen } : {}),
       });
       setLink(res.invitation.url);
       setForm({ ...form, email: '', displayName: '' });
@@ -62,6 +83,30 @@ export function Users({ self }: { self: SessionUser }) {
         />
         {t('require2fa')}
       </label>
+      <form
+        className="inline-field"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void run(
+            async () => (await put('/admin/presence', { awayAfterMinutes: awayAfter }), await load()),
+            t('saved'),
+          );
+        }}
+      >
+        <label htmlFor="away-after">{t('teams.awayAfter')}</label>
+        <input
+          id="away-after"
+          type="number"
+          min={1}
+          max={1440}
+          className="narrow"
+          value={awayAfter}
+          onChange={(e) => setAwayAfter(Number(e.target.value))}
+        />
+        <button type="submit" className="btn btn-small">
+          {t('teams.save')}
+        </button>
+      </form>
       <div className="table-wrap" tabIndex={0} role="region" aria-label={t('adminUsers')}>
         <table className="table">
           <thead>
@@ -69,6 +114,7 @@ export function Users({ self }: { self: SessionUser }) {
               <th scope="col">{t('displayName')}</th>
               <th scope="col">{t('email')}</th>
               <th scope="col">{t('role')}</th>
+              <th scope="col">{t('teams.inboxes')}</th>
               <th scope="col">{t('twoFactor')}</th>
               <th scope="col">{t('status')}</th>
               <th scope="col">{t('actions')}</th>
@@ -98,6 +144,27 @@ export function Users({ self }: { self: SessionUser }) {
                       </option>
                     ))}
                   </select>
+                </td>
+                <td className="inbox-cell">
+                  {u.role === 'admin' ? (
+                    <span className="muted">{t('teams.allInboxes')}</span>
+                  ) : u.role === 'dpo' ? (
+                    '–'
+                  ) : (
+                    <fieldset className="inbox-choice" aria-label={t('teams.inboxesOf', { name: u.displayName })}>
+                      {inboxes.map((id) => (
+                        <label key={id} className="check small">
+                          <input
+                            type="checkbox"
+                            checked={u.inboxIds.includes(id)}
+                            onChange={(e) => void setUserInboxes(u, toggle(u.inboxIds, id, e.target.checked))}
+                          />
+                          {id}
+                        </label>
+                      ))}
+                      {inboxes.length === 0 && <span className="muted">{t('teams.noInbox')}</span>}
+                    </fieldset>
+                  )}
                 </td>
                 <td>{u.totpEnabled ? '✓' : '–'}</td>
                 <td>
@@ -184,6 +251,21 @@ export function Users({ self }: { self: SessionUser }) {
             ))}
           </select>
         </div>
+        {form.role === 'agent' && (
+          <fieldset className="form-row inbox-choice">
+            <legend>{t('teams.inviteInboxes')}</legend>
+            {inboxes.map((id) => (
+              <label key={id} className="check">
+                <input
+                  type="checkbox"
+                  checked={chosen.includes(id)}
+                  onChange={(e) => setInviteInboxes(toggle(chosen, id, e.target.checked))}
+                />
+                {id}
+              </label>
+            ))}
+          </fieldset>
+        )}
         <div className="form-row">
           <label htmlFor="inv-lang">{t('language')}</label>
           <select id="inv-lang" value={form.language} onChange={(e) => setForm({ ...form, language: e.target.value })}>

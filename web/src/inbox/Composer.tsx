@@ -197,7 +197,7 @@ export function Composer(props: {
             rows={2}
             value={text}
             placeholder={
-              mode === 'note' ? t('notePlaceholder') : withFile ? t('captionPlaceholder') : t('replyPlaceholder')
+              mode === 'note' ? t('teams.notePlaceholder') : withFile ? t('captionPlaceholder') : t('replyPlaceholder')
             }
             onChange={(e) => setText(e.target.value)}
             onKeyDown={onKey}

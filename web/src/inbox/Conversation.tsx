@@ -1,4 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { AVAILABILITY_KEYS } from './TeamBar.tsx';
+import type { TeamMember } from '../api.ts';
 import { ApiError, get, post, serverNow, type ConversationDetail, type QuickReply, type SessionUser } from '../api.ts';
 import { useI18n } from '../i18n/i18n.tsx';
 import { errorText } from '../shared/error-text.ts';
@@ -7,11 +9,7 @@ import { Composer } from './Composer.tsx';
 import { LabelEditor } from './LabelEditor.tsx';
 import { MessageItem } from './MessageItem.tsx';
 
-interface Member {
-  id: string;
-  displayName: string;
-  role: string;
-}
+type Member = TeamMember;
 
 /** One conversation: messages with delivery state, notes, composer with quick replies and templates, team actions. */
 export function Conversation(props: {
@@ -70,10 +68,15 @@ export function Conversation(props: {
 
   useEffect(() => {
     void load();
-    get<{ items: Member[] }>('/team/members')
+  }, [load]);
+  // Assignees: admins and the members of this conversation's inbox, with their availability.
+  const inboxId = data?.conversation.inboxId;
+  useEffect(() => {
+    if (!inboxId) return;
+    get<{ items: Member[] }>(`/team/members?inboxId=${encodeURIComponent(inboxId)}`)
       .then((r) => setMembers(r.items))
       .catch(() => undefined);
-  }, [load]);
+  }, [inboxId]);
 
   useLiveEvents((e) => {
     if (e.conversationId !== id) return;
@@ -203,8 +206,9 @@ export function Conversation(props: {
               <option value="">{t('nobody')}</option>
               {members.map((m) => (
                 <option key={m.id} value={m.id}>
-                  {m.displayName}
-                  {m.id === props.user.id ? ` (${t('you')})` : ''}
+                  {m.id === props.user.id
+                    ? `${m.displayName} (${t('you')})`
+                    : t('teams.memberOption', { name: m.displayName, state: t(AVAILABILITY_KEYS[m.availability]) })}
                 </option>
               ))}
             </select>

@@ -7,6 +7,7 @@ import { useLiveEvents } from '../shared/live.tsx';
 import { navigate } from '../router.ts';
 import { Conversation } from './Conversation.tsx';
 import { ConversationItem } from './ConversationItem.tsx';
+import { TeamBar } from './TeamBar.tsx';
 
 type View = 'mine' | 'unassigned' | 'all' | 'closed';
 
@@ -90,6 +91,7 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
     <div className={`inbox ${selectedId ? 'has-selection' : ''}`}>
       <section className="list-pane" aria-label={t('conversations')}>
         <div className="list-tools">
+          <TeamBar />
           <div className="views" role="tablist" aria-label={t('conversations')} onKeyDown={onTablistKeyDown}>
             {views.map(([v, name]) => (
               <button

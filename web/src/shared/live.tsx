@@ -2,11 +2,19 @@ import { createContext, useContext, useEffect, useRef, useState, type ReactNode 
 
 /** A content-free inbox event from GET /api/v1/events. */
 export interface LiveEvent {
-  type: 'conversation.created' | 'conversation.updated' | 'conversation.erased' | 'message.created' | 'message.updated';
+  type:
+    | 'conversation.created'
+    | 'conversation.updated'
+    | 'conversation.erased'
+    | 'message.created'
+    | 'message.updated'
+    | 'user.notified';
   inboxId: string;
   conversationId: string;
   messageId?: string;
   status?: string;
+  /** user.notified: what happened to this user (a mention, a conversation given to them). */
+  kind?: 'mention' | 'assigned';
 }
 
 type Listener = (event: LiveEvent) => void;
@@ -22,6 +30,7 @@ const TYPES: LiveEvent['type'][] = [
   'conversation.erased',
   'message.created',
   'message.updated',
+  'user.notified',
 ];
 
 /** One EventSource per tab; the browser reconnects by itself and the server re-checks the session. */
