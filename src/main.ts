@@ -1,3 +1,6 @@
+import { BusinessAccountService } from './core/business-account/business-account.service.ts';
+import { whatsappAccountRoutes } from './http/api/whatsapp-account.routes.ts';
+import { ChannelHealthStore, TemplateStore } from './store/sql/business-account.store.ts';
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { AppConfig } from './config/config.ts';
@@ -106,6 +109,8 @@ export interface Sparsam {
   retention: RetentionSweeper;
   /** The data protection officer's tools: subject requests, reveals, documents, kill switch, breach register. */
   compliance: ComplianceTools;
+  /** WhatsApp templates, account health and business profile of the Cloud API channels. */
+  businessAccount: BusinessAccountService;
   /** The OpenAPI document of /api/v1; route modules add their operations. */
   docs: OpenApiRegistry;
   /** Stops background work, closes the HTTP server and the store. Safe to call twice. */
@@ -225,11 +230,23 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   const media = new MediaStore(store.db);
   // One cache of the inbox settings (hours, greeting, away message), dropped on every instance when one changes them.
   const inboxSettings = new CachedInboxSettings(inboxes, clock, undefined, signals);
-  // The approved message templates of a channel, from the configuration.
-  const templates = (channelId: string) => {
+  // The WhatsApp Business Account of the Cloud API channels: templates (synced from Meta, created in the admin
+  // screen, following the status webhooks), account health and the business profile.
+  const configuredTemplates = (channelId: string) => {
     const channel = config.channels.find((c) => c.id === channelId);
     return channel && 'templates' in channel ? (channel.templates ?? []) : [];
   };
+  const businessAccount = new BusinessAccountService({
+    templates: new TemplateStore(store.db),
+    health: new ChannelHealthStore(store.db),
+    channels,
+    audit,
+    clock,
+    configured: configuredTemplates,
+    privacyNoticeUrl: config.organisation.privacyNoticeUrl,
+  });
+  // The templates agents and broadcasts may send: approved at Meta (synced or by webhook), or configured.
+  const templates = (channelId: string) => businessAccount.sendableTemplates(channelId);
   const automation = new AutomationService({
     clock,
     logger,
@@ -337,7 +354,14 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
       forged: forgedWebhooks,
       metrics,
       whatsapp: new WhatsAppRouter(config.channels),
+      accountEvents: businessAccount,
       now: () => clock.now().getTime(),
+    }),
+    whatsappAccountRoutes({
+      service: businessAccount,
+      sanitizer: new MediaSanitizer(),
+      authenticate: (request) => authenticate(request),
+      docs,
     }),
     conversationRoutes({ inbox, authenticate: (request) => authenticate(request), docs }),
     openApiRoutes({ docs, authenticate: (request) => authenticate(request) }),
@@ -393,6 +417,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     erasure,
     retention,
     compliance,
+    businessAccount,
     async close() {
       if (closed) return;
       closed = true;

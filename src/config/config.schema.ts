@@ -114,6 +114,15 @@ export const fileSchema = z
         contact: z.string().min(3, 'must be an e-mail address, phone number or web page where people can reach you'),
         address: z.string().optional(),
         dpo: z.string().optional(),
+        /**
+         * Where the privacy notice for customers is published (https): the admin screen puts it into the WhatsApp
+         * business profile with one click.
+         */
+        privacyNoticeUrl: z
+          .string()
+          .regex(/^https:\/\/\S+$/, 'must be the https address where the privacy notice is published')
+          .max(256)
+          .optional(),
         /** Times in documents for customers (the subject access summary) are shown in this zone. */
         timeZone: z
           .string()

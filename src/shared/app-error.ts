@@ -19,6 +19,8 @@ export type AppErrorCode =
   | 'CHANNEL_DISABLED'
   | 'CONFIG'
   | 'STORE_UNAVAILABLE'
+  /** The messaging provider refused an account call (template, profile); details: providerCode, reason. */
+  | 'PROVIDER_REFUSED'
   | 'INTERNAL';
 
 export class AppError extends Error {
@@ -51,6 +53,7 @@ export const appErrorStatus: Record<AppErrorCode, number> = {
   CHANNEL_DISABLED: 503,
   CONFIG: 500,
   STORE_UNAVAILABLE: 503,
+  PROVIDER_REFUSED: 502,
   INTERNAL: 500,
 };
 

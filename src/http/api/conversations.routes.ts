@@ -111,6 +111,8 @@ export function conversationRoutes(deps: {
         .send(file.data);
     });
 
-    registerRoute(app, api.templates, options, async ({ params }) => ({ items: deps.inbox.templates(params.id) }));
+    registerRoute(app, api.templates, options, async ({ params }) => ({
+      items: await deps.inbox.templates(params.id),
+    }));
   };
 }

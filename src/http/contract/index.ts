@@ -11,6 +11,7 @@ import { marketingApi } from './marketing.contract.ts';
 import { metaApi } from './meta.contract.ts';
 import { quickRepliesApi, teamApi } from './team.contract.ts';
 import { usersApi } from './users.contract.ts';
+import { whatsappAccountApi } from './whatsapp-account.contract.ts';
 
 export * from './api-route.ts';
 export * from './admin.contract.ts';
@@ -21,6 +22,7 @@ export * from './marketing.contract.ts';
 export * from './meta.contract.ts';
 export * from './team.contract.ts';
 export * from './users.contract.ts';
+export * from './whatsapp-account.contract.ts';
 
 /** Every operation of /api/v1, by area. */
 export const api = {
@@ -34,6 +36,7 @@ export const api = {
   compliance: complianceApi,
   marketing: marketingApi,
   meta: metaApi,
+  whatsappAccount: whatsappAccountApi,
 } as const;
 
 type AllRoutes = { [A in keyof typeof api]: (typeof api)[A][keyof (typeof api)[A]] }[keyof typeof api];

@@ -455,6 +455,10 @@ export const de = {
   durationHours: '{n, number} Std.',
   // navigation labels of the areas loaded on demand
   'marketing.nav': 'Kampagnen',
+  // WhatsApp account: templates, account health, business profile (admin screens, template picker)
+  'error.PROVIDER_REFUSED': 'Meta lehnt die Anfrage ab.',
+  'error.PROVIDER_REFUSED.reason': 'Meta lehnt ab: {reason}',
+  // end WhatsApp account
 } as const;
 
 export type MessageKey = keyof typeof de;

@@ -439,4 +439,8 @@ export const en: Record<MessageKey, string> = {
   durationHours: '{n, number} h',
   // navigation labels of the areas loaded on demand
   'marketing.nav': 'Campaigns',
+  // WhatsApp account: templates, account health, business profile (admin screens, template picker)
+  'error.PROVIDER_REFUSED': 'Meta refused the request.',
+  'error.PROVIDER_REFUSED.reason': 'Meta refuses: {reason}',
+  // end WhatsApp account
 };

@@ -27,6 +27,7 @@ export const ERROR_TEXT: Record<AppErrorCode, MessageKey> = {
   CHANNEL_DISABLED: 'error.CHANNEL_DISABLED',
   CONFIG: 'error.CONFIG',
   STORE_UNAVAILABLE: 'error.STORE_UNAVAILABLE',
+  PROVIDER_REFUSED: 'error.PROVIDER_REFUSED',
   INTERNAL: 'error.INTERNAL',
 };
 
@@ -78,6 +79,9 @@ export function errorText(error: unknown, t: Translate, context?: ErrorContext):
       break;
     case 'FORBIDDEN':
       if (details.reason === 'csrf') return t('error.FORBIDDEN.csrf');
+      break;
+    case 'PROVIDER_REFUSED':
+      if (typeof details.reason === 'string') return t('error.PROVIDER_REFUSED.reason', { reason: details.reason });
       break;
     case 'VALIDATION': {
       const key = field ? FIELD_TEXT[field] : undefined;
