@@ -47,7 +47,12 @@ export class WhatsAppAccountApi implements BusinessAccountApi {
 
   #waba(): string {
     if (!this.target.businessAccountId) {
-      throw new ChannelApiError('invalid_request', 'set businessAccountId on the channel to manage templates', 400, false);
+      throw new ChannelApiError(
+        'invalid_request',
+        'set businessAccountId on the channel to manage templates',
+        400,
+        false,
+      );
     }
     return `${this.target.graphRoot}/${this.target.businessAccountId}`;
   }
@@ -62,8 +67,7 @@ export class WhatsAppAccountApi implements BusinessAccountApi {
       });
       if (after) query.set('after', after);
       const answer = (await this.client.call(`${this.#waba()}/message_templates?${query}`, { method: 'GET' })) as
-        | { data?: unknown[]; paging?: { next?: unknown; cursors?: { after?: unknown } } }
-        | undefined;
+        { data?: unknown[]; paging?: { next?: unknown; cursors?: { after?: unknown } } } | undefined;
       for (const item of answer?.data ?? []) {
         const parsed = fromGraphTemplate(item);
         if (parsed) templates.push(parsed);

@@ -242,7 +242,13 @@ export function parseWhatsAppWebhook(body: unknown, expectedPhoneNumberId?: stri
     entry.changes.forEach((change, changeIndex) => {
       if (change.field !== 'messages') {
         ignoredFields.push(change.field);
-        accountChanges.push({ entryIndex, entryId: entry.id, field: change.field, value: change.value, time: entry.time });
+        accountChanges.push({
+          entryIndex,
+          entryId: entry.id,
+          field: change.field,
+          value: change.value,
+          time: entry.time,
+        });
         return;
       }
       const value = messagesValueSchema.safeParse(change.value);

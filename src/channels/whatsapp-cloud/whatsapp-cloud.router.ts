@@ -124,8 +124,7 @@ export class WhatsAppRouter {
       const target = verified.find((c) => c.businessAccountId !== undefined && c.businessAccountId === change.entryId);
       if (target) {
         accountEvents.push({ channelId: target.id, field: change.field, event: mapAccountChange(change, target.id) });
-      }
-      else unrouted.accounts++;
+      } else unrouted.accounts++;
     }
     return { deliveries, accountEvents, unrouted };
   }

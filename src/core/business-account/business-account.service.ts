@@ -81,6 +81,14 @@ export class BusinessAccountService {
     return this.deps.clock.now().getTime();
   }
 
+  /**
+   * The time a local change (sync, create) stands for, as a webhook's `entry.time` would say it: whole seconds, so
+   * that Meta's answer in the same second (APPROVED a moment after the create) still applies.
+   */
+  #localAt(): number {
+    return Math.floor(this.#now() / 1000) * 1000;
+  }
+
   #api(channelId: string): BusinessAccountApi {
     const channel = this.deps.channels.get(channelId);
     if (!channel) throw new AppError('NOT_FOUND', 'no such channel');
@@ -187,8 +195,8 @@ export class BusinessAccountService {
         ...(t.footer ? { footer: t.footer } : {}),
         ...(t.bodyExamples ? { bodyExamples: t.bodyExamples } : {}),
         // The list is the state now: later webhooks (time after now) still apply, older ones do not.
-        statusAt: Math.max(existing?.statusAt ?? 0, now),
-        categoryAt: Math.max(existing?.categoryAt ?? 0, now),
+        statusAt: Math.max(existing?.statusAt ?? 0, this.#localAt()),
+        categoryAt: Math.max(existing?.categoryAt ?? 0, this.#localAt()),
         updatedAt: now,
       });
     }
@@ -229,8 +237,8 @@ export class BusinessAccountService {
       buttons: draft.buttons,
       ...(draft.header ? { header: draft.header } : {}),
       ...(draft.footer ? { footer: draft.footer } : {}),
-      statusAt: now,
-      categoryAt: now,
+      statusAt: this.#localAt(),
+      categoryAt: this.#localAt(),
       updatedAt: now,
     };
     await this.deps.templates.put(record);

@@ -64,7 +64,8 @@ export function checkTemplateDraft(draft: TemplateDraft): void {
   if (!/^[a-z0-9_]+$/.test(draft.name) || draft.name.length > TEMPLATE_LIMITS.name) {
     refuse('name', 'the name is lower-case letters, digits and _ (at most 512)');
   }
-  if (!/^[a-z]{2,3}(_[A-Z]{2})?$/.test(draft.language)) refuse('language', 'the language is a code such as de or en_US');
+  if (!/^[a-z]{2,3}(_[A-Z]{2})?$/.test(draft.language))
+    refuse('language', 'the language is a code such as de or en_US');
   checkContent(draft);
 }
 

@@ -120,7 +120,9 @@ export class MarketingService {
   async broadcast(input: BroadcastInput, actor: string): Promise<CampaignReport> {
     const channel = this.deps.channels.get(input.channelId);
     if (!channel) throw new AppError('NOT_FOUND', 'no such channel');
-    const spec = (await this.deps.templates(channel.id)).find((t) => t.name === input.template.name && t.language === input.template.language);
+    const spec = (await this.deps.templates(channel.id)).find(
+      (t) => t.name === input.template.name && t.language === input.template.language,
+    );
     if (!spec) {
       throw new AppError('VALIDATION', 'the template is not configured (approved) for this channel', {
         field: 'template',

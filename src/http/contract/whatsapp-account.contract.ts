@@ -16,9 +16,7 @@ export const TemplateButtonSchema = z.discriminatedUnion('type', [
 ]);
 
 export const TemplateHeaderSchema = z.discriminatedUnion('format', [
-  z
-    .object({ format: z.literal('TEXT'), text: z.string().max(60), example: z.string().max(200).optional() })
-    .strict(),
+  z.object({ format: z.literal('TEXT'), text: z.string().max(60), example: z.string().max(200).optional() }).strict(),
   z.object({ format: z.enum(['IMAGE', 'DOCUMENT', 'VIDEO']) }).strict(),
 ]);
 
@@ -100,7 +98,12 @@ export const BusinessProfileBody = z
     address: z.string().max(256).optional(),
     email: z.union([z.literal(''), z.email().max(128)]).optional(),
     websites: z
-      .array(z.string().max(256).regex(/^https?:\/\/\S+$/, 'must start with http:// or https://'))
+      .array(
+        z
+          .string()
+          .max(256)
+          .regex(/^https?:\/\/\S+$/, 'must start with http:// or https://'),
+      )
       .max(2)
       .optional(),
     vertical: z.string().max(40).optional(),
@@ -231,7 +234,13 @@ export const whatsappAccountApi = {
     roles,
     params: AnyIdParams,
     body: z
-      .object({ url: z.string().max(256).regex(/^https:\/\/\S+$/, 'must be an https address').optional() })
+      .object({
+        url: z
+          .string()
+          .max(256)
+          .regex(/^https:\/\/\S+$/, 'must be an https address')
+          .optional(),
+      })
       .strict(),
     response: {
       description: 'the profile and where the link went',
