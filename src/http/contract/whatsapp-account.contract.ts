@@ -216,7 +216,7 @@ export const whatsappAccountApi = {
     errors: { ...notWhatsApp, 502: 'PROVIDER_REFUSED: Meta refused (details.reason)' },
   }),
   profilePhoto: defineRoute({
-    method: 'PUT',
+    method: 'POST',
     url: '/api/v1/admin/channels/:id/whatsapp/profile/photo',
     summary: 'Set the profile photo (the raw image; cleaned of metadata first, JPEG or PNG, at most 5 MB)',
     tags,

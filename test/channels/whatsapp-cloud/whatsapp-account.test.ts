@@ -321,7 +321,7 @@ describeEachStore('whatsapp business account against the simulator', (dialect) =
     const original = readFileSync(photoPath);
     expect(original.includes(Buffer.from('Exif'))).toBe(true);
     const photo = await w.sparsam.http.inject({
-      method: 'PUT',
+      method: 'POST',
       url: '/api/v1/admin/channels/wa-main/whatsapp/profile/photo',
       headers: { authorization: `Bearer ${w.adminToken}`, 'content-type': 'image/jpeg' },
       payload: original,
@@ -332,7 +332,7 @@ describeEachStore('whatsapp business account against the simulator', (dialect) =
     expect(uploaded.data.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
     expect(uploaded.data.includes(Buffer.from('Exif'))).toBe(false);
     const notImage = await w.sparsam.http.inject({
-      method: 'PUT',
+      method: 'POST',
       url: '/api/v1/admin/channels/wa-main/whatsapp/profile/photo',
       headers: { authorization: `Bearer ${w.adminToken}`, 'content-type': 'image/jpeg' },
       payload: Buffer.from('<html>no</html>'),

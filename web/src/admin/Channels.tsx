@@ -5,6 +5,7 @@ import { errorText } from '../shared/error-text.ts';
 import { CopyButton } from '../shared/CopyButton.tsx';
 import { Notice } from '../shared/Notice.tsx';
 import { useAction } from '../shared/use-action.tsx';
+import { WhatsAppAccount } from './WhatsAppAccount.tsx';
 
 interface ChannelCheck {
   ok: boolean;
@@ -97,6 +98,7 @@ export function Channels() {
               </button>
               {r && r !== 'busy' && <Notice kind={r.ok ? 'ok' : 'error'}>{checkText(r, t)}</Notice>}
             </div>
+            {c.kind === 'whatsapp-cloud' && <WhatsAppAccount channelId={c.id} />}
           </section>
         );
       })}
