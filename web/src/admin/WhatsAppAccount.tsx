@@ -294,8 +294,8 @@ function TemplateForm({ channelId, t, onDone }: { channelId: string; t: Translat
           />
           {headerHasVar && (
             <input
-              aria-label={t('wa.exampleFor', { n: 1 })}
-              placeholder={t('wa.exampleFor', { n: 1 })}
+              aria-label={t('wa.headerExample')}
+              placeholder={t('wa.headerExample')}
               value={headerExample}
               onChange={(e) => setHeaderExample(e.target.value)}
               required

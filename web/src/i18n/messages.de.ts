@@ -535,6 +535,7 @@ export const de = {
   'wa.templateHeader': 'Wert für die Kopfzeile',
   'wa.templateHeaderLink': 'https-Adresse der Datei für die Kopfzeile',
   'wa.buttonValue': 'Wert für „{b}“',
+  'wa.headerExample': 'Beispiel für den Platzhalter der Kopfzeile',
   // end WhatsApp account
 } as const;
 

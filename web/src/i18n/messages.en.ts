@@ -518,5 +518,6 @@ export const en: Record<MessageKey, string> = {
   'wa.templateHeader': 'Value for the header',
   'wa.templateHeaderLink': 'https address of the header’s file',
   'wa.buttonValue': 'Value for “{b}”',
+  'wa.headerExample': 'Example for the header placeholder',
   // end WhatsApp account
 };
