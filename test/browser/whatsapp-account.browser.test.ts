@@ -215,11 +215,17 @@ describe.skipIf(!hasTool('chromium'))('WhatsApp account admin screen in Chromium
     await page.getByLabel('Example for placeholder 1').fill('B-AB 123');
     await page.locator('.wa-preview-body').getByText('Your car B-AB 123 is ready.').waitFor();
     // The account's sections (health, template form with its preview) fit their card: nothing sticks out sideways.
-    const overflow = await page.evaluate(() =>
-      Math.max(
-        ...[...document.querySelectorAll('.wa-account, .wa-template-form')].map((e) => e.scrollWidth - e.clientWidth),
-      ),
-    );
+    const overflow = await page
+      .locator('.wa-account, .wa-template-form')
+      .evaluateAll((els) =>
+        Math.max(
+          ...els.map(
+            (e) =>
+              (e as unknown as { scrollWidth: number; clientWidth: number }).scrollWidth -
+              (e as unknown as { clientWidth: number }).clientWidth,
+          ),
+        ),
+      );
     expect(overflow).toBeLessThanOrEqual(1);
     await page.screenshot({ path: path.join(SHOTS, 'wa-06-templates-en-phone.png'), fullPage: true });
     await page.getByText('Business profile').click();
