@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { startSimulator, type WhatsAppSimulator } from '../../../dev/simulator/whatsapp-simulator.ts';
+import { CONSENT_AGREE_ID } from '../../../src/core/inbox/notices.ts';
 import { describeEachStore } from '../../support/stores.ts';
 import { APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN, startWorld, type World } from '../../inbox/inbox-world.ts';
 
@@ -162,6 +163,59 @@ describeEachStore('whatsapp business account against the simulator', (dialect) =
     const item = offered.find((t) => t.name === 'abholung_bereit')!;
     expect(item.header).toEqual({ format: 'TEXT', text: 'Auftrag {{1}}', example: '4711' });
     expect(item.buttons).toHaveLength(3);
+  });
+
+  it('an agent sends the approved template with its header, body and link-button values as components', async () => {
+    const created = await api('POST', '/admin/channels/wa-main/whatsapp/templates', {
+      name: 'auftrag_status',
+      language: 'de',
+      category: 'UTILITY',
+      header: { format: 'TEXT', text: 'Auftrag {{1}}', example: '4711' },
+      body: 'Ihr Fahrzeug {{1}} ist fertig.',
+      bodyExamples: ['B-AB 123'],
+      buttons: [
+        { type: 'QUICK_REPLY', text: 'Danke' },
+        {
+          type: 'URL',
+          text: 'Rechnung',
+          url: 'https://autohaus.example/r/{{1}}',
+          example: 'https://autohaus.example/r/1',
+        },
+      ],
+    });
+    expect(created.statusCode).toBe(201);
+    await eventually(async () =>
+      (await templates()).find((t) => t.name === 'auftrag_status' && t.status === 'APPROVED'),
+    );
+    const from = '4915112345678';
+    expect((await sim.sendCustomerMessage({ from, text: 'Hallo' })).delivered).toBe(true);
+    expect(
+      (await sim.sendCustomerMessage({ from, buttonReply: { id: CONSENT_AGREE_ID, title: 'Zustimmen' } })).delivered,
+    ).toBe(true);
+    await w.drain();
+    const id = (await api('GET', '/conversations', undefined, w.agentToken)).json<{ items: { id: string }[] }>()
+      .items[0]!.id;
+    const reply = (template: Record<string, unknown>) =>
+      api(
+        'POST',
+        `/conversations/${id}/messages`,
+        { template: { name: 'auftrag_status', language: 'de', ...template } },
+        w.agentToken,
+      );
+    // Without the header's and the link button's values: refused before anything is queued.
+    const missing = await reply({ parameters: ['B-AB 123'] });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json()).toMatchObject({ error: { details: { field: 'template.headerText' } } });
+    const ok = await reply({ parameters: ['B-AB 123'], header: '4711', buttons: ['4711'] });
+    expect(ok.statusCode).toBe(202);
+    expect(ok.json()).toMatchObject({ message: { text: 'Ihr Fahrzeug B-AB 123 ist fertig.' } });
+    await w.drain();
+    const sent = await eventually(async () => sim.sentMessages().find((m) => m.template?.name === 'auftrag_status'));
+    expect((sent.body.template as { components: unknown }).components).toEqual([
+      { type: 'header', parameters: [{ type: 'text', text: '4711' }] },
+      { type: 'body', parameters: [{ type: 'text', text: 'B-AB 123' }] },
+      { type: 'button', sub_type: 'url', index: '1', parameters: [{ type: 'text', text: '4711' }] },
+    ]);
   });
 
   it("refuses drafts beyond Meta's limits before calling Meta", async () => {
