@@ -149,6 +149,8 @@ function Templates({ channelId, t }: { channelId: string; t: Translate }) {
             setCreating(false);
             setMessage({ kind: 'ok', text: t('wa.submitted', { name }) });
             await load();
+            // Meta's review answers by webhook, usually within seconds to minutes: look again a few times.
+            for (const ms of [3_000, 15_000, 60_000]) setTimeout(() => void load().catch(() => undefined), ms);
           }}
         />
       )}
