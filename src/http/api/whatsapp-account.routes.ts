@@ -108,41 +108,37 @@ export function whatsappAccountRoutes(deps: {
       items: (await service.syncTemplates(params.id, actor(request))).map(templateOut),
     }));
 
-    registerRoute(
-      app,
-      api.createTemplate,
-      { ...options, fastify: { bodyLimit: 8 * 1024 * 1024 } },
-      async ({ params, body }, request) => {
-        const { headerSample, ...draft } = body;
-        let sample: SampleFile | undefined;
-        if (headerSample) {
-          const data = Buffer.from(headerSample.data, 'base64');
-          if (draft.header?.format === 'IMAGE') {
-            sample = await cleanImage(data, 'sample');
-          } else {
-            const result = await deps.sanitizer.sanitize(data, { policy: 'strip', maxBytes: 16 * 1024 * 1024 });
-            if (!result.ok) throw new AppError('UNSUPPORTED_MEDIA', 'the sample file is not allowed', {});
-            sample = { data: result.data, mimeType: result.mimeType, fileName: headerSample.fileName.slice(0, 100) };
-          }
+    // The sample file of a media header comes base64 in the JSON body: within the general body limit.
+    registerRoute(app, api.createTemplate, options, async ({ params, body }, request) => {
+      const { headerSample, ...draft } = body;
+      let sample: SampleFile | undefined;
+      if (headerSample) {
+        const data = Buffer.from(headerSample.data, 'base64');
+        if (draft.header?.format === 'IMAGE') {
+          sample = await cleanImage(data, 'sample');
+        } else {
+          const result = await deps.sanitizer.sanitize(data, { policy: 'strip', maxBytes: 16 * 1024 * 1024 });
+          if (!result.ok) throw new AppError('UNSUPPORTED_MEDIA', 'the sample file is not allowed', {});
+          sample = { data: result.data, mimeType: result.mimeType, fileName: headerSample.fileName.slice(0, 100) };
         }
-        const record = await service.createTemplate(
-          params.id,
-          {
-            name: draft.name,
-            language: draft.language,
-            category: draft.category,
-            body: draft.body,
-            bodyExamples: draft.bodyExamples,
-            buttons: draft.buttons,
-            ...(draft.header ? { header: draft.header } : {}),
-            ...(draft.footer ? { footer: draft.footer } : {}),
-          },
-          actor(request),
-          sample,
-        );
-        return { item: templateOut(record) };
-      },
-    );
+      }
+      const record = await service.createTemplate(
+        params.id,
+        {
+          name: draft.name,
+          language: draft.language,
+          category: draft.category,
+          body: draft.body,
+          bodyExamples: draft.bodyExamples,
+          buttons: draft.buttons,
+          ...(draft.header ? { header: draft.header } : {}),
+          ...(draft.footer ? { footer: draft.footer } : {}),
+        },
+        actor(request),
+        sample,
+      );
+      return { item: templateOut(record) };
+    });
 
     registerRoute(app, api.deleteTemplate, options, async ({ params }, request) => {
       await service.deleteTemplate(params.id, params.name, actor(request));

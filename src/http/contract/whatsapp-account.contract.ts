@@ -36,7 +36,10 @@ export const ChannelTemplateSchema = z.object({
   updatedAt: z.string().nullable(),
 });
 
-/** A new template to submit; a media header takes a sample file (base64, at most 5 MB) for Meta's review. */
+/**
+ * A new template to submit; a media header takes a sample file for Meta's review (base64 in the JSON body, so it
+ * must fit the request body limit, SPARSAM_BODY_LIMIT_BYTES).
+ */
 export const TemplateDraftBody = z
   .object({
     name: z.string().min(1).max(512),
