@@ -1,3 +1,6 @@
+import { BusinessAccountService } from './core/business-account/business-account.service.ts';
+import { whatsappAccountRoutes } from './http/api/whatsapp-account.routes.ts';
+import { ChannelHealthStore, TemplateStore } from './store/sql/business-account.store.ts';
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { noticeOrganisation, type AppConfig } from './config/config.ts';
@@ -135,6 +138,8 @@ export interface Sparsam {
   compliance: ComplianceTools;
   /** Outgoing webhooks: endpoints, signed deliveries through the job queue, the delivery log. */
   webhooks: WebhookService;
+  /** WhatsApp templates, account health and business profile of the Cloud API channels. */
+  businessAccount: BusinessAccountService;
   /** The OpenAPI document of /api/v1; route modules add their operations. */
   docs: OpenApiRegistry;
   /** Inbox memberships, token limits, availability and assignment settings. */
@@ -368,11 +373,23 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   const media = new MediaStore(store.db);
   // One cache of the inbox settings (hours, greeting, away message), dropped on every instance when one changes them.
   const inboxSettings = new CachedInboxSettings(inboxes, clock, undefined, signals);
-  // The approved message templates of a channel, from the configuration.
-  const templates = (channelId: string) => {
+  // The WhatsApp Business Account of the Cloud API channels: templates (synced from Meta, created in the admin
+  // screen, following the status webhooks), account health and the business profile.
+  const configuredTemplates = (channelId: string) => {
     const channel = channels.config(channelId);
     return channel && 'templates' in channel ? (channel.templates ?? []) : [];
   };
+  const businessAccount = new BusinessAccountService({
+    templates: new TemplateStore(store.db),
+    health: new ChannelHealthStore(store.db),
+    channels,
+    audit,
+    clock,
+    configured: configuredTemplates,
+    privacyNoticeUrl: config.organisation.privacyNoticeUrl,
+  });
+  // The templates agents and broadcasts may send: approved at Meta (synced or by webhook), or configured.
+  const templates = (channelId: string) => businessAccount.sendableTemplates(channelId);
   const automation = new AutomationService({
     clock,
     logger,
@@ -534,7 +551,14 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
       forged: forgedWebhooks,
       metrics,
       whatsapp: new WhatsAppRouter(() => channels.configs()),
+      accountEvents: businessAccount,
       now: () => clock.now().getTime(),
+    }),
+    whatsappAccountRoutes({
+      service: businessAccount,
+      sanitizer: new MediaSanitizer(),
+      authenticate: (request) => authenticate(request),
+      docs,
     }),
     conversationRoutes({ inbox, authenticate: (request) => authenticate(request), docs }),
     openApiRoutes({ docs, authenticate: (request) => authenticate(request) }),
@@ -629,6 +653,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     teams,
     assignment,
     notifier,
+    businessAccount,
     async close() {
       if (closed) return;
       closed = true;

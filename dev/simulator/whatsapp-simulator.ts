@@ -43,6 +43,37 @@ export interface SimulatorOptions {
   statusDelayMs?: number;
   /** Clock for timestamps and the 24 h window (default Date.now). */
   now?: () => number;
+  /** Templates the account has from the start (APPROVED), e.g. the demo's. */
+  templates?: { name: string; language: string; category: string; body: string }[];
+  /**
+   * How Meta's review of a new template ends, and after how long (default: APPROVED after 1.5 s; a name containing
+   * "reject" is REJECTED with INVALID_FORMAT). `null`: no review webhook (tests send one with reviewTemplate).
+   */
+  templateReview?: { delayMs: number } | null;
+  /** The business profile the number starts with. */
+  profile?: Partial<SimulatedProfile>;
+}
+
+/** The business profile as the simulator keeps it (Graph field names). */
+export interface SimulatedProfile {
+  about: string;
+  address: string;
+  description: string;
+  email: string;
+  websites: string[];
+  vertical: string;
+  profile_picture_url: string;
+}
+
+/** A template of the simulated WhatsApp Business Account (Graph shape). */
+export interface SimulatedTemplate {
+  id: string;
+  name: string;
+  language: string;
+  category: string;
+  status: string;
+  rejected_reason: string;
+  components: Record<string, unknown>[];
 }
 
 export interface CustomerMessageInput {
@@ -75,7 +106,7 @@ export interface DeliveryAttempt {
 
 /** What happened to one webhook: every attempt, and whether sparsam finally answered 200. */
 export interface WebhookDelivery {
-  kind: 'message' | 'status';
+  kind: 'message' | 'status' | 'account';
   /** The wamid of the inbound message, or of the outbound message a status is about. */
   messageId: string;
   status?: 'sent' | 'delivered' | 'read' | 'failed';
@@ -164,6 +195,27 @@ export interface WhatsAppSimulator {
   setWebhookUrl(url: string): void;
   /** Resolves when every scheduled status webhook has been delivered (or given up). */
   settle(): Promise<void>;
+  /** The account's templates as the Graph API lists them. */
+  templates(): SimulatedTemplate[];
+  /** The business profile as set through the Graph API; `photo` is the last uploaded profile picture. */
+  profile(): SimulatedProfile & { photo: { data: Buffer; mimeType: string } | undefined };
+  /**
+   * Meta's review result for a template: sets its status and sends the `message_template_status_update` webhook
+   * (signed, to the webhook URL, retried like every webhook); for a name not in the account too.
+   */
+  reviewTemplate(
+    name: string,
+    language: string,
+    event: string,
+    reason?: string,
+    options?: { time?: number },
+  ): Promise<WebhookDelivery>;
+  /** Sends any account-level webhook change (field and value as Meta sends them) for the account. */
+  sendAccountUpdate(
+    field: string,
+    value: Record<string, unknown>,
+    options?: { time?: number },
+  ): Promise<WebhookDelivery>;
   close(): Promise<void>;
 }
 
@@ -268,11 +320,87 @@ class Simulator implements WhatsAppSimulator {
   private readonly retryDelaysMs: number[];
   private webhookUrl: string;
   private nextDeliveryFailure: { code: number; title: string; details: string } | undefined;
+  private readonly accountTemplates: SimulatedTemplate[] = [];
+  private readonly uploads = new Map<string, { length: number; type: string; handle?: string }>();
+  private readonly handles = new Map<string, { data: Buffer; mimeType: string }>();
+  private businessProfile: SimulatedProfile;
+  private profilePhoto: { data: Buffer; mimeType: string } | undefined;
 
   constructor(private readonly options: SimulatorOptions) {
     this.webhookUrl = options.webhookUrl;
     this.now = options.now ?? Date.now;
     this.retryDelaysMs = options.retryDelaysMs ?? [200, 1000, 3000];
+    for (const t of options.templates ?? []) {
+      this.accountTemplates.push({
+        id: String(1_000_000_000_000 + this.accountTemplates.length + 1),
+        name: t.name,
+        language: t.language,
+        category: t.category,
+        status: 'APPROVED',
+        rejected_reason: 'NONE',
+        components: [{ type: 'BODY', text: t.body }],
+      });
+    }
+    this.businessProfile = {
+      about: 'Wir antworten werktags innerhalb eines Tages.',
+      address: '',
+      description: '',
+      email: '',
+      websites: [],
+      vertical: 'OTHER',
+      profile_picture_url: '',
+      ...options.profile,
+    };
+  }
+
+  private get wabaId(): string {
+    return this.options.businessAccountId ?? '102290129340398';
+  }
+
+  templates(): SimulatedTemplate[] {
+    return this.accountTemplates.map((t) => structuredClone(t));
+  }
+
+  profile(): SimulatedProfile & { photo: { data: Buffer; mimeType: string } | undefined } {
+    return { ...structuredClone(this.businessProfile), photo: this.profilePhoto };
+  }
+
+  reviewTemplate(
+    name: string,
+    language: string,
+    event: string,
+    reason = 'NONE',
+    options: { time?: number } = {},
+  ): Promise<WebhookDelivery> {
+    const template = this.accountTemplates.find((t) => t.name === name && t.language === language);
+    if (template) {
+      template.status = event;
+      template.rejected_reason = reason;
+    }
+    return this.sendAccountUpdate(
+      'message_template_status_update',
+      {
+        event,
+        message_template_id: template ? Number(template.id) : 1_999_000_000_000,
+        message_template_name: name,
+        message_template_language: language,
+        reason,
+        ...(template ? { message_template_category: template.category } : {}),
+      },
+      options,
+    );
+  }
+
+  sendAccountUpdate(
+    field: string,
+    value: Record<string, unknown>,
+    options: { time?: number } = {},
+  ): Promise<WebhookDelivery> {
+    const time = Math.floor((options.time ?? this.now()) / 1000);
+    return this.post('account', field, {
+      object: 'whatsapp_business_account',
+      entry: [{ id: this.wabaId, time, changes: [{ value, field }] }],
+    });
   }
 
   get url(): string {
@@ -471,8 +599,18 @@ class Simulator implements WhatsAppSimulator {
   ): Promise<WebhookDelivery> {
     const envelope = {
       object: 'whatsapp_business_account',
-      entry: [{ id: this.options.businessAccountId ?? '102290129340398', changes: [{ value, field: 'messages' }] }],
+      entry: [{ id: this.wabaId, changes: [{ value, field: 'messages' }] }],
     };
+    return this.post(kind, messageId, envelope, status);
+  }
+
+  /** Signs and posts one webhook envelope; retries non-200 answers after the configured delays. */
+  private async post(
+    kind: WebhookDelivery['kind'],
+    messageId: string,
+    envelope: Record<string, unknown>,
+    status?: WebhookDelivery['status'],
+  ): Promise<WebhookDelivery> {
     const payload = metaJson(envelope);
     const signature = signWhatsAppBody(this.options.appSecret, Buffer.from(payload, 'utf8'));
     const delivery: WebhookDelivery = { kind, messageId, payload, signature, attempts: [], delivered: false };
@@ -528,6 +666,10 @@ class Simulator implements WhatsAppSimulator {
         res.end(media.data);
         return;
       }
+      if (parts.length >= 2 && /^v\d+\.\d+$/.test(parts[0]!)) {
+        const answered = await this.accountApi(req, parts.slice(1), url);
+        if (answered !== undefined) return json(res, 200, answered);
+      }
       if (parts.length === 3 && /^v\d+\.\d+$/.test(parts[0]!) && req.method === 'POST') {
         this.checkToken(req);
         if (parts[1] !== this.options.phoneNumberId) {
@@ -559,6 +701,195 @@ class Simulator implements WhatsAppSimulator {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.retryAfterSeconds);
       res.writeHead(error.status, headers).end(JSON.stringify(error.toBody()));
+    }
+  }
+
+  /**
+   * The account management calls (undefined: not one of them): the phone number's info (GET /{phone-number-id},
+   * what "test connection" calls), templates of the account (GET paged by `after`, POST, DELETE ?name=), the
+   * business profile (GET/POST /{phone-number-id}/whatsapp_business_profile) and the Resumable Upload API
+   * (POST /{app-id}/uploads, POST /upload:<id> with file_offset).
+   */
+  private async accountApi(req: IncomingMessage, parts: string[], url: URL): Promise<unknown> {
+    const [first, second] = parts;
+    if (parts.length === 1 && first === this.options.phoneNumberId && req.method === 'GET') {
+      this.checkToken(req);
+      this.checkFailure();
+      return {
+        verified_name: 'sparsam Demo',
+        display_phone_number: `+${this.displayNumber}`,
+        quality_rating: 'GREEN',
+        messaging_limit_tier: 'TIER_1K',
+        name_status: 'APPROVED',
+        id: this.options.phoneNumberId,
+      };
+    }
+    if (parts.length === 2 && first === this.wabaId && second === 'message_templates') {
+      this.checkToken(req);
+      this.checkFailure();
+      return this.templateApi(req, url);
+    }
+    if (parts.length === 2 && first === this.options.phoneNumberId && second === 'whatsapp_business_profile') {
+      this.checkToken(req);
+      this.checkFailure();
+      if (req.method === 'GET') return { data: [{ messaging_product: 'whatsapp', ...this.businessProfile }] };
+      if (req.method === 'POST') {
+        const body = parseJson(await readBody(req, 1024 * 1024));
+        this.updateProfile(body);
+        return { success: true };
+      }
+    }
+    if (parts.length === 2 && second === 'uploads' && req.method === 'POST') {
+      this.checkToken(req);
+      const length = Number(url.searchParams.get('file_length'));
+      const type = url.searchParams.get('file_type') ?? '';
+      if (!Number.isInteger(length) || length <= 0) throw invalid('file_length is required');
+      if (!['image/jpeg', 'image/jpg', 'image/png', 'application/pdf', 'video/mp4'].includes(type)) {
+        throw invalid('file_type must be application/pdf, image/jpeg, image/jpg, image/png or video/mp4');
+      }
+      const id = `upload:${randomBytes(12).toString('base64url')}`;
+      this.uploads.set(id, { length, type });
+      return { id };
+    }
+    if (parts.length === 1 && first!.startsWith('upload:') && req.method === 'POST') {
+      if (req.headers.authorization !== `OAuth ${this.options.accessToken}`) {
+        throw new GraphError(401, 190, 'Invalid OAuth access token - the upload step takes "OAuth <token>"');
+      }
+      const upload = this.uploads.get(first!);
+      if (!upload) throw invalid('Upload session not found');
+      if (req.headers.file_offset !== '0') throw invalid('file_offset must be 0 for a new upload');
+      const data = await readBody(req, 20 * 1024 * 1024);
+      if (data.length !== upload.length) throw invalid('The file is not file_length bytes long');
+      const handle = `4:${randomBytes(16).toString('base64url')}`;
+      this.handles.set(handle, { data, mimeType: upload.type });
+      return { h: handle };
+    }
+    return undefined;
+  }
+
+  private templateApi(req: IncomingMessage, url: URL): Promise<unknown> | unknown {
+    if (req.method === 'GET') {
+      const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? 25) || 25, 1), 100);
+      const after = url.searchParams.get('after');
+      const start = after ? Number(Buffer.from(after, 'base64url').toString()) : 0;
+      const page = this.accountTemplates.slice(start, start + limit);
+      const end = start + page.length;
+      const cursor = (n: number) => Buffer.from(String(n)).toString('base64url');
+      return {
+        data: page.map((t) => structuredClone(t)),
+        paging: {
+          cursors: { before: cursor(start), after: cursor(end) },
+          ...(end < this.accountTemplates.length
+            ? {
+                next: `${this.baseUrl}/${url.pathname.split('/')[1]}/${this.wabaId}/message_templates?after=${cursor(end)}`,
+              }
+            : {}),
+        },
+      };
+    }
+    if (req.method === 'DELETE') {
+      const name = url.searchParams.get('name');
+      if (!name) throw invalid('name is required');
+      const before = this.accountTemplates.length;
+      for (let i = this.accountTemplates.length - 1; i >= 0; i--) {
+        if (this.accountTemplates[i]!.name === name) this.accountTemplates.splice(i, 1);
+      }
+      if (this.accountTemplates.length === before) {
+        throw new GraphError(404, 100, `Message template "${name}" not found`);
+      }
+      return { success: true };
+    }
+    if (req.method === 'POST') return this.createTemplate(req);
+    throw invalid('Unsupported method');
+  }
+
+  private async createTemplate(req: IncomingMessage): Promise<unknown> {
+    const body = parseJson(await readBody(req, 1024 * 1024));
+    const { name, language, category, components } = body;
+    if (typeof name !== 'string' || !/^[a-z0-9_]{1,512}$/.test(name)) throw invalid('Invalid template name');
+    if (typeof language !== 'string' || !/^[a-z]{2,3}(_[A-Z]{2})?$/.test(language)) throw invalid('Invalid language');
+    if (!['MARKETING', 'UTILITY', 'AUTHENTICATION'].includes(String(category))) throw invalid('Invalid category');
+    if (!Array.isArray(components)) throw invalid('components is required');
+    const list = components as Record<string, unknown>[];
+    const bodyPart = list.find((c) => c.type === 'BODY');
+    if (typeof bodyPart?.text !== 'string' || bodyPart.text.length === 0 || bodyPart.text.length > 1024) {
+      throw invalid('A BODY component with text of at most 1024 characters is required');
+    }
+    const vars = [...bodyPart.text.matchAll(/\{\{(\d+)\}\}/g)].length;
+    const examples = (bodyPart.example as { body_text?: unknown[][] } | undefined)?.body_text?.[0];
+    if (vars > 0 && (!Array.isArray(examples) || examples.length !== vars)) {
+      throw new GraphError(400, 100, 'Invalid parameter', 'Body text has variables but no (or wrong) examples');
+    }
+    const header = list.find((c) => c.type === 'HEADER');
+    if (header && header.format !== 'TEXT') {
+      const handle = (header.example as { header_handle?: unknown[] } | undefined)?.header_handle?.[0];
+      if (typeof handle !== 'string' || !this.handles.has(handle)) {
+        throw new GraphError(400, 100, 'Invalid parameter', 'A media header needs an uploaded sample (header_handle)');
+      }
+    }
+    if (this.accountTemplates.some((t) => t.name === name && t.language === language)) {
+      throw new GraphError(400, 192, 'Message template already exists', `${name} (${language}) exists`);
+    }
+    const template: SimulatedTemplate = {
+      id: String(1_100_000_000_000 + Math.floor(Math.random() * 1e9)),
+      name,
+      language,
+      category: String(category),
+      status: 'PENDING',
+      rejected_reason: 'NONE',
+      components: structuredClone(list),
+    };
+    this.accountTemplates.push(template);
+    const review = this.options.templateReview === undefined ? { delayMs: 1500 } : this.options.templateReview;
+    if (review) {
+      const run = async () => {
+        await this.sleep(review.delayMs);
+        if (this.closed) return;
+        const rejected = name.includes('reject');
+        await this.reviewTemplate(
+          name,
+          language,
+          rejected ? 'REJECTED' : 'APPROVED',
+          rejected ? 'INVALID_FORMAT' : 'NONE',
+        );
+      };
+      this.track(run());
+    }
+    return { id: template.id, status: 'PENDING', category: template.category };
+  }
+
+  private updateProfile(body: Record<string, unknown>): void {
+    if (body.messaging_product !== 'whatsapp') throw invalid('messaging_product must be "whatsapp"');
+    const p = this.businessProfile;
+    const text = (key: 'about' | 'address' | 'description' | 'email' | 'vertical', max: number, min = 0) => {
+      const v = body[key];
+      if (v === undefined) return;
+      if (typeof v !== 'string' || v.length < min || v.length > max) {
+        throw new GraphError(400, 100, 'Invalid parameter', `${key} must be ${min}-${max} characters`);
+      }
+      p[key] = v;
+    };
+    text('about', 139, 1);
+    text('address', 256);
+    text('description', 512);
+    text('email', 128);
+    text('vertical', 40);
+    if (body.websites !== undefined) {
+      const w = body.websites;
+      if (
+        !Array.isArray(w) ||
+        w.length > 2 ||
+        w.some((x) => typeof x !== 'string' || x.length > 256 || !/^https?:\/\//.test(x))
+      ) {
+        throw new GraphError(400, 100, 'Invalid parameter', 'websites: at most 2 http(s) addresses of 256 characters');
+      }
+      p.websites = w as string[];
+    }
+    if (body.profile_picture_handle !== undefined) {
+      const photo = this.handles.get(String(body.profile_picture_handle));
+      if (!photo) throw new GraphError(400, 100, 'Invalid parameter', 'Unknown profile_picture_handle');
+      this.profilePhoto = photo;
+      p.profile_picture_url = `${this.baseUrl}/profile-photo?v=${randomBytes(4).toString('hex')}`;
     }
   }
 
@@ -940,6 +1271,16 @@ async function readBody(req: IncomingMessage, limit = 110 * 1024 * 1024): Promis
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
+}
+
+function parseJson(raw: Buffer): Record<string, unknown> {
+  try {
+    const value = JSON.parse(raw.toString('utf8')) as unknown;
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // answered below
+  }
+  throw invalid('The body is not a JSON object');
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

@@ -3,6 +3,7 @@ import { channelModule, webhookUrl } from '../channels/registry.ts';
 import type { ChannelModule } from '../channels/channel-module.ts';
 import type { AppConfig, ChannelConfig } from '../config/config.ts';
 import { ChannelApiError, ChannelNetworkError } from '../core/channel/channel-errors.ts';
+import type { Sparsam } from '../main.ts';
 import { AppError } from '../shared/app-error.ts';
 
 /** The webhook URL sparsam serves for a channel, from its kind's webhook shape (DESIGN.md's webhook contract). */
@@ -29,7 +30,11 @@ function findChannel(config: AppConfig, id: string): { channel: ChannelConfig; m
  * shows what such a provider has registered. The URL is built from SPARSAM_BASE_URL; Telegram only calls https URLs
  * on ports 443, 80, 88 or 8443.
  */
-export function registerChannelCommands(program: Command, loadAppConfig: () => AppConfig): void {
+export function registerChannelCommands(
+  program: Command,
+  loadAppConfig: () => AppConfig,
+  withSparsam?: <T>(fn: (s: Sparsam) => Promise<T>) => Promise<T>,
+): void {
   const channel = program.command('channel').description('connect messenger channels to their providers');
   const deps = () => ({ fetch: globalThis.fetch });
 
@@ -42,7 +47,65 @@ export function registerChannelCommands(program: Command, loadAppConfig: () => A
       const found = findChannel(config, channelId);
       console.log(webhookUrlFor(config.baseUrl, found.channel));
       console.error(`${found.channel.kind}: ${found.module.setupHint}`);
+      if (found.module.webhook.segment === 'whatsapp') {
+        // Meta sets one callback URL per app: the app-level URL serves every number (and account) of the app.
+        console.error(
+          `app-level URL for every number of the Meta app (routed by phone number id and businessAccountId): ` +
+            `${config.baseUrl.replace(/\/+$/, '')}/webhooks/whatsapp`,
+        );
+      }
     });
+
+  if (withSparsam) {
+    channel
+      .command('templates')
+      .description("list a WhatsApp channel's message templates and their status at Meta (--sync fetches them first)")
+      .argument('<channelId>', 'the channel id from the configuration')
+      .option('--sync', "fetch every template of the channel's WhatsApp Business Account from Meta first")
+      .option('--json', 'print a JSON array (name, language, category, status, reason, …)')
+      .action(async (channelId: string, options: { sync?: boolean; json?: boolean }) => {
+        const config = loadAppConfig();
+        findChannel(config, channelId);
+        await withSparsam(async (s) => {
+          s.businessAccount.assertManaged(channelId);
+          const items = options.sync
+            ? await s.businessAccount.syncTemplates(channelId, 'cli')
+            : await s.businessAccount.listTemplates(channelId);
+          if (options.json) {
+            const out = items.map((t) => ({
+              name: t.name,
+              language: t.language,
+              category: t.category,
+              status: t.status,
+              reason: t.reason ?? null,
+              providerId: t.providerId ?? null,
+              header: t.header ?? null,
+              body: t.body,
+              footer: t.footer ?? null,
+              buttons: t.buttons,
+            }));
+            console.log(JSON.stringify(out, null, 2));
+            return;
+          }
+          if (items.length === 0) {
+            console.log(
+              options.sync ? 'no templates at Meta' : 'no templates (run with --sync to fetch them from Meta)',
+            );
+            return;
+          }
+          const rows = items.map((t) => [t.name, t.language, t.category, t.status, t.reason ?? '']);
+          const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length), 4));
+          for (const r of [['NAME', 'LANG', 'CATEGORY', 'STATUS', 'REASON'], ...rows]) {
+            console.log(
+              r
+                .map((cell, i) => (i < 4 ? cell.padEnd(widths[i]!) : cell))
+                .join('  ')
+                .trimEnd(),
+            );
+          }
+        });
+      });
+  }
 
   channel
     .command('set-webhook')

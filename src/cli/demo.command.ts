@@ -13,6 +13,9 @@ import { createLogger } from '../shared/logger.ts';
 /** The demo channel's id: its webhook is `/webhooks/whatsapp/demo`. */
 export const DEMO_CHANNEL_ID = 'demo';
 const DEMO_PHONE_NUMBER_ID = '100000000000001';
+/** The demo's WhatsApp Business Account and Meta app (the simulator takes any app id for uploads). */
+const DEMO_BUSINESS_ACCOUNT_ID = '100000000000002';
+const DEMO_APP_ID = '100000000000003';
 const DEMO_ADMIN_EMAIL = 'demo@sparsam.invalid';
 /** The demo's data protection officer: subject access, erasure and the audit log can be tried too. */
 const DEMO_DPO_EMAIL = 'dpo@sparsam.invalid';
@@ -105,6 +108,9 @@ export interface DemoSimulatorOptions {
   accessToken: string;
   appSecret: string;
   verifyToken: string;
+  businessAccountId?: string;
+  /** Templates the simulated account has, approved. */
+  templates?: { name: string; language: string; category: string; body: string }[];
 }
 
 /** The export `demoSimulator` of the development simulator module, {@link DEMO_SIMULATOR_MODULE}. */
@@ -176,6 +182,8 @@ export async function startDemo<S extends DemoSimulator = DemoSimulator>(
     phoneNumberId: DEMO_PHONE_NUMBER_ID,
     // Replaced below once sparsam listens and its port is known.
     webhookUrl: 'http://127.0.0.1:9/webhooks/whatsapp/demo',
+    businessAccountId: DEMO_BUSINESS_ACCOUNT_ID,
+    templates: DEMO_TEMPLATES,
     ...secrets,
   });
   const threemaSecrets = {
@@ -186,7 +194,11 @@ export async function startDemo<S extends DemoSimulator = DemoSimulator>(
   try {
     if (options.threemaPort !== undefined) threema = await startThreemaSimulator(options.threemaPort, threemaSecrets);
     const file = {
-      organisation: { name: 'sparsam Demo', contact: 'datenschutz@example.org' },
+      organisation: {
+        name: 'sparsam Demo',
+        contact: 'datenschutz@example.org',
+        privacyNoticeUrl: 'https://example.org/datenschutz',
+      },
       inboxes: [{ id: 'demo', language: 'de' }],
       channels: [
         {
@@ -194,6 +206,8 @@ export async function startDemo<S extends DemoSimulator = DemoSimulator>(
           inbox: 'demo',
           kind: 'whatsapp-cloud',
           phoneNumberId: DEMO_PHONE_NUMBER_ID,
+          businessAccountId: DEMO_BUSINESS_ACCOUNT_ID,
+          appId: DEMO_APP_ID,
           graphBaseUrl: simulator.url,
           graphApiVersion: 'v23.0',
           templates: DEMO_TEMPLATES,

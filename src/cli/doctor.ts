@@ -3,8 +3,11 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import type { AppConfig } from '../config/config.ts';
 import { controllerPlaceholders } from '../core/compliance/controller-placeholder.ts';
+import { healthReasons } from '../core/business-account/business-account.service.ts';
+import type { ChannelHealthPort } from '../core/ports/business-account.port.ts';
 import { describeStoreError, openStore } from '../store/open-store.ts';
 import { ManagedChannelStore } from '../store/sql/managed-channel.store.ts';
+import { ChannelHealthStore } from '../store/sql/business-account.store.ts';
 
 export interface Finding {
   /** False: sparsam cannot run as configured. */
@@ -64,6 +67,7 @@ export async function runDoctor(config: AppConfig): Promise<Finding[]> {
         findings.push({ ok: true, what: `main store (${store.dialect}) answers` });
         managedChannels = (await new ManagedChannelStore(store.db).listManaged().catch(() => [])).length;
         findings.push({ ok: true, what: `key store (${store.keysDialect}) answers` });
+        findings.push(...(await whatsAppHealthFindings(config, new ChannelHealthStore(store.db))));
       } finally {
         await store.close();
       }
@@ -145,6 +149,55 @@ export async function runDoctor(config: AppConfig): Promise<Finding[]> {
       what: 'channels',
       detail: `${config.channels.length} in the configuration file, ${managedChannels} created in the admin screen`,
     });
+  }
+  return findings;
+}
+
+/** What each reason means and what to do, for `doctor`. */
+const HEALTH_ADVICE: Record<string, string> = {
+  quality_low: 'quality rating is low: customers block or report the number; send fewer, wanted messages',
+  flagged: 'Meta flagged the number for low quality: the messaging limit may go down unless quality recovers',
+  restricted: 'Meta restricted the account (see the admin screen for what and until when)',
+  banned: 'Meta disabled or is about to disable the account: appeal in WhatsApp Manager',
+  violation: 'Meta reported a policy violation: check WhatsApp Manager > Account quality',
+};
+
+/**
+ * The WhatsApp account health of the configured channels as Meta reported it by webhook (quality rating, messaging
+ * limit, violations, restrictions, bans): one WARN line per channel that needs attention. A database not migrated
+ * to the health table yet says nothing.
+ */
+export async function whatsAppHealthFindings(config: AppConfig, health: ChannelHealthPort): Promise<Finding[]> {
+  const whatsapp = config.channels.filter((c) => c.kind === 'whatsapp-cloud');
+  if (whatsapp.length === 0) return [];
+  let rows;
+  try {
+    rows = await health.list();
+  } catch {
+    return [];
+  }
+  const findings: Finding[] = [];
+  const now = Date.now();
+  for (const channel of whatsapp) {
+    const h = rows.find((r) => r.channelId === channel.id);
+    const reasons = healthReasons(h, now);
+    if (!h || reasons.length === 0) continue;
+    const facts = [
+      h.qualityRating && `quality ${h.qualityRating}`,
+      h.messagingLimit && `limit ${h.messagingLimit}`,
+      h.violationType && `violation ${h.violationType}`,
+      h.banState && `ban state ${h.banState}`,
+      ...h.restrictions.map((r) => `${r.type}${r.expiresAt ? ` until ${r.expiresAt}` : ''}`),
+    ].filter(Boolean);
+    findings.push({
+      ok: true,
+      warn: true,
+      what: `channel ${channel.id} (WhatsApp account health)`,
+      detail: `${reasons.map((r) => HEALTH_ADVICE[r] ?? r).join('; ')} [${facts.join(', ')}]`,
+    });
+  }
+  if (findings.length === 0) {
+    findings.push({ ok: true, what: 'WhatsApp account health', detail: 'no warnings from Meta' });
   }
   return findings;
 }

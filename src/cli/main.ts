@@ -240,7 +240,7 @@ export function buildCli(): Command {
 
   registerPrivacyCommands(program);
   registerBackupCommands(program);
-  registerChannelCommands(program, config);
+  registerChannelCommands(program, config, withSparsam);
   registerComplianceCommands(program);
   registerDemoCommand(program);
 

@@ -115,10 +115,15 @@ export const fileSchema = z
         address: z.string().optional(),
         dpo: z.string().optional(),
         /**
-         * Where the organisation publishes its full privacy notice (Art. 13 GDPR); the consent message links to it.
-         * Without it, sparsam's own page <baseUrl>/privacy-notice (generated from this configuration) is linked.
+         * Where the organisation publishes its full privacy notice (Art. 13 GDPR, https): the consent message links to
+         * it, and the admin screen puts it into the WhatsApp business profile with one click. Without it, sparsam's
+         * own page <baseUrl>/privacy-notice (generated from this configuration) is linked.
          */
-        privacyNoticeUrl: z.string().url().optional(),
+        privacyNoticeUrl: z
+          .string()
+          .regex(/^https:\/\/\S+$/, 'must be the https address where the privacy notice is published')
+          .max(256)
+          .optional(),
         /** Times in documents for customers (the subject access summary) are shown in this zone. */
         timeZone: z
           .string()

@@ -350,6 +350,8 @@ export function buildCommand(
       name: content.template.name,
       language: content.template.language,
       parameters: [...content.template.parameters],
+      ...(content.template.header ? { header: { ...content.template.header } } : {}),
+      ...(content.template.buttons ? { buttons: content.template.buttons.map((b) => ({ ...b })) } : {}),
     };
   }
   if (content.buttons && content.buttons.length > 0 && content.text) {

@@ -19,7 +19,8 @@ export type AppErrorCode =
   | 'CHANNEL_DISABLED'
   | 'CONFIG'
   | 'STORE_UNAVAILABLE'
-  /** A provider refused or did not answer a call sparsam made for an admin (e.g. registering a webhook). */
+  /** A provider refused or did not answer a call sparsam made for an admin (registering a webhook, a template, the
+   * business profile); details may carry providerCode and reason. */
   | 'PROVIDER_REFUSED'
   | 'INTERNAL';
 

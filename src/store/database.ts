@@ -290,6 +290,8 @@ export interface Database {
   api_token_inboxes: ApiTokenInboxRow;
   user_presence: UserPresenceRow;
   mentions: MentionRow;
+  whatsapp_templates: WhatsAppTemplateRow;
+  channel_health: ChannelHealthRow;
 }
 
 /** An outgoing webhook endpoint; migration 016. `events` is JSON of event type names; secrets sealed. */
@@ -380,6 +382,40 @@ export interface MentionRow {
   author_id: string | null;
   created_at: Millis;
   read_at: Millis | null;
+}
+
+/** A WhatsApp message template of a channel (components as Meta's JSON); migration 019. */
+export interface WhatsAppTemplateRow {
+  channel_id: string;
+  name: string;
+  language: string;
+  provider_id: string | null;
+  category: string;
+  status: string;
+  reason: string | null;
+  components: string;
+  status_at: Millis;
+  category_at: Millis;
+  updated_at: Millis;
+}
+
+/** A channel's WhatsApp account health, content-free (Meta's enum values); migration 019. */
+export interface ChannelHealthRow {
+  channel_id: string;
+  quality_rating: string | null;
+  quality_event: string | null;
+  messaging_limit: string | null;
+  quality_at: Millis | null;
+  /** JSON object of the last business_capability_update (limits as numbers). */
+  capability: string | null;
+  capability_at: Millis | null;
+  account_event: string | null;
+  violation_type: string | null;
+  ban_state: string | null;
+  /** JSON array of { type, expiresAt }. */
+  restrictions: string | null;
+  account_at: Millis | null;
+  updated_at: Millis;
 }
 
 /** An inbound event without a message row that took effect once (keyed hash of its provider id); migration 012. */

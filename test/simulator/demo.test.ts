@@ -65,6 +65,28 @@ describe('npm run demo: sparsam wired to the simulator', () => {
     expect(items.filter((t) => t.category === 'MARKETING').map((t) => t.name)).toEqual(['herbstangebot']);
   });
 
+  it('"Verbindung testen" on the demo channel reaches the simulator, and its templates and profile answer', async () => {
+    const token = (await demo.sparsam.accounts.createApiToken('demo-check', 'admin')).token;
+    const call = (method: 'GET' | 'POST', url: string) =>
+      demo.sparsam.http.inject({ method, url, headers: { authorization: `Bearer ${token}` } });
+    const check = await call('POST', `/api/v1/admin/channels/${DEMO_CHANNEL_ID}/test`);
+    expect(check.json()).toMatchObject({ ok: true, reason: 'connected', name: 'sparsam Demo' });
+    const sync = await call('POST', `/api/v1/admin/channels/${DEMO_CHANNEL_ID}/whatsapp/templates/sync`);
+    expect(sync.statusCode).toBe(200);
+    expect((sync.json() as { items: { name: string; status: string }[] }).items.map((t) => [t.name, t.status])).toEqual(
+      [
+        ['herbstangebot', 'APPROVED'],
+        ['termin_erinnerung', 'APPROVED'],
+      ],
+    );
+    expect((await call('GET', `/api/v1/admin/channels/${DEMO_CHANNEL_ID}/whatsapp/profile`)).statusCode).toBe(200);
+    expect((await call('GET', `/api/v1/admin/channels/${DEMO_CHANNEL_ID}/whatsapp/phone-number`)).json()).toMatchObject(
+      {
+        qualityRating: 'GREEN',
+      },
+    );
+  });
+
   it('a forged webhook is refused with 401', async () => {
     const response = await fetch(demo.webhookUrl, {
       method: 'POST',

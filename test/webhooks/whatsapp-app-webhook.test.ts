@@ -154,31 +154,35 @@ describeEachStore('whatsapp app-level webhook route', (dialect) => {
     });
   });
 
-  it('acknowledges account-level changes of a configured businessAccountId with a content-free audit entry', async () => {
+  it('applies account-level changes of a configured businessAccountId to that channel, audited once', async () => {
     const templateStatus = {
       object: 'whatsapp_business_account',
       entry: [
         {
           id: WABA_ID,
+          time: 1763900000,
           changes: [
             {
               field: 'message_template_status_update',
               value: { event: 'APPROVED', message_template_name: 'hello_world', message_template_language: 'de' },
             },
             { field: 'phone_number_quality_update', value: { event: 'FLAGGED', current_limit: 'TIER_1K' } },
+            { field: 'message_echoes_unknown', value: { anything: true } },
           ],
         },
       ],
     };
-    expect((await post(templateStatus)).statusCode).toBe(200);
-    const audit = await auditOf('whatsapp.account_event');
-    expect(audit.map((a) => [a.target_id, JSON.parse(a.details) as unknown])).toEqual(
-      expect.arrayContaining([
-        ['wa-two', { field: 'message_template_status_update' }],
-        ['wa-two', { field: 'phone_number_quality_update' }],
-      ]),
-    );
-    expect(JSON.stringify(audit)).not.toContain('hello_world');
+    for (let i = 0; i < 2; i++) expect((await post(templateStatus)).statusCode).toBe(200);
+    const template = await auditOf('whatsapp.template_status');
+    expect(template.map((a) => [a.target_id, JSON.parse(a.details) as unknown])).toEqual([
+      ['wa-two', { name: 'hello_world', language: 'de', status: 'APPROVED', category: 'UTILITY', known: false }],
+    ]);
+    const health = await auditOf('whatsapp.account_health');
+    expect(health.map((a) => [a.target_id, JSON.parse(a.details) as unknown])).toEqual([
+      ['wa-two', { kind: 'quality', event: 'FLAGGED', messagingLimit: 'TIER_1K', needsAttention: true }],
+    ]);
+    const rows = await w.sparsam.store.db.selectFrom('whatsapp_templates').selectAll().execute();
+    expect(rows.map((r) => [r.channel_id, r.name, r.status])).toEqual([['wa-two', 'hello_world', 'APPROVED']]);
     expect(await auditOf('webhook.unrouted')).toHaveLength(0);
   });
 });

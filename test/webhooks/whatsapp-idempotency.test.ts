@@ -6,14 +6,18 @@ import { CUSTOMER, changedNumber, startWorld, textMessage, type World } from '..
 
 /**
  * Meta delivers at least once and in no particular order. Every recorded WhatsApp webhook (messages, statuses,
- * edits, revokes, reactions, number changes, account-level fields) delivered twice, in shuffled order, is answered
- * 200 every time and leaves exactly the state that delivering each once leaves.
+ * edits, revokes, reactions, number changes, template status and category, quality, account and capability
+ * updates) delivered twice, in shuffled order, is answered 200 every time and leaves exactly the state that
+ * delivering each once leaves. The channel has the fixtures' WhatsApp Business Account, so that the account-level
+ * ones take effect (templates and account health stored, audited once).
  */
 
 const FIXTURES_DIR = path.join(import.meta.dirname, '../fixtures/whatsapp');
 const FIXTURES = readdirSync(FIXTURES_DIR)
   .filter((f) => f.endsWith('.json'))
   .sort();
+/** The WhatsApp Business Account of the recorded fixtures (entry.id). */
+const WABA_ID = '102290129340398';
 const raw = (name: string) => readFileSync(path.join(FIXTURES_DIR, name), 'utf8');
 
 /** A deterministic shuffle (mulberry32), so that a failing order can be replayed from its seed. */
@@ -62,6 +66,12 @@ async function effects(w: World): Promise<Record<string, unknown>> {
     )
     .sort();
   const media = (await db.selectFrom('media').select('state').execute()).map((m) => m.state).sort();
+  const templates = (await db.selectFrom('whatsapp_templates').selectAll().execute())
+    .map((t) => [t.name, t.language, t.status, t.category, t.reason ?? '-'].join(' '))
+    .sort();
+  const health = (await db.selectFrom('channel_health').selectAll().execute()).map(
+    ({ updated_at: _u, ...rest }) => rest,
+  );
   const audit = (await db.selectFrom('audit_log').select('action').execute()).map((a) => a.action).sort();
   return {
     contacts: await count('contacts'),
@@ -71,6 +81,8 @@ async function effects(w: World): Promise<Record<string, unknown>> {
     parked: await count('parked_statuses'),
     messages,
     media,
+    templates,
+    health,
     audit,
   };
 }
@@ -78,7 +90,9 @@ async function effects(w: World): Promise<Record<string, unknown>> {
 describeEachStore('whatsapp webhooks delivered more than once and out of order', (dialect) => {
   const worlds: World[] = [];
   const world = async () => {
-    const w = await startWorld(dialect);
+    const w = await startWorld(dialect, {
+      editYaml: (yaml) => yaml.replace('    graphBaseUrl:', `    businessAccountId: "${WABA_ID}"\n    graphBaseUrl:`),
+    });
     worlds.push(w);
     return w;
   };
@@ -130,7 +144,27 @@ describeEachStore('whatsapp webhooks delivered more than once and out of order',
         const res = await twice.webhook(raw(name));
         expect({ name, status: res.statusCode, body: res.body }).toMatchObject({ name, status: 200 });
       }
-      expect(await effects(twice)).toEqual(await effects(once));
+      const result = (await effects(twice)) as {
+        templates: string[];
+        health: Record<string, unknown>[];
+        audit: string[];
+      };
+      expect(result).toEqual(await effects(once));
+      // The account-level fixtures took effect (not merely acknowledged), once.
+      expect(result.templates).toEqual([
+        'hello_world de APPROVED UTILITY -',
+        'herbst_aktion de REJECTED MARKETING INVALID_FORMAT',
+        'termin_erinnerung de PAUSED MARKETING -',
+      ]);
+      expect(result.health).toHaveLength(1);
+      expect(result.health[0]).toMatchObject({
+        quality_event: 'FLAGGED',
+        messaging_limit: 'TIER_1K',
+        // The newest account_update (the restriction, entry.time 1763900500) is the account's state, whatever the
+        // order; an older one arriving later (the violation, 1763900450) changes nothing.
+        account_event: 'ACCOUNT_RESTRICTION',
+      });
+      expect(result.audit.filter((a) => a === 'whatsapp.account_health').length).toBeGreaterThanOrEqual(3);
       // After the queued replies went out, as many left each world. (Their statuses are not compared: which reply a
       // recorded status lands on depends on the order the stand hands out provider ids.)
       await once.drain();

@@ -1,3 +1,4 @@
+import { HealthBanner } from './shared/HealthBanner.tsx';
 import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
 import {
   get,
@@ -173,6 +174,7 @@ function Shell(props: { user: SessionUser; path: string; onLogout(): void; onUse
         </span>
       </header>
       <main id="main" className="main" tabIndex={-1}>
+        {user.role === 'admin' && <HealthBanner />}
         <Suspense fallback={<Loading className="muted pad" />}>
           {section === 'admin' && user.role === 'admin' ? (
             <Admin path={path} self={user} />

@@ -166,3 +166,10 @@ export type Reveal = z.infer<typeof contract.RevealSchema>;
 export type RevealEntry = z.infer<typeof contract.RevealEntrySchema>;
 export type ComplianceChannel = z.infer<typeof contract.ComplianceChannelSchema>;
 export type Campaign = z.infer<typeof contract.CampaignSchema>;
+
+// WhatsApp account (templates, health, business profile)
+export type ChannelTemplate = z.infer<typeof contract.ChannelTemplateSchema>;
+export type TemplateButton = z.infer<typeof contract.TemplateButtonSchema>;
+export type ChannelHealthView = z.infer<typeof contract.ChannelHealthSchema>;
+export type BusinessProfileView = z.infer<typeof contract.BusinessProfileSchema>;
+export type PhoneNumberInfoView = z.infer<typeof contract.PhoneNumberInfoSchema>;

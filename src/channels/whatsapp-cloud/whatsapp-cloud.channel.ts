@@ -11,6 +11,7 @@ import type {
 } from '../../core/channel/channel.port.ts';
 import type { ChannelDeps } from '../channel-module.ts';
 import { WHATSAPP_LIMITS, WhatsAppClient, type WhatsAppEndpoints } from './whatsapp-cloud.client.ts';
+import { WhatsAppAccountApi } from './whatsapp-cloud.account.ts';
 import { answerWhatsAppHandshake } from './whatsapp-cloud.handshake.ts';
 import { mapWhatsAppWebhook } from './whatsapp-cloud.mapper.ts';
 import { parseWhatsAppWebhook } from './whatsapp-cloud.parser.ts';
@@ -102,12 +103,11 @@ export async function sendWhatsAppCommand(client: WhatsAppClient, command: Outbo
       };
     case 'template':
       return {
-        providerMessageId: await client.sendTemplate(
-          command.address,
-          command.name,
-          command.language,
-          command.parameters,
-        ),
+        providerMessageId: await client.sendTemplate(command.address, command.name, command.language, {
+          parameters: command.parameters,
+          ...(command.header ? { header: command.header } : {}),
+          ...(command.buttons ? { buttons: command.buttons } : {}),
+        }),
       };
     case 'media': {
       const mediaId = await client.uploadMedia(command.data, command.mimeType, command.fileName);
@@ -133,6 +133,7 @@ export class WhatsAppCloudChannel implements Channel {
   readonly inboxId: string;
   readonly capabilities: ChannelCapabilities;
   readonly client: WhatsAppClient;
+  readonly businessAccount: WhatsAppAccountApi;
 
   constructor(
     private readonly config: WhatsAppCloudChannelConfig,
@@ -142,6 +143,13 @@ export class WhatsAppCloudChannel implements Channel {
     this.inboxId = config.inbox;
     this.capabilities = whatsAppCapabilities(config.messagesPerSecond);
     this.client = new WhatsAppClient({ endpoints: graphEndpoints(config), fetch: deps.fetch, ...clientTimeouts(deps) });
+    this.businessAccount = new WhatsAppAccountApi(this.client, {
+      graphRoot: `${config.graphBaseUrl.replace(/\/+$/, '')}/${config.graphApiVersion}`,
+      phoneNumberId: config.phoneNumberId,
+      businessAccountId: config.businessAccountId,
+      appId: config.appId,
+      accessToken: config.accessToken,
+    });
   }
 
   verifyAndParse(request: WebhookRequest): WebhookResult {

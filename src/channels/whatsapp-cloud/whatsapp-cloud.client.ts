@@ -56,6 +56,13 @@ export const WHATSAPP_LIMITS = Object.freeze({
 
 export type WhatsAppMediaType = 'image' | 'document' | 'audio' | 'video';
 
+/** The values of one template send: body parameters, the header's value, URL buttons' values by index. */
+export interface TemplateFillParameters {
+  parameters: string[];
+  header?: { format: 'TEXT'; text: string } | { format: 'IMAGE' | 'DOCUMENT' | 'VIDEO'; link: string };
+  buttons?: { index: number; text: string }[];
+}
+
 /** The metadata of a media id (GET /{ver}/{media-id}). */
 export interface WhatsAppMediaInfo {
   url: string;
@@ -122,19 +129,42 @@ export class WhatsAppClient {
     });
   }
 
-  /** A pre-approved template with positional body parameters (the only message allowed outside the 24 h window). */
-  async sendTemplate(to: string, name: string, language: string, parameters: string[]): Promise<string> {
+  /**
+   * A pre-approved template (the only message allowed outside the 24 h window) with its components' parameters:
+   * the header's (its text placeholder, or the link of its image, document or video), the body's positional
+   * parameters, and URL buttons' placeholders by button index
+   * (https://developers.facebook.com/docs/whatsapp/cloud-api/guides/send-message-templates).
+   */
+  async sendTemplate(
+    to: string,
+    name: string,
+    language: string,
+    fill: string[] | TemplateFillParameters,
+  ): Promise<string> {
     if (!/^[a-z0-9_]{1,512}$/.test(name)) throw invalidRequest('a template name is lower-case letters, digits and _');
+    const { parameters, header, buttons } = Array.isArray(fill) ? { parameters: fill } : fill;
+    const components: Record<string, unknown>[] = [];
+    if (header?.format === 'TEXT') {
+      components.push({ type: 'header', parameters: [{ type: 'text', text: header.text }] });
+    } else if (header) {
+      const type = header.format.toLowerCase();
+      components.push({ type: 'header', parameters: [{ type, [type]: { link: header.link } }] });
+    }
+    if (parameters.length > 0) {
+      components.push({ type: 'body', parameters: parameters.map((text) => ({ type: 'text', text })) });
+    }
+    for (const b of buttons ?? []) {
+      components.push({
+        type: 'button',
+        sub_type: 'url',
+        index: String(b.index),
+        parameters: [{ type: 'text', text: b.text }],
+      });
+    }
     return this.sendMessage({
       to,
       type: 'template',
-      template: {
-        name,
-        language: { code: language },
-        ...(parameters.length > 0
-          ? { components: [{ type: 'body', parameters: parameters.map((text) => ({ type: 'text', text })) }] }
-          : {}),
-      },
+      template: { name, language: { code: language }, ...(components.length > 0 ? { components } : {}) },
     });
   }
 
@@ -221,13 +251,16 @@ export class WhatsAppClient {
     return id;
   }
 
-  /** One API call: auth headers, timeout, JSON answer; errors mapped to the two channel error kinds. */
-  private async call(url: string, init: RequestInit): Promise<unknown> {
+  /**
+   * One API call: auth headers (unless `init.headers` carries its own authorization), timeout, JSON answer; errors
+   * mapped to the two channel error kinds. Used by the account calls (whatsapp-cloud.account.ts) too.
+   */
+  async call(url: string, init: RequestInit): Promise<unknown> {
     let response: Response;
     try {
       response = await this.fetchImpl(url, {
         ...init,
-        headers: { ...(init.headers as Record<string, string> | undefined), ...this.endpoints.authHeaders },
+        headers: { ...this.endpoints.authHeaders, ...(init.headers as Record<string, string> | undefined) },
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {

@@ -41,6 +41,14 @@ export const whatsappCloudConfigSchema = z
       .string()
       .regex(/^\d{5,20}$/, 'must be the numeric WhatsApp Business Account id from Meta, in quotes')
       .optional(),
+    /**
+     * The Meta app's id: needed to upload files through the Resumable Upload API (the profile photo, samples of
+     * template headers with an image or document).
+     */
+    appId: z
+      .string()
+      .regex(/^\d{5,20}$/, 'must be the numeric app id from the Meta App Dashboard, in quotes')
+      .optional(),
     messagesPerSecond: z.number().int().min(1).max(1000).default(80),
     templates: z.array(templateSchema).optional(),
   })

@@ -177,7 +177,13 @@ const changeSchema = z.looseObject({ field: nonEmpty, value: z.unknown() });
 
 const envelopeSchema = z.looseObject({
   object: z.literal('whatsapp_business_account'),
-  entry: z.array(z.looseObject({ id: z.string().optional(), changes: z.array(changeSchema).default([]) })),
+  entry: z.array(
+    z.looseObject({
+      id: z.string().optional(),
+      time: z.number().optional(),
+      changes: z.array(changeSchema).default([]),
+    }),
+  ),
 });
 
 export type WhatsAppMessage = z.infer<typeof messageSchema> & Record<string, unknown>;
@@ -203,6 +209,10 @@ export interface WhatsAppAccountChange {
   entryIndex: number;
   entryId: string | undefined;
   field: string;
+  /** The change's `value`, unchecked (whatsapp-cloud.account-events.ts reads the fields it knows). */
+  value: unknown;
+  /** The entry's `time` (Unix seconds), when given. */
+  time: number | undefined;
 }
 
 /** The parsed webhook: every messages change of every entry, in order; other fields only counted. */
@@ -232,7 +242,13 @@ export function parseWhatsAppWebhook(body: unknown, expectedPhoneNumberId?: stri
     entry.changes.forEach((change, changeIndex) => {
       if (change.field !== 'messages') {
         ignoredFields.push(change.field);
-        accountChanges.push({ entryIndex, entryId: entry.id, field: change.field });
+        accountChanges.push({
+          entryIndex,
+          entryId: entry.id,
+          field: change.field,
+          value: change.value,
+          time: entry.time,
+        });
         return;
       }
       const value = messagesValueSchema.safeParse(change.value);

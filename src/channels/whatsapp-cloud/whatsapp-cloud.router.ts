@@ -4,6 +4,8 @@ import { AppError } from '../../shared/app-error.ts';
 import type { Dialog360ChannelConfig } from '../dialog360/dialog360.config.ts';
 import { DIALOG360_SECRET_HEADER } from '../dialog360/dialog360.signature.ts';
 import type { WhatsAppCloudChannelConfig } from './whatsapp-cloud.config.ts';
+import type { AccountEvent } from '../../core/ports/business-account.port.ts';
+import { mapAccountChange } from './whatsapp-cloud.account-events.ts';
 import { answerWhatsAppHandshake, sameSecret } from './whatsapp-cloud.handshake.ts';
 import { mapWhatsAppWebhook } from './whatsapp-cloud.mapper.ts';
 import { parseWhatsAppWebhook, type WhatsAppMessagesChange } from './whatsapp-cloud.parser.ts';
@@ -24,6 +26,8 @@ export interface WhatsAppDelivery {
 export interface WhatsAppAccountEvent {
   channelId: string;
   field: string;
+  /** What sparsam keeps of it (templates, health); undefined for fields it only acknowledges. */
+  event: AccountEvent | undefined;
 }
 
 /** Where the entries of one signed WhatsApp webhook go. */
@@ -126,8 +130,9 @@ export class WhatsAppRouter {
     const accountEvents: WhatsAppAccountEvent[] = [];
     for (const change of webhook.accountChanges) {
       const target = verified.find((c) => c.businessAccountId !== undefined && c.businessAccountId === change.entryId);
-      if (target) accountEvents.push({ channelId: target.id, field: change.field });
-      else unrouted.accounts++;
+      if (target) {
+        accountEvents.push({ channelId: target.id, field: change.field, event: mapAccountChange(change, target.id) });
+      } else unrouted.accounts++;
     }
     return { deliveries, accountEvents, unrouted };
   }

@@ -1,3 +1,5 @@
+import type { BusinessAccountApi } from './business-account-api.port.ts';
+
 /**
  * The port every messenger implements, declared by core. A channel knows one provider and nothing else: it verifies the provider's
  * requests, turns the provider's payload into {@link InboundEvent}s, and turns {@link OutboundCommand}s into provider
@@ -173,6 +175,10 @@ export type OutboundCommand =
       name: string;
       language: string;
       parameters: string[];
+      /** The header's value where the template has a header placeholder or file. */
+      header?: { format: 'TEXT'; text: string } | { format: 'IMAGE' | 'DOCUMENT' | 'VIDEO'; link: string };
+      /** Values of URL buttons with a placeholder, by the button's index. */
+      buttons?: { index: number; text: string }[];
     }
   | {
       type: 'media';
@@ -248,6 +254,8 @@ export interface Channel {
   verifyAndParse(request: WebhookRequest): Promise<WebhookResult> | WebhookResult;
   send(command: OutboundCommand): Promise<SendResult>;
   downloadMedia(ref: InboundMediaRef): Promise<DownloadedMedia>;
+  /** Account management (templates, phone number info, business profile) where the provider offers it. */
+  readonly businessAccount?: BusinessAccountApi;
   /**
    * Reacts to one of the customer's messages with an emoji, or takes the reaction back (`emoji` empty); only on
    * messengers with reactions (WhatsApp). Where it is missing, agents are not offered reactions.

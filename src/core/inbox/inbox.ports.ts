@@ -1,3 +1,4 @@
+import type { TemplateButton, TemplateHeader } from '../ports/business-account.port.ts';
 import type { Channel } from '../channel/channel.port.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -148,6 +149,9 @@ export interface TemplateSpec {
   language: string;
   category: string;
   body: string;
+  header?: TemplateHeader;
+  footer?: string;
+  buttons?: TemplateButton[];
 }
 
 export interface InboxDeps {
@@ -174,7 +178,8 @@ export interface InboxDeps {
   /** noticeUrl: where the full privacy notice is published (the consent message links to it). */
   organisation: { name: string; contact: string; noticeUrl?: string | undefined };
   /** Templates per channel id (from the configuration). */
-  templates: (channelId: string) => readonly TemplateSpec[];
+  /** The approved templates of a channel (synced from the provider, or configured). */
+  templates: (channelId: string) => Promise<readonly TemplateSpec[]> | readonly TemplateSpec[];
   /** The notice version of a text (the privacy core's noticeVersion: SHA-256 hex of the exact text). */
   noticeVersion: (text: string) => string;
   /** "Anfrage 42" from the inbox's prefix and the sequence number (the privacy core's formatLabel). */

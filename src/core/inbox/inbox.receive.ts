@@ -182,7 +182,11 @@ export class InboundProcessor {
     }
   }
 
-  async #process(events: readonly InboundEvent[]): Promise<void> {
+  async #process(all: readonly InboundEvent[]): Promise<void> {
+    const done = await this.#handledAlready(all);
+    // A redelivered message that took full effect is left out before its contact is looked up: after a number
+    // change, looking it up by its old number would create a contact again.
+    const events = all.filter((e) => e.type !== 'message' || !done.has(`${e.channelId}\0${e.providerMessageId}`));
     const others: InboundEvent[] = [];
     const messages: InboundMessage[] = [];
     const sequential = events.some((e) => e.type === 'system');
@@ -263,6 +267,22 @@ export class InboundProcessor {
       else await this.#stop(step.prepared);
     }
     if (this.deps.automation) await this.#automate(state.fresh);
+  }
+
+  /** The inbound messages of `events` already stored and handled (provider redeliveries), by channel and id. */
+  async #handledAlready(events: readonly InboundEvent[]): Promise<Set<string>> {
+    const byChannel = new Map<string, string[]>();
+    for (const e of events) {
+      if (e.type === 'message')
+        byChannel.set(e.channelId, [...(byChannel.get(e.channelId) ?? []), e.providerMessageId]);
+    }
+    const done = new Set<string>();
+    for (const [channelId, ids] of byChannel) {
+      for (const m of await this.deps.messages.findByProviderIds(channelId, ids)) {
+        if (m.handled && m.provider_message_id) done.add(`${channelId}\0${m.provider_message_id}`);
+      }
+    }
+    return done;
   }
 
   /** Greeting, away message and marketing keywords (automation.ts), after the commit; never fails the webhook. */

@@ -5,7 +5,8 @@ import type { ConversationRecord, MessageRecord } from '../ports/model.ts';
 import { InboundProcessor } from './inbox.receive.ts';
 import { actorOf, type InboxDeps, type InboxSettings, type StaffPrincipal, type TemplateSpec } from './inbox.ports.ts';
 import { MediaFetcher, type MediaFetchResult } from './media-fetch.ts';
-import { openMediaBytes, openMessageContent, type MessageContent } from './message-content.ts';
+import { openMediaBytes, openMessageContent, type MessageContent, type TemplateSend } from './message-content.ts';
+import { checkTemplateFill, dynamicUrlButtons, parameterCount } from '../business-account/template-rules.ts';
 import { channelPausedReply } from './notices.ts';
 import type { OutboundDraft, QueuedOutbound } from './outbox.ts';
 import { inScope, scopeInboxIds, type InboxScope } from '../teams/inbox-scope.ts';
@@ -54,7 +55,7 @@ export interface MessageView {
   edited: boolean;
   deleted: boolean;
   buttons?: { id: string; title: string }[];
-  template?: { name: string; language: string; parameters: string[] };
+  template?: TemplateSend;
   /** The message this one answers (the customer's reply with context, or an agent's reply to a message). */
   replyTo?: { id: string; direction: MessageView['direction']; kind: string; text: string | null };
   /** Reactions on this message, the latest of each side (customer, staff); a reaction taken back is gone. */
@@ -76,7 +77,17 @@ export interface ConversationDetail {
 
 export type ReplyInput =
   | { text: string; replyTo?: string | undefined; buttons?: string[] | undefined }
-  | { template: { name: string; language: string; parameters: string[] } };
+  | {
+      template: {
+        name: string;
+        language: string;
+        parameters: string[];
+        /** The header placeholder's value, or the https address of the header's file. */
+        header?: string;
+        /** Values of the URL buttons with a placeholder, in button order. */
+        buttons?: string[];
+      };
+    };
 
 /** Largest free-text reply on any channel (WhatsApp's and Telegram's limit); a channel's maxTextChars may be lower. */
 export const MAX_REPLY_CHARS = 4096;
@@ -292,19 +303,29 @@ export class InboxService {
       if (!channel.capabilities.supportsTemplates) {
         throw new AppError('VALIDATION', 'this channel does not support templates', { field: 'template' });
       }
-      const spec = this.#template(row.channel_id, input.template.name, input.template.language);
-      const expected = placeholderCount(spec.body);
-      if (input.template.parameters.length !== expected) {
-        throw new AppError(
-          'VALIDATION',
-          `template ${spec.name} needs ${expected} parameter(s), got ${input.template.parameters.length}`,
-          { field: 'template.parameters', expected },
-        );
+      const spec = await this.#template(row.channel_id, input.template.name, input.template.language);
+      const given = input.template;
+      const header = spec.header;
+      checkTemplateFill(
+        { body: spec.body, buttons: spec.buttons ?? [], ...(header ? { header } : {}) },
+        {
+          parameters: given.parameters,
+          headerText: header?.format === 'TEXT' ? given.header : undefined,
+          headerLink: header && header.format !== 'TEXT' ? given.header : undefined,
+          buttonParameters: given.buttons ?? [],
+        },
+      );
+      const send: TemplateSend = { name: spec.name, language: spec.language, parameters: [...given.parameters] };
+      if (header?.format === 'TEXT' && parameterCount(header.text) > 0) {
+        send.header = { format: 'TEXT', text: given.header! };
+      } else if (header && header.format !== 'TEXT') {
+        send.header = { format: header.format, link: given.header! };
       }
-      content = {
-        text: renderTemplate(spec.body, input.template.parameters),
-        template: { name: spec.name, language: spec.language, parameters: [...input.template.parameters] },
-      };
+      const urlButtons = dynamicUrlButtons({ body: spec.body, buttons: spec.buttons ?? [] });
+      if (urlButtons.length > 0) {
+        send.buttons = urlButtons.map((b, i) => ({ index: b.index, text: given.buttons![i]! }));
+      }
+      content = { text: renderTemplate(spec.body, given.parameters), template: send };
       kind = 'template';
     }
     const authorId = principal.kind === 'session' ? (principal.userId ?? principal.id) : null;
@@ -610,14 +631,14 @@ export class InboxService {
   }
 
   /**
-   * The templates configured for a channel (empty where the channel does not support templates); a channel of an
-   * inbox outside the caller's scope does not exist for them.
+   * The templates of a channel (empty where the channel does not support templates); a channel of an inbox outside
+   * the caller's scope does not exist for them.
    */
-  templates(principal: StaffPrincipal, channelId: string): TemplateSpec[] {
+  async templates(principal: StaffPrincipal, channelId: string): Promise<TemplateSpec[]> {
     const channel = this.deps.channels.get(channelId);
     if (!channel || !inScope(principal.scope, channel.inboxId)) throw new AppError('NOT_FOUND', 'no such channel');
     if (!channel.capabilities.supportsTemplates) return [];
-    return this.deps.templates(channelId).map((t) => ({ ...t }));
+    return (await this.deps.templates(channelId)).map((t) => ({ ...t }));
   }
 
   /** The pseudonym labels ("Anfrage 42") of conversations staff can see, by id (mention lists). */
@@ -687,8 +708,8 @@ export class InboxService {
     }
   }
 
-  #template(channelId: string, name: string, language: string): TemplateSpec {
-    const spec = this.deps.templates(channelId).find((t) => t.name === name && t.language === language);
+  async #template(channelId: string, name: string, language: string): Promise<TemplateSpec> {
+    const spec = (await this.deps.templates(channelId)).find((t) => t.name === name && t.language === language);
     if (!spec) {
       throw new AppError(
         'VALIDATION',

@@ -1,5 +1,17 @@
 import { openField, sealField } from '../privacy/keys/field-cipher.ts';
 
+/**
+ * A template as sent: name, language, body parameters, and where the template has them the header's value (text,
+ * or the https address of its file) and the values of URL buttons with a placeholder (by button index).
+ */
+export interface TemplateSend {
+  name: string;
+  language: string;
+  parameters: string[];
+  header?: { format: 'TEXT'; text: string } | { format: 'IMAGE' | 'DOCUMENT' | 'VIDEO'; link: string };
+  buttons?: { index: number; text: string }[];
+}
+
 /** A conversation's data key, as the privacy core hands it out (KeyService.dataKeyFor('conversation', id)). */
 export type ConversationKey = Parameters<typeof sealField>[0];
 
@@ -12,7 +24,7 @@ export interface MessageContent {
   text?: string;
   /** Reply buttons sent with the text (the consent notice). */
   buttons?: { id: string; title: string }[];
-  template?: { name: string; language: string; parameters: string[] };
+  template?: TemplateSend;
   /**
    * Structured details: what the provider said about an attachment (`media`: provider media id, claimed type, file
    * name), a location or contact card, the tapped button id (`buttonId`), `notice: true` on the privacy notice.

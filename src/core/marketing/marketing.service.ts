@@ -31,7 +31,7 @@ export interface MarketingDeps {
   outbox: Outbox;
   clock: Clock;
   channels: { get(id: string): { id: string; kind: string; inboxId: string } | undefined };
-  templates: (channelId: string) => readonly TemplateSpec[];
+  templates: (channelId: string) => Promise<readonly TemplateSpec[]> | readonly TemplateSpec[];
   formatLabel: (prefix: string, seq: number) => string;
 }
 
@@ -120,9 +120,9 @@ export class MarketingService {
   async broadcast(input: BroadcastInput, actor: string): Promise<CampaignReport> {
     const channel = this.deps.channels.get(input.channelId);
     if (!channel) throw new AppError('NOT_FOUND', 'no such channel');
-    const spec = this.deps
-      .templates(channel.id)
-      .find((t) => t.name === input.template.name && t.language === input.template.language);
+    const spec = (await this.deps.templates(channel.id)).find(
+      (t) => t.name === input.template.name && t.language === input.template.language,
+    );
     if (!spec) {
       throw new AppError('VALIDATION', 'the template is not configured (approved) for this channel', {
         field: 'template',

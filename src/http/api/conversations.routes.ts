@@ -117,7 +117,7 @@ export function conversationRoutes(deps: {
     });
 
     registerRoute(app, api.templates, options, async ({ params }, request) => ({
-      items: deps.inbox.templates(principalOf(request), params.id),
+      items: await deps.inbox.templates(principalOf(request), params.id),
     }));
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TemplateButtonSchema, TemplateHeaderSchema } from './whatsapp-account.contract.ts';
 import { IdParams, STAFF_ROLES, defineRoute } from './api-route.ts';
 
 export const PersonSchema = z.object({ id: z.string(), name: z.string() });
@@ -36,7 +37,20 @@ export const MessageSchema = z.object({
   edited: z.boolean(),
   deleted: z.boolean(),
   buttons: z.array(z.object({ id: z.string(), title: z.string() })).optional(),
-  template: z.object({ name: z.string(), language: z.string(), parameters: z.array(z.string()) }).optional(),
+  template: z
+    .object({
+      name: z.string(),
+      language: z.string(),
+      parameters: z.array(z.string()),
+      header: z
+        .union([
+          z.object({ format: z.literal('TEXT'), text: z.string() }),
+          z.object({ format: z.enum(['IMAGE', 'DOCUMENT', 'VIDEO']), link: z.string() }),
+        ])
+        .optional(),
+      buttons: z.array(z.object({ index: z.number(), text: z.string() })).optional(),
+    })
+    .optional(),
   replyTo: z
     .object({
       id: z.string(),
@@ -86,6 +100,9 @@ export const TemplateSchema = z.object({
   language: z.string(),
   category: z.string(),
   body: z.string(),
+  header: TemplateHeaderSchema.optional(),
+  footer: z.string().optional(),
+  buttons: z.array(TemplateButtonSchema).optional(),
 });
 
 export const ListQuerySchema = z
@@ -117,6 +134,8 @@ export const ReplyBodySchema = z.union([
           name: z.string().min(1).max(512),
           language: z.string().min(2).max(15),
           parameters: z.array(z.string().max(1024)).max(20).default([]),
+          header: z.string().max(2000).optional().describe('header placeholder value, or https address of its file'),
+          buttons: z.array(z.string().max(2000)).max(2).optional().describe('values of URL buttons with {{1}}'),
         })
         .strict(),
     })

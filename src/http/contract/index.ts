@@ -14,6 +14,7 @@ import { quickRepliesApi, teamApi } from './team.contract.ts';
 import { usersApi } from './users.contract.ts';
 import { webhooksApi } from './webhooks.contract.ts';
 import { teamsApi } from './teams.contract.ts';
+import { whatsappAccountApi } from './whatsapp-account.contract.ts';
 
 export * from './api-route.ts';
 export * from './admin.contract.ts';
@@ -27,6 +28,7 @@ export * from './team.contract.ts';
 export * from './users.contract.ts';
 export * from './webhooks.contract.ts';
 export * from './teams.contract.ts';
+export * from './whatsapp-account.contract.ts';
 
 /** Every operation of /api/v1, by area. */
 export const api = {
@@ -43,6 +45,7 @@ export const api = {
   meta: metaApi,
   webhooks: webhooksApi,
   teams: teamsApi,
+  whatsappAccount: whatsappAccountApi,
 } as const;
 
 type AllRoutes = { [A in keyof typeof api]: (typeof api)[A][keyof (typeof api)[A]] }[keyof typeof api];

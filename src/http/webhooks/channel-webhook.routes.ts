@@ -3,6 +3,7 @@ import type { ChannelModule } from '../../channels/channel-module.ts';
 import { channelModules } from '../../channels/registry.ts';
 import type { WhatsAppRouter, WhatsAppRouting } from '../../channels/whatsapp-cloud/whatsapp-cloud.router.ts';
 import type { InboundEvent, WebhookResult } from '../../core/channel/channel.port.ts';
+import type { AccountEvent } from '../../core/ports/business-account.port.ts';
 import type { AuditPort, ChannelLookup } from '../../core/inbox/inbox.ports.ts';
 import type { InboxService } from '../../core/inbox/inbox.service.ts';
 import { AppError, isAppError } from '../../shared/app-error.ts';
@@ -25,6 +26,8 @@ export interface WebhookRouteDeps {
    * `GET|POST /webhooks/whatsapp` and the POSTs of the per-channel URLs of those kinds.
    */
   whatsapp?: WhatsAppRouter;
+  /** Applies account-level WhatsApp changes (templates, health); acknowledged only when not given. */
+  accountEvents?: { apply(event: AccountEvent): Promise<unknown> };
   /** Least time between two `webhook.unrouted` audit entries (default one minute); the metric counts every one. */
   unroutedAuditIntervalMs?: number;
   now?: () => number;
@@ -181,8 +184,9 @@ const unroutedAudit = new WeakMap<WebhookRouteDeps, { at: number; suppressed: nu
  * A WhatsApp POST (app-level or per-channel URL): verify with every configured secret ({@link WhatsAppRouter}; none
  * verifies → 401 and `webhook.forged`; not the shape → 400), then commit entry by entry, each to the channel it is
  * for (a paused channel's entries are answered and not stored, as on the per-channel route), and answer 200 once
- * after the last commit. Account-level changes for a channel's `businessAccountId` are acknowledged with a
- * content-free audit entry (`whatsapp.account_event`, the field name only); nothing of them is stored. Entries for
+ * after the last commit. Account-level changes for a channel's `businessAccountId` go to `deps.accountEvents`
+ * (template status and category, account health: stored content-free, audited when they change state); fields
+ * sparsam does not keep are acknowledged and logged by name. Entries for
  * numbers or accounts not configured: counted in `sparsam_webhooks_total{result="unrouted"}` and audited without
  * content (`webhook.unrouted`), at most once a minute, so that a flood cannot fill the audit log.
  */
@@ -221,13 +225,12 @@ function whatsAppDelivery(deps: WebhookRouteDeps, router: WhatsAppRouter) {
     }
     for (const event of routing.accountEvents) {
       deps.metrics.webhooks.labels(targetKind, 'account').inc();
-      await deps.audit.append({
-        actor: `webhook:${event.channelId}`,
-        action: 'whatsapp.account_event',
-        targetType: 'channel',
-        targetId: event.channelId,
-        details: { field: event.field },
-      });
+      if (event.event && deps.accountEvents) {
+        // Templates and health: applied once (older or repeated changes change nothing and are not audited again).
+        await deps.accountEvents.apply(event.event);
+        continue;
+      }
+      request.log.info({ channelId: event.channelId, field: event.field }, 'account-level webhook acknowledged');
     }
     const unrouted = routing.unrouted.numbers + routing.unrouted.accounts;
     if (unrouted > 0) {

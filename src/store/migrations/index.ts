@@ -17,6 +17,7 @@ import { publicKeyPins } from './main.014-public-key-pins.ts';
 import { keystoreSealedSecrets } from './keys.004-sealed-secrets.ts';
 import { security } from './main.017-security.ts';
 import { teams } from './main.020-teams.ts';
+import { whatsappAccount } from './main.019-whatsapp-account.ts';
 
 /**
  * Migrations of the main database, in order. Names are numbered and never change once released; a new table or
@@ -38,6 +39,7 @@ export const mainMigrations: readonly SparsamMigration[] = [
   publicKeyPins,
   security,
   teams,
+  whatsappAccount,
 ];
 
 /** Migrations of the key store. */

@@ -384,3 +384,46 @@ describe('WhatsApp Cloud client: media download', () => {
     expect(written).toBeLessThan(200 * 1024 * 1024);
   });
 });
+
+describe('WhatsApp Cloud template sends carry every component', () => {
+  it('header (text or file link), body parameters and URL-button parameters by index', async () => {
+    handler = (_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ messages: [{ id: 'wamid.T' }] }));
+    const sent = await channel().send({
+      type: 'template',
+      address: '4915112345678',
+      name: 'abholung_bereit',
+      language: 'de',
+      parameters: ['B-AB 123', '16 Uhr'],
+      header: { format: 'TEXT', text: '4711' },
+      buttons: [{ index: 1, text: '4711' }],
+    });
+    expect(sent.providerMessageId).toBe('wamid.T');
+    expect(JSON.parse(seen[0]!.body.toString()).template).toEqual({
+      name: 'abholung_bereit',
+      language: { code: 'de' },
+      components: [
+        { type: 'header', parameters: [{ type: 'text', text: '4711' }] },
+        {
+          type: 'body',
+          parameters: [
+            { type: 'text', text: 'B-AB 123' },
+            { type: 'text', text: '16 Uhr' },
+          ],
+        },
+        { type: 'button', sub_type: 'url', index: '1', parameters: [{ type: 'text', text: '4711' }] },
+      ],
+    });
+    await channel().send({
+      type: 'template',
+      address: '4915112345678',
+      name: 'rechnung',
+      language: 'de',
+      parameters: [],
+      header: { format: 'DOCUMENT', link: 'https://files.example/r.pdf' },
+    });
+    expect(JSON.parse(seen[1]!.body.toString()).template.components).toEqual([
+      { type: 'header', parameters: [{ type: 'document', document: { link: 'https://files.example/r.pdf' } }] },
+    ]);
+  });
+});

@@ -14,6 +14,7 @@ import { CopyButton } from '../shared/CopyButton.tsx';
 import { Notice } from '../shared/Notice.tsx';
 import { useAction } from '../shared/use-action.tsx';
 import { WebchatSettings } from './WebchatSettings.tsx';
+import { WhatsAppAccount } from './WhatsAppAccount.tsx';
 
 interface ChannelCheck {
   ok: boolean;
@@ -257,6 +258,7 @@ export function Channels() {
                 {r && r !== 'busy' && <Notice kind={r.ok ? 'ok' : 'error'}>{checkText(r, t)}</Notice>}
               </div>
             )}
+            {c.kind === 'whatsapp-cloud' && <WhatsAppAccount channelId={c.id} />}
           </section>
         );
       })}

@@ -85,6 +85,9 @@ export function errorText(error: unknown, t: Translate, context?: ErrorContext):
     case 'FORBIDDEN':
       if (details.reason === 'csrf') return t('error.FORBIDDEN.csrf');
       break;
+    case 'PROVIDER_REFUSED':
+      if (typeof details.reason === 'string') return t('error.PROVIDER_REFUSED.reason', { reason: details.reason });
+      break;
     case 'VALIDATION': {
       const key = field ? FIELD_TEXT[field] : undefined;
       if (key) return t(key);
