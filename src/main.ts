@@ -72,6 +72,11 @@ import { Outbox } from './core/inbox/outbox.ts';
 import { MarketingService } from './core/marketing/marketing.service.ts';
 import { marketingRoutes } from './http/api/marketing.routes.ts';
 import { MarketingStore } from './store/sql/marketing.store.ts';
+import { SecretBox } from './core/accounts/secret-box.ts';
+import { NotificationService } from './core/notifications/notification.service.ts';
+import { notificationRoutes } from './http/api/notifications.routes.ts';
+import { registerNotificationJobs, smtpMailGateway, webPushGateway } from './jobs/notification.jobs.ts';
+import { NotificationStore } from './store/sql/notification.store.ts';
 
 /** Everything a running sparsam holds; built once by {@link createSparsam}, the composition root. */
 export interface Sparsam {
@@ -108,6 +113,8 @@ export interface Sparsam {
   compliance: ComplianceTools;
   /** The OpenAPI document of /api/v1; route modules add their operations. */
   docs: OpenApiRegistry;
+  /** Web Push and e-mail notifications of staff (content-free), delivered through the job queue. */
+  notifications: NotificationService;
   /** Stops background work, closes the HTTP server and the store. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -326,6 +333,27 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     events,
   });
 
+  // Staff notifications: Web Push (VAPID key pair made on the first start, private key sealed) and optional e-mail.
+  // Inbox events become dispatch jobs; recipients are every active admin and agent who wants the event.
+  const notifications = new NotificationService({
+    port: new NotificationStore(store.db),
+    box: new SecretBox(keys.pepper, 'sparsam/notifications/v1'),
+    pepper: keys.pepper,
+    push: webPushGateway(),
+    mail: smtpMailGateway(),
+    jobs,
+    clock,
+    logger,
+    baseUrl: config.baseUrl,
+  });
+  await notifications.init();
+  registerNotificationJobs(jobs, notifications);
+  const stopNotifications = events.subscribe((event) => {
+    notifications.onInboxEvent(event).catch((error: unknown) => {
+      logger.warn({ err: error, type: event.type }, 'could not queue a notification');
+    });
+  });
+
   const forgedWebhooks = new ForgedWebhookAudit(audit);
   // Route modules, each a thin Fastify plugin calling core services built above.
   const modules: RouteModule[] = [];
@@ -348,6 +376,13 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
       staffNames: async () => new Map((await webInbox.staff.list()).map((u) => [u.id, u.displayName])),
     }),
     marketingRoutes({ marketing, authenticate: (request) => authenticate(request), docs }),
+    notificationRoutes({
+      notifications,
+      authenticate: (request) => authenticate(request),
+      findUser: async (id) => users.findUserById(id),
+      audit,
+      docs,
+    }),
   );
   // The web inbox's modules go last: its SPA fallback answers any GET the other modules leave unmatched.
   modules.push(...webInboxRoutes(webInbox.deps));
@@ -393,9 +428,11 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     erasure,
     retention,
     compliance,
+    notifications,
     async close() {
       if (closed) return;
       closed = true;
+      stopNotifications();
       await http.close();
       await forgedWebhooks.flush().catch(() => undefined);
       await jobs.stop();

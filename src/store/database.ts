@@ -271,6 +271,26 @@ export interface Database {
   send_pacing: SendPacingRow;
   parked_statuses: ParkedStatusRow;
   inbound_receipts: InboundReceiptRow;
+  push_subscriptions: PushSubscriptionRow;
+  notification_prefs: NotificationPrefsRow;
+}
+
+/** A browser that receives Web Push for a staff member; the subscription (endpoint, keys) sealed; migration 021. */
+export interface PushSubscriptionRow {
+  id: string;
+  user_id: string;
+  /** HMAC-SHA256 of the endpoint URL, hex. */
+  endpoint_hash: string;
+  subscription_enc: Uint8Array;
+  created_at: Millis;
+  last_used_at: Millis | null;
+}
+
+/** A staff member's notification choices (JSON: events, push, e-mail, quiet hours); migration 021. */
+export interface NotificationPrefsRow {
+  user_id: string;
+  prefs: string;
+  updated_at: Millis;
 }
 
 /** An inbound event without a message row that took effect once (keyed hash of its provider id); migration 012. */

@@ -95,6 +95,15 @@ export class TeamService {
       details: { assignee: assigneeId },
     });
     this.updated(c);
+    if (assigneeId !== null && assigneeId !== c.assignee_id) {
+      this.events.publish({
+        type: 'conversation.assigned',
+        inboxId: c.inbox_id,
+        conversationId: c.id,
+        assigneeId,
+        eventId: newId(),
+      });
+    }
   }
 
   /** Replaces the labels (trimmed, de-duplicated, at most 20 of up to 40 characters). */
