@@ -122,6 +122,8 @@ export interface Sparsam {
 export interface CreateOptions {
   logger?: Logger;
   clock?: Clock;
+  /** Accept push subscriptions whose endpoint is on 127.0.0.1 (a test's local push service). Never in production. */
+  allowLoopbackPushEndpoints?: boolean;
 }
 
 /**
@@ -345,6 +347,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     clock,
     logger,
     baseUrl: config.baseUrl,
+    allowLoopbackEndpoints: options.allowLoopbackPushEndpoints === true,
   });
   await notifications.init();
   registerNotificationJobs(jobs, notifications);
