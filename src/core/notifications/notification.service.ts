@@ -10,7 +10,6 @@ import {
   type Audience,
   type ConversationFacts,
   type MailGateway,
-  type NotifiableUser,
   type NotificationEventKind,
   type NotificationJobs,
   type NotificationPort,
@@ -404,7 +403,9 @@ export class NotificationService {
       this.#d.port.findStaff(sub.user_id),
     ]);
     if (!facts || !user || user.disabled) return 'skipped';
-    const data = JSON.parse(this.#d.box.open(sub.subscription_enc, `push:${sub.endpoint_hash}`)) as PushSubscriptionData;
+    const data = JSON.parse(
+      this.#d.box.open(sub.subscription_enc, `push:${sub.endpoint_hash}`),
+    ) as PushSubscriptionData;
     const result = await this.#d.push.send(
       data,
       JSON.stringify(this.pushPayload(kind, facts, user.language)),
@@ -520,8 +521,10 @@ function mailError(error: unknown): string {
   if (!(error instanceof Error)) return 'unknown error';
   const code = (error as { code?: unknown }).code;
   const responseCode = (error as { responseCode?: unknown }).responseCode;
-  return [typeof code === 'string' ? code : undefined, typeof responseCode === 'number' ? responseCode : undefined]
-    .filter(Boolean)
-    .join(' ')
-    .concat(code || responseCode ? '' : error.name) || error.name;
+  return (
+    [typeof code === 'string' ? code : undefined, typeof responseCode === 'number' ? responseCode : undefined]
+      .filter(Boolean)
+      .join(' ')
+      .concat(code || responseCode ? '' : error.name) || error.name
+  );
 }

@@ -1,7 +1,12 @@
 import type { Role } from './model.ts';
 
 /** What a staff member can be notified of. Every notification names a conversation only by its label and inbox. */
-export const NOTIFICATION_EVENTS = ['conversation.new', 'message.new', 'conversation.assigned', 'note.mention'] as const;
+export const NOTIFICATION_EVENTS = [
+  'conversation.new',
+  'message.new',
+  'conversation.assigned',
+  'note.mention',
+] as const;
 export type NotificationEventKind = (typeof NOTIFICATION_EVENTS)[number];
 
 /** A staff member's choices: which events, over which ways, and a daily quiet period in their time zone. */

@@ -31,7 +31,11 @@ export const NotificationSettingsSchema = z.object({
   emailAvailable: z.boolean(),
 });
 
-const base64url = z.string().min(1).max(200).regex(/^[A-Za-z0-9_-]+={0,2}$/);
+const base64url = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9_-]+={0,2}$/);
 export const PushSubscriptionBody = z.object({
   endpoint: z.string().min(1).max(2000),
   expirationTime: z.number().nullable().optional(),
