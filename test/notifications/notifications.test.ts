@@ -258,7 +258,7 @@ describeEachStore('staff notifications (Web Push, e-mail)', (dialect) => {
     await w.drain();
     expect(pushesTo('/push/admin-laptop')).toHaveLength(0);
     expect(pushesTo('/push/agent-phone').map((p) => decrypt(p, agentDevice).body)).toEqual([
-      'Anfrage 1 (service) wurde dir zugewiesen',
+      'Anfrage 1 (service) wurde Ihnen zugewiesen',
     ]);
 
     pushed.length = 0;
@@ -368,7 +368,7 @@ describeEachStore('staff notifications (Web Push, e-mail)', (dialect) => {
     await w.drain();
     expect(pushesTo('/push/admin-laptop')).toHaveLength(1);
     expect(pushesTo('/push/admin-2').map((p) => decrypt(p, adminDevice).body)).toEqual([
-      'Du wurdest in einer Notiz zu Anfrage 1 (service) erwähnt',
+      'Sie wurden in einer Notiz zu Anfrage 1 (service) erwähnt',
     ]);
   });
 });

@@ -23,8 +23,8 @@ export function notificationText(kind: NotificationEventKind, facts: Conversatio
     case 'message.new':
       return de ? `Neue Nachricht in ${where}` : `New message in ${where}`;
     case 'conversation.assigned':
-      return de ? `${where} wurde dir zugewiesen` : `${where} was assigned to you`;
+      return de ? `${where} wurde Ihnen zugewiesen` : `${where} was assigned to you`;
     case 'note.mention':
-      return de ? `Du wurdest in einer Notiz zu ${where} erwähnt` : `You were mentioned in a note on ${where}`;
+      return de ? `Sie wurden in einer Notiz zu ${where} erwähnt` : `You were mentioned in a note on ${where}`;
   }
 }

@@ -463,7 +463,7 @@ export const de = {
   'notify.push.on': 'Push-Benachrichtigungen sind auf diesem Gerät an.',
   'notify.push.off': 'Push-Benachrichtigungen sind auf diesem Gerät aus.',
   'notify.push.denied':
-    'Der Browser blockiert Benachrichtigungen für sparsam; erlaube sie in den Website-Einstellungen.',
+    'Der Browser blockiert Benachrichtigungen für sparsam; erlauben Sie sie in den Website-Einstellungen.',
   'notify.push.unsupported': 'Dieser Browser unterstützt keine Push-Benachrichtigungen.',
   'notify.push.enable': 'Auf diesem Gerät einschalten',
   'notify.push.disable': 'Auf diesem Gerät ausschalten',
@@ -497,7 +497,7 @@ export const de = {
   'notify.smtp.passwordKept': 'gespeichert – leer lassen, um es zu behalten',
   'notify.smtp.from': 'Absenderadresse',
   'notify.smtp.test': 'Test-E-Mail senden',
-  'notify.smtp.testSent': 'Test-E-Mail gesendet – prüfe dein Postfach.',
+  'notify.smtp.testSent': 'Test-E-Mail gesendet – bitte prüfen Sie Ihr Postfach.',
 } as const;
 
 export type MessageKey = keyof typeof de;
