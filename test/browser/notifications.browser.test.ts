@@ -15,6 +15,16 @@ import { hasTool } from '../support/tools.ts';
 const SHOTS = process.env.SPARSAM_SCREENSHOTS ?? path.join(process.env.TMPDIR ?? '/tmp', 'sparsam-shots');
 const PASSWORD = 'werkstatt-agent-passwort';
 const DESKTOP = { width: 1280, height: 800 };
+
+/** The browser globals the page scripts below use (the test project is typed without the DOM library). */
+interface PageGlobals {
+  document: { title: string; querySelector(s: string): { scrollWidth: number } | null };
+  innerWidth: number;
+  navigator: { serviceWorker: { ready: Promise<{ scope: string; active: { scriptURL: string } | null }> } };
+  caches: { match(url: string): Promise<unknown> };
+  AudioContext: { prototype: { createOscillator(): unknown } };
+  chimes: number;
+}
 const PHONE = { width: 390, height: 844 };
 
 /** Password login of an agent (no second factor required for agents by default). */
@@ -36,14 +46,15 @@ async function fitsWidth(page: Page): Promise<void> {
     const wide = [...form.querySelectorAll('*')]
       .filter((el) => el.getBoundingClientRect().right > edge + 0.5)
       .map((el) => `${el.tagName.toLowerCase()}.${el.className}`);
-    const topbar = document.querySelector('.topbar');
+    const g = globalThis as unknown as PageGlobals;
+    const topbar = g.document.querySelector('.topbar');
     return {
       wide,
       scroll: form.scrollWidth,
       client: form.clientWidth,
       right: edge,
-      inner: window.innerWidth,
-      shellWidth: Math.max(window.innerWidth, topbar ? topbar.scrollWidth : 0),
+      inner: g.innerWidth,
+      shellWidth: Math.max(g.innerWidth, topbar ? topbar.scrollWidth : 0),
     };
   });
   expect(m.wide).toEqual([]);
@@ -87,10 +98,10 @@ describe.skipIf(!hasTool('chromium'))('notifications in Chromium: app, badge, se
     context = await browser.newContext({ viewport: DESKTOP, locale: 'de-DE', timezoneId: 'Europe/Berlin' });
     // Counts the chime's tones: Web Audio plays nothing audible headless, but the oscillators are made.
     await context.addInitScript(() => {
-      const w = globalThis as unknown as { chimes: number };
+      const w = globalThis as unknown as PageGlobals;
       w.chimes = 0;
-      const original = AudioContext.prototype.createOscillator;
-      AudioContext.prototype.createOscillator = function (this: AudioContext) {
+      const original = w.AudioContext.prototype.createOscillator;
+      w.AudioContext.prototype.createOscillator = function (this: unknown) {
         w.chimes += 1;
         return original.call(this);
       };
@@ -121,13 +132,15 @@ describe.skipIf(!hasTool('chromium'))('notifications in Chromium: app, badge, se
       expect(status, icon.src).toBe(200);
     }
     const worker = await page.evaluate(async () => {
-      const registration = await navigator.serviceWorker.ready;
+      const registration = await (globalThis as unknown as PageGlobals).navigator.serviceWorker.ready;
       return { scope: registration.scope, script: registration.active?.scriptURL ?? null };
     });
     expect(worker.scope).toBe(`${stack.baseUrl}/`);
     expect(worker.script).toBe(`${stack.baseUrl}/sw.js`);
     // The offline shell is in the worker's cache.
-    const cached = await page.evaluate(async () => Boolean(await caches.match('/offline.html')));
+    const cached = await page.evaluate(async () =>
+      Boolean(await (globalThis as unknown as PageGlobals).caches.match('/offline.html')),
+    );
     expect(cached).toBe(true);
   });
 
@@ -143,12 +156,15 @@ describe.skipIf(!hasTool('chromium'))('notifications in Chromium: app, badge, se
     }
     const agree = notice!.buttons!.find((b) => b.id.includes('agree'))!;
     await stack.phone.sendCustomerMessage({ from: customer, buttonReply: { id: agree.id, title: agree.title } });
-    await page.waitForFunction(() => /^\(\d+\) sparsam$/.test(document.title));
+    await page.waitForFunction(() => /^\(\d+\) sparsam$/.test((globalThis as unknown as PageGlobals).document.title));
     const before = Number(/^\((\d+)\)/.exec(await page.title())![1]);
     const chimesBefore = await page.evaluate(() => (globalThis as unknown as { chimes: number }).chimes);
 
     await stack.phone.sendCustomerMessage({ from: customer, text: 'Ist jemand da?' });
-    await page.waitForFunction((n) => document.title === `(${n}) sparsam`, before + 1);
+    await page.waitForFunction(
+      (n) => (globalThis as unknown as PageGlobals).document.title === `(${n}) sparsam`,
+      before + 1,
+    );
     const chimes = await page.evaluate(() => (globalThis as unknown as { chimes: number }).chimes);
     expect(chimes).toBeGreaterThan(chimesBefore);
     // The title names no customer and no text.
