@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureWebBuilt } from '../../web/build.mjs';
 import { launchChromium, startStack, type Stack } from './browser-support.ts';
@@ -85,6 +86,13 @@ describe.skipIf(!hasTool('chromium'))('notifications in Chromium: app, badge, se
       password: PASSWORD,
       role: 'agent',
       displayName: 'Ben Weber',
+      language: 'de',
+    });
+    await stack.sparsam.accounts.createUser({
+      email: 'anna@autohaus-beispiel.de',
+      password: PASSWORD,
+      role: 'admin',
+      displayName: 'Anna Schmidt',
       language: 'de',
     });
     await stack.sparsam.accounts.createUser({
@@ -220,5 +228,61 @@ describe.skipIf(!hasTool('chromium'))('notifications in Chromium: app, badge, se
     await fitsWidth(p);
     await shotOfForm(p, 'notify-account-en-desktop.png');
     await en.close();
+  });
+  it('lets an admin set up SMTP with a sealed password (desktop and phone, German and English)', async () => {
+    const ctx = await browser.newContext({ viewport: DESKTOP, locale: 'de-DE' });
+    const p = await ctx.newPage();
+    p.setDefaultTimeout(15_000);
+    await p.goto(`${stack.baseUrl}/inbox`);
+    await p.getByLabel('E-Mail-Adresse').fill('anna@autohaus-beispiel.de');
+    await p.getByLabel('Passwort').fill(PASSWORD);
+    await p.getByRole('button', { name: 'Anmelden' }).click();
+    // Admins enrol a second factor first.
+    await p.locator('code.secret').waitFor();
+    const secret = (await p.locator('code.secret').textContent())!.replace(/\s/g, '');
+    const code = new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }).generate({
+      timestamp: stack.clock.now().getTime(),
+    });
+    await p.getByLabel('Code').fill(code);
+    await p.getByRole('button', { name: 'Bestätigen' }).click();
+    await p.getByRole('button', { name: 'Ich habe die Codes gesichert' }).click();
+    await p.locator('nav.topnav').waitFor();
+
+    await p.goto(`${stack.baseUrl}/admin/notifications`);
+    const form = p.locator('form[aria-labelledby="smtp-title"]');
+    await form.getByRole('heading', { name: 'E-Mail-Benachrichtigungen (SMTP)' }).waitFor();
+    await form.getByLabel('E-Mail-Benachrichtigungen anbieten').check();
+    await form.getByLabel('SMTP-Server').fill('smtp.autohaus-beispiel.de');
+    await form.getByLabel('Benutzername').fill('sparsam');
+    await form.getByLabel('Passwort').fill('smtp-geheim-123');
+    await form.getByLabel('Absenderadresse').fill('sparsam@autohaus-beispiel.de');
+    await form.getByRole('button', { name: 'Speichern' }).click();
+    await form.getByText('Gespeichert.').waitFor();
+    // The password is kept, never shown again.
+    expect(await form.getByLabel('Passwort').inputValue()).toBe('');
+    expect(await form.getByLabel('Passwort').getAttribute('placeholder')).toContain('gespeichert');
+    await form.getByRole('button', { name: 'Test-E-Mail senden' }).waitFor();
+    await p.screenshot({ path: path.join(SHOTS, 'notify-admin-smtp-de-desktop.png') });
+    await p.setViewportSize(PHONE);
+    await form.evaluate((el) => el.scrollIntoView({ block: 'start' }));
+    await p.screenshot({ path: path.join(SHOTS, 'notify-admin-smtp-de-phone.png') });
+
+    // The same screen in English: the admin switches their language in Mein Konto.
+    await p.setViewportSize(DESKTOP);
+    await p.goto(`${stack.baseUrl}/account`);
+    const profile = p.locator('form').first();
+    await profile.getByLabel('Sprache').selectOption('en');
+    await profile.getByRole('button', { name: 'Speichern' }).click();
+    await p.getByRole('heading', { name: 'My account' }).waitFor();
+    await p.goto(`${stack.baseUrl}/admin/notifications`);
+    await form.getByRole('heading', { name: 'E-mail notifications (SMTP)' }).waitFor();
+    await form.getByRole('button', { name: 'Send test e-mail' }).waitFor();
+    await p.screenshot({ path: path.join(SHOTS, 'notify-admin-smtp-en-desktop.png') });
+    await p.setViewportSize(PHONE);
+    await form.evaluate((el) => el.scrollIntoView({ block: 'start' }));
+    await p.screenshot({ path: path.join(SHOTS, 'notify-admin-smtp-en-phone.png') });
+    await ctx.close();
+    const stored = await stack.sparsam.store.db.selectFrom('settings').select('value').execute();
+    expect(stored.map((r) => r.value).join('\n')).not.toContain('smtp-geheim-123');
   });
 });
