@@ -257,7 +257,7 @@ describe.skipIf(!hasTool('chromium'))('notifications in Chromium: app, badge, se
     await form.getByLabel('Passwort').fill('smtp-geheim-123');
     await form.getByLabel('Absenderadresse').fill('sparsam@autohaus-beispiel.de');
     await form.getByRole('button', { name: 'Speichern' }).click();
-    await form.getByText('Gespeichert.').waitFor();
+    await form.getByText('Gespeichert.', { exact: true }).waitFor();
     // The password is kept, never shown again.
     expect(await form.getByLabel('Passwort').inputValue()).toBe('');
     expect(await form.getByLabel('Passwort').getAttribute('placeholder')).toContain('gespeichert');
