@@ -102,6 +102,10 @@ import { TeamsService } from './core/teams/teams.service.ts';
 import { FanOutNotifier, InAppNotifier } from './core/teams/notifier.ts';
 import { MentionsService } from './core/teams/mentions.service.ts';
 import { AssignmentService } from './core/teams/assignment.service.ts';
+import { NotificationService } from './core/notifications/notification.service.ts';
+import { notificationRoutes } from './http/api/notifications.routes.ts';
+import { registerNotificationJobs, smtpMailGateway, webPushGateway } from './jobs/notification.jobs.ts';
+import { NotificationStore } from './store/sql/notification.store.ts';
 
 /** Everything a running sparsam holds; built once by {@link createSparsam}, the composition root. */
 export interface Sparsam {
@@ -148,6 +152,8 @@ export interface Sparsam {
   assignment: AssignmentService;
   /** "Tell this user" (mentions, assignments): in-app now; further sinks (web push, e-mail) are added here. */
   notifier: FanOutNotifier;
+  /** Web Push and e-mail notifications of staff (content-free), delivered through the job queue. */
+  notifications: NotificationService;
   /** Stops background work, closes the HTTP server and the store. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -155,6 +161,8 @@ export interface Sparsam {
 export interface CreateOptions {
   logger?: Logger;
   clock?: Clock;
+  /** Accept push subscriptions whose endpoint is on 127.0.0.1 (a test's local push service). Never in production. */
+  allowLoopbackPushEndpoints?: boolean;
 }
 
 /**
@@ -540,6 +548,28 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
       })),
   });
 
+  // Staff notifications: Web Push (VAPID key pair made on the first start, private key sealed) and optional e-mail.
+  // Inbox events become dispatch jobs; recipients are every active admin and agent who wants the event.
+  const notifications = new NotificationService({
+    port: new NotificationStore(store.db),
+    box: new SecretBox(keys.pepper, 'sparsam/notifications/v1'),
+    pepper: keys.pepper,
+    push: webPushGateway(),
+    mail: smtpMailGateway(),
+    jobs,
+    clock,
+    logger,
+    baseUrl: config.baseUrl,
+    allowLoopbackEndpoints: options.allowLoopbackPushEndpoints === true,
+  });
+  await notifications.init();
+  registerNotificationJobs(jobs, notifications);
+  const stopNotifications = events.subscribe((event) => {
+    notifications.onInboxEvent(event).catch((error: unknown) => {
+      logger.warn({ err: error, type: event.type }, 'could not queue a notification');
+    });
+  });
+
   const forgedWebhooks = new ForgedWebhookAudit(audit);
   // Route modules, each a thin Fastify plugin calling core services built above.
   const modules: RouteModule[] = [];
@@ -600,6 +630,13 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
       widgetDir: path.join(WEB_DIST_DIR, 'webchat'),
     }),
     webhookRoutes({ webhooks, authenticate: (request) => authenticate(request), docs }),
+    notificationRoutes({
+      notifications,
+      authenticate: (request) => authenticate(request),
+      findUser: async (id) => users.findUserById(id),
+      audit,
+      docs,
+    }),
   );
   // The web inbox's modules go last: its SPA fallback answers any GET the other modules leave unmatched.
   modules.push(...webInboxRoutes(webInbox.deps));
@@ -654,9 +691,11 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     assignment,
     notifier,
     businessAccount,
+    notifications,
     async close() {
       if (closed) return;
       closed = true;
+      stopNotifications();
       await http.close();
       await forgedWebhooks.flush().catch(() => undefined);
       await jobs.stop();

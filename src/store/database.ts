@@ -292,6 +292,8 @@ export interface Database {
   mentions: MentionRow;
   whatsapp_templates: WhatsAppTemplateRow;
   channel_health: ChannelHealthRow;
+  push_subscriptions: PushSubscriptionRow;
+  notification_prefs: NotificationPrefsRow;
 }
 
 /** An outgoing webhook endpoint; migration 016. `events` is JSON of event type names; secrets sealed. */
@@ -415,6 +417,24 @@ export interface ChannelHealthRow {
   /** JSON array of { type, expiresAt }. */
   restrictions: string | null;
   account_at: Millis | null;
+  updated_at: Millis;
+}
+
+/** A browser that receives Web Push for a staff member; the subscription (endpoint, keys) sealed; migration 021. */
+export interface PushSubscriptionRow {
+  id: string;
+  user_id: string;
+  /** HMAC-SHA256 of the endpoint URL, hex. */
+  endpoint_hash: string;
+  subscription_enc: Uint8Array;
+  created_at: Millis;
+  last_used_at: Millis | null;
+}
+
+/** A staff member's notification choices (JSON: events, push, e-mail, quiet hours); migration 021. */
+export interface NotificationPrefsRow {
+  user_id: string;
+  prefs: string;
   updated_at: Millis;
 }
 

@@ -97,6 +97,8 @@ export interface WorldOptions {
   dialog360?: boolean;
   /** Rewrites the configuration text before it is loaded (extra inbox settings or templates for a suite). */
   editYaml?: (yaml: string) => string;
+  /** Accept push subscriptions on 127.0.0.1 (the notification tests' local push service). */
+  allowLoopbackPushEndpoints?: boolean;
 }
 
 export interface World {
@@ -173,7 +175,11 @@ ${
       cb();
     },
   });
-  const sparsam = await createSparsam(config, { clock, logger: createLogger({ level: 'info', destination }) });
+  const sparsam = await createSparsam(config, {
+    clock,
+    logger: createLogger({ level: 'info', destination }),
+    allowLoopbackPushEndpoints: options.allowLoopbackPushEndpoints,
+  });
   await sparsam.http.ready();
   const adminToken = (await sparsam.accounts.createApiToken('test-admin', 'admin')).token;
   const agentToken = (await sparsam.accounts.createApiToken('test-agent', 'agent')).token;

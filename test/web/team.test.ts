@@ -126,9 +126,12 @@ describeEachStore('team features and admin screens', (dialect) => {
     expect(row.unread).toBe(0);
     expect(events.filter((e) => e.conversationId === id).map((e) => e.type)).toEqual([
       'conversation.updated',
+      // The assignee is told (notifications); the event carries staff ids only.
+      'conversation.assigned',
       'conversation.updated',
       'conversation.updated',
     ]);
+    expect(events.find((e) => e.type === 'conversation.assigned')).toMatchObject({ assigneeId: agentId });
     expect((await agent.get('/api/v1/labels')).json().items).toEqual(expect.arrayContaining(['Rückruf', 'Werkstatt']));
     // A DPO cannot be assigned; unassigning works.
     const dpo = await createUser(app.sparsam, `dpo-${dialect}@example.org`, 'dpo');

@@ -15,6 +15,7 @@ import { Login } from './account/Login.tsx';
 import { I18nProvider, useI18n } from './i18n/i18n.tsx';
 import { Inbox } from './inbox/Inbox.tsx';
 import { linkHandler, navigate, usePath } from './router.ts';
+import { AttentionSignals } from './shared/attention.tsx';
 import { LiveEventsProvider } from './shared/live.tsx';
 
 // The areas only some roles open load on demand, so the inbox's bundle does not carry them.
@@ -128,6 +129,7 @@ function Shell(props: { user: SessionUser; path: string; onLogout(): void; onUse
   ];
   return (
     <div className="shell">
+      {canInbox && <AttentionSignals />}
       <a className="skip-link" href="#main">
         {t('skipToContent')}
       </a>

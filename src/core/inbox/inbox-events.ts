@@ -7,6 +7,8 @@ export type InboxEvent =
   | { type: 'conversation.created'; inboxId: string; conversationId: string }
   | { type: 'conversation.updated'; inboxId: string; conversationId: string }
   | { type: 'conversation.erased'; inboxId: string; conversationId: string }
+  /** A staff member was given the conversation (`eventId` tells repeats of one assignment from a new one). */
+  | { type: 'conversation.assigned'; inboxId: string; conversationId: string; assigneeId: string; eventId: string }
   | { type: 'message.created'; inboxId: string; conversationId: string; messageId: string }
   | { type: 'message.updated'; inboxId: string; conversationId: string; messageId: string; status: string }
   /** For one staff member only (the live stream sends it to nobody else): a mention or a conversation given to them. */

@@ -135,6 +135,15 @@ export class TeamService {
       contactId: c.contact_id,
       details: { assigneeId, previousAssigneeId: c.assignee_id, assignedBy: actor.userId ?? null },
     });
+    if (assigneeId !== null && assigneeId !== c.assignee_id) {
+      this.events.publish({
+        type: 'conversation.assigned',
+        inboxId: c.inbox_id,
+        conversationId: c.id,
+        assigneeId,
+        eventId: newId(),
+      });
+    }
     if (assigneeId !== null && assigneeId !== actor.userId && assigneeId !== c.assignee_id) {
       await this.access?.assigned({ userId: assigneeId, inboxId: c.inbox_id, conversationId: c.id });
     }

@@ -10,6 +10,7 @@ import { complianceApi } from './compliance.contract.ts';
 import { conversationsApi } from './conversations.contract.ts';
 import { marketingApi } from './marketing.contract.ts';
 import { metaApi } from './meta.contract.ts';
+import { notificationsApi } from './notifications.contract.ts';
 import { quickRepliesApi, teamApi } from './team.contract.ts';
 import { usersApi } from './users.contract.ts';
 import { webhooksApi } from './webhooks.contract.ts';
@@ -24,6 +25,7 @@ export * from './compliance.contract.ts';
 export * from './conversations.contract.ts';
 export * from './marketing.contract.ts';
 export * from './meta.contract.ts';
+export * from './notifications.contract.ts';
 export * from './team.contract.ts';
 export * from './users.contract.ts';
 export * from './webhooks.contract.ts';
@@ -46,6 +48,7 @@ export const api = {
   webhooks: webhooksApi,
   teams: teamsApi,
   whatsappAccount: whatsappAccountApi,
+  notifications: notificationsApi,
 } as const;
 
 type AllRoutes = { [A in keyof typeof api]: (typeof api)[A][keyof (typeof api)[A]] }[keyof typeof api];

@@ -18,6 +18,7 @@ import { keystoreSealedSecrets } from './keys.004-sealed-secrets.ts';
 import { security } from './main.017-security.ts';
 import { teams } from './main.020-teams.ts';
 import { whatsappAccount } from './main.019-whatsapp-account.ts';
+import { notifications } from './main.021-notifications.ts';
 
 /**
  * Migrations of the main database, in order. Names are numbered and never change once released; a new table or
@@ -40,6 +41,7 @@ export const mainMigrations: readonly SparsamMigration[] = [
   security,
   teams,
   whatsappAccount,
+  notifications,
 ];
 
 /** Migrations of the key store. */

@@ -3,6 +3,7 @@ import { patch, get, post, type Lang, type SessionUser } from '../api.ts';
 import { useI18n, type MessageKey } from '../i18n/i18n.tsx';
 import { ErrorText } from './AuthCard.tsx';
 import { Enrolment } from './Enrolment.tsx';
+import { Notifications } from './Notifications.tsx';
 import { Notice } from '../shared/Notice.tsx';
 import { errorText } from '../shared/error-text.ts';
 
@@ -86,6 +87,8 @@ export function Account(props: { user: SessionUser; onUser(user: SessionUser): v
           </button>
         </div>
       </form>
+
+      {props.user.role !== 'dpo' && <Notifications />}
 
       <form className="card form-grid" onSubmit={changePassword}>
         <h2>{t('changePassword')}</h2>

@@ -4,6 +4,7 @@ import { SectionSwitch } from '../shared/SectionSwitch.tsx';
 import { Assignment } from './Assignment.tsx';
 import { Channels } from './Channels.tsx';
 import { ContentReads } from './ContentReads.tsx';
+import { EmailSettings } from './EmailSettings.tsx';
 import { Privacy } from './Privacy.tsx';
 import { QuickReplies } from './QuickReplies.tsx';
 import { SetupChecklist } from './SetupChecklist.tsx';
@@ -51,6 +52,7 @@ export function Admin({ path, self }: { path: string; self: SessionUser }) {
         { key: 'quick-replies', label: t('adminQuick'), render: () => <QuickReplies /> },
         { key: 'webhooks', label: t('adminWebhooks'), render: () => <Webhooks /> },
         { key: 'tokens', label: t('teams.tokens'), render: () => <Tokens /> },
+        { key: 'notifications', label: t('notify.smtp.nav'), render: () => <EmailSettings /> },
       ]}
     />
   );
