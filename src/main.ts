@@ -561,8 +561,28 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     logger,
     baseUrl: config.baseUrl,
     allowLoopbackEndpoints: options.allowLoopbackPushEndpoints === true,
+    // Inbox membership: only staff who may see the conversation's inbox are notified of it.
+    recipients: {
+      async resolve(audience, staff) {
+        if (Array.isArray(audience)) return staff.filter((u) => audience.includes(u.id));
+        const inboxId = (audience as { inboxId: string }).inboxId;
+        const allowed = await Promise.all(staff.map((u) => teams.maySee(u, inboxId)));
+        return staff.filter((_, i) => allowed[i]);
+      },
+    },
   });
   await notifications.init();
+  // @mentions reach the named colleague by Web Push and e-mail too (assignments arrive as inbox events).
+  notifier.add({
+    async notify(n) {
+      if (n.kind !== 'mention') return;
+      await notifications.notify([n.userId], {
+        kind: 'note.mention',
+        conversationId: n.conversationId,
+        eventId: n.messageId ?? `${n.conversationId}:${n.userId}`,
+      });
+    },
+  });
   registerNotificationJobs(jobs, notifications);
   const stopNotifications = events.subscribe((event) => {
     notifications.onInboxEvent(event).catch((error: unknown) => {
