@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Secret, TOTP } from 'otpauth';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWeb } from '../../web/build.mjs';
+import { ensureWebBuilt } from '../../web/build.mjs';
 import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
 import { launchChromium, startStack, type Stack } from '../browser/browser-support.ts';
 import { hasTool } from '../support/tools.ts';
@@ -12,21 +12,6 @@ const PASSWORD = 'datenschutz-passwort-1';
 /** Screenshots go to SPARSAM_SCREENSHOTS (docs/screenshots when refreshing the documentation) or a temp dir. */
 const SHOTS = process.env.SPARSAM_SCREENSHOTS ?? path.join(process.env.TMPDIR ?? '/tmp', 'sparsam-shots');
 const CUSTOMER = '4915112345678';
-
-/** True when web/dist is older than a source file of the web inbox (then it is rebuilt, as `npm run build:web`). */
-function distIsStale(): boolean {
-  const dist = path.resolve('web/dist/index.html');
-  if (!existsSync(dist)) return true;
-  const built = statSync(dist).mtimeMs;
-  const newest = (dir: string): number =>
-    Math.max(
-      0,
-      ...readdirSync(dir, { withFileTypes: true }).map((e) =>
-        e.isDirectory() ? newest(path.join(dir, e.name)) : statSync(path.join(dir, e.name)).mtimeMs,
-      ),
-    );
-  return newest(path.resolve('web/src')) > built;
-}
 
 /**
  * The data protection officer's screens in Debian Chromium: a DPO logs in, sees the audit log and verifies it, exports
@@ -39,7 +24,7 @@ describe.skipIf(!hasTool('chromium'))('data protection screens in Chromium', () 
   const eventRequests: string[] = [];
 
   beforeAll(async () => {
-    if (distIsStale()) await buildWeb({ quiet: true });
+    await ensureWebBuilt();
     stack = await startStack();
     await stack.sparsam.accounts.createUser({
       email: 'dora@autohaus-beispiel.de',

@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { Secret, TOTP } from 'otpauth';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWeb } from '../../web/build.mjs';
+import { ensureWebBuilt } from '../../web/build.mjs';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { WebhookStore } from '../../src/store/sql/webhook.store.ts';
 import { launchChromium } from '../browser/browser-support.ts';
@@ -14,20 +14,6 @@ import { hasTool } from '../support/tools.ts';
 const PASSWORD = 'webhook-admin-passwort';
 /** Screenshots go to SPARSAM_SCREENSHOTS (docs/screenshots when refreshing the documentation) or a temp dir. */
 const SHOTS = process.env.SPARSAM_SCREENSHOTS ?? path.join(process.env.TMPDIR ?? '/tmp', 'sparsam-shots');
-
-function distIsStale(): boolean {
-  const dist = path.resolve('web/dist/index.html');
-  if (!existsSync(dist)) return true;
-  const built = statSync(dist).mtimeMs;
-  const newest = (dir: string): number =>
-    Math.max(
-      0,
-      ...readdirSync(dir, { withFileTypes: true }).map((e) =>
-        e.isDirectory() ? newest(path.join(dir, e.name)) : statSync(path.join(dir, e.name)).mtimeMs,
-      ),
-    );
-  return newest(path.resolve('web/src')) > built;
-}
 
 /**
  * The admin's webhook screen in Debian Chromium: add an on-premise endpoint through the form (the secret is shown
@@ -43,7 +29,7 @@ describe.skipIf(!hasTool('chromium'))('webhook admin screen in Chromium', () => 
   let hits = 0;
 
   beforeAll(async () => {
-    if (distIsStale()) await buildWeb({ quiet: true });
+    await ensureWebBuilt();
     w = await startWorld('sqlite', { clock: new ManualClock(Date.now()) });
     baseUrl = await w.sparsam.http.listen({ port: 19350, host: '127.0.0.1' });
     receiver = createServer((req, res) => {

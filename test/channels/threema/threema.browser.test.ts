@@ -1,11 +1,11 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Secret, TOTP } from 'otpauth';
 import nacl from 'tweetnacl';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWeb } from '../../../web/build.mjs';
+import { ensureWebBuilt } from '../../../web/build.mjs';
 import { ThreemaSimulator } from '../../../dev/simulator/threema-simulator.ts';
 import { loadConfig } from '../../../src/config/config.ts';
 import { startSparsam, type Sparsam } from '../../../src/main.ts';
@@ -18,21 +18,6 @@ import { hasTool } from '../../support/tools.ts';
 const SHOTS = process.env.SPARSAM_SCREENSHOTS ?? path.join(process.env.TMPDIR ?? '/tmp', 'sparsam-shots');
 const PASSWORD = 'velowerkstatt-admin-1';
 const CUSTOMER = 'K7PX2M4Q';
-
-/** True when web/dist is older than a source file of the web inbox (then it is rebuilt, as `npm run build:web`). */
-function distIsStale(): boolean {
-  const dist = path.resolve('web/dist/index.html');
-  if (!existsSync(dist)) return true;
-  const built = statSync(dist).mtimeMs;
-  const newest = (dir: string): number =>
-    Math.max(
-      0,
-      ...readdirSync(dir, { withFileTypes: true }).map((e) =>
-        e.isDirectory() ? newest(path.join(dir, e.name)) : statSync(path.join(dir, e.name)).mtimeMs,
-      ),
-    );
-  return newest(path.resolve('web/src')) > built;
-}
 
 /**
  * The Threema channel's screens in Chromium: the admin sees the gateway's credits with a warning below the threshold,
@@ -48,7 +33,7 @@ describe.skipIf(!hasTool('chromium'))('threema screens in Chromium', () => {
   const clock = new ManualClock(Date.now());
 
   beforeAll(async () => {
-    if (distIsStale()) await buildWeb({ quiet: true });
+    await ensureWebBuilt();
     mkdirSync(SHOTS, { recursive: true });
     dataDir = mkdtempSync(path.join(tmpdir(), 'sparsam-threema-browser-'));
     const privateKey = Buffer.from(nacl.box.keyPair().secretKey).toString('hex');
