@@ -176,6 +176,17 @@ export class MemoryMessages implements MessagePort {
       .sort((a, b) => a.created_at - b.created_at || a.id.localeCompare(b.id))
       .map(clone);
   }
+  async listNewestSealed(
+    conversationIds: readonly string[],
+    limit: number,
+  ): Promise<Pick<MessageRecord, 'id' | 'conversation_id' | 'body_enc' | 'created_at'>[]> {
+    const ids = new Set(conversationIds);
+    return [...this.t.messages.values()]
+      .filter((m) => ids.has(m.conversation_id) && m.body_enc !== null && m.status !== 'held')
+      .sort((a, b) => b.created_at - a.created_at || b.id.localeCompare(a.id))
+      .slice(0, limit)
+      .map(clone);
+  }
   async update(id: string, patch: Partial<Omit<MessageRecord, 'id'>>): Promise<void> {
     const row = this.t.messages.get(id);
     if (row) Object.assign(row, clone(patch));

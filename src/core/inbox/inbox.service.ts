@@ -7,6 +7,7 @@ import { actorOf, type InboxDeps, type InboxSettings, type StaffPrincipal, type 
 import { MediaFetcher, type MediaFetchResult } from './media-fetch.ts';
 import { openMediaBytes, openMessageContent, type MessageContent } from './message-content.ts';
 import { channelPausedReply } from './notices.ts';
+import { foldText, matchSnippet } from './text-search.ts';
 import type { OutboundDraft, QueuedOutbound } from './outbox.ts';
 
 export type ConversationView = 'mine' | 'unassigned' | 'all' | 'closed';
@@ -18,6 +19,31 @@ export interface ConversationListFilter {
   /** A label ("Anfrage 42") or its number ("42"). */
   q?: string;
   limit?: number;
+}
+
+/** How far one message search reaches: the newest conversations the viewer may see, and their newest messages. */
+export const SEARCH_BOUND = { conversations: 2_000, messages: 10_000 } as const;
+
+export interface ConversationSearchFilter {
+  view?: ConversationView;
+  label?: string;
+  channel?: string;
+  /** Text to find in messages (case- and accent-insensitive), in labels ("1" finds Anfrage 1, 10, 21) and tags. */
+  q: string;
+  limit?: number;
+}
+
+export interface ConversationSearchHit extends ConversationSummary {
+  /** The newest matching message, an excerpt of its text; null when only the label or a tag matched. */
+  match: { messageId: string; snippet: string; createdAt: string } | null;
+}
+
+export interface ConversationSearchResult {
+  items: ConversationSearchHit[];
+  /** What was decrypted and compared, and the bound; `limited` is true when the bound cut the scan short. */
+  scanned: { conversations: number; messages: number };
+  bound: { conversations: number; messages: number };
+  limited: boolean;
 }
 
 /** A conversation as staff see it: a pseudonym label, never an address. Times are ISO strings. */
@@ -161,15 +187,9 @@ export class InboxService {
     principal: StaffPrincipal,
     filter: ConversationListFilter = {},
   ): Promise<ConversationSummary[]> {
-    const view = filter.view ?? 'all';
-    const userId = principal.kind === 'session' ? (principal.userId ?? principal.id) : undefined;
-    if (view === 'mine' && !userId) return [];
     const qSeq = filter.q?.match(/(\d+)\s*$/)?.[1];
-    const rows = await this.deps.conversations.list({
-      states: view === 'closed' ? ['closed'] : ['open'],
-      ...(view === 'mine' ? { assigneeId: userId! } : view === 'unassigned' ? { assigneeId: null } : {}),
-      ...(filter.label ? { label: filter.label } : {}),
-      ...(filter.channel ? { channelId: filter.channel } : {}),
+    const rows = await this.#visibleConversations(principal, {
+      ...filter,
       ...(qSeq ? { labelSeq: Number(qSeq) } : {}),
       limit: Math.min(Math.max(filter.limit ?? 200, 1), 500),
     });
@@ -181,6 +201,90 @@ export class InboxService {
       );
     }
     return summaries;
+  }
+
+  /**
+   * Searches message texts without any index: decrypts the newest messages of the newest conversations the viewer
+   * may see ({@link SEARCH_BOUND}) in memory and compares them folded (case and accents ignored); labels and tags
+   * match too. Audited without the query: only the number of hits and whether the bound was reached.
+   */
+  async searchConversations(
+    principal: StaffPrincipal,
+    filter: ConversationSearchFilter,
+  ): Promise<ConversationSearchResult> {
+    const needle = foldText(filter.q.trim());
+    const limit = Math.min(Math.max(filter.limit ?? 200, 1), 500);
+    const rows = needle
+      ? await this.#visibleConversations(principal, { ...filter, limit: SEARCH_BOUND.conversations + 1 })
+      : [];
+    let limited = rows.length > SEARCH_BOUND.conversations;
+    const candidates = rows.slice(0, SEARCH_BOUND.conversations);
+    const messages = await this.deps.messages.listNewestSealed(
+      candidates.map((r) => r.id),
+      SEARCH_BOUND.messages + 1,
+    );
+    if (messages.length > SEARCH_BOUND.messages) limited = true;
+    const scan = messages.slice(0, SEARCH_BOUND.messages);
+    const keys = new Map<string, Awaited<ReturnType<InboxDeps['keys']['existingDataKey']>>>();
+    const matches = new Map<string, ConversationSearchHit['match']>();
+    let decrypted = 0;
+    for (const m of scan) {
+      if (matches.has(m.conversation_id) || !m.body_enc) continue;
+      if (!keys.has(m.conversation_id)) {
+        keys.set(m.conversation_id, await this.deps.keys.existingDataKey('conversation', m.conversation_id));
+      }
+      const key = keys.get(m.conversation_id);
+      if (!key) continue; // erased: its key is gone, nothing can be read
+      const text = openMessageContent(key, m.id, m.body_enc).text;
+      decrypted += 1;
+      if (!text || !foldText(text).includes(needle)) continue;
+      matches.set(m.conversation_id, {
+        messageId: m.id,
+        snippet: matchSnippet(text, needle) ?? '',
+        createdAt: iso(m.created_at)!,
+      });
+    }
+    const items: ConversationSearchHit[] = [];
+    for (const row of candidates) {
+      if (items.length >= limit) break;
+      const match = matches.get(row.id);
+      const byLabel =
+        !match &&
+        (foldText(await this.#label(row)).includes(needle) || row.labels.some((l) => foldText(l).includes(needle)));
+      if (match || byLabel) items.push({ ...(await this.#summary(row)), match: match ?? null });
+    }
+    await this.deps.audit.append({
+      actor: actorOf(principal),
+      action: 'conversation.search',
+      details: { hits: items.length, limited, scannedMessages: decrypted },
+    });
+    return {
+      items,
+      scanned: { conversations: candidates.length, messages: decrypted },
+      bound: { ...SEARCH_BOUND },
+      limited,
+    };
+  }
+
+  /**
+   * The conversations this viewer may see, newest activity first: never those waiting for consent. Every list and
+   * search goes through here, so a rule on who sees what applies to both.
+   */
+  async #visibleConversations(
+    principal: StaffPrincipal,
+    filter: { view?: ConversationView; label?: string; channel?: string; labelSeq?: number; limit: number },
+  ): Promise<ConversationRecord[]> {
+    const view = filter.view ?? 'all';
+    const userId = principal.kind === 'session' ? (principal.userId ?? principal.id) : undefined;
+    if (view === 'mine' && !userId) return [];
+    return this.deps.conversations.list({
+      states: view === 'closed' ? ['closed'] : ['open'],
+      ...(view === 'mine' ? { assigneeId: userId! } : view === 'unassigned' ? { assigneeId: null } : {}),
+      ...(filter.label ? { label: filter.label } : {}),
+      ...(filter.channel ? { channelId: filter.channel } : {}),
+      ...(filter.labelSeq !== undefined ? { labelSeq: filter.labelSeq } : {}),
+      limit: filter.limit,
+    });
   }
 
   async getConversation(principal: StaffPrincipal, id: string): Promise<ConversationDetail> {
