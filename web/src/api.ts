@@ -131,6 +131,8 @@ export type SessionInfo = z.infer<typeof contract.SessionSchema>;
 
 export type Person = z.infer<typeof contract.PersonSchema>;
 export type ConversationSummary = z.infer<typeof contract.ConversationSummarySchema>;
+export type SearchResult = z.infer<typeof contract.SearchResultSchema>;
+export type ConversationSearchHit = SearchResult['items'][number];
 export type Message = z.infer<typeof contract.MessageSchema>;
 export type ConversationDetail = z.infer<typeof contract.ConversationDetailSchema>;
 export type Template = z.infer<typeof contract.TemplateSchema>;

@@ -66,7 +66,7 @@ export const de = {
   filterChannel: 'Kanal',
   anyLabel: 'Alle Labels',
   anyChannel: 'Alle Kanäle',
-  search: 'Suche nach Bezeichnung oder ID',
+  search: 'Suche in Nachrichten, Bezeichnungen, Labels',
   noConversations: 'Keine Unterhaltungen in dieser Ansicht.',
   unread: '{n, number} ungelesen',
   windowLeft: 'Antwortfenster: noch {t}',
@@ -538,6 +538,9 @@ export const de = {
   'webchat.left': 'unten links',
   'webchat.greetingDe': 'Begrüßung (Deutsch)',
   'webchat.greetingEn': 'Begrüßung (Englisch)',
+  // Message search and reports
+  'search.limited': 'Durchsucht wurden die neuesten {n, number} Nachrichten.',
+  'search.matchIn': 'Treffer in der Nachricht',
 } as const;
 
 export type MessageKey = keyof typeof de;

@@ -59,7 +59,7 @@ export const en: Record<MessageKey, string> = {
   filterChannel: 'Channel',
   anyLabel: 'All labels',
   anyChannel: 'All channels',
-  search: 'Search by label or id',
+  search: 'Search messages, labels, tags',
   noConversations: 'No conversations in this view.',
   unread: '{n, number} unread',
   windowLeft: 'Reply window: {t} left',
@@ -521,4 +521,7 @@ export const en: Record<MessageKey, string> = {
   'webchat.left': 'bottom left',
   'webchat.greetingDe': 'Greeting (German)',
   'webchat.greetingEn': 'Greeting (English)',
+  // Message search and reports
+  'search.limited': 'Searched the latest {n, number} messages.',
+  'search.matchIn': 'Match in the message',
 };
