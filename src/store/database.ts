@@ -271,9 +271,22 @@ export interface Database {
   send_pacing: SendPacingRow;
   parked_statuses: ParkedStatusRow;
   inbound_receipts: InboundReceiptRow;
+  report_facts: ReportFactRow;
 }
 
 /** An inbound event without a message row that took effect once (keyed hash of its provider id); migration 012. */
+/** A content-free fact for the reports (see main.022-report-facts). */
+export interface ReportFactRow {
+  id: string;
+  kind: string;
+  at: Millis;
+  inbox_id: string;
+  channel_kind: string;
+  agent_id: string | null;
+  duration_ms: Millis | null;
+  score: number | null;
+}
+
 export interface InboundReceiptRow {
   channel_id: string;
   provider_ref: string;

@@ -1,3 +1,4 @@
+import type { ReportFactWrites } from '../ports/report.port.ts';
 import type { Channel } from '../channel/channel.port.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -149,6 +150,8 @@ export interface InboxDeps {
   consent: ConsentPort;
   erasure: ErasurePort;
   audit: AuditPort;
+  /** Content-free facts for the reports (closed conversations; messages are counted inside their transaction). */
+  reportFacts: ReportFactWrites;
   keys: ConversationKeyPort;
   channels: ChannelLookup;
   channelState: ChannelStatePort;

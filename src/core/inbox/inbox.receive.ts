@@ -433,6 +433,19 @@ export class InboundProcessor {
       }
       if (s.needsFollowUp) this.#pushFollowUp(p, conversation.id, s.row.id, state.followUps);
     }
+    await tx.reportFacts.record(
+      state.staged
+        .filter((s) => s.row.media_id !== null || inserted.has(s.row.id))
+        .map((s) => ({
+          kind: 'message_in' as const,
+          at: s.row.updated_at,
+          inboxId: s.conversation.inbox_id,
+          channelKind: this.deps.channels.get(s.conversation.channel_id)?.kind ?? 'unknown',
+          agentId: null,
+          durationMs: null,
+          score: null,
+        })),
+    );
     for (const [id, t] of touches) {
       await tx.conversations.touchInbound(id, t.at, t.unread);
       if (!state.created.has(id) && t.conversation.state !== 'pending_consent') {

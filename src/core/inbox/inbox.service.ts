@@ -2,6 +2,7 @@ import type { Channel, InboundEvent, OutboundMediaType } from '../channel/channe
 import { AppError } from '../../shared/app-error.ts';
 import { HOUR_MS, DAY_MS } from '../../shared/clock.ts';
 import type { ConversationRecord, MessageRecord } from '../ports/model.ts';
+import type { ReportFact } from '../ports/report.port.ts';
 import { InboundProcessor } from './inbox.receive.ts';
 import { actorOf, type InboxDeps, type InboxSettings, type StaffPrincipal, type TemplateSpec } from './inbox.ports.ts';
 import { MediaFetcher, type MediaFetchResult } from './media-fetch.ts';
@@ -645,6 +646,17 @@ export class InboxService {
     const closed: ConversationRecord = { ...row, state: 'closed', closed_at: now, erase_at: eraseAt, unread: 0 };
     const summary = await this.#summary(closed);
     const actor = actorOf(principal);
+    await this.deps.reportFacts.record([
+      {
+        kind: 'resolution',
+        at: now,
+        inboxId: row.inbox_id,
+        channelKind: this.deps.channels.get(row.channel_id)?.kind ?? 'unknown',
+        agentId: row.assignee_id ?? (principal.kind === 'session' ? (principal.userId ?? principal.id) : null),
+        durationMs: now - row.created_at,
+        score: null,
+      },
+    ]);
     await this.deps.audit.append({
       actor,
       action: 'conversation.close',
@@ -706,7 +718,21 @@ export class InboxService {
         if (current?.state !== 'open') throw new AppError('CONFLICT', 'this conversation was closed meanwhile');
         return true;
       },
-      alongside: (tx) => tx.conversations.update(row.id, { last_activity_at: now, unread: 0 }),
+      alongside: async (tx) => {
+        await tx.conversations.update(row.id, { last_activity_at: now, unread: 0 });
+        if (draft.kind === 'reaction') return;
+        const channelKind = this.deps.channels.get(row.channel_id)?.kind ?? 'unknown';
+        const fact = { at: now, inboxId: row.inbox_id, channelKind, agentId: draft.authorId ?? null, score: null };
+        const facts: ReportFact[] = [{ ...fact, kind: 'message_out', durationMs: null }];
+        // The first reply by staff (this one included) answers the customer: its delay is the first-response time.
+        const staffReplies = (await tx.messages.listForConversation(row.id)).filter(
+          (m) => m.direction === 'out' && m.author_id !== null,
+        );
+        if (draft.authorId && staffReplies.length === 1) {
+          facts.push({ ...fact, kind: 'first_response', durationMs: now - row.created_at });
+        }
+        await tx.reportFacts.record(facts);
+      },
     });
     const { messageId } = queued![0]!;
     this.deps.events.publish({ type: 'message.created', inboxId: row.inbox_id, conversationId: row.id, messageId });

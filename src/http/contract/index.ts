@@ -11,6 +11,7 @@ import { conversationsApi } from './conversations.contract.ts';
 import { marketingApi } from './marketing.contract.ts';
 import { metaApi } from './meta.contract.ts';
 import { quickRepliesApi, teamApi } from './team.contract.ts';
+import { reportsApi } from './reports.contract.ts';
 import { usersApi } from './users.contract.ts';
 
 export * from './api-route.ts';
@@ -22,6 +23,7 @@ export * from './conversations.contract.ts';
 export * from './marketing.contract.ts';
 export * from './meta.contract.ts';
 export * from './team.contract.ts';
+export * from './reports.contract.ts';
 export * from './users.contract.ts';
 
 /** Every operation of /api/v1, by area. */
@@ -37,6 +39,7 @@ export const api = {
   compliance: complianceApi,
   marketing: marketingApi,
   meta: metaApi,
+  reports: reportsApi,
 } as const;
 
 type AllRoutes = { [A in keyof typeof api]: (typeof api)[A][keyof (typeof api)[A]] }[keyof typeof api];

@@ -11,6 +11,7 @@ import { totpSteps } from './main.009-totp-steps.ts';
 import { sendPacing } from './main.010-send-pacing.ts';
 import { parkedStatuses } from './main.011-parked-statuses.ts';
 import { inboundReceipts } from './main.012-inbound-receipts.ts';
+import { reportFacts } from './main.022-report-facts.ts';
 
 /**
  * Migrations of the main database, in order. Names are numbered and never change once released; a new table or
@@ -27,6 +28,7 @@ export const mainMigrations: readonly SparsamMigration[] = [
   sendPacing,
   parkedStatuses,
   inboundReceipts,
+  reportFacts,
 ];
 
 /** Migrations of the key store. */
