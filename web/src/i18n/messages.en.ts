@@ -524,4 +524,25 @@ export const en: Record<MessageKey, string> = {
   // Message search and reports
   'search.limited': 'Searched the latest {n, number} messages.',
   'search.matchIn': 'Match in the message',
+  'reports.title': 'Reports',
+  'reports.intro':
+    'Content-free team figures: messages by day, hour and channel, response and resolution times per agent and inbox. They remain after conversations are erased.',
+  'reports.from': 'From',
+  'reports.to': 'To',
+  'reports.csv': 'Download CSV',
+  'reports.timeZone': 'Days and hours in the time zone {zone}.',
+  'reports.in': 'Incoming messages',
+  'reports.out': 'Replies',
+  'reports.firstResponse': 'First response (median)',
+  'reports.resolution': 'Until closed (median)',
+  'reports.byDay': 'Messages per day',
+  'reports.byHour': 'Messages by hour of day',
+  'reports.byChannel': 'Messages by channel',
+  'reports.agents': 'Agents',
+  'reports.agent': 'Agent',
+  'reports.formerAgent': 'Former account',
+  'reports.inboxes': 'Inboxes',
+  'reports.inbox': 'Inbox',
+  'reports.note':
+    'First response: from the first contact to the first reply by a signed-in person. Closed: from the first contact until closed by hand.',
 };
