@@ -20,15 +20,6 @@ import { MessageStore } from '../src/store/sql/message.store.ts';
 import { ProviderRefs } from '../src/store/sql/provider-ref.ts';
 import { median, privacyWorld } from './privacy-fixtures.ts';
 
-const { values } = parseArgs({
-  options: {
-    dialect: { type: 'string', default: 'sqlite' },
-    conversations: { type: 'string', default: '550' },
-    per: { type: 'string', default: '20' },
-    runs: { type: 'string', default: '7' },
-  },
-});
-
 export interface SearchBenchResult {
   searchMs: number;
   baselineMs: number;
@@ -109,13 +100,23 @@ export async function runSearchBench(
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({
+    options: {
+      dialect: { type: 'string', default: 'sqlite' },
+      conversations: { type: 'string', default: '550' },
+      per: { type: 'string', default: '20' },
+      runs: { type: 'string', default: '7' },
+    },
+  });
   const conversations = Number(values.conversations);
   const per = Number(values.per);
   const result = await runSearchBench(values.dialect!, conversations, per, Number(values.runs));
   console.log(`\n### Message search (${values.dialect}, ${conversations * per} messages stored)\n`);
   console.log('| | messages compared | median ms | goal |');
   console.log('|---|---:|---:|---|');
-  console.log(`| sparsam (decrypt in memory, bound ${result.bound}) | ${result.scanned} | ${result.searchMs} | ≤ 300 ms |`);
+  console.log(
+    `| sparsam (decrypt in memory, bound ${result.bound}) | ${result.scanned} | ${result.searchMs} | ≤ 300 ms |`,
+  );
   console.log(`| plain in-memory baseline (plain texts in an array) | ${result.scanned} | ${result.baselineMs} | |`);
   console.log(`\nsparsam / baseline: ${result.ratio}×; bound reached: ${result.limited ? 'yes' : 'no'}\n`);
   console.log(JSON.stringify(result));
