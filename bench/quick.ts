@@ -24,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runSearchBench } from './search.ts';
 
 const { values } = parseArgs({
   options: {
@@ -212,7 +213,9 @@ async function main(): Promise<void> {
       outbound1000: round(queue.rate / queue.target),
       idleRssMiB: round(sparsamRss, 1),
     };
-    console.log('\nSummary (goals in brackets):\n');
+    // Message search over its bound (10,000 messages), in this process; not part of the JSON line.
+    const search = await runSearchBench('sqlite', 550, 20, 5);
+    console.log(`\nSummary (goals in brackets):\n`);
     console.log('| figure | value | goal |\n| --- | --- | --- |');
     console.log(`| ingest SQLite, sparsam / bare | ${result.ingestSqliteVsBare} | ≥ 0.25 |`);
     console.log(`| ingest SQLite, sparsam / plain | ${round(vsPlain(row('sqlite', 'consented, 1 per webhook')))} | |`);
@@ -230,6 +233,10 @@ async function main(): Promise<void> {
         `${queue.lost} lost, ${queue.duplicates} duplicates) | ≥ 0.9 |`,
     );
     console.log(`| idle RSS, MiB | ${result.idleRssMiB} (bare ${bareRss.toFixed(0)}) | ≤ 150 |`);
+    console.log(
+      `| message search, SQLite, ${search.scanned} messages (bound ${search.bound}) | ${search.searchMs} ms ` +
+        `(plain in-memory ${search.baselineMs} ms, ${search.ratio}×) | ≤ 300 ms |`,
+    );
     console.log(
       `\n${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, Node ${process.version}, ${os.cpus().length} CPUs, ` +
         `load average (1/5/15 min) ${loadBefore} before and ${load()} after, ${((Date.now() - began) / 1000).toFixed(0)} s in all.`,

@@ -80,6 +80,9 @@ import { MessageStore } from './store/sql/message.store.ts';
 import { OutboundStore } from './store/sql/outbound.store.ts';
 import { ComplianceTools } from './core/compliance/compliance.ts';
 import { complianceRoutes } from './http/api/compliance.routes.ts';
+import { ReportFactStore } from './store/sql/report.store.ts';
+import { reportRoutes } from './http/api/reports.routes.ts';
+import { ReportService } from './core/reports/report.service.ts';
 import { ComplianceStore } from './store/sql/compliance.store.ts';
 import { SubjectRightsStore } from './store/sql/subject-rights.store.ts';
 import { AutomationService } from './core/inbox/automation.ts';
@@ -419,6 +422,8 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     templates,
     formatLabel,
   });
+  // Content-free facts for the reports (report_facts), kept when conversations are erased.
+  const reportFacts = new ReportFactStore(store.db);
   const inbox = new InboxService({
     automation,
     clock,
@@ -432,6 +437,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     consent,
     erasure,
     audit,
+    reportFacts,
     keys,
     channels,
     channelState: { isEnabled: (id) => inboxes.isChannelEnabled(id) },
@@ -611,6 +617,15 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
       docs,
     }),
     conversationRoutes({ inbox, authenticate: (request) => authenticate(request), docs }),
+    reportRoutes({
+      reports: new ReportService({
+        facts: reportFacts,
+        nameOf: async (id) => (await users.findUserById(id))?.display_name,
+        timeZone: config.organisation.timeZone,
+      }),
+      authenticate: (request) => authenticate(request),
+      docs,
+    }),
     openApiRoutes({ docs, authenticate: (request) => authenticate(request) }),
     complianceRoutes({
       compliance,

@@ -294,6 +294,7 @@ export interface Database {
   channel_health: ChannelHealthRow;
   push_subscriptions: PushSubscriptionRow;
   notification_prefs: NotificationPrefsRow;
+  report_facts: ReportFactRow;
 }
 
 /** An outgoing webhook endpoint; migration 016. `events` is JSON of event type names; secrets sealed. */
@@ -439,6 +440,18 @@ export interface NotificationPrefsRow {
 }
 
 /** An inbound event without a message row that took effect once (keyed hash of its provider id); migration 012. */
+/** A content-free fact for the reports (see main.022-report-facts). */
+export interface ReportFactRow {
+  id: string;
+  kind: string;
+  at: Millis;
+  inbox_id: string;
+  channel_kind: string;
+  agent_id: string | null;
+  duration_ms: Millis | null;
+  score: number | null;
+}
+
 export interface InboundReceiptRow {
   channel_id: string;
   provider_ref: string;

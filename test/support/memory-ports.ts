@@ -1,3 +1,4 @@
+import type { ReportFact } from '../../src/core/ports/report.port.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import type {
   Channel,
@@ -42,6 +43,7 @@ export interface MemoryTables {
   /** Statuses for provider ids no message carries yet, keyed by channel and provider id. */
   parked: Map<string, { status: DeliveryStatus; at: number; error: { code: string; reason: string } | undefined }[]>;
   jobs: { queue: string; payload: JobPayload; dedupeKey: string | undefined }[];
+  reportFacts: ReportFact[];
 }
 
 const RANK: Record<string, number> = { queued: 0, sending: 1, sent: 2, delivered: 3, read: 4, failed: 5 };
@@ -61,6 +63,7 @@ function snapshot(t: MemoryTables): MemoryTables {
     media: new Map([...t.media].map(([k, v]) => [k, clone(v)])),
     parked: new Map([...t.parked].map(([k, v]) => [k, clone(v)])),
     jobs: [...t.jobs],
+    reportFacts: [...t.reportFacts],
   };
 }
 
@@ -70,6 +73,7 @@ function restore(into: MemoryTables, from: MemoryTables): void {
   into.media = from.media;
   into.parked = from.parked;
   into.jobs = from.jobs;
+  into.reportFacts = from.reportFacts;
 }
 
 export class MemoryConversations implements ConversationPort {
@@ -183,6 +187,17 @@ export class MemoryMessages implements MessagePort {
     return [...this.t.messages.values()]
       .filter((m) => m.conversation_id === conversationId)
       .sort((a, b) => a.created_at - b.created_at || a.id.localeCompare(b.id))
+      .map(clone);
+  }
+  async listNewestSealed(
+    conversationIds: readonly string[],
+    limit: number,
+  ): Promise<Pick<MessageRecord, 'id' | 'conversation_id' | 'body_enc' | 'created_at'>[]> {
+    const ids = new Set(conversationIds);
+    return [...this.t.messages.values()]
+      .filter((m) => ids.has(m.conversation_id) && m.body_enc !== null && m.status !== 'held')
+      .sort((a, b) => b.created_at - a.created_at || b.id.localeCompare(a.id))
+      .slice(0, limit)
       .map(clone);
   }
   async update(id: string, patch: Partial<Omit<MessageRecord, 'id'>>): Promise<void> {
@@ -316,6 +331,7 @@ export class MemoryTransactions implements InboxTransactions {
           },
           async insertCampaign() {},
         },
+        reportFacts: { record: async (facts) => void this.t.reportFacts.push(...facts) },
         enqueue: async (queue, payload, opts) => {
           const dedupeKey = opts?.dedupeKey;
           if (dedupeKey === undefined || !this.t.jobs.some((j) => j.dedupeKey === dedupeKey)) {
@@ -458,6 +474,7 @@ export function memoryInbox(options: { settings?: Partial<InboxSettings> } = {})
     media: new Map(),
     parked: new Map(),
     jobs: [],
+    reportFacts: [],
   };
   const transactions = new MemoryTransactions(tables);
   const contacts = new MemoryContacts();
@@ -492,6 +509,7 @@ export function memoryInbox(options: { settings?: Partial<InboxSettings> } = {})
     clock,
     logger: createLogger({ level: 'silent' }),
     transactions,
+    reportFacts: { record: async (facts) => void tables.reportFacts.push(...facts) },
     conversations,
     messages: new MemoryMessages(tables),
     media: new MemoryMedia(tables),

@@ -131,6 +131,9 @@ export type SessionInfo = z.infer<typeof contract.SessionSchema>;
 
 export type Person = z.infer<typeof contract.PersonSchema>;
 export type ConversationSummary = z.infer<typeof contract.ConversationSummarySchema>;
+export type TeamReport = z.infer<typeof contract.TeamReportSchema>;
+export type SearchResult = z.infer<typeof contract.SearchResultSchema>;
+export type ConversationSearchHit = SearchResult['items'][number];
 export type Message = z.infer<typeof contract.MessageSchema>;
 export type ConversationDetail = z.infer<typeof contract.ConversationDetailSchema>;
 export type Template = z.infer<typeof contract.TemplateSchema>;

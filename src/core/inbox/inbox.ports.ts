@@ -1,4 +1,5 @@
 import type { TemplateButton, TemplateHeader } from '../ports/business-account.port.ts';
+import type { ReportFactWrites } from '../ports/report.port.ts';
 import type { Channel } from '../channel/channel.port.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -167,6 +168,8 @@ export interface InboxDeps {
   consent: ConsentPort;
   erasure: ErasurePort;
   audit: AuditPort;
+  /** Content-free facts for the reports (closed conversations; messages are counted inside their transaction). */
+  reportFacts: ReportFactWrites;
   keys: ConversationKeyPort;
   channels: ChannelLookup;
   channelState: ChannelStatePort;

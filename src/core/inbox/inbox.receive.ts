@@ -526,6 +526,19 @@ export class InboundProcessor {
       if (s.needsFollowUp) this.#pushFollowUp(p, conversation.id, s.row.id, state.followUps);
     }
     await tx.conversations.touchInboundMany([...touches].map(([id, t]) => ({ id, at: t.at, unreadDelta: t.unread })));
+    await tx.reportFacts.record(
+      state.staged
+        .filter((s) => s.row.media_id !== null || inserted.has(s.row.id))
+        .map((s) => ({
+          kind: 'message_in' as const,
+          at: s.row.updated_at,
+          inboxId: s.conversation.inbox_id,
+          channelKind: this.deps.channels.get(s.conversation.channel_id)?.kind ?? 'unknown',
+          agentId: null,
+          durationMs: null,
+          score: null,
+        })),
+    );
     for (const [id, t] of touches) {
       if (!state.created.has(id) && t.conversation.state !== 'pending_consent') {
         state.published.push({ type: 'conversation.updated', inboxId: t.conversation.inbox_id, conversationId: id });

@@ -2,12 +2,14 @@ import type { Channel, InboundEvent, OutboundMediaType } from '../channel/channe
 import { AppError } from '../../shared/app-error.ts';
 import { HOUR_MS, DAY_MS } from '../../shared/clock.ts';
 import type { ConversationRecord, MessageRecord } from '../ports/model.ts';
+import type { ReportFact } from '../ports/report.port.ts';
 import { InboundProcessor } from './inbox.receive.ts';
 import { actorOf, type InboxDeps, type InboxSettings, type StaffPrincipal, type TemplateSpec } from './inbox.ports.ts';
 import { MediaFetcher, type MediaFetchResult } from './media-fetch.ts';
 import { openMediaBytes, openMessageContent, type MessageContent, type TemplateSend } from './message-content.ts';
 import { checkTemplateFill, dynamicUrlButtons, parameterCount } from '../business-account/template-rules.ts';
 import { channelPausedReply } from './notices.ts';
+import { foldText, matchSnippet } from './text-search.ts';
 import type { OutboundDraft, QueuedOutbound } from './outbox.ts';
 import { inScope, scopeInboxIds, type InboxScope } from '../teams/inbox-scope.ts';
 
@@ -20,6 +22,31 @@ export interface ConversationListFilter {
   /** A label ("Anfrage 42") or its number ("42"). */
   q?: string;
   limit?: number;
+}
+
+/** How far one message search reaches: the newest conversations the viewer may see, and their newest messages. */
+export const SEARCH_BOUND = { conversations: 2_000, messages: 10_000 } as const;
+
+export interface ConversationSearchFilter {
+  view?: ConversationView;
+  label?: string;
+  channel?: string;
+  /** Text to find in messages (case- and accent-insensitive), in labels ("1" finds Anfrage 1, 10, 21) and tags. */
+  q: string;
+  limit?: number;
+}
+
+export interface ConversationSearchHit extends ConversationSummary {
+  /** The newest matching message, an excerpt of its text; null when only the label or a tag matched. */
+  match: { messageId: string; snippet: string; createdAt: string } | null;
+}
+
+export interface ConversationSearchResult {
+  items: ConversationSearchHit[];
+  /** What was decrypted and compared, and the bound; `limited` is true when the bound cut the scan short. */
+  scanned: { conversations: number; messages: number };
+  bound: { conversations: number; messages: number };
+  limited: boolean;
 }
 
 /** A conversation as staff see it: a pseudonym label, never an address. Times are ISO strings. */
@@ -175,19 +202,9 @@ export class InboxService {
     principal: StaffPrincipal,
     filter: ConversationListFilter = {},
   ): Promise<ConversationSummary[]> {
-    const view = filter.view ?? 'all';
-    const userId = principal.kind === 'session' ? (principal.userId ?? principal.id) : undefined;
-    if (view === 'mine' && !userId) return [];
     const qSeq = filter.q?.match(/(\d+)\s*$/)?.[1];
-    // Only the inboxes the caller may see: the store query itself is limited, so counts and pages are too.
-    const inboxIds = scopeInboxIds(principal.scope);
-    if (inboxIds && inboxIds.length === 0) return [];
-    const rows = await this.deps.conversations.list({
-      ...(inboxIds ? { inboxIds } : {}),
-      states: view === 'closed' ? ['closed'] : ['open'],
-      ...(view === 'mine' ? { assigneeId: userId! } : view === 'unassigned' ? { assigneeId: null } : {}),
-      ...(filter.label ? { label: filter.label } : {}),
-      ...(filter.channel ? { channelId: filter.channel } : {}),
+    const rows = await this.#visibleConversations(principal, {
+      ...filter,
       ...(qSeq ? { labelSeq: Number(qSeq) } : {}),
       limit: Math.min(Math.max(filter.limit ?? 200, 1), 500),
     });
@@ -199,6 +216,94 @@ export class InboxService {
       );
     }
     return summaries;
+  }
+
+  /**
+   * Searches message texts without any index: decrypts the newest messages of the newest conversations the viewer
+   * may see ({@link SEARCH_BOUND}) in memory and compares them folded (case and accents ignored); labels and tags
+   * match too. Audited without the query: only the number of hits and whether the bound was reached.
+   */
+  async searchConversations(
+    principal: StaffPrincipal,
+    filter: ConversationSearchFilter,
+  ): Promise<ConversationSearchResult> {
+    const needle = foldText(filter.q.trim());
+    const limit = Math.min(Math.max(filter.limit ?? 200, 1), 500);
+    const rows = needle
+      ? await this.#visibleConversations(principal, { ...filter, limit: SEARCH_BOUND.conversations + 1 })
+      : [];
+    let limited = rows.length > SEARCH_BOUND.conversations;
+    const candidates = rows.slice(0, SEARCH_BOUND.conversations);
+    const messages = await this.deps.messages.listNewestSealed(
+      candidates.map((r) => r.id),
+      SEARCH_BOUND.messages + 1,
+    );
+    if (messages.length > SEARCH_BOUND.messages) limited = true;
+    const scan = messages.slice(0, SEARCH_BOUND.messages);
+    const keys = new Map<string, Awaited<ReturnType<InboxDeps['keys']['existingDataKey']>>>();
+    const matches = new Map<string, ConversationSearchHit['match']>();
+    let decrypted = 0;
+    for (const m of scan) {
+      if (matches.has(m.conversation_id) || !m.body_enc) continue;
+      if (!keys.has(m.conversation_id)) {
+        keys.set(m.conversation_id, await this.deps.keys.existingDataKey('conversation', m.conversation_id));
+      }
+      const key = keys.get(m.conversation_id);
+      if (!key) continue; // erased: its key is gone, nothing can be read
+      const text = openMessageContent(key, m.id, m.body_enc).text;
+      decrypted += 1;
+      if (!text || !foldText(text).includes(needle)) continue;
+      matches.set(m.conversation_id, {
+        messageId: m.id,
+        snippet: matchSnippet(text, needle) ?? '',
+        createdAt: iso(m.created_at)!,
+      });
+    }
+    const items: ConversationSearchHit[] = [];
+    for (const row of candidates) {
+      if (items.length >= limit) break;
+      const match = matches.get(row.id);
+      const byLabel =
+        !match &&
+        (foldText(await this.#label(row)).includes(needle) || row.labels.some((l) => foldText(l).includes(needle)));
+      if (match || byLabel) items.push({ ...(await this.#summary(row)), match: match ?? null });
+    }
+    await this.deps.audit.append({
+      actor: actorOf(principal),
+      action: 'conversation.search',
+      details: { hits: items.length, limited, scannedMessages: decrypted },
+    });
+    return {
+      items,
+      scanned: { conversations: candidates.length, messages: decrypted },
+      bound: { ...SEARCH_BOUND },
+      limited,
+    };
+  }
+
+  /**
+   * The conversations this viewer may see, newest activity first: never those waiting for consent. Every list and
+   * search goes through here, so a rule on who sees what applies to both.
+   */
+  async #visibleConversations(
+    principal: StaffPrincipal,
+    filter: { view?: ConversationView; label?: string; channel?: string; labelSeq?: number; limit: number },
+  ): Promise<ConversationRecord[]> {
+    const view = filter.view ?? 'all';
+    const userId = principal.kind === 'session' ? (principal.userId ?? principal.id) : undefined;
+    if (view === 'mine' && !userId) return [];
+    // Only the inboxes the caller may see: the store query itself is limited, so counts, pages and search are too.
+    const inboxIds = scopeInboxIds(principal.scope);
+    if (inboxIds && inboxIds.length === 0) return [];
+    return this.deps.conversations.list({
+      ...(inboxIds ? { inboxIds } : {}),
+      states: view === 'closed' ? ['closed'] : ['open'],
+      ...(view === 'mine' ? { assigneeId: userId! } : view === 'unassigned' ? { assigneeId: null } : {}),
+      ...(filter.label ? { label: filter.label } : {}),
+      ...(filter.channel ? { channelId: filter.channel } : {}),
+      ...(filter.labelSeq !== undefined ? { labelSeq: filter.labelSeq } : {}),
+      limit: filter.limit,
+    });
   }
 
   async getConversation(principal: StaffPrincipal, id: string): Promise<ConversationDetail> {
@@ -578,6 +683,17 @@ export class InboxService {
     const closed: ConversationRecord = { ...row, state: 'closed', closed_at: now, erase_at: eraseAt, unread: 0 };
     const summary = await this.#summary(closed);
     const actor = actorOf(principal);
+    await this.deps.reportFacts.record([
+      {
+        kind: 'resolution',
+        at: now,
+        inboxId: row.inbox_id,
+        channelKind: this.deps.channels.get(row.channel_id)?.kind ?? 'unknown',
+        agentId: row.assignee_id ?? (principal.kind === 'session' ? (principal.userId ?? principal.id) : null),
+        durationMs: now - row.created_at,
+        score: null,
+      },
+    ]);
     await this.deps.audit.append({
       actor,
       action: 'conversation.close',
@@ -664,7 +780,21 @@ export class InboxService {
         if (current?.state !== 'open') throw new AppError('CONFLICT', 'this conversation was closed meanwhile');
         return true;
       },
-      alongside: (tx) => tx.conversations.update(row.id, { last_activity_at: now, unread: 0 }),
+      alongside: async (tx) => {
+        await tx.conversations.update(row.id, { last_activity_at: now, unread: 0 });
+        if (draft.kind === 'reaction') return;
+        const channelKind = this.deps.channels.get(row.channel_id)?.kind ?? 'unknown';
+        const fact = { at: now, inboxId: row.inbox_id, channelKind, agentId: draft.authorId ?? null, score: null };
+        const facts: ReportFact[] = [{ ...fact, kind: 'message_out', durationMs: null }];
+        // The first reply by staff (this one included) answers the customer: its delay is the first-response time.
+        const staffReplies = (await tx.messages.listForConversation(row.id)).filter(
+          (m) => m.direction === 'out' && m.author_id !== null,
+        );
+        if (draft.authorId && staffReplies.length === 1) {
+          facts.push({ ...fact, kind: 'first_response', durationMs: now - row.created_at });
+        }
+        await tx.reportFacts.record(facts);
+      },
     });
     const { messageId } = queued![0]!;
     this.deps.events.publish({ type: 'message.created', inboxId: row.inbox_id, conversationId: row.id, messageId });

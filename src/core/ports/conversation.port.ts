@@ -1,3 +1,4 @@
+import type { ReportFactWrites } from './report.port.ts';
 import type { ConversationRecord, ConversationState } from './model.ts';
 import type { MarketingWrites } from './marketing.port.ts';
 import type { MediaPort } from './media.port.ts';
@@ -44,6 +45,8 @@ export interface InboxTx {
   media: MediaPort;
   /** Cooldown claims of automated messages and campaign rows, written with the outbox's messages. */
   marketing: MarketingWrites;
+  /** Content-free facts for the reports, written with the messages they count. */
+  reportFacts: ReportFactWrites;
   /** Enqueues a job in the same transaction: the job exists exactly when the rows it refers to do. */
   enqueue(
     queue: string,

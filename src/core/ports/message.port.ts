@@ -33,6 +33,14 @@ export interface MessagePort {
   findById(id: string): Promise<MessageRecord | undefined>;
   findByProviderId(channelId: string, providerMessageId: string): Promise<MessageRecord | undefined>;
   listForConversation(conversationId: string): Promise<MessageRecord[]>;
+  /**
+   * The newest messages with sealed content of these conversations (held ones left out), newest first, at most
+   * `limit`: what a search decrypts in memory.
+   */
+  listNewestSealed(
+    conversationIds: readonly string[],
+    limit: number,
+  ): Promise<Pick<MessageRecord, 'id' | 'conversation_id' | 'body_enc' | 'created_at'>[]>;
   update(id: string, patch: Partial<Omit<MessageRecord, 'id'>>): Promise<void>;
   /** Makes the held messages of a conversation visible; returns how many there were. */
   releaseHeld(conversationId: string, at: number): Promise<number>;

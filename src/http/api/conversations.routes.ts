@@ -62,6 +62,10 @@ export function conversationRoutes(deps: {
       return { items };
     });
 
+    registerRoute(app, api.search, options, async ({ query }, request) =>
+      deps.inbox.searchConversations(principalOf(request), query),
+    );
+
     registerRoute(app, api.get, options, async ({ params }, request) =>
       deps.inbox.getConversation(principalOf(request), params.id),
     );

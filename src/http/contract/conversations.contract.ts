@@ -114,6 +114,36 @@ export const ListQuerySchema = z
   })
   .strict();
 
+export const SearchQuerySchema = z
+  .object({
+    q: z
+      .string()
+      .trim()
+      .min(1)
+      .max(100)
+      .describe('text to find in messages, labels ("1" finds Anfrage 1, 10, 21) and tags'),
+    view: z.enum(['mine', 'unassigned', 'all', 'closed']).default('all'),
+    label: z.string().max(100).optional(),
+    channel: z.string().max(100).optional(),
+  })
+  .strict();
+
+export const SearchResultSchema = z.object({
+  items: z.array(
+    ConversationSummarySchema.extend({
+      match: z
+        .object({ messageId: z.string(), snippet: z.string(), createdAt: z.string() })
+        .nullable()
+        .describe('the newest matching message, an excerpt of its text; null when the label or a tag matched'),
+    }),
+  ),
+  scanned: z.object({ conversations: z.number().int(), messages: z.number().int() }),
+  bound: z
+    .object({ conversations: z.number().int(), messages: z.number().int() })
+    .describe('the most conversations and messages one search decrypts'),
+  limited: z.boolean().describe('true when the bound cut the search short: older messages were not searched'),
+});
+
 export const ReplyBodySchema = z.union([
   // The channel's own limit (maxTextChars, at most 4096) is checked by the inbox: 422 TEXT_TOO_LONG with the limit.
   z
@@ -163,6 +193,17 @@ export const conversationsApi = {
     roles,
     query: ListQuerySchema,
     response: { description: 'the conversations', schema: z.object({ items: z.array(ConversationSummarySchema) }) },
+  }),
+  search: defineRoute({
+    method: 'GET',
+    url: '/api/v1/conversations/search',
+    summary:
+      'Search message texts (case- and accent-insensitive), labels and tags of the conversations the caller may see; ' +
+      'decrypted in memory, newest first, within a stated bound (the search is audited without the query)',
+    tags,
+    roles,
+    query: SearchQuerySchema,
+    response: { description: 'the matching conversations', schema: SearchResultSchema },
   }),
   get: defineRoute({
     method: 'GET',

@@ -12,6 +12,7 @@ import { marketingApi } from './marketing.contract.ts';
 import { metaApi } from './meta.contract.ts';
 import { notificationsApi } from './notifications.contract.ts';
 import { quickRepliesApi, teamApi } from './team.contract.ts';
+import { reportsApi } from './reports.contract.ts';
 import { usersApi } from './users.contract.ts';
 import { webhooksApi } from './webhooks.contract.ts';
 import { teamsApi } from './teams.contract.ts';
@@ -27,6 +28,7 @@ export * from './marketing.contract.ts';
 export * from './meta.contract.ts';
 export * from './notifications.contract.ts';
 export * from './team.contract.ts';
+export * from './reports.contract.ts';
 export * from './users.contract.ts';
 export * from './webhooks.contract.ts';
 export * from './teams.contract.ts';
@@ -49,6 +51,7 @@ export const api = {
   teams: teamsApi,
   whatsappAccount: whatsappAccountApi,
   notifications: notificationsApi,
+  reports: reportsApi,
 } as const;
 
 type AllRoutes = { [A in keyof typeof api]: (typeof api)[A][keyof (typeof api)[A]] }[keyof typeof api];

@@ -19,6 +19,7 @@ import { security } from './main.017-security.ts';
 import { teams } from './main.020-teams.ts';
 import { whatsappAccount } from './main.019-whatsapp-account.ts';
 import { notifications } from './main.021-notifications.ts';
+import { reportFacts } from './main.022-report-facts.ts';
 
 /**
  * Migrations of the main database, in order. Names are numbered and never change once released; a new table or
@@ -42,6 +43,7 @@ export const mainMigrations: readonly SparsamMigration[] = [
   teams,
   whatsappAccount,
   notifications,
+  reportFacts,
 ];
 
 /** Migrations of the key store. */

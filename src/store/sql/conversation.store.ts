@@ -1,3 +1,4 @@
+import { ReportFactStore } from './report.store.ts';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { ConversationRecord } from '../../core/ports/model.ts';
 import type { Database } from '../database.ts';
@@ -175,6 +176,7 @@ export class SqlInboxTransactions implements InboxTransactions {
         messages: new MessageStore(trx, this.refs),
         media: new MediaStore(trx),
         marketing: new MarketingStore(trx),
+        reportFacts: new ReportFactStore(trx),
         enqueue: (queue, payload, opts) => this.jobs.enqueue(queue, payload, { ...opts, db: trx }),
       }),
     );

@@ -102,6 +102,27 @@ export class MessageStore implements MessagePort {
       .execute();
     return rows.map(toMessage);
   }
+  async listNewestSealed(
+    conversationIds: readonly string[],
+    limit: number,
+  ): Promise<Pick<MessageRecord, 'id' | 'conversation_id' | 'body_enc' | 'created_at'>[]> {
+    const out: Pick<MessageRecord, 'id' | 'conversation_id' | 'body_enc' | 'created_at'>[] = [];
+    for (let i = 0; i < conversationIds.length; i += 500) {
+      const rows = await this.db
+        .selectFrom('messages')
+        .select(['id', 'conversation_id', 'body_enc', 'created_at'])
+        .where('conversation_id', 'in', conversationIds.slice(i, i + 500))
+        .where('body_enc', 'is not', null)
+        .where('status', '!=', 'held')
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .execute();
+      for (const r of rows) out.push({ ...r, body_enc: r.body_enc === null ? null : new Uint8Array(r.body_enc) });
+    }
+    out.sort((a, b) => b.created_at - a.created_at || (a.id < b.id ? 1 : -1));
+    return out.slice(0, limit);
+  }
   async update(id: string, patch: Partial<Omit<MessageRecord, 'id'>>): Promise<void> {
     await this.db.updateTable('messages').set(messagePatch(patch)).where('id', '=', id).execute();
   }

@@ -5,6 +5,7 @@ import { SectionSwitch } from '../shared/SectionSwitch.tsx';
 import { AuditLog } from './AuditLog.tsx';
 import { Breaches } from './Breaches.tsx';
 import { Documents } from './Documents.tsx';
+import { Reports } from './Reports.tsx';
 import { Reveals } from './Reveals.tsx';
 import { Statistics } from './Statistics.tsx';
 import { SubjectRequests } from './SubjectRequests.tsx';
@@ -27,6 +28,7 @@ export function Compliance({ path, role }: { path: string; role: Role }) {
         { key: 'breaches', label: t('compliance.breaches'), render: () => <Breaches /> },
         { key: 'reveals', label: t('compliance.reveals'), render: () => <Reveals /> },
         { key: 'statistics', label: t('compliance.statistics'), render: () => <Statistics /> },
+        { key: 'reports', label: t('reports.title'), render: () => <Reports /> },
       ]}
     />
   );

@@ -66,7 +66,7 @@ export const de = {
   filterChannel: 'Kanal',
   anyLabel: 'Alle Labels',
   anyChannel: 'Alle Kanäle',
-  search: 'Suche nach Bezeichnung oder ID',
+  search: 'Suche in Nachrichten, Bezeichnungen, Labels',
   noConversations: 'Keine Unterhaltungen in dieser Ansicht.',
   unread: '{n, number} ungelesen',
   windowLeft: 'Antwortfenster: noch {t}',
@@ -822,6 +822,30 @@ export const de = {
   'notify.smtp.from': 'Absenderadresse',
   'notify.smtp.test': 'Test-E-Mail senden',
   'notify.smtp.testSent': 'Test-E-Mail gesendet – bitte prüfen Sie Ihr Postfach.',
+  // Message search and reports
+  'search.limited': 'Durchsucht wurden die neuesten {n, number} Nachrichten.',
+  'search.matchIn': 'Treffer in der Nachricht',
+  'reports.title': 'Berichte',
+  'reports.intro':
+    'Inhaltsfreie Kennzahlen des Teams: Nachrichten nach Tag, Uhrzeit und Kanal, Antwort- und Lösungszeiten je Mitarbeiter und Posteingang. Sie bleiben nach dem Löschen von Gesprächen erhalten.',
+  'reports.from': 'Von',
+  'reports.to': 'Bis',
+  'reports.csv': 'CSV herunterladen',
+  'reports.timeZone': 'Tage und Uhrzeiten in der Zeitzone {zone}.',
+  'reports.in': 'Eingehende Nachrichten',
+  'reports.out': 'Antworten',
+  'reports.firstResponse': 'Erste Antwort (Median)',
+  'reports.resolution': 'Bis zum Abschluss (Median)',
+  'reports.byDay': 'Nachrichten pro Tag',
+  'reports.byHour': 'Nachrichten nach Uhrzeit',
+  'reports.byChannel': 'Nachrichten nach Kanal',
+  'reports.agents': 'Mitarbeiter',
+  'reports.agent': 'Mitarbeiter',
+  'reports.formerAgent': 'Ehemaliges Konto',
+  'reports.inboxes': 'Posteingänge',
+  'reports.inbox': 'Posteingang',
+  'reports.note':
+    'Erste Antwort: vom ersten Kundenkontakt bis zur ersten Antwort einer angemeldeten Person. Abschluss: vom ersten Kontakt bis zum Abschließen von Hand.',
 } as const;
 
 export type MessageKey = keyof typeof de;

@@ -1,9 +1,17 @@
-import type { ConversationSummary } from '../api.ts';
+import type { ConversationSearchHit, ConversationSummary } from '../api.ts';
 import { useI18n } from '../i18n/i18n.tsx';
 import { linkHandler } from '../router.ts';
 
 /** A conversation in the list: label, last activity, channel, reply window, unread count, assignee, labels. */
-export function ConversationItem({ c, selected, now }: { c: ConversationSummary; selected: boolean; now: number }) {
+export function ConversationItem({
+  c,
+  selected,
+  now,
+}: {
+  c: ConversationSummary & Partial<Pick<ConversationSearchHit, 'match'>>;
+  selected: boolean;
+  now: number;
+}) {
   const { t, formatTime, formatDuration } = useI18n();
   const href = `/inbox/${c.id}`;
   const windowMs = c.windowClosesAt ? new Date(c.windowClosesAt).getTime() - now : null;
@@ -21,6 +29,11 @@ export function ConversationItem({ c, selected, now }: { c: ConversationSummary;
             {formatTime(c.lastActivityAt, now)}
           </time>
         </span>
+        {c.match && (
+          <span className="conv-snippet" title={t('search.matchIn')}>
+            {c.match.snippet}
+          </span>
+        )}
         <span className="conv-row">
           <span className="chip chip-channel">{c.channelId}</span>
           {c.state === 'closed' ? (

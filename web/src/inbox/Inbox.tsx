@@ -1,6 +1,14 @@
 import { onTablistKeyDown } from '../shared/tablist.ts';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { get, serverNow, type ConversationSummary, type QuickReply, type SessionUser } from '../api.ts';
+import {
+  get,
+  serverNow,
+  type ConversationSearchHit,
+  type ConversationSummary,
+  type SearchResult,
+  type QuickReply,
+  type SessionUser,
+} from '../api.ts';
 import { useI18n } from '../i18n/i18n.tsx';
 import { errorText } from '../shared/error-text.ts';
 import { useLiveEvents } from '../shared/live.tsx';
@@ -19,7 +27,8 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
   const [label, setLabel] = useState('');
   const [channel, setChannel] = useState('');
   const [q, setQ] = useState('');
-  const [items, setItems] = useState<ConversationSummary[] | null>(null);
+  const [items, setItems] = useState<ConversationSearchHit[] | ConversationSummary[] | null>(null);
+  const [searchLimit, setSearchLimit] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [labels, setLabels] = useState<string[]>([]);
   const [quickReplies, setQuickReplies] = useState<QuickReply[]>([]);
@@ -44,10 +53,18 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
     const params = new URLSearchParams({ view });
     if (label) params.set('label', label);
     if (channel) params.set('channel', channel);
-    if (q.trim()) params.set('q', q.trim());
     try {
-      const res = await get<{ items: ConversationSummary[] }>(`/conversations?${params}`);
-      setItems(res.items);
+      if (q.trim()) {
+        // Searches message texts too (decrypted in memory on the server, within a bound it reports).
+        params.set('q', q.trim());
+        const res = await get<SearchResult>(`/conversations/search?${params}`);
+        setItems(res.items);
+        setSearchLimit(res.limited ? res.bound.messages : null);
+      } else {
+        const res = await get<{ items: ConversationSummary[] }>(`/conversations?${params}`);
+        setItems(res.items);
+        setSearchLimit(null);
+      }
       setNow(serverNow());
       setError(null);
     } catch (e) {
@@ -148,6 +165,11 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
         {error && (
           <p className="error" role="alert">
             {t('errorGeneric', { m: error })}
+          </p>
+        )}
+        {searchLimit !== null && (
+          <p className="muted small pad search-limit" role="status">
+            {t('search.limited', { n: searchLimit })}
           </p>
         )}
         {items === null ? (

@@ -1,0 +1,45 @@
+import type { Kysely } from 'kysely';
+import type { ReportFact, ReportFactKind, ReportFactPort } from '../../core/ports/report.port.ts';
+import { newId } from '../../shared/ids.ts';
+import type { Database } from '../database.ts';
+
+const MINUTE_MS = 60_000;
+
+/** Kysely implementation of {@link ReportFactPort} over `report_facts`, shared by SQLite and PostgreSQL. */
+export class ReportFactStore implements ReportFactPort {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async record(facts: readonly ReportFact[]): Promise<void> {
+    if (facts.length === 0) return;
+    await this.db
+      .insertInto('report_facts')
+      .values(
+        facts.map((f) => ({
+          id: newId(),
+          kind: f.kind,
+          at: Math.floor(f.at / MINUTE_MS) * MINUTE_MS,
+          inbox_id: f.inboxId,
+          channel_kind: f.channelKind,
+          agent_id: f.agentId,
+          duration_ms: f.durationMs === null ? null : Math.max(0, Math.round(f.durationMs)),
+          score: f.score,
+        })),
+      )
+      .execute();
+  }
+
+  async list(from: number, to: number, inboxId?: string): Promise<ReportFact[]> {
+    let q = this.db.selectFrom('report_facts').selectAll().where('at', '>=', from).where('at', '<', to);
+    if (inboxId) q = q.where('inbox_id', '=', inboxId);
+    const rows = await q.orderBy('at').execute();
+    return rows.map((r) => ({
+      kind: r.kind as ReportFactKind,
+      at: Number(r.at),
+      inboxId: r.inbox_id,
+      channelKind: r.channel_kind,
+      agentId: r.agent_id,
+      durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
+      score: r.score,
+    }));
+  }
+}

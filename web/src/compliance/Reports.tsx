@@ -1,0 +1,152 @@
+import { useEffect, useMemo, useState } from 'react';
+import { get, type TeamReport } from '../api.ts';
+import { useI18n } from '../i18n/i18n.tsx';
+import { useAction } from '../shared/use-action.tsx';
+import { ReportChart } from './ReportChart.tsx';
+
+const IN_COLOR = '#2f6fb0';
+const OUT_COLOR = '#3a9a6a';
+
+function isoDay(d: Date): string {
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+/** Content-free team report: volume by day, hour and channel, response and resolution times per agent and inbox. */
+export function Reports() {
+  const { t, formatNumber: count, formatDuration } = useI18n();
+  const today = useMemo(() => new Date(), []);
+  const [to, setTo] = useState(isoDay(today));
+  const [from, setFrom] = useState(isoDay(new Date(today.getTime() - 29 * 86_400_000)));
+  const [report, setReport] = useState<TeamReport | null>(null);
+  const { run, view } = useAction();
+  const query = new URLSearchParams({ from, to }).toString();
+  useEffect(() => {
+    if (from && to && from <= to) void run(async () => setReport(await get<TeamReport>(`/reports?${query}`)));
+  }, [query, from, to, run]);
+
+  const preset = (days: number) => {
+    setTo(isoDay(today));
+    setFrom(isoDay(new Date(today.getTime() - (days - 1) * 86_400_000)));
+  };
+  const seconds = (s: number | null) => (s === null ? '–' : formatDuration(s * 1000));
+  const volume = (r: TeamReport, rows: { messagesIn: number; messagesOut: number }[]) => [
+    { label: t('reports.in'), values: rows.map((x) => x.messagesIn), color: IN_COLOR },
+    { label: t('reports.out'), values: rows.map((x) => x.messagesOut), color: OUT_COLOR },
+  ];
+  const charts = useMemo(() => {
+    if (!report) return null;
+    return {
+      days: { labels: report.byDay.map((d) => d.day.slice(5)), series: volume(report, report.byDay) },
+      hours: {
+        labels: report.byHour.map((h) => String(h.hour).padStart(2, '0')),
+        series: volume(report, report.byHour),
+      },
+      channels: { labels: report.byChannel.map((c) => c.channelKind), series: volume(report, report.byChannel) },
+    };
+  }, [report]);
+
+  return (
+    <div className="stack reports">
+      <h1>{t('reports.title')}</h1>
+      <p className="muted">{t('reports.intro')}</p>
+      <div className="report-period">
+        <label className="form-row">
+          <span>{t('reports.from')}</span>
+          <input type="date" value={from} max={to} onChange={(e) => setFrom(e.target.value)} />
+        </label>
+        <label className="form-row">
+          <span>{t('reports.to')}</span>
+          <input type="date" value={to} min={from} onChange={(e) => setTo(e.target.value)} />
+        </label>
+        <div className="report-presets">
+          {[7, 30, 90].map((n) => (
+            <button key={n} type="button" className="btn" onClick={() => preset(n)}>
+              {t('compliance.statsPeriod', { n })}
+            </button>
+          ))}
+          <a className="btn" href={`/api/v1/reports.csv?${query}`} download>
+            {t('reports.csv')}
+          </a>
+        </div>
+      </div>
+      {view}
+      {report && charts && (
+        <>
+          <p className="muted small">{t('reports.timeZone', { zone: report.timeZone })}</p>
+          <dl className="facts">
+            <dt>{t('reports.in')}</dt>
+            <dd>{count(report.totals.messagesIn)}</dd>
+            <dt>{t('reports.out')}</dt>
+            <dd>{count(report.totals.messagesOut)}</dd>
+            <dt>{t('reports.firstResponse')}</dt>
+            <dd>
+              {seconds(report.totals.firstResponse.medianSeconds)} ({count(report.totals.firstResponse.count)})
+            </dd>
+            <dt>{t('reports.resolution')}</dt>
+            <dd>
+              {seconds(report.totals.resolution.medianSeconds)} ({count(report.totals.resolution.count)})
+            </dd>
+          </dl>
+          <div className="report-charts">
+            <ReportChart title={t('reports.byDay')} {...charts.days} />
+            <ReportChart title={t('reports.byHour')} {...charts.hours} />
+            <ReportChart title={t('reports.byChannel')} {...charts.channels} />
+          </div>
+          <h2>{t('reports.agents')}</h2>
+          <div className="table-wrap">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th>{t('reports.agent')}</th>
+                  <th>{t('reports.out')}</th>
+                  <th>{t('reports.firstResponse')}</th>
+                  <th>{t('reports.resolution')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {report.byAgent.map((a) => (
+                  <tr key={a.agentId}>
+                    <td>{a.name ?? t('reports.formerAgent')}</td>
+                    <td>{count(a.messagesOut)}</td>
+                    <td>{seconds(a.firstResponse.medianSeconds)}</td>
+                    <td>
+                      {seconds(a.resolution.medianSeconds)} ({count(a.resolution.count)})
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <h2>{t('reports.inboxes')}</h2>
+          <div className="table-wrap">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th>{t('reports.inbox')}</th>
+                  <th>{t('reports.in')}</th>
+                  <th>{t('reports.out')}</th>
+                  <th>{t('reports.firstResponse')}</th>
+                  <th>{t('reports.resolution')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {report.byInbox.map((i) => (
+                  <tr key={i.inboxId}>
+                    <td>{i.inboxId}</td>
+                    <td>{count(i.messagesIn)}</td>
+                    <td>{count(i.messagesOut)}</td>
+                    <td>{seconds(i.firstResponse.medianSeconds)}</td>
+                    <td>
+                      {seconds(i.resolution.medianSeconds)} ({count(i.resolution.count)})
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <p className="muted small">{t('reports.note')}</p>
+        </>
+      )}
+    </div>
+  );
+}
