@@ -160,6 +160,8 @@ export interface UserRecord {
   disabled: boolean;
   created_at: Millis;
   updated_at: Millis;
+  /** When an admin last reset the password with a new invitation link; null once the user has seen the notice. */
+  password_reset_at?: Millis | null;
 }
 
 export interface SessionRecord {

@@ -8,5 +8,20 @@ export interface TeamPort {
     patch: Partial<Pick<ConversationRecord, 'assignee_id' | 'labels' | 'unread'>>,
   ): Promise<void>;
   insertNote(row: MessageRecord): Promise<void>;
-  knownLabels(): Promise<string[]>;
+  /** The admins' label list, sorted by name. */
+  labelCatalogue(): Promise<LabelEntry[]>;
+  /** Adds a label or changes its colour. */
+  upsertLabel(entry: LabelEntry, now: number): Promise<void>;
+  /** Removes a label from the list and from every conversation; answers how many conversations lost it. */
+  deleteLabel(name: string): Promise<{ found: boolean; conversations: number }>;
+  /** Conversations whose labels are not all in the list and that hold no sealed legacy labels yet. */
+  conversationsWithLegacyLabels(catalogue: readonly string[]): Promise<{ id: string; labels: string[] }[]>;
+  /** Keeps the listed labels in plain and the sealed rest in labels_legacy_enc. */
+  sealLegacyLabels(id: string, keep: string[], sealed: Uint8Array): Promise<void>;
+}
+
+/** A label of the admins' list. */
+export interface LabelEntry {
+  name: string;
+  color: string | null;
 }

@@ -38,5 +38,15 @@ export function teamRoutes(deps: WebDeps): RouteModule {
     });
 
     registerRoute(app, api.knownLabels, options, async () => ({ items: await deps.team.knownLabels() }));
+
+    registerRoute(app, api.labelCatalogue, options, async () => ({ items: await deps.team.labelCatalogue() }));
+
+    registerRoute(app, api.saveLabel, options, async ({ params, body }, request) => ({
+      item: await deps.team.saveLabel(teamActor(request.principal!), { name: params.name, color: body.color }),
+    }));
+
+    registerRoute(app, api.deleteLabel, options, async ({ params }, request) =>
+      deps.team.deleteLabel(teamActor(request.principal!), params.name),
+    );
   };
 }

@@ -17,6 +17,22 @@ export const QuickReplySchema = z.object({
   text: z.string(),
   updatedAt: z.number(),
 });
+/** A label of the admins' list: a name ("Rückruf") and an optional colour. */
+export const LabelEntrySchema = z.object({
+  name: z.string(),
+  color: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/)
+    .nullable(),
+});
+export const LabelNameParams = z.object({ name: z.string().min(1).max(80) });
+export const LabelSaveBody = z.object({
+  color: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/)
+    .nullable()
+    .optional(),
+});
 /** An admin or agent who can be assigned a conversation. */
 export const TeamMemberSchema = z.object({ id: z.string(), displayName: z.string(), role: RoleSchema });
 
@@ -79,10 +95,37 @@ export const teamApi = {
   knownLabels: defineRoute({
     method: 'GET',
     url: '/api/v1/labels',
-    summary: 'Labels in use',
+    summary: 'The names of the label list the admins keep (what agents can pick)',
     tags,
     roles,
     response: { description: 'labels', schema: z.object({ items: z.array(z.string()) }) },
+  }),
+  labelCatalogue: defineRoute({
+    method: 'GET',
+    url: '/api/v1/labels/catalogue',
+    summary: 'The label list with colours',
+    tags,
+    roles,
+    response: { description: 'the label list', schema: z.object({ items: z.array(LabelEntrySchema) }) },
+  }),
+  saveLabel: defineRoute({
+    method: 'PUT',
+    url: '/api/v1/labels/:name',
+    summary: 'Add a label to the list or change its colour (admins)',
+    tags,
+    roles: ADMIN_ROLES,
+    params: LabelNameParams,
+    body: LabelSaveBody,
+    response: { description: 'saved', schema: z.object({ item: LabelEntrySchema }) },
+  }),
+  deleteLabel: defineRoute({
+    method: 'DELETE',
+    url: '/api/v1/labels/:name',
+    summary: 'Remove a label from the list and from every conversation (admins)',
+    tags,
+    roles: ADMIN_ROLES,
+    params: LabelNameParams,
+    response: { description: 'removed', schema: z.object({ conversations: z.number().int() }) },
   }),
   events: defineRoute({
     method: 'GET',

@@ -12,6 +12,7 @@ import { sendPacing } from './main.010-send-pacing.ts';
 import { parkedStatuses } from './main.011-parked-statuses.ts';
 import { inboundReceipts } from './main.012-inbound-receipts.ts';
 import { webhooks } from './main.016-webhooks.ts';
+import { labelCatalogue } from './main.023-label-catalogue.ts';
 import { dailyCounts } from './main.018-daily-counts.ts';
 
 /**
@@ -31,6 +32,7 @@ export const mainMigrations: readonly SparsamMigration[] = [
   inboundReceipts,
   webhooks,
   dailyCounts,
+  labelCatalogue,
 ];
 
 /** Migrations of the key store. */
