@@ -202,6 +202,11 @@ describeEachStore('labels from the admins’ list', (dialect) => {
     await again.login('agent@example.org');
     const filtered = await again.get(`/api/v1/conversations?label=${encodeURIComponent('Rückruf')}`);
     expect(filtered.json().items.map((c: { id: string }) => c.id)).toContain(id);
-    expect(await app.sparsam.team.sealLegacyLabels(async () => new Uint8Array(), async () => undefined)).toBe(0);
+    expect(
+      await app.sparsam.team.sealLegacyLabels(
+        async () => new Uint8Array(),
+        async () => undefined,
+      ),
+    ).toBe(0);
   });
 });
