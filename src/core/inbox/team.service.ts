@@ -148,7 +148,7 @@ export class TeamService {
     const name = input.name.trim();
     if (!LABEL_RE.test(name)) {
       throw new AppError('VALIDATION', 'a label has 1-40 letters, digits, spaces, dots, dashes or underscores', {
-        field: 'name',
+        field: 'label',
       });
     }
     const color = input.color ?? null;

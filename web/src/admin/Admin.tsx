@@ -2,6 +2,7 @@ import type { SessionUser } from '../api.ts';
 import { useI18n } from '../i18n/i18n.tsx';
 import { SectionSwitch } from '../shared/SectionSwitch.tsx';
 import { Channels } from './Channels.tsx';
+import { Labels } from './Labels.tsx';
 import { Privacy } from './Privacy.tsx';
 import { QuickReplies } from './QuickReplies.tsx';
 import { SetupChecklist } from './SetupChecklist.tsx';
@@ -44,6 +45,7 @@ export function Admin({ path, self }: { path: string; self: SessionUser }) {
         },
         { key: 'privacy', label: t('adminPrivacy'), render: () => <Privacy /> },
         { key: 'quick-replies', label: t('adminQuick'), render: () => <QuickReplies /> },
+        { key: 'labels', label: t('labelList.nav'), render: () => <Labels /> },
         { key: 'webhooks', label: t('adminWebhooks'), render: () => <Webhooks /> },
       ]}
     />
