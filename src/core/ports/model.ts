@@ -61,8 +61,10 @@ export interface ConversationRecord {
   label_seq: number;
   state: ConversationState;
   assignee_id: string | null;
-  /** Label names chosen by staff (not personal data by policy). */
+  /** Label names from the admins' list (not personal data by policy). */
   labels: string[];
+  /** Free-text labels from before the admins' list, sealed with the conversation's data key (JSON array). */
+  labels_legacy_enc?: Uint8Array | null;
   unread: number;
   created_at: Millis;
   last_activity_at: Millis;
