@@ -37,7 +37,7 @@ describeEachStore('data subject requests over the API', (dialect) => {
       (await w.api('POST', `/api/v1/conversations/${mine}/messages`, { text: 'Kommen Sie Dienstag vorbei' }))
         .statusCode,
     ).toBe(202);
-    expect((await w.api('PUT', '/api/v1/labels/Werkstatt', {}, w.adminToken)).statusCode).toBe(200);
+    expect((await w.api('POST', '/api/v1/labels', { name: 'Werkstatt' }, w.adminToken)).statusCode).toBe(201);
     expect(
       (await w.api('POST', `/api/v1/conversations/${mine}/labels`, { labels: ['Werkstatt'] }, w.adminToken)).statusCode,
     ).toBe(200);

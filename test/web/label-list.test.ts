@@ -102,13 +102,17 @@ describeEachStore('labels from the admins’ list', (dialect) => {
   });
 
   it('admins keep the list; agents pick from it and free text is refused', async () => {
-    expect((await agent.request('PUT', `/api/v1/labels/${encodeURIComponent('Rückruf')}`, {})).statusCode).toBe(403);
-    const saved = await admin.request('PUT', `/api/v1/labels/${encodeURIComponent('Rückruf')}`, { color: '#d97706' });
-    expect(saved.statusCode).toBe(200);
+    expect((await agent.post('/api/v1/labels', { name: 'Rückruf' })).statusCode).toBe(403);
+    const saved = await admin.post('/api/v1/labels', { name: 'Rückruf', color: '#d97706' });
+    expect(saved.statusCode).toBe(201);
+    expect((await admin.post('/api/v1/labels', { name: 'Rückruf' })).statusCode).toBe(409);
     expect(saved.json().item).toEqual({ name: 'Rückruf', color: '#d97706' });
-    expect((await admin.request('PUT', '/api/v1/labels/Reklamation', {})).statusCode).toBe(200);
-    expect((await admin.request('PUT', '/api/v1/labels/Reklamation', { color: 'red' })).statusCode).toBe(400);
-    expect((await admin.request('PUT', `/api/v1/labels/${encodeURIComponent('<b>')}`, {})).statusCode).toBe(400);
+    expect((await admin.post('/api/v1/labels', { name: 'Reklamation', color: '#123456' })).statusCode).toBe(201);
+    const recoloured = await admin.request('PATCH', '/api/v1/labels/Reklamation', { color: null });
+    expect(recoloured.json().item).toEqual({ name: 'Reklamation', color: null });
+    expect((await admin.request('PATCH', '/api/v1/labels/Unbekannt', { color: null })).statusCode).toBe(404);
+    expect((await admin.request('PATCH', '/api/v1/labels/Reklamation', { color: 'red' })).statusCode).toBe(400);
+    expect((await admin.post('/api/v1/labels', { name: '<b>' })).statusCode).toBe(400);
     expect((await agent.get('/api/v1/labels')).json().items).toEqual(['Reklamation', 'Rückruf']);
     expect((await agent.get('/api/v1/labels/catalogue')).json().items).toEqual([
       { name: 'Reklamation', color: null },
@@ -136,7 +140,7 @@ describeEachStore('labels from the admins’ list', (dialect) => {
     expect(other.json().items.map((c: { id: string }) => c.id)).not.toContain(id);
 
     // Removing a label from the list removes it from the conversations too.
-    expect((await admin.request('PUT', '/api/v1/labels/Alt', {})).statusCode).toBe(200);
+    expect((await admin.post('/api/v1/labels', { name: 'Alt' })).statusCode).toBe(201);
     await agent.post(`/api/v1/conversations/${id}/labels`, { labels: ['Rückruf', 'Alt'] });
     const removed = await admin.request('DELETE', '/api/v1/labels/Alt');
     expect(removed.json()).toEqual({ conversations: 1 });

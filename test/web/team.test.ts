@@ -109,7 +109,7 @@ describeEachStore('team features and admin screens', (dialect) => {
   it('assigns, labels and marks read, publishing content-free events', async () => {
     const id = await seedConversation('open', 3);
     for (const name of ['Werkstatt', 'Rückruf']) {
-      expect((await admin.request('PUT', `/api/v1/labels/${encodeURIComponent(name)}`, {})).statusCode).toBe(200);
+      expect((await admin.post('/api/v1/labels', { name })).statusCode).toBe(201);
     }
     events.length = 0;
     expect((await agent.post(`/api/v1/conversations/${id}/assign`, { userId: agentId })).statusCode).toBe(200);

@@ -142,8 +142,8 @@ export class TeamService {
     return this.team.labelCatalogue();
   }
 
-  /** Adds a label to the list, or changes its colour (admins only). */
-  async saveLabel(actor: TeamActor, input: { name: string; color?: string | null }): Promise<LabelEntry> {
+  /** Adds a label to the list (admins only); CONFLICT when the name is taken. */
+  async createLabel(actor: TeamActor, input: { name: string; color?: string | null }): Promise<LabelEntry> {
     this.assertAdmin(actor);
     const name = input.name.trim();
     if (!LABEL_RE.test(name)) {
@@ -155,8 +155,21 @@ export class TeamService {
     if (color !== null && !COLOR_RE.test(color)) {
       throw new AppError('VALIDATION', 'a colour is #rrggbb', { field: 'color' });
     }
-    await this.team.upsertLabel({ name, color }, this.clock.now().getTime());
-    await this.audit?.append({ actor: actor.name, action: 'label.saved', targetType: 'label', targetId: name });
+    if (!(await this.team.insertLabel({ name, color }, this.clock.now().getTime()))) {
+      throw new AppError('CONFLICT', 'a label of this name is in the list', { field: 'label' });
+    }
+    await this.audit?.append({ actor: actor.name, action: 'label.created', targetType: 'label', targetId: name });
+    return { name, color };
+  }
+
+  /** Changes a label's colour, or removes it with null (admins only). */
+  async setLabelColor(actor: TeamActor, name: string, color: string | null): Promise<LabelEntry> {
+    this.assertAdmin(actor);
+    if (color !== null && !COLOR_RE.test(color)) {
+      throw new AppError('VALIDATION', 'a colour is #rrggbb', { field: 'color' });
+    }
+    if (!(await this.team.updateLabelColor(name, color))) throw new AppError('NOT_FOUND', 'no such label');
+    await this.audit?.append({ actor: actor.name, action: 'label.changed', targetType: 'label', targetId: name });
     return { name, color };
   }
 

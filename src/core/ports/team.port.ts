@@ -10,8 +10,10 @@ export interface TeamPort {
   insertNote(row: MessageRecord): Promise<void>;
   /** The admins' label list, sorted by name. */
   labelCatalogue(): Promise<LabelEntry[]>;
-  /** Adds a label or changes its colour. */
-  upsertLabel(entry: LabelEntry, now: number): Promise<void>;
+  /** Adds a label; false when the name is taken. */
+  insertLabel(entry: LabelEntry, now: number): Promise<boolean>;
+  /** Changes a label's colour; false when there is no such label. */
+  updateLabelColor(name: string, color: string | null): Promise<boolean>;
   /** Removes a label from the list and from every conversation; answers how many conversations lost it. */
   deleteLabel(name: string): Promise<{ found: boolean; conversations: number }>;
   /** Conversations whose labels are not all in the list and that hold no sealed legacy labels yet. */

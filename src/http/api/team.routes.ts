@@ -41,8 +41,12 @@ export function teamRoutes(deps: WebDeps): RouteModule {
 
     registerRoute(app, api.labelCatalogue, options, async () => ({ items: await deps.team.labelCatalogue() }));
 
-    registerRoute(app, api.saveLabel, options, async ({ params, body }, request) => ({
-      item: await deps.team.saveLabel(teamActor(request.principal!), { name: params.name, color: body.color }),
+    registerRoute(app, api.createLabel, options, async ({ body }, request) => ({
+      item: await deps.team.createLabel(teamActor(request.principal!), body),
+    }));
+
+    registerRoute(app, api.updateLabel, options, async ({ params, body }, request) => ({
+      item: await deps.team.setLabelColor(teamActor(request.principal!), params.name, body.color),
     }));
 
     registerRoute(app, api.deleteLabel, options, async ({ params }, request) =>

@@ -26,13 +26,12 @@ export const LabelEntrySchema = z.object({
     .nullable(),
 });
 export const LabelNameParams = z.object({ name: z.string().min(1).max(80) });
-export const LabelSaveBody = z.object({
-  color: z
-    .string()
-    .regex(/^#[0-9a-fA-F]{6}$/)
-    .nullable()
-    .optional(),
-});
+const LabelColor = z
+  .string()
+  .regex(/^#[0-9a-fA-F]{6}$/)
+  .nullable();
+export const LabelCreateBody = z.object({ name: z.string().min(1).max(40), color: LabelColor.optional() });
+export const LabelColorBody = z.object({ color: LabelColor });
 /** An admin or agent who can be assigned a conversation. */
 export const TeamMemberSchema = z.object({ id: z.string(), displayName: z.string(), role: RoleSchema });
 
@@ -108,15 +107,25 @@ export const teamApi = {
     roles,
     response: { description: 'the label list', schema: z.object({ items: z.array(LabelEntrySchema) }) },
   }),
-  saveLabel: defineRoute({
-    method: 'PUT',
+  createLabel: defineRoute({
+    method: 'POST',
+    url: '/api/v1/labels',
+    summary: 'Add a label to the list (admins)',
+    tags,
+    roles: ADMIN_ROLES,
+    body: LabelCreateBody,
+    response: { status: 201, description: 'added', schema: z.object({ item: LabelEntrySchema }) },
+    errors: { 409: 'a label of this name is in the list' },
+  }),
+  updateLabel: defineRoute({
+    method: 'PATCH',
     url: '/api/v1/labels/:name',
-    summary: 'Add a label to the list or change its colour (admins)',
+    summary: "Change a label's colour (null: none) (admins)",
     tags,
     roles: ADMIN_ROLES,
     params: LabelNameParams,
-    body: LabelSaveBody,
-    response: { description: 'saved', schema: z.object({ item: LabelEntrySchema }) },
+    body: LabelColorBody,
+    response: { description: 'changed', schema: z.object({ item: LabelEntrySchema }) },
   }),
   deleteLabel: defineRoute({
     method: 'DELETE',

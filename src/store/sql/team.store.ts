@@ -27,12 +27,17 @@ export class TeamStore implements TeamPort {
     const rows = await this.db.selectFrom('label_catalogue').select(['name', 'color']).execute();
     return rows.sort((a, b) => a.name.localeCompare(b.name));
   }
-  async upsertLabel(entry: LabelEntry, now: number): Promise<void> {
-    await this.db
+  async insertLabel(entry: LabelEntry, now: number): Promise<boolean> {
+    const r = await this.db
       .insertInto('label_catalogue')
       .values({ name: entry.name, color: entry.color, created_at: now })
-      .onConflict((oc) => oc.column('name').doUpdateSet({ color: entry.color }))
-      .execute();
+      .onConflict((oc) => oc.column('name').doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+  async updateLabelColor(name: string, color: string | null): Promise<boolean> {
+    const r = await this.db.updateTable('label_catalogue').set({ color }).where('name', '=', name).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
   }
   async deleteLabel(name: string): Promise<{ found: boolean; conversations: number }> {
     return this.db.transaction().execute(async (trx) => {

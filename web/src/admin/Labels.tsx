@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { del, get, put, type LabelEntry } from '../api.ts';
+import { del, get, patch, post, type LabelEntry } from '../api.ts';
 import { useI18n } from '../i18n/i18n.tsx';
 import { useAction } from '../shared/use-action.tsx';
 
@@ -23,7 +23,7 @@ export function Labels() {
   const submit = (e: FormEvent) => {
     e.preventDefault();
     void run(async () => {
-      await put(`/labels/${encodeURIComponent(name.trim())}`, { color: withColour ? colour : null });
+      await post('/labels', { name: name.trim(), color: withColour ? colour : null });
       setName('');
       await load();
     }, t('saved'));
@@ -52,7 +52,7 @@ export function Labels() {
                     onChange={(e) =>
                       void run(
                         async () => (
-                          await put(`/labels/${encodeURIComponent(l.name)}`, { color: e.target.value }),
+                          await patch(`/labels/${encodeURIComponent(l.name)}`, { color: e.target.value }),
                           await load()
                         ),
                       )
