@@ -324,6 +324,16 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     webhooks,
   });
   const authenticate: Authenticator = webInbox.authenticate;
+  // Free-text labels from before the admins' label list: sealed with the conversation's key, none left in plain.
+  await webInbox.team.sealLegacyLabels(
+    async (conversationId, labels) =>
+      sealField(await keys.dataKeyFor('conversation', conversationId), JSON.stringify(labels), {
+        table: 'conversations',
+        rowId: conversationId,
+        column: 'labels_legacy_enc',
+      }),
+    () => store.scrub(),
+  );
 
   // Inbox core: privacy services, the job queue and the InboxService that ties them together.
   // The admin screen's credit balance (Threema): channels that can tell it.

@@ -58,8 +58,10 @@ export interface ConversationRow {
   label_seq: number;
   state: ConversationState;
   assignee_id: string | null;
-  /** JSON array of label names chosen by staff (not personal data by policy). */
+  /** JSON array of label names from the admins' list (`label_catalogue`; migration 023). */
   labels: string;
+  /** Free-text labels from before migration 023, sealed with the conversation's data key (JSON array). */
+  labels_legacy_enc?: Uint8Array | null;
   unread: number;
   created_at: Millis;
   last_activity_at: Millis;
@@ -166,6 +168,8 @@ export interface UserRow {
   disabled: Flag;
   created_at: Millis;
   updated_at: Millis;
+  /** When an admin last reset the password with a new invitation link; cleared once the user saw it (023). */
+  password_reset_at?: Millis | null;
 }
 
 export interface SessionRow {
@@ -295,6 +299,14 @@ export interface Database {
   push_subscriptions: PushSubscriptionRow;
   notification_prefs: NotificationPrefsRow;
   report_facts: ReportFactRow;
+  label_catalogue: LabelCatalogueRow;
+}
+
+/** A label the admins offer (migration 023): a name such as "Rückruf" and an optional colour (#rrggbb). */
+export interface LabelCatalogueRow {
+  name: string;
+  color: string | null;
+  created_at: Millis;
 }
 
 /** An outgoing webhook endpoint; migration 016. `events` is JSON of event type names; secrets sealed. */

@@ -1,3 +1,4 @@
+import { sealField } from '../../src/core/privacy/keys/field-cipher.ts';
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { describeEachStore } from '../support/stores.ts';
@@ -36,6 +37,7 @@ describeEachStore('data subject requests over the API', (dialect) => {
       (await w.api('POST', `/api/v1/conversations/${mine}/messages`, { text: 'Kommen Sie Dienstag vorbei' }))
         .statusCode,
     ).toBe(202);
+    expect((await w.api('POST', '/api/v1/labels', { name: 'Werkstatt' }, w.adminToken)).statusCode).toBe(201);
     expect(
       (await w.api('POST', `/api/v1/conversations/${mine}/labels`, { labels: ['Werkstatt'] }, w.adminToken)).statusCode,
     ).toBe(200);
@@ -91,6 +93,22 @@ describeEachStore('data subject requests over the API', (dialect) => {
     expect(JSON.stringify(reads)).not.toContain(CUSTOMER);
   });
 
+  it("exports the free-text labels sealed when the admins' label list came", async () => {
+    // A free-text label from before the admins' label list, sealed at start, is part of the export.
+    const sealed = sealField(await w.sparsam.keys.dataKeyFor('conversation', mine), JSON.stringify(['Rückruf Erika']), {
+      table: 'conversations',
+      rowId: mine,
+      column: 'labels_legacy_enc',
+    });
+    await w.sparsam.store.db
+      .updateTable('conversations')
+      .set({ labels_legacy_enc: sealed })
+      .where('id', '=', mine)
+      .execute();
+    const withLegacy = JSON.parse((await exportFor('+49 151 1234 5678')).body) as Bundle;
+    expect(withLegacy.conversations[0]!.labels).toEqual(['Werkstatt', 'Rückruf Erika']);
+  });
+
   it("exports exactly that person's data, decrypted, as valid JSON, and audits the export", async () => {
     const res = await exportFor('+49 151 1234 5678');
     expect(res.statusCode).toBe(200);
@@ -104,6 +122,7 @@ describeEachStore('data subject requests over the API', (dialect) => {
     expect(bundle.conversations.map((c) => c.id)).toEqual([mine]);
     const conv = bundle.conversations[0]!;
     expect(conv.labels).toEqual(['Werkstatt']);
+
     expect(conv.state).toBe('open');
     const texts = conv.messages.map((m) => [m.direction, m.text]);
     expect(texts).toContainEqual(['in', 'Mein Auto macht Geräusche']);

@@ -370,6 +370,23 @@ describeEachStore('staff login and sessions', (dialect) => {
       .execute();
     expect(audit).toHaveLength(1);
 
+    // The user sets a new password with the link and, at the next sign-in, is told that an admin reset it, until
+    // they dismiss the notice.
+    const resetAt = clock.now().toISOString();
+    const { token } = confirmed.json().invitation;
+    const newPassword = 'a fresh passphrase after the reset';
+    expect(
+      (await new Browser(sparsam).post('/api/v1/auth/invitations/accept', { token, password: newPassword })).statusCode,
+    ).toBe(200);
+    const next = new Browser(sparsam);
+    const login = await next.login('reset-agent@example.org', newPassword);
+    expect(login.json().user.passwordResetAt).toBe(resetAt);
+    expect((await next.get('/api/v1/me')).json().user.passwordResetAt).toBe(resetAt);
+    const seen = await next.post('/api/v1/me/reset-notice/seen');
+    expect(seen.json().user.passwordResetAt).toBeNull();
+    const later = new Browser(sparsam);
+    expect((await later.login('reset-agent@example.org', newPassword)).json().user.passwordResetAt).toBeNull();
+
     // A new account still waiting for its first link gets a fresh one without ceremony.
     const invited = await admin.post('/api/v1/users', { email: 'waiting@example.org', role: 'dpo' });
     const again = await admin.post(`/api/v1/users/${invited.json().user.id}/invitation`);

@@ -108,6 +108,9 @@ describeEachStore('team features and admin screens', (dialect) => {
 
   it('assigns, labels and marks read, publishing content-free events', async () => {
     const id = await seedConversation('open', 3);
+    for (const name of ['Werkstatt', 'Rückruf']) {
+      expect((await admin.post('/api/v1/labels', { name })).statusCode).toBe(201);
+    }
     events.length = 0;
     expect((await agent.post(`/api/v1/conversations/${id}/assign`, { userId: agentId })).statusCode).toBe(200);
     const labels = await agent.post(`/api/v1/conversations/${id}/labels`, {

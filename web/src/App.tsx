@@ -99,6 +99,28 @@ function Loading({ className }: { className: string }) {
   return <p className={className}>{t('loading')}</p>;
 }
 
+/** Tells the user, once after signing in, that an admin reset their password; shown until they dismiss it. */
+function ResetNotice(props: { at: string; onUser(user: SessionUser): void }) {
+  const { t, formatDateTime } = useI18n();
+  return (
+    <div className="reset-notice" role="alert">
+      <span>{t('resetNotice.text', { at: formatDateTime(props.at) })}</span>
+      <button
+        type="button"
+        className="btn btn-small"
+        onClick={() =>
+          void post<{ user: SessionUser }>('/me/reset-notice/seen').then(
+            (r) => props.onUser(r.user),
+            () => undefined,
+          )
+        }
+      >
+        {t('resetNotice.ok')}
+      </button>
+    </div>
+  );
+}
+
 function Shell(props: { user: SessionUser; path: string; onLogout(): void; onUser(user: SessionUser): void }) {
   const { t } = useI18n();
   const { user, path } = props;
@@ -175,6 +197,7 @@ function Shell(props: { user: SessionUser; path: string; onLogout(): void; onUse
           </button>
         </span>
       </header>
+      {user.passwordResetAt && <ResetNotice at={user.passwordResetAt} onUser={props.onUser} />}
       <main id="main" className="main" tabIndex={-1}>
         {user.role === 'admin' && <HealthBanner />}
         <Suspense fallback={<Loading className="muted pad" />}>

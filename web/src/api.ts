@@ -138,6 +138,7 @@ export type Message = z.infer<typeof contract.MessageSchema>;
 export type ConversationDetail = z.infer<typeof contract.ConversationDetailSchema>;
 export type Template = z.infer<typeof contract.TemplateSchema>;
 export type QuickReply = z.infer<typeof contract.QuickReplySchema>;
+export type LabelEntry = z.infer<typeof contract.LabelEntrySchema>;
 export type TeamMember = z.infer<typeof contract.TeamMemberSchema>;
 
 export type StaffMember = z.infer<typeof contract.StaffMemberSchema>;

@@ -81,7 +81,7 @@ export class StaffService {
   /**
    * A fresh invitation for an existing account (the old ones stop working). For an account whose password was set
    * (an active user) the link is a password reset, so it is never silent: the admin must confirm it, the user's
-   * sessions end, and the audit log records it (the user sees it among the sign-in notices). Nobody resets their
+   * sessions end, and the audit log records it (the user is told at the next sign-in: `password_reset_at`, shown until they dismiss it). Nobody resets their
    * own account this way (the account page changes the password), and an admin cannot reset an active data
    * protection officer, whose account guards the audit of the admins.
    */
@@ -116,6 +116,7 @@ export class StaffService {
     }
     const result = await this.newInvitation(user.id, actor.name);
     const sessionsEnded = reset ? await this.users.deleteSessionsOfUser(user.id) : 0;
+    if (reset) await this.users.updateUser(user.id, { password_reset_at: this.now() });
     await this.audit?.append({
       actor: actor.name,
       action: reset ? 'user.password-reset' : 'user.reinvited',

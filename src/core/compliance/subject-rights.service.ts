@@ -14,6 +14,8 @@ import type { AuditLog, AuditRecord } from '../privacy/audit/audit-log.ts';
 import type { ConsentHistoryEntry, ConsentService } from '../privacy/consent/consent.service.ts';
 import type { ErasureReceipt, ErasureService } from '../privacy/erasure/erasure.service.ts';
 import type { KeyService } from '../privacy/keys/key.service.ts';
+import type { DataKey } from '../privacy/keys/data-key.ts';
+import { openFieldText } from '../privacy/keys/field-cipher.ts';
 import { formatLabel, type ContactDirectory } from '../privacy/pseudonym/contact-directory.ts';
 
 /** Who asks, as written to the audit log ('user:<id>', 'token:<id>', 'cli:<verb>'), and with which role. */
@@ -253,7 +255,7 @@ export class SubjectRightsService {
         inboxId: c.inbox_id,
         channelId: c.channel_id,
         state: c.state,
-        labels: [...c.labels],
+        labels: [...c.labels, ...legacyLabels(key, c)],
         createdAt: isoOf(c.created_at),
         lastActivityAt: isoOf(c.last_activity_at),
         closedAt: iso(c.closed_at),
@@ -487,5 +489,18 @@ export class SubjectRightsService {
         reason: typeof details.reason === 'string' ? details.reason : null,
       };
     });
+  }
+}
+
+/** The free-text labels sealed when the admins' label list came (migration 023); none where unreadable. */
+function legacyLabels(key: DataKey | undefined, c: { id: string; labels_legacy_enc?: Uint8Array | null }): string[] {
+  if (!key || !c.labels_legacy_enc) return [];
+  try {
+    const parsed: unknown = JSON.parse(
+      openFieldText(key, c.labels_legacy_enc, { table: 'conversations', rowId: c.id, column: 'labels_legacy_enc' }),
+    );
+    return Array.isArray(parsed) ? parsed.filter((l): l is string => typeof l === 'string') : [];
+  } catch {
+    return [];
   }
 }

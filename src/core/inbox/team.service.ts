@@ -2,12 +2,12 @@ import { AppError } from '../../shared/app-error.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
 import type { QuickReplyRecord, Role } from '../ports/model.ts';
-import type { TeamPort } from '../ports/team.port.ts';
+import type { LabelEntry, TeamPort } from '../ports/team.port.ts';
 import type { UserPort } from '../ports/user.port.ts';
 import type { WebPort } from '../ports/web.port.ts';
 import type { InboxEventBus } from './inbox-events.ts';
 import type { OutgoingEventSink } from '../webhooks/outgoing-events.ts';
-import { inScope, scopeInboxIds, type InboxScope } from '../teams/inbox-scope.ts';
+import { inScope, type InboxScope } from '../teams/inbox-scope.ts';
 
 /** What team work needs from teams: who may see an inbox (assignees), and the mention hook of notes. */
 export interface TeamAccess {
@@ -54,7 +54,11 @@ export interface QuickReply {
   updatedAt: number;
 }
 
+/** Seals a conversation's legacy free-text labels with its data key. */
+export type LegacyLabelSealer = (conversationId: string, labels: string[]) => Promise<Uint8Array>;
+
 const MAX_LABELS = 20;
+const COLOR_RE = /^#[0-9a-fA-F]{6}$/;
 const LABEL_RE = /^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,39}$/u;
 /** A quick reply's shortcut: letters of any language (/kürzel, /öffnungszeiten), digits, - and _; lower case. */
 const SHORTCUT_RE = /^[\p{Ll}\p{Lo}\p{Lm}\p{N}][\p{Ll}\p{Lo}\p{Lm}\p{M}\p{N}_-]{0,31}$/u;
@@ -149,23 +153,104 @@ export class TeamService {
     }
   }
 
-  /** Replaces the labels (trimmed, de-duplicated, at most 20 of up to 40 characters). */
+  /**
+   * Replaces the labels (trimmed, de-duplicated, at most 20). Only names from the admins' list are taken: free text
+   * could carry personal data (a name, a phone number) into a plain column and every backup.
+   */
   async setLabels(actor: TeamActor, conversationId: string, labels: string[]): Promise<string[]> {
     this.assertStaff(actor);
     const clean = [...new Set(labels.map((l) => l.trim()).filter((l) => l.length > 0))];
     if (clean.length > MAX_LABELS)
       throw new AppError('VALIDATION', `at most ${MAX_LABELS} labels`, { field: 'labels' });
-    for (const l of clean) {
-      if (!LABEL_RE.test(l)) {
-        throw new AppError('VALIDATION', 'a label has 1-40 letters, digits, spaces, dots, dashes or underscores', {
-          field: 'labels',
-        });
-      }
+    const known = new Set((await this.team.labelCatalogue()).map((l) => l.name));
+    const unknown = clean.filter((l) => !known.has(l));
+    if (unknown.length > 0) {
+      throw new AppError(
+        'VALIDATION',
+        'labels come from the list the admins keep (Administration → Labels); free text is not accepted',
+        { field: 'labels', reason: 'label_not_in_list', unknown: unknown.length },
+      );
     }
     const c = await this.conversation(actor, conversationId);
     await this.team.updateConversation(c.id, { labels: clean });
     this.updated(c);
     return clean;
+  }
+
+  /** The admins' label list (what the label editor offers). */
+  async labelCatalogue(): Promise<LabelEntry[]> {
+    return this.team.labelCatalogue();
+  }
+
+  /** Adds a label to the list (admins only); CONFLICT when the name is taken. */
+  async createLabel(actor: TeamActor, input: { name: string; color?: string | null }): Promise<LabelEntry> {
+    this.assertAdmin(actor);
+    const name = input.name.trim();
+    if (!LABEL_RE.test(name)) {
+      throw new AppError('VALIDATION', 'a label has 1-40 letters, digits, spaces, dots, dashes or underscores', {
+        field: 'label',
+      });
+    }
+    const color = input.color ?? null;
+    if (color !== null && !COLOR_RE.test(color)) {
+      throw new AppError('VALIDATION', 'a colour is #rrggbb', { field: 'color' });
+    }
+    if (!(await this.team.insertLabel({ name, color }, this.clock.now().getTime()))) {
+      throw new AppError('CONFLICT', 'a label of this name is in the list', { field: 'label' });
+    }
+    await this.audit?.append({ actor: actor.name, action: 'label.created', targetType: 'label', targetId: name });
+    return { name, color };
+  }
+
+  /** Changes a label's colour, or removes it with null (admins only). */
+  async setLabelColor(actor: TeamActor, name: string, color: string | null): Promise<LabelEntry> {
+    this.assertAdmin(actor);
+    if (color !== null && !COLOR_RE.test(color)) {
+      throw new AppError('VALIDATION', 'a colour is #rrggbb', { field: 'color' });
+    }
+    if (!(await this.team.updateLabelColor(name, color))) throw new AppError('NOT_FOUND', 'no such label');
+    await this.audit?.append({ actor: actor.name, action: 'label.changed', targetType: 'label', targetId: name });
+    return { name, color };
+  }
+
+  /** Removes a label from the list and from the conversations that carry it (admins only). */
+  async deleteLabel(actor: TeamActor, name: string): Promise<{ conversations: number }> {
+    this.assertAdmin(actor);
+    const result = await this.team.deleteLabel(name);
+    if (!result.found) throw new AppError('NOT_FOUND', 'no such label');
+    await this.audit?.append({
+      actor: actor.name,
+      action: 'label.deleted',
+      targetType: 'label',
+      targetId: name,
+      details: { conversations: result.conversations },
+    });
+    return { conversations: result.conversations };
+  }
+
+  /**
+   * Seals free-text labels from before the admins' list (migration 023) with each conversation's data key and
+   * keeps only listed labels in plain; then scrubs the freed pages. Runs at start; answers how many conversations
+   * it changed (0 once done).
+   */
+  async sealLegacyLabels(seal: LegacyLabelSealer, scrub: () => Promise<void>): Promise<number> {
+    const catalogue = (await this.team.labelCatalogue()).map((l) => l.name);
+    const known = new Set(catalogue);
+    const rows = await this.team.conversationsWithLegacyLabels(catalogue);
+    for (const r of rows) {
+      const legacy = r.labels.filter((l) => !known.has(l));
+      await this.team.sealLegacyLabels(
+        r.id,
+        r.labels.filter((l) => known.has(l)),
+        await seal(r.id, legacy),
+      );
+    }
+    if (rows.length > 0) await scrub();
+    return rows.length;
+  }
+
+  private assertAdmin(actor: TeamActor): void {
+    if (actor.role !== 'admin') throw new AppError('FORBIDDEN', 'only admins manage the label list');
   }
 
   async markRead(actor: TeamActor, conversationId: string): Promise<void> {
@@ -220,11 +305,9 @@ export class TeamService {
     return { id, createdAt: now };
   }
 
-  /** Labels in use in the inboxes the actor may see, for the filter and the label picker. */
-  knownLabels(actor: TeamActor): Promise<string[]> {
-    const inboxIds = scopeInboxIds(actor.scope);
-    if (inboxIds && inboxIds.length === 0) return Promise.resolve([]);
-    return this.team.knownLabels(inboxIds);
+  /** The names of the admins' label list, for the filter and the label picker. */
+  async knownLabels(): Promise<string[]> {
+    return (await this.team.labelCatalogue()).map((l) => l.name);
   }
 
   // Quick replies (Textbausteine).

@@ -61,8 +61,10 @@ export interface ConversationRecord {
   label_seq: number;
   state: ConversationState;
   assignee_id: string | null;
-  /** Label names chosen by staff (not personal data by policy). */
+  /** Label names from the admins' list (not personal data by policy). */
   labels: string[];
+  /** Free-text labels from before the admins' list, sealed with the conversation's data key (JSON array). */
+  labels_legacy_enc?: Uint8Array | null;
   unread: number;
   created_at: Millis;
   last_activity_at: Millis;
@@ -160,6 +162,8 @@ export interface UserRecord {
   disabled: boolean;
   created_at: Millis;
   updated_at: Millis;
+  /** When an admin last reset the password with a new invitation link; null once the user has seen the notice. */
+  password_reset_at?: Millis | null;
 }
 
 export interface SessionRecord {

@@ -35,6 +35,11 @@ export function meRoutes(deps: WebDeps): RouteModule {
       return { user: sessionUser(await me(request.principal!.id)) };
     });
 
+    registerRoute(app, api.resetNoticeSeen, options, async (_input, request) => {
+      await deps.users.updateUser(request.principal!.id, { password_reset_at: null });
+      return { user: sessionUser(await me(request.principal!.id)) };
+    });
+
     registerRoute(app, api.password, options, async ({ body }, request) => {
       const user = await me(request.principal!.id);
       await deps.auth.changePassword(user, body.currentPassword, body.newPassword, request.sessionAuth?.idHash);

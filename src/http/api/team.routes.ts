@@ -32,8 +32,20 @@ export function teamRoutes(deps: WebDeps): RouteModule {
       items: await deps.teams.members(request.principal!.scope, query.inboxId),
     }));
 
-    registerRoute(app, api.knownLabels, options, async (_input, request) => ({
-      items: await deps.team.knownLabels(teamActor(request.principal!)),
+    registerRoute(app, api.knownLabels, options, async () => ({ items: await deps.team.knownLabels() }));
+
+    registerRoute(app, api.labelCatalogue, options, async () => ({ items: await deps.team.labelCatalogue() }));
+
+    registerRoute(app, api.createLabel, options, async ({ body }, request) => ({
+      item: await deps.team.createLabel(teamActor(request.principal!), body),
     }));
+
+    registerRoute(app, api.updateLabel, options, async ({ params, body }, request) => ({
+      item: await deps.team.setLabelColor(teamActor(request.principal!), params.name, body.color),
+    }));
+
+    registerRoute(app, api.deleteLabel, options, async ({ params }, request) =>
+      deps.team.deleteLabel(teamActor(request.principal!), params.name),
+    );
   };
 }

@@ -17,6 +17,7 @@ export function sessionUser(u: UserRecord): z.input<typeof SessionUserSchema> {
     role: u.role,
     language: storedLang(u.language),
     totpEnabled: u.totp_enabled,
+    passwordResetAt: u.password_reset_at ? new Date(u.password_reset_at).toISOString() : null,
   };
 }
 

@@ -27,6 +27,10 @@ export const SessionUserSchema = z.object({
   role: RoleSchema,
   language: LangSchema,
   totpEnabled: z.boolean(),
+  passwordResetAt: z
+    .string()
+    .nullable()
+    .describe('when an admin reset this password with a new invitation link; null once the user dismissed the notice'),
 });
 /** A session, pending (`totp`, `enrol`: only the language is known to the browser) or complete. */
 export const SessionSchema = z.object({
@@ -180,6 +184,15 @@ export const meApi = {
     roles,
     access: 'session',
     body: MePatchBody,
+    response: { description: 'the account', schema: z.object({ user: SessionUserSchema }) },
+  }),
+  resetNoticeSeen: defineRoute({
+    method: 'POST',
+    url: '/api/v1/me/reset-notice/seen',
+    summary: 'Dismiss the notice that an admin reset the password',
+    tags: accountTags,
+    roles,
+    access: 'session',
     response: { description: 'the account', schema: z.object({ user: SessionUserSchema }) },
   }),
   password: defineRoute({

@@ -17,6 +17,21 @@ export const QuickReplySchema = z.object({
   text: z.string(),
   updatedAt: z.number(),
 });
+/** A label of the admins' list: a name ("Rückruf") and an optional colour. */
+export const LabelEntrySchema = z.object({
+  name: z.string(),
+  color: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/)
+    .nullable(),
+});
+export const LabelNameParams = z.object({ name: z.string().min(1).max(80) });
+const LabelColor = z
+  .string()
+  .regex(/^#[0-9a-fA-F]{6}$/)
+  .nullable();
+export const LabelCreateBody = z.object({ name: z.string().min(1).max(40), color: LabelColor.optional() });
+export const LabelColorBody = z.object({ color: LabelColor });
 /** An admin or agent who can be assigned a conversation. */
 export const TeamMemberSchema = z.object({
   id: z.string(),
@@ -89,10 +104,47 @@ export const teamApi = {
   knownLabels: defineRoute({
     method: 'GET',
     url: '/api/v1/labels',
-    summary: 'Labels in use',
+    summary: 'The names of the label list the admins keep (what agents can pick)',
     tags,
     roles,
     response: { description: 'labels', schema: z.object({ items: z.array(z.string()) }) },
+  }),
+  labelCatalogue: defineRoute({
+    method: 'GET',
+    url: '/api/v1/labels/catalogue',
+    summary: 'The label list with colours',
+    tags,
+    roles,
+    response: { description: 'the label list', schema: z.object({ items: z.array(LabelEntrySchema) }) },
+  }),
+  createLabel: defineRoute({
+    method: 'POST',
+    url: '/api/v1/labels',
+    summary: 'Add a label to the list (admins)',
+    tags,
+    roles: ADMIN_ROLES,
+    body: LabelCreateBody,
+    response: { status: 201, description: 'added', schema: z.object({ item: LabelEntrySchema }) },
+    errors: { 409: 'a label of this name is in the list' },
+  }),
+  updateLabel: defineRoute({
+    method: 'PATCH',
+    url: '/api/v1/labels/:name',
+    summary: "Change a label's colour (null: none) (admins)",
+    tags,
+    roles: ADMIN_ROLES,
+    params: LabelNameParams,
+    body: LabelColorBody,
+    response: { description: 'changed', schema: z.object({ item: LabelEntrySchema }) },
+  }),
+  deleteLabel: defineRoute({
+    method: 'DELETE',
+    url: '/api/v1/labels/:name',
+    summary: 'Remove a label from the list and from every conversation (admins)',
+    tags,
+    roles: ADMIN_ROLES,
+    params: LabelNameParams,
+    response: { description: 'removed', schema: z.object({ conversations: z.number().int() }) },
   }),
   events: defineRoute({
     method: 'GET',

@@ -12,6 +12,7 @@ import { sendPacing } from './main.010-send-pacing.ts';
 import { parkedStatuses } from './main.011-parked-statuses.ts';
 import { inboundReceipts } from './main.012-inbound-receipts.ts';
 import { webhooks } from './main.016-webhooks.ts';
+import { labelCatalogue } from './main.023-label-catalogue.ts';
 import { dailyCounts } from './main.018-daily-counts.ts';
 import { publicKeyPins } from './main.014-public-key-pins.ts';
 import { keystoreSealedSecrets } from './keys.004-sealed-secrets.ts';
@@ -44,6 +45,7 @@ export const mainMigrations: readonly SparsamMigration[] = [
   whatsappAccount,
   notifications,
   reportFacts,
+  labelCatalogue,
 ];
 
 /** Migrations of the key store. */

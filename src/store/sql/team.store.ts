@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { ConversationRecord, MessageRecord } from '../../core/ports/model.ts';
-import type { TeamPort } from '../../core/ports/team.port.ts';
+import type { LabelEntry, TeamPort } from '../../core/ports/team.port.ts';
 import type { Database } from '../database.ts';
 import { countDaily, messageMetric } from './daily-counts.ts';
-import { conversationPatch, labelsOf, messageRow, toConversation } from './records.ts';
+import { conversationPatch, labelPattern, labelsOf, messageRow, toConversation } from './records.ts';
 
 /** Team features on conversations (assign, labels, read marks, internal notes), shared by both dialects. */
 export class TeamStore implements TeamPort {
@@ -23,12 +23,61 @@ export class TeamStore implements TeamPort {
     await this.db.insertInto('messages').values(messageRow(row)).execute();
     await countDaily(this.db, [{ at: row.created_at, metric: messageMetric(row) }]);
   }
-  async knownLabels(inboxIds?: readonly string[]): Promise<string[]> {
-    let query = this.db.selectFrom('conversations').select('labels').where('labels', '!=', '[]');
-    if (inboxIds) query = query.where('inbox_id', 'in', [...inboxIds]);
-    const rows = await query.execute();
-    const all = new Set<string>();
-    for (const r of rows) for (const l of labelsOf(r.labels)) all.add(l);
-    return [...all].sort((a, b) => a.localeCompare(b));
+  async labelCatalogue(): Promise<LabelEntry[]> {
+    const rows = await this.db.selectFrom('label_catalogue').select(['name', 'color']).execute();
+    return rows.sort((a, b) => a.name.localeCompare(b.name));
+  }
+  async insertLabel(entry: LabelEntry, now: number): Promise<boolean> {
+    const r = await this.db
+      .insertInto('label_catalogue')
+      .values({ name: entry.name, color: entry.color, created_at: now })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+  async updateLabelColor(name: string, color: string | null): Promise<boolean> {
+    const r = await this.db.updateTable('label_catalogue').set({ color }).where('name', '=', name).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+  async deleteLabel(name: string): Promise<{ found: boolean; conversations: number }> {
+    return this.db.transaction().execute(async (trx) => {
+      const deleted = await trx.deleteFrom('label_catalogue').where('name', '=', name).executeTakeFirst();
+      const rows = await trx
+        .selectFrom('conversations')
+        .select(['id', 'labels'])
+        .where('labels', 'like', labelPattern(name))
+        .execute();
+      let conversations = 0;
+      for (const r of rows) {
+        const labels = labelsOf(r.labels);
+        if (!labels.includes(name)) continue;
+        await trx
+          .updateTable('conversations')
+          .set({ labels: JSON.stringify(labels.filter((l) => l !== name)) })
+          .where('id', '=', r.id)
+          .execute();
+        conversations++;
+      }
+      return { found: Number(deleted.numDeletedRows) > 0, conversations };
+    });
+  }
+  async conversationsWithLegacyLabels(catalogue: readonly string[]): Promise<{ id: string; labels: string[] }[]> {
+    const known = new Set(catalogue);
+    const rows = await this.db
+      .selectFrom('conversations')
+      .select(['id', 'labels'])
+      .where('labels', '!=', '[]')
+      .where('labels_legacy_enc', 'is', null)
+      .execute();
+    return rows
+      .map((r) => ({ id: r.id, labels: labelsOf(r.labels) }))
+      .filter((r) => r.labels.some((l) => !known.has(l)));
+  }
+  async sealLegacyLabels(id: string, keep: string[], sealed: Uint8Array): Promise<void> {
+    await this.db
+      .updateTable('conversations')
+      .set({ labels: JSON.stringify(keep), labels_legacy_enc: sealed })
+      .where('id', '=', id)
+      .execute();
   }
 }

@@ -5,6 +5,7 @@ import { Assignment } from './Assignment.tsx';
 import { Channels } from './Channels.tsx';
 import { ContentReads } from './ContentReads.tsx';
 import { EmailSettings } from './EmailSettings.tsx';
+import { Labels } from './Labels.tsx';
 import { Privacy } from './Privacy.tsx';
 import { QuickReplies } from './QuickReplies.tsx';
 import { SetupChecklist } from './SetupChecklist.tsx';
@@ -50,6 +51,7 @@ export function Admin({ path, self }: { path: string; self: SessionUser }) {
         { key: 'privacy', label: t('adminPrivacy'), render: () => <Privacy /> },
         { key: 'assignment', label: t('teams.assignmentNav'), render: () => <Assignment /> },
         { key: 'quick-replies', label: t('adminQuick'), render: () => <QuickReplies /> },
+        { key: 'labels', label: t('labelList.nav'), render: () => <Labels /> },
         { key: 'webhooks', label: t('adminWebhooks'), render: () => <Webhooks /> },
         { key: 'tokens', label: t('teams.tokens'), render: () => <Tokens /> },
         { key: 'notifications', label: t('notify.smtp.nav'), render: () => <EmailSettings /> },

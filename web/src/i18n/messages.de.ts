@@ -846,6 +846,26 @@ export const de = {
   'reports.inbox': 'Posteingang',
   'reports.note':
     'Erste Antwort: vom ersten Kundenkontakt bis zur ersten Antwort einer angemeldeten Person. Abschluss: vom ersten Kontakt bis zum Abschließen von Hand.',
+  // Label list (Administration → Labels) and the password-reset notice.
+  'labelList.nav': 'Labels',
+  'labelList.title': 'Labels',
+  'labelList.intro':
+    'Die Labels, die das Team an Unterhaltungen setzen kann, z. B. „Rückruf“ oder „Reklamation“. Agents wählen nur aus dieser Liste; freier Text ist nicht möglich, damit keine Namen oder Telefonnummern unverschlüsselt gespeichert werden.',
+  'labelList.empty': 'Noch keine Labels. Legen Sie unten das erste an.',
+  'labelList.none': 'Keine Labels angelegt (Verwaltung → Labels)',
+  'labelList.add': 'Label anlegen',
+  'labelList.name': 'Name',
+  'labelList.nameHint':
+    'Bis 40 Zeichen: Buchstaben, Ziffern, Leerzeichen, Punkt, Binde- und Unterstrich. Keine personenbezogenen Daten.',
+  'labelList.colour': 'Farbe',
+  'labelList.colourOf': 'Farbe von {l}',
+  'labelList.confirmDelete': 'Label „{l}“ löschen? Es wird auch von allen Unterhaltungen entfernt.',
+  'resetNotice.text':
+    'Ihr Passwort wurde am {at} von einer Administratorin oder einem Administrator zurückgesetzt. Wenn Sie das nicht erwartet haben, wenden Sie sich an Ihre Verwaltung.',
+  'resetNotice.ok': 'Verstanden',
+  'error.field.labelNotInList':
+    'Dieses Label steht nicht in der Liste. Labels legt die Verwaltung unter Verwaltung → Labels an; freier Text ist nicht möglich.',
+  'error.field.label': 'Ein Label hat 1–40 Zeichen: Buchstaben, Ziffern, Leerzeichen, Punkt, Binde- und Unterstrich.',
 } as const;
 
 export type MessageKey = keyof typeof de;

@@ -826,4 +826,23 @@ export const en: Record<MessageKey, string> = {
   'reports.inbox': 'Inbox',
   'reports.note':
     'First response: from the first contact to the first reply by a signed-in person. Closed: from the first contact until closed by hand.',
+  // Label list (Administration → Labels) and the password-reset notice.
+  'labelList.nav': 'Labels',
+  'labelList.title': 'Labels',
+  'labelList.intro':
+    'The labels the team can put on conversations, such as “Callback” or “Complaint”. Agents pick only from this list; there is no free text, so no names or phone numbers end up stored unencrypted.',
+  'labelList.empty': 'No labels yet. Add the first one below.',
+  'labelList.none': 'No labels set up (Administration → Labels)',
+  'labelList.add': 'Add a label',
+  'labelList.name': 'Name',
+  'labelList.nameHint': 'Up to 40 characters: letters, digits, spaces, dot, dash and underscore. No personal data.',
+  'labelList.colour': 'Colour',
+  'labelList.colourOf': 'Colour of {l}',
+  'labelList.confirmDelete': 'Delete the label “{l}”? It is also removed from every conversation.',
+  'resetNotice.text':
+    'Your password was reset by an administrator on {at}. If you did not expect this, contact your administrators.',
+  'resetNotice.ok': 'Got it',
+  'error.field.labelNotInList':
+    'This label is not in the list. Admins set up labels under Administration → Labels; free text is not accepted.',
+  'error.field.label': 'A label has 1–40 characters: letters, digits, spaces, dot, dash and underscore.',
 };

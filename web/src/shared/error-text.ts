@@ -89,6 +89,8 @@ export function errorText(error: unknown, t: Translate, context?: ErrorContext):
       if (typeof details.reason === 'string') return t('error.PROVIDER_REFUSED.reason', { reason: details.reason });
       break;
     case 'VALIDATION': {
+      if (details.reason === 'label_not_in_list') return t('error.field.labelNotInList');
+      if (field === 'labels' || field === 'label') return t('error.field.label');
       const key = field ? FIELD_TEXT[field] : undefined;
       if (key) return t(key);
       break;
