@@ -176,6 +176,17 @@ export class MemoryMessages implements MessagePort {
       .sort((a, b) => a.created_at - b.created_at || a.id.localeCompare(b.id))
       .map(clone);
   }
+  async latestForConversations(conversationIds: readonly string[]): Promise<MessageRecord[]> {
+    const out: MessageRecord[] = [];
+    for (const id of conversationIds) {
+      const shown = (await this.listForConversation(id)).filter(
+        (m) => ['in', 'out', 'note'].includes(m.direction) && m.status !== 'held' && m.kind !== 'reaction',
+      );
+      const last = shown.at(-1);
+      if (last) out.push(last);
+    }
+    return out;
+  }
   async update(id: string, patch: Partial<Omit<MessageRecord, 'id'>>): Promise<void> {
     const row = this.t.messages.get(id);
     if (row) Object.assign(row, clone(patch));

@@ -23,6 +23,11 @@ export interface MessagePort {
   findById(id: string): Promise<MessageRecord | undefined>;
   findByProviderId(channelId: string, providerMessageId: string): Promise<MessageRecord | undefined>;
   listForConversation(conversationId: string): Promise<MessageRecord[]>;
+  /**
+   * The newest message of each of these conversations that staff see in the thread (customer, agent or note; not
+   * held, not a reaction); conversations without one are left out. One query for the whole list.
+   */
+  latestForConversations(conversationIds: readonly string[]): Promise<MessageRecord[]>;
   update(id: string, patch: Partial<Omit<MessageRecord, 'id'>>): Promise<void>;
   /** Makes the held messages of a conversation visible; returns how many there were. */
   releaseHeld(conversationId: string, at: number): Promise<number>;

@@ -19,6 +19,16 @@ export const ConversationSummarySchema = z.object({
   eraseAt: z.string().nullable(),
   canSendFiles: z.boolean().describe('the channel sends files from agents (POST …/attachments); false: 415'),
   maxTextChars: z.number().int().describe('longest reply the channel takes, in characters; longer: 422 TEXT_TOO_LONG'),
+  preview: z
+    .object({
+      text: z.string().nullable().describe('cut to 80 characters; null for a file without caption or once erased'),
+      kind: z.string(),
+      direction: z.enum(['in', 'out', 'note']),
+      at: z.string().describe('ISO time'),
+    })
+    .nullable()
+    .optional()
+    .describe('the newest message, opened for the viewer in memory (in the list only; never stored in plain text)'),
 });
 
 export const MessageSchema = z.object({

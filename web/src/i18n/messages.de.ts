@@ -640,6 +640,28 @@ export const de = {
   cameraChoose: 'Foto mit der Kamera',
   menu: 'Menü',
   takePhoto: 'Foto aufnehmen',
+  // speed of work: list preview, shortcuts, snooze, priority
+  unassignedShort: 'niemand',
+  previewYou: 'Sie: {text}',
+  previewNote: 'Notiz: {text}',
+  previewDeleted: 'Nachricht gelöscht',
+  previewImage: 'Foto',
+  previewAudio: 'Sprachnachricht',
+  previewVideo: 'Video',
+  previewLocation: 'Standort',
+  previewContacts: 'Kontakt',
+  shortcutTitle: 'Tastenkürzel',
+  shortcutButton: 'Tastenkürzel',
+  shortcutOr: 'oder',
+  shortcutNext: 'Nächste Unterhaltung',
+  shortcutPrevious: 'Vorige Unterhaltung',
+  shortcutReply: 'Antworten (Textfeld)',
+  shortcutNote: 'Interne Notiz schreiben',
+  shortcutQuickReplies: 'Schnellantworten zeigen',
+  shortcutAssign: 'Zuweisen an …',
+  shortcutClose: 'Abschließen (mit Rückfrage)',
+  shortcutHelp: 'Diese Übersicht',
+  shortcutTyping: 'Beim Schreiben in einem Feld sind die Kürzel aus; Esc schließt diese Übersicht.',
 } as const;
 
 export type MessageKey = keyof typeof de;

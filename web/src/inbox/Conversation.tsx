@@ -180,6 +180,7 @@ export function Conversation(props: {
           <label className="inline-field">
             <span>{t('assignTo')}</span>
             <select
+              id="conv-assign"
               value={assignDraft ?? c.assignee?.id ?? ''}
               disabled={c.state === 'closed'}
               onKeyDown={(e) => {
@@ -212,6 +213,7 @@ export function Conversation(props: {
           {c.state === 'open' && (
             <button
               ref={closeButton}
+              id="conv-close"
               type="button"
               className="btn btn-danger-outline"
               onClick={() => setConfirmClose(true)}

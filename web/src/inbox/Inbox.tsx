@@ -7,6 +7,7 @@ import { useLiveEvents } from '../shared/live.tsx';
 import { navigate } from '../router.ts';
 import { Conversation } from './Conversation.tsx';
 import { ConversationItem } from './ConversationItem.tsx';
+import { ShortcutHelp, useInboxShortcuts } from './shortcuts.tsx';
 
 type View = 'mine' | 'unassigned' | 'all' | 'closed';
 
@@ -78,6 +79,10 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
     refreshTimer.current = setTimeout(() => void load(), 150);
   });
 
+  const [help, setHelp] = useState(false);
+  const ids = useMemo(() => (items ?? []).map((c) => c.id), [items]);
+  useInboxShortcuts(ids, selectedId, () => setHelp(true));
+
   const channels = useMemo(() => [...new Set((items ?? []).map((c) => c.channelId))].sort(), [items]);
   const views: [View, string][] = [
     ['mine', t('viewMine')],
@@ -139,9 +144,14 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
               ))}
             </select>
           </div>
-          <p className={`live-state ${connected ? 'on' : 'off'}`} role="status">
-            <span className="dot" aria-hidden="true" /> {connected ? t('live') : t('offline')}
-          </p>
+          <div className="list-status">
+            <p className={`live-state ${connected ? 'on' : 'off'}`} role="status">
+              <span className="dot" aria-hidden="true" /> {connected ? t('live') : t('offline')}
+            </p>
+            <button type="button" className="link-button shortcut-hint" onClick={() => setHelp(true)}>
+              {t('shortcutButton')} <kbd>?</kbd>
+            </button>
+          </div>
         </div>
         {error && (
           <p className="error" role="alert">
@@ -163,6 +173,7 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
           </ul>
         )}
       </section>
+      <ShortcutHelp open={help} onClose={() => setHelp(false)} />
       <section className="detail-pane" aria-label={t('messages')}>
         {selectedId ? (
           <Conversation
