@@ -662,6 +662,8 @@ export const de = {
   shortcutClose: 'Abschließen (mit Rückfrage)',
   shortcutHelp: 'Diese Übersicht',
   shortcutTyping: 'Beim Schreiben in einem Feld sind die Kürzel aus; Esc schließt diese Übersicht.',
+  windowLeftShort: 'noch {t}',
+  windowClosedShort: 'Fenster geschlossen',
 } as const;
 
 export type MessageKey = keyof typeof de;

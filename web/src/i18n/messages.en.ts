@@ -644,4 +644,6 @@ export const en: Record<MessageKey, string> = {
   shortcutClose: 'Close (asks first)',
   shortcutHelp: 'This overview',
   shortcutTyping: 'Shortcuts are off while you type in a field; Esc closes this overview.',
+  windowLeftShort: '{t} left',
+  windowClosedShort: 'window closed',
 };

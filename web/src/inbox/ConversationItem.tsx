@@ -28,8 +28,11 @@ export function ConversationItem({ c, selected, now }: { c: ConversationSummary;
           {c.state === 'closed' ? (
             <span className="chip chip-closed">{t('stateClosed')}</span>
           ) : windowMs !== null ? (
-            <span className={`window ${windowMs <= 0 ? 'closed' : windowMs < 2 * 3_600_000 ? 'soon' : ''}`}>
-              {windowMs <= 0 ? t('windowClosed') : t('windowLeft', { t: formatDuration(windowMs) })}
+            <span
+              className={`window ${windowMs <= 0 ? 'closed' : windowMs < 2 * 3_600_000 ? 'soon' : ''}`}
+              title={windowMs <= 0 ? t('windowClosed') : t('windowLeft', { t: formatDuration(windowMs) })}
+            >
+              {windowMs <= 0 ? t('windowClosedShort') : t('windowLeftShort', { t: formatDuration(windowMs) })}
             </span>
           ) : null}
           <time className="conv-time" dateTime={c.lastActivityAt}>
