@@ -46,7 +46,8 @@ export function useInboxShortcuts(ids: readonly string[], selectedId: string | u
       const move = (step: number) => {
         if (ids.length === 0) return;
         const at = selectedId ? ids.indexOf(selectedId) : -1;
-        const next = ids[at === -1 ? (step > 0 ? 0 : ids.length - 1) : Math.min(Math.max(at + step, 0), ids.length - 1)];
+        const next =
+          ids[at === -1 ? (step > 0 ? 0 : ids.length - 1) : Math.min(Math.max(at + step, 0), ids.length - 1)];
         if (!next || next === selectedId) return;
         navigate(`/inbox/${next}`);
         requestAnimationFrame(() => {
