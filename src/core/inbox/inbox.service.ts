@@ -17,6 +17,8 @@ export interface ConversationListFilter {
   channel?: string;
   /** A label ("Anfrage 42") or its number ("42"). */
   q?: string;
+  /** 'priority': high priority first; default: newest activity first. */
+  sort?: 'activity' | 'priority';
   limit?: number;
 }
 
@@ -43,6 +45,8 @@ export interface ConversationSummary {
    * {@link PREVIEW_CHARS} characters (null for a file without caption, or once erased), kind, side and time.
    */
   preview?: MessagePreview | null;
+  /** Set by staff: 'high' shows as urgent and can sort first. */
+  priority: 'normal' | 'high';
 }
 
 export interface MessagePreview {
@@ -186,6 +190,7 @@ export class InboxService {
       ...(filter.label ? { label: filter.label } : {}),
       ...(filter.channel ? { channelId: filter.channel } : {}),
       ...(qSeq ? { labelSeq: Number(qSeq) } : {}),
+      ...(filter.sort ? { sort: filter.sort } : {}),
       limit: Math.min(Math.max(filter.limit ?? 200, 1), 500),
     });
     const previews = await this.#previews(rows);
@@ -710,6 +715,7 @@ export class InboxService {
       state: row.state === 'closed' ? 'closed' : 'open',
       assignee: row.assignee_id ? await this.#author(row.assignee_id, new Map()) : null,
       labels: [...row.labels],
+      priority: row.priority ?? 'normal',
       unread: row.unread,
       lastActivityAt: iso(row.last_activity_at)!,
       windowClosesAt: iso(closes),

@@ -13,6 +13,7 @@ export const ConversationSummarySchema = z.object({
   state: z.enum(['open', 'closed']),
   assignee: PersonSchema.nullable(),
   labels: z.array(z.string()),
+  priority: z.enum(['normal', 'high']).describe("set by staff (POST …/priority); 'high' shows as urgent"),
   unread: z.number().int(),
   lastActivityAt: z.string().describe('ISO time'),
   windowClosesAt: z.string().nullable().describe('end of the free-text window; null where the channel has none'),
@@ -100,6 +101,7 @@ export const ListQuerySchema = z
     label: z.string().max(100).optional(),
     channel: z.string().max(100).optional(),
     q: z.string().max(100).optional(),
+    sort: z.enum(['activity', 'priority']).optional().describe("'priority': high priority first, then newest activity"),
   })
   .strict();
 

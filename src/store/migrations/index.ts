@@ -13,6 +13,7 @@ import { parkedStatuses } from './main.011-parked-statuses.ts';
 import { inboundReceipts } from './main.012-inbound-receipts.ts';
 import { webhooks } from './main.016-webhooks.ts';
 import { dailyCounts } from './main.018-daily-counts.ts';
+import { conversationPriority } from './main.024-priority.ts';
 
 /**
  * Migrations of the main database, in order. Names are numbered and never change once released; a new table or
@@ -31,6 +32,7 @@ export const mainMigrations: readonly SparsamMigration[] = [
   inboundReceipts,
   webhooks,
   dailyCounts,
+  conversationPriority,
 ];
 
 /** Migrations of the key store. */

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { ConversationRecord } from '../../core/ports/model.ts';
 import type { Database } from '../database.ts';
 import type {
@@ -91,6 +91,7 @@ export class ConversationStore implements ConversationPort {
     if (filter.channelId) q = q.where('channel_id', '=', filter.channelId);
     if (filter.labelSeq !== undefined) q = q.where('label_seq', '=', filter.labelSeq);
     if (filter.label) q = q.where('labels', 'like', labelPattern(filter.label));
+    if (filter.sort === 'priority') q = q.orderBy(sql`case when priority = 'high' then 0 else 1 end`);
     const rows = await q.orderBy('last_activity_at', 'desc').orderBy('id').limit(filter.limit).execute();
     return rows.map(toConversation);
   }
