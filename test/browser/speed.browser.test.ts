@@ -232,6 +232,26 @@ describe.skipIf(!hasTool('chromium'))('inbox speed of work in Chromium', () => {
     expect(await help.evaluate((d) => d.hasAttribute('open'))).toBe(false);
   });
 
+  it('marks a conversation urgent from its header; the list shows it and sorts urgent ones first on request', async () => {
+    const ids = await rowIds();
+    await page.locator(`.conv-item[data-id="${ids[5]}"]`).click();
+    const toggle = page.getByRole('button', { name: 'Dringend' });
+    expect(await toggle.getAttribute('aria-pressed')).toBe('false');
+    await toggle.click();
+    await page.locator('button[aria-pressed="true"]', { hasText: 'Dringend' }).waitFor();
+    await page.locator(`.conv-item[data-id="${ids[5]}"] .chip-high`).waitFor();
+    expect(await page.locator('.conv-item .chip-high').count()).toBe(1);
+    expect((await rowIds())[0]).toBe(ids[0]);
+    await page.locator('#f-sort').selectOption('priority');
+    await page.waitForFunction(
+      `document.querySelector('.conv-item')?.getAttribute('data-id') === ${JSON.stringify(ids[5])}`,
+    );
+    await page.locator('#f-sort').selectOption('activity');
+    await page.waitForFunction(
+      `document.querySelector('.conv-item')?.getAttribute('data-id') === ${JSON.stringify(ids[0])}`,
+    );
+  });
+
   it('looks right on a phone and in English', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${stack.baseUrl}/inbox`);

@@ -664,6 +664,10 @@ export const de = {
   shortcutTyping: 'Beim Schreiben in einem Feld sind die Kürzel aus; Esc schließt diese Übersicht.',
   windowLeftShort: 'noch {t}',
   windowClosedShort: 'Fenster geschlossen',
+  priorityHigh: 'Dringend',
+  sortLabel: 'Reihenfolge',
+  sortActivity: 'Neueste zuerst',
+  sortPriority: 'Dringende zuerst',
 } as const;
 
 export type MessageKey = keyof typeof de;

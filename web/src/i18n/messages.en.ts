@@ -646,4 +646,8 @@ export const en: Record<MessageKey, string> = {
   shortcutTyping: 'Shortcuts are off while you type in a field; Esc closes this overview.',
   windowLeftShort: '{t} left',
   windowClosedShort: 'window closed',
+  priorityHigh: 'Urgent',
+  sortLabel: 'Order',
+  sortActivity: 'Newest first',
+  sortPriority: 'Urgent first',
 };

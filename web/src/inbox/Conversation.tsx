@@ -212,6 +212,20 @@ export function Conversation(props: {
           </label>
           {c.state === 'open' && (
             <button
+              type="button"
+              className={`btn ${c.priority === 'high' ? 'btn-high' : ''}`}
+              aria-pressed={c.priority === 'high'}
+              onClick={() =>
+                void act(() =>
+                  post(`/conversations/${id}/priority`, { priority: c.priority === 'high' ? 'normal' : 'high' }),
+                )
+              }
+            >
+              {t('priorityHigh')}
+            </button>
+          )}
+          {c.state === 'open' && (
+            <button
               ref={closeButton}
               id="conv-close"
               type="button"

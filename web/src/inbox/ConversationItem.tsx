@@ -24,6 +24,7 @@ export function ConversationItem({ c, selected, now }: { c: ConversationSummary;
         <span className="conv-row">
           <span className={`unread-dot ${unread ? 'on' : ''}`} aria-hidden="true" />
           <span className="conv-label">{c.label}</span>
+          {c.priority === 'high' && <span className="chip chip-high">{t('priorityHigh')}</span>}
           <span className="chip chip-channel">{c.channelId}</span>
           {c.state === 'closed' ? (
             <span className="chip chip-closed">{t('stateClosed')}</span>

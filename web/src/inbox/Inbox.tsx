@@ -19,6 +19,7 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
   const [label, setLabel] = useState('');
   const [channel, setChannel] = useState('');
   const [q, setQ] = useState('');
+  const [sort, setSort] = useState<'activity' | 'priority'>('activity');
   const [items, setItems] = useState<ConversationSummary[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [labels, setLabels] = useState<string[]>([]);
@@ -45,6 +46,7 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
     if (label) params.set('label', label);
     if (channel) params.set('channel', channel);
     if (q.trim()) params.set('q', q.trim());
+    if (sort !== 'activity') params.set('sort', sort);
     try {
       const res = await get<{ items: ConversationSummary[] }>(`/conversations?${params}`);
       setItems(res.items);
@@ -53,7 +55,7 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
     } catch (e) {
       setError(errorText(e, t));
     }
-  }, [view, label, channel, q, t]);
+  }, [view, label, channel, q, sort, t]);
 
   useEffect(() => {
     const timer = setTimeout(() => void load(), q ? 250 : 0);
@@ -142,6 +144,13 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
                   {c}
                 </option>
               ))}
+            </select>
+            <label className="sr-only" htmlFor="f-sort">
+              {t('sortLabel')}
+            </label>
+            <select id="f-sort" value={sort} onChange={(e) => setSort(e.target.value as 'activity' | 'priority')}>
+              <option value="activity">{t('sortActivity')}</option>
+              <option value="priority">{t('sortPriority')}</option>
             </select>
           </div>
           <div className="list-status">
