@@ -71,6 +71,8 @@ export interface ConversationRow {
   erase_at: Millis | null;
   /** SHA-256 of the exact privacy notice text sent to this conversation (migration 003). */
   notice_version: string | null;
+  /** 'normal' or 'high' (migration 024; the column defaults to 'normal'). */
+  priority?: 'normal' | 'high';
 }
 
 export interface MessageRow {

@@ -200,6 +200,18 @@ export class MemoryMessages implements MessagePort {
       .slice(0, limit)
       .map(clone);
   }
+
+  async latestForConversations(conversationIds: readonly string[]): Promise<MessageRecord[]> {
+    const out: MessageRecord[] = [];
+    for (const id of conversationIds) {
+      const shown = (await this.listForConversation(id)).filter(
+        (m) => ['in', 'out', 'note'].includes(m.direction) && m.status !== 'held' && m.kind !== 'reaction',
+      );
+      const last = shown.at(-1);
+      if (last) out.push(last);
+    }
+    return out;
+  }
   async update(id: string, patch: Partial<Omit<MessageRecord, 'id'>>): Promise<void> {
     const row = this.t.messages.get(id);
     if (row) Object.assign(row, clone(patch));

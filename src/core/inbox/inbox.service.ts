@@ -21,6 +21,8 @@ export interface ConversationListFilter {
   channel?: string;
   /** A label ("Anfrage 42") or its number ("42"). */
   q?: string;
+  /** 'priority': high priority first; default: newest activity first. */
+  sort?: 'activity' | 'priority';
   limit?: number;
 }
 
@@ -67,7 +69,24 @@ export interface ConversationSummary {
   canSendFiles: boolean;
   /** Longest reply the channel takes, in characters (its maxTextChars capability); longer ones get TEXT_TOO_LONG. */
   maxTextChars: number;
+  /**
+   * The newest message of the thread, opened for the viewer in memory (never stored in plain text): its text cut to
+   * {@link PREVIEW_CHARS} characters (null for a file without caption, or once erased), kind, side and time.
+   */
+  preview?: MessagePreview | null;
+  /** Set by staff: 'high' shows as urgent and can sort first. */
+  priority: 'normal' | 'high';
 }
+
+export interface MessagePreview {
+  text: string | null;
+  kind: string;
+  direction: 'in' | 'out' | 'note';
+  at: string;
+}
+
+/** Longest preview text in the conversation list, in characters. */
+export const PREVIEW_CHARS = 80;
 
 export interface MessageView {
   id: string;
@@ -206,9 +225,13 @@ export class InboxService {
     const rows = await this.#visibleConversations(principal, {
       ...filter,
       ...(qSeq ? { labelSeq: Number(qSeq) } : {}),
+      ...(filter.sort ? { sort: filter.sort } : {}),
       limit: Math.min(Math.max(filter.limit ?? 200, 1), 500),
     });
-    const summaries = await Promise.all(rows.map((row) => this.#summary(row)));
+    const previews = await this.#previews(rows);
+    const summaries = await Promise.all(
+      rows.map(async (row) => ({ ...(await this.#summary(row)), preview: previews.get(row.id) ?? null })),
+    );
     const q = filter.q?.trim().toLocaleLowerCase();
     if (q && !qSeq) {
       return summaries.filter(
@@ -871,6 +894,7 @@ export class InboxService {
       state: row.state === 'closed' ? 'closed' : 'open',
       assignee: row.assignee_id ? await this.#author(row.assignee_id, new Map()) : null,
       labels: [...row.labels],
+      priority: row.priority ?? 'normal',
       unread: row.unread,
       lastActivityAt: iso(row.last_activity_at)!,
       windowClosesAt: iso(closes),
@@ -878,6 +902,27 @@ export class InboxService {
       canSendFiles: channel?.capabilities.supportsOutboundMedia ?? false,
       maxTextChars: Math.min(channel?.capabilities.maxTextChars ?? MAX_REPLY_CHARS, MAX_REPLY_CHARS),
     };
+  }
+
+  /** The newest message of each conversation, opened in memory with the conversation's key. */
+  async #previews(rows: readonly ConversationRecord[]): Promise<Map<string, MessagePreview>> {
+    const latest = await this.deps.messages.latestForConversations(rows.map((r) => r.id));
+    const previews = new Map<string, MessagePreview>();
+    for (const m of latest) {
+      if (m.direction === 'system') continue;
+      let text: string | null = null;
+      if (m.body_enc && !m.deleted) {
+        const key = await this.deps.keys.existingDataKey('conversation', m.conversation_id);
+        if (key) text = openMessageContent(key, m.id, m.body_enc).text ?? null;
+      }
+      previews.set(m.conversation_id, {
+        text: cutTo(text?.replace(/\s+/g, ' ').trim() || null, PREVIEW_CHARS),
+        kind: m.deleted ? 'deleted' : m.kind,
+        direction: m.direction,
+        at: iso(m.created_at)!,
+      });
+    }
+    return previews;
   }
 
   async #author(id: string, cache: Map<string, { id: string; name: string } | null>) {
@@ -972,9 +1017,13 @@ export function renderTemplate(body: string, parameters: readonly string[]): str
 
 /** A quoted text as the thread shows it: at most 200 characters. */
 function cut(text: string | null): string | null {
+  return cutTo(text, 200);
+}
+
+function cutTo(text: string | null, max: number): string | null {
   if (text === null) return null;
   const chars = [...text];
-  return chars.length > 200 ? `${chars.slice(0, 199).join('')}…` : text;
+  return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : text;
 }
 
 /** Location, contact cards and the reason of an unsupported type, from a message's sealed details. */

@@ -6,6 +6,7 @@ import type { LabelEntry, TeamPort } from '../ports/team.port.ts';
 import type { UserPort } from '../ports/user.port.ts';
 import type { WebPort } from '../ports/web.port.ts';
 import type { InboxEventBus } from './inbox-events.ts';
+import { messageStamp } from './inbox.ports.ts';
 import type { OutgoingEventSink } from '../webhooks/outgoing-events.ts';
 import { inScope, type InboxScope } from '../teams/inbox-scope.ts';
 
@@ -253,6 +254,22 @@ export class TeamService {
     if (actor.role !== 'admin') throw new AppError('FORBIDDEN', 'only admins manage the label list');
   }
 
+  /** Sets the priority ('normal' or 'high'); audited, announced to the team. A repeat changes nothing. */
+  async setPriority(actor: TeamActor, conversationId: string, priority: 'normal' | 'high'): Promise<void> {
+    this.assertStaff(actor);
+    const c = await this.conversation(actor, conversationId);
+    if ((c.priority ?? 'normal') === priority) return;
+    await this.team.updateConversation(c.id, { priority });
+    await this.audit?.append({
+      actor: actor.name,
+      action: 'conversation.priority',
+      targetType: 'conversation',
+      targetId: c.id,
+      details: { priority, previous: c.priority ?? 'normal' },
+    });
+    this.updated(c);
+  }
+
   async markRead(actor: TeamActor, conversationId: string): Promise<void> {
     this.assertStaff(actor);
     const c = await this.conversation(actor, conversationId);
@@ -274,6 +291,7 @@ export class TeamService {
     if (c.state === 'closed') throw new AppError('CONFLICT', 'the conversation is closed');
     const id = newId();
     const now = this.clock.now().getTime();
+    const stamp = messageStamp(now);
     const body = await this.sealNote(c.id, id, { text: trimmed });
     await this.team.insertNote({
       id,
@@ -288,7 +306,8 @@ export class TeamService {
       author_id: actor.userId ?? null,
       error_code: null,
       error_reason: null,
-      created_at: now,
+      // Stamped like every other message of a thread: a note written in the same millisecond as a reply sorts after it.
+      created_at: stamp,
       updated_at: now,
       edited: false,
       deleted: false,
@@ -302,7 +321,7 @@ export class TeamService {
       messageId: id,
       authorId: actor.userId ?? null,
     });
-    return { id, createdAt: now };
+    return { id, createdAt: stamp };
   }
 
   /** The names of the admins' label list, for the filter and the label picker. */

@@ -13,6 +13,8 @@ export interface ConversationFilter {
   label?: string;
   channelId?: string;
   labelSeq?: number;
+  /** 'priority': high-priority conversations first, then by last activity (the default order). */
+  sort?: 'activity' | 'priority';
   limit: number;
 }
 

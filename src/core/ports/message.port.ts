@@ -41,6 +41,11 @@ export interface MessagePort {
     conversationIds: readonly string[],
     limit: number,
   ): Promise<Pick<MessageRecord, 'id' | 'conversation_id' | 'body_enc' | 'created_at'>[]>;
+  /**
+   * The newest message of each of these conversations that staff see in the thread (customer, agent or note; not
+   * held, not a reaction); conversations without one are left out. One query for the whole list.
+   */
+  latestForConversations(conversationIds: readonly string[]): Promise<MessageRecord[]>;
   update(id: string, patch: Partial<Omit<MessageRecord, 'id'>>): Promise<void>;
   /** Makes the held messages of a conversation visible; returns how many there were. */
   releaseHeld(conversationId: string, at: number): Promise<number>;

@@ -74,7 +74,11 @@ export interface ConversationRecord {
   erase_at: Millis | null;
   /** SHA-256 of the exact privacy notice text sent to this conversation. */
   notice_version: string | null;
+  /** Set by staff; 'normal' where absent (rows written before migration 024 or by older code). */
+  priority?: ConversationPriority;
 }
+
+export type ConversationPriority = 'normal' | 'high';
 
 export type MessageDirection = 'in' | 'out' | 'note' | 'system';
 /** 'sending': outbound-send is calling the provider right now (or stopped during the call; see src/jobs/outbound-send.job.ts). */

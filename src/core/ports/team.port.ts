@@ -5,7 +5,7 @@ export interface TeamPort {
   findConversation(id: string): Promise<ConversationRecord | undefined>;
   updateConversation(
     id: string,
-    patch: Partial<Pick<ConversationRecord, 'assignee_id' | 'labels' | 'unread'>>,
+    patch: Partial<Pick<ConversationRecord, 'assignee_id' | 'labels' | 'unread' | 'priority'>>,
   ): Promise<void>;
   insertNote(row: MessageRecord): Promise<void>;
   /** The admins' label list, sorted by name. */

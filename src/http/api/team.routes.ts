@@ -18,6 +18,11 @@ export function teamRoutes(deps: WebDeps): RouteModule {
       labels: await deps.team.setLabels(teamActor(request.principal!), params.id, body.labels),
     }));
 
+    registerRoute(app, api.priority, options, async ({ params, body }, request) => {
+      await deps.team.setPriority(teamActor(request.principal!), params.id, body.priority);
+      return { priority: body.priority };
+    });
+
     registerRoute(app, api.note, options, async ({ params, body }, request) => {
       const note = await deps.team.addNote(teamActor(request.principal!), params.id, body.text);
       return { note: { id: note.id, createdAt: new Date(note.createdAt).toISOString() } };

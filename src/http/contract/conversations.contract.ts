@@ -14,12 +14,23 @@ export const ConversationSummarySchema = z.object({
   state: z.enum(['open', 'closed']),
   assignee: PersonSchema.nullable(),
   labels: z.array(z.string()),
+  priority: z.enum(['normal', 'high']).describe("set by staff (POST …/priority); 'high' shows as urgent"),
   unread: z.number().int(),
   lastActivityAt: z.string().describe('ISO time'),
   windowClosesAt: z.string().nullable().describe('end of the free-text window; null where the channel has none'),
   eraseAt: z.string().nullable(),
   canSendFiles: z.boolean().describe('the channel sends files from agents (POST …/attachments); false: 415'),
   maxTextChars: z.number().int().describe('longest reply the channel takes, in characters; longer: 422 TEXT_TOO_LONG'),
+  preview: z
+    .object({
+      text: z.string().nullable().describe('cut to 80 characters; null for a file without caption or once erased'),
+      kind: z.string(),
+      direction: z.enum(['in', 'out', 'note']),
+      at: z.string().describe('ISO time'),
+    })
+    .nullable()
+    .optional()
+    .describe('the newest message, opened for the viewer in memory (in the list only; never stored in plain text)'),
 });
 
 export const MessageSchema = z.object({
@@ -111,6 +122,7 @@ export const ListQuerySchema = z
     label: z.string().max(100).optional(),
     channel: z.string().max(100).optional(),
     q: z.string().max(100).optional(),
+    sort: z.enum(['activity', 'priority']).optional().describe("'priority': high priority first, then newest activity"),
   })
   .strict();
 

@@ -69,6 +69,16 @@ export const teamApi = {
     body: LabelsBody,
     response: { description: 'the labels', schema: z.object({ labels: z.array(z.string()) }) },
   }),
+  priority: defineRoute({
+    method: 'POST',
+    url: '/api/v1/conversations/:id/priority',
+    summary: "Set the priority ('normal' or 'high'); audited",
+    tags,
+    roles,
+    params: AnyIdParams,
+    body: z.object({ priority: z.enum(['normal', 'high']) }).strict(),
+    response: { description: 'set', schema: z.object({ priority: z.enum(['normal', 'high']) }) },
+  }),
   note: defineRoute({
     method: 'POST',
     url: '/api/v1/conversations/:id/notes',

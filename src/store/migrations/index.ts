@@ -21,6 +21,7 @@ import { teams } from './main.020-teams.ts';
 import { whatsappAccount } from './main.019-whatsapp-account.ts';
 import { notifications } from './main.021-notifications.ts';
 import { reportFacts } from './main.022-report-facts.ts';
+import { conversationPriority } from './main.024-priority.ts';
 
 /**
  * Migrations of the main database, in order. Names are numbered and never change once released; a new table or
@@ -46,6 +47,7 @@ export const mainMigrations: readonly SparsamMigration[] = [
   notifications,
   reportFacts,
   labelCatalogue,
+  conversationPriority,
 ];
 
 /** Migrations of the key store. */

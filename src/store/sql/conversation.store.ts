@@ -122,6 +122,7 @@ export class ConversationStore implements ConversationPort {
     if (filter.channelId) q = q.where('channel_id', '=', filter.channelId);
     if (filter.labelSeq !== undefined) q = q.where('label_seq', '=', filter.labelSeq);
     if (filter.label) q = q.where('labels', 'like', labelPattern(filter.label));
+    if (filter.sort === 'priority') q = q.orderBy(sql`case when priority = 'high' then 0 else 1 end`);
     const rows = await q.orderBy('last_activity_at', 'desc').orderBy('id').limit(filter.limit).execute();
     return rows.map(toConversation);
   }

@@ -123,6 +123,32 @@ export class MessageStore implements MessagePort {
     out.sort((a, b) => b.created_at - a.created_at || (a.id < b.id ? 1 : -1));
     return out.slice(0, limit);
   }
+
+  async latestForConversations(conversationIds: readonly string[]): Promise<MessageRecord[]> {
+    if (conversationIds.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('messages as m')
+      .selectAll('m')
+      .where('m.conversation_id', 'in', [...conversationIds])
+      .where((eb) =>
+        eb(
+          'm.id',
+          '=',
+          eb
+            .selectFrom('messages as n')
+            .select('n.id')
+            .whereRef('n.conversation_id', '=', 'm.conversation_id')
+            .where('n.direction', 'in', ['in', 'out', 'note'])
+            .where('n.status', '!=', 'held')
+            .where('n.kind', '!=', 'reaction')
+            .orderBy('n.created_at', 'desc')
+            .orderBy('n.id', 'desc')
+            .limit(1),
+        ),
+      )
+      .execute();
+    return rows.map(toMessage);
+  }
   async update(id: string, patch: Partial<Omit<MessageRecord, 'id'>>): Promise<void> {
     await this.db.updateTable('messages').set(messagePatch(patch)).where('id', '=', id).execute();
   }

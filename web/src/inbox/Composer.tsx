@@ -6,6 +6,10 @@ import { CameraIcon, PaperclipIcon } from './icons.tsx';
 import { TemplatePicker } from './TemplatePicker.tsx';
 import { errorText } from '../shared/error-text.ts';
 
+/** Window event the inbox's keyboard shortcuts send to the open composer. */
+export const COMPOSER_COMMAND = 'sparsam:composer';
+export type ComposerCommand = 'reply' | 'note' | 'quick-replies';
+
 /**
  * The reply and note composer: "/" offers quick replies, Ctrl+Enter sends, a file goes with an optional caption where
  * the channel sends files; once the 24-hour window has closed, replies can only be approved templates.
@@ -58,6 +62,23 @@ export function Composer(props: {
   );
   useEffect(() => setActive(0), [suggestions.length]);
 
+  // Keyboard shortcuts of the inbox (r, n, /) steer the composer.
+  useEffect(() => {
+    const onCommand = (e: Event) => {
+      const command = (e as CustomEvent<ComposerCommand>).detail;
+      setMode(command === 'note' ? 'note' : 'reply');
+      if (command === 'quick-replies') setText('/');
+      requestAnimationFrame(() => {
+        const el = area.current;
+        if (!el) return;
+        el.focus();
+        el.setSelectionRange(el.value.length, el.value.length);
+      });
+    };
+    window.addEventListener(COMPOSER_COMMAND, onCommand);
+    return () => window.removeEventListener(COMPOSER_COMMAND, onCommand);
+  }, []);
+
   const pick = (q: QuickReply) => {
     setText(q.text);
     area.current?.focus();
@@ -69,8 +90,11 @@ export function Composer(props: {
     setBusy(true);
     setError(null);
     try {
-      if (mode === 'note') await post(`/conversations/${props.id}/notes`, { text: value });
-      else if (file) {
+      if (mode === 'note') {
+        await post(`/conversations/${props.id}/notes`, { text: value });
+        // A note is an aside: the next thing typed is a reply to the customer again.
+        setMode('reply');
+      } else if (file) {
         await upload(`/conversations/${props.id}/attachments`, file, value || undefined);
         setFile(null);
       } else {

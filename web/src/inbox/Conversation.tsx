@@ -183,6 +183,7 @@ export function Conversation(props: {
           <label className="inline-field">
             <span>{t('assignTo')}</span>
             <select
+              id="conv-assign"
               value={assignDraft ?? c.assignee?.id ?? ''}
               disabled={c.state === 'closed'}
               onKeyDown={(e) => {
@@ -215,7 +216,22 @@ export function Conversation(props: {
           </label>
           {c.state === 'open' && (
             <button
+              type="button"
+              className={`btn ${c.priority === 'high' ? 'btn-high' : ''}`}
+              aria-pressed={c.priority === 'high'}
+              onClick={() =>
+                void act(() =>
+                  post(`/conversations/${id}/priority`, { priority: c.priority === 'high' ? 'normal' : 'high' }),
+                )
+              }
+            >
+              {t('priorityHigh')}
+            </button>
+          )}
+          {c.state === 'open' && (
+            <button
               ref={closeButton}
+              id="conv-close"
               type="button"
               className="btn btn-danger-outline"
               onClick={() => setConfirmClose(true)}

@@ -16,6 +16,7 @@ import { navigate } from '../router.ts';
 import { Conversation } from './Conversation.tsx';
 import { ConversationItem } from './ConversationItem.tsx';
 import { TeamBar } from './TeamBar.tsx';
+import { ShortcutHelp, useInboxShortcuts } from './shortcuts.tsx';
 
 type View = 'mine' | 'unassigned' | 'all' | 'closed';
 
@@ -29,6 +30,7 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
   const [q, setQ] = useState('');
   const [items, setItems] = useState<ConversationSearchHit[] | ConversationSummary[] | null>(null);
   const [searchLimit, setSearchLimit] = useState<number | null>(null);
+  const [sort, setSort] = useState<'activity' | 'priority'>('activity');
   const [error, setError] = useState<string | null>(null);
   const [labels, setLabels] = useState<string[]>([]);
   const [quickReplies, setQuickReplies] = useState<QuickReply[]>([]);
@@ -53,6 +55,7 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
     const params = new URLSearchParams({ view });
     if (label) params.set('label', label);
     if (channel) params.set('channel', channel);
+    if (sort !== 'activity') params.set('sort', sort);
     try {
       if (q.trim()) {
         // Searches message texts too (decrypted in memory on the server, within a bound it reports).
@@ -70,7 +73,7 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
     } catch (e) {
       setError(errorText(e, t));
     }
-  }, [view, label, channel, q, t]);
+  }, [view, label, channel, q, sort, t]);
 
   useEffect(() => {
     const timer = setTimeout(() => void load(), q ? 250 : 0);
@@ -95,6 +98,10 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
     clearTimeout(refreshTimer.current);
     refreshTimer.current = setTimeout(() => void load(), 150);
   });
+
+  const [help, setHelp] = useState(false);
+  const ids = useMemo(() => (items ?? []).map((c) => c.id), [items]);
+  useInboxShortcuts(ids, selectedId, () => setHelp(true));
 
   const channels = useMemo(() => [...new Set((items ?? []).map((c) => c.channelId))].sort(), [items]);
   const views: [View, string][] = [
@@ -157,10 +164,22 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
                 </option>
               ))}
             </select>
+            <label className="sr-only" htmlFor="f-sort">
+              {t('sortLabel')}
+            </label>
+            <select id="f-sort" value={sort} onChange={(e) => setSort(e.target.value as 'activity' | 'priority')}>
+              <option value="activity">{t('sortActivity')}</option>
+              <option value="priority">{t('sortPriority')}</option>
+            </select>
           </div>
-          <p className={`live-state ${connected ? 'on' : 'off'}`} role="status">
-            <span className="dot" aria-hidden="true" /> {connected ? t('live') : t('offline')}
-          </p>
+          <div className="list-status">
+            <p className={`live-state ${connected ? 'on' : 'off'}`} role="status">
+              <span className="dot" aria-hidden="true" /> {connected ? t('live') : t('offline')}
+            </p>
+            <button type="button" className="link-button shortcut-hint" onClick={() => setHelp(true)}>
+              {t('shortcutButton')} <kbd>?</kbd>
+            </button>
+          </div>
         </div>
         {error && (
           <p className="error" role="alert">
@@ -187,6 +206,7 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
           </ul>
         )}
       </section>
+      <ShortcutHelp open={help} onClose={() => setHelp(false)} />
       <section className="detail-pane" aria-label={t('messages')}>
         {selectedId ? (
           <Conversation
