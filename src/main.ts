@@ -367,7 +367,11 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     erasure,
     audit,
     clock,
-    changed: () => signals.publish({ type: 'channels.changed' }),
+    // Every other instance reloads on the signal; this one before the admin's request is answered.
+    changed: async () => {
+      await signals.publish({ type: 'channels.changed' });
+      await reloadChannels();
+    },
     warn: (channelId, problem) =>
       logger.warn({ channelId, problem }, 'a channel created in the admin screen is skipped'),
   });
