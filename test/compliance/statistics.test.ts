@@ -81,7 +81,8 @@ describeEachStore('inbox statistics', (dialect) => {
     expect(stats.messages.automatic).toBeGreaterThanOrEqual(3);
     expect(stats.consent.serviceGranted).toBe(2);
     expect(stats.consent.serviceWithdrawn).toBe(1);
-    expect(stats.erasures).toEqual({ conversations: 1, contacts: 1 });
+    // Two contacts erased: the one who withdrew with STOP, and the first one with its last (erased) conversation.
+    expect(stats.erasures).toEqual({ conversations: 1, contacts: 2 });
     expect(stats.days[0].day).toBe(from.slice(0, 10));
     const days = stats.days as { conversations: number; inbound: number }[];
     expect(days.reduce((n, d) => n + d.conversations, 0)).toBe(3);

@@ -209,9 +209,14 @@ export class InboundProcessor {
         others.push(event);
       }
     }
+    // Stale messages and replays of erased ones are left out before any contact is looked up or created.
+    const admitted: InboundMessage[] = [];
+    for (const event of messages) if (await this.#admit(event)) admitted.push(event);
     // The contacts of the group: those that exist in one query, new ones created a few at a time.
-    await this.#findContacts(messages, contacts);
-    for (const p of await mapLimit(messages, PREPARE_CONCURRENCY, prepare)) if (p) prepared.push(p);
+    await this.#findContacts(admitted, contacts);
+    for (const p of await mapLimit(admitted, PREPARE_CONCURRENCY, (e) => this.#prepare(e, contacts))) {
+      if (p) prepared.push(p);
+    }
     // Consent matters only where a new conversation may be opened: contacts without a current one.
     const contactIds = [...new Set(prepared.map((p) => p.contact.id))];
     const withCurrent = new Set(
