@@ -93,7 +93,14 @@ export class MessengerChannel implements Channel {
         return { providerMessageId: await this.client.sendText(command.address, command.text) };
       case 'buttons': {
         const text = command.footer ? `${command.text}\n\n${command.footer}` : command.text;
-        return { providerMessageId: await this.client.sendButtons(command.address, text, command.buttons) };
+        if ([...text].length <= MESSENGER_LIMITS.maxTemplateText) {
+          return { providerMessageId: await this.client.sendButtons(command.address, text, command.buttons) };
+        }
+        // Longer than a button template holds (the privacy notice with its link): the whole text as a message, then
+        // the buttons under its first paragraph (the question they answer).
+        await this.client.sendText(command.address, text);
+        const prompt = [...(text.split('\n')[0] ?? text)].slice(0, MESSENGER_LIMITS.maxTemplateText).join('');
+        return { providerMessageId: await this.client.sendButtons(command.address, prompt, command.buttons) };
       }
       case 'media':
         return {

@@ -86,8 +86,12 @@ channels:
     expect((await post(first)).statusCode).toBe(200);
     expect((await post(first)).statusCode).toBe(200);
     await sparsam.jobs.drain();
-    expect(graph.requests).toHaveLength(1);
-    const notice = graph.json(0) as { recipient: { id: string }; messaging_type: string; message: unknown };
+    // The notice (with the link to the full privacy notice) is longer than a button template holds: the whole text
+    // goes as a message, then the agree/decline buttons under its first paragraph.
+    expect(graph.requests).toHaveLength(2);
+    const full = graph.json(0) as { message: { text: string } };
+    expect(full.message.text).toContain('Datenschutzhinweise');
+    const notice = graph.json(1) as { recipient: { id: string }; messaging_type: string; message: unknown };
     expect(notice.recipient).toEqual({ id: PSID });
     expect(notice.messaging_type).toBe('RESPONSE');
     const payload = (
