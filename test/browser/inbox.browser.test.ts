@@ -56,6 +56,11 @@ describe.skipIf(!hasTool('chromium'))('web inbox in Chromium', () => {
     await ensureWebBuilt();
     mkdirSync(SHOTS, { recursive: true });
     stack = await startStack();
+    // Labels come from the admins' list.
+    await stack.sparsam.store.db
+      .insertInto('label_catalogue')
+      .values([{ name: 'Werkstatt', color: null, created_at: Date.now() }])
+      .execute();
     await stack.sparsam.accounts.createUser({
       email: 'anna@autohaus-beispiel.de',
       password: PASSWORD,
@@ -203,8 +208,7 @@ describe.skipIf(!hasTool('chromium'))('web inbox in Chromium', () => {
     expect(await page.locator('#composer-count').textContent()).toBe('4 / 4.096 Zeichen');
     expect(await page.getByRole('alert').count()).toBe(0);
     await page.locator('#composer-text').fill('');
-    await page.locator('#label-add').fill('Werkstatt');
-    await page.locator('#label-add').press('Enter');
+    await page.locator('#label-add').selectOption('Werkstatt');
     await page.locator('.label-editor .chip-label', { hasText: 'Werkstatt' }).waitFor();
     await page.getByLabel('Zuweisen an').selectOption({ label: 'Anna Schmidt (Sie)' });
     await page.locator('.conv-item', { hasText: 'Anna Schmidt' }).waitFor();

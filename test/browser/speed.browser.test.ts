@@ -42,7 +42,13 @@ describe.skipIf(!hasTool('chromium'))('inbox speed of work in Chromium', () => {
   const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
   // Run in the page (strings: the tests are type-checked without the DOM library).
   const blur = () => page.evaluate('document.activeElement && document.activeElement.blur()');
-  const focused = (id: string) => page.waitForFunction(`document.activeElement?.id === ${JSON.stringify(id)}`);
+  /** The page's document as the functions run in the browser see it (the tests compile without the DOM library). */
+  type Doc = { activeElement: { id?: string } | null; querySelector(s: string): { value?: string } | null };
+  const focused = (id: string) =>
+    page.waitForFunction(
+      (want) => (globalThis as unknown as { document: Doc }).document.activeElement?.id === want,
+      id,
+    );
   const selectedTab = (name: string) =>
     page.locator('.composer-tabs [role="tab"][aria-selected="true"]', { hasText: name }).waitFor();
   const selectedId = () => /\/inbox\/([^/]+)/.exec(new URL(page.url()).pathname)?.[1];
@@ -160,7 +166,9 @@ describe.skipIf(!hasTool('chromium'))('inbox speed of work in Chromium', () => {
     await page.keyboard.type('Kunde hat Garantie bis 2027');
     await page.keyboard.press('Control+Enter');
     await page.locator('.messages').getByText('Kunde hat Garantie bis 2027').waitFor();
-    await page.waitForFunction("document.querySelector('#composer-text').value === ''");
+    await page.waitForFunction(
+      () => (globalThis as unknown as { document: Doc }).document.querySelector('#composer-text')?.value === '',
+    );
     await selectedTab('Antwort');
     expect(await tab('Interne Notiz').getAttribute('aria-selected')).toBe('false');
     // The list shows the note as the newest entry of this conversation.
@@ -242,14 +250,12 @@ describe.skipIf(!hasTool('chromium'))('inbox speed of work in Chromium', () => {
     await page.locator(`.conv-item[data-id="${ids[5]}"] .chip-high`).waitFor();
     expect(await page.locator('.conv-item .chip-high').count()).toBe(1);
     expect((await rowIds())[0]).toBe(ids[0]);
+    const byActivity = await rowIds();
     await page.locator('#f-sort').selectOption('priority');
-    await page.waitForFunction(
-      `document.querySelector('.conv-item')?.getAttribute('data-id') === ${JSON.stringify(ids[5])}`,
-    );
+    await expect.poll(async () => (await rowIds())[0]).toBe(ids[5]);
     await page.locator('#f-sort').selectOption('activity');
-    await page.waitForFunction(
-      `document.querySelector('.conv-item')?.getAttribute('data-id') === ${JSON.stringify(ids[0])}`,
-    );
+    // Back to the newest activity first: the order from before.
+    await expect.poll(rowIds).toEqual(byActivity);
   });
 
   it('looks right on a phone and in English', async () => {

@@ -310,7 +310,14 @@ export class InboxService {
    */
   async #visibleConversations(
     principal: StaffPrincipal,
-    filter: { view?: ConversationView; label?: string; channel?: string; labelSeq?: number; limit: number },
+    filter: {
+      view?: ConversationView;
+      label?: string;
+      channel?: string;
+      labelSeq?: number;
+      sort?: 'activity' | 'priority';
+      limit: number;
+    },
   ): Promise<ConversationRecord[]> {
     const view = filter.view ?? 'all';
     const userId = principal.kind === 'session' ? (principal.userId ?? principal.id) : undefined;
@@ -325,6 +332,7 @@ export class InboxService {
       ...(filter.label ? { label: filter.label } : {}),
       ...(filter.channel ? { channelId: filter.channel } : {}),
       ...(filter.labelSeq !== undefined ? { labelSeq: filter.labelSeq } : {}),
+      ...(filter.sort ? { sort: filter.sort } : {}),
       limit: filter.limit,
     });
   }
