@@ -158,8 +158,16 @@ export function totpAt(secret: string, timestamp: number): string {
   });
 }
 
-/** Logs a staff member in for the first time in German: password, TOTP enrolment, recovery codes acknowledged. */
-export async function firstLogin(page: Page, stack: Stack, email: string, password: string): Promise<void> {
+/**
+ * Logs a staff member in for the first time in German: password, TOTP enrolment, recovery codes acknowledged.
+ * Answers the TOTP secret (for later logins).
+ */
+export async function firstLogin(
+  page: Page,
+  stack: Pick<Stack, 'baseUrl' | 'clock'>,
+  email: string,
+  password: string,
+): Promise<string> {
   await page.goto(stack.baseUrl);
   await page.getByLabel('E-Mail-Adresse').fill(email);
   await page.getByLabel('Passwort').fill(password);
@@ -169,5 +177,6 @@ export async function firstLogin(page: Page, stack: Stack, email: string, passwo
   await page.getByLabel('Code').fill(totpAt(secret, stack.clock.now().getTime()));
   await page.getByRole('button', { name: 'Bestätigen' }).click();
   await page.getByRole('button', { name: 'Ich habe die Codes gesichert' }).click();
-  await page.getByRole('navigation', { name: 'Hauptnavigation' }).waitFor();
+  await page.getByRole('navigation', { name: 'Hauptnavigation' }).waitFor({ state: 'attached' });
+  return secret.replace(/\s/g, '');
 }

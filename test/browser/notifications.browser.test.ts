@@ -34,7 +34,7 @@ async function login(page: Page, baseUrl: string, email: string): Promise<void> 
   await page.getByLabel('E-Mail-Adresse').fill(email);
   await page.getByLabel('Passwort').fill(PASSWORD);
   await page.getByRole('button', { name: 'Anmelden' }).click();
-  await page.locator('nav.topnav').waitFor();
+  await page.locator('nav.topnav').waitFor({ state: 'attached' });
 }
 
 /**
@@ -246,7 +246,7 @@ describe.skipIf(!hasTool('chromium'))('notifications in Chromium: app, badge, se
     await p.getByLabel('Code').fill(code);
     await p.getByRole('button', { name: 'Bestätigen' }).click();
     await p.getByRole('button', { name: 'Ich habe die Codes gesichert' }).click();
-    await p.locator('nav.topnav').waitFor();
+    await p.locator('nav.topnav').waitFor({ state: 'attached' });
 
     await p.goto(`${stack.baseUrl}/admin/notifications`);
     const form = p.locator('form[aria-labelledby="smtp-title"]');

@@ -137,7 +137,7 @@ describe.skipIf(!hasTool('chromium'))('WhatsApp account admin screen in Chromium
     await page.locator('form button[type=submit]').click();
     await page.locator('ul.codes').waitFor();
     await page.locator('button.btn-primary').last().click();
-    await page.locator('nav.topnav').waitFor();
+    await page.locator('nav.topnav').waitFor({ state: 'attached' });
     await page.goto(`${baseUrl}/admin/channels`);
     await page.locator('.channel-card').waitFor();
     return page;
