@@ -115,6 +115,8 @@ describe.concurrent('a provider outage of 60 s', () => {
         buttonReply: { id: CONSENT_AGREE_ID, title: 'Zustimmen' },
       });
       expect(agreed.delivered).toBe(true);
+      // The confirmation after agreeing goes out before the outage begins (it is not one of the counted messages).
+      await until('the confirmation', () => sim.sentMessages().filter((m) => m.to === number).length >= 2);
       return conversationOf(number);
     };
 
