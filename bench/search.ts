@@ -10,6 +10,7 @@
  * `text.toLowerCase().includes(needle)` over it (what a plaintext inbox would do in memory). Figures are medians.
  * The last line is one JSON object: searchMs, baselineMs, ratio, bound, limited.
  */
+import { ALL_INBOXES } from '../src/core/teams/inbox-scope.ts';
 import { parseArgs } from 'node:util';
 import { InboxService, SEARCH_BOUND } from '../src/core/inbox/inbox.service.ts';
 import type { InboxDeps } from '../src/core/inbox/inbox.ports.ts';
@@ -52,7 +53,7 @@ export async function runSearchBench(
       inboxes: { get: async () => ({ labelPrefix: 'Anfrage', language: 'de', retention: {} }) },
       formatLabel,
     } as unknown as InboxDeps);
-    const principal = { kind: 'token', id: 'bench', role: 'agent' } as const;
+    const principal = { kind: 'token', id: 'bench', role: 'agent', scope: ALL_INBOXES } as const;
 
     // The baseline's texts: the same messages the search decrypts, held in plain text.
     const plain: string[] = [];
