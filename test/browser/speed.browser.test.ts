@@ -252,10 +252,10 @@ describe.skipIf(!hasTool('chromium'))('inbox speed of work in Chromium', () => {
     expect((await rowIds())[0]).toBe(ids[0]);
     const byActivity = await rowIds();
     await page.locator('#f-sort').selectOption('priority');
-    await expect.poll(async () => (await rowIds())[0]).toBe(ids[5]);
+    await expect.poll(async () => (await rowIds())[0], { timeout: 10_000 }).toBe(ids[5]);
     await page.locator('#f-sort').selectOption('activity');
     // Back to the newest activity first: the order from before.
-    await expect.poll(rowIds).toEqual(byActivity);
+    await expect.poll(rowIds, { timeout: 10_000 }).toEqual(byActivity);
   });
 
   it('looks right on a phone and in English', async () => {
