@@ -51,6 +51,9 @@ export function Conversation(props: {
   const { id } = props;
   useEffect(() => setReplyTo(null), [id]);
 
+  // The list's refresh of the moment (its sort and filters), not the one from when this conversation opened.
+  const onChanged = useRef(props.onChanged);
+  onChanged.current = props.onChanged;
   const load = useCallback(async () => {
     try {
       const res = await get<ConversationDetail>(`/conversations/${id}`);
@@ -58,7 +61,7 @@ export function Conversation(props: {
       setError(null);
       if (res.conversation.unread > 0) {
         await post(`/conversations/${id}/read`).catch(() => undefined);
-        props.onChanged();
+        onChanged.current();
       }
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) setErased(true);

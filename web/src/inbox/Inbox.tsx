@@ -51,7 +51,10 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
     }
   }, [selectedId]);
 
+  // Only the newest request's answer is shown: a slower answer to an older filter or sort must not replace it.
+  const loadSeq = useRef(0);
   const load = useCallback(async () => {
+    const seq = ++loadSeq.current;
     const params = new URLSearchParams({ view });
     if (label) params.set('label', label);
     if (channel) params.set('channel', channel);
@@ -61,17 +64,19 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
         // Searches message texts too (decrypted in memory on the server, within a bound it reports).
         params.set('q', q.trim());
         const res = await get<SearchResult>(`/conversations/search?${params}`);
+        if (seq !== loadSeq.current) return;
         setItems(res.items);
         setSearchLimit(res.limited ? res.bound.messages : null);
       } else {
         const res = await get<{ items: ConversationSummary[] }>(`/conversations?${params}`);
+        if (seq !== loadSeq.current) return;
         setItems(res.items);
         setSearchLimit(null);
       }
       setNow(serverNow());
       setError(null);
     } catch (e) {
-      setError(errorText(e, t));
+      if (seq === loadSeq.current) setError(errorText(e, t));
     }
   }, [view, label, channel, q, sort, t]);
 
@@ -94,9 +99,13 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
     return () => clearInterval(tick);
   }, [loadLabels]);
 
+  // The refresh after a burst of events runs the load of the moment it fires: a sort or filter chosen in between
+  // is kept.
+  const latestLoad = useRef(load);
+  latestLoad.current = load;
   const connected = useLiveEvents(() => {
     clearTimeout(refreshTimer.current);
-    refreshTimer.current = setTimeout(() => void load(), 150);
+    refreshTimer.current = setTimeout(() => void latestLoad.current(), 150);
   });
 
   const [help, setHelp] = useState(false);
