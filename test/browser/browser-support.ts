@@ -180,3 +180,24 @@ export async function firstLogin(
   await page.getByRole('navigation', { name: 'Hauptnavigation' }).waitFor({ state: 'attached' });
   return secret.replace(/\s/g, '');
 }
+
+/** A same-origin API call from the signed-in page (session cookie and CSRF token, as the inbox sends them). */
+export async function apiCall<Reply = unknown>(
+  page: Page,
+  method: string,
+  url: string,
+  body?: unknown,
+): Promise<{ status: number; json: Reply }> {
+  return page.evaluate(
+    async ({ method, url, body }) => {
+      const csrf = ((await (await fetch('/api/v1/auth/session')).json()) as { csrfToken: string }).csrfToken;
+      const res = await fetch(url, {
+        method,
+        headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.status, json: (await res.json().catch(() => null)) as Reply };
+    },
+    { method, url, body },
+  );
+}

@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureWebBuilt } from '../../web/build.mjs';
 import type { SentMessage } from '../../dev/simulator/whatsapp-simulator.ts';
-import { launchChromium, startStack, type Stack } from './browser-support.ts';
+import { apiCall, launchChromium, type Stack, startStack } from './browser-support.ts';
 import { hasTool } from '../support/tools.ts';
 
 /**
@@ -132,20 +132,12 @@ describe.skipIf(!hasTool('chromium'))('web inbox in Chromium', () => {
   });
 
   it('replies with a quick reply; the phone receives it and the ticks follow the statuses', async () => {
-    const created = await page.evaluate(async () => {
-      const csrf = ((await (await fetch('/api/v1/auth/session')).json()) as { csrfToken: string }).csrfToken;
-      const res = await fetch('/api/v1/quick-replies', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
-        body: JSON.stringify({
-          shortcut: 'termin',
-          title: 'Termin anbieten',
-          text: 'Gern schauen wir uns das an. Passt Ihnen Donnerstag um 9 Uhr?',
-        }),
-      });
-      return res.status;
+    const created = await apiCall(page, 'POST', '/api/v1/quick-replies', {
+      shortcut: 'termin',
+      title: 'Termin anbieten',
+      text: 'Gern schauen wir uns das an. Passt Ihnen Donnerstag um 9 Uhr?',
     });
-    expect(created).toBe(201);
+    expect(created.status).toBe(201);
     await page.reload();
     await page.locator('.conv-item', { hasText: 'Anfrage 1' }).click();
     await page.getByText('mein Auto macht beim Bremsen Geräusche').waitFor();

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureWebBuilt } from '../../web/build.mjs';
-import { firstLogin, launchChromium, startStack, type Stack } from './browser-support.ts';
+import { apiCall, firstLogin, launchChromium, startStack, type Stack } from './browser-support.ts';
 import { hasTool } from '../support/tools.ts';
 
 /**
@@ -20,27 +20,6 @@ interface Reply {
   error: { details: { reason?: string } };
   items: { id: string }[];
   invitation: { token: string };
-}
-
-/** A same-origin API call from the signed-in page (session cookie and CSRF token, as the inbox sends them). */
-async function apiCall(
-  page: Page,
-  method: string,
-  url: string,
-  body?: unknown,
-): Promise<{ status: number; json: Reply }> {
-  return page.evaluate(
-    async ({ method, url, body }) => {
-      const csrf = ((await (await fetch('/api/v1/auth/session')).json()) as { csrfToken: string }).csrfToken;
-      const res = await fetch(url, {
-        method,
-        headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: res.status, json: (await res.json().catch(() => null)) as Reply };
-    },
-    { method, url, body },
-  );
 }
 
 describe.skipIf(!hasTool('chromium'))('label list and reset notice in Chromium', () => {
@@ -120,13 +99,13 @@ describe.skipIf(!hasTool('chromium'))('label list and reset notice in Chromium',
     await page.screenshot({ path: path.join(SHOTS, 'labels-editor-de-desktop.png') });
 
     const id = new URL(page.url()).pathname.split('/').pop()!;
-    const refused = await apiCall(page, 'POST', `/api/v1/conversations/${id}/labels`, {
+    const refused = await apiCall<Reply>(page, 'POST', `/api/v1/conversations/${id}/labels`, {
       labels: ['Rückruf', 'Erika Beispiel 015112345672'],
     });
     expect(refused.status).toBe(400);
     expect(refused.json.error.details.reason).toBe('label_not_in_list');
     // Filtering the list by the label finds the conversation.
-    const filtered = await apiCall(page, 'GET', `/api/v1/conversations?label=${encodeURIComponent('Rückruf')}`);
+    const filtered = await apiCall<Reply>(page, 'GET', `/api/v1/conversations?label=${encodeURIComponent('Rückruf')}`);
     expect(filtered.json.items.map((c: { id: string }) => c.id)).toContain(id);
   });
 
@@ -141,7 +120,7 @@ describe.skipIf(!hasTool('chromium'))('label list and reset notice in Chromium',
     ).newPage();
     const cookies = await page.context().cookies();
     await phone.context().addCookies(cookies);
-    await apiCall(page, 'PATCH', '/api/v1/me', { language: 'en' });
+    await apiCall<Reply>(page, 'PATCH', '/api/v1/me', { language: 'en' });
     await phone.goto(`${stack.baseUrl}/admin/labels`);
     await phone.getByRole('heading', { name: 'Labels', level: 1 }).waitFor();
     await phone.getByText('Agents pick only from this list').waitFor();
@@ -153,7 +132,7 @@ describe.skipIf(!hasTool('chromium'))('label list and reset notice in Chromium',
       ),
     ).toBeLessThanOrEqual(390);
     await phone.screenshot({ path: path.join(SHOTS, 'labels-admin-en-phone.png'), fullPage: true });
-    await apiCall(page, 'PATCH', '/api/v1/me', { language: 'de' });
+    await apiCall<Reply>(page, 'PATCH', '/api/v1/me', { language: 'de' });
     await phone.close();
   });
 
@@ -164,7 +143,7 @@ describe.skipIf(!hasTool('chromium'))('label list and reset notice in Chromium',
       role: 'agent',
       displayName: 'Ben Weber',
     });
-    const reset = await apiCall(page, 'POST', `/api/v1/users/${agent.id}/invitation`, { confirm: true });
+    const reset = await apiCall<Reply>(page, 'POST', `/api/v1/users/${agent.id}/invitation`, { confirm: true });
     expect(reset.status).toBe(200);
     const newPassword = 'ein neues Passwort nach dem Zurücksetzen';
     for (const [lang, size, name] of [
@@ -184,15 +163,15 @@ describe.skipIf(!hasTool('chromium'))('label list and reset notice in Chromium',
       const p = await ctx.newPage();
       await p.goto(stack.baseUrl);
       if (lang === 'de-DE') {
-        const accepted = await apiCall(p, 'POST', '/api/v1/auth/invitations/accept', {
+        const accepted = await apiCall<Reply>(p, 'POST', '/api/v1/auth/invitations/accept', {
           token: reset.json.invitation.token,
           password: newPassword,
         });
         expect(accepted.status).toBe(200);
       } else {
         // The English run: reset once more, so the notice is there again.
-        const again = await apiCall(page, 'POST', `/api/v1/users/${agent.id}/invitation`, { confirm: true });
-        await apiCall(p, 'POST', '/api/v1/auth/invitations/accept', {
+        const again = await apiCall<Reply>(page, 'POST', `/api/v1/users/${agent.id}/invitation`, { confirm: true });
+        await apiCall<Reply>(p, 'POST', '/api/v1/auth/invitations/accept', {
           token: again.json.invitation.token,
           password: newPassword,
         });

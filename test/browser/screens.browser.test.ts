@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
 import { ensureWebBuilt } from '../../web/build.mjs';
 import { hasTool } from '../support/tools.ts';
-import { launchChromium, startStack, type Stack } from './browser-support.ts';
+import { apiCall, launchChromium, startStack, type Stack } from './browser-support.ts';
 
 /**
  * Every screen of the web inbox, for every role (admin, agent, data protection officer, and the login page), in German
@@ -369,14 +369,7 @@ describe.skipIf(!hasTool('chromium'))('every screen for every role: WCAG 2.1 AA 
         const { context, page } = await newPage(lang);
         await logIn(page, email, lang);
         // The account's language follows the walk's (a session brings the user's saved language along).
-        await page.evaluate(async (l) => {
-          const csrf = ((await (await fetch('/api/v1/auth/session')).json()) as { csrfToken: string }).csrfToken;
-          await fetch('/api/v1/me', {
-            method: 'PATCH',
-            headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
-            body: JSON.stringify({ language: l }),
-          });
-        }, lang);
+        expect((await apiCall(page, 'PATCH', '/api/v1/me', { language: lang })).status).toBe(200);
         for (const size of SIZES) {
           await page.setViewportSize(size);
           for (const screen of screensOf(role, conversationId)) {

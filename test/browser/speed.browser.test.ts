@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureWebBuilt } from '../../web/build.mjs';
 import { addConversation } from '../privacy/fixtures.ts';
 import { hasTool } from '../support/tools.ts';
-import { firstLogin, launchChromium, startStack, type Stack } from './browser-support.ts';
+import { apiCall, firstLogin, launchChromium, type Stack, startStack } from './browser-support.ts';
 
 /**
  * Speed of work in the inbox, in Chromium: compact rows (12 or more on a 1080-pixel-high screen) with the newest
@@ -186,20 +186,12 @@ describe.skipIf(!hasTool('chromium'))('inbox speed of work in Chromium', () => {
     await selectedTab('Antwort');
     await focused('composer-text');
 
-    const created = await page.evaluate(async () => {
-      const csrf = ((await (await fetch('/api/v1/auth/session')).json()) as { csrfToken: string }).csrfToken;
-      const res = await fetch('/api/v1/quick-replies', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
-        body: JSON.stringify({
-          shortcut: 'termin',
-          title: 'Termin anbieten',
-          text: 'Passt Ihnen Donnerstag um 9 Uhr?',
-        }),
-      });
-      return res.status;
+    const created = await apiCall(page, 'POST', '/api/v1/quick-replies', {
+      shortcut: 'termin',
+      title: 'Termin anbieten',
+      text: 'Passt Ihnen Donnerstag um 9 Uhr?',
     });
-    expect(created).toBe(201);
+    expect(created.status).toBe(201);
     await page.reload();
     await page.locator('#composer-text').waitFor();
     await blur();
@@ -265,19 +257,8 @@ describe.skipIf(!hasTool('chromium'))('inbox speed of work in Chromium', () => {
     // Long one-line previews do not widen the page: nothing scrolls sideways.
     expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
     await shot('speed-03-list-de-phone');
-    const me = await page.evaluate(async () => {
-      const session = (await (await fetch('/api/v1/auth/session')).json()) as {
-        csrfToken: string;
-        user: { id: string };
-      };
-      const res = await fetch(`/api/v1/users/${session.user.id}`, {
-        method: 'PATCH',
-        headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
-        body: JSON.stringify({ language: 'en' }),
-      });
-      return res.status;
-    });
-    expect(me).toBe(200);
+    const me = await apiCall(page, 'PATCH', '/api/v1/me', { language: 'en' });
+    expect(me.status).toBe(200);
     await page.reload();
     await page
       .locator('.conv-item')

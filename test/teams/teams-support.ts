@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Sparsam } from '../../src/main.ts';
 import { newId } from '../../src/shared/ids.ts';
+import type { ConversationState } from '../../src/store/database.ts';
 import type { SqlDialectName } from '../../src/store/store.ts';
 import { startWebApp } from '../web/web-support.ts';
 
@@ -43,12 +44,12 @@ export async function startTwoInboxApp(dialect: SqlDialectName, name: string) {
 
 let seq = 100;
 
-/** An open conversation in an inbox, as consent-given conversations are stored (label number `seq`). */
+/** A conversation in an inbox (open unless told), as consent-given conversations are stored (label number `seq`). */
 export async function seedConversation(
   sparsam: Sparsam,
   inboxId: string,
   channelId: string,
-  opts: { labels?: string[]; lastActivityAt?: number; unread?: number } = {},
+  opts: { labels?: string[]; lastActivityAt?: number; unread?: number; state?: ConversationState } = {},
 ): Promise<{ id: string; seq: number }> {
   const db = sparsam.store.db;
   const now = opts.lastActivityAt ?? sparsam.clock.now().getTime();
@@ -77,7 +78,7 @@ export async function seedConversation(
       channel_id: channelId,
       contact_id: contactId,
       label_seq: labelSeq,
-      state: 'open',
+      state: opts.state ?? 'open',
       assignee_id: null,
       labels: JSON.stringify(opts.labels ?? []),
       unread: opts.unread ?? 0,

@@ -7,8 +7,8 @@ import { openFieldText } from '../../src/core/privacy/keys/field-cipher.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { createSparsam, type Sparsam } from '../../src/main.ts';
 import { loadConfig } from '../../src/config/config.ts';
-import { newId } from '../../src/shared/ids.ts';
 import { describeEachStore } from '../support/stores.ts';
+import { seedConversation } from '../teams/teams-support.ts';
 import { Browser, createUser, loginEnrolledAdmin, startWebApp } from './web-support.ts';
 
 /** A free-text label as agents could type it before the admins' list: personal data in a plain column. */
@@ -30,48 +30,8 @@ describeEachStore('labels from the admins’ list', (dialect) => {
   let admin: Browser;
   let configFile: string;
 
-  async function seed(sparsam: Sparsam, labels: string[]): Promise<string> {
-    const db = sparsam.store.db;
-    const contactId = newId();
-    const now = app.clock.now().getTime();
-    await db
-      .insertInto('contacts')
-      .values({
-        id: contactId,
-        channel_id: 'wa-main',
-        inbox_id: 'service',
-        lookup_hash: newId(),
-        label_seq: 1,
-        address_enc: new Uint8Array([1, 2, 3]),
-        profile_name_enc: null,
-        created_at: now,
-        last_inbound_at: now,
-      })
-      .execute();
-    const id = newId();
-    await db
-      .insertInto('conversations')
-      .values({
-        id,
-        inbox_id: 'service',
-        channel_id: 'wa-main',
-        contact_id: contactId,
-        label_seq: 1,
-        state: 'open',
-        assignee_id: null,
-        labels: JSON.stringify(labels),
-        unread: 0,
-        created_at: now,
-        last_activity_at: now,
-        last_inbound_at: now,
-        consent_requested_at: null,
-        closed_at: null,
-        erase_at: null,
-        notice_version: null,
-      })
-      .execute();
-    return id;
-  }
+  const seed = async (sparsam: Sparsam, labels: string[]) =>
+    (await seedConversation(sparsam, 'service', 'wa-main', { labels })).id;
 
   beforeAll(async () => {
     configFile = path.join(tmpdir(), `sparsam-labels-${process.pid}-${dialect}.yaml`);

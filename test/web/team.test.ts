@@ -6,6 +6,7 @@ import type { InboxEvent } from '../../src/core/inbox/inbox-events.ts';
 import { newId } from '../../src/shared/ids.ts';
 import type { ConversationState } from '../../src/store/database.ts';
 import { describeEachStore } from '../support/stores.ts';
+import { seedConversation } from '../teams/teams-support.ts';
 import { Browser, createUser, loginEnrolledAdmin, startWebApp } from './web-support.ts';
 
 const ACCESS_TOKEN = 'EAAG-test-access-token-1234567890';
@@ -19,48 +20,8 @@ describeEachStore('team features and admin screens', (dialect) => {
   let agentId: string;
   const events: InboxEvent[] = [];
 
-  async function seedConversation(state: ConversationState = 'open', unread = 0): Promise<string> {
-    const db = app.sparsam.store.db;
-    const contactId = newId();
-    const now = app.clock.now().getTime();
-    await db
-      .insertInto('contacts')
-      .values({
-        id: contactId,
-        channel_id: 'wa-main',
-        inbox_id: 'service',
-        lookup_hash: newId(),
-        label_seq: 1,
-        address_enc: new Uint8Array([1, 2, 3]),
-        profile_name_enc: null,
-        created_at: now,
-        last_inbound_at: now,
-      })
-      .execute();
-    const id = newId();
-    await db
-      .insertInto('conversations')
-      .values({
-        id,
-        inbox_id: 'service',
-        channel_id: 'wa-main',
-        contact_id: contactId,
-        label_seq: 1,
-        state,
-        assignee_id: null,
-        labels: '[]',
-        unread,
-        created_at: now,
-        last_activity_at: now,
-        last_inbound_at: now,
-        consent_requested_at: null,
-        closed_at: null,
-        erase_at: null,
-        notice_version: null,
-      })
-      .execute();
-    return id;
-  }
+  const seedOne = async (state: ConversationState = 'open', unread = 0) =>
+    (await seedConversation(app.sparsam, 'service', 'wa-main', { state, unread })).id;
 
   beforeAll(async () => {
     graphCalls = [];
@@ -107,7 +68,7 @@ describeEachStore('team features and admin screens', (dialect) => {
   });
 
   it('assigns, labels and marks read, publishing content-free events', async () => {
-    const id = await seedConversation('open', 3);
+    const id = await seedOne('open', 3);
     for (const name of ['Werkstatt', 'Rückruf']) {
       expect((await admin.post('/api/v1/labels', { name })).statusCode).toBe(201);
     }
@@ -143,7 +104,7 @@ describeEachStore('team features and admin screens', (dialect) => {
   });
 
   it('stores internal notes sealed, as direction note with the author', async () => {
-    const id = await seedConversation();
+    const id = await seedOne();
     const text = 'Kunde ruft morgen zurück, Termin 14 Uhr';
     const res = await agent.post(`/api/v1/conversations/${id}/notes`, { text });
     expect(res.statusCode).toBe(201);
@@ -164,7 +125,7 @@ describeEachStore('team features and admin screens', (dialect) => {
   });
 
   it('hides conversations that wait for consent, like unknown ones', async () => {
-    const pending = await seedConversation('pending_consent');
+    const pending = await seedOne('pending_consent');
     expect((await agent.post(`/api/v1/conversations/${pending}/notes`, { text: 'x' })).statusCode).toBe(404);
     expect((await agent.post(`/api/v1/conversations/${pending}/read`)).statusCode).toBe(404);
     expect((await agent.post(`/api/v1/conversations/${newId()}/read`)).statusCode).toBe(404);

@@ -1,10 +1,9 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { get, post, type ApiToken, type InboxSettingsView, type Role } from '../api.ts';
-import { useI18n, type MessageKey } from '../i18n/i18n.tsx';
+import { useI18n } from '../i18n/i18n.tsx';
+import { ROLE_KEYS, RoleInboxFields } from './RoleInboxFields.tsx';
 import { CopyButton } from '../shared/CopyButton.tsx';
 import { useAction } from '../shared/use-action.tsx';
-
-const ROLE_KEYS: Record<Role, MessageKey> = { admin: 'roleAdmin', agent: 'roleAgent', dpo: 'roleDpo' };
 
 /** API tokens for integrations: created here (agent tokens optionally limited to inboxes), shown once, revoked. */
 export function Tokens() {
@@ -84,38 +83,15 @@ export function Tokens() {
             onChange={(e) => setForm({ ...form, name: e.target.value })}
           />
         </div>
-        <div className="form-row">
-          <label htmlFor="tok-role">{t('role')}</label>
-          <select id="tok-role" value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as Role })}>
-            {(['agent', 'admin', 'dpo'] as Role[]).map((r) => (
-              <option key={r} value={r}>
-                {t(ROLE_KEYS[r])}
-              </option>
-            ))}
-          </select>
-        </div>
-        {form.role === 'agent' && (
-          <fieldset className="form-row inbox-choice">
-            <legend>{t('teams.tokenInboxes')}</legend>
-            {inboxes.map((id) => (
-              <label key={id} className="check">
-                <input
-                  type="checkbox"
-                  checked={form.inboxIds.includes(id)}
-                  onChange={(e) =>
-                    setForm({
-                      ...form,
-                      inboxIds: e.target.checked
-                        ? [...form.inboxIds, id].sort()
-                        : form.inboxIds.filter((x) => x !== id),
-                    })
-                  }
-                />
-                {id}
-              </label>
-            ))}
-          </fieldset>
-        )}
+        <RoleInboxFields
+          idPrefix="tok"
+          role={form.role}
+          onRole={(role) => setForm({ ...form, role })}
+          inboxes={inboxes}
+          chosen={form.inboxIds}
+          onChosen={(inboxIds) => setForm({ ...form, inboxIds })}
+          legend={t('teams.tokenInboxes')}
+        />
         <div className="form-actions">
           <button type="submit" className="btn btn-primary">
             {t('teams.tokenCreate')}

@@ -9,11 +9,11 @@ import {
   type SessionUser,
   type StaffMember,
 } from '../api.ts';
-import { useI18n, type MessageKey } from '../i18n/i18n.tsx';
+import { useI18n } from '../i18n/i18n.tsx';
+import { ROLE_KEYS, RoleInboxFields, toggleInbox } from './RoleInboxFields.tsx';
 import { CopyButton } from '../shared/CopyButton.tsx';
 import { useAction } from '../shared/use-action.tsx';
 
-const ROLE_KEYS: Record<Role, MessageKey> = { admin: 'roleAdmin', agent: 'roleAgent', dpo: 'roleDpo' };
 
 /** The team: roles, 2FA requirement, disabling, invitation links, 2FA reset. */
 export function Users({ self }: { self: SessionUser }) {
@@ -35,8 +35,6 @@ export function Users({ self }: { self: SessionUser }) {
   }, []);
   useEffect(() => void load(), [load]);
   const chosen = inviteInboxes ?? inboxes;
-  const toggle = (list: readonly string[], id: string, on: boolean) =>
-    on ? [...new Set([...list, id])].sort() : list.filter((x) => x !== id);
   const setUserInboxes = (u: StaffMember, inboxIds: string[]) =>
     run(async () => (await put(`/users/${u.id}/inboxes`, { inboxIds }), await load()), t('saved'));
 
@@ -157,7 +155,7 @@ export function Users({ self }: { self: SessionUser }) {
                           <input
                             type="checkbox"
                             checked={u.inboxIds.includes(id)}
-                            onChange={(e) => void setUserInboxes(u, toggle(u.inboxIds, id, e.target.checked))}
+                            onChange={(e) => void setUserInboxes(u, toggleInbox(u.inboxIds, id, e.target.checked))}
                           />
                           {id}
                         </label>
@@ -241,31 +239,15 @@ export function Users({ self }: { self: SessionUser }) {
             onChange={(e) => setForm({ ...form, displayName: e.target.value })}
           />
         </div>
-        <div className="form-row">
-          <label htmlFor="inv-role">{t('role')}</label>
-          <select id="inv-role" value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as Role })}>
-            {(['agent', 'admin', 'dpo'] as Role[]).map((r) => (
-              <option key={r} value={r}>
-                {t(ROLE_KEYS[r])}
-              </option>
-            ))}
-          </select>
-        </div>
-        {form.role === 'agent' && (
-          <fieldset className="form-row inbox-choice">
-            <legend>{t('teams.inviteInboxes')}</legend>
-            {inboxes.map((id) => (
-              <label key={id} className="check">
-                <input
-                  type="checkbox"
-                  checked={chosen.includes(id)}
-                  onChange={(e) => setInviteInboxes(toggle(chosen, id, e.target.checked))}
-                />
-                {id}
-              </label>
-            ))}
-          </fieldset>
-        )}
+        <RoleInboxFields
+          idPrefix="inv"
+          role={form.role}
+          onRole={(role) => setForm({ ...form, role })}
+          inboxes={inboxes}
+          chosen={chosen}
+          onChosen={setInviteInboxes}
+          legend={t('teams.inviteInboxes')}
+        />
         <div className="form-row">
           <label htmlFor="inv-lang">{t('language')}</label>
           <select id="inv-lang" value={form.language} onChange={(e) => setForm({ ...form, language: e.target.value })}>
