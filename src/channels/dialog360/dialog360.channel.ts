@@ -18,6 +18,7 @@ import {
 import { WhatsAppClient } from '../whatsapp-cloud/whatsapp-cloud.client.ts';
 import { mapWhatsAppWebhook } from '../whatsapp-cloud/whatsapp-cloud.mapper.ts';
 import { parseWhatsAppWebhook } from '../whatsapp-cloud/whatsapp-cloud.parser.ts';
+import { Dialog360AccountApi } from './dialog360.account.ts';
 import { dialog360Endpoints } from './dialog360.client.ts';
 import { DIALOG360_SECRET_HEADER, verifyDialog360Secret } from './dialog360.signature.ts';
 
@@ -37,6 +38,7 @@ export class Dialog360Channel implements Channel {
   readonly inboxId: string;
   readonly capabilities: ChannelCapabilities;
   readonly client: WhatsAppClient;
+  readonly businessAccount: Dialog360AccountApi;
 
   constructor(
     private readonly config: Dialog360ChannelConfig,
@@ -50,6 +52,7 @@ export class Dialog360Channel implements Channel {
       fetch: deps.fetch,
       ...clientTimeouts(deps),
     });
+    this.businessAccount = new Dialog360AccountApi(this.client, config.apiBaseUrl);
   }
 
   verifyAndParse(request: WebhookRequest): WebhookResult {

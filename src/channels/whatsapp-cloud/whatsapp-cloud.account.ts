@@ -124,22 +124,12 @@ export class WhatsAppAccountApi implements BusinessAccountApi {
   }
 
   async getProfile(): Promise<BusinessProfile> {
-    const fields = 'about,address,description,email,profile_picture_url,websites,vertical';
-    const answer = (await this.client.call(
-      `${this.target.graphRoot}/${this.target.phoneNumberId}/whatsapp_business_profile?fields=${fields}`,
-      { method: 'GET' },
-    )) as { data?: Record<string, unknown>[] } | undefined;
-    const p = answer?.data?.[0] ?? {};
-    const str = (key: string) => (typeof p[key] === 'string' ? (p[key] as string) : '');
-    return {
-      about: str('about'),
-      description: str('description'),
-      address: str('address'),
-      email: str('email'),
-      websites: Array.isArray(p.websites) ? p.websites.filter((w): w is string => typeof w === 'string') : [],
-      vertical: str('vertical'),
-      profilePictureUrl: str('profile_picture_url') || undefined,
-    };
+    return parseGraphProfile(
+      await this.client.call(
+        `${this.target.graphRoot}/${this.target.phoneNumberId}/whatsapp_business_profile?fields=${PROFILE_FIELDS}`,
+        { method: 'GET' },
+      ),
+    );
   }
 
   async updateProfile(patch: BusinessProfilePatch, photo?: SampleFile): Promise<void> {
@@ -182,6 +172,24 @@ export class WhatsAppAccountApi implements BusinessAccountApi {
     }
     return done.h;
   }
+}
+
+/** The profile fields read from `whatsapp_business_profile`. */
+export const PROFILE_FIELDS = 'about,address,description,email,profile_picture_url,websites,vertical';
+
+/** Meta's profile answer (`{ data: [ { about, … } ] }`) as a {@link BusinessProfile}; missing fields are empty. */
+export function parseGraphProfile(answer: unknown): BusinessProfile {
+  const p = (answer as { data?: Record<string, unknown>[] } | undefined)?.data?.[0] ?? {};
+  const str = (key: string) => (typeof p[key] === 'string' ? (p[key] as string) : '');
+  return {
+    about: str('about'),
+    description: str('description'),
+    address: str('address'),
+    email: str('email'),
+    websites: Array.isArray(p.websites) ? p.websites.filter((w): w is string => typeof w === 'string') : [],
+    vertical: str('vertical'),
+    profilePictureUrl: str('profile_picture_url') || undefined,
+  };
 }
 
 /** A draft as Meta's `components` (positional parameters with their examples). */

@@ -93,9 +93,13 @@ export class BusinessAccountService {
     const channel = this.deps.channels.get(channelId);
     if (!channel) throw new AppError('NOT_FOUND', 'no such channel');
     if (!channel.businessAccount) {
-      throw new AppError('CONFLICT', 'this channel has no WhatsApp Business Account management (Cloud API only)', {
-        reason: 'not_whatsapp_cloud',
-      });
+      throw new AppError(
+        'CONFLICT',
+        'this channel has no WhatsApp Business Account management (WhatsApp channels only)',
+        {
+          reason: 'not_whatsapp_cloud',
+        },
+      );
     }
     return channel.businessAccount;
   }

@@ -24,13 +24,15 @@ export interface SampleFile {
   fileName: string;
 }
 
-/** What the provider knows of the business phone number (GET /{phone-number-id}). */
+/** What the provider knows of the business phone number (Cloud API: GET /{phone-number-id}). */
 export interface PhoneNumberInfo {
   verifiedName: string | undefined;
   displayPhoneNumber: string | undefined;
   qualityRating: string | undefined;
   messagingLimit: string | undefined;
   nameStatus: string | undefined;
+  /** Whether the number may send now (`health_status.can_send_message`: AVAILABLE, LIMITED, BLOCKED), where known. */
+  messagingStatus?: string;
 }
 
 /** The WhatsApp business profile of a phone number. */

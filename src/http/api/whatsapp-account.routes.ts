@@ -161,6 +161,7 @@ export function whatsappAccountRoutes(deps: {
         qualityRating: info.qualityRating ?? null,
         messagingLimit: info.messagingLimit ?? null,
         nameStatus: info.nameStatus ?? null,
+        messagingStatus: info.messagingStatus ?? null,
       };
     });
 

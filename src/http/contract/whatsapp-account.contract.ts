@@ -81,6 +81,8 @@ export const PhoneNumberInfoSchema = z.object({
   qualityRating: z.string().nullable(),
   messagingLimit: z.string().nullable(),
   nameStatus: z.string().nullable(),
+  /** 360dialog: `health_status.can_send_message` (AVAILABLE, LIMITED, BLOCKED); null on the Cloud API. */
+  messagingStatus: z.string().nullable(),
 });
 
 export const BusinessProfileSchema = z.object({

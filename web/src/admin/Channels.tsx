@@ -258,7 +258,7 @@ export function Channels() {
                 {r && r !== 'busy' && <Notice kind={r.ok ? 'ok' : 'error'}>{checkText(r, t)}</Notice>}
               </div>
             )}
-            {c.kind === 'whatsapp-cloud' && <WhatsAppAccount channelId={c.id} />}
+            {(c.kind === 'whatsapp-cloud' || c.kind === 'dialog360') && <WhatsAppAccount channelId={c.id} />}
           </section>
         );
       })}
