@@ -45,6 +45,8 @@ describe.skipIf(!hasTool('chromium'))('WhatsApp account admin screen in Chromium
       webhookUrl: 'http://127.0.0.1:9/',
       businessAccountId: WABA,
       templateReview: { delayMs: 300 },
+      // The webhooks' times follow sparsam's clock (a login moves it on by a TOTP step).
+      now: () => clock.now().getTime(),
       templates: [
         {
           name: 'termin_erinnerung',
@@ -184,6 +186,11 @@ describe.skipIf(!hasTool('chromium'))('WhatsApp account admin screen in Chromium
     await form.getByRole('button', { name: 'Bei Meta einreichen' }).click();
     await page.getByText('Vorlage „abholung_bereit“ zur Prüfung eingereicht.').waitFor();
     expect(sim.templates().find((t) => t.name === 'abholung_bereit')?.status).toBeDefined();
+    // Meta's approval arrives by webhook; the open list shows it without a reload.
+    await page
+      .locator('.wa-template', { hasText: 'abholung_bereit' })
+      .locator('.chip', { hasText: 'APPROVED' })
+      .waitFor({ timeout: 25_000 });
     await page.screenshot({ path: path.join(SHOTS, 'wa-03-templates-de.png'), fullPage: true });
 
     await page.getByText('Unternehmensprofil').click();

@@ -93,6 +93,9 @@ const STATUS_CLASS: Record<string, string> = {
   PENDING: 'chip-warn',
 };
 
+/** Template states that change by themselves (Meta's review), so the list is refreshed while one is shown. */
+const UNDER_REVIEW = new Set(['PENDING', 'SUBMITTED', 'IN_APPEAL', 'PENDING_DELETION']);
+
 function Templates({ channelId, t }: { channelId: string; t: Translate }) {
   const [items, setItems] = useState<ChannelTemplate[] | null>(null);
   const [hasAccount, setHasAccount] = useState(true);
@@ -107,6 +110,14 @@ function Templates({ channelId, t }: { channelId: string; t: Translate }) {
     setHasAccount(r.businessAccount);
   }, [channelId]);
   useEffect(() => void load().catch(() => setItems([])), [load]);
+  // While Meta reviews a template, its status arrives by webhook: the list (sparsam's own copy, no call to the
+  // provider) is read again every 10 seconds until no template is under review.
+  const reviewing = (items ?? []).some((x) => UNDER_REVIEW.has(x.status));
+  useEffect(() => {
+    if (!reviewing) return undefined;
+    const timer = setInterval(() => void load().catch(() => undefined), 10_000);
+    return () => clearInterval(timer);
+  }, [reviewing, load]);
   const sync = async () => {
     setBusy(true);
     try {
@@ -148,9 +159,8 @@ function Templates({ channelId, t }: { channelId: string; t: Translate }) {
           onDone={async (name) => {
             setCreating(false);
             setMessage({ kind: 'ok', text: t('wa.submitted', { name }) });
+            // Meta's review answers by webhook: the list is read again while the template is under review.
             await load();
-            // Meta's review answers by webhook, usually within seconds to minutes: look again a few times.
-            for (const ms of [3_000, 15_000, 60_000]) setTimeout(() => void load().catch(() => undefined), ms);
           }}
         />
       )}
