@@ -197,7 +197,9 @@ describe('telegram channel: webhook', () => {
       replyToProviderMessageId: `${CHAT}:1366`,
       sentAt: NOW,
     });
-    await expect.poll(() => simulator.calls.filter((c) => c.method === 'answerCallbackQuery').length).toBe(before + 1);
+    await expect
+      .poll(() => simulator.calls.filter((c) => c.method === 'answerCallbackQuery').length, { timeout: 10_000 })
+      .toBe(before + 1);
     expect(simulator.calls.at(-1)?.params.callback_query_id).toBe('2177964812370184521');
   });
 
