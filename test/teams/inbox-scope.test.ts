@@ -31,6 +31,8 @@ const BODIES: Record<string, unknown> = {
   'POST /api/v1/me/presence': { active: true },
   'POST /api/v1/me/mentions/read': {},
   'POST /api/v1/conversations/:id/priority': { priority: 'high' },
+  'POST /api/v1/conversations/:id/snooze': { preset: 'in-1-hour' },
+  'POST /api/v1/views': { name: 'Meine', view: 'mine', sort: 'priority' },
   'POST /api/v1/conversations/:id/messages/:messageId/reaction': { emoji: '👍' },
   'PUT /api/v1/me/notifications': {
     events: { 'conversation.new': true, 'message.new': true, 'conversation.assigned': true, 'note.mention': true },
@@ -175,6 +177,7 @@ describeEachStore('inbox membership: an agent of another inbox sees nothing of i
     expect(row.assignee_id).toBeNull();
     expect(JSON.parse(row.labels)).toEqual(['Geheimprojekt']);
     expect(row.unread).toBe(2);
+    expect(row.snoozed_until).toBeNull();
     const messages = await app.sparsam.store.db
       .selectFrom('messages')
       .select('direction')
