@@ -56,7 +56,10 @@ export class SavedViewsService {
     const userId = this.userOf(actor);
     const name = input.name.trim().replace(/\s+/g, ' ');
     if (!name || [...name].length > NAME_MAX) {
-      throw new AppError('VALIDATION', `a view's name has 1-${NAME_MAX} characters`, { field: 'name' });
+      throw new AppError('VALIDATION', `a view's name has 1-${NAME_MAX} characters`, {
+        field: 'name',
+        reason: 'view_name_length',
+      });
     }
     const label = input.label?.trim() || null;
     if (label !== null && !(await this.knownLabels()).includes(label)) {
