@@ -200,14 +200,25 @@ describeEachStore('saved views: personal list filters, never a search text', (di
   });
 
   it('saves, lists and deletes views of the caller only; bad input changes nothing', async () => {
-    const saved = await a.post('/api/v1/views', { name: 'Meine Rückrufe', view: 'mine', label: 'Rückruf', sort: 'priority' });
+    const saved = await a.post('/api/v1/views', {
+      name: 'Meine Rückrufe',
+      view: 'mine',
+      label: 'Rückruf',
+      sort: 'priority',
+    });
     expect(saved.statusCode, saved.body).toBe(201);
     const item = saved.json().item;
-    expect(item).toMatchObject({ name: 'Meine Rückrufe', view: 'mine', label: 'Rückruf', channel: null, sort: 'priority' });
+    expect(item).toMatchObject({
+      name: 'Meine Rückrufe',
+      view: 'mine',
+      label: 'Rückruf',
+      channel: null,
+      sort: 'priority',
+    });
     w.clock.advance(1000);
-    expect((await a.post('/api/v1/views', { name: 'Zurückgestellt', view: 'snoozed', channel: 'wa-main' })).statusCode).toBe(
-      201,
-    );
+    expect(
+      (await a.post('/api/v1/views', { name: 'Zurückgestellt', view: 'snoozed', channel: 'wa-main' })).statusCode,
+    ).toBe(201);
 
     // A search text is not part of a view (it could hold a name or a number).
     expect((await a.post('/api/v1/views', { name: 'Suche', view: 'all', q: 'Erika' })).statusCode).toBe(400);
@@ -234,4 +245,3 @@ describeEachStore('saved views: personal list filters, never a search text', (di
     expect((await a.request('DELETE', `/api/v1/views/${item.id}`)).statusCode).toBe(404);
   });
 });
-

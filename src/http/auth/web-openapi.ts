@@ -12,5 +12,6 @@ import { teamsApi } from '../contract/teams.contract.ts';
  * body is wrong, which is harmless.
  */
 export function documentWebRoutes(docs: OpenApiRegistry): void {
-  for (const area of [authApi, meApi, usersApi, adminApi, teamApi, quickRepliesApi, savedViewsApi, teamsApi]) docs.addAll(area);
+  for (const area of [authApi, meApi, usersApi, adminApi, teamApi, quickRepliesApi, savedViewsApi, teamsApi])
+    docs.addAll(area);
 }

@@ -32,7 +32,10 @@ export class SnoozeStore implements SnoozePort {
       })
       .where('id', '=', id)
       .where('state', '=', 'open');
-    q = opts.expected === undefined ? q.where('snoozed_until', 'is not', null) : q.where('snoozed_until', '=', opts.expected);
+    q =
+      opts.expected === undefined
+        ? q.where('snoozed_until', 'is not', null)
+        : q.where('snoozed_until', '=', opts.expected);
     const r = await q.executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
   }

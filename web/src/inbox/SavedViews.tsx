@@ -74,9 +74,7 @@ export function SavedViews({ current, onApply }: { current: ListFilter; onApply(
             type="button"
             className="saved-view-apply"
             aria-pressed={matches(v)}
-            onClick={() =>
-              onApply({ view: v.view, label: v.label ?? '', channel: v.channel ?? '', sort: v.sort })
-            }
+            onClick={() => onApply({ view: v.view, label: v.label ?? '', channel: v.channel ?? '', sort: v.sort })}
           >
             {v.name}
           </button>
