@@ -63,7 +63,11 @@ describe.runIf(postgresAvailable)('snooze with two instances on one database [po
       return open.length === 0;
     });
     const woken = await a.sparsam.audit.list({ action: 'conversation.woken' });
-    for (const id of ids) expect(woken.filter((e) => e.target_id === id), id).toHaveLength(1);
+    for (const id of ids)
+      expect(
+        woken.filter((e) => e.target_id === id),
+        id,
+      ).toHaveLength(1);
     const rows = await a.sparsam.store.db
       .selectFrom('conversations')
       .select(['unread', 'state'])
