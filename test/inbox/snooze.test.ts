@@ -79,6 +79,9 @@ describeEachStore('snooze: set aside until a time, back by itself or when the cu
       snoozedUntil: until.toISOString(),
       unread: 0,
     });
+    // A search still finds it, marked with its wake-up time.
+    const found = (await w.api('GET', '/api/v1/conversations/search?q=Hallo')).json().items as Item[];
+    expect(found.find((c) => c.id === id)?.snoozedUntil).toBe(until.toISOString());
     const snoozed = await audit('conversation.snoozed', id);
     expect(snoozed).toHaveLength(1);
     expect(JSON.parse(snoozed[0]!.details)).toEqual({ until: until.getTime() });

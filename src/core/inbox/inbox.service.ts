@@ -256,7 +256,12 @@ export class InboxService {
     const needle = foldText(filter.q.trim());
     const limit = Math.min(Math.max(filter.limit ?? 200, 1), 500);
     const rows = needle
-      ? await this.#visibleConversations(principal, { ...filter, limit: SEARCH_BOUND.conversations + 1 })
+      ? await this.#visibleConversations(principal, {
+          ...filter,
+          limit: SEARCH_BOUND.conversations + 1,
+          // A search finds snoozed conversations too (their row shows the wake-up time).
+          withSnoozed: true,
+        })
       : [];
     let limited = rows.length > SEARCH_BOUND.conversations;
     const candidates = rows.slice(0, SEARCH_BOUND.conversations);
@@ -319,6 +324,8 @@ export class InboxService {
       channel?: string;
       labelSeq?: number;
       sort?: 'activity' | 'priority';
+      /** Open views: snoozed ones too (search); the lists leave them out. */
+      withSnoozed?: boolean;
       limit: number;
     },
   ): Promise<ConversationRecord[]> {
@@ -331,7 +338,7 @@ export class InboxService {
     return this.deps.conversations.list({
       ...(inboxIds ? { inboxIds } : {}),
       states: view === 'closed' ? ['closed'] : ['open'],
-      ...(view === 'closed' ? {} : { snoozed: view === 'snoozed' }),
+      ...(view === 'closed' || (filter.withSnoozed && view !== 'snoozed') ? {} : { snoozed: view === 'snoozed' }),
       ...(view === 'mine' ? { assigneeId: userId! } : view === 'unassigned' ? { assigneeId: null } : {}),
       ...(filter.label ? { label: filter.label } : {}),
       ...(filter.channel ? { channelId: filter.channel } : {}),
