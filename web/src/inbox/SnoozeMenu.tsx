@@ -28,7 +28,15 @@ export function SnoozeMenu({ onSnooze }: { onSnooze(choice: SnoozeChoice): Promi
   const button = useRef<HTMLButtonElement>(null);
   const menu = useRef<HTMLDivElement>(null);
   useEffect(() => {
-    if (open) menu.current?.querySelector<HTMLButtonElement>('button')?.focus();
+    if (!open) return undefined;
+    menu.current?.querySelector<HTMLButtonElement>('button')?.focus();
+    // A click elsewhere closes the menu (without moving the focus back).
+    const outside = (e: PointerEvent) => {
+      const target = e.target as Node | null;
+      if (target && !menu.current?.contains(target) && !button.current?.contains(target)) setOpen(false);
+    };
+    document.addEventListener('pointerdown', outside);
+    return () => document.removeEventListener('pointerdown', outside);
   }, [open]);
   const close = () => {
     setOpen(false);
