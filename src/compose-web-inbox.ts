@@ -7,6 +7,10 @@ import type { InboxEventBus } from './core/inbox/inbox-events.ts';
 import type { OutgoingEventSink } from './core/webhooks/outgoing-events.ts';
 import { TeamSettingsService } from './core/inbox/team-settings.service.ts';
 import { TeamService, type NoteSealer } from './core/inbox/team.service.ts';
+import { SnoozeService } from './core/inbox/snooze.service.ts';
+import { SavedViewsService } from './core/inbox/saved-views.service.ts';
+import type { SnoozePort } from './core/ports/snooze.port.ts';
+import type { SavedViewPort } from './core/ports/saved-view.port.ts';
 import { checkChannelConnection } from './channels/connection-check.ts';
 import type { ChannelConfig } from './channels/registry.ts';
 import type { Authenticator } from './http/auth/principal.ts';
@@ -31,6 +35,11 @@ export interface WebInboxInput {
   inboxes: InboxStore;
   web: WebStore;
   team: TeamStore;
+  /** Snoozed conversations (the conversation table's snoozed_until). */
+  snoozes: SnoozePort;
+  /** Schedules a snoozed conversation's wake-up on the job queue. */
+  scheduleWake?: (conversationId: string, until: number) => Promise<void>;
+  savedViews: SavedViewPort;
   accounts: AccountService;
   events: InboxEventBus;
   bearer: Authenticator;
@@ -61,6 +70,8 @@ export interface WebInbox {
   auth: AuthService;
   staff: StaffService;
   team: TeamService;
+  snooze: SnoozeService;
+  savedViews: SavedViewsService;
   settings: TeamSettingsService;
   streams: SessionStreams;
   /** What the web inbox's route modules (http/auth/web-inbox.ts) need. */
@@ -82,6 +93,15 @@ export async function composeWebInbox(input: WebInboxInput): Promise<WebInbox> {
     noteWritten: (note) => input.mentions.noteWritten(note),
     assigned: (n) => input.notify.notify({ kind: 'assigned', ...n }),
   });
+  const snooze = new SnoozeService({
+    snoozes: input.snoozes,
+    events,
+    clock,
+    audit,
+    timeZone: config.organisation.timeZone,
+    ...(input.scheduleWake ? { scheduleWake: input.scheduleWake } : {}),
+  });
+  const savedViews = new SavedViewsService(input.savedViews, clock, () => team.knownLabels());
   const settings = new TeamSettingsService(
     web,
     inboxes,
@@ -105,6 +125,8 @@ export async function composeWebInbox(input: WebInboxInput): Promise<WebInbox> {
     auth,
     staff,
     team,
+    snooze,
+    savedViews,
     settings,
     users,
     inboxes,
@@ -120,5 +142,5 @@ export async function composeWebInbox(input: WebInboxInput): Promise<WebInbox> {
     testChannel,
     channelConfig: input.channelConfig,
   };
-  return { authenticate, auth, staff, team, settings, streams, deps };
+  return { authenticate, auth, staff, team, snooze, savedViews, settings, streams, deps };
 }

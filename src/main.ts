@@ -38,6 +38,9 @@ import type { ChannelDeps } from './channels/channel-module.ts';
 import { CachedInboxSettings } from './core/inbox/inbox-settings.ts';
 import { effectiveInboxSettings } from './core/inbox/team-settings.service.ts';
 import { TeamStore } from './store/sql/team.store.ts';
+import { SnoozeStore } from './store/sql/snooze.store.ts';
+import { SavedViewStore } from './store/sql/saved-view.store.ts';
+import type { SnoozeService } from './core/inbox/snooze.service.ts';
 import { WebStore } from './store/sql/web.store.ts';
 import { InboxService } from './core/inbox/inbox.service.ts';
 import { AuditLog } from './core/privacy/audit/audit-log.ts';
@@ -133,6 +136,8 @@ export interface Sparsam {
   inbox: InboxService;
   /** Team features: quick replies, labels, notes, assignment (the demo seeds quick replies through it). */
   team: TeamService;
+  /** Snooze: wake-ups by job and sweep. */
+  snooze: SnoozeService;
   /** Privacy core: keys (envelope encryption), pseudonymous contacts, consent ledger, erasure, retention. */
   keys: KeyService;
   /** Key epochs: re-wrap, re-pepper and destroy the previous epoch's secret (`sparsam keys rotate`). */
@@ -305,6 +310,16 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     inboxes,
     web: webStore,
     team: new TeamStore(store.db),
+    snoozes: new SnoozeStore(store.db),
+    // The wake-up is a job due at the time: it survives restarts, and one instance runs it.
+    scheduleWake: async (conversationId, until) => {
+      await jobs.enqueue(
+        'conversation-wake',
+        { conversationId, until },
+        { runAt: until, dedupeKey: `conversation-wake:${conversationId}:${until}` },
+      );
+    },
+    savedViews: new SavedViewStore(store.db),
     accounts,
     events,
     bearer,
@@ -707,6 +722,17 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     await assignment.run();
   });
   jobs.every('assignment-sweep', 60_000);
+  // Snoozed conversations wake by their job; the sweep wakes any whose job was lost. Both wake conditionally, once.
+  jobs.register('conversation-wake', async (job) => {
+    const { conversationId, until } = job.payload;
+    if (typeof conversationId === 'string' && typeof until === 'number') {
+      await webInbox.snooze.wakeAt(conversationId, until);
+    }
+  });
+  jobs.register('snooze-sweep', async () => {
+    await webInbox.snooze.wakeDue();
+  });
+  jobs.every('snooze-sweep', 60_000);
 
   let closed = false;
   return {
@@ -727,6 +753,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     forgedWebhooks,
     inbox,
     team: webInbox.team,
+    snooze: webInbox.snooze,
     docs,
     keys,
     keyEpochs,

@@ -73,6 +73,8 @@ export interface ConversationRow {
   notice_version: string | null;
   /** 'normal' or 'high' (migration 024; the column defaults to 'normal'). */
   priority?: 'normal' | 'high';
+  /** Set aside until this time (migration 025); null when not snoozed. */
+  snoozed_until?: Millis | null;
 }
 
 export interface MessageRow {
@@ -302,6 +304,19 @@ export interface Database {
   notification_prefs: NotificationPrefsRow;
   report_facts: ReportFactRow;
   label_catalogue: LabelCatalogueRow;
+  saved_views: SavedViewRow;
+}
+
+/** A staff member's named list filter (migration 026). Never a search text: it could hold personal data. */
+export interface SavedViewRow {
+  id: string;
+  user_id: string;
+  name: string;
+  view: string;
+  label: string | null;
+  channel_id: string | null;
+  sort: string;
+  created_at: Millis;
 }
 
 /** A label the admins offer (migration 023): a name such as "Rückruf" and an optional colour (#rrggbb). */

@@ -110,6 +110,7 @@ describe('inbox API access', () => {
       'unassigned',
       'all',
       'closed',
+      'snoozed',
     ]);
   });
 

@@ -115,6 +115,7 @@ export class MemoryConversations implements ConversationPort {
     const row = this.t.conversations.get(id);
     if (!row) return;
     row.unread += unreadDelta;
+    row.snoozed_until = null;
     row.last_activity_at = Math.max(row.last_activity_at, at);
     row.last_inbound_at = Math.max(row.last_inbound_at ?? at, at);
   }
@@ -125,6 +126,7 @@ export class MemoryConversations implements ConversationPort {
     return [...this.t.conversations.values()]
       .filter((c) => (filter.states as readonly string[]).includes(c.state))
       .filter((c) => !filter.label || c.labels.includes(filter.label))
+      .filter((c) => filter.snoozed === undefined || filter.snoozed === (c.snoozed_until != null))
       .sort((a, b) => b.last_activity_at - a.last_activity_at)
       .slice(0, filter.limit)
       .map(clone);

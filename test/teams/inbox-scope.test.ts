@@ -31,6 +31,8 @@ const BODIES: Record<string, unknown> = {
   'POST /api/v1/me/presence': { active: true },
   'POST /api/v1/me/mentions/read': {},
   'POST /api/v1/conversations/:id/priority': { priority: 'high' },
+  'POST /api/v1/conversations/:id/snooze': { preset: 'in-1-hour' },
+  'POST /api/v1/views': { name: 'Meine', view: 'mine', sort: 'priority' },
   'POST /api/v1/conversations/:id/messages/:messageId/reaction': { emoji: '👍' },
   'PUT /api/v1/me/notifications': {
     events: { 'conversation.new': true, 'message.new': true, 'conversation.assigned': true, 'note.mention': true },
@@ -175,6 +177,7 @@ describeEachStore('inbox membership: an agent of another inbox sees nothing of i
     expect(row.assignee_id).toBeNull();
     expect(JSON.parse(row.labels)).toEqual(['Geheimprojekt']);
     expect(row.unread).toBe(2);
+    expect(row.snoozed_until).toBeNull();
     const messages = await app.sparsam.store.db
       .selectFrom('messages')
       .select('direction')
@@ -194,8 +197,21 @@ describeEachStore('inbox membership: an agent of another inbox sees nothing of i
     expect((await agentB.get(`/api/v1/conversations/${convA}`)).statusCode).toBe(404);
   });
 
+  it("keeps another inbox's snoozed conversations out of the Snoozed list; only its members snooze and wake it", async () => {
+    const snoozed = await agentB.post(`/api/v1/conversations/${convB.id}/snooze`, { preset: 'in-1-hour' });
+    expect(snoozed.statusCode).toBe(200);
+    const listed = async (who: Browser) =>
+      ((await who.get('/api/v1/conversations?view=snoozed')).json().items as { id: string }[]).map((c) => c.id);
+    expect(await listed(agentB)).toContain(convB.id);
+    expect(await listed(agentA)).not.toContain(convB.id);
+    expect((await agentA.post(`/api/v1/conversations/${convB.id}/unsnooze`)).statusCode).toBe(404);
+    expect(await listed(agentB)).toContain(convB.id);
+    expect((await agentB.post(`/api/v1/conversations/${convB.id}/unsnooze`)).statusCode).toBe(200);
+    expect(await listed(agentB)).not.toContain(convB.id);
+  });
+
   it('lists, counts and filters only the own inboxes; admins see all', async () => {
-    for (const view of ['all', 'unassigned', 'closed', 'mine']) {
+    for (const view of ['all', 'unassigned', 'closed', 'mine', 'snoozed']) {
       const items = (await agentA.get(`/api/v1/conversations?view=${view}`)).json().items as { id: string }[];
       expect(items.some((c) => c.id === convB.id)).toBe(false);
     }

@@ -77,6 +77,8 @@ interface GroupState {
   fresh: Staged[];
   /** Statuses parked for provider ids no message carried yet, looked at again after the commit. */
   parked: InboundStatus[];
+  /** Snoozed conversations the customer woke by writing (the touch ended the snooze); audited after the commit. */
+  woken: ConversationRecord[];
 }
 
 /** One webhook's events waiting for the next group commit. */
@@ -240,6 +242,7 @@ export class InboundProcessor {
         created: new Set(),
         fresh: [],
         parked: [],
+        woken: [],
       };
       const byChannel = new Map<string, string[]>();
       for (const p of prepared)
@@ -265,6 +268,16 @@ export class InboundProcessor {
     if (!state) return;
     if (state.parked.length > 0) await this.#recheckParked(state.parked, state.published);
     for (const e of state.published) this.deps.events.publish(e);
+    for (const c of state.woken) {
+      // Content-free: who woke it (the channel's webhook) and why; the list shows it again with its unread count.
+      await this.deps.audit.append({
+        actor: `webhook:${c.channel_id}`,
+        action: 'conversation.woken',
+        targetType: 'conversation',
+        targetId: c.id,
+        details: { reason: 'customer' },
+      });
+    }
     for (const e of state.outgoing) await this.deps.webhooks?.emit(e);
     for (const step of state.followUps) {
       if (step.kind === 'agree') await this.#agree(step);
@@ -531,6 +544,7 @@ export class InboundProcessor {
       if (s.needsFollowUp) this.#pushFollowUp(p, conversation.id, s.row.id, state.followUps);
     }
     await tx.conversations.touchInboundMany([...touches].map(([id, t]) => ({ id, at: t.at, unreadDelta: t.unread })));
+    for (const t of touches.values()) if (t.conversation.snoozed_until != null) state.woken.push(t.conversation);
     await tx.reportFacts.record(
       state.staged
         .filter((s) => s.row.media_id !== null || inserted.has(s.row.id))

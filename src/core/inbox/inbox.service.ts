@@ -13,7 +13,8 @@ import { foldText, matchSnippet } from './text-search.ts';
 import type { OutboundDraft, QueuedOutbound } from './outbox.ts';
 import { inScope, scopeInboxIds, type InboxScope } from '../teams/inbox-scope.ts';
 
-export type ConversationView = 'mine' | 'unassigned' | 'all' | 'closed';
+/** 'snoozed': open conversations set aside until a time; the other open views leave them out. */
+export type ConversationView = 'mine' | 'unassigned' | 'all' | 'closed' | 'snoozed';
 
 export interface ConversationListFilter {
   view?: ConversationView;
@@ -62,6 +63,8 @@ export interface ConversationSummary {
   assignee: { id: string; name: string } | null;
   labels: string[];
   unread: number;
+  /** When a snoozed conversation comes back (ISO); null when it is not snoozed. */
+  snoozedUntil: string | null;
   lastActivityAt: string;
   windowClosesAt: string | null;
   eraseAt: string | null;
@@ -253,7 +256,12 @@ export class InboxService {
     const needle = foldText(filter.q.trim());
     const limit = Math.min(Math.max(filter.limit ?? 200, 1), 500);
     const rows = needle
-      ? await this.#visibleConversations(principal, { ...filter, limit: SEARCH_BOUND.conversations + 1 })
+      ? await this.#visibleConversations(principal, {
+          ...filter,
+          limit: SEARCH_BOUND.conversations + 1,
+          // A search finds snoozed conversations too (their row shows the wake-up time).
+          withSnoozed: true,
+        })
       : [];
     let limited = rows.length > SEARCH_BOUND.conversations;
     const candidates = rows.slice(0, SEARCH_BOUND.conversations);
@@ -316,6 +324,8 @@ export class InboxService {
       channel?: string;
       labelSeq?: number;
       sort?: 'activity' | 'priority';
+      /** Open views: snoozed ones too (search); the lists leave them out. */
+      withSnoozed?: boolean;
       limit: number;
     },
   ): Promise<ConversationRecord[]> {
@@ -328,6 +338,7 @@ export class InboxService {
     return this.deps.conversations.list({
       ...(inboxIds ? { inboxIds } : {}),
       states: view === 'closed' ? ['closed'] : ['open'],
+      ...(view === 'closed' || (filter.withSnoozed && view !== 'snoozed') ? {} : { snoozed: view === 'snoozed' }),
       ...(view === 'mine' ? { assigneeId: userId! } : view === 'unassigned' ? { assigneeId: null } : {}),
       ...(filter.label ? { label: filter.label } : {}),
       ...(filter.channel ? { channelId: filter.channel } : {}),
@@ -710,8 +721,10 @@ export class InboxService {
     const now = this.#now();
     const days = (await this.#inbox(row.inbox_id)).retention.eraseAfterCloseDays;
     const eraseAt = now + days * DAY_MS;
-    await this.deps.conversations.update(row.id, { state: 'closed', closed_at: now, erase_at: eraseAt, unread: 0 });
-    const closed: ConversationRecord = { ...row, state: 'closed', closed_at: now, erase_at: eraseAt, unread: 0 };
+    // A snoozed conversation that is closed does not wake any more (its wake job finds it closed and does nothing).
+    const patch = { state: 'closed', closed_at: now, erase_at: eraseAt, unread: 0, snoozed_until: null } as const;
+    await this.deps.conversations.update(row.id, patch);
+    const closed: ConversationRecord = { ...row, ...patch };
     const summary = await this.#summary(closed);
     const actor = actorOf(principal);
     await this.deps.reportFacts.record([
@@ -904,6 +917,7 @@ export class InboxService {
       labels: [...row.labels],
       priority: row.priority ?? 'normal',
       unread: row.unread,
+      snoozedUntil: iso(row.snoozed_until ?? null),
       lastActivityAt: iso(row.last_activity_at)!,
       windowClosesAt: iso(closes),
       eraseAt: iso(row.erase_at),

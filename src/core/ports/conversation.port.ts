@@ -15,6 +15,8 @@ export interface ConversationFilter {
   labelSeq?: number;
   /** 'priority': high-priority conversations first, then by last activity (the default order). */
   sort?: 'activity' | 'priority';
+  /** true: only snoozed ones, soonest wake-up first; false: only those not snoozed; undefined: both. */
+  snoozed?: boolean;
   limit: number;
 }
 
@@ -30,7 +32,10 @@ export interface ConversationPort {
   /** The current (open or pending_consent) conversations of several contacts, in one query. */
   findCurrentForContacts(contactIds: readonly string[]): Promise<ConversationRecord[]>;
   update(id: string, patch: Partial<Omit<ConversationRecord, 'id'>>): Promise<void>;
-  /** Adds to `unread`, moves last_activity_at (and last_inbound_at when given) forward, never back. */
+  /**
+   * Adds to `unread`, moves last_activity_at (and last_inbound_at when given) forward, never back, and ends a snooze:
+   * a customer who writes wakes the conversation.
+   */
   touchInbound(id: string, at: number, unreadDelta: number): Promise<void>;
   /** {@link touchInbound} for several conversations in one statement (applied in order of their ids). */
   touchInboundMany(touches: readonly { id: string; at: number; unreadDelta: number }[]): Promise<void>;

@@ -76,6 +76,8 @@ export interface ConversationRecord {
   notice_version: string | null;
   /** Set by staff; 'normal' where absent (rows written before migration 024 or by older code). */
   priority?: ConversationPriority;
+  /** Snoozed (set aside) until this time; null or absent when not snoozed. Stays state 'open'. */
+  snoozed_until?: Millis | null;
 }
 
 export type ConversationPriority = 'normal' | 'high';

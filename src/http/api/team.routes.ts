@@ -23,6 +23,17 @@ export function teamRoutes(deps: WebDeps): RouteModule {
       return { priority: body.priority };
     });
 
+    registerRoute(app, api.snooze, options, async ({ params, body }, request) => {
+      const input = body.preset ? { preset: body.preset } : { until: Date.parse(body.until!) };
+      const { snoozedUntil } = await deps.snooze.snooze(teamActor(request.principal!), params.id, input);
+      return { snoozedUntil: new Date(snoozedUntil).toISOString() };
+    });
+
+    registerRoute(app, api.unsnooze, options, async ({ params }, request) => {
+      await deps.snooze.unsnooze(teamActor(request.principal!), params.id);
+      return { ok: true } as const;
+    });
+
     registerRoute(app, api.note, options, async ({ params, body }, request) => {
       const note = await deps.team.addNote(teamActor(request.principal!), params.id, body.text);
       return { note: { id: note.id, createdAt: new Date(note.createdAt).toISOString() } };

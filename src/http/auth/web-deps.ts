@@ -6,6 +6,8 @@ import type { StaffService } from '../../core/accounts/staff.service.ts';
 import type { InboxEventBus } from '../../core/inbox/inbox-events.ts';
 import type { TeamSettingsService } from '../../core/inbox/team-settings.service.ts';
 import type { TeamActor, TeamService } from '../../core/inbox/team.service.ts';
+import type { SnoozeService } from '../../core/inbox/snooze.service.ts';
+import type { SavedViewsService } from '../../core/inbox/saved-views.service.ts';
 import { AppError } from '../../shared/app-error.ts';
 import type { ChannelRecord, InboxRecord } from '../../core/ports/model.ts';
 import type { UserPort } from '../../core/ports/user.port.ts';
@@ -27,6 +29,10 @@ export interface WebDeps {
   auth: AuthService;
   staff: StaffService;
   team: TeamService;
+  /** Snooze and wake conversations. */
+  snooze: SnoozeService;
+  /** Each staff member's saved list filters. */
+  savedViews: SavedViewsService;
   settings: TeamSettingsService;
   users: UserPort;
   inboxes: {

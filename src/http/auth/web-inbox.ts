@@ -5,6 +5,7 @@ import { authRoutes } from '../api/auth.routes.ts';
 import { eventsRoutes } from '../api/events.routes.ts';
 import { meRoutes } from '../api/me.routes.ts';
 import { quickRepliesRoutes } from '../api/quick-replies.routes.ts';
+import { savedViewsRoutes } from '../api/saved-views.routes.ts';
 import { teamRoutes } from '../api/team.routes.ts';
 import { teamsRoutes } from '../api/teams.routes.ts';
 import { usersRoutes } from '../api/users.routes.ts';
@@ -27,6 +28,7 @@ export function webInboxRoutes(deps: WebDeps, webDistDir: string = WEB_DIST_DIR)
     teamRoutes(deps),
     teamsRoutes(deps),
     quickRepliesRoutes(deps),
+    savedViewsRoutes(deps),
     adminRoutes(deps),
     eventsRoutes(deps),
     webRoutes(webDistDir),

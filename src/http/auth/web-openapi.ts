@@ -1,7 +1,7 @@
 import type { OpenApiRegistry } from '../api/openapi.ts';
 import { adminApi } from '../contract/admin.contract.ts';
 import { authApi, meApi } from '../contract/auth.contract.ts';
-import { quickRepliesApi, teamApi } from '../contract/team.contract.ts';
+import { quickRepliesApi, savedViewsApi, teamApi } from '../contract/team.contract.ts';
 import { usersApi } from '../contract/users.contract.ts';
 import { teamsApi } from '../contract/teams.contract.ts';
 
@@ -12,5 +12,6 @@ import { teamsApi } from '../contract/teams.contract.ts';
  * body is wrong, which is harmless.
  */
 export function documentWebRoutes(docs: OpenApiRegistry): void {
-  for (const area of [authApi, meApi, usersApi, adminApi, teamApi, quickRepliesApi, teamsApi]) docs.addAll(area);
+  for (const area of [authApi, meApi, usersApi, adminApi, teamApi, quickRepliesApi, savedViewsApi, teamsApi])
+    docs.addAll(area);
 }

@@ -16,6 +16,10 @@ export const ConversationSummarySchema = z.object({
   labels: z.array(z.string()),
   priority: z.enum(['normal', 'high']).describe("set by staff (POST …/priority); 'high' shows as urgent"),
   unread: z.number().int(),
+  snoozedUntil: z
+    .string()
+    .nullable()
+    .describe('ISO time the snoozed conversation comes back (POST …/snooze); null when not snoozed'),
   lastActivityAt: z.string().describe('ISO time'),
   windowClosesAt: z.string().nullable().describe('end of the free-text window; null where the channel has none'),
   eraseAt: z.string().nullable(),
@@ -118,7 +122,10 @@ export const TemplateSchema = z.object({
 
 export const ListQuerySchema = z
   .object({
-    view: z.enum(['mine', 'unassigned', 'all', 'closed']).default('all'),
+    view: z
+      .enum(['mine', 'unassigned', 'all', 'closed', 'snoozed'])
+      .default('all')
+      .describe("'snoozed': the snoozed ones, soonest wake-up first; the others leave them out"),
     label: z.string().max(100).optional(),
     channel: z.string().max(100).optional(),
     q: z.string().max(100).optional(),
@@ -134,7 +141,10 @@ export const SearchQuerySchema = z
       .min(1)
       .max(100)
       .describe('text to find in messages, labels ("1" finds Anfrage 1, 10, 21) and tags'),
-    view: z.enum(['mine', 'unassigned', 'all', 'closed']).default('all'),
+    view: z
+      .enum(['mine', 'unassigned', 'all', 'closed', 'snoozed'])
+      .default('all')
+      .describe("'snoozed': the snoozed ones, soonest wake-up first; the others leave them out"),
     label: z.string().max(100).optional(),
     channel: z.string().max(100).optional(),
   })

@@ -11,7 +11,7 @@ import { conversationsApi } from './conversations.contract.ts';
 import { marketingApi } from './marketing.contract.ts';
 import { metaApi } from './meta.contract.ts';
 import { notificationsApi } from './notifications.contract.ts';
-import { quickRepliesApi, teamApi } from './team.contract.ts';
+import { quickRepliesApi, savedViewsApi, teamApi } from './team.contract.ts';
 import { reportsApi } from './reports.contract.ts';
 import { usersApi } from './users.contract.ts';
 import { webhooksApi } from './webhooks.contract.ts';
@@ -41,6 +41,7 @@ export const api = {
   users: usersApi,
   team: teamApi,
   quickReplies: quickRepliesApi,
+  savedViews: savedViewsApi,
   admin: adminApi,
   channelAdmin: channelAdminApi,
   conversations: conversationsApi,

@@ -40,6 +40,17 @@ export const TeamMemberSchema = z.object({
   availability: z.enum(['online', 'away', 'offline']),
   inboxIds: z.array(z.string()).describe("the member's inboxes, as far as the caller may see them"),
 });
+/** The snooze menu's presets; the server computes their time in the organisation's time zone. */
+export const SnoozePresetSchema = z.enum(['in-1-hour', 'tomorrow-9', 'next-monday-9']);
+export const SnoozeBody = z
+  .object({
+    until: z.iso.datetime({ offset: true }).optional().describe('ISO time to wake up, e.g. 2027-01-04T09:00:00+01:00'),
+    preset: SnoozePresetSchema.optional().describe(
+      "instead of until: 'in-1-hour', 'tomorrow-9' or 'next-monday-9' (09:00 in organisation.timeZone)",
+    ),
+  })
+  .strict()
+  .refine((b) => (b.until === undefined) !== (b.preset === undefined), { message: 'give until or preset' });
 export const MembersQuery = z
   .object({ inboxId: z.string().max(100).optional().describe('only those who may see this inbox') })
   .strict();
@@ -78,6 +89,33 @@ export const teamApi = {
     params: AnyIdParams,
     body: z.object({ priority: z.enum(['normal', 'high']) }).strict(),
     response: { description: 'set', schema: z.object({ priority: z.enum(['normal', 'high']) }) },
+  }),
+  snooze: defineRoute({
+    method: 'POST',
+    url: '/api/v1/conversations/:id/snooze',
+    summary:
+      'Snooze an open conversation until a time: it leaves the open lists (view=snoozed lists it) and comes back by ' +
+      'itself at that time, or earlier when the customer writes; audited',
+    tags,
+    roles,
+    params: AnyIdParams,
+    body: SnoozeBody,
+    response: { description: 'snoozed', schema: z.object({ snoozedUntil: z.string().describe('ISO time') }) },
+    errors: {
+      400: "VALIDATION with details.reason 'until_in_past' (not in the future) or 'until_too_far' (over a year ahead)",
+      404: 'no such conversation',
+      409: 'the conversation is closed',
+    },
+  }),
+  unsnooze: defineRoute({
+    method: 'POST',
+    url: '/api/v1/conversations/:id/unsnooze',
+    summary: 'End a snooze now (the conversation is back in the open lists); nothing happens when it is not snoozed',
+    tags,
+    roles,
+    params: AnyIdParams,
+    response: { description: 'done', schema: OkSchema },
+    errors: { 404: 'no such conversation', 409: 'the conversation is closed' },
   }),
   note: defineRoute({
     method: 'POST',
@@ -206,5 +244,64 @@ export const quickRepliesApi = {
     roles: ADMIN_ROLES,
     params: AnyIdParams,
     response: { status: 204, description: 'deleted' },
+  }),
+} as const;
+
+const viewTags = ['saved-views'];
+
+/** A saved view: a named list filter of one staff member. No search text (it could hold a name or a number). */
+export const SavedViewSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  view: z.enum(['mine', 'unassigned', 'all', 'closed', 'snoozed']),
+  label: z.string().nullable().describe("a label of the admins' list"),
+  channel: z.string().nullable().describe('a channel id'),
+  sort: z.enum(['activity', 'priority']),
+});
+export const SavedViewBody = z
+  .object({
+    name: z.string().min(1).max(80),
+    view: z.enum(['mine', 'unassigned', 'all', 'closed', 'snoozed']),
+    label: z.string().max(80).nullable().optional(),
+    channel: z.string().max(100).nullable().optional(),
+    sort: z.enum(['activity', 'priority']).optional(),
+  })
+  .strict();
+
+/** Saved views: personal list filters of the signed-in staff member (a session; API tokens have none). */
+export const savedViewsApi = {
+  list: defineRoute({
+    method: 'GET',
+    url: '/api/v1/views',
+    summary: "The caller's saved views, oldest first",
+    tags: viewTags,
+    roles: STAFF_ROLES,
+    access: 'session',
+    response: { description: 'the saved views', schema: z.object({ items: z.array(SavedViewSchema) }) },
+  }),
+  create: defineRoute({
+    method: 'POST',
+    url: '/api/v1/views',
+    summary: 'Save the current list filter under a name (view, label, channel, sort; never a search text)',
+    tags: viewTags,
+    roles: STAFF_ROLES,
+    access: 'session',
+    body: SavedViewBody,
+    response: { status: 201, description: 'saved', schema: z.object({ item: SavedViewSchema }) },
+    errors: {
+      400: "a name of 1-40 characters, a label from the admins' list, at most 20 views",
+      409: 'the caller has a view of this name',
+    },
+  }),
+  remove: defineRoute({
+    method: 'DELETE',
+    url: '/api/v1/views/:id',
+    summary: "Delete one of the caller's saved views",
+    tags: viewTags,
+    roles: STAFF_ROLES,
+    access: 'session',
+    params: AnyIdParams,
+    response: { status: 204, description: 'deleted' },
+    errors: { 404: 'no such view (or one of another user)' },
   }),
 } as const;

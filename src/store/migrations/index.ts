@@ -22,6 +22,8 @@ import { whatsappAccount } from './main.019-whatsapp-account.ts';
 import { notifications } from './main.021-notifications.ts';
 import { reportFacts } from './main.022-report-facts.ts';
 import { conversationPriority } from './main.024-priority.ts';
+import { snooze } from './main.025-snooze.ts';
+import { savedViews } from './main.026-saved-views.ts';
 
 /**
  * Migrations of the main database, in order. Names are numbered and never change once released; a new table or
@@ -48,6 +50,8 @@ export const mainMigrations: readonly SparsamMigration[] = [
   reportFacts,
   labelCatalogue,
   conversationPriority,
+  snooze,
+  savedViews,
 ];
 
 /** Migrations of the key store. */

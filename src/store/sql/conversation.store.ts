@@ -82,6 +82,7 @@ export class ConversationStore implements ConversationPort {
       .updateTable('conversations')
       .set((eb) => ({
         unread: eb('unread', '+', unreadDelta),
+        snoozed_until: null,
         last_activity_at: eb.case().when('last_activity_at', '<', at).then(at).else(eb.ref('last_activity_at')).end(),
         last_inbound_at: eb
           .case()
@@ -104,6 +105,7 @@ export class ConversationStore implements ConversationPort {
       await sql`with v(id, at, unread) as (values ${values})
         update conversations set
           unread = conversations.unread + v.unread,
+          snoozed_until = null,
           last_activity_at = case when conversations.last_activity_at < v.at then v.at
             else conversations.last_activity_at end,
           last_inbound_at = case when conversations.last_inbound_at is null or conversations.last_inbound_at < v.at
@@ -122,6 +124,8 @@ export class ConversationStore implements ConversationPort {
     if (filter.channelId) q = q.where('channel_id', '=', filter.channelId);
     if (filter.labelSeq !== undefined) q = q.where('label_seq', '=', filter.labelSeq);
     if (filter.label) q = q.where('labels', 'like', labelPattern(filter.label));
+    if (filter.snoozed === true) q = q.where('snoozed_until', 'is not', null).orderBy('snoozed_until');
+    else if (filter.snoozed === false) q = q.where('snoozed_until', 'is', null);
     if (filter.sort === 'priority') q = q.orderBy(sql`case when priority = 'high' then 0 else 1 end`);
     const rows = await q.orderBy('last_activity_at', 'desc').orderBy('id').limit(filter.limit).execute();
     return rows.map(toConversation);

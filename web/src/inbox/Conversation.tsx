@@ -8,6 +8,7 @@ import { useLiveEvents } from '../shared/live.tsx';
 import { Composer } from './Composer.tsx';
 import { LabelEditor } from './LabelEditor.tsx';
 import { MessageItem } from './MessageItem.tsx';
+import { SnoozeMenu } from './SnoozeMenu.tsx';
 
 type Member = TeamMember;
 
@@ -21,7 +22,7 @@ export function Conversation(props: {
   onBack(): void;
   onChanged(): void;
 }) {
-  const { t, formatDate, formatDuration } = useI18n();
+  const { t, formatDate, formatDuration, formatTime } = useI18n();
   const [data, setData] = useState<ConversationDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [erased, setErased] = useState(false);
@@ -171,6 +172,12 @@ export function Conversation(props: {
           <p className="muted small">
             <span className="chip chip-channel">{c.channelId}</span>{' '}
             {c.state === 'open' ? t('stateOpen') : t('stateClosed')}
+            {c.snoozedUntil && c.state === 'open' && (
+              <span className="snoozed-inline">
+                {' '}
+                · {t('snoozedUntil', { t: formatTime(c.snoozedUntil, serverNow()) })}
+              </span>
+            )}
             {c.windowClosesAt && c.state === 'open' && (
               <span className="window-inline">
                 {' '}
@@ -231,6 +238,19 @@ export function Conversation(props: {
               {t('priorityHigh')}
             </button>
           )}
+          {c.state === 'open' &&
+            (c.snoozedUntil ? (
+              <button
+                id="conv-unsnooze"
+                type="button"
+                className="btn"
+                onClick={() => void act(() => post(`/conversations/${id}/unsnooze`))}
+              >
+                {t('unsnooze')}
+              </button>
+            ) : (
+              <SnoozeMenu onSnooze={(choice) => act(() => post(`/conversations/${id}/snooze`, choice))} />
+            ))}
           {c.state === 'open' && (
             <button
               ref={closeButton}

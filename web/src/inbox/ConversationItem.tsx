@@ -36,6 +36,10 @@ export function ConversationItem({
           <span className="chip chip-channel">{c.channelId}</span>
           {c.state === 'closed' ? (
             <span className="chip chip-closed">{t('stateClosed')}</span>
+          ) : c.snoozedUntil ? (
+            <span className="chip chip-snoozed" title={t('snoozedUntil', { t: formatTime(c.snoozedUntil, now) })}>
+              {t('snoozedChip', { t: formatTime(c.snoozedUntil, now) })}
+            </span>
           ) : windowMs !== null ? (
             <span
               className={`window ${windowMs <= 0 ? 'closed' : windowMs < 2 * 3_600_000 ? 'soon' : ''}`}

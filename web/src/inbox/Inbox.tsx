@@ -16,9 +16,10 @@ import { navigate } from '../router.ts';
 import { Conversation } from './Conversation.tsx';
 import { ConversationItem } from './ConversationItem.tsx';
 import { TeamBar } from './TeamBar.tsx';
+import { SavedViews } from './SavedViews.tsx';
 import { ShortcutHelp, useInboxShortcuts } from './shortcuts.tsx';
 
-type View = 'mine' | 'unassigned' | 'all' | 'closed';
+type View = 'mine' | 'unassigned' | 'all' | 'snoozed' | 'closed';
 
 /** The inbox: filterable conversation list beside the open conversation; single column on narrow screens. */
 export function Inbox({ user, path }: { user: SessionUser; path: string }) {
@@ -117,6 +118,7 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
     ['mine', t('viewMine')],
     ['unassigned', t('viewUnassigned')],
     ['all', t('viewAll')],
+    ['snoozed', t('viewSnoozed')],
     ['closed', t('viewClosed')],
   ];
 
@@ -140,6 +142,15 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
               </button>
             ))}
           </div>
+          <SavedViews
+            current={{ view, label, channel, sort }}
+            onApply={(f) => {
+              setView(f.view);
+              setLabel(f.label);
+              setChannel(f.channel);
+              setSort(f.sort);
+            }}
+          />
           <div className="filters">
             <label className="sr-only" htmlFor="f-search">
               {t('search')}
@@ -206,6 +217,7 @@ export function Inbox({ user, path }: { user: SessionUser; path: string }) {
           <>
             <p className="muted pad">{t('noConversations')}</p>
             {view === 'closed' && <p className="muted small pad">{t('closedViewHint')}</p>}
+            {view === 'snoozed' && <p className="muted small pad">{t('snoozedViewHint')}</p>}
           </>
         ) : (
           <ul className="conv-list">

@@ -12,6 +12,7 @@ export const SHORTCUTS: { keys: string[]; what: MessageKey }[] = [
   { keys: ['n'], what: 'shortcutNote' },
   { keys: ['/'], what: 'shortcutQuickReplies' },
   { keys: ['a'], what: 'shortcutAssign' },
+  { keys: ['s'], what: 'shortcutSnooze' },
   { keys: ['e'], what: 'shortcutClose' },
   { keys: ['?'], what: 'shortcutHelp' },
 ];
@@ -32,7 +33,7 @@ function composer(command: ComposerCommand) {
 
 /**
  * Keyboard shortcuts of the inbox: j/k or the arrow keys move through the list and open the conversation, r and n
- * go to the composer (reply, internal note), / offers the quick replies, a goes to "assign to", e asks to close
+ * go to the composer (reply, internal note), / offers the quick replies, a goes to "assign to", s opens the snooze menu, e asks to close
  * (the usual confirmation), ? shows the list. Off while typing in a field and while a dialog is open.
  */
 export function useInboxShortcuts(ids: readonly string[], selectedId: string | undefined, openHelp: () => void) {
@@ -69,6 +70,7 @@ export function useInboxShortcuts(ids: readonly string[], selectedId: string | u
       else if (key === 'n') composer('note');
       else if (key === '/') composer('quick-replies');
       else if (key === 'a') document.querySelector<HTMLSelectElement>('#conv-assign:not(:disabled)')?.focus();
+      else if (key === 's') document.querySelector<HTMLButtonElement>('#conv-snooze')?.click();
       else if (key === 'e') document.querySelector<HTMLButtonElement>('#conv-close')?.click();
       else handled = false;
       if (handled) e.preventDefault();

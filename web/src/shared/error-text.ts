@@ -82,6 +82,9 @@ export function errorText(error: unknown, t: Translate, context?: ErrorContext):
     case 'NOT_FOUND':
       if (field === 'address') return t('error.NOT_FOUND.address');
       break;
+    case 'CONFLICT':
+      if (details.reason === 'view_name_taken') return t('error.field.viewNameTaken');
+      break;
     case 'FORBIDDEN':
       if (details.reason === 'csrf') return t('error.FORBIDDEN.csrf');
       break;
@@ -90,6 +93,12 @@ export function errorText(error: unknown, t: Translate, context?: ErrorContext):
       break;
     case 'VALIDATION': {
       if (details.reason === 'label_not_in_list') return t('error.field.labelNotInList');
+      if (details.reason === 'until_in_past') return t('error.field.untilPast');
+      if (details.reason === 'until_too_far') return t('error.field.untilFar');
+      if (details.reason === 'view_name_length') return t('error.field.viewName');
+      if (details.reason === 'too_many_views' && typeof details.limit === 'number') {
+        return t('error.field.tooManyViews', { n: details.limit });
+      }
       if (field === 'labels' || field === 'label') return t('error.field.label');
       const key = field ? FIELD_TEXT[field] : undefined;
       if (key) return t(key);
