@@ -438,6 +438,7 @@ export function memoryChannel(
     capabilities: {
       messagingWindowHours: 24,
       supportsButtons: true,
+      supportsLists: true,
       supportsTemplates: true,
       supportsReadReceipts: true,
       messagesPerSecond: 80,

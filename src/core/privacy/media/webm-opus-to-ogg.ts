@@ -73,6 +73,13 @@ export interface OggOpusResult {
   channels: number;
 }
 
+/** True for an Ogg file whose first stream is Opus (its first page holds an OpusHead). */
+export function isOggOpus(data: Buffer): boolean {
+  if (data.length < 28 + 8 || data.toString('latin1', 0, 4) !== 'OggS') return false;
+  const start = 27 + data[26]!;
+  return data.toString('latin1', start, start + 8) === 'OpusHead';
+}
+
 /** The longest voice note accepted by default: 30 minutes (16 MB of WhatsApp audio holds far more at voice bitrates). */
 export const DEFAULT_MAX_SECONDS = 30 * 60;
 
@@ -263,8 +270,10 @@ export function opusPacketSamples(packet: Buffer): number | null {
   if (toc === undefined) return null;
   const config = toc >> 3;
   let frameSamples: number;
-  if (config < 12) frameSamples = [480, 960, 1920, 2880][config % 4]!; // SILK: 10, 20, 40, 60 ms
-  else if (config < 16) frameSamples = [480, 960][config % 2]!; // hybrid: 10, 20 ms
+  if (config < 12)
+    frameSamples = [480, 960, 1920, 2880][config % 4]!; // SILK: 10, 20, 40, 60 ms
+  else if (config < 16)
+    frameSamples = [480, 960][config % 2]!; // hybrid: 10, 20 ms
   else frameSamples = [120, 240, 480, 960][config % 4]!; // CELT: 2.5, 5, 10, 20 ms
   const code = toc & 0x03;
   let frames: number;
