@@ -362,6 +362,7 @@ export function Conversation(props: {
           quickReplies={props.quickReplies}
           replyTo={replyTo}
           canSendButtons={c.canSendButtons}
+          canSendLists={c.canSendLists}
           onCancelReplyTo={() => setReplyTo(null)}
           onSent={() => act(async () => undefined)}
         />
