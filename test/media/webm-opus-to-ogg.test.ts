@@ -110,6 +110,19 @@ describe('WebM/Opus → Ogg/Opus remux', () => {
     expect(webmOpusToOgg(WEBM, { maxSeconds: 1 })).toBeNull();
   });
 
+  it('the sanitizer refuses a WebM whose track is video, and one that is cut before any audio', async () => {
+    const video = Buffer.from(WEBM);
+    const trackType = video.indexOf(Buffer.from([0x83, 0x81, 0x02])); // TrackType = 2 (audio)
+    expect(trackType).toBeGreaterThan(0);
+    video[trackType + 2] = 0x01; // video
+    const sanitizer = new MediaSanitizer();
+    const firstCluster = WEBM.indexOf(Buffer.from([0x1f, 0x43, 0xb6, 0x75]));
+    for (const bytes of [video, WEBM.subarray(0, firstCluster)]) {
+      const result = await sanitizer.sanitize(bytes, { policy: 'allow', maxBytes: 16 * 1024 * 1024 });
+      expect(result).toEqual({ ok: false, reason: 'type-not-allowed' });
+    }
+  });
+
   it('keeps the packets before a block cut off at the end of an interrupted upload', () => {
     const whole = webmOpusToOgg(WEBM)!;
     const cut = webmOpusToOgg(WEBM.subarray(0, WEBM.length - 5))!;

@@ -41,11 +41,14 @@ export function VoiceRecorder(props: {
     }, 250);
     return () => clearInterval(timer);
   }, [state]);
-  // Leaving the conversation while recording drops the recording and frees the microphone.
+  // Leaving the conversation (or picking a file) while recording drops the recording and frees the microphone.
+  const onRecordingChange = useRef(props.onRecordingChange);
+  onRecordingChange.current = props.onRecordingChange;
   useEffect(
     () => () => {
       discard.current = true;
       if (recorder.current?.state === 'recording') recorder.current.stop();
+      onRecordingChange.current?.(false);
     },
     [],
   );
