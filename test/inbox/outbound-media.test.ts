@@ -180,7 +180,12 @@ describeEachStore('agents send files through the WhatsApp simulator', (dialect) 
     const plain = await upload(id, VOICE_WEBM, { 'x-attachment-name': 'aufnahme.webm' });
     expect(plain.statusCode).toBe(202);
     await w.drain();
-    expect(sim.sentMessages().filter((m) => m.type === 'audio').at(-1)?.body.audio).not.toHaveProperty('voice');
+    expect(
+      sim
+        .sentMessages()
+        .filter((m) => m.type === 'audio')
+        .at(-1)?.body.audio,
+    ).not.toHaveProperty('voice');
     const photo = await upload(id, GPS_PHOTO, { 'x-attachment-voice': '1' });
     expect(photo.statusCode).toBe(400);
     expect(photo.json().error).toMatchObject({ code: 'VALIDATION', details: { field: 'voice' } });
