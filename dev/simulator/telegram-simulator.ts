@@ -312,6 +312,7 @@ export class TelegramSimulator {
       case 'sendPhoto':
       case 'sendDocument':
       case 'sendAudio':
+      case 'sendVoice':
       case 'sendVideo': {
         const field = method.slice(4).toLowerCase();
         const upload = files[field];

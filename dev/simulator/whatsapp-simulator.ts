@@ -84,6 +84,8 @@ export interface CustomerMessageInput {
   text?: string;
   /** Tap on a reply button sparsam sent. `contextId` defaults to the last button message sent to this number. */
   buttonReply?: { id: string; title: string; contextId?: string };
+  /** Choice of a row in a list sparsam sent. `contextId` defaults to the last list message sent to this number. */
+  listReply?: { id: string; title: string; description?: string; contextId?: string };
   /** A photo (or sticker/document/audio/video) the customer sends; the simulator hosts the bytes for download. */
   image?: { data: Buffer; mimeType?: string; caption?: string };
   document?: { data: Buffer; mimeType?: string; fileName?: string; caption?: string };
@@ -127,9 +129,19 @@ export interface SentMessage {
   /** Convenience views of the body. */
   text: string | undefined;
   buttons: { id: string; title: string }[] | undefined;
+  /** An interactive list: its button label and sections with their rows. */
+  list?: SimulatedList | undefined;
+  /** `audio.voice: true`: sent as a voice message. */
+  voice?: boolean | undefined;
   template: { name: string; language: string; parameters: string[] } | undefined;
   mediaId: string | undefined;
   at: number;
+}
+
+/** An interactive list as sparsam sent it. */
+export interface SimulatedList {
+  button: string;
+  sections: { title?: string; rows: { id: string; title: string; description?: string }[] }[];
 }
 
 /** A Graph API call that the simulator refused (bad body, closed window, failure mode, wrong token). */
@@ -517,6 +529,19 @@ class Simulator implements WhatsAppSimulator {
       };
       if (contextId) message.context = { from: this.displayNumber, id: contextId };
       entry = { ...entry, text: input.buttonReply.title, kind: 'button' };
+    } else if (input.listReply) {
+      const contextId = input.listReply.contextId ?? [...this.sent].reverse().find((m) => m.to === from && m.list)?.id;
+      message.type = 'interactive';
+      message.interactive = {
+        type: 'list_reply',
+        list_reply: {
+          id: input.listReply.id,
+          title: input.listReply.title,
+          ...(input.listReply.description ? { description: input.listReply.description } : {}),
+        },
+      };
+      if (contextId) message.context = { from: this.displayNumber, id: contextId };
+      entry = { ...entry, text: input.listReply.title, kind: 'button' };
     } else if (input.image) {
       const mediaId = this.host(input.image.data, input.image.mimeType ?? 'image/jpeg');
       message.type = 'image';
@@ -989,7 +1014,7 @@ class Simulator implements WhatsAppSimulator {
   private validateContent(
     type: string,
     body: Record<string, unknown>,
-  ): Pick<SentMessage, 'text' | 'buttons' | 'template' | 'mediaId'> {
+  ): Pick<SentMessage, 'text' | 'buttons' | 'list' | 'voice' | 'template' | 'mediaId'> {
     const object = body[type] as Record<string, unknown> | undefined;
     if (!object || typeof object !== 'object') throw invalid(`The parameter ${type} is required`);
     const none = { text: undefined, buttons: undefined, template: undefined, mediaId: undefined };
@@ -1009,10 +1034,13 @@ class Simulator implements WhatsAppSimulator {
         return { ...none, text: object.emoji };
       }
       case 'interactive': {
-        if (object.type !== 'button') throw invalid('Only interactive type "button" is simulated');
+        if (object.type !== 'button' && object.type !== 'list') {
+          throw invalid('Only interactive types "button" and "list" are simulated');
+        }
         const text = (object.body as { text?: unknown } | undefined)?.text;
         if (typeof text !== 'string' || text === '') throw invalid('The parameter interactive.body.text is required');
         if ([...text].length > 1024) throw invalid('interactive.body.text is longer than 1024 characters');
+        if (object.type === 'list') return { ...none, text, list: validateList(object.action) };
         const buttons = (object.action as { buttons?: unknown } | undefined)?.buttons;
         if (!Array.isArray(buttons) || buttons.length < 1 || buttons.length > 3) {
           throw invalid('interactive.action.buttons must have 1 to 3 buttons');
@@ -1053,7 +1081,17 @@ class Simulator implements WhatsAppSimulator {
           throw invalid(`${type}.id or ${type}.link is required`);
         }
         const caption = typeof object.caption === 'string' ? object.caption : undefined;
-        return { ...none, text: caption, mediaId: typeof id === 'string' ? id : undefined };
+        let voice: boolean | undefined;
+        if (type === 'audio' && object.voice !== undefined) {
+          if (typeof object.voice !== 'boolean') throw invalid('audio.voice must be a boolean');
+          voice = object.voice;
+          // Meta: voice messages require .ogg files with the OPUS codec (audio-messages page).
+          const hosted = typeof id === 'string' ? this.media.get(id) : undefined;
+          if (voice && hosted && !hosted.mimeType.startsWith('audio/ogg')) {
+            throw invalid('A voice message must be an .ogg file with the OPUS codec');
+          }
+        }
+        return { ...none, text: caption, mediaId: typeof id === 'string' ? id : undefined, voice };
       }
     }
   }
@@ -1290,3 +1328,46 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 
 /** What `sparsam demo` loads from this file by path (src/cli/demo.command.ts); typed here so the two stay in step. */
 export const demoSimulator: DemoSimulatorModule<WhatsAppSimulator> = { startSimulator };
+
+/**
+ * Meta's limits for an interactive list (interactive-list-messages): button label 1-20 characters, 1-10 sections,
+ * 1-10 rows across all sections, row title 1-24, row description up to 72, row id 1-200 and unique, section title
+ * up to 24 (required when there is more than one section).
+ */
+function validateList(action: unknown): SimulatedList {
+  const a = (action ?? {}) as { button?: unknown; sections?: unknown };
+  if (typeof a.button !== 'string' || [...a.button].length < 1 || [...a.button].length > 20) {
+    throw invalid('interactive.action.button must be 1 to 20 characters');
+  }
+  if (!Array.isArray(a.sections) || a.sections.length < 1 || a.sections.length > 10) {
+    throw invalid('interactive.action.sections must have 1 to 10 sections');
+  }
+  const ids = new Set<string>();
+  let rows = 0;
+  const sections = (a.sections as { title?: unknown; rows?: unknown }[]).map((s) => {
+    if (s.title !== undefined && (typeof s.title !== 'string' || [...s.title].length > 24)) {
+      throw invalid('A section title is at most 24 characters');
+    }
+    if (s.title === undefined && (a.sections as unknown[]).length > 1) {
+      throw invalid('Every section needs a title when there is more than one');
+    }
+    if (!Array.isArray(s.rows) || s.rows.length < 1) throw invalid('Every section needs at least one row');
+    const parsed = (s.rows as { id?: unknown; title?: unknown; description?: unknown }[]).map((r) => {
+      if (typeof r.id !== 'string' || r.id.length < 1 || r.id.length > 200)
+        throw invalid('A row id is 1 to 200 characters');
+      if (typeof r.title !== 'string' || [...r.title].length < 1 || [...r.title].length > 24) {
+        throw invalid('A row title is 1 to 24 characters');
+      }
+      if (r.description !== undefined && (typeof r.description !== 'string' || [...r.description].length > 72)) {
+        throw invalid('A row description is at most 72 characters');
+      }
+      if (ids.has(r.id)) throw invalid('Row ids must be unique');
+      ids.add(r.id);
+      return { id: r.id, title: r.title, ...(typeof r.description === 'string' ? { description: r.description } : {}) };
+    });
+    rows += parsed.length;
+    return { ...(typeof s.title === 'string' ? { title: s.title } : {}), rows: parsed };
+  });
+  if (rows > 10) throw invalid('A list has at most 10 rows across all sections');
+  return { button: a.button, sections };
+}

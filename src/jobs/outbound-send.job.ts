@@ -341,6 +341,7 @@ export function buildCommand(
       mimeType: attachment.mimeType,
       ...(typeof fileName === 'string' ? { fileName } : {}),
       ...(content.text ? { caption: content.text } : {}),
+      ...(content.extra?.voice === true && attachment.mediaType === 'audio' ? { voice: true } : {}),
     };
   }
   if (content.template) {
@@ -353,6 +354,9 @@ export function buildCommand(
       ...(content.template.header ? { header: { ...content.template.header } } : {}),
       ...(content.template.buttons ? { buttons: content.template.buttons.map((b) => ({ ...b })) } : {}),
     };
+  }
+  if (content.list && content.text) {
+    return { type: 'list', address, text: content.text, list: structuredClone(content.list) };
   }
   if (content.buttons && content.buttons.length > 0 && content.text) {
     return { type: 'buttons', address, text: content.text, buttons: content.buttons.map((b) => ({ ...b })) };

@@ -135,7 +135,7 @@ export async function startStack(): Promise<Stack> {
 }
 
 /** Headless Chromium; a suite that calls this skips itself where it is missing: `describe.skipIf(!hasTool('chromium'))`. */
-export async function launchChromium(): Promise<Browser> {
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: toolPath('chromium'),
     args: [
@@ -147,6 +147,7 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...extraArgs,
     ],
   });
 }

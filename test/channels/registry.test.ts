@@ -38,6 +38,7 @@ describe('ChannelRegistry', () => {
     expect(registry.get('wa')?.capabilities).toMatchObject({
       messagingWindowHours: 24,
       supportsButtons: true,
+      supportsLists: true,
       supportsTemplates: true,
       supportsReadReceipts: true,
       messagesPerSecond: 20,
@@ -45,6 +46,7 @@ describe('ChannelRegistry', () => {
       maxTextChars: 4096,
     });
     expect(registry.get('d360')?.capabilities.maxTextChars).toBe(4096);
+    expect(registry.get('d360')?.capabilities.supportsLists).toBe(true);
     expect(registry.get('nope')).toBeUndefined();
   });
 

@@ -13,6 +13,7 @@ import { Browser, createUser } from '../web/web-support.ts';
 import { startWorld, type World } from './inbox-world.ts';
 
 const GPS_PHOTO = readFileSync(new URL('../fixtures/images/jpg_gps_DSCN0010.jpg', import.meta.url));
+const VOICE_WEBM = readFileSync(new URL('../fixtures/audio/voice-chromium.webm', import.meta.url));
 const CUSTOMER = '4917612345678';
 const JPEG_MAGIC = Buffer.from([0xff, 0xd8, 0xff]);
 
@@ -149,6 +150,45 @@ describeEachStore('agents send files through the WhatsApp simulator', (dialect) 
     expect(file.statusCode).toBe(200);
     expect(file.headers['content-type']).toBe('image/jpeg');
     expect(file.rawPayload.equals(received.data)).toBe(true);
+  });
+
+  it("a voice note recorded in the browser (WebM/Opus) reaches WhatsApp as an Ogg/Opus voice message without the recorder's metadata", async () => {
+    const id = await conversationWithConsent();
+    const response = await upload(id, VOICE_WEBM, {
+      'content-type': 'audio/webm',
+      'x-attachment-name': 'voice.webm',
+      'x-attachment-voice': '1',
+    });
+    expect(response.statusCode).toBe(202);
+    const message = response.json().message;
+    expect(message).toMatchObject({ kind: 'audio', media: { mimeType: 'audio/ogg', state: 'stored' } });
+    await w.drain();
+    const sent = sim.sentMessages().find((m) => m.type === 'audio');
+    expect(sent?.voice).toBe(true);
+    expect(sent?.body.audio).toEqual({ id: sent!.mediaId, voice: true });
+    const received = sim.uploadedMedia(sent!.mediaId!)!;
+    expect(received.mimeType).toBe('audio/ogg');
+    expect(received.data.subarray(0, 4).toString('latin1')).toBe('OggS');
+    expect(received.data.includes('OpusHead')).toBe(true);
+    expect(received.data.includes('Chrome')).toBe(false);
+    // The agent plays the same Ogg file in the thread.
+    const file = await w.api('GET', `/api/v1/media/${message.media.id}`);
+    expect(file.headers['content-type']).toBe('audio/ogg');
+    expect(file.rawPayload.equals(received.data)).toBe(true);
+
+    // An ordinary audio file (no voice header) goes out as audio without the voice flag; a photo is no voice note.
+    const plain = await upload(id, VOICE_WEBM, { 'x-attachment-name': 'aufnahme.webm' });
+    expect(plain.statusCode).toBe(202);
+    await w.drain();
+    expect(
+      sim
+        .sentMessages()
+        .filter((m) => m.type === 'audio')
+        .at(-1)?.body.audio,
+    ).not.toHaveProperty('voice');
+    const photo = await upload(id, GPS_PHOTO, { 'x-attachment-voice': '1' });
+    expect(photo.statusCode).toBe(400);
+    expect(photo.json().error).toMatchObject({ code: 'VALIDATION', details: { field: 'voice' } });
   });
 
   it('a PDF goes out as a document with the name of its real type', async () => {

@@ -440,6 +440,7 @@ export function memoryChannel(
     capabilities: {
       messagingWindowHours: 24,
       supportsButtons: true,
+      supportsLists: true,
       supportsTemplates: true,
       supportsReadReceipts: true,
       messagesPerSecond: 80,

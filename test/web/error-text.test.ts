@@ -4,7 +4,8 @@ import { appErrorStatus, type AppErrorCode } from '../../src/shared/app-error.ts
 import { ApiError } from '../../web/src/api.ts';
 import { de, type MessageKey } from '../../web/src/i18n/messages.de.ts';
 import { en } from '../../web/src/i18n/messages.en.ts';
-import { ERROR_TEXT, errorText } from '../../web/src/shared/error-text.ts';
+import { ERROR_TEXT, LIST_ERROR_TEXT, errorText } from '../../web/src/shared/error-text.ts';
+import { LIST_ERROR_REASONS, LIST_LIMITS } from '../../src/core/inbox/interactive-list.ts';
 
 /**
  * The inbox shows a refused request in the interface's language: every error code the API can answer with has a
@@ -28,6 +29,21 @@ describe('error texts', () => {
       return out;
     });
     expect(missing).toEqual([]);
+  });
+
+  it('names the rule a refused list broke, for every reason the inbox gives, in German and English', () => {
+    for (const reason of LIST_ERROR_REASONS) {
+      const key = LIST_ERROR_TEXT[reason] as string | undefined;
+      expect(key && (de as Record<string, string>)[key]?.trim(), `de:${reason}`).toBeTruthy();
+      expect(key && (en as Record<string, string>)[key]?.trim(), `en:${reason}`).toBeTruthy();
+    }
+    const rows = new ApiError(400, 'VALIDATION', 'a list has at most 10 rows', {
+      field: 'list',
+      reason: 'list_rows',
+      limit: LIST_LIMITS.rows,
+    });
+    expect(errorText(rows, german)).toBe('Eine Liste hat höchstens 10 Zeilen.');
+    expect(errorText(rows, english)).toBe('A list has at most 10 rows.');
   });
 
   it('never shows the server message, in either language', () => {

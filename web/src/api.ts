@@ -62,13 +62,20 @@ export async function api<T>(
  * Uploads a file as the raw request body (no multipart), with its name and an optional caption in percent-encoded
  * headers: the caption is message text and must not end up in a URL that access logs keep.
  */
-export async function upload<T>(path: string, file: File, caption?: string): Promise<T> {
+export async function upload<T>(
+  path: string,
+  file: File,
+  caption?: string,
+  options: { voice?: boolean } = {},
+): Promise<T> {
   const headers: Record<string, string> = {
     accept: 'application/json',
     'content-type': file.type || 'application/octet-stream',
     'x-attachment-name': encodeURIComponent(file.name),
   };
   if (caption) headers['x-attachment-caption'] = encodeURIComponent(caption);
+  // A recording from the microphone button: sent as a voice message where the channel has them.
+  if (options.voice) headers['x-attachment-voice'] = '1';
   if (csrfToken) headers['x-csrf-token'] = csrfToken;
   const res = await fetch(`/api/v1${path}`, { method: 'POST', headers, credentials: 'same-origin', body: file });
   const data = (await res.json().catch(() => ({}))) as T & Partial<ApiErrorBody>;

@@ -33,6 +33,7 @@ export type { MessengerChannelConfig };
 export const MESSENGER_CAPABILITIES: ChannelCapabilities = Object.freeze({
   messagingWindowHours: 24,
   supportsButtons: true,
+  supportsLists: false,
   supportsTemplates: false,
   supportsReadReceipts: false,
   messagesPerSecond: 10,
@@ -114,6 +115,9 @@ export class MessengerChannel implements Channel {
         };
       case 'template':
         throw new ChannelApiError('unsupported', 'Messenger has no message templates', 400, false);
+      case 'list':
+        // capabilities.supportsLists is false: core never asks; refusing keeps a wrong call visible.
+        throw new ChannelApiError('unsupported', 'Messenger has no list messages', 400, false);
       case 'read':
         // mark_seen needs the customer's id, which a read command does not carry (supportsReadReceipts is false).
         return { providerMessageId: undefined };

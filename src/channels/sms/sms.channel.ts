@@ -31,6 +31,7 @@ export const SMS_MAX_MEDIA_BYTES = 5 * 1024 * 1024;
 export const SMS_CAPABILITIES: ChannelCapabilities = Object.freeze({
   messagingWindowHours: null,
   supportsButtons: false,
+  supportsLists: false,
   supportsTemplates: false,
   supportsReadReceipts: false,
   messagesPerSecond: 1,
@@ -119,6 +120,9 @@ export class SmsChannel implements Channel {
         throw new ChannelApiError('unsupported', 'files cannot be sent by SMS from sparsam', 400, false);
       case 'template':
         throw new ChannelApiError('unsupported', 'SMS has no message templates', 400, false);
+      case 'list':
+        // capabilities.supportsLists is false: core never asks; refusing keeps a wrong call visible.
+        throw new ChannelApiError('unsupported', 'SMS has no list messages', 400, false);
       case 'read':
         return { providerMessageId: undefined };
     }

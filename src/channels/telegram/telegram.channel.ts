@@ -34,6 +34,7 @@ export type { TelegramChannelConfig };
 export const TELEGRAM_CAPABILITIES: ChannelCapabilities = Object.freeze({
   messagingWindowHours: null,
   supportsButtons: true,
+  supportsLists: false,
   supportsTemplates: false,
   supportsReadReceipts: false,
   messagesPerSecond: 30,
@@ -122,12 +123,16 @@ export class TelegramChannel implements Channel {
           command.data,
           command.fileName,
           command.caption,
+          command.voice === true,
         );
         return { providerMessageId: telegramMessageId(this.chatKey(sent.chat.id), sent.message_id) };
       }
       case 'template':
         // capabilities.supportsTemplates is false: core never asks; refusing keeps a wrong call visible.
         throw new ChannelApiError('unsupported', 'Telegram has no message templates', 400, false);
+      case 'list':
+        // capabilities.supportsLists is false: core never asks; refusing keeps a wrong call visible.
+        throw new ChannelApiError('unsupported', 'Telegram has no list messages', 400, false);
       case 'read':
         // Bots cannot mark messages as read (supportsReadReceipts false): nothing to send.
         return { providerMessageId: undefined };

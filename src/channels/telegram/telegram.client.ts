@@ -81,6 +81,8 @@ export class TelegramClient {
     data: Buffer,
     fileName: string | undefined,
     caption: string | undefined,
+    /** An Ogg/Opus voice note: sent with sendVoice, which Telegram shows as a voice message. */
+    voice = false,
   ): Promise<Message> {
     // grammY writes the name unquoted into the part header and refuses line breaks: keep it to a plain name.
     const safeName = fileName?.replace(/[\r\n";\\/]/g, '_').slice(0, 200) || undefined;
@@ -92,6 +94,7 @@ export class TelegramClient {
       case 'video':
         return this.call('sendVideo', (api) => api.sendVideo(chatId, file, other));
       case 'audio':
+        if (voice) return this.call('sendVoice', (api) => api.sendVoice(chatId, file, other));
         return this.call('sendAudio', (api) => api.sendAudio(chatId, file, other));
       case 'document':
         return this.call('sendDocument', (api) => api.sendDocument(chatId, file, other));

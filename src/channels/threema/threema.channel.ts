@@ -54,6 +54,7 @@ const FILE_LIMITS: Readonly<Record<OutboundMediaType, number>> = Object.freeze({
 export const THREEMA_CAPABILITIES: ChannelCapabilities = Object.freeze({
   messagingWindowHours: null,
   supportsButtons: false,
+  supportsLists: false,
   supportsTemplates: false,
   supportsReadReceipts: false,
   messagesPerSecond: 5,
@@ -195,6 +196,9 @@ export class ThreemaChannel implements Channel {
         return { providerMessageId: await this.sendFile(command) };
       case 'template':
         throw new ChannelApiError('unsupported', 'Threema has no message templates', 400, false);
+      case 'list':
+        // capabilities.supportsLists is false: core never asks; refusing keeps a wrong call visible.
+        throw new ChannelApiError('unsupported', 'Threema has no list messages', 400, false);
       case 'read':
         // capabilities.supportsReadReceipts is false: no receipts are sent to the customer.
         return { providerMessageId: undefined };

@@ -24,6 +24,7 @@ export const WEBCHAT_MAX_FILE_BYTES = 10 * 1024 * 1024;
 export const WEBCHAT_CAPABILITIES: ChannelCapabilities = Object.freeze({
   messagingWindowHours: null,
   supportsButtons: false,
+  supportsLists: false,
   supportsTemplates: false,
   supportsReadReceipts: false,
   messagesPerSecond: 50,
@@ -72,6 +73,10 @@ export class WebchatChannel implements Channel {
     if (command.type === 'read') return Promise.resolve({ providerMessageId: undefined });
     if (command.type === 'template') {
       return Promise.reject(new AppError('VALIDATION', 'the website chat has no templates; send a text instead'));
+    }
+    if (command.type === 'list') {
+      // capabilities.supportsLists is false: core never asks; refusing keeps a wrong call visible.
+      return Promise.reject(new AppError('VALIDATION', 'the website chat has no list messages; send a text instead'));
     }
     // A direct reply before an erasure (declined, STOP) has no stored message: the window learns of it by the
     // erasure itself (its token opens nothing any more).

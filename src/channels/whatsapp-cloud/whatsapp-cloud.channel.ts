@@ -43,6 +43,8 @@ export function whatsAppCapabilities(messagesPerSecond: number): ChannelCapabili
     // The customer-service window: free text only within 24 h of the customer's last message; templates after.
     messagingWindowHours: 24,
     supportsButtons: true,
+    // Interactive lists: up to 10 rows behind one button (interactive-list-messages).
+    supportsLists: true,
     supportsTemplates: true,
     supportsReadReceipts: true,
     messagesPerSecond,
@@ -101,6 +103,8 @@ export async function sendWhatsAppCommand(client: WhatsAppClient, command: Outbo
       return {
         providerMessageId: await client.sendButtons(command.address, command.text, command.buttons, command.footer),
       };
+    case 'list':
+      return { providerMessageId: await client.sendInteractiveList(command.address, command.text, command.list) };
     case 'template':
       return {
         providerMessageId: await client.sendTemplate(command.address, command.name, command.language, {
@@ -111,8 +115,9 @@ export async function sendWhatsAppCommand(client: WhatsAppClient, command: Outbo
       };
     case 'media': {
       const mediaId = await client.uploadMedia(command.data, command.mimeType, command.fileName);
-      const options: { caption?: string; fileName?: string } = {};
+      const options: { caption?: string; fileName?: string; voice?: boolean } = {};
       if (command.caption !== undefined) options.caption = command.caption;
+      if (command.voice) options.voice = true;
       if (command.fileName !== undefined) options.fileName = command.fileName;
       return { providerMessageId: await client.sendMedia(command.address, command.mediaType, mediaId, options) };
     }

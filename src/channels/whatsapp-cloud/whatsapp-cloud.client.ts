@@ -1,3 +1,4 @@
+import { LIST_LIMITS, type InteractiveList } from '../../core/inbox/interactive-list.ts';
 import type { DownloadedMedia } from '../../core/channel/channel.port.ts';
 import { ChannelApiError, ChannelNetworkError } from '../../core/channel/channel-errors.ts';
 import { downloadLimited } from '../media-download.ts';
@@ -130,6 +131,37 @@ export class WhatsAppClient {
   }
 
   /**
+   * An interactive list: `text` as the body and a button (`list.button`) that opens the rows to choose from; the
+   * customer's choice comes back as an `interactive.list_reply` with the row's id and title. Checked against
+   * Meta's limits before the call (LIST_LIMITS: 10 sections, 10 rows in all, titles 24, descriptions 72, ids 200;
+   * https://developers.facebook.com/documentation/business-messaging/whatsapp/messages/interactive-list-messages/).
+   * Reusable for any list sparsam sends, the agent's reply or its own.
+   */
+  async sendInteractiveList(to: string, text: string, list: InteractiveList): Promise<string> {
+    checkText(text, LIST_LIMITS.text, 'list message text');
+    checkList(list);
+    return this.sendMessage({
+      to,
+      type: 'interactive',
+      interactive: {
+        type: 'list',
+        body: { text },
+        action: {
+          button: list.button,
+          sections: list.sections.map((s) => ({
+            ...(s.title ? { title: s.title } : {}),
+            rows: s.rows.map((r) => ({
+              id: r.id,
+              title: r.title,
+              ...(r.description ? { description: r.description } : {}),
+            })),
+          })),
+        },
+      },
+    });
+  }
+
+  /**
    * A pre-approved template (the only message allowed outside the 24 h window) with its components' parameters:
    * the header's (its text placeholder, or the link of its image, document or video), the body's positional
    * parameters, and URL buttons' placeholders by button index
@@ -168,20 +200,25 @@ export class WhatsAppClient {
     });
   }
 
-  /** Sends media uploaded before with {@link uploadMedia}, by its id. */
+  /**
+   * Sends media uploaded before with {@link uploadMedia}, by its id. `voice` marks an Ogg/Opus audio as a voice
+   * message (auto-download, microphone icon, transcription; `audio.voice: true`,
+   * https://developers.facebook.com/documentation/business-messaging/whatsapp/messages/audio-messages/).
+   */
   async sendMedia(
     to: string,
     mediaType: WhatsAppMediaType,
     mediaId: string,
-    options: { caption?: string; fileName?: string } = {},
+    options: { caption?: string; fileName?: string; voice?: boolean } = {},
   ): Promise<string> {
     if (options.caption !== undefined && [...options.caption].length > WHATSAPP_LIMITS.maxCaption) {
       throw invalidRequest(`a caption is at most ${WHATSAPP_LIMITS.maxCaption} characters`);
     }
-    const object: Record<string, string> = { id: mediaId };
+    const object: Record<string, string | boolean> = { id: mediaId };
     // WhatsApp shows no caption on audio.
     if (options.caption && mediaType !== 'audio') object.caption = options.caption;
     if (options.fileName && mediaType === 'document') object.filename = options.fileName;
+    if (options.voice && mediaType === 'audio') object.voice = true;
     return this.sendMessage({ to, type: mediaType, [mediaType]: object });
   }
 
@@ -367,6 +404,38 @@ function invalidRequest(reason: string): ChannelApiError {
 function checkText(text: string, max: number, what: string): void {
   if (text.trim().length === 0) throw invalidRequest(`the ${what} is empty`);
   if ([...text].length > max) throw invalidRequest(`the ${what} is longer than ${max} characters`);
+}
+
+/** The same limits core checks (interactive-list.ts), again at the edge: a wrong call never reaches Meta. */
+function checkList(list: InteractiveList): void {
+  const chars = (s: string) => [...s].length;
+  const rows = list.sections.flatMap((s) => s.rows);
+  if (chars(list.button) < 1 || chars(list.button) > LIST_LIMITS.button) {
+    throw invalidRequest(`a list's button is 1-${LIST_LIMITS.button} characters`);
+  }
+  if (list.sections.length < 1 || list.sections.length > LIST_LIMITS.sections) {
+    throw invalidRequest(`a list has 1-${LIST_LIMITS.sections} sections`);
+  }
+  if (rows.length < 1 || rows.length > LIST_LIMITS.rows) throw invalidRequest(`a list has 1-${LIST_LIMITS.rows} rows`);
+  for (const s of list.sections) {
+    if (s.rows.length === 0) throw invalidRequest('every section of a list has a row');
+    if ((s.title === undefined && list.sections.length > 1) || (s.title && chars(s.title) > LIST_LIMITS.sectionTitle)) {
+      throw invalidRequest(
+        `section titles are 1-${LIST_LIMITS.sectionTitle} characters (required with several sections)`,
+      );
+    }
+  }
+  for (const r of rows) {
+    if (chars(r.title) < 1 || chars(r.title) > LIST_LIMITS.rowTitle) {
+      throw invalidRequest(`a row title is 1-${LIST_LIMITS.rowTitle} characters`);
+    }
+    if (r.description !== undefined && chars(r.description) > LIST_LIMITS.rowDescription) {
+      throw invalidRequest(`a row description is at most ${LIST_LIMITS.rowDescription} characters`);
+    }
+    if (r.id.length < 1 || r.id.length > LIST_LIMITS.rowId)
+      throw invalidRequest(`a row id is 1-${LIST_LIMITS.rowId} characters`);
+  }
+  if (new Set(rows.map((r) => r.id)).size !== rows.length) throw invalidRequest('the row ids of a list must be unique');
 }
 
 function checkButtons(buttons: { id: string; title: string }[]): void {

@@ -1,3 +1,4 @@
+import type { InteractiveList } from '../inbox/interactive-list.ts';
 import type { BusinessAccountApi } from './business-account-api.port.ts';
 
 /**
@@ -13,6 +14,11 @@ export interface ChannelCapabilities {
   messagingWindowHours: number | null;
   /** Interactive reply buttons (used for the consent notice); without them the notice asks for a keyword reply. */
   supportsButtons: boolean;
+  /**
+   * Interactive lists (a button that opens up to 10 rows to choose from; WhatsApp's `interactive.type: "list"`).
+   * Where false, core refuses a reply with a list (VALIDATION, reason `list_unsupported`) before anything is queued.
+   */
+  supportsLists: boolean;
   /** Pre-approved templates, the only thing allowed outside the window. */
   supportsTemplates: boolean;
   /** Read receipts can be sent to the customer. */
@@ -169,6 +175,14 @@ export type OutboundCommand =
       footer?: string;
     }
   | {
+      /** An interactive list (only on channels with `supportsLists`; checked against LIST_LIMITS by core). */
+      type: 'list';
+      messageId?: string;
+      address: string;
+      text: string;
+      list: InteractiveList;
+    }
+  | {
       type: 'template';
       messageId?: string;
       address: string;
@@ -189,6 +203,11 @@ export type OutboundCommand =
       mimeType: string;
       fileName?: string;
       caption?: string;
+      /**
+       * A voice note recorded in the inbox (always Ogg/Opus): WhatsApp shows it as a voice message (`audio.voice`),
+       * Telegram as a voice message (sendVoice); other channels send it as the audio file it is.
+       */
+      voice?: boolean;
     }
   | { type: 'read'; providerMessageId: string };
 

@@ -12,6 +12,8 @@ import { channelPausedReply } from './notices.ts';
 import { foldText, matchSnippet } from './text-search.ts';
 import type { OutboundDraft, QueuedOutbound } from './outbox.ts';
 import { inScope, scopeInboxIds, type InboxScope } from '../teams/inbox-scope.ts';
+import { isOggOpus } from '../privacy/media/webm-opus-to-ogg.ts';
+import { interactiveList, type InteractiveList, type ListInput } from './interactive-list.ts';
 
 /** 'snoozed': open conversations set aside until a time; the other open views leave them out. */
 export type ConversationView = 'mine' | 'unassigned' | 'all' | 'closed' | 'snoozed';
@@ -104,6 +106,8 @@ export interface MessageView {
   edited: boolean;
   deleted: boolean;
   buttons?: { id: string; title: string }[];
+  /** The interactive list an agent sent with the text. */
+  list?: InteractiveList;
   template?: TemplateSend;
   /** The message this one answers (the customer's reply with context, or an agent's reply to a message). */
   replyTo?: { id: string; direction: MessageView['direction']; kind: string; text: string | null };
@@ -120,12 +124,17 @@ export interface MessageView {
 }
 
 export interface ConversationDetail {
-  conversation: ConversationSummary & { eraseAfterCloseDays: number; canReact: boolean; canSendButtons: boolean };
+  conversation: ConversationSummary & {
+    eraseAfterCloseDays: number;
+    canReact: boolean;
+    canSendButtons: boolean;
+    canSendLists: boolean;
+  };
   messages: MessageView[];
 }
 
 export type ReplyInput =
-  | { text: string; replyTo?: string | undefined; buttons?: string[] | undefined }
+  | { text: string; replyTo?: string | undefined; buttons?: string[] | undefined; list?: ListInput | undefined }
   | {
       template: {
         name: string;
@@ -153,6 +162,11 @@ export interface AttachmentInput {
   claimedMime: string | undefined;
   fileName: string | undefined;
   caption: string | undefined;
+  /**
+   * A voice note recorded in the inbox: it must be audio; as Ogg/Opus (a browser's WebM recording is remuxed to it
+   * by the sanitizer) it goes out as a voice message where the channel has them, otherwise as an audio file.
+   */
+  voice?: boolean | undefined;
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -385,6 +399,7 @@ export class InboxService {
         edited: m.edited,
         deleted: m.deleted,
         ...(content.buttons ? { buttons: content.buttons } : {}),
+        ...(content.list ? { list: content.list } : {}),
         ...(content.template ? { template: content.template } : {}),
         ...structuredParts(m.kind, content.extra),
         ...(content.extra?.senderKeyChanged === true ? { senderKeyChanged: true } : {}),
@@ -405,6 +420,7 @@ export class InboxService {
         eraseAfterCloseDays: (await this.#inbox(row.inbox_id)).retention.eraseAfterCloseDays,
         canReact: Boolean(this.deps.channels.get(row.channel_id)?.react),
         canSendButtons: this.deps.channels.get(row.channel_id)?.capabilities.supportsButtons ?? false,
+        canSendLists: this.deps.channels.get(row.channel_id)?.capabilities.supportsLists ?? false,
       },
       messages: views,
     };
@@ -444,6 +460,21 @@ export class InboxService {
         if (input.replyTo) {
           throw new AppError('VALIDATION', 'a message with buttons cannot quote a message', { field: 'replyTo' });
         }
+      }
+      if (input.list) {
+        if (content.buttons) {
+          throw new AppError('VALIDATION', 'a message has either buttons or a list', {
+            field: 'list',
+            reason: 'list_with_buttons',
+          });
+        }
+        if (input.replyTo) {
+          throw new AppError('VALIDATION', 'a message with a list cannot quote a message', {
+            field: 'list',
+            reason: 'list_with_quote',
+          });
+        }
+        content.list = interactiveList(input.list, length, channel.capabilities.supportsLists);
       }
       kind = 'text';
     } else {
@@ -490,6 +521,7 @@ export class InboxService {
       edited: false,
       deleted: false,
       ...(content.buttons ? { buttons: content.buttons } : {}),
+      ...(content.list ? { list: content.list } : {}),
       ...(content.template ? { template: content.template } : {}),
       ...(typeof content.extra?.replyToMessageId === 'string'
         ? { replyTo: await this.#quote(row.id, content.extra.replyToMessageId) }
@@ -667,6 +699,9 @@ export class InboxService {
       stillImages: true,
     });
     if (!result.ok) throw attachmentRefused(result.reason);
+    if (input.voice && result.kind !== 'audio') {
+      throw new AppError('VALIDATION', 'a voice note is a sound recording', { field: 'voice' });
+    }
     const mediaType: OutboundMediaType = result.kind === 'sticker' ? 'image' : (result.kind as OutboundMediaType);
     const limit = channel.capabilities.maxOutboundMediaBytes[mediaType] ?? 0;
     if (result.data.length > limit) {
@@ -680,7 +715,10 @@ export class InboxService {
     }
     const content: MessageContent = {
       ...(caption ? { text: caption } : {}),
-      extra: { fileName: attachmentFileName(input.fileName, result.mimeType, mediaType) },
+      extra: {
+        fileName: attachmentFileName(input.fileName, result.mimeType, mediaType),
+        ...(input.voice && isOggOpus(result.data) ? { voice: true } : {}),
+      },
     };
     const authorId = principal.kind === 'session' ? (principal.userId ?? principal.id) : null;
     const queued = await this.#queueOutbound(

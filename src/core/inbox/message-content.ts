@@ -1,4 +1,5 @@
 import { openField, sealField } from '../privacy/keys/field-cipher.ts';
+import type { InteractiveList } from './interactive-list.ts';
 
 /**
  * A template as sent: name, language, body parameters, and where the template has them the header's value (text,
@@ -24,6 +25,8 @@ export interface MessageContent {
   text?: string;
   /** Reply buttons sent with the text (the consent notice). */
   buttons?: { id: string; title: string }[];
+  /** An interactive list sent with the text (the rows the customer chooses from). */
+  list?: InteractiveList;
   template?: TemplateSend;
   /**
    * Structured details: what the provider said about an attachment (`media`: provider media id, claimed type, file

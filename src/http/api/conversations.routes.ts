@@ -7,6 +7,7 @@ import { STAFF_ROLES } from '../contract/api-route.ts';
 import {
   ATTACHMENT_CAPTION_HEADER,
   ATTACHMENT_NAME_HEADER,
+  ATTACHMENT_VOICE_HEADER,
   MAX_CAPTION_CHARS as DOCUMENTED_CAPTION_CHARS,
   conversationsApi as api,
 } from '../contract/conversations.contract.ts';
@@ -99,6 +100,7 @@ export function conversationRoutes(deps: {
             claimedMime: typeof claimed === 'string' ? claimed.split(';')[0]!.trim() : undefined,
             fileName: percentDecodedHeader(request, ATTACHMENT_NAME_HEADER, 255),
             caption: percentDecodedHeader(request, ATTACHMENT_CAPTION_HEADER, MAX_CAPTION_CHARS),
+            voice: request.headers[ATTACHMENT_VOICE_HEADER] === '1',
           });
           return { message };
         },

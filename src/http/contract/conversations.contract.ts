@@ -37,6 +37,48 @@ export const ConversationSummarySchema = z.object({
     .describe('the newest message, opened for the viewer in memory (in the list only; never stored in plain text)'),
 });
 
+const ListViewSchema = z.object({
+  button: z.string(),
+  sections: z.array(
+    z.object({
+      title: z.string().optional(),
+      rows: z.array(z.object({ id: z.string(), title: z.string(), description: z.string().optional() })),
+    }),
+  ),
+});
+
+/**
+ * An interactive list in a reply. Loose bounds here (so that a list just over a limit gets the precise error); the
+ * inbox checks WhatsApp's limits (interactive-list.ts LIST_LIMITS) and answers VALIDATION with `field: 'list'` and
+ * a stable `reason`.
+ */
+const ListBodySchema = z
+  .object({
+    button: z.string().max(200).describe('the button that opens the list: 1-20 characters'),
+    sections: z
+      .array(
+        z
+          .object({
+            title: z.string().max(200).optional().describe('at most 24 characters; required with several sections'),
+            rows: z
+              .array(
+                z
+                  .object({
+                    id: z.string().max(400).optional().describe('1-200 characters, unique; default row-1, row-2 …'),
+                    title: z.string().max(200).describe('1-24 characters'),
+                    description: z.string().max(400).optional().describe('at most 72 characters'),
+                  })
+                  .strict(),
+              )
+              .max(20),
+          })
+          .strict(),
+      )
+      .max(20)
+      .describe('1-10 sections with at most 10 rows in all'),
+  })
+  .strict();
+
 export const MessageSchema = z.object({
   id: z.string(),
   direction: z.enum(['in', 'out', 'note', 'system']),
@@ -52,6 +94,7 @@ export const MessageSchema = z.object({
   edited: z.boolean(),
   deleted: z.boolean(),
   buttons: z.array(z.object({ id: z.string(), title: z.string() })).optional(),
+  list: ListViewSchema.optional().describe('the interactive list sent with the text'),
   template: z
     .object({
       name: z.string(),
@@ -106,6 +149,9 @@ export const ConversationDetailSchema = z.object({
     eraseAfterCloseDays: z.number(),
     canReact: z.boolean().describe("the channel has reactions (WhatsApp): agents may react to the customer's messages"),
     canSendButtons: z.boolean().describe('the channel has reply buttons: agents may add up to 3 to a reply'),
+    canSendLists: z
+      .boolean()
+      .describe('the channel has interactive lists (WhatsApp): agents may add a list of up to 10 rows to a reply'),
   }),
   messages: z.array(MessageSchema),
 });
@@ -177,6 +223,11 @@ export const ReplyBodySchema = z.union([
         .max(3)
         .optional()
         .describe('reply buttons the customer can tap: 1-3 distinct titles of 1-20 characters (text at most 1024)'),
+      list: ListBodySchema.optional().describe(
+        'an interactive list (WhatsApp): a button that opens up to 10 rows; the text at most 1024 characters. ' +
+          "Refused with 400 VALIDATION, details.field 'list' and a stable details.reason (list_unsupported, " +
+          'list_button, list_rows …)',
+      ),
     })
     .strict(),
   z
@@ -198,6 +249,8 @@ export const ReplyBodySchema = z.union([
 export const ATTACHMENT_NAME_HEADER = 'x-attachment-name';
 /** Header with the caption of an upload, percent-encoded UTF-8; never put in the URL, which access logs keep. */
 export const ATTACHMENT_CAPTION_HEADER = 'x-attachment-caption';
+/** Header `1` on an upload recorded with the microphone button: sent as a voice message where the channel has them. */
+export const ATTACHMENT_VOICE_HEADER = 'x-attachment-voice';
 /** Longest caption of an upload, in characters. */
 export const MAX_CAPTION_CHARS = 1024;
 
@@ -284,6 +337,12 @@ export const conversationsApi = {
     headers: [
       { name: ATTACHMENT_NAME_HEADER, description: 'file name shown on documents, percent-encoded UTF-8' },
       { name: ATTACHMENT_CAPTION_HEADER, description: 'caption, percent-encoded UTF-8 (not for audio on WhatsApp)' },
+      {
+        name: ATTACHMENT_VOICE_HEADER,
+        description:
+          '1: a voice note (audio only; a WebM/Opus recording is remuxed to Ogg/Opus and goes out as a WhatsApp or ' +
+          'Telegram voice message)',
+      },
     ],
     response: queued,
     errors: {

@@ -47,6 +47,7 @@ describe('sms channel: Twilio REST API', () => {
     expect(channel.capabilities).toMatchObject({
       messagingWindowHours: null,
       supportsButtons: false,
+      supportsLists: false,
       supportsTemplates: false,
     });
   });

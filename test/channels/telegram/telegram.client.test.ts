@@ -112,6 +112,21 @@ describe('telegram channel: sending and media through the Bot API', () => {
     expect(simulator.calls).toHaveLength(0);
   });
 
+  it('sends a voice note with sendVoice and other audio with sendAudio', async () => {
+    const data = Buffer.alloc(1024, 3);
+    await channel.send({
+      type: 'media',
+      address: '5071234567',
+      mediaType: 'audio',
+      data,
+      mimeType: 'audio/ogg',
+      voice: true,
+    });
+    await channel.send({ type: 'media', address: '5071234567', mediaType: 'audio', data, mimeType: 'audio/mpeg' });
+    expect(simulator.calls.map((c) => c.method)).toEqual(['sendVoice', 'sendAudio']);
+    expect(simulator.calls[0]?.files.voice?.size).toBe(1024);
+  });
+
   it('uploads media as multipart (sendPhoto / sendDocument) with the caption', async () => {
     const data = Buffer.alloc(2048, 7);
     await channel.send({

@@ -166,6 +166,41 @@ channels:
     expect(mine?.status).toBe('sent');
   });
 
+  it('sends a recorded voice note with sendVoice (as Ogg/Opus), and refuses a list: Telegram has none', async () => {
+    await deliver(simulator.textUpdate(CUSTOMER, FIRST_TEXT, Math.floor(clock.now().getTime() / 1000)));
+    await sparsam.jobs.drain();
+    await deliver(simulator.tapUpdate(CUSTOMER, CONSENT_AGREE_ID));
+    const [conversation] = (await api('GET', '/api/v1/conversations?view=all')).json().items as { id: string }[];
+    const recording = readFileSync(new URL('../../fixtures/audio/voice-chromium.webm', import.meta.url));
+    const upload = await sparsam.http.inject({
+      method: 'POST',
+      url: `/api/v1/conversations/${conversation!.id}/attachments`,
+      payload: recording,
+      headers: { authorization: `Bearer ${agentToken}`, 'content-type': 'audio/webm', 'x-attachment-voice': '1' },
+    });
+    expect(upload.statusCode).toBe(202);
+    expect(upload.json().message.media.mimeType).toBe('audio/ogg');
+    await sparsam.jobs.drain();
+    const sent = simulator.sent(CUSTOMER.chatId).at(-1)!;
+    expect(sent.method).toBe('sendVoice');
+    expect(sent.files.voice?.size).toBe(upload.json().message.media.size);
+
+    const detail = (await api('GET', `/api/v1/conversations/${conversation!.id}`)).json();
+    expect(detail.conversation.canSendLists).toBe(false);
+    const before = simulator.calls.length;
+    const list = await api('POST', `/api/v1/conversations/${conversation!.id}/messages`, {
+      text: 'Welcher Termin?',
+      list: { button: 'Termine', sections: [{ rows: [{ title: 'Dienstag' }] }] },
+    });
+    expect(list.statusCode).toBe(400);
+    expect(list.json().error).toMatchObject({
+      code: 'VALIDATION',
+      details: { field: 'list', reason: 'list_unsupported' },
+    });
+    await sparsam.jobs.drain();
+    expect(simulator.calls.length).toBe(before);
+  });
+
   it('fetches a photo through getFile and stores it without its GPS position; applies an edit', async () => {
     await deliver(simulator.textUpdate(CUSTOMER, FIRST_TEXT));
     await sparsam.jobs.drain();

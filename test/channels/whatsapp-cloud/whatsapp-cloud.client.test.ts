@@ -145,6 +145,67 @@ describe('WhatsApp Cloud client: what is sent', () => {
     });
   });
 
+  it('interactive list: body, the button and sections with rows (sendInteractiveList)', async () => {
+    handler = (_req, res) => accepted(res);
+    await channel().send({
+      type: 'list',
+      address: '4915112345678',
+      text: 'Welcher Termin passt?',
+      list: {
+        button: 'Termine',
+        sections: [
+          { title: 'Vormittag', rows: [{ id: 'row-1', title: 'Dienstag 9 Uhr', description: 'Halle 2' }] },
+          { title: 'Nachmittag', rows: [{ id: 'row-2', title: 'Mittwoch 14 Uhr' }] },
+        ],
+      },
+    });
+    expect(JSON.parse(seen[0]!.body.toString('utf8'))).toMatchObject({
+      type: 'interactive',
+      interactive: {
+        type: 'list',
+        body: { text: 'Welcher Termin passt?' },
+        action: {
+          button: 'Termine',
+          sections: [
+            { title: 'Vormittag', rows: [{ id: 'row-1', title: 'Dienstag 9 Uhr', description: 'Halle 2' }] },
+            { title: 'Nachmittag', rows: [{ id: 'row-2', title: 'Mittwoch 14 Uhr' }] },
+          ],
+        },
+      },
+    });
+  });
+
+  it.each([
+    [
+      'eleven rows',
+      { button: 'B', sections: [{ rows: Array.from({ length: 11 }, (_, i) => ({ id: `r${i}`, title: `R${i}` })) }] },
+    ],
+    ['a 25-character row title', { button: 'B', sections: [{ rows: [{ id: 'r', title: 'x'.repeat(25) }] }] }],
+    ['a 21-character button', { button: 'x'.repeat(21), sections: [{ rows: [{ id: 'r', title: 'R' }] }] }],
+    [
+      'duplicate row ids',
+      {
+        button: 'B',
+        sections: [
+          {
+            rows: [
+              { id: 'r', title: 'A' },
+              { id: 'r', title: 'B' },
+            ],
+          },
+        ],
+      },
+    ],
+    [
+      'two sections without titles',
+      { button: 'B', sections: [{ rows: [{ id: 'a', title: 'A' }] }, { rows: [{ id: 'b', title: 'B' }] }] },
+    ],
+  ])('refuses a list with %s before calling the API', async (_name, list) => {
+    const error = await failure(channel().send({ type: 'list', address: '491', text: 'x', list }));
+    expect(error).toMatchObject({ providerCode: 'invalid_request', retryable: false });
+    expect(seen).toHaveLength(0);
+  });
+
   it.each([
     ['four buttons', [1, 2, 3, 4].map((i) => ({ id: `b${i}`, title: `B${i}` }))],
     ['a 21-character title', [{ id: 'a', title: 'x'.repeat(21) }]],

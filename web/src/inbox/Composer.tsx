@@ -2,8 +2,9 @@ import { onTablistKeyDown } from '../shared/tablist.ts';
 import { useEffect, useMemo, useRef, useState, type ChangeEvent, type KeyboardEvent } from 'react';
 import { ApiError, post, upload, type QuickReply } from '../api.ts';
 import { useI18n, type Translate } from '../i18n/i18n.tsx';
-import { CameraIcon, PaperclipIcon } from './icons.tsx';
+import { CameraIcon, ListIcon, PaperclipIcon } from './icons.tsx';
 import { TemplatePicker } from './TemplatePicker.tsx';
+import { VoiceRecorder } from './VoiceRecorder.tsx';
 import { errorText } from '../shared/error-text.ts';
 
 /** Window event the inbox's keyboard shortcuts send to the open composer. */
@@ -26,6 +27,8 @@ export function Composer(props: {
   replyTo?: { id: string; text: string | null } | null;
   /** The channel has reply buttons: the agent may add up to three for the customer to tap. */
   canSendButtons?: boolean;
+  /** The channel has interactive lists (WhatsApp): the agent may add one of up to 10 rows. */
+  canSendLists?: boolean;
   onCancelReplyTo?(): void;
   onSent(): Promise<void>;
 }) {
@@ -38,6 +41,9 @@ export function Composer(props: {
   const [file, setFile] = useState<File | null>(null);
   /** Titles of the reply buttons being added (null: none). */
   const [buttons, setButtons] = useState<string[] | null>(null);
+  /** The interactive list being built (null: none): its button label and rows, in one section. */
+  const [list, setList] = useState<DraftList | null>(null);
+  const [recording, setRecording] = useState(false);
   const area = useRef<HTMLTextAreaElement>(null);
   const picker = useRef<HTMLInputElement>(null);
   const camera = useRef<HTMLInputElement>(null);
@@ -99,12 +105,23 @@ export function Composer(props: {
         setFile(null);
       } else {
         const titles = (buttons ?? []).map((b) => b.trim()).filter(Boolean);
+        const rows = (list?.rows ?? [])
+          .map((r) => ({ title: r.title.trim(), description: r.description.trim() }))
+          .filter((r) => r.title)
+          .map((r) => (r.description ? r : { title: r.title }));
         await post(`/conversations/${props.id}/messages`, {
           text: value,
-          ...(titles.length > 0 ? { buttons: titles } : props.replyTo ? { replyTo: props.replyTo.id } : {}),
+          ...(list
+            ? { list: { button: list.button, sections: [{ rows }] } }
+            : titles.length > 0
+              ? { buttons: titles }
+              : props.replyTo
+                ? { replyTo: props.replyTo.id }
+                : {}),
         });
         props.onCancelReplyTo?.();
         setButtons(null);
+        setList(null);
       }
       setText('');
       await props.onSent();
@@ -114,6 +131,17 @@ export function Composer(props: {
       setError(file && mode === 'reply' ? attachmentError(e, t) : errorText(e, t));
     } finally {
       setBusy(false);
+    }
+  }
+
+  /** Sends a recording of the microphone button as a voice note (through the same upload and checks as a file). */
+  async function sendVoice(recorded: File) {
+    setError(null);
+    try {
+      await upload(`/conversations/${props.id}/attachments`, recorded, undefined, { voice: true });
+      await props.onSent();
+    } catch (e) {
+      setError(attachmentError(e, t));
     }
   }
 
@@ -194,6 +222,61 @@ export function Composer(props: {
               )}
               <button type="button" className="btn btn-small" onClick={() => setButtons(null)}>
                 {t('replyButtonsRemove')}
+              </button>
+            </fieldset>
+          )}
+          {list && mode === 'reply' && (
+            <fieldset className="composer-list">
+              <legend>{t('list.legend')}</legend>
+              <label className="composer-list-button">
+                <span className="small">{t('list.button')}</span>
+                <input
+                  value={list.button}
+                  maxLength={20}
+                  onChange={(e) => setList({ ...list, button: e.target.value })}
+                />
+              </label>
+              <ol className="composer-list-rows">
+                {list.rows.map((r, i) => (
+                  <li key={i}>
+                    <input
+                      value={r.title}
+                      maxLength={24}
+                      placeholder={t('list.rowTitle')}
+                      aria-label={t('list.rowN', { n: i + 1 })}
+                      onChange={(e) =>
+                        setList({
+                          ...list,
+                          rows: list.rows.map((x, j) => (j === i ? { ...x, title: e.target.value } : x)),
+                        })
+                      }
+                    />
+                    <input
+                      value={r.description}
+                      maxLength={72}
+                      placeholder={t('list.rowDescription')}
+                      aria-label={t('list.rowDescriptionN', { n: i + 1 })}
+                      onChange={(e) =>
+                        setList({
+                          ...list,
+                          rows: list.rows.map((x, j) => (j === i ? { ...x, description: e.target.value } : x)),
+                        })
+                      }
+                    />
+                  </li>
+                ))}
+              </ol>
+              {list.rows.length < 10 && (
+                <button
+                  type="button"
+                  className="btn btn-small"
+                  onClick={() => setList({ ...list, rows: [...list.rows, { title: '', description: '' }] })}
+                >
+                  {t('list.addRow')}
+                </button>
+              )}
+              <button type="button" className="btn btn-small" onClick={() => setList(null)}>
+                {t('list.remove')}
               </button>
             </fieldset>
           )}
@@ -308,17 +391,34 @@ export function Composer(props: {
                   </button>
                 </>
               )}
-              {mode === 'reply' && props.canSendButtons && !buttons && !file && (
+              {mode === 'reply' && props.canSendFiles && !file && !buttons && !list && (
+                <VoiceRecorder
+                  disabled={busy}
+                  onRecorded={sendVoice}
+                  onError={setError}
+                  onRecordingChange={setRecording}
+                />
+              )}
+              {mode === 'reply' && props.canSendButtons && !buttons && !list && !file && !recording && (
                 <button type="button" className="btn btn-ghost" onClick={() => setButtons([''])}>
                   {t('replyButtonsAdd')}
                 </button>
               )}
-              <span className="muted small">{t('sendHint')}</span>
+              {mode === 'reply' && props.canSendLists && !buttons && !list && !file && !recording && (
+                <button
+                  type="button"
+                  className="btn btn-ghost"
+                  onClick={() => setList({ button: t('list.defaultButton'), rows: [{ title: '', description: '' }] })}
+                >
+                  <ListIcon /> {t('list.add')}
+                </button>
+              )}
+              {!recording && <span className="muted small">{t('sendHint')}</span>}
             </span>
             <button
               type="submit"
               className={`btn ${mode === 'note' ? 'btn-note' : 'btn-primary'}`}
-              disabled={busy || tooLong || (!text.trim() && !withFile)}
+              disabled={busy || recording || tooLong || (!text.trim() && !withFile)}
             >
               {mode === 'note' ? t('addNote') : t('send')}
             </button>
@@ -327,6 +427,12 @@ export function Composer(props: {
       )}
     </div>
   );
+}
+
+/** An interactive list as the agent fills it in. */
+interface DraftList {
+  button: string;
+  rows: { title: string; description: string }[];
 }
 
 /** The server's limits for a note and for a file's caption (the channel's limit applies to a reply). */

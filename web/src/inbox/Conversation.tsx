@@ -382,6 +382,7 @@ export function Conversation(props: {
           quickReplies={props.quickReplies}
           replyTo={replyTo}
           canSendButtons={c.canSendButtons}
+          canSendLists={c.canSendLists}
           onCancelReplyTo={() => setReplyTo(null)}
           onSent={() => act(async () => undefined)}
         />

@@ -99,6 +99,24 @@ export function MessageItem({
               {m.template.parameters.length > 0 && `(${m.template.parameters.join(', ')})`}
             </p>
           )}
+          {m.list && (
+            <div className="msg-list">
+              <p className="msg-list-button">
+                <span className="chip">{m.list.button}</span>
+              </p>
+              {m.list.sections.map((s, i) => (
+                <ul key={i} aria-label={s.title ?? m.list!.button}>
+                  {s.title && <li className="msg-list-section small muted">{s.title}</li>}
+                  {s.rows.map((r) => (
+                    <li key={r.id}>
+                      {r.title}
+                      {r.description && <span className="small muted"> – {r.description}</span>}
+                    </li>
+                  ))}
+                </ul>
+              ))}
+            </div>
+          )}
           {m.buttons && m.buttons.length > 0 && (
             <p className="msg-buttons">
               {m.buttons.map((b) => (

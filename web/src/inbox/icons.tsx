@@ -47,3 +47,26 @@ export function CameraIcon() {
     </LineIcon>
   );
 }
+
+export function MicIcon() {
+  return (
+    <LineIcon>
+      <rect x="9" y="2" width="6" height="12" rx="3" />
+      <path d="M5 10v1a7 7 0 0 0 14 0v-1" />
+      <line x1="12" y1="18" x2="12" y2="22" />
+    </LineIcon>
+  );
+}
+
+export function ListIcon() {
+  return (
+    <LineIcon>
+      <line x1="8" y1="6" x2="21" y2="6" />
+      <line x1="8" y1="12" x2="21" y2="12" />
+      <line x1="8" y1="18" x2="21" y2="18" />
+      <line x1="3" y1="6" x2="3.01" y2="6" />
+      <line x1="3" y1="12" x2="3.01" y2="12" />
+      <line x1="3" y1="18" x2="3.01" y2="18" />
+    </LineIcon>
+  );
+}

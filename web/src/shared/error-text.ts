@@ -1,4 +1,5 @@
 import type { AppErrorCode } from '../../../src/shared/app-error.ts';
+import type { ListErrorReason } from '../../../src/core/inbox/interactive-list.ts';
 import { ApiError } from '../api.ts';
 import type { MessageKey } from '../i18n/messages.de.ts';
 
@@ -29,6 +30,23 @@ export const ERROR_TEXT: Record<AppErrorCode, MessageKey> = {
   STORE_UNAVAILABLE: 'error.STORE_UNAVAILABLE',
   PROVIDER_REFUSED: 'error.PROVIDER_REFUSED',
   INTERNAL: 'error.INTERNAL',
+};
+
+/** Texts for a refused interactive list, by `details.reason` (every reason the inbox gives has one). */
+export const LIST_ERROR_TEXT: Record<ListErrorReason, MessageKey> = {
+  list_unsupported: 'error.list.list_unsupported',
+  list_text_too_long: 'error.list.list_text_too_long',
+  list_button: 'error.list.list_button',
+  list_sections: 'error.list.list_sections',
+  list_rows: 'error.list.list_rows',
+  list_empty_section: 'error.list.list_empty_section',
+  list_section_title: 'error.list.list_section_title',
+  list_row_title: 'error.list.list_row_title',
+  list_row_description: 'error.list.list_row_description',
+  list_row_id: 'error.list.list_row_id',
+  list_row_duplicate: 'error.list.list_row_duplicate',
+  list_with_buttons: 'error.list.list_with_buttons',
+  list_with_quote: 'error.list.list_with_quote',
 };
 
 /** Texts for a VALIDATION error that names the field at fault. */
@@ -100,6 +118,12 @@ export function errorText(error: unknown, t: Translate, context?: ErrorContext):
         return t('error.field.tooManyViews', { n: details.limit });
       }
       if (field === 'labels' || field === 'label') return t('error.field.label');
+      if (field === 'list' && typeof details.reason === 'string' && details.reason in LIST_ERROR_TEXT) {
+        return t(LIST_ERROR_TEXT[details.reason as ListErrorReason], {
+          limit: typeof details.limit === 'number' ? details.limit : '',
+        });
+      }
+      if (field === 'voice') return t('error.field.voice');
       const key = field ? FIELD_TEXT[field] : undefined;
       if (key) return t(key);
       break;

@@ -2,6 +2,7 @@ import type { fileTypeFromBuffer } from 'file-type';
 import type sharp from 'sharp';
 import { neutralizeIsoBmffMetadata, stripId3 } from './container-metadata.ts';
 import { HeifDecoder } from './heif-decoder.ts';
+import { webmOpusToOgg } from './webm-opus-to-ogg.ts';
 
 /**
  * sharp (libvips) and file-type are loaded when the first file arrives, not at start: together they hold about
@@ -85,12 +86,18 @@ interface OtherFormat {
   mimeType: string;
   kind: 'document' | 'audio' | 'video';
   clean: ((data: Buffer) => Buffer | null) | undefined;
+  /** `clean` converts to another container (the type is `mimeType` only after it): applied under every policy. */
+  converts?: boolean;
 }
 
 /**
  * Everything else sparsam accepts, by detected extension: the formats WhatsApp itself sends (voice notes as
  * Ogg/Opus, AMR from old phones, MP3/M4A/AAC audio, MP4/3GP video) and PDF. Everything not in this list (zip, office
  * files, executables, HTML, SVG, text …) is refused: an agent's browser never receives a file type it could run.
+ *
+ * WebM is taken only as a recording of one Opus audio track (what a browser's MediaRecorder makes of a voice note)
+ * and always leaves as Ogg/Opus (webm-opus-to-ogg.ts: a remux without the WebM's metadata), the only container
+ * WhatsApp plays as a voice note; WebM video and other codecs are refused.
  *
  * Metadata: MP4/3GP/M4A boxes are neutralised in place and MP3 ID3 tags cut (container-metadata.ts). Ogg comment
  * headers, AMR (which has none) and PDF document information are kept as sent: removing them needs a re-encoder or a
@@ -105,6 +112,7 @@ const OTHER_TYPES: Readonly<Record<string, OtherFormat>> = {
   m4a: { mimeType: 'audio/mp4', kind: 'audio', clean: neutralizeIsoBmffMetadata },
   aac: { mimeType: 'audio/aac', kind: 'audio', clean: undefined },
   amr: { mimeType: 'audio/amr', kind: 'audio', clean: undefined },
+  webm: { mimeType: 'audio/ogg', kind: 'audio', clean: (data) => webmOpusToOgg(data)?.data ?? null, converts: true },
   mp4: { mimeType: 'video/mp4', kind: 'video', clean: neutralizeIsoBmffMetadata },
   '3gp': { mimeType: 'video/3gpp', kind: 'video', clean: neutralizeIsoBmffMetadata },
 };
@@ -163,11 +171,13 @@ export class MediaSanitizer {
     if (image) return this.image(data, detected.ext, image, options);
     const other = OTHER_TYPES[detected.ext];
     if (!other) return refuse('type-not-allowed');
-    if (options.policy === 'allow' || !other.clean) {
+    if ((options.policy === 'allow' && !other.converts) || !other.clean) {
       return { ok: true, data, mimeType: other.mimeType, kind: other.kind, stripped: false };
     }
     const cleaned = other.clean(data);
-    if (!cleaned) return refuse('corrupt');
+    // A WebM that is not a single Opus track (video, another codec) is a type sparsam does not take.
+    if (!cleaned) return refuse(other.converts ? 'type-not-allowed' : 'corrupt');
+    if (cleaned.length > options.maxBytes) return refuse('too-large');
     return { ok: true, data: cleaned, mimeType: other.mimeType, kind: other.kind, stripped: true };
   }
 
