@@ -460,6 +460,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     events,
     inboxes: inboxSettings,
     organisation: noticeOrganisation(config),
+    timeZone: config.organisation.timeZone,
     templates,
     noticeVersion,
     formatLabel,

@@ -34,6 +34,8 @@ export type { TelegramChannelConfig };
 export const TELEGRAM_CAPABILITIES: ChannelCapabilities = Object.freeze({
   messagingWindowHours: null,
   supportsButtons: true,
+  // Inline keyboards take many rows; ten keep a question readable.
+  maxReplyOptions: 10,
   supportsTemplates: false,
   supportsReadReceipts: false,
   messagesPerSecond: 30,

@@ -43,6 +43,8 @@ export function whatsAppCapabilities(messagesPerSecond: number): ChannelCapabili
     // The customer-service window: free text only within 24 h of the customer's last message; templates after.
     messagingWindowHours: 24,
     supportsButtons: true,
+    // Up to 3 reply buttons, or an interactive list of up to 10 rows.
+    maxReplyOptions: WHATSAPP_LIMITS.maxListRows,
     supportsTemplates: true,
     supportsReadReceipts: true,
     messagesPerSecond,
@@ -98,6 +100,17 @@ export async function sendWhatsAppCommand(client: WhatsAppClient, command: Outbo
         providerMessageId: await client.sendText(command.address, command.text, command.replyToProviderMessageId),
       };
     case 'buttons':
+      // More answers than WhatsApp's three reply buttons: an interactive list (its rows' ids come back the same way).
+      if (command.buttons.length > WHATSAPP_LIMITS.maxButtons) {
+        return {
+          providerMessageId: await client.sendList(
+            command.address,
+            command.text,
+            command.listButton ?? 'Auswählen',
+            command.buttons,
+          ),
+        };
+      }
       return {
         providerMessageId: await client.sendButtons(command.address, command.text, command.buttons, command.footer),
       };

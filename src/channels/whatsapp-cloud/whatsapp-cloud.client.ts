@@ -52,6 +52,11 @@ export const WHATSAPP_LIMITS = Object.freeze({
   maxInteractiveBody: 1024,
   maxFooter: 60,
   maxCaption: 1024,
+  /** Interactive lists (interactive-list-messages): rows across all sections, row title, row id, list button. */
+  maxListRows: 10,
+  maxRowTitle: 24,
+  maxRowId: 200,
+  maxListButton: 20,
 });
 
 export type WhatsAppMediaType = 'image' | 'document' | 'audio' | 'video';
@@ -125,6 +130,58 @@ export class WhatsAppClient {
         body: { text },
         ...(footer ? { footer: { text: footer } } : {}),
         action: { buttons: buttons.map((b) => ({ type: 'reply', reply: { id: b.id, title: b.title } })) },
+      },
+    });
+  }
+
+  /**
+   * An interactive list: one section of 1-10 rows the customer picks from after tapping `button` (the answer comes
+   * back as `interactive.list_reply` with the row's id, read like a button reply). Row titles at most 24 characters,
+   * ids at most 200, the button's label at most 20
+   * (https://developers.facebook.com/documentation/business-messaging/whatsapp/messages/interactive-list-messages).
+   */
+  async sendList(
+    to: string,
+    text: string,
+    button: string,
+    rows: { id: string; title: string; description?: string }[],
+  ): Promise<string> {
+    checkText(text, WHATSAPP_LIMITS.maxInteractiveBody, 'list message text');
+    if ([...button].length < 1 || [...button].length > WHATSAPP_LIMITS.maxListButton) {
+      throw invalidRequest(`the list button label is 1-${WHATSAPP_LIMITS.maxListButton} characters`);
+    }
+    if (rows.length < 1 || rows.length > WHATSAPP_LIMITS.maxListRows) {
+      throw invalidRequest(`a list message has 1-${WHATSAPP_LIMITS.maxListRows} rows`);
+    }
+    const ids = new Set<string>();
+    for (const r of rows) {
+      const length = [...r.title].length;
+      if (length === 0 || length > WHATSAPP_LIMITS.maxRowTitle) {
+        throw invalidRequest(`a list row title is 1-${WHATSAPP_LIMITS.maxRowTitle} characters`);
+      }
+      if (r.id.length === 0 || r.id.length > WHATSAPP_LIMITS.maxRowId || ids.has(r.id)) {
+        throw invalidRequest(`list row ids are unique and 1-${WHATSAPP_LIMITS.maxRowId} characters`);
+      }
+      ids.add(r.id);
+    }
+    return this.sendMessage({
+      to,
+      type: 'interactive',
+      interactive: {
+        type: 'list',
+        body: { text },
+        action: {
+          button,
+          sections: [
+            {
+              rows: rows.map((r) => ({
+                id: r.id,
+                title: r.title,
+                ...(r.description ? { description: r.description } : {}),
+              })),
+            },
+          ],
+        },
       },
     });
   }

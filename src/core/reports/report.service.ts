@@ -53,7 +53,7 @@ function durations(values: number[]): DurationFigures {
 }
 
 /** Local calendar date and hour of an instant in a time zone. */
-class ZoneClock {
+export class ZoneClock {
   readonly #format: Intl.DateTimeFormat;
   readonly #cache = new Map<number, { day: string; hour: number }>();
   constructor(timeZone: string) {
@@ -78,6 +78,10 @@ class ZoneClock {
       this.#cache.set(slot, hit);
     }
     return hit;
+  }
+  /** The instant the local day of `at` began (satisfaction scores are kept to the day). */
+  dayStart(at: number): number {
+    return this.startOf(this.local(at).day);
   }
   /** The instant the local day `day` (YYYY-MM-DD) begins. */
   startOf(day: string): number {
