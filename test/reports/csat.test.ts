@@ -236,10 +236,35 @@ describeEachStore('satisfaction question after close', (dialect) => {
     );
   });
 
-  it('asks nothing where the inbox does not ask or the conversation is erased at close', async () => {
+  it('asks nothing where the inbox does not ask or the conversation is erased at close; admins switch it on', async () => {
     w = await startWorld(dialect, { eraseAfterCloseDays: 30, editYaml: withCsat(false) });
     expect((await closedByLena(w)).questions).toEqual([]);
     expect(await count(w.sparsam, 'csat_surveys')).toBe(0);
+
+    // A team name too long is refused and changes nothing; then the admin switches the question on.
+    const bad = await w.api('PUT', '/api/v1/admin/inboxes/service', { team: 'x'.repeat(61) }, w.adminToken);
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.code).toBe('VALIDATION');
+    const on = await w.api(
+      'PUT',
+      '/api/v1/admin/inboxes/service',
+      { csat: { enabled: true }, team: 'Verkauf' },
+      w.adminToken,
+    );
+    expect(on.statusCode, on.body).toBe(200);
+    expect(on.json().item.settings).toMatchObject({ team: 'Verkauf', csat: { enabled: true } });
+    const other = '4917600000001';
+    w.clock.advance(60_000);
+    await w.webhook(textMessage(w.clock, 'wamid.O1', 'Gibt es den Wagen noch?', other));
+    await w.webhook(buttonReply(w.clock, 'wamid.O2', CONSENT_AGREE_ID, 'Zustimmen', other));
+    await w.drain();
+    const [open] = (await w.api('GET', '/api/v1/conversations')).json().items as { id: string }[];
+    const before = w.graph.sends.length;
+    expect((await w.api('POST', `/api/v1/conversations/${open!.id}/close`)).statusCode).toBe(200);
+    await w.drain();
+    const asked = w.graph.sends.slice(before);
+    expect(asked.map((s) => [s.to, s.type])).toEqual([[other, 'interactive']]);
+    expect(await count(w.sparsam, 'csat_surveys')).toBe(1);
     await w.close();
     w = await startWorld(dialect, { eraseAfterCloseDays: 0, editYaml: withCsat(true) });
     expect((await closedByLena(w)).questions).toEqual([]);
