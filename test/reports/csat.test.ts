@@ -78,7 +78,12 @@ async function everything(w: World): Promise<Buffer> {
 
 const count = async (s: Sparsam, table: 'messages' | 'conversations' | 'csat_surveys') =>
   Number(
-    (await s.store.db.selectFrom(table).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow()).n,
+    (
+      await s.store.db
+        .selectFrom(table)
+        .select(sql<number>`count(*)`.as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
   );
 
 const withCsat =
@@ -171,13 +176,16 @@ describeEachStore('satisfaction question after close', (dialect) => {
     expect(r.byAgent).toHaveLength(1);
     expect(r.byAgent[0]).toMatchObject({ name: 'lena', csat: { count: 1, average: 4 } });
     expect(r.byTeam).toEqual([
-      expect.objectContaining({ team: 'Werkstatt', inboxIds: ['service'], csat: expect.objectContaining({ count: 1 }) }),
+      expect.objectContaining({
+        team: 'Werkstatt',
+        inboxIds: ['service'],
+        csat: expect.objectContaining({ count: 1 }),
+      }),
     ]);
     expect(r.byTeam[0].firstResponse.count).toBe(1);
     expect(r.byTeam[0].resolution.count).toBe(1);
     expect(r.byInbox[0]).toMatchObject({ inboxId: 'service', team: 'Werkstatt', csat: { count: 1, average: 4 } });
-    const csv = (await w.api('GET', '/api/v1/reports.csv?from=2026-12-01&to=2026-12-01', undefined, w.adminToken))
-      .body;
+    const csv = (await w.api('GET', '/api/v1/reports.csv?from=2026-12-01&to=2026-12-01', undefined, w.adminToken)).body;
     const lines = csv.trim().split('\r\n');
     expect(lines[0]).toMatch(/,csat_answers,csat_avg$/);
     expect(lines.find((l) => l.startsWith('team,'))).toMatch(/^team,Werkstatt,,\d+,\d+,1,300,300,1,\d+,\d+,1,4$/);
@@ -231,9 +239,9 @@ describeEachStore('satisfaction question after close', (dialect) => {
       .sections[0]!.rows[2]!.id;
     await w.webhook(listReply(w.clock, 'wamid.AFTER', rowId));
     await w.drain();
-    expect(await w.sparsam.store.db.selectFrom('report_facts').selectAll().where('kind', '=', 'csat').execute()).toEqual(
-      [],
-    );
+    expect(
+      await w.sparsam.store.db.selectFrom('report_facts').selectAll().where('kind', '=', 'csat').execute(),
+    ).toEqual([]);
   });
 
   it('asks nothing where the inbox does not ask or the conversation is erased at close; admins switch it on', async () => {

@@ -133,10 +133,17 @@ describeEachStore('team reports', (dialect) => {
       url: '/webchat/chat/config?lang=de',
       headers: { origin: SITE },
     });
-    const consent = await chat('/webchat/chat/consent', { language: 'de', noticeVersion: config.json().notice.version });
+    const consent = await chat('/webchat/chat/consent', {
+      language: 'de',
+      noticeVersion: config.json().notice.version,
+    });
     expect(consent.statusCode, consent.body).toBe(201);
     const token = consent.json().token as string;
-    const sent = await chat('/webchat/chat/messages', { clientId: 'client-0001', text: 'Ist mein Auto fertig?' }, token);
+    const sent = await chat(
+      '/webchat/chat/messages',
+      { clientId: 'client-0001', text: 'Ist mein Auto fertig?' },
+      token,
+    );
     expect(sent.statusCode, sent.body).toBe(201);
     w.clock.advance(30 * MINUTE);
     await chat('/webchat/chat/messages', { clientId: 'client-0002', text: 'Hallo?' }, token);
@@ -153,7 +160,12 @@ describeEachStore('team reports', (dialect) => {
     expect(r.byInbox).toEqual([expect.objectContaining({ inboxId: 'service', team: 'service', messagesIn: 2 })]);
     // Without a team setting an inbox is a team of its own.
     expect(r.byTeam).toEqual([
-      expect.objectContaining({ team: 'service', inboxIds: ['service'], messagesIn: 2, resolution: r.totals.resolution }),
+      expect.objectContaining({
+        team: 'service',
+        inboxIds: ['service'],
+        messagesIn: 2,
+        resolution: r.totals.resolution,
+      }),
     ]);
   });
 });

@@ -178,6 +178,7 @@ export function Reports() {
                   <th>{t('reports.out')}</th>
                   <th>{t('reports.firstResponse')}</th>
                   <th>{t('reports.resolution')}</th>
+                  <th>{t('reports.csat')}</th>
                 </tr>
               </thead>
               <tbody>
