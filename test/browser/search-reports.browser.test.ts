@@ -33,6 +33,12 @@ describe.skipIf(!hasTool('chromium'))('message search and reports, in Chromium',
   let claraId = '';
   const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
   /** The lower half of the reports (satisfaction chart, agents, teams, inboxes), which the page shot leaves out. */
+  type Win = {
+    scrollTo(x: number, y: number): void;
+    scrollBy(x: number, y: number): void;
+    innerWidth: number;
+    document: { documentElement: { scrollWidth: number } };
+  };
   const lowerShot = async (name: string) => {
     // From the satisfaction chart's lower half on: the tables follow it.
     await page
@@ -40,11 +46,11 @@ describe.skipIf(!hasTool('chromium'))('message search and reports, in Chromium',
       .nth(3)
       .evaluate((el) => {
         el.scrollIntoView({ block: 'start' });
-        window.scrollBy(0, el.getBoundingClientRect().height / 2);
+        (globalThis as unknown as Win).scrollBy(0, el.getBoundingClientRect().height / 2);
       });
     await page.waitForTimeout(200);
     await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
-    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.evaluate(() => (globalThis as unknown as Win).scrollTo(0, 0));
   };
   /**
    * Nothing inside the screen's own content is wider than its box (the width of the top bar at phone size is the
@@ -115,7 +121,12 @@ describe.skipIf(!hasTool('chromium'))('message search and reports, in Chromium',
     await page.setViewportSize({ width: 390, height: 844 });
     await form.getByLabel('Team', { exact: true }).scrollIntoViewIfNeeded();
     await page.waitForTimeout(200);
-    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1)).toBe(true);
+    expect(
+      await page.evaluate(() => {
+        const w = globalThis as unknown as Win;
+        return w.document.documentElement.scrollWidth <= w.innerWidth + 1;
+      }),
+    ).toBe(true);
     await page.screenshot({ path: path.join(SHOTS, 'reports-settings-de-phone.png') });
     await page.setViewportSize({ width: 1280, height: 800 });
     // The setting is stored: the view read again shows it.
