@@ -103,7 +103,10 @@ export const inboxSchema = z
     /** The team that works this inbox, for the reports (inboxes with the same name are one team); default: the inbox id. */
     team: z.string().trim().min(1).max(60).optional(),
     /** One satisfaction question (1-5) after a conversation is closed by staff, on channels with buttons; off unless enabled. */
-    csat: z.object({ enabled: z.boolean().default(false) }).strict().default({ enabled: false }),
+    csat: z
+      .object({ enabled: z.boolean().default(false) })
+      .strict()
+      .default({ enabled: false }),
   })
   .strict();
 

@@ -358,7 +358,8 @@ export class MemoryTransactions implements InboxTransactions {
           },
           deleteSentBefore: async (cutoff) => {
             let n = 0;
-            for (const [id, survey] of this.t.csatSurveys) if (survey.sentAt < cutoff && this.t.csatSurveys.delete(id)) n++;
+            for (const [id, survey] of this.t.csatSurveys)
+              if (survey.sentAt < cutoff && this.t.csatSurveys.delete(id)) n++;
             return n;
           },
         },

@@ -198,7 +198,10 @@ export class ReportService {
       byTeam: [...teams]
         .map(([team, g]) => ({
           team,
-          inboxIds: [...teamOf].filter(([, t]) => t === team).map(([id]) => id).sort(),
+          inboxIds: [...teamOf]
+            .filter(([, t]) => t === team)
+            .map(([id]) => id)
+            .sort(),
           ...figures(g),
         }))
         .sort((a, b) => a.team.localeCompare(b.team)),

@@ -121,7 +121,9 @@ export const InboxPrivacySchema = z.object({
   automation: z.unknown().optional().describe('the configuration file’s automated messages, carried through'),
   marketing: z.unknown().optional().describe('the configuration file’s marketing keywords, carried through'),
   team: z.string().nullable().describe('the team that works the inbox in the reports; null = the inbox id'),
-  csat: z.object({ enabled: z.boolean() }).describe('one satisfaction question (1-5) after staff closed a conversation'),
+  csat: z
+    .object({ enabled: z.boolean() })
+    .describe('one satisfaction question (1-5) after staff closed a conversation'),
 });
 export const InboxSettingsSchema = z.object({
   id: z.string(),

@@ -50,7 +50,7 @@ export const TeamReportSchema = z.object({
   ),
   byTeam: z
     .array(z.object({ team: z.string(), inboxIds: z.array(z.string()), ...Group }))
-    .describe("per team: the inboxes with the same `team` setting (an inbox without one is a team of its own)"),
+    .describe('per team: the inboxes with the same `team` setting (an inbox without one is a team of its own)'),
   byInbox: z.array(z.object({ inboxId: z.string(), team: z.string(), ...Group })),
 });
 

@@ -827,7 +827,8 @@ export const de = {
   'search.matchIn': 'Treffer in der Nachricht',
   inboxReports: 'Berichte',
   inboxTeam: 'Team',
-  inboxTeamHint: 'Posteingänge mit gleichem Teamnamen sind in den Berichten ein Team; leer: der Posteingang ist ein eigenes Team.',
+  inboxTeamHint:
+    'Posteingänge mit gleichem Teamnamen sind in den Berichten ein Team; leer: der Posteingang ist ein eigenes Team.',
   csatEnabled: 'Nach dem Abschließen nach der Zufriedenheit fragen (1–5)',
   csatHint:
     'Nach dem Abschließen durch das Team eine Frage mit Knöpfen 1–5 in der Sprache des Posteingangs. Nur auf Kanälen, die fünf Antworten zeigen können (WhatsApp als Liste, Telegram), innerhalb des Antwortfensters und nur, wenn abgeschlossene Gespräche mindestens einen Tag aufbewahrt werden. Gespeichert wird nur die Note mit Posteingang, Team, Mitarbeiter und Tag.',
