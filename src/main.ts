@@ -401,9 +401,13 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
   });
   signals.onResync(reloadQuietly);
   // Retention: consent timeout, auto-close, erase after close, audit pruning (run by the 'retention-sweep' job).
+  // Content-free facts for the reports (report_facts), kept when conversations are erased.
+  const reportFacts = new ReportFactStore(store.db);
   const retention = new RetentionSweeper(new RetentionStore(store.db), erasure, audit, clock, {
     logger,
     events: webhooks,
+    reportFacts,
+    channelKindOf: (channelId) => channels.get(channelId)?.kind ?? 'unknown',
   });
   // The one writer of outbound messages and their send jobs (replies, notices, automated messages, broadcasts).
   const inboxTransactions = new SqlInboxTransactions(store.db, jobs, providerRefs);
@@ -451,8 +455,6 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     templates,
     formatLabel,
   });
-  // Content-free facts for the reports (report_facts), kept when conversations are erased.
-  const reportFacts = new ReportFactStore(store.db);
   const inbox = new InboxService({
     automation,
     clock,
@@ -475,6 +477,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     events,
     inboxes: inboxSettings,
     organisation: noticeOrganisation(config),
+    timeZone: config.organisation.timeZone,
     templates,
     noticeVersion,
     formatLabel,
@@ -650,6 +653,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
       reports: new ReportService({
         facts: reportFacts,
         nameOf: async (id) => (await users.findUserById(id))?.display_name,
+        teamOf: async (id) => (await inboxSettings.get(id))?.team ?? id,
         timeZone: config.organisation.timeZone,
       }),
       authenticate: (request) => authenticate(request),

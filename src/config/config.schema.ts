@@ -100,6 +100,13 @@ export const inboxSchema = z
     automation: automationSchema.optional(),
     /** Marketing consent by keyword: opt-in off unless keywords are configured; the unsubscribe keywords always work. */
     marketing: marketingSchema.default({ optInKeywords: [], optOutKeywords: ['NEWS STOP', 'ABBESTELLEN'] }),
+    /** The team that works this inbox, for the reports (inboxes with the same name are one team); default: the inbox id. */
+    team: z.string().trim().min(1).max(60).optional(),
+    /** One satisfaction question (1-5) after a conversation is closed by staff, on channels with buttons; off unless enabled. */
+    csat: z
+      .object({ enabled: z.boolean().default(false) })
+      .strict()
+      .default({ enabled: false }),
   })
   .strict();
 

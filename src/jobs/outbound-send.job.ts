@@ -359,7 +359,14 @@ export function buildCommand(
     return { type: 'list', address, text: content.text, list: structuredClone(content.list) };
   }
   if (content.buttons && content.buttons.length > 0 && content.text) {
-    return { type: 'buttons', address, text: content.text, buttons: content.buttons.map((b) => ({ ...b })) };
+    const listButton = content.extra?.listButton;
+    return {
+      type: 'buttons',
+      address,
+      text: content.text,
+      buttons: content.buttons.map((b) => ({ ...b })),
+      ...(typeof listButton === 'string' ? { listButton } : {}),
+    };
   }
   if (content.text) {
     // An agent's reply to one customer message: the provider shows it as a quote (WhatsApp's context.message_id).

@@ -303,6 +303,7 @@ export interface Database {
   push_subscriptions: PushSubscriptionRow;
   notification_prefs: NotificationPrefsRow;
   report_facts: ReportFactRow;
+  csat_surveys: CsatSurveyRow;
   label_catalogue: LabelCatalogueRow;
   saved_views: SavedViewRow;
 }
@@ -479,6 +480,18 @@ export interface ReportFactRow {
   agent_id: string | null;
   duration_ms: Millis | null;
   score: number | null;
+}
+
+/** A satisfaction question waiting for its answer (see main.027-csat). */
+export interface CsatSurveyRow {
+  id: string;
+  conversation_id: string;
+  contact_id: string;
+  channel_id: string;
+  channel_kind: string;
+  inbox_id: string;
+  agent_id: string | null;
+  sent_at: Millis;
 }
 
 export interface InboundReceiptRow {

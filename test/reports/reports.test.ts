@@ -74,11 +74,11 @@ describeEachStore('team reports', (dialect) => {
     expect(csv.headers['content-type']).toContain('text/csv');
     const lines = csv.body.trim().split('\r\n');
     expect(lines[0]).toBe(
-      'section,key,name,messages_in,messages_out,first_responses,first_response_median_s,first_response_avg_s,resolved,resolution_median_s,resolution_avg_s',
+      'section,key,name,messages_in,messages_out,first_responses,first_response_median_s,first_response_avg_s,resolved,resolution_median_s,resolution_avg_s,csat_answers,csat_avg',
     );
-    expect(lines).toContain('day,2026-11-24,,1,0,,,,,,');
-    expect(lines).toContain('hour,23,,2,1,,,,,,');
-    expect(lines.find((l) => l.startsWith('agent,'))).toMatch(/,lena,,1,1,600,600,1,3600,3600$/);
+    expect(lines).toContain('day,2026-11-24,,1,0,,,,,,,,');
+    expect(lines).toContain('hour,23,,2,1,,,,,,,,');
+    expect(lines.find((l) => l.startsWith('agent,'))).toMatch(/,lena,,1,1,600,600,1,3600,3600,0,$/);
     const viaFormat = await w.api(
       'GET',
       '/api/v1/reports?from=2026-11-23&to=2026-11-24&format=csv',
@@ -104,5 +104,68 @@ describeEachStore('team reports', (dialect) => {
     const empty = await report('from=2026-11-01&to=2026-11-30');
     expect(empty.byDay).toHaveLength(30);
     expect(empty.totals.messagesIn).toBe(0);
+  });
+
+  it("counts the website chat's messages by channel and the resolution time of conversations closed for inactivity", async () => {
+    await w.close();
+    const SITE = 'https://www.autohaus.example';
+    w = await startWorld(dialect, {
+      clock: new ManualClock(Date.UTC(2026, 10, 23, 9, 0)),
+      editYaml: (yaml) =>
+        yaml.replace(
+          'channels:\n',
+          `channels:\n  - id: chat\n    kind: webchat\n    inbox: service\n    allowedOrigins: ["${SITE}"]\n`,
+        ),
+    });
+    const chat = (url: string, body: unknown, token?: string) =>
+      w.sparsam.http.inject({
+        method: 'POST',
+        url,
+        headers: {
+          origin: SITE,
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        payload: JSON.stringify(body),
+      });
+    const config = await w.sparsam.http.inject({
+      method: 'GET',
+      url: '/webchat/chat/config?lang=de',
+      headers: { origin: SITE },
+    });
+    const consent = await chat('/webchat/chat/consent', {
+      language: 'de',
+      noticeVersion: config.json().notice.version,
+    });
+    expect(consent.statusCode, consent.body).toBe(201);
+    const token = consent.json().token as string;
+    const sent = await chat(
+      '/webchat/chat/messages',
+      { clientId: 'client-0001', text: 'Ist mein Auto fertig?' },
+      token,
+    );
+    expect(sent.statusCode, sent.body).toBe(201);
+    w.clock.advance(30 * MINUTE);
+    await chat('/webchat/chat/messages', { clientId: 'client-0002', text: 'Hallo?' }, token);
+    await w.drain();
+
+    // Nobody answered; after autoCloseAfterDays (14) of quiet the sweep closes it.
+    w.clock.advance(15 * 24 * 60 * MINUTE);
+    expect((await w.sparsam.retention.sweep()).autoClosed).toBe(1);
+
+    const r = await report('from=2026-11-23&to=2026-12-08');
+    expect(r.byChannel).toEqual([{ channelKind: 'webchat', messagesIn: 2, messagesOut: 0 }]);
+    // Resolved when it went quiet (the last message, 30 minutes after the first), not when the sweep came by.
+    expect(r.totals.resolution).toEqual({ count: 1, medianSeconds: 1800, averageSeconds: 1800 });
+    expect(r.byInbox).toEqual([expect.objectContaining({ inboxId: 'service', team: 'service', messagesIn: 2 })]);
+    // Without a team setting an inbox is a team of its own.
+    expect(r.byTeam).toEqual([
+      expect.objectContaining({
+        team: 'service',
+        inboxIds: ['service'],
+        messagesIn: 2,
+        resolution: r.totals.resolution,
+      }),
+    ]);
   });
 });

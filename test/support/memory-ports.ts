@@ -1,3 +1,4 @@
+import type { CsatSurvey } from '../../src/core/ports/csat.port.ts';
 import type { ReportFact } from '../../src/core/ports/report.port.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import type {
@@ -44,6 +45,7 @@ export interface MemoryTables {
   parked: Map<string, { status: DeliveryStatus; at: number; error: { code: string; reason: string } | undefined }[]>;
   jobs: { queue: string; payload: JobPayload; dedupeKey: string | undefined }[];
   reportFacts: ReportFact[];
+  csatSurveys: Map<string, CsatSurvey>;
 }
 
 const RANK: Record<string, number> = { queued: 0, sending: 1, sent: 2, delivered: 3, read: 4, failed: 5 };
@@ -64,6 +66,7 @@ function snapshot(t: MemoryTables): MemoryTables {
     parked: new Map([...t.parked].map(([k, v]) => [k, clone(v)])),
     jobs: [...t.jobs],
     reportFacts: [...t.reportFacts],
+    csatSurveys: new Map([...t.csatSurveys].map(([k, v]) => [k, clone(v)])),
   };
 }
 
@@ -74,6 +77,7 @@ function restore(into: MemoryTables, from: MemoryTables): void {
   into.parked = from.parked;
   into.jobs = from.jobs;
   into.reportFacts = from.reportFacts;
+  into.csatSurveys = from.csatSurveys;
 }
 
 export class MemoryConversations implements ConversationPort {
@@ -346,6 +350,21 @@ export class MemoryTransactions implements InboxTransactions {
           async insertCampaign() {},
         },
         reportFacts: { record: async (facts) => void this.t.reportFacts.push(...facts) },
+        csat: {
+          insert: async (survey) => void this.t.csatSurveys.set(survey.id, clone(survey)),
+          take: async (id, to) => {
+            const survey = this.t.csatSurveys.get(id);
+            if (!survey || survey.channelId !== to.channelId || survey.contactId !== to.contactId) return undefined;
+            this.t.csatSurveys.delete(id);
+            return survey;
+          },
+          deleteSentBefore: async (cutoff) => {
+            let n = 0;
+            for (const [id, survey] of this.t.csatSurveys)
+              if (survey.sentAt < cutoff && this.t.csatSurveys.delete(id)) n++;
+            return n;
+          },
+        },
         enqueue: async (queue, payload, opts) => {
           const dedupeKey = opts?.dedupeKey;
           if (dedupeKey === undefined || !this.t.jobs.some((j) => j.dedupeKey === dedupeKey)) {
@@ -490,6 +509,7 @@ export function memoryInbox(options: { settings?: Partial<InboxSettings> } = {})
     parked: new Map(),
     jobs: [],
     reportFacts: [],
+    csatSurveys: new Map(),
   };
   const transactions = new MemoryTransactions(tables);
   const contacts = new MemoryContacts();
@@ -509,6 +529,8 @@ export function memoryInbox(options: { settings?: Partial<InboxSettings> } = {})
     retention: { consentTimeoutHours: 24, autoCloseAfterDays: 14, eraseAfterCloseDays: 0 },
     media: 'strip',
     stopKeywords: ['STOP'],
+    team: INBOX_ID,
+    csat: { enabled: false },
     ...options.settings,
   };
   const conversations = new MemoryConversations(tables);
@@ -516,6 +538,7 @@ export function memoryInbox(options: { settings?: Partial<InboxSettings> } = {})
     tables.conversations.delete(id);
     for (const [mid, m] of tables.messages) if (m.conversation_id === id) tables.messages.delete(mid);
     for (const [fid, f] of tables.media) if (f.conversation_id === id) tables.media.delete(fid);
+    for (const [sid, q] of tables.csatSurveys) if (q.conversationId === id) tables.csatSurveys.delete(sid);
     keys.delete(id);
     erased.conversations.push(id);
   };

@@ -35,6 +35,8 @@ export const TELEGRAM_CAPABILITIES: ChannelCapabilities = Object.freeze({
   messagingWindowHours: null,
   supportsButtons: true,
   supportsLists: false,
+  // Inline keyboards take many rows; ten keep a question readable.
+  maxReplyOptions: 10,
   supportsTemplates: false,
   supportsReadReceipts: false,
   messagesPerSecond: 30,

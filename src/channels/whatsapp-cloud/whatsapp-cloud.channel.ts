@@ -45,6 +45,8 @@ export function whatsAppCapabilities(messagesPerSecond: number): ChannelCapabili
     supportsButtons: true,
     // Interactive lists: up to 10 rows behind one button (interactive-list-messages).
     supportsLists: true,
+    // Up to 3 reply buttons, or an interactive list of up to 10 rows.
+    maxReplyOptions: WHATSAPP_LIMITS.maxListRows,
     supportsTemplates: true,
     supportsReadReceipts: true,
     messagesPerSecond,
@@ -100,6 +102,17 @@ export async function sendWhatsAppCommand(client: WhatsAppClient, command: Outbo
         providerMessageId: await client.sendText(command.address, command.text, command.replyToProviderMessageId),
       };
     case 'buttons':
+      // More answers than WhatsApp's three reply buttons: an interactive list (its rows' ids come back the same way).
+      if (command.buttons.length > WHATSAPP_LIMITS.maxButtons) {
+        return {
+          providerMessageId: await client.sendList(
+            command.address,
+            command.text,
+            command.listButton ?? 'Auswählen',
+            command.buttons,
+          ),
+        };
+      }
       return {
         providerMessageId: await client.sendButtons(command.address, command.text, command.buttons, command.footer),
       };

@@ -19,6 +19,12 @@ export interface ChannelCapabilities {
    * Where false, core refuses a reply with a list (VALIDATION, reason `list_unsupported`) before anything is queued.
    */
   supportsLists: boolean;
+  /**
+   * How many answers one question can offer: more than three where the channel shows them as a list (WhatsApp's
+   * interactive list, up to 10 rows) or as a longer keyboard (Telegram). Absent: 3 with buttons, else 0. The
+   * satisfaction question (five answers) is asked only where this is at least 5.
+   */
+  maxReplyOptions?: number;
   /** Pre-approved templates, the only thing allowed outside the window. */
   supportsTemplates: boolean;
   /** Read receipts can be sent to the customer. */
@@ -170,9 +176,14 @@ export type OutboundCommand =
       messageId?: string;
       address: string;
       text: string;
-      /** At most 3, titles at most 20 characters (WhatsApp's limits; other channels accept these too). */
+      /**
+       * At most 3, titles at most 20 characters (WhatsApp's limits; other channels accept these too); up to
+       * `capabilities.maxReplyOptions` where the channel has more.
+       */
       buttons: { id: string; title: string }[];
       footer?: string;
+      /** The label of the button that opens the answers where a channel shows more than 3 as a list (WhatsApp). */
+      listButton?: string;
     }
   | {
       /** An interactive list (only on channels with `supportsLists`; checked against LIST_LIMITS by core). */

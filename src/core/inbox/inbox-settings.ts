@@ -54,6 +54,8 @@ export function settingsOf(row: InboxRecord): InboxSettings {
     stopKeywords: string[];
     automation: AutomationSettings | null;
     marketing: Partial<MarketingKeywords> | null;
+    team: string | null;
+    csat: { enabled?: boolean } | null;
   }>;
   return {
     id: row.id,
@@ -74,5 +76,7 @@ export function settingsOf(row: InboxRecord): InboxSettings {
       ...(raw.marketing?.optInReply ? { optInReply: raw.marketing.optInReply } : {}),
       ...(raw.marketing?.optOutReply ? { optOutReply: raw.marketing.optOutReply } : {}),
     },
+    team: raw.team || row.id,
+    csat: { enabled: raw.csat?.enabled === true },
   };
 }

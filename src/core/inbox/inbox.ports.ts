@@ -137,6 +137,10 @@ export interface InboxSettings {
   automation?: AutomationSettings | undefined;
   /** Marketing opt-in/opt-out keywords (automation.ts). */
   marketing?: MarketingKeywords | undefined;
+  /** The team that works the inbox, for the reports; the inbox id where none is set. */
+  team: string;
+  /** The satisfaction question after staff closed a conversation (off by default). */
+  csat: { enabled: boolean };
 }
 
 /** Reads an inbox's effective settings (implementations may cache for a few seconds). */
@@ -194,6 +198,8 @@ export interface InboxDeps {
    * reply of a paused channel; undefined where no website chat is configured.
    */
   chatUrl?: (inboxId: string) => string | undefined;
+  /** The organisation's time zone: a satisfaction score is kept with the local day only (default Europe/Berlin). */
+  timeZone?: string;
   /** How long a direct reply (decline, STOP) may take before erasure goes ahead without it. */
   directSendTimeoutMs?: number;
   /** Outgoing webhooks (conversation opened/closed, message received, …); absent = none. */

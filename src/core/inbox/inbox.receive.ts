@@ -20,6 +20,8 @@ import {
   type InboxSettings,
 } from './inbox.ports.ts';
 import { openMessageContent, sealMessageContent, type MessageContent } from './message-content.ts';
+import { CSAT_ANSWER_DAYS, csatAnswerOf, isCsatButton } from './csat.ts';
+import { ZoneClock } from '../reports/report.service.ts';
 import {
   AGREE_KEYWORDS,
   CONSENT_AGREE_ID,
@@ -184,7 +186,14 @@ export class InboundProcessor {
     }
   }
 
-  async #process(all: readonly InboundEvent[]): Promise<void> {
+  async #process(received: readonly InboundEvent[]): Promise<void> {
+    // Answers to the satisfaction question become a score and nothing else: no message, no conversation.
+    const all: InboundEvent[] = [];
+    for (const e of received) {
+      if (e.type === 'message' && isCsatButton(e.buttonId)) await this.#csatAnswer(e);
+      else all.push(e);
+    }
+    if (all.length === 0) return;
     const done = await this.#handledAlready(all);
     // A redelivered message that took full effect is left out before its contact is looked up: after a number
     // change, looking it up by its old number would create a contact again.
@@ -285,6 +294,37 @@ export class InboundProcessor {
       else await this.#stop(step.prepared);
     }
     if (this.deps.automation) await this.#automate(state.fresh);
+  }
+
+  /**
+   * Records a tap on the satisfaction question as a content-free score (kind 'csat' in `report_facts`: inbox,
+   * channel kind, agent, local day, 1-5) and removes the question in the same transaction, so a redelivery or a
+   * second tap counts nothing, nor does an answer after {@link CSAT_ANSWER_DAYS} days or to an erased conversation.
+   * The tap itself is not stored and opens no conversation; the contact is only looked up, never created.
+   */
+  async #csatAnswer(event: InboundMessage): Promise<void> {
+    const answer = csatAnswerOf(event.buttonId);
+    const channel = this.deps.channels.get(event.channelId);
+    if (!answer || !channel) return;
+    const contact = await this.deps.contacts.findByAddress(channel.id, channel.kind, event.address);
+    if (!contact) return;
+    const now = this.#now();
+    const zone = new ZoneClock(this.deps.timeZone ?? 'Europe/Berlin');
+    await this.deps.transactions.run(async (tx) => {
+      const survey = await tx.csat.take(answer.surveyId, { channelId: channel.id, contactId: contact.id });
+      if (!survey || now - survey.sentAt > CSAT_ANSWER_DAYS * 86_400_000) return;
+      await tx.reportFacts.record([
+        {
+          kind: 'csat',
+          at: zone.dayStart(now),
+          inboxId: survey.inboxId,
+          channelKind: survey.channelKind,
+          agentId: survey.agentId,
+          durationMs: null,
+          score: answer.score,
+        },
+      ]);
+    });
   }
 
   /** The inbound messages of `events` already stored and handled (provider redeliveries), by channel and id. */

@@ -9,6 +9,8 @@ import { MediaFetcher, type MediaFetchResult } from './media-fetch.ts';
 import { openMediaBytes, openMessageContent, type MessageContent, type TemplateSend } from './message-content.ts';
 import { checkTemplateFill, dynamicUrlButtons, parameterCount } from '../business-account/template-rules.ts';
 import { channelPausedReply } from './notices.ts';
+import { CSAT_ANSWER_DAYS, CSAT_OPTIONS, csatQuestion } from './csat.ts';
+import { newId } from '../../shared/ids.ts';
 import { foldText, matchSnippet } from './text-search.ts';
 import type { OutboundDraft, QueuedOutbound } from './outbox.ts';
 import { inScope, scopeInboxIds, type InboxScope } from '../teams/inbox-scope.ts';
@@ -765,17 +767,20 @@ export class InboxService {
     const closed: ConversationRecord = { ...row, ...patch };
     const summary = await this.#summary(closed);
     const actor = actorOf(principal);
+    const agentId = row.assignee_id ?? (principal.kind === 'session' ? (principal.userId ?? principal.id) : null);
     await this.deps.reportFacts.record([
       {
         kind: 'resolution',
         at: now,
         inboxId: row.inbox_id,
         channelKind: this.deps.channels.get(row.channel_id)?.kind ?? 'unknown',
-        agentId: row.assignee_id ?? (principal.kind === 'session' ? (principal.userId ?? principal.id) : null),
+        agentId,
         durationMs: now - row.created_at,
         score: null,
       },
     ]);
+    // A conversation erased at close (eraseAfterCloseDays 0) gets no question: nothing may reach its contact after.
+    if (days > 0 && row.state === 'open') await this.#askSatisfaction(closed, agentId, now);
     await this.deps.audit.append({
       actor,
       action: 'conversation.close',
@@ -802,6 +807,72 @@ export class InboxService {
     }
     this.deps.events.publish({ type: 'conversation.updated', inboxId: row.inbox_id, conversationId: row.id });
     return { ...summary, erased: false };
+  }
+
+  /**
+   * Queues the satisfaction question (1-5 as buttons, in the inbox's language) into a conversation staff just
+   * closed, with its pending survey row, in one transaction: only where the inbox asks (`csat.enabled`), the channel
+   * can offer five answers, is switched on and may still write to the customer (messaging window), and the contact's
+   * consent stands. Never fails the close: a problem is logged without content.
+   */
+  async #askSatisfaction(conversation: ConversationRecord, agentId: string | null, now: number): Promise<void> {
+    try {
+      const inbox = await this.#inbox(conversation.inbox_id);
+      const channel = this.deps.channels.get(conversation.channel_id);
+      if (!inbox.csat.enabled || !channel) return;
+      const { capabilities } = channel;
+      const options = capabilities.maxReplyOptions ?? (capabilities.supportsButtons ? 3 : 0);
+      if (options < CSAT_OPTIONS) return;
+      const window = capabilities.messagingWindowHours;
+      const lastInbound = conversation.last_inbound_at;
+      if (window !== null && (lastInbound === null || now - lastInbound > window * HOUR_MS)) return;
+      if (!(await this.deps.channelState.isEnabled(channel.id))) return;
+      if (!(await this.deps.consent.status(conversation.contact_id, 'service')).allowed) return;
+      const surveyId = newId();
+      const question = csatQuestion(surveyId, inbox.language);
+      const queued = await this.deps.outbox.queue(
+        [
+          {
+            conversation,
+            kind: 'buttons',
+            content: {
+              text: question.text,
+              buttons: question.buttons,
+              extra: { csat: true, listButton: question.listButton },
+            },
+          },
+        ],
+        {
+          alongside: async (tx) => {
+            // Questions nobody answered within the answer period are of no use any more.
+            await tx.csat.deleteSentBefore(now - CSAT_ANSWER_DAYS * DAY_MS);
+            await tx.csat.insert({
+              id: surveyId,
+              conversationId: conversation.id,
+              contactId: conversation.contact_id,
+              channelId: channel.id,
+              channelKind: channel.kind,
+              inboxId: conversation.inbox_id,
+              agentId,
+              sentAt: now,
+            });
+          },
+        },
+      );
+      for (const q of queued ?? []) {
+        this.deps.events.publish({
+          type: 'message.created',
+          inboxId: conversation.inbox_id,
+          conversationId: conversation.id,
+          messageId: q.messageId,
+        });
+      }
+    } catch (error) {
+      this.deps.logger.warn(
+        { conversationId: conversation.id, err: error instanceof Error ? error.name : 'unknown' },
+        'satisfaction question not queued',
+      );
+    }
   }
 
   /** The decrypted bytes of a stored attachment, for staff; the read is audited. */

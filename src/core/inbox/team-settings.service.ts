@@ -27,6 +27,10 @@ export interface InboxPrivacySettings {
   /** Greeting/away message and marketing keywords from the configuration, carried through unchanged. */
   automation?: unknown;
   marketing?: unknown;
+  /** The team that works the inbox, for the reports; null = the inbox is its own team. */
+  team: string | null;
+  /** The satisfaction question after staff closed a conversation. */
+  csat: { enabled: boolean };
 }
 
 export type InboxPrivacyOverride = Partial<{
@@ -35,6 +39,9 @@ export type InboxPrivacyOverride = Partial<{
   notice: { de?: string | null; en?: string | null };
   /** The automated messages as the admin saved them (replaces the configuration file's `automation`). */
   automation: AutomationForm;
+  /** null returns to the configured team. */
+  team: string | null;
+  csat: { enabled: boolean };
 }>;
 
 /** A change an admin submits: the override's fields, with the automated messages as a partial change. */
@@ -50,6 +57,8 @@ export interface InboxDefaults {
   stopKeywords: readonly string[];
   automation?: unknown;
   marketing?: unknown;
+  team?: string | undefined;
+  csat?: { enabled: boolean } | undefined;
 }
 
 export interface InboxSettingsView {
@@ -80,6 +89,8 @@ function defaultsOf(d: InboxDefaults): InboxPrivacySettings {
     stopKeywords: [...d.stopKeywords],
     automation: d.automation ?? null,
     marketing: d.marketing ?? null,
+    team: d.team ?? null,
+    csat: { enabled: d.csat?.enabled === true },
   };
 }
 
@@ -97,6 +108,8 @@ function merge(base: InboxPrivacySettings, o: InboxPrivacyOverride): InboxPrivac
     stopKeywords: base.stopKeywords,
     automation: o.automation ? automationFromForm(o.automation) : (base.automation ?? null),
     marketing: base.marketing ?? null,
+    team: o.team !== undefined ? (o.team ?? base.team) : base.team,
+    csat: o.csat ? { enabled: o.csat.enabled } : base.csat,
   };
 }
 
@@ -172,7 +185,13 @@ export class TeamSettingsService {
     const rows = await this.inboxes.listInboxes();
     const out: InboxSettingsView[] = [];
     for (const row of rows) {
-      const settings = row.settings as unknown as InboxPrivacySettings;
+      const stored = row.settings as unknown as Partial<InboxPrivacySettings> & InboxPrivacySettings;
+      // Settings written before the team and the satisfaction question existed: their defaults.
+      const settings: InboxPrivacySettings = {
+        ...stored,
+        team: stored.team ?? null,
+        csat: { enabled: stored.csat?.enabled === true },
+      };
       const defaults = this.defaultsFor(row.id) ?? settings;
       const override = await this.override(row.id);
       out.push({
@@ -239,6 +258,19 @@ export class TeamSettingsService {
         }
         next.notice = { ...(next.notice ?? {}), ...input.notice };
       }
+      if (input.team !== undefined) {
+        const team = typeof input.team === 'string' ? input.team.trim() : input.team;
+        if (team !== null && (typeof team !== 'string' || team.length === 0 || team.length > 60)) {
+          throw new AppError('VALIDATION', 'the team name has 1-60 characters', { field: 'team' });
+        }
+        next.team = team;
+      }
+      if (input.csat !== undefined) {
+        if (typeof input.csat?.enabled !== 'boolean') {
+          throw new AppError('VALIDATION', 'csat.enabled must be true or false', { field: 'csat.enabled' });
+        }
+        next.csat = { enabled: input.csat.enabled };
+      }
       if (input.automation) {
         const language = languageOf(this.defaults.find((x) => x.id === inboxId)?.language);
         const current =
@@ -264,6 +296,8 @@ export class TeamSettingsService {
         // Content-free summary of the automated messages: switches, zone and counts, never the texts.
         ...automationSummary(effective.automation as AutomationSettings | null | undefined),
         automationChanged: input !== 'reset' && input.automation !== undefined,
+        csat: effective.csat.enabled,
+        teamChanged: input !== 'reset' && input.team !== undefined,
         reset: input === 'reset',
       },
     });

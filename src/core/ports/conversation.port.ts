@@ -1,3 +1,4 @@
+import type { CsatSurveyWrites } from './csat.port.ts';
 import type { ReportFactWrites } from './report.port.ts';
 import type { ConversationRecord, ConversationState } from './model.ts';
 import type { MarketingWrites } from './marketing.port.ts';
@@ -54,6 +55,8 @@ export interface InboxTx {
   marketing: MarketingWrites;
   /** Content-free facts for the reports, written with the messages they count. */
   reportFacts: ReportFactWrites;
+  /** Satisfaction questions waiting for their answer (queued with the question; taken with the score's fact). */
+  csat: CsatSurveyWrites;
   /** Enqueues a job in the same transaction: the job exists exactly when the rows it refers to do. */
   enqueue(
     queue: string,

@@ -9,6 +9,8 @@ export interface ReportDeps {
   facts: ReportFactPort;
   /** The display name of a staff member, undefined when the account is gone. */
   nameOf: (userId: string) => Promise<string | undefined>;
+  /** The team an inbox belongs to now (its `team` setting, else its id): figures follow the inbox. */
+  teamOf: (inboxId: string) => Promise<string>;
   timeZone: string;
 }
 
@@ -19,11 +21,28 @@ export interface DurationFigures {
   averageSeconds: number | null;
 }
 
+/** Satisfaction scores (1-5): how many answers, their mean (two decimals; null without any) and count per score. */
+export interface CsatFigures {
+  count: number;
+  average: number | null;
+  /** Answers with score 1, 2, 3, 4, 5. */
+  scores: [number, number, number, number, number];
+}
+
+/** Figures of one group of conversations' work (an inbox, a team). */
+export interface GroupFigures {
+  messagesIn: number;
+  messagesOut: number;
+  firstResponse: DurationFigures;
+  resolution: DurationFigures;
+  csat: CsatFigures;
+}
+
 export interface TeamReport {
   timeZone: string;
   from: string;
   to: string;
-  totals: { messagesIn: number; messagesOut: number; firstResponse: DurationFigures; resolution: DurationFigures };
+  totals: GroupFigures;
   byDay: { day: string; messagesIn: number; messagesOut: number }[];
   byHour: { hour: number; messagesIn: number; messagesOut: number }[];
   byChannel: { channelKind: string; messagesIn: number; messagesOut: number }[];
@@ -33,14 +52,18 @@ export interface TeamReport {
     messagesOut: number;
     firstResponse: DurationFigures;
     resolution: DurationFigures;
+    csat: CsatFigures;
   }[];
-  byInbox: {
-    inboxId: string;
-    messagesIn: number;
-    messagesOut: number;
-    firstResponse: DurationFigures;
-    resolution: DurationFigures;
-  }[];
+  byTeam: ({ team: string; inboxIds: string[] } & GroupFigures)[];
+  byInbox: ({ inboxId: string; team: string } & GroupFigures)[];
+}
+
+function csatFigures(scores: number[]): CsatFigures {
+  const counts: CsatFigures['scores'] = [0, 0, 0, 0, 0];
+  for (const s of scores) if (s >= 1 && s <= 5) counts[s - 1]! += 1;
+  const valid = scores.filter((s) => s >= 1 && s <= 5);
+  const average = valid.length ? Math.round((valid.reduce((a, b) => a + b, 0) / valid.length) * 100) / 100 : null;
+  return { count: valid.length, average, scores: counts };
 }
 
 function durations(values: number[]): DurationFigures {
@@ -53,7 +76,7 @@ function durations(values: number[]): DurationFigures {
 }
 
 /** Local calendar date and hour of an instant in a time zone. */
-class ZoneClock {
+export class ZoneClock {
   readonly #format: Intl.DateTimeFormat;
   readonly #cache = new Map<number, { day: string; hour: number }>();
   constructor(timeZone: string) {
@@ -79,6 +102,10 @@ class ZoneClock {
     }
     return hit;
   }
+  /** The instant the local day of `at` began (satisfaction scores are kept to the day). */
+  dayStart(at: number): number {
+    return this.startOf(this.local(at).day);
+  }
   /** The instant the local day `day` (YYYY-MM-DD) begins. */
   startOf(day: string): number {
     const [y, m, d] = day.split('-').map(Number) as [number, number, number];
@@ -96,8 +123,8 @@ class ZoneClock {
 
 /**
  * Reports for team leads from the content-free `report_facts` (never from messages or conversations, so erasure
- * leaves them): volume by day, hour of day and channel kind, first-response and resolution times per agent and
- * inbox, in the organisation's time zone.
+ * leaves them): volume by day, hour of day and channel kind, first-response and resolution times and satisfaction
+ * scores per agent, team and inbox, in the organisation's time zone.
  */
 export class ReportService {
   constructor(private readonly deps: ReportDeps) {}
@@ -115,17 +142,25 @@ export class ReportService {
     for (let day = period.from; day <= period.to; day = nextDay(day)) days.set(day, { messagesIn: 0, messagesOut: 0 });
     const hours = Array.from({ length: 24 }, (_, hour) => ({ hour, messagesIn: 0, messagesOut: 0 }));
     const channels = new Map<string, { messagesIn: number; messagesOut: number }>();
-    type Group = { messagesIn: number; messagesOut: number; first: number[]; resolution: number[] };
     const agents = new Map<string, Group>();
     const inboxes = new Map<string, Group>();
-    const all: Group = { messagesIn: 0, messagesOut: 0, first: [], resolution: [] };
+    const teams = new Map<string, Group>();
+    const teamOf = new Map<string, string>();
+    const all = newGroup();
     const group = (map: Map<string, Group>, key: string): Group => {
       let g = map.get(key);
-      if (!g) map.set(key, (g = { messagesIn: 0, messagesOut: 0, first: [], resolution: [] }));
+      if (!g) map.set(key, (g = newGroup()));
       return g;
     };
     for (const f of facts) {
-      const targets = [all, group(inboxes, f.inboxId), ...(f.agentId ? [group(agents, f.agentId)] : [])];
+      let team = teamOf.get(f.inboxId);
+      if (team === undefined) teamOf.set(f.inboxId, (team = await this.deps.teamOf(f.inboxId)));
+      const targets = [
+        all,
+        group(inboxes, f.inboxId),
+        group(teams, team),
+        ...(f.agentId ? [group(agents, f.agentId)] : []),
+      ];
       count(f, targets);
       if (f.kind !== 'message_in' && f.kind !== 'message_out') continue;
       const { day, hour } = zone.local(f.at);
@@ -145,6 +180,7 @@ export class ReportService {
         messagesOut: g.messagesOut,
         firstResponse: durations(g.first),
         resolution: durations(g.resolution),
+        csat: csatFigures(g.scores),
       });
     }
     byAgent.sort((a, b) => b.messagesOut - a.messagesOut || a.agentId.localeCompare(b.agentId));
@@ -152,40 +188,49 @@ export class ReportService {
       timeZone: this.deps.timeZone,
       from: period.from,
       to: period.to,
-      totals: {
-        messagesIn: all.messagesIn,
-        messagesOut: all.messagesOut,
-        firstResponse: durations(all.first),
-        resolution: durations(all.resolution),
-      },
+      totals: figures(all),
       byDay: [...days].map(([day, v]) => ({ day, ...v })),
       byHour: hours,
       byChannel: [...channels]
         .map(([channelKind, v]) => ({ channelKind, ...v }))
         .sort((a, b) => a.channelKind.localeCompare(b.channelKind)),
       byAgent,
-      byInbox: [...inboxes]
-        .map(([inboxId, g]) => ({
-          inboxId,
-          messagesIn: g.messagesIn,
-          messagesOut: g.messagesOut,
-          firstResponse: durations(g.first),
-          resolution: durations(g.resolution),
+      byTeam: [...teams]
+        .map(([team, g]) => ({
+          team,
+          inboxIds: [...teamOf]
+            .filter(([, t]) => t === team)
+            .map(([id]) => id)
+            .sort(),
+          ...figures(g),
         }))
+        .sort((a, b) => a.team.localeCompare(b.team)),
+      byInbox: [...inboxes]
+        .map(([inboxId, g]) => ({ inboxId, team: teamOf.get(inboxId)!, ...figures(g) }))
         .sort((a, b) => a.inboxId.localeCompare(b.inboxId)),
     };
   }
 }
 
-function count(
-  f: ReportFact,
-  groups: { messagesIn: number; messagesOut: number; first: number[]; resolution: number[] }[],
-) {
+type Group = { messagesIn: number; messagesOut: number; first: number[]; resolution: number[]; scores: number[] };
+
+const newGroup = (): Group => ({ messagesIn: 0, messagesOut: 0, first: [], resolution: [], scores: [] });
+
+const figures = (g: Group): GroupFigures => ({
+  messagesIn: g.messagesIn,
+  messagesOut: g.messagesOut,
+  firstResponse: durations(g.first),
+  resolution: durations(g.resolution),
+  csat: csatFigures(g.scores),
+});
+
+function count(f: ReportFact, groups: Group[]) {
   for (const g of groups) {
     if (f.kind === 'message_in') g.messagesIn += 1;
     else if (f.kind === 'message_out') g.messagesOut += 1;
     else if (f.kind === 'first_response' && f.durationMs !== null) g.first.push(f.durationMs);
     else if (f.kind === 'resolution' && f.durationMs !== null) g.resolution.push(f.durationMs);
+    else if (f.kind === 'csat' && f.score !== null) g.scores.push(f.score);
   }
 }
 
@@ -213,16 +258,20 @@ export function reportCsv(r: TeamReport): string {
     'resolved',
     'resolution_median_s',
     'resolution_avg_s',
+    'csat_answers',
+    'csat_avg',
   ];
   const rows: (string | number | null)[][] = [head];
-  const none = [null, null, null, null, null, null];
-  const times = (first: DurationFigures, resolution: DurationFigures) => [
+  const none = [null, null, null, null, null, null, null, null];
+  const times = (first: DurationFigures, resolution: DurationFigures, csat: CsatFigures) => [
     first.count,
     first.medianSeconds,
     first.averageSeconds,
     resolution.count,
     resolution.medianSeconds,
     resolution.averageSeconds,
+    csat.count,
+    csat.average,
   ];
   rows.push([
     'total',
@@ -230,15 +279,19 @@ export function reportCsv(r: TeamReport): string {
     r.timeZone,
     r.totals.messagesIn,
     r.totals.messagesOut,
-    ...times(r.totals.firstResponse, r.totals.resolution),
+    ...times(r.totals.firstResponse, r.totals.resolution, r.totals.csat),
   ]);
   for (const d of r.byDay) rows.push(['day', d.day, null, d.messagesIn, d.messagesOut, ...none]);
   for (const h of r.byHour)
     rows.push(['hour', String(h.hour).padStart(2, '0'), null, h.messagesIn, h.messagesOut, ...none]);
   for (const c of r.byChannel) rows.push(['channel', c.channelKind, null, c.messagesIn, c.messagesOut, ...none]);
   for (const a of r.byAgent)
-    rows.push(['agent', a.agentId, a.name, null, a.messagesOut, ...times(a.firstResponse, a.resolution)]);
-  for (const i of r.byInbox)
-    rows.push(['inbox', i.inboxId, null, i.messagesIn, i.messagesOut, ...times(i.firstResponse, i.resolution)]);
+    rows.push(['agent', a.agentId, a.name, null, a.messagesOut, ...times(a.firstResponse, a.resolution, a.csat)]);
+  for (const t of r.byTeam)
+    rows.push(['team', t.team, null, t.messagesIn, t.messagesOut, ...times(t.firstResponse, t.resolution, t.csat)]);
+  for (const i of r.byInbox) {
+    const { firstResponse, resolution, csat } = i;
+    rows.push(['inbox', i.inboxId, i.team, i.messagesIn, i.messagesOut, ...times(firstResponse, resolution, csat)]);
+  }
   return rows.map((row) => row.map(cell).join(',')).join('\r\n') + '\r\n';
 }

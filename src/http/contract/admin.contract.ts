@@ -55,6 +55,8 @@ export const InboxSettingsBody = z
       .strict()
       .optional(),
     automation: automation.optional(),
+    team: z.string().max(200).nullable().optional(),
+    csat: z.object({ enabled: z.boolean() }).strict().optional(),
   })
   .strict()
   .refine((body) => Object.keys(body).length > 0, { message: 'nothing to change' })
@@ -118,6 +120,10 @@ export const InboxPrivacySchema = z.object({
   stopKeywords: z.array(z.string()),
   automation: z.unknown().optional().describe('the configuration file’s automated messages, carried through'),
   marketing: z.unknown().optional().describe('the configuration file’s marketing keywords, carried through'),
+  team: z.string().nullable().describe('the team that works the inbox in the reports; null = the inbox id'),
+  csat: z
+    .object({ enabled: z.boolean() })
+    .describe('one satisfaction question (1-5) after staff closed a conversation'),
 });
 export const InboxSettingsSchema = z.object({
   id: z.string(),

@@ -21,12 +21,20 @@ const Durations = z.object({
   averageSeconds: z.number().nullable(),
 });
 const Volume = { messagesIn: z.number().int(), messagesOut: z.number().int() };
+const Csat = z
+  .object({
+    count: z.number().int(),
+    average: z.number().nullable(),
+    scores: z.array(z.number().int()).length(5).describe('answers with score 1, 2, 3, 4, 5'),
+  })
+  .describe('satisfaction answers (1-5) to the question after close: how many, their mean');
+const Group = { ...Volume, firstResponse: Durations, resolution: Durations, csat: Csat };
 
 export const TeamReportSchema = z.object({
   timeZone: z.string().describe('organisation.timeZone: days and hours are local to it'),
   from: z.string(),
   to: z.string(),
-  totals: z.object({ ...Volume, firstResponse: Durations, resolution: Durations }),
+  totals: z.object(Group),
   byDay: z.array(z.object({ day: z.string(), ...Volume })),
   byHour: z.array(z.object({ hour: z.number().int(), ...Volume })),
   byChannel: z.array(z.object({ channelKind: z.string(), ...Volume })),
@@ -37,9 +45,13 @@ export const TeamReportSchema = z.object({
       messagesOut: z.number().int(),
       firstResponse: Durations,
       resolution: Durations,
+      csat: Csat,
     }),
   ),
-  byInbox: z.array(z.object({ inboxId: z.string(), ...Volume, firstResponse: Durations, resolution: Durations })),
+  byTeam: z
+    .array(z.object({ team: z.string(), inboxIds: z.array(z.string()), ...Group }))
+    .describe('per team: the inboxes with the same `team` setting (an inbox without one is a team of its own)'),
+  byInbox: z.array(z.object({ inboxId: z.string(), team: z.string(), ...Group })),
 });
 
 const tags = ['reports'];
@@ -50,7 +62,7 @@ export const reportsApi = {
     url: '/api/v1/reports',
     summary:
       'Content-free team report for a period: volume by day, hour and channel, first-response and resolution times per ' +
-      'agent and inbox, in the organisation time zone; ?format=csv for CSV (RFC 4180)',
+      'agent, team and inbox, satisfaction scores, in the organisation time zone; ?format=csv for CSV (RFC 4180)',
     tags,
     roles: REPORT_ROLES,
     query: ReportQuerySchema,

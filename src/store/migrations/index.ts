@@ -24,6 +24,7 @@ import { reportFacts } from './main.022-report-facts.ts';
 import { conversationPriority } from './main.024-priority.ts';
 import { snooze } from './main.025-snooze.ts';
 import { savedViews } from './main.026-saved-views.ts';
+import { csatSurveys } from './main.027-csat.ts';
 
 /**
  * Migrations of the main database, in order. Names are numbered and never change once released; a new table or
@@ -52,6 +53,7 @@ export const mainMigrations: readonly SparsamMigration[] = [
   conversationPriority,
   snooze,
   savedViews,
+  csatSurveys,
 ];
 
 /** Migrations of the key store. */

@@ -1,3 +1,4 @@
+import { CsatSurveyStore } from './csat.store.ts';
 import { ReportFactStore } from './report.store.ts';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { ConversationRecord } from '../../core/ports/model.ts';
@@ -182,6 +183,7 @@ export class SqlInboxTransactions implements InboxTransactions {
         media: new MediaStore(trx),
         marketing: new MarketingStore(trx),
         reportFacts: new ReportFactStore(trx),
+        csat: new CsatSurveyStore(trx),
         enqueue: (queue, payload, opts) => this.jobs.enqueue(queue, payload, { ...opts, db: trx }),
       }),
     );

@@ -43,6 +43,7 @@ async function deleteConversations(
   const m = await tx.deleteFrom('messages').where('conversation_id', 'in', ids).executeTakeFirst();
   const media = await tx.deleteFrom('media').where('conversation_id', 'in', ids).executeTakeFirst();
   await tx.deleteFrom('mentions').where('conversation_id', 'in', ids).execute();
+  await tx.deleteFrom('csat_surveys').where('conversation_id', 'in', ids).execute();
   const c = await tx.deleteFrom('conversations').where('id', 'in', ids).executeTakeFirst();
   counts.messages += Number(m.numDeletedRows);
   counts.media += Number(media.numDeletedRows);
@@ -111,6 +112,7 @@ export class ErasureStore implements ErasurePort {
       await tx.deleteFrom('messages').where('conversation_id', 'in', list).execute();
       await tx.deleteFrom('media').where('conversation_id', 'in', list).execute();
       await tx.deleteFrom('mentions').where('conversation_id', 'in', list).execute();
+      await tx.deleteFrom('csat_surveys').where('conversation_id', 'in', list).execute();
       await tx.deleteFrom('conversations').where('id', 'in', list).execute();
       return result;
     });

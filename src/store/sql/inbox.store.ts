@@ -51,6 +51,8 @@ export class InboxStore {
             stopKeywords: inbox.stopKeywords,
             automation: inbox.automation ?? null,
             marketing: inbox.marketing,
+            team: inbox.team ?? null,
+            csat: inbox.csat,
           },
         );
         await tx

@@ -206,8 +206,34 @@ describe('WhatsApp Cloud client: what is sent', () => {
     expect(seen).toHaveLength(0);
   });
 
+  it('more than three answers: an interactive list of one section, opened by the list button', async () => {
+    handler = (_req, res) => accepted(res);
+    await channel().send({
+      type: 'buttons',
+      address: '4915112345678',
+      text: 'Wie zufrieden waren Sie? 1–5',
+      listButton: 'Bewerten',
+      buttons: [1, 2, 3, 4, 5].map((i) => ({ id: `csat:s:${i}`, title: String(i) })),
+    });
+    expect(JSON.parse(seen[0]!.body.toString('utf8'))).toEqual({
+      messaging_product: 'whatsapp',
+      recipient_type: 'individual',
+      to: '4915112345678',
+      type: 'interactive',
+      interactive: {
+        type: 'list',
+        body: { text: 'Wie zufrieden waren Sie? 1–5' },
+        action: {
+          button: 'Bewerten',
+          sections: [{ rows: [1, 2, 3, 4, 5].map((i) => ({ id: `csat:s:${i}`, title: String(i) })) }],
+        },
+      },
+    });
+  });
+
   it.each([
-    ['four buttons', [1, 2, 3, 4].map((i) => ({ id: `b${i}`, title: `B${i}` }))],
+    ['eleven buttons (a list holds ten rows)', Array.from({ length: 11 }, (_, i) => ({ id: `b${i}`, title: `B${i}` }))],
+    ['a 25-character row title in a list', [1, 2, 3, 4].map((i) => ({ id: `b${i}`, title: 'x'.repeat(21 + i) }))],
     ['a 21-character title', [{ id: 'a', title: 'x'.repeat(21) }]],
     ['an empty title', [{ id: 'a', title: '' }]],
     [

@@ -20,6 +20,8 @@ export function InboxPrivacyForm({ inbox, onSaved }: { inbox: InboxSettingsView;
   const [noticeDe, setNoticeDe] = useState(inbox.settings.notice?.de ?? inbox.defaultNotice.de);
   const [noticeEn, setNoticeEn] = useState(inbox.settings.notice?.en ?? inbox.defaultNotice.en);
   const [automation, setAutomation] = useState(() => automationDraft(inbox.automation));
+  const [team, setTeam] = useState(inbox.settings.team ?? '');
+  const [csat, setCsat] = useState(inbox.settings.csat.enabled);
   const { run, view } = useAction();
   useEffect(() => {
     setRetention(inbox.settings.retention);
@@ -27,6 +29,8 @@ export function InboxPrivacyForm({ inbox, onSaved }: { inbox: InboxSettingsView;
     setNoticeDe(inbox.settings.notice?.de ?? inbox.defaultNotice.de);
     setNoticeEn(inbox.settings.notice?.en ?? inbox.defaultNotice.en);
     setAutomation(automationDraft(inbox.automation));
+    setTeam(inbox.settings.team ?? '');
+    setCsat(inbox.settings.csat.enabled);
   }, [inbox]);
   const save = (e: FormEvent) => {
     e.preventDefault();
@@ -40,6 +44,8 @@ export function InboxPrivacyForm({ inbox, onSaved }: { inbox: InboxSettingsView;
           en: noticeEn.trim() === inbox.defaultNotice.en.trim() ? null : noticeEn.trim() || null,
         },
         automation: automationFromDraft(automation),
+        team: team.trim() || null,
+        csat: { enabled: csat },
       });
       await onSaved();
     }, t('saved'));
@@ -109,6 +115,28 @@ export function InboxPrivacyForm({ inbox, onSaved }: { inbox: InboxSettingsView;
         </span>
       </div>
       <AutomationFields id={inbox.id} draft={automation} onChange={setAutomation} />
+      <fieldset>
+        <legend>{t('inboxReports')}</legend>
+        <div className="form-row">
+          <label htmlFor={`${inbox.id}-team`}>{t('inboxTeam')}</label>
+          <input
+            id={`${inbox.id}-team`}
+            value={team}
+            maxLength={60}
+            placeholder={inbox.id}
+            onChange={(e) => setTeam(e.target.value)}
+            aria-describedby={`${inbox.id}-team-d`}
+          />
+          <span id={`${inbox.id}-team-d`} className="muted small">
+            {t('inboxTeamHint')}
+          </span>
+        </div>
+        <label className="check">
+          <input type="checkbox" checked={csat} onChange={(e) => setCsat(e.target.checked)} />
+          {t('csatEnabled')}
+        </label>
+        <span className="muted small">{t('csatHint')}</span>
+      </fieldset>
       {view}
       <div className="form-actions">
         <button type="submit" className="btn btn-primary">

@@ -6,14 +6,24 @@ import { ReportChart } from './ReportChart.tsx';
 
 const IN_COLOR = '#2f6fb0';
 const OUT_COLOR = '#3a9a6a';
+const CSAT_COLOR = '#c98a14';
 
 function isoDay(d: Date): string {
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 }
 
-/** Content-free team report: volume by day, hour and channel, response and resolution times per agent and inbox. */
+type Csat = TeamReport['totals']['csat'];
+
+/**
+ * Content-free team report: volume by day, hour and channel, response and resolution times and satisfaction per
+ * agent, team and inbox.
+ */
 export function Reports() {
-  const { t, formatNumber: count, formatDuration } = useI18n();
+  const { t, lang, formatNumber: count, formatDuration } = useI18n();
+  const csat = (c: Csat) =>
+    c.average === null
+      ? '–'
+      : `${c.average.toLocaleString(lang === 'de' ? 'de-DE' : 'en-GB', { minimumFractionDigits: 1 })} (${count(c.count)})`;
   const today = useMemo(() => new Date(), []);
   const [to, setTo] = useState(isoDay(today));
   const [from, setFrom] = useState(isoDay(new Date(today.getTime() - 29 * 86_400_000)));
@@ -42,6 +52,10 @@ export function Reports() {
         series: volume(report, report.byHour),
       },
       channels: { labels: report.byChannel.map((c) => c.channelKind), series: volume(report, report.byChannel) },
+      scores: {
+        labels: ['1', '2', '3', '4', '5'],
+        series: [{ label: t('reports.answers'), values: report.totals.csat.scores, color: CSAT_COLOR }],
+      },
     };
   }, [report]);
 
@@ -86,11 +100,14 @@ export function Reports() {
             <dd>
               {seconds(report.totals.resolution.medianSeconds)} ({count(report.totals.resolution.count)})
             </dd>
+            <dt>{t('reports.csat')}</dt>
+            <dd data-testid="report-csat">{csat(report.totals.csat)}</dd>
           </dl>
           <div className="report-charts">
             <ReportChart title={t('reports.byDay')} {...charts.days} />
             <ReportChart title={t('reports.byHour')} {...charts.hours} />
             <ReportChart title={t('reports.byChannel')} {...charts.channels} />
+            {report.totals.csat.count > 0 && <ReportChart title={t('reports.byScore')} {...charts.scores} />}
           </div>
           <h2>{t('reports.agents')}</h2>
           <div className="table-wrap">
@@ -101,6 +118,7 @@ export function Reports() {
                   <th>{t('reports.out')}</th>
                   <th>{t('reports.firstResponse')}</th>
                   <th>{t('reports.resolution')}</th>
+                  <th>{t('reports.csat')}</th>
                 </tr>
               </thead>
               <tbody>
@@ -112,6 +130,38 @@ export function Reports() {
                     <td>
                       {seconds(a.resolution.medianSeconds)} ({count(a.resolution.count)})
                     </td>
+                    <td>{csat(a.csat)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <h2>{t('reports.teams')}</h2>
+          <div className="table-wrap">
+            <table className="table" data-testid="report-teams">
+              <thead>
+                <tr>
+                  <th>{t('reports.team')}</th>
+                  <th>{t('reports.inboxes')}</th>
+                  <th>{t('reports.in')}</th>
+                  <th>{t('reports.out')}</th>
+                  <th>{t('reports.firstResponse')}</th>
+                  <th>{t('reports.resolution')}</th>
+                  <th>{t('reports.csat')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {report.byTeam.map((g) => (
+                  <tr key={g.team}>
+                    <td>{g.team}</td>
+                    <td>{g.inboxIds.join(', ')}</td>
+                    <td>{count(g.messagesIn)}</td>
+                    <td>{count(g.messagesOut)}</td>
+                    <td>{seconds(g.firstResponse.medianSeconds)}</td>
+                    <td>
+                      {seconds(g.resolution.medianSeconds)} ({count(g.resolution.count)})
+                    </td>
+                    <td>{csat(g.csat)}</td>
                   </tr>
                 ))}
               </tbody>
@@ -123,22 +173,26 @@ export function Reports() {
               <thead>
                 <tr>
                   <th>{t('reports.inbox')}</th>
+                  <th>{t('reports.team')}</th>
                   <th>{t('reports.in')}</th>
                   <th>{t('reports.out')}</th>
                   <th>{t('reports.firstResponse')}</th>
                   <th>{t('reports.resolution')}</th>
+                  <th>{t('reports.csat')}</th>
                 </tr>
               </thead>
               <tbody>
                 {report.byInbox.map((i) => (
                   <tr key={i.inboxId}>
                     <td>{i.inboxId}</td>
+                    <td>{i.team}</td>
                     <td>{count(i.messagesIn)}</td>
                     <td>{count(i.messagesOut)}</td>
                     <td>{seconds(i.firstResponse.medianSeconds)}</td>
                     <td>
                       {seconds(i.resolution.medianSeconds)} ({count(i.resolution.count)})
                     </td>
+                    <td>{csat(i.csat)}</td>
                   </tr>
                 ))}
               </tbody>

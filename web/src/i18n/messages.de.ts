@@ -860,9 +860,21 @@ export const de = {
   // Message search and reports
   'search.limited': 'Durchsucht wurden die neuesten {n, number} Nachrichten.',
   'search.matchIn': 'Treffer in der Nachricht',
+  inboxReports: 'Berichte',
+  inboxTeam: 'Team',
+  inboxTeamHint:
+    'Posteingänge mit gleichem Teamnamen sind in den Berichten ein Team; leer: der Posteingang ist ein eigenes Team.',
+  csatEnabled: 'Nach dem Abschließen nach der Zufriedenheit fragen (1–5)',
+  csatHint:
+    'Nach dem Abschließen durch das Team eine Frage mit Knöpfen 1–5 in der Sprache des Posteingangs. Nur auf Kanälen, die fünf Antworten zeigen können (WhatsApp als Liste, Telegram), innerhalb des Antwortfensters und nur, wenn abgeschlossene Gespräche mindestens einen Tag aufbewahrt werden. Gespeichert wird nur die Note mit Posteingang, Team, Mitarbeiter und Tag.',
   'reports.title': 'Berichte',
   'reports.intro':
-    'Inhaltsfreie Kennzahlen des Teams: Nachrichten nach Tag, Uhrzeit und Kanal, Antwort- und Lösungszeiten je Mitarbeiter und Posteingang. Sie bleiben nach dem Löschen von Gesprächen erhalten.',
+    'Inhaltsfreie Kennzahlen des Teams: Nachrichten nach Tag, Uhrzeit und Kanal, Antwort- und Lösungszeiten und Zufriedenheit je Mitarbeiter, Team und Posteingang. Sie bleiben nach dem Löschen von Gesprächen erhalten.',
+  'reports.csat': 'Zufriedenheit (Mittel)',
+  'reports.byScore': 'Zufriedenheitsantworten nach Note',
+  'reports.answers': 'Antworten',
+  'reports.teams': 'Teams',
+  'reports.team': 'Team',
   'reports.from': 'Von',
   'reports.to': 'Bis',
   'reports.csv': 'CSV herunterladen',
@@ -880,7 +892,7 @@ export const de = {
   'reports.inboxes': 'Posteingänge',
   'reports.inbox': 'Posteingang',
   'reports.note':
-    'Erste Antwort: vom ersten Kundenkontakt bis zur ersten Antwort einer angemeldeten Person. Abschluss: vom ersten Kontakt bis zum Abschließen von Hand.',
+    'Erste Antwort: vom ersten Kundenkontakt bis zur ersten Antwort einer angemeldeten Person. Abschluss: vom ersten Kontakt bis zum Abschließen von Hand, bei wegen Inaktivität geschlossenen Gesprächen bis zur letzten Nachricht. Zufriedenheit: Mittel der Antworten (1–5) auf die Frage nach dem Abschluss, mit ihrer Anzahl; gespeichert wird nur die Note.',
   // Label list (Administration → Labels) and the password-reset notice.
   'labelList.nav': 'Labels',
   'labelList.title': 'Labels',

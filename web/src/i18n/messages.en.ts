@@ -839,9 +839,20 @@ export const en: Record<MessageKey, string> = {
   // Message search and reports
   'search.limited': 'Searched the latest {n, number} messages.',
   'search.matchIn': 'Match in the message',
+  inboxReports: 'Reports',
+  inboxTeam: 'Team',
+  inboxTeamHint: 'Inboxes with the same team name are one team in the reports; empty: the inbox is a team of its own.',
+  csatEnabled: 'Ask for satisfaction after closing (1–5)',
+  csatHint:
+    'After staff close a conversation, one question with buttons 1–5 in the inbox language. Only on channels that can show five answers (WhatsApp as a list, Telegram), within the messaging window, and only where closed conversations are kept for at least one day. Only the score is kept, with inbox, team, agent and day.',
   'reports.title': 'Reports',
   'reports.intro':
-    'Content-free team figures: messages by day, hour and channel, response and resolution times per agent and inbox. They remain after conversations are erased.',
+    'Content-free team figures: messages by day, hour and channel, response and resolution times and satisfaction per agent, team and inbox. They remain after conversations are erased.',
+  'reports.csat': 'Satisfaction (mean)',
+  'reports.byScore': 'Satisfaction answers by score',
+  'reports.answers': 'Answers',
+  'reports.teams': 'Teams',
+  'reports.team': 'Team',
   'reports.from': 'From',
   'reports.to': 'To',
   'reports.csv': 'Download CSV',
@@ -859,7 +870,7 @@ export const en: Record<MessageKey, string> = {
   'reports.inboxes': 'Inboxes',
   'reports.inbox': 'Inbox',
   'reports.note':
-    'First response: from the first contact to the first reply by a signed-in person. Closed: from the first contact until closed by hand.',
+    'First response: from the first contact to the first reply by a signed-in person. Closed: from the first contact until closed by hand, or until the last message for conversations closed for inactivity. Satisfaction: mean of the answers (1–5) to the question after close, with their number; only the score is kept.',
   // Label list (Administration → Labels) and the password-reset notice.
   'labelList.nav': 'Labels',
   'labelList.title': 'Labels',

@@ -7,6 +7,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { ErasureService } from '../erasure/erasure.service.ts';
 import { autoCloseMs, consentTimeoutMs, eraseAtFor, parseRetentionPolicy } from './retention-policy.ts';
 import type { OutgoingEventSink } from '../../webhooks/outgoing-events.ts';
+import type { ReportFactWrites } from '../../ports/report.port.ts';
 
 export type EraseCause = 'consent-timeout' | 'retention';
 
@@ -44,6 +45,9 @@ export interface RetentionSweeperOptions {
   batchSize?: number;
   /** Receives a content-free summary of each sweep that did something, and each failure (ids and codes only). */
   logger?: Pick<Logger, 'info' | 'warn'>;
+  /** Resolution facts for the reports of conversations closed for inactivity (with their channel's kind). */
+  reportFacts?: ReportFactWrites;
+  channelKindOf?: (channelId: string) => string;
   /** Outgoing webhooks: 'conversation.closed' for conversations closed for inactivity. */
   events?: OutgoingEventSink;
 }
@@ -60,6 +64,8 @@ export class RetentionSweeper {
   readonly #batch: number;
   readonly #logger: Pick<Logger, 'info' | 'warn'> | undefined;
   readonly #events: OutgoingEventSink | undefined;
+  readonly #facts: ReportFactWrites | undefined;
+  readonly #kindOf: ((channelId: string) => string) | undefined;
   #running: Promise<SweepReport> | undefined;
 
   constructor(
@@ -73,6 +79,8 @@ export class RetentionSweeper {
     this.#batch = Math.max(1, options.batchSize ?? 200);
     this.#logger = options.logger;
     this.#events = options.events;
+    this.#facts = options.reportFacts;
+    this.#kindOf = options.channelKindOf;
   }
 
   /** Sets the hook called before each erasure (the inbox registers its customer notice here). */
@@ -126,6 +134,18 @@ export class RetentionSweeper {
           for (const conversation of due) {
             if (await this.port.closeInactive(conversation.id, cutoff, now, eraseAtFor(policy, now))) {
               report.autoClosed++;
+              // Resolved when the conversation went quiet, not when the sweep noticed it.
+              await this.#facts?.record([
+                {
+                  kind: 'resolution',
+                  at: now,
+                  inboxId: inbox.id,
+                  channelKind: this.#kindOf?.(conversation.channel_id) ?? 'unknown',
+                  agentId: conversation.assignee_id,
+                  durationMs: Math.max(0, conversation.last_activity_at - conversation.created_at),
+                  score: null,
+                },
+              ]);
               await this.audit.append({
                 actor: 'system',
                 action: 'conversation.closed',
