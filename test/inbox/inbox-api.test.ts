@@ -102,6 +102,7 @@ describe('inbox API access', () => {
       'path:id',
       'header:x-attachment-name',
       'header:x-attachment-caption',
+      'header:x-attachment-voice',
     ]);
     expect(Object.keys(attach.responses)).toEqual(expect.arrayContaining(['202', '413', '415', '422']));
     const list = doc.paths['/api/v1/conversations'].get;
