@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 import { AppError } from '../../shared/app-error.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newId, newToken } from '../../shared/ids.ts';
@@ -7,6 +6,13 @@ import type { ApiTokenRecord, Role, UserRecord } from '../ports/model.ts';
 import type { UserPort } from '../ports/user.port.ts';
 
 export const ROLES: readonly Role[] = ['admin', 'agent', 'dpo'];
+
+/** The argon2 native module is loaded with the first password hashed or checked, not at every start. */
+let argon2: Promise<typeof import('@node-rs/argon2')> | undefined;
+const argonHash = async (...args: Parameters<typeof import('@node-rs/argon2').hash>) =>
+  (await (argon2 ??= import('@node-rs/argon2'))).hash(...args);
+const argonVerify = async (...args: Parameters<typeof import('@node-rs/argon2').verify>) =>
+  (await (argon2 ??= import('@node-rs/argon2'))).verify(...args);
 
 /** OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane). */
 const ARGON2_OPTIONS = { memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
