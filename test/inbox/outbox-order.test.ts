@@ -55,16 +55,35 @@ describeEachStore('automated messages queued behind an earlier message', (dialec
     return Number(row.updated_at);
   }
 
-  /** Waits until the queue deferred a send (it found an earlier message of its conversation still pending). */
+  /**
+   * Waits until a send waits for an earlier message of its conversation still pending: deferred (its job due later)
+   * or, when the earlier send runs in the same process, waiting for it (its job running, its message still queued).
+   */
   async function untilDeferred(world: World): Promise<void> {
     await until(async () => {
-      const jobs = await world.sparsam.store.db
+      const db = world.sparsam.store.db;
+      const deferred = await db
         .selectFrom('jobs')
         .select(['run_at'])
         .where('queue', '=', 'outbound-send')
         .where('status', '=', 'pending')
         .execute();
-      return jobs.some((j) => Number(j.run_at) > Date.now() + 500);
+      if (deferred.some((j) => Number(j.run_at) > Date.now() + 500)) return true;
+      const running = await db
+        .selectFrom('jobs')
+        .select('payload')
+        .where('queue', '=', 'outbound-send')
+        .where('status', '=', 'running')
+        .execute();
+      const ids = running.map((j) => (JSON.parse(j.payload) as { messageId: string }).messageId);
+      if (ids.length === 0) return false;
+      const queued = await db
+        .selectFrom('messages')
+        .select('id')
+        .where('id', 'in', ids)
+        .where('status', '=', 'queued')
+        .execute();
+      return queued.length > 0;
     });
   }
 
