@@ -350,7 +350,12 @@ export class JobQueue {
         if (open.length > 1) {
           // One read says which queues have work; a claim (a write) per registered queue at every poll would cost
           // an idle instance dozens of writes a second.
-          const due = new Set(await this.#store.dueQueues(open.map((state) => state.name), this.#now()));
+          const due = new Set(
+            await this.#store.dueQueues(
+              open.map((state) => state.name),
+              this.#now(),
+            ),
+          );
           open = open.filter((state) => due.has(state.name));
         }
         for (const state of open) {

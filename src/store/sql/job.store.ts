@@ -1,4 +1,4 @@
-import { setImmediate as nextTurn, setTimeout as later } from 'node:timers';
+import { setImmediate as nextTurn } from 'node:timers';
 import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { Database, JobRow } from '../database.ts';
 import type { JobPort, NewJobRow } from '../ports/job.port.ts';
@@ -22,18 +22,10 @@ interface PendingWrite {
 export class GroupCommit {
   readonly #pending: PendingWrite[] = [];
   #flushing = false;
-  /** When the last commit ended (performance.now()); a write soon after one waits for company a little longer. */
-  #lastCommitEnd = -Infinity;
 
-  /**
-   * @param busyWindowMs A write arriving within this many ms of the end of the last commit is held back that long
-   *   (at most), so that a steady stream of writes (a thousand sends a second, three writes each) is committed in a
-   *   few groups instead of one group per event-loop turn. A write after a quiet spell still goes at once.
-   */
   constructor(
     private readonly db: Kysely<Database>,
     private readonly maxBatch = 256,
-    private readonly busyWindowMs = 4,
   ) {}
 
   run<T>(op: (db: Kysely<Database>) => Promise<T>): Promise<T> {
@@ -70,7 +62,6 @@ export class GroupCommit {
       }
     } finally {
       this.#flushing = false;
-      this.#lastCommitEnd = performance.now();
     }
   }
 }
