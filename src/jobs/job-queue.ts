@@ -346,19 +346,7 @@ export class JobQueue {
       let total = 0;
       do {
         this.#fillAgain = false;
-        let open = [...this.#queues.values()].filter((state) => state.concurrency > state.running);
-        if (open.length > 1) {
-          // One read says which queues have work; a claim (a write) per registered queue at every poll would cost
-          // an idle instance dozens of writes a second.
-          const due = new Set(
-            await this.#store.dueQueues(
-              open.map((state) => state.name),
-              this.#now(),
-            ),
-          );
-          open = open.filter((state) => due.has(state.name));
-        }
-        for (const state of open) {
+        for (const state of this.#queues.values()) {
           const free = state.concurrency - state.running;
           if (free <= 0) continue;
           const now = this.#now();

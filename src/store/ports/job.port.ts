@@ -29,11 +29,6 @@ export interface JobPort {
    * UPDATE … RETURNING on SQLite (one writer at a time).
    */
   claim(queue: string, limit: number, owner: string, now: number, leaseUntil: number): Promise<JobRow[]>;
-  /**
-   * Which of `queues` have a job claim() would take now (one read): the worker claims only from those, instead of
-   * running a claim, a write, for every registered queue at every poll.
-   */
-  dueQueues(queues: readonly string[], now: number): Promise<string[]>;
   /** Extends the leases of the owner's running jobs; returns how many are still held. */
   extendLeases(ids: readonly string[], owner: string, leaseUntil: number, now: number): Promise<number>;
   /** Marks the job done; false when the owner no longer holds it. */

@@ -205,27 +205,6 @@ export class JobStore implements JobPort {
       .execute();
   }
 
-  async dueQueues(queues: readonly string[], now: number): Promise<string[]> {
-    if (queues.length === 0) return [];
-    const rows = await this.db
-      .selectFrom('jobs')
-      .select('queue')
-      .distinct()
-      .where('queue', 'in', queues)
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('status', '=', 'pending'), eb('run_at', '<=', now)]),
-          eb.and([
-            eb('status', '=', 'running'),
-            eb('locked_until', '<', now),
-            eb('attempts', '<', eb.ref('max_attempts')),
-          ]),
-        ]),
-      )
-      .execute();
-    return rows.map((r) => r.queue);
-  }
-
   async extendLeases(ids: readonly string[], owner: string, leaseUntil: number, now: number): Promise<number> {
     if (ids.length === 0) return 0;
     const result = await this.db
