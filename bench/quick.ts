@@ -24,7 +24,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { runSearchBench } from './search.ts';
 
 const { values } = parseArgs({
   options: {
@@ -214,6 +213,8 @@ async function main(): Promise<void> {
       idleRssMiB: round(sparsamRss, 1),
     };
     // Message search over its bound (10,000 messages), in this process; not part of the JSON line.
+    // Imported here, not at the top: the idle children fork this file and must not carry sparsam's modules.
+    const { runSearchBench } = await import('./search.ts');
     const search = await runSearchBench('sqlite', 550, 20, 5);
     console.log(`\nSummary (goals in brackets):\n`);
     console.log('| figure | value | goal |\n| --- | --- | --- |');

@@ -1,5 +1,4 @@
-import nodemailer from 'nodemailer';
-import webpush from 'web-push';
+import { createECDH } from 'node:crypto';
 import {
   NOTIFY_DISPATCH,
   NOTIFY_EMAIL,
@@ -25,14 +24,43 @@ export class PushRejected extends Error {
 }
 
 /**
+ * nodemailer and web-push (with their ASN.1 and JWT dependencies, about 15 MiB together) are loaded with the first
+ * e-mail or push message, not at every start: most installations send few notifications, or none.
+ */
+let webpushModule: Promise<typeof import('web-push')> | undefined;
+let nodemailerModule: Promise<typeof import('nodemailer')> | undefined;
+const loadWebPush = async () => {
+  const module = await (webpushModule ??= import('web-push'));
+  // A CommonJS module: its exports are the namespace's default under Node, the namespace itself in the types.
+  return (module as { default?: typeof module }).default ?? module;
+};
+const loadNodemailer = async () => (await (nodemailerModule ??= import('nodemailer'))).default;
+
+/**
+ * A VAPID key pair as web-push's generateVAPIDKeys makes it (P-256; the public key uncompressed, 65 bytes, the
+ * private key 32 bytes; both base64url), made with node:crypto so that the first start does not load web-push.
+ */
+export function generateVapidKeys(): { publicKey: string; privateKey: string } {
+  const curve = createECDH('prime256v1');
+  curve.generateKeys();
+  const pad = (key: Buffer, size: number) =>
+    key.length < size ? Buffer.concat([Buffer.alloc(size - key.length), key]) : key;
+  return {
+    publicKey: pad(curve.getPublicKey(), 65).toString('base64url'),
+    privateKey: pad(curve.getPrivateKey(), 32).toString('base64url'),
+  };
+}
+
+/**
  * Web Push with the `web-push` library: it builds the request (aes128gcm encryption of the payload with the
  * subscription's keys, the VAPID JWT signed with our private key); Node's fetch sends it, with a time limit.
  */
 export function webPushGateway(options: { fetch?: typeof fetch; timeoutMs?: number } = {}): PushGateway {
   const send = options.fetch ?? globalThis.fetch;
   return {
-    generateVapidKeys: () => webpush.generateVAPIDKeys(),
+    generateVapidKeys,
     async send(subscription: PushSubscriptionData, payload: string, vapid: VapidKeys) {
+      const webpush = await loadWebPush();
       const request = webpush.generateRequestDetails(subscription, payload, {
         vapidDetails: { subject: vapid.subject, publicKey: vapid.publicKey, privateKey: vapid.privateKey },
         TTL: 24 * 3600,
@@ -58,6 +86,7 @@ export function webPushGateway(options: { fetch?: typeof fetch; timeoutMs?: numb
 export function smtpMailGateway(options: { tls?: { rejectUnauthorized?: boolean } } = {}): MailGateway {
   return {
     async send(smtp: SmtpSettings, mail) {
+      const nodemailer = await loadNodemailer();
       const transport = nodemailer.createTransport({
         host: smtp.host,
         port: smtp.port,

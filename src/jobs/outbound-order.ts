@@ -31,30 +31,62 @@ export interface OutboundOrderDeps {
  *
  * A failed earlier message does not block; an earlier message stuck 'sending' after a crash is settled by its own job
  * (SEND_UNCONFIRMED) and then unblocks. Messages of an erased conversation are gone and block nothing. The check is a
- * query on the shared database, so it holds with several instances. Read receipts are not ordered.
+ * query on the shared database, so it holds with several instances. Read receipts are not ordered. When the earlier
+ * message's send runs in this process, the later one waits for that send to end and then checks again, instead of
+ * deferring (its slot is held meanwhile; sends are claimed in creation order, so such waits are short).
  */
 export function inOutboundOrder(handler: JobHandler, deps: OutboundOrderDeps): JobHandler {
   const pollMs = deps.pollMs ?? OUTBOUND_ORDER_POLL_MS;
+  // The ordered sends running in this process, by message id; each promise settles when its job has ended (outcome
+  // written, next message woken). A send whose earlier message is one of these waits for it here instead of
+  // deferring: no deferral, wake-up and second claim, each a write. Other instances' sends are waited for by Defer.
+  const running = new Map<string, Promise<void>>();
+  const isRunningHere = (id: string) => running.has(id);
   return async (job) => {
     const messageId = orderedMessageId(job);
     if (messageId === undefined) return handler(job);
-    const earlier = await deps.store.earlierPendingOutbound(messageId);
-    if (earlier !== undefined) {
-      throw new Defer(Math.round(pollMs * (0.75 + Math.random() * 0.5)), `waiting for earlier message ${earlier}`);
-    }
+    // The same message's send claimed again while its first run is still here (a lease lost to a stall): later.
+    if (running.has(messageId)) throw new Defer(pollMs, `message ${messageId} is being sent by this process`);
+    let ended!: () => void;
+    running.set(messageId, new Promise<void>((resolve) => (ended = resolve)));
     try {
-      await handler(job);
+      for (let waits = 0; ; waits += 1) {
+        const earlier = await deps.store.earlierPendingOutbound(messageId);
+        if (earlier === undefined) break;
+        const here = running.get(earlier);
+        if (here === undefined || waits >= MAX_LOCAL_WAITS) {
+          throw new Defer(Math.round(pollMs * (0.75 + Math.random() * 0.5)), `waiting for earlier message ${earlier}`);
+        }
+        await here;
+      }
+      try {
+        await handler(job);
+      } finally {
+        await passTurn(messageId, deps, isRunningHere);
+      }
     } finally {
-      await passTurn(messageId, deps);
+      running.delete(messageId);
+      ended();
     }
   };
 }
 
-/** After the message left the queue (sent or failed), wakes the send job of the next queued one, if any. */
-export async function passTurn(messageId: string, deps: OutboundOrderDeps): Promise<void> {
+/** How many earlier sends of this process one send waits for before it defers like any other. */
+const MAX_LOCAL_WAITS = 8;
+
+/**
+ * After the message left the queue (sent or failed), wakes the send job of the next queued one, if any. A next
+ * message whose send is running in this process (`runningHere`) is waiting for this one already and looks again by
+ * itself: no wake-up is written for it.
+ */
+export async function passTurn(
+  messageId: string,
+  deps: OutboundOrderDeps,
+  runningHere: (messageId: string) => boolean = () => false,
+): Promise<void> {
   try {
     const next = await deps.store.nextQueuedOutbound(messageId);
-    if (next !== undefined) await deps.wake(deps.dedupeKey(next));
+    if (next !== undefined && !runningHere(next)) await deps.wake(deps.dedupeKey(next));
   } catch (error) {
     // Not fatal: the next message's deferral looks again by itself.
     deps.logger?.warn({ messageId, err: describeJobError(error) }, 'waking the next outbound message failed');

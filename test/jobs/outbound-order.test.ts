@@ -94,6 +94,98 @@ describeEachStore('outbound order per conversation', (dialect) => {
     expect(elapsed).toBeLessThan(10_000);
   });
 
+  /**
+   * Wraps the channel's send: records how many sends of one customer are at the provider at once (the next message
+   * must not leave before the previous one's outcome is known) and delays each request by 0-15 ms.
+   */
+  function watchOverlap(...all: OutboundWorld[]): { maxAtOnce: () => number } {
+    const inFlight = new Map<string, number>();
+    let max = 0;
+    for (const w of all) {
+      const send = w.channel.send.bind(w.channel);
+      w.channel.send = async (command) => {
+        const to = 'address' in command ? command.address : '';
+        inFlight.set(to, (inFlight.get(to) ?? 0) + 1);
+        max = Math.max(max, inFlight.get(to)!);
+        try {
+          await sleep(Math.random() * 15);
+          return await send(command);
+        } finally {
+          inFlight.set(to, inFlight.get(to)! - 1);
+        }
+      };
+    }
+    return { maxAtOnce: () => max };
+  }
+
+  /** Queues `perConversation` messages to each of `count` customers, round-robin as a business sends. */
+  async function queueRoundRobin(w: OutboundWorld, count: number, perConversation: number) {
+    const conversations = [w.conversation];
+    for (let c = 1; c < count; c += 1) conversations.push(await w.addConversation(`49151000000${10 + c}`));
+    const written = new Map<string, string[]>();
+    const ids: string[] = [];
+    for (let i = 0; i < perConversation; i += 1) {
+      for (const [c, conversation] of conversations.entries()) {
+        const text = `K${c} N${i}`;
+        ids.push(await w.queueMessage({ text }, { conversation }));
+        written.set(`K${c}`, [...(written.get(`K${c}`) ?? []), text]);
+      }
+    }
+    return { ids, written };
+  }
+
+  /** The accepted texts per customer, in the order the provider accepted them. */
+  function acceptedPerConversation(): Map<string, string[]> {
+    const seen = new Map<string, string[]>();
+    for (const text of acceptedTexts()) {
+      const key = text.split(' ')[0]!;
+      seen.set(key, [...(seen.get(key) ?? []), text]);
+    }
+    return seen;
+  }
+
+  it('a batch of workers sending to many customers: each message once, each conversation in order, one at a time', async () => {
+    const w = await world({ concurrency: 32, messagesPerSecond: 1000 });
+    const overlap = watchOverlap(w);
+    // Every seventh request is refused retryably once: the message goes back to the queue and must still keep its
+    // place in its conversation.
+    const refused = new Set<string>();
+    script = (n, text) => {
+      if (n % 7 !== 0 || refused.has(text)) return undefined;
+      refused.add(text);
+      return graphError(131000, 'Something went wrong', 500);
+    };
+    const { ids, written } = await queueRoundRobin(w, 6, 8);
+    w.queue.start();
+    await settled(w, ids);
+    expect(acceptedTexts()).toHaveLength(ids.length);
+    expect(new Set(acceptedTexts()).size).toBe(ids.length); // no duplicates
+    expect(acceptedPerConversation()).toEqual(written);
+    expect(overlap.maxAtOnce()).toBe(1);
+    for (const id of ids) expect((await w.message(id))?.status).toBe('sent');
+  });
+
+  it('two queues on one database share the sends: each message once, each conversation in order', async () => {
+    const first = await world({ concurrency: 16, messagesPerSecond: 1000, instanceId: 'one' });
+    const second = await world({
+      concurrency: 16,
+      messagesPerSecond: 1000,
+      instanceId: 'two',
+      keys: first.keys,
+      reuse: first,
+    });
+    const overlap = watchOverlap(first, second);
+    const { ids, written } = await queueRoundRobin(first, 5, 6);
+    first.queue.start();
+    second.queue.start();
+    await settled(first, ids);
+    expect(acceptedTexts()).toHaveLength(ids.length);
+    expect(new Set(acceptedTexts()).size).toBe(ids.length);
+    expect(acceptedPerConversation()).toEqual(written);
+    // A conversation never has two sends at the provider, whichever queue holds them.
+    expect(overlap.maxAtOnce()).toBe(1);
+  });
+
   it('a failed first message does not block the second', async () => {
     const w = await world({ concurrency: 4 });
     script = (_n, text) =>

@@ -1,5 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import nacl from 'tweetnacl';
+import { createRequire } from 'node:module';
+import type naclType from 'tweetnacl';
 
 /**
  * Threema's end-to-end message format as the Gateway SDKs build it (threema-msgapi-sdk-python `threema/gateway/e2e.py`,
@@ -12,8 +13,16 @@ export const THREEMA_TYPE_TEXT = 0x01;
 export const THREEMA_TYPE_FILE = 0x17;
 export const THREEMA_TYPE_DELIVERY_RECEIPT = 0x80;
 
-export const NONCE_BYTES = nacl.box.nonceLength;
-export const KEY_BYTES = nacl.box.secretKeyLength;
+/** tweetnacl is loaded with the first Threema message or key, so that installations without Threema never load it. */
+const require = createRequire(import.meta.url);
+let naclModule: typeof naclType | undefined;
+function nacl(): typeof naclType {
+  return (naclModule ??= require('tweetnacl') as typeof naclType);
+}
+
+/** NaCl's crypto_box nonce and key sizes (nacl.box.nonceLength, nacl.box.secretKeyLength). */
+export const NONCE_BYTES = 24;
+export const KEY_BYTES = 32;
 /** Padded plaintexts are at least this long, so that a short text does not reveal its length. */
 export const MIN_PADDED_BYTES = 32;
 
@@ -23,12 +32,12 @@ export const THUMBNAIL_BLOB_NONCE = Uint8Array.from([...new Array<number>(23).fi
 
 /** The public key that belongs to a private key. */
 export function publicKeyOf(privateKey: Uint8Array): Uint8Array {
-  return nacl.box.keyPair.fromSecretKey(privateKey).publicKey;
+  return nacl().box.keyPair.fromSecretKey(privateKey).publicKey;
 }
 
 /** A fresh key pair (tests and the simulator play the customer's app with it). */
 export function newKeyPair(): { publicKey: Uint8Array; secretKey: Uint8Array } {
-  return nacl.box.keyPair();
+  return nacl().box.keyPair();
 }
 
 /**
@@ -63,7 +72,7 @@ export function sealMessage(
   plain[0] = type;
   plain.set(payload, 1);
   const nonce = new Uint8Array(randomBytes(NONCE_BYTES));
-  return { nonce, box: nacl.box(pad(plain), nonce, recipientPublic, senderSecret) };
+  return { nonce, box: nacl().box(pad(plain), nonce, recipientPublic, senderSecret) };
 }
 
 /**
@@ -77,7 +86,7 @@ export function openMessage(
   recipientSecret: Uint8Array,
 ): { type: number; payload: Uint8Array } | undefined {
   if (nonce.length !== NONCE_BYTES || senderPublic.length !== KEY_BYTES) return undefined;
-  const plain = nacl.box.open(box, nonce, senderPublic, recipientSecret);
+  const plain = nacl().box.open(box, nonce, senderPublic, recipientSecret);
   if (!plain) return undefined;
   const data = unpad(plain);
   if (!data || data.length < 1) return undefined;
@@ -86,16 +95,16 @@ export function openMessage(
 
 /** Encrypts a blob (file or thumbnail) with its own key (NaCl secretbox). */
 export function sealBlob(data: Uint8Array, key: Uint8Array, nonce = FILE_BLOB_NONCE): Uint8Array {
-  return nacl.secretbox(data, nonce, key);
+  return nacl().secretbox(data, nonce, key);
 }
 
 /** Decrypts a blob; undefined when it does not open with this key. */
 export function openBlob(data: Uint8Array, key: Uint8Array, nonce = FILE_BLOB_NONCE): Uint8Array | undefined {
-  if (key.length !== nacl.secretbox.keyLength) return undefined;
-  return nacl.secretbox.open(data, nonce, key) ?? undefined;
+  if (key.length !== nacl().secretbox.keyLength) return undefined;
+  return nacl().secretbox.open(data, nonce, key) ?? undefined;
 }
 
 /** A random key for one blob. */
 export function newBlobKey(): Uint8Array {
-  return new Uint8Array(randomBytes(nacl.secretbox.keyLength));
+  return new Uint8Array(randomBytes(nacl().secretbox.keyLength));
 }

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 import { AppError } from '../../shared/app-error.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newId, newToken } from '../../shared/ids.ts';
@@ -7,6 +6,19 @@ import type { ApiTokenRecord, Role, UserRecord } from '../ports/model.ts';
 import type { UserPort } from '../ports/user.port.ts';
 
 export const ROLES: readonly Role[] = ['admin', 'agent', 'dpo'];
+
+/** The argon2 native module is loaded with the first password hashed or checked, not at every start. */
+let argon2: Promise<typeof import('@node-rs/argon2')> | undefined;
+const argonHash = async (...args: Parameters<typeof import('@node-rs/argon2').hash>) =>
+  (await (argon2 ??= import('@node-rs/argon2'))).hash(...args);
+/**
+ * True when the password matches the hash; false for a wrong password or a hash that is not argon2. A missing native
+ * module is an error of the installation, not a wrong password: it is thrown, never answered as false.
+ */
+const argonVerify = async (hash: string, password: string): Promise<boolean> => {
+  const mod = await (argon2 ??= import('@node-rs/argon2'));
+  return mod.verify(hash, password).catch(() => false);
+};
 
 /** OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane). */
 const ARGON2_OPTIONS = { memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
@@ -93,13 +105,13 @@ export class AccountService {
   /** Checks a password in constant time with respect to whether the user exists. */
   async verifyPassword(email: string, password: string): Promise<UserRecord | undefined> {
     const user = await this.users.findUserByEmail(email.trim().toLowerCase());
-    const ok = await argonVerify(user?.password_hash ?? DUMMY_HASH, password).catch(() => false);
+    const ok = await argonVerify(user?.password_hash ?? DUMMY_HASH, password);
     return ok && user && !user.disabled ? user : undefined;
   }
 
   /** Checks the password of a known user (password change, re-authentication). */
   async checkPassword(user: UserRecord, password: string): Promise<boolean> {
-    return argonVerify(user.password_hash, password).catch(() => false);
+    return argonVerify(user.password_hash, password);
   }
 
   /** Replaces a user's password (strength-checked, argon2id) and clears the lock-out. */
