@@ -39,6 +39,7 @@ export function Reports() {
     setFrom(isoDay(new Date(today.getTime() - (days - 1) * 86_400_000)));
   };
   const seconds = (s: number | null) => (s === null ? '–' : formatDuration(s * 1000));
+  const show: Show = { t, count, seconds, csat };
   const volume = (r: TeamReport, rows: { messagesIn: number; messagesOut: number }[]) => [
     { label: t('reports.in'), values: rows.map((x) => x.messagesIn), color: IN_COLOR },
     { label: t('reports.out'), values: rows.map((x) => x.messagesOut), color: OUT_COLOR },
@@ -136,71 +137,82 @@ export function Reports() {
               </tbody>
             </table>
           </div>
-          <h2>{t('reports.teams')}</h2>
-          <div className="table-wrap">
-            <table className="table" data-testid="report-teams">
-              <thead>
-                <tr>
-                  <th>{t('reports.team')}</th>
-                  <th>{t('reports.inboxes')}</th>
-                  <th>{t('reports.in')}</th>
-                  <th>{t('reports.out')}</th>
-                  <th>{t('reports.firstResponse')}</th>
-                  <th>{t('reports.resolution')}</th>
-                  <th>{t('reports.csat')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {report.byTeam.map((g) => (
-                  <tr key={g.team}>
-                    <td>{g.team}</td>
-                    <td>{g.inboxIds.join(', ')}</td>
-                    <td>{count(g.messagesIn)}</td>
-                    <td>{count(g.messagesOut)}</td>
-                    <td>{seconds(g.firstResponse.medianSeconds)}</td>
-                    <td>
-                      {seconds(g.resolution.medianSeconds)} ({count(g.resolution.count)})
-                    </td>
-                    <td>{csat(g.csat)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <h2>{t('reports.inboxes')}</h2>
-          <div className="table-wrap">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th>{t('reports.inbox')}</th>
-                  <th>{t('reports.team')}</th>
-                  <th>{t('reports.in')}</th>
-                  <th>{t('reports.out')}</th>
-                  <th>{t('reports.firstResponse')}</th>
-                  <th>{t('reports.resolution')}</th>
-                  <th>{t('reports.csat')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {report.byInbox.map((i) => (
-                  <tr key={i.inboxId}>
-                    <td>{i.inboxId}</td>
-                    <td>{i.team}</td>
-                    <td>{count(i.messagesIn)}</td>
-                    <td>{count(i.messagesOut)}</td>
-                    <td>{seconds(i.firstResponse.medianSeconds)}</td>
-                    <td>
-                      {seconds(i.resolution.medianSeconds)} ({count(i.resolution.count)})
-                    </td>
-                    <td>{csat(i.csat)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <GroupTable
+            title={t('reports.teams')}
+            testId="report-teams"
+            heads={[t('reports.team'), t('reports.inboxes')]}
+            rows={report.byTeam.map((g) => ({ key: g.team, cells: [g.team, g.inboxIds.join(', ')], group: g }))}
+            show={show}
+          />
+          <GroupTable
+            title={t('reports.inboxes')}
+            heads={[t('reports.inbox'), t('reports.team')]}
+            rows={report.byInbox.map((i) => ({ key: i.inboxId, cells: [i.inboxId, i.team], group: i }))}
+            show={show}
+          />
           <p className="muted small">{t('reports.note')}</p>
         </>
       )}
     </div>
+  );
+}
+
+type Group = TeamReport['byInbox'][number];
+
+/** How the report's figures are written (numbers, durations, satisfaction), shared by its tables. */
+interface Show {
+  t: ReturnType<typeof useI18n>['t'];
+  count(n: number): string;
+  seconds(s: number | null): string;
+  csat(c: Csat): string;
+}
+
+/** One table of groups (teams, inboxes): two naming columns, then volume, times and satisfaction. */
+function GroupTable(props: {
+  title: string;
+  testId?: string;
+  heads: [string, string];
+  rows: {
+    key: string;
+    cells: [string, string];
+    group: Pick<Group, 'messagesIn' | 'messagesOut' | 'firstResponse' | 'resolution' | 'csat'>;
+  }[];
+  show: Show;
+}) {
+  const { t, count, seconds, csat } = props.show;
+  return (
+    <>
+      <h2>{props.title}</h2>
+      <div className="table-wrap">
+        <table className="table" data-testid={props.testId}>
+          <thead>
+            <tr>
+              <th>{props.heads[0]}</th>
+              <th>{props.heads[1]}</th>
+              <th>{t('reports.in')}</th>
+              <th>{t('reports.out')}</th>
+              <th>{t('reports.firstResponse')}</th>
+              <th>{t('reports.resolution')}</th>
+              <th>{t('reports.csat')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.rows.map(({ key, cells, group: g }) => (
+              <tr key={key}>
+                <td>{cells[0]}</td>
+                <td>{cells[1]}</td>
+                <td>{count(g.messagesIn)}</td>
+                <td>{count(g.messagesOut)}</td>
+                <td>{seconds(g.firstResponse.medianSeconds)}</td>
+                <td>
+                  {seconds(g.resolution.medianSeconds)} ({count(g.resolution.count)})
+                </td>
+                <td>{csat(g.csat)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
   );
 }
