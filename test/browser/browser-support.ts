@@ -68,8 +68,13 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-/** sparsam on a fresh SQLite data dir, listening on a free port, with one WhatsApp channel wired to the phone. */
-export async function startStack(): Promise<Stack> {
+/**
+ * sparsam on a fresh SQLite data dir, listening on a free port, with one WhatsApp channel wired to the phone; with
+ * `admin`, an admin account that has not logged in yet (firstLogin enrols its second factor).
+ */
+export async function startStack(
+  options: { admin?: { email: string; password: string; displayName: string } } = {},
+): Promise<Stack> {
   const clock = new ManualClock(Date.now());
   const phone = await startSimulator({
     appSecret: APP_SECRET,
@@ -119,6 +124,7 @@ export async function startStack(): Promise<Stack> {
   });
   const { sparsam, address } = await startSparsam(config, { clock, logger: createLogger({ level: 'warn' }) });
   phone.setWebhookUrl(`${address}/webhooks/whatsapp/wa-main`);
+  if (options.admin) await sparsam.accounts.createUser({ ...options.admin, role: 'admin' });
   return {
     sparsam,
     baseUrl: address,

@@ -31,12 +31,8 @@ describe.skipIf(!hasTool('chromium'))('channels managed in the admin screen, in 
   beforeAll(async () => {
     await ensureWebBuilt();
     mkdirSync(SHOTS, { recursive: true });
-    stack = await startStack();
-    await stack.sparsam.accounts.createUser({
-      email: 'clara@autohaus-beispiel.de',
-      password: PASSWORD,
-      role: 'admin',
-      displayName: 'Clara Admin',
+    stack = await startStack({
+      admin: { email: 'clara@autohaus-beispiel.de', password: PASSWORD, displayName: 'Clara Admin' },
     });
     browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'de-DE' })).newPage();

@@ -30,12 +30,8 @@ describe.skipIf(!hasTool('chromium'))('label list and reset notice in Chromium',
   beforeAll(async () => {
     await ensureWebBuilt();
     mkdirSync(SHOTS, { recursive: true });
-    stack = await startStack();
-    await stack.sparsam.accounts.createUser({
-      email: 'anna@autohaus-beispiel.de',
-      password: PASSWORD,
-      role: 'admin',
-      displayName: 'Anna Schmidt',
+    stack = await startStack({
+      admin: { email: 'anna@autohaus-beispiel.de', password: PASSWORD, displayName: 'Anna Schmidt' },
     });
     browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'de-DE' })).newPage();

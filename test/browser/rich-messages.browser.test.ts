@@ -33,12 +33,8 @@ describe.skipIf(!hasTool('chromium'))('replies, reactions and locations in Chrom
   beforeAll(async () => {
     await ensureWebBuilt();
     mkdirSync(SHOTS, { recursive: true });
-    stack = await startStack();
-    await stack.sparsam.accounts.createUser({
-      email: 'rita@autohaus-beispiel.de',
-      password: PASSWORD,
-      role: 'admin',
-      displayName: 'Rita Admin',
+    stack = await startStack({
+      admin: { email: 'rita@autohaus-beispiel.de', password: PASSWORD, displayName: 'Rita Admin' },
     });
     browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'de-DE' })).newPage();

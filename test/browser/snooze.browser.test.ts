@@ -36,12 +36,8 @@ describe.skipIf(!hasTool('chromium'))('snooze and saved views in Chromium', () =
   beforeAll(async () => {
     await ensureWebBuilt();
     mkdirSync(SHOTS, { recursive: true });
-    stack = await startStack();
-    await stack.sparsam.accounts.createUser({
-      email: 'anna@autohaus-beispiel.de',
-      password: PASSWORD,
-      role: 'admin',
-      displayName: 'Anna Schmidt',
+    stack = await startStack({
+      admin: { email: 'anna@autohaus-beispiel.de', password: PASSWORD, displayName: 'Anna Schmidt' },
     });
     const { store, keys, directory } = stack.sparsam;
     const start = stack.clock.now().getTime() - TEXTS.length * 60_000;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureWebBuilt } from '../../web/build.mjs';
-import { firstLogin, launchChromium, startStack, type Stack } from './browser-support.ts';
+import { apiCall, firstLogin, launchChromium, startStack, type Stack } from './browser-support.ts';
 import { hasTool } from '../support/tools.ts';
 
 /**
@@ -34,14 +34,7 @@ const scrollWidth = (p: Page) =>
   );
 
 async function setLanguage(p: Page, language: 'de' | 'en'): Promise<void> {
-  await p.evaluate(async (lang) => {
-    const csrf = ((await (await fetch('/api/v1/auth/session')).json()) as { csrfToken: string }).csrfToken;
-    await fetch('/api/v1/me', {
-      method: 'PATCH',
-      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
-      body: JSON.stringify({ language: lang }),
-    });
-  }, language);
+  expect((await apiCall(p, 'PATCH', '/api/v1/me', { language })).status).toBe(200);
 }
 
 describe.skipIf(!hasTool('chromium'))('voice notes and lists in Chromium', () => {
@@ -53,12 +46,8 @@ describe.skipIf(!hasTool('chromium'))('voice notes and lists in Chromium', () =>
   beforeAll(async () => {
     await ensureWebBuilt();
     mkdirSync(SHOTS, { recursive: true });
-    stack = await startStack();
-    await stack.sparsam.accounts.createUser({
-      email: 'vera@autohaus-beispiel.de',
-      password: PASSWORD,
-      role: 'admin',
-      displayName: 'Vera Admin',
+    stack = await startStack({
+      admin: { email: 'vera@autohaus-beispiel.de', password: PASSWORD, displayName: 'Vera Admin' },
     });
     browser = await launchChromium(FAKE_MICROPHONE);
     context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'de-DE' });
