@@ -22,6 +22,7 @@ import { whatsappAccount } from './main.019-whatsapp-account.ts';
 import { notifications } from './main.021-notifications.ts';
 import { reportFacts } from './main.022-report-facts.ts';
 import { conversationPriority } from './main.024-priority.ts';
+import { messageIndexes } from './main.028-message-indexes.ts';
 
 /**
  * Migrations of the main database, in order. Names are numbered and never change once released; a new table or
@@ -48,6 +49,7 @@ export const mainMigrations: readonly SparsamMigration[] = [
   reportFacts,
   labelCatalogue,
   conversationPriority,
+  messageIndexes,
 ];
 
 /** Migrations of the key store. */
