@@ -23,6 +23,7 @@ import { notifications } from './main.021-notifications.ts';
 import { reportFacts } from './main.022-report-facts.ts';
 import { conversationPriority } from './main.024-priority.ts';
 import { messageIndexes } from './main.028-message-indexes.ts';
+import { campaignQueue } from './main.029-campaign-queue.ts';
 
 /**
  * Migrations of the main database, in order. Names are numbered and never change once released; a new table or
@@ -50,6 +51,7 @@ export const mainMigrations: readonly SparsamMigration[] = [
   labelCatalogue,
   conversationPriority,
   messageIndexes,
+  campaignQueue,
 ];
 
 /** Migrations of the key store. */
