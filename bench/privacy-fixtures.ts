@@ -14,7 +14,7 @@ import { channelKindFacts } from '../src/channels/registry.ts';
 import { ContactDirectory } from '../src/core/privacy/pseudonym/contact-directory.ts';
 import { RetentionSweeper } from '../src/core/privacy/retention/retention-sweeper.ts';
 import { ManualClock } from '../src/shared/clock.ts';
-import { newId } from '../src/shared/ids.ts';
+import { newId, newMessageId } from '../src/shared/ids.ts';
 import type { ConversationState, MessageRow } from '../src/store/database.ts';
 import { openStore } from '../src/store/open-store.ts';
 import { AuditStore } from '../src/store/sql/audit.store.ts';
@@ -101,14 +101,15 @@ export async function privacyWorld(dialect: string, retention: Record<string, nu
     for (let i = 0; i < messages; i += CHUNK) {
       const rows: MessageRow[] = [];
       for (let j = i; j < Math.min(messages, i + CHUNK); j++) {
-        const id = newId();
+        const id = newMessageId();
         rows.push({
           id,
           conversation_id: conversationId,
           channel_id: `wa-${inboxId}`,
           direction: j % 2 ? 'out' : 'in',
           kind: 'text',
-          provider_message_id: `wamid.${id}`,
+          // As stored: a keyed hash of the provider's id ("r1:" + 32 characters), random to the index.
+          provider_message_id: `r1:${randomBytes(24).toString('base64url')}`,
           status: 'received',
           body_enc: sealField(key, JSON.stringify({ text: `Nachricht ${j}: Ihr Termin ist am Dienstag um 10 Uhr.` }), {
             table: 'messages',

@@ -162,6 +162,8 @@ export interface Sparsam {
   notifier: FanOutNotifier;
   /** Web Push and e-mail notifications of staff (content-free), delivered through the job queue. */
   notifications: NotificationService;
+  /** Marketing consent and broadcasts; half-queued broadcasts are resumed by startSparsam. */
+  marketing: MarketingService;
   /** Stops background work, closes the HTTP server and the store. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -454,6 +456,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     channels,
     templates,
     formatLabel,
+    keys,
   });
   const inbox = new InboxService({
     automation,
@@ -772,6 +775,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     notifier,
     businessAccount,
     notifications,
+    marketing,
     async close() {
       if (closed) return;
       closed = true;
@@ -796,5 +800,9 @@ export async function startSparsam(
   const address = await sparsam.http.listen({ port: config.port, host: config.host });
   // Background work only in the server: one-shot CLI commands build a Sparsam too and must not send or sweep.
   sparsam.jobs.start();
+  // A broadcast half-queued when the last process stopped goes on from its cursor (no contact gets it twice).
+  void sparsam.marketing.resumeQueueing().catch((error: unknown) => {
+    sparsam.logger.error({ err: error }, 'resuming half-queued broadcasts failed');
+  });
   return { sparsam, address };
 }

@@ -347,7 +347,10 @@ export class MemoryTransactions implements InboxTransactions {
           async claimAutomatedSend() {
             return true;
           },
-          async insertCampaign() {},
+          async advanceCampaign() {
+            return true;
+          },
+          async insertRecipients() {},
         },
         reportFacts: { record: async (facts) => void this.t.reportFacts.push(...facts) },
         csat: {

@@ -7,7 +7,7 @@ import type {
   InboundStatus,
   InboundSystem,
 } from '../channel/channel.port.ts';
-import { newId } from '../../shared/ids.ts';
+import { newId, newMessageId } from '../../shared/ids.ts';
 import type { ContactRecord, ConversationRecord, MessageRecord } from '../ports/model.ts';
 import type { InboxTx } from '../ports/conversation.port.ts';
 import type { InboxEvent } from './inbox-events.ts';
@@ -458,7 +458,7 @@ export class InboundProcessor {
       conversation.consent_requested_at !== null &&
       (p.intent.kind === 'agree' || p.intent.kind === 'decline');
 
-    const messageId = newId();
+    const messageId = newMessageId();
     let mediaId: string | null = null;
     let rejectMedia = false;
     if (event.media) {

@@ -1,5 +1,5 @@
 import type { Clock } from '../../shared/clock.ts';
-import { newId } from '../../shared/ids.ts';
+import { newId, newMessageId } from '../../shared/ids.ts';
 import type { ConversationRecord, ConversationState, MessageRecord } from '../ports/model.ts';
 import type { InboxTransactions, InboxTx } from '../ports/conversation.port.ts';
 import { messageStamp, OUTBOUND_ATTEMPTS, type ConversationKeyPort } from './inbox.ports.ts';
@@ -77,7 +77,7 @@ export class Outbox {
     drafts: readonly OutboundDraft[],
     options: OutboxQueueOptions = {},
   ): Promise<QueuedOutbound[] | undefined> {
-    const ids = drafts.map(() => newId());
+    const ids = drafts.map(() => newMessageId());
     return this.deps.transactions.run(async (tx) => {
       if (options.guard && !(await options.guard(tx, ids))) return undefined;
       const queued: QueuedOutbound[] = [];
@@ -89,7 +89,7 @@ export class Outbox {
 
   /** Queues one message in the caller's transaction (the inbound path, which writes the customer's rows with it). */
   queueIn(tx: InboxTx, draft: OutboundDraft): Promise<QueuedOutbound> {
-    return this.#write(tx, draft, newId());
+    return this.#write(tx, draft, newMessageId());
   }
 
   /** Opens a conversation of the contact in the caller's transaction: inserts and returns its row. */

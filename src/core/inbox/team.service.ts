@@ -1,6 +1,6 @@
 import { AppError } from '../../shared/app-error.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { newId } from '../../shared/ids.ts';
+import { newId, newMessageId } from '../../shared/ids.ts';
 import type { QuickReplyRecord, Role } from '../ports/model.ts';
 import type { LabelEntry, TeamPort } from '../ports/team.port.ts';
 import type { UserPort } from '../ports/user.port.ts';
@@ -289,7 +289,7 @@ export class TeamService {
     if (!this.sealNote) throw new AppError('INTERNAL', 'notes need the key service, which is not configured');
     const c = await this.conversation(actor, conversationId);
     if (c.state === 'closed') throw new AppError('CONFLICT', 'the conversation is closed');
-    const id = newId();
+    const id = newMessageId();
     const now = this.clock.now().getTime();
     const stamp = messageStamp(now);
     const body = await this.sealNote(c.id, id, { text: trimmed });

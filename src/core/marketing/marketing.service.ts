@@ -1,7 +1,9 @@
 import { AppError } from '../../shared/app-error.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
-import type { ContactRecord } from '../ports/model.ts';
+import type { CampaignRecord, ContactRecord } from '../ports/model.ts';
+import { openFieldText, sealField } from '../privacy/keys/field-cipher.ts';
+import type { DataKey } from '../privacy/keys/key.service.ts';
 import type { MarketingPort } from '../ports/marketing.port.ts';
 import type { AuditPort, ConsentPort, TemplateSpec } from '../inbox/inbox.ports.ts';
 import { newConversationRow, type OutboundDraft, type Outbox } from '../inbox/outbox.ts';
@@ -17,6 +19,8 @@ export interface MarketingDeps {
     }): Promise<{ contact: ContactRecord; created: boolean }>;
   };
   consent: ConsentPort & {
+    /** The contacts among these whose consent for the purpose is valid now (one query per batch). */
+    allowedAmong(contactIds: readonly string[], purpose: 'service' | 'marketing'): Promise<Set<string>>;
     grant(input: {
       contactId: string;
       channelId: string;
@@ -33,7 +37,20 @@ export interface MarketingDeps {
   channels: { get(id: string): { id: string; kind: string; inboxId: string } | undefined };
   templates: (channelId: string) => Promise<readonly TemplateSpec[]> | readonly TemplateSpec[];
   formatLabel: (prefix: string, seq: number) => string;
+  /** Seals a broadcast's template parameters while it is queued (a system data key). */
+  keys: { dataKeyFor(ownerType: 'system', ownerId: string): Promise<DataKey> };
+  /** Contacts looked at per batch, each batch in its own transaction (default {@link BROADCAST_BATCH}). */
+  batchSize?: number;
 }
+
+/** Contacts per broadcast batch: one transaction writes at most this many messages, jobs and recipients. */
+export const BROADCAST_BATCH = 1000;
+
+/** Recipients read per page by the report. */
+const REPORT_PAGE = 1000;
+
+const PARAMETERS_KEY = 'campaign-parameters';
+const parametersAad = (id: string) => ({ table: 'campaigns', rowId: id, column: 'parameters_enc' });
 
 export interface BroadcastInput {
   channelId: string;
@@ -138,96 +155,156 @@ export class MarketingService {
         field: 'template.parameters',
       });
     }
-    const contacts = await this.deps.port.channelContacts(channel.id);
-    const allowed: ContactRecord[] = [];
-    for (const c of contacts) {
-      if ((await this.deps.consent.status(c.id, 'marketing')).allowed) allowed.push(c);
-    }
-    const current = new Map(
-      (await this.deps.port.currentConversations(allowed.map((c) => c.id))).map((c) => [c.contact_id, c]),
-    );
     const now = this.deps.clock.now().getTime();
-    const drafts: (OutboundDraft & { contactId: string })[] = [];
-    for (const contact of allowed) {
-      let conversation = current.get(contact.id);
-      const opens = !conversation;
-      if (!conversation) {
-        // Without a service consent the new conversation waits for it like any first contact: hidden from staff,
-        // a reply gets the privacy notice first, and the consent timeout erases it if the customer never agrees.
-        const service = await this.deps.consent.status(contact.id, 'service');
-        conversation = newConversationRow({
-          inboxId: contact.inbox_id,
-          channelId: contact.channel_id,
-          contact,
-          state: service.allowed ? 'open' : 'pending_consent',
-          now,
-        });
-      }
-      drafts.push({
-        contactId: contact.id,
-        conversation,
-        opens,
-        kind: 'template',
-        content: {
-          template: { name: spec.name, language: spec.language, parameters: [...input.template.parameters] },
-          extra: { broadcast: true },
-        },
-      });
-    }
-    const campaign = {
-      id: newId(),
+    const id = newId();
+    const key = await this.deps.keys.dataKeyFor('system', PARAMETERS_KEY);
+    const campaign: CampaignRecord = {
+      id,
       channel_id: channel.id,
       template_name: spec.name,
       template_language: spec.language,
       created_by: actor,
       created_at: now,
-      skipped: contacts.length - allowed.length,
+      skipped: 0,
+      state: 'queueing',
+      cursor: null,
+      parameters_enc: sealField(key, JSON.stringify(input.template.parameters), parametersAad(id)),
     };
-    // The campaign, its new conversations, the messages, their jobs and the recipients in one transaction.
-    await this.deps.outbox.queue(drafts, {
-      alongside: async (tx, queued) => {
-        for (const [i, draft] of drafts.entries()) {
-          if (draft.opens) continue;
-          await tx.conversations.update(draft.conversation.id, { last_activity_at: queued[i]!.createdAt });
-        }
-        await tx.marketing.insertCampaign(
-          campaign,
-          drafts.map((d, i) => ({
-            contactId: d.contactId,
-            conversationId: d.conversation.id,
-            messageId: queued[i]!.messageId,
-          })),
-        );
-      },
-    });
+    await this.deps.port.insertCampaign(campaign);
+    const { recipients, skipped } = await this.#queueBatches(campaign);
     await this.deps.audit.append({
       actor,
       action: 'marketing.broadcast',
       targetType: 'campaign',
       targetId: campaign.id,
-      details: {
-        channelId: channel.id,
-        template: spec.name,
-        language: spec.language,
-        recipients: drafts.length,
-        skipped: campaign.skipped,
-      },
+      details: { channelId: channel.id, template: spec.name, language: spec.language, recipients, skipped },
     });
     return (await this.report(campaign.id))!;
+  }
+
+  /**
+   * Continues every broadcast a stopped process left half-queued (called at start): from the cursor on, so that no
+   * contact gets the broadcast twice. Returns the ids of the campaigns finished.
+   */
+  async resumeQueueing(): Promise<string[]> {
+    const done: string[] = [];
+    for (const campaign of await this.deps.port.queueingCampaigns()) {
+      const { recipients, skipped } = await this.#queueBatches(campaign);
+      await this.deps.audit.append({
+        actor: 'system',
+        action: 'marketing.broadcast-resumed',
+        targetType: 'campaign',
+        targetId: campaign.id,
+        details: { channelId: campaign.channel_id, recipients, skipped },
+      });
+      done.push(campaign.id);
+    }
+    return done;
+  }
+
+  /**
+   * Walks the channel's contacts in id order from the campaign's cursor, {@link BROADCAST_BATCH} at a time. Per
+   * batch: one query for the marketing consents, one for the current conversations, one for the service consents
+   * of those without one; then one transaction writes the batch's conversations, messages, jobs and recipients and
+   * moves the cursor (compare-and-set: a batch another instance wrote meanwhile is not written twice). Memory holds
+   * one batch. Returns the recipients and skipped contacts this call added.
+   */
+  async #queueBatches(campaign: CampaignRecord): Promise<{ recipients: number; skipped: number }> {
+    const batchSize = this.deps.batchSize ?? BROADCAST_BATCH;
+    if (!campaign.parameters_enc) throw new AppError('INTERNAL', 'a queueing broadcast has no parameters');
+    const key = await this.deps.keys.dataKeyFor('system', PARAMETERS_KEY);
+    const parameters = JSON.parse(openFieldText(key, campaign.parameters_enc, parametersAad(campaign.id))) as string[];
+    const content = {
+      template: { name: campaign.template_name, language: campaign.template_language, parameters },
+      extra: { broadcast: true },
+    };
+    let cursor = campaign.cursor;
+    let recipients = 0;
+    let skipped = 0;
+    for (;;) {
+      const contacts = await this.deps.port.channelContactsAfter(campaign.channel_id, cursor, batchSize);
+      if (contacts.length === 0) break;
+      const marketing = await this.deps.consent.allowedAmong(
+        contacts.map((c) => c.id),
+        'marketing',
+      );
+      const allowed = contacts.filter((c) => marketing.has(c.id));
+      const current = new Map(
+        (await this.deps.port.currentConversations(allowed.map((c) => c.id))).map((c) => [c.contact_id, c]),
+      );
+      const service = await this.deps.consent.allowedAmong(
+        allowed.filter((c) => !current.has(c.id)).map((c) => c.id),
+        'service',
+      );
+      const now = this.deps.clock.now().getTime();
+      const drafts: (OutboundDraft & { contactId: string })[] = allowed.map((contact) => {
+        const conversation = current.get(contact.id);
+        return {
+          contactId: contact.id,
+          // Without a service consent the new conversation waits for it like any first contact: hidden from
+          // staff, a reply gets the privacy notice first, and the consent timeout erases it if the customer never
+          // agrees.
+          conversation:
+            conversation ??
+            newConversationRow({
+              inboxId: contact.inbox_id,
+              channelId: contact.channel_id,
+              contact,
+              state: service.has(contact.id) ? 'open' : 'pending_consent',
+              now,
+            }),
+          opens: !conversation,
+          kind: 'template',
+          content: { template: { ...content.template, parameters: [...parameters] }, extra: { ...content.extra } },
+        };
+      });
+      const from = cursor;
+      const to = contacts[contacts.length - 1]!.id;
+      const batchSkipped = contacts.length - allowed.length;
+      // The batch's conversations, messages, jobs and recipients and the cursor in one transaction.
+      const queued = await this.deps.outbox.queue(drafts, {
+        guard: (tx) => tx.marketing.advanceCampaign({ id: campaign.id, from, to, skipped: batchSkipped }),
+        alongside: async (tx, written) => {
+          for (const [i, draft] of drafts.entries()) {
+            if (draft.opens) continue;
+            await tx.conversations.update(draft.conversation.id, { last_activity_at: written[i]!.createdAt });
+          }
+          await tx.marketing.insertRecipients(
+            campaign.id,
+            drafts.map((d, i) => ({
+              contactId: d.contactId,
+              conversationId: d.conversation.id,
+              messageId: written[i]!.messageId,
+            })),
+          );
+        },
+      });
+      if (!queued) {
+        // Another instance wrote this batch (or finished the campaign): go on from where it is now.
+        const now = await this.deps.port.findCampaign(campaign.id);
+        if (!now || now.state !== 'queueing') return { recipients, skipped };
+        cursor = now.cursor;
+        continue;
+      }
+      recipients += queued.length;
+      skipped += batchSkipped;
+      cursor = to;
+    }
+    await this.deps.port.finishCampaign(campaign.id);
+    return { recipients, skipped };
   }
 
   /** Counts of a broadcast by the messages' current status; no addresses, no text. */
   async report(id: string): Promise<CampaignReport | undefined> {
     const campaign = await this.deps.port.findCampaign(id);
     if (!campaign) return undefined;
-    const recipients = await this.deps.port.recipients(id);
     const r: CampaignReport = {
       id: campaign.id,
       channelId: campaign.channel_id,
       template: { name: campaign.template_name, language: campaign.template_language },
       createdAt: Number(campaign.created_at),
       createdBy: campaign.created_by,
-      recipients: recipients.length,
+      recipients: 0,
       skipped: Number(campaign.skipped),
       queued: 0,
       sent: 0,
@@ -237,14 +314,26 @@ export class MarketingService {
       erased: 0,
       optedOut: 0,
     };
-    for (const x of recipients) {
-      if (x.status === null) r.erased += 1;
-      else if (x.status === 'queued' || x.status === 'sending') r.queued += 1;
-      else if (x.status === 'sent') r.sent += 1;
-      else if (x.status === 'delivered') r.delivered += 1;
-      else if (x.status === 'read') r.read += 1;
-      else if (x.status === 'failed') r.failed += 1;
-      if (!(await this.deps.consent.status(x.contactId, 'marketing')).allowed) r.optedOut += 1;
+    // Page by page (keyset on the contact id), so that a report of 100,000 recipients holds one page in memory.
+    let after: string | null = null;
+    for (;;) {
+      const page = await this.deps.port.recipients(id, after, REPORT_PAGE);
+      if (page.length === 0) break;
+      after = page[page.length - 1]!.contactId;
+      const stillAllowed = await this.deps.consent.allowedAmong(
+        page.map((x) => x.contactId),
+        'marketing',
+      );
+      r.recipients += page.length;
+      for (const x of page) {
+        if (x.status === null) r.erased += 1;
+        else if (x.status === 'queued' || x.status === 'sending') r.queued += 1;
+        else if (x.status === 'sent') r.sent += 1;
+        else if (x.status === 'delivered') r.delivered += 1;
+        else if (x.status === 'read') r.read += 1;
+        else if (x.status === 'failed') r.failed += 1;
+        if (!stillAllowed.has(x.contactId)) r.optedOut += 1;
+      }
     }
     return r;
   }

@@ -7,4 +7,9 @@ export interface ConsentPort {
   listEvents(contactId: string, purpose?: ConsentEventRecord['purpose']): Promise<ConsentEventRecord[]>;
   /** The newest event of a contact for a purpose (withdrawal first when two share a millisecond). */
   latestEvent(contactId: string, purpose: ConsentEventRecord['purpose']): Promise<ConsentEventRecord | undefined>;
+  /** {@link latestEvent} of many contacts at once (at most 1,000 a call): by contact id, none for a contact without. */
+  latestEvents(
+    contactIds: readonly string[],
+    purpose: ConsentEventRecord['purpose'],
+  ): Promise<Map<string, ConsentEventRecord>>;
 }

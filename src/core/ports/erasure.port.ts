@@ -15,6 +15,12 @@ export interface ErasedRowCounts {
 export interface Tombstones {
   now: number;
   until: number;
+  /**
+   * Only messages received at or after this time get a tombstone: one received earlier is past every provider's
+   * retry window already (a tombstone written when it arrived would have expired by now), so a retention sweep of
+   * old conversations writes none.
+   */
+  receivedSince: number;
 }
 
 /** Row deletion for erasure (the data keys are destroyed through the KeyPort first). */

@@ -31,17 +31,29 @@ export interface MarketingWrites {
     now: number;
     messageId: string;
   }): Promise<boolean>;
-  /** Inserts the campaign and its recipients. */
-  insertCampaign(campaign: CampaignRecord, recipients: readonly CampaignRecipient[]): Promise<void>;
+  /**
+   * Moves a queueing campaign's cursor from `from` to `to` and adds `skipped`, unless the cursor is no longer
+   * `from` (another instance wrote this batch meanwhile): a compare-and-set, false when nothing changed.
+   */
+  advanceCampaign(input: { id: string; from: string | null; to: string; skipped: number }): Promise<boolean>;
+  /** Inserts recipients of a campaign. */
+  insertRecipients(campaignId: string, recipients: readonly CampaignRecipient[]): Promise<void>;
 }
 
 /** Storage of automated messages and marketing broadcasts (SQL in store/sql/marketing.store.ts). */
 export interface MarketingPort {
-  /** Every contact of a channel (ids and sealed columns only). */
-  channelContacts(channelId: string): Promise<ContactRecord[]>;
+  /** Up to `limit` contacts of a channel with ids after `after` (all when null), in id order (keyset pages). */
+  channelContactsAfter(channelId: string, after: string | null, limit: number): Promise<ContactRecord[]>;
+  /** Inserts a campaign (state 'queueing', cursor null) on its own. */
+  insertCampaign(campaign: CampaignRecord): Promise<void>;
+  /** Marks a campaign 'queued' and drops its sealed parameters. */
+  finishCampaign(id: string): Promise<void>;
+  /** Campaigns still 'queueing' (a process stopped while writing their batches). */
+  queueingCampaigns(): Promise<CampaignRecord[]>;
   /** The contacts' current (open or waiting) conversations. */
   currentConversations(contactIds: readonly string[]): Promise<ConversationRecord[]>;
   findCampaign(id: string): Promise<CampaignRecord | undefined>;
   listCampaigns(limit: number): Promise<CampaignRecord[]>;
-  recipients(campaignId: string): Promise<CampaignRecipientStatus[]>;
+  /** Up to `limit` recipients with contact ids after `after` (all when null), in contact id order (keyset pages). */
+  recipients(campaignId: string, after: string | null, limit: number): Promise<CampaignRecipientStatus[]>;
 }

@@ -249,6 +249,12 @@ export interface CampaignRecord {
   created_at: Millis;
   /** Contacts of the channel left out because their marketing consent was not valid. */
   skipped: number;
+  /** 'queueing' while its batches are written (a crash leaves it so, and it is resumed), then 'queued'. */
+  state: 'queueing' | 'queued';
+  /** Id of the last contact of the channel a batch looked at (contacts are walked in id order); null before. */
+  cursor: string | null;
+  /** The template parameters, sealed with a system data key, while queueing; null afterwards. */
+  parameters_enc: Uint8Array | null;
 }
 
 export type DataKeyOwnerType = 'conversation' | 'contact' | 'system';

@@ -25,6 +25,8 @@ import { conversationPriority } from './main.024-priority.ts';
 import { snooze } from './main.025-snooze.ts';
 import { savedViews } from './main.026-saved-views.ts';
 import { csatSurveys } from './main.027-csat.ts';
+import { messageIndexes } from './main.028-message-indexes.ts';
+import { campaignQueue } from './main.029-campaign-queue.ts';
 
 /**
  * Migrations of the main database, in order. Names are numbered and never change once released; a new table or
@@ -54,6 +56,8 @@ export const mainMigrations: readonly SparsamMigration[] = [
   snooze,
   savedViews,
   csatSurveys,
+  messageIndexes,
+  campaignQueue,
 ];
 
 /** Migrations of the key store. */

@@ -35,4 +35,26 @@ export class ConsentStore implements ConsentPort {
       .limit(1)
       .executeTakeFirst();
   }
+
+  async latestEvents(
+    contactIds: readonly string[],
+    purpose: ConsentEventRecord['purpose'],
+  ): Promise<Map<string, ConsentEventRecord>> {
+    const out = new Map<string, ConsentEventRecord>();
+    for (let i = 0; i < contactIds.length; i += 500) {
+      const rows = await this.db
+        .selectFrom('consent_events')
+        .selectAll()
+        .where('contact_id', 'in', contactIds.slice(i, i + 500))
+        .where('purpose', '=', purpose)
+        .orderBy('contact_id')
+        .orderBy('at')
+        .orderBy(sql`case when action = 'withdraw' then 1 else 0 end`)
+        .orderBy('id')
+        .execute();
+      // Oldest first within a contact, as latestEvent's order reversed: the last one seen is the newest.
+      for (const row of rows) out.set(row.contact_id, row);
+    }
+    return out;
+  }
 }

@@ -26,6 +26,7 @@ async function writeTombstones(tx: Transaction<Database>, ids: readonly string[]
         ])
         .where('conversation_id', 'in', [...ids])
         .where('direction', '=', 'in')
+        .where('created_at', '>=', t.receivedSince)
         .where('provider_message_id', 'is not', null),
     )
     .onConflict((oc) => oc.columns(['channel_id', 'provider_ref']).doNothing())

@@ -62,28 +62,54 @@ export class MarketingStore implements MarketingPort, MarketingWrites {
     return Number(claimed.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
-  async insertCampaign(campaign: CampaignRecord, recipients: readonly CampaignRecipient[]): Promise<void> {
+  async insertCampaign(campaign: CampaignRecord): Promise<void> {
     await this.db.insertInto('campaigns').values(campaign).execute();
-    for (const r of recipients) {
+  }
+
+  async insertRecipients(campaignId: string, recipients: readonly CampaignRecipient[]): Promise<void> {
+    // 4 columns a row: 200 rows stay far below both dialects' limits on bound parameters.
+    for (let i = 0; i < recipients.length; i += 200) {
       await this.db
         .insertInto('campaign_recipients')
-        .values({
-          campaign_id: campaign.id,
-          contact_id: r.contactId,
-          conversation_id: r.conversationId,
-          message_id: r.messageId,
-        })
+        .values(
+          recipients.slice(i, i + 200).map((r) => ({
+            campaign_id: campaignId,
+            contact_id: r.contactId,
+            conversation_id: r.conversationId,
+            message_id: r.messageId,
+          })),
+        )
         .execute();
     }
   }
 
-  async channelContacts(channelId: string): Promise<ContactRecord[]> {
-    return this.db
-      .selectFrom('contacts')
-      .selectAll()
-      .where('channel_id', '=', channelId)
-      .orderBy('label_seq')
+  async advanceCampaign(input: { id: string; from: string | null; to: string; skipped: number }): Promise<boolean> {
+    const result = await this.db
+      .updateTable('campaigns')
+      .set((eb) => ({ cursor: input.to, skipped: eb('skipped', '+', input.skipped) }))
+      .where('id', '=', input.id)
+      .where('state', '=', 'queueing')
+      .where((eb) => (input.from === null ? eb('cursor', 'is', null) : eb('cursor', '=', input.from)))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async finishCampaign(id: string): Promise<void> {
+    await this.db
+      .updateTable('campaigns')
+      .set({ state: 'queued', parameters_enc: null })
+      .where('id', '=', id)
       .execute();
+  }
+
+  async queueingCampaigns(): Promise<CampaignRecord[]> {
+    return this.db.selectFrom('campaigns').selectAll().where('state', '=', 'queueing').orderBy('created_at').execute();
+  }
+
+  async channelContactsAfter(channelId: string, after: string | null, limit: number): Promise<ContactRecord[]> {
+    let q = this.db.selectFrom('contacts').selectAll().where('channel_id', '=', channelId);
+    if (after !== null) q = q.where('id', '>', after);
+    return q.orderBy('id').limit(limit).execute();
   }
 
   async currentConversations(contactIds: readonly string[]): Promise<ConversationRecord[]> {
@@ -111,13 +137,14 @@ export class MarketingStore implements MarketingPort, MarketingWrites {
     return this.db.selectFrom('campaigns').selectAll().orderBy('created_at', 'desc').limit(limit).execute();
   }
 
-  async recipients(campaignId: string): Promise<CampaignRecipientStatus[]> {
-    const rows = await this.db
+  async recipients(campaignId: string, after: string | null, limit: number): Promise<CampaignRecipientStatus[]> {
+    let q = this.db
       .selectFrom('campaign_recipients as r')
       .leftJoin('messages as m', 'm.id', 'r.message_id')
       .select(['r.contact_id', 'r.message_id', 'm.status'])
-      .where('r.campaign_id', '=', campaignId)
-      .execute();
+      .where('r.campaign_id', '=', campaignId);
+    if (after !== null) q = q.where('r.contact_id', '>', after);
+    const rows = await q.orderBy('r.contact_id').limit(limit).execute();
     return rows.map((r) => ({ contactId: r.contact_id, messageId: r.message_id, status: r.status ?? null }));
   }
 }

@@ -388,6 +388,7 @@ export const de = {
   'compliance.act.inbox.settings': 'Datenschutz-Einstellungen geändert',
   'compliance.act.keys.rotated': 'Schlüssel erneuert',
   'compliance.act.marketing.broadcast': 'Kampagne gesendet',
+  'compliance.act.marketing.broadcast-resumed': 'Kampagne nach Neustart fertig eingereiht',
   'compliance.act.media.view': 'Datei angesehen',
   'compliance.act.note.rectified': 'Notiz berichtigt (Art. 16)',
   'compliance.act.user.invited': 'Person eingeladen',

@@ -371,6 +371,7 @@ export const en: Record<MessageKey, string> = {
   'compliance.act.inbox.settings': 'Privacy settings changed',
   'compliance.act.keys.rotated': 'Keys rotated',
   'compliance.act.marketing.broadcast': 'Campaign sent',
+  'compliance.act.marketing.broadcast-resumed': 'Campaign queueing resumed after a restart',
   'compliance.act.media.view': 'File viewed',
   'compliance.act.note.rectified': 'Note rectified (Art. 16)',
   'compliance.act.user.invited': 'Staff member invited',

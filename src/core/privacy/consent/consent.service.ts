@@ -188,6 +188,18 @@ export class ConsentService {
     };
   }
 
+  /**
+   * The contacts among `contactIds` that {@link status} would allow now for `purpose`, with one query per 500
+   * contacts (a broadcast's batch) instead of one per contact; the same rule: the newest entry decides.
+   */
+  async allowedAmong(contactIds: readonly string[], purpose: ConsentPurpose): Promise<Set<string>> {
+    checkPurpose(purpose);
+    const latest = await this.port.latestEvents(contactIds, purpose);
+    const allowed = new Set<string>();
+    for (const [id, event] of latest) if (event.action === 'grant') allowed.add(id);
+    return allowed;
+  }
+
   /** Every ledger entry of a contact, oldest first (for the DPO's export and the inbox's consent panel). */
   async history(contactId: string): Promise<ConsentHistoryEntry[]> {
     const rows = await this.port.listEvents(contactId);

@@ -1,6 +1,6 @@
 import { AppError } from '../../../shared/app-error.ts';
 import type { Clock } from '../../../shared/clock.ts';
-import type { ErasedRowCounts, ErasurePort } from '../../ports/erasure.port.ts';
+import type { ErasedRowCounts, ErasurePort, Tombstones } from '../../ports/erasure.port.ts';
 import type { ConversationRecord } from '../../ports/model.ts';
 import type { OutgoingEventSink } from '../../webhooks/outgoing-events.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -203,9 +203,9 @@ export class ErasureService {
     return this.port.scrub();
   }
 
-  #tombstones(): { now: number; until: number } {
+  #tombstones(): Tombstones {
     const now = this.clock.now().getTime();
-    return { now, until: now + TOMBSTONE_TTL_MS };
+    return { now, until: now + TOMBSTONE_TTL_MS, receivedSince: now - TOMBSTONE_TTL_MS };
   }
 
   #check(request: ErasureRequest): void {
