@@ -35,10 +35,10 @@ interface Operation {
 }
 
 /**
- * Routes about the signed-in user, and the API token screen (a token never mints tokens): they need a session, and
- * an API token gets 403.
+ * Routes about the signed-in user (their saved views too), and the API token screen (a token never mints tokens):
+ * they need a session, and an API token gets 403.
  */
-const SESSION_ONLY = /^\/api\/v1\/(me|admin\/tokens|admin\/notifications)(\/|$)/;
+const SESSION_ONLY = /^\/api\/v1\/(me|views|admin\/tokens|admin\/notifications)(\/|$)/;
 
 /** Tables whose rows are bookkeeping of the requests themselves (the audit trail, token use), not state. */
 const BOOKKEEPING = new Set(['audit_log', 'audit_chain', 'api_tokens', 'sparsam_migration', 'sparsam_migration_lock']);
