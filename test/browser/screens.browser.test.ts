@@ -330,7 +330,7 @@ describe.skipIf(!hasTool('chromium'))('every screen for every role: WCAG 2.1 AA 
     await page.keyboard.press('Enter');
     await page.locator('#composer-text').waitFor();
     await expect.poll(async () => (await focused(page)).tag).toBe('H1');
-    await page.getByRole('button', { name: /Zurück/ }).focus();
+    await page.getByRole('button', { name: /^\W*Zurück$/ }).focus();
     await page.keyboard.press('Enter');
     await expect.poll(async () => (await focused(page)).href).toBe(`/inbox/${conversationId}`);
 
