@@ -339,6 +339,10 @@ export class KeyService {
       if (recorded && !file) store.write({ current: first, kekId: this.#kekId });
       else if (!recorded) await this.#awaitEpochFile(store);
       meta = await this.port.getMeta(META_EPOCH);
+    } else if (!file) {
+      // The key store has its first epoch but the shared file is not there yet: an instance that started a moment
+      // later than the one recording the epoch finds the record before the file. Wait for the file as above.
+      await this.#awaitEpochFile(store);
     }
     await this.#reconcileEpochs(store, Number(meta));
   }
