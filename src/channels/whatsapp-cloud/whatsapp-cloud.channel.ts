@@ -10,6 +10,7 @@ import type {
   WebhookResult,
 } from '../../core/channel/channel.port.ts';
 import type { ChannelDeps } from '../channel-module.ts';
+import { LIST_LIMITS } from '../../core/inbox/interactive-list.ts';
 import { WHATSAPP_LIMITS, WhatsAppClient, type WhatsAppEndpoints } from './whatsapp-cloud.client.ts';
 import { WhatsAppAccountApi } from './whatsapp-cloud.account.ts';
 import { answerWhatsAppHandshake } from './whatsapp-cloud.handshake.ts';
@@ -46,7 +47,7 @@ export function whatsAppCapabilities(messagesPerSecond: number): ChannelCapabili
     // Interactive lists: up to 10 rows behind one button (interactive-list-messages).
     supportsLists: true,
     // Up to 3 reply buttons, or an interactive list of up to 10 rows.
-    maxReplyOptions: WHATSAPP_LIMITS.maxListRows,
+    maxReplyOptions: LIST_LIMITS.rows,
     supportsTemplates: true,
     supportsReadReceipts: true,
     messagesPerSecond,
@@ -105,12 +106,10 @@ export async function sendWhatsAppCommand(client: WhatsAppClient, command: Outbo
       // More answers than WhatsApp's three reply buttons: an interactive list (its rows' ids come back the same way).
       if (command.buttons.length > WHATSAPP_LIMITS.maxButtons) {
         return {
-          providerMessageId: await client.sendList(
-            command.address,
-            command.text,
-            command.listButton ?? 'Auswählen',
-            command.buttons,
-          ),
+          providerMessageId: await client.sendInteractiveList(command.address, command.text, {
+            button: command.listButton ?? 'Auswählen',
+            sections: [{ rows: command.buttons }],
+          }),
         };
       }
       return {

@@ -53,11 +53,6 @@ export const WHATSAPP_LIMITS = Object.freeze({
   maxInteractiveBody: 1024,
   maxFooter: 60,
   maxCaption: 1024,
-  /** Interactive lists (interactive-list-messages): rows across all sections, row title, row id, list button. */
-  maxListRows: 10,
-  maxRowTitle: 24,
-  maxRowId: 200,
-  maxListButton: 20,
 });
 
 export type WhatsAppMediaType = 'image' | 'document' | 'audio' | 'video';
@@ -133,19 +128,6 @@ export class WhatsAppClient {
         action: { buttons: buttons.map((b) => ({ type: 'reply', reply: { id: b.id, title: b.title } })) },
       },
     });
-  }
-
-  /**
-   * More than three answers to one question (the satisfaction survey): an interactive list of one section without
-   * a title, opened by `button`; the answer comes back as `interactive.list_reply`, read like a button reply.
-   */
-  sendList(
-    to: string,
-    text: string,
-    button: string,
-    rows: { id: string; title: string; description?: string }[],
-  ): Promise<string> {
-    return this.sendInteractiveList(to, text, { button, sections: [{ rows }] });
   }
 
   /**
