@@ -10,6 +10,7 @@ import { ManualClock } from '../../src/shared/clock.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { startSimulator, type WhatsAppSimulator } from '../../dev/simulator/whatsapp-simulator.ts';
 import { toolPath } from '../support/tools.ts';
+import { addConversation } from '../privacy/fixtures.ts';
 
 export const PHONE_NUMBER_ID = '106540352242922';
 export const APP_SECRET = 'browser-test-app-secret-0123456789';
@@ -207,4 +208,29 @@ export async function apiCall<Reply = unknown>(
     },
     { method, url, body },
   );
+}
+
+/**
+ * One consented conversation per text on the stack's WhatsApp channel, a minute apart, the first text the newest
+ * (it heads the list); phone numbers `<phonePrefix>000`, `…001`, …. Answers the conversation ids in the texts' order.
+ */
+export async function seedConversations(
+  stack: Stack,
+  texts: readonly string[],
+  phonePrefix: string,
+): Promise<string[]> {
+  const { store, keys, directory } = stack.sparsam;
+  const start = stack.clock.now().getTime() - texts.length * 60_000;
+  const ids: string[] = [];
+  for (const [i, text] of texts.entries()) {
+    const r = await addConversation(store, keys, directory, stack.clock, {
+      inboxId: 'service',
+      channelId: 'wa-main',
+      phone: `${phonePrefix}${String(i).padStart(3, '0')}`,
+      texts: [text],
+      lastActivityAt: start + (texts.length - i) * 60_000,
+    });
+    ids.push(r.conversation.id);
+  }
+  return ids;
 }

@@ -3,9 +3,8 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureWebBuilt } from '../../web/build.mjs';
-import { addConversation } from '../privacy/fixtures.ts';
 import { hasTool } from '../support/tools.ts';
-import { firstLogin, launchChromium, startStack, type Stack } from './browser-support.ts';
+import { firstLogin, launchChromium, seedConversations, startStack, type Stack } from './browser-support.ts';
 
 /**
  * Snooze and saved views in Chromium: snooze from the conversation header (button and the `s` shortcut), the
@@ -39,18 +38,7 @@ describe.skipIf(!hasTool('chromium'))('snooze and saved views in Chromium', () =
     stack = await startStack({
       admin: { email: 'anna@autohaus-beispiel.de', password: PASSWORD, displayName: 'Anna Schmidt' },
     });
-    const { store, keys, directory } = stack.sparsam;
-    const start = stack.clock.now().getTime() - TEXTS.length * 60_000;
-    for (const [i, text] of TEXTS.entries()) {
-      const r = await addConversation(store, keys, directory, stack.clock, {
-        inboxId: 'service',
-        channelId: 'wa-main',
-        phone: `+4915112345${String(i).padStart(3, '0')}`,
-        texts: [text],
-        lastActivityAt: start + (TEXTS.length - i) * 60_000,
-      });
-      ids.push(r.conversation.id);
-    }
+    ids.push(...(await seedConversations(stack, TEXTS, '+4915112345')));
     browser = await launchChromium();
     context = await browser.newContext({
       viewport: { width: 1280, height: 800 },

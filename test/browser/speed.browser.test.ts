@@ -3,9 +3,8 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureWebBuilt } from '../../web/build.mjs';
-import { addConversation } from '../privacy/fixtures.ts';
 import { hasTool } from '../support/tools.ts';
-import { apiCall, firstLogin, launchChromium, type Stack, startStack } from './browser-support.ts';
+import { apiCall, firstLogin, launchChromium, type Stack, startStack, seedConversations } from './browser-support.ts';
 
 /**
  * Speed of work in the inbox, in Chromium: compact rows (12 or more on a 1080-pixel-high screen) with the newest
@@ -60,25 +59,17 @@ describe.skipIf(!hasTool('chromium'))('inbox speed of work in Chromium', () => {
     stack = await startStack({
       admin: { email: 'anna@autohaus-beispiel.de', password: PASSWORD, displayName: 'Anna Schmidt' },
     });
-    const { store, keys, directory } = stack.sparsam;
-    const start = stack.clock.now().getTime() - TEXTS.length * 60_000;
-    for (const [i, text] of TEXTS.entries()) {
-      const r = await addConversation(store, keys, directory, stack.clock, {
-        inboxId: 'service',
-        channelId: 'wa-main',
-        phone: `+4915112340${String(i).padStart(3, '0')}`,
-        texts: [text],
-        // The first text is the newest: it heads the list.
-        lastActivityAt: start + (TEXTS.length - i) * 60_000,
-      });
+    // The first text is the newest: it heads the list.
+    const ids = await seedConversations(stack, TEXTS, '+4915112340');
+    for (const [i, id] of ids.entries()) {
       if (i % 3 === 0)
-        await store.db
+        await stack.sparsam.store.db
           .updateTable('conversations')
           .set({ unread: 1 + (i % 4) })
-          .where('id', '=', r.conversation.id)
+          .where('id', '=', id)
           .execute();
-      if (i === 0) newest = r.conversation.id;
     }
+    newest = ids[0]!;
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'de-DE' });
     page = await context.newPage();
