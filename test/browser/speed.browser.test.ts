@@ -4,7 +4,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureWebBuilt } from '../../web/build.mjs';
 import { hasTool } from '../support/tools.ts';
-import { apiCall, firstLogin, launchChromium, type Stack, startStack, seedConversations } from './browser-support.ts';
+import { apiCall, firstLogin, launchChromium, seedConversations, startStack, type Stack } from './browser-support.ts';
 
 /**
  * Speed of work in the inbox, in Chromium: compact rows (12 or more on a 1080-pixel-high screen) with the newest
