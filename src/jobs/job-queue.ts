@@ -141,6 +141,8 @@ export class JobQueue {
   readonly #completionFlushMs: number;
 
   readonly #queues = new Map<string, QueueState>();
+  /** Inserts of enqueue() calls that have not answered yet. */
+  readonly #inserting = new Set<Promise<unknown>>();
   readonly #active = new Map<string, Promise<void>>();
   readonly #periodics: Periodic[] = [];
   #started = false;
@@ -188,7 +190,7 @@ export class JobQueue {
     if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
       throw new Error(`JobQueue.enqueue: maxAttempts must be a whole number of at least 1, e.g. 8`);
     }
-    const { id, inserted } = await this.#store.insert(
+    const insert = this.#store.insert(
       {
         id: newId(),
         queue,
@@ -200,6 +202,15 @@ export class JobQueue {
       },
       options.db,
     );
+    // drain() waits for inserts still on their way (an event listener that enqueues without being awaited).
+    if (!options.db) {
+      this.#inserting.add(insert);
+      void insert.then(
+        () => this.#inserting.delete(insert),
+        () => this.#inserting.delete(insert),
+      );
+    }
+    const { id, inserted } = await insert;
     if (inserted && this.#started && this.#queues.has(queue)) {
       this.#wake();
       // Inside a caller's transaction the row is visible only after its commit: look again shortly.
@@ -279,8 +290,9 @@ export class JobQueue {
    */
   async drain(): Promise<void> {
     for (;;) {
+      while (this.#inserting.size > 0) await Promise.allSettled([...this.#inserting]);
       const claimed = await this.#fill();
-      if (claimed === 0 && this.#active.size === 0) return;
+      if (claimed === 0 && this.#active.size === 0 && this.#inserting.size === 0) return;
       if (this.#active.size > 0) await Promise.race([...this.#active.values()]);
     }
   }

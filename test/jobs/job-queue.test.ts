@@ -75,6 +75,25 @@ describeEachStore('JobQueue', (dialect) => {
     expect(seen).toHaveLength(2);
   });
 
+  it('drain waits for a job whose insert is still on its way (an event listener enqueues without waiting)', async () => {
+    const store = new JobStore(t.store.db, { skipLocked: t.store.capabilities.skipLocked });
+    // A slow database answer: the insert lands after drain() has looked for due jobs once.
+    const insert = store.insert.bind(store);
+    store.insert = async (...args) => {
+      await sleep(150);
+      return insert(...args);
+    };
+    const q = new JobQueue({ store, pollIntervalMs: 20 });
+    queues.push(q);
+    const seen: string[] = [];
+    q.register('notify', async (job) => {
+      seen.push(String(job.payload.kind));
+    });
+    void q.enqueue('notify', { kind: 'message.new' });
+    await q.drain();
+    expect(seen).toEqual(['message.new']);
+  });
+
   it('leaves jobs of other queues and jobs not yet due alone', async () => {
     const clock = new ManualClock(Date.UTC(2026, 5, 1));
     const q = queueOn(t.store, { clock });
