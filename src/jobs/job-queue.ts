@@ -4,7 +4,7 @@ import { systemClock, type Clock, DAY_MS } from '../shared/clock.ts';
 import { newId } from '../shared/ids.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Database, JobRow } from '../store/database.ts';
-import type { JobPort } from '../store/ports/job.port.ts';
+import type { JobPort, NewJobRow } from '../store/ports/job.port.ts';
 import { Defer, PermanentFailure, RetryLater } from './job-errors.ts';
 
 /** Job payloads hold ids and flags only, never personal data: they sit in plain columns and in logs. */
@@ -143,6 +143,12 @@ export class JobQueue {
   readonly #queues = new Map<string, QueueState>();
   /** Inserts of enqueue() calls that have not answered yet. */
   readonly #inserting = new Set<Promise<unknown>>();
+  /** Jobs enqueued in this turn of the event loop, inserted together (see #insertSoon). */
+  readonly #toInsert: {
+    row: NewJobRow;
+    resolve: (answer: { id: string; inserted: boolean }) => void;
+    reject: (error: unknown) => void;
+  }[] = [];
   readonly #active = new Map<string, Promise<void>>();
   readonly #periodics: Periodic[] = [];
   #started = false;
@@ -190,18 +196,16 @@ export class JobQueue {
     if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
       throw new Error(`JobQueue.enqueue: maxAttempts must be a whole number of at least 1, e.g. 8`);
     }
-    const insert = this.#store.insert(
-      {
-        id: newId(),
-        queue,
-        payload: JSON.stringify(payload),
-        dedupeKey: options.dedupeKey ?? null,
-        runAt: options.runAt ?? now,
-        maxAttempts,
-        now,
-      },
-      options.db,
-    );
+    const row: NewJobRow = {
+      id: newId(),
+      queue,
+      payload: JSON.stringify(payload),
+      dedupeKey: options.dedupeKey ?? null,
+      runAt: options.runAt ?? now,
+      maxAttempts,
+      now,
+    };
+    const insert = options.db ? this.#store.insert(row, options.db) : this.#insertSoon(row);
     // drain() waits for inserts still on their way (an event listener that enqueues without being awaited).
     if (!options.db) {
       this.#inserting.add(insert);
@@ -217,6 +221,30 @@ export class JobQueue {
       if (options.db) setTimeout(() => this.#wake(), 50).unref();
     }
     return id;
+  }
+
+  /**
+   * Inserts a job outside any caller's transaction together with the others enqueued in the same turn of the event
+   * loop: the jobs a group of webhooks causes (a notification per message) cost one statement, not one commit each.
+   */
+  #insertSoon(row: NewJobRow): Promise<{ id: string; inserted: boolean }> {
+    return new Promise((resolve, reject) => {
+      this.#toInsert.push({ row, resolve, reject });
+      if (this.#toInsert.length === 1) setImmediate(() => void this.#insertWaiting());
+    });
+  }
+
+  async #insertWaiting(): Promise<void> {
+    const waiting = this.#toInsert.splice(0);
+    try {
+      const answers =
+        waiting.length === 1
+          ? [await this.#store.insert(waiting[0]!.row)]
+          : await this.#store.insertMany(waiting.map((w) => w.row));
+      waiting.forEach((w, i) => w.resolve(answers[i]!));
+    } catch (error) {
+      for (const w of waiting) w.reject(error);
+    }
   }
 
   /**

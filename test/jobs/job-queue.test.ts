@@ -94,6 +94,35 @@ describeEachStore('JobQueue', (dialect) => {
     expect(seen).toEqual(['message.new']);
   });
 
+  it('jobs enqueued in one turn are inserted together and keep their dedupe keys', async () => {
+    const store = new JobStore(t.store.db, { skipLocked: t.store.capabilities.skipLocked });
+    let statements = 0;
+    const insertMany = store.insertMany.bind(store);
+    store.insertMany = (rows) => {
+      statements++;
+      return insertMany(rows);
+    };
+    const q = new JobQueue({ store, pollIntervalMs: 20 });
+    queues.push(q);
+    const seen: unknown[] = [];
+    q.register('notify', async (job) => {
+      seen.push(job.payload.n);
+    });
+    const first = await q.enqueue('notify', { n: 0 }, { dedupeKey: 'notify:a' });
+    const ids = await Promise.all([
+      q.enqueue('notify', { n: 1 }, { dedupeKey: 'notify:a' }),
+      q.enqueue('notify', { n: 2 }, { dedupeKey: 'notify:b' }),
+      q.enqueue('notify', { n: 3 }, { dedupeKey: 'notify:b' }),
+      q.enqueue('notify', { n: 4 }),
+    ]);
+    expect(statements).toBe(1);
+    expect(ids[0]).toBe(first);
+    expect(ids[2]).toBe(ids[1]);
+    expect(new Set(ids).size).toBe(3);
+    await q.drain();
+    expect(seen.sort()).toEqual([0, 2, 4]);
+  });
+
   it('leaves jobs of other queues and jobs not yet due alone', async () => {
     const clock = new ManualClock(Date.UTC(2026, 5, 1));
     const q = queueOn(t.store, { clock });

@@ -151,6 +151,9 @@ export class MemoryMessages implements MessagePort {
   async wasReceived(channelId: string, providerMessageId: string): Promise<boolean> {
     return this.#received.has(`${channelId}\0${providerMessageId}`);
   }
+  async receivedAmong(channelId: string, providerMessageIds: readonly string[]): Promise<Set<string>> {
+    return new Set(providerMessageIds.filter((id) => this.#received.has(`${channelId}\0${id}`)));
+  }
   async markReceived(channelId: string, providerMessageId: string, _now: number, expiresAt: number): Promise<void> {
     const key = `${channelId}\0${providerMessageId}`;
     if (!this.#received.has(key)) this.#received.set(key, expiresAt);

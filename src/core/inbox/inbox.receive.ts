@@ -222,7 +222,8 @@ export class InboundProcessor {
     }
     // Stale messages and replays of erased ones are left out before any contact is looked up or created.
     const admitted: InboundMessage[] = [];
-    for (const event of messages) if (await this.#admit(event)) admitted.push(event);
+    const tombstoned = await this.#receivedAmong(messages);
+    for (const event of messages) if (await this.#admit(event, tombstoned)) admitted.push(event);
     // The contacts of the group: those that exist in one query, new ones created a few at a time.
     await this.#findContacts(admitted, contacts);
     for (const p of await mapLimit(admitted, PREPARE_CONCURRENCY, (e) => this.#prepare(e, contacts))) {
@@ -927,7 +928,7 @@ export class InboundProcessor {
    * ref is kept as a content-free tombstone for the retry window, see ErasureService). Stale refusals are audited
    * content-free, at most one entry per channel and minute with the count.
    */
-  async #admit(event: InboundMessage): Promise<boolean> {
+  async #admit(event: InboundMessage, received?: ReadonlySet<string>): Promise<boolean> {
     const now = this.#now();
     if (Number.isFinite(event.sentAt) && event.sentAt > 0 && now - event.sentAt > STALE_INBOUND_MS) {
       const entry = this.#stale.get(event.channelId) ?? { refused: 0, auditedAt: 0 };
@@ -949,10 +950,22 @@ export class InboundProcessor {
       this.deps.logger.warn({ channelId: event.channelId }, 'inbound message older than 7 days refused');
       return false;
     }
-    if (event.providerMessageId && (await this.deps.messages.wasReceived(event.channelId, event.providerMessageId))) {
-      return false;
+    if (!event.providerMessageId) return true;
+    if (received) return !received.has(`${event.channelId}\0${event.providerMessageId}`);
+    return !(await this.deps.messages.wasReceived(event.channelId, event.providerMessageId));
+  }
+
+  /** The messages among these whose provider id is remembered as received (erased since), one query per channel. */
+  async #receivedAmong(events: readonly InboundMessage[]): Promise<Set<string>> {
+    const byChannel = new Map<string, string[]>();
+    for (const e of events) {
+      if (e.providerMessageId) byChannel.set(e.channelId, [...(byChannel.get(e.channelId) ?? []), e.providerMessageId]);
     }
-    return true;
+    const received = new Set<string>();
+    for (const [channelId, ids] of byChannel) {
+      for (const id of await this.deps.messages.receivedAmong(channelId, ids)) received.add(`${channelId}\0${id}`);
+    }
+    return received;
   }
 }
 

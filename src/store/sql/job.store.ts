@@ -92,6 +92,27 @@ export function groupCommitFor(db: Kysely<Database>): GroupCommit {
  * database take disjoint jobs without waiting on each other; without it (SQLite) the same UPDATE … WHERE id IN
  * (SELECT …) RETURNING is a single statement under SQLite's one-writer lock, which is just as exclusive.
  */
+/** Jobs per INSERT statement of insertMany (13 parameters each, well below SQLite's limit of 32,766). */
+const INSERT_CHUNK = 500;
+
+function jobRow(job: NewJobRow) {
+  return {
+    id: job.id,
+    queue: job.queue,
+    payload: job.payload,
+    dedupe_key: job.dedupeKey,
+    status: 'pending' as const,
+    run_at: job.runAt,
+    attempts: 0,
+    max_attempts: job.maxAttempts,
+    locked_by: null,
+    locked_until: null,
+    last_error: null,
+    created_at: job.now,
+    updated_at: job.now,
+  };
+}
+
 export class JobStore implements JobPort {
   readonly #writes: GroupCommit;
 
@@ -105,21 +126,7 @@ export class JobStore implements JobPort {
   async insert(job: NewJobRow, db: Kysely<Database> = this.db): Promise<{ id: string; inserted: boolean }> {
     const row = await db
       .insertInto('jobs')
-      .values({
-        id: job.id,
-        queue: job.queue,
-        payload: job.payload,
-        dedupe_key: job.dedupeKey,
-        status: 'pending',
-        run_at: job.runAt,
-        attempts: 0,
-        max_attempts: job.maxAttempts,
-        locked_by: null,
-        locked_until: null,
-        last_error: null,
-        created_at: job.now,
-        updated_at: job.now,
-      })
+      .values(jobRow(job))
       .onConflict((oc) => oc.column('dedupe_key').doNothing())
       .returning('id')
       .executeTakeFirst();
@@ -130,6 +137,42 @@ export class JobStore implements JobPort {
       .where('dedupe_key', '=', job.dedupeKey)
       .executeTakeFirstOrThrow();
     return { id: existing.id, inserted: false };
+  }
+
+  async insertMany(jobs: readonly NewJobRow[]): Promise<{ id: string; inserted: boolean }[]> {
+    const answers: { id: string; inserted: boolean }[] = [];
+    for (let i = 0; i < jobs.length; i += INSERT_CHUNK) {
+      const chunk = jobs.slice(i, i + INSERT_CHUNK);
+      const inserted = new Set(
+        (
+          await this.db
+            .insertInto('jobs')
+            .values(chunk.map(jobRow))
+            .onConflict((oc) => oc.column('dedupe_key').doNothing())
+            .returning('id')
+            .execute()
+        ).map((r) => r.id),
+      );
+      const missing = chunk.filter((j) => !inserted.has(j.id)).map((j) => j.dedupeKey!);
+      const holders = new Map<string, string>();
+      if (missing.length > 0) {
+        const rows = await this.db
+          .selectFrom('jobs')
+          .select(['id', 'dedupe_key'])
+          .where('dedupe_key', 'in', [...new Set(missing)])
+          .execute();
+        for (const r of rows) holders.set(r.dedupe_key!, r.id);
+      }
+      for (const j of chunk) {
+        if (inserted.has(j.id)) answers.push({ id: j.id, inserted: true });
+        else {
+          const id = holders.get(j.dedupeKey!);
+          if (id === undefined) throw new Error(`JobStore.insertMany: no job holds the dedupe key of job ${j.id}`);
+          answers.push({ id, inserted: false });
+        }
+      }
+    }
+    return answers;
   }
 
   async claim(queue: string, limit: number, owner: string, now: number, leaseUntil: number): Promise<JobRow[]> {

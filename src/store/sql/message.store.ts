@@ -246,6 +246,22 @@ export class MessageStore implements MessagePort {
       .executeTakeFirst();
     return row !== undefined;
   }
+  async receivedAmong(channelId: string, providerMessageIds: readonly string[]): Promise<Set<string>> {
+    const received = new Set<string>();
+    if (providerMessageIds.length === 0) return received;
+    const byRef = new Map(providerMessageIds.map((id) => [this.refs.ref(id), id]));
+    const refs = [...byRef.keys()];
+    for (let i = 0; i < refs.length; i += 500) {
+      const rows = await this.db
+        .selectFrom('inbound_receipts')
+        .select('provider_ref')
+        .where('channel_id', '=', channelId)
+        .where('provider_ref', 'in', refs.slice(i, i + 500))
+        .execute();
+      for (const r of rows) received.add(byRef.get(r.provider_ref)!);
+    }
+    return received;
+  }
   async markReceived(channelId: string, providerMessageId: string, now: number, expiresAt: number): Promise<void> {
     await this.db
       .insertInto('inbound_receipts')

@@ -604,8 +604,9 @@ export class KeyService {
         kek_id: this.#kekId,
         created_at: this.clock.now().getTime(),
       };
-      await this.port.insertDataKeyIfAbsent(candidate);
-      row = await this.port.findDataKey(ownerType, ownerId);
+      row = (await this.port.insertDataKeyIfAbsent(candidate))
+        ? candidate
+        : await this.port.findDataKey(ownerType, ownerId);
       if (!row) throw new AppError('INTERNAL', 'a new data key was not stored');
     }
     return this.#remember(await this.#unwrapRow(row), generation);
@@ -632,7 +633,8 @@ export class KeyService {
         created_at: this.clock.now().getTime(),
       };
       try {
-        await this.port.insertDataKeyIfMeta(candidate, META_EPOCH, String(epoch.epoch));
+        // Stored: the candidate is the owner's key. Not stored: another caller's key won, or an epoch began.
+        if (await this.port.insertDataKeyIfMeta(candidate, META_EPOCH, String(epoch.epoch))) return candidate;
       } catch (error) {
         // SQLite: another process changed the key store between this transaction's read and its write.
         if (attempt === 4) throw error;
