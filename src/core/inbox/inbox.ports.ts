@@ -91,7 +91,8 @@ export interface AuditPort {
 }
 
 export interface ConversationKeyPort {
-  dataKeyFor(ownerType: 'conversation', ownerId: string): Promise<ConversationKey>;
+  /** `fresh`: the conversation was opened just now (see KeyService's NewOwnerOption). */
+  dataKeyFor(ownerType: 'conversation', ownerId: string, options?: { fresh?: boolean }): Promise<ConversationKey>;
   existingDataKey(ownerType: 'conversation', ownerId: string): Promise<ConversationKey | undefined>;
 }
 

@@ -451,7 +451,7 @@ export class InboundProcessor {
     }
     const created = state.created.has(conversation.id);
     const pending = conversation.state === 'pending_consent';
-    const key = await this.deps.keys.dataKeyFor('conversation', conversation.id);
+    const key = await this.deps.keys.dataKeyFor('conversation', conversation.id, { fresh: created });
     // Only an answer to a notice already sent counts: a first message "JA" is a message, not a consent.
     const needsFollowUp =
       pending &&

@@ -22,6 +22,14 @@ const CACHE_LIMIT = 10_000;
  */
 export const KEY_CACHE_TTL_MS = 5 * 60_000;
 
+export interface NewOwnerOption {
+  /**
+   * The owner was created just now under a new random id that nobody else knows: it has no key yet, so the key store
+   * is not asked for one before the new key is stored (should one exist after all, the stored one is used).
+   */
+  fresh?: boolean;
+}
+
 export interface KeyServiceOptions {
   /** Destruction of keys announced to (and by) the other instances; in-process only when omitted. */
   signals?: CacheSignals;
@@ -555,14 +563,18 @@ export class KeyService {
    * The data key of a conversation or contact, created (random 32 bytes, wrapped, stored) on first use and cached
    * unwrapped in memory. Two callers (or two instances) asking at once for a new owner get the same key.
    */
-  async dataKeyFor(ownerType: 'conversation' | 'contact' | 'system', ownerId: string): Promise<DataKey> {
+  async dataKeyFor(
+    ownerType: 'conversation' | 'contact' | 'system',
+    ownerId: string,
+    options: NewOwnerOption = {},
+  ): Promise<DataKey> {
     if (!ownerId) throw new AppError('INTERNAL', 'dataKeyFor: owner id is required');
     const cacheKey = `${ownerType}:${ownerId}`;
     const cached = this.#cached(cacheKey);
     if (cached) return cached;
     let pending = this.#pending.get(cacheKey);
     if (!pending) {
-      pending = this.#load(ownerType, ownerId).finally(() => this.#pending.delete(cacheKey));
+      pending = this.#load(ownerType, ownerId, options.fresh === true).finally(() => this.#pending.delete(cacheKey));
       this.#pending.set(cacheKey, pending);
     }
     return pending;
@@ -588,10 +600,10 @@ export class KeyService {
     return undefined;
   }
 
-  async #load(ownerType: 'conversation' | 'contact' | 'system', ownerId: string): Promise<DataKey> {
+  async #load(ownerType: 'conversation' | 'contact' | 'system', ownerId: string, fresh: boolean): Promise<DataKey> {
     await this.init();
     const generation = this.#generation;
-    let row = await this.port.findDataKey(ownerType, ownerId);
+    let row = fresh ? undefined : await this.port.findDataKey(ownerType, ownerId);
     if (!row && this.#epochStore) row = await this.#createUnderEpoch(ownerType, ownerId);
     if (!row) {
       const id = newId();

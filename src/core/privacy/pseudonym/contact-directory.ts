@@ -86,14 +86,19 @@ export class ContactDirectory {
    * webhooks for the same new address arrive at once (one contact, one label), and while a key epoch begins on
    * another instance (the lookup starts again under the new epoch's pepper). A changed profile name is updated.
    */
-  async findOrCreate(input: FindOrCreateContact): Promise<{ contact: ContactRecord; created: boolean }> {
+  async findOrCreate(
+    input: FindOrCreateContact,
+    /** The hashes of the address under the given epoch, just looked up and not found (findOrCreateMany). */
+    absent?: { epoch: number | undefined; hashes: readonly string[] },
+  ): Promise<{ contact: ContactRecord; created: boolean }> {
     for (let attempt = 0; ; attempt++) {
       const epoch = this.keys.epoch;
-      const hashes = await this.lookupHashes(input.channelKind, input.address);
-      const existing = await this.#findByHashes(input.channelId, hashes);
+      const known = attempt === 0 && absent && absent.epoch === epoch;
+      const hashes = known ? absent.hashes : await this.lookupHashes(input.channelKind, input.address);
+      const existing = known ? undefined : await this.#findByHashes(input.channelId, hashes);
       if (existing) return { contact: await this.#refreshName(existing, input.profileName), created: false };
       const id = newId();
-      const key = await this.keys.dataKeyFor('contact', id);
+      const key = await this.keys.dataKeyFor('contact', id, { fresh: true });
       if (this.keys.epoch !== epoch && attempt < 3) {
         // A new key epoch began while the address was looked up: contacts may carry its pepper already.
         await this.keys.destroy('contact', id);
@@ -111,6 +116,7 @@ export class ContactDirectory {
   async findOrCreateMany(
     inputs: readonly FindOrCreateContact[],
   ): Promise<{ contact: ContactRecord; created: boolean }[]> {
+    const epoch = this.keys.epoch;
     const hashes = await Promise.all(inputs.map((i) => this.lookupHashes(i.channelKind, i.address)));
     const byChannel = new Map<string, Set<string>>();
     inputs.forEach((input, i) => {
@@ -133,7 +139,7 @@ export class ContactDirectory {
         const existing = hashes[i]!.map((h) => found.get(`${input.channelId}\0${h}`)).find((c) => c !== undefined);
         out[i] = existing
           ? { contact: await this.#refreshName(existing, input.profileName), created: false }
-          : await this.findOrCreate(input);
+          : await this.findOrCreate(input, { epoch, hashes: hashes[i]! });
       }
     };
     await Promise.all(Array.from({ length: Math.min(8, inputs.length) }, worker));
