@@ -8,7 +8,7 @@ import { AccountService } from './core/accounts/account.service.ts';
 import { buildHttpApp, type RouteModule } from './http/app.ts';
 import { bearerAuthenticator } from './http/auth/bearer.ts';
 import type { Authenticator } from './http/auth/principal.ts';
-import { LocalInboxEventBus, type InboxEventBus } from './core/inbox/inbox-events.ts';
+import { EventJobSinks, LocalInboxEventBus, type InboxEventBus } from './core/inbox/inbox-events.ts';
 import { createMetrics, type Metrics } from './http/metrics.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
@@ -458,8 +458,11 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     formatLabel,
     keys,
   });
+  // Jobs that follow from a group of webhooks' events, written in the group's transaction (notifications, below).
+  const eventJobs = new EventJobSinks();
   const inbox = new InboxService({
     automation,
+    eventJobs,
     clock,
     logger,
     transactions: inboxTransactions,
@@ -625,6 +628,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
     },
   });
   registerNotificationJobs(jobs, notifications);
+  eventJobs.add(notifications);
   const stopNotifications = events.subscribe((event) => {
     notifications.onInboxEvent(event).catch((error: unknown) => {
       logger.warn({ err: error, type: event.type }, 'could not queue a notification');

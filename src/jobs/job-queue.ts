@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { setImmediate as nextTurn } from 'node:timers';
 import type { Kysely } from 'kysely';
 import { systemClock, type Clock, DAY_MS } from '../shared/clock.ts';
 import { newId } from '../shared/ids.ts';
@@ -230,7 +231,7 @@ export class JobQueue {
   #insertSoon(row: NewJobRow): Promise<{ id: string; inserted: boolean }> {
     return new Promise((resolve, reject) => {
       this.#toInsert.push({ row, resolve, reject });
-      if (this.#toInsert.length === 1) setImmediate(() => void this.#insertWaiting());
+      if (this.#toInsert.length === 1) nextTurn(() => void this.#insertWaiting());
     });
   }
 

@@ -354,6 +354,26 @@ describeEachStore('staff notifications (Web Push, e-mail)', (dialect) => {
     expect((await agent.get('/api/v1/me/notifications')).json().pushDevices).toBe(0);
   });
 
+  it("writes a customer message's notification with the webhook's own commit, not only from the live event", async () => {
+    pushed.length = 0;
+    const device = browserKeys(`${pushUrl}/push/agent-watch`);
+    expect((await agent.post('/api/v1/me/push-subscriptions', device.json)).statusCode).toBe(201);
+    // As if the process stopped right after the commit, before the live event reached the notifications.
+    const service = w.sparsam.notifications;
+    const onInboxEvent = service.onInboxEvent.bind(service);
+    service.onInboxEvent = async () => undefined;
+    try {
+      await w.webhook(textMessage(w.clock, 'wamid.N9', 'Ist das Auto fertig?'));
+    } finally {
+      service.onInboxEvent = onInboxEvent;
+    }
+    await w.drain();
+    expect(pushesTo('/push/agent-watch').map((p) => decrypt(p, device).body)).toEqual([
+      'New message in Request 1 (service)',
+    ]);
+    await agent.request('DELETE', '/api/v1/me/push-subscriptions', { endpoint: device.json.endpoint });
+  });
+
   it('lets other parts notify named users (mentions) through the same filters', async () => {
     pushed.length = 0;
     const adminDevice = browserKeys(`${pushUrl}/push/admin-2`);

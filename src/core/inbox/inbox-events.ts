@@ -23,6 +23,34 @@ export type InboxEvent =
 
 export type InboxEventListener = (event: InboxEvent) => void;
 
+/** Where jobs that follow from events are written: the transaction that causes the events. */
+export interface EventJobWriter {
+  enqueue(queue: string, payload: Record<string, string>, opts?: { dedupeKey?: string }): Promise<string>;
+}
+
+/**
+ * A subscriber whose work after an event must not be lost and should cost no commit of its own (the notifications'
+ * dispatch job): where events are caused inside a transaction (a group of webhooks), it writes its jobs in that
+ * transaction. An event it took this way is not taken again when it arrives on the bus after the commit.
+ */
+export interface EventJobSink {
+  enqueueIn(tx: EventJobWriter, events: readonly InboxEvent[]): Promise<void>;
+}
+
+/** The event job sinks, added once the services behind them exist (they are built after the inbox). */
+export class EventJobSinks implements EventJobSink {
+  readonly #sinks: EventJobSink[] = [];
+
+  add(sink: EventJobSink): void {
+    this.#sinks.push(sink);
+  }
+
+  async enqueueIn(tx: EventJobWriter, events: readonly InboxEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    for (const sink of this.#sinks) await sink.enqueueIn(tx, events);
+  }
+}
+
 /** Publishes inbox events to every subscriber of this process (and, on PostgreSQL, of other instances). */
 export interface InboxEventBus {
   publish(event: InboxEvent): void;

@@ -9,7 +9,7 @@ import type { ConversationPort, InboxTransactions } from '../ports/conversation.
 import type { MediaPort } from '../ports/media.port.ts';
 import type { MessagePort } from '../ports/message.port.ts';
 import type { AutomationHook, AutomationSettings, MarketingKeywords } from './automation.ts';
-import type { InboxEventBus } from './inbox-events.ts';
+import type { EventJobSink, InboxEventBus } from './inbox-events.ts';
 import type { ConversationKey } from './message-content.ts';
 import type { NoticeLanguage } from './notices.ts';
 import type { Outbox } from './outbox.ts';
@@ -205,6 +205,8 @@ export interface InboxDeps {
   directSendTimeoutMs?: number;
   /** Outgoing webhooks (conversation opened/closed, message received, …); absent = none. */
   webhooks?: OutgoingEventSink;
+  /** Jobs that follow from the events of a group of webhooks, written in the group's transaction (notifications). */
+  eventJobs?: EventJobSink;
   /**
    * Groups of webhooks committed at once (default 1). More than one only where the store runs transactions in
    * parallel (PostgreSQL); SQLite has one writer.

@@ -274,6 +274,7 @@ export class InboundProcessor {
         if (event.type === 'edit') await this.#edit(tx, event, state.published);
         else if (event.type === 'revoke') await this.#revoke(tx, event, state.published);
       }
+      await this.deps.eventJobs?.enqueueIn(tx, state.published);
     });
     if (!state) return;
     if (state.parked.length > 0) await this.#recheckParked(state.parked, state.published);

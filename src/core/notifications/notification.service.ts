@@ -4,7 +4,7 @@ import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { SecretBox } from '../accounts/secret-box.ts';
-import type { InboxEvent } from '../inbox/inbox-events.ts';
+import type { EventJobWriter, InboxEvent } from '../inbox/inbox-events.ts';
 import {
   NOTIFICATION_EVENTS,
   type Audience,
@@ -120,6 +120,8 @@ export class NotificationService {
   readonly #d: NotificationDeps;
   readonly #recipients: RecipientResolver;
   #vapid: VapidKeys | undefined;
+  /** Events whose dispatch job was written in their own transaction (see {@link enqueueIn}). */
+  readonly #queuedInTx = new WeakSet<InboxEvent>();
 
   constructor(deps: NotificationDeps) {
     this.#d = deps;
@@ -291,38 +293,22 @@ export class NotificationService {
 
   /**
    * Turns an inbox event into a dispatch job (deduplicated: on PostgreSQL every instance sees every event). Runs on
-   * the event bus, so it only enqueues; the job looks the conversation up and picks the recipients.
+   * the event bus, so it only enqueues; the job looks the conversation up and picks the recipients. Events whose job
+   * was written with the transaction that caused them ({@link enqueueIn}) are skipped.
    */
   async onInboxEvent(event: InboxEvent): Promise<void> {
-    const jobs = this.#d.jobs;
-    if (event.type === 'conversation.created') {
-      await jobs.enqueue(
-        NOTIFY_DISPATCH,
-        { kind: 'conversation.new', conversationId: event.conversationId, eventId: event.conversationId },
-        { dedupeKey: `notify:conversation.new:${event.conversationId}` },
-      );
-    } else if (event.type === 'message.created') {
-      await jobs.enqueue(
-        NOTIFY_DISPATCH,
-        {
-          kind: 'message.new',
-          conversationId: event.conversationId,
-          messageId: event.messageId,
-          eventId: event.messageId,
-        },
-        { dedupeKey: `notify:message.new:${event.messageId}` },
-      );
-    } else if (event.type === 'conversation.assigned' && event.assigneeId) {
-      await jobs.enqueue(
-        NOTIFY_DISPATCH,
-        {
-          kind: 'conversation.assigned',
-          conversationId: event.conversationId,
-          userId: event.assigneeId,
-          eventId: event.eventId,
-        },
-        { dedupeKey: `notify:conversation.assigned:${event.eventId}` },
-      );
+    if (this.#queuedInTx.has(event)) return;
+    const job = dispatchJob(event);
+    if (job) await this.#d.jobs.enqueue(NOTIFY_DISPATCH, job.payload, { dedupeKey: job.dedupeKey });
+  }
+
+  /** Writes the dispatch jobs of events in the transaction that causes them (a group of webhooks). */
+  async enqueueIn(tx: EventJobWriter, events: readonly InboxEvent[]): Promise<void> {
+    for (const event of events) {
+      const job = dispatchJob(event);
+      if (!job) continue;
+      await tx.enqueue(NOTIFY_DISPATCH, job.payload, { dedupeKey: job.dedupeKey });
+      this.#queuedInTx.add(event);
     }
   }
 
@@ -500,6 +486,39 @@ function minutesOf(hhmm: string): number {
 }
 
 /** True when `now` falls in the daily quiet period (which may run past midnight: 22:00–07:00). */
+/** The dispatch job of an inbox event, or undefined when nobody is told of that kind of event. */
+function dispatchJob(event: InboxEvent): { payload: Record<string, string>; dedupeKey: string } | undefined {
+  if (event.type === 'conversation.created') {
+    return {
+      payload: { kind: 'conversation.new', conversationId: event.conversationId, eventId: event.conversationId },
+      dedupeKey: `notify:conversation.new:${event.conversationId}`,
+    };
+  }
+  if (event.type === 'message.created') {
+    return {
+      payload: {
+        kind: 'message.new',
+        conversationId: event.conversationId,
+        messageId: event.messageId,
+        eventId: event.messageId,
+      },
+      dedupeKey: `notify:message.new:${event.messageId}`,
+    };
+  }
+  if (event.type === 'conversation.assigned' && event.assigneeId) {
+    return {
+      payload: {
+        kind: 'conversation.assigned',
+        conversationId: event.conversationId,
+        userId: event.assigneeId,
+        eventId: event.eventId,
+      },
+      dedupeKey: `notify:conversation.assigned:${event.eventId}`,
+    };
+  }
+  return undefined;
+}
+
 export function inQuietHours(quiet: NotificationPrefs['quietHours'], now: Date): boolean {
   if (!quiet.enabled) return false;
   const parts = new Intl.DateTimeFormat('en-GB', {

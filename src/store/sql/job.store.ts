@@ -86,12 +86,6 @@ export function groupCommitFor(db: Kysely<Database>): GroupCommit {
   return group;
 }
 
-/**
- * The job table on both dialects. Claiming differs by capability, not by scattered ifs: with `skipLocked`
- * (PostgreSQL) the due rows are picked in a CTE with `FOR UPDATE SKIP LOCKED`, so that instances sharing the
- * database take disjoint jobs without waiting on each other; without it (SQLite) the same UPDATE … WHERE id IN
- * (SELECT …) RETURNING is a single statement under SQLite's one-writer lock, which is just as exclusive.
- */
 /** Jobs per INSERT statement of insertMany (13 parameters each, well below SQLite's limit of 32,766). */
 const INSERT_CHUNK = 500;
 
@@ -113,6 +107,12 @@ function jobRow(job: NewJobRow) {
   };
 }
 
+/**
+ * The job table on both dialects. Claiming differs by capability, not by scattered ifs: with `skipLocked`
+ * (PostgreSQL) the due rows are picked in a CTE with `FOR UPDATE SKIP LOCKED`, so that instances sharing the
+ * database take disjoint jobs without waiting on each other; without it (SQLite) the same UPDATE … WHERE id IN
+ * (SELECT …) RETURNING is a single statement under SQLite's one-writer lock, which is just as exclusive.
+ */
 export class JobStore implements JobPort {
   readonly #writes: GroupCommit;
 
