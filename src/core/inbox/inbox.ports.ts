@@ -93,6 +93,8 @@ export interface AuditPort {
 export interface ConversationKeyPort {
   /** `fresh`: the conversation was opened just now (see KeyService's NewOwnerOption). */
   dataKeyFor(ownerType: 'conversation', ownerId: string, options?: { fresh?: boolean }): Promise<ConversationKey>;
+  /** The data keys of many conversations, the missing ones created in one key-store transaction; by conversation id. */
+  dataKeysFor(ownerType: 'conversation', ownerIds: readonly string[]): Promise<Map<string, ConversationKey>>;
   existingDataKey(ownerType: 'conversation', ownerId: string): Promise<ConversationKey | undefined>;
 }
 
