@@ -86,6 +86,43 @@ describeEachStore('ContactDirectory', (dialect) => {
     expect(contactKeys).toHaveLength(10);
   });
 
+  it('creates the new contacts of a group together, and one by one when another request created one first', async () => {
+    const { inboxId, channelId } = await addInbox(t.store);
+    const keys = keyServiceFor(t.store, clock);
+    const directory = directoryFor(t.store, keys, clock);
+    const base = { inboxId, channelId, channelKind: 'whatsapp-cloud' };
+    const known = await directory.findOrCreate({ ...base, address: '4916000' });
+    const group = ['4916001', '4916000', '4916002', '4916003'].map((address) => ({ ...base, address }));
+    const found = await directory.findOrCreateMany(group);
+    expect(found.map((f) => f.created)).toEqual([true, false, true, true]);
+    expect(found[1]!.contact.id).toBe(known.contact.id);
+    expect(found.map((f) => f.contact.label_seq)).toEqual([2, 1, 3, 4]);
+    for (const [i, f] of found.entries()) expect(await directory.address(f.contact)).toBe(group[i]!.address);
+
+    // Another request creates 4916005 between the group's lookup and its insert: nothing of the batch is kept, each
+    // contact is then created (or found) alone, no label number is used twice and no key is left over.
+    const dataKeysFor = keys.dataKeysFor.bind(keys);
+    let alone: Awaited<ReturnType<typeof directory.findOrCreate>> | undefined;
+    keys.dataKeysFor = async (ownerType, ids) => {
+      alone ??= await directory.findOrCreate({ ...base, address: '4916005' });
+      return dataKeysFor(ownerType, ids);
+    };
+    const batch = await directory.findOrCreateMany(
+      ['4916004', '4916005', '4916006'].map((address) => ({ ...base, address })),
+    );
+    expect(batch.map((f) => f.created)).toEqual([true, false, true]);
+    expect(batch[1]!.contact.id).toBe(alone!.contact.id);
+    const contacts = await t.store.db.selectFrom('contacts').select(['id', 'label_seq']).execute();
+    expect(contacts).toHaveLength(7);
+    expect(new Set(contacts.map((c) => c.label_seq)).size).toBe(7);
+    const contactKeys = await t.store.keys
+      .selectFrom('data_keys')
+      .select('owner_id')
+      .where('owner_type', '=', 'contact')
+      .execute();
+    expect(contactKeys.map((k) => k.owner_id).sort()).toEqual(contacts.map((c) => c.id).sort());
+  });
+
   it('updates the address and refuses an address another contact already has', async () => {
     const { inboxId, channelId } = await addInbox(t.store);
     const keys = keyServiceFor(t.store, clock);

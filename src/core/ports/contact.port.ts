@@ -11,6 +11,12 @@ export interface ContactPort {
    * exists; then nothing changes and the existing row is returned with `created: false`. Atomic on both dialects.
    */
   createWithLabel(row: Omit<ContactRecord, 'label_seq'>): Promise<{ contact: ContactRecord; created: boolean }>;
+  /**
+   * {@link createWithLabel} for several new contacts in one transaction, label numbers in the given order. When any
+   * of them exists already (another request created it), nothing is written and the answer is undefined: the caller
+   * creates them one by one.
+   */
+  createManyWithLabels(rows: readonly Omit<ContactRecord, 'label_seq'>[]): Promise<ContactRecord[] | undefined>;
   /** Takes the inbox's next label number (atomic increment of inboxes.next_seq). */
   nextLabelSeq(inboxId: string): Promise<number>;
   /** Label prefix of an inbox ("Anfrage"), or undefined when the inbox does not exist. */

@@ -18,6 +18,18 @@ async function takeSeq(db: Kysely<Database> | Transaction<Database>, inboxId: st
   return Number(row.next_seq) - 1;
 }
 
+/** Takes `count` label numbers of an inbox at once; returns the first. */
+async function takeSeqs(db: Kysely<Database> | Transaction<Database>, inboxId: string, count: number): Promise<number> {
+  const row = await db
+    .updateTable('inboxes')
+    .set((eb) => ({ next_seq: eb('next_seq', '+', count) }))
+    .where('id', '=', inboxId)
+    .returning('next_seq')
+    .executeTakeFirst();
+  if (!row) throw new AppError('NOT_FOUND', `inbox ${inboxId} does not exist`);
+  return Number(row.next_seq) - count;
+}
+
 /** ContactPort over the main database. */
 export class ContactStore implements ContactPort {
   constructor(private readonly db: Kysely<Database>) {}
@@ -76,6 +88,48 @@ export class ContactStore implements ContactPort {
       const contact = await this.findByLookup(row.channel_id, row.lookup_hash);
       if (!contact) throw new AppError('CONFLICT', 'the contact was erased while it was being created; try again');
       return { contact, created: false };
+    }
+  }
+
+  async createManyWithLabels(rows: readonly Omit<ContactRecord, 'label_seq'>[]): Promise<ContactRecord[] | undefined> {
+    if (rows.length === 0) return [];
+    try {
+      return await this.db.transaction().execute(async (tx) => {
+        const byChannel = new Map<string, string[]>();
+        for (const r of rows) byChannel.set(r.channel_id, [...(byChannel.get(r.channel_id) ?? []), r.lookup_hash]);
+        for (const [channelId, hashes] of byChannel) {
+          const existing = await tx
+            .selectFrom('contacts')
+            .select('id')
+            .where('channel_id', '=', channelId)
+            .where('lookup_hash', 'in', hashes)
+            .executeTakeFirst();
+          if (existing) throw new AlreadyExists();
+        }
+        // Label numbers in inbox order, one increment per inbox (its row lock is held to the commit, as one by one).
+        const byInbox = new Map<string, number>();
+        for (const r of rows) byInbox.set(r.inbox_id, (byInbox.get(r.inbox_id) ?? 0) + 1);
+        const nextOf = new Map<string, number>();
+        for (const inboxId of [...byInbox.keys()].sort()) {
+          nextOf.set(inboxId, await takeSeqs(tx, inboxId, byInbox.get(inboxId)!));
+        }
+        const full: ContactRecord[] = rows.map((r) => {
+          const seq = nextOf.get(r.inbox_id)!;
+          nextOf.set(r.inbox_id, seq + 1);
+          return { ...r, label_seq: seq };
+        });
+        const inserted = await tx
+          .insertInto('contacts')
+          .values(full)
+          .onConflict((oc) => oc.columns(['channel_id', 'lookup_hash']).doNothing())
+          .executeTakeFirst();
+        // Another instance created one of them meanwhile: nothing of this batch is kept (no label number used up).
+        if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== full.length) throw new AlreadyExists();
+        return full;
+      });
+    } catch (error) {
+      if (error instanceof AlreadyExists) return undefined;
+      throw error;
     }
   }
 

@@ -129,21 +129,71 @@ export class ContactDirectory {
       for (const c of await this.port.findByLookups(channelId, [...set]))
         found.set(`${channelId}\0${c.lookup_hash}`, c);
     }
-    const out = new Array<{ contact: ContactRecord; created: boolean }>(inputs.length);
+    const out = new Array<{ contact: ContactRecord; created: boolean } | undefined>(inputs.length);
+    // The current pepper's hash first, as #findByHashes looks.
+    const existing = inputs.map((input, i) =>
+      hashes[i]!.map((h) => found.get(`${input.channelId}\0${h}`)).find((c) => c !== undefined),
+    );
+    const absent = inputs.flatMap((_, i) => (existing[i] ? [] : [i]));
+    if (absent.length > 1) {
+      const created = await this.#createMany(
+        absent.map((i) => ({ input: inputs[i]!, hash: hashes[i]![0]! })),
+        epoch,
+      );
+      created?.forEach((contact, j) => (out[absent[j]!] = { contact, created: true }));
+    }
     let next = 0;
     const worker = async () => {
       while (next < inputs.length) {
         const i = next++;
         const input = inputs[i]!;
-        // The current pepper's hash first, as #findByHashes looks.
-        const existing = hashes[i]!.map((h) => found.get(`${input.channelId}\0${h}`)).find((c) => c !== undefined);
-        out[i] = existing
-          ? { contact: await this.#refreshName(existing, input.profileName), created: false }
+        const contact = existing[i];
+        if (out[i]) continue;
+        out[i] = contact
+          ? { contact: await this.#refreshName(contact, input.profileName), created: false }
           : await this.findOrCreate(input, { epoch, hashes: hashes[i]! });
       }
     };
     await Promise.all(Array.from({ length: Math.min(8, inputs.length) }, worker));
-    return out;
+    return out as { contact: ContactRecord; created: boolean }[];
+  }
+
+  /**
+   * New contacts of a group created together: their data keys in one key-store transaction, the contacts with their
+   * label numbers in one transaction. Undefined (nothing kept) when a key epoch began meanwhile or another request
+   * created one of them first; the caller then creates them one by one.
+   */
+  async #createMany(
+    fresh: readonly { input: FindOrCreateContact; hash: string }[],
+    epoch: number | undefined,
+  ): Promise<ContactRecord[] | undefined> {
+    const ids = fresh.map(() => newId());
+    const keys = await this.keys.dataKeysFor('contact', ids);
+    const create = async () =>
+      this.keys.epoch === epoch
+        ? this.port.createManyWithLabels(
+            fresh.map(({ input, hash }, j) => {
+              const id = ids[j]!;
+              const key = keys.get(id)!;
+              return {
+                id,
+                channel_id: input.channelId,
+                inbox_id: input.inboxId,
+                lookup_hash: hash,
+                address_enc: sealField(key, input.address.trim(), ADDRESS_AAD(id)),
+                profile_name_enc: input.profileName ? sealField(key, input.profileName, NAME_AAD(id)) : null,
+                created_at: this.clock.now().getTime(),
+                last_inbound_at: null,
+              };
+            }),
+          )
+        : undefined;
+    const created = await create().catch(async (error: unknown) => {
+      await this.keys.destroyMany('contact', ids);
+      throw error;
+    });
+    if (!created) await this.keys.destroyMany('contact', ids);
+    return created;
   }
 
   async #create(
