@@ -601,6 +601,9 @@ export function memoryInbox(options: { settings?: Partial<InboxSettings> } = {})
       async existingDataKey(_ownerType, ownerId) {
         return keys.get(ownerId) as ConversationKey | undefined;
       },
+      async destroyMany(_ownerType, ownerIds) {
+        return ownerIds.filter((id) => keys.delete(id)).length;
+      },
     },
     channels: { get: (id) => (id === channel.id ? channel : undefined) },
     channelState: { isEnabled: async () => true },

@@ -96,6 +96,8 @@ export interface ConversationKeyPort {
   /** The data keys of many conversations, the missing ones created in one key-store transaction; by conversation id. */
   dataKeysFor(ownerType: 'conversation', ownerIds: readonly string[]): Promise<Map<string, ConversationKey>>;
   existingDataKey(ownerType: 'conversation', ownerId: string): Promise<ConversationKey | undefined>;
+  /** Destroys the data keys of conversations (keys made for conversations that were not opened after all). */
+  destroyMany(ownerType: 'conversation', ownerIds: readonly string[]): Promise<number>;
 }
 
 export interface ChannelLookup {

@@ -81,6 +81,8 @@ interface GroupState {
   parked: InboundStatus[];
   /** Snoozed conversations the customer woke by writing (the touch ended the snooze); audited after the commit. */
   woken: ConversationRecord[];
+  /** Ids of the conversations the group will open, by contact id, chosen so that their keys are made together. */
+  planned: Map<string, string>;
 }
 
 /** One webhook's events waiting for the next group commit. */
@@ -241,41 +243,51 @@ export class InboundProcessor {
     for (const p of prepared) p.consentAllowed = allowed.get(p.contact.id) ?? false;
 
     let state: GroupState | undefined;
-    await this.deps.transactions.run(async (tx) => {
-      state = {
-        published: [],
-        outgoing: [],
-        followUps: [],
-        staged: [],
-        existing: new Map(),
-        current: new Map(),
-        created: new Set(),
-        fresh: [],
-        parked: [],
-        woken: [],
-      };
-      const byChannel = new Map<string, string[]>();
-      for (const p of prepared)
-        byChannel.set(p.channel.id, [...(byChannel.get(p.channel.id) ?? []), p.event.providerMessageId]);
-      for (const [channelId, ids] of byChannel) {
-        for (const m of await tx.messages.findByProviderIds(channelId, ids)) {
-          state.existing.set(`${channelId}\0${m.provider_message_id}`, m);
+    // Data keys made for conversations of an attempt that was rolled back (or not opened after all) are destroyed.
+    const plannedIds: string[] = [];
+    await this.deps.transactions
+      .run(async (tx) => {
+        state = {
+          published: [],
+          outgoing: [],
+          followUps: [],
+          staged: [],
+          existing: new Map(),
+          current: new Map(),
+          created: new Set(),
+          fresh: [],
+          parked: [],
+          woken: [],
+          planned: new Map(),
+        };
+        const byChannel = new Map<string, string[]>();
+        for (const p of prepared)
+          byChannel.set(p.channel.id, [...(byChannel.get(p.channel.id) ?? []), p.event.providerMessageId]);
+        for (const [channelId, ids] of byChannel) {
+          for (const m of await tx.messages.findByProviderIds(channelId, ids)) {
+            state.existing.set(`${channelId}\0${m.provider_message_id}`, m);
+          }
         }
-      }
-      for (const c of await tx.conversations.findCurrentForContacts(contactIds)) state.current.set(c.contact_id, c);
-      for (const p of prepared) {
-        if (p.intent.kind === 'stop') state.followUps.push({ kind: 'stop', prepared: p });
-        else await this.#stageMessage(tx, p, state);
-      }
-      await this.#commitStaged(tx, state);
-      const statuses = others.filter((e): e is InboundStatus => e.type === 'status');
-      if (statuses.length > 0) await this.#statuses(tx, statuses, state);
-      for (const event of others) {
-        if (event.type === 'edit') await this.#edit(tx, event, state.published);
-        else if (event.type === 'revoke') await this.#revoke(tx, event, state.published);
-      }
-      await this.deps.eventJobs?.enqueueIn(tx, state.published);
-    });
+        for (const c of await tx.conversations.findCurrentForContacts(contactIds)) state.current.set(c.contact_id, c);
+        await this.#planConversations(prepared, state);
+        plannedIds.push(...state.planned.values());
+        for (const p of prepared) {
+          if (p.intent.kind === 'stop') state.followUps.push({ kind: 'stop', prepared: p });
+          else await this.#stageMessage(tx, p, state);
+        }
+        await this.#commitStaged(tx, state);
+        const statuses = others.filter((e): e is InboundStatus => e.type === 'status');
+        if (statuses.length > 0) await this.#statuses(tx, statuses, state);
+        for (const event of others) {
+          if (event.type === 'edit') await this.#edit(tx, event, state.published);
+          else if (event.type === 'revoke') await this.#revoke(tx, event, state.published);
+        }
+        await this.deps.eventJobs?.enqueueIn(tx, state.published);
+      })
+      .finally(async () => {
+        const unused = plannedIds.filter((id) => !state?.created.has(id));
+        if (unused.length > 0) await this.deps.keys.destroyMany('conversation', unused);
+      });
     if (!state) return;
     if (state.parked.length > 0) await this.#recheckParked(state.parked, state.published);
     for (const e of state.published) this.deps.events.publish(e);
@@ -422,6 +434,19 @@ export class InboundProcessor {
     keys.forEach((key, i) => contacts.set(key, Promise.resolve(found[i]!.contact)));
   }
 
+  /**
+   * Chooses the ids of the conversations the group will open (customers without a current one) and makes their data
+   * keys in one key-store transaction, instead of one each as the messages are staged.
+   */
+  async #planConversations(prepared: readonly PreparedMessage[], state: GroupState): Promise<void> {
+    for (const p of prepared) {
+      if (p.intent.kind === 'stop' || state.current.has(p.contact.id) || state.planned.has(p.contact.id)) continue;
+      if (state.existing.has(`${p.channel.id}\0${p.event.providerMessageId}`)) continue;
+      state.planned.set(p.contact.id, newId());
+    }
+    if (state.planned.size > 1) await this.deps.keys.dataKeysFor('conversation', [...state.planned.values()]);
+  }
+
   /** Builds the message row (and opens a conversation, queues the notice, registers media) inside the transaction. */
   async #stageMessage(tx: InboxTx, p: PreparedMessage, state: GroupState): Promise<void> {
     const { event, channel, inbox, contact } = p;
@@ -446,6 +471,7 @@ export class InboundProcessor {
         contact: p.contact,
         state: p.consentAllowed ? 'open' : 'pending_consent',
         now,
+        ...(state.planned.has(contact.id) ? { id: state.planned.get(contact.id)! } : {}),
       });
       state.current.set(contact.id, conversation);
       state.created.add(conversation.id);

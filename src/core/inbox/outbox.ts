@@ -164,12 +164,14 @@ export interface NewConversation {
   contact: { id: string; label_seq: number };
   state: Extract<ConversationState, 'open' | 'pending_consent'>;
   now: number;
+  /** The new conversation's id when the caller chose it beforehand (to create its data key with others); else new. */
+  id?: string;
 }
 
 /** The row of a new conversation (inserted by {@link Outbox.openConversation}, or with a draft that `opens` it). */
 export function newConversationRow(input: NewConversation): ConversationRecord {
   return {
-    id: newId(),
+    id: input.id ?? newId(),
     inbox_id: input.inboxId,
     channel_id: input.channelId,
     contact_id: input.contact.id,
