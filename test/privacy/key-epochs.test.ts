@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { channelKindFacts } from '../../src/channels/registry.ts';
 import { MemoryEpochSecretStore } from '../../src/core/privacy/keys/epoch-secrets.ts';
 import { KeyEpochService } from '../../src/core/privacy/keys/key-epoch.service.ts';
@@ -63,6 +63,48 @@ describeEachStore('key epochs', (dialect) => {
     expect(b.epochs.read()?.current.epoch).toBe(2);
     await b.keys.syncEpoch();
     expect(b.epochs.read()?.previous).toBeUndefined();
+  });
+
+  it('a batch of new keys from an instance that has not seen the new epoch is stored under the new one', async () => {
+    const a = instance();
+    await a.keys.init();
+    const port = new KeyStore(t.store.keys);
+    const b = new KeyService(port, master, clock, { epochs: cloneStore(a.epochs) });
+    await b.init();
+    await a.service.rotate();
+    const mine = await a.keys.dataKeyFor('conversation', 'c-a');
+    const inserts = vi.spyOn(port, 'insertDataKeysIfMeta');
+    // B still wraps under epoch 1: the key store refuses the whole batch, B follows to epoch 2 and wraps again.
+    const keys = await b.dataKeysFor('conversation', ['c-a', 'c-1', 'c-2']);
+    expect(b.epoch).toBe(2);
+    // A's key is read, not created. Two transactions for the others: the first (their keys wrapped under epoch 1)
+    // refused as a whole, the second stores them under epoch 2.
+    expect(inserts.mock.calls.map(([rows]) => rows.map((r) => r.kek_id).join())).toEqual([
+      'epoch:1,epoch:1',
+      'epoch:2,epoch:2',
+    ]);
+    expect(await inserts.mock.results[0]!.value).toBeUndefined();
+    expect((await inserts.mock.results[1]!.value)?.size).toBe(2);
+    expect(keys.get('c-a')!.key).toEqual(mine.key);
+    const rows = await t.store.keys.selectFrom('data_keys').select(['owner_id', 'kek_id']).execute();
+    expect(rows.map((r) => `${r.owner_id} ${r.kek_id}`).sort()).toEqual(['c-1 epoch:2', 'c-2 epoch:2', 'c-a epoch:2']);
+    for (const id of ['c-1', 'c-2']) {
+      expect((await a.keys.existingDataKey('conversation', id))?.key).toEqual(keys.get(id)!.key);
+    }
+  });
+
+  it('two instances creating a batch of the same new keys at once get the same keys', async () => {
+    const a = instance();
+    await a.keys.init();
+    const b = instance(cloneStore(a.epochs));
+    await b.keys.init();
+    const owners = Array.from({ length: 50 }, (_, i) => `c-${i}`);
+    const [x, y] = await Promise.all([
+      a.keys.dataKeysFor('conversation', owners),
+      b.keys.dataKeysFor('conversation', [...owners].reverse()),
+    ]);
+    for (const id of owners) expect(x.get(id)!.key).toEqual(y.get(id)!.key);
+    expect(await t.store.keys.selectFrom('data_keys').select('owner_id').execute()).toHaveLength(50);
   });
 
   it('contacts are found across the epoch, and an instance two epochs behind is refused with the fix', async () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync, chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openField, openFieldText, sealField } from '../../src/core/privacy/keys/field-cipher.ts';
 import { KeyService } from '../../src/core/privacy/keys/key.service.ts';
 import { loadOrCreateMasterKey } from '../../src/core/privacy/keys/master-key.ts';
@@ -98,6 +98,44 @@ describeEachStore('KeyService', (dialect) => {
     await keys.init();
     expect(again.pepper.equals(keys.pepper)).toBe(true);
     expect(keys.pepper.equals(keys.auditMacKey)).toBe(false);
+  });
+
+  it('dataKeysFor creates the missing keys of many owners in one key-store transaction, the same keys as dataKeyFor', async () => {
+    const master = randomBytes(32);
+    const port = new KeyStore(t.store.keys);
+    const keys = new KeyService(port, master, clock);
+    const other = new KeyService(new KeyStore(t.store.keys), master, clock);
+    const existing = await keys.dataKeyFor('conversation', 'c1');
+    const batchInserts = vi.spyOn(port, 'insertDataKeysIfAbsent');
+    const singleInserts = vi.spyOn(port, 'insertDataKeyIfAbsent');
+    // A single caller here and a batch on another instance ask for some of the same owners at the same time.
+    const [batch, single, elsewhere] = await Promise.all([
+      keys.dataKeysFor('conversation', ['c1', 'c2', 'c3', 'c2']),
+      keys.dataKeyFor('conversation', 'c3'),
+      other.dataKeysFor('conversation', ['c3', 'c4']),
+    ]);
+    expect([...batch.keys()].sort()).toEqual(['c1', 'c2', 'c3']);
+    expect(batch.get('c1')!.id).toBe(existing.id);
+    expect(single.id).toBe(batch.get('c3')!.id);
+    expect(elsewhere.get('c3')!.key).toEqual(batch.get('c3')!.key);
+    // One transaction for the batch's new keys (the single caller joined it), none per key; c3 is in it unless the
+    // other instance stored it first.
+    expect(batchInserts).toHaveBeenCalledTimes(1);
+    const inserted = batchInserts.mock.calls[0]![0].map((r) => r.owner_id).sort();
+    expect([['c2'], ['c2', 'c3']]).toContainEqual(inserted);
+    expect(singleInserts).not.toHaveBeenCalled();
+    const rows = await t.store.keys.selectFrom('data_keys').selectAll().execute();
+    expect(rows.map((r) => r.owner_id).sort()).toEqual(['c1', 'c2', 'c3', 'c4']);
+    for (const row of rows) {
+      for (const k of [...batch.values(), ...elsewhere.values()]) {
+        expect(Buffer.from(row.wrapped).includes(k.key)).toBe(false);
+      }
+    }
+    // A fresh instance reads the same keys; a destroyed key is not served from the batch's cache.
+    const fresh = new KeyService(new KeyStore(t.store.keys), master, clock);
+    expect((await fresh.dataKeyFor('conversation', 'c2')).key).toEqual(batch.get('c2')!.key);
+    await keys.destroy('conversation', 'c2');
+    expect((await keys.dataKeysFor('conversation', ['c2'])).get('c2')!.id).not.toBe(batch.get('c2')!.id);
   });
 
   it('refuses a wrong master key with a clear error', async () => {

@@ -593,6 +593,11 @@ export function memoryInbox(options: { settings?: Partial<InboxSettings> } = {})
         }
         return key as ConversationKey;
       },
+      async dataKeysFor(ownerType, ownerIds) {
+        const out = new Map<string, ConversationKey>();
+        for (const id of ownerIds) out.set(id, await this.dataKeyFor(ownerType, id));
+        return out;
+      },
       async existingDataKey(_ownerType, ownerId) {
         return keys.get(ownerId) as ConversationKey | undefined;
       },

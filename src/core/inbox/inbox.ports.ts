@@ -92,6 +92,8 @@ export interface AuditPort {
 
 export interface ConversationKeyPort {
   dataKeyFor(ownerType: 'conversation', ownerId: string): Promise<ConversationKey>;
+  /** The data keys of many conversations, the missing ones created in one key-store transaction; by conversation id. */
+  dataKeysFor(ownerType: 'conversation', ownerIds: readonly string[]): Promise<Map<string, ConversationKey>>;
   existingDataKey(ownerType: 'conversation', ownerId: string): Promise<ConversationKey | undefined>;
 }
 

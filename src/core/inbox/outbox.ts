@@ -3,7 +3,7 @@ import { newId, newMessageId } from '../../shared/ids.ts';
 import type { ConversationRecord, ConversationState, MessageRecord } from '../ports/model.ts';
 import type { InboxTransactions, InboxTx } from '../ports/conversation.port.ts';
 import { messageStamp, OUTBOUND_ATTEMPTS, type ConversationKeyPort } from './inbox.ports.ts';
-import { sealMediaBytes, sealMessageContent, type MessageContent } from './message-content.ts';
+import { sealMediaBytes, sealMessageContent, type ConversationKey, type MessageContent } from './message-content.ts';
 
 /** Queue name of outbound sends. Payload: `{ messageId }`, or `{ messageId, action: 'read' }` for a read receipt. */
 export const OUTBOUND_SEND = 'outbound-send';
@@ -52,7 +52,7 @@ export interface OutboxQueueOptions {
 export interface OutboxDeps {
   clock: Clock;
   transactions: InboxTransactions;
-  keys: Pick<ConversationKeyPort, 'dataKeyFor'>;
+  keys: Pick<ConversationKeyPort, 'dataKeyFor' | 'dataKeysFor'>;
 }
 
 /**
@@ -80,8 +80,19 @@ export class Outbox {
     const ids = drafts.map(() => newMessageId());
     return this.deps.transactions.run(async (tx) => {
       if (options.guard && !(await options.guard(tx, ids))) return undefined;
+      // Several messages (a broadcast batch): the conversations' data keys at once, the new ones in one key-store
+      // transaction rather than one durable commit per new conversation.
+      const keys =
+        drafts.length > 1
+          ? await this.deps.keys.dataKeysFor(
+              'conversation',
+              drafts.map((d) => d.conversation.id),
+            )
+          : undefined;
       const queued: QueuedOutbound[] = [];
-      for (const [i, draft] of drafts.entries()) queued.push(await this.#write(tx, draft, ids[i]!));
+      for (const [i, draft] of drafts.entries()) {
+        queued.push(await this.#write(tx, draft, ids[i]!, keys?.get(draft.conversation.id)));
+      }
       await options.alongside?.(tx, queued);
       return queued;
     });
@@ -99,11 +110,11 @@ export class Outbox {
     return row;
   }
 
-  async #write(tx: InboxTx, draft: OutboundDraft, messageId: string): Promise<QueuedOutbound> {
+  async #write(tx: InboxTx, draft: OutboundDraft, messageId: string, known?: ConversationKey): Promise<QueuedOutbound> {
     const { conversation } = draft;
     if (draft.opens) await tx.conversations.insert(conversation);
     const now = this.deps.clock.now().getTime();
-    const key = await this.deps.keys.dataKeyFor('conversation', conversation.id);
+    const key = known ?? (await this.deps.keys.dataKeyFor('conversation', conversation.id));
     const mediaId = draft.file ? newId() : null;
     const row: MessageRecord = {
       id: messageId,

@@ -8,6 +8,13 @@ export type { DataKeyOwnerType };
  */
 export interface KeyPort {
   findDataKey(ownerType: DataKeyOwnerType, ownerId: string): Promise<DataKeyRecord | undefined>;
+  /** The keys of several owners of one type (the oldest of each, as {@link findDataKey}); owners without one are absent. */
+  findDataKeys(ownerType: DataKeyOwnerType, ownerIds: readonly string[]): Promise<DataKeyRecord[]>;
+  /**
+   * {@link insertDataKeyIfAbsent} for many keys in one transaction: each is inserted unless its owner already has
+   * one. Returns the ids of the rows inserted.
+   */
+  insertDataKeysIfAbsent(rows: readonly DataKeyRecord[]): Promise<Set<string>>;
   /** Inserts the key unless the owner already has one (unique per owner); true when this row was inserted. */
   insertDataKeyIfAbsent(row: DataKeyRecord): Promise<boolean>;
   /** Deletes every key of the owner; returns how many rows were deleted. */
@@ -33,6 +40,16 @@ export interface KeyPort {
    * inserted.
    */
   insertDataKeyIfMeta(row: DataKeyRecord, metaKey: string, metaValue: string): Promise<boolean>;
+  /**
+   * {@link insertDataKeyIfMeta} for many keys in ONE transaction: when `metaKey` still has `metaValue`, inserts each
+   * key whose owner has none yet and returns the ids of the rows inserted; otherwise inserts nothing and returns
+   * undefined.
+   */
+  insertDataKeysIfMeta(
+    rows: readonly DataKeyRecord[],
+    metaKey: string,
+    metaValue: string,
+  ): Promise<Set<string> | undefined>;
   /** Upserts several metadata values in one transaction. */
   setMeta(values: Record<string, string>): Promise<void>;
   /**

@@ -4,6 +4,14 @@ import type { KeystoreDatabase } from '../database.ts';
 import type { DataKeyOwnerType, KeyPort } from '../../core/ports/key.port.ts';
 
 const REWRAP_PAGE = 1000;
+/** Owners per statement of the batched key reads and inserts (well below both dialects' bound-parameter limits). */
+const KEY_BATCH = 500;
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
 
 /** KeyPort over the key store database (`store.keys`): its own SQLite file or the `sparsam_keys` schema. */
 export class KeyStore implements KeyPort {
@@ -18,6 +26,27 @@ export class KeyStore implements KeyPort {
       .orderBy('created_at')
       .orderBy('id')
       .executeTakeFirst();
+  }
+
+  async findDataKeys(ownerType: DataKeyOwnerType, ownerIds: readonly string[]): Promise<DataKeyRecord[]> {
+    const found = new Map<string, DataKeyRecord>();
+    for (const ids of chunks(ownerIds, KEY_BATCH)) {
+      const rows = await this.db
+        .selectFrom('data_keys')
+        .selectAll()
+        .where('owner_type', '=', ownerType)
+        .where('owner_id', 'in', ids)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      // The oldest key of an owner, as findDataKey returns it.
+      for (const row of rows) if (!found.has(row.owner_id)) found.set(row.owner_id, row);
+    }
+    return [...found.values()];
+  }
+
+  insertDataKeysIfAbsent(rows: readonly DataKeyRecord[]): Promise<Set<string>> {
+    return this.db.transaction().execute((tx) => insertAbsent(tx, rows));
   }
 
   async insertDataKeyIfAbsent(row: DataKeyRecord): Promise<boolean> {
@@ -136,6 +165,21 @@ export class KeyStore implements KeyPort {
     });
   }
 
+  insertDataKeysIfMeta(
+    rows: readonly DataKeyRecord[],
+    metaKey: string,
+    metaValue: string,
+  ): Promise<Set<string> | undefined> {
+    // The same transaction as insertDataKeyIfMeta, for many keys: the check is read once, inside the transaction
+    // that writes all of them, so that the same reasoning holds for each (on PostgreSQL the transaction is a few
+    // multi-row statements, far shorter than the epoch owner's grace period).
+    return this.db.transaction().execute(async (tx) => {
+      const meta = await tx.selectFrom('keystore_meta').select('value').where('key', '=', metaKey).executeTakeFirst();
+      if (meta?.value !== metaValue) return undefined;
+      return insertAbsent(tx, rows);
+    });
+  }
+
   async setMeta(values: Record<string, string>): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       for (const [key, value] of Object.entries(values)) {
@@ -188,4 +232,22 @@ export class KeyStore implements KeyPort {
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
+}
+
+/** Inserts the keys of owners without one (multi-row statements); returns the ids of the rows inserted. */
+async function insertAbsent(tx: Kysely<KeystoreDatabase>, rows: readonly DataKeyRecord[]): Promise<Set<string>> {
+  const inserted = new Set<string>();
+  // In owner order: two transactions inserting keys of the same owners wait for each other in one order (PostgreSQL
+  // waits on the other's uncommitted row of a unique owner), never in a cycle.
+  const sorted = [...rows].sort((a, b) => (a.owner_id < b.owner_id ? -1 : a.owner_id > b.owner_id ? 1 : 0));
+  for (const part of chunks(sorted, KEY_BATCH)) {
+    const result = await tx
+      .insertInto('data_keys')
+      .values(part)
+      .onConflict((oc) => oc.columns(['owner_type', 'owner_id']).doNothing())
+      .returning('id')
+      .execute();
+    for (const row of result) inserted.add(row.id);
+  }
+  return inserted;
 }

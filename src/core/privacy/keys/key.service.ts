@@ -115,10 +115,16 @@ function unwrap(kek: Buffer, wrapped: Uint8Array, aad: Buffer): Buffer {
     });
     decipher.setAAD(aad);
     decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
-    return Buffer.concat([
+    const plain = Buffer.concat([
       decipher.update(bytes.subarray(1 + NONCE_BYTES, bytes.length - TAG_BYTES)),
       decipher.final(),
     ]);
+    // A buffer of its own: the result of concat is a slice of Node's shared 8 KiB pool, and a cached key would keep
+    // its whole slab alive (about 0.6 KiB per cached key, measured) and leave a copy of the key in a shared buffer.
+    const own = Buffer.allocUnsafeSlow(plain.length);
+    plain.copy(own);
+    plain.fill(0);
+    return own;
   } catch {
     throw new AppError('INTERNAL', 'a wrapped key in the key store cannot be unwrapped (wrong master key or altered)');
   }
@@ -568,6 +574,47 @@ export class KeyService {
     return pending;
   }
 
+  /**
+   * {@link dataKeyFor} for many owners of one type (a broadcast batch's new conversations): the keys that exist are
+   * read with one query and the missing ones are created in ONE key-store transaction, instead of one durable commit
+   * each. The guarantees are those of {@link dataKeyFor}: a new key is stored only while the key store's epoch is
+   * the one it is wrapped under (see {@link #createManyUnderEpoch}); a caller asking for one of these owners
+   * meanwhile, here or on another instance, gets the same key; a key read before a cache signal dropped keys is
+   * returned but not cached. Returns the keys by owner id.
+   */
+  async dataKeysFor(
+    ownerType: 'conversation' | 'contact' | 'system',
+    ownerIds: readonly string[],
+  ): Promise<Map<string, DataKey>> {
+    const keys = new Map<string, DataKey>();
+    const waiting: Promise<unknown>[] = [];
+    const wanted: string[] = [];
+    for (const ownerId of new Set(ownerIds)) {
+      if (!ownerId) throw new AppError('INTERNAL', 'dataKeysFor: owner ids are required');
+      const cacheKey = `${ownerType}:${ownerId}`;
+      const cached = this.#cached(cacheKey);
+      if (cached) {
+        keys.set(ownerId, cached);
+        continue;
+      }
+      const pending = this.#pending.get(cacheKey);
+      if (pending) waiting.push(pending.then((key) => keys.set(ownerId, key)));
+      else wanted.push(ownerId);
+    }
+    if (wanted.length > 0) {
+      const batch = this.#loadMany(ownerType, wanted);
+      for (const ownerId of wanted) {
+        const cacheKey = `${ownerType}:${ownerId}`;
+        // Registered before the first await, so that a dataKeyFor of one of these owners joins this batch.
+        const one = batch.then((loaded) => loaded.get(ownerId)!).finally(() => this.#pending.delete(cacheKey));
+        this.#pending.set(cacheKey, one);
+        waiting.push(one.then((key) => keys.set(ownerId, key)));
+      }
+    }
+    await Promise.all(waiting);
+    return keys;
+  }
+
   /** The existing data key of an owner, or undefined when it has none (never created, or destroyed). */
   async existingDataKey(ownerType: 'conversation' | 'contact', ownerId: string): Promise<DataKey | undefined> {
     const cached = this.#cached(`${ownerType}:${ownerId}`);
@@ -610,6 +657,91 @@ export class KeyService {
       if (!row) throw new AppError('INTERNAL', 'a new data key was not stored');
     }
     return this.#remember(await this.#unwrapRow(row), generation);
+  }
+
+  async #loadMany(
+    ownerType: 'conversation' | 'contact' | 'system',
+    ownerIds: readonly string[],
+  ): Promise<Map<string, DataKey>> {
+    await this.init();
+    const generation = this.#generation;
+    const rows = new Map((await this.port.findDataKeys(ownerType, ownerIds)).map((row) => [row.owner_id, row]));
+    const missing = ownerIds.filter((id) => !rows.has(id));
+    if (missing.length > 0) {
+      const created = this.#epochStore
+        ? await this.#createManyUnderEpoch(ownerType, missing)
+        : await this.#createManyUnderMaster(ownerType, missing);
+      for (const row of created) rows.set(row.owner_id, row);
+    }
+    const keys = new Map<string, DataKey>();
+    for (const ownerId of ownerIds) {
+      const row = rows.get(ownerId);
+      if (!row) throw new AppError('INTERNAL', 'a new data key was not stored');
+      keys.set(ownerId, this.#remember(await this.#unwrapRow(row), generation));
+    }
+    return keys;
+  }
+
+  /** A new random data key of an owner, wrapped under `kek` (not stored). */
+  #newRecord(ownerType: DataKeyRecord['owner_type'], ownerId: string, kek: Buffer, kekId: string): DataKeyRecord {
+    const id = newId();
+    return {
+      id,
+      owner_type: ownerType,
+      owner_id: ownerId,
+      wrapped: wrap(kek, randomBytes(DATA_KEY_BYTES), wrapAad(id, ownerType, ownerId)),
+      kek_id: kekId,
+      created_at: this.clock.now().getTime(),
+    };
+  }
+
+  /** New data keys under the master key (no key epochs), in one transaction; another caller's key wins. */
+  async #createManyUnderMaster(
+    ownerType: DataKeyRecord['owner_type'],
+    ownerIds: readonly string[],
+  ): Promise<DataKeyRecord[]> {
+    const candidates = ownerIds.map((ownerId) => this.#newRecord(ownerType, ownerId, this.#kek, this.#kekId));
+    const inserted = await this.port.insertDataKeysIfAbsent(candidates);
+    const stored = candidates.filter((c) => inserted.has(c.id));
+    const lost = candidates.filter((c) => !inserted.has(c.id)).map((c) => c.owner_id);
+    return lost.length > 0 ? [...stored, ...(await this.port.findDataKeys(ownerType, lost))] : stored;
+  }
+
+  /**
+   * {@link #createUnderEpoch} for many owners: the new keys are wrapped under the current epoch and stored in one
+   * transaction only while the key store's epoch is still that one. The owners whose key another caller stored
+   * first get that key; when an epoch began meanwhile (nothing stored), this instance follows it and wraps the
+   * remaining keys again, so that no key is ever stored under an epoch that is about to be retired.
+   */
+  async #createManyUnderEpoch(
+    ownerType: DataKeyRecord['owner_type'],
+    ownerIds: readonly string[],
+  ): Promise<DataKeyRecord[]> {
+    const stored: DataKeyRecord[] = [];
+    let missing = ownerIds;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const epoch = this.#epochs.get(this.#epoch!)!;
+      const candidates = missing.map((ownerId) =>
+        this.#newRecord(ownerType, ownerId, epoch.kek, epochKekId(epoch.epoch)),
+      );
+      let inserted: Set<string> | undefined;
+      try {
+        inserted = await this.port.insertDataKeysIfMeta(candidates, META_EPOCH, String(epoch.epoch));
+      } catch (error) {
+        // SQLite: another process changed the key store between this transaction's read and its write.
+        if (attempt === 4) throw error;
+      }
+      for (const c of candidates) if (inserted?.has(c.id)) stored.push(c);
+      missing = candidates.filter((c) => !inserted?.has(c.id)).map((c) => c.owner_id);
+      if (missing.length === 0) return stored;
+      const found = await this.port.findDataKeys(ownerType, missing);
+      stored.push(...found);
+      const foundOwners = new Set(found.map((row) => row.owner_id));
+      missing = missing.filter((id) => !foundOwners.has(id));
+      if (missing.length === 0) return stored;
+      await this.syncEpoch();
+    }
+    throw new AppError('INTERNAL', 'new data keys could not be stored: the key epoch kept changing');
   }
 
   /**
