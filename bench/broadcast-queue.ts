@@ -9,9 +9,10 @@
  *        [--batch 1000] [--runs 1]
  *
  * Per run: time to queue (the broadcast call, report included), peak RSS growth over the RSS before the call
- * (sampled every 10 ms), the number of queueing transactions (outbox.queue calls; the campaign row and the final
- * mark are two more single statements), recipients queued. Contacts: the seed writes 2 × N contacts, every third
- * without a marketing opt-in and every sixth withdrawn, so that N are opted in.
+ * (sampled every 10 ms), RSS and V8 heap kept after a forced collection at the end (over the same before the call),
+ * the number of queueing transactions (outbox.queue calls; the campaign row and the final mark are two more single
+ * statements), recipients queued. Contacts: the seed writes 2 × N contacts, every third without a marketing opt-in
+ * and every sixth withdrawn, so that N are opted in.
  */
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -34,6 +35,9 @@ interface Result {
   queueMs: number;
   rssBeforeMiB: number;
   rssPeakGrowthMiB: number;
+  /** RSS and V8 heap after a forced collection at the end, over the same before the call: what stays. */
+  rssKeptMiB: number;
+  heapKeptMiB: number;
   transactions: number;
 }
 
@@ -55,7 +59,9 @@ async function child(batch: number): Promise<void> {
       },
     } as typeof deps.outbox;
     const service = new MarketingService({ ...deps, outbox, batchSize: batch });
-    (globalThis as { gc?: () => void }).gc?.();
+    const gc = () => (globalThis as { gc?: () => void }).gc?.();
+    gc();
+    const heapBefore = process.memoryUsage().heapUsed;
     const before = process.memoryUsage().rss;
     let peak = before;
     const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
@@ -67,6 +73,8 @@ async function child(batch: number): Promise<void> {
     const queueMs = performance.now() - t;
     clearInterval(timer);
     peak = Math.max(peak, process.memoryUsage().rss);
+    gc();
+    const after = process.memoryUsage();
     const result: Result = {
       batch,
       recipients: report.recipients,
@@ -74,6 +82,8 @@ async function child(batch: number): Promise<void> {
       queueMs: Math.round(queueMs),
       rssBeforeMiB: mib(before),
       rssPeakGrowthMiB: mib(peak - before),
+      rssKeptMiB: mib(after.rss - before),
+      heapKeptMiB: mib(after.heapUsed - heapBefore),
       transactions,
     };
     console.log(JSON.stringify(result));
@@ -115,13 +125,13 @@ if (values.child) {
   }
   console.log(`\nbroadcast to about ${n} opted-in contacts, ${values.dialect}, ${new Date().toISOString()}\n`);
   console.log(
-    '| batch | recipients | skipped | time to queue | per 1,000 | RSS before | peak RSS growth | transactions | load average |',
+    '| batch | recipients | skipped | time to queue | per 1,000 | RSS before | peak RSS growth | RSS kept | heap kept | transactions | load average |',
   );
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
   for (const x of rows) {
     const label = x.batch >= x.recipients + x.skipped ? 'one transaction' : String(x.batch);
     console.log(
-      `| ${label} | ${x.recipients} | ${x.skipped} | ${(x.queueMs / 1000).toFixed(1)} s | ${((x.queueMs / x.recipients) * 1000).toFixed(0)} ms | ${x.rssBeforeMiB} MiB | ${x.rssPeakGrowthMiB} MiB | ${x.transactions} | ${x.load} |`,
+      `| ${label} | ${x.recipients} | ${x.skipped} | ${(x.queueMs / 1000).toFixed(1)} s | ${((x.queueMs / x.recipients) * 1000).toFixed(0)} ms | ${x.rssBeforeMiB} MiB | ${x.rssPeakGrowthMiB} MiB | ${x.rssKeptMiB} MiB | ${x.heapKeptMiB} MiB | ${x.transactions} | ${x.load} |`,
     );
   }
 }
