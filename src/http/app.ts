@@ -1,4 +1,5 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { createRequire } from 'node:module';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from '../shared/logger.ts';
 import { registerErrorHandler } from './error-handler.ts';
 import { healthRoutes } from './health.routes.ts';
@@ -17,6 +18,26 @@ export interface HttpDeps {
 /** Plugins that add routes (webhooks, api, web); the composition root passes them in. */
 export type RouteModule = (app: FastifyInstance) => Promise<void> | void;
 
+type SerializerBuilder = NonNullable<
+  NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildSerializer']
+>;
+
+/**
+ * Fastify's own response serializer builder (fast-json-stringify with Ajv and its formats), loaded when the first
+ * route with a JSON response schema is compiled, not with every app: sparsam's routes validate and answer with zod
+ * and declare no such schema, so an idle server does not hold the modules. A module that fails to load throws
+ * Node's own error (MODULE_NOT_FOUND with its name) at that route's registration.
+ */
+function lazySerializerBuilder(): SerializerBuilder {
+  let factory: SerializerBuilder | undefined;
+  return (externalSchemas, options) => {
+    factory ??= (
+      createRequire(import.meta.url)('@fastify/fast-json-stringify-compiler') as { (): SerializerBuilder }
+    )();
+    return factory(externalSchemas, options);
+  };
+}
+
 /**
  * Builds the Fastify app: raw-body JSON, size limit, error mapping, request metrics, health routes, then every route
  * module given. No route here touches SQL: they call core services handed in by the composition root.
@@ -29,6 +50,7 @@ export async function buildHttpApp(deps: HttpDeps, modules: readonly RouteModule
     trustProxy: (deps.trustProxy ?? false) as boolean | string,
     return503OnClosing: true,
     requestIdHeader: false,
+    schemaController: { compilersFactory: { buildSerializer: lazySerializerBuilder() } },
   });
   registerRawJsonParser(app);
   registerErrorHandler(app);

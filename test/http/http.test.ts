@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/config.ts';
 import { createSparsam, type Sparsam } from '../../src/main.ts';
@@ -6,10 +7,13 @@ import { AppError } from '../../src/shared/app-error.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { openTestStore, type TestStore } from '../support/stores.ts';
 
+const require = createRequire(import.meta.url);
+
 describe('http foundation', () => {
   let t: TestStore;
   let sparsam: Sparsam;
   const logLines: string[] = [];
+  let serializerLoadedAtStart = true;
 
   beforeAll(async () => {
     t = await openTestStore('sqlite');
@@ -23,6 +27,12 @@ describe('http foundation', () => {
     });
     sparsam = await createSparsam(config, { logger: createLogger({ level: 'info', destination }) });
     sparsam.http.post('/test/echo', async (request) => ({ got: request.body, raw: request.rawBody?.length }));
+    serializerLoadedAtStart = Object.keys(require.cache).some((id) => id.endsWith('/fast-json-stringify/index.js'));
+    sparsam.http.get(
+      '/test/serialized',
+      { schema: { response: { 200: { type: 'object', properties: { kept: { type: 'string' } } } } } },
+      async () => ({ kept: 'yes', dropped: 'not declared' }),
+    );
     sparsam.http.get('/test/app-error', async () => {
       throw new AppError('FORBIDDEN', 'agents may not do this');
     });
@@ -50,6 +60,14 @@ describe('http foundation', () => {
     expect(res.headers['content-type']).toContain('text/plain');
     expect(res.body).toContain('sparsam_http_request_duration_seconds_bucket{');
     expect(res.body).toContain('route="/healthz"');
+  });
+
+  it('loads the response serializer of Fastify only for a route with a response schema, which it then applies', async () => {
+    expect(serializerLoadedAtStart).toBe(false);
+    const res = await sparsam.http.inject({ url: '/test/serialized' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ kept: 'yes' });
+    expect(Object.keys(require.cache).some((id) => id.endsWith('/fast-json-stringify/index.js'))).toBe(true);
   });
 
   it('keeps the raw body of JSON requests', async () => {
