@@ -2,18 +2,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/config.ts';
+import { buildHttpApp } from '../../src/http/app.ts';
+import { createMetrics } from '../../src/http/metrics.ts';
 import { createSparsam, type Sparsam } from '../../src/main.ts';
 import { AppError } from '../../src/shared/app-error.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { openTestStore, type TestStore } from '../support/stores.ts';
 
 const require = createRequire(import.meta.url);
+const loaded = (suffix: string) => Object.keys(require.cache).some((id) => id.endsWith(suffix));
 
 describe('http foundation', () => {
   let t: TestStore;
   let sparsam: Sparsam;
   const logLines: string[] = [];
   let serializerLoadedAtStart = true;
+  let validatorLoadedAtStart = true;
 
   beforeAll(async () => {
     t = await openTestStore('sqlite');
@@ -27,7 +31,13 @@ describe('http foundation', () => {
     });
     sparsam = await createSparsam(config, { logger: createLogger({ level: 'info', destination }) });
     sparsam.http.post('/test/echo', async (request) => ({ got: request.body, raw: request.rawBody?.length }));
-    serializerLoadedAtStart = Object.keys(require.cache).some((id) => id.endsWith('/fast-json-stringify/index.js'));
+    serializerLoadedAtStart = loaded('/fast-json-stringify/index.js');
+    validatorLoadedAtStart = loaded('/@fastify/ajv-compiler/index.js');
+    sparsam.http.post(
+      '/test/validated',
+      { schema: { body: { type: 'object', required: ['n'], properties: { n: { type: 'integer' } } } } },
+      async (request) => request.body,
+    );
     sparsam.http.get(
       '/test/serialized',
       { schema: { response: { 200: { type: 'object', properties: { kept: { type: 'string' } } } } } },
@@ -67,7 +77,34 @@ describe('http foundation', () => {
     const res = await sparsam.http.inject({ url: '/test/serialized' });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ kept: 'yes' });
-    expect(Object.keys(require.cache).some((id) => id.endsWith('/fast-json-stringify/index.js'))).toBe(true);
+    expect(loaded('/fast-json-stringify/index.js')).toBe(true);
+  });
+
+  it('loads the Ajv validator of Fastify only for a route with a JSON schema, which it then enforces', async () => {
+    expect(validatorLoadedAtStart).toBe(false);
+    expect(loaded('/@fastify/ajv-compiler/index.js')).toBe(true);
+    const ok = await sparsam.http.inject({ method: 'POST', url: '/test/validated', payload: { n: 3 } });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toEqual({ n: 3 });
+    const bad = await sparsam.http.inject({ method: 'POST', url: '/test/validated', payload: { n: 'three' } });
+    expect(bad.statusCode).toBe(400);
+  });
+
+  it('refuses a route with a JSON schema for headers at start, naming the route', async () => {
+    const app = await buildHttpApp(
+      {
+        logger: createLogger({ level: 'silent' }),
+        metrics: createMetrics(),
+        bodyLimitBytes: 1024,
+        ping: async () => {},
+      },
+      [
+        (scope) => {
+          scope.get('/test/headers', { schema: { headers: { type: 'object' } } }, async () => ({}));
+        },
+      ],
+    );
+    await expect(app.ready()).rejects.toThrow(/GET \/test\/headers: header schemas are not supported/);
   });
 
   it('keeps the raw body of JSON requests', async () => {
