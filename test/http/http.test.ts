@@ -1,15 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/config.ts';
+import { buildHttpApp } from '../../src/http/app.ts';
+import { createMetrics } from '../../src/http/metrics.ts';
 import { createSparsam, type Sparsam } from '../../src/main.ts';
 import { AppError } from '../../src/shared/app-error.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { openTestStore, type TestStore } from '../support/stores.ts';
 
+const require = createRequire(import.meta.url);
+const loaded = (suffix: string) => Object.keys(require.cache).some((id) => id.endsWith(suffix));
+
 describe('http foundation', () => {
   let t: TestStore;
   let sparsam: Sparsam;
   const logLines: string[] = [];
+  let serializerLoadedAtStart = true;
+  let validatorLoadedAtStart = true;
 
   beforeAll(async () => {
     t = await openTestStore('sqlite');
@@ -23,6 +31,18 @@ describe('http foundation', () => {
     });
     sparsam = await createSparsam(config, { logger: createLogger({ level: 'info', destination }) });
     sparsam.http.post('/test/echo', async (request) => ({ got: request.body, raw: request.rawBody?.length }));
+    serializerLoadedAtStart = loaded('/fast-json-stringify/index.js');
+    validatorLoadedAtStart = loaded('/@fastify/ajv-compiler/index.js');
+    sparsam.http.post(
+      '/test/validated',
+      { schema: { body: { type: 'object', required: ['n'], properties: { n: { type: 'integer' } } } } },
+      async (request) => request.body,
+    );
+    sparsam.http.get(
+      '/test/serialized',
+      { schema: { response: { 200: { type: 'object', properties: { kept: { type: 'string' } } } } } },
+      async () => ({ kept: 'yes', dropped: 'not declared' }),
+    );
     sparsam.http.get('/test/app-error', async () => {
       throw new AppError('FORBIDDEN', 'agents may not do this');
     });
@@ -50,6 +70,41 @@ describe('http foundation', () => {
     expect(res.headers['content-type']).toContain('text/plain');
     expect(res.body).toContain('sparsam_http_request_duration_seconds_bucket{');
     expect(res.body).toContain('route="/healthz"');
+  });
+
+  it('loads the response serializer of Fastify only for a route with a response schema, which it then applies', async () => {
+    expect(serializerLoadedAtStart).toBe(false);
+    const res = await sparsam.http.inject({ url: '/test/serialized' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ kept: 'yes' });
+    expect(loaded('/fast-json-stringify/index.js')).toBe(true);
+  });
+
+  it('loads the Ajv validator of Fastify only for a route with a JSON schema, which it then enforces', async () => {
+    expect(validatorLoadedAtStart).toBe(false);
+    expect(loaded('/@fastify/ajv-compiler/index.js')).toBe(true);
+    const ok = await sparsam.http.inject({ method: 'POST', url: '/test/validated', payload: { n: 3 } });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toEqual({ n: 3 });
+    const bad = await sparsam.http.inject({ method: 'POST', url: '/test/validated', payload: { n: 'three' } });
+    expect(bad.statusCode).toBe(400);
+  });
+
+  it('refuses a route with a JSON schema for headers at start, naming the route', async () => {
+    const app = await buildHttpApp(
+      {
+        logger: createLogger({ level: 'silent' }),
+        metrics: createMetrics(),
+        bodyLimitBytes: 1024,
+        ping: async () => {},
+      },
+      [
+        (scope) => {
+          scope.get('/test/headers', { schema: { headers: { type: 'object' } } }, async () => ({}));
+        },
+      ],
+    );
+    await expect(app.ready()).rejects.toThrow(/GET \/test\/headers: header schemas are not supported/);
   });
 
   it('keeps the raw body of JSON requests', async () => {
