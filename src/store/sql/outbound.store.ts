@@ -1,6 +1,6 @@
-import type { Kysely } from 'kysely';
-import type { MessageRecord } from '../../core/ports/model.ts';
-import type { Database } from '../database.ts';
+import { sql, type Kysely } from 'kysely';
+import type { ContactRecord, MessageRecord } from '../../core/ports/model.ts';
+import type { ContactRow, ConversationRow, Database, MessageRow } from '../database.ts';
 import type { OutboundPort, OutboundTarget } from '../ports/outbound.port.ts';
 import { groupCommitFor, type GroupCommit } from './job.store.ts';
 import { applyParkedStatuses } from './parked-status.ts';
@@ -21,27 +21,55 @@ export class OutboundStore implements OutboundPort {
     this.#writes = groupCommitFor(db);
   }
 
+  /**
+   * One read: the message with its conversation, contact and channel switch joined, and the send-order check (an
+   * earlier outbound message of the conversation still on its way) as a subquery. A send used to cost five reads
+   * here (the order check and four lookups by id).
+   */
   async load(messageId: string): Promise<OutboundTarget | undefined> {
-    const message = await this.db.selectFrom('messages').selectAll().where('id', '=', messageId).executeTakeFirst();
-    if (!message) return undefined;
-    const conversation = await this.db
-      .selectFrom('conversations')
-      .selectAll()
-      .where('id', '=', message.conversation_id)
-      .executeTakeFirst();
-    const contact = conversation
-      ? await this.db.selectFrom('contacts').selectAll().where('id', '=', conversation.contact_id).executeTakeFirst()
-      : undefined;
-    const channel = await this.db
-      .selectFrom('channels')
-      .select('enabled')
-      .where('id', '=', message.channel_id)
-      .executeTakeFirst();
+    const row = (await this.db
+      .selectFrom('messages as m')
+      .leftJoin('conversations as c', 'c.id', 'm.conversation_id')
+      .leftJoin('contacts as k', 'k.id', 'c.contact_id')
+      .leftJoin('channels as ch', 'ch.id', 'm.channel_id')
+      .selectAll('m')
+      .select(CONVERSATION_COLUMNS.map((column) => sql.ref(`c.${column}`).as(`c__${column}`)))
+      .select(CONTACT_COLUMNS.map((column) => sql.ref(`k.${column}`).as(`k__${column}`)))
+      .select('ch.enabled as ch__enabled')
+      .select((eb) =>
+        eb
+          .selectFrom('messages as p')
+          .select('p.id')
+          .whereRef('p.conversation_id', '=', 'm.conversation_id')
+          .where('p.direction', 'in', ORDERED_DIRECTIONS)
+          .where('p.status', 'in', PENDING)
+          .where((w) =>
+            w.or([
+              w('p.created_at', '<', w.ref('m.created_at')),
+              w.and([w('p.created_at', '=', w.ref('m.created_at')), w('p.id', '<', w.ref('m.id'))]),
+            ]),
+          )
+          .limit(1)
+          .as('earlier__id'),
+      )
+      .where('m.id', '=', messageId)
+      .executeTakeFirst()) as (MessageRow & Record<string, unknown>) | undefined;
+    if (!row) return undefined;
+    const message = {} as Record<string, unknown>;
+    const conversation = {} as Record<string, unknown>;
+    const contact = {} as Record<string, unknown>;
+    for (const [name, value] of Object.entries(row)) {
+      if (name.startsWith('c__')) conversation[name.slice(3)] = value;
+      else if (name.startsWith('k__')) contact[name.slice(3)] = value;
+      else if (!name.includes('__')) message[name] = value;
+    }
+    const earlier = row.earlier__id;
     return {
-      message: toMessage(message),
-      conversation: conversation && toConversation(conversation),
-      contact,
-      channelEnabled: channel?.enabled === 1,
+      message: toMessage(message as unknown as MessageRow),
+      conversation: row.c__id == null ? undefined : toConversation(conversation as unknown as ConversationRow),
+      contact: row.k__id == null ? undefined : (contact as unknown as ContactRecord),
+      channelEnabled: Number(row.ch__enabled) === 1,
+      earlierPending: row.status === 'queued' && typeof earlier === 'string' ? earlier : undefined,
     };
   }
 
@@ -124,26 +152,6 @@ export class OutboundStore implements OutboundPort {
     return row && toMessage(row);
   }
 
-  async earlierPendingOutbound(messageId: string): Promise<string | undefined> {
-    const row = await this.db
-      .selectFrom('messages as m')
-      .innerJoin('messages as p', 'p.conversation_id', 'm.conversation_id')
-      .select('p.id')
-      .where('m.id', '=', messageId)
-      .where('m.status', '=', 'queued')
-      .where('p.direction', 'in', ORDERED_DIRECTIONS)
-      .where('p.status', 'in', PENDING)
-      .where((eb) =>
-        eb.or([
-          eb('p.created_at', '<', eb.ref('m.created_at')),
-          eb.and([eb('p.created_at', '=', eb.ref('m.created_at')), eb('p.id', '<', eb.ref('m.id'))]),
-        ]),
-      )
-      .limit(1)
-      .executeTakeFirst();
-    return row?.id;
-  }
-
   async nextQueuedOutbound(messageId: string): Promise<string | undefined> {
     const row = await this.db
       .selectFrom('messages as m')
@@ -171,3 +179,45 @@ export class OutboundStore implements OutboundPort {
 const ORDERED_DIRECTIONS = ['out', 'system'] as const;
 /** Statuses of a message still on its way to the provider: a later message of its conversation waits for it. */
 const PENDING = ['queued', 'sending'] as const;
+
+/** Every column of a table row, checked by the compiler: a column added to the row type must be added here. */
+function allColumns<Row>() {
+  return <const C extends readonly (keyof Row & string)[]>(
+    columns: C &
+      ([Exclude<keyof Row, C[number]>] extends [never] ? unknown : { missing: Exclude<keyof Row, C[number]> }),
+  ): C => columns;
+}
+
+const CONVERSATION_COLUMNS = allColumns<ConversationRow>()([
+  'id',
+  'inbox_id',
+  'channel_id',
+  'contact_id',
+  'label_seq',
+  'state',
+  'assignee_id',
+  'labels',
+  'labels_legacy_enc',
+  'unread',
+  'created_at',
+  'last_activity_at',
+  'last_inbound_at',
+  'consent_requested_at',
+  'closed_at',
+  'erase_at',
+  'notice_version',
+  'priority',
+  'snoozed_until',
+]);
+
+const CONTACT_COLUMNS = allColumns<ContactRow>()([
+  'id',
+  'channel_id',
+  'inbox_id',
+  'lookup_hash',
+  'label_seq',
+  'address_enc',
+  'profile_name_enc',
+  'created_at',
+  'last_inbound_at',
+]);
