@@ -4,6 +4,7 @@ import type { ContactRow, ConversationRow, Database, MessageRow } from '../datab
 import type { OutboundPort, OutboundTarget } from '../ports/outbound.port.ts';
 import { groupCommitFor, type GroupCommit } from './job.store.ts';
 import { applyParkedStatuses } from './parked-status.ts';
+import { PreparedQuery } from './prepared-query.ts';
 import type { ProviderRefs } from './provider-ref.ts';
 import { toConversation, toMessage } from './records.ts';
 
@@ -14,20 +15,9 @@ export const SEND_UNCONFIRMED = 'SEND_UNCONFIRMED';
 export class OutboundStore implements OutboundPort {
   readonly #writes: GroupCommit;
 
-  constructor(
-    private readonly db: Kysely<Database>,
-    private readonly refs: ProviderRefs,
-  ) {
-    this.#writes = groupCommitFor(db);
-  }
-
-  /**
-   * One read: the message with its conversation, contact and channel switch joined, and the send-order check (an
-   * earlier outbound message of the conversation still on its way) as a subquery. A send used to cost five reads
-   * here (the order check and four lookups by id).
-   */
-  async load(messageId: string): Promise<OutboundTarget | undefined> {
-    const row = (await this.db
+  // The queries of every send, compiled once (see PreparedQuery).
+  readonly #load = new PreparedQuery(1, (db, messageId: string) =>
+    db
       .selectFrom('messages as m')
       .leftJoin('conversations as c', 'c.id', 'm.conversation_id')
       .leftJoin('contacts as k', 'k.id', 'c.contact_id')
@@ -52,8 +42,83 @@ export class OutboundStore implements OutboundPort {
           .limit(1)
           .as('earlier__id'),
       )
+      .where('m.id', '=', messageId),
+  );
+
+  readonly #markSending = new PreparedQuery(2, (db, messageId: string, now: number) =>
+    db
+      .updateTable('messages')
+      .set({ status: 'sending', updated_at: now })
+      .where('id', '=', messageId)
+      .where('status', '=', 'queued')
+      .where('provider_message_id', 'is', null),
+  );
+
+  readonly #markSent = new PreparedQuery(3, (db, messageId: string, ref: string | null, now: number) =>
+    db
+      .updateTable('messages')
+      .set({
+        status: 'sent',
+        // Stored as a keyed hash: a WhatsApp id carries the customer's number (see ProviderRefs).
+        provider_message_id: ref,
+        error_code: null,
+        error_reason: null,
+        updated_at: now,
+      })
+      .where('id', '=', messageId)
+      .where((eb) =>
+        eb.or([
+          eb('status', '=', 'sending'),
+          eb.and([eb('status', '=', 'failed'), eb('error_code', '=', SEND_UNCONFIRMED)]),
+        ]),
+      )
+      .returningAll(),
+  );
+
+  readonly #parked = new PreparedQuery(2, (db, channelId: string, ref: string) =>
+    db
+      .selectFrom('parked_statuses')
+      .select('status')
+      .where('channel_id', '=', channelId)
+      .where('provider_ref', '=', ref)
+      .limit(1),
+  );
+
+  readonly #nextQueued = new PreparedQuery(1, (db, messageId: string) =>
+    db
+      .selectFrom('messages as m')
+      .innerJoin('messages as n', 'n.conversation_id', 'm.conversation_id')
+      .select('n.id')
       .where('m.id', '=', messageId)
-      .executeTakeFirst()) as (MessageRow & Record<string, unknown>) | undefined;
+      .where('m.status', 'not in', PENDING)
+      .where('n.direction', 'in', ORDERED_DIRECTIONS)
+      .where('n.status', '=', 'queued')
+      .where((eb) =>
+        eb.or([
+          eb('n.created_at', '>', eb.ref('m.created_at')),
+          eb.and([eb('n.created_at', '=', eb.ref('m.created_at')), eb('n.id', '>', eb.ref('m.id'))]),
+        ]),
+      )
+      .orderBy('n.created_at')
+      .orderBy('n.id')
+      .limit(1),
+  );
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly refs: ProviderRefs,
+  ) {
+    this.#writes = groupCommitFor(db);
+  }
+
+  /**
+   * One read: the message with its conversation, contact and channel switch joined, and the send-order check (an
+   * earlier outbound message of the conversation still on its way) as a subquery. A send used to cost five reads
+   * here (the order check and four lookups by id).
+   */
+  async load(messageId: string): Promise<OutboundTarget | undefined> {
+    const row = (await this.#load.execute(this.db, messageId)).rows[0] as
+      (MessageRow & Record<string, unknown>) | undefined;
     if (!row) return undefined;
     const message = {} as Record<string, unknown>;
     const conversation = {} as Record<string, unknown>;
@@ -74,16 +139,8 @@ export class OutboundStore implements OutboundPort {
   }
 
   async markSending(messageId: string, now: number): Promise<boolean> {
-    const result = await this.#writes.run((db) =>
-      db
-        .updateTable('messages')
-        .set({ status: 'sending', updated_at: now })
-        .where('id', '=', messageId)
-        .where('status', '=', 'queued')
-        .where('provider_message_id', 'is', null)
-        .executeTakeFirst(),
-    );
-    return Number(result.numUpdatedRows) > 0;
+    const result = await this.#writes.run((db) => this.#markSending.execute(db, messageId, now));
+    return Number(result.numAffectedRows ?? 0) > 0;
   }
 
   async releaseSending(messageId: string, now: number): Promise<boolean> {
@@ -100,39 +157,13 @@ export class OutboundStore implements OutboundPort {
 
   async markSent(messageId: string, providerMessageId: string | null, now: number): Promise<MessageRecord | undefined> {
     const ref = this.refs.ref(providerMessageId);
-    const updated = await this.#writes.run((db) =>
-      db
-        .updateTable('messages')
-        .set({
-          status: 'sent',
-          // Stored as a keyed hash: a WhatsApp id carries the customer's number (see ProviderRefs).
-          provider_message_id: ref,
-          error_code: null,
-          error_reason: null,
-          updated_at: now,
-        })
-        .where('id', '=', messageId)
-        .where((eb) =>
-          eb.or([
-            eb('status', '=', 'sending'),
-            eb.and([eb('status', '=', 'failed'), eb('error_code', '=', SEND_UNCONFIRMED)]),
-          ]),
-        )
-        .returningAll()
-        .executeTakeFirst(),
-    );
+    const updated = (await this.#writes.run((db) => this.#markSent.execute(db, messageId, ref, now))).rows[0];
     const row = updated && toMessage(updated);
     if (!row || ref === null) return row;
     // The provider may have reported the status before the id was stored: the webhook parked it. Looked for only
     // after the id is committed, so that of this look and the webhook's own look after its commit, at least one
     // sees the other's write. A plain read first: almost always nothing is parked, and then nothing is written.
-    const parked = await this.db
-      .selectFrom('parked_statuses')
-      .select('status')
-      .where('channel_id', '=', row.channel_id)
-      .where('provider_ref', '=', ref)
-      .limit(1)
-      .executeTakeFirst();
+    const parked = (await this.#parked.execute(this.db, row.channel_id, ref)).rows[0];
     if (!parked) return row;
     const apply = (db: Kysely<Database>) => applyParkedStatuses(db, row.channel_id, ref, now);
     const applied = await this.#writes.run((db) => (db.isTransaction ? apply(db) : db.transaction().execute(apply)));
@@ -153,25 +184,7 @@ export class OutboundStore implements OutboundPort {
   }
 
   async nextQueuedOutbound(messageId: string): Promise<string | undefined> {
-    const row = await this.db
-      .selectFrom('messages as m')
-      .innerJoin('messages as n', 'n.conversation_id', 'm.conversation_id')
-      .select('n.id')
-      .where('m.id', '=', messageId)
-      .where('m.status', 'not in', PENDING)
-      .where('n.direction', 'in', ORDERED_DIRECTIONS)
-      .where('n.status', '=', 'queued')
-      .where((eb) =>
-        eb.or([
-          eb('n.created_at', '>', eb.ref('m.created_at')),
-          eb.and([eb('n.created_at', '=', eb.ref('m.created_at')), eb('n.id', '>', eb.ref('m.id'))]),
-        ]),
-      )
-      .orderBy('n.created_at')
-      .orderBy('n.id')
-      .limit(1)
-      .executeTakeFirst();
-    return row?.id;
+    return (await this.#nextQueued.execute(this.db, messageId)).rows[0]?.id;
   }
 }
 
