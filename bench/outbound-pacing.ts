@@ -91,6 +91,13 @@ interface Result {
   /** Shared pacer only: claimed slots given up (released too late, or inside a hold-off). */
   droppedSlots?: number;
   pastOnArrival?: number;
+  /** CPU time of this process (user + system, the in-process simulator included) per accepted message, in ms. */
+  cpuMsPerMessage?: number;
+}
+
+/** CPU time used (a process.cpuUsage difference) per accepted message: depends less on the machine's load than rates. */
+function cpuMsPer(used: NodeJS.CpuUsage, accepted: number): number {
+  return Number(((used.user + used.system) / 1000 / Math.max(1, accepted)).toFixed(3));
 }
 
 async function simulator(): Promise<{ sim: WhatsAppSimulator; close(): Promise<void> }> {
@@ -280,6 +287,7 @@ async function viaQueue(
     const injection = inject429
       ? setTimeout(() => sim.failureMode({ status: 429, forMs: 300 }), expectedMs / 3)
       : undefined;
+    const cpu = process.cpuUsage();
     for (const w of worlds) w.queue.start();
     const deadline = Date.now() + expectedMs * 4 + 20_000;
     const open = async () =>
@@ -295,10 +303,12 @@ async function viaQueue(
     while ((await open()) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     clearTimeout(injection);
     for (const w of worlds) await w.queue.stop();
+    const used = process.cpuUsage(cpu);
     const who = count === 1 ? 'queue' : `queue × ${count} instances`;
     const pacing = dialect === 'postgres' ? (kind === 'shared' ? ', shared pacer' : ', per-process pacer') : '';
     const scenario = `${who}${pacing}${inject429 ? ', 429 period injected' : ''}`;
-    return withClaims(summarise(scenario, rate, total, sim, await open()), pacers);
+    const summary = summarise(scenario, rate, total, sim, await open());
+    return withClaims({ ...summary, cpuMsPerMessage: cpuMsPer(used, summary.accepted) }, pacers);
   } finally {
     await close();
     await cleanup();
@@ -322,6 +332,7 @@ function send(sim: WhatsAppSimulator, i: number): Promise<Response> {
 async function plainLoop(rate: number, total: number): Promise<Result> {
   const { sim, close } = await simulator();
   try {
+    const cpu = process.cpuUsage();
     let next = 0;
     const worker = async () => {
       while (next < total) {
@@ -330,7 +341,8 @@ async function plainLoop(rate: number, total: number): Promise<Result> {
       }
     };
     await Promise.all(Array.from({ length: 16 }, worker));
-    return summarise('plain fetch loop (no queue, no pacing)', rate, total, sim);
+    const summary = summarise('plain fetch loop (no queue, no pacing)', rate, total, sim);
+    return { ...summary, cpuMsPerMessage: cpuMsPer(process.cpuUsage(cpu), summary.accepted) };
   } finally {
     await close();
   }
@@ -376,12 +388,12 @@ console.log(
   `outbound pacing, ${dialect}, ${seconds} s of messages per rate, ${instances} instance(s), queue concurrency ${concurrency} each`,
 );
 console.log(
-  '| target msg/s | scenario | accepted | 429s | lost | still queued at deadline | duplicates | seconds | achieved msg/s | achieved / target | max in any 1 s | claims per send | dropped slots |',
+  '| target msg/s | scenario | accepted | 429s | lost | still queued at deadline | duplicates | seconds | achieved msg/s | achieved / target | max in any 1 s | claims per send | dropped slots | CPU ms per message |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   console.log(
-    `| ${r.target} | ${r.scenario} | ${r.accepted} | ${r.rejected429} | ${r.lost} | ${r.stillQueued} | ${r.duplicates} | ${r.seconds} | ${r.rate} | ${(r.rate / r.target).toFixed(3)} | ${r.maxPerSecond} | ${r.claimsPerSend ?? '–'} | ${r.droppedSlots ?? '–'} (${r.pastOnArrival ?? '-'}) |`,
+    `| ${r.target} | ${r.scenario} | ${r.accepted} | ${r.rejected429} | ${r.lost} | ${r.stillQueued} | ${r.duplicates} | ${r.seconds} | ${r.rate} | ${(r.rate / r.target).toFixed(3)} | ${r.maxPerSecond} | ${r.claimsPerSend ?? '–'} | ${r.droppedSlots ?? '–'} (${r.pastOnArrival ?? '-'}) | ${r.cpuMsPerMessage ?? '–'} |`,
   );
 }
 

@@ -1,5 +1,5 @@
 import type { Logger } from '../shared/logger.ts';
-import type { OutboundPort } from '../store/ports/outbound.port.ts';
+import type { OutboundPort, OutboundTarget } from '../store/ports/outbound.port.ts';
 import { Defer } from './job-errors.ts';
 import { describeJobError, type Job, type JobHandler } from './job-queue.ts';
 
@@ -11,7 +11,7 @@ import { describeJobError, type Job, type JobHandler } from './job-queue.ts';
 export const OUTBOUND_ORDER_POLL_MS = 1_500;
 
 export interface OutboundOrderDeps {
-  store: Pick<OutboundPort, 'earlierPendingOutbound' | 'nextQueuedOutbound'>;
+  store: Pick<OutboundPort, 'load' | 'nextQueuedOutbound'>;
   /** JobQueue.wake: makes a deferred send job due now. */
   wake: (dedupeKey: string) => Promise<void>;
   /** The dedupe key of a message's send job (outboundDedupeKey). */
@@ -21,11 +21,17 @@ export interface OutboundOrderDeps {
 }
 
 /**
+ * A send handler that takes the message as the order check read it (`loaded.target`, undefined when the message is
+ * gone), so that it need not read it again; without `loaded` it reads the message itself.
+ */
+export type OrderedSendHandler = (job: Job, loaded?: { target: OutboundTarget | undefined }) => Promise<void>;
+
+/**
  * Keeps the outbound messages of a conversation (replies, templates, notices, greetings: directions 'out' and
  * 'system') leaving in the order they were created, across retries, workers and instances.
  *
- * Before the send handler runs, a job whose message has an earlier message of the same conversation still 'queued'
- * or 'sending' throws Defer: the provider is not called and no attempt is used up, however long the earlier message
+ * Before the send handler runs, the message is read (OutboundPort.load, which carries the order check); a job whose
+ * message has an earlier message of the same conversation still 'queued' or 'sending' throws Defer: the provider is not called and no attempt is used up, however long the earlier message
  * retries. After a job ends with its message sent or failed, the job of the conversation's next queued message is
  * woken (JobQueue.wake by its dedupe key), so that it goes out at once; the deferral's poll is the fallback.
  *
@@ -35,7 +41,7 @@ export interface OutboundOrderDeps {
  * message's send runs in this process, the later one waits for that send to end and then checks again, instead of
  * deferring (its slot is held meanwhile; sends are claimed in creation order, so such waits are short).
  */
-export function inOutboundOrder(handler: JobHandler, deps: OutboundOrderDeps): JobHandler {
+export function inOutboundOrder(handler: OrderedSendHandler, deps: OutboundOrderDeps): JobHandler {
   const pollMs = deps.pollMs ?? OUTBOUND_ORDER_POLL_MS;
   // The ordered sends running in this process, by message id; each promise settles when its job has ended (outcome
   // written, next message woken). A send whose earlier message is one of these waits for it here instead of
@@ -50,8 +56,10 @@ export function inOutboundOrder(handler: JobHandler, deps: OutboundOrderDeps): J
     let ended!: () => void;
     running.set(messageId, new Promise<void>((resolve) => (ended = resolve)));
     try {
+      let target: OutboundTarget | undefined;
       for (let waits = 0; ; waits += 1) {
-        const earlier = await deps.store.earlierPendingOutbound(messageId);
+        target = await deps.store.load(messageId);
+        const earlier = target?.earlierPending;
         if (earlier === undefined) break;
         const here = running.get(earlier);
         if (here === undefined || waits >= MAX_LOCAL_WAITS) {
@@ -60,7 +68,7 @@ export function inOutboundOrder(handler: JobHandler, deps: OutboundOrderDeps): J
         await here;
       }
       try {
-        await handler(job);
+        await handler(job, { target });
       } finally {
         await passTurn(messageId, deps, isRunningHere);
       }

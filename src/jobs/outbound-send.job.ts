@@ -17,7 +17,7 @@ import type { OutboundPort } from '../store/ports/outbound.port.ts';
 import { SEND_UNCONFIRMED } from '../store/sql/outbound.store.ts';
 import { PermanentFailure, RetryLater } from './job-errors.ts';
 import { backoffDelay, describeJobError, type Job, type JobQueue } from './job-queue.ts';
-import { inOutboundOrder, passTurn } from './outbound-order.ts';
+import { inOutboundOrder, passTurn, type OrderedSendHandler } from './outbound-order.ts';
 import type { Pacer } from './pacer.ts';
 import { SendPacer } from './send-pacer.ts';
 import type { OutgoingEventSink } from '../core/webhooks/outgoing-events.ts';
@@ -92,7 +92,7 @@ const REASONS = {
  * for a timeout or a connection lost mid-request; only failures where no connection was made (refused, DNS) and
  * provider error answers (429, 5xx) are retried automatically.
  */
-export function outboundSendHandler(deps: OutboundSendDeps): (job: Job) => Promise<void> {
+export function outboundSendHandler(deps: OutboundSendDeps): OrderedSendHandler {
   const clock = deps.clock ?? systemClock;
   const pacer = deps.pacer ?? new SendPacer();
   const baseMs = deps.backoff?.baseMs ?? OUTBOUND_BACKOFF.baseMs;
@@ -100,10 +100,11 @@ export function outboundSendHandler(deps: OutboundSendDeps): (job: Job) => Promi
   const holdOffMs = deps.rateLimitHoldOffMs ?? 250;
   const now = () => clock.now().getTime();
 
-  return async (job) => {
+  return async (job, loaded) => {
     const messageId = job.payload.messageId;
     if (typeof messageId !== 'string' || messageId === '') throw new PermanentFailure('payload without messageId');
-    const target = await deps.store.load(messageId);
+    // Read by the order check just before (inOutboundOrder), or here (read receipts, direct calls).
+    const target = loaded ? loaded.target : await deps.store.load(messageId);
     // Erased before the job ran (conversation erasure deletes its messages): nothing to do.
     if (!target?.conversation || !target.contact) return;
     const { message, conversation, contact } = target;

@@ -9,6 +9,12 @@ export interface OutboundTarget {
   contact: ContactRecord | undefined;
   /** false when an admin stopped the channel (kill switch) or the channel row is gone. */
   channelEnabled: boolean;
+  /**
+   * Send order per conversation (created_at, then id, over directions 'out' and 'system'): an earlier message of the
+   * same conversation that is still 'queued' or 'sending', while this message itself is 'queued'. Undefined when the
+   * message may go.
+   */
+  earlierPending: string | undefined;
 }
 
 /**
@@ -17,6 +23,7 @@ export interface OutboundTarget {
  * overwrite each other's outcome.
  */
 export interface OutboundPort {
+  /** The message to send with everything its send needs, read at once (see {@link OutboundTarget}). */
   load(messageId: string): Promise<OutboundTarget | undefined>;
   /** queued (without provider id) → sending. False when the message is not queued any more: do not send. */
   markSending(messageId: string, now: number): Promise<boolean>;
@@ -31,12 +38,6 @@ export interface OutboundPort {
   markSent(messageId: string, providerMessageId: string | null, now: number): Promise<MessageRecord | undefined>;
   /** queued|sending → failed with the provider's code and reason (content-free). Returns the updated row. */
   markFailed(messageId: string, code: string, reason: string, now: number): Promise<MessageRecord | undefined>;
-  /**
-   * Send order per conversation (created_at, then id, over directions 'out' and 'system'): an earlier message of the
-   * same conversation that is still 'queued' or 'sending', while `messageId` itself is 'queued'. Undefined when the
-   * message may go (no such message, or the message is gone or not queued).
-   */
-  earlierPendingOutbound(messageId: string): Promise<string | undefined>;
   /** The first later 'queued' message of the same conversation, once `messageId` is neither queued nor sending. */
   nextQueuedOutbound(messageId: string): Promise<string | undefined>;
 }

@@ -196,56 +196,66 @@ export class JobStore implements JobPort {
       locked_until: leaseUntil,
       updated_at: now,
     };
+    // Through the group commit: a claim is a write, and alone it costs a commit (an fsync on SQLite) of its own; with
+    // the sends' status writes of the same moment it shares theirs. A claim lost to a crash before its commit only
+    // leaves the jobs pending.
     if (this.options.skipLocked) {
-      return await this.db
-        .with(
-          (cte) => cte('next').materialized(),
-          (qb) => qb.selectFrom('jobs').select('id').where(due).orderBy('run_at').limit(limit).forUpdate().skipLocked(),
-        )
-        .updateTable('jobs')
-        .set((eb) => ({ ...set, attempts: eb('attempts', '+', 1) }))
-        .where('id', 'in', (eb) => eb.selectFrom('next').select('next.id'))
-        .returningAll()
-        .execute();
+      return await this.#writes.run((db) =>
+        db
+          .with(
+            (cte) => cte('next').materialized(),
+            (qb) =>
+              qb.selectFrom('jobs').select('id').where(due).orderBy('run_at').limit(limit).forUpdate().skipLocked(),
+          )
+          .updateTable('jobs')
+          .set((eb) => ({ ...set, attempts: eb('attempts', '+', 1) }))
+          .where('id', 'in', (eb) => eb.selectFrom('next').select('next.id'))
+          .returningAll()
+          .execute(),
+      );
     }
     // SQLite: the due pending jobs and the expired leases are picked by two reads that each follow the index in
     // run_at order and stop at `limit`, then merged; one read with an OR of both would collect every due job and sort
     // them all (thousands when a burst is queued) at every claim.
-    const pending = this.db
-      .selectFrom('jobs')
-      .select(['id', 'run_at'])
-      .where('queue', '=', queue)
-      .where('status', '=', 'pending')
-      .where('run_at', '<=', now)
-      .orderBy('run_at')
-      .limit(limit);
-    const expired = this.db
-      .selectFrom('jobs')
-      .select(['id', 'run_at'])
-      .where('queue', '=', queue)
-      .where('status', '=', 'running')
-      .where('locked_until', '<', now)
-      .where((eb) => eb('attempts', '<', eb.ref('max_attempts')))
-      .orderBy('run_at')
-      .limit(limit);
-    return await this.db
-      .updateTable('jobs')
-      .set((eb) => ({ ...set, attempts: eb('attempts', '+', 1) }))
-      .where('id', 'in', (eb) =>
-        eb
-          .selectFrom(
-            eb
-              .selectFrom(pending.as('p'))
-              .select(['p.id', 'p.run_at'])
-              .unionAll(eb.selectFrom(expired.as('e')).select(['e.id', 'e.run_at']))
-              .as('d'),
-          )
-          .select('d.id')
-          .orderBy('d.run_at')
-          .limit(limit),
-      )
-      .returningAll()
-      .execute();
+    const pending = (db: Kysely<Database>) =>
+      db
+        .selectFrom('jobs')
+        .select(['id', 'run_at'])
+        .where('queue', '=', queue)
+        .where('status', '=', 'pending')
+        .where('run_at', '<=', now)
+        .orderBy('run_at')
+        .limit(limit);
+    const expired = (db: Kysely<Database>) =>
+      db
+        .selectFrom('jobs')
+        .select(['id', 'run_at'])
+        .where('queue', '=', queue)
+        .where('status', '=', 'running')
+        .where('locked_until', '<', now)
+        .where((eb) => eb('attempts', '<', eb.ref('max_attempts')))
+        .orderBy('run_at')
+        .limit(limit);
+    return await this.#writes.run((db) =>
+      db
+        .updateTable('jobs')
+        .set((eb) => ({ ...set, attempts: eb('attempts', '+', 1) }))
+        .where('id', 'in', (eb) =>
+          eb
+            .selectFrom(
+              eb
+                .selectFrom(pending(db).as('p'))
+                .select(['p.id', 'p.run_at'])
+                .unionAll(eb.selectFrom(expired(db).as('e')).select(['e.id', 'e.run_at']))
+                .as('d'),
+            )
+            .select('d.id')
+            .orderBy('d.run_at')
+            .limit(limit),
+        )
+        .returningAll()
+        .execute(),
+    );
   }
 
   async extendLeases(ids: readonly string[], owner: string, leaseUntil: number, now: number): Promise<number> {

@@ -1,6 +1,7 @@
 import { closeSync, openSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import { cachingStatements } from './statement-cache.ts';
 
 /**
  * Opens a SQLite database with sparsam's pragmas:
@@ -9,6 +10,8 @@ import { Kysely, SqliteDialect } from 'kysely';
  * - secure_delete=ON, so deleted rows are overwritten with zeros in the file (crypto-shredding is the first line,
  *   this is the second);
  * - foreign_keys and a busy timeout for the CLI running beside the server.
+ *
+ * Kysely gets the handle through {@link cachingStatements}: each SQL text is prepared once.
  */
 export function openSqlite<DB>(file: string): { db: Kysely<DB>; raw: BetterSqlite3.Database } {
   // Create the file owner-only before SQLite opens it; the -wal and -shm files inherit its mode.
@@ -19,7 +22,7 @@ export function openSqlite<DB>(file: string): { db: Kysely<DB>; raw: BetterSqlit
   raw.pragma('secure_delete = ON');
   raw.pragma('foreign_keys = ON');
   raw.pragma('busy_timeout = 5000');
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: raw }) });
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: cachingStatements(raw) }) });
   return { db, raw };
 }
 
