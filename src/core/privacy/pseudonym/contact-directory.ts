@@ -172,20 +172,7 @@ export class ContactDirectory {
     const create = async () =>
       this.keys.epoch === epoch
         ? this.port.createManyWithLabels(
-            fresh.map(({ input, hash }, j) => {
-              const id = ids[j]!;
-              const key = keys.get(id)!;
-              return {
-                id,
-                channel_id: input.channelId,
-                inbox_id: input.inboxId,
-                lookup_hash: hash,
-                address_enc: sealField(key, input.address.trim(), ADDRESS_AAD(id)),
-                profile_name_enc: input.profileName ? sealField(key, input.profileName, NAME_AAD(id)) : null,
-                created_at: this.clock.now().getTime(),
-                last_inbound_at: null,
-              };
-            }),
+            fresh.map(({ input, hash }, j) => this.#newRow(input, ids[j]!, hash, keys.get(ids[j]!)!)),
           )
         : undefined;
     const created = await create().catch(async (error: unknown) => {
@@ -196,27 +183,35 @@ export class ContactDirectory {
     return created;
   }
 
+  /** The row of a new contact: address and profile name sealed with its own data key. */
+  #newRow(
+    input: FindOrCreateContact,
+    id: string,
+    hash: string,
+    key: Awaited<ReturnType<KeyService['dataKeyFor']>>,
+  ): Omit<ContactRecord, 'label_seq'> {
+    return {
+      id,
+      channel_id: input.channelId,
+      inbox_id: input.inboxId,
+      lookup_hash: hash,
+      address_enc: sealField(key, input.address.trim(), ADDRESS_AAD(id)),
+      profile_name_enc: input.profileName ? sealField(key, input.profileName, NAME_AAD(id)) : null,
+      created_at: this.clock.now().getTime(),
+      last_inbound_at: null,
+    };
+  }
+
   async #create(
     input: FindOrCreateContact,
     id: string,
     hash: string,
     key: Awaited<ReturnType<KeyService['dataKeyFor']>>,
   ): Promise<{ contact: ContactRecord; created: boolean }> {
-    const result = await this.port
-      .createWithLabel({
-        id,
-        channel_id: input.channelId,
-        inbox_id: input.inboxId,
-        lookup_hash: hash,
-        address_enc: sealField(key, input.address.trim(), ADDRESS_AAD(id)),
-        profile_name_enc: input.profileName ? sealField(key, input.profileName, NAME_AAD(id)) : null,
-        created_at: this.clock.now().getTime(),
-        last_inbound_at: null,
-      })
-      .catch(async (error: unknown) => {
-        await this.keys.destroy('contact', id);
-        throw error;
-      });
+    const result = await this.port.createWithLabel(this.#newRow(input, id, hash, key)).catch(async (error: unknown) => {
+      await this.keys.destroy('contact', id);
+      throw error;
+    });
     if (!result.created) {
       // Another request created it first: our key is not needed.
       await this.keys.destroy('contact', id);
