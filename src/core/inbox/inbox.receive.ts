@@ -204,8 +204,10 @@ export class InboundProcessor {
     const messages: InboundMessage[] = [];
     const sequential = events.some((e) => e.type === 'system');
     const contacts = new Map<string, Promise<ContactRecord>>();
+    // Replays of erased messages (their provider ids kept as tombstones), read for the whole group at once.
+    const tombstoned = await this.#receivedAmong(events.filter((e): e is InboundMessage => e.type === 'message'));
     const prepare = async (event: InboundMessage) =>
-      (await this.#admit(event)) ? this.#prepare(event, contacts) : undefined;
+      (await this.#admit(event, tombstoned)) ? this.#prepare(event, contacts) : undefined;
     const prepared: PreparedMessage[] = [];
     for (const event of events) {
       if (event.type === 'message') {
@@ -224,7 +226,6 @@ export class InboundProcessor {
     }
     // Stale messages and replays of erased ones are left out before any contact is looked up or created.
     const admitted: InboundMessage[] = [];
-    const tombstoned = await this.#receivedAmong(messages);
     for (const event of messages) if (await this.#admit(event, tombstoned)) admitted.push(event);
     // The contacts of the group: those that exist in one query, new ones created a few at a time.
     await this.#findContacts(admitted, contacts);
@@ -955,7 +956,7 @@ export class InboundProcessor {
    * ref is kept as a content-free tombstone for the retry window, see ErasureService). Stale refusals are audited
    * content-free, at most one entry per channel and minute with the count.
    */
-  async #admit(event: InboundMessage, received?: ReadonlySet<string>): Promise<boolean> {
+  async #admit(event: InboundMessage, tombstoned: ReadonlySet<string>): Promise<boolean> {
     const now = this.#now();
     if (Number.isFinite(event.sentAt) && event.sentAt > 0 && now - event.sentAt > STALE_INBOUND_MS) {
       const entry = this.#stale.get(event.channelId) ?? { refused: 0, auditedAt: 0 };
@@ -977,9 +978,7 @@ export class InboundProcessor {
       this.deps.logger.warn({ channelId: event.channelId }, 'inbound message older than 7 days refused');
       return false;
     }
-    if (!event.providerMessageId) return true;
-    if (received) return !received.has(`${event.channelId}\0${event.providerMessageId}`);
-    return !(await this.deps.messages.wasReceived(event.channelId, event.providerMessageId));
+    return !event.providerMessageId || !tombstoned.has(`${event.channelId}\0${event.providerMessageId}`);
   }
 
   /** The messages among these whose provider id is remembered as received (erased since), one query per channel. */

@@ -7,19 +7,12 @@ import type { ContactPort } from '../../core/ports/contact.port.ts';
 class AlreadyExists extends Error {}
 
 async function takeSeq(db: Kysely<Database> | Transaction<Database>, inboxId: string): Promise<number> {
-  // One UPDATE … RETURNING: atomic on SQLite (single writer) and PostgreSQL (row lock), no read-modify-write race.
-  const row = await db
-    .updateTable('inboxes')
-    .set((eb) => ({ next_seq: eb('next_seq', '+', 1) }))
-    .where('id', '=', inboxId)
-    .returning('next_seq')
-    .executeTakeFirst();
-  if (!row) throw new AppError('NOT_FOUND', `inbox ${inboxId} does not exist`);
-  return Number(row.next_seq) - 1;
+  return takeSeqs(db, inboxId, 1);
 }
 
 /** Takes `count` label numbers of an inbox at once; returns the first. */
 async function takeSeqs(db: Kysely<Database> | Transaction<Database>, inboxId: string, count: number): Promise<number> {
+  // One UPDATE … RETURNING: atomic on SQLite (single writer) and PostgreSQL (row lock), no read-modify-write race.
   const row = await db
     .updateTable('inboxes')
     .set((eb) => ({ next_seq: eb('next_seq', '+', count) }))

@@ -653,16 +653,7 @@ export class KeyService {
     let row = fresh ? undefined : await this.port.findDataKey(ownerType, ownerId);
     if (!row && this.#epochStore) row = await this.#createUnderEpoch(ownerType, ownerId);
     if (!row) {
-      const id = newId();
-      const secret = randomBytes(DATA_KEY_BYTES);
-      const candidate: DataKeyRecord = {
-        id,
-        owner_type: ownerType,
-        owner_id: ownerId,
-        wrapped: wrap(this.#kek, secret, wrapAad(id, ownerType, ownerId)),
-        kek_id: this.#kekId,
-        created_at: this.clock.now().getTime(),
-      };
+      const candidate = this.#newRecord(ownerType, ownerId, this.#kek, this.#kekId);
       row = (await this.port.insertDataKeyIfAbsent(candidate))
         ? candidate
         : await this.port.findDataKey(ownerType, ownerId);
@@ -767,15 +758,7 @@ export class KeyService {
   ): Promise<DataKeyRecord | undefined> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const epoch = this.#epochs.get(this.#epoch!)!;
-      const id = newId();
-      const candidate: DataKeyRecord = {
-        id,
-        owner_type: ownerType,
-        owner_id: ownerId,
-        wrapped: wrap(epoch.kek, randomBytes(DATA_KEY_BYTES), wrapAad(id, ownerType, ownerId)),
-        kek_id: epochKekId(epoch.epoch),
-        created_at: this.clock.now().getTime(),
-      };
+      const candidate = this.#newRecord(ownerType, ownerId, epoch.kek, epochKekId(epoch.epoch));
       try {
         // Stored: the candidate is the owner's key. Not stored: another caller's key won, or an epoch began.
         if (await this.port.insertDataKeyIfMeta(candidate, META_EPOCH, String(epoch.epoch))) return candidate;
