@@ -125,6 +125,12 @@ export function describeJobError(error: unknown): string {
  * No library fits: pg-boss and graphile-worker are PostgreSQL-only, BullMQ needs Redis; sparsam must run the same
  * queue on embedded SQLite.
  */
+interface WaitingInsert {
+  row: NewJobRow;
+  resolve: (answer: { id: string; inserted: boolean }) => void;
+  reject: (error: unknown) => void;
+}
+
 export class JobQueue {
   readonly instanceId: string;
   readonly #store: JobPort;
@@ -145,11 +151,9 @@ export class JobQueue {
   /** Inserts of enqueue() calls that have not answered yet. */
   readonly #inserting = new Set<Promise<unknown>>();
   /** Jobs enqueued in this turn of the event loop, inserted together (see #insertSoon). */
-  readonly #toInsert: {
-    row: NewJobRow;
-    resolve: (answer: { id: string; inserted: boolean }) => void;
-    reject: (error: unknown) => void;
-  }[] = [];
+  readonly #toInsert: WaitingInsert[] = [];
+  /** Jobs enqueued in a caller's transaction in one synchronous burst, per transaction (see #insertIn). */
+  readonly #toInsertIn = new Map<Kysely<Database>, WaitingInsert[]>();
   readonly #active = new Map<string, Promise<void>>();
   readonly #periodics: Periodic[] = [];
   #started = false;
@@ -206,7 +210,7 @@ export class JobQueue {
       maxAttempts,
       now,
     };
-    const insert = options.db ? this.#store.insert(row, options.db) : this.#insertSoon(row);
+    const insert = options.db ? this.#insertIn(row, options.db) : this.#insertSoon(row);
     // drain() waits for inserts still on their way (an event listener that enqueues without being awaited).
     if (!options.db) {
       this.#inserting.add(insert);
@@ -236,12 +240,37 @@ export class JobQueue {
   }
 
   async #insertWaiting(): Promise<void> {
-    const waiting = this.#toInsert.splice(0);
+    await this.#insertTogether(this.#toInsert.splice(0));
+  }
+
+  /**
+   * Inserts a job in a caller's transaction together with the others enqueued in it before the caller next waits
+   * (the dispatch jobs of a webhook group's events, enqueued at once): one statement instead of one round trip to
+   * the database each. The caller's transaction waits for the answer, so nothing commits without its jobs; the
+   * flush is a microtask, so the transaction does not yield to other work on SQLite.
+   */
+  #insertIn(row: NewJobRow, db: Kysely<Database>): Promise<{ id: string; inserted: boolean }> {
+    return new Promise((resolve, reject) => {
+      const waiting = this.#toInsertIn.get(db);
+      if (waiting) return void waiting.push({ row, resolve, reject });
+      this.#toInsertIn.set(db, [{ row, resolve, reject }]);
+      queueMicrotask(() => {
+        const all = this.#toInsertIn.get(db)!;
+        this.#toInsertIn.delete(db);
+        void this.#insertTogether(all, db);
+      });
+    });
+  }
+
+  async #insertTogether(waiting: readonly WaitingInsert[], db?: Kysely<Database>): Promise<void> {
     try {
       const answers =
         waiting.length === 1
-          ? [await this.#store.insert(waiting[0]!.row)]
-          : await this.#store.insertMany(waiting.map((w) => w.row));
+          ? [await this.#store.insert(waiting[0]!.row, db)]
+          : await this.#store.insertMany(
+              waiting.map((w) => w.row),
+              db,
+            );
       waiting.forEach((w, i) => w.resolve(answers[i]!));
     } catch (error) {
       for (const w of waiting) w.reject(error);

@@ -4,6 +4,8 @@ import { PermanentFailure, RetryLater } from '../../src/jobs/job-errors.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { groupCommitFor, JobStore } from '../../src/store/sql/job.store.ts';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../src/store/database.ts';
 import type { Store } from '../../src/store/store.ts';
 import { describeEachStore, openTestStore, type TestStore } from '../support/stores.ts';
 
@@ -173,6 +175,36 @@ describeEachStore('JobQueue', (dialect) => {
     expect((await jobs.list()).map((j) => JSON.parse(j.payload))).toEqual([{ messageId: 'kept' }]);
   });
 
+  it("jobs enqueued at once in the caller's transaction share one statement and commit or roll back with it", async () => {
+    const store = new JobStore(t.store.db, { skipLocked: t.store.capabilities.skipLocked });
+    const statements: number[] = [];
+    const insertMany = store.insertMany.bind(store);
+    store.insertMany = (rows, db) => {
+      statements.push(rows.length);
+      return insertMany(rows, db);
+    };
+    const q = new JobQueue({ store, pollIntervalMs: 20 });
+    queues.push(q);
+    const burst = (tx: Kysely<Database>, tag: string) =>
+      Promise.all([
+        q.enqueue('work', { n: `${tag}1` }, { db: tx, dedupeKey: `work:${tag}` }),
+        q.enqueue('work', { n: `${tag}2` }, { db: tx, dedupeKey: `work:${tag}` }),
+        q.enqueue('work', { n: `${tag}3` }, { db: tx }),
+      ]);
+    await expect(
+      t.store.db.transaction().execute(async (tx) => {
+        await burst(tx, 'gone');
+        throw new Error('caller fails after enqueue');
+      }),
+    ).rejects.toThrow('caller fails');
+    expect(await jobs.list()).toHaveLength(0);
+    const ids = await t.store.db.transaction().execute((tx) => burst(tx, 'kept'));
+    expect(statements).toEqual([3, 3]);
+    expect(ids[1]).toBe(ids[0]);
+    const kept = await jobs.list();
+    expect(kept.map((j) => JSON.parse(j.payload).n).sort()).toEqual(['kept1', 'kept3']);
+    expect(kept.map((j) => j.id).sort()).toEqual([ids[0], ids[2]].sort());
+  });
   it('two instances on one database never run the same job', async () => {
     const other = await secondStore();
     const a = queueOn(t.store, { instanceId: 'a' });

@@ -304,12 +304,15 @@ export class NotificationService {
 
   /** Writes the dispatch jobs of events in the transaction that causes them (a group of webhooks). */
   async enqueueIn(tx: EventJobWriter, events: readonly InboxEvent[]): Promise<void> {
-    for (const event of events) {
-      const job = dispatchJob(event);
-      if (!job) continue;
-      await tx.enqueue(NOTIFY_DISPATCH, job.payload, { dedupeKey: job.dedupeKey });
-      this.#queuedInTx.add(event);
-    }
+    // Enqueued at once, so that the job queue writes them with one statement.
+    await Promise.all(
+      events.map(async (event) => {
+        const job = dispatchJob(event);
+        if (!job) return;
+        await tx.enqueue(NOTIFY_DISPATCH, job.payload, { dedupeKey: job.dedupeKey });
+        this.#queuedInTx.add(event);
+      }),
+    );
   }
 
   /** The dispatch job: who is concerned by what happened. */

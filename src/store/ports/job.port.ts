@@ -23,10 +23,11 @@ export interface JobPort {
    */
   insert(job: NewJobRow, db?: Kysely<Database>): Promise<{ id: string; inserted: boolean }>;
   /**
-   * {@link insert} for several jobs in one statement (one transaction): the answer for each job in the given order.
+   * {@link insert} for several jobs in one statement (its own transaction, or the caller's `db`): the answer for each
+   * job in the given order.
    * Two jobs with one dedupe key: the first is inserted, the second answers with its id.
    */
-  insertMany(jobs: readonly NewJobRow[]): Promise<{ id: string; inserted: boolean }[]>;
+  insertMany(jobs: readonly NewJobRow[], db?: Kysely<Database>): Promise<{ id: string; inserted: boolean }[]>;
   /**
    * Atomically takes up to `limit` jobs of `queue` that are due (pending with run_at <= now) or whose lease expired
    * (running with locked_until < now, a crashed worker), sets them running under `owner` until `leaseUntil` and

@@ -139,13 +139,16 @@ export class JobStore implements JobPort {
     return { id: existing.id, inserted: false };
   }
 
-  async insertMany(jobs: readonly NewJobRow[]): Promise<{ id: string; inserted: boolean }[]> {
+  async insertMany(
+    jobs: readonly NewJobRow[],
+    db: Kysely<Database> = this.db,
+  ): Promise<{ id: string; inserted: boolean }[]> {
     const answers: { id: string; inserted: boolean }[] = [];
     for (let i = 0; i < jobs.length; i += INSERT_CHUNK) {
       const chunk = jobs.slice(i, i + INSERT_CHUNK);
       const inserted = new Set(
         (
-          await this.db
+          await db
             .insertInto('jobs')
             .values(chunk.map(jobRow))
             .onConflict((oc) => oc.column('dedupe_key').doNothing())
@@ -156,7 +159,7 @@ export class JobStore implements JobPort {
       const missing = chunk.filter((j) => !inserted.has(j.id)).map((j) => j.dedupeKey!);
       const holders = new Map<string, string>();
       if (missing.length > 0) {
-        const rows = await this.db
+        const rows = await db
           .selectFrom('jobs')
           .select(['id', 'dedupe_key'])
           .where('dedupe_key', 'in', [...new Set(missing)])
