@@ -2,9 +2,9 @@ import type { Kysely } from 'kysely';
 import type { DeliveryStatus } from '../../core/channel/channel.port.ts';
 import type { MessagePort, StatusReport } from '../../core/ports/message.port.ts';
 import type { MessageRecord } from '../../core/ports/model.ts';
-import type { Database, MessageRow } from '../database.ts';
+import type { Database, MessageRow, MessageStatus } from '../database.ts';
 import { countDaily, messageMetric } from './daily-counts.ts';
-import { advanceByRef, advanceManyByRef, applyParkedStatuses, parkStatus } from './parked-status.ts';
+import { advanceByRef, advanceManyByRef, applyParkedStatuses, parkStatus, REPLACES } from './parked-status.ts';
 import type { ProviderRefs } from './provider-ref.ts';
 import { messagePatch, messageRow, toMessage } from './records.ts';
 
@@ -205,24 +205,25 @@ export class MessageStore implements MessagePort {
     for (const row of applied.rows) changed.set(row.id, row);
     // Not applied: the status repeats or goes backwards, or no message carries the id (yet). Which ids are known?
     const rest = items.filter((_, i) => !applied.applied[i]);
-    const known = new Set<string>();
+    const known = new Map<string, MessageStatus>();
     const byChannel = new Map<string, string[]>();
     for (const it of rest) byChannel.set(it.channelId, [...(byChannel.get(it.channelId) ?? []), it.ref]);
     for (const [channelId, refs] of byChannel) {
       for (let i = 0; i < refs.length; i += 500) {
         const found = await this.db
           .selectFrom('messages')
-          .select('provider_message_id')
+          .select(['provider_message_id', 'status'])
           .where('channel_id', '=', channelId)
           .where('provider_message_id', 'in', refs.slice(i, i + 500))
           .execute();
-        for (const f of found) known.add(`${channelId}\0${f.provider_message_id}`);
+        for (const f of found) known.set(`${channelId}\0${f.provider_message_id}`, f.status);
       }
     }
-    // Known: once more, now that it is visible (PostgreSQL: the send job committed the id between the statements);
-    // a no-op for a repeated or backward status.
-    const again = rest.filter((it) => known.has(`${it.channelId}\0${it.ref}`));
-    for (const row of (await advanceManyByRef(this.db, again, now)).rows) changed.set(row.id, row);
+    // Known and still behind the status: once more, now that it is visible (PostgreSQL: the send job committed the
+    // id between the statements). A repeated or backward status is not tried again.
+    const again = rest.filter((it) => REPLACES[it.status].includes(known.get(`${it.channelId}\0${it.ref}`)!));
+    if (again.length > 0)
+      for (const row of (await advanceManyByRef(this.db, again, now)).rows) changed.set(row.id, row);
     const parked = items.map((it, i) => !applied.applied[i] && !known.has(`${it.channelId}\0${it.ref}`));
     for (const [i, it] of items.entries()) {
       if (!parked[i]) continue;

@@ -1,7 +1,7 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DeliveryStatus } from '../../core/channel/channel.port.ts';
 import type { MessageRecord } from '../../core/ports/model.ts';
-import type { Database, MessageStatus } from '../database.ts';
+import type { Database, MessageRow, MessageStatus } from '../database.ts';
 import { toMessage } from './records.ts';
 
 /** Statuses a delivery status may replace: forward only, failed terminal. */
@@ -11,6 +11,23 @@ export const REPLACES: Record<DeliveryStatus, MessageStatus[]> = {
   read: ['queued', 'sending', 'sent', 'delivered'],
   failed: ['queued', 'sending', 'sent', 'delivered'],
 };
+
+/**
+ * The stored statuses sent, delivered and read may replace, in order: each replaces a prefix of this list
+ * ({@link REPLACES}), so that "may replace" is one comparison of positions in SQL.
+ */
+const FORWARD: MessageStatus[] = ['queued', 'sending', 'sent', 'delivered'];
+const FORWARD_POSITION = sql`case status ${sql.join(
+  FORWARD.map((status, i) => sql`when ${sql.lit(status)} then ${sql.lit(i)}`),
+  sql` `,
+)} else ${sql.lit(FORWARD.length)} end`;
+
+/** The last position in {@link FORWARD} that `status` replaces. */
+function replacesUpTo(status: DeliveryStatus): number {
+  const replaced = REPLACES[status];
+  if (replaced.some((s, i) => FORWARD[i] !== s)) throw new Error(`REPLACES.${status} is not a prefix of FORWARD`);
+  return replaced.length - 1;
+}
 
 const RANK: Record<string, number> = { sent: 1, delivered: 2, read: 3, failed: 4 };
 
@@ -43,7 +60,8 @@ export async function advanceByRef(
 
 /**
  * {@link advanceByRef} for several statuses in their order, in a few statements: the k-th status of each message
- * goes in round k, and a round's statuses of one kind move all their messages in one UPDATE. Returns the changed
+ * goes in round k, and a round's statuses of one channel move all their messages in one UPDATE (a failure, with its
+ * own code and reason, in one of its own). Returns the changed
  * rows (the last state of each) and, per status, whether it changed its message.
  */
 export async function advanceManyByRef(
@@ -66,12 +84,20 @@ export async function advanceManyByRef(
     seen.set(key, round + 1);
     (rounds[round] ??= []).push(i);
   }
+  const take = (updated: readonly MessageRow[], refs: Map<string, number>) => {
+    for (const raw of updated) {
+      const row = toMessage(raw);
+      const i = refs.get(row.provider_message_id!);
+      if (i !== undefined) applied[i] = true;
+      rows.set(row.id, row);
+    }
+  };
   for (const round of rounds) {
     const groups = new Map<string, number[]>();
     for (const i of round) {
       const it = items[i]!;
-      // A failure carries its own code and reason: alone. The others by channel and status.
-      const key = it.status === 'failed' ? `failed\0${i}` : `${it.channelId}\0${it.status}`;
+      // A failure carries its own code and reason: alone. The others by channel, whatever their kind.
+      const key = it.status === 'failed' ? `failed\0${i}` : it.channelId;
       groups.set(key, [...(groups.get(key) ?? []), i]);
     }
     for (const indices of groups.values()) {
@@ -79,29 +105,45 @@ export async function advanceManyByRef(
       for (let k = 0; k < indices.length; k += 500) {
         const part = indices.slice(k, k + 500);
         const refs = new Map(part.map((i) => [items[i]!.ref, i]));
+        if (first.status === 'failed') {
+          take(
+            await db
+              .updateTable('messages')
+              .set({
+                status: first.status,
+                updated_at: at,
+                error_code: first.error?.code ?? 'unknown',
+                error_reason: first.error?.reason ?? 'the provider reported a failure',
+              })
+              .where('channel_id', '=', first.channelId)
+              .where('provider_message_id', 'in', [...refs.keys()])
+              .where('direction', '=', 'out')
+              .where('status', 'in', REPLACES[first.status])
+              .returningAll()
+              .execute(),
+            refs,
+          );
+          continue;
+        }
+        // Sent, delivered and read of one round in one UPDATE, each message to its own status (a round holds one
+        // status per message): the stored status must come before the new one in FORWARD.
+        const byRef = (value: (it: (typeof items)[number]) => RawBuilder<unknown>) =>
+          sql`case provider_message_id ${sql.join(
+            part.map((i) => sql`when ${items[i]!.ref} then ${value(items[i]!)}`),
+            sql` `,
+          )} end`;
         const updated = await db
           .updateTable('messages')
-          .set({
-            status: first.status,
-            updated_at: at,
-            ...(first.status === 'failed'
-              ? {
-                  error_code: first.error?.code ?? 'unknown',
-                  error_reason: first.error?.reason ?? 'the provider reported a failure',
-                }
-              : {}),
-          })
+          .set({ status: byRef((it) => sql`${it.status}`) as RawBuilder<MessageStatus>, updated_at: at })
           .where('channel_id', '=', first.channelId)
           .where('provider_message_id', 'in', [...refs.keys()])
           .where('direction', '=', 'out')
-          .where('status', 'in', REPLACES[first.status])
+          .where(
+            sql<boolean>`${FORWARD_POSITION} <= ${byRef((it) => sql`cast(${replacesUpTo(it.status)} as integer)`)}`,
+          )
           .returningAll()
           .execute();
-        for (const row of updated) {
-          const i = refs.get(row.provider_message_id!);
-          if (i !== undefined) applied[i] = true;
-          rows.set(row.id, toMessage(row));
-        }
+        take(updated, refs);
       }
     }
   }
