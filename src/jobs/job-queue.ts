@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { setImmediate as nextTurn } from 'node:timers';
 import type { Kysely } from 'kysely';
 import { systemClock, type Clock, DAY_MS } from '../shared/clock.ts';
-import { newId } from '../shared/ids.ts';
+import { newId, newTimeOrderedId } from '../shared/ids.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Database, JobRow } from '../store/database.ts';
 import type { JobPort, NewJobRow } from '../store/ports/job.port.ts';
@@ -202,7 +202,7 @@ export class JobQueue {
       throw new Error(`JobQueue.enqueue: maxAttempts must be a whole number of at least 1, e.g. 8`);
     }
     const row: NewJobRow = {
-      id: newId(),
+      id: newTimeOrderedId(),
       queue,
       payload: JSON.stringify(payload),
       dedupeKey: options.dedupeKey ?? null,

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { ReportFact, ReportFactKind, ReportFactPort } from '../../core/ports/report.port.ts';
-import { newId } from '../../shared/ids.ts';
+import { newTimeOrderedId } from '../../shared/ids.ts';
 import type { Database } from '../database.ts';
 
 const MINUTE_MS = 60_000;
@@ -15,7 +15,7 @@ export class ReportFactStore implements ReportFactPort {
       .insertInto('report_facts')
       .values(
         facts.map((f) => ({
-          id: newId(),
+          id: newTimeOrderedId(),
           kind: f.kind,
           at: Math.floor(f.at / MINUTE_MS) * MINUTE_MS,
           inbox_id: f.inboxId,
