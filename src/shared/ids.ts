@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { publicRandomBytes } from './public-random.ts';
 
 /** Opaque row ids. UUIDv4 strings: they carry no time or content, so leaking one tells nothing about a person. */
 export function newId(): string {
@@ -18,7 +19,7 @@ let lastMessageMs = 0;
 export function newMessageId(): string {
   const ms = Math.max(Date.now(), lastMessageMs);
   lastMessageMs = ms;
-  const b = randomBytes(16);
+  const b = publicRandomBytes(16);
   b.writeUIntBE(ms, 0, 6);
   b[6] = (b[6]! & 0x0f) | 0x70;
   b[8] = (b[8]! & 0x3f) | 0x80;

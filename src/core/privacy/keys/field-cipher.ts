@@ -1,5 +1,6 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { AppError } from '../../../shared/app-error.ts';
+import { publicRandomBytes } from '../../../shared/public-random.ts';
 import type { DataKey } from './data-key.ts';
 
 /** Where a sealed value lives; bound into the ciphertext so that it cannot be moved to another row or column. */
@@ -37,7 +38,7 @@ function associatedData(version: number, key: DataKey, aad: FieldAad): Buffer {
  * fails to open.
  */
 export function sealField(key: DataKey, plaintext: string | Uint8Array, aad: FieldAad): Uint8Array {
-  const nonce = randomBytes(NONCE_BYTES);
+  const nonce = publicRandomBytes(NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key.key, nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(associatedData(FIELD_FORMAT_V1, key, aad));
   const data = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;

@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, ti
 import { AppError } from '../../../shared/app-error.ts';
 import type { Clock } from '../../../shared/clock.ts';
 import { newId } from '../../../shared/ids.ts';
+import { publicRandomBytes } from '../../../shared/public-random.ts';
 import { LocalCacheSignals, type CacheSignals } from '../../../shared/cache-signals.ts';
 import type { DataKeyRecord } from '../../ports/model.ts';
 import type { KeyPort } from '../../ports/key.port.ts';
@@ -105,7 +106,7 @@ function wrapAad(purpose: string, ownerType: string, ownerId: string): Buffer {
 }
 
 function wrap(kek: Buffer, secret: Buffer, aad: Buffer): Buffer {
-  const nonce = randomBytes(NONCE_BYTES);
+  const nonce = publicRandomBytes(NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', kek, nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(aad);
   const body = Buffer.concat([cipher.update(secret), cipher.final()]);
