@@ -10,5 +10,4 @@ describe('publicRandomBytes', () => {
     values[0]!.fill(0);
     expect(values[1]!.toString('hex')).toBe(before);
   });
-
 });
