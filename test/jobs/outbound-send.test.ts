@@ -45,6 +45,47 @@ describeEachStore('outbound-send', (dialect) => {
     await t.cleanup();
   });
 
+  it('sends started together share their writes, and each message keeps its own outcome', async () => {
+    const w = await world();
+    const ids: string[] = [];
+    for (const text of ['eins', 'zwei', 'drei']) ids.push(await w.queueMessage({ text }, { enqueue: false }));
+    const [one, two, three] = ids as [string, string, string];
+    const now = Date.now();
+    // Two workers asking for one message in the same moment: only one may send it.
+    const sending = await Promise.all([one, one, two, three].map((id) => w.outbound.markSending(id, now)));
+    expect(sending).toEqual([true, false, true, true]);
+    // The provider had already reported 'delivered' for the second message before its id was stored.
+    const refs = new ProviderRefs(w.keys.pepper);
+    await t.store.db
+      .insertInto('parked_statuses')
+      .values({
+        channel_id: w.channelId,
+        provider_ref: refs.ref('wamid.zwei')!,
+        status: 'delivered',
+        status_at: now,
+        error_code: null,
+        error_reason: null,
+        expires_at: now + 60_000,
+      })
+      .execute();
+    const sent = await Promise.all([
+      w.outbound.markSent(one, 'wamid.eins', now),
+      w.outbound.markSent(two, 'wamid.zwei', now),
+      w.outbound.markSent(two, 'wamid.zwei', now),
+      w.outbound.markSent(three, 'wamid.drei', now),
+    ]);
+    expect(sent.map((row) => row?.status)).toEqual(['sent', 'delivered', undefined, 'sent']);
+    expect((await w.message(one))?.provider_message_id).toBe(refs.ref('wamid.eins'));
+    expect(await w.message(two)).toMatchObject({ status: 'delivered', provider_message_id: refs.ref('wamid.zwei') });
+    expect((await w.message(three))?.provider_message_id).toBe(refs.ref('wamid.drei'));
+    // Each sent message names the next queued one of its conversation: none is left.
+    expect(await Promise.all(ids.map((id) => w.outbound.nextQueuedOutbound(id)))).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
   it('sends a queued text to the decrypted address and stores the provider id', async () => {
     const w = await world();
     const id = await w.queueMessage({ text: 'Ihr Auto ist fertig.' });
