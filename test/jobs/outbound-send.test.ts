@@ -50,6 +50,7 @@ describeEachStore('outbound-send', (dialect) => {
     const ids: string[] = [];
     for (const text of ['eins', 'zwei', 'drei']) ids.push(await w.queueMessage({ text }, { enqueue: false }));
     const [one, two, three] = ids as [string, string, string];
+    const fourth = await w.queueMessage({ text: 'vier' }, { enqueue: false });
     const now = Date.now();
     // Two workers asking for one message in the same moment: only one may send it.
     const sending = await Promise.all([one, one, two, three].map((id) => w.outbound.markSending(id, now)));
@@ -74,16 +75,13 @@ describeEachStore('outbound-send', (dialect) => {
       w.outbound.markSent(two, 'wamid.zwei', now),
       w.outbound.markSent(three, 'wamid.drei', now),
     ]);
-    expect(sent.map((row) => row?.status)).toEqual(['sent', 'delivered', undefined, 'sent']);
+    expect(sent.map((s) => s?.row.status)).toEqual(['sent', 'delivered', undefined, 'sent']);
+    // Each names the conversation's next queued message, read after the commit.
+    expect(sent.map((s) => s?.nextQueued)).toEqual([fourth, fourth, undefined, fourth]);
     expect((await w.message(one))?.provider_message_id).toBe(refs.ref('wamid.eins'));
     expect(await w.message(two)).toMatchObject({ status: 'delivered', provider_message_id: refs.ref('wamid.zwei') });
     expect((await w.message(three))?.provider_message_id).toBe(refs.ref('wamid.drei'));
-    // Each sent message names the next queued one of its conversation: none is left.
-    expect(await Promise.all(ids.map((id) => w.outbound.nextQueuedOutbound(id)))).toEqual([
-      undefined,
-      undefined,
-      undefined,
-    ]);
+    expect(await Promise.all(ids.map((id) => w.outbound.nextQueuedOutbound(id)))).toEqual([fourth, fourth, fourth]);
   });
 
   it('sends a queued text to the decrypted address and stores the provider id', async () => {

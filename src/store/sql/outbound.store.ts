@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { ContactRecord, MessageRecord } from '../../core/ports/model.ts';
 import type { ContactRow, ConversationRow, Database, MessageRow } from '../database.ts';
-import type { OutboundPort, OutboundTarget } from '../ports/outbound.port.ts';
+import type { OutboundPort, OutboundTarget, SentMessage } from '../ports/outbound.port.ts';
 import { groupCommitFor, type GroupCommit } from './job.store.ts';
 import { applyParkedStatuses } from './parked-status.ts';
 import { PreparedQuery } from './prepared-query.ts';
@@ -26,7 +26,9 @@ export class OutboundStore implements OutboundPort {
   // Calls made in the same turn of the event loop share one statement (see TurnBatch).
   readonly #loads = new TurnBatch((ids: readonly string[]) => this.#loadMany(ids));
   readonly #sendings = new TurnBatch((marks: readonly { id: string; now: number }[]) => this.#markSendingMany(marks));
-  readonly #sents = new TurnBatch((marks: readonly SentMark[]) => this.#markSentMany(marks));
+  // The provider's answers arrive one by one at the pace of the channel: the 'sent' writes wait a moment for company
+  // (a message is 'sending' a few milliseconds longer), and the wake-ups of the next messages follow as one batch.
+  readonly #sents = new TurnBatch((marks: readonly SentMark[]) => this.#markSentMany(marks), 100, SENT_WINDOW_MS);
   readonly #nexts = new TurnBatch((ids: readonly string[]) => this.#nextQueuedMany(ids));
 
   constructor(
@@ -92,15 +94,15 @@ export class OutboundStore implements OutboundPort {
     return Number(result.numUpdatedRows) > 0;
   }
 
-  async markSent(messageId: string, providerMessageId: string | null, now: number): Promise<MessageRecord | undefined> {
+  async markSent(messageId: string, providerMessageId: string | null, now: number): Promise<SentMessage | undefined> {
     return await this.#sents.run({ id: messageId, ref: this.refs.ref(providerMessageId), now });
   }
 
   /**
-   * One UPDATE for the messages the provider accepted in the same turn, each with its own provider id (stored as a
-   * keyed hash: a WhatsApp id carries the customer's number, see ProviderRefs).
+   * One UPDATE for the messages the provider accepted in the same moment, each with its own provider id (stored as
+   * a keyed hash: a WhatsApp id carries the customer's number, see ProviderRefs), then one read for all of them.
    */
-  async #markSentMany(marks: readonly SentMark[]): Promise<(MessageRecord | undefined)[]> {
+  async #markSentMany(marks: readonly SentMark[]): Promise<(SentMessage | undefined)[]> {
     const now = Math.max(...marks.map((m) => m.now));
     const updated = await this.#writes.run((db) =>
       db
@@ -130,30 +132,32 @@ export class OutboundStore implements OutboundPort {
         .returningAll()
         .execute(),
     );
-    const byId = new Map(updated.map((row) => [row.id, toMessage(row)]));
-    // The provider may have reported a status before the id was stored: the webhook parked it. Looked for only after
-    // the ids are committed, so that of this look and the webhook's own look after its commit, at least one sees the
-    // other's write. A plain read first (one for the batch): almost always nothing is parked, and nothing is written.
-    const refs = [...byId.values()].flatMap((row) =>
-      row.provider_message_id === null ? [] : [row.provider_message_id],
+    const sent = new Map<string, SentMessage>(
+      updated.map((row) => [row.id, { row: toMessage(row), nextQueued: undefined }]),
     );
-    if (refs.length === 0) return firstCallGets(marks, byId);
-    const parked = await this.db
-      .selectFrom('parked_statuses')
-      .select(['channel_id', 'provider_ref'])
-      .where('channel_id', 'in', [...new Set([...byId.values()].map((row) => row.channel_id))])
-      .where('provider_ref', 'in', refs)
+    if (sent.size === 0) return marks.map(() => undefined);
+    // Read only after the commit: the provider may have reported a status before the id was stored (the webhook
+    // parked it), and of this look and the webhook's own look after its commit, at least one sees the other's write.
+    // Almost always nothing is parked, and then nothing is written. The same read finds each conversation's next
+    // queued message, which the send's end wakes.
+    const after = await afterSentQuery(this.db)
+      .where('m.id', 'in', [...sent.keys()])
       .execute();
-    for (const p of parked) {
-      const row = [...byId.values()].find(
-        (r) => r.channel_id === p.channel_id && r.provider_message_id === p.provider_ref,
-      );
-      if (!row) continue;
-      const apply = (db: Kysely<Database>) => applyParkedStatuses(db, p.channel_id, p.provider_ref, now);
+    for (const a of after) {
+      const s = sent.get(a.id)!;
+      s.nextQueued = a.next ?? undefined;
+      if (a.parked == null || s.row.provider_message_id === null) continue;
+      const { channel_id: channelId, provider_message_id: ref } = s.row;
+      const apply = (db: Kysely<Database>) => applyParkedStatuses(db, channelId, ref, now);
       const applied = await this.#writes.run((db) => (db.isTransaction ? apply(db) : db.transaction().execute(apply)));
-      if (applied) byId.set(row.id, applied);
+      if (applied) s.row = applied;
     }
-    return firstCallGets(marks, byId);
+    // Of two calls for one message in a batch, the second changed nothing.
+    return marks.map((m) => {
+      const s = sent.get(m.id);
+      sent.delete(m.id);
+      return s;
+    });
   }
 
   async markFailed(messageId: string, code: string, reason: string, now: number): Promise<MessageRecord | undefined> {
@@ -181,16 +185,6 @@ export class OutboundStore implements OutboundPort {
     const next = new Map(rows.map((r) => [r.id, r.next]));
     return ids.map((id) => next.get(id) ?? undefined);
   }
-}
-
-/** The updated row for the first call of each message; a second call for it in the batch changed nothing. */
-function firstCallGets(marks: readonly SentMark[], byId: Map<string, MessageRecord>): (MessageRecord | undefined)[] {
-  const answered = new Set<string>();
-  return marks.map((m) => {
-    if (answered.has(m.id)) return undefined;
-    answered.add(m.id);
-    return byId.get(m.id);
-  });
 }
 
 interface SentMark {
@@ -246,6 +240,22 @@ function toTarget(row: MessageRow & Record<string, unknown>): OutboundTarget {
     channelEnabled: Number(row.ch__enabled) === 1,
     earlierPending: row.status === 'queued' && typeof earlier === 'string' ? earlier : undefined,
   };
+}
+
+/** How long a 'sent' write waits for others to share its statement (ms). */
+const SENT_WINDOW_MS = 2;
+
+/** {@link nextQueuedQuery} with `parked`: not null when a delivery status for the message's provider id is parked. */
+function afterSentQuery(db: Kysely<Database>) {
+  return nextQueuedQuery(db).select((eb) =>
+    eb
+      .selectFrom('parked_statuses as ps')
+      .select('ps.status')
+      .whereRef('ps.channel_id', '=', 'm.channel_id')
+      .whereRef('ps.provider_ref', '=', 'm.provider_message_id')
+      .limit(1)
+      .as('parked'),
+  );
 }
 
 /**

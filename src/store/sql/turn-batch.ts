@@ -1,4 +1,4 @@
-import { setImmediate as nextTurn } from 'node:timers';
+import { setImmediate as nextTurn, setTimeout as later } from 'node:timers';
 
 interface Waiting<K, R> {
   key: K;
@@ -19,16 +19,23 @@ interface Waiting<K, R> {
 export class TurnBatch<K, R> {
   readonly #waiting: Waiting<K, R>[] = [];
 
+  /**
+   * `windowMs` (default 0): the first call of a batch waits this long for company instead of only to the end of its
+   * turn; for calls that come one by one, paced, where a statement saved is worth a few milliseconds of latency.
+   */
   constructor(
     private readonly many: (keys: readonly K[]) => Promise<readonly R[]>,
     private readonly maxBatch = 100,
+    private readonly windowMs = 0,
   ) {}
 
   run(key: K): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.#waiting.push({ key, resolve, reject });
-      // From node:timers, not the global: fake timers in tests must not hold the batch back.
-      if (this.#waiting.length === 1) nextTurn(() => void this.#flush());
+      if (this.#waiting.length !== 1) return;
+      // From node:timers, not the globals: fake timers in tests must not hold the batch back.
+      if (this.windowMs > 0) later(() => void this.#flush(), this.windowMs);
+      else nextTurn(() => void this.#flush());
     });
   }
 
