@@ -30,11 +30,11 @@ export type OrderedSendHandler = (
 ) => Promise<SendEnd | undefined>;
 
 /**
- * What a send that left its message sent knows already: the conversation's next queued message, read after the
- * outcome's commit (OutboundPort.markSent), so that the turn is passed without asking again.
+ * What a send that left its message sent knows already (OutboundPort.markSent, read after the outcome's commit): the
+ * conversation's next queued message if its job waits to be woken, so that the turn is passed without asking again.
  */
 export interface SendEnd {
-  nextQueued: string | undefined;
+  toWake: string | undefined;
 }
 
 /**
@@ -109,7 +109,7 @@ export async function passTurn(
   known?: SendEnd,
 ): Promise<void> {
   try {
-    const next = known ? known.nextQueued : await deps.store.nextQueuedOutbound(messageId);
+    const next = known ? known.toWake : await deps.store.nextQueuedOutbound(messageId);
     if (next !== undefined && !runningHere(next)) await deps.wake(deps.dedupeKey(next));
   } catch (error) {
     // Not fatal: the next message's deferral looks again by itself.

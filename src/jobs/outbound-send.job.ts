@@ -195,7 +195,7 @@ export function outboundSendHandler(deps: OutboundSendDeps): OrderedSendHandler 
       if (visible) await emitOutcome(deps, inboxId, sent.row);
     }
     deps.logger?.debug({ messageId: message.id, channelId: channel.id }, 'message sent');
-    return sent ? { nextQueued: sent.nextQueued } : undefined;
+    return sent ? { toWake: sent.toWake } : undefined;
 
     async function onSendError(error: unknown): Promise<void> {
       const lastAttempt = job.attempts >= job.maxAttempts;

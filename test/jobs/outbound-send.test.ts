@@ -2,6 +2,7 @@ import { ProviderRefs } from '../../src/store/sql/provider-ref.ts';
 import { readFileSync, existsSync } from 'node:fs';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { ChannelNetworkError } from '../../src/core/channel/channel-errors.ts';
+import { outboundDedupeKey } from '../../src/jobs/outbound-send.job.ts';
 import { SendPacer } from '../../src/jobs/send-pacer.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
@@ -50,7 +51,8 @@ describeEachStore('outbound-send', (dialect) => {
     const ids: string[] = [];
     for (const text of ['eins', 'zwei', 'drei']) ids.push(await w.queueMessage({ text }, { enqueue: false }));
     const [one, two, three] = ids as [string, string, string];
-    const fourth = await w.queueMessage({ text: 'vier' }, { enqueue: false });
+    // Queued with its send job, due now (the queue is not running).
+    const fourth = await w.queueMessage({ text: 'vier' });
     const now = Date.now();
     // Two workers asking for one message in the same moment: only one may send it.
     const sending = await Promise.all([one, one, two, three].map((id) => w.outbound.markSending(id, now)));
@@ -69,15 +71,22 @@ describeEachStore('outbound-send', (dialect) => {
         expires_at: now + 60_000,
       })
       .execute();
+    // The next message's job is due anyway: it will find the first message sent, nothing to wake.
+    const first = await w.outbound.markSent(one, 'wamid.eins', now);
+    expect(first).toMatchObject({ row: { status: 'sent' }, toWake: undefined });
+    // Deferred (it saw an earlier message on its way): the sends that end name it to be woken.
+    await t.store.db
+      .updateTable('jobs')
+      .set({ run_at: now + 60_000 })
+      .where('dedupe_key', '=', outboundDedupeKey(fourth))
+      .execute();
     const sent = await Promise.all([
-      w.outbound.markSent(one, 'wamid.eins', now),
       w.outbound.markSent(two, 'wamid.zwei', now),
       w.outbound.markSent(two, 'wamid.zwei', now),
       w.outbound.markSent(three, 'wamid.drei', now),
     ]);
-    expect(sent.map((s) => s?.row.status)).toEqual(['sent', 'delivered', undefined, 'sent']);
-    // Each names the conversation's next queued message, read after the commit.
-    expect(sent.map((s) => s?.nextQueued)).toEqual([fourth, fourth, undefined, fourth]);
+    expect(sent.map((s) => s?.row.status)).toEqual(['delivered', undefined, 'sent']);
+    expect(sent.map((s) => s?.toWake)).toEqual([fourth, undefined, fourth]);
     expect((await w.message(one))?.provider_message_id).toBe(refs.ref('wamid.eins'));
     expect(await w.message(two)).toMatchObject({ status: 'delivered', provider_message_id: refs.ref('wamid.zwei') });
     expect((await w.message(three))?.provider_message_id).toBe(refs.ref('wamid.drei'));

@@ -17,10 +17,15 @@ export interface OutboundTarget {
   earlierPending: string | undefined;
 }
 
-/** A message the provider accepted, as stored, and the next queued outbound message of its conversation. */
+/** A message the provider accepted, as stored, and the send job that its end must wake. */
 export interface SentMessage {
   row: MessageRecord;
-  nextQueued: string | undefined;
+  /**
+   * The conversation's next queued message (see {@link OutboundPort.nextQueuedOutbound}) when its send job waits to
+   * be woken: deferred, or running (it may be about to defer). Undefined when there is none, or its job is due anyway
+   * and will find this message sent.
+   */
+  toWake: string | undefined;
 }
 
 /**
@@ -39,9 +44,9 @@ export interface OutboundPort {
    * sending → sent with the provider's message id (also repairs a message that a lease takeover marked
    * SEND_UNCONFIRMED while this worker was still in the call). Once that is committed it applies the delivery
    * statuses the provider reported before (parked by the webhook, see MessagePort.advanceOrParkStatus), so the
-   * returned row may already be 'delivered', 'read' or 'failed'. Returns the updated row with the conversation's
-   * next queued message (as {@link nextQueuedOutbound} would answer, read after the commit in the same statement as
-   * the parked statuses), or undefined when the message was not 'sending'.
+   * returned row may already be 'delivered', 'read' or 'failed'. Returns the updated row and the next message to
+   * wake (read after the commit, in the same statement as the parked statuses), or undefined when the message was
+   * not 'sending'.
    */
   markSent(messageId: string, providerMessageId: string | null, now: number): Promise<SentMessage | undefined>;
   /** queued|sending → failed with the provider's code and reason (content-free). Returns the updated row. */

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { outboundDedupeKey } from '../../core/inbox/outbox.ts';
 import type { ContactRecord, MessageRecord } from '../../core/ports/model.ts';
 import type { ContactRow, ConversationRow, Database, MessageRow } from '../database.ts';
 import type { OutboundPort, OutboundTarget, SentMessage } from '../ports/outbound.port.ts';
@@ -133,19 +134,17 @@ export class OutboundStore implements OutboundPort {
         .execute(),
     );
     const sent = new Map<string, SentMessage>(
-      updated.map((row) => [row.id, { row: toMessage(row), nextQueued: undefined }]),
+      updated.map((row) => [row.id, { row: toMessage(row), toWake: undefined }]),
     );
     if (sent.size === 0) return marks.map(() => undefined);
     // Read only after the commit: the provider may have reported a status before the id was stored (the webhook
     // parked it), and of this look and the webhook's own look after its commit, at least one sees the other's write.
-    // Almost always nothing is parked, and then nothing is written. The same read finds each conversation's next
-    // queued message, which the send's end wakes.
-    const after = await afterSentQuery(this.db)
-      .where('m.id', 'in', [...sent.keys()])
-      .execute();
+    // Almost always nothing is parked, and then nothing is written. The same read finds the conversation's next
+    // queued message whose job waits to be woken, if any: the send's end wakes it without asking again.
+    const after = await afterSentQuery(this.db, [...sent.keys()], now).execute();
     for (const a of after) {
       const s = sent.get(a.id)!;
-      s.nextQueued = a.next ?? undefined;
+      s.toWake = a.wake ?? undefined;
       if (a.parked == null || s.row.provider_message_id === null) continue;
       const { channel_id: channelId, provider_message_id: ref } = s.row;
       const apply = (db: Kysely<Database>) => applyParkedStatuses(db, channelId, ref, now);
@@ -245,17 +244,37 @@ function toTarget(row: MessageRow & Record<string, unknown>): OutboundTarget {
 /** How long a 'sent' write waits for others to share its statement (ms). */
 const SENT_WINDOW_MS = 2;
 
-/** {@link nextQueuedQuery} with `parked`: not null when a delivery status for the message's provider id is parked. */
-function afterSentQuery(db: Kysely<Database>) {
-  return nextQueuedQuery(db).select((eb) =>
-    eb
-      .selectFrom('parked_statuses as ps')
-      .select('ps.status')
-      .whereRef('ps.channel_id', '=', 'm.channel_id')
-      .whereRef('ps.provider_ref', '=', 'm.provider_message_id')
-      .limit(1)
-      .as('parked'),
-  );
+/**
+ * Per sent message: `parked`, not null when a delivery status for its provider id is parked; `wake`, the
+ * conversation's next queued message (see {@link nextQueuedQuery}) if its send job needs a wake-up: deferred (pending,
+ * due later) or running (its worker may be about to defer). A job that is due anyway finds this message sent.
+ */
+function afterSentQuery(db: Kysely<Database>, ids: readonly string[], now: number) {
+  const sent = nextQueuedQuery(db)
+    .where('m.id', 'in', ids)
+    .select((eb) =>
+      eb
+        .selectFrom('parked_statuses as ps')
+        .select('ps.status')
+        .whereRef('ps.channel_id', '=', 'm.channel_id')
+        .whereRef('ps.provider_ref', '=', 'm.provider_message_id')
+        .limit(1)
+        .as('parked'),
+    )
+    .as('s');
+  return db
+    .selectFrom(sent)
+    .select(['s.id', 's.parked'])
+    .select((eb) =>
+      eb
+        .selectFrom('jobs as j')
+        .select(sql<string>`${sql.ref('s.next')}`.as('next'))
+        .where('j.dedupe_key', '=', sql<string>`cast(${outboundDedupeKey('')} as text) || ${sql.ref('s.next')}`)
+        .where((w) =>
+          w.or([w('j.status', '=', 'running'), w.and([w('j.status', '=', 'pending'), w('j.run_at', '>', now)])]),
+        )
+        .as('wake'),
+    );
 }
 
 /**
