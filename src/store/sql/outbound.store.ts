@@ -5,7 +5,7 @@ import type { ContactRow, ConversationRow, Database, MessageRow } from '../datab
 import type { OutboundPort, OutboundTarget, SentMessage } from '../ports/outbound.port.ts';
 import { groupCommitFor, type GroupCommit } from './job.store.ts';
 import { applyParkedStatuses } from './parked-status.ts';
-import { PreparedQuery } from './prepared-query.ts';
+import { PreparedQuery, preparedBySize } from './prepared-query.ts';
 import { TurnBatch } from './turn-batch.ts';
 import type { ProviderRefs } from './provider-ref.ts';
 import { toConversation, toMessage } from './records.ts';
@@ -17,11 +17,54 @@ export const SEND_UNCONFIRMED = 'SEND_UNCONFIRMED';
 export class OutboundStore implements OutboundPort {
   readonly #writes: GroupCommit;
 
-  // The queries of every send, compiled once (see PreparedQuery); a batch of several is built as it comes.
-  readonly #load = new PreparedQuery(1, (db, messageId: string) => loadQuery(db).where('m.id', '=', messageId));
-
-  readonly #nextQueued = new PreparedQuery(1, (db, messageId: string) =>
-    nextQueuedQuery(db).where('m.id', '=', messageId),
+  // The statements of every send, compiled once per batch size (see PreparedQuery).
+  readonly #load = preparedBySize(
+    (n) => new PreparedQuery(n, (db, ...ids: string[]) => loadQuery(db).where('m.id', 'in', ids)),
+  );
+  readonly #markSending = preparedBySize(
+    (n) =>
+      new PreparedQuery(n + 1, (db, now: number, ...ids: string[]) =>
+        db
+          .updateTable('messages')
+          .set({ status: 'sending', updated_at: now })
+          .where('id', 'in', ids)
+          .where('status', '=', 'queued')
+          .where('provider_message_id', 'is', null)
+          .returning('id'),
+      ),
+  );
+  /** Arguments: now, then id and stored provider id of each message, then the ids again (for the index). */
+  readonly #markSent = preparedBySize(
+    (n) =>
+      new PreparedQuery(3 * n + 1, (db, now: number, ...args: (string | null)[]) =>
+        db
+          .updateTable('messages')
+          .set((eb) => {
+            let ref = eb.case('id').when(args[0]!).then(args[1]!);
+            for (let i = 1; i < n; i += 1) ref = ref.when(args[2 * i]!).then(args[2 * i + 1]!);
+            return {
+              status: 'sent' as const,
+              provider_message_id: ref.else(null).end(),
+              error_code: null,
+              error_reason: null,
+              updated_at: now,
+            };
+          })
+          .where('id', 'in', args.slice(2 * n) as string[])
+          .where((eb) =>
+            eb.or([
+              eb('status', '=', 'sending'),
+              eb.and([eb('status', '=', 'failed'), eb('error_code', '=', SEND_UNCONFIRMED)]),
+            ]),
+          )
+          .returningAll(),
+      ),
+  );
+  readonly #afterSent = preparedBySize(
+    (n) => new PreparedQuery(n + 1, (db, now: number, ...ids: string[]) => afterSentQuery(db, ids, now)),
+  );
+  readonly #nextQueued = preparedBySize(
+    (n) => new PreparedQuery(n, (db, ...ids: string[]) => nextQueuedQuery(db).where('m.id', 'in', ids)),
   );
 
   // Calls made in the same turn of the event loop share one statement (see TurnBatch).
@@ -49,11 +92,8 @@ export class OutboundStore implements OutboundPort {
   }
 
   async #loadMany(ids: readonly string[]): Promise<(OutboundTarget | undefined)[]> {
-    const rows = (
-      ids.length === 1
-        ? (await this.#load.execute(this.db, ids[0]!)).rows
-        : await loadQuery(this.db).where('m.id', 'in', ids).execute()
-    ) as (MessageRow & Record<string, unknown>)[];
+    const rows = (await this.#load(ids.length).execute(this.db, ...ids)).rows as (MessageRow &
+      Record<string, unknown>)[];
     const byId = new Map(rows.map((row) => [row.id, toTarget(row)]));
     return ids.map((id) => byId.get(id));
   }
@@ -64,19 +104,8 @@ export class OutboundStore implements OutboundPort {
 
   async #markSendingMany(marks: readonly { id: string; now: number }[]): Promise<boolean[]> {
     const now = Math.max(...marks.map((m) => m.now));
-    const rows = await this.#writes.run((db) =>
-      db
-        .updateTable('messages')
-        .set({ status: 'sending', updated_at: now })
-        .where(
-          'id',
-          'in',
-          marks.map((m) => m.id),
-        )
-        .where('status', '=', 'queued')
-        .where('provider_message_id', 'is', null)
-        .returning('id')
-        .execute(),
+    const { rows } = await this.#writes.run((db) =>
+      this.#markSending(marks.length).execute(db, now, ...marks.map((m) => m.id)),
     );
     // Compare-and-set per call: of two calls for one message in a batch, only the first gets it.
     const marked = new Set(rows.map((r) => r.id));
@@ -105,34 +134,8 @@ export class OutboundStore implements OutboundPort {
    */
   async #markSentMany(marks: readonly SentMark[]): Promise<(SentMessage | undefined)[]> {
     const now = Math.max(...marks.map((m) => m.now));
-    const updated = await this.#writes.run((db) =>
-      db
-        .updateTable('messages')
-        .set((eb) => {
-          let ref = eb.case('id').when(marks[0]!.id).then(marks[0]!.ref);
-          for (const m of marks.slice(1)) ref = ref.when(m.id).then(m.ref);
-          return {
-            status: 'sent' as const,
-            provider_message_id: ref.else(null).end(),
-            error_code: null,
-            error_reason: null,
-            updated_at: now,
-          };
-        })
-        .where(
-          'id',
-          'in',
-          marks.map((m) => m.id),
-        )
-        .where((eb) =>
-          eb.or([
-            eb('status', '=', 'sending'),
-            eb.and([eb('status', '=', 'failed'), eb('error_code', '=', SEND_UNCONFIRMED)]),
-          ]),
-        )
-        .returningAll()
-        .execute(),
-    );
+    const args = [...marks.flatMap((m) => [m.id, m.ref]), ...marks.map((m) => m.id)];
+    const { rows: updated } = await this.#writes.run((db) => this.#markSent(marks.length).execute(db, now, ...args));
     const sent = new Map<string, SentMessage>(
       updated.map((row) => [row.id, { row: toMessage(row), toWake: undefined }]),
     );
@@ -141,7 +144,8 @@ export class OutboundStore implements OutboundPort {
     // parked it), and of this look and the webhook's own look after its commit, at least one sees the other's write.
     // Almost always nothing is parked, and then nothing is written. The same read finds the conversation's next
     // queued message whose job waits to be woken, if any: the send's end wakes it without asking again.
-    const after = await afterSentQuery(this.db, [...sent.keys()], now).execute();
+    const ids = [...sent.keys()];
+    const { rows: after } = await this.#afterSent(ids.length).execute(this.db, now, ...ids);
     for (const a of after) {
       const s = sent.get(a.id)!;
       s.toWake = a.wake ?? undefined;
@@ -177,10 +181,7 @@ export class OutboundStore implements OutboundPort {
   }
 
   async #nextQueuedMany(ids: readonly string[]): Promise<(string | undefined)[]> {
-    const rows =
-      ids.length === 1
-        ? (await this.#nextQueued.execute(this.db, ids[0]!)).rows
-        : await nextQueuedQuery(this.db).where('m.id', 'in', ids).execute();
+    const { rows } = await this.#nextQueued(ids.length).execute(this.db, ...ids);
     const next = new Map(rows.map((r) => [r.id, r.next]));
     return ids.map((id) => next.get(id) ?? undefined);
   }
