@@ -24,7 +24,18 @@ export interface OutboundOrderDeps {
  * A send handler that takes the message as the order check read it (`loaded.target`, undefined when the message is
  * gone), so that it need not read it again; without `loaded` it reads the message itself.
  */
-export type OrderedSendHandler = (job: Job, loaded?: { target: OutboundTarget | undefined }) => Promise<void>;
+export type OrderedSendHandler = (
+  job: Job,
+  loaded?: { target: OutboundTarget | undefined },
+) => Promise<SendEnd | undefined>;
+
+/**
+ * What a send that left its message sent knows already (OutboundPort.markSent, read after the outcome's commit): the
+ * conversation's next queued message if its job waits to be woken, so that the turn is passed without asking again.
+ */
+export interface SendEnd {
+  toWake: string | undefined;
+}
 
 /**
  * Keeps the outbound messages of a conversation (replies, templates, notices, greetings: directions 'out' and
@@ -50,7 +61,10 @@ export function inOutboundOrder(handler: OrderedSendHandler, deps: OutboundOrder
   const isRunningHere = (id: string) => running.has(id);
   return async (job) => {
     const messageId = orderedMessageId(job);
-    if (messageId === undefined) return handler(job);
+    if (messageId === undefined) {
+      await handler(job);
+      return;
+    }
     // The same message's send claimed again while its first run is still here (a lease lost to a stall): later.
     if (running.has(messageId)) throw new Defer(pollMs, `message ${messageId} is being sent by this process`);
     let ended!: () => void;
@@ -67,10 +81,11 @@ export function inOutboundOrder(handler: OrderedSendHandler, deps: OutboundOrder
         }
         await here;
       }
+      let end: SendEnd | undefined;
       try {
-        await handler(job, { target });
+        end = await handler(job, { target });
       } finally {
-        await passTurn(messageId, deps, isRunningHere);
+        await passTurn(messageId, deps, isRunningHere, end);
       }
     } finally {
       running.delete(messageId);
@@ -83,17 +98,18 @@ export function inOutboundOrder(handler: OrderedSendHandler, deps: OutboundOrder
 const MAX_LOCAL_WAITS = 8;
 
 /**
- * After the message left the queue (sent or failed), wakes the send job of the next queued one, if any. A next
- * message whose send is running in this process (`runningHere`) is waiting for this one already and looks again by
- * itself: no wake-up is written for it.
+ * After the message left the queue (sent or failed), wakes the send job of the next queued one, if any (`known`: as
+ * the send read it after its outcome's commit; otherwise looked up). A next message whose send is running in this
+ * process (`runningHere`) is waiting for this one already and looks again by itself: no wake-up is written for it.
  */
 export async function passTurn(
   messageId: string,
   deps: OutboundOrderDeps,
   runningHere: (messageId: string) => boolean = () => false,
+  known?: SendEnd,
 ): Promise<void> {
   try {
-    const next = await deps.store.nextQueuedOutbound(messageId);
+    const next = known ? known.toWake : await deps.store.nextQueuedOutbound(messageId);
     if (next !== undefined && !runningHere(next)) await deps.wake(deps.dedupeKey(next));
   } catch (error) {
     // Not fatal: the next message's deferral looks again by itself.

@@ -191,10 +191,11 @@ export function outboundSendHandler(deps: OutboundSendDeps): OrderedSendHandler 
     }
     const sent = await retryWrite(() => deps.store.markSent(message.id, providerMessageId, now()));
     if (sent) {
-      publish(deps.events, inboxId, sent);
-      if (visible) await emitOutcome(deps, inboxId, sent);
+      publish(deps.events, inboxId, sent.row);
+      if (visible) await emitOutcome(deps, inboxId, sent.row);
     }
     deps.logger?.debug({ messageId: message.id, channelId: channel.id }, 'message sent');
+    return sent ? { toWake: sent.toWake } : undefined;
 
     async function onSendError(error: unknown): Promise<void> {
       const lastAttempt = job.attempts >= job.maxAttempts;

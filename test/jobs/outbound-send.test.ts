@@ -2,6 +2,7 @@ import { ProviderRefs } from '../../src/store/sql/provider-ref.ts';
 import { readFileSync, existsSync } from 'node:fs';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { ChannelNetworkError } from '../../src/core/channel/channel-errors.ts';
+import { outboundDedupeKey } from '../../src/jobs/outbound-send.job.ts';
 import { SendPacer } from '../../src/jobs/send-pacer.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
@@ -43,6 +44,53 @@ describeEachStore('outbound-send', (dialect) => {
     for (const s of extraStores.splice(0)) await s.close();
     await stub.close();
     await t.cleanup();
+  });
+
+  it('sends started together share their writes, and each message keeps its own outcome', async () => {
+    const w = await world();
+    const ids: string[] = [];
+    for (const text of ['eins', 'zwei', 'drei']) ids.push(await w.queueMessage({ text }, { enqueue: false }));
+    const [one, two, three] = ids as [string, string, string];
+    // Queued with its send job, due now (the queue is not running).
+    const fourth = await w.queueMessage({ text: 'vier' });
+    const now = Date.now();
+    // Two workers asking for one message in the same moment: only one may send it.
+    const sending = await Promise.all([one, one, two, three].map((id) => w.outbound.markSending(id, now)));
+    expect(sending).toEqual([true, false, true, true]);
+    // The provider had already reported 'delivered' for the second message before its id was stored.
+    const refs = new ProviderRefs(w.keys.pepper);
+    await t.store.db
+      .insertInto('parked_statuses')
+      .values({
+        channel_id: w.channelId,
+        provider_ref: refs.ref('wamid.zwei')!,
+        status: 'delivered',
+        status_at: now,
+        error_code: null,
+        error_reason: null,
+        expires_at: now + 60_000,
+      })
+      .execute();
+    // The next message's job is due anyway: it will find the first message sent, nothing to wake.
+    const first = await w.outbound.markSent(one, 'wamid.eins', now);
+    expect(first).toMatchObject({ row: { status: 'sent' }, toWake: undefined });
+    // Deferred (it saw an earlier message on its way): the sends that end name it to be woken.
+    await t.store.db
+      .updateTable('jobs')
+      .set({ run_at: now + 60_000 })
+      .where('dedupe_key', '=', outboundDedupeKey(fourth))
+      .execute();
+    const sent = await Promise.all([
+      w.outbound.markSent(two, 'wamid.zwei', now),
+      w.outbound.markSent(two, 'wamid.zwei', now),
+      w.outbound.markSent(three, 'wamid.drei', now),
+    ]);
+    expect(sent.map((s) => s?.row.status)).toEqual(['delivered', undefined, 'sent']);
+    expect(sent.map((s) => s?.toWake)).toEqual([fourth, undefined, fourth]);
+    expect((await w.message(one))?.provider_message_id).toBe(refs.ref('wamid.eins'));
+    expect(await w.message(two)).toMatchObject({ status: 'delivered', provider_message_id: refs.ref('wamid.zwei') });
+    expect((await w.message(three))?.provider_message_id).toBe(refs.ref('wamid.drei'));
+    expect(await Promise.all(ids.map((id) => w.outbound.nextQueuedOutbound(id)))).toEqual([fourth, fourth, fourth]);
   });
 
   it('sends a queued text to the decrypted address and stores the provider id', async () => {

@@ -17,6 +17,17 @@ export interface OutboundTarget {
   earlierPending: string | undefined;
 }
 
+/** A message the provider accepted, as stored, and the send job that its end must wake. */
+export interface SentMessage {
+  row: MessageRecord;
+  /**
+   * The conversation's next queued message (see {@link OutboundPort.nextQueuedOutbound}) when its send job waits to
+   * be woken: deferred, or running (it may be about to defer). Undefined when there is none, or its job is due anyway
+   * and will find this message sent.
+   */
+  toWake: string | undefined;
+}
+
 /**
  * The outbound side of the messages table, as src/jobs/outbound-send.job.ts uses it. Each status change is a
  * compare-and-set on the current status, so that two workers (or a stale one) can never both send a message or
@@ -33,9 +44,11 @@ export interface OutboundPort {
    * sending → sent with the provider's message id (also repairs a message that a lease takeover marked
    * SEND_UNCONFIRMED while this worker was still in the call). Once that is committed it applies the delivery
    * statuses the provider reported before (parked by the webhook, see MessagePort.advanceOrParkStatus), so the
-   * returned row may already be 'delivered', 'read' or 'failed'. Returns the updated row.
+   * returned row may already be 'delivered', 'read' or 'failed'. Returns the updated row and the next message to
+   * wake (read after the commit, in the same statement as the parked statuses), or undefined when the message was
+   * not 'sending'.
    */
-  markSent(messageId: string, providerMessageId: string | null, now: number): Promise<MessageRecord | undefined>;
+  markSent(messageId: string, providerMessageId: string | null, now: number): Promise<SentMessage | undefined>;
   /** queued|sending → failed with the provider's code and reason (content-free). Returns the updated row. */
   markFailed(messageId: string, code: string, reason: string, now: number): Promise<MessageRecord | undefined>;
   /** The first later 'queued' message of the same conversation, once `messageId` is neither queued nor sending. */

@@ -1,7 +1,8 @@
 import { setImmediate as nextTurn } from 'node:timers';
-import type { ExpressionBuilder, Kysely } from 'kysely';
+import { PostgresAdapter, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { Database, JobRow } from '../database.ts';
 import type { JobPort, NewJobRow } from '../ports/job.port.ts';
+import { TurnBatch } from './turn-batch.ts';
 
 interface PendingWrite {
   op: (db: Kysely<Database>) => Promise<unknown>;
@@ -18,6 +19,10 @@ interface PendingWrite {
  *
  * One instance per database handle ({@link groupCommitFor}), shared by the job and outbound stores. Never await it
  * from inside a transaction on the same SQLite database: the transaction holds the only connection.
+ *
+ * With `batch: false` (PostgreSQL) every write runs at once on its own pooled connection: the server already flushes
+ * the WAL of commits that arrive together in one go, and a batch transaction would put the writes one after the
+ * other on a single connection (a round trip each), which made it the bottleneck of outbound sending.
  */
 export class GroupCommit {
   readonly #pending: PendingWrite[] = [];
@@ -26,9 +31,11 @@ export class GroupCommit {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly maxBatch = 256,
+    private readonly batch = true,
   ) {}
 
   run<T>(op: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+    if (!this.batch) return op(this.db);
     return new Promise<T>((resolve, reject) => {
       this.#pending.push({ op, resolve: resolve as (value: unknown) => void, reject });
       if (this.#flushing) return;
@@ -76,11 +83,14 @@ async function settle(write: PendingWrite, db: Kysely<Database>): Promise<void> 
 
 const groupCommits = new WeakMap<Kysely<Database>, GroupCommit>();
 
-/** The group-commit writer of a database handle (one per handle, so that all stores on it batch together). */
+/**
+ * The group-commit writer of a database handle (one per handle, so that all stores on it batch together). Batching on
+ * SQLite only, where every commit is an fsync of the one writer; see {@link GroupCommit} for PostgreSQL.
+ */
 export function groupCommitFor(db: Kysely<Database>): GroupCommit {
   let group = groupCommits.get(db);
   if (!group) {
-    group = new GroupCommit(db);
+    group = new GroupCommit(db, 256, !(db.getExecutor().adapter instanceof PostgresAdapter));
     groupCommits.set(db, group);
   }
   return group;
@@ -115,6 +125,7 @@ function jobRow(job: NewJobRow) {
  */
 export class JobStore implements JobPort {
   readonly #writes: GroupCommit;
+  readonly #wakes = new TurnBatch((wakes: readonly { dedupeKey: string; now: number }[]) => this.#wakeMany(wakes));
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -355,8 +366,14 @@ export class JobStore implements JobPort {
     return row === undefined ? undefined : Number(row.run_at);
   }
 
-  async wake(dedupeKey: string, now: number): Promise<number> {
-    const result = await this.#writes.run((db) =>
+  wake(dedupeKey: string, now: number): Promise<number> {
+    return this.#wakes.run({ dedupeKey, now });
+  }
+
+  /** The wakes of one turn in one UPDATE (every finished send wakes the next message of its conversation). */
+  async #wakeMany(wakes: readonly { dedupeKey: string; now: number }[]): Promise<number[]> {
+    const now = Math.max(...wakes.map((w) => w.now));
+    const rows = await this.#writes.run((db) =>
       db
         .updateTable('jobs')
         .set((eb) => ({
@@ -371,13 +388,19 @@ export class JobStore implements JobPort {
             .end(),
           updated_at: now,
         }))
-        .where('dedupe_key', '=', dedupeKey)
+        .where(
+          'dedupe_key',
+          'in',
+          wakes.map((w) => w.dedupeKey),
+        )
         .where((eb) =>
           eb.or([eb.and([eb('status', '=', 'pending'), eb('run_at', '>', now)]), eb('status', '=', 'running')]),
         )
-        .executeTakeFirst(),
+        .returning('dedupe_key')
+        .execute(),
     );
-    return Number(result.numUpdatedRows);
+    const woken = new Set(rows.map((r) => r.dedupe_key));
+    return wakes.map((w) => (woken.delete(w.dedupeKey) ? 1 : 0));
   }
 
   async fail(id: string, owner: string | null, lastError: string, now: number): Promise<boolean> {

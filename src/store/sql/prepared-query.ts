@@ -42,3 +42,19 @@ export class PreparedQuery<Args extends readonly unknown[], Row> {
     return { sql, slots };
   }
 }
+
+/**
+ * A {@link PreparedQuery} for each batch size (the statements of {@link TurnBatch} name n keys): made by `make(n)`
+ * and compiled at its first use, then reused for every batch of that size.
+ */
+export function preparedBySize<Q>(make: (size: number) => Q): (size: number) => Q {
+  const bySize = new Map<number, Q>();
+  return (size) => {
+    let query = bySize.get(size);
+    if (query === undefined) {
+      query = make(size);
+      bySize.set(size, query);
+    }
+    return query;
+  };
+}
