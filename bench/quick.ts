@@ -60,6 +60,9 @@ async function settleAndReport(): Promise<void> {
 }
 
 async function idleSparsam(): Promise<void> {
+  // As bin/sparsam.js does before it loads the server; startSparsam releases the hold once it listens.
+  const { youngGeneration } = await import('../src/shared/young-generation.ts');
+  youngGeneration.hold();
   const { loadConfig } = await import('../src/config/config.ts');
   const { startSparsam } = await import('../src/main.ts');
   const { createLogger } = await import('../src/shared/logger.ts');
