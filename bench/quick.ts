@@ -60,8 +60,11 @@ async function settleAndReport(): Promise<void> {
 }
 
 async function idleSparsam(): Promise<void> {
+  // As bin/sparsam.js does before it loads the server; startSparsam releases the hold once it listens.
+  const { youngGeneration } = await import('../src/shared/young-generation.ts');
+  youngGeneration.hold();
   const { loadConfig } = await import('../src/config/config.ts');
-  const { createSparsam } = await import('../src/main.ts');
+  const { startSparsam } = await import('../src/main.ts');
   const { createLogger } = await import('../src/shared/logger.ts');
   const pino = (await import('pino')).pino;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sparsam-bench-idle-'));
@@ -85,14 +88,16 @@ channels:
     env: {
       SPARSAM_DATA_DIR: dir,
       SPARSAM_CONFIG: '/bench/sparsam.yaml',
+      SPARSAM_PORT: '0',
+      SPARSAM_HOST: '127.0.0.1',
       SPARSAM_LOG_LEVEL: 'info',
       SPARSAM_MASTER_KEY: randomBytes(32).toString('base64'),
     },
     readFile: () => yaml,
   });
   const logger = createLogger({ level: 'info', destination: pino.destination('/dev/null') });
-  const sparsam = await createSparsam(config, { logger });
-  await sparsam.http.listen({ port: 0, host: '127.0.0.1' });
+  // As `sparsam start` does: listening, with the job queue running.
+  await startSparsam(config, { logger });
   await settleAndReport();
 }
 

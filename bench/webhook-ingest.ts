@@ -216,6 +216,9 @@ async function servePlain(dir: string, pgUrl: string | undefined): Promise<void>
 }
 
 async function serveSparsam(dir: string, pgUrl: string | undefined): Promise<void> {
+  // As bin/sparsam.js and startSparsam do: the young generation is held while the server loads and starts.
+  const { youngGeneration } = await import('../src/shared/young-generation.ts');
+  youngGeneration.hold();
   const { loadConfig } = await import('../src/config/config.ts');
   const { createSparsam } = await import('../src/main.ts');
   const { createLogger } = await import('../src/shared/logger.ts');
@@ -287,6 +290,7 @@ channels:
     }
   });
   await sparsam.http.listen({ port: 0, host: '127.0.0.1' });
+  youngGeneration.release();
   ready((sparsam.http.server.address() as AddressInfo).port);
 }
 

@@ -20,5 +20,11 @@ if (process.env.npm_lifecycle_event && (process.argv[2] === 'start' || process.a
     process.kill(process.pid, 'SIGTERM');
   }, 500).unref();
 }
+if (process.argv[2] === 'start' || process.argv[2] === 'demo') {
+  // The server's modules load and its stores open without growing V8's young generation, which an idle server would
+  // keep in memory; startSparsam lets it grow again once the server listens (src/shared/young-generation.ts).
+  const { youngGeneration } = await import('../src/shared/young-generation.ts');
+  youngGeneration.hold();
+}
 const { runCli } = await import('../src/cli/main.ts');
 await runCli(process.argv);

@@ -12,6 +12,7 @@ import { EventJobSinks, LocalInboxEventBus, type InboxEventBus } from './core/in
 import { createMetrics, type Metrics } from './http/metrics.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
+import { youngGeneration } from './shared/young-generation.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
 import { InboxStore } from './store/sql/inbox.store.ts';
@@ -802,6 +803,8 @@ export async function startSparsam(
 ): Promise<{ sparsam: Sparsam; address: string }> {
   const sparsam = await createSparsam(config, options);
   const address = await sparsam.http.listen({ port: config.port, host: config.host });
+  // Started: requests may now need a young generation of the size V8 chooses (held small by bin/sparsam.js).
+  youngGeneration.release();
   // Background work only in the server: one-shot CLI commands build a Sparsam too and must not send or sweep.
   sparsam.jobs.start();
   // A broadcast half-queued when the last process stopped goes on from its cursor (no contact gets it twice).
