@@ -1,7 +1,9 @@
 // Builds the web inbox into web/dist with Vite. `ensureWebBuilt()` builds only when web/dist/index.html is missing or
 // older than a source file (after a `git pull`, say), so `npm start` serves the current UI and stays fast otherwise.
 // Run directly: `node web/build.mjs`.
+import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
@@ -126,7 +128,7 @@ export function webBuildStale() {
 export async function ensureWebBuilt({ quiet = true } = {}) {
   if (!webBuildStale()) return false;
   try {
-    await import('vite');
+    createRequire(import.meta.url).resolve('vite');
   } catch {
     // A production install (npm ci --omit=dev) serves the web/dist it was shipped with.
     if (!existsSync(distIndex)) {
@@ -135,10 +137,19 @@ export async function ensureWebBuilt({ quiet = true } = {}) {
     return false;
   }
   console.error('sparsam: building the web inbox …');
-  await buildWeb({ quiet });
+  // In a child process: Vite and Rollup take some 300 MiB, which the server would otherwise keep for its lifetime.
+  const code = await new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...(quiet ? ['--quiet'] : [])], {
+      stdio: 'inherit',
+    });
+    child.on('error', reject);
+    child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 1 : 0)));
+  });
+  if (code !== 0)
+    throw new Error(`building the web inbox failed (exit code ${code}); run  npm run build:web  to see why`);
   return true;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  await buildWeb();
+  await buildWeb({ quiet: process.argv.includes('--quiet') });
 }
