@@ -1,7 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DeliveryStatus } from '../../core/channel/channel.port.ts';
 import type { MessageRecord } from '../../core/ports/model.ts';
-import type { Database, MessageRow, MessageStatus } from '../database.ts';
+import type { Database, MessageStatus } from '../database.ts';
 import { toMessage } from './records.ts';
 
 /** Statuses a delivery status may replace: forward only, failed terminal. */
@@ -61,8 +61,8 @@ export async function advanceByRef(
 /**
  * {@link advanceByRef} for several statuses in their order, in a few statements: the k-th status of each message
  * goes in round k, and a round's statuses of one channel move all their messages in one UPDATE (a failure, with its
- * own code and reason, in one of its own). Returns the changed
- * rows (the last state of each) and, per status, whether it changed its message.
+ * own code and reason, in one of its own). Returns the changed rows (the last state of each) and, per status, whether
+ * it changed its message.
  */
 export async function advanceManyByRef(
   db: Kysely<Database>,
@@ -84,47 +84,25 @@ export async function advanceManyByRef(
     seen.set(key, round + 1);
     (rounds[round] ??= []).push(i);
   }
-  const take = (updated: readonly MessageRow[], refs: Map<string, number>) => {
-    for (const raw of updated) {
-      const row = toMessage(raw);
-      const i = refs.get(row.provider_message_id!);
-      if (i !== undefined) applied[i] = true;
-      rows.set(row.id, row);
-    }
-  };
   for (const round of rounds) {
-    const groups = new Map<string, number[]>();
+    const byChannel = new Map<string, number[]>();
     for (const i of round) {
       const it = items[i]!;
-      // A failure carries its own code and reason: alone. The others by channel, whatever their kind.
-      const key = it.status === 'failed' ? `failed\0${i}` : it.channelId;
-      groups.set(key, [...(groups.get(key) ?? []), i]);
+      if (it.status !== 'failed') {
+        byChannel.set(it.channelId, [...(byChannel.get(it.channelId) ?? []), i]);
+        continue;
+      }
+      // A failure carries its own code and reason: alone.
+      const row = await advanceByRef(db, it.channelId, it.ref, it.status, it.error, at);
+      if (row) {
+        applied[i] = true;
+        rows.set(row.id, row);
+      }
     }
-    for (const indices of groups.values()) {
-      const first = items[indices[0]!]!;
+    for (const [channelId, indices] of byChannel) {
       for (let k = 0; k < indices.length; k += 500) {
         const part = indices.slice(k, k + 500);
         const refs = new Map(part.map((i) => [items[i]!.ref, i]));
-        if (first.status === 'failed') {
-          take(
-            await db
-              .updateTable('messages')
-              .set({
-                status: first.status,
-                updated_at: at,
-                error_code: first.error?.code ?? 'unknown',
-                error_reason: first.error?.reason ?? 'the provider reported a failure',
-              })
-              .where('channel_id', '=', first.channelId)
-              .where('provider_message_id', 'in', [...refs.keys()])
-              .where('direction', '=', 'out')
-              .where('status', 'in', REPLACES[first.status])
-              .returningAll()
-              .execute(),
-            refs,
-          );
-          continue;
-        }
         // Sent, delivered and read of one round in one UPDATE, each message to its own status (a round holds one
         // status per message): the stored status must come before the new one in FORWARD.
         const byRef = (value: (it: (typeof items)[number]) => RawBuilder<unknown>) =>
@@ -135,7 +113,7 @@ export async function advanceManyByRef(
         const updated = await db
           .updateTable('messages')
           .set({ status: byRef((it) => sql`${it.status}`) as RawBuilder<MessageStatus>, updated_at: at })
-          .where('channel_id', '=', first.channelId)
+          .where('channel_id', '=', channelId)
           .where('provider_message_id', 'in', [...refs.keys()])
           .where('direction', '=', 'out')
           .where(
@@ -143,7 +121,12 @@ export async function advanceManyByRef(
           )
           .returningAll()
           .execute();
-        take(updated, refs);
+        for (const raw of updated) {
+          const row = toMessage(raw);
+          const i = refs.get(row.provider_message_id!);
+          if (i !== undefined) applied[i] = true;
+          rows.set(row.id, row);
+        }
       }
     }
   }
