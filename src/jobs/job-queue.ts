@@ -108,6 +108,13 @@ export function describeJobError(error: unknown): string {
   return 'non-error thrown';
 }
 
+/** A job waiting in #insertTogether for the statement it shares with the others. */
+interface WaitingInsert {
+  row: NewJobRow;
+  resolve: (answer: { id: string; inserted: boolean }) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * A durable job queue over the `jobs` table, shared by every sparsam instance that uses the same database.
  *
@@ -125,12 +132,6 @@ export function describeJobError(error: unknown): string {
  * No library fits: pg-boss and graphile-worker are PostgreSQL-only, BullMQ needs Redis; sparsam must run the same
  * queue on embedded SQLite.
  */
-interface WaitingInsert {
-  row: NewJobRow;
-  resolve: (answer: { id: string; inserted: boolean }) => void;
-  reject: (error: unknown) => void;
-}
-
 export class JobQueue {
   readonly instanceId: string;
   readonly #store: JobPort;
@@ -150,10 +151,8 @@ export class JobQueue {
   readonly #queues = new Map<string, QueueState>();
   /** Inserts of enqueue() calls that have not answered yet. */
   readonly #inserting = new Set<Promise<unknown>>();
-  /** Jobs enqueued in this turn of the event loop, inserted together (see #insertSoon). */
-  readonly #toInsert: WaitingInsert[] = [];
-  /** Jobs enqueued in a caller's transaction in one synchronous burst, per transaction (see #insertIn). */
-  readonly #toInsertIn = new Map<Kysely<Database>, WaitingInsert[]>();
+  /** Jobs waiting to be inserted together, by the caller's transaction (undefined: none; see #insertTogether). */
+  readonly #toInsert = new Map<Kysely<Database> | undefined, WaitingInsert[]>();
   readonly #active = new Map<string, Promise<void>>();
   readonly #periodics: Periodic[] = [];
   #started = false;
@@ -210,7 +209,7 @@ export class JobQueue {
       maxAttempts,
       now,
     };
-    const insert = options.db ? this.#insertIn(row, options.db) : this.#insertSoon(row);
+    const insert = this.#insertTogether(row, options.db);
     // drain() waits for inserts still on their way (an event listener that enqueues without being awaited).
     if (!options.db) {
       this.#inserting.add(insert);
@@ -229,40 +228,29 @@ export class JobQueue {
   }
 
   /**
-   * Inserts a job outside any caller's transaction together with the others enqueued in the same turn of the event
-   * loop: the jobs a group of webhooks causes (a notification per message) cost one statement, not one commit each.
+   * Inserts a job together with the others enqueued alongside it, with one statement instead of one round trip each:
+   * - outside a transaction, those enqueued in the same turn of the event loop (the jobs a group of webhooks causes,
+   *   a notification per message, cost one statement, not one commit each);
+   * - in a caller's transaction (`db`), those enqueued in it before the caller next waits (the dispatch jobs of a
+   *   webhook group's events, enqueued at once). The transaction waits for the answer, so nothing commits without
+   *   its jobs; the flush is a microtask, so the transaction does not yield to other work on SQLite.
    */
-  #insertSoon(row: NewJobRow): Promise<{ id: string; inserted: boolean }> {
+  #insertTogether(row: NewJobRow, db: Kysely<Database> | undefined): Promise<{ id: string; inserted: boolean }> {
     return new Promise((resolve, reject) => {
-      this.#toInsert.push({ row, resolve, reject });
-      if (this.#toInsert.length === 1) nextTurn(() => void this.#insertWaiting());
-    });
-  }
-
-  async #insertWaiting(): Promise<void> {
-    await this.#insertTogether(this.#toInsert.splice(0));
-  }
-
-  /**
-   * Inserts a job in a caller's transaction together with the others enqueued in it before the caller next waits
-   * (the dispatch jobs of a webhook group's events, enqueued at once): one statement instead of one round trip to
-   * the database each. The caller's transaction waits for the answer, so nothing commits without its jobs; the
-   * flush is a microtask, so the transaction does not yield to other work on SQLite.
-   */
-  #insertIn(row: NewJobRow, db: Kysely<Database>): Promise<{ id: string; inserted: boolean }> {
-    return new Promise((resolve, reject) => {
-      const waiting = this.#toInsertIn.get(db);
+      const waiting = this.#toInsert.get(db);
       if (waiting) return void waiting.push({ row, resolve, reject });
-      this.#toInsertIn.set(db, [{ row, resolve, reject }]);
-      queueMicrotask(() => {
-        const all = this.#toInsertIn.get(db)!;
-        this.#toInsertIn.delete(db);
-        void this.#insertTogether(all, db);
-      });
+      this.#toInsert.set(db, [{ row, resolve, reject }]);
+      const flush = () => {
+        const all = this.#toInsert.get(db)!;
+        this.#toInsert.delete(db);
+        void this.#insertWaiting(all, db);
+      };
+      if (db) queueMicrotask(flush);
+      else nextTurn(flush);
     });
   }
 
-  async #insertTogether(waiting: readonly WaitingInsert[], db?: Kysely<Database>): Promise<void> {
+  async #insertWaiting(waiting: readonly WaitingInsert[], db: Kysely<Database> | undefined): Promise<void> {
     try {
       const answers =
         waiting.length === 1
