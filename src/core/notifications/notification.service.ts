@@ -488,7 +488,6 @@ function minutesOf(hhmm: string): number {
   return (h ?? 0) * 60 + (m ?? 0);
 }
 
-/** True when `now` falls in the daily quiet period (which may run past midnight: 22:00–07:00). */
 /** The dispatch job of an inbox event, or undefined when nobody is told of that kind of event. */
 function dispatchJob(event: InboxEvent): { payload: Record<string, string>; dedupeKey: string } | undefined {
   if (event.type === 'conversation.created') {
@@ -522,6 +521,7 @@ function dispatchJob(event: InboxEvent): { payload: Record<string, string>; dedu
   return undefined;
 }
 
+/** True when `now` falls in the daily quiet period (which may run past midnight: 22:00–07:00). */
 export function inQuietHours(quiet: NotificationPrefs['quietHours'], now: Date): boolean {
   if (!quiet.enabled) return false;
   const parts = new Intl.DateTimeFormat('en-GB', {
