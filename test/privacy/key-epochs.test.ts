@@ -3,7 +3,7 @@ import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { channelKindFacts } from '../../src/channels/registry.ts';
 import { MemoryEpochSecretStore } from '../../src/core/privacy/keys/epoch-secrets.ts';
 import { KeyEpochService } from '../../src/core/privacy/keys/key-epoch.service.ts';
-import { KeyService } from '../../src/core/privacy/keys/key.service.ts';
+import { KeyService, META_EPOCH_RETIRED } from '../../src/core/privacy/keys/key.service.ts';
 import { ContactDirectory } from '../../src/core/privacy/pseudonym/contact-directory.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { ContactStore } from '../../src/store/sql/contact.store.ts';
@@ -124,6 +124,42 @@ describeEachStore('key epochs', (dialect) => {
     await a.service.rotate();
     const behind = instance(stale);
     await expect(behind.keys.init()).rejects.toThrow(/copy the epoch key file from a running instance/);
+  });
+
+  it('an instance told that the epoch was retired while it still follows its beginning ends the transition too', async () => {
+    const a = instance();
+    await a.keys.init();
+    // B's key store answers the read of the retired epoch only when let go, with what it read before.
+    let hold: Promise<void> | undefined;
+    let letGo = () => undefined as void;
+    let reached = () => undefined as void;
+    const held = new Promise<void>((resolve) => (reached = resolve));
+    class HeldKeyStore extends KeyStore {
+      override async getMeta(key: string): Promise<string | undefined> {
+        const value = await super.getMeta(key);
+        if (key === META_EPOCH_RETIRED && hold) {
+          reached();
+          await hold;
+        }
+        return value;
+      }
+    }
+    const keys = new KeyService(new HeldKeyStore(t.store.keys), master, clock, { epochs: cloneStore(a.epochs) });
+    await keys.init();
+    await a.keys.beginEpoch();
+    hold = new Promise<void>((resolve) => (letGo = resolve));
+    // The signal that epoch 2 began: B reads the key store (epoch 1 not yet retired) and is held there.
+    const following = keys.syncEpoch();
+    await held;
+    await a.service.resume(); // A finishes the transition and retires epoch 1
+    const retired = keys.syncEpoch(); // the signal that it did, while B is still held
+    hold = undefined;
+    letGo();
+    await Promise.all([following, retired]);
+    expect(a.keys.inTransition).toBe(false);
+    expect(keys.epoch).toBe(2);
+    expect(keys.inTransition).toBe(false);
+    expect(keys.holdsEpoch(1)).toBe(false);
   });
 
   it('the epoch advances by itself once it is over, not before', async () => {

@@ -184,6 +184,8 @@ export class KeyService {
   #epoch: number | undefined;
   #legacyLive = true;
   #epochSync: Promise<void> | undefined;
+  /** The run of {@link syncEpoch} after the one under way, for callers that came during it. */
+  #epochSyncAgain: Promise<void> | undefined;
 
   constructor(
     private readonly port: KeyPort,
@@ -434,12 +436,24 @@ export class KeyService {
 
   /**
    * Reads the key store's epoch again and follows it: a new epoch begun by another instance (or `sparsam keys
-   * rotate`), or an epoch retired. Concurrent callers share one run.
+   * rotate`), or an epoch retired. A call while a run is under way gets one more run after it, shared by every
+   * caller meanwhile: the run under way may have read the key store before the change the caller was told of (the
+   * signal that an epoch was retired, arriving while this instance still follows the signal that it began).
    */
   syncEpoch(): Promise<void> {
     const store = this.#epochStore;
     if (!store) return Promise.resolve();
-    this.#epochSync ??= (async () => {
+    const running = this.#epochSync;
+    if (running) {
+      this.#epochSyncAgain ??= running
+        .catch(() => undefined)
+        .then(() => {
+          this.#epochSyncAgain = undefined;
+          return this.syncEpoch();
+        });
+      return this.#epochSyncAgain;
+    }
+    this.#epochSync = (async () => {
       await this.init();
       const meta = await this.port.getMeta(META_EPOCH);
       await this.#reconcileEpochs(store, Number(meta));
