@@ -165,7 +165,11 @@ describe('key epochs while sparsam runs', { timeout: 180_000 }, () => {
         const result = await a.sparsam.keyEpochs.rotate();
         expect(result.epoch).toBe(2);
       });
-      await until('both instances are in epoch 2', () => a.sparsam.keys.epoch === 2 && b.sparsam.keys.epoch === 2);
+      // B follows two signals (epoch 2 began, epoch 1 retired), each with a read of the key store of its own.
+      await until(
+        'both instances are in epoch 2 and B has retired epoch 1',
+        () => a.sparsam.keys.epoch === 2 && b.sparsam.keys.epoch === 2 && !b.sparsam.keys.inTransition,
+      );
       expect(b.sparsam.keys.inTransition).toBe(false);
       await a.sparsam.close();
       await b.sparsam.close();
