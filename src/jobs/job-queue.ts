@@ -228,6 +228,36 @@ export class JobQueue {
   }
 
   /**
+   * Adds jobs in the caller's transaction `db` with one statement, without waiting for its answer (no ids come back;
+   * a job whose dedupe key is taken adds nothing): on PostgreSQL the insert leaves with the transaction's next
+   * statement or its COMMIT. For jobs the caller needs only to exist with its rows, such as the dispatch jobs of a
+   * webhook group's events.
+   */
+  async enqueueMany(
+    jobs: readonly { queue: string; payload: JobPayload; dedupeKey?: string }[],
+    options: { db: Kysely<Database> },
+  ): Promise<void> {
+    if (jobs.length === 0) return;
+    const now = this.#now();
+    await this.#store.insertAhead(
+      jobs.map((job) => ({
+        id: newTimeOrderedId(),
+        queue: job.queue,
+        payload: JSON.stringify(job.payload),
+        dedupeKey: job.dedupeKey ?? null,
+        runAt: now,
+        maxAttempts: this.#defaultMaxAttempts,
+        now,
+      })),
+      options.db,
+    );
+    if (this.#started && jobs.some((job) => this.#queues.has(job.queue))) {
+      // Visible only after the caller's commit: look shortly.
+      setTimeout(() => this.#wake(), 50).unref();
+    }
+  }
+
+  /**
    * Inserts a job together with the others enqueued alongside it, with one statement instead of one round trip each:
    * - outside a transaction, those enqueued in the same turn of the event loop (the jobs a group of webhooks causes,
    *   a notification per message, cost one statement, not one commit each);

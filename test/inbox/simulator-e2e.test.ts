@@ -2,7 +2,7 @@ import { afterEach, expect, it } from 'vitest';
 import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
 import type { WhatsAppSimulator } from '../../dev/simulator/whatsapp-simulator.ts';
 import { DAY_MS, ManualClock } from '../../src/shared/clock.ts';
-import { freePort, startWhatsAppSimulator } from '../support/instances.ts';
+import { startWhatsAppSimulator } from '../support/instances.ts';
 import { describeEachStore } from '../support/stores.ts';
 import { startWorld, type World } from './inbox-world.ts';
 
@@ -15,15 +15,16 @@ describeEachStore('inbox end to end with the WhatsApp simulator', (dialect) => {
 
   async function start(eraseAfterCloseDays: number) {
     clock = new ManualClock(Date.now());
-    const port = await freePort();
     sim = await startWhatsAppSimulator({
-      webhookUrl: `http://127.0.0.1:${port}/webhooks/whatsapp/wa-main`,
       statusDelayMs: 5,
       retryDelaysMs: [50, 100],
       now: () => clock.now().getTime(),
     });
     w = await startWorld(dialect, { clock, graphUrl: sim.url, eraseAfterCloseDays });
-    await w.sparsam.http.listen({ port, host: '127.0.0.1' });
+    // A port of its own (a port found free beforehand may be taken by one of the database connections meanwhile).
+    await w.sparsam.http.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = w.sparsam.http.server.address() as { port: number };
+    sim.setWebhookUrl(`http://127.0.0.1:${port}/webhooks/whatsapp/wa-main`);
   }
 
   afterEach(async () => {

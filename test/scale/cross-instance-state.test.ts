@@ -306,7 +306,7 @@ describe.runIf(postgresAvailable)('per-process state with two instances on one d
           clock: systemClock,
           transactions: new SqlInboxTransactions(
             i.sparsam.store.db,
-            { enqueue: async () => 'no-job' },
+            { enqueue: async () => 'no-job', enqueueMany: async () => undefined },
             new ProviderRefs(i.sparsam.keys.pepper),
           ),
           keys: i.sparsam.keys,

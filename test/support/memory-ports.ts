@@ -20,6 +20,7 @@ import type {
   ConversationPort,
   InboxTransactions,
   InboxTx,
+  InboundTouch,
   JobPayload,
 } from '../../src/core/ports/conversation.port.ts';
 import type { MediaPort } from '../../src/core/ports/media.port.ts';
@@ -123,8 +124,15 @@ export class MemoryConversations implements ConversationPort {
     row.last_activity_at = Math.max(row.last_activity_at, at);
     row.last_inbound_at = Math.max(row.last_inbound_at ?? at, at);
   }
-  async touchInboundMany(touches: readonly { id: string; at: number; unreadDelta: number }[]): Promise<void> {
-    for (const t of touches) await this.touchInbound(t.id, t.at, t.unreadDelta);
+  async touchInboundMany(touches: readonly InboundTouch[]): Promise<{ touched: Promise<number> }> {
+    let touched = 0;
+    for (const t of touches) {
+      const row = this.t.conversations.get(t.id);
+      if (row?.state !== t.state || row.consent_requested_at !== t.consentRequestedAt) continue;
+      await this.touchInbound(t.id, t.at, t.unreadDelta);
+      touched++;
+    }
+    return { touched: Promise.resolve(touched) };
   }
   async list(filter: ConversationFilter): Promise<ConversationRecord[]> {
     return [...this.t.conversations.values()]
@@ -151,8 +159,11 @@ export class MemoryMessages implements MessagePort {
   async wasReceived(channelId: string, providerMessageId: string): Promise<boolean> {
     return this.#received.has(`${channelId}\0${providerMessageId}`);
   }
-  async receivedAmong(channelId: string, providerMessageIds: readonly string[]): Promise<Set<string>> {
-    return new Set(providerMessageIds.filter((id) => this.#received.has(`${channelId}\0${id}`)));
+  async findStoredOrReceived(channelId: string, providerMessageIds: readonly string[]) {
+    return {
+      stored: await this.findByProviderIds(channelId, providerMessageIds),
+      received: new Set(providerMessageIds.filter((id) => this.#received.has(`${channelId}\0${id}`))),
+    };
   }
   async markReceived(channelId: string, providerMessageId: string, _now: number, expiresAt: number): Promise<void> {
     const key = `${channelId}\0${providerMessageId}`;
@@ -377,6 +388,13 @@ export class MemoryTransactions implements InboxTransactions {
             this.t.jobs.push({ queue, payload, dedupeKey });
           }
           return newId();
+        },
+        enqueueMany: async (jobs) => {
+          for (const { queue, payload, dedupeKey } of jobs) {
+            if (dedupeKey === undefined || !this.t.jobs.some((j) => j.dedupeKey === dedupeKey)) {
+              this.t.jobs.push({ queue, payload, dedupeKey });
+            }
+          }
         },
       });
       if (this.failNext > 0) {

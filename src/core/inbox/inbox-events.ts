@@ -25,7 +25,11 @@ export type InboxEventListener = (event: InboxEvent) => void;
 
 /** Where jobs that follow from events are written: the transaction that causes the events. */
 export interface EventJobWriter {
-  enqueue(queue: string, payload: Record<string, string>, opts?: { dedupeKey?: string }): Promise<string>;
+  /**
+   * Writes the jobs with the transaction, one statement for all, without waiting for its answer (no ids; a taken
+   * dedupe key adds nothing).
+   */
+  enqueueMany(jobs: readonly { queue: string; payload: Record<string, string>; dedupeKey?: string }[]): Promise<void>;
 }
 
 /**

@@ -9,7 +9,7 @@ import type {
 } from '../channel/channel.port.ts';
 import { newId, newMessageId } from '../../shared/ids.ts';
 import type { ContactRecord, ConversationRecord, MessageRecord } from '../ports/model.ts';
-import type { InboxTx } from '../ports/conversation.port.ts';
+import { ConcurrentChange, type InboxTx } from '../ports/conversation.port.ts';
 import type { InboxEvent } from './inbox-events.ts';
 import type { OutgoingEvent } from '../webhooks/outgoing-events.ts';
 import {
@@ -196,16 +196,33 @@ export class InboundProcessor {
       else all.push(e);
     }
     if (all.length === 0) return;
-    const done = await this.#handledAlready(all);
+    try {
+      await this.#write(all);
+    } catch (error) {
+      if (!(error instanceof ConcurrentChange)) throw error;
+      // What the group read before its transaction changed meanwhile (a conversation closed, a message stored by a
+      // concurrent group): nothing was written; read everything again, consent included, and write once more.
+      await this.#write(all);
+    }
+  }
+
+  /**
+   * Writes a group's events: the reads first (stored messages, tombstones, contacts, current conversations, consent),
+   * then one transaction that relies on them and checks that they still hold.
+   */
+  async #write(all: readonly InboundEvent[]): Promise<void> {
+    // Redeliveries (stored already) and replays of erased messages (their provider ids kept as tombstones), read for
+    // the whole group at once.
+    const { stored, tombstoned } = await this.#lookUp(all);
     // A redelivered message that took full effect is left out before its contact is looked up: after a number
     // change, looking it up by its old number would create a contact again.
-    const events = all.filter((e) => e.type !== 'message' || !done.has(`${e.channelId}\0${e.providerMessageId}`));
+    const events = all.filter(
+      (e) => e.type !== 'message' || !stored.get(`${e.channelId}\0${e.providerMessageId}`)?.handled,
+    );
     const others: InboundEvent[] = [];
     const messages: InboundMessage[] = [];
     const sequential = events.some((e) => e.type === 'system');
     const contacts = new Map<string, Promise<ContactRecord>>();
-    // Replays of erased messages (their provider ids kept as tombstones), read for the whole group at once.
-    const tombstoned = await this.#receivedAmong(events.filter((e): e is InboundMessage => e.type === 'message'));
     const prepare = async (event: InboundMessage) =>
       (await this.#admit(event, tombstoned)) ? this.#prepare(event, contacts) : undefined;
     const prepared: PreparedMessage[] = [];
@@ -234,9 +251,8 @@ export class InboundProcessor {
     }
     // Consent matters only where a new conversation may be opened: contacts without a current one.
     const contactIds = [...new Set(prepared.map((p) => p.contact.id))];
-    const withCurrent = new Set(
-      (await this.deps.conversations.findCurrentForContacts(contactIds)).map((c) => c.contact_id),
-    );
+    const currentBefore = await this.deps.conversations.findCurrentForContacts(contactIds);
+    const withCurrent = new Set(currentBefore.map((c) => c.contact_id));
     const allowed = new Map<string, boolean>();
     const needConsent = contactIds.filter((id) => !withCurrent.has(id));
     const statuses = await mapLimit(needConsent, PREPARE_CONCURRENCY, (id) => this.deps.consent.status(id, 'service'));
@@ -246,8 +262,10 @@ export class InboundProcessor {
     let state: GroupState | undefined;
     // Data keys made for conversations of an attempt that was rolled back (or not opened after all) are destroyed.
     const plannedIds: string[] = [];
+    let attempt = 0;
     await this.deps.transactions
       .run(async (tx) => {
+        attempt += 1;
         state = {
           published: [],
           outgoing: [],
@@ -261,15 +279,26 @@ export class InboundProcessor {
           woken: [],
           planned: new Map(),
         };
-        const byChannel = new Map<string, string[]>();
-        for (const p of prepared)
-          byChannel.set(p.channel.id, [...(byChannel.get(p.channel.id) ?? []), p.event.providerMessageId]);
-        for (const [channelId, ids] of byChannel) {
-          for (const m of await tx.messages.findByProviderIds(channelId, ids)) {
-            state.existing.set(`${channelId}\0${m.provider_message_id}`, m);
+        if (attempt === 1) {
+          // The first attempt relies on what was read before the transaction; its writes check that it still holds
+          // (#commitStaged), and a change meanwhile makes the transaction run again, reading inside it.
+          for (const p of prepared) {
+            const key = `${p.channel.id}\0${p.event.providerMessageId}`;
+            const row = stored.get(key);
+            if (row) state.existing.set(key, row);
           }
+          for (const c of currentBefore) state.current.set(c.contact_id, { ...c });
+        } else {
+          const byChannel = new Map<string, string[]>();
+          for (const p of prepared)
+            byChannel.set(p.channel.id, [...(byChannel.get(p.channel.id) ?? []), p.event.providerMessageId]);
+          for (const [channelId, ids] of byChannel) {
+            for (const m of await tx.messages.findByProviderIds(channelId, ids)) {
+              state.existing.set(`${channelId}\0${m.provider_message_id}`, m);
+            }
+          }
+          for (const c of await tx.conversations.findCurrentForContacts(contactIds)) state.current.set(c.contact_id, c);
         }
-        for (const c of await tx.conversations.findCurrentForContacts(contactIds)) state.current.set(c.contact_id, c);
         await this.#planConversations(prepared, state);
         plannedIds.push(...state.planned.values());
         for (const p of prepared) {
@@ -342,20 +371,29 @@ export class InboundProcessor {
     });
   }
 
-  /** The inbound messages of `events` already stored and handled (provider redeliveries), by channel and id. */
-  async #handledAlready(events: readonly InboundEvent[]): Promise<Set<string>> {
+  /**
+   * The inbound messages of `events` already stored (provider redeliveries) and those whose provider id is remembered
+   * as received (erased since), by channel and provider id: one query per channel.
+   */
+  async #lookUp(events: readonly InboundEvent[]): Promise<{
+    stored: Map<string, Pick<MessageRecord, 'id' | 'conversation_id' | 'handled'>>;
+    tombstoned: Set<string>;
+  }> {
     const byChannel = new Map<string, string[]>();
     for (const e of events) {
-      if (e.type === 'message')
+      if (e.type === 'message' && e.providerMessageId)
         byChannel.set(e.channelId, [...(byChannel.get(e.channelId) ?? []), e.providerMessageId]);
     }
-    const done = new Set<string>();
+    const stored = new Map<string, Pick<MessageRecord, 'id' | 'conversation_id' | 'handled'>>();
+    const tombstoned = new Set<string>();
     for (const [channelId, ids] of byChannel) {
-      for (const m of await this.deps.messages.findByProviderIds(channelId, ids)) {
-        if (m.handled && m.provider_message_id) done.add(`${channelId}\0${m.provider_message_id}`);
+      const found = await this.deps.messages.findStoredOrReceived(channelId, ids);
+      for (const m of found.stored) {
+        if (m.provider_message_id) stored.set(`${channelId}\0${m.provider_message_id}`, m);
       }
+      for (const id of found.received) tombstoned.add(`${channelId}\0${id}`);
     }
-    return done;
+    return { stored, tombstoned };
   }
 
   /** Greeting, away message and marketing keywords (automation.ts), after the commit; never fails the webhook. */
@@ -571,16 +609,20 @@ export class InboundProcessor {
     state.staged.push({ prepared: p, row, conversation, created, pending, needsFollowUp });
   }
 
-  /** Inserts the staged rows in one statement and applies their effects for those that were new. */
+  /**
+   * Inserts the staged rows in one statement and applies their effects. The staged rows are new by what the group
+   * read; the conversations are touched first, only where their state is still the one the messages were staged for,
+   * and the insert follows in the same round trip. A row stored meanwhile (a redelivery committed by a concurrent
+   * group) or a conversation changed meanwhile (closed, erased, answered) throws {@link ConcurrentChange}: the
+   * transaction rolls back and runs again with fresh reads.
+   */
   async #commitStaged(tx: InboxTx, state: GroupState): Promise<void> {
     const batch = state.staged.filter((s) => s.row.media_id === null);
     // Sorted by provider id: two groups inserting the same redelivered ids take their index entries in one order.
     const rows = batch.map((s) => s.row).sort((a, b) => compare(a.provider_message_id, b.provider_message_id));
-    const inserted = rows.length > 0 ? await tx.messages.insertManyUnlessDuplicate(rows) : new Set();
     const touches = new Map<string, { at: number; unread: number; conversation: ConversationRecord }>();
     const announced = new Set<string>();
     for (const s of state.staged) {
-      if (s.row.media_id === null && !inserted.has(s.row.id)) continue;
       state.fresh.push(s);
       const { conversation, prepared: p } = s;
       const inboundAt = Math.min(p.event.sentAt, s.row.updated_at);
@@ -612,20 +654,30 @@ export class InboundProcessor {
       }
       if (s.needsFollowUp) this.#pushFollowUp(p, conversation.id, s.row.id, state.followUps);
     }
-    await tx.conversations.touchInboundMany([...touches].map(([id, t]) => ({ id, at: t.at, unreadDelta: t.unread })));
+    const touch = await tx.conversations.touchInboundMany(
+      [...touches].map(([id, t]) => ({
+        id,
+        at: t.at,
+        unreadDelta: t.unread,
+        state: t.conversation.state,
+        consentRequestedAt: t.conversation.consent_requested_at,
+      })),
+    );
+    const inserted = rows.length > 0 ? await tx.messages.insertManyUnlessDuplicate(rows) : new Set();
+    if (inserted.size < rows.length) throw new ConcurrentChange('a message of the group was stored meanwhile');
+    if ((await touch.touched) < touches.size)
+      throw new ConcurrentChange('a conversation of the group changed meanwhile');
     for (const t of touches.values()) if (t.conversation.snoozed_until != null) state.woken.push(t.conversation);
     await tx.reportFacts.record(
-      state.staged
-        .filter((s) => s.row.media_id !== null || inserted.has(s.row.id))
-        .map((s) => ({
-          kind: 'message_in' as const,
-          at: s.row.updated_at,
-          inboxId: s.conversation.inbox_id,
-          channelKind: this.deps.channels.get(s.conversation.channel_id)?.kind ?? 'unknown',
-          agentId: null,
-          durationMs: null,
-          score: null,
-        })),
+      state.staged.map((s) => ({
+        kind: 'message_in' as const,
+        at: s.row.updated_at,
+        inboxId: s.conversation.inbox_id,
+        channelKind: this.deps.channels.get(s.conversation.channel_id)?.kind ?? 'unknown',
+        agentId: null,
+        durationMs: null,
+        score: null,
+      })),
     );
     for (const [id, t] of touches) {
       if (!state.created.has(id) && t.conversation.state !== 'pending_consent') {
@@ -979,19 +1031,6 @@ export class InboundProcessor {
       return false;
     }
     return !event.providerMessageId || !tombstoned.has(`${event.channelId}\0${event.providerMessageId}`);
-  }
-
-  /** The messages among these whose provider id is remembered as received (erased since), one query per channel. */
-  async #receivedAmong(events: readonly InboundMessage[]): Promise<Set<string>> {
-    const byChannel = new Map<string, string[]>();
-    for (const e of events) {
-      if (e.providerMessageId) byChannel.set(e.channelId, [...(byChannel.get(e.channelId) ?? []), e.providerMessageId]);
-    }
-    const received = new Set<string>();
-    for (const [channelId, ids] of byChannel) {
-      for (const id of await this.deps.messages.receivedAmong(channelId, ids)) received.add(`${channelId}\0${id}`);
-    }
-    return received;
   }
 }
 

@@ -304,15 +304,17 @@ export class NotificationService {
 
   /** Writes the dispatch jobs of events in the transaction that causes them (a group of webhooks). */
   async enqueueIn(tx: EventJobWriter, events: readonly InboxEvent[]): Promise<void> {
-    // Enqueued at once, so that the job queue writes them with one statement.
-    await Promise.all(
-      events.map(async (event) => {
-        const job = dispatchJob(event);
-        if (!job) return;
-        await tx.enqueue(NOTIFY_DISPATCH, job.payload, { dedupeKey: job.dedupeKey });
-        this.#queuedInTx.add(event);
-      }),
-    );
+    const jobs: { queue: string; payload: Record<string, string>; dedupeKey: string }[] = [];
+    const queued: InboxEvent[] = [];
+    for (const event of events) {
+      const job = dispatchJob(event);
+      if (!job) continue;
+      jobs.push({ queue: NOTIFY_DISPATCH, payload: job.payload, dedupeKey: job.dedupeKey });
+      queued.push(event);
+    }
+    // One statement for the group, sent with the transaction's COMMIT.
+    await tx.enqueueMany(jobs);
+    for (const event of queued) this.#queuedInTx.add(event);
   }
 
   /** The dispatch job: who is concerned by what happened. */

@@ -38,8 +38,14 @@ export interface ConversationPort {
    * a customer who writes wakes the conversation.
    */
   touchInbound(id: string, at: number, unreadDelta: number): Promise<void>;
-  /** {@link touchInbound} for several conversations in one statement (applied in order of their ids). */
-  touchInboundMany(touches: readonly { id: string; at: number; unreadDelta: number }[]): Promise<void>;
+  /**
+   * {@link touchInbound} for several conversations in one statement (applied in order of their ids), each only while
+   * its state and notice time are still `state` and `consentRequestedAt` (what the caller staged its messages for).
+   * Resolves once the statement is sent; `touched` settles with how many conversations it touched, so a caller that
+   * sees fewer than it gave knows that a conversation was closed, erased or answered meanwhile. In a transaction on
+   * PostgreSQL the statement leaves with the next one.
+   */
+  touchInboundMany(touches: readonly InboundTouch[]): Promise<{ touched: Promise<number> }>;
   list(filter: ConversationFilter): Promise<ConversationRecord[]>;
 }
 
@@ -63,6 +69,25 @@ export interface InboxTx {
     payload: JobPayload,
     opts?: { runAt?: number; dedupeKey?: string; maxAttempts?: number },
   ): Promise<string>;
+  /** Enqueues jobs in the same transaction with one statement that need not be waited for (see EventJobWriter). */
+  enqueueMany(jobs: readonly { queue: string; payload: JobPayload; dedupeKey?: string }[]): Promise<void>;
+}
+
+/** One conversation's share of a group of inbound messages (see {@link ConversationPort.touchInboundMany}). */
+export interface InboundTouch {
+  id: string;
+  at: number;
+  unreadDelta: number;
+  state: ConversationRecord['state'];
+  consentRequestedAt: number | null;
+}
+
+/**
+ * Thrown in a transaction whose reads, made before it began, turned out stale (a row it relied on changed meanwhile).
+ * Not retried by {@link InboxTransactions.run}: the caller reads again and starts a new transaction.
+ */
+export class ConcurrentChange extends Error {
+  readonly code = 'CONCURRENT_CHANGE';
 }
 
 /**

@@ -28,8 +28,18 @@ export interface MessagePort {
   ): Promise<Pick<MessageRecord, 'id' | 'conversation_id' | 'provider_message_id' | 'handled'>[]>;
   /** Whether an inbound event without a message row (a number change) with this provider id took effect already. */
   wasReceived(channelId: string, providerMessageId: string): Promise<boolean>;
-  /** {@link wasReceived} for several provider ids of one channel in one query: those that took effect. */
-  receivedAmong(channelId: string, providerMessageIds: readonly string[]): Promise<Set<string>>;
+  /**
+   * For several provider ids of one channel, in one query: the messages that carry them ({@link findByProviderIds})
+   * and those that took effect without a message row ({@link wasReceived}: number changes, and the tombstones of
+   * erased messages).
+   */
+  findStoredOrReceived(
+    channelId: string,
+    providerMessageIds: readonly string[],
+  ): Promise<{
+    stored: Pick<MessageRecord, 'id' | 'conversation_id' | 'provider_message_id' | 'handled'>[];
+    received: Set<string>;
+  }>;
   /** Remembers that such an event took effect, until `expiresAt`; a second call is a no-op. */
   markReceived(channelId: string, providerMessageId: string, now: number, expiresAt: number): Promise<void>;
   findById(id: string): Promise<MessageRecord | undefined>;

@@ -29,6 +29,12 @@ export interface JobPort {
    */
   insertMany(jobs: readonly NewJobRow[], db?: Kysely<Database>): Promise<{ id: string; inserted: boolean }[]>;
   /**
+   * Inserts jobs in the caller's transaction `db` without an answer: a job whose dedupe key is taken adds nothing.
+   * Resolves once the statement is sent; on PostgreSQL it leaves with the transaction's next statement or its COMMIT,
+   * and a failure fails the transaction.
+   */
+  insertAhead(jobs: readonly NewJobRow[], db: Kysely<Database>): Promise<void>;
+  /**
    * Atomically takes up to `limit` jobs of `queue` that are due (pending with run_at <= now) or whose lease expired
    * (running with locked_until < now, a crashed worker), sets them running under `owner` until `leaseUntil` and
    * counts the attempt. Never hands one job to two owners: FOR UPDATE SKIP LOCKED on PostgreSQL, a single

@@ -46,19 +46,35 @@ export class PgInboxEventBus implements InboxEventBus {
     await this.#listener.start();
   }
 
+  /** Whether notifications are on their way: events published meanwhile wait and go out together after them. */
+  #sending = false;
+
   publish(event: InboxEvent): void {
     this.#local.publish(event);
     this.#outgoing.push(event);
-    if (this.#outgoing.length === 1) setImmediate(() => this.#fanOut());
+    if (this.#outgoing.length === 1 && !this.#sending) setImmediate(() => void this.#fanOut());
   }
 
-  #fanOut(): void {
-    const events = this.#outgoing.splice(0);
-    for (let i = 0; i < events.length; i += EVENTS_PER_NOTIFY) {
-      this.#listener.notify({ events: events.slice(i, i + EVENTS_PER_NOTIFY) }).catch((error: Error) => {
-        this.logger.warn({ reason: error.message }, 'could not fan out an inbox event');
-      });
+  /**
+   * Sends what was published, a few dozen events per notification, one batch at a time: under load (webhook groups
+   * committing every few milliseconds) the events of several groups share a notification instead of one each.
+   */
+  async #fanOut(): Promise<void> {
+    if (this.#sending) return;
+    this.#sending = true;
+    while (this.#outgoing.length > 0) {
+      const events = this.#outgoing.splice(0);
+      const sent: Promise<void>[] = [];
+      for (let i = 0; i < events.length; i += EVENTS_PER_NOTIFY) {
+        sent.push(
+          this.#listener.notify({ events: events.slice(i, i + EVENTS_PER_NOTIFY) }).catch((error: Error) => {
+            this.logger.warn({ reason: error.message }, 'could not fan out an inbox event');
+          }),
+        );
+      }
+      await Promise.all(sent);
     }
+    this.#sending = false;
   }
 
   subscribe(listener: InboxEventListener): () => void {

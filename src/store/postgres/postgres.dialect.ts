@@ -1,5 +1,6 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import pg from 'pg';
+import { PipelinedPostgresDialect } from './pipelined-driver.ts';
 
 // int8 columns hold epoch milliseconds and sequence numbers, all far below 2^53: parse them as numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
@@ -33,10 +34,12 @@ export async function openPostgres<DB>(options: PostgresOptions): Promise<{ db: 
     connectionString: options.url,
     max: options.max ?? 10,
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
-  });
+    // Statements sent ahead in a transaction go out without waiting for the previous answer (pipelined-driver.ts).
+    pipeline: true,
+  } as pg.PoolConfig);
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<DB>({ dialect: new PipelinedPostgresDialect(pool) });
   return { db, pool };
 }
 

@@ -1,20 +1,22 @@
 import { CsatSurveyStore } from './csat.store.ts';
 import { ReportFactStore } from './report.store.ts';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type QueryResult, type Transaction } from 'kysely';
 import type { ConversationRecord } from '../../core/ports/model.ts';
 import type { Database } from '../database.ts';
-import type {
-  ConversationFilter,
-  ConversationPort,
-  InboxTransactions,
-  InboxTx,
-  JobPayload,
+import {
+  type ConversationFilter,
+  type ConversationPort,
+  type InboundTouch,
+  type InboxTransactions,
+  type InboxTx,
+  type JobPayload,
 } from '../../core/ports/conversation.port.ts';
 import { MarketingStore } from './marketing.store.ts';
 import { MediaStore } from './media.store.ts';
 import { MessageStore } from './message.store.ts';
 import type { ProviderRefs } from './provider-ref.ts';
 import { countDaily } from './daily-counts.ts';
+import { sendAhead } from './send-ahead.ts';
 import { conversationPatch, conversationRow, labelPattern, toConversation } from './records.ts';
 
 /** Kysely implementation of {@link ConversationPort}, shared by SQLite and PostgreSQL. */
@@ -95,15 +97,22 @@ export class ConversationStore implements ConversationPort {
       .where('id', '=', id)
       .execute();
   }
-  async touchInboundMany(touches: readonly { id: string; at: number; unreadDelta: number }[]): Promise<void> {
+  async touchInboundMany(touches: readonly InboundTouch[]): Promise<{ touched: Promise<number> }> {
     // In the order of their ids, so that two transactions touching the same conversations lock them in one order.
     const sorted = [...touches].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    for (let i = 0; i < sorted.length; i += 300) {
+    const answers: Promise<QueryResult<unknown>>[] = [];
+    for (let i = 0; i < sorted.length; i += 200) {
       const values = sql.join(
-        sorted.slice(i, i + 300).map((t) => sql`(${t.id}, cast(${t.at} as bigint), cast(${t.unreadDelta} as integer))`),
+        sorted
+          .slice(i, i + 200)
+          .map(
+            (t) =>
+              sql`(${t.id}, cast(${t.at} as bigint), cast(${t.unreadDelta} as integer), cast(${t.state} as text), cast(${t.consentRequestedAt} as bigint))`,
+          ),
       );
-      // One statement for the group (both dialects know UPDATE … FROM and a CTE's column names).
-      await sql`with v(id, at, unread) as (values ${values})
+      // One statement for the group (both dialects know UPDATE … FROM and a CTE's column names); a conversation whose
+      // state or notice time is no longer what the caller saw is left alone and not counted.
+      const touch = sql`with v(id, at, unread, state, requested) as (values ${values})
         update conversations set
           unread = conversations.unread + v.unread,
           snoozed_until = null,
@@ -111,8 +120,16 @@ export class ConversationStore implements ConversationPort {
             else conversations.last_activity_at end,
           last_inbound_at = case when conversations.last_inbound_at is null or conversations.last_inbound_at < v.at
             then v.at else conversations.last_inbound_at end
-        from v where conversations.id = v.id`.execute(this.db);
+        from v where conversations.id = v.id and conversations.state = v.state
+          and (conversations.consent_requested_at = v.requested
+            or (conversations.consent_requested_at is null and v.requested is null))`;
+      answers.push((await sendAhead(this.db, touch.compile(this.db))).result);
     }
+    const touched = Promise.all(answers).then((results) =>
+      results.reduce((n, r) => n + Number(r.numAffectedRows ?? 0n), 0),
+    );
+    touched.catch(() => undefined);
+    return { touched };
   }
   async list(filter: ConversationFilter): Promise<ConversationRecord[]> {
     let q = this.db
@@ -140,6 +157,10 @@ export interface JobEnqueuer {
     payload: JobPayload,
     opts?: { runAt?: number; dedupeKey?: string; maxAttempts?: number; db?: Kysely<Database> },
   ): Promise<string>;
+  enqueueMany(
+    jobs: readonly { queue: string; payload: JobPayload; dedupeKey?: string }[],
+    options: { db: Kysely<Database> },
+  ): Promise<void>;
 }
 
 function isUniqueViolation(error: unknown): boolean {
@@ -185,6 +206,7 @@ export class SqlInboxTransactions implements InboxTransactions {
         reportFacts: new ReportFactStore(trx),
         csat: new CsatSurveyStore(trx),
         enqueue: (queue, payload, opts) => this.jobs.enqueue(queue, payload, { ...opts, db: trx }),
+        enqueueMany: (jobs) => this.jobs.enqueueMany(jobs, { db: trx }),
       }),
     );
   }

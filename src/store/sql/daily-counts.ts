@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { ConsentEventRecord, MessageRecord } from '../../core/ports/model.ts';
 import type { Database } from '../database.ts';
+import { sendAhead } from './send-ahead.ts';
 
 /**
  * The statistics' content-free daily counters (table daily_counts): each stored conversation, message and consent
@@ -43,11 +44,9 @@ export async function countDaily(
     totals.set(key, entry);
   }
   if (totals.size === 0) return;
-  // Appended, never updated in place: no row lock for concurrent transactions to wait for or deadlock on.
-  await db
-    .insertInto('daily_counts')
-    .values([...totals.values()])
-    .execute();
+  // Appended, never updated in place: no row lock for concurrent transactions to wait for or deadlock on. Nothing
+  // branches on the answer: in a transaction it leaves with the next statement.
+  await sendAhead(db, db.insertInto('daily_counts').values([...totals.values()]));
 }
 
 /** The counters of the UTC days from `fromDay` to `toDay` (inclusive), added up per day and metric. */

@@ -2,6 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers';
 import { PostgresAdapter, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { Database, JobRow } from '../database.ts';
 import type { JobPort, NewJobRow } from '../ports/job.port.ts';
+import { sendAhead } from './send-ahead.ts';
 import { TurnBatch } from './turn-batch.ts';
 
 interface PendingWrite {
@@ -187,6 +188,18 @@ export class JobStore implements JobPort {
       }
     }
     return answers;
+  }
+
+  async insertAhead(jobs: readonly NewJobRow[], db: Kysely<Database>): Promise<void> {
+    for (let i = 0; i < jobs.length; i += INSERT_CHUNK) {
+      await sendAhead(
+        db,
+        db
+          .insertInto('jobs')
+          .values(jobs.slice(i, i + INSERT_CHUNK).map(jobRow))
+          .onConflict((oc) => oc.column('dedupe_key').doNothing()),
+      );
+    }
   }
 
   async claim(queue: string, limit: number, owner: string, now: number, leaseUntil: number): Promise<JobRow[]> {

@@ -1,10 +1,17 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DeliveryStatus } from '../../core/channel/channel.port.ts';
 import type { MessagePort, StatusReport } from '../../core/ports/message.port.ts';
 import type { MessageRecord } from '../../core/ports/model.ts';
 import type { Database, MessageRow, MessageStatus } from '../database.ts';
 import { countDaily, messageMetric } from './daily-counts.ts';
-import { advanceByRef, advanceManyByRef, applyParkedStatuses, parkStatus, REPLACES } from './parked-status.ts';
+import {
+  advanceByRef,
+  advanceManyByRef,
+  applyParkedStatuses,
+  parkStatus,
+  REPLACES,
+  sendAdvances,
+} from './parked-status.ts';
 import type { ProviderRefs } from './provider-ref.ts';
 import { messagePatch, messageRow, toMessage } from './records.ts';
 
@@ -201,14 +208,13 @@ export class MessageStore implements MessagePort {
   ): Promise<{ rows: MessageRecord[]; parked: boolean[] }> {
     const items = statuses.map((s) => ({ ...s, ref: this.refs.ref(s.providerMessageId) }));
     const changed = new Map<string, MessageRecord>();
-    const applied = await advanceManyByRef(this.db, items, now);
-    for (const row of applied.rows) changed.set(row.id, row);
-    // Not applied: the status repeats or goes backwards, or no message carries the id (yet). Which ids are known?
-    const rest = items.filter((_, i) => !applied.applied[i]);
+    const advanced = await sendAdvances(this.db, items, now);
+    // Which ids are known, and their status after the UPDATEs (read with them, in the same round trip)?
     const known = new Map<string, MessageStatus>();
-    const byChannel = new Map<string, string[]>();
-    for (const it of rest) byChannel.set(it.channelId, [...(byChannel.get(it.channelId) ?? []), it.ref]);
-    for (const [channelId, refs] of byChannel) {
+    const byChannel = new Map<string, Set<string>>();
+    for (const it of items) byChannel.set(it.channelId, (byChannel.get(it.channelId) ?? new Set()).add(it.ref));
+    for (const [channelId, distinct] of byChannel) {
+      const refs = [...distinct];
       for (let i = 0; i < refs.length; i += 500) {
         const found = await this.db
           .selectFrom('messages')
@@ -219,6 +225,10 @@ export class MessageStore implements MessagePort {
         for (const f of found) known.set(`${channelId}\0${f.provider_message_id}`, f.status);
       }
     }
+    const applied = await advanced();
+    for (const row of applied.rows) changed.set(row.id, row);
+    // Not applied: the status repeats or goes backwards, or no message carries the id (yet).
+    const rest = items.filter((_, i) => !applied.applied[i]);
     // Known and still behind the status: once more, now that it is visible (PostgreSQL: the send job committed the
     // id between the statements). A repeated or backward status is not tried again.
     const again = rest.filter((it) => REPLACES[it.status].includes(known.get(`${it.channelId}\0${it.ref}`)!));
@@ -247,21 +257,48 @@ export class MessageStore implements MessagePort {
       .executeTakeFirst();
     return row !== undefined;
   }
-  async receivedAmong(channelId: string, providerMessageIds: readonly string[]): Promise<Set<string>> {
+  async findStoredOrReceived(channelId: string, providerMessageIds: readonly string[]) {
+    const stored: Pick<MessageRecord, 'id' | 'conversation_id' | 'provider_message_id' | 'handled'>[] = [];
     const received = new Set<string>();
-    if (providerMessageIds.length === 0) return received;
     const byRef = new Map(providerMessageIds.map((id) => [this.refs.ref(id), id]));
     const refs = [...byRef.keys()];
     for (let i = 0; i < refs.length; i += 500) {
+      const part = refs.slice(i, i + 500);
+      // One round trip for both tables: a receipt row has no message id.
       const rows = await this.db
-        .selectFrom('inbound_receipts')
-        .select('provider_ref')
+        .selectFrom('messages')
+        .select(['id', 'conversation_id', 'provider_message_id as ref', 'handled'])
         .where('channel_id', '=', channelId)
-        .where('provider_ref', 'in', refs.slice(i, i + 500))
+        .where('provider_message_id', 'in', part)
+        .unionAll(
+          this.db
+            .selectFrom('inbound_receipts')
+            // Typed as the message columns for the union; the values are null.
+            .select([
+              sql<MessageRow['id']>`null`.as('id'),
+              sql<MessageRow['conversation_id']>`null`.as('conversation_id'),
+              'provider_ref as ref',
+              sql<MessageRow['handled']>`null`.as('handled'),
+            ])
+            .where('channel_id', '=', channelId)
+            .where('provider_ref', 'in', part),
+        )
         .execute();
-      for (const r of rows) received.add(byRef.get(r.provider_ref)!);
+      for (const row of rows) {
+        const id = byRef.get(row.ref!) ?? null;
+        if ((row.id as string | null) === null) {
+          if (id !== null) received.add(id);
+        } else {
+          stored.push({
+            id: row.id,
+            conversation_id: row.conversation_id!,
+            provider_message_id: id,
+            handled: row.handled === 1,
+          });
+        }
+      }
     }
-    return received;
+    return { stored, received };
   }
   async markReceived(channelId: string, providerMessageId: string, now: number, expiresAt: number): Promise<void> {
     await this.db

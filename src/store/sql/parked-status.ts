@@ -3,6 +3,7 @@ import type { DeliveryStatus } from '../../core/channel/channel.port.ts';
 import type { MessageRecord } from '../../core/ports/model.ts';
 import type { Database, MessageStatus } from '../database.ts';
 import { toMessage } from './records.ts';
+import { sendAhead } from './send-ahead.ts';
 
 /** Statuses a delivery status may replace: forward only, failed terminal. */
 export const REPLACES: Record<DeliveryStatus, MessageStatus[]> = {
@@ -66,16 +67,32 @@ export async function advanceByRef(
  */
 export async function advanceManyByRef(
   db: Kysely<Database>,
-  items: readonly {
-    channelId: string;
-    ref: string;
-    status: DeliveryStatus;
-    error: { code: string; reason: string } | undefined;
-  }[],
+  items: readonly StatusItem[],
   at: number,
 ): Promise<{ rows: MessageRecord[]; applied: boolean[] }> {
+  return (await sendAdvances(db, items, at))();
+}
+
+interface StatusItem {
+  channelId: string;
+  ref: string;
+  status: DeliveryStatus;
+  error: { code: string; reason: string } | undefined;
+}
+
+/**
+ * {@link advanceManyByRef} in two steps: sends the UPDATEs (in a transaction on PostgreSQL they go out together, with
+ * the caller's next statement), and returns the function that waits for their answers.
+ */
+export async function sendAdvances(
+  db: Kysely<Database>,
+  items: readonly StatusItem[],
+  at: number,
+): Promise<() => Promise<{ rows: MessageRecord[]; applied: boolean[] }>> {
   const applied = items.map(() => false);
   const rows = new Map<string, MessageRecord>();
+  // The answers, taken in the order the statements were sent, so that a message's last state wins.
+  const answers: (() => Promise<void>)[] = [];
   const rounds: number[][] = [];
   const seen = new Map<string, number>();
   for (const [i, it] of items.entries()) {
@@ -94,10 +111,11 @@ export async function advanceManyByRef(
       }
       // A failure carries its own code and reason: alone.
       const row = await advanceByRef(db, it.channelId, it.ref, it.status, it.error, at);
-      if (row) {
+      answers.push(async () => {
+        if (!row) return;
         applied[i] = true;
         rows.set(row.id, row);
-      }
+      });
     }
     for (const [channelId, indices] of byChannel) {
       for (let k = 0; k < indices.length; k += 500) {
@@ -105,32 +123,39 @@ export async function advanceManyByRef(
         const refs = new Map(part.map((i) => [items[i]!.ref, i]));
         // Sent, delivered and read of one round in one UPDATE, each message to its own status (a round holds one
         // status per message): the stored status must come before the new one in FORWARD.
-        const byRef = (value: (it: (typeof items)[number]) => RawBuilder<unknown>) =>
+        const byRef = (value: (it: StatusItem) => RawBuilder<unknown>) =>
           sql`case provider_message_id ${sql.join(
             part.map((i) => sql`when ${items[i]!.ref} then ${value(items[i]!)}`),
             sql` `,
           )} end`;
-        const updated = await db
-          .updateTable('messages')
-          .set({ status: byRef((it) => sql`${it.status}`) as RawBuilder<MessageStatus>, updated_at: at })
-          .where('channel_id', '=', channelId)
-          .where('provider_message_id', 'in', [...refs.keys()])
-          .where('direction', '=', 'out')
-          .where(
-            sql<boolean>`${FORWARD_POSITION} <= ${byRef((it) => sql`cast(${replacesUpTo(it.status)} as integer)`)}`,
-          )
-          .returningAll()
-          .execute();
-        for (const raw of updated) {
-          const row = toMessage(raw);
-          const i = refs.get(row.provider_message_id!);
-          if (i !== undefined) applied[i] = true;
-          rows.set(row.id, row);
-        }
+        const update = await sendAhead(
+          db,
+          db
+            .updateTable('messages')
+            .set({ status: byRef((it) => sql`${it.status}`) as RawBuilder<MessageStatus>, updated_at: at })
+            .where('channel_id', '=', channelId)
+            .where('provider_message_id', 'in', [...refs.keys()])
+            .where('direction', '=', 'out')
+            .where(
+              sql<boolean>`${FORWARD_POSITION} <= ${byRef((it) => sql`cast(${replacesUpTo(it.status)} as integer)`)}`,
+            )
+            .returningAll(),
+        );
+        answers.push(async () => {
+          for (const raw of (await update.result).rows) {
+            const row = toMessage(raw);
+            const i = refs.get(row.provider_message_id!);
+            if (i !== undefined) applied[i] = true;
+            rows.set(row.id, row);
+          }
+        });
       }
     }
   }
-  return { rows: [...rows.values()], applied };
+  return async () => {
+    for (const answer of answers) await answer();
+    return { rows: [...rows.values()], applied };
+  };
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { ReportFact, ReportFactKind, ReportFactPort } from '../../core/ports/report.port.ts';
 import { newTimeOrderedId } from '../../shared/ids.ts';
 import type { Database } from '../database.ts';
+import { sendAhead } from './send-ahead.ts';
 
 const MINUTE_MS = 60_000;
 
@@ -11,9 +12,10 @@ export class ReportFactStore implements ReportFactPort {
 
   async record(facts: readonly ReportFact[]): Promise<void> {
     if (facts.length === 0) return;
-    await this.db
-      .insertInto('report_facts')
-      .values(
+    // Nothing branches on the answer: in a transaction it leaves with the next statement.
+    await sendAhead(
+      this.db,
+      this.db.insertInto('report_facts').values(
         facts.map((f) => ({
           id: newTimeOrderedId(),
           kind: f.kind,
@@ -24,8 +26,8 @@ export class ReportFactStore implements ReportFactPort {
           duration_ms: f.durationMs === null ? null : Math.max(0, Math.round(f.durationMs)),
           score: f.score,
         })),
-      )
-      .execute();
+      ),
+    );
   }
 
   async list(from: number, to: number, inboxId?: string): Promise<ReportFact[]> {

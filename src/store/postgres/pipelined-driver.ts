@@ -1,0 +1,216 @@
+import {
+  CompiledQuery,
+  PostgresDialect,
+  type DatabaseConnection,
+  type Driver,
+  type QueryResult,
+  type TransactionSettings,
+} from 'kysely';
+import type pg from 'pg';
+
+/** Marks a compiled query sent ahead (see {@link sendAhead}); the driver puts the pending result in `result`. */
+export const AHEAD = Symbol('sparsam.sendAhead');
+
+export interface AheadSlot {
+  result?: Promise<QueryResult<unknown>>;
+}
+
+/**
+ * PostgreSQL through a pool of pipelined connections (`pg` pipeline mode): inside a transaction, statements whose
+ * answers the caller does not need at once leave together with the next one, in one write to the socket, and
+ * PostgreSQL answers them in one go. On a loaded server every statement sent alone costs a write, a wake-up of the
+ * backend and a round trip; a webhook group's transaction took a dozen of them one after the other.
+ *
+ * - BEGIN is sent with the transaction's first statement (a transaction without statements sends nothing).
+ * - A statement sent ahead ({@link sendAhead}) goes out at once; the caller gets its result as a promise and carries
+ *   on. If it fails, PostgreSQL fails everything after it in the transaction: the next awaited statement, or the
+ *   COMMIT (which PostgreSQL then answers with ROLLBACK), throws the ahead statement's own error, so the transaction
+ *   fails as a whole with the cause (a unique violation or a deadlock stays recognisable for a retry).
+ * - COMMIT leaves together with the statements sent ahead before it.
+ *
+ * Outside a transaction every statement is sent and awaited on its own, as with Kysely's PostgresDriver.
+ */
+export class PipelinedPostgresDialect extends PostgresDialect {
+  readonly #pool: pg.Pool;
+
+  constructor(pool: pg.Pool) {
+    super({ pool });
+    this.#pool = pool;
+  }
+
+  override createDriver(): Driver {
+    return new PipelinedDriver(this.#pool);
+  }
+}
+
+class PipelinedDriver implements Driver {
+  readonly #connections = new WeakMap<pg.PoolClient, PipelinedConnection>();
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  async init(): Promise<void> {}
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    const client = await this.pool.connect();
+    let connection = this.#connections.get(client);
+    if (!connection) {
+      connection = new PipelinedConnection(client);
+      this.#connections.set(client, connection);
+    }
+    return connection;
+  }
+
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    let begin = 'begin';
+    if (settings.isolationLevel || settings.accessMode) {
+      begin = 'start transaction';
+      if (settings.isolationLevel) begin += ` isolation level ${settings.isolationLevel}`;
+      if (settings.accessMode) begin += ` ${settings.accessMode}`;
+    }
+    (connection as PipelinedConnection).begin(begin);
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    await (connection as PipelinedConnection).end('commit');
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    await (connection as PipelinedConnection).end('rollback');
+  }
+
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    (connection as PipelinedConnection).release();
+  }
+
+  async destroy(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+class PipelinedConnection implements DatabaseConnection {
+  /** BEGIN, waiting for the transaction's first statement. */
+  #begin: string | undefined;
+  #inTransaction = false;
+  /** Statements sent ahead (and BEGIN) whose answers have not been awaited yet. */
+  #pending: Promise<unknown>[] = [];
+  /** The first error among them: the transaction is aborted from there on. */
+  #failure: { error: unknown } | undefined;
+  #corked = false;
+
+  constructor(private readonly client: pg.PoolClient) {}
+
+  begin(statement: string): void {
+    this.#begin = statement;
+    this.#inTransaction = true;
+    this.#pending = [];
+    this.#failure = undefined;
+  }
+
+  async end(statement: 'commit' | 'rollback'): Promise<void> {
+    this.#inTransaction = false;
+    if (this.#begin !== undefined) {
+      // Nothing was sent: there is no transaction to end.
+      this.#begin = undefined;
+      return;
+    }
+    const answer = this.#send(statement);
+    this.#uncork();
+    const pending = this.#pending;
+    this.#pending = [];
+    await Promise.allSettled(pending);
+    const failure = this.#failure;
+    this.#failure = undefined;
+    let result: pg.QueryResult;
+    try {
+      result = await answer;
+    } catch (error) {
+      throw failure ? failure.error : error;
+    }
+    if (statement === 'commit') {
+      if (failure) throw failure.error;
+      // PostgreSQL answers COMMIT of an aborted transaction with ROLLBACK, not with an error.
+      if (result.command === 'ROLLBACK') throw new Error('the transaction was rolled back instead of committed');
+    }
+  }
+
+  async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    const slot = (compiledQuery as CompiledQuery & { [AHEAD]?: AheadSlot })[AHEAD];
+    if (slot && this.#inTransaction) {
+      const result = this.#send(compiledQuery.sql, compiledQuery.parameters).then(toResult);
+      this.#track(result);
+      // Handled here so that a caller that never awaits it leaves no unhandled rejection; awaiting still throws.
+      result.catch(() => undefined);
+      slot.result = result;
+      return { rows: [] };
+    }
+    const answer = this.#send(compiledQuery.sql, compiledQuery.parameters);
+    this.#uncork();
+    try {
+      return toResult(await answer) as QueryResult<R>;
+    } catch (error) {
+      if (this.#pending.length > 0) await Promise.allSettled(this.#pending);
+      if (this.#failure) throw this.#failure.error;
+      throw error;
+    }
+  }
+
+  // eslint-disable-next-line require-yield
+  async *streamQuery(): AsyncIterableIterator<QueryResult<never>> {
+    throw new Error('streaming is not supported on pipelined connections');
+  }
+
+  release(): void {
+    this.#uncork();
+    this.client.release();
+  }
+
+  /** Sends a statement (BEGIN first if it is still waiting); statements sent in one turn leave in one write. */
+  #send(sql: string, parameters: readonly unknown[] = []): Promise<pg.QueryResult> {
+    this.#cork();
+    if (this.#begin !== undefined) {
+      const begin = this.client.query(this.#begin);
+      this.#begin = undefined;
+      this.#track(begin);
+    }
+    return this.client.query(sql, [...parameters]);
+  }
+
+  #track(answer: Promise<unknown>): void {
+    this.#pending.push(
+      answer.catch((error: unknown) => {
+        this.#failure ??= { error };
+      }),
+    );
+  }
+
+  /**
+   * Holds the socket's writes until the statement that is awaited (or the end of this turn of the event loop), so that
+   * BEGIN and the statements sent ahead leave with it.
+   */
+  #cork(): void {
+    if (this.#corked) return;
+    const stream = (this.client as unknown as { connection: { stream: NodeJS.WritableStream & { cork(): void } } })
+      .connection.stream;
+    stream.cork();
+    this.#corked = true;
+    setImmediate(() => this.#uncork());
+  }
+
+  #uncork(): void {
+    if (!this.#corked) return;
+    this.#corked = false;
+    const stream = (this.client as unknown as { connection: { stream: NodeJS.WritableStream & { uncork(): void } } })
+      .connection.stream;
+    stream.uncork();
+  }
+}
+
+function toResult(result: pg.QueryResult): QueryResult<unknown> {
+  const { command, rowCount, rows } = result;
+  return {
+    ...(command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE'
+      ? { numAffectedRows: BigInt(rowCount ?? 0) }
+      : {}),
+    rows: rows ?? [],
+  };
+}
