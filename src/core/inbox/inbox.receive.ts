@@ -281,7 +281,8 @@ export class InboundProcessor {
         };
         if (attempt === 1) {
           // The first attempt relies on what was read before the transaction; its writes check that it still holds
-          // (#commitStaged), and a change meanwhile makes the transaction run again, reading inside it.
+          // (#commitStaged: a change meanwhile throws ConcurrentChange, and the group reads and writes again). A
+          // second attempt (run() after a lost uniqueness race or a deadlock) reads inside the transaction.
           for (const p of prepared) {
             const key = `${p.channel.id}\0${p.event.providerMessageId}`;
             const row = stored.get(key);

@@ -136,7 +136,7 @@ class PipelinedConnection implements DatabaseConnection {
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
     const slot = (compiledQuery as CompiledQuery & { [AHEAD]?: AheadSlot })[AHEAD];
     if (slot && this.#inTransaction) {
-      const result = this.#send(compiledQuery.sql, compiledQuery.parameters).then(toResult);
+      const result = this.#send(compiledQuery.sql, compiledQuery.parameters, true).then(toResult);
       this.#track(result);
       // Handled here so that a caller that never awaits it leaves no unhandled rejection; awaiting still throws.
       result.catch(() => undefined);
@@ -164,9 +164,12 @@ class PipelinedConnection implements DatabaseConnection {
     this.client.release();
   }
 
-  /** Sends a statement (BEGIN first if it is still waiting); statements sent in one turn leave in one write. */
-  #send(sql: string, parameters: readonly unknown[] = []): Promise<pg.QueryResult> {
-    this.#cork();
+  /**
+   * Sends a statement (BEGIN first if it is still waiting). A statement sent ahead holds the socket's writes, so that
+   * it leaves together with the next one; the caller of an awaited statement releases them.
+   */
+  #send(sql: string, parameters: readonly unknown[] = [], ahead = false): Promise<pg.QueryResult> {
+    if (ahead || this.#begin !== undefined) this.#cork();
     if (this.#begin !== undefined) {
       const begin = this.client.query(this.#begin);
       this.#begin = undefined;
