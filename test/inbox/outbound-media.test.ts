@@ -7,7 +7,7 @@ import { afterEach, expect, it } from 'vitest';
 import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
 import { HOUR_MS, ManualClock } from '../../src/shared/clock.ts';
 import type { WhatsAppSimulator } from '../../dev/simulator/whatsapp-simulator.ts';
-import { freePort, startWhatsAppSimulator } from '../support/instances.ts';
+import { startWhatsAppSimulator } from '../support/instances.ts';
 import { describeEachStore } from '../support/stores.ts';
 import { Browser, createUser } from '../web/web-support.ts';
 import { startWorld, type World } from './inbox-world.ts';
@@ -30,15 +30,16 @@ describeEachStore('agents send files through the WhatsApp simulator', (dialect) 
   /** A running sparsam and simulator, and one conversation whose customer agreed: its id. */
   async function conversationWithConsent(): Promise<string> {
     clock = new ManualClock(Date.now());
-    const port = await freePort();
     sim = await startWhatsAppSimulator({
-      webhookUrl: `http://127.0.0.1:${port}/webhooks/whatsapp/wa-main`,
       statusDelayMs: 5,
       retryDelaysMs: [50, 100],
       now: () => clock.now().getTime(),
     });
     w = await startWorld(dialect, { clock, graphUrl: sim.url, eraseAfterCloseDays: 0 });
-    await w.sparsam.http.listen({ port, host: '127.0.0.1' });
+    // A port of its own (a port found free beforehand may be taken by a database connection meanwhile).
+    await w.sparsam.http.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = w.sparsam.http.server.address() as { port: number };
+    sim.setWebhookUrl(`http://127.0.0.1:${port}/webhooks/whatsapp/wa-main`);
     await sim.sendCustomerMessage({ from: CUSTOMER, name: 'Erika', text: 'Können Sie ein Foto schicken?' });
     await w.drain();
     const agree = sim.sentMessages()[0]!.buttons!.find((b) => b.id === CONSENT_AGREE_ID)!;

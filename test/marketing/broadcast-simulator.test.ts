@@ -2,7 +2,7 @@ import { afterEach, expect, it } from 'vitest';
 import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import type { WhatsAppSimulator } from '../../dev/simulator/whatsapp-simulator.ts';
-import { freePort, startWhatsAppSimulator } from '../support/instances.ts';
+import { startWhatsAppSimulator } from '../support/instances.ts';
 import { describeEachStore } from '../support/stores.ts';
 import type { World } from '../inbox/inbox-world.ts';
 import { startMarketingWorld } from './marketing-world.ts';
@@ -20,15 +20,16 @@ describeEachStore('broadcast report with the WhatsApp simulator', (dialect) => {
 
   it('counts read and failed as the simulator reports them, and skips the contact without marketing consent', async () => {
     const clock = new ManualClock(Date.now());
-    const port = await freePort();
     sim = await startWhatsAppSimulator({
-      webhookUrl: `http://127.0.0.1:${port}/webhooks/whatsapp/wa-main`,
       statusDelayMs: 5,
       retryDelaysMs: [50, 100],
       now: () => clock.now().getTime(),
     });
     w = await startMarketingWorld(dialect, false, { clock, graphUrl: sim.url });
-    await w.sparsam.http.listen({ port, host: '127.0.0.1' });
+    // A port of its own (a port found free beforehand may be taken by a database connection meanwhile).
+    await w.sparsam.http.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = w.sparsam.http.server.address() as { port: number };
+    sim.setWebhookUrl(`http://127.0.0.1:${port}/webhooks/whatsapp/wa-main`);
 
     for (const from of CUSTOMERS) {
       await sim.sendCustomerMessage({ from, text: 'Hallo' });

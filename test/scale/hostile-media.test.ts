@@ -11,7 +11,7 @@ import type { WhatsAppSimulator } from '../../dev/simulator/whatsapp-simulator.t
 import { ManualClock } from '../../src/shared/clock.ts';
 import { ProviderRefs } from '../../src/store/sql/provider-ref.ts';
 import { startWorld, type World } from '../inbox/inbox-world.ts';
-import { freePort, startWhatsAppSimulator } from '../support/instances.ts';
+import { startWhatsAppSimulator } from '../support/instances.ts';
 
 /**
  * Hostile files sent by a customer who has agreed, end to end: the WhatsApp simulator signs the webhook and serves
@@ -122,15 +122,16 @@ describe('hostile media through the WhatsApp webhook and the media-fetch job [sq
 
   beforeAll(async () => {
     const clock = new ManualClock(Date.now());
-    const port = await freePort();
     sim = await startWhatsAppSimulator({
-      webhookUrl: `http://127.0.0.1:${port}/webhooks/whatsapp/wa-main`,
       autoStatuses: false,
       retryDelaysMs: [50],
       now: () => clock.now().getTime(),
     });
     w = await startWorld('sqlite', { clock, graphUrl: sim.url });
-    await w.sparsam.http.listen({ port, host: '127.0.0.1' });
+    // A port of its own (a port found free beforehand may be taken by a database connection meanwhile).
+    await w.sparsam.http.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = w.sparsam.http.server.address() as { port: number };
+    sim.setWebhookUrl(`http://127.0.0.1:${port}/webhooks/whatsapp/wa-main`);
     // The customer writes and agrees: from now on files are fetched and kept (or refused).
     expect((await sim.sendCustomerMessage({ from: CUSTOMER, text: 'Hallo, ich schicke Ihnen Fotos' })).delivered).toBe(
       true,
