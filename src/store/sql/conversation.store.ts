@@ -3,13 +3,13 @@ import { ReportFactStore } from './report.store.ts';
 import { sql, type Kysely, type QueryResult, type Transaction } from 'kysely';
 import type { ConversationRecord } from '../../core/ports/model.ts';
 import type { Database } from '../database.ts';
-import {
-  type ConversationFilter,
-  type ConversationPort,
-  type InboundTouch,
-  type InboxTransactions,
-  type InboxTx,
-  type JobPayload,
+import type {
+  ConversationFilter,
+  ConversationPort,
+  InboundTouch,
+  InboxTransactions,
+  InboxTx,
+  JobPayload,
 } from '../../core/ports/conversation.port.ts';
 import { MarketingStore } from './marketing.store.ts';
 import { MediaStore } from './media.store.ts';
