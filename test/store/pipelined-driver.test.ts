@@ -110,4 +110,24 @@ describe.runIf(postgresAvailable)('statements sent ahead in a transaction [postg
     expect(await ids()).toEqual([9]);
     expect((await ahead.result).rows).toEqual([{ id: 9 }]);
   });
+
+  it('a statement that recurs is parsed once per connection; one seen once, and its failures, stay unnamed', async () => {
+    const prepared = async (tx: Kysely<Db>) =>
+      (await sql<{ statement: string }>`select statement from pg_prepared_statements`.execute(tx)).rows.map(
+        (r) => r.statement,
+      );
+    const labelled = (tx: Kysely<Db>) => tx.selectFrom('items').select('label').where('id', '=', 41).execute();
+    const isLabelled = (statement: string) => statement.includes('select "label" from "items"');
+    await db.connection().execute(async (conn) => {
+      await labelled(conn);
+      expect((await prepared(conn)).filter(isLabelled)).toEqual([]);
+      await labelled(conn);
+      await labelled(conn);
+      expect((await prepared(conn)).filter(isLabelled)).toHaveLength(1);
+      // A statement that fails to parse leaves no name behind: every run fails with its own error, not a missing one.
+      const broken = () => sql`select no_such_column from items where id = ${41}`.execute(conn);
+      for (let i = 0; i < 3; i++) await expect(broken()).rejects.toMatchObject({ code: '42703' });
+      expect((await prepared(conn)).filter((s) => s.includes('no_such_column'))).toEqual([]);
+    });
+  });
 });

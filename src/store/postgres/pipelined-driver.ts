@@ -29,6 +29,10 @@ export interface AheadSlot {
  * - COMMIT leaves together with the statements sent ahead before it.
  *
  * Outside a transaction every statement is sent and awaited on its own, as with Kysely's PostgresDriver.
+ *
+ * Statements that recur are named ({@link StatementNames}): each connection parses and plans them once, instead of at
+ * every execution. For the short statements of a webhook group, parsing and planning were a large part of the work
+ * of PostgreSQL's backend, which shares the machine's cores with sparsam.
  */
 export class PipelinedPostgresDialect extends PostgresDialect {
   readonly #pool: pg.Pool;
@@ -175,7 +179,8 @@ class PipelinedConnection implements DatabaseConnection {
       this.#begin = undefined;
       this.#track(begin);
     }
-    return this.client.query(sql, [...parameters]);
+    const name = statementNames.nameOf(sql);
+    return this.client.query({ text: sql, values: [...parameters], ...(name ? { name } : {}) });
   }
 
   #track(answer: Promise<unknown>): void {
@@ -207,6 +212,35 @@ class PipelinedConnection implements DatabaseConnection {
     stream.uncork();
   }
 }
+
+/**
+ * Names for the statements that recur, so that each connection parses and plans them once (PostgreSQL keeps a named
+ * statement per connection; `pg` sends its Parse only the first time on each). A statement text gets a name the
+ * second time it is seen: one-off statements (migrations, set-up) stay unnamed. The names are bounded, and so is the
+ * memory each PostgreSQL backend spends on them: texts beyond {@link MAX_NAMED} distinct ones (batch sizes make
+ * variants of the same statement) are sent unnamed, parsed each time as before.
+ */
+class StatementNames {
+  readonly #named = new Map<string, string>();
+  readonly #seenOnce = new Set<string>();
+
+  nameOf(sql: string): string | undefined {
+    const name = this.#named.get(sql);
+    if (name !== undefined || this.#named.size >= MAX_NAMED) return name;
+    if (!this.#seenOnce.has(sql)) {
+      if (this.#seenOnce.size < MAX_SEEN_ONCE) this.#seenOnce.add(sql);
+      return undefined;
+    }
+    this.#seenOnce.delete(sql);
+    const named = `sparsam_${this.#named.size + 1}`;
+    this.#named.set(sql, named);
+    return named;
+  }
+}
+
+const MAX_NAMED = 300;
+const MAX_SEEN_ONCE = 2000;
+const statementNames = new StatementNames();
 
 function toResult(result: pg.QueryResult): QueryResult<unknown> {
   const { command, rowCount, rows } = result;
