@@ -101,8 +101,13 @@ import { registerWebhookDelivery } from './jobs/webhook-delivery.job.ts';
 import { NodeWebhookTransport } from './jobs/webhook-transport.ts';
 import { WebhookStore } from './store/sql/webhook.store.ts';
 
-/** Webhook groups committed at once on PostgreSQL (see InboundProcessor); the pool has ten connections. */
-const INGEST_GROUPS_POSTGRES = 4;
+/**
+ * Webhook groups committed at once on PostgreSQL (see InboundProcessor); the pool has ten connections. Two, not more:
+ * a group's statements cost about the same for one message as for twenty, so under load fewer, larger groups take
+ * more messages a second (bench/README.md, sixth round), while the second group keeps one group's round trips from
+ * stalling the others.
+ */
+const INGEST_GROUPS_POSTGRES = 2;
 import { TeamsStore } from './store/sql/teams.store.ts';
 import { AccessScopes } from './core/teams/access-scopes.ts';
 import { TeamsService } from './core/teams/teams.service.ts';
