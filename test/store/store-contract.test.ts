@@ -95,6 +95,49 @@ channels:
     expect(typeof channel!.created_at).toBe('number');
   });
 
+  it('reads the kill switch fresh, one query at a time for a burst of webhooks', async () => {
+    let queries = 0;
+    let inFlight = false;
+    const counted = t.store.db.withPlugin({
+      transformQuery: (args) => {
+        queries += 1;
+        inFlight = true;
+        return args.node;
+      },
+      transformResult: async (args) => {
+        inFlight = false;
+        return args.result;
+      },
+    });
+    const inboxes = new InboxStore(counted);
+    const other = new InboxStore(t.store.db); // another instance, or the CLI
+    const config = loadConfig({
+      env: { SPARSAM_CONFIG: 'x', TOKEN: 'tok' },
+      readFile: () => `
+inboxes: [{ id: service, language: de }]
+channels: [{ id: tg-main, kind: telegram, inbox: service, botToken: env:TOKEN, secretToken: abc }]
+`,
+    });
+    await other.syncConfigured(config.inboxes, config.channels, 1000);
+    await other.setChannelEnabled('tg-main', true, 4000);
+    const asks = [inboxes.isChannelEnabled('tg-main')];
+    // Webhooks keep arriving, turn after turn, while the query runs (on PostgreSQL): they share the next query.
+    let turns = 0;
+    do {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (inFlight) turns += 1;
+      for (let i = 0; i < 20; i++) asks.push(inboxes.isChannelEnabled('tg-main'));
+    } while (inFlight && turns < 50);
+    expect(await Promise.all(asks)).toEqual(Array(asks.length).fill(true));
+    if (dialect === 'postgres') expect(turns).toBeGreaterThan(1);
+    expect(queries).toBeLessThanOrEqual(2);
+    // A pause by another writer is seen by the next call, at once.
+    await other.setChannelEnabled('tg-main', false, 5000);
+    expect(await inboxes.isChannelEnabled('tg-main')).toBe(false);
+    await other.setChannelEnabled('tg-main', true, 6000);
+    expect(await inboxes.isChannelEnabled('tg-main')).toBe(true);
+  });
+
   it('rolls back a failed transaction completely', async () => {
     await expect(
       t.store.db.transaction().execute(async (tx) => {

@@ -111,17 +111,22 @@ export class InboxStore {
     return row && toChannel(row);
   }
   /**
-   * Whether a channel is enabled (kill switch), read fresh for every call; the calls of one turn of the event loop
-   * (a burst of webhooks) share one query.
+   * Whether a channel is enabled (kill switch), read fresh for every call: each answer comes from a query that began
+   * after the call. Calls that arrive while a query runs share the next one (a burst of webhooks waits for one query
+   * at a time, not one per turn of the event loop).
    */
   isChannelEnabled(id: string): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
       this.#enabledAsks.push({ id, resolve, reject });
-      if (this.#enabledAsks.length === 1) setImmediate(() => void this.#answerEnabled());
+      if (!this.#enabledReading && this.#enabledAsks.length === 1) {
+        this.#enabledReading = true;
+        setImmediate(() => void this.#answerEnabled());
+      }
     });
   }
 
   readonly #enabledAsks: { id: string; resolve: (enabled: boolean) => void; reject: (error: unknown) => void }[] = [];
+  #enabledReading = false;
 
   async #answerEnabled(): Promise<void> {
     const asks = this.#enabledAsks.splice(0);
@@ -135,6 +140,10 @@ export class InboxStore {
       for (const a of asks) a.resolve(enabled.has(a.id));
     } catch (error) {
       for (const a of asks) a.reject(error);
+    } finally {
+      // The calls that came in meanwhile get a query of their own, begun now.
+      if (this.#enabledAsks.length > 0) setImmediate(() => void this.#answerEnabled());
+      else this.#enabledReading = false;
     }
   }
 
