@@ -10,6 +10,7 @@ import { registerErrorHandler } from './error-handler.ts';
 import { healthRoutes } from './health.routes.ts';
 import type { Metrics } from './metrics.ts';
 import { registerRawJsonParser } from './raw-body.ts';
+import { lazyRequestLogger } from './request-logger.ts';
 
 export interface HttpDeps {
   logger: Logger;
@@ -70,6 +71,7 @@ function lazyValidatorBuilder(): ValidatorBuilder {
 export async function buildHttpApp(deps: HttpDeps, modules: readonly RouteModule[] = []): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
+    childLoggerFactory: lazyRequestLogger,
     bodyLimit: deps.bodyLimitBytes,
     // A hop count is documented (https://fastify.dev/docs/latest/Reference/Server/#trustproxy) but not typed.
     trustProxy: (deps.trustProxy ?? false) as boolean | string,
