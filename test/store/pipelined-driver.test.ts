@@ -130,4 +130,27 @@ describe.runIf(postgresAvailable)('statements sent ahead in a transaction [postg
       expect((await prepared(conn)).filter((s) => s.includes('no_such_column'))).toEqual([]);
     });
   });
+
+  it('a named statement whose table changed (another instance migrated) is prepared anew, not failed for good', async () => {
+    // One connection, so that the statements prepared on it are the ones run after the change.
+    const single = (await openPostgres<Db>({ url: database.url, max: 1 })).db;
+    const other = (await openPostgres<Db>({ url: database.url, max: 1 })).db;
+    try {
+      await single.insertInto('items').values({ id: 50, label: 'kept' }).execute();
+      const all = (tx: Kysely<Db>) => tx.selectFrom('items').selectAll().where('id', '=', 50).execute();
+      const inTransaction = () => single.transaction().execute((tx) => all(tx));
+      for (let i = 0; i < 3; i++) await all(single);
+      for (let i = 0; i < 3; i++) await inTransaction();
+      await sql`alter table items add column note text`.execute(other);
+      // Outside a transaction: run again at once.
+      expect(await all(single)).toEqual([{ id: 50, label: 'kept', note: null }]);
+      await sql`alter table items drop column note`.execute(other);
+      // Inside one the transaction fails once (PostgreSQL aborted it); the connection forgets its statements.
+      await expect(inTransaction()).rejects.toMatchObject({ code: '0A000' });
+      expect(await inTransaction()).toEqual([{ id: 50, label: 'kept' }]);
+    } finally {
+      await single.destroy();
+      await other.destroy();
+    }
+  });
 });

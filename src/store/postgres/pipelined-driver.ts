@@ -100,6 +100,8 @@ class PipelinedConnection implements DatabaseConnection {
   /** The first error among them: the transaction is aborted from there on. */
   #failure: { error: unknown } | undefined;
   #corked = false;
+  /** A named statement failed because its table changed: the connection's statements are dropped at the next chance. */
+  #stale = false;
 
   constructor(private readonly client: pg.PoolClient) {}
 
@@ -129,6 +131,8 @@ class PipelinedConnection implements DatabaseConnection {
       result = await answer;
     } catch (error) {
       throw failure ? failure.error : error;
+    } finally {
+      if (this.#stale) await this.#forgetStatements();
     }
     if (statement === 'commit') {
       if (failure) throw failure.error;
@@ -154,6 +158,14 @@ class PipelinedConnection implements DatabaseConnection {
     } catch (error) {
       if (this.#pending.length > 0) await Promise.allSettled(this.#pending);
       if (this.#failure) throw this.#failure.error;
+      if (isStalePlan(error)) {
+        this.#stale = true;
+        if (!this.#inTransaction) {
+          // Outside a transaction nothing else was affected: prepare it anew and run it once more.
+          await this.#forgetStatements();
+          return toResult(await this.#send(compiledQuery.sql, compiledQuery.parameters)) as QueryResult<R>;
+        }
+      }
       throw error;
     }
   }
@@ -187,8 +199,21 @@ class PipelinedConnection implements DatabaseConnection {
     this.#pending.push(
       answer.catch((error: unknown) => {
         this.#failure ??= { error };
+        if (isStalePlan(error)) this.#stale = true;
       }),
     );
+  }
+
+  /**
+   * Drops this connection's named statements, here and in PostgreSQL, after one of them no longer fit its table (see
+   * {@link isStalePlan}); they are prepared again at their next use.
+   */
+  async #forgetStatements(): Promise<void> {
+    this.#stale = false;
+    const connection = (this.client as unknown as { connection: { parsedStatements: Record<string, string> } })
+      .connection;
+    connection.parsedStatements = {};
+    await this.client.query('deallocate all');
   }
 
   /**
@@ -241,6 +266,15 @@ class StatementNames {
 const MAX_NAMED = 300;
 const MAX_SEEN_ONCE = 2000;
 const statementNames = new StatementNames();
+
+/**
+ * A named statement whose result columns changed since it was prepared (another instance migrated the schema, say a
+ * column added to a table read with `select *`): PostgreSQL refuses to run it until it is prepared anew.
+ */
+export function isStalePlan(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: string; message?: string };
+  return code === '0A000' && typeof message === 'string' && message.includes('cached plan must not change result type');
+}
 
 function toResult(result: pg.QueryResult): QueryResult<unknown> {
   const { command, rowCount, rows } = result;

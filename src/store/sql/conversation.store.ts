@@ -15,6 +15,7 @@ import { MarketingStore } from './marketing.store.ts';
 import { MediaStore } from './media.store.ts';
 import { MessageStore } from './message.store.ts';
 import type { ProviderRefs } from './provider-ref.ts';
+import { isStalePlan } from '../postgres/pipelined-driver.ts';
 import { countDaily } from './daily-counts.ts';
 import { sendAhead } from './send-ahead.ts';
 import { conversationPatch, conversationRow, labelPattern, toConversation } from './records.ts';
@@ -190,8 +191,10 @@ export class SqlInboxTransactions implements InboxTransactions {
     try {
       return await this.#once(fn);
     } catch (error) {
-      if (!isUniqueViolation(error) && !isRetryableConflict(error)) throw error;
-      // Lost a race with a concurrent webhook of the same customer: the second attempt finds its rows.
+      if (!isUniqueViolation(error) && !isRetryableConflict(error) && !isStalePlan(error)) throw error;
+      // Lost a race with a concurrent webhook of the same customer: the second attempt finds its rows. (Or a statement
+      // prepared before another instance changed the schema: the connection has dropped it, the second attempt
+      // prepares it anew.)
       return this.#once(fn);
     }
   }
