@@ -34,7 +34,7 @@
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -147,7 +147,10 @@ async function servePlain(dir: string, pgUrl: string | undefined): Promise<void>
   let seedAll: (ids: string[]) => Promise<void>;
   if (pgUrl) {
     const pool = new pg.Pool({ connectionString: pgUrl, max: 10 });
-    await pool.query(ddl);
+    // Two plain servers start at once: IF NOT EXISTS does not keep the second from failing on PostgreSQL's catalogue.
+    await pool.query(ddl).catch((error: { code?: string }) => {
+      if (error.code !== '23505' && error.code !== '42P07') throw error;
+    });
     insert = async (id, sender, body, at) => {
       await pool.query(
         'INSERT INTO plain_messages (id, sender, body, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
@@ -884,7 +887,11 @@ async function runConfig(
   await Promise.all(forked.map((f) => f.loaded));
   // One after the other: each runs the migrations under their lock and mirrors the configuration into the database.
   const sparsam: Server[] = [];
-  for (const f of forked) sparsam.push(await f.go());
+  for (const [i, f] of forked.entries()) {
+    // Instances of one database share the epoch secrets (docs/deployment.md): the others get the file the first made.
+    if (i > 0) copyFileSync(path.join(dirs[0]!, 'epoch.key'), path.join(dirs[i]!, 'epoch.key'));
+    sparsam.push(await f.go());
+  }
   // The plain baseline writes into the same database (its own table): the first instance's SQLite file, or PostgreSQL.
   const plainForked = Array.from({ length: instances }, (_, i) =>
     forkServer('plain', i + 1, ['--dir', dirs[0]!, ...(pgDb ? ['--pg-url', pgDb.url] : [])], ''),
