@@ -1,4 +1,4 @@
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { PostgresAdapter, sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DeliveryStatus } from '../../core/channel/channel.port.ts';
 import type { MessageRecord } from '../../core/ports/model.ts';
 import type { Database, MessageStatus } from '../database.ts';
@@ -80,6 +80,43 @@ interface StatusItem {
   error: { code: string; reason: string } | undefined;
 }
 
+/** Rows per UPDATE (and per lock statement): the statement's parameters stay well below PostgreSQL's limit. */
+const PER_STATEMENT = 500;
+
+/**
+ * On PostgreSQL, locks the messages of a group's statuses in one order (channel, then provider id) before the rounds
+ * of UPDATEs, when there is more than one of them: each UPDATE locks its rows in index order, but a message's second
+ * status is in a later round than another's first, so two instances' groups could each hold a row the other's next
+ * round needs, a deadlock that PostgreSQL resolves only after `deadlock_timeout` (a second), stalling both. Sent
+ * ahead: it costs no round trip. SQLite has one writer at a time and nothing to order.
+ */
+async function lockInOrder(
+  db: Kysely<Database>,
+  items: readonly StatusItem[],
+  rounds: readonly (readonly number[])[],
+): Promise<void> {
+  if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return;
+  const byChannel = new Map<string, Set<string>>();
+  for (const it of items) byChannel.set(it.channelId, (byChannel.get(it.channelId) ?? new Set()).add(it.ref));
+  const updates = rounds.length + items.filter((it) => it.status === 'failed').length;
+  if (updates <= 1 && byChannel.size === 1 && items.length <= PER_STATEMENT) return;
+  for (const channelId of [...byChannel.keys()].sort()) {
+    const refs = [...byChannel.get(channelId)!].sort();
+    for (let k = 0; k < refs.length; k += PER_STATEMENT) {
+      await sendAhead(
+        db,
+        db
+          .selectFrom('messages')
+          .select('id')
+          .where('channel_id', '=', channelId)
+          .where('provider_message_id', 'in', refs.slice(k, k + PER_STATEMENT))
+          .orderBy('provider_message_id')
+          .forUpdate(),
+      );
+    }
+  }
+}
+
 /**
  * {@link advanceManyByRef} in two steps: sends the UPDATEs (in a transaction on PostgreSQL they go out together, with
  * the caller's next statement), and returns the function that waits for their answers.
@@ -101,6 +138,7 @@ export async function sendAdvances(
     seen.set(key, round + 1);
     (rounds[round] ??= []).push(i);
   }
+  await lockInOrder(db, items, rounds);
   for (const round of rounds) {
     const byChannel = new Map<string, number[]>();
     for (const i of round) {
@@ -118,8 +156,8 @@ export async function sendAdvances(
       });
     }
     for (const [channelId, indices] of byChannel) {
-      for (let k = 0; k < indices.length; k += 500) {
-        const part = indices.slice(k, k + 500);
+      for (let k = 0; k < indices.length; k += PER_STATEMENT) {
+        const part = indices.slice(k, k + PER_STATEMENT);
         const refs = new Map(part.map((i) => [items[i]!.ref, i]));
         // Sent, delivered and read of one round in one UPDATE, each message to its own status (a round holds one
         // status per message): the stored status must come before the new one in FORWARD.
