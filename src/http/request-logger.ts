@@ -18,7 +18,13 @@ export const lazyRequestLogger: NonNullable<FastifyServerOptions['childLoggerFac
   const made = () => (child ??= logger.child(bindings, options));
   const values = (logger as unknown as { levels: { values: Record<string, number> } }).levels.values;
   const threshold = () => (child ? child.level : (options.level ?? logger.level));
-  const on = (method: LogMethod) => (values[method] ?? 0) >= (values[threshold()] ?? 0);
+  const on = (method: LogMethod) => {
+    const level = threshold();
+    if (level === 'silent') return false;
+    // A level pino does not list here (a custom one): let the real child decide.
+    const at = values[level];
+    return at === undefined || (values[method] ?? 0) >= at;
+  };
   const lazy = {
     get level() {
       return threshold();
