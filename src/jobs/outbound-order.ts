@@ -59,6 +59,10 @@ export function inOutboundOrder(handler: OrderedSendHandler, deps: OutboundOrder
   // deferring: no deferral, wake-up and second claim, each a write. Other instances' sends are waited for by Defer.
   const running = new Map<string, Promise<void>>();
   const isRunningHere = (id: string) => running.has(id);
+  // Sends of this process that have ended, counted: a send that read its earlier message as pending while that
+  // message's send here was ending (outcome committed, turn passed, gone from `running`) reads once more instead of
+  // deferring, since the turn was passed while it was still running and no wake-up is left for it.
+  let endedHere = 0;
   return async (job) => {
     const messageId = orderedMessageId(job);
     if (messageId === undefined) {
@@ -72,10 +76,12 @@ export function inOutboundOrder(handler: OrderedSendHandler, deps: OutboundOrder
     try {
       let target: OutboundTarget | undefined;
       for (let waits = 0; ; waits += 1) {
+        const endedBefore = endedHere;
         target = await deps.store.load(messageId);
         const earlier = target?.earlierPending;
         if (earlier === undefined) break;
         const here = running.get(earlier);
+        if (here === undefined && endedHere !== endedBefore && waits < MAX_LOCAL_WAITS) continue;
         if (here === undefined || waits >= MAX_LOCAL_WAITS) {
           throw new Defer(Math.round(pollMs * (0.75 + Math.random() * 0.5)), `waiting for earlier message ${earlier}`);
         }
@@ -89,6 +95,7 @@ export function inOutboundOrder(handler: OrderedSendHandler, deps: OutboundOrder
       }
     } finally {
       running.delete(messageId);
+      endedHere += 1;
       ended();
     }
   };

@@ -293,8 +293,10 @@ describe.skipIf(!hasTool('chromium'))('website chat embedded in a page with a st
       await expect
         .poll(() => page.getByRole('log').textContent())
         .toContain(lang === 'en' ? 'tyre change' : 'Reifenwechsel');
-      const list = await api('GET', '/api/v1/conversations?view=all');
-      const items = list.json.items as { id: string }[];
+      // The window shows the text as it sends it; the agent's list has it once the server stored it.
+      const listed = async () => (await api('GET', '/api/v1/conversations?view=all')).json.items as { id: string }[];
+      await expect.poll(async () => (await listed()).length).toBeGreaterThan(0);
+      const items = await listed();
       await api('POST', `/api/v1/conversations/${items[0]!.id}/messages`, {
         text: lang === 'en' ? 'Yes, Friday at 9 works.' : 'Ja, Freitag um 9 Uhr passt.',
       });
