@@ -1,9 +1,10 @@
-import { PostgresAdapter, sql, type Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { CHANNEL_SECRET_FIELDS } from '../../channels/registry.ts';
 import type { ChannelConfig, Inbox } from '../../config/config.ts';
 import type { ChannelRecord, InboxRecord, InboxSettingsDocument } from '../../core/ports/model.ts';
 import type { Database } from '../database.ts';
 import { channelEnabledFlag, inboxSettingsText, toChannel, toInbox } from './records.ts';
+import { onPostgres } from './dialect.ts';
 
 /** The non-secret part of a channel's configuration, as stored in `channels.settings`. */
 export function publicChannelSettings(channel: ChannelConfig): Record<string, unknown> {
@@ -39,7 +40,7 @@ export class InboxStore {
     now: number,
     effective: ReadonlyMap<string, InboxSettingsDocument> = new Map(),
   ): Promise<void> {
-    const postgres = this.db.getExecutor().adapter instanceof PostgresAdapter;
+    const postgres = onPostgres(this.db);
     await this.db.transaction().execute(async (tx) => {
       if (postgres) await sql`select pg_advisory_xact_lock(${SYNC_LOCK_KEY})`.execute(tx);
       for (const inbox of inboxes) {

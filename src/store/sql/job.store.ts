@@ -1,7 +1,8 @@
 import { setImmediate as nextTurn } from 'node:timers';
-import { PostgresAdapter, type ExpressionBuilder, type Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { Database, JobRow } from '../database.ts';
 import type { JobPort, NewJobRow } from '../ports/job.port.ts';
+import { onPostgres } from './dialect.ts';
 import { sendAhead } from './send-ahead.ts';
 import { TurnBatch } from './turn-batch.ts';
 
@@ -91,7 +92,7 @@ const groupCommits = new WeakMap<Kysely<Database>, GroupCommit>();
 export function groupCommitFor(db: Kysely<Database>): GroupCommit {
   let group = groupCommits.get(db);
   if (!group) {
-    group = new GroupCommit(db, 256, !(db.getExecutor().adapter instanceof PostgresAdapter));
+    group = new GroupCommit(db, 256, !onPostgres(db));
     groupCommits.set(db, group);
   }
   return group;

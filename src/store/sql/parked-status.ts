@@ -1,8 +1,9 @@
-import { PostgresAdapter, sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DeliveryStatus } from '../../core/channel/channel.port.ts';
 import type { MessageRecord } from '../../core/ports/model.ts';
 import type { Database, MessageStatus } from '../database.ts';
 import { toMessage } from './records.ts';
+import { onPostgres } from './dialect.ts';
 import { sendAhead } from './send-ahead.ts';
 
 /** Statuses a delivery status may replace: forward only, failed terminal. */
@@ -95,7 +96,7 @@ async function lockInOrder(
   items: readonly StatusItem[],
   rounds: readonly (readonly number[])[],
 ): Promise<void> {
-  if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return;
+  if (!onPostgres(db)) return;
   const byChannel = new Map<string, Set<string>>();
   for (const it of items) byChannel.set(it.channelId, (byChannel.get(it.channelId) ?? new Set()).add(it.ref));
   const updates = rounds.length + items.filter((it) => it.status === 'failed').length;
