@@ -200,15 +200,7 @@ export class JobQueue {
     if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
       throw new Error(`JobQueue.enqueue: maxAttempts must be a whole number of at least 1, e.g. 8`);
     }
-    const row: NewJobRow = {
-      id: newTimeOrderedId(),
-      queue,
-      payload: JSON.stringify(payload),
-      dedupeKey: options.dedupeKey ?? null,
-      runAt: options.runAt ?? now,
-      maxAttempts,
-      now,
-    };
+    const row = newJobRow(queue, payload, options.dedupeKey, options.runAt ?? now, maxAttempts, now);
     const insert = this.#insertTogether(row, options.db);
     // drain() waits for inserts still on their way (an event listener that enqueues without being awaited).
     if (!options.db) {
@@ -240,15 +232,7 @@ export class JobQueue {
     if (jobs.length === 0) return;
     const now = this.#now();
     await this.#store.insertAhead(
-      jobs.map((job) => ({
-        id: newTimeOrderedId(),
-        queue: job.queue,
-        payload: JSON.stringify(job.payload),
-        dedupeKey: job.dedupeKey ?? null,
-        runAt: now,
-        maxAttempts: this.#defaultMaxAttempts,
-        now,
-      })),
+      jobs.map((job) => newJobRow(job.queue, job.payload, job.dedupeKey, now, this.#defaultMaxAttempts, now)),
       options.db,
     );
     if (this.#started && jobs.some((job) => this.#queues.has(job.queue))) {
@@ -612,4 +596,24 @@ export class JobQueue {
     };
     void tick();
   }
+}
+
+/** A job's row as the store inserts it: a time-ordered id, the payload as JSON, due at `runAt`. */
+function newJobRow(
+  queue: string,
+  payload: JobPayload,
+  dedupeKey: string | undefined,
+  runAt: number,
+  maxAttempts: number,
+  now: number,
+): NewJobRow {
+  return {
+    id: newTimeOrderedId(),
+    queue,
+    payload: JSON.stringify(payload),
+    dedupeKey: dedupeKey ?? null,
+    runAt,
+    maxAttempts,
+    now,
+  };
 }
