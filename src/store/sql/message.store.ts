@@ -9,6 +9,7 @@ import {
   advanceManyByRef,
   applyParkedStatuses,
   parkStatus,
+  refsByChannel,
   REPLACES,
   sendAdvances,
 } from './parked-status.ts';
@@ -211,9 +212,7 @@ export class MessageStore implements MessagePort {
     const advanced = await sendAdvances(this.db, items, now);
     // Which ids are known, and their status after the UPDATEs (read with them, in the same round trip)?
     const known = new Map<string, MessageStatus>();
-    const byChannel = new Map<string, Set<string>>();
-    for (const it of items) byChannel.set(it.channelId, (byChannel.get(it.channelId) ?? new Set()).add(it.ref));
-    for (const [channelId, distinct] of byChannel) {
+    for (const [channelId, distinct] of refsByChannel(items)) {
       const refs = [...distinct];
       for (let i = 0; i < refs.length; i += 500) {
         const found = await this.db

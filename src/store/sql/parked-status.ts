@@ -81,6 +81,13 @@ interface StatusItem {
   error: { code: string; reason: string } | undefined;
 }
 
+/** The distinct provider refs of these statuses, by channel. */
+export function refsByChannel(items: readonly { channelId: string; ref: string }[]): Map<string, Set<string>> {
+  const byChannel = new Map<string, Set<string>>();
+  for (const it of items) byChannel.set(it.channelId, (byChannel.get(it.channelId) ?? new Set()).add(it.ref));
+  return byChannel;
+}
+
 /** Rows per UPDATE (and per lock statement): the statement's parameters stay well below PostgreSQL's limit. */
 const PER_STATEMENT = 500;
 
@@ -97,8 +104,7 @@ async function lockInOrder(
   rounds: readonly (readonly number[])[],
 ): Promise<void> {
   if (!onPostgres(db)) return;
-  const byChannel = new Map<string, Set<string>>();
-  for (const it of items) byChannel.set(it.channelId, (byChannel.get(it.channelId) ?? new Set()).add(it.ref));
+  const byChannel = refsByChannel(items);
   const updates = rounds.length + items.filter((it) => it.status === 'failed').length;
   if (updates <= 1 && byChannel.size === 1 && items.length <= PER_STATEMENT) return;
   for (const channelId of [...byChannel.keys()].sort()) {
