@@ -290,10 +290,7 @@ export class InboundProcessor {
           }
           for (const c of currentBefore) state.current.set(c.contact_id, { ...c });
         } else {
-          const byChannel = new Map<string, string[]>();
-          for (const p of prepared)
-            byChannel.set(p.channel.id, [...(byChannel.get(p.channel.id) ?? []), p.event.providerMessageId]);
-          for (const [channelId, ids] of byChannel) {
+          for (const [channelId, ids] of providerIdsByChannel(prepared.map((p) => p.event))) {
             for (const m of await tx.messages.findByProviderIds(channelId, ids)) {
               state.existing.set(`${channelId}\0${m.provider_message_id}`, m);
             }
@@ -380,14 +377,9 @@ export class InboundProcessor {
     stored: Map<string, Pick<MessageRecord, 'id' | 'conversation_id' | 'handled'>>;
     tombstoned: Set<string>;
   }> {
-    const byChannel = new Map<string, string[]>();
-    for (const e of events) {
-      if (e.type === 'message' && e.providerMessageId)
-        byChannel.set(e.channelId, [...(byChannel.get(e.channelId) ?? []), e.providerMessageId]);
-    }
     const stored = new Map<string, Pick<MessageRecord, 'id' | 'conversation_id' | 'handled'>>();
     const tombstoned = new Set<string>();
-    for (const [channelId, ids] of byChannel) {
+    for (const [channelId, ids] of providerIdsByChannel(events)) {
       const found = await this.deps.messages.findStoredOrReceived(channelId, ids);
       for (const m of found.stored) {
         if (m.provider_message_id) stored.set(`${channelId}\0${m.provider_message_id}`, m);
@@ -1033,6 +1025,16 @@ export class InboundProcessor {
     }
     return !event.providerMessageId || !tombstoned.has(`${event.channelId}\0${event.providerMessageId}`);
   }
+}
+
+/** The provider ids of the inbound messages among `events`, by channel (one query per channel). */
+function providerIdsByChannel(events: readonly InboundEvent[]): Map<string, string[]> {
+  const byChannel = new Map<string, string[]>();
+  for (const e of events) {
+    if (e.type === 'message' && e.providerMessageId)
+      byChannel.set(e.channelId, [...(byChannel.get(e.channelId) ?? []), e.providerMessageId]);
+  }
+  return byChannel;
 }
 
 /** Inbound messages older than this (by the provider's timestamp) are refused: providers retry for 7 days. */
