@@ -94,6 +94,19 @@ describeEachStore('outbound order per conversation', (dialect) => {
     expect(elapsed).toBeLessThan(10_000);
   });
 
+  it('twenty replies claimed at once all go out in one drain, in the order they were written', async () => {
+    // Every send of the queue is claimed together; each waits here for the one before it (not for the first still
+    // pending, which would make the last of them wait once per reply ahead of it and then give up for a poll).
+    const w = await world({ concurrency: 64 });
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i += 1) ids.push(await w.queueMessage({ text: `Antwort ${i}` }));
+    // The last one waits for the one right before it.
+    expect((await w.outbound.load(ids[19]!))?.earlierPending).toBe(ids[18]);
+    await w.queue.drain();
+    expect(acceptedTexts()).toEqual(ids.map((_, i) => `Antwort ${i}`));
+    for (const id of ids) expect((await w.message(id))?.status).toBe('sent');
+  });
+
   /**
    * Wraps the channel's send: records how many sends of one customer are at the provider at once (the next message
    * must not leave before the previous one's outcome is known) and delays each request by 0-15 ms.

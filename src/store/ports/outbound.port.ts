@@ -10,9 +10,9 @@ export interface OutboundTarget {
   /** false when an admin stopped the channel (kill switch) or the channel row is gone. */
   channelEnabled: boolean;
   /**
-   * Send order per conversation (created_at, then id, over directions 'out' and 'system'): an earlier message of the
-   * same conversation that is still 'queued' or 'sending', while this message itself is 'queued'. Undefined when the
-   * message may go.
+   * Send order per conversation (created_at, then id, over directions 'out' and 'system'): the latest earlier message
+   * of the same conversation that is still 'queued' or 'sending', while this message itself is 'queued'. Undefined
+   * when the message may go.
    */
   earlierPending: string | undefined;
 }

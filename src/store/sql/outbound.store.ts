@@ -212,12 +212,12 @@ function loadQuery(db: Kysely<Database>) {
         .whereRef('p.conversation_id', '=', 'm.conversation_id')
         .where('p.direction', 'in', ORDERED_DIRECTIONS)
         .where('p.status', 'in', PENDING)
-        .where((w) =>
-          w.or([
-            w('p.created_at', '<', w.ref('m.created_at')),
-            w.and([w('p.created_at', '=', w.ref('m.created_at')), w('p.id', '<', w.ref('m.id'))]),
-          ]),
-        )
+        .where('p.created_at', '<=', (eb) => eb.ref('m.created_at'))
+        .where((w) => w.or([w('p.created_at', '<', w.ref('m.created_at')), w('p.id', '<', w.ref('m.id'))]))
+        // The latest earlier one: a send waits for its direct predecessor only, which itself waited for the ones
+        // before it; with any earlier one, a send behind a long queue would wait once per message ahead of it.
+        .orderBy('p.created_at', 'desc')
+        .orderBy('p.id', 'desc')
         .limit(1)
         .as('earlier__id'),
     );
