@@ -668,6 +668,7 @@ export async function createSparsam(config: AppConfig, options: CreateOptions = 
         nameOf: async (id) => (await users.findUserById(id))?.display_name,
         teamOf: async (id) => (await inboxSettings.get(id))?.team ?? id,
         timeZone: config.organisation.timeZone,
+        clock,
       }),
       authenticate: (request) => authenticate(request),
       docs,

@@ -106,6 +106,25 @@ describeEachStore('team reports', (dialect) => {
     expect(empty.totals.messagesIn).toBe(0);
   });
 
+  it('reports the last 30 days up to today in Berlin when no period is asked for, also just after local midnight', async () => {
+    // 22:30 UTC: still the 23rd in Berlin.
+    const evening = await report('');
+    expect([evening.from, evening.to]).toEqual(['2026-10-25', '2026-11-23']);
+    expect(evening.byDay).toHaveLength(30);
+    // 23:30 UTC is 00:30 on the 24th in Berlin, while the date in UTC is still the 23rd.
+    w.clock.advance(60 * MINUTE);
+    await w.webhook(textMessage(w.clock, 'wamid.MIDNIGHT', 'Noch jemand da?'));
+    await w.drain();
+    const night = await report('');
+    expect([night.from, night.to]).toEqual(['2026-10-26', '2026-11-24']);
+    expect(night.byDay.at(-1)).toEqual({ day: '2026-11-24', messagesIn: 1, messagesOut: 0 });
+    // Only the end asked for: the 30 days before it.
+    expect((await report('to=2026-11-10')).from).toBe('2026-10-12');
+    const csv = await w.api('GET', '/api/v1/reports.csv', undefined, w.adminToken);
+    expect(csv.statusCode).toBe(200);
+    expect(csv.headers['content-disposition']).toContain('sparsam-report-2026-10-26-2026-11-24.csv');
+  });
+
   it("counts the website chat's messages by channel and the resolution time of conversations closed for inactivity", async () => {
     await w.close();
     const SITE = 'https://www.autohaus.example';

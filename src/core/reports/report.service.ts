@@ -1,9 +1,12 @@
 import { AppError } from '../../shared/app-error.ts';
 import type { ReportFact, ReportFactPort } from '../ports/report.port.ts';
+import type { Clock } from '../../shared/clock.ts';
 
 const DAY_MS = 86_400_000;
 /** Longest period one report covers. */
 export const MAX_REPORT_DAYS = 366;
+/** The period a report covers when none is asked for: this many days, today (in the organisation's zone) the last. */
+export const DEFAULT_REPORT_DAYS = 30;
 
 export interface ReportDeps {
   facts: ReportFactPort;
@@ -12,6 +15,8 @@ export interface ReportDeps {
   /** The team an inbox belongs to now (its `team` setting, else its id): figures follow the inbox. */
   teamOf: (inboxId: string) => Promise<string>;
   timeZone: string;
+  /** Now, for the default period (the last {@link DEFAULT_REPORT_DAYS} days up to today in `timeZone`). */
+  clock: Clock;
 }
 
 export interface DurationFigures {
@@ -129,8 +134,14 @@ export class ZoneClock {
 export class ReportService {
   constructor(private readonly deps: ReportDeps) {}
 
-  async report(period: { from: string; to: string; inboxId?: string }): Promise<TeamReport> {
+  /**
+   * The report of the days `from` to `to` (included, local days of the organisation's time zone); without them the
+   * last {@link DEFAULT_REPORT_DAYS} days up to today there, whatever zone the asking browser is in.
+   */
+  async report(asked: { from?: string; to?: string; inboxId?: string }): Promise<TeamReport> {
     const zone = new ZoneClock(this.deps.timeZone);
+    const to = asked.to ?? zone.local(this.deps.clock.now().getTime()).day;
+    const period = { from: asked.from ?? addDays(to, 1 - DEFAULT_REPORT_DAYS), to, inboxId: asked.inboxId };
     const start = zone.startOf(period.from);
     const end = zone.startOf(nextDay(period.to));
     if (end <= start) throw new AppError('VALIDATION', 'the period ends before it begins', { field: 'to' });
@@ -234,10 +245,12 @@ function count(f: ReportFact, groups: Group[]) {
   }
 }
 
-function nextDay(day: string): string {
+function addDays(day: string, days: number): string {
   const [y, m, d] = day.split('-').map(Number) as [number, number, number];
-  return new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10);
+  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
 }
+
+const nextDay = (day: string): string => addDays(day, 1);
 
 const cell = (v: string | number | null): string => {
   const s = v === null ? '' : String(v);

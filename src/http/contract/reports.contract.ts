@@ -8,8 +8,8 @@ const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD');
 
 export const ReportQuerySchema = z
   .object({
-    from: Day.describe('first day, in the organisation time zone'),
-    to: Day.describe('last day (included)'),
+    from: Day.optional().describe('first day, in the organisation time zone; default: 29 days before `to`'),
+    to: Day.optional().describe('last day (included); default: today in the organisation time zone'),
     inbox: z.string().max(100).optional().describe('only this inbox'),
     format: z.enum(['json', 'csv']).default('json'),
   })
@@ -32,8 +32,8 @@ const Group = { ...Volume, firstResponse: Durations, resolution: Durations, csat
 
 export const TeamReportSchema = z.object({
   timeZone: z.string().describe('organisation.timeZone: days and hours are local to it'),
-  from: z.string(),
-  to: z.string(),
+  from: z.string().describe('the first day reported (as asked, or the default period)'),
+  to: z.string().describe('the last day reported'),
   totals: z.object(Group),
   byDay: z.array(z.object({ day: z.string(), ...Volume })),
   byHour: z.array(z.object({ hour: z.number().int(), ...Volume })),

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { get, type TeamReport } from '../api.ts';
 import { useI18n } from '../i18n/i18n.tsx';
 import { useAction } from '../shared/use-action.tsx';
@@ -8,8 +8,17 @@ const IN_COLOR = '#2f6fb0';
 const OUT_COLOR = '#3a9a6a';
 const CSAT_COLOR = '#c98a14';
 
-function isoDay(d: Date): string {
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+/** The day `days` after `day` (both YYYY-MM-DD; calendar days, no time zone involved). */
+function addDays(day: string, days: number): string {
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
+}
+
+/** Today in the organisation's time zone (the report's days are local to it, not to this browser). */
+function todayIn(timeZone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(
+    new Date(),
+  );
 }
 
 type Csat = TeamReport['totals']['csat'];
@@ -24,19 +33,35 @@ export function Reports() {
     c.average === null
       ? '–'
       : `${c.average.toLocaleString(lang === 'de' ? 'de-DE' : 'en-GB', { minimumFractionDigits: 1 })} (${count(c.count)})`;
-  const today = useMemo(() => new Date(), []);
-  const [to, setTo] = useState(isoDay(today));
-  const [from, setFrom] = useState(isoDay(new Date(today.getTime() - 29 * 86_400_000)));
+  // Empty until the first report arrives: the server's default period ends today in the organisation's time zone,
+  // which a browser elsewhere (or just past midnight in another zone) would get wrong.
+  const [to, setTo] = useState('');
+  const [from, setFrom] = useState('');
   const [report, setReport] = useState<TeamReport | null>(null);
   const { run, view } = useAction();
-  const query = new URLSearchParams({ from, to }).toString();
+  const query = from && to ? new URLSearchParams({ from, to }).toString() : '';
+  // The period the shown report was fetched for: taking over the default period fetches nothing again.
+  const shown = useRef<string | null>(null);
   useEffect(() => {
-    if (from && to && from <= to) void run(async () => setReport(await get<TeamReport>(`/reports?${query}`)));
+    if (shown.current === query || (query && from > to)) return;
+    void run(async () => {
+      const next = await get<TeamReport>(query ? `/reports?${query}` : '/reports');
+      setReport(next);
+      if (query) {
+        shown.current = query;
+        return;
+      }
+      shown.current = new URLSearchParams({ from: next.from, to: next.to }).toString();
+      setFrom(next.from);
+      setTo(next.to);
+    });
   }, [query, from, to, run]);
 
   const preset = (days: number) => {
-    setTo(isoDay(today));
-    setFrom(isoDay(new Date(today.getTime() - (days - 1) * 86_400_000)));
+    if (!report) return;
+    const today = todayIn(report.timeZone);
+    setTo(today);
+    setFrom(addDays(today, 1 - days));
   };
   const seconds = (s: number | null) => (s === null ? '–' : formatDuration(s * 1000));
   const show: Show = { t, count, seconds, csat };
