@@ -253,6 +253,16 @@ describeEachStore('staff notifications (Web Push, e-mail)', (dialect) => {
     const adminDevice = browserKeys(`${pushUrl}/push/admin-laptop`);
     expect((await admin.post('/api/v1/me/push-subscriptions', adminDevice.json)).statusCode).toBe(201);
 
+    // Before anyone holds the conversation, a customer's message concerns nobody: no push, and no job written.
+    const dispatchJobs = async () =>
+      (await w.sparsam.store.db.selectFrom('jobs').select('id').where('queue', '=', 'notify-dispatch').execute())
+        .length;
+    const jobsBefore = await dispatchJobs();
+    await w.webhook(textMessage(w.clock, 'wamid.N2B', 'Noch eine Frage'));
+    await w.drain();
+    expect(pushed).toHaveLength(0);
+    expect(await dispatchJobs()).toBe(jobsBefore);
+
     const assign = await admin.post(`/api/v1/conversations/${conversationId}/assign`, { userId: agentId });
     expect(assign.statusCode, assign.body).toBe(200);
     await w.drain();
@@ -262,8 +272,10 @@ describeEachStore('staff notifications (Web Push, e-mail)', (dialect) => {
     ]);
 
     pushed.length = 0;
+    const jobsAssigned = await dispatchJobs();
     await w.webhook(textMessage(w.clock, 'wamid.N3', `${SECRET_TEXT} und klappern`));
     await w.drain();
+    expect(await dispatchJobs()).toBe(jobsAssigned + 1);
     expect(pushesTo('/push/admin-laptop')).toHaveLength(0);
     const [message] = pushesTo('/push/agent-phone');
     expect(decrypt(message!, agentDevice)).toMatchObject({

@@ -191,13 +191,15 @@ describe.runIf(postgresAvailable)('two sparsam instances on one database [postgr
       await until("message.created on A's event stream", () =>
         stream.events.some((e) => e.type === 'message.created' && e.data.messageId === row.id),
       );
-      // What the inbox needs to refresh the right list and thread: the type, the inbox, the conversation, the message.
+      // What the inbox needs to refresh the right list and thread: the type, the inbox, the conversation, the message
+      // (and whether someone holds the conversation).
       const event = stream.events.find((e) => e.type === 'message.created' && e.data.messageId === row.id)!;
       expect(event.data).toEqual({
         type: 'message.created',
         inboxId: 'service',
         conversationId: row.conversation_id,
         messageId: row.id,
+        assigned: false,
       });
       // The conversation's creation at B was streamed too, so the list shows it without a reload.
       expect(

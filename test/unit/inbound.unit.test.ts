@@ -247,7 +247,13 @@ describe('inbound pipeline: consent gate', () => {
     expect(received.status).toBe('received');
     expect(s.w.published).toEqual([
       { type: 'conversation.created', inboxId: INBOX_ID, conversationId: conversation.id },
-      { type: 'message.created', inboxId: INBOX_ID, conversationId: conversation.id, messageId: received.id },
+      {
+        type: 'message.created',
+        inboxId: INBOX_ID,
+        conversationId: conversation.id,
+        messageId: received.id,
+        assigned: false,
+      },
     ]);
   });
 

@@ -9,7 +9,17 @@ export type InboxEvent =
   | { type: 'conversation.erased'; inboxId: string; conversationId: string }
   /** A staff member was given the conversation (`eventId` tells repeats of one assignment from a new one). */
   | { type: 'conversation.assigned'; inboxId: string; conversationId: string; assigneeId: string; eventId: string }
-  | { type: 'message.created'; inboxId: string; conversationId: string; messageId: string }
+  | {
+      type: 'message.created';
+      inboxId: string;
+      conversationId: string;
+      messageId: string;
+      /**
+       * Whether the conversation had an assignee when the message was stored, where the writer knew it (a customer's
+       * message): without one nobody is notified of it, and no notification job is written.
+       */
+      assigned?: boolean;
+    }
   | { type: 'message.updated'; inboxId: string; conversationId: string; messageId: string; status: string }
   /** For one staff member only (the live stream sends it to nobody else): a mention or a conversation given to them. */
   | {

@@ -699,7 +699,13 @@ export class InboundProcessor {
   }
 
   #messageCreated(conversation: ConversationRecord, messageId: string): InboxEvent {
-    return { type: 'message.created', inboxId: conversation.inbox_id, conversationId: conversation.id, messageId };
+    return {
+      type: 'message.created',
+      inboxId: conversation.inbox_id,
+      conversationId: conversation.id,
+      messageId,
+      assigned: conversation.assignee_id !== null,
+    };
   }
 
   // --------------------------------------------------------------------------------------------- follow-ups

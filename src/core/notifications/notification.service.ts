@@ -499,6 +499,8 @@ function dispatchJob(event: InboxEvent): { payload: Record<string, string>; dedu
     };
   }
   if (event.type === 'message.created') {
+    // A customer's message notifies the conversation's assignee only: without one the job would find nobody.
+    if (event.assigned === false) return undefined;
     return {
       payload: {
         kind: 'message.new',
