@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { CONSENT_AGREE_ID } from '../../src/core/inbox/notices.ts';
-import { ConversationStore } from '../../src/store/sql/conversation.store.ts';
+import { ContactStore } from '../../src/store/sql/contact.store.ts';
 import { describeEachStore } from '../support/stores.ts';
 import { buttonReply, startWorld, textMessage, type World } from './inbox-world.ts';
 
@@ -25,14 +25,16 @@ describeEachStore('a conversation closed while a webhook group is written', (dia
 
     // The group reads the customer's current conversation before its transaction; a staff member closes it right
     // after that read, before the group writes.
-    const read = ConversationStore.prototype.findCurrentForContacts;
+    // (read with the contact: ContactStore.findByLookupsWithCurrent)
+    const read = ContactStore.prototype.findByLookupsWithCurrent;
     let armed = true;
-    vi.spyOn(ConversationStore.prototype, 'findCurrentForContacts').mockImplementation(async function (
-      this: ConversationStore,
-      contactIds,
+    vi.spyOn(ContactStore.prototype, 'findByLookupsWithCurrent').mockImplementation(async function (
+      this: ContactStore,
+      channelId,
+      lookupHashes,
     ) {
-      const found = await read.call(this, contactIds);
-      if (armed && found.some((c) => c.id === closedId)) {
+      const found = await read.call(this, channelId, lookupHashes);
+      if (armed && found.some((c) => c.current?.id === closedId)) {
         armed = false;
         const closed = await w.api('POST', `/api/v1/conversations/${closedId}/close`);
         expect(closed.statusCode).toBe(200);

@@ -1,7 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { channelKindFacts } from '../../src/channels/registry.ts';
 import { formatLabel, normalizeAddress } from '../../src/core/privacy/pseudonym/contact-directory.ts';
+import type { ContactRecord, ConversationRecord, ConversationState } from '../../src/core/ports/model.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
+import { newId } from '../../src/shared/ids.ts';
+import { conversationRow } from '../../src/store/sql/records.ts';
 import { describeEachStore, openTestStore, type TestStore } from '../support/stores.ts';
 import { addInbox, directoryFor, keyServiceFor } from './fixtures.ts';
 
@@ -121,6 +124,48 @@ describeEachStore('ContactDirectory', (dialect) => {
       .where('owner_type', '=', 'contact')
       .execute();
     expect(contactKeys.map((k) => k.owner_id).sort()).toEqual(contacts.map((c) => c.id).sort());
+  });
+
+  it("finds a group's known contacts together with their current conversation, and none for new or closed ones", async () => {
+    const { inboxId, channelId } = await addInbox(t.store);
+    const keys = keyServiceFor(t.store, clock);
+    const directory = directoryFor(t.store, keys, clock);
+    const base = { inboxId, channelId, channelKind: 'whatsapp-cloud' };
+    const open = (await directory.findOrCreate({ ...base, address: '4917000' })).contact;
+    const closed = (await directory.findOrCreate({ ...base, address: '4917001' })).contact;
+    const conversation = (contact: ContactRecord, id: string, state: ConversationState): ConversationRecord => ({
+      id,
+      inbox_id: inboxId,
+      channel_id: channelId,
+      contact_id: contact.id,
+      label_seq: contact.label_seq,
+      state,
+      assignee_id: null,
+      labels: [],
+      unread: 0,
+      created_at: 1,
+      last_activity_at: 1,
+      last_inbound_at: null,
+      consent_requested_at: null,
+      closed_at: state === 'closed' ? 2 : null,
+      erase_at: null,
+      notice_version: null,
+    });
+    const current = conversation(open, newId(), 'open');
+    await t.store.db
+      .insertInto('conversations')
+      .values(
+        [current, conversation(open, newId(), 'closed'), conversation(closed, newId(), 'closed')].map(conversationRow),
+      )
+      .execute();
+
+    const found = await directory.findOrCreateMany(
+      ['4917000', '4917001', '4917002'].map((address) => ({ ...base, address })),
+    );
+    expect(found.map((f) => f.created)).toEqual([false, false, true]);
+    expect(found[0]!.current).toMatchObject({ id: current.id, state: 'open', contact_id: open.id, labels: [] });
+    expect(found[1]!.current).toBeNull();
+    expect(found[2]!.current).toBeNull();
   });
 
   it('updates the address and refuses an address another contact already has', async () => {

@@ -3,7 +3,7 @@ import type { ReportFactWrites } from '../ports/report.port.ts';
 import type { Channel } from '../channel/channel.port.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { ContactRecord, Role } from '../ports/model.ts';
+import type { ContactRecord, ConversationRecord, Role } from '../ports/model.ts';
 import type { InboxScope } from '../teams/inbox-scope.ts';
 import type { ConversationPort, InboxTransactions } from '../ports/conversation.port.ts';
 import type { MediaPort } from '../ports/media.port.ts';
@@ -39,7 +39,10 @@ export interface ContactDirectoryPort {
     address: string;
     profileName?: string;
   }): Promise<{ contact: ContactRecord; created: boolean }>;
-  /** {@link findOrCreate} for several addresses at once (existing contacts in one query); results in input order. */
+  /**
+   * {@link findOrCreate} for several addresses at once (existing contacts in one query, with their current
+   * conversation: null when none, undefined when not read); results in input order.
+   */
   findOrCreateMany(
     inputs: readonly {
       inboxId: string;
@@ -48,7 +51,7 @@ export interface ContactDirectoryPort {
       address: string;
       profileName?: string;
     }[],
-  ): Promise<{ contact: ContactRecord; created: boolean }[]>;
+  ): Promise<{ contact: ContactRecord; created: boolean; current?: ConversationRecord | null }[]>;
   findByAddress(channelId: string, channelKind: string, address: string): Promise<ContactRecord | undefined>;
   updateAddress(contact: ContactRecord, newAddress: string): Promise<unknown>;
 }

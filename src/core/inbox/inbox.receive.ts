@@ -244,14 +244,19 @@ export class InboundProcessor {
     // Stale messages and replays of erased ones are left out before any contact is looked up or created.
     const admitted: InboundMessage[] = [];
     for (const event of messages) if (await this.#admit(event, tombstoned)) admitted.push(event);
-    // The contacts of the group: those that exist in one query, new ones created a few at a time.
-    await this.#findContacts(admitted, contacts);
+    // The contacts of the group: those that exist in one query with their current conversations, new ones created
+    // a few at a time.
+    const currentKnown = await this.#findContacts(admitted, contacts);
     for (const p of await mapLimit(admitted, PREPARE_CONCURRENCY, (e) => this.#prepare(e, contacts))) {
       if (p) prepared.push(p);
     }
     // Consent matters only where a new conversation may be opened: contacts without a current one.
     const contactIds = [...new Set(prepared.map((p) => p.contact.id))];
-    const currentBefore = await this.deps.conversations.findCurrentForContacts(contactIds);
+    const unread = contactIds.filter((id) => !currentKnown.has(id));
+    const currentBefore = [
+      ...[...currentKnown.values()].filter((c): c is ConversationRecord => c !== null),
+      ...(unread.length > 0 ? await this.deps.conversations.findCurrentForContacts(unread) : []),
+    ];
     const withCurrent = new Set(currentBefore.map((c) => c.contact_id));
     const allowed = new Map<string, boolean>();
     const needConsent = contactIds.filter((id) => !withCurrent.has(id));
@@ -439,10 +444,15 @@ export class InboundProcessor {
     return { event, channel, inbox, contact: await contact, consentAllowed: false, intent: intentOf(event, inbox) };
   }
 
+  /**
+   * Finds or creates the contacts of `messages` into `contacts`; returns the current conversation (null: none) of
+   * each contact where it was read with it.
+   */
   async #findContacts(
     messages: readonly InboundMessage[],
     contacts: Map<string, Promise<ContactRecord>>,
-  ): Promise<void> {
+  ): Promise<Map<string, ConversationRecord | null>> {
+    const current = new Map<string, ConversationRecord | null>();
     const inputs: Parameters<InboxDeps['contacts']['findOrCreateMany']>[0][number][] = [];
     const keys: string[] = [];
     const seen = new Set<string>();
@@ -461,9 +471,14 @@ export class InboundProcessor {
       });
       keys.push(key);
     }
-    if (inputs.length === 0) return;
+    if (inputs.length === 0) return current;
     const found = await this.deps.contacts.findOrCreateMany(inputs);
-    keys.forEach((key, i) => contacts.set(key, Promise.resolve(found[i]!.contact)));
+    keys.forEach((key, i) => {
+      const { contact, current: conversation } = found[i]!;
+      contacts.set(key, Promise.resolve(contact));
+      if (conversation !== undefined) current.set(contact.id, conversation);
+    });
+    return current;
   }
 
   /**

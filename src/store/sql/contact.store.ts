@@ -1,7 +1,12 @@
-import type { ContactRecord } from '../../core/ports/model.ts';
-import type { Kysely, Transaction } from 'kysely';
+import type { ContactRecord, ConversationRecord } from '../../core/ports/model.ts';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { AppError } from '../../shared/app-error.ts';
-import type { Database } from '../database.ts';
+import type { ConversationRow, Database } from '../database.ts';
+import { PreparedQuery, preparedBySize } from './prepared-query.ts';
+import { CONTACT_COLUMNS, CONVERSATION_COLUMNS, toConversation } from './records.ts';
+
+/** The states of a contact's current conversation: at most one is open or waiting for consent. */
+const CURRENT_STATES = ['open', 'pending_consent'] as const;
 import type { ContactPort } from '../../core/ports/contact.port.ts';
 
 class AlreadyExists extends Error {}
@@ -50,6 +55,46 @@ export class ContactStore implements ContactPort {
     }
     return out;
   }
+
+  async findByLookupsWithCurrent(
+    channelId: string,
+    lookupHashes: readonly string[],
+  ): Promise<{ contact: ContactRecord; current: ConversationRecord | undefined }[]> {
+    const out: { contact: ContactRecord; current: ConversationRecord | undefined }[] = [];
+    for (let i = 0; i < lookupHashes.length; i += 500) {
+      const hashes = lookupHashes.slice(i, i + 500);
+      const { rows } = await this.#withCurrent(hashes.length).execute(this.db, channelId, ...hashes);
+      for (const row of rows as Record<string, unknown>[]) {
+        const contact = {} as Record<string, unknown>;
+        const conversation = {} as Record<string, unknown>;
+        for (const [name, value] of Object.entries(row)) {
+          if (name.startsWith('c__')) conversation[name.slice(3)] = value;
+          else contact[name] = value;
+        }
+        out.push({
+          contact: contact as unknown as ContactRecord,
+          current: conversation.id == null ? undefined : toConversation(conversation as unknown as ConversationRow),
+        });
+      }
+    }
+    return out;
+  }
+
+  /** The query of {@link findByLookupsWithCurrent} for `n` hashes, built and compiled once (a webhook group's read). */
+  readonly #withCurrent = preparedBySize(
+    (n) =>
+      new PreparedQuery(n + 1, (db, channelId: string, ...hashes: string[]) =>
+        db
+          .selectFrom('contacts as k')
+          .leftJoin('conversations as c', (join) =>
+            join.onRef('c.contact_id', '=', 'k.id').on('c.state', 'in', CURRENT_STATES),
+          )
+          .select(CONTACT_COLUMNS.map((column) => sql.ref(`k.${column}`).as(column)))
+          .select(CONVERSATION_COLUMNS.map((column) => sql.ref(`c.${column}`).as(`c__${column}`)))
+          .where('k.channel_id', '=', channelId)
+          .where('k.lookup_hash', 'in', hashes),
+      ),
+  );
 
   findById(id: string): Promise<ContactRecord | undefined> {
     return this.db.selectFrom('contacts').selectAll().where('id', '=', id).executeTakeFirst();

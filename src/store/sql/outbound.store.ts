@@ -1,14 +1,14 @@
 import { sql, type Kysely } from 'kysely';
 import { outboundDedupeKey } from '../../core/inbox/outbox.ts';
 import type { ContactRecord, MessageRecord } from '../../core/ports/model.ts';
-import type { ContactRow, ConversationRow, Database, MessageRow } from '../database.ts';
+import type { ConversationRow, Database, MessageRow } from '../database.ts';
 import type { OutboundPort, OutboundTarget, SentMessage } from '../ports/outbound.port.ts';
 import { groupCommitFor, type GroupCommit } from './job.store.ts';
 import { applyParkedStatuses } from './parked-status.ts';
 import { PreparedQuery, preparedBySize } from './prepared-query.ts';
 import { TurnBatch } from './turn-batch.ts';
 import type { ProviderRefs } from './provider-ref.ts';
-import { toConversation, toMessage } from './records.ts';
+import { CONTACT_COLUMNS, CONVERSATION_COLUMNS, toConversation, toMessage } from './records.ts';
 
 /** Error code of a message whose send was interrupted (sparsam stopped during the provider call). */
 export const SEND_UNCONFIRMED = 'SEND_UNCONFIRMED';
@@ -311,45 +311,3 @@ function nextQueuedQuery(db: Kysely<Database>) {
 const ORDERED_DIRECTIONS = ['out', 'system'] as const;
 /** Statuses of a message still on its way to the provider: a later message of its conversation waits for it. */
 const PENDING = ['queued', 'sending'] as const;
-
-/** Every column of a table row, checked by the compiler: a column added to the row type must be added here. */
-function allColumns<Row>() {
-  return <const C extends readonly (keyof Row & string)[]>(
-    columns: C &
-      ([Exclude<keyof Row, C[number]>] extends [never] ? unknown : { missing: Exclude<keyof Row, C[number]> }),
-  ): C => columns;
-}
-
-const CONVERSATION_COLUMNS = allColumns<ConversationRow>()([
-  'id',
-  'inbox_id',
-  'channel_id',
-  'contact_id',
-  'label_seq',
-  'state',
-  'assignee_id',
-  'labels',
-  'labels_legacy_enc',
-  'unread',
-  'created_at',
-  'last_activity_at',
-  'last_inbound_at',
-  'consent_requested_at',
-  'closed_at',
-  'erase_at',
-  'notice_version',
-  'priority',
-  'snoozed_until',
-]);
-
-const CONTACT_COLUMNS = allColumns<ContactRow>()([
-  'id',
-  'channel_id',
-  'inbox_id',
-  'lookup_hash',
-  'label_seq',
-  'address_enc',
-  'profile_name_enc',
-  'created_at',
-  'last_inbound_at',
-]);

@@ -10,6 +10,7 @@ import type {
 import type {
   BreachRow,
   ChannelRow,
+  ContactRow,
   ConversationRow,
   Flag,
   InboxRow,
@@ -152,3 +153,47 @@ export function breachPatch(
 ): Partial<Omit<BreachRow, 'id' | 'created_at' | 'created_by'>> {
   return mapPatch<BreachRecord, BreachRow>(patch, { affected: affectedText });
 }
+
+/** Every column of a table row, checked by the compiler: a column added to the row type must be added here. */
+export function allColumns<Row>() {
+  return <const C extends readonly (keyof Row & string)[]>(
+    columns: C &
+      ([Exclude<keyof Row, C[number]>] extends [never] ? unknown : { missing: Exclude<keyof Row, C[number]> }),
+  ): C => columns;
+}
+
+/** The columns of `conversations`, for selecting them under a prefix beside another table's. */
+export const CONVERSATION_COLUMNS = allColumns<ConversationRow>()([
+  'id',
+  'inbox_id',
+  'channel_id',
+  'contact_id',
+  'label_seq',
+  'state',
+  'assignee_id',
+  'labels',
+  'labels_legacy_enc',
+  'unread',
+  'created_at',
+  'last_activity_at',
+  'last_inbound_at',
+  'consent_requested_at',
+  'closed_at',
+  'erase_at',
+  'notice_version',
+  'priority',
+  'snoozed_until',
+]);
+
+/** The columns of `contacts`, for selecting them under a prefix beside another table's. */
+export const CONTACT_COLUMNS = allColumns<ContactRow>()([
+  'id',
+  'channel_id',
+  'inbox_id',
+  'lookup_hash',
+  'label_seq',
+  'address_enc',
+  'profile_name_enc',
+  'created_at',
+  'last_inbound_at',
+]);

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { AppError } from '../../../shared/app-error.ts';
 import type { Clock } from '../../../shared/clock.ts';
 import { newId } from '../../../shared/ids.ts';
-import type { ContactRecord } from '../../ports/model.ts';
+import type { ContactRecord, ConversationRecord } from '../../ports/model.ts';
 import type { ContactPort } from '../../ports/contact.port.ts';
 import type { ChannelKindFactsLookup } from '../../channel/channel-kind-facts.ts';
 import { openFieldText, sealField } from '../keys/field-cipher.ts';
@@ -37,6 +37,14 @@ export interface FindOrCreateContact {
   channelKind: string;
   address: string;
   profileName?: string | undefined;
+}
+
+/** A contact found or created for a group of messages, with its current conversation where that was read. */
+export interface FoundContact {
+  contact: ContactRecord;
+  created: boolean;
+  /** Its open or consent-waiting conversation: null when it has none, undefined when that was not read. */
+  current?: ConversationRecord | null;
 }
 
 const ADDRESS_AAD = (id: string) => ({ table: 'contacts', rowId: id, column: 'address_enc' });
@@ -110,12 +118,11 @@ export class ContactDirectory {
 
   /**
    * {@link findOrCreate} for several addresses (a group of webhooks): the contacts that exist are found with one
-   * query per channel, the others are created one by one as {@link findOrCreate} does (a few at a time). Results in
-   * input order.
+   * query per channel, together with their current conversations (`current`: null when the contact has none, also
+   * for a contact created here; undefined when not known, for a contact another request created meanwhile); the
+   * others are created one by one as {@link findOrCreate} does (a few at a time). Results in input order.
    */
-  async findOrCreateMany(
-    inputs: readonly FindOrCreateContact[],
-  ): Promise<{ contact: ContactRecord; created: boolean }[]> {
+  async findOrCreateMany(inputs: readonly FindOrCreateContact[]): Promise<FoundContact[]> {
     const epoch = this.keys.epoch;
     const hashes = await Promise.all(inputs.map((i) => this.lookupHashes(i.channelKind, i.address)));
     const byChannel = new Map<string, Set<string>>();
@@ -124,12 +131,12 @@ export class ContactDirectory {
       for (const h of hashes[i]!) set.add(h);
       byChannel.set(input.channelId, set);
     });
-    const found = new Map<string, ContactRecord>();
+    const found = new Map<string, { contact: ContactRecord; current: ConversationRecord | undefined }>();
     for (const [channelId, set] of byChannel) {
-      for (const c of await this.port.findByLookups(channelId, [...set]))
-        found.set(`${channelId}\0${c.lookup_hash}`, c);
+      for (const c of await this.port.findByLookupsWithCurrent(channelId, [...set]))
+        found.set(`${channelId}\0${c.contact.lookup_hash}`, c);
     }
-    const out = new Array<{ contact: ContactRecord; created: boolean } | undefined>(inputs.length);
+    const out = new Array<FoundContact | undefined>(inputs.length);
     // The current pepper's hash first, as #findByHashes looks.
     const existing = inputs.map((input, i) =>
       hashes[i]!.map((h) => found.get(`${input.channelId}\0${h}`)).find((c) => c !== undefined),
@@ -140,22 +147,26 @@ export class ContactDirectory {
         absent.map((i) => ({ input: inputs[i]!, hash: hashes[i]![0]! })),
         epoch,
       );
-      created?.forEach((contact, j) => (out[absent[j]!] = { contact, created: true }));
+      created?.forEach((contact, j) => (out[absent[j]!] = { contact, created: true, current: null }));
     }
     let next = 0;
     const worker = async () => {
       while (next < inputs.length) {
         const i = next++;
         const input = inputs[i]!;
-        const contact = existing[i];
+        const known = existing[i];
         if (out[i]) continue;
-        out[i] = contact
-          ? { contact: await this.#refreshName(contact, input.profileName), created: false }
-          : await this.findOrCreate(input, { epoch, hashes: hashes[i]! });
+        if (known) {
+          const contact = await this.#refreshName(known.contact, input.profileName);
+          out[i] = { contact, created: false, current: known.current ?? null };
+          continue;
+        }
+        const made = await this.findOrCreate(input, { epoch, hashes: hashes[i]! });
+        out[i] = made.created ? { ...made, current: null } : made;
       }
     };
     await Promise.all(Array.from({ length: Math.min(8, inputs.length) }, worker));
-    return out as { contact: ContactRecord; created: boolean }[];
+    return out as FoundContact[];
   }
 
   /**
