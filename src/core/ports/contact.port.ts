@@ -3,11 +3,9 @@ import type { ContactRecord, ConversationRecord } from './model.ts';
 /** Contacts (pseudonymous: found only by their lookup hash) and the per-inbox label sequence. */
 export interface ContactPort {
   findByLookup(channelId: string, lookupHash: string): Promise<ContactRecord | undefined>;
-  /** The contacts of a channel with any of these lookup hashes, in one query. */
-  findByLookups(channelId: string, lookupHashes: readonly string[]): Promise<ContactRecord[]>;
   /**
-   * {@link findByLookups} with each contact's current conversation (open or waiting for consent; undefined when it
-   * has none), in the same query: what a group of inbound messages reads before it writes.
+   * The contacts of a channel with any of these lookup hashes, each with its current conversation (open or waiting
+   * for consent; undefined when it has none), in one query: what a group of inbound messages reads before it writes.
    */
   findByLookupsWithCurrent(
     channelId: string,

@@ -41,21 +41,6 @@ export class ContactStore implements ContactPort {
       .executeTakeFirst();
   }
 
-  async findByLookups(channelId: string, lookupHashes: readonly string[]): Promise<ContactRecord[]> {
-    const out: ContactRecord[] = [];
-    for (let i = 0; i < lookupHashes.length; i += 500) {
-      out.push(
-        ...(await this.db
-          .selectFrom('contacts')
-          .selectAll()
-          .where('channel_id', '=', channelId)
-          .where('lookup_hash', 'in', lookupHashes.slice(i, i + 500))
-          .execute()),
-      );
-    }
-    return out;
-  }
-
   async findByLookupsWithCurrent(
     channelId: string,
     lookupHashes: readonly string[],
