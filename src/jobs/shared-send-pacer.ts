@@ -23,15 +23,17 @@ export interface SharedSendPacerOptions {
   /** Monotonic clock of this process (ms). */
   now?: () => number;
   /**
-   * Share of the provider's limit used (default 0.95). The spare share of a second (`1000 / headroom - 1000` ms,
-   * 52 ms at 0.95) absorbs the jitter between a slot and the request's arrival at the provider: a late release (up
+   * Share of the provider's limit used (default 0.9). The spare share of a second (`1000 / headroom - 1000` ms,
+   * 111 ms at 0.9) absorbs the jitter between a slot and the request's arrival at the provider: a late release (up
    * to `lateMs`) plus uneven transport. SendPacer's 0.98 left 20 ms, which two instances sending over HTTP at once
-   * overran in the tests (two arrivals 183 ms apart at a 204 ms spacing).
+   * overran in the tests (two arrivals 183 ms apart at a 204 ms spacing); 0.95 left 52 ms, which a loaded machine
+   * overran too (six arrivals within one second at 5 msg/s, CI with the whole suite running; single requests
+   * arrive 25 ms early or late even on a quieter machine).
    */
   headroom?: number;
   /**
    * A slot released later than this (default 20 ms, SendPacer's catch-up; an event-loop stall) is given up instead
-   * of used; the rest of the spare share (32 ms at 0.95) is left for uneven transport to the provider.
+   * of used; the rest of the spare share (91 ms at 0.9) is left for uneven transport to the provider.
    */
   lateMs?: number;
   /**
@@ -59,7 +61,7 @@ const WARM_UP_READINGS = 5;
  * between hosts nor a slow answer shifts the slots. A slot whose release comes more than `lateMs` (20 ms) late, e.g.
  * after an event-loop stall, is given up instead of used: sent late it could land in one second with the slots that
  * follow it at another instance. With R × headroom slots a second, a one-second window at the provider holds more than
- * R only if arrivals are compressed by more than `1000 / headroom - 1000` ms (52 ms at 0.95) in total.
+ * R only if arrivals are compressed by more than `1000 / headroom - 1000` ms (111 ms at 0.9) in total.
  *
  * If the database does not answer, waiting sends keep waiting and the claim is retried (backing off to 1 s): a
  * send that went out without a slot could exceed the limit, and a send that failed here would be reported to the
@@ -92,7 +94,7 @@ export class SharedSendPacer implements Pacer {
     this.#port = port;
     this.#logger = options.logger;
     this.#now = options.now ?? (() => performance.now());
-    this.#headroom = options.headroom ?? 0.95;
+    this.#headroom = options.headroom ?? 0.9;
     this.#lookaheadMs = options.lookaheadMs ?? 100;
     if (!(this.#headroom > 0 && this.#headroom <= 1)) {
       throw new Error('SharedSendPacer: headroom must be in (0, 1], e.g. 0.95');
