@@ -3,10 +3,13 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { AppError } from '../../shared/app-error.ts';
 import type { ConversationRow, Database } from '../database.ts';
 import { PreparedQuery, preparedBySize } from './prepared-query.ts';
-import { CONTACT_COLUMNS, CONVERSATION_COLUMNS, toConversation } from './records.ts';
-
-/** The states of a contact's current conversation: at most one is open or waiting for consent. */
-const CURRENT_STATES = ['open', 'pending_consent'] as const;
+import {
+  CONTACT_COLUMNS,
+  CONVERSATION_COLUMNS,
+  CURRENT_CONVERSATION_STATES,
+  splitJoinedRow,
+  toConversation,
+} from './records.ts';
 import type { ContactPort } from '../../core/ports/contact.port.ts';
 
 class AlreadyExists extends Error {}
@@ -50,15 +53,10 @@ export class ContactStore implements ContactPort {
       const hashes = lookupHashes.slice(i, i + 500);
       const { rows } = await this.#withCurrent(hashes.length).execute(this.db, channelId, ...hashes);
       for (const row of rows as Record<string, unknown>[]) {
-        const contact = {} as Record<string, unknown>;
-        const conversation = {} as Record<string, unknown>;
-        for (const [name, value] of Object.entries(row)) {
-          if (name.startsWith('c__')) conversation[name.slice(3)] = value;
-          else contact[name] = value;
-        }
+        const { own: contact, joined } = splitJoinedRow(row);
         out.push({
           contact: contact as unknown as ContactRecord,
-          current: conversation.id == null ? undefined : toConversation(conversation as unknown as ConversationRow),
+          current: row.c__id == null ? undefined : toConversation(joined.get('c') as unknown as ConversationRow),
         });
       }
     }
@@ -72,7 +70,7 @@ export class ContactStore implements ContactPort {
         db
           .selectFrom('contacts as k')
           .leftJoin('conversations as c', (join) =>
-            join.onRef('c.contact_id', '=', 'k.id').on('c.state', 'in', CURRENT_STATES),
+            join.onRef('c.contact_id', '=', 'k.id').on('c.state', 'in', CURRENT_CONVERSATION_STATES),
           )
           .select(CONTACT_COLUMNS.map((column) => sql.ref(`k.${column}`).as(column)))
           .select(CONVERSATION_COLUMNS.map((column) => sql.ref(`c.${column}`).as(`c__${column}`)))

@@ -18,7 +18,13 @@ import type { ProviderRefs } from './provider-ref.ts';
 import { isStalePlan } from '../postgres/pipelined-driver.ts';
 import { countDaily } from './daily-counts.ts';
 import { sendAhead } from './send-ahead.ts';
-import { conversationPatch, conversationRow, labelPattern, toConversation } from './records.ts';
+import {
+  CURRENT_CONVERSATION_STATES,
+  conversationPatch,
+  conversationRow,
+  labelPattern,
+  toConversation,
+} from './records.ts';
 
 /** Kysely implementation of {@link ConversationPort}, shared by SQLite and PostgreSQL. */
 export class ConversationStore implements ConversationPort {
@@ -49,7 +55,7 @@ export class ConversationStore implements ConversationPort {
       .selectFrom('conversations')
       .selectAll()
       .where('contact_id', '=', contactId)
-      .where('state', 'in', ['open', 'pending_consent'])
+      .where('state', 'in', CURRENT_CONVERSATION_STATES)
       .executeTakeFirst();
     return row && toConversation(row);
   }
@@ -62,7 +68,7 @@ export class ConversationStore implements ConversationPort {
             .selectFrom('conversations')
             .selectAll()
             .where('contact_id', 'in', contactIds.slice(i, i + 500))
-            .where('state', 'in', ['open', 'pending_consent'])
+            .where('state', 'in', CURRENT_CONVERSATION_STATES)
             .execute()
         ).map(toConversation),
       );

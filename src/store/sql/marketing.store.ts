@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { CampaignRecord, ContactRecord, ConversationRecord } from '../../core/ports/model.ts';
 import type { Database } from '../database.ts';
-import { toConversation } from './records.ts';
+import { CURRENT_CONVERSATION_STATES, toConversation } from './records.ts';
 import type {
   CampaignRecipient,
   CampaignRecipientStatus,
@@ -121,7 +121,7 @@ export class MarketingStore implements MarketingPort, MarketingWrites {
             .selectFrom('conversations')
             .selectAll()
             .where('contact_id', 'in', contactIds.slice(i, i + 500))
-            .where('state', 'in', ['open', 'pending_consent'])
+            .where('state', 'in', CURRENT_CONVERSATION_STATES)
             .execute()
         ).map(toConversation),
       );

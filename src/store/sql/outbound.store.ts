@@ -8,7 +8,7 @@ import { applyParkedStatuses } from './parked-status.ts';
 import { PreparedQuery, preparedBySize } from './prepared-query.ts';
 import { TurnBatch } from './turn-batch.ts';
 import type { ProviderRefs } from './provider-ref.ts';
-import { CONTACT_COLUMNS, CONVERSATION_COLUMNS, toConversation, toMessage } from './records.ts';
+import { CONTACT_COLUMNS, CONVERSATION_COLUMNS, splitJoinedRow, toConversation, toMessage } from './records.ts';
 
 /** Error code of a message whose send was interrupted (sparsam stopped during the provider call). */
 export const SEND_UNCONFIRMED = 'SEND_UNCONFIRMED';
@@ -224,19 +224,12 @@ function loadQuery(db: Kysely<Database>) {
 }
 
 function toTarget(row: MessageRow & Record<string, unknown>): OutboundTarget {
-  const message = {} as Record<string, unknown>;
-  const conversation = {} as Record<string, unknown>;
-  const contact = {} as Record<string, unknown>;
-  for (const [name, value] of Object.entries(row)) {
-    if (name.startsWith('c__')) conversation[name.slice(3)] = value;
-    else if (name.startsWith('k__')) contact[name.slice(3)] = value;
-    else if (!name.includes('__')) message[name] = value;
-  }
+  const { own: message, joined } = splitJoinedRow(row);
   const earlier = row.earlier__id;
   return {
     message: toMessage(message as unknown as MessageRow),
-    conversation: row.c__id == null ? undefined : toConversation(conversation as unknown as ConversationRow),
-    contact: row.k__id == null ? undefined : (contact as unknown as ContactRecord),
+    conversation: row.c__id == null ? undefined : toConversation(joined.get('c') as unknown as ConversationRow),
+    contact: row.k__id == null ? undefined : (joined.get('k') as unknown as ContactRecord),
     channelEnabled: Number(row.ch__enabled) === 1,
     earlierPending: row.status === 'queued' && typeof earlier === 'string' ? earlier : undefined,
   };

@@ -197,3 +197,33 @@ export const CONTACT_COLUMNS = allColumns<ContactRow>()([
   'created_at',
   'last_inbound_at',
 ]);
+
+/**
+ * The states of a contact's current conversation: at most one conversation per contact is in them
+ * (`conversations_current_uq`).
+ */
+export const CURRENT_CONVERSATION_STATES = ['open', 'pending_consent'] as const;
+
+/**
+ * A row of a join whose joined tables' columns were selected under a prefix (`c__id`, `k__id`; see
+ * CONVERSATION_COLUMNS): its own columns, and each prefix's columns without the prefix (`joined.get('c')`).
+ */
+export function splitJoinedRow(row: Record<string, unknown>): {
+  own: Record<string, unknown>;
+  joined: Map<string, Record<string, unknown>>;
+} {
+  const own: Record<string, unknown> = {};
+  const joined = new Map<string, Record<string, unknown>>();
+  for (const [name, value] of Object.entries(row)) {
+    const at = name.indexOf('__');
+    if (at < 0) {
+      own[name] = value;
+      continue;
+    }
+    const prefix = name.slice(0, at);
+    let part = joined.get(prefix);
+    if (!part) joined.set(prefix, (part = {}));
+    part[name.slice(at + 2)] = value;
+  }
+  return { own, joined };
+}
