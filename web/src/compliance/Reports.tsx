@@ -43,7 +43,8 @@ export function Reports() {
   // The period the shown report was fetched for: taking over the default period fetches nothing again.
   const shown = useRef<string | null>(null);
   useEffect(() => {
-    if (shown.current === query || (query && from > to)) return;
+    // Without a period only at the first load (the server's default); a field emptied later asks for nothing.
+    if (query ? shown.current === query || from > to : shown.current !== null) return;
     void run(async () => {
       const next = await get<TeamReport>(query ? `/reports?${query}` : '/reports');
       setReport(next);
