@@ -6,7 +6,7 @@
  * runs in this process (it shares the CPU with the servers under test, for both servers alike).
  *
  *   node --import tsx bench/webhook-ingest.ts [--dialect sqlite,postgres] [--instances 1,2] [--seconds 5]
- *        [--batch 1,50] [--connections 32] [--customers 200] [--rate 1000,100] [--profile DIR]
+ *        [--batch 1,50] [--connections 32] [--customers 200] [--rate 1000,100] [--profile DIR] [--consented-only]
  *
  * Every combination of `dialect` and `instances` is one configuration, run in turn with fresh sparsam processes and a
  * fresh database (SQLite file, or a PostgreSQL database created for the run and dropped at the end, also on error and
@@ -21,7 +21,9 @@
  *     messages (Meta batches several messages per POST), from `customers` customers who have consented (steady
  *     state: their conversation is open; with two instances each customer's messages reach both). Reports
  *     messages/s for both servers, the ratio sparsam / bare and, for two instances, the ratio to one instance in the
- *     same run.
+ *     same run. Beside the rates, the CPU time (user + system, all threads) the plain and the sparsam processes used
+ *     per message answered: on a shared VM, where the rate of every server moves with the neighbours' load, the
+ *     cost per message moves less. With `--consented-only` the run ends after this scenario.
  *   - first contact: the same with a new customer per message (contact created, conversation opened pending
  *     consent, the notice queued as a job), with the last batch size and at most 100 messages in flight.
  *   - latency: open loop at each `rate` (messages/s in total, one message per webhook), latency measured from each
@@ -63,6 +65,8 @@ const { values } = parseArgs({
     json: { type: 'string' },
     /** Write a CPU profile of each sparsam server to this directory (for finding hot spots). */
     profile: { type: 'string' },
+    /** Measure the consented scenario only (A/B runs of an ingest change: more pairs in the same time). */
+    'consented-only': { type: 'boolean', default: false },
   },
 });
 
@@ -482,6 +486,9 @@ function post(port: number, s: Signed, signal?: AbortSignal): Promise<number> {
 interface Throughput {
   webhooksPerSecond: number;
   messagesPerSecond: number;
+  messages: number;
+  /** CPU time (user + system, all threads) of the server processes per message answered, in µs; Linux only. */
+  cpuMicrosPerMessage?: number | undefined;
   errors: number;
   /** The pool ran out before the time was up (the rate is still right, over a shorter time). */
   exhausted: boolean;
@@ -524,7 +531,7 @@ async function closedLoop(
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
-  return { webhooksPerSecond: webhooks / elapsed, messagesPerSecond: messages / elapsed, errors, exhausted };
+  return { webhooksPerSecond: webhooks / elapsed, messagesPerSecond: messages / elapsed, messages, errors, exhausted };
 }
 
 interface Latency {
@@ -633,6 +640,11 @@ interface Server {
 /** Every server process of the run, so that a signal or an error can stop all of them. */
 const servers = new Set<Server>();
 
+/** A server's CPU time per message, as printed. */
+function cpu(t: Throughput): string {
+  return t.cpuMicrosPerMessage === undefined ? '–' : t.cpuMicrosPerMessage.toFixed(0);
+}
+
 function readRssMiB(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
@@ -641,6 +653,35 @@ function readRssMiB(pid: number | undefined): number | undefined {
   } catch {
     return undefined; // not Linux, or the process is gone
   }
+}
+
+/** CPU time (user + system, all threads) a process has used, in ms; undefined when /proc is not there. */
+function readCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // The fields after the command name (which may hold spaces), from field 3 on: utime and stime are 14 and 15.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The kernel's clock ticks per second for /proc/<pid>/stat (USER_HZ, 100 on Linux on every common architecture). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** Runs a closed loop and adds the servers' CPU time per message to its result. */
+async function withCpu(list: Server[], run: () => Promise<Throughput>): Promise<Throughput> {
+  const cpuOf = () =>
+    list.reduce<number | undefined>((sum, s) => {
+      const ms = readCpuMs(s.child.pid);
+      return sum === undefined || ms === undefined ? undefined : sum + ms;
+    }, 0);
+  const before = cpuOf();
+  const result = await run();
+  const after = cpuOf();
+  if (before === undefined || after === undefined || result.messages === 0) return result;
+  return { ...result, cpuMicrosPerMessage: ((after - before) * 1000) / result.messages };
 }
 
 function sampleRss(): void {
@@ -922,8 +963,8 @@ async function runConfig(
   const rows: Row[] = [];
   const measure = async (scenario: string, pool: Signed[], connections: number) => {
     const b = await closedLoop(barePorts, pool, connections, o.seconds, true);
-    const p = await closedLoop(plainPorts, pool, connections, o.seconds, false);
-    const s = await closedLoop(sparsamPorts, pool, connections, o.seconds, false);
+    const p = await withCpu(plain, () => closedLoop(plainPorts, pool, connections, o.seconds, false));
+    const s = await withCpu(sparsam, () => closedLoop(sparsamPorts, pool, connections, o.seconds, false));
     assertAlive(all);
     rows.push({ scenario, bare: b, plain: p, sparsam: s });
     console.log(
@@ -931,6 +972,7 @@ async function runConfig(
         `   sparsam ${fmt(s.messagesPerSecond)} msg/s` +
         `   sparsam / bare ${ratio(s.messagesPerSecond, b.messagesPerSecond)}` +
         `   sparsam / plain ${ratio(s.messagesPerSecond, p.messagesPerSecond)}` +
+        `   CPU µs/msg plain ${cpu(p)} sparsam ${cpu(s)}` +
         (p.errors > 0 ? `   (plain: ${p.errors} errors)` : '') +
         (s.errors > 0 ? `   (${s.errors} webhooks answered with an error)` : '') +
         (s.exhausted ? '   (payload pool ran out: raise POOL_MESSAGES_PER_SECOND)' : '') +
@@ -944,6 +986,16 @@ async function runConfig(
     const connections = Math.max(2, Math.min(o.connections, Math.floor(CONSENTED_MAX_IN_FLIGHT / batch)));
     const inFlight = connections < o.connections ? ` (${connections} in flight)` : '';
     await measure(`consented, ${batch} per webhook${inFlight}`, pools.consented.get(batch)!, connections);
+  }
+  if (values['consented-only']) {
+    sampleRss();
+    return {
+      dialect,
+      instances,
+      rows,
+      latency: [],
+      servers: all.map((s) => ({ kind: s.kind, index: s.index, rss: { ...s.rss } })),
+    };
   }
   const firstBatch = o.batches.at(-1)!;
   // New customers cost several key-store and contact commits each: few in flight keep the tail of the run short
@@ -1178,6 +1230,7 @@ function report(
         row.sparsam.messagesPerSecond.toFixed(0) + (row.sparsam.errors > 0 ? ` (${row.sparsam.errors} errors)` : ''),
         ratio(row.sparsam.messagesPerSecond, row.bare.messagesPerSecond),
         ratio(row.sparsam.messagesPerSecond, row.plain.messagesPerSecond),
+        `${cpu(row.plain)} / ${cpu(row.sparsam)}`,
         base ? ratio(row.bare.messagesPerSecond, base.bare.messagesPerSecond) : '',
         base ? ratio(row.sparsam.messagesPerSecond, base.sparsam.messagesPerSecond) : '',
       ]);
@@ -1194,6 +1247,7 @@ function report(
         'sparsam msg/s',
         'sparsam / bare',
         'sparsam / plain',
+        'CPU µs/msg plain / sparsam',
         'bare 2 / 1',
         'sparsam 2 / 1',
       ],

@@ -17,6 +17,7 @@ import { MessageStore } from './message.store.ts';
 import type { ProviderRefs } from './provider-ref.ts';
 import { isStalePlan } from '../postgres/pipelined-driver.ts';
 import { countDaily } from './daily-counts.ts';
+import { PreparedQuery, preparedBySizeAndDialect } from './prepared-query.ts';
 import { sendAhead } from './send-ahead.ts';
 import {
   CURRENT_CONVERSATION_STATES,
@@ -27,6 +28,37 @@ import {
 } from './records.ts';
 
 /** Kysely implementation of {@link ConversationPort}, shared by SQLite and PostgreSQL. */
+/**
+ * The inbound touch of a webhook group's conversations, compiled once per number of conversations and dialect.
+ * Arguments: per conversation its id, the time, the unread delta, the state and the consent-request time the caller
+ * saw. One statement for the group (both dialects know UPDATE … FROM and a CTE's column names); a conversation whose
+ * state or notice time is no longer what the caller saw is left alone and not counted.
+ */
+const touchInbound = preparedBySizeAndDialect(
+  (n) =>
+    new PreparedQuery(5 * n, (db, ...args: unknown[]) => {
+      const values = sql.join(
+        Array.from(
+          { length: n },
+          (_, i) =>
+            sql`(${args[5 * i]}, cast(${args[5 * i + 1]} as bigint), cast(${args[5 * i + 2]} as integer), cast(${args[5 * i + 3]} as text), cast(${args[5 * i + 4]} as bigint))`,
+        ),
+      );
+      const touch = sql`with v(id, at, unread, state, requested) as (values ${values})
+        update conversations set
+          unread = conversations.unread + v.unread,
+          snoozed_until = null,
+          last_activity_at = case when conversations.last_activity_at < v.at then v.at
+            else conversations.last_activity_at end,
+          last_inbound_at = case when conversations.last_inbound_at is null or conversations.last_inbound_at < v.at
+            then v.at else conversations.last_inbound_at end
+        from v where conversations.id = v.id and conversations.state = v.state
+          and (conversations.consent_requested_at = v.requested
+            or (conversations.consent_requested_at is null and v.requested is null))`;
+      return { compile: () => touch.compile(db) };
+    }),
+);
+
 export class ConversationStore implements ConversationPort {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -109,28 +141,12 @@ export class ConversationStore implements ConversationPort {
     const sorted = [...touches].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const answers: Promise<QueryResult<unknown>>[] = [];
     for (let i = 0; i < sorted.length; i += 200) {
-      const values = sql.join(
-        sorted
-          .slice(i, i + 200)
-          .map(
-            (t) =>
-              sql`(${t.id}, cast(${t.at} as bigint), cast(${t.unreadDelta} as integer), cast(${t.state} as text), cast(${t.consentRequestedAt} as bigint))`,
-          ),
+      const part = sorted.slice(i, i + 200);
+      const touch = touchInbound(this.db, part.length).compiled(
+        this.db,
+        ...part.flatMap((t) => [t.id, t.at, t.unreadDelta, t.state, t.consentRequestedAt]),
       );
-      // One statement for the group (both dialects know UPDATE … FROM and a CTE's column names); a conversation whose
-      // state or notice time is no longer what the caller saw is left alone and not counted.
-      const touch = sql`with v(id, at, unread, state, requested) as (values ${values})
-        update conversations set
-          unread = conversations.unread + v.unread,
-          snoozed_until = null,
-          last_activity_at = case when conversations.last_activity_at < v.at then v.at
-            else conversations.last_activity_at end,
-          last_inbound_at = case when conversations.last_inbound_at is null or conversations.last_inbound_at < v.at
-            then v.at else conversations.last_inbound_at end
-        from v where conversations.id = v.id and conversations.state = v.state
-          and (conversations.consent_requested_at = v.requested
-            or (conversations.consent_requested_at is null and v.requested is null))`;
-      answers.push((await sendAhead(this.db, touch.compile(this.db))).result);
+      answers.push((await sendAhead(this.db, touch)).result);
     }
     const touched = Promise.all(answers).then((results) =>
       results.reduce((n, r) => n + Number(r.numAffectedRows ?? 0n), 0),

@@ -1,7 +1,14 @@
 import type { Kysely } from 'kysely';
 import type { ConsentEventRecord, MessageRecord } from '../../core/ports/model.ts';
-import type { Database } from '../database.ts';
+import type { Database, DailyCountRow } from '../database.ts';
+import { PreparedInsert } from './prepared-query.ts';
+import { allColumns } from './records.ts';
 import { sendAhead } from './send-ahead.ts';
+
+const insertCounts = new PreparedInsert<DailyCountRow>(
+  allColumns<DailyCountRow>()(['day', 'metric', 'count']),
+  (db, rows) => db.insertInto('daily_counts').values(rows),
+);
 
 /**
  * The statistics' content-free daily counters (table daily_counts): each stored conversation, message and consent
@@ -46,7 +53,7 @@ export async function countDaily(
   if (totals.size === 0) return;
   // Appended, never updated in place: no row lock for concurrent transactions to wait for or deadlock on. Nothing
   // branches on the answer: in a transaction it leaves with the next statement.
-  await sendAhead(db, db.insertInto('daily_counts').values([...totals.values()]));
+  await sendAhead(db, insertCounts.compiled(db, [...totals.values()]));
 }
 
 /** The counters of the UTC days from `fromDay` to `toDay` (inclusive), added up per day and metric. */

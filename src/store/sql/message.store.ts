@@ -13,8 +13,21 @@ import {
   REPLACES,
   sendAdvances,
 } from './parked-status.ts';
+import { PreparedInsert, PreparedQuery, preparedBySize } from './prepared-query.ts';
 import type { ProviderRefs } from './provider-ref.ts';
-import { messagePatch, messageRow, toMessage } from './records.ts';
+import { MESSAGE_COLUMNS, messagePatch, messageRow, toMessage } from './records.ts';
+
+/** Rows a multi-row insert takes at most: 17 columns each stay far below both dialects' limits on bound parameters. */
+const INSERT_ROWS = 200;
+
+/** The insert of a webhook group's messages, unless a redelivery stored one of them already. */
+const insertMany = new PreparedInsert<MessageRow, { id: string }>(MESSAGE_COLUMNS, (db, rows) =>
+  db
+    .insertInto('messages')
+    .values(rows)
+    .onConflict((oc) => oc.columns(['channel_id', 'provider_message_id']).doNothing())
+    .returning('id'),
+);
 
 /**
  * Kysely implementation of {@link MessagePort}, shared by SQLite and PostgreSQL. Provider message ids cross this
@@ -42,15 +55,10 @@ export class MessageStore implements MessagePort {
   }
   async insertManyUnlessDuplicate(rows: readonly MessageRecord[]): Promise<Set<string>> {
     const inserted = new Set<string>();
-    // 18 columns a row: 200 rows stay far below both dialects' limits on bound parameters.
-    for (let i = 0; i < rows.length; i += 200) {
-      const result = await this.db
-        .insertInto('messages')
-        .values(rows.slice(i, i + 200).map((row) => this.#stored(row)))
-        .onConflict((oc) => oc.columns(['channel_id', 'provider_message_id']).doNothing())
-        .returning('id')
-        .execute();
-      for (const r of result) inserted.add(r.id);
+    for (let i = 0; i < rows.length; i += INSERT_ROWS) {
+      const chunk = rows.slice(i, i + INSERT_ROWS).map((row) => this.#stored(row));
+      const { rows: ids } = await this.db.executeQuery(insertMany.compiled(this.db, chunk));
+      for (const r of ids) inserted.add(r.id);
     }
     await countDaily(
       this.db,
@@ -256,6 +264,35 @@ export class MessageStore implements MessagePort {
       .executeTakeFirst();
     return row !== undefined;
   }
+  /**
+   * The redelivery check of a webhook group, compiled once per number of ids (see PreparedQuery). Arguments: the
+   * channel twice, then the provider references twice (once for each table). One round trip for both tables: a
+   * receipt row has no message id.
+   */
+  readonly #storedOrReceived = preparedBySize(
+    (n) =>
+      new PreparedQuery(2 + 2 * n, (db, channel: string, again: string, ...refs: string[]) =>
+        db
+          .selectFrom('messages')
+          .select(['id', 'conversation_id', 'provider_message_id as ref', 'handled'])
+          .where('channel_id', '=', channel)
+          .where('provider_message_id', 'in', refs.slice(0, n))
+          .unionAll(
+            db
+              .selectFrom('inbound_receipts')
+              // Typed as the message columns for the union; the values are null.
+              .select([
+                sql<MessageRow['id']>`null`.as('id'),
+                sql<MessageRow['conversation_id']>`null`.as('conversation_id'),
+                'provider_ref as ref',
+                sql<MessageRow['handled']>`null`.as('handled'),
+              ])
+              .where('channel_id', '=', again)
+              .where('provider_ref', 'in', refs.slice(n)),
+          ),
+      ),
+  );
+
   async findStoredOrReceived(channelId: string, providerMessageIds: readonly string[]) {
     const stored: Pick<MessageRecord, 'id' | 'conversation_id' | 'provider_message_id' | 'handled'>[] = [];
     const received = new Set<string>();
@@ -263,26 +300,13 @@ export class MessageStore implements MessagePort {
     const refs = [...byRef.keys()];
     for (let i = 0; i < refs.length; i += 500) {
       const part = refs.slice(i, i + 500);
-      // One round trip for both tables: a receipt row has no message id.
-      const rows = await this.db
-        .selectFrom('messages')
-        .select(['id', 'conversation_id', 'provider_message_id as ref', 'handled'])
-        .where('channel_id', '=', channelId)
-        .where('provider_message_id', 'in', part)
-        .unionAll(
-          this.db
-            .selectFrom('inbound_receipts')
-            // Typed as the message columns for the union; the values are null.
-            .select([
-              sql<MessageRow['id']>`null`.as('id'),
-              sql<MessageRow['conversation_id']>`null`.as('conversation_id'),
-              'provider_ref as ref',
-              sql<MessageRow['handled']>`null`.as('handled'),
-            ])
-            .where('channel_id', '=', channelId)
-            .where('provider_ref', 'in', part),
-        )
-        .execute();
+      const { rows } = await this.#storedOrReceived(part.length).execute(
+        this.db,
+        channelId,
+        channelId,
+        ...part,
+        ...part,
+      );
       for (const row of rows) {
         const id = byRef.get(row.ref!) ?? null;
         if ((row.id as string | null) === null) {

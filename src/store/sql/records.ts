@@ -185,6 +185,27 @@ export const CONVERSATION_COLUMNS = allColumns<ConversationRow>()([
   'snoozed_until',
 ]);
 
+/** The columns of `messages`, in the order a prepared multi-row insert binds them. */
+export const MESSAGE_COLUMNS = allColumns<MessageRow>()([
+  'id',
+  'conversation_id',
+  'channel_id',
+  'direction',
+  'kind',
+  'provider_message_id',
+  'status',
+  'body_enc',
+  'media_id',
+  'author_id',
+  'error_code',
+  'error_reason',
+  'created_at',
+  'updated_at',
+  'edited',
+  'deleted',
+  'handled',
+]);
+
 /** The columns of `contacts`, for selecting them under a prefix beside another table's. */
 export const CONTACT_COLUMNS = allColumns<ContactRow>()([
   'id',

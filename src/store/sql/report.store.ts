@@ -1,10 +1,17 @@
 import type { Kysely } from 'kysely';
 import type { ReportFact, ReportFactKind, ReportFactPort } from '../../core/ports/report.port.ts';
 import { newTimeOrderedId } from '../../shared/ids.ts';
-import type { Database } from '../database.ts';
+import type { Database, ReportFactRow } from '../database.ts';
+import { PreparedInsert } from './prepared-query.ts';
+import { allColumns } from './records.ts';
 import { sendAhead } from './send-ahead.ts';
 
 const MINUTE_MS = 60_000;
+
+const insertFacts = new PreparedInsert<ReportFactRow>(
+  allColumns<ReportFactRow>()(['id', 'kind', 'at', 'inbox_id', 'channel_kind', 'agent_id', 'duration_ms', 'score']),
+  (db, rows) => db.insertInto('report_facts').values(rows),
+);
 
 /** Kysely implementation of {@link ReportFactPort} over `report_facts`, shared by SQLite and PostgreSQL. */
 export class ReportFactStore implements ReportFactPort {
@@ -15,7 +22,8 @@ export class ReportFactStore implements ReportFactPort {
     // Nothing branches on the answer: in a transaction it leaves with the next statement.
     await sendAhead(
       this.db,
-      this.db.insertInto('report_facts').values(
+      insertFacts.compiled(
+        this.db,
         facts.map((f) => ({
           id: newTimeOrderedId(),
           kind: f.kind,
