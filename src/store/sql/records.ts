@@ -235,16 +235,29 @@ export function splitJoinedRow(row: Record<string, unknown>): {
 } {
   const own: Record<string, unknown> = {};
   const joined = new Map<string, Record<string, unknown>>();
-  for (const [name, value] of Object.entries(row)) {
-    const at = name.indexOf('__');
-    if (at < 0) {
-      own[name] = value;
+  for (const key in row) {
+    const [prefix, name] = splitColumnName(key);
+    if (prefix === undefined) {
+      own[name] = row[key];
       continue;
     }
-    const prefix = name.slice(0, at);
     let part = joined.get(prefix);
     if (!part) joined.set(prefix, (part = {}));
-    part[name.slice(at + 2)] = value;
+    part[name] = row[key];
   }
   return { own, joined };
+}
+
+/** The prefix and column of each result column name seen, so that a hot join does not cut its names every row. */
+const columnNames = new Map<string, readonly [prefix: string | undefined, name: string]>();
+
+function splitColumnName(key: string): readonly [prefix: string | undefined, name: string] {
+  let split = columnNames.get(key);
+  if (split === undefined) {
+    const at = key.indexOf('__');
+    split = at < 0 ? [undefined, key] : [key.slice(0, at), key.slice(at + 2)];
+    // The joins name a few dozen columns; the bound only guards against a caller with generated names.
+    if (columnNames.size < 1_000) columnNames.set(key, split);
+  }
+  return split;
 }

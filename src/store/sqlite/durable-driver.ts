@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import type BetterSqlite3 from 'better-sqlite3';
 import {
   CompiledQuery,
@@ -23,16 +23,18 @@ export interface StatementSource {
 /**
  * Makes the WAL file durable with `fdatasync` in libuv's thread pool, so that the event loop does not stop for the
  * disk. Syncs that are asked for while one runs share the next one: the commits of a busy second cost a few syncs,
- * and one that started before a commit never counts for it. The file is opened for every sync, so that a WAL that
- * SQLite removed and created anew (the last connection closed it, a CLI opened it again) is the one synced.
+ * and one that started before a commit never counts for it. The file stays open from the first sync on: SQLite
+ * removes the WAL only when the last connection to the database closes, and this one stays open until
+ * {@link close}.
  */
 export class WalSync {
   #running: Promise<void> | undefined;
   #next: Promise<void> | undefined;
+  #file: Promise<FileHandle | undefined> | undefined;
 
   constructor(
     private readonly walFile: string,
-    private readonly syncFile: (file: string) => Promise<void> = datasyncFile,
+    private readonly syncFile: (file: FileHandle) => Promise<void> = (file) => file.datasync(),
   ) {}
 
   /** Resolves once everything written to the WAL before this call is on disk. */
@@ -51,29 +53,33 @@ export class WalSync {
     return this.#next;
   }
 
+  /** Closes the WAL file (after the database, which may still write to it until then). */
+  async close(): Promise<void> {
+    const file = await this.#file?.catch(() => undefined);
+    this.#file = undefined;
+    await file?.close();
+  }
+
   #startNext(): Promise<void> {
     this.#next = undefined;
     return this.sync();
   }
 
-  #syncOnce(): Promise<void> {
-    return this.syncFile(this.walFile);
+  async #syncOnce(): Promise<void> {
+    const file = await (this.#file ??= this.#open());
+    // No WAL file yet: nothing was written through one (or journal mode is not WAL); look again next time.
+    if (file === undefined) this.#file = undefined;
+    else await this.syncFile(file);
   }
-}
 
-async function datasyncFile(file: string): Promise<void> {
-  let handle;
-  try {
-    handle = await open(file, 'r');
-  } catch (error) {
-    // No WAL file: nothing was written through one (an in-memory database, or journal mode not WAL).
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
-  try {
-    await handle.datasync();
-  } finally {
-    await handle.close();
+  async #open(): Promise<FileHandle | undefined> {
+    try {
+      return await open(this.walFile, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      this.#file = undefined;
+      throw error;
+    }
   }
 }
 
@@ -176,6 +182,7 @@ class DurableSqliteDriver implements Driver {
 
   async destroy(): Promise<void> {
     this.database.close();
+    await this.wal.close();
   }
 
   #handBack(lease: Lease): void {
