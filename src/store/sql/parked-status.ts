@@ -4,6 +4,7 @@ import type { MessageRecord } from '../../core/ports/model.ts';
 import type { Database, MessageStatus } from '../database.ts';
 import { toMessage } from './records.ts';
 import { onPostgres } from './dialect.ts';
+import { PreparedQuery, preparedBySizeAndDialect } from './prepared-query.ts';
 import { sendAhead } from './send-ahead.ts';
 
 /** Statuses a delivery status may replace: forward only, failed terminal. */
@@ -23,6 +24,33 @@ const FORWARD_POSITION = sql`case status ${sql.join(
   FORWARD.map((status, i) => sql`when ${sql.lit(status)} then ${sql.lit(i)}`),
   sql` `,
 )} else ${sql.lit(FORWARD.length)} end`;
+
+/**
+ * The UPDATE of one round of a group's statuses on one channel, compiled once per number of messages and dialect.
+ * Sent, delivered and read of one round in one UPDATE, each message to its own status (a round holds one status per
+ * message): the stored status must come before the new one in FORWARD. Arguments: the channel, the time, per message
+ * its ref, its new status, its ref again and the last position its status replaces, then the refs once more (for
+ * the index).
+ */
+const advanceRound = preparedBySizeAndDialect(
+  (n) =>
+    new PreparedQuery(2 + 5 * n, (db, ...args: unknown[]) => {
+      const [channelId, at] = args as [string, number];
+      const byRef = (refAt: number, then: (i: number) => RawBuilder<unknown>) =>
+        sql`case provider_message_id ${sql.join(
+          Array.from({ length: n }, (_, i) => sql`when ${args[refAt + 4 * i]} then ${then(i)}`),
+          sql` `,
+        )} end`;
+      return db
+        .updateTable('messages')
+        .set({ status: byRef(2, (i) => sql`${args[3 + 4 * i]}`) as RawBuilder<MessageStatus>, updated_at: at })
+        .where('channel_id', '=', channelId)
+        .where('provider_message_id', 'in', args.slice(2 + 4 * n) as string[])
+        .where('direction', '=', 'out')
+        .where(sql<boolean>`${FORWARD_POSITION} <= ${byRef(4, (i) => sql`cast(${args[5 + 4 * i]} as integer)`)}`)
+        .returningAll();
+    }),
+);
 
 /** The last position in {@link FORWARD} that `status` replaces. */
 function replacesUpTo(status: DeliveryStatus): number {
@@ -166,25 +194,13 @@ export async function sendAdvances(
       for (let k = 0; k < indices.length; k += PER_STATEMENT) {
         const part = indices.slice(k, k + PER_STATEMENT);
         const refs = new Map(part.map((i) => [items[i]!.ref, i]));
-        // Sent, delivered and read of one round in one UPDATE, each message to its own status (a round holds one
-        // status per message): the stored status must come before the new one in FORWARD.
-        const byRef = (value: (it: StatusItem) => RawBuilder<unknown>) =>
-          sql`case provider_message_id ${sql.join(
-            part.map((i) => sql`when ${items[i]!.ref} then ${value(items[i]!)}`),
-            sql` `,
-          )} end`;
+        const perMessage = part.flatMap((i) => {
+          const it = items[i]!;
+          return [it.ref, it.status, it.ref, replacesUpTo(it.status)];
+        });
         const update = await sendAhead(
           db,
-          db
-            .updateTable('messages')
-            .set({ status: byRef((it) => sql`${it.status}`) as RawBuilder<MessageStatus>, updated_at: at })
-            .where('channel_id', '=', channelId)
-            .where('provider_message_id', 'in', [...refs.keys()])
-            .where('direction', '=', 'out')
-            .where(
-              sql<boolean>`${FORWARD_POSITION} <= ${byRef((it) => sql`cast(${replacesUpTo(it.status)} as integer)`)}`,
-            )
-            .returningAll(),
+          advanceRound(db, part.length).compiled(db, channelId, at, ...perMessage, ...refs.keys()),
         );
         answers.push(async () => {
           for (const raw of (await update.result).rows) {
