@@ -1,32 +1,28 @@
 import { closeSync, openSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely } from 'kysely';
-import { DurableSqliteDialect, WalSync } from './durable-driver.ts';
+import { Kysely, SqliteDialect } from 'kysely';
 import { cachingStatements } from './statement-cache.ts';
 
 /**
  * Opens a SQLite database with sparsam's pragmas:
  * - WAL, so readers never block the writer;
- * - synchronous=NORMAL, and the driver syncs the WAL after every commit before its caller goes on
- *   ({@link DurableSqliteDialect}): a webhook acknowledged after commit survives power loss, not only a crash (as
- *   with synchronous=FULL), while the fsync runs beside the event loop instead of on it;
+ * - synchronous=FULL, so a webhook acknowledged after commit survives power loss, not only a crash;
  * - secure_delete=ON, so deleted rows are overwritten with zeros in the file (crypto-shredding is the first line,
  *   this is the second);
  * - foreign_keys and a busy timeout for the CLI running beside the server.
  *
- * The driver gets the handle through {@link cachingStatements}: each SQL text is prepared once.
+ * Kysely gets the handle through {@link cachingStatements}: each SQL text is prepared once.
  */
 export function openSqlite<DB>(file: string): { db: Kysely<DB>; raw: BetterSqlite3.Database } {
   // Create the file owner-only before SQLite opens it; the -wal and -shm files inherit its mode.
   closeSync(openSync(file, 'a', 0o600));
   const raw = new BetterSqlite3(file);
   raw.pragma('journal_mode = WAL');
-  raw.pragma('synchronous = NORMAL');
+  raw.pragma('synchronous = FULL');
   raw.pragma('secure_delete = ON');
   raw.pragma('foreign_keys = ON');
   raw.pragma('busy_timeout = 5000');
-  const dialect = new DurableSqliteDialect(cachingStatements(raw), new WalSync(`${file}-wal`));
-  const db = new Kysely<DB>({ dialect });
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: cachingStatements(raw) }) });
   return { db, raw };
 }
 
