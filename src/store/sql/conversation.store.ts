@@ -27,7 +27,6 @@ import {
   toConversation,
 } from './records.ts';
 
-/** Kysely implementation of {@link ConversationPort}, shared by SQLite and PostgreSQL. */
 /**
  * The inbound touch of a webhook group's conversations, compiled once per number of conversations and dialect.
  * Arguments: per conversation its id, the time, the unread delta, the state and the consent-request time the caller
@@ -59,6 +58,7 @@ const touchInbound = preparedBySizeAndDialect(
     }),
 );
 
+/** Kysely implementation of {@link ConversationPort}, shared by SQLite and PostgreSQL. */
 export class ConversationStore implements ConversationPort {
   constructor(private readonly db: Kysely<Database>) {}
 
