@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { PreparedQuery } from '../../src/store/sql/prepared-query.ts';
+import type { InboxRow } from '../../src/store/database.ts';
+import { PreparedInsert, PreparedQuery } from '../../src/store/sql/prepared-query.ts';
 import { describeEachStore, openTestStore, type TestStore } from '../support/stores.ts';
 
 describeEachStore('prepared queries', (dialect) => {
@@ -58,5 +59,55 @@ describeEachStore('prepared queries', (dialect) => {
     await expect(twice.execute(t.store.db, 'a')).rejects.toThrow(/exactly once/);
     const unused = new PreparedQuery(1, (db, _id: string) => db.selectFrom('inboxes').select('id'));
     await expect(unused.execute(t.store.db, 'a')).rejects.toThrow(/exactly once/);
+  });
+
+  it('inserts rows with a statement built once per number of rows, each call with its own values', async () => {
+    const builds: number[] = [];
+    const insert = new PreparedInsert<InboxRow, { id: string }>(
+      ['id', 'label_prefix', 'language', 'next_seq', 'settings', 'created_at', 'updated_at'],
+      (db, rows) => {
+        builds.push(rows.length);
+        return db
+          .insertInto('inboxes')
+          .values(rows)
+          .onConflict((oc) => oc.column('id').doNothing())
+          .returning('id');
+      },
+    );
+    const row = (id: string, seq: number): InboxRow => ({
+      id,
+      label_prefix: `X${seq}`,
+      language: 'en',
+      next_seq: seq,
+      settings: '{}',
+      created_at: seq,
+      updated_at: seq,
+    });
+    const run = async (rows: InboxRow[]) =>
+      (await t.store.db.executeQuery(insert.compiled(t.store.db, rows))).rows.map((r) => r.id).sort();
+    expect(await run([row('d', 4), row('e', 5)])).toEqual(['d', 'e']);
+    // The same size again: the statement is not built anew; a row that exists already is left out (on conflict).
+    expect(await run([row('a', 9), row('f', 6)])).toEqual(['f']);
+    expect(
+      await t.store.db.transaction().execute(async (tx) => {
+        const { rows } = await tx.executeQuery(insert.compiled(tx, [row('g', 7)]));
+        return rows.map((r) => r.id);
+      }),
+    ).toEqual(['g']);
+    expect(builds).toEqual([2, 1]);
+    const stored = await t.store.db
+      .selectFrom('inboxes')
+      .select(['id', 'label_prefix', 'next_seq'])
+      .orderBy('id')
+      .execute();
+    expect(stored.map((r) => [r.id, r.label_prefix, Number(r.next_seq)])).toEqual([
+      ['a', 'P0', 1],
+      ['b', 'P1', 2],
+      ['c', 'P2', 3],
+      ['d', 'X4', 4],
+      ['e', 'X5', 5],
+      ['f', 'X6', 6],
+      ['g', 'X7', 7],
+    ]);
   });
 });
