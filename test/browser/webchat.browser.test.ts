@@ -215,7 +215,8 @@ describe.skipIf(!hasTool('chromium'))('website chat embedded in a page with a st
     await page.keyboard.press('Enter');
     const log = page.getByRole('log');
     await expect.poll(() => log.textContent()).toContain('ist mein Auto schon fertig?');
-    expect(await rows('messages')).toBe(1);
+    // The window shows the text as it sends it; the server stores it a moment later.
+    await expect.poll(() => rows('messages')).toBe(1);
 
     // The agent sees it and answers; the reply appears live in the window (server-sent events).
     const list = await api('GET', '/api/v1/conversations?view=all');
