@@ -44,14 +44,7 @@ export class MessageStore implements MessagePort {
   }
 
   async insertUnlessDuplicate(row: MessageRecord): Promise<boolean> {
-    const result = await this.db
-      .insertInto('messages')
-      .values(this.#stored(row))
-      .onConflict((oc) => oc.columns(['channel_id', 'provider_message_id']).doNothing())
-      .executeTakeFirst();
-    const inserted = Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
-    if (inserted) await countDaily(this.db, [{ at: row.created_at, metric: messageMetric(row) }]);
-    return inserted;
+    return (await this.insertManyUnlessDuplicate([row])).size > 0;
   }
   async insertManyUnlessDuplicate(rows: readonly MessageRecord[]): Promise<Set<string>> {
     const inserted = new Set<string>();
