@@ -348,6 +348,10 @@ export class MemoryTransactions implements InboxTransactions {
 
   constructor(private readonly t: MemoryTables) {}
 
+  async runUntilCommitted<T>(fn: (tx: InboxTx) => Promise<T>): Promise<{ value: T; durable: Promise<void> }> {
+    return { value: await this.run(fn), durable: Promise.resolve() };
+  }
+
   async run<T>(fn: (tx: InboxTx) => Promise<T>): Promise<T> {
     this.count += 1;
     const before = snapshot(this.t);

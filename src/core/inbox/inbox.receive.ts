@@ -268,8 +268,10 @@ export class InboundProcessor {
     // Data keys made for conversations of an attempt that was rolled back (or not opened after all) are destroyed.
     const plannedIds: string[] = [];
     let attempt = 0;
-    await this.deps.transactions
-      .run(async (tx) => {
+    // Committed, but on SQLite not yet flushed: the disk catches up beside the event loop while the follow-ups run
+    // (and the other webhooks are read and verified); the group's webhooks are answered only once it is durable.
+    const { durable } = await this.deps.transactions
+      .runUntilCommitted(async (tx) => {
         attempt += 1;
         state = {
           published: [],
@@ -321,7 +323,7 @@ export class InboundProcessor {
         const unused = plannedIds.filter((id) => !state?.created.has(id));
         if (unused.length > 0) await this.deps.keys.destroyMany('conversation', unused);
       });
-    if (!state) return;
+    if (!state) return await durable;
     if (state.parked.length > 0) await this.#recheckParked(state.parked, state.published);
     for (const e of state.published) this.deps.events.publish(e);
     for (const c of state.woken) {
@@ -341,6 +343,7 @@ export class InboundProcessor {
       else await this.#stop(step.prepared);
     }
     if (this.deps.automation) await this.#automate(state.fresh);
+    await durable;
   }
 
   /**

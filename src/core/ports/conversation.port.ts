@@ -96,4 +96,11 @@ export class ConcurrentChange extends Error {
  */
 export interface InboxTransactions {
   run<T>(fn: (tx: InboxTx) => Promise<T>): Promise<T>;
+  /**
+   * Like {@link run}, but returns once the transaction has committed, with the promise `durable` that settles once
+   * the commit would survive a power loss (SQLite waits for the disk beside the event loop for such a transaction;
+   * on PostgreSQL a COMMIT returns only when durable, and `durable` is settled at once). Whoever acknowledges the
+   * writes to the outside (a webhook's 200) waits for `durable`; a rejected one means: committed, perhaps not on disk.
+   */
+  runUntilCommitted<T>(fn: (tx: InboxTx) => Promise<T>): Promise<{ value: T; durable: Promise<void> }>;
 }

@@ -16,6 +16,7 @@ import { MediaStore } from './media.store.ts';
 import { MessageStore } from './message.store.ts';
 import type { ProviderRefs } from './provider-ref.ts';
 import { isStalePlan } from '../postgres/pipelined-driver.ts';
+import { deferredSyncFor } from '../sqlite/deferred-sync.ts';
 import { countDaily } from './daily-counts.ts';
 import { PreparedQuery, preparedBySizeAndDialect } from './prepared-query.ts';
 import { sendAhead } from './send-ahead.ts';
@@ -209,20 +210,22 @@ export class SqlInboxTransactions implements InboxTransactions {
     private readonly refs: ProviderRefs,
   ) {}
 
-  async run<T>(fn: (tx: InboxTx) => Promise<T>): Promise<T> {
-    try {
-      return await this.#once(fn);
-    } catch (error) {
-      if (!isUniqueViolation(error) && !isRetryableConflict(error) && !isStalePlan(error)) throw error;
-      // Lost a race with a concurrent webhook of the same customer: the second attempt finds its rows. (Or a statement
-      // prepared before another instance changed the schema: the connection has dropped it, the second attempt
-      // prepares it anew.)
-      return this.#once(fn);
-    }
+  run<T>(fn: (tx: InboxTx) => Promise<T>): Promise<T> {
+    return retryingRace(() => this.#once(this.db, fn));
   }
 
-  #once<T>(fn: (tx: InboxTx) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx: Transaction<Database>) =>
+  async runUntilCommitted<T>(fn: (tx: InboxTx) => Promise<T>): Promise<{ value: T; durable: Promise<void> }> {
+    const deferred = deferredSyncFor(this.db);
+    if (!deferred) return { value: await this.run(fn), durable: Promise.resolve() };
+    const committed = await retryingRace(() => deferred.commit(this.db, (connection) => this.#once(connection, fn)));
+    // Handled here so that a failed flush is not an unhandled rejection while the caller still works; the caller's
+    // own await of `durable` still sees the failure.
+    committed.durable.catch(() => undefined);
+    return committed;
+  }
+
+  #once<T>(db: Kysely<Database>, fn: (tx: InboxTx) => Promise<T>): Promise<T> {
+    return db.transaction().execute((trx: Transaction<Database>) =>
       fn({
         conversations: new ConversationStore(trx),
         messages: new MessageStore(trx, this.refs),
@@ -234,5 +237,19 @@ export class SqlInboxTransactions implements InboxTransactions {
         enqueueMany: (jobs) => this.jobs.enqueueMany(jobs, { db: trx }),
       }),
     );
+  }
+}
+
+/**
+ * Runs `attempt` again once when it lost a uniqueness race with a concurrent webhook of the same customer (the second
+ * attempt finds the first's rows), or ran a statement prepared before another instance changed the schema (the
+ * connection has dropped it, the second attempt prepares it anew).
+ */
+async function retryingRace<T>(attempt: () => Promise<T>): Promise<T> {
+  try {
+    return await attempt();
+  } catch (error) {
+    if (!isUniqueViolation(error) && !isRetryableConflict(error) && !isStalePlan(error)) throw error;
+    return attempt();
   }
 }

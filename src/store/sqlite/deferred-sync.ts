@@ -1,0 +1,110 @@
+import { open } from 'node:fs/promises';
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Kysely } from 'kysely';
+
+/**
+ * Makes the WAL file durable with `fdatasync` in libuv's thread pool, so that the event loop does not stop for the
+ * disk. Syncs asked for while one runs share the next one (a sync that started before a commit never counts for
+ * it). The file is opened for every sync, so that a WAL that SQLite removed and created anew is the one synced.
+ */
+export class WalSync {
+  #running: Promise<void> | undefined;
+  #next: Promise<void> | undefined;
+
+  constructor(
+    private readonly walFile: string,
+    private readonly syncFile: (file: string) => Promise<void> = datasyncFile,
+  ) {}
+
+  /** Resolves once everything written to the WAL before this call is on disk. */
+  sync(): Promise<void> {
+    if (this.#running === undefined) {
+      const running = this.syncFile(this.walFile).finally(() => {
+        if (this.#running === running) this.#running = undefined;
+      });
+      this.#running = running;
+      return running;
+    }
+    const startNext = () => {
+      this.#next = undefined;
+      return this.sync();
+    };
+    this.#next ??= this.#running.then(startNext, startNext);
+    return this.#next;
+  }
+}
+
+async function datasyncFile(file: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    // No WAL file: nothing was written through one (the last connection closed and removed it).
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  try {
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Commits whose wait for the disk is left to the caller. The database runs with `synchronous=FULL`: every commit
+ * waits for the WAL to reach the disk, on the event loop (better-sqlite3 is synchronous). A transaction run through
+ * {@link commit} (the inbound group commit) runs with `synchronous=NORMAL` instead — SQLite writes its WAL frames
+ * without waiting for the disk — and its caller gets a promise that settles once a `fdatasync` of the WAL in libuv's
+ * thread pool ({@link WalSync}) made it durable: the webhooks of the group are acknowledged only then, while the
+ * event loop verifies and writes the next group. Every other commit keeps waiting on the event loop; any later sync
+ * covers the earlier frames too (the WAL is one file, synced whole).
+ *
+ * SQLite applies `PRAGMA synchronous` when the statement is prepared, and refuses it inside a transaction: it is
+ * prepared anew each time (never from the statement cache), on the connection held for the whole step, before BEGIN
+ * and after COMMIT or ROLLBACK, so no other statement of this single connection can run under NORMAL.
+ */
+export class DeferredSync {
+  readonly #wal: WalSync;
+
+  constructor(
+    private readonly raw: BetterSqlite3.Database,
+    walFile: string,
+    syncFile?: (file: string) => Promise<void>,
+  ) {
+    this.#wal = new WalSync(walFile, syncFile);
+  }
+
+  /**
+   * Runs `work` (which opens its transaction on the connection it is given) with the commit's wait for the disk
+   * moved beside the event loop; returns at COMMIT with the promise of durability.
+   */
+  async commit<DB, T>(
+    db: Kysely<DB>,
+    work: (connection: Kysely<DB>) => Promise<T>,
+  ): Promise<{ value: T; durable: Promise<void> }> {
+    return db.connection().execute(async (connection) => {
+      this.raw.pragma('synchronous = NORMAL');
+      let value: T;
+      try {
+        value = await work(connection);
+      } finally {
+        // A transaction left open by a failed ROLLBACK would keep the pragma from being set back.
+        if (this.raw.inTransaction) this.raw.exec('rollback');
+        this.raw.pragma('synchronous = FULL');
+      }
+      return { value, durable: this.#wal.sync() };
+    });
+  }
+}
+
+const deferredSyncs = new WeakMap<object, DeferredSync>();
+
+/** Registers the deferred sync of a database opened by `openSqlite`. */
+export function registerDeferredSync<DB>(db: Kysely<DB>, sync: DeferredSync): void {
+  deferredSyncs.set(db, sync);
+}
+
+/** The deferred sync of a database opened by `openSqlite`; undefined for PostgreSQL (its COMMIT waits off-thread). */
+export function deferredSyncFor<DB>(db: Kysely<DB>): DeferredSync | undefined {
+  return deferredSyncs.get(db);
+}
