@@ -1,6 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { channelKindFacts } from '../../src/channels/registry.ts';
-import { formatLabel, normalizeAddress } from '../../src/core/privacy/pseudonym/contact-directory.ts';
+import { ContactDirectory, formatLabel, normalizeAddress } from '../../src/core/privacy/pseudonym/contact-directory.ts';
+import { ContactStore } from '../../src/store/sql/contact.store.ts';
 import type { ContactRecord, ConversationRecord, ConversationState } from '../../src/core/ports/model.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { newId } from '../../src/shared/ids.ts';
@@ -124,6 +125,34 @@ describeEachStore('ContactDirectory', (dialect) => {
       .where('owner_type', '=', 'contact')
       .execute();
     expect(contactKeys.map((k) => k.owner_id).sort()).toEqual(contacts.map((c) => c.id).sort());
+  });
+
+  it('reads a group ahead without creating anyone, and then creates only the contacts asked for', async () => {
+    const { inboxId, channelId } = await addInbox(t.store);
+    const keys = keyServiceFor(t.store, clock);
+    const store = new ContactStore(t.store.db);
+    const directory = new ContactDirectory(store, keys, clock, channelKindFacts);
+    const base = { inboxId, channelId, channelKind: 'whatsapp-cloud' };
+    const known = (await directory.findOrCreate({ ...base, address: '4918000' })).contact;
+    const reads = vi.spyOn(store, 'findByLookupsWithCurrent');
+    const group = ['4918000', '4918001', '4918002'].map((address) => ({ ...base, address }));
+
+    const earlier = await directory.readMany(group);
+    expect(reads).toHaveBeenCalledTimes(1);
+    expect(await t.store.db.selectFrom('contacts').select('id').execute()).toHaveLength(1);
+
+    // Only two of the three are kept (the third was a redelivery): no second read, one contact created.
+    const found = await directory.findOrCreateMany(group.slice(0, 2), earlier);
+    expect(reads).toHaveBeenCalledTimes(1);
+    expect(found.map((f) => f.created)).toEqual([false, true]);
+    expect(found[0]!.contact.id).toBe(known.id);
+    expect(await directory.address(found[1]!.contact)).toBe('4918001');
+    expect(await t.store.db.selectFrom('contacts').select('id').execute()).toHaveLength(2);
+
+    // An address the earlier read did not cover is read then.
+    const more = await directory.findOrCreateMany([{ ...base, address: '4918003' }], earlier);
+    expect(reads).toHaveBeenCalledTimes(2);
+    expect(more[0]!.created).toBe(true);
   });
 
   it("finds a group's known contacts together with their current conversation, and none for new or closed ones", async () => {

@@ -14,7 +14,7 @@ import type { InboxDeps, InboxSettings } from '../../src/core/inbox/inbox.ports.
 import { openMessageContent, type ConversationKey, type MessageContent } from '../../src/core/inbox/message-content.ts';
 import { noticeVersion } from '../../src/core/privacy/consent/consent.service.ts';
 import type { DataKey } from '../../src/core/privacy/keys/data-key.ts';
-import { formatLabel } from '../../src/core/privacy/pseudonym/contact-directory.ts';
+import { formatLabel, type ContactsRead } from '../../src/core/privacy/pseudonym/contact-directory.ts';
 import type {
   ConversationFilter,
   ConversationPort,
@@ -417,6 +417,11 @@ export class MemoryTransactions implements InboxTransactions {
 export class MemoryContacts {
   readonly byId = new Map<string, ContactRecord & { address: string }>();
   #seq = 0;
+
+  /** Nothing to read ahead in memory: findOrCreateMany looks each address up anyway. */
+  async readMany(): Promise<ContactsRead> {
+    return { epoch: undefined, hashes: new Map(), found: new Map() };
+  }
 
   async findOrCreateMany(
     inputs: readonly { inboxId: string; channelId: string; channelKind: string; address: string }[],

@@ -4,6 +4,7 @@ import type { Channel } from '../channel/channel.port.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { ContactRecord, ConversationRecord, Role } from '../ports/model.ts';
+import type { ContactsRead } from '../privacy/pseudonym/contact-directory.ts';
 import type { InboxScope } from '../teams/inbox-scope.ts';
 import type { ConversationPort, InboxTransactions } from '../ports/conversation.port.ts';
 import type { MediaPort } from '../ports/media.port.ts';
@@ -31,6 +32,15 @@ export interface StaffPrincipal {
   scope: InboxScope;
 }
 
+/** A customer's address on a channel, as the contact directory looks it up. */
+export interface ContactInput {
+  inboxId: string;
+  channelId: string;
+  channelKind: string;
+  address: string;
+  profileName?: string;
+}
+
 export interface ContactDirectoryPort {
   findOrCreate(input: {
     inboxId: string;
@@ -40,17 +50,17 @@ export interface ContactDirectoryPort {
     profileName?: string;
   }): Promise<{ contact: ContactRecord; created: boolean }>;
   /**
-   * {@link findOrCreate} for several addresses at once (existing contacts in one query, with their current
-   * conversation: null when none, undefined when not read); results in input order.
+   * Reads the existing contacts of `inputs` and creates nothing (a read that may run beside others), for a later
+   * {@link findOrCreateMany} of some of them.
+   */
+  readMany(inputs: readonly ContactInput[]): Promise<ContactsRead>;
+  /**
+   * {@link findOrCreate} for several addresses at once (existing contacts in one query, or from `earlier`, with
+   * their current conversation: null when none, undefined when not read); results in input order.
    */
   findOrCreateMany(
-    inputs: readonly {
-      inboxId: string;
-      channelId: string;
-      channelKind: string;
-      address: string;
-      profileName?: string;
-    }[],
+    inputs: readonly ContactInput[],
+    earlier?: ContactsRead,
   ): Promise<{ contact: ContactRecord; created: boolean; current?: ConversationRecord | null }[]>;
   findByAddress(channelId: string, channelKind: string, address: string): Promise<ContactRecord | undefined>;
   updateAddress(contact: ContactRecord, newAddress: string): Promise<unknown>;

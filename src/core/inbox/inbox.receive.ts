@@ -16,9 +16,11 @@ import {
   INBOUND_RECEIPT_TTL_MS,
   messageStamp,
   PARKED_STATUS_TTL_MS,
+  type ContactInput,
   type InboxDeps,
   type InboxSettings,
 } from './inbox.ports.ts';
+import type { ContactsRead } from '../privacy/pseudonym/contact-directory.ts';
 import { openMessageContent, sealMessageContent, type MessageContent } from './message-content.ts';
 import { CSAT_ANSWER_DAYS, csatAnswerOf, isCsatButton } from './csat.ts';
 import { ZoneClock } from '../reports/report.service.ts';
@@ -211,17 +213,19 @@ export class InboundProcessor {
    * then one transaction that relies on them and checks that they still hold.
    */
   async #write(all: readonly InboundEvent[]): Promise<void> {
+    const sequential = all.some((e) => e.type === 'system');
     // Redeliveries (stored already) and replays of erased messages (their provider ids kept as tombstones), read for
-    // the whole group at once.
-    const { stored, tombstoned } = await this.#lookUp(all);
-    // A redelivered message that took full effect is left out before its contact is looked up: after a number
-    // change, looking it up by its old number would create a contact again.
+    // the whole group at once, and beside them the group's existing contacts (read only: a redelivered message that
+    // took full effect must not create its contact again, after a number change its old number would).
+    const [{ stored, tombstoned }, contactsRead] = await Promise.all([
+      this.#lookUp(all),
+      sequential ? undefined : this.#readContacts(all),
+    ]);
     const events = all.filter(
       (e) => e.type !== 'message' || !stored.get(`${e.channelId}\0${e.providerMessageId}`)?.handled,
     );
     const others: InboundEvent[] = [];
     const messages: InboundMessage[] = [];
-    const sequential = events.some((e) => e.type === 'system');
     const contacts = new Map<string, Promise<ContactRecord>>();
     const prepare = async (event: InboundMessage) =>
       (await this.#admit(event, tombstoned)) ? this.#prepare(event, contacts) : undefined;
@@ -246,7 +250,7 @@ export class InboundProcessor {
     for (const event of messages) if (await this.#admit(event, tombstoned)) admitted.push(event);
     // The contacts of the group: those that exist in one query with their current conversations, new ones created
     // a few at a time.
-    const currentKnown = await this.#findContacts(admitted, contacts);
+    const currentKnown = await this.#findContacts(admitted, contacts, contactsRead);
     for (const p of await mapLimit(admitted, PREPARE_CONCURRENCY, (e) => this.#prepare(e, contacts))) {
       if (p) prepared.push(p);
     }
@@ -454,9 +458,30 @@ export class InboundProcessor {
   async #findContacts(
     messages: readonly InboundMessage[],
     contacts: Map<string, Promise<ContactRecord>>,
+    earlier: ContactsRead | undefined,
   ): Promise<Map<string, ConversationRecord | null>> {
     const current = new Map<string, ConversationRecord | null>();
-    const inputs: Parameters<InboxDeps['contacts']['findOrCreateMany']>[0][number][] = [];
+    const { inputs, keys } = await this.#contactInputs(messages);
+    if (inputs.length === 0) return current;
+    const found = await this.deps.contacts.findOrCreateMany(inputs, earlier);
+    keys.forEach((key, i) => {
+      const { contact, current: conversation } = found[i]!;
+      contacts.set(key, Promise.resolve(contact));
+      if (conversation !== undefined) current.set(contact.id, conversation);
+    });
+    return current;
+  }
+
+  /** The existing contacts of the group's messages, read without creating any (see {@link #write}). */
+  async #readContacts(events: readonly InboundEvent[]): Promise<ContactsRead | undefined> {
+    const messages = events.filter((e): e is InboundMessage => e.type === 'message');
+    const { inputs } = await this.#contactInputs(messages);
+    return inputs.length === 0 ? undefined : this.deps.contacts.readMany(inputs);
+  }
+
+  /** The contact directory's inputs for the messages' addresses (one per channel and address), with their keys. */
+  async #contactInputs(messages: readonly InboundMessage[]): Promise<{ inputs: ContactInput[]; keys: string[] }> {
+    const inputs: ContactInput[] = [];
     const keys: string[] = [];
     const seen = new Set<string>();
     for (const event of messages) {
@@ -474,14 +499,7 @@ export class InboundProcessor {
       });
       keys.push(key);
     }
-    if (inputs.length === 0) return current;
-    const found = await this.deps.contacts.findOrCreateMany(inputs);
-    keys.forEach((key, i) => {
-      const { contact, current: conversation } = found[i]!;
-      contacts.set(key, Promise.resolve(contact));
-      if (conversation !== undefined) current.set(contact.id, conversation);
-    });
-    return current;
+    return { inputs, keys };
   }
 
   /**

@@ -40,6 +40,13 @@ export interface FindOrCreateContact {
 }
 
 /** A contact found or created for a group of messages, with its current conversation where that was read. */
+/** What {@link ContactDirectory.readMany} found: lookup hashes by channel and address, contacts by channel and hash. */
+export interface ContactsRead {
+  readonly epoch: number | undefined;
+  readonly hashes: ReadonlyMap<string, string[]>;
+  readonly found: ReadonlyMap<string, { contact: ContactRecord; current: ConversationRecord | undefined }>;
+}
+
 export interface FoundContact {
   contact: ContactRecord;
   created: boolean;
@@ -122,20 +129,38 @@ export class ContactDirectory {
    * for a contact created here; undefined when not known, for a contact another request created meanwhile); the
    * others are created one by one as {@link findOrCreate} does (a few at a time). Results in input order.
    */
-  async findOrCreateMany(inputs: readonly FindOrCreateContact[]): Promise<FoundContact[]> {
+  /**
+   * Reads the existing contacts of `inputs` with their current conversations and creates nothing: a read that can
+   * run beside other reads, for a later {@link findOrCreateMany} of some of them (the inbound group reads its
+   * contacts while it looks for redeliveries, and creates only the contacts of the messages it keeps).
+   */
+  async readMany(inputs: readonly FindOrCreateContact[], earlier?: ContactsRead): Promise<ContactsRead> {
     const epoch = this.keys.epoch;
-    const hashes = await Promise.all(inputs.map((i) => this.lookupHashes(i.channelKind, i.address)));
+    const usable = earlier?.epoch === epoch ? earlier : undefined;
+    const read = { epoch, hashes: new Map(usable?.hashes), found: new Map(usable?.found) };
+    const unread = inputs.filter((i) => !read.hashes.has(`${i.channelId}\0${i.address}`));
+    const hashes = await Promise.all(unread.map((i) => this.lookupHashes(i.channelKind, i.address)));
     const byChannel = new Map<string, Set<string>>();
-    inputs.forEach((input, i) => {
+    unread.forEach((input, i) => {
+      read.hashes.set(`${input.channelId}\0${input.address}`, hashes[i]!);
       const set = byChannel.get(input.channelId) ?? new Set<string>();
       for (const h of hashes[i]!) set.add(h);
       byChannel.set(input.channelId, set);
     });
-    const found = new Map<string, { contact: ContactRecord; current: ConversationRecord | undefined }>();
     for (const [channelId, set] of byChannel) {
       for (const c of await this.port.findByLookupsWithCurrent(channelId, [...set]))
-        found.set(`${channelId}\0${c.contact.lookup_hash}`, c);
+        read.found.set(`${channelId}\0${c.contact.lookup_hash}`, c);
     }
+    return read;
+  }
+
+  /**
+   * {@link findOrCreate} for several addresses: the existing contacts in one query (or from `earlier`, a
+   * {@link readMany} of these inputs made under the same key epoch), the missing ones created together.
+   */
+  async findOrCreateMany(inputs: readonly FindOrCreateContact[], earlier?: ContactsRead): Promise<FoundContact[]> {
+    const { epoch, hashes: hashesOf, found } = await this.readMany(inputs, earlier);
+    const hashes = inputs.map((i) => hashesOf.get(`${i.channelId}\0${i.address}`)!);
     const out = new Array<FoundContact | undefined>(inputs.length);
     // The current pepper's hash first, as #findByHashes looks.
     const existing = inputs.map((input, i) =>
