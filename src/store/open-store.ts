@@ -5,6 +5,7 @@ import { AppError } from '../shared/app-error.ts';
 import type { Database, KeystoreDatabase } from './database.ts';
 import { keystoreMigrations, mainMigrations } from './migrations/index.ts';
 import { migrateToLatest } from './migrations/migration.ts';
+import { deferredSyncFor } from './sqlite/deferred-sync.ts';
 import { checkpointSqlite, openSqlite } from './sqlite/sqlite.dialect.ts';
 import type { SqlDialectName, Store, StoreCapabilities } from './store.ts';
 
@@ -51,6 +52,7 @@ async function openOne<DB>(url: string | undefined, sqliteFile: string, schema?:
     scrub: () => checkpointSqlite(raw),
     close: async () => {
       checkpointSqlite(raw);
+      deferredSyncFor(db)?.close();
       await db.destroy();
     },
   };

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -140,6 +140,35 @@ describe('SQLite commits whose flush runs beside the event loop', () => {
     disk.finishAll();
     await Promise.all(waiting);
     expect(shared).toBe(3);
+  });
+
+  it('keeps one descriptor of the WAL between flushes, and follows a WAL file created anew', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sparsam-deferred-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'x.db-wal');
+    const held = () =>
+      readdirSync('/proc/self/fd').flatMap((fd) => {
+        try {
+          const target = readlinkSync(`/proc/self/fd/${fd}`);
+          return target.startsWith(file) ? [target] : [];
+        } catch {
+          return []; // closed meanwhile (the listing's own descriptor)
+        }
+      });
+    const wal = new WalSync(file);
+    await wal.sync(); // no WAL yet: nothing to flush, nothing opened
+    expect(held()).toEqual([]);
+    writeFileSync(file, 'frames');
+    await wal.sync();
+    await wal.sync();
+    expect(held()).toEqual([file]);
+    // The last connection closed (SQLite removed the WAL) and another one wrote a new one.
+    rmSync(file);
+    writeFileSync(file, 'new frames');
+    await wal.sync();
+    expect(held()).toEqual([file]);
+    wal.close();
+    expect(held()).toEqual([]);
   });
 
   it("is registered for sparsam's SQLite databases and flushes the real WAL file", async () => {

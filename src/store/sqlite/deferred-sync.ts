@@ -1,25 +1,28 @@
-import { open } from 'node:fs/promises';
+import { closeSync, fdatasync, fstatSync, openSync, statSync } from 'node:fs';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 
 /**
  * Makes the WAL file durable with `fdatasync` in libuv's thread pool, so that the event loop does not stop for the
  * disk. Syncs asked for while one runs share the next one (a sync that started before a commit never counts for
- * it). The file is opened for every sync, so that a WAL that SQLite removed and created anew is the one synced.
+ * it). The WAL's descriptor is kept between syncs (one thread-pool request per sync); before each, the file's inode
+ * is compared with the descriptor's, so that a WAL that SQLite removed and created anew (when the last connection
+ * closed it) is the one synced.
  */
 export class WalSync {
   #running: Promise<void> | undefined;
   #next: Promise<void> | undefined;
+  #open: { fd: number; ino: number } | undefined;
 
   constructor(
     private readonly walFile: string,
-    private readonly syncFile: (file: string) => Promise<void> = datasyncFile,
+    private readonly syncFile?: (file: string) => Promise<void>,
   ) {}
 
   /** Resolves once everything written to the WAL before this call is on disk. */
   sync(): Promise<void> {
     if (this.#running === undefined) {
-      const running = this.syncFile(this.walFile).finally(() => {
+      const running = (this.syncFile ? this.syncFile(this.walFile) : this.#datasync()).finally(() => {
         if (this.#running === running) this.#running = undefined;
       });
       this.#running = running;
@@ -32,21 +35,27 @@ export class WalSync {
     this.#next ??= this.#running.then(startNext, startNext);
     return this.#next;
   }
-}
 
-async function datasyncFile(file: string): Promise<void> {
-  let handle;
-  try {
-    handle = await open(file, 'r');
-  } catch (error) {
-    // No WAL file: nothing was written through one (the last connection closed and removed it).
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
+  /** Closes the kept descriptor (the database is closing). */
+  close(): void {
+    if (this.#open) closeSync(this.#open.fd);
+    this.#open = undefined;
   }
-  try {
-    await handle.datasync();
-  } finally {
-    await handle.close();
+
+  #datasync(): Promise<void> {
+    const file = statSync(this.walFile, { throwIfNoEntry: false });
+    if (!file) {
+      // No WAL file: nothing was written through one (the last connection closed and removed it).
+      this.close();
+      return Promise.resolve();
+    }
+    if (this.#open?.ino !== file.ino) {
+      this.close();
+      const fd = openSync(this.walFile, 'r');
+      this.#open = { fd, ino: fstatSync(fd).ino };
+    }
+    const { fd } = this.#open!;
+    return new Promise((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
   }
 }
 
@@ -72,6 +81,11 @@ export class DeferredSync {
     syncFile?: (file: string) => Promise<void>,
   ) {
     this.#wal = new WalSync(walFile, syncFile);
+  }
+
+  /** Closes the WAL's kept descriptor; call when the database closes. */
+  close(): void {
+    this.#wal.close();
   }
 
   /**
