@@ -43,18 +43,23 @@ export class WalSync {
   }
 
   #datasync(): Promise<void> {
-    const file = statSync(this.walFile, { throwIfNoEntry: false });
-    if (!file) {
-      // No WAL file: nothing was written through one (the last connection closed and removed it).
-      this.close();
-      return Promise.resolve();
+    let fd: number;
+    try {
+      const file = statSync(this.walFile, { throwIfNoEntry: false });
+      if (!file) {
+        // No WAL file: nothing was written through one (the last connection closed and removed it).
+        this.close();
+        return Promise.resolve();
+      }
+      if (this.#open?.ino !== file.ino) {
+        this.close();
+        const opened = openSync(this.walFile, 'r');
+        this.#open = { fd: opened, ino: fstatSync(opened).ino };
+      }
+      fd = this.#open!.fd;
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
-    if (this.#open?.ino !== file.ino) {
-      this.close();
-      const fd = openSync(this.walFile, 'r');
-      this.#open = { fd, ino: fstatSync(fd).ino };
-    }
-    const { fd } = this.#open!;
     return new Promise((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
   }
 }
@@ -65,7 +70,7 @@ export class WalSync {
  * {@link commit} (the inbound group commit) runs with `synchronous=NORMAL` instead — SQLite writes its WAL frames
  * without waiting for the disk — and its caller gets a promise that settles once a `fdatasync` of the WAL in libuv's
  * thread pool ({@link WalSync}) made it durable: the webhooks of the group are acknowledged only then, while the
- * event loop verifies and writes the next group. Every other commit keeps waiting on the event loop; any later sync
+ * event loop runs the group's follow-ups and reads and verifies the next webhooks. Every other commit keeps waiting on the event loop; any later sync
  * covers the earlier frames too (the WAL is one file, synced whole).
  *
  * SQLite applies `PRAGMA synchronous` when the statement is prepared, and refuses it inside a transaction: it is

@@ -39,7 +39,6 @@ export interface FindOrCreateContact {
   profileName?: string | undefined;
 }
 
-/** A contact found or created for a group of messages, with its current conversation where that was read. */
 /** What {@link ContactDirectory.readMany} found: lookup hashes by channel and address, contacts by channel and hash. */
 export interface ContactsRead {
   readonly epoch: number | undefined;
@@ -47,6 +46,7 @@ export interface ContactsRead {
   readonly found: ReadonlyMap<string, { contact: ContactRecord; current: ConversationRecord | undefined }>;
 }
 
+/** A contact found or created for a group of messages, with its current conversation where that was read. */
 export interface FoundContact {
   contact: ContactRecord;
   created: boolean;
@@ -124,12 +124,6 @@ export class ContactDirectory {
   }
 
   /**
-   * {@link findOrCreate} for several addresses (a group of webhooks): the contacts that exist are found with one
-   * query per channel, together with their current conversations (`current`: null when the contact has none, also
-   * for a contact created here; undefined when not known, for a contact another request created meanwhile); the
-   * others are created one by one as {@link findOrCreate} does (a few at a time). Results in input order.
-   */
-  /**
    * Reads the existing contacts of `inputs` with their current conversations and creates nothing: a read that can
    * run beside other reads, for a later {@link findOrCreateMany} of some of them (the inbound group reads its
    * contacts while it looks for redeliveries, and creates only the contacts of the messages it keeps).
@@ -155,8 +149,11 @@ export class ContactDirectory {
   }
 
   /**
-   * {@link findOrCreate} for several addresses: the existing contacts in one query (or from `earlier`, a
-   * {@link readMany} of these inputs made under the same key epoch), the missing ones created together.
+   * {@link findOrCreate} for several addresses (a group of webhooks): the contacts that exist are found with one
+   * query per channel (or taken from `earlier`, a {@link readMany} of these inputs under the same key epoch), together
+   * with their current conversations (`current`: null when the contact has none, also for a contact created here;
+   * undefined when not known, for a contact another request created meanwhile); the new ones are created together,
+   * or one by one as {@link findOrCreate} does (a few at a time). Results in input order.
    */
   async findOrCreateMany(inputs: readonly FindOrCreateContact[], earlier?: ContactsRead): Promise<FoundContact[]> {
     const { epoch, hashes: hashesOf, found } = await this.readMany(inputs, earlier);
