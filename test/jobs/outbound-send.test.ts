@@ -172,6 +172,8 @@ describeEachStore('outbound-send', (dialect) => {
     await settled(w, id);
     expect(stub.calls.map((c) => c.status)).toEqual([500, 500, 500, 200]);
     expect((await w.message(id))?.status).toBe('sent');
+    // The event follows the commit that the row's status shows (on PostgreSQL the poll can see it first).
+    await waitFor(async () => w.events.some((e) => e.type === 'message.updated'));
     // 'queued' again between the attempts: an agent sees it waiting, not failed.
     expect(w.events.filter((e) => e.type === 'message.updated').map((e) => (e as { status: string }).status)).toEqual([
       'sent',
