@@ -4,7 +4,7 @@ import type { Channel } from '../channel/channel.port.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { ContactRecord, ConversationRecord, Role } from '../ports/model.ts';
-import type { ContactsRead } from '../privacy/pseudonym/contact-directory.ts';
+import type { ContactsRead, FindOrCreateContact } from '../privacy/pseudonym/contact-directory.ts';
 import type { InboxScope } from '../teams/inbox-scope.ts';
 import type { ConversationPort, InboxTransactions } from '../ports/conversation.port.ts';
 import type { MediaPort } from '../ports/media.port.ts';
@@ -32,34 +32,19 @@ export interface StaffPrincipal {
   scope: InboxScope;
 }
 
-/** A customer's address on a channel, as the contact directory looks it up. */
-export interface ContactInput {
-  inboxId: string;
-  channelId: string;
-  channelKind: string;
-  address: string;
-  profileName?: string;
-}
-
 export interface ContactDirectoryPort {
-  findOrCreate(input: {
-    inboxId: string;
-    channelId: string;
-    channelKind: string;
-    address: string;
-    profileName?: string;
-  }): Promise<{ contact: ContactRecord; created: boolean }>;
+  findOrCreate(input: FindOrCreateContact): Promise<{ contact: ContactRecord; created: boolean }>;
   /**
    * Reads the existing contacts of `inputs` and creates nothing (a read that may run beside others), for a later
    * {@link findOrCreateMany} of some of them.
    */
-  readMany(inputs: readonly ContactInput[]): Promise<ContactsRead>;
+  readMany(inputs: readonly FindOrCreateContact[]): Promise<ContactsRead>;
   /**
    * {@link findOrCreate} for several addresses at once (existing contacts in one query, or from `earlier`, with
    * their current conversation: null when none, undefined when not read); results in input order.
    */
   findOrCreateMany(
-    inputs: readonly ContactInput[],
+    inputs: readonly FindOrCreateContact[],
     earlier?: ContactsRead,
   ): Promise<{ contact: ContactRecord; created: boolean; current?: ConversationRecord | null }[]>;
   findByAddress(channelId: string, channelKind: string, address: string): Promise<ContactRecord | undefined>;

@@ -16,11 +16,10 @@ import {
   INBOUND_RECEIPT_TTL_MS,
   messageStamp,
   PARKED_STATUS_TTL_MS,
-  type ContactInput,
   type InboxDeps,
   type InboxSettings,
 } from './inbox.ports.ts';
-import type { ContactsRead } from '../privacy/pseudonym/contact-directory.ts';
+import type { ContactsRead, FindOrCreateContact } from '../privacy/pseudonym/contact-directory.ts';
 import { openMessageContent, sealMessageContent, type MessageContent } from './message-content.ts';
 import { CSAT_ANSWER_DAYS, csatAnswerOf, isCsatButton } from './csat.ts';
 import { ZoneClock } from '../reports/report.service.ts';
@@ -480,8 +479,10 @@ export class InboundProcessor {
   }
 
   /** The contact directory's inputs for the messages' addresses (one per channel and address), with their keys. */
-  async #contactInputs(messages: readonly InboundMessage[]): Promise<{ inputs: ContactInput[]; keys: string[] }> {
-    const inputs: ContactInput[] = [];
+  async #contactInputs(
+    messages: readonly InboundMessage[],
+  ): Promise<{ inputs: FindOrCreateContact[]; keys: string[] }> {
+    const inputs: FindOrCreateContact[] = [];
     const keys: string[] = [];
     const seen = new Set<string>();
     for (const event of messages) {
