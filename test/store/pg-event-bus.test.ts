@@ -36,4 +36,21 @@ describe.runIf(postgresAvailable)('live fan-out between instances [postgres]', (
     // A's own subscribers get it once, locally, not a second time through NOTIFY.
     expect(seenByA).toEqual([event]);
   });
+
+  it('delivers a burst of events in the order they were published, spread over several notifications', async () => {
+    const seenByB: InboxEvent[] = [];
+    const unsubscribe = b.subscribe((e) => seenByB.push(e));
+    // More than one NOTIFY payload holds: the burst leaves as several notifications of one statement.
+    const burst: InboxEvent[] = Array.from({ length: 120 }, (_, i) => ({
+      type: 'message.created',
+      inboxId: 'service',
+      conversationId: `c${i % 7}`,
+      messageId: `burst-${i}`,
+    }));
+    for (const e of burst) a.publish(e);
+    const deadline = Date.now() + 5000;
+    while (seenByB.length < burst.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    unsubscribe();
+    expect(seenByB).toEqual(burst);
+  });
 });

@@ -10,13 +10,19 @@ import { PgListener } from './pg-listener.ts';
 const CHANNEL = 'sparsam_inbox_events';
 /** NOTIFY payloads must stay under 8000 bytes; an event is about 200. */
 const EVENTS_PER_NOTIFY = 25;
+/**
+ * How long the first event of a batch waits for others before the batch goes out: other instances see an event this
+ * much later (their agents' screens, not the webhook's answer, wait), and a busy instance sends a few batches a
+ * second instead of one per webhook group.
+ */
+const FAN_OUT_DELAY_MS = 10;
 
 /**
  * Inbox events fanned out across instances with PostgreSQL LISTEN/NOTIFY, so that an agent connected to instance A
  * sees a message that arrived at instance B. Events are content-free (ids and states), which is what makes it
  * acceptable to pass them through the database server. Local subscribers get local events at once; events from other
- * instances arrive through the listening connection, which reconnects with backoff when it drops. The events of one
- * turn of the event loop (a group of webhooks commits hundreds) go out together, a few dozen per notification.
+ * instances arrive through the listening connection, which reconnects with backoff when it drops. The events published
+ * within {@link FAN_OUT_DELAY_MS} go out together, a few dozen per notification, in one statement.
  */
 export class PgInboxEventBus implements InboxEventBus {
   readonly #local = new LocalInboxEventBus();
@@ -52,27 +58,27 @@ export class PgInboxEventBus implements InboxEventBus {
   publish(event: InboxEvent): void {
     this.#local.publish(event);
     this.#outgoing.push(event);
-    if (this.#outgoing.length === 1 && !this.#sending) setImmediate(() => void this.#fanOut());
+    if (this.#outgoing.length === 1 && !this.#sending) {
+      setTimeout(() => void this.#fanOut(), FAN_OUT_DELAY_MS).unref();
+    }
   }
 
   /**
-   * Sends what was published, a few dozen events per notification, one batch at a time: under load (webhook groups
-   * committing every few milliseconds) the events of several groups share a notification instead of one each.
+   * Sends what was published, a few dozen events per notification and all notifications of a batch in one statement,
+   * one batch at a time: under load (webhook groups committing every few milliseconds) the events of several groups
+   * share a round trip instead of one each.
    */
   async #fanOut(): Promise<void> {
     if (this.#sending) return;
     this.#sending = true;
     while (this.#outgoing.length > 0) {
       const events = this.#outgoing.splice(0);
-      const sent: Promise<void>[] = [];
-      for (let i = 0; i < events.length; i += EVENTS_PER_NOTIFY) {
-        sent.push(
-          this.#listener.notify({ events: events.slice(i, i + EVENTS_PER_NOTIFY) }).catch((error: Error) => {
-            this.logger.warn({ reason: error.message }, 'could not fan out an inbox event');
-          }),
-        );
-      }
-      await Promise.all(sent);
+      const bodies: { events: InboxEvent[] }[] = [];
+      for (let i = 0; i < events.length; i += EVENTS_PER_NOTIFY)
+        bodies.push({ events: events.slice(i, i + EVENTS_PER_NOTIFY) });
+      await this.#listener.notifyMany(bodies).catch((error: Error) => {
+        this.logger.warn({ reason: error.message }, 'could not fan out an inbox event');
+      });
     }
     this.#sending = false;
   }

@@ -50,8 +50,17 @@ export class PgListener {
 
   /** Sends `body`, with this instance's origin, to the other instances' listeners. */
   async notify(body: Record<string, unknown>): Promise<void> {
-    const payload = JSON.stringify({ origin: this.#origin, ...body });
-    await this.#pool.query('SELECT pg_notify($1, $2)', [this.options.channel, payload]);
+    await this.notifyMany([body]);
+  }
+
+  /** Sends several notifications in one statement (one round trip), in order. */
+  async notifyMany(bodies: readonly Record<string, unknown>[]): Promise<void> {
+    if (bodies.length === 0) return;
+    const payloads = bodies.map((body) => JSON.stringify({ origin: this.#origin, ...body }));
+    await this.#pool.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS n(p, i) ORDER BY i', [
+      this.options.channel,
+      payloads,
+    ]);
   }
 
   async close(): Promise<void> {
