@@ -58,6 +58,40 @@ describeEachStore('ContactDirectory', (dialect) => {
     expect(await directory.lookupHash('sms', '491701234567')).not.toBe(first.contact.lookup_hash);
   });
 
+  it("keeps the customer's current profile name as it changes and changes back, opening it only when needed", async () => {
+    const { inboxId, channelId } = await addInbox(t.store);
+    const keys = keyServiceFor(t.store, clock);
+    const directory = directoryFor(t.store, keys, clock);
+    const input = (profileName: string) => ({
+      inboxId,
+      channelId,
+      channelKind: 'whatsapp-cloud',
+      address: '491701112233',
+      profileName,
+    });
+    const stored = async () => {
+      const [found] = await directory.findOrCreateMany([{ ...input('x'), profileName: undefined }]);
+      return {
+        sealed: Buffer.from(found!.contact.profile_name_enc!),
+        name: await directory.profileName(found!.contact),
+      };
+    };
+    await directory.findOrCreateMany([input('Erika')]);
+    const first = await stored();
+    expect(first.name).toBe('Erika');
+    // The same name again, webhook after webhook: nothing is written, and after the first check nothing is opened.
+    const opened = vi.spyOn(directory, 'profileName');
+    for (let i = 0; i < 3; i++) await directory.findOrCreateMany([input('Erika')]);
+    expect(opened).toHaveBeenCalledTimes(1);
+    opened.mockRestore();
+    expect((await stored()).sealed.equals(first.sealed)).toBe(true);
+    // A new name is stored (sealed anew), and so is the old one when the customer goes back to it.
+    for (const name of ['Erika M.', 'Erika M.', 'Erika', 'Erika M.']) {
+      await directory.findOrCreateMany([input(name)]);
+      expect((await stored()).name).toBe(name);
+    }
+  });
+
   it('numbers contacts per inbox, once each, also when the same new address arrives twice at once', async () => {
     const de = await addInbox(t.store, { id: 'service', language: 'de' });
     const en = await addInbox(t.store, { id: 'support', language: 'en' });
