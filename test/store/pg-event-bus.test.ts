@@ -53,4 +53,18 @@ describe.runIf(postgresAvailable)('live fan-out between instances [postgres]', (
     unsubscribe();
     expect(seenByB).toEqual(burst);
   });
+
+  it('sends the events still waiting when an instance shuts down', async () => {
+    const seenByB: InboxEvent[] = [];
+    const unsubscribe = b.subscribe((e) => seenByB.push(e));
+    const c = new PgInboxEventBus(db.url, createLogger({ level: 'silent' }));
+    await c.start();
+    const event: InboxEvent = { type: 'conversation.updated', inboxId: 'service', conversationId: 'last' };
+    c.publish(event);
+    await c.close();
+    const deadline = Date.now() + 5000;
+    while (seenByB.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    unsubscribe();
+    expect(seenByB).toEqual([event]);
+  });
 });

@@ -52,25 +52,34 @@ export class PgInboxEventBus implements InboxEventBus {
     await this.#listener.start();
   }
 
-  /** Whether notifications are on their way: events published meanwhile wait and go out together after them. */
-  #sending = false;
+  /** The notifications on their way: events published meanwhile wait and go out together after them. */
+  #sending: Promise<void> | undefined;
+  /** The wait of the first event of the next batch. */
+  #waiting: NodeJS.Timeout | undefined;
 
   publish(event: InboxEvent): void {
     this.#local.publish(event);
     this.#outgoing.push(event);
-    if (this.#outgoing.length === 1 && !this.#sending) {
-      setTimeout(() => void this.#fanOut(), FAN_OUT_DELAY_MS).unref();
+    if (this.#outgoing.length === 1 && !this.#sending && !this.#waiting) {
+      this.#waiting = setTimeout(() => void this.#fanOut(), FAN_OUT_DELAY_MS).unref();
     }
   }
 
   /**
    * Sends what was published, a few dozen events per notification and all notifications of a batch in one statement,
    * one batch at a time: under load (webhook groups committing every few milliseconds) the events of several groups
-   * share a round trip instead of one each.
+   * share a round trip instead of one each. Resolves once nothing is left to send.
    */
-  async #fanOut(): Promise<void> {
-    if (this.#sending) return;
-    this.#sending = true;
+  #fanOut(): Promise<void> {
+    clearTimeout(this.#waiting);
+    this.#waiting = undefined;
+    this.#sending ??= this.#send().finally(() => {
+      this.#sending = undefined;
+    });
+    return this.#sending;
+  }
+
+  async #send(): Promise<void> {
     while (this.#outgoing.length > 0) {
       const events = this.#outgoing.splice(0);
       const bodies: { events: InboxEvent[] }[] = [];
@@ -80,14 +89,15 @@ export class PgInboxEventBus implements InboxEventBus {
         this.logger.warn({ reason: error.message }, 'could not fan out an inbox event');
       });
     }
-    this.#sending = false;
   }
 
   subscribe(listener: InboxEventListener): () => void {
     return this.#local.subscribe(listener);
   }
 
+  /** Sends what is still waiting (the last events before a shutdown reach the other instances), then closes. */
   async close(): Promise<void> {
+    await this.#fanOut();
     await this.#listener.close();
   }
 }
