@@ -102,14 +102,15 @@ export class DeferredSync {
     work: (connection: Kysely<DB>) => Promise<T>,
   ): Promise<{ value: T; durable: Promise<void> }> {
     return db.connection().execute(async (connection) => {
-      this.raw.pragma('synchronous = NORMAL');
+      // exec, not pragma(): prepared and run without a statement object and without reading a result back.
+      this.raw.exec('pragma synchronous = NORMAL');
       let value: T;
       try {
         value = await work(connection);
       } finally {
         // A transaction left open by a failed ROLLBACK would keep the pragma from being set back.
         if (this.raw.inTransaction) this.raw.exec('rollback');
-        this.raw.pragma('synchronous = FULL');
+        this.raw.exec('pragma synchronous = FULL');
       }
       return { value, durable: this.#wal.sync() };
     });
