@@ -60,7 +60,8 @@ export class PgInboxEventBus implements InboxEventBus {
   publish(event: InboxEvent): void {
     this.#local.publish(event);
     this.#outgoing.push(event);
-    if (this.#outgoing.length === 1 && !this.#sending && !this.#waiting) {
+    // A batch on its way takes it along; otherwise it waits for others.
+    if (!this.#sending && !this.#waiting) {
       this.#waiting = setTimeout(() => void this.#fanOut(), FAN_OUT_DELAY_MS).unref();
     }
   }
@@ -73,21 +74,24 @@ export class PgInboxEventBus implements InboxEventBus {
   #fanOut(): Promise<void> {
     clearTimeout(this.#waiting);
     this.#waiting = undefined;
-    this.#sending ??= this.#send().finally(() => {
-      this.#sending = undefined;
-    });
-    return this.#sending;
+    if (!this.#sending && this.#outgoing.length > 0) this.#sending = this.#send();
+    return this.#sending ?? Promise.resolve();
   }
 
   async #send(): Promise<void> {
-    while (this.#outgoing.length > 0) {
-      const events = this.#outgoing.splice(0);
-      const bodies: { events: InboxEvent[] }[] = [];
-      for (let i = 0; i < events.length; i += EVENTS_PER_NOTIFY)
-        bodies.push({ events: events.slice(i, i + EVENTS_PER_NOTIFY) });
-      await this.#listener.notifyMany(bodies).catch((error: Error) => {
-        this.logger.warn({ reason: error.message }, 'could not fan out an inbox event');
-      });
+    try {
+      do {
+        const events = this.#outgoing.splice(0);
+        const bodies: { events: InboxEvent[] }[] = [];
+        for (let i = 0; i < events.length; i += EVENTS_PER_NOTIFY)
+          bodies.push({ events: events.slice(i, i + EVENTS_PER_NOTIFY) });
+        await this.#listener.notifyMany(bodies).catch((error: Error) => {
+          this.logger.warn({ reason: error.message }, 'could not fan out an inbox event');
+        });
+      } while (this.#outgoing.length > 0);
+    } finally {
+      // In the same step as the last look at the queue: an event published after it starts a batch of its own.
+      this.#sending = undefined;
     }
   }
 
