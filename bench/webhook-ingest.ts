@@ -5,7 +5,7 @@
  * pre-signed payloads and the same load generator. Each server runs in its own child process; the load generator
  * runs in this process (it shares the CPU with the servers under test, for both servers alike).
  *
- *   node --import tsx bench/webhook-ingest.ts [--dialect sqlite,postgres] [--instances 1,2] [--seconds 5]
+ *   node --import tsx bench/webhook-ingest.ts [--dialect sqlite,postgres] [--instances 1,2] [--seconds 5] [--warm-up 2]
  *        [--batch 1,50] [--connections 32] [--customers 200] [--rate 1000,100] [--profile DIR] [--consented-only]
  *
  * Every combination of `dialect` and `instances` is one configuration, run in turn with fresh sparsam processes and a
@@ -15,7 +15,11 @@
  * round-robin to both; the baseline is two bare servers addressed the same way. SQLite is embedded in one process, so
  * two instances are skipped on SQLite.
  *
- * Scenarios, each run for `seconds` against the bare servers and then against sparsam:
+ * Scenarios, each run for `seconds` against the bare servers, the plain baseline and then sparsam. Before the first
+ * scenario each server gets `warm-up` seconds of the same closed-loop load (fresh messages, not measured; 0: none), right
+ * before its own measurement: a server measured from its first request would be measured while its code is still being
+ * compiled and its database connections and statements made, which in a 3-second measurement costs sparsam a third more
+ * CPU per message than it needs in steady state.
  *   - throughput: closed loop, `connections` requests in flight (fewer for large batches: at most 400 messages, so
  *     that the requests still in flight at the end of the time do not drag on), each webhook carrying `batch`
  *     messages (Meta batches several messages per POST), from `customers` customers who have consented (steady
@@ -55,6 +59,7 @@ const { values } = parseArgs({
     dialect: { type: 'string', default: 'sqlite' },
     instances: { type: 'string', default: '1' },
     seconds: { type: 'string', default: '5' },
+    'warm-up': { type: 'string', default: '2' },
     batch: { type: 'string', default: '1,50' },
     connections: { type: 'string', default: '32' },
     customers: { type: 'string', default: '200' },
@@ -83,8 +88,6 @@ const FIRST_CONTACT_MAX_IN_FLIGHT = 100;
 const CONSENTED_MAX_IN_FLIGHT = 400;
 /** How long a server that fell behind in the open loop gets to answer after the last request was due. */
 const DRAIN_SECONDS = 2;
-/** Messages per batch size sent before the measurement, so that both servers' code is compiled. */
-const WARM_UP_MESSAGES = 100;
 
 // ------------------------------------------------------------------------------------------ child servers
 
@@ -431,7 +434,9 @@ function makePools(o: Options): Pools {
     storm,
     setup: Array.from({ length: o.customers }, (_, i) => webhook([{ from: customer(i), text: 'Hallo' }])),
     agree: Array.from({ length: o.customers }, (_, i) => webhook([{ from: customer(i), button: AGREE_ID }])),
-    warm: new Map(o.batches.map((b) => [b, consentedBatch(Math.max(2, Math.ceil(WARM_UP_MESSAGES / b)), b, 0)])),
+    warm: new Map(
+      o.batches.map((b) => [b, consentedBatch(Math.ceil((o.warmUp * POOL_MESSAGES_PER_SECOND) / b), b, 0)]),
+    ),
     consented: new Map(
       o.batches.map((b) => [b, consentedBatch(Math.ceil((o.seconds * POOL_MESSAGES_PER_SECOND) / b), b, 0)]),
     ),
@@ -870,6 +875,8 @@ interface Options {
   dialects: Dialect[];
   instances: number[];
   seconds: number;
+  /** Seconds of closed-loop load each server gets before its first measurement (not measured). */
+  warmUp: number;
   batches: number[];
   connections: number;
   customers: number;
@@ -961,9 +968,17 @@ async function runConfig(
 
   const label = `${dialect}, ${instances} instance${instances > 1 ? 's' : ''}`;
   const rows: Row[] = [];
-  const measure = async (scenario: string, pool: Signed[], connections: number) => {
+  const measure = async (scenario: string, pool: Signed[], connections: number, warm?: Signed[]) => {
+    // Each server gets the same warm-up right before its measurement: its code compiled and optimised, its database
+    // connections and prepared statements made, as in a server that has been running for a while.
+    const warmUp = async (ports: number[], cycle: boolean) => {
+      if (warm && o.warmUp > 0) await closedLoop(ports, warm, connections, o.warmUp, cycle);
+    };
+    await warmUp(barePorts, true);
     const b = await closedLoop(barePorts, pool, connections, o.seconds, true);
+    await warmUp(plainPorts, false);
     const p = await withCpu(plain, () => closedLoop(plainPorts, pool, connections, o.seconds, false));
+    await warmUp(sparsamPorts, false);
     const s = await withCpu(sparsam, () => closedLoop(sparsamPorts, pool, connections, o.seconds, false));
     assertAlive(all);
     rows.push({ scenario, bare: b, plain: p, sparsam: s });
@@ -982,10 +997,10 @@ async function runConfig(
 
   console.log(`\n${label}: sparsam started in ${startedIn}, ${o.customers} customers consented after ${since(began)}`);
   for (const batch of o.batches) {
-    await closedLoop(sparsamPorts, pools.warm.get(batch)!, o.connections, Infinity, false); // warm-up
     const connections = Math.max(2, Math.min(o.connections, Math.floor(CONSENTED_MAX_IN_FLIGHT / batch)));
     const inFlight = connections < o.connections ? ` (${connections} in flight)` : '';
-    await measure(`consented, ${batch} per webhook${inFlight}`, pools.consented.get(batch)!, connections);
+    const scenario = `consented, ${batch} per webhook${inFlight}`;
+    await measure(scenario, pools.consented.get(batch)!, connections, pools.warm.get(batch)!);
   }
   if (values['consented-only']) {
     sampleRss();
@@ -1072,6 +1087,7 @@ function parseOptions(): Options {
     dialects: dialects as Dialect[],
     instances,
     seconds: one('seconds', values.seconds!),
+    warmUp: values['warm-up'] === '0' ? 0 : one('warm-up', values['warm-up']!),
     batches: parseList('batch', values.batch!).map(Math.round),
     connections: Math.round(one('connections', values.connections!)),
     customers: Math.round(one('customers', values.customers!)),
@@ -1211,7 +1227,7 @@ function report(
     `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit()}, Node ${process.version}, ` +
       `${os.cpus().length} CPUs, load average (1/5/15 min) ${load(run.loadBefore)} before and ${load(run.loadAfter)} ` +
       `after the run${run.pressure ? `; some task waited for a CPU during ${run.pressure[0]} % of the minute before and ${run.pressure[1]} % of the minute after (/proc/pressure/cpu)` : ''}, ` +
-      `${run.seconds.toFixed(0)} s in all. ${o.seconds} s per measurement, ${o.connections} connections, ` +
+      `${run.seconds.toFixed(0)} s in all. ${o.seconds} s per measurement (the consented ones after ${o.warmUp} s of warm-up), ${o.connections} connections, ` +
       `${o.customers} consented customers.`,
     '',
   ];
