@@ -2,7 +2,8 @@
  * Short versions of the performance measurements, for checks from outside (`npm run bench:quick`, a few minutes):
  *   1. webhook ingest (bench/webhook-ingest.ts) on SQLite and PostgreSQL, one message per webhook, beside the bare
  *      server and the plain baseline (what a user would write: signature, plaintext insert, 200), including the open
- *      loop at 1,000 webhooks/s and the status storm (sent, delivered, read for a burst of sent messages);
+ *      loop at 1,000 webhooks/s and the status storm (sent, delivered, read for a burst of sent messages); every
+ *      server gets two seconds of the same load before its first measurement (webhook-ingest's `--warm-up`);
  *   2. outbound at a channel limit of 1,000 msg/s through the WhatsApp simulator, SQLite (bench/outbound-pacing.ts);
  *   3. idle resident memory of a started sparsam (SQLite, job queue running, nothing to do) after garbage collection
  *      settled, beside a bare Node HTTP server started the same way.
